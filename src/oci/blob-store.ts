@@ -1,0 +1,106 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AlbaError } from '../errors.js';
+import { HashingStream, digestHex, type Digest } from './digest.js';
+
+/** What a blob is expected to be; a mismatch is an error naming `what`. */
+export interface Expected {
+  digest?: Digest;
+  size?: number;
+  /** Names the content in errors, e.g. `libc6 2.36-9 (http://…/libc6_2.36-9_amd64.deb)`. */
+  what: string;
+}
+
+/** Digest and size of a stored blob. */
+export interface Stored {
+  digest: Digest;
+  size: number;
+}
+
+/**
+ * A directory of blobs named by their sha256 (`<root>/sha256/<hex>`), written atomically:
+ * streamed to a temp file while hashed, verified, then renamed, so an entry is always whole.
+ */
+export class BlobStore {
+  constructor(readonly root: string) {}
+
+  /** Path of a blob in the store (it may not exist). */
+  path(digest: Digest): string {
+    return join(this.root, 'sha256', digestHex(digest));
+  }
+
+  /** True when the blob is stored. */
+  async has(digest: Digest): Promise<boolean> {
+    return stat(this.path(digest)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Opens a stored blob for reading. */
+  open(digest: Digest): Readable {
+    return createReadStream(this.path(digest));
+  }
+
+  /** Streams `source` into the store; verifies `expected` before the blob becomes visible. */
+  async write(source: Readable, expected?: Expected): Promise<Stored> {
+    const tmp = await this.tempPath();
+    const hasher = new HashingStream();
+    try {
+      await pipeline(source, hasher, createWriteStream(tmp));
+      const digest = hasher.digest();
+      checkExpected(expected, digest, hasher.size);
+      await mkdir(join(this.root, 'sha256'), { recursive: true });
+      await rename(tmp, this.path(digest));
+      return { digest, size: hasher.size };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Stores an in-memory blob. */
+  async writeBytes(data: Uint8Array): Promise<Stored> {
+    const { Readable } = await import('node:stream');
+    return this.write(Readable.from([Buffer.from(data)]));
+  }
+
+  /** Hard-links (or copies) a blob of another store into this one. */
+  async adopt(from: BlobStore, digest: Digest): Promise<void> {
+    if (await this.has(digest)) return;
+    await mkdir(join(this.root, 'sha256'), { recursive: true });
+    const tmp = await this.tempPath();
+    try {
+      await link(from.path(digest), tmp).catch(async () => {
+        await pipeline(from.open(digest), createWriteStream(tmp));
+      });
+      await rename(tmp, this.path(digest));
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async tempPath(): Promise<string> {
+    const dir = join(this.root, 'tmp');
+    await mkdir(dir, { recursive: true });
+    return join(dir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+}
+
+/** Throws DIGEST_MISMATCH / SIZE_MISMATCH when a written blob is not what was expected. */
+export function checkExpected(expected: Expected | undefined, digest: Digest, size: number): void {
+  if (expected === undefined) return;
+  if (expected.size !== undefined && expected.size !== size) {
+    throw new AlbaError('SIZE_MISMATCH', `${expected.what}: expected ${expected.size} bytes, got ${size}`, {
+      hint: 'the download was truncated or the file changed upstream; retry, or re-lock with `alba lock --update`',
+    });
+  }
+  if (expected.digest !== undefined && expected.digest !== digest) {
+    throw new AlbaError('DIGEST_MISMATCH', `${expected.what}: expected ${expected.digest}, got ${digest}`, {
+      hint: 'the file is corrupt or was tampered with; retry, or re-lock with `alba lock --update` if the archive changed',
+    });
+  }
+}

@@ -2,8 +2,6 @@
 export interface LockedRelease {
   /** Canonical repository URL (as in the recipe). */
   repo: string;
-  /** URL actually fetched from (a mirror), when it differs from `repo`. */
-  fetchedFrom?: string;
   suite: string;
   /** `InRelease` or `Release`. */
   file: string;

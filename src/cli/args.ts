@@ -1,0 +1,32 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AlbaError } from '../errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses a command's argv; unknown options and missing values are USAGE errors. */
+export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new AlbaError('USAGE', `alba ${command}: ${(err as Error).message}`, {
+      hint: 'run `alba --help` for the options',
+      cause: err,
+    });
+  }
+}
+
+/** The one positional argument a command needs. */
+export function onePositional(command: string, positionals: string[], what: string): string {
+  const [first] = positionals;
+  if (positionals.length !== 1 || first === undefined) {
+    throw new AlbaError('USAGE', `alba ${command} needs exactly one ${what}, got ${positionals.length}`, {
+      hint: `alba ${command} ${what.toUpperCase()}`,
+    });
+  }
+  return first;
+}
+
+/** A logger that writes progress lines to stderr. */
+export function stderrLog(line: string): void {
+  process.stderr.write(`${line}\n`);
+}

@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { defaultCacheDir } from '../debian/cache-dir.js';
+import { lockRecipe } from '../lock.js';
+import { loadRecipe } from '../recipe/load.js';
+import { lockPathFor, readLock, resolutionInputs, writeLock } from '../recipe/lock-file.js';
+import { onePositional, parseCommandArgs, stderrLog } from './args.js';
+import { fetchTargets } from './sources.js';
+
+/** `alba lock RECIPE`: resolves the recipe and writes RECIPE's lock file beside it. */
+export async function lockCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs('lock', argv, {
+    update: { type: 'boolean' },
+    mirror: { type: 'string', multiple: true },
+    cache: { type: 'string' },
+    'allow-insecure': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const recipePath = resolve(onePositional('lock', positionals, 'recipe'));
+  const recipe = await loadRecipe(recipePath);
+  const lockPath = lockPathFor(recipePath);
+  const existing = await readLock(lockPath);
+  if (existing !== undefined && values.update !== true && existing.inputs === resolutionInputs(recipe)) {
+    stderrLog(`${lockPath} is up to date (use --update to re-resolve)`);
+    return;
+  }
+  const outcome = await lockRecipe(recipe, {
+    targets: await fetchTargets(recipe, values.mirror),
+    cacheDir: values.cache ?? defaultCacheDir(),
+    allowInsecure: values['allow-insecure'] === true,
+    log: stderrLog,
+  });
+  await writeLock(lockPath, outcome.lock);
+  if (values.json === true) {
+    process.stdout.write(`${JSON.stringify({ lock: lockPath, timings: outcome.timings, archs: Object.fromEntries(Object.entries(outcome.lock.archs).map(([a, p]) => [a, p.length])) })}\n`);
+    return;
+  }
+  const { timings: t } = outcome;
+  stderrLog(`indexes: ${outcome.indexesFetched} fetched, ${outcome.indexesFromCache} from cache`);
+  stderrLog(`time: releases ${t.releases}s, indexes ${t.indexes}s, resolve ${t.resolve}s`);
+  for (const [arch, packages] of Object.entries(outcome.lock.archs)) {
+    process.stdout.write(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}\n`);
+  }
+  process.stdout.write(`wrote ${lockPath}\n`);
+}

@@ -1,0 +1,60 @@
+import { AlbaError } from '../errors.js';
+import { version } from '../version.js';
+import { buildCommand } from './build-command.js';
+import { lockCommand } from './lock-command.js';
+import { sbomCommand } from './sbom-command.js';
+import { printError } from './print-error.js';
+
+const USAGE = `alba ${version} — daemonless builder of distroless multi-arch OCI images
+
+Usage:
+  alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure]
+  alba build RECIPE [--out DIR] [--arch a,b] [--cache DIR] [--mirror M]... [--allow-insecure] [--json]
+  alba sbom LAYOUT [--platform P]
+
+Options:
+  --mirror M        fetch snapshot sources from a mirror, keeping the recipe's URLs in the lock:
+                    'apt' (the host's apt sources), a base URL (URL/debian, URL/debian-security)
+                    or ARCHIVE=URL; repeatable
+  --cache DIR       download and layer cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)
+  --allow-insecure  accept unsigned or badly signed Release files
+  --update          re-resolve even when a lock file exists
+  --out DIR         output OCI layout (default: out/<name>)
+  --arch a,b        build only these architectures of the recipe
+  --json            print one machine-readable JSON object
+  --platform P      platform of the SBOM to print (e.g. linux/arm64); default: the index's SBOM
+  -h, --help        this help
+  --version         alba's version
+See README.md and docs/recipe.md.`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  lock: lockCommand,
+  build: buildCommand,
+  sbom: sbomCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    printError(new AlbaError('USAGE', `unknown command "${name}"`, { hint: 'run `alba --help` for the commands' }));
+    return 2;
+  }
+  try {
+    await command(rest);
+    return 0;
+  } catch (err) {
+    printError(err);
+    return err instanceof AlbaError && err.code === 'USAGE' ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,10 @@
+import { readHostAptSources } from '../debian/apt-sources.js';
+import { applyMirrors, parseMirrorOption, type FetchTarget } from '../recipe/mirror.js';
+import type { Recipe } from '../recipe/types.js';
+
+/** Turns `--mirror` values into where each suite of the recipe is fetched from. */
+export async function fetchTargets(recipe: Recipe, mirrorValues: string[] | undefined): Promise<FetchTarget[]> {
+  const mirrors = (mirrorValues ?? []).map(parseMirrorOption);
+  const host = mirrors.some((m) => m.kind === 'apt') ? await readHostAptSources() : undefined;
+  return applyMirrors(recipe.sources, mirrors, host);
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IndexPackage } from './types.js';
+
+/**
+ * On-disk cache of parsed Packages indexes: `<cacheDir>/indexes/<sha256>.json`, keyed by the
+ * SHA256 of the compressed index as listed in the (verified) Release file, so an entry can never
+ * be stale. Rows are arrays in FIELDS order (not objects): half the size, and JSON.parse is
+ * proportionally faster. The file is pure ASCII (other characters are \u-escaped) so it can be
+ * read as latin1, which skips UTF-8 decoding: about 70 ms for Debian's 63k-package amd64 index.
+ * `null` means absent; for source/sourceVersion it means "same as the binary's name/version".
+ */
+const FORMAT = 'alba-packages-index/1';
+const FIELDS = [
+  'name', 'version', 'architecture', 'source', 'sourceVersion', 'depends', 'preDepends', 'provides',
+  'multiArch', 'maintainer', 'filename', 'size', 'sha256',
+] as const;
+type Row = [
+  string, string, string, string | null, string | null, string | null, string | null, string | null,
+  string | null, string | null, string, number, string,
+];
+
+/** Path of the cache entry for the index whose compressed file has this SHA256. */
+export function indexCachePath(cacheDir: string, sha256: string): string {
+  return join(cacheDir, 'indexes', `${sha256}.json`);
+}
+
+/** The cached parse of an index, or undefined when absent or unreadable (it is then rebuilt). */
+export async function readIndexCache(cacheDir: string, sha256: string): Promise<IndexPackage[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(indexCachePath(cacheDir, sha256), 'latin1');
+  } catch {
+    return undefined;
+  }
+  try {
+    const data = JSON.parse(text) as { format?: unknown; rows?: unknown };
+    if (data.format !== FORMAT || !Array.isArray(data.rows)) return undefined;
+    return (data.rows as Row[]).map(fromRow);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stores a parsed index atomically (temp file + rename): readers see the whole entry or none. */
+export async function writeIndexCache(cacheDir: string, sha256: string, packages: readonly IndexPackage[]): Promise<void> {
+  const path = indexCachePath(cacheDir, sha256);
+  const dir = join(cacheDir, 'indexes');
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    const rows = packages.map((p) => JSON.stringify(toRow(p)).replace(NON_ASCII, escapeChar)).join(',\n');
+    await writeFile(tmp, `{"format":${JSON.stringify(FORMAT)},"fields":${JSON.stringify(FIELDS)},"rows":[\n${rows}\n]}\n`);
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+function escapeChar(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+function toRow(p: IndexPackage): Row {
+  return [
+    p.name, p.version, p.architecture, p.source === p.name ? null : p.source,
+    p.sourceVersion === p.version ? null : p.sourceVersion, p.depends ?? null, p.preDepends ?? null, p.provides ?? null,
+    p.multiArch ?? null, p.maintainer ?? null, p.filename, p.size, p.sha256,
+  ];
+}
+
+function fromRow(r: Row): IndexPackage {
+  const p: IndexPackage = {
+    name: r[0], version: r[1], architecture: r[2], source: r[3] ?? r[0], sourceVersion: r[4] ?? r[1],
+    filename: r[10], size: r[11], sha256: r[12],
+  };
+  if (r[5] !== null) p.depends = r[5];
+  if (r[6] !== null) p.preDepends = r[6];
+  if (r[7] !== null) p.provides = r[7];
+  if (r[8] !== null) p.multiArch = r[8];
+  if (r[9] !== null) p.maintainer = r[9];
+  return p;
+}

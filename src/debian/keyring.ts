@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { readKeys, type Key } from 'openpgp';
+import { AlbaError } from '../errors.js';
+
+/** Public keys trusted to sign Release files, with the files they came from (for messages). */
+export interface Keyring {
+  keys: Key[];
+  paths: string[];
+}
+
+/** Where Debian installs its archive keys. */
+export const DEBIAN_ARCHIVE_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+/**
+ * Loads OpenPGP public keys from keyring files: binary keyrings holding several keys (`.gpg`, as in
+ * /usr/share/keyrings) or ASCII-armored ones (`.asc`), told apart by content, not name.
+ * A missing or unparseable file is KEYRING_MISSING.
+ */
+export async function loadKeyring(paths: readonly string[]): Promise<Keyring> {
+  const keys: Key[] = [];
+  for (const path of paths) keys.push(...(await loadKeyFile(path)));
+  return { keys, paths: [...paths] };
+}
+
+async function loadKeyFile(path: string): Promise<Key[]> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (err) {
+    throw new AlbaError('KEYRING_MISSING', `cannot read keyring ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      hint:
+        path === DEBIAN_ARCHIVE_KEYRING
+          ? 'install it (apt-get install debian-archive-keyring), or set `keyring:` in the recipe'
+          : 'check the `keyring:` path in the recipe (Debian keys: apt-get install debian-archive-keyring)',
+      cause: err,
+    });
+  }
+  try {
+    const armored = data.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
+    const keys = armored ? await readKeys({ armoredKeys: data.toString('utf8') }) : await readKeys({ binaryKeys: data });
+    if (keys.length === 0) throw new Error('no keys in the file');
+    return keys;
+  } catch (err) {
+    throw new AlbaError('KEYRING_MISSING', `cannot load keyring ${path}: ${(err as Error).message}`, {
+      hint: 'give a binary (.gpg) or ASCII-armored (.asc) OpenPGP public keyring, e.g. from `gpg --export KEYID`',
+      cause: err,
+    });
+  }
+}

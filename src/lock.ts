@@ -1,0 +1,138 @@
+import type { TargetArch } from './arch.js';
+import { loadKeyring } from './debian/keyring.js';
+import { loadPackagesIndex } from './debian/packages-index.js';
+import { fetchRelease, type Release } from './debian/release.js';
+import { resolve } from './debian/resolver.js';
+import type { Candidate, ResolvedPackage } from './debian/types.js';
+import type { FetchTarget } from './recipe/mirror.js';
+import { resolutionInputs } from './recipe/lock-file.js';
+import type { LockFile, LockedPackage } from './recipe/lock-types.js';
+import type { Recipe } from './recipe/types.js';
+import { mapLimit } from './util/map-limit.js';
+
+/** How to resolve a recipe. */
+export interface LockOptions {
+  /** Where each suite is fetched from (see recipe/mirror.ts applyMirrors). */
+  targets: FetchTarget[];
+  cacheDir: string;
+  allowInsecure: boolean;
+  log: (line: string) => void;
+}
+
+/** Seconds spent per stage, for `--json` and the benchmarks. */
+export interface LockTimings {
+  releases: number;
+  indexes: number;
+  resolve: number;
+}
+
+/** A fresh lock and how it was made. */
+export interface LockOutcome {
+  lock: LockFile;
+  timings: LockTimings;
+  indexesFromCache: number;
+  indexesFetched: number;
+}
+
+/**
+ * Resolves a recipe into a lock: fetches and verifies every Release, loads every Packages index of
+ * every arch (cached by SHA256), and resolves each arch's package set.
+ */
+export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<LockOutcome> {
+  const clock = stopwatch();
+  const keyring = await loadKeyring(recipe.keyrings);
+  const releases = await mapLimit(options.targets, 4, (t) =>
+    fetchRelease({
+      url: t.source.url,
+      suite: t.suite,
+      ...(t.fetchUrl !== t.source.url ? { mirror: t.fetchUrl } : {}),
+      keyring,
+      allowInsecure: options.allowInsecure,
+      snapshot: t.source.snapshot,
+    }),
+  );
+  for (const r of releases) if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
+  const releasesTime = clock();
+
+  const jobs = recipe.archs.flatMap((arch) =>
+    releases.flatMap((release, i) => options.targets[i]!.source.components.map((component) => ({ arch, release, component }))),
+  );
+  let fromCache = 0;
+  const loaded = await mapLimit(jobs, 2, async ({ arch, release, component }) => {
+    const index = await loadPackagesIndex(release, component, arch.debian, { cacheDir: options.cacheDir });
+    if (index.fromCache) fromCache++;
+    const origin = { repo: release.url, suite: release.suite, component, arch: arch.debian };
+    return { arch, candidates: index.packages.map((p): Candidate => ({ ...p, origin })) };
+  });
+  const indexesTime = clock();
+
+  const archs: Record<string, LockedPackage[]> = {};
+  for (const arch of recipe.archs) {
+    const candidates = loaded.filter((l) => l.arch === arch).flatMap((l) => l.candidates);
+    const resolved = resolve({
+      arch: arch.debian,
+      candidates,
+      requests: recipe.packages,
+      mode: recipe.resolve,
+      exclude: recipe.exclude,
+      where: describeIndexes(releases, options.targets, arch),
+    });
+    archs[arch.name] = resolved.map(toLocked);
+  }
+  const resolveTime = clock();
+
+  const lock: LockFile = {
+    lockVersion: 1,
+    name: recipe.name,
+    inputs: resolutionInputs(recipe),
+    releases: releases.map((r) => ({
+      repo: r.url,
+      suite: r.suite,
+      file: r.file,
+      sha256: r.sha256,
+      ...(r.date !== undefined ? { date: r.date } : {}),
+    })),
+    archs,
+  };
+  return {
+    lock,
+    timings: { releases: releasesTime, indexes: indexesTime, resolve: resolveTime },
+    indexesFromCache: fromCache,
+    indexesFetched: jobs.length - fromCache,
+  };
+}
+
+function toLocked(p: ResolvedPackage): LockedPackage {
+  return {
+    name: p.name,
+    version: p.version,
+    architecture: p.architecture,
+    source: p.source,
+    sourceVersion: p.sourceVersion,
+    repo: p.origin.repo,
+    suite: p.origin.suite,
+    component: p.origin.component,
+    filename: p.filename,
+    size: p.size,
+    sha256: p.sha256,
+    ...(p.maintainer !== undefined ? { maintainer: p.maintainer } : {}),
+    dependsOn: p.dependsOn,
+  };
+}
+
+function describeIndexes(releases: Release[], targets: FetchTarget[], arch: TargetArch): string {
+  const suites = [...new Set(releases.map((r) => r.suite))].join(', ');
+  const components = [...new Set(targets.flatMap((t) => t.source.components))].join(' ');
+  return `${suites} ${components} ${arch.debian}`;
+}
+
+/** Returns a function giving the seconds since the previous call. */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const seconds = (now - last) / 1000;
+    last = now;
+    return Math.round(seconds * 1000) / 1000;
+  };
+}

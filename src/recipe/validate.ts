@@ -1,0 +1,165 @@
+import { resolve } from 'node:path';
+import { ARCHS, findArch, type TargetArch } from '../arch.js';
+import type { PackageRequest } from '../debian/types.js';
+import type { Recipe } from './types.js';
+import { didYouMean } from './suggest.js';
+import { Unique } from './unique.js';
+import { readAccounts } from './validate-accounts.js';
+import { readImageConfig } from './validate-config.js';
+import { readFiles } from './validate-files.js';
+import { readSources } from './validate-sources.js';
+import type { Located, YamlReader } from './yaml-reader.js';
+
+/** Every top-level key a recipe may have. */
+export const RECIPE_KEYS = [
+  'name', 'tag', 'archs', 'snapshot', 'dist', 'sources', 'keyring', 'packages', 'resolve', 'exclude',
+  'files', 'accounts', 'run-as', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'annotations',
+  'stop-signal', 'source-date-epoch',
+] as const;
+
+/** Keyring trusted when the recipe names none. */
+export const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+/** An OCI distribution repository name (lowercase components separated by `/`). */
+const REPOSITORY_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const PACKAGE_VERSION = /^([0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/;
+const RESOLVE_MODES = ['dependencies', 'explicit'] as const;
+
+/**
+ * Validates a parsed recipe document. Returns the recipe when no issue was recorded, undefined otherwise;
+ * every problem found is in `r.issues`.
+ */
+export function validateRecipe(r: YamlReader, root: Located, path: string, baseDir: string): Recipe | undefined {
+  const fields = r.map(root, RECIPE_KEYS);
+  if (fields === undefined) return undefined;
+  const need = (key: string): Located | undefined => {
+    const value = fields.get(key);
+    if (value === undefined) r.issues.at(root.at, `missing required key "${key}"`);
+    return value;
+  };
+  const nameAt = need('name');
+  const archsAt = need('archs');
+  const packagesAt = need('packages');
+  const tagAt = fields.get('tag');
+  const name = nameAt && readName(r, nameAt);
+  const tag = tagAt === undefined ? 'latest' : readTag(r, tagAt);
+  const archs = archsAt && readArchs(r, archsAt);
+  const { sources, snapshot } = readSources(r, { snapshot: fields.get('snapshot'), dist: fields.get('dist'), sources: fields.get('sources') }, root);
+  const keyringAt = fields.get('keyring');
+  const keyrings = keyringAt === undefined ? [DEFAULT_KEYRING] : readKeyrings(r, keyringAt, baseDir);
+  const packages = packagesAt && readPackages(r, packagesAt);
+  const resolveAt = fields.get('resolve');
+  const resolveMode = resolveAt === undefined ? 'dependencies' : readResolve(r, resolveAt);
+  const excludeAt = fields.get('exclude');
+  const exclude = excludeAt === undefined ? [] : readExclude(r, excludeAt, packages ?? []);
+  const filesAt = fields.get('files');
+  const files = filesAt === undefined ? [] : readFiles(r, filesAt, baseDir);
+  const accounts = readAccounts(r, fields.get('accounts'));
+  const config = readImageConfig(r, fields, accounts);
+  if (r.issues.items.length > 0) return undefined;
+  if (name === undefined || tag === undefined || archs === undefined || packages === undefined) return undefined;
+  if (keyrings === undefined || resolveMode === undefined || exclude === undefined) return undefined;
+  const recipe: Recipe = {
+    path, name, tag, archs, sources, keyrings, packages, resolve: resolveMode, exclude, files,
+    users: accounts.users, groups: accounts.groups, ...config,
+  };
+  if (snapshot !== undefined) recipe.snapshot = snapshot;
+  return recipe;
+}
+
+function readName(r: YamlReader, value: Located): string | undefined {
+  const name = r.string(value);
+  if (name !== undefined && !REPOSITORY_NAME.test(name)) {
+    r.problem(value, `"${name}" is not a repository name`, 'lowercase letters, digits, and . _ - / between them, e.g. distroless/static');
+    return undefined;
+  }
+  return name;
+}
+
+function readTag(r: YamlReader, value: Located): string | undefined {
+  const tag = r.text(value);
+  if (tag !== undefined && !TAG.test(tag)) {
+    r.problem(value, `"${tag}" is not a tag`, 'letters, digits, _ . -, at most 128, not starting with . or -');
+    return undefined;
+  }
+  return tag;
+}
+
+function readArchs(r: YamlReader, value: Located): TargetArch[] | undefined {
+  const items = r.list(value);
+  if (items === undefined) return undefined;
+  if (items.length === 0) {
+    r.problem(value, 'must list at least one arch', 'e.g. archs: [amd64, arm64]');
+    return undefined;
+  }
+  const out: TargetArch[] = [];
+  let ok = true;
+  for (const item of items) {
+    const text = r.text(item);
+    const arch = text === undefined ? undefined : findArch(text);
+    if (text !== undefined && arch === undefined) {
+      const known = ARCHS.map((a) => a.name);
+      r.problem(item, `unknown arch "${text}"${didYouMean(text, [...known, ...ARCHS.map((a) => a.debian)])}`, `known archs: ${known.join(', ')}`);
+    }
+    if (arch === undefined) ok = false;
+    else if (!out.includes(arch)) out.push(arch);
+  }
+  return ok ? out : undefined;
+}
+
+function readKeyrings(r: YamlReader, value: Located, baseDir: string): string[] | undefined {
+  const items = r.stringList(value);
+  if (items === undefined) return undefined;
+  if (items.length === 0) {
+    r.problem(value, 'must list at least one keyring', `remove keyring: to use ${DEFAULT_KEYRING}`);
+    return undefined;
+  }
+  return items.map((i) => resolve(baseDir, i.value));
+}
+
+function readPackages(r: YamlReader, value: Located): PackageRequest[] | undefined {
+  const items = r.stringList(value);
+  if (items === undefined) return undefined;
+  if (items.length === 0) r.problem(value, 'must list at least one package');
+  const seen = new Unique<string>(r, 'package');
+  const out: PackageRequest[] = [];
+  for (const { value: spec, at } of items) {
+    const request = parsePackageSpec(spec);
+    if (request === undefined) {
+      r.problem(at, `"${spec}" is not a package spec`, 'write name or name=version, e.g. libc6 or libc6=2.36-9+deb12u10');
+    } else if (seen.check(request.name, at)) out.push(request);
+  }
+  return out;
+}
+
+/** Parses `name` or `name=version`; undefined when either part is malformed. */
+export function parsePackageSpec(spec: string): PackageRequest | undefined {
+  const eq = spec.indexOf('=');
+  const name = eq === -1 ? spec : spec.slice(0, eq);
+  if (!PACKAGE_NAME.test(name)) return undefined;
+  if (eq === -1) return { name };
+  const version = spec.slice(eq + 1);
+  return PACKAGE_VERSION.test(version) ? { name, version } : undefined;
+}
+
+function readResolve(r: YamlReader, value: Located): Recipe['resolve'] | undefined {
+  const text = r.string(value);
+  if (text === undefined) return undefined;
+  const mode = RESOLVE_MODES.find((m) => m === text);
+  if (mode === undefined) r.problem(value, `unknown mode "${text}"${didYouMean(text, RESOLVE_MODES)}`, 'use dependencies or explicit');
+  return mode;
+}
+
+function readExclude(r: YamlReader, value: Located, packages: readonly PackageRequest[]): string[] | undefined {
+  const items = r.stringList(value);
+  if (items === undefined) return undefined;
+  const seen = new Unique<string>(r, 'excluded package');
+  for (const { value: name, at } of items) {
+    if (!PACKAGE_NAME.test(name)) r.problem(at, `"${name}" is not a package name`);
+    else if (packages.some((p) => p.name === name)) r.problem(at, `"${name}" is both in packages and in exclude`, 'remove it from one of them');
+    else seen.check(name, at);
+  }
+  return items.map((i) => i.value);
+}

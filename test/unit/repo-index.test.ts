@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { isAlbaError } from '../../src/errors.js';
+import { parseDeb822 } from '../../src/debian/deb822.js';
+import { indexCachePath, readIndexCache, writeIndexCache } from '../../src/debian/index-cache.js';
+import { pickPackagesIndex, toIndexPackage } from '../../src/debian/packages-index.js';
+import type { Release } from '../../src/debian/release.js';
+import type { IndexPackage } from '../../src/debian/types.js';
+
+const H = 'f'.repeat(64);
+const BASE = `Package: p\nVersion: 1.0-1\nArchitecture: amd64\nFilename: pool/main/p/p/p_1.0-1_amd64.deb\nSize: 10\nSHA256: ${H.toUpperCase()}\n`;
+const stanza = (extra: string, base = BASE) => {
+  const s = parseDeb822(base + extra)[0];
+  assert.ok(s !== undefined);
+  return s;
+};
+const plain: IndexPackage = { name: 'p', version: '1.0-1', architecture: 'amd64', source: 'p', sourceVersion: '1.0-1', filename: 'pool/main/p/p/p_1.0-1_amd64.deb', size: 10, sha256: H };
+
+describe('toIndexPackage', () => {
+  const cases: [string, string, IndexPackage][] = [
+    ['only the required fields', '', plain],
+    ['Source without version', 'Source: psrc\n', { ...plain, source: 'psrc' }],
+    ['Source with version', 'Source: psrc (1:0.9-2)\n', { ...plain, source: 'psrc', sourceVersion: '1:0.9-2' }],
+    [
+      'relations, maintainer, multi-arch (field names in any case); other fields dropped',
+      'depends: a, b (>= 1)\nPRE-DEPENDS: c\nProvides: v (= 1)\nMulti-Arch: same\nMaintainer: M <m@x>\nDescription: long\n text\nTag: x\n',
+      { ...plain, depends: 'a, b (>= 1)', preDepends: 'c', provides: 'v (= 1)', multiArch: 'same', maintainer: 'M <m@x>' },
+    ],
+  ];
+  for (const [name, extra, expected] of cases) {
+    test(name, () => assert.deepEqual(toIndexPackage(stanza(extra), 'IDX'), expected));
+  }
+
+  const broken: [string, string, RegExp][] = [
+    ['no SHA256', BASE.replace(/SHA256:.*\n/, ''), /^IDX: stanza of p lacks sha256$/],
+    ['no Package', BASE.replace(/Package:.*\n/, ''), /^IDX: stanza of \(no Package field\) lacks package$/],
+    ['bad Size', BASE.replace('Size: 10', 'Size: ten'), /^IDX: stanza of p has a bad Size ten$/],
+  ];
+  for (const [name, text, message] of broken) {
+    test(`INDEX_INVALID: ${name}`, () => {
+      assert.throws(() => toIndexPackage(stanza('', text), 'IDX'), (err) => isAlbaError(err, 'INDEX_INVALID') && message.test(err.message));
+    });
+  }
+});
+
+describe('pickPackagesIndex', () => {
+  const release = (paths: string[]): Release => ({
+    url: 'http://canonical/debian', fetchedFrom: 'http://mirror/debian', suite: 'stable', file: 'InRelease', sha256: H,
+    verified: true, signedBy: [], architectures: ['amd64'], components: ['main'],
+    files: new Map(paths.map((p, i) => [p, { size: i + 1, sha256: String(i).repeat(64) }])),
+  });
+  const cases: [string[], string][] = [
+    [['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz'], 'main/binary-amd64/Packages.xz'],
+    [['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz'], 'main/binary-amd64/Packages.gz'],
+    [['main/binary-amd64/Packages'], 'main/binary-amd64/Packages'],
+  ];
+  for (const [paths, chosen] of cases) {
+    test(`prefers ${chosen} among ${paths.length}`, () => {
+      const file = pickPackagesIndex(release(paths), 'main', 'amd64');
+      assert.equal(file.path, chosen);
+      assert.equal(file.url, `http://mirror/debian/dists/stable/${chosen}`);
+      assert.equal(file.sha256, release(paths).files.get(chosen)?.sha256);
+    });
+  }
+  test('INDEX_MISSING when the Release lists none', () => {
+    assert.throws(() => pickPackagesIndex(release(['main/binary-arm64/Packages.xz']), 'main', 'amd64'), (err) => isAlbaError(err, 'INDEX_MISSING'));
+  });
+});
+
+describe('index cache', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'alba-index-cache-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  const packages: IndexPackage[] = [
+    plain,
+    { ...plain, name: 'q', source: 'qsrc', sourceVersion: '0.1', depends: 'p', preDepends: 'x', provides: 'y', multiArch: 'foreign', maintainer: 'Zoë 😀 "quoted" <z@x>' },
+  ];
+
+  test('round-trips packages through an ASCII-only file', async () => {
+    await writeIndexCache(dir, H, packages);
+    assert.deepEqual(await readIndexCache(dir, H), packages);
+    const bytes = await readFile(indexCachePath(dir, H));
+    assert.ok(bytes.every((b) => b < 0x80), 'the cache file is pure ASCII');
+    assert.deepEqual(await readdir(join(dir, 'indexes')), [`${H}.json`]);
+  });
+
+  test('a missing, corrupt or foreign-format entry is a miss', async () => {
+    assert.equal(await readIndexCache(dir, '0'.repeat(64)), undefined);
+    await writeFile(indexCachePath(dir, '1'.repeat(64)), '{"format":"alba-packages-index/1","rows":[');
+    assert.equal(await readIndexCache(dir, '1'.repeat(64)), undefined);
+    await writeFile(indexCachePath(dir, '2'.repeat(64)), '{"format":"other","rows":[]}');
+    assert.equal(await readIndexCache(dir, '2'.repeat(64)), undefined);
+  });
+});

@@ -9,6 +9,7 @@ import { resolutionInputs } from './recipe/lock-file.js';
 import type { LockFile, LockedPackage } from './recipe/lock-types.js';
 import type { Recipe } from './recipe/types.js';
 import { mapLimit } from './util/map-limit.js';
+import { stopwatch } from './util/stopwatch.js';
 
 /** How to resolve a recipe. */
 export interface LockOptions {
@@ -124,15 +125,4 @@ function describeIndexes(releases: Release[], targets: FetchTarget[], arch: Targ
   const suites = [...new Set(releases.map((r) => r.suite))].join(', ');
   const components = [...new Set(targets.flatMap((t) => t.source.components))].join(' ');
   return `${suites} ${components} ${arch.debian}`;
-}
-
-/** Returns a function giving the seconds since the previous call. */
-function stopwatch(): () => number {
-  let last = performance.now();
-  return () => {
-    const now = performance.now();
-    const seconds = (now - last) / 1000;
-    last = now;
-    return Math.round(seconds * 1000) / 1000;
-  };
 }

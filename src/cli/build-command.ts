@@ -1,4 +1,63 @@
-/** `alba build RECIPE`: not wired yet. */
-export async function buildCommand(_argv: string[]): Promise<void> {
-  throw new Error('not implemented');
+import { resolve } from 'node:path';
+import { archSlug } from '../arch.js';
+import { build } from '../build.js';
+import { defaultCacheDir } from '../debian/cache-dir.js';
+import { lockRecipe } from '../lock.js';
+import { loadRecipe } from '../recipe/load.js';
+import { lockPathFor, readLock, resolutionInputs } from '../recipe/lock-file.js';
+import { AlbaError } from '../errors.js';
+import { onePositional, parseCommandArgs, stderrLog } from './args.js';
+import { fetchTargets } from './sources.js';
+
+/** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout. */
+export async function buildCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs('build', argv, {
+    out: { type: 'string' },
+    arch: { type: 'string' },
+    cache: { type: 'string' },
+    mirror: { type: 'string', multiple: true },
+    'allow-insecure': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const recipePath = resolve(onePositional('build', positionals, 'recipe'));
+  const recipe = await loadRecipe(recipePath);
+  const cacheDir = values.cache ?? defaultCacheDir();
+  const targets = await fetchTargets(recipe, values.mirror);
+  const lockPath = lockPathFor(recipePath);
+  let lock = await readLock(lockPath);
+  if (lock !== undefined && lock.inputs !== resolutionInputs(recipe)) {
+    throw new AlbaError('LOCK_STALE', `${lockPath} was made from other packages, sources or archs than ${recipePath} now lists`, {
+      hint: 'run `alba lock --update` to re-resolve',
+    });
+  }
+  if (lock === undefined) {
+    stderrLog(`no lock file (${lockPath}): resolving now; run \`alba lock\` to pin the packages`);
+    lock = (await lockRecipe(recipe, { targets, cacheDir, allowInsecure: values['allow-insecure'] === true, log: stderrLog })).lock;
+  }
+  const out = resolve(values.out ?? `out/${recipe.name.split('/').pop()}`);
+  const result = await build({
+    recipe,
+    lock,
+    out,
+    ...(values.arch === undefined ? {} : { archs: values.arch.split(',').map((a) => a.trim()).filter((a) => a !== '') }),
+    cacheDir,
+    targets,
+    log: stderrLog,
+  });
+  if (values.json === true) {
+    const manifests = result.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
+    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, layout: result.layout, timings: result.timings })}\n`);
+    return;
+  }
+  for (const i of result.images) {
+    process.stdout.write(
+      `${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatSize(i.size)}  ${i.packages} packages\n`,
+    );
+  }
+  process.stdout.write(`index    ${result.index.digest}\n`);
+  process.stdout.write(`wrote ${result.layout} (tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
 }

@@ -5,6 +5,7 @@ import { AlbaError } from '../errors.js';
 import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, Platform } from '../oci/types.js';
+import { platformString } from './spdx-model.js';
 
 /** Which SBOM to read from a layout. */
 export interface ReadSbomOptions {
@@ -77,7 +78,7 @@ async function platformManifest(layoutDir: string, root: Digest, requested: stri
   const index = parseJson((await readBlob(layoutDir, root)).toString('utf8'), `index ${root}`);
   const wanted = wantedPlatform(requested);
   const matches = (index.manifests ?? []).filter((d) => d.platform !== undefined && samePlatform(d.platform, wanted));
-  const platforms = (index.manifests ?? []).map((d) => [d.platform?.os, d.platform?.architecture, d.platform?.variant].filter(Boolean).join('/'));
+  const platforms = (index.manifests ?? []).map((d) => (d.platform === undefined ? d.digest : platformString(d.platform)));
   if (matches.length !== 1) {
     throw new AlbaError('SBOM_NOT_FOUND', `${matches.length === 0 ? 'no' : 'several'} images for platform ${requested} in index ${root}`, {
       hint: `the index has: ${platforms.join(', ')}`,

@@ -48,7 +48,6 @@ export interface SbomFile {
   path: string;
   /** Hex sha256 of the content. */
   sha256: string;
-  size: number;
 }
 
 /** Digest and size of a manifest or index. */

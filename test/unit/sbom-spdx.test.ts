@@ -64,8 +64,8 @@ function input(overrides: Partial<ImageSbomInput> = {}): ImageSbomInput {
     manifest: { digest: digestOf('arm64 manifest'), size: 1234 },
     packages: PACKAGES,
     files: [
-      { path: '/usr/local/bin/app', sha256: createHash('sha256').update('app').digest('hex'), size: 3 },
-      { path: '/etc/app/config.yaml', sha256: createHash('sha256').update('cfg').digest('hex'), size: 3 },
+      { path: '/usr/local/bin/app', sha256: createHash('sha256').update('app').digest('hex') },
+      { path: '/etc/app/config.yaml', sha256: createHash('sha256').update('cfg').digest('hex') },
     ],
     distro: 'debian-12',
     ...overrides,

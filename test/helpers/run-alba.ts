@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './repo-root.js';
+
+/** What a run of the CLI gave. */
+export interface AlbaRun {
+  /** Exit status (null when killed by a signal). */
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** How to run the CLI. */
+export interface RunAlbaOptions {
+  cwd?: string;
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** Kill the CLI after this long (default 120 s); the run then has status null. */
+  timeoutMs?: number;
+}
+
+/** Path of the compiled CLI (`bin/alba.js`, which loads dist/src/cli/main.js: run `tsc -p .` first). */
+export const albaBin = join(repoRoot(), 'bin', 'alba.js');
+
+/**
+ * Runs `node bin/alba.js ...args` as a child process, as a user would. Asynchronous on purpose:
+ * a test's own 127.0.0.1 server must keep serving while the CLI runs.
+ */
+export function runAlba(args: string[], options: RunAlbaOptions = {}): Promise<AlbaRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [albaBin, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 120_000,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (status) =>
+      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+  });
+}

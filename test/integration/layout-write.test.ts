@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isAlbaError } from '../../src/errors.js';
+import { buildBaseLayer } from '../../src/layer/base-layer.js';
+import { imageConfigBlob } from '../../src/oci/config.js';
+import { BlobStore } from '../../src/oci/blob-store.js';
+import { parseDigest } from '../../src/oci/digest.js';
+import { imageIndexBlob } from '../../src/oci/image-index.js';
+import { imageRefs, platformRefName, writeLayout, type LayoutInput } from '../../src/oci/layout.js';
+import { checkLayout, readLayout, REF_NAME } from '../../src/oci/layout-reader.js';
+import { imageManifestBlob } from '../../src/oci/manifest.js';
+import type { Platform } from '../../src/oci/types.js';
+import { DEFAULT_GROUPS, DEFAULT_USERS } from '../../src/recipe/default-accounts.js';
+
+let dir: string;
+let store: BlobStore;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'alba-layout-write-'));
+  store = new BlobStore(join(dir, 'store'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+const PLATFORMS: Platform[] = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64', variant: 'v8' },
+];
+
+/** A small 2-platform image (one base layer) as writeLayout input. */
+async function image(out: string, tag: string, epoch: number): Promise<LayoutInput> {
+  const layer = await buildBaseLayer({ store, users: DEFAULT_USERS, groups: DEFAULT_GROUPS, sourceDateEpoch: epoch });
+  const configs = PLATFORMS.map((platform) => imageConfigBlob({ created: epoch, platform, layers: [{ diffId: layer.diffId, createdBy: 'alba: base' }] }));
+  const manifests = PLATFORMS.map((platform, i) =>
+    imageManifestBlob({ config: configs[i]!.descriptor, layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }] }, platform),
+  );
+  const index = imageIndexBlob({ manifests: manifests.map((m) => m.descriptor) });
+  return {
+    dir: out,
+    stored: [{ store, digest: layer.digest }],
+    inline: [...configs, ...manifests, index],
+    refs: imageRefs(tag, index.descriptor, manifests.map((m) => m.descriptor)),
+  };
+}
+
+describe('writeLayout', () => {
+  test('writes oci-layout, index.json with per-platform refs, and every blob', async () => {
+    const out = join(dir, 'out1');
+    const input = await image(out, 'v1', 1_700_000_000);
+    await writeLayout(input);
+    assert.equal(await readFile(join(out, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
+    const layout = await readLayout(out);
+    assert.deepEqual(
+      layout.index.manifests.map((m) => m.annotations?.[REF_NAME]),
+      ['v1', 'v1-linux-amd64', 'v1-linux-arm64-v8'],
+    );
+    assert.equal(layout.findRef('v1')?.digest, input.refs[0]?.descriptor.digest);
+    await checkLayout(layout, { hashes: true });
+    assert.deepEqual(await readdir(join(out, 'blobs')), ['sha256'], 'no temp directory is left in blobs/');
+    assert.equal((await readdir(join(out, 'blobs', 'sha256'))).length, 1 + 2 + 2 + 1);
+  });
+
+  test('platformRefName', () => {
+    assert.equal(platformRefName('1.2', { os: 'linux', architecture: 'arm', variant: 'v7' }), '1.2-linux-arm-v7');
+    assert.equal(platformRefName('1.2', { os: 'linux', architecture: '386' }), '1.2-linux-386');
+  });
+
+  test('replaces a previous layout as a whole', async () => {
+    const out = join(dir, 'out2');
+    await writeLayout(await image(out, 'old', 1_600_000_000));
+    const second = await image(out, 'new', 1_700_000_000);
+    await writeLayout(second);
+    const layout = await readLayout(out);
+    assert.equal(layout.findRef('old'), undefined);
+    assert.ok(layout.findRef('new-linux-amd64'));
+    await checkLayout(layout, { hashes: true });
+    const leftovers = (await readdir(dir)).filter((n) => n.startsWith('.out2'));
+    assert.deepEqual(leftovers, [], 'no temp or old directory is left beside the output');
+  });
+
+  test('a failed write leaves the previous output untouched', async () => {
+    const out = join(dir, 'out3');
+    await writeLayout(await image(out, 'good', 1_600_000_000));
+    const before = await readFile(join(out, 'index.json'), 'utf8');
+    const broken = await image(out, 'bad', 1_700_000_000);
+    broken.stored = [...broken.stored, { store, digest: parseDigest(`sha256:${'0'.repeat(64)}`) }];
+    await assert.rejects(writeLayout(broken), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID'));
+    assert.equal(await readFile(join(out, 'index.json'), 'utf8'), before);
+    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out3')), []);
+  });
+
+  test('a layout whose index references a missing blob is refused before the swap', async () => {
+    const out = join(dir, 'out4');
+    const input = await image(out, 'x', 1_700_000_000);
+    input.inline = input.inline.slice(1); // drop the amd64 config
+    await assert.rejects(writeLayout(input), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && /missing/.test(err.message));
+    await assert.rejects(readFile(join(out, 'index.json')));
+  });
+
+  test('refuses to replace a directory that is not an OCI layout', async () => {
+    const out = join(dir, 'precious');
+    await mkdir(out);
+    await writeFile(join(out, 'thesis.tex'), 'years of work');
+    await assert.rejects(writeLayout(await image(out, 'x', 1)), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes(out));
+    assert.equal(await readFile(join(out, 'thesis.tex'), 'utf8'), 'years of work');
+  });
+});

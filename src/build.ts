@@ -158,7 +158,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   const naming = { toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds };
   const sbomBlobs: JsonBlob[] = [];
-  const referrerRefs: Descriptor[] = [];
   const sbomFiles: { name: string; bytes: Uint8Array }[] = [];
   const perImage = images.map((image) => {
     const bytes = serializeSbom(
@@ -167,20 +166,17 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const title = sbomTitle(archSlug(image.arch));
     const referrer = sbomReferrer({ sbom: bytes, subject: image.manifest.descriptor, created: epoch.seconds, title });
     sbomBlobs.push(referrer.sbom, referrer.manifest);
-    referrerRefs.push(referrer.manifest.descriptor);
     sbomFiles.push({ name: title, bytes });
     return { arch: image.arch, manifest: image.manifest.descriptor, sbom: bytes };
   });
   const indexSbomBytes = serializeSbom(indexSbom({ ...naming, index: index.descriptor, images: perImage }));
   const indexReferrer = sbomReferrer({ sbom: indexSbomBytes, subject: index.descriptor, created: epoch.seconds, title: sbomTitle() });
   sbomBlobs.push(indexReferrer.sbom, indexReferrer.manifest);
-  referrerRefs.push(indexReferrer.manifest.descriptor);
   sbomFiles.push({ name: sbomTitle(), bytes: indexSbomBytes });
 
-  const refs: LayoutRef[] = [
-    ...imageRefs(recipe.tag, index.descriptor, images.map((i) => i.manifest.descriptor)),
-    ...referrerRefs.map((descriptor) => ({ descriptor })),
-  ];
+  // Referrer manifests are stored as blobs but not listed in index.json: oci-image-tool 1.0.0-rc1
+  // rejects the empty config of OCI 1.1 artifacts. `alba sbom` and publishers find them by subject.
+  const refs: LayoutRef[] = imageRefs(recipe.tag, index.descriptor, images.map((i) => i.manifest.descriptor));
   const storedLayers = new Map<string, Digest>();
   for (const image of images) for (const l of image.layers) storedLayers.set(l.digest, l.digest);
   await writeLayout({

@@ -16,9 +16,9 @@ import { canonicalJson } from './json.js';
 import { checkLayout, readLayout, REF_NAME } from './layout-reader.js';
 import type { Descriptor, Platform } from './types.js';
 
-/** A named entry of index.json. */
+/** An entry of index.json: named (a tag) or unnamed (e.g. a referrer artifact). */
 export interface LayoutRef {
-  name: string;
+  name?: string;
   descriptor: Descriptor;
 }
 
@@ -32,6 +32,8 @@ export interface LayoutInput {
   inline: readonly { bytes: Uint8Array }[];
   /** index.json entries, in order. */
   refs: readonly LayoutRef[];
+  /** Extra files beside the layout's own (e.g. `sbom/amd64.spdx.json`), paths relative to `dir`. */
+  files?: readonly { path: string; bytes: Uint8Array }[];
 }
 
 /** The ref name of one platform's manifest: `<tag>-<os>-<arch>[-<variant>]`. */
@@ -79,9 +81,15 @@ async function fill(tmp: string, input: LayoutInput): Promise<void> {
   }
   for (const { bytes } of input.inline) await writeFile(blobs.path(digestOf(bytes)), bytes);
   await rm(join(tmp, 'blobs', 'tmp'), { recursive: true, force: true });
-  const manifests = input.refs.map((r) => ({ ...r.descriptor, annotations: { ...r.descriptor.annotations, [REF_NAME]: r.name } }));
+  const manifests = input.refs.map((r) =>
+    r.name === undefined ? r.descriptor : { ...r.descriptor, annotations: { ...r.descriptor.annotations, [REF_NAME]: r.name } },
+  );
   await writeFile(join(tmp, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
   await writeFile(join(tmp, 'index.json'), canonicalJson(imageIndex({ manifests })));
+  for (const file of input.files ?? []) {
+    await mkdir(dirname(join(tmp, file.path)), { recursive: true });
+    await writeFile(join(tmp, file.path), file.bytes);
+  }
   await checkLayout(await readLayout(tmp));
 }
 

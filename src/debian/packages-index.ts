@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AlbaError, redactUrl } from '../errors.js';
+import { AlbaError, isAlbaError, redactUrl } from '../errors.js';
 import { checkExpected } from '../oci/blob-store.js';
 import { parseDigest } from '../oci/digest.js';
 import { Deb822Parser, type Stanza } from './deb822.js';
@@ -16,6 +16,8 @@ export interface IndexFile {
   /** Path relative to `dists/<suite>/`, e.g. `main/binary-amd64/Packages.xz`. */
   path: string;
   url: string;
+  /** Plain-path URL to try when `url` (the by-hash one) is missing on the mirror. */
+  fallbackUrl?: string;
   size: number;
   sha256: string;
   compression: Compression;
@@ -38,15 +40,21 @@ export interface LoadIndexOptions {
 
 const SUFFIXES = ['.xz', '.gz', '.zst', ''] as const;
 
-/** Picks `<component>/binary-<arch>/Packages.xz` (else .gz, .zst, plain) from the Release; INDEX_MISSING when none is listed. */
+/**
+ * Picks `<component>/binary-<arch>/Packages.xz` (else .gz, .zst, plain) from the Release, fetched by hash
+ * when the Release says `Acquire-By-Hash: yes`; INDEX_MISSING when none is listed.
+ */
 export function pickPackagesIndex(release: Release, component: string, arch: string): IndexFile {
   const base = `${component}/binary-${arch}/Packages`;
   for (const suffix of SUFFIXES) {
     const entry = release.files.get(base + suffix);
     if (entry === undefined) continue;
     const path = base + suffix;
-    const url = `${release.fetchedFrom}/dists/${release.suite}/${path}`;
-    return { path, url, size: entry.size, sha256: entry.sha256, compression: compressionOf(path) };
+    const dir = `${release.fetchedFrom}/dists/${release.suite}/${component}/binary-${arch}`;
+    // By hash when the archive offers it: a mirror caught mid-update still serves the file the signed Release names.
+    const plain = `${release.fetchedFrom}/dists/${release.suite}/${path}`;
+    const common = { path, size: entry.size, sha256: entry.sha256, compression: compressionOf(path) };
+    return release.acquireByHash ? { ...common, url: `${dir}/by-hash/SHA256/${entry.sha256}`, fallbackUrl: plain } : { ...common, url: plain };
   }
   throw new AlbaError('INDEX_MISSING', `${release.url} ${release.suite} lists no ${base}(.xz|.gz) in its Release file`, {
     hint:
@@ -73,9 +81,9 @@ export async function loadPackagesIndex(release: Release, component: string, arc
 }
 
 async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Promise<IndexPackage[]> {
-  const what = redactUrl(file.url);
+  const { body, url } = await fetchWithFallback(file, timeoutMs);
+  const what = redactUrl(url);
   const expected = { digest: parseDigest(`sha256:${file.sha256}`), size: file.size, what };
-  const { body } = await fetchStream(file.url, { timeoutMs });
   const decoder = decompressor(file.compression, what);
   const packages: IndexPackage[] = [];
   const parser = new Deb822Parser((stanza) => packages.push(toIndexPackage(stanza, what)));
@@ -125,6 +133,16 @@ async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Pr
   checkExpected(expected, parseDigest(`sha256:${hash.digest('hex')}`), size);
   if (decodeError !== undefined) throw decodeError;
   return packages;
+}
+
+/** Opens the by-hash URL, or the plain path when the mirror lacks the by-hash file (as apt does). */
+async function fetchWithFallback(file: IndexFile, timeoutMs: number | undefined): Promise<{ body: Readable; url: string }> {
+  try {
+    return { body: (await fetchStream(file.url, { timeoutMs })).body, url: file.url };
+  } catch (err) {
+    if (file.fallbackUrl === undefined || !isAlbaError(err, 'HTTP_STATUS')) throw err;
+    return { body: (await fetchStream(file.fallbackUrl, { timeoutMs })).body, url: file.fallbackUrl };
+  }
 }
 
 /** Keeps the fields alba needs from one Packages stanza (strings are copies, not slices of the index text). */

@@ -22,6 +22,8 @@ export interface ReleaseInfo {
   validUntil?: string;
   architectures: string[];
   components: string[];
+  /** `Acquire-By-Hash: yes`: indexes can be fetched as `by-hash/SHA256/<hex>`, immune to mirror update races. */
+  acquireByHash: boolean;
   /** The SHA256 list, keyed by path relative to `dists/<suite>/`. */
   files: Map<string, ReleaseEntry>;
 }
@@ -195,7 +197,12 @@ export function parseRelease(text: string, where: string): ReleaseInfo {
     files.set(path, { size: Number(size), sha256: hash.toLowerCase() });
   }
   const words = (name: string): string[] => (field(stanza, name) ?? '').split(/\s+/).filter((w) => w !== '');
-  const info: ReleaseInfo = { architectures: words('Architectures'), components: words('Components'), files };
+  const info: ReleaseInfo = {
+    architectures: words('Architectures'),
+    components: words('Components'),
+    acquireByHash: (field(stanza, 'Acquire-By-Hash') ?? '').toLowerCase() === 'yes',
+    files,
+  };
   const suiteName = field(stanza, 'Suite');
   const codename = field(stanza, 'Codename');
   const date = isoDate(field(stanza, 'Date'), 'Date', where);

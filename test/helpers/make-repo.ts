@@ -42,6 +42,8 @@ export interface RepoOptions {
   indexCompression?: 'xz' | 'gz';
   /** Changes an index file before the Release hashes it (e.g. truncate it: the Release then vouches for the damage). */
   tamperIndex?: (path: string, data: Buffer) => Buffer;
+  /** Also write indexes under `by-hash/SHA256/<hex>` and say `Acquire-By-Hash: yes`, as Debian does. */
+  byHash?: boolean;
 }
 
 /** A package as written into the pool. */
@@ -104,6 +106,7 @@ export async function makeRepo(dir: string, options: RepoOptions): Promise<Repo>
     for (const [path, original] of indexFiles) {
       const data = options.tamperIndex?.(path, original) ?? original;
       await write(`dists/${suite.name}/${path}`, data);
+      if (options.byHash === true) await write(`dists/${suite.name}/${dirname(path)}/by-hash/SHA256/${sha256(data)}`, data);
       sha256Lines.push(` ${sha256(data)} ${String(data.length).padStart(16)} ${path}`);
     }
     const fields: [string, string | undefined][] = [
@@ -115,6 +118,7 @@ export async function makeRepo(dir: string, options: RepoOptions): Promise<Repo>
       ['Valid-Until', suite.validUntil?.toUTCString()],
       ['Architectures', archs.join(' ')],
       ['Components', suite.components.map((c) => c.name).join(' ')],
+      ['Acquire-By-Hash', options.byHash === true ? 'yes' : undefined],
       ['Description', 'alba fixture repository'],
     ];
     const release = fields.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v}\n`).join('') + `SHA256:\n${sha256Lines.join('\n')}\n`;

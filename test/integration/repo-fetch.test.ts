@@ -238,6 +238,19 @@ describe('broken indexes', () => {
     assert.equal(index.packages.length, 2);
   });
 
+  test('with Acquire-By-Hash the index is fetched by hash, and from the plain path when the mirror lacks it', async () => {
+    const { server, keyring, cacheDir } = await served({ byHash: true });
+    const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });
+    assert.equal(release.acquireByHash, true);
+    const byHash = await loadPackagesIndex(release, 'main', 'amd64', { cacheDir });
+    assert.match(server.requests.at(-1) ?? '', /main\/binary-amd64\/by-hash\/SHA256\/[0-9a-f]{64}$/);
+    assert.equal(byHash.packages.length, 2);
+    server.fault(new URL(byHash.file.url).pathname, { status: 404 });
+    const plain = await loadPackagesIndex(release, 'main', 'amd64', {});
+    assert.match(server.requests.at(-1) ?? '', /main\/binary-amd64\/Packages\.xz$/);
+    assert.deepEqual(plain.packages, byHash.packages);
+  });
+
   test('a component the Release does not list is INDEX_MISSING', async () => {
     const { server, keyring } = await served();
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });

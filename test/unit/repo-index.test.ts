@@ -47,9 +47,9 @@ describe('toIndexPackage', () => {
 });
 
 describe('pickPackagesIndex', () => {
-  const release = (paths: string[]): Release => ({
+  const release = (paths: string[], acquireByHash = false): Release => ({
     url: 'http://canonical/debian', fetchedFrom: 'http://mirror/debian', suite: 'stable', file: 'InRelease', sha256: H,
-    verified: true, signedBy: [], architectures: ['amd64'], components: ['main'],
+    verified: true, signedBy: [], architectures: ['amd64'], components: ['main'], acquireByHash,
     files: new Map(paths.map((p, i) => [p, { size: i + 1, sha256: String(i).repeat(64) }])),
   });
   const cases: [string[], string][] = [
@@ -65,6 +65,11 @@ describe('pickPackagesIndex', () => {
       assert.equal(file.sha256, release(paths).files.get(chosen)?.sha256);
     });
   }
+  test('by hash when the Release offers it, with the plain path as fallback', () => {
+    const file = pickPackagesIndex(release(['main/binary-amd64/Packages.xz'], true), 'main', 'amd64');
+    assert.equal(file.url, `http://mirror/debian/dists/stable/main/binary-amd64/by-hash/SHA256/${'0'.repeat(64)}`);
+    assert.equal(file.fallbackUrl, 'http://mirror/debian/dists/stable/main/binary-amd64/Packages.xz');
+  });
   test('INDEX_MISSING when the Release lists none', () => {
     assert.throws(() => pickPackagesIndex(release(['main/binary-arm64/Packages.xz']), 'main', 'amd64'), (err) => isAlbaError(err, 'INDEX_MISSING'));
   });

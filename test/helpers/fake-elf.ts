@@ -1,0 +1,43 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { findArch, type TargetArch } from '../../src/arch.js';
+
+/**
+ * A tiny ELF file for `arch` (or another arch's name): a valid ELF identification and header
+ * (ET_EXEC, little-endian except s390x, version 1, the arch's class and e_machine) followed by
+ * `tag` as a trailer, so two fake programs of the same arch can differ. It never runs.
+ */
+export function fakeElf(arch: TargetArch | string, tag = ''): Buffer {
+  const target = typeof arch === 'string' ? findArch(arch) : arch;
+  if (target === undefined) throw new Error(`fakeElf: unknown arch ${String(arch)}`);
+  const is64 = target.elfClass === 2;
+  const bigEndian = target.debian === 's390x';
+  const header = Buffer.alloc(is64 ? 64 : 52);
+  header.set([0x7f, 0x45, 0x4c, 0x46, target.elfClass, bigEndian ? 2 : 1, 1], 0);
+  const u16 = (value: number, offset: number): number => (bigEndian ? header.writeUInt16BE(value, offset) : header.writeUInt16LE(value, offset));
+  const u32 = (value: number, offset: number): number => (bigEndian ? header.writeUInt32BE(value, offset) : header.writeUInt32LE(value, offset));
+  u16(2, 16); // e_type: ET_EXEC
+  u16(target.elfMachine, 18);
+  u32(1, 20); // e_version
+  u16(header.length, is64 ? 52 : 40); // e_ehsize
+  return Buffer.concat([header, Buffer.from(tag, 'utf8')]);
+}
+
+/**
+ * Writes `fakeElf(arch, tag)` for every arch to `<dir>/<os>/<arch>[/<variant>]/<name>` — the
+ * layout `src: dist/{os}/{arch}/<name>` expects (the variant directory only when `withVariant`).
+ * Returns the paths written, by arch name.
+ */
+export async function writeFakePrograms(dir: string, archs: readonly string[], name = 'app', withVariant = false): Promise<Map<string, string>> {
+  const written = new Map<string, string>();
+  for (const archName of archs) {
+    const arch = findArch(archName);
+    if (arch === undefined) throw new Error(`writeFakePrograms: unknown arch ${archName}`);
+    const { os, architecture, variant } = arch.platform;
+    const path = join(dir, os, architecture, ...(withVariant && variant !== undefined ? [variant] : []), name);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, fakeElf(arch, `${name} for ${arch.name}\n`));
+    written.set(arch.name, path);
+  }
+  return written;
+}

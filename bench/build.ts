@@ -10,8 +10,13 @@
  *   - warm, new binary: as warm, with a `files:` entry whose per-arch content changes every run;
  *   - one package over 100 MB (BIG_PACKAGE, `resolve: explicit`, amd64), cold: peak memory.
  * Every alba run goes through GNU time for its peak RSS. mmdebstrap: `--variant=extract
- * --mode=root` of each arch's package list from the lock, the four archs one after the other,
- * from the host's apt sources (bookworm, -updates, -security: the suites alba's lock uses).
+ * --mode=root` of each arch's package list from the lock, the four archs one after the other.
+ *
+ * Suites: by default both tools use the host's bookworm entry only (bookworm, bookworm-updates):
+ * the copy's `snapshot:`/`dist:` become one explicit snapshot source of the `debian` archive. The
+ * host mirror's bookworm-security indexes for armhf and i386 do not match its InRelease (and
+ * by-hash is absent), so neither alba nor apt can use them. `--with-security` keeps the recipe's
+ * sources as written and gives mmdebstrap every host apt source.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -34,12 +39,20 @@ const BIG_PACKAGE = 'fluid-soundfont-gm';
 const APP_BYTES = 256 * 1024;
 /** Targets from the issue. */
 const TARGET = { warmSeconds: 1, coldSpeedup: 3, peakRssMb: 300 };
+const WITH_SECURITY = process.argv.slice(2).includes('--with-security');
 
 /** Seconds per stage, as printed by `alba build --json`. */
 interface BuildTimings {
   download: number;
   layers: number;
   write: number;
+}
+
+/** Seconds per stage, as printed by `alba lock --json`. */
+interface LockTimings {
+  releases: number;
+  indexes: number;
+  resolve: number;
 }
 
 /** One measured run. */
@@ -59,7 +72,8 @@ async function main(): Promise<void> {
   requireGnuTime();
   const work = await mkdtemp(join(tmpdir(), 'alba-bench-build-'));
   try {
-    const base = await readFile(join(repoRoot(), 'recipes', 'base.yaml'), 'utf8');
+    const original = await readFile(join(repoRoot(), 'recipes', 'base.yaml'), 'utf8');
+    const base = benchSources(original);
     const recipe = join(work, 'base.yaml');
     const lockPath = join(work, 'base.lock.json');
     const out = join(work, 'out');
@@ -71,7 +85,8 @@ async function main(): Promise<void> {
       coldNoLock.push(await albaBuild(recipe, join(work, `cache-nolock-${i}`), out));
     }
 
-    const lock = await albaLock(recipe, join(work, 'cache-lock'));
+    const locking = await albaLock(recipe, join(work, 'cache-lock'));
+    const { lock } = locking;
     const coldLocked: Sample[] = [];
     for (let i = 0; i < RUNS; i++) coldLocked.push(await albaBuild(recipe, join(work, `cache-locked-${i}`), out));
 
@@ -91,10 +106,9 @@ async function main(): Promise<void> {
     }
 
     const bigRecipe = join(work, 'big.yaml');
-    const { snapshot, dist } = parse(base) as { snapshot: string; dist: string };
     await writeFile(
       bigRecipe,
-      `name: bench/big\ntag: latest\narchs: [amd64]\nsnapshot: ${snapshot}\ndist: ${dist}\nresolve: explicit\npackages: [${BIG_PACKAGE}]\n`,
+      `name: bench/big\ntag: latest\narchs: [amd64]\n${sourcesYaml(original)}resolve: explicit\npackages: [${BIG_PACKAGE}]\n`,
     );
     await albaLock(bigRecipe, join(work, 'cache-lock'));
     const big = [await albaBuild(bigRecipe, join(work, 'cache-big'), join(work, 'out-big'))];
@@ -106,6 +120,7 @@ async function main(): Promise<void> {
 
     const scenarios: Scenario[] = [
       { name: 'alba cold, no lock (resolve + download + build)', samples: coldNoLock },
+      { name: 'alba lock alone, empty cache (part of "no lock")', samples: [locking.sample] },
       { name: 'alba cold, locked (download + build)', samples: coldLocked },
       { name: 'alba warm, nothing changed', samples: warm },
       { name: 'alba warm, new static binary per arch', samples: warmNewBinary },
@@ -113,10 +128,24 @@ async function main(): Promise<void> {
       { name: `alba ${BIG_PACKAGE} amd64, warm`, samples: big.slice(1) },
       { name: 'mmdebstrap extract, 4 archs in sequence', samples: peer },
     ];
-    process.stdout.write(`${report(scenarios, { coldNoLock, coldLocked, warm, warmNewBinary, big, peer }).join('\n')}\n`);
+    process.stdout.write(`${report(scenarios, { coldNoLock, coldLocked, warm, warmNewBinary, big, peer }, locking.stages).join('\n')}\n`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The recipe text with its `snapshot:` and `dist:` replaced by the benchmark's sources. */
+function benchSources(recipeText: string): string {
+  return `${recipeText.replace(/^(snapshot|dist):.*\n/gm, '')}${sourcesYaml(recipeText)}`;
+}
+
+/** The YAML of the sources the benchmark uses (see the top of this file), from the recipe's snapshot and dist. */
+function sourcesYaml(recipeText: string): string {
+  const { snapshot, dist } = parse(recipeText) as { snapshot?: string; dist?: string };
+  if (snapshot === undefined || dist === undefined) throw new Error('recipes/base.yaml has no `snapshot:` and `dist:`');
+  return WITH_SECURITY
+    ? `snapshot: ${snapshot}\ndist: ${dist}\n`
+    : `sources:\n  - url: https://snapshot.debian.org/archive/debian/${snapshot}\n    suites: [${dist}, ${dist}-updates]\n`;
 }
 
 /** The recipe text with its `archs:` line replaced. */
@@ -140,20 +169,20 @@ async function albaBuild(recipe: string, cache: string, out: string): Promise<Sa
   return { wall: run.wall, peakRssMb: run.peakRssMb, timings };
 }
 
-/** `alba lock --update` of the recipe (not measured); returns the lock it wrote. */
-async function albaLock(recipe: string, cache: string): Promise<LockFile> {
+/** `alba lock --update --json` of the recipe with this cache: the lock it wrote, its run and its stage timings. */
+async function albaLock(recipe: string, cache: string): Promise<{ lock: LockFile; sample: Sample; stages: LockTimings }> {
   const run = await measure(process.execPath, [albaBin, 'lock', recipe, '--mirror', 'apt', '--cache', cache, '--update', '--json']);
   if (run.status !== 0) throw new Error(`alba lock ${recipe} failed (status ${run.status}):\n${run.stderr}`);
-  const { lock } = JSON.parse(run.stdout) as { lock: string };
-  return JSON.parse(await readFile(lock, 'utf8')) as LockFile;
+  const { lock, timings } = JSON.parse(run.stdout) as { lock: string; timings: LockTimings };
+  return { lock: JSON.parse(await readFile(lock, 'utf8')) as LockFile, sample: { wall: run.wall, peakRssMb: run.peakRssMb }, stages: timings };
 }
 
 /** mmdebstrap mirror lines (`deb URI SUITE COMPONENTS`) for the host's apt sources, read now. */
 async function hostMirrorLines(): Promise<string[]> {
   const { sources, files } = await readHostAptSources();
-  const lines = sources.flatMap((s) => s.suites.map((suite) => `deb ${s.uri} ${suite} ${s.components.join(' ')}`));
+  const used = WITH_SECURITY ? sources : sources.filter((s) => s.suites.includes('bookworm'));
   if (!sources.some((s) => s.suites.includes('bookworm'))) throw new Error(`no bookworm entry in the host apt sources (${files.join(', ')})`);
-  return lines;
+  return used.flatMap((s) => s.suites.map((suite) => `deb ${s.uri} ${suite} ${s.components.join(' ')}`));
 }
 
 /** One mmdebstrap extract per arch of the lock, one after the other; wall is their sum, RSS their max. */
@@ -176,7 +205,11 @@ async function mmdebstrap(lock: LockFile, mirrors: readonly string[], work: stri
 }
 
 /** The result table, the ratios and each target met or missed. */
-function report(scenarios: readonly Scenario[], s: Record<'coldNoLock' | 'coldLocked' | 'warm' | 'warmNewBinary' | 'big' | 'peer', Sample[]>): string[] {
+function report(
+  scenarios: readonly Scenario[],
+  s: Record<'coldNoLock' | 'coldLocked' | 'warm' | 'warmNewBinary' | 'big' | 'peer', Sample[]>,
+  lockStages: LockTimings,
+): string[] {
   const wall = (samples: Sample[]): number => median(samples.map((x) => x.wall));
   const rss = (samples: Sample[]): number => Math.max(...samples.map((x) => x.peakRssMb));
   const stage = (samples: Sample[], k: keyof BuildTimings): string => (samples[0]?.timings === undefined ? '–' : fmt(median(samples.map((x) => x.timings![k]))));
@@ -195,9 +228,12 @@ function report(scenarios: readonly Scenario[], s: Record<'coldNoLock' | 'coldLo
   const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   return [
     `alba build of recipes/base.yaml for ${ALBA_ARCHS.join(', ')} (--mirror apt) vs mmdebstrap --variant=extract; ` +
+      `suites ${WITH_SECURITY ? 'bookworm, -updates, -security' : 'bookworm, bookworm-updates (no -security; see bench/build.ts)'}; ` +
       `node ${process.version}, ${availableParallelism()} CPUs; seconds, peak RSS in MB (max over runs)`,
     '',
     ...markdownTable(['scenario', 'runs', 'median s', 'min s', 'peak RSS MB', 'download', 'layers', 'write'], rows),
+    `(download, layers, write: alba build's own stage timings, medians; alba lock's stages: releases ${fmt(lockStages.releases)}, ` +
+      `indexes ${fmt(lockStages.indexes)}, resolve ${fmt(lockStages.resolve)})`,
     '',
     `ratio mmdebstrap / alba cold: no lock ${speedup(s.coldNoLock).toFixed(2)}×, locked ${speedup(s.coldLocked).toFixed(2)}×`,
     `target warm rebuild < ${TARGET.warmSeconds} s: nothing changed ${fmt(wall(s.warm))} s ${verdict(wall(s.warm) < TARGET.warmSeconds)}, ` +

@@ -130,4 +130,9 @@ function fmt(seconds: number): string {
   return seconds.toFixed(2);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench/lock: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -8,6 +8,7 @@ import type { FetchTarget } from './recipe/mirror.js';
 import { resolutionInputs } from './recipe/lock-file.js';
 import type { LockFile, LockedPackage } from './recipe/lock-types.js';
 import type { Recipe } from './recipe/types.js';
+import { resolutionKey, readResolution, writeResolution } from './resolution-cache.js';
 import { mapLimit } from './util/map-limit.js';
 import { stopwatch } from './util/stopwatch.js';
 
@@ -33,11 +34,14 @@ export interface LockOutcome {
   timings: LockTimings;
   indexesFromCache: number;
   indexesFetched: number;
+  /** True when the same inputs and Release files were resolved before: no index was read. */
+  resolutionCached: boolean;
 }
 
 /**
  * Resolves a recipe into a lock: fetches and verifies every Release, loads every Packages index of
- * every arch (cached by SHA256), and resolves each arch's package set.
+ * every arch (cached by SHA256), and resolves each arch's package set. When the same recipe inputs
+ * were resolved against the same Release files before, that resolution is reused (resolution-cache.ts).
  */
 export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<LockOutcome> {
   const clock = stopwatch();
@@ -54,6 +58,13 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   );
   for (const r of releases) if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
   const releasesTime = clock();
+  const lockedReleases = releases.map((r) => ({ repo: r.url, suite: r.suite, file: r.file, sha256: r.sha256, ...(r.date !== undefined ? { date: r.date } : {}) }));
+  const key = resolutionKey(resolutionInputs(recipe), lockedReleases);
+  const known = await readResolution(options.cacheDir, key);
+  if (known !== undefined) {
+    const timings = { releases: releasesTime, indexes: 0, resolve: clock() };
+    return { lock: known, timings, indexesFromCache: 0, indexesFetched: 0, resolutionCached: true };
+  }
 
   const jobs = recipe.archs.flatMap((arch) =>
     releases.flatMap((release, i) => options.targets[i]!.source.components.map((component) => ({ arch, release, component }))),
@@ -63,7 +74,10 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     const index = await loadPackagesIndex(release, component, arch.debian, { cacheDir: options.cacheDir });
     if (index.fromCache) fromCache++;
     const origin = { repo: release.url, suite: release.suite, component, arch: arch.debian };
-    return { arch, candidates: index.packages.map((p): Candidate => ({ ...p, origin })) };
+    // The loaded packages are fresh objects: give them their origin in place rather than copying 60k of them.
+    const candidates = index.packages as Candidate[];
+    for (const c of candidates) c.origin = origin;
+    return { arch, candidates };
   });
   const indexesTime = clock();
 
@@ -86,20 +100,16 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     lockVersion: 1,
     name: recipe.name,
     inputs: resolutionInputs(recipe),
-    releases: releases.map((r) => ({
-      repo: r.url,
-      suite: r.suite,
-      file: r.file,
-      sha256: r.sha256,
-      ...(r.date !== undefined ? { date: r.date } : {}),
-    })),
+    releases: lockedReleases,
     archs,
   };
+  await writeResolution(options.cacheDir, key, lock);
   return {
     lock,
     timings: { releases: releasesTime, indexes: indexesTime, resolve: resolveTime },
     indexesFromCache: fromCache,
     indexesFetched: jobs.length - fromCache,
+    resolutionCached: false,
   };
 }
 

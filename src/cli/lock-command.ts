@@ -31,11 +31,15 @@ export async function lockCommand(argv: string[]): Promise<void> {
   });
   await writeLock(lockPath, outcome.lock);
   if (values.json === true) {
-    process.stdout.write(`${JSON.stringify({ lock: lockPath, timings: outcome.timings, archs: Object.fromEntries(Object.entries(outcome.lock.archs).map(([a, p]) => [a, p.length])) })}\n`);
+    process.stdout.write(`${JSON.stringify({ lock: lockPath, timings: outcome.timings, resolutionCached: outcome.resolutionCached, archs: Object.fromEntries(Object.entries(outcome.lock.archs).map(([a, p]) => [a, p.length])) })}\n`);
     return;
   }
   const { timings: t } = outcome;
-  stderrLog(`indexes: ${outcome.indexesFetched} fetched, ${outcome.indexesFromCache} from cache`);
+  stderrLog(
+    outcome.resolutionCached
+      ? 'Release files unchanged since this recipe was last resolved: resolution reused'
+      : `indexes: ${outcome.indexesFetched} fetched, ${outcome.indexesFromCache} from cache`,
+  );
   stderrLog(`time: releases ${t.releases}s, indexes ${t.indexes}s, resolve ${t.resolve}s`);
   for (const [arch, packages] of Object.entries(outcome.lock.archs)) {
     process.stdout.write(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}\n`);

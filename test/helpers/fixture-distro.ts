@@ -1,5 +1,7 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DebEntry } from './make-deb.js';
-import { fakeElf } from './fake-elf.js';
+import { fakeElf, writeFakePrograms } from './fake-elf.js';
 import { makeRepo, type Repo, type RepoKey, type RepoOptions, type RepoPackage } from './make-repo.js';
 
 /**
@@ -312,4 +314,48 @@ export function fixtureRecipeYaml(spec: FixtureRecipeSpec): string {
     ...(spec.extra ?? []),
     '',
   ].join('\n');
+}
+
+/**
+ * Recipe lines of a distroless-style application image: a per-arch program from
+ * `dist/{os}/{arch}/app` at /usr/bin/app (0755), run as nonroot, with entrypoint, cmd, env,
+ * workdir, labels, annotations and stop signal.
+ */
+export const FIXTURE_APP_LINES: readonly string[] = [
+  'files:',
+  '  - src: dist/{os}/{arch}/app',
+  '    dst: /usr/bin/app',
+  '    mode: "0755"',
+  'run-as: nonroot',
+  'entrypoint: [/usr/bin/app]',
+  'cmd: [--serve]',
+  'env:',
+  '  APP_MODE: production',
+  'workdir: /home/nonroot',
+  'labels:',
+  '  org.opencontainers.image.source: https://example.org/fixture-app',
+  'annotations:',
+  '  org.opencontainers.image.description: alba fixture application',
+  'stop-signal: SIGTERM',
+];
+
+/** A project directory written by writeFixtureProject. */
+export interface FixtureProject {
+  dir: string;
+  recipe: string;
+  lock: string;
+  /** The fake program of each arch (`dist/linux/<arch>/app`), by arch name. */
+  programs: Map<string, string>;
+}
+
+/**
+ * Writes `<dir>/recipe.yaml` (fixtureRecipeYaml of `spec`, with FIXTURE_APP_LINES when `spec.extra`
+ * is not given) and a fake ELF program per arch under `<dir>/dist/`.
+ */
+export async function writeFixtureProject(dir: string, spec: FixtureRecipeSpec): Promise<FixtureProject> {
+  await mkdir(dir, { recursive: true });
+  const recipe = join(dir, 'recipe.yaml');
+  await writeFile(recipe, fixtureRecipeYaml({ ...spec, extra: spec.extra ?? FIXTURE_APP_LINES }));
+  const programs = await writeFakePrograms(join(dir, 'dist'), spec.archs ?? FIXTURE_ARCHS);
+  return { dir, recipe, lock: join(dir, 'recipe.lock.json'), programs };
 }

@@ -17,6 +17,8 @@ export interface RunAlbaOptions {
   env?: Record<string, string>;
   /** Kill the CLI after this long (default 120 s); the run then has status null. */
   timeoutMs?: number;
+  /** Run under this umask (octal string such as `077`), set by `sh -c 'umask ...; exec node ...'`. */
+  umask?: string;
 }
 
 /** Path of the compiled CLI (`bin/alba.js`, which loads dist/src/cli/main.js: run `tsc -p .` first). */
@@ -28,7 +30,10 @@ export const albaBin = join(repoRoot(), 'bin', 'alba.js');
  */
 export function runAlba(args: string[], options: RunAlbaOptions = {}): Promise<AlbaRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [albaBin, ...args], {
+    const command = [process.execPath, albaBin, ...args];
+    const [file, argv] =
+      options.umask === undefined ? [process.execPath, command.slice(1)] : ['sh', ['-c', 'umask "$1" && shift && exec "$@"', 'sh', options.umask, ...command]];
+    const child = spawn(file, argv, {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

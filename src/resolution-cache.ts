@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestHex, digestOf } from './oci/digest.js';
+import type { LockFile } from './recipe/lock-types.js';
+import { writeFileAtomic } from './util/atomic.js';
+
+/** Bump when the resolver's output for the same inputs changes. */
+const RESOLVER_FORMAT = 1;
+
+/**
+ * Key of a resolution: the recipe's resolution inputs plus the digests of every verified Release.
+ * Resolution is a pure function of these (each Release pins its indexes by SHA256), so a lock made
+ * from the same key is the same lock, and re-locking an unchanged snapshot needs no index at all.
+ */
+export function resolutionKey(inputs: string, releases: readonly { repo: string; suite: string; sha256: string }[]): string {
+  const pinned = releases.map((r) => `${r.repo} ${r.suite} ${r.sha256}`).sort();
+  return digestHex(digestOf(JSON.stringify({ format: RESOLVER_FORMAT, inputs, pinned })));
+}
+
+/** A cached lock for this key, or undefined. */
+export async function readResolution(cacheDir: string, key: string): Promise<LockFile | undefined> {
+  try {
+    return JSON.parse(await readFile(resolutionPath(cacheDir, key), 'utf8')) as LockFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records a lock under its key. */
+export async function writeResolution(cacheDir: string, key: string, lock: LockFile): Promise<void> {
+  await writeFileAtomic(resolutionPath(cacheDir, key), JSON.stringify(lock));
+}
+
+function resolutionPath(cacheDir: string, key: string): string {
+  return join(cacheDir, 'resolutions', `${key}.json`);
+}

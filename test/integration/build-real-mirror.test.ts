@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { after, test, type TestContext } from 'node:test';
+import { findArch, type TargetArch } from '../../src/arch.js';
+import type { Digest } from '../../src/oci/digest.js';
+import { platformRefName } from '../../src/oci/layout.js';
+import { readLayout } from '../../src/oci/layout-reader.js';
+import { loadRecipe } from '../../src/recipe/load.js';
+import type { Recipe } from '../../src/recipe/types.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { describeResult, requireRoot, runInBundle, runWithQemu, unpackImage, type Bundle } from '../helpers/rootfs.js';
+import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
+
+// `alba build` of real recipes against the host's Debian mirror (`--mirror apt`), then the images
+// are run: umoci unpacks each platform (checking digests, sizes and diff_ids), runc (or chroot)
+// runs the amd64 rootfs as the image's user, qemu-aarch64-static runs the arm64 binaries.
+// Outside CI an unreachable mirror skips these tests; with CI=true it fails them.
+
+const work = await mkdtemp(join(tmpdir(), 'alba-build-real-'));
+const cache = join(work, 'cache');
+after(() => rm(work, { recursive: true, force: true }));
+
+const AMD64 = findArch('amd64') as TargetArch;
+const ARM64 = findArch('arm64') as TargetArch;
+const QEMU_ARM64 = 'qemu-aarch64-static';
+
+/** Recipes built here, relative to the repository root. */
+type RecipeFile = 'recipes/busybox.yaml' | 'test/recipes/openssl.yaml';
+
+interface Built {
+  run: AlbaRun;
+  recipe: Recipe;
+  layout: string;
+}
+
+const builds = new Map<RecipeFile, Promise<Built>>();
+
+/** Builds a copy of the recipe (so no lock file lands in the repository), once per file; all builds share one cache. */
+function buildCopy(file: RecipeFile): Promise<Built> {
+  let pending = builds.get(file);
+  if (pending === undefined) {
+    pending = (async () => {
+      const dir = join(work, basename(file, '.yaml'));
+      await mkdir(dir);
+      const recipePath = join(dir, basename(file));
+      await copyFile(join(repoRoot(), file), recipePath);
+      const layout = join(dir, 'out');
+      const run = await runAlba(['build', recipePath, '--mirror', 'apt', '--cache', cache, '--out', layout], { timeoutMs: 600_000 });
+      return { run, recipe: await loadRecipe(recipePath), layout };
+    })();
+    builds.set(file, pending);
+  }
+  return pending;
+}
+
+/** The build of `file`; undefined (test skipped) when the mirror is unreachable outside CI. */
+async function builtOrSkip(t: TestContext, file: RecipeFile): Promise<Built | undefined> {
+  const built = await buildCopy(file);
+  if (built.run.status === 0) return built;
+  if (/error\[(NETWORK|APT_SOURCES)\]/.test(built.run.stderr) && process.env.CI !== 'true') {
+    t.skip(`the host's Debian mirror is not usable: ${built.run.stderr.split('\n').find((l) => l.includes('error[')) ?? ''}`);
+    return undefined;
+  }
+  assert.fail(`alba build ${file} --mirror apt failed (status ${built.run.status}):\n${built.run.stderr}`);
+}
+
+const bundles = new Map<string, Promise<Bundle>>();
+
+/** umoci-unpacks the platform image of a build, once per build and arch. */
+function bundleOf(built: Built, arch: TargetArch): Promise<Bundle> {
+  const ref = platformRefName(built.recipe.tag, arch.platform);
+  const key = `${built.layout}:${ref}`;
+  let pending = bundles.get(key);
+  if (pending === undefined) {
+    pending = unpackImage(built.layout, ref, join(dirname(built.layout), `bundle-${ref}`));
+    bundles.set(key, pending);
+  }
+  return pending;
+}
+
+/** The recipe's run-as account, as uid/gid/name (the recipe's accounts: default ones unless it lists its own). */
+function runAsUser(recipe: Recipe): { name: string; uid: number; gid: number } {
+  const user = recipe.users.find((u) => u.name === recipe.runAs);
+  assert.ok(user !== undefined, `run-as ${recipe.runAs} is not an account of ${recipe.path}`);
+  return { name: user.name, uid: user.uid, gid: user.gid };
+}
+
+/** The `User` of the image config of one platform, read from the layout. */
+async function imageConfigUser(built: Built, arch: TargetArch): Promise<string | undefined> {
+  const layout = await readLayout(built.layout);
+  const manifest = layout.findRef(platformRefName(built.recipe.tag, arch.platform));
+  assert.ok(manifest !== undefined, `no ${arch.name} ref in ${built.layout}`);
+  const { config } = await layout.readJson<{ config: { digest: Digest } }>(manifest.digest);
+  return (await layout.readJson<{ config: { User?: string } }>(config.digest)).config.User;
+}
+
+async function elfMachine(path: string): Promise<number> {
+  return (await readFile(path)).readUInt16LE(18);
+}
+
+async function countFiles(dir: string, suffix: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile() && e.name.endsWith(suffix)).length;
+}
+
+test('real mirror: busybox amd64 runs under runc as the recipe\'s run-as user, in its workdir', async (t) => {
+  if (!requireTool('umoci', t) || !requireTool('runc', t) || !requireRoot(t)) return;
+  const built = await builtOrSkip(t, 'recipes/busybox.yaml');
+  if (built === undefined) return;
+  const user = runAsUser(built.recipe);
+  assert.equal(await imageConfigUser(built, AMD64), `${user.uid}:${user.gid}`, 'the config User is numeric uid:gid');
+  const bundle = await bundleOf(built, AMD64);
+  assert.deepEqual(bundle.config.process.user, { uid: user.uid, gid: user.gid }, 'umoci read the user from the image config');
+  assert.deepEqual(bundle.config.process.args, [...(built.recipe.entrypoint ?? []), ...(built.recipe.cmd ?? [])]);
+
+  const id = await runInBundle(bundle, ['/bin/busybox', 'id']);
+  assert.equal(id.status, 0, describeResult(id));
+  assert.match(id.stdout, new RegExp(`^uid=${user.uid}\\(${user.name}\\) gid=${user.gid}\\(${user.name}\\)`), 'names come from the image\'s passwd and group');
+
+  const sh = await runInBundle(bundle, ['/bin/busybox', 'sh', '-c', 'echo ok; pwd; touch /tmp/written && echo tmp-writable']);
+  assert.equal(sh.status, 0, describeResult(sh));
+  assert.equal(sh.stdout, `ok\n${built.recipe.workdir}\ntmp-writable\n`);
+});
+
+test('real mirror: busybox amd64 runs under chroot as the same user', async (t) => {
+  if (!requireTool('umoci', t) || !requireRoot(t)) return;
+  const built = await builtOrSkip(t, 'recipes/busybox.yaml');
+  if (built === undefined) return;
+  const user = runAsUser(built.recipe);
+  const bundle = await bundleOf(built, AMD64);
+  const res = await runInBundle(bundle, ['/bin/busybox', 'sh', '-c', 'id -u; id -g; id -un; echo ok'], { runtime: 'chroot' });
+  assert.equal(res.status, 0, describeResult(res));
+  assert.equal(res.stdout, `${user.uid}\n${user.gid}\n${user.name}\nok\n`);
+});
+
+test('real mirror: busybox arm64 is an aarch64 binary that runs under qemu-aarch64-static', async (t) => {
+  if (!requireTool('umoci', t) || !requireTool(QEMU_ARM64, t)) return;
+  const built = await builtOrSkip(t, 'recipes/busybox.yaml');
+  if (built === undefined) return;
+  const bundle = await bundleOf(built, ARM64);
+  assert.equal(await elfMachine(join(bundle.rootfs, 'bin/busybox')), ARM64.elfMachine);
+  const res = runWithQemu(QEMU_ARM64, bundle.rootfs, ['/bin/busybox', 'echo', 'hi']);
+  assert.equal(res.status, 0, describeResult(res));
+  assert.equal(res.stdout, 'hi\n');
+  const sh = runWithQemu(QEMU_ARM64, bundle.rootfs, ['/bin/busybox', 'sh', '-c', 'echo ok']);
+  assert.equal(sh.status, 0, describeResult(sh));
+  assert.equal(sh.stdout, 'ok\n');
+});
+
+for (const arch of [AMD64, ARM64]) {
+  test(`real mirror: busybox ${arch.name} rootfs has a full CA bundle, /tmp 1777, os-release inside the rootfs`, async (t) => {
+    if (!requireTool('umoci', t)) return;
+    const built = await builtOrSkip(t, 'recipes/busybox.yaml');
+    if (built === undefined) return;
+    const { rootfs } = await bundleOf(built, arch);
+
+    const bundle = await readFile(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), 'utf8');
+    const certificates = bundle.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+    assert.ok(certificates > 100, `only ${certificates} certificates in the bundle`);
+    assert.equal(certificates, (bundle.match(/-----END CERTIFICATE-----/g) ?? []).length, 'every certificate is closed');
+    assert.equal(certificates, await countFiles(join(rootfs, 'usr/share/ca-certificates'), '.crt'), 'one certificate per .crt of ca-certificates');
+
+    const tmp = await stat(join(rootfs, 'tmp'));
+    assert.ok(tmp.isDirectory());
+    assert.equal(tmp.mode & 0o7777, 0o1777, `/tmp mode ${(tmp.mode & 0o7777).toString(8)}`);
+
+    const osRelease = join(rootfs, 'etc/os-release');
+    assert.ok((await lstat(osRelease)).isSymbolicLink(), 'base-files ships /etc/os-release as a symlink');
+    assert.equal(await readlink(osRelease), '../usr/lib/os-release');
+    const target = await realpath(osRelease);
+    assert.equal(target, join(await realpath(rootfs), 'usr/lib/os-release'), 'the link resolves inside the rootfs');
+    assert.ok(!relative(await realpath(rootfs), target).startsWith('..'));
+    const text = await readFile(target, 'utf8');
+    assert.match(text, /^ID=debian$/m);
+    assert.match(text, /^VERSION_CODENAME=bookworm$/m);
+  });
+}
+
+for (const runtime of ['runc', 'chroot'] as const) {
+  test(`real mirror: openssl amd64 (base + openssl): the entrypoint runs \`version\` under ${runtime}, and reads the CA bundle`, async (t) => {
+    if (!requireTool('umoci', t) || (runtime === 'runc' && !requireTool('runc', t)) || !requireRoot(t)) return;
+    const built = await builtOrSkip(t, 'test/recipes/openssl.yaml');
+    if (built === undefined) return;
+    const bundle = await bundleOf(built, AMD64);
+    assert.deepEqual(bundle.config.process.args, ['/usr/bin/openssl'], 'the recipe\'s entrypoint');
+    const version = await runInBundle(bundle, [...bundle.config.process.args, 'version'], { runtime });
+    assert.equal(version.status, 0, describeResult(version));
+    assert.match(version.stdout, /^OpenSSL 3\.0\.\d+ .*\(Library: OpenSSL 3\.0\.\d+ /, 'the binary and libssl3 agree');
+
+    const store = await runInBundle(bundle, ['/usr/bin/openssl', 'storeutl', '-noout', '-certs', '/etc/ssl/certs/ca-certificates.crt'], { runtime });
+    assert.equal(store.status, 0, describeResult(store));
+    const found = Number(/^Total found: (\d+)$/m.exec(store.stdout)?.[1]);
+    assert.ok(found > 100, `OpenSSL parsed ${found} certificates from the bundle`);
+  });
+}
+
+test('real mirror: openssl arm64 (dynamic) runs `version` under qemu-aarch64-static -L <rootfs>', async (t) => {
+  if (!requireTool('umoci', t) || !requireTool(QEMU_ARM64, t)) return;
+  const built = await builtOrSkip(t, 'test/recipes/openssl.yaml');
+  if (built === undefined) return;
+  const bundle = await bundleOf(built, ARM64);
+  assert.equal(await elfMachine(join(bundle.rootfs, 'usr/bin/openssl')), ARM64.elfMachine);
+  const res = runWithQemu(QEMU_ARM64, bundle.rootfs, ['/usr/bin/openssl', 'version'], { sysroot: true });
+  assert.equal(res.status, 0, describeResult(res));
+  assert.match(res.stdout, /^OpenSSL 3\.0\.\d+ .*\(Library: OpenSSL 3\.0\.\d+ /);
+});

@@ -224,7 +224,8 @@ function report(
     stage(samples, 'write'),
   ]);
   const speedup = (cold: Sample[]): number => wall(s.peer) / wall(cold);
-  const albaRss = rss([...s.coldNoLock, ...s.coldLocked, ...s.warm, ...s.warmNewBinary, ...s.big]);
+  const buildRss = rss([...s.coldLocked, ...s.warm, ...s.warmNewBinary, ...s.big]);
+  const resolveRss = rss(s.coldNoLock);
   const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   return [
     `alba build of recipes/base.yaml for ${ALBA_ARCHS.join(', ')} (--mirror apt) vs mmdebstrap --variant=extract; ` +
@@ -240,7 +241,8 @@ function report(
       `new binary ${fmt(wall(s.warmNewBinary))} s ${verdict(wall(s.warmNewBinary) < TARGET.warmSeconds)}`,
     `target cold ≥ ${TARGET.coldSpeedup}× faster than mmdebstrap: no lock ${verdict(speedup(s.coldNoLock) >= TARGET.coldSpeedup)}, ` +
       `locked ${verdict(speedup(s.coldLocked) >= TARGET.coldSpeedup)}`,
-    `target peak RSS < ${TARGET.peakRssMb} MB: max of all alba runs ${albaRss.toFixed(0)} MB ${verdict(albaRss < TARGET.peakRssMb)}`,
+    `target peak RSS < ${TARGET.peakRssMb} MB: builds from a lock ${buildRss.toFixed(0)} MB ${verdict(buildRss < TARGET.peakRssMb)}, ` +
+      `builds that resolve first ${resolveRss.toFixed(0)} MB ${verdict(resolveRss < TARGET.peakRssMb)}`,
     '(mmdebstrap writes one uncompressed tar per arch, with no OCI config, manifest, gzip or SBOM; it keeps no cache, so every run downloads again)',
   ];
 }

@@ -149,7 +149,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       manifest,
       layers: allLayers,
       packages,
-      sbomPackages: packages.map((p) => sbomPackage(p, layers.get(p.sha256)!)),
+      sbomPackages: packages.map((p) => sbomPackage(p, layers.get(p.sha256)!, `${fetchBase(p)}/${p.filename}`)),
       files: await describeUserFiles(userFiles),
     });
   }
@@ -250,7 +250,8 @@ function imageAnnotations(recipe: Recipe, epoch: Epoch): Record<string, string> 
   return { 'org.opencontainers.image.created': rfc3339(epoch.seconds), ...recipe.annotations };
 }
 
-function sbomPackage(p: LockedPackage, layer: DebLayer): SbomPackage {
+/** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */
+function sbomPackage(p: LockedPackage, layer: DebLayer, downloadUrl: string): SbomPackage {
   const license = layer.copyright === undefined ? undefined : parseDep5(layer.copyright);
   return {
     name: p.name,
@@ -259,7 +260,7 @@ function sbomPackage(p: LockedPackage, layer: DebLayer): SbomPackage {
     source: p.source,
     sourceVersion: p.sourceVersion,
     ...(p.maintainer === undefined ? {} : { maintainer: p.maintainer }),
-    downloadUrl: `${p.repo}/${p.filename}`,
+    downloadUrl,
     sha256: p.sha256,
     ...(license === undefined ? {} : { license }),
     dependsOn: p.dependsOn,

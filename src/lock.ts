@@ -5,6 +5,7 @@ import { fetchRelease, type Release } from './debian/release.js';
 import { resolve } from './debian/resolver.js';
 import type { Candidate, ResolvedPackage } from './debian/types.js';
 import type { FetchTarget } from './recipe/mirror.js';
+import { snapshotSeconds } from './recipe/snapshot.js';
 import { resolutionInputs } from './recipe/lock-file.js';
 import type { LockFile, LockedPackage } from './recipe/lock-types.js';
 import type { Recipe } from './recipe/types.js';
@@ -58,6 +59,11 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   );
   for (const r of releases) if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
   const releasesTime = clock();
+  for (const r of releases) {
+    if (recipe.snapshot !== undefined && r.url !== r.fetchedFrom && r.date !== undefined && Date.parse(r.date) > snapshotSeconds(recipe.snapshot) * 1000) {
+      options.log(`note: ${r.fetchedFrom} serves ${r.suite} as of ${r.date}, newer than snapshot ${recipe.snapshot}: the lock pins the mirror's packages`);
+    }
+  }
   const lockedReleases = releases.map((r) => ({ repo: r.url, suite: r.suite, file: r.file, sha256: r.sha256, ...(r.date !== undefined ? { date: r.date } : {}) }));
   const key = resolutionKey(resolutionInputs(recipe), lockedReleases);
   const known = await readResolution(options.cacheDir, key);

@@ -49,3 +49,9 @@ export function parseSnapshotUrl(url: string): { archive: string; timestamp: str
   const m = /^https?:\/\/snapshot\.debian\.org\/archive\/([a-z0-9-]+)\/(\d{8}T\d{6}Z)\/?$/.exec(url);
   return m === null ? undefined : { archive: m[1]!, timestamp: m[2]! };
 }
+
+/** `20250520T000000Z` → seconds since the epoch. */
+export function snapshotSeconds(ts: string): number {
+  const iso = `${ts.slice(0, 4)}-${ts.slice(4, 6)}-${ts.slice(6, 8)}T${ts.slice(9, 11)}:${ts.slice(11, 13)}:${ts.slice(13, 15)}Z`;
+  return Date.parse(iso) / 1000;
+}

@@ -62,6 +62,6 @@ export async function checkElfArch(path: string, arch: TargetArch): Promise<void
   if (ident === undefined || (ident.machine === arch.elfMachine && ident.elfClass === arch.elfClass)) return;
   const found = describeElf(ident, ident.machine === arch.elfMachine);
   throw new AlbaError('ELF_ARCH_MISMATCH', `${path} is an ELF for ${found}, not ${arch.name}`, {
-    hint: `cross-compile it for ${arch.name}, point \`src\` at the ${arch.name} build, or set checkElf: false if this is intended`,
+    hint: `cross-compile it for ${arch.name}, point \`src\` at the ${arch.name} build, or set check-elf: false if this is intended`,
   });
 }

@@ -24,17 +24,15 @@ export function fakeElf(arch: TargetArch | string, tag = ''): Buffer {
 }
 
 /**
- * Writes `fakeElf(arch, tag)` for every arch to `<dir>/<os>/<arch>[/<variant>]/<name>` — the
- * layout `src: dist/{os}/{arch}/<name>` expects (the variant directory only when `withVariant`).
- * Returns the paths written, by arch name.
+ * Writes `fakeElf(arch, '<name> for <arch>\n')` for every arch to `<dir>/<os>/<architecture>/<name>`,
+ * the layout `src: dist/{os}/{arch}/<name>` expects. Returns the paths written, by arch name.
  */
-export async function writeFakePrograms(dir: string, archs: readonly string[], name = 'app', withVariant = false): Promise<Map<string, string>> {
+export async function writeFakePrograms(dir: string, archs: readonly string[], name = 'app'): Promise<Map<string, string>> {
   const written = new Map<string, string>();
   for (const archName of archs) {
     const arch = findArch(archName);
     if (arch === undefined) throw new Error(`writeFakePrograms: unknown arch ${archName}`);
-    const { os, architecture, variant } = arch.platform;
-    const path = join(dir, os, architecture, ...(withVariant && variant !== undefined ? [variant] : []), name);
+    const path = join(dir, arch.platform.os, arch.platform.architecture, name);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, fakeElf(arch, `${name} for ${arch.name}\n`));
     written.set(arch.name, path);

@@ -233,6 +233,7 @@ function report(
       `node ${process.version}, ${availableParallelism()} CPUs; seconds, peak RSS in MB (max over runs)`,
     '',
     ...markdownTable(['scenario', 'runs', 'median s', 'min s', 'peak RSS MB', 'download', 'layers', 'write'], rows),
+    '',
     `(download, layers, write: alba build's own stage timings, medians; alba lock's stages: releases ${fmt(lockStages.releases)}, ` +
       `indexes ${fmt(lockStages.indexes)}, resolve ${fmt(lockStages.resolve)})`,
     '',

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import { parseRecipe } from '../../src/recipe/parse.js';
+import { repoRoot } from '../helpers/repo-root.js';
 
 test('loadRecipe resolves paths against the recipe directory', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'alba-recipe-'));
@@ -47,7 +48,7 @@ const examples: Array<{ file: string; resolve: string; packages: string[]; extra
 ];
 for (const e of examples) {
   test(`example recipes/${e.file}.yaml is valid`, async () => {
-    const r = await loadRecipe(new URL(`../../recipes/${e.file}.yaml`, import.meta.url).pathname);
+    const r = await loadRecipe(join(repoRoot(), 'recipes', `${e.file}.yaml`));
     assert.equal(r.name, `distroless/${e.file}`);
     assert.deepEqual(r.archs.map((a) => a.name), ['amd64', 'arm64']);
     assert.equal(r.snapshot, '20250520T000000Z');
@@ -60,7 +61,7 @@ for (const e of examples) {
 }
 
 test('the YAML examples of docs/recipe.md are valid recipes', async () => {
-  const doc = await readFile(new URL('../../docs/recipe.md', import.meta.url), 'utf8');
+  const doc = await readFile(join(repoRoot(), 'docs', 'recipe.md'), 'utf8');
   const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
   assert.equal(blocks.length, 2);
   const full = parseRecipe(blocks[0]!, 'example.yaml', '/r');

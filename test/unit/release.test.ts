@@ -23,6 +23,9 @@ SHA256:
 `;
 
 describe('parseRelease', () => {
+  test('Acquire-By-Hash: yes is recognised', () => {
+    assert.equal(parseRelease(RELEASE.replace('Suite: stable', 'Suite: stable\nAcquire-By-Hash: yes'), 'R').acquireByHash, true);
+  });
   test('reads the fields and the SHA256 list (not the MD5 one)', () => {
     const info = parseRelease(RELEASE, 'R');
     assert.deepEqual(info, {
@@ -32,6 +35,7 @@ describe('parseRelease', () => {
       validUntil: '2025-05-17T08:50:25.000Z',
       architectures: ['all', 'amd64', 'arm64'],
       components: ['main', 'contrib'],
+      acquireByHash: false,
       files: new Map([
         ['main/binary-amd64/Packages', { size: 1234, sha256: H1 }],
         ['main/binary-amd64/Packages.xz', { size: 99, sha256: H2.toLowerCase() }],

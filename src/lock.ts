@@ -22,7 +22,7 @@ export interface LockOptions {
   log: (line: string) => void;
 }
 
-/** Seconds spent per stage, for `--json` and the benchmarks. */
+/** Seconds spent per stage, for `--json` and the benchmarks (indexes and resolve: summed over the archs, which run two at a time). */
 export interface LockTimings {
   releases: number;
   indexes: number;
@@ -72,24 +72,25 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     return { lock: known, timings, indexesFromCache: 0, indexesFetched: 0, resolutionCached: true };
   }
 
-  const jobs = recipe.archs.flatMap((arch) =>
-    releases.flatMap((release, i) => options.targets[i]!.source.components.map((component) => ({ arch, release, component }))),
-  );
+  // One arch at a time per worker: an arch's ~60k candidates are dropped once it is resolved.
   let fromCache = 0;
-  const loaded = await mapLimit(jobs, 2, async ({ arch, release, component }) => {
-    const index = await loadPackagesIndex(release, component, arch.debian, { cacheDir: options.cacheDir });
-    if (index.fromCache) fromCache++;
-    const origin = { repo: release.url, suite: release.suite, component, arch: arch.debian };
-    // The loaded packages are fresh objects: give them their origin in place rather than copying 60k of them.
-    const candidates = index.packages as Candidate[];
-    for (const c of candidates) c.origin = origin;
-    return { arch, candidates };
-  });
-  const indexesTime = clock();
-
-  const archs: Record<string, LockedPackage[]> = {};
-  for (const arch of recipe.archs) {
-    const candidates = loaded.filter((l) => l.arch === arch).flatMap((l) => l.candidates);
+  let indexesTime = 0;
+  let resolveTime = 0;
+  const components = releases.flatMap((release, i) => options.targets[i]!.source.components.map((component) => ({ release, component })));
+  const resolvedArchs = await mapLimit(recipe.archs, 2, async (arch) => {
+    const started = performance.now();
+    const candidates: Candidate[] = [];
+    for (const { release, component } of components) {
+      const index = await loadPackagesIndex(release, component, arch.debian, { cacheDir: options.cacheDir });
+      if (index.fromCache) fromCache++;
+      const origin = { repo: release.url, suite: release.suite, component, arch: arch.debian };
+      // The loaded packages are fresh objects: give them their origin in place rather than copying 60k of them.
+      for (const c of index.packages as Candidate[]) {
+        c.origin = origin;
+        candidates.push(c);
+      }
+    }
+    const loaded = performance.now();
     const resolved = resolve({
       arch: arch.debian,
       candidates,
@@ -98,9 +99,13 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       exclude: recipe.exclude,
       where: describeIndexes(releases, options.targets, arch),
     });
-    archs[arch.name] = resolved.map(toLocked);
-  }
-  const resolveTime = clock();
+    indexesTime += (loaded - started) / 1000;
+    resolveTime += (performance.now() - loaded) / 1000;
+    return resolved.map(toLocked);
+  });
+  const archs: Record<string, LockedPackage[]> = {};
+  recipe.archs.forEach((arch, i) => (archs[arch.name] = resolvedArchs[i]!));
+  const jobs = components.length * recipe.archs.length;
 
   const lock: LockFile = {
     lockVersion: 1,
@@ -112,9 +117,9 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   await writeResolution(options.cacheDir, key, lock);
   return {
     lock,
-    timings: { releases: releasesTime, indexes: indexesTime, resolve: resolveTime },
+    timings: { releases: releasesTime, indexes: round(indexesTime), resolve: round(resolveTime) },
     indexesFromCache: fromCache,
-    indexesFetched: jobs.length - fromCache,
+    indexesFetched: jobs - fromCache,
     resolutionCached: false,
   };
 }
@@ -141,4 +146,8 @@ function describeIndexes(releases: Release[], targets: FetchTarget[], arch: Targ
   const suites = [...new Set(releases.map((r) => r.suite))].join(', ');
   const components = [...new Set(targets.flatMap((t) => t.source.components))].join(' ');
   return `${suites} ${components} ${arch.debian}`;
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }

@@ -4,20 +4,28 @@ export type Stanza = Map<string, string>;
 /**
  * Incremental deb822 parser: feed text chunks, receive each complete paragraph.
  * Field names keep their case; look them up with `field()` for case-insensitive access.
+ * With `keep` (field names, matched case-insensitively), other fields are skipped without
+ * being copied: a Packages index's long descriptions then cost nothing.
  */
 export class Deb822Parser {
   private rest = '';
   private current: Stanza = new Map();
   private lastKey: string | undefined;
+  private readonly keep: ReadonlySet<string> | undefined;
 
-  constructor(private readonly onStanza: (stanza: Stanza) => void) {}
+  constructor(
+    private readonly onStanza: (stanza: Stanza) => void,
+    keep?: Iterable<string>,
+  ) {
+    this.keep = keep === undefined ? undefined : new Set([...keep].flatMap((k) => [k, k.toLowerCase()]));
+  }
 
   /** Parses every complete line of `chunk`; keeps a partial last line for the next call. */
   push(chunk: string): void {
     const text = this.rest + chunk;
     let start = 0;
     for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      this.line(text.slice(start, nl));
+      this.line(text, start, nl);
       start = nl + 1;
     }
     this.rest = text.slice(start);
@@ -25,29 +33,36 @@ export class Deb822Parser {
 
   /** Flushes the final paragraph. */
   end(): void {
-    if (this.rest.length > 0) this.line(this.rest);
+    if (this.rest.length > 0) this.line(this.rest, 0, this.rest.length);
     this.rest = '';
     this.flush();
   }
 
-  private line(raw: string): void {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() === '') {
+  /** Handles text[start, end) as one line, slicing only what is kept (skipped fields cost no allocation). */
+  private line(text: string, start: number, end: number): void {
+    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    if (isBlank(text, start, end)) {
       this.flush();
       return;
     }
-    if (line.startsWith('#')) return;
-    if (line.startsWith(' ') || line.startsWith('\t')) {
+    const first = text.charCodeAt(start);
+    if (first === 32 || first === 9) {
       if (this.lastKey !== undefined) {
-        this.current.set(this.lastKey, `${this.current.get(this.lastKey)}\n${line}`);
+        this.current.set(this.lastKey, `${this.current.get(this.lastKey)}\n${text.slice(start, end)}`);
       }
       return;
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) return;
+    if (first === 35) return; // '#': a comment
+    const colon = text.indexOf(':', start);
+    if (colon <= start || colon >= end) return;
+    const key = text.slice(start, colon);
+    if (this.keep !== undefined && !this.keep.has(key) && !this.keep.has(key.toLowerCase())) {
+      this.lastKey = undefined;
+      return;
+    }
+    this.lastKey = key;
     // Copy the value so retained strings do not pin the whole chunk in memory.
-    this.lastKey = line.slice(0, colon);
-    this.current.set(this.lastKey, (' ' + line.slice(colon + 1).trim()).slice(1));
+    this.current.set(key, (' ' + text.slice(colon + 1, end).trim()).slice(1));
   }
 
   private flush(): void {
@@ -55,6 +70,15 @@ export class Deb822Parser {
     this.current = new Map();
     this.lastKey = undefined;
   }
+}
+
+/** True when text[start, end) holds only spaces and tabs. */
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
 }
 
 /** Parses a whole deb822 text into paragraphs. */

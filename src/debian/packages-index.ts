@@ -86,7 +86,7 @@ async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Pr
   const expected = { digest: parseDigest(`sha256:${file.sha256}`), size: file.size, what };
   const decoder = decompressor(file.compression, what);
   const packages: IndexPackage[] = [];
-  const parser = new Deb822Parser((stanza) => packages.push(toIndexPackage(stanza, what)));
+  const parser = new Deb822Parser((stanza) => packages.push(toIndexPackage(stanza, what)), INDEX_FIELDS);
   let decodeError: unknown;
   const parsed = (async () => {
     const text = new TextDecoder('utf-8');
@@ -134,6 +134,9 @@ async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Pr
   if (decodeError !== undefined) throw decodeError;
   return packages;
 }
+
+/** The Packages fields toIndexPackage reads; the parser skips the others. */
+const INDEX_FIELDS = ['Package', 'Version', 'Architecture', 'Source', 'Depends', 'Pre-Depends', 'Provides', 'Multi-Arch', 'Maintainer', 'Filename', 'Size', 'SHA256'];
 
 /** Opens the by-hash URL, or the plain path when the mirror lacks the by-hash file (as apt does). */
 async function fetchWithFallback(file: IndexFile, timeoutMs: number | undefined): Promise<{ body: Readable; url: string }> {

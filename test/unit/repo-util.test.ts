@@ -39,6 +39,13 @@ describe('mapLimit', () => {
   test('an empty list gives an empty result', async () => {
     assert.deepEqual(await mapLimit([], 4, async () => 1), []);
   });
+  test('rejects with the earliest failing item, not the first to fail in time', async () => {
+    const slowFirst = mapLimit([40, 1], 2, async (ms, i) => {
+      await new Promise((r) => setTimeout(r, ms));
+      throw new Error(`item ${i}`);
+    });
+    await assert.rejects(slowFirst, /^Error: item 0$/);
+  });
 });
 
 describe('defaultCacheDir', () => {

@@ -44,6 +44,8 @@ export interface BuildOptions {
   targets: FetchTarget[];
   log: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Annotations from the command line; they override the recipe's. */
+  annotations?: Record<string, string>;
 }
 
 /** One platform image of the build. */
@@ -140,7 +142,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       layers: history,
     });
     const manifest = imageManifestBlob(
-      { config: config.descriptor, layers: allLayers.map(layerDescriptor), annotations: imageAnnotations(recipe, epoch) },
+      { config: config.descriptor, layers: allLayers.map(layerDescriptor), annotations: imageAnnotations(recipe, epoch, options.annotations) },
       arch.platform,
     );
     images.push({
@@ -153,7 +155,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       files: await describeUserFiles(userFiles),
     });
   }
-  const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations: imageAnnotations(recipe, epoch) });
+  const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations: imageAnnotations(recipe, epoch, options.annotations) });
   const layersTime = clock();
 
   const naming = { toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds };
@@ -246,8 +248,9 @@ function layerDescriptor(layer: LayerBlob): Descriptor {
   return { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
 }
 
-function imageAnnotations(recipe: Recipe, epoch: Epoch): Record<string, string> {
-  return { 'org.opencontainers.image.created': rfc3339(epoch.seconds), ...recipe.annotations };
+/** Manifest and index annotations: `created` from SOURCE_DATE_EPOCH, then the recipe's, then the command line's. */
+function imageAnnotations(recipe: Recipe, epoch: Epoch, fromFlags: Record<string, string> = {}): Record<string, string> {
+  return { 'org.opencontainers.image.created': rfc3339(epoch.seconds), ...recipe.annotations, ...fromFlags };
 }
 
 /** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */

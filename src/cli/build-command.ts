@@ -18,6 +18,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     mirror: { type: 'string', multiple: true },
     'allow-insecure': { type: 'boolean' },
     json: { type: 'boolean' },
+    annotation: { type: 'string', multiple: true },
   });
   const recipePath = resolve(onePositional('build', positionals, 'recipe'));
   const recipe = await loadRecipe(recipePath);
@@ -43,6 +44,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     cacheDir,
     targets,
     log: stderrLog,
+    annotations: parseAnnotations(values.annotation ?? []),
   });
   if (values.json === true) {
     const manifests = result.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
@@ -56,6 +58,17 @@ export async function buildCommand(argv: string[]): Promise<void> {
   }
   process.stdout.write(`index    ${result.index.digest}\n`);
   process.stdout.write(`wrote ${result.layout} (tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
+}
+
+/** `--annotation KEY=VALUE` options (e.g. org.opencontainers.image.revision=$GIT_SHA) as a map. */
+function parseAnnotations(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new AlbaError('USAGE', `--annotation ${v}: expected KEY=VALUE`, { hint: 'e.g. --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)' });
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
 }
 
 function formatSize(bytes: number): string {

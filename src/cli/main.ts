@@ -9,7 +9,7 @@ const USAGE = `alba ${version} — daemonless builder of distroless multi-arch O
 
 Usage:
   alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure]
-  alba build RECIPE [--out DIR] [--arch a,b] [--cache DIR] [--mirror M]... [--allow-insecure] [--json]
+  alba build RECIPE [--out DIR] [--arch a,b] [--cache DIR] [--mirror M]... [--annotation K=V]... [--allow-insecure] [--json]
   alba sbom LAYOUT [--platform P]
 
 Options:
@@ -21,6 +21,7 @@ Options:
   --update          re-resolve even when a lock file exists
   --out DIR         output OCI layout (default: out/<name>)
   --arch a,b        build only these architectures of the recipe
+  --annotation K=V  add an annotation to the index and manifests (e.g. org.opencontainers.image.revision)
   --json            print one machine-readable JSON object
   --platform P      platform of the SBOM to print (e.g. linux/arm64); default: the index's SBOM
   -h, --help        this help

@@ -1,12 +1,26 @@
-/** Helpers shared by the benchmarks in bench/: statistics, table formatting and timed child processes. */
+/**
+ * Helpers shared by the benchmarks in bench/: statistics, table rows, timed child processes, the
+ * benchmark's copy of recipes/base.yaml with its sources read from the host apt sources, and `alba lock`.
+ */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { findArch, type TargetArch } from '../src/arch.js';
+import { readHostAptSources, type AptSource } from '../src/debian/apt-sources.js';
+import type { LockTimings } from '../src/lock.js';
+import { repoRoot } from '../test/helpers/repo-root.js';
+import { albaBin } from '../test/helpers/run-alba.js';
 
 /** GNU time, used to read a child's peak resident set size. */
 const GNU_TIME = '/usr/bin/time';
 
 /** Prefix of the line GNU time appends to the child's stderr. */
 const RSS_MARK = 'bench-peak-rss-kb:';
+
+/** The architectures both benchmarks measure by default. */
+export const BENCH_ARCHS: readonly string[] = ['amd64', 'arm64', 'arm/v7', '386'];
 
 /** The median of a non-empty list. */
 export function median(values: readonly number[]): number {
@@ -28,6 +42,34 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
     `|${header.map((_h, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ];
+}
+
+/** One measured run of a benchmark case, with the tool's own stage timings when it reports them. */
+export interface Sample<T extends object = object> {
+  wall: number;
+  peakRssMb: number;
+  timings?: T;
+}
+
+/** Median wall seconds of the samples. */
+export function medianWall(samples: readonly Sample[]): number {
+  return median(samples.map((s) => s.wall));
+}
+
+/** Highest peak RSS (MB) of the samples. */
+export function maxRss(samples: readonly Sample[]): number {
+  return Math.max(...samples.map((s) => s.peakRssMb));
+}
+
+/** Table cells of one case: name, runs, median s, min s, peak RSS MB, then the median of each stage (– without timings). */
+export function caseCells<T extends Record<K, number>, K extends keyof T>(name: string, samples: readonly Sample<T>[], stages: readonly K[]): string[] {
+  const stage = (k: K): string => (samples.every((s) => s.timings !== undefined) ? fmt(median(samples.map((s) => s.timings![k]))) : '–');
+  return [name, String(samples.length), fmt(medianWall(samples)), fmt(Math.min(...samples.map((s) => s.wall))), maxRss(samples).toFixed(0), ...stages.map(stage)];
+}
+
+/** The header cells matching caseCells. */
+export function caseHeader(stages: readonly string[]): string[] {
+  return ['case', 'runs', 'median s', 'min s', 'peak RSS MB', ...stages];
 }
 
 /** How one child process went. */
@@ -71,4 +113,91 @@ export function measure(command: string, args: readonly string[], options: { tim
       resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr, wall, peakRssMb: peakKb / 1024 });
     });
   });
+}
+
+/** The target arch named `name` (OCI name or alias); throws when unknown. */
+export function archOf(name: string): TargetArch {
+  const arch = findArch(name);
+  if (arch === undefined) throw new Error(`unknown arch ${name}`);
+  return arch;
+}
+
+/** The package sources the benchmarks use, read from the host apt sources at run time. */
+export interface BenchSources {
+  /** Recipe YAML replacing recipes/base.yaml's `snapshot:` and `dist:`. */
+  yaml: string;
+  /** The same suites as apt one-line entries (`deb [signed-by=…] URI SUITE COMPONENTS`), for apt-get and mmdebstrap. */
+  aptLines: string[];
+  /** The suites, for table captions. */
+  suites: string[];
+}
+
+/** The benchmark's copy of recipes/base.yaml: its text and sources. */
+export interface BenchRecipe {
+  /** recipes/base.yaml with `archs:` set and `snapshot:`/`dist:` replaced by `sources.yaml`. */
+  text: string;
+  sources: BenchSources;
+}
+
+/**
+ * recipes/base.yaml for `archs`. By default its `snapshot:`/`dist:` become one explicit snapshot source
+ * of the `debian` archive with the suites the host apt source of that dist serves (bookworm,
+ * bookworm-updates): the host mirror's bookworm-security indexes for armhf and i386 do not match its
+ * InRelease (and by-hash is absent), so neither alba nor apt can use them. `withSecurity` keeps the
+ * recipe's sources as written and uses every host apt source of the dist.
+ */
+export async function benchRecipe(archs: readonly string[], withSecurity: boolean): Promise<BenchRecipe> {
+  const original = await readFile(join(repoRoot(), 'recipes', 'base.yaml'), 'utf8');
+  const { snapshot, dist } = parse(original) as { snapshot?: string; dist?: string };
+  if (snapshot === undefined || dist === undefined) throw new Error('recipes/base.yaml has no `snapshot:` and `dist:`');
+  const sources = await hostSources(snapshot, dist, withSecurity);
+  const text = withArchs(`${original.replace(/^(snapshot|dist):.*\n/gm, '')}${sources.yaml}`, archs);
+  return { text, sources };
+}
+
+/** The recipe text with its `archs:` line replaced. */
+export function withArchs(recipeText: string, archs: readonly string[]): string {
+  const replaced = recipeText.replace(/^archs:.*$/m, `archs: [${archs.join(', ')}]`);
+  if (replaced === recipeText) throw new Error('the recipe has no one-line `archs:` to replace');
+  return replaced;
+}
+
+async function hostSources(snapshot: string, dist: string, withSecurity: boolean): Promise<BenchSources> {
+  const { sources, files } = await readHostAptSources();
+  const ofDist = (suite: string): boolean => suite === dist || suite.startsWith(`${dist}-`) || suite.startsWith(`${dist}/`);
+  const wanted = (suite: string): boolean => ofDist(suite) && (withSecurity || !/security|\/updates$/.test(suite));
+  const used = sources
+    .filter((s) => /^https?:\/\//.test(s.uri))
+    .map((s) => ({ ...s, suites: s.suites.filter(wanted) }))
+    .filter((s) => s.suites.length > 0);
+  const main = used.find((s) => s.suites.includes(dist));
+  if (main === undefined) throw new Error(`no http(s) deb entry for suite ${dist} in the host apt sources (${files.join(', ')})`);
+  const chosen = withSecurity ? used : [main];
+  const suites = chosen.flatMap((s) => s.suites);
+  const yaml = withSecurity
+    ? `snapshot: ${snapshot}\ndist: ${dist}\n`
+    : `sources:\n  - url: https://snapshot.debian.org/archive/debian/${snapshot}\n    suites: [${main.suites.join(', ')}]\n`;
+  return { yaml, aptLines: chosen.flatMap(oneLineEntries), suites };
+}
+
+function oneLineEntries(source: AptSource): string[] {
+  const options = source.signedBy !== undefined && source.signedBy.startsWith('/') ? `[signed-by=${source.signedBy}] ` : '';
+  return source.suites.map((suite) => `deb ${options}${source.uri} ${suite} ${source.components.join(' ')}`);
+}
+
+/** One `alba lock --update --json` run. */
+export interface LockRun extends Sample<LockTimings> {
+  timings: LockTimings;
+  /** Path of the lock file written. */
+  lockPath: string;
+  /** True when alba reused an earlier resolution and read no index. */
+  resolutionCached: boolean;
+}
+
+/** `alba lock RECIPE --mirror apt --cache CACHE --update --json`, under GNU time; throws when it fails. */
+export async function albaLock(recipe: string, cache: string): Promise<LockRun> {
+  const run = await measure(process.execPath, [albaBin, 'lock', recipe, '--mirror', 'apt', '--cache', cache, '--update', '--json']);
+  if (run.status !== 0) throw new Error(`alba lock ${recipe} failed (status ${run.status}):\n${run.stderr}`);
+  const out = JSON.parse(run.stdout) as { lock: string; timings: LockTimings; resolutionCached: boolean };
+  return { wall: run.wall, peakRssMb: run.peakRssMb, timings: out.timings, lockPath: out.lock, resolutionCached: out.resolutionCached };
 }

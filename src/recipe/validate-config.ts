@@ -1,18 +1,11 @@
-import type { GroupAccount, UserAccount } from './types.js';
+import type { GroupAccount, Recipe, UserAccount } from './types.js';
 import type { Located, YamlReader } from './yaml-reader.js';
 
 /** The image-config part of a recipe (what becomes the OCI image config). */
-export interface ImageConfigFields {
-  runAs?: string;
-  entrypoint?: string[];
-  cmd?: string[];
-  env: Record<string, string>;
-  workdir?: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  stopSignal?: string;
-  sourceDateEpoch?: number;
-}
+export type ImageConfigFields = Pick<
+  Recipe,
+  'runAs' | 'entrypoint' | 'cmd' | 'env' | 'workdir' | 'labels' | 'annotations' | 'stopSignal' | 'sourceDateEpoch'
+>;
 
 /** Latest time a source-date-epoch may name: 9999-12-31T23:59:59Z. */
 const MAX_EPOCH = 253402300799;

@@ -62,8 +62,11 @@ export function maxRss(samples: readonly Sample[]): number {
 }
 
 /** Table cells of one case: name, runs, median s, min s, peak RSS MB, then the median of each stage (– without timings). */
-export function caseCells<T extends Record<K, number>, K extends keyof T>(name: string, samples: readonly Sample<T>[], stages: readonly K[]): string[] {
-  const stage = (k: K): string => (samples.every((s) => s.timings !== undefined) ? fmt(median(samples.map((s) => s.timings![k]))) : '–');
+export function caseCells<K extends string>(name: string, samples: readonly Sample<Partial<Record<K, number>>>[], stages: readonly K[]): string[] {
+  const stage = (k: K): string => {
+    const values = samples.flatMap((s) => s.timings?.[k] ?? []);
+    return values.length === samples.length ? fmt(median(values)) : '–';
+  };
   return [name, String(samples.length), fmt(medianWall(samples)), fmt(Math.min(...samples.map((s) => s.wall))), maxRss(samples).toFixed(0), ...stages.map(stage)];
 }
 

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'ELF_ARCH_MISMATCH'
   | 'LAYOUT_INVALID'
   | 'SBOM_NOT_FOUND'
+  | 'REGISTRY'
   | 'APT_SOURCES';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */

@@ -10,7 +10,7 @@ const USAGE = `alba ${version} — daemonless builder of distroless multi-arch O
 Usage:
   alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure]
   alba build RECIPE [--out DIR] [--arch a,b] [--cache DIR] [--mirror M]... [--annotation K=V]... [--allow-insecure] [--json]
-  alba sbom LAYOUT [--platform P]
+  alba sbom LAYOUT|REF [--platform P] [--creds USER:PASS] [--plain-http]
 
 Options:
   --mirror M        fetch snapshot sources from a mirror, keeping the recipe's URLs in the lock:
@@ -24,6 +24,8 @@ Options:
   --annotation K=V  add an annotation to the index and manifests (e.g. org.opencontainers.image.revision)
   --json            print one machine-readable JSON object
   --platform P      platform of the SBOM to print (e.g. linux/arm64); default: the index's SBOM
+  --creds U:P       registry credentials for a REF (default: $ALBA_REGISTRY_AUTH)
+  --plain-http      talk http, not https, to a REF's registry (loopback registries always use http)
   -h, --help        this help
   --version         alba's version
 See README.md and docs/recipe.md.`;

@@ -1,17 +1,49 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { AlbaError } from '../errors.js';
+import { readRegistrySbom } from '../sbom/read-registry.js';
 import { readSbom } from '../sbom/read.js';
+import { parseCredentials } from '../sink/registry/auth.js';
 import { onePositional, parseCommandArgs } from './args.js';
 
-/** `alba sbom LAYOUT [--platform P]`: prints the SPDX document of an image (default: of the index). */
+/**
+ * `alba sbom LAYOUT|REF [--platform P]`: prints the SPDX document of an image (default: of the
+ * index), from an OCI layout directory or, for anything that is not a directory or a path, a registry.
+ */
 export async function sbomCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs('sbom', argv, {
     platform: { type: 'string' },
     ref: { type: 'string' },
+    creds: { type: 'string' },
+    'plain-http': { type: 'boolean' },
   });
-  const layout = resolve(onePositional('sbom', positionals, 'layout'));
-  const bytes = await readSbom(layout, {
-    ...(values.platform === undefined ? {} : { platform: values.platform }),
-    ...(values.ref === undefined ? {} : { ref: values.ref }),
+  const target = onePositional('sbom', positionals, 'layout or image reference');
+  const platform = values.platform === undefined ? {} : { platform: values.platform };
+  if (looksLikePath(target) || (await isDirectory(target))) {
+    if (values.creds !== undefined || values['plain-http'] === true) {
+      throw new AlbaError('USAGE', `--creds and --plain-http are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
+    }
+    process.stdout.write(await readSbom(resolve(target), { ...platform, ...(values.ref === undefined ? {} : { ref: values.ref }) }));
+    return;
+  }
+  if (values.ref !== undefined) {
+    throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, { hint: 'put the tag in the reference: HOST/NAME:TAG' });
+  }
+  const auth = values.creds ?? process.env.ALBA_REGISTRY_AUTH;
+  const source = values.creds !== undefined ? '--creds' : 'ALBA_REGISTRY_AUTH';
+  const bytes = await readRegistrySbom(target, {
+    ...platform,
+    ...(auth === undefined || auth === '' ? {} : { credentials: parseCredentials(auth, source) }),
+    ...(values['plain-http'] === true ? { plainHttp: true } : {}),
   });
   process.stdout.write(bytes);
+}
+
+/** `/…`, `./…`, `../…`, `~…`: meant as a directory even when it does not exist (never a valid reference). */
+function looksLikePath(target: string): boolean {
+  return /^(?:\/|\.|~)/.test(target);
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }

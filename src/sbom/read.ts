@@ -76,15 +76,20 @@ function selectIndex(layoutDir: string, layoutIndex: ManifestJson, ref: string |
 /** The manifest of the index `root` for the requested platform. */
 async function platformManifest(layoutDir: string, root: Digest, requested: string): Promise<Digest> {
   const index = parseJson((await readBlob(layoutDir, root)).toString('utf8'), `index ${root}`);
+  return parseDigest(platformEntry(index.manifests ?? [], requested, root).digest);
+}
+
+/** The one entry of an index's `manifests` for the requested platform (`linux/arm64`, `arm64`…); SBOM_NOT_FOUND otherwise. */
+export function platformEntry(manifests: Descriptor[], requested: string, indexDigest: string): Descriptor {
   const wanted = wantedPlatform(requested);
-  const matches = (index.manifests ?? []).filter((d) => d.platform !== undefined && samePlatform(d.platform, wanted));
-  const platforms = (index.manifests ?? []).map((d) => (d.platform === undefined ? d.digest : platformString(d.platform)));
+  const matches = manifests.filter((d) => d.platform !== undefined && samePlatform(d.platform, wanted));
+  const platforms = manifests.map((d) => (d.platform === undefined ? d.digest : platformString(d.platform)));
   if (matches.length !== 1) {
-    throw new AlbaError('SBOM_NOT_FOUND', `${matches.length === 0 ? 'no' : 'several'} images for platform ${requested} in index ${root}`, {
+    throw new AlbaError('SBOM_NOT_FOUND', `${matches.length === 0 ? 'no' : 'several'} images for platform ${requested} in index ${indexDigest}`, {
       hint: `the index has: ${platforms.join(', ')}`,
     });
   }
-  return parseDigest((matches[0] as Descriptor).digest);
+  return matches[0] as Descriptor;
 }
 
 function wantedPlatform(requested: string): Platform {

@@ -1,0 +1,80 @@
+import { AlbaError, redactUrl } from '../../errors.js';
+
+/** One entry of the `errors` array of a registry's error body (distribution spec). */
+export interface RegistryErrorEntry {
+  code: string;
+  message: string;
+  detail?: unknown;
+}
+
+/** What a failed registry request was and what the registry answered. */
+export interface RegistryFailure {
+  method: string;
+  url: string;
+  status: number;
+  /** The registry's `errors[]`, empty when the body had none. */
+  errors: RegistryErrorEntry[];
+  /** The request was made without credentials (only matters for 401). */
+  anonymous?: boolean;
+}
+
+/** AlbaError REGISTRY keeping the request, the HTTP status and the registry's own error codes. */
+export class RegistryError extends AlbaError {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly errors: RegistryErrorEntry[];
+
+  constructor(failure: RegistryFailure) {
+    super('REGISTRY', registryMessage(failure), { hint: registryHint(failure) });
+    this.method = failure.method;
+    this.url = redactUrl(failure.url);
+    this.status = failure.status;
+    this.errors = failure.errors;
+  }
+
+  /** True when repeating the same request may succeed (rate limits, gateway and availability errors). */
+  temporary(): boolean {
+    return this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504 || this.errors.some((e) => e.code === 'TOOMANYREQUESTS');
+  }
+}
+
+/** The `errors[]` of a registry error body; [] when the body is not such JSON. */
+export function parseErrorBody(body: string): RegistryErrorEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  const errors = (parsed as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors)) return [];
+  return errors
+    .filter((e): e is { code?: unknown; message?: unknown; detail?: unknown } => typeof e === 'object' && e !== null)
+    .map((e) => ({
+      code: typeof e.code === 'string' ? e.code : 'UNKNOWN',
+      message: typeof e.message === 'string' ? e.message : '',
+      ...(e.detail === undefined ? {} : { detail: e.detail }),
+    }));
+}
+
+function registryMessage(f: RegistryFailure): string {
+  const reasons = f.errors.map((e) => (e.message === '' ? e.code : `${e.code}: ${e.message}`));
+  const fallback = f.status === 401 ? 'unauthorized' : f.status === 403 ? 'forbidden' : f.status === 404 ? 'not found' : 'no error details';
+  return `${f.method} ${redactUrl(f.url)}: ${f.status} ${reasons.length === 0 ? fallback : reasons.join('; ')}`;
+}
+
+function registryHint(f: RegistryFailure): string {
+  const codes = new Set(f.errors.map((e) => e.code));
+  if (f.status === 401) {
+    return f.anonymous === true
+      ? 'the registry needs credentials: pass --creds USER:PASSWORD or set ALBA_REGISTRY_AUTH=USER:PASSWORD'
+      : 'the registry refused these credentials: check the user name and password';
+  }
+  if (f.status === 403 || codes.has('DENIED')) return 'these credentials may not read this repository: check its permissions';
+  if (codes.has('NAME_UNKNOWN')) return 'the repository does not exist on this registry: check the name';
+  if (codes.has('MANIFEST_UNKNOWN')) return 'the registry has no such repository, tag or digest: check the reference (is the image pushed?)';
+  if (codes.has('BLOB_UNKNOWN')) return 'the registry lacks content the image refers to: push the image again';
+  if (f.status === 429 || f.status >= 500) return 'the registry failed or is rate limiting; retry later';
+  return 'check the image reference and the registry address';
+}

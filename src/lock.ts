@@ -12,6 +12,7 @@ import type { Recipe } from './recipe/types.js';
 import { resolutionKey, readResolution, writeResolution } from './resolution-cache.js';
 import { mapLimit } from './util/map-limit.js';
 import { stopwatch } from './util/stopwatch.js';
+import { collectGarbage } from './util/gc.js';
 
 /** How to resolve a recipe. */
 export interface LockOptions {
@@ -101,6 +102,8 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     });
     indexesTime += (loaded - started) / 1000;
     resolveTime += (performance.now() - loaded) / 1000;
+    candidates.length = 0;
+    collectGarbage();
     return resolved.map(toLocked);
   });
   const archs: Record<string, LockedPackage[]> = {};

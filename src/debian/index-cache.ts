@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { IndexPackage } from './types.js';
 
@@ -50,12 +52,22 @@ export async function writeIndexCache(cacheDir: string, sha256: string, packages
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
-    const rows = packages.map((p) => JSON.stringify(toRow(p)).replace(NON_ASCII, escapeChar)).join(',\n');
-    await writeFile(tmp, `{"format":${JSON.stringify(FORMAT)},"fields":${JSON.stringify(FIELDS)},"rows":[\n${rows}\n]}\n`);
+    await pipeline(cacheText(packages), createWriteStream(tmp));
     await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** The cache file's text, produced in batches of rows so no string of the whole index is ever built. */
+function* cacheText(packages: readonly IndexPackage[]): Generator<string> {
+  yield `{"format":${JSON.stringify(FORMAT)},"fields":${JSON.stringify(FIELDS)},"rows":[\n`;
+  const batch = 1000;
+  for (let i = 0; i < packages.length; i += batch) {
+    const rows = packages.slice(i, i + batch).map((p) => JSON.stringify(toRow(p)).replace(NON_ASCII, escapeChar));
+    yield `${i === 0 ? '' : ',\n'}${rows.join(',\n')}`;
+  }
+  yield '\n]}\n';
 }
 
 const NON_ASCII = /[\u007f-\uffff]/g;

@@ -1,18 +1,15 @@
 import type { TargetArch } from './arch.js';
 import { loadKeyring } from './debian/keyring.js';
-import { loadPackagesIndex } from './debian/packages-index.js';
 import { fetchRelease, type Release } from './debian/release.js';
-import { resolve } from './debian/resolver.js';
-import type { Candidate, ResolvedPackage } from './debian/types.js';
 import type { FetchTarget } from './recipe/mirror.js';
 import { snapshotSeconds } from './recipe/snapshot.js';
 import { resolutionInputs } from './recipe/lock-file.js';
 import type { LockFile, LockedPackage } from './recipe/lock-types.js';
 import type { Recipe } from './recipe/types.js';
 import { resolutionKey, readResolution, writeResolution } from './resolution-cache.js';
+import { resolveArchInThread } from './lock-threads.js';
 import { mapLimit } from './util/map-limit.js';
 import { stopwatch } from './util/stopwatch.js';
-import { collectGarbage } from './util/gc.js';
 
 /** How to resolve a recipe. */
 export interface LockOptions {
@@ -73,41 +70,24 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     return { lock: known, timings, indexesFromCache: 0, indexesFetched: 0, resolutionCached: true };
   }
 
-  // One arch at a time per worker: an arch's ~60k candidates are dropped once it is resolved.
-  let fromCache = 0;
-  let indexesTime = 0;
-  let resolveTime = 0;
+  // Each arch resolves in its own thread (lock-threads.ts), two at a time.
   const components = releases.flatMap((release, i) => options.targets[i]!.source.components.map((component) => ({ release, component })));
-  const resolvedArchs = await mapLimit(recipe.archs, 2, async (arch) => {
-    const started = performance.now();
-    const candidates: Candidate[] = [];
-    for (const { release, component } of components) {
-      const index = await loadPackagesIndex(release, component, arch.debian, { cacheDir: options.cacheDir });
-      if (index.fromCache) fromCache++;
-      const origin = { repo: release.url, suite: release.suite, component, arch: arch.debian };
-      // The loaded packages are fresh objects: give them their origin in place rather than copying 60k of them.
-      for (const c of index.packages as Candidate[]) {
-        c.origin = origin;
-        candidates.push(c);
-      }
-    }
-    const loaded = performance.now();
-    const resolved = resolve({
+  const results = await mapLimit(recipe.archs, 2, (arch) =>
+    resolveArchInThread({
       arch: arch.debian,
-      candidates,
+      indexes: components,
       requests: recipe.packages,
       mode: recipe.resolve,
       exclude: recipe.exclude,
       where: describeIndexes(releases, options.targets, arch),
-    });
-    indexesTime += (loaded - started) / 1000;
-    resolveTime += (performance.now() - loaded) / 1000;
-    candidates.length = 0;
-    collectGarbage();
-    return resolved.map(toLocked);
-  });
+      cacheDir: options.cacheDir,
+    }),
+  );
   const archs: Record<string, LockedPackage[]> = {};
-  recipe.archs.forEach((arch, i) => (archs[arch.name] = resolvedArchs[i]!));
+  recipe.archs.forEach((arch, i) => (archs[arch.name] = results[i]!.packages));
+  const fromCache = results.reduce((n, r) => n + r.indexesFromCache, 0);
+  const indexesTime = results.reduce((n, r) => n + r.indexes, 0);
+  const resolveTime = results.reduce((n, r) => n + r.resolve, 0);
   const jobs = components.length * recipe.archs.length;
 
   const lock: LockFile = {
@@ -124,24 +104,6 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     indexesFromCache: fromCache,
     indexesFetched: jobs - fromCache,
     resolutionCached: false,
-  };
-}
-
-function toLocked(p: ResolvedPackage): LockedPackage {
-  return {
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    source: p.source,
-    sourceVersion: p.sourceVersion,
-    repo: p.origin.repo,
-    suite: p.origin.suite,
-    component: p.origin.component,
-    filename: p.filename,
-    size: p.size,
-    sha256: p.sha256,
-    ...(p.maintainer !== undefined ? { maintainer: p.maintainer } : {}),
-    dependsOn: p.dependsOn,
   };
 }
 

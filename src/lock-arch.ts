@@ -1,0 +1,70 @@
+import { loadPackagesIndex } from './debian/packages-index.js';
+import type { Release } from './debian/release.js';
+import { resolve } from './debian/resolver.js';
+import type { Candidate, PackageRequest, ResolvedPackage } from './debian/types.js';
+import type { LockedPackage } from './recipe/lock-types.js';
+
+/** Everything needed to resolve one arch: plain data, so it can cross into a worker thread. */
+export interface ArchJob {
+  /** Debian arch name. */
+  arch: string;
+  indexes: { release: Release; component: string }[];
+  requests: PackageRequest[];
+  mode: 'dependencies' | 'explicit';
+  exclude: string[];
+  /** Describes the searched indexes in error messages. */
+  where: string;
+  cacheDir: string;
+}
+
+/** The packages of one arch, and what it cost. */
+export interface ArchResult {
+  packages: LockedPackage[];
+  indexesFromCache: number;
+  /** Seconds spent loading indexes, and resolving. */
+  indexes: number;
+  resolve: number;
+}
+
+/** Loads every index of one arch (from the parsed-index cache when possible) and resolves its package set. */
+export async function resolveArch(job: ArchJob): Promise<ArchResult> {
+  const started = performance.now();
+  const candidates: Candidate[] = [];
+  let indexesFromCache = 0;
+  for (const { release, component } of job.indexes) {
+    const index = await loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir });
+    if (index.fromCache) indexesFromCache++;
+    const origin = { repo: release.url, suite: release.suite, component, arch: job.arch };
+    // The loaded packages are fresh objects: give them their origin in place rather than copying 60k of them.
+    for (const c of index.packages as Candidate[]) {
+      c.origin = origin;
+      candidates.push(c);
+    }
+  }
+  const loaded = performance.now();
+  const resolved = resolve({ arch: job.arch, candidates, requests: job.requests, mode: job.mode, exclude: job.exclude, where: job.where });
+  return {
+    packages: resolved.map(toLocked),
+    indexesFromCache,
+    indexes: (loaded - started) / 1000,
+    resolve: (performance.now() - loaded) / 1000,
+  };
+}
+
+function toLocked(p: ResolvedPackage): LockedPackage {
+  return {
+    name: p.name,
+    version: p.version,
+    architecture: p.architecture,
+    source: p.source,
+    sourceVersion: p.sourceVersion,
+    repo: p.origin.repo,
+    suite: p.origin.suite,
+    component: p.origin.component,
+    filename: p.filename,
+    size: p.size,
+    sha256: p.sha256,
+    ...(p.maintainer !== undefined ? { maintainer: p.maintainer } : {}),
+    dependsOn: p.dependsOn,
+  };
+}

@@ -2,6 +2,7 @@ import { loadPackagesIndex } from './debian/packages-index.js';
 import type { Release } from './debian/release.js';
 import { resolve } from './debian/resolver.js';
 import type { Candidate, PackageRequest, ResolvedPackage } from './debian/types.js';
+import { lockedPackage } from './recipe/lock-file.js';
 import type { LockedPackage } from './recipe/lock-types.js';
 
 /** Everything needed to resolve one arch: plain data, so it can cross into a worker thread. */
@@ -51,20 +52,7 @@ export async function resolveArch(job: ArchJob): Promise<ArchResult> {
   };
 }
 
+/** The lock entry of a resolved package: its origin flattened into repo/suite/component. */
 function toLocked(p: ResolvedPackage): LockedPackage {
-  return {
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    source: p.source,
-    sourceVersion: p.sourceVersion,
-    repo: p.origin.repo,
-    suite: p.origin.suite,
-    component: p.origin.component,
-    filename: p.filename,
-    size: p.size,
-    sha256: p.sha256,
-    ...(p.maintainer !== undefined ? { maintainer: p.maintainer } : {}),
-    dependsOn: p.dependsOn,
-  };
+  return lockedPackage({ ...p, repo: p.origin.repo, suite: p.origin.suite, component: p.origin.component });
 }

@@ -31,7 +31,7 @@ export function serializeLock(lock: LockFile): string {
   for (const arch of Object.keys(lock.archs).sort()) {
     archs[arch] = [...(lock.archs[arch] ?? [])]
       .sort((a, b) => cmp(a.name, b.name) || cmp(a.architecture, b.architecture))
-      .map(orderPackage);
+      .map(lockedPackage);
   }
   const ordered: LockFile = { lockVersion: 1, name: lock.name, inputs: lock.inputs, releases, archs };
   return `${JSON.stringify(ordered, null, 2)}\n`;
@@ -78,7 +78,8 @@ function orderRelease(r: LockedRelease): LockedRelease {
   };
 }
 
-function orderPackage(p: LockedPackage): LockedPackage {
+/** Exactly the lock's fields of a package, in the lock's order (extra fields of `p` are dropped). */
+export function lockedPackage(p: LockedPackage): LockedPackage {
   return {
     name: p.name,
     version: p.version,

@@ -87,7 +87,7 @@ function readUrl(r: YamlReader, value: Located): string | undefined {
   try {
     url = new URL(text);
   } catch {
-    r.problem(value, `"${text}" is not a URL`, 'write the repository root, e.g. https://deb.debian.org/debian');
+    r.problem(value, `"${text}" is not a URL`, 'write the repository root, e.g. https://ftp.example.org/debian');
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {

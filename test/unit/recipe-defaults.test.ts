@@ -70,7 +70,7 @@ test('sources without snapshot: no snapshot field', () => {
 
 test('parseSnapshotUrl', () => {
   assert.deepEqual(parseSnapshotUrl('https://snapshot.debian.org/archive/debian/20250520T000000Z/'), { archive: 'debian', timestamp: '20250520T000000Z' });
-  assert.equal(parseSnapshotUrl('https://deb.debian.org/debian'), undefined);
+  assert.equal(parseSnapshotUrl('https://ftp.example.org/debian'), undefined);
   assert.equal(parseSnapshotUrl('https://snapshot.debian.org/archive/debian/latest'), undefined);
 });
 

@@ -36,7 +36,7 @@ const cases: Array<{ name: string; text: string; expect: string[] }> = [
   { name: 'bad snapshot format', text: BASE.replace('20250520T000000Z', '2025-05-20'), expect: ['3:11: snapshot: "2025-05-20" is not a snapshot timestamp of the form YYYYMMDDTHHMMSSZ'] },
   { name: 'snapshot not a real date', text: BASE.replace('20250520T000000Z', '20250231T000000Z'), expect: ['3:11: snapshot: "20250231T000000Z" is not a real date and time'] },
   { name: 'snapshot before the first', text: BASE.replace('20250520T000000Z', '20010101T000000Z'), expect: ['3:11: snapshot: "20010101T000000Z" is before the first snapshot'] },
-  { name: 'dist without snapshot', text: 'name: a\narchs: [amd64]\ndist: bookworm\npackages: [xx]\nsources: [{url: "https://deb.debian.org/debian", suites: [bookworm]}]\n', expect: ['3:7: dist: dist needs snapshot (add snapshot: YYYYMMDDTHHMMSSZ'] },
+  { name: 'dist without snapshot', text: 'name: a\narchs: [amd64]\ndist: bookworm\npackages: [xx]\nsources: [{url: "https://ftp.example.org/debian", suites: [bookworm]}]\n', expect: ['3:7: dist: dist needs snapshot (add snapshot: YYYYMMDDTHHMMSSZ'] },
   { name: 'snapshot without dist', text: BASE.replace('dist: bookworm\n', ''), expect: ['3:11: snapshot: snapshot needs dist'] },
   { name: 'no sources', text: 'name: a\narchs: [amd64]\npackages: [xx]\n', expect: ['1:1: no sources: the recipe has neither snapshot + dist nor sources'] },
   { name: 'bad source', text: `${BASE}sources:\n  - {url: "ftp://x/debian", suites: [], components: [main, main]}\n  - url: https://a/b\n`, expect: [

@@ -2,14 +2,15 @@ import { join } from 'node:path';
 import { archSlug, findArch, type TargetArch } from './arch.js';
 import { sourceDateEpoch, type Epoch } from './build/epoch.js';
 import { imageEnv, imageUser } from './build/image-settings.js';
-import { packageLayer } from './build/layer-cache.js';
+import { packagesLayer } from './build/layer-cache.js';
+import { planLayerGroups } from './build/layer-plan.js';
 import { describeUserFiles, userFilesFor } from './build/user-files.js';
 import { blobsDir } from './debian/cache-dir.js';
 import { downloadDebs } from './debian/download.js';
 import { AlbaError } from './errors.js';
 import { buildBaseLayer } from './layer/base-layer.js';
 import { caBundle } from './layer/ca-bundle.js';
-import type { DebLayer } from './layer/deb-layer.js';
+import type { DebContent, DebsLayer } from './layer/deb-layer.js';
 import type { LayerBlob } from './layer/layer-writer.js';
 import { buildUserFilesLayer } from './layer/user-files.js';
 import { BlobStore } from './oci/blob-store.js';
@@ -67,13 +68,11 @@ export interface BuildResult {
   timings: { download: number; layers: number; write: number };
 }
 
-/** Runtimes refuse images with more layers than this (overlayfs and containerd limits). */
-const MAX_LAYERS = 125;
-
 /**
- * Builds the recipe's images from its lock: downloads and verifies every .deb, turns each into a
- * cached layer, adds the base files and the user's files, writes per-arch configs and manifests,
- * one multi-arch index and SPDX SBOMs (as files and as OCI referrers), all into one OCI layout.
+ * Builds the recipe's images from its lock: downloads and verifies every .deb, turns them into
+ * cached layers (one per package, or groups planned by layer-plan.ts when an arch has more packages
+ * than its `max-layers` budget), adds the base files and the user's files, writes per-arch configs
+ * and manifests, one multi-arch index and SPDX SBOMs (as files and as OCI referrers), all into one OCI layout.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const { recipe, lock } = options;
@@ -90,41 +89,41 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   );
   const download = clock();
 
-  const layers = new Map<string, DebLayer>();
-  await mapLimit(unique, 3, async (p) => {
-    const layer = await packageLayer(store, options.cacheDir, {
-      debPath: store.path(`sha256:${p.sha256}` as Digest),
-      debSha256: p.sha256,
-      packageName: p.name,
-      what: describe(p),
+  const plans = archs.map((arch) => {
+    const packages = lock.archs[arch.name] ?? [];
+    const userFiles = userFilesFor(recipe.files, arch);
+    const budget = recipe.maxLayers - 1 - (userFiles.length === 0 ? 0 : 1);
+    return { arch, packages, userFiles, groups: planLayerGroups(packages, budget) };
+  });
+  const groupKey = (group: LockedPackage[]): string => group.map((p) => p.sha256).join(' ');
+  const uniqueGroups = new Map(plans.flatMap((plan) => plan.groups.map((g) => [groupKey(g), g] as const)));
+  const layers = new Map<string, DebsLayer>();
+  const contents = new Map<string, DebContent>();
+  await mapLimit([...uniqueGroups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)), 3, async ([key, group]) => {
+    const layer = await packagesLayer(store, options.cacheDir, {
+      debs: group.map((p) => ({ debPath: store.path(`sha256:${p.sha256}` as Digest), debSha256: p.sha256, packageName: p.name, what: describe(p) })),
       sourceDateEpoch: epoch.seconds,
     });
-    layers.set(p.sha256, layer);
+    layers.set(key, layer);
+    group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));
   });
 
   const images: { arch: TargetArch; config: JsonBlob; manifest: JsonBlob; layers: LayerBlob[]; packages: LockedPackage[]; sbomPackages: SbomPackage[]; files: Awaited<ReturnType<typeof describeUserFiles>> }[] = [];
   const baseLayers = new Map<string, LayerBlob>();
-  for (const arch of archs) {
-    const packages = lock.archs[arch.name] ?? [];
-    const packageLayers = packages.map((p) => layers.get(p.sha256)!);
+  for (const { arch, packages, userFiles, groups } of plans) {
+    const packageLayers = groups.map((g) => layers.get(groupKey(g))!);
     const certificates = packages.find((p) => p.name === 'ca-certificates');
-    const bundle = certificates === undefined ? undefined : caBundle(layers.get(certificates.sha256)!.captured);
+    const bundle = certificates === undefined ? undefined : caBundle(contents.get(certificates.sha256)!.captured);
     const baseKey = bundle ?? '';
     let base = baseLayers.get(baseKey);
     if (base === undefined) {
       base = await buildBaseLayer({ store, users: recipe.users, groups: recipe.groups, ...(bundle === undefined ? {} : { caBundle: bundle }), sourceDateEpoch: epoch.seconds });
       baseLayers.set(baseKey, base);
     }
-    const userFiles = userFilesFor(recipe.files, arch);
     const filesLayer = userFiles.length === 0 ? undefined : await buildUserFilesLayer({ store, files: userFiles, arch, sourceDateEpoch: epoch.seconds });
     const allLayers = [...packageLayers, base, ...(filesLayer === undefined ? [] : [filesLayer])];
-    if (allLayers.length > MAX_LAYERS) {
-      throw new AlbaError('RECIPE_INVALID', `${recipe.path}: ${arch.name} would have ${allLayers.length} layers; runtimes accept at most ${MAX_LAYERS}`, {
-        hint: 'use fewer packages (resolve: explicit, exclude:) or split the image',
-      });
-    }
     const history: ConfigLayer[] = [
-      ...packages.map((p, i) => ({ diffId: packageLayers[i]!.diffId, createdBy: `alba: ${p.name} ${p.version}` })),
+      ...groups.map((g, i) => ({ diffId: packageLayers[i]!.diffId, createdBy: `alba: ${g.map((p) => `${p.name} ${p.version}`).join(', ')}` })),
       { diffId: base.diffId, createdBy: 'alba: base files (passwd, group, nsswitch.conf, tmp, homes' + (bundle === undefined ? ')' : ', CA bundle)') },
       ...(filesLayer === undefined ? [] : [{ diffId: filesLayer.diffId, createdBy: `alba: files ${recipe.files.map((f) => f.dst).join(' ')}` }]),
     ];
@@ -151,7 +150,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       manifest,
       layers: allLayers,
       packages,
-      sbomPackages: packages.map((p) => sbomPackage(p, layers.get(p.sha256)!, `${fetchBase(p)}/${p.filename}`)),
+      sbomPackages: packages.map((p) => sbomPackage(p, contents.get(p.sha256)!, `${fetchBase(p)}/${p.filename}`)),
       files: await describeUserFiles(userFiles),
     });
   }
@@ -254,8 +253,8 @@ function imageAnnotations(recipe: Recipe, epoch: Epoch, fromFlags: Record<string
 }
 
 /** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */
-function sbomPackage(p: LockedPackage, layer: DebLayer, downloadUrl: string): SbomPackage {
-  const license = layer.copyright === undefined ? undefined : parseDep5(layer.copyright);
+function sbomPackage(p: LockedPackage, content: DebContent, downloadUrl: string): SbomPackage {
+  const license = content.copyright === undefined ? undefined : parseDep5(content.copyright);
   return {
     name: p.name,
     version: p.version,

@@ -1,68 +1,99 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCaCertificatePath } from '../layer/ca-bundle.js';
-import { buildDebLayer, type DebLayer } from '../layer/deb-layer.js';
+import { buildDebsLayer, type DebContent, type DebsLayer } from '../layer/deb-layer.js';
+import type { LayerBlob } from '../layer/layer-writer.js';
 import type { BlobStore } from '../oci/blob-store.js';
-import { parseDigest } from '../oci/digest.js';
+import { digestHex, digestOf, parseDigest } from '../oci/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
-/** Bump when the bytes buildDebLayer writes change, so cached layers are rebuilt. */
+/** Bump when the bytes buildDebsLayer writes change, so cached layers are rebuilt. */
 const LAYER_FORMAT = 1;
 
-/** What a package layer build needs. */
-export interface PackageLayerRequest {
+/** One package of a package layer. */
+export interface PackageLayerDeb {
   debPath: string;
   debSha256: string;
   packageName: string;
   what: string;
+}
+
+/** What a package layer build needs: its packages, in layer order. */
+export interface PackagesLayerRequest {
+  debs: readonly PackageLayerDeb[];
   sourceDateEpoch: number;
 }
 
-interface CachedLayer extends Omit<DebLayer, 'captured'> {
+/** A package's cached DebContent: captured files in base64. */
+interface CachedContent extends Omit<DebContent, 'captured'> {
   captured: Record<string, string>;
 }
 
+/** The record of a one-package layer (the format of one-layer-per-package builds, kept so their caches stay valid). */
+type SingleRecord = LayerBlob & CachedContent;
+
+/** The record of a layer of several packages. */
+interface GroupRecord extends LayerBlob {
+  packages: CachedContent[];
+}
+
 /**
- * The layer of one .deb, from the cache when the same .deb was turned into a layer with the same
- * format and SOURCE_DATE_EPOCH before (and the layer blob is still stored), else built and recorded.
+ * The layer of one or more .debs, from the cache when the same .debs in the same order were turned
+ * into a layer with the same format and SOURCE_DATE_EPOCH before (and the layer blob is still
+ * stored), else built and recorded. The record of a one-package layer is keyed by the .deb's
+ * sha256, that of a group by the sha256 of its .debs' sha256s, one per line, in layer order.
  * ca-certificates' certificate files are captured for the CA bundle.
  */
-export async function packageLayer(store: BlobStore, cacheDir: string, req: PackageLayerRequest): Promise<DebLayer> {
-  const recordPath = join(cacheDir, 'layers', `${req.debSha256}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}.json`);
-  const cached = await readRecord(recordPath);
-  if (cached !== undefined && (await store.has(parseDigest(cached.digest)))) return fromRecord(cached);
-  const layer = await buildDebLayer({
-    debPath: req.debPath,
-    packageName: req.packageName,
+export async function packagesLayer(store: BlobStore, cacheDir: string, req: PackagesLayerRequest): Promise<DebsLayer> {
+  const single = req.debs.length === 1;
+  const key = single ? req.debs[0]!.debSha256 : `group-${digestHex(digestOf(req.debs.map((d) => d.debSha256).join('\n')))}`;
+  const recordPath = join(cacheDir, 'layers', `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}.json`);
+  const cached = await readRecord(recordPath, single);
+  if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) return cached;
+  const layer = await buildDebsLayer({
+    debs: req.debs.map((d) => ({
+      debPath: d.debPath,
+      packageName: d.packageName,
+      what: d.what,
+      ...(d.packageName === 'ca-certificates' ? { capture: isCaCertificatePath } : {}),
+    })),
     store,
     sourceDateEpoch: req.sourceDateEpoch,
-    what: req.what,
-    ...(req.packageName === 'ca-certificates' ? { capture: isCaCertificatePath } : {}),
   });
-  await writeFileAtomic(recordPath, JSON.stringify(toRecord(layer)));
+  await writeFileAtomic(recordPath, JSON.stringify(single ? toSingleRecord(layer) : toGroupRecord(layer)));
   return layer;
 }
 
-async function readRecord(path: string): Promise<CachedLayer | undefined> {
+/** The recorded layer, or undefined when there is no record or it cannot be read (the layer is then rebuilt). */
+async function readRecord(path: string, single: boolean): Promise<DebsLayer | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as CachedLayer;
+    const record = JSON.parse(await readFile(path, 'utf8')) as SingleRecord | GroupRecord;
+    const contents = single ? [record as SingleRecord] : (record as GroupRecord).packages;
+    return { digest: parseDigest(record.digest), diffId: parseDigest(record.diffId), size: record.size, mediaType: record.mediaType, packages: contents.map(fromCached) };
   } catch {
     return undefined;
   }
 }
 
-function toRecord(layer: DebLayer): CachedLayer {
-  const captured: Record<string, string> = {};
-  for (const [path, data] of layer.captured) captured[path] = data.toString('base64');
-  return { ...layer, captured };
+function toSingleRecord(layer: DebsLayer): SingleRecord {
+  return { ...blobOf(layer), ...toCached(layer.packages[0]!) };
 }
 
-function fromRecord(record: CachedLayer): DebLayer {
-  const captured = new Map(Object.entries(record.captured).map(([p, b64]) => [p, Buffer.from(b64, 'base64')] as const));
-  return {
-    ...record,
-    digest: parseDigest(record.digest),
-    diffId: parseDigest(record.diffId),
-    captured,
-  };
+function toGroupRecord(layer: DebsLayer): GroupRecord {
+  return { ...blobOf(layer), packages: layer.packages.map(toCached) };
+}
+
+function blobOf(layer: LayerBlob): LayerBlob {
+  return { digest: layer.digest, diffId: layer.diffId, size: layer.size, mediaType: layer.mediaType };
+}
+
+function toCached(content: DebContent): CachedContent {
+  const captured: Record<string, string> = {};
+  for (const [path, data] of content.captured) captured[path] = data.toString('base64');
+  return { control: content.control, ...(content.copyright === undefined ? {} : { copyright: content.copyright }), fileCount: content.fileCount, captured };
+}
+
+function fromCached(cached: CachedContent): DebContent {
+  const captured = new Map(Object.entries(cached.captured).map(([p, b64]) => [p, Buffer.from(b64, 'base64')] as const));
+  return { control: cached.control, ...(cached.copyright === undefined ? {} : { copyright: cached.copyright }), fileCount: cached.fileCount, captured };
 }

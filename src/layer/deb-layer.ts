@@ -1,5 +1,6 @@
 /**
- * A .deb becomes one layer: data.tar rewritten entry by entry, plus its dpkg status.d files.
+ * One or more .debs become one layer: each package's data.tar rewritten entry by entry, followed
+ * by its dpkg status.d files, package after package in the order given.
  *
  * Rules (documented choices; see layer-writer.ts for the tar and gzip format):
  * - Paths: relative, no `./`; directories end with `/`. The root entry `./` is dropped.
@@ -12,7 +13,12 @@
  * - Appended, in this order: the missing parents of `var/lib/dpkg/status.d/` (0755, 0:0),
  *   `status.d/<package>` (control stanza + `Status: install ok installed`) and
  *   `status.d/<package>.md5sums` (when the package has md5sums), 0644 0:0, mtime = epoch.
- * Nothing depends on the target arch, so an `Architecture: all` package gives the same
+ * - Several packages in one layer: the rules above apply to each package on its own (symlinks and
+ *   hard-link targets are those of the same package); a later package's entry for a path simply
+ *   follows (and, in a tar merge, overrides) an earlier one's. The status.d parents are written
+ *   only where no earlier entry of the layer made them directories, so at most once per layer.
+ *   A one-package layer is byte for byte what one-package-per-layer builds always wrote.
+ * Nothing depends on the target arch, so `Architecture: all` packages give the same
  * digest in every image.
  */
 import { pipeline } from 'node:stream/promises';
@@ -20,29 +26,42 @@ import tar from 'tar-stream';
 import { openDataTar, readControl } from '../debian/deb-reader.js';
 import { AlbaError, isAlbaError } from '../errors.js';
 import type { BlobStore } from '../oci/blob-store.js';
-import { statusPaths, statusStanza } from './dpkg-status.js';
+import { STATUS_DIR, statusPaths, statusStanza } from './dpkg-status.js';
 import { addEntry, tarHeader, writeLayer, type LayerBlob, type TarEntry } from './layer-writer.js';
 import { DIR_MODE, normaliseEntryPath, parentDirs, unsafe } from './tar-path.js';
 
 /** Files larger than this are never captured (capture is meant for certificates, copyright…). */
 export const CAPTURE_LIMIT = 4 * 1024 * 1024;
 
-/** What buildDebLayer needs. */
-export interface DebLayerOptions {
+/** One package of a layer. */
+export interface DebSource {
   debPath: string;
   /** Binary package name; must match the control file's Package field. */
   packageName: string;
-  store: BlobStore;
-  /** Clamp for every mtime, seconds since the epoch. */
-  sourceDateEpoch: number;
   /** Names the package in errors, e.g. `libc6 2.36-9+deb12u4 (amd64)`. */
   what: string;
   /** Regular files (layer paths, e.g. `usr/share/ca-certificates/mozilla/X.crt`) whose content to return. */
   capture?: (path: string) => boolean;
 }
 
-/** A package's layer, stored, plus what the build and the SBOM need from the package. */
-export interface DebLayer extends LayerBlob {
+/** What buildDebLayer needs. */
+export interface DebLayerOptions extends DebSource {
+  store: BlobStore;
+  /** Clamp for every mtime, seconds since the epoch. */
+  sourceDateEpoch: number;
+}
+
+/** What buildDebsLayer needs. */
+export interface DebsLayerOptions {
+  /** The packages of the layer, in the order their entries are written (later ones win in a tar merge). */
+  debs: readonly DebSource[];
+  store: BlobStore;
+  /** Clamp for every mtime, seconds since the epoch. */
+  sourceDateEpoch: number;
+}
+
+/** What the build and the SBOM need from one package of a layer. */
+export interface DebContent {
   /** The control file text, as in the package. */
   control: string;
   /** Text of `usr/share/doc/<package>/copyright` when the package has it as a regular file. */
@@ -53,76 +72,130 @@ export interface DebLayer extends LayerBlob {
   captured: Map<string, Buffer>;
 }
 
-/** Builds and stores the layer of one .deb in a single streaming pass. */
+/** A package's layer, stored, plus what the build and the SBOM need from the package. */
+export interface DebLayer extends LayerBlob, DebContent {}
+
+/** A layer of several packages, stored, plus what the build and the SBOM need from each (in the order of `debs`). */
+export interface DebsLayer extends LayerBlob {
+  packages: DebContent[];
+}
+
+/** Builds and stores the layer of one .deb in a single streaming pass (buildDebsLayer of one package). */
 export async function buildDebLayer(opts: DebLayerOptions): Promise<DebLayer> {
-  const { what, packageName } = opts;
-  const paths = statusPaths(packageName);
-  const { control, md5sums } = await readControl(opts.debPath, what);
-  const stanza = statusStanza(control, packageName, what);
+  const { store, sourceDateEpoch, ...deb } = opts;
+  const { packages, ...blob } = await buildDebsLayer({ debs: [deb], store, sourceDateEpoch });
+  return { ...blob, ...packages[0]! };
+}
+
+/** Builds and stores one layer holding several .debs, in order, in a single streaming pass. */
+export async function buildDebsLayer(opts: DebsLayerOptions): Promise<DebsLayer> {
+  if (opts.debs.length === 0) throw new RangeError('a package layer needs at least one .deb');
+  const prepared: PreparedDeb[] = [];
+  for (const deb of opts.debs) {
+    const paths = statusPaths(deb.packageName);
+    const { control, md5sums } = await readControl(deb.debPath, deb.what);
+    const stanza = statusStanza(control, deb.packageName, deb.what);
+    prepared.push({ ...deb, paths, control, stanza, ...(md5sums === undefined ? {} : { md5sums }) });
+  }
+  const packages: DebContent[] = [];
+  const blob = await writeLayer(opts.store, async (pack) => {
+    const layerDirs = new Set<string>();
+    for (const deb of prepared) packages.push(await appendDeb(pack, deb, layerDirs, opts.sourceDateEpoch));
+  });
+  return { ...blob, packages };
+}
+
+/** A package whose control file was read, ready to be appended to a layer. */
+interface PreparedDeb extends DebSource {
+  paths: { stanza: string; md5sums: string };
+  control: string;
+  stanza: string;
+  md5sums?: string;
+}
+
+/**
+ * Appends a package to the layer being written: its data.tar entries, then the missing parents of
+ * its status.d files and the files themselves. `layerDirs` holds the status.d parents the layer has
+ * as directories so far (across its packages), so those parents are written once per layer.
+ */
+async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string>, epoch: number): Promise<DebContent> {
+  const { what, packageName } = deb;
   const copyrightPath = `usr/share/doc/${packageName}/copyright`;
-  const wanted = (path: string): boolean => path === copyrightPath || (opts.capture?.(path) ?? false);
+  const wanted = (path: string): boolean => path === copyrightPath || (deb.capture?.(path) ?? false);
   const captured = new Map<string, Buffer>();
   let fileCount = 0;
-
-  const blob = await writeLayer(opts.store, async (pack) => {
-    const state = newState();
-    const data = await openDataTar(opts.debPath, what);
-    const extract = tar.extract();
-    const feeding = pipeline(data.stream, extract);
-    try {
-      for await (const entry of extract) {
-        const rewritten = rewriteHeader(entry.header, state, opts.sourceDateEpoch, what);
-        if (rewritten === undefined || rewritten.type !== 'file') {
-          entry.resume();
-          if (rewritten !== undefined) await addEntry(pack, rewritten);
-          continue;
-        }
-        fileCount++;
-        const keep = wanted(rewritten.path) && (rewritten.size ?? 0) <= CAPTURE_LIMIT;
-        const chunks: Buffer[] = [];
-        await pipeline(
-          entry as unknown as NodeJS.ReadableStream,
-          async function* (source: AsyncIterable<string | Buffer>) {
-            for await (const chunk of source) {
-              if (keep) chunks.push(chunk as Buffer);
-              yield chunk;
-            }
-          },
-          pack.entry(tarHeader(rewritten)) as unknown as NodeJS.WritableStream,
-        );
-        if (keep) captured.set(rewritten.path, Buffer.concat(chunks));
+  const state = newState();
+  const data = await openDataTar(deb.debPath, what);
+  const extract = tar.extract();
+  const feeding = pipeline(data.stream, extract);
+  try {
+    for await (const entry of extract) {
+      const rewritten = rewriteHeader(entry.header, state, epoch, what);
+      if (rewritten !== undefined) trackDirs(layerDirs, rewritten);
+      if (rewritten === undefined || rewritten.type !== 'file') {
+        entry.resume();
+        if (rewritten !== undefined) await addEntry(pack, rewritten);
+        continue;
       }
-      await feeding;
-    } catch (err) {
-      data.stream.destroy();
-      extract.destroy();
-      const feedError = await feeding.then(() => undefined, (e: unknown) => e);
-      throw explain(err, feedError, what);
+      fileCount++;
+      const keep = wanted(rewritten.path) && (rewritten.size ?? 0) <= CAPTURE_LIMIT;
+      const chunks: Buffer[] = [];
+      await pipeline(
+        entry as unknown as NodeJS.ReadableStream,
+        async function* (source: AsyncIterable<string | Buffer>) {
+          for await (const chunk of source) {
+            if (keep) chunks.push(chunk as Buffer);
+            yield chunk;
+          }
+        },
+        pack.entry(tarHeader(rewritten)) as unknown as NodeJS.WritableStream,
+      );
+      if (keep) captured.set(rewritten.path, Buffer.concat(chunks));
     }
-    for (const dir of parentDirs(paths.stanza)) {
-      if (state.symlinks.has(dir.slice(0, -1))) throw unsafe(what, dir, 'is a symlink where the dpkg status directory must be');
-      if (state.dirs.has(dir)) continue;
-      await addEntry(pack, { path: dir, type: 'directory', mode: DIR_MODE, uid: 0, gid: 0, mtime: opts.sourceDateEpoch });
-    }
-    const meta = { type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: opts.sourceDateEpoch };
-    await addEntry(pack, { path: paths.stanza, ...meta }, Buffer.from(stanza, 'utf8'));
-    if (md5sums !== undefined) await addEntry(pack, { path: paths.md5sums, ...meta }, Buffer.from(md5sums, 'utf8'));
-  });
+    await feeding;
+  } catch (err) {
+    data.stream.destroy();
+    extract.destroy();
+    const feedError = await feeding.then(() => undefined, (e: unknown) => e);
+    throw explain(err, feedError, what);
+  }
+  for (const dir of parentDirs(deb.paths.stanza)) {
+    if (state.symlinks.has(dir.slice(0, -1))) throw unsafe(what, dir, 'is a symlink where the dpkg status directory must be');
+    if (layerDirs.has(dir)) continue;
+    await addEntry(pack, { path: dir, type: 'directory', mode: DIR_MODE, uid: 0, gid: 0, mtime: epoch });
+    layerDirs.add(dir);
+  }
+  const meta = { type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: epoch };
+  await addEntry(pack, { path: deb.paths.stanza, ...meta }, Buffer.from(deb.stanza, 'utf8'));
+  if (deb.md5sums !== undefined) await addEntry(pack, { path: deb.paths.md5sums, ...meta }, Buffer.from(deb.md5sums, 'utf8'));
 
   const copyright = captured.get(copyrightPath)?.toString('utf8');
-  if (!(opts.capture?.(copyrightPath) ?? false)) captured.delete(copyrightPath);
-  return { ...blob, control, ...(copyright === undefined ? {} : { copyright }), fileCount, captured };
+  if (!(deb.capture?.(copyrightPath) ?? false)) captured.delete(copyrightPath);
+  return { control: deb.control, ...(copyright === undefined ? {} : { copyright }), fileCount, captured };
+}
+
+/** The directories status.d files need, outermost first: `var/` … `var/lib/dpkg/status.d/`. */
+const STATUS_PARENTS = parentDirs(`${STATUS_DIR}/-`);
+
+/**
+ * Keeps `layerDirs` to the status.d parents that are directories at this point of the layer:
+ * a directory entry adds one; any other entry at one of those paths replaces it and what is below it.
+ */
+function trackDirs(layerDirs: Set<string>, entry: TarEntry): void {
+  const at = STATUS_PARENTS.indexOf(entry.type === 'directory' ? entry.path : `${entry.path}/`);
+  if (at === -1) return;
+  if (entry.type === 'directory') layerDirs.add(entry.path);
+  else for (const dir of STATUS_PARENTS.slice(at)) layerDirs.delete(dir);
 }
 
 /** What the rewrite remembers about earlier entries of the package. */
 interface RewriteState {
-  dirs: Set<string>;
   files: Set<string>;
   symlinks: Set<string>;
 }
 
 function newState(): RewriteState {
-  return { dirs: new Set(), files: new Set(), symlinks: new Set() };
+  return { files: new Set(), symlinks: new Set() };
 }
 
 const REFUSED_TYPES: Record<string, string> = {
@@ -147,7 +220,6 @@ function rewriteHeader(h: tar.Header, state: RewriteState, epoch: number, what: 
   }
   const mtimeSeconds = h.mtime === undefined ? epoch : Math.floor(h.mtime.getTime() / 1000);
   const entry: TarEntry = { path, type, mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: Math.min(mtimeSeconds, epoch) };
-  if (type === 'directory') state.dirs.add(path);
   if (type === 'file') {
     entry.size = h.size ?? 0;
     state.files.add(path);

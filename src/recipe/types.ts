@@ -71,4 +71,6 @@ export interface Recipe {
   stopSignal?: string;
   /** Clamp for every mtime and the `created` time, in seconds since the epoch, when set in the recipe. */
   sourceDateEpoch?: number;
+  /** Most layers an image may have (`max-layers`, default 100); packages share layers beyond it. */
+  maxLayers: number;
 }

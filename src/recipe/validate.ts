@@ -14,11 +14,20 @@ import type { Located, YamlReader } from './yaml-reader.js';
 export const RECIPE_KEYS = [
   'name', 'tag', 'archs', 'snapshot', 'dist', 'sources', 'keyring', 'packages', 'resolve', 'exclude',
   'files', 'accounts', 'run-as', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'annotations',
-  'stop-signal', 'source-date-epoch',
+  'stop-signal', 'source-date-epoch', 'max-layers',
 ] as const;
 
 /** Keyring trusted when the recipe names none. */
 export const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+/** Layers an image may have when the recipe does not say (`max-layers`). */
+export const DEFAULT_MAX_LAYERS = 100;
+
+/**
+ * Bounds of `max-layers`: at least a package layer, the base layer and the user-files layer;
+ * at most 125, below the layer limits of runtimes (overlayfs and containerd).
+ */
+const MAX_LAYERS_RANGE = [3, 125] as const;
 
 /** An OCI distribution repository name (lowercase components separated by `/`). */
 const REPOSITORY_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
@@ -58,12 +67,14 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const files = filesAt === undefined ? [] : readFiles(r, filesAt, baseDir);
   const accounts = readAccounts(r, fields.get('accounts'));
   const config = readImageConfig(r, fields, accounts);
+  const maxLayersAt = fields.get('max-layers');
+  const maxLayers = maxLayersAt === undefined ? DEFAULT_MAX_LAYERS : r.integer(maxLayersAt, ...MAX_LAYERS_RANGE);
   if (r.issues.items.length > 0) return undefined;
   if (name === undefined || tag === undefined || archs === undefined || packages === undefined) return undefined;
-  if (keyrings === undefined || resolveMode === undefined || exclude === undefined) return undefined;
+  if (keyrings === undefined || resolveMode === undefined || exclude === undefined || maxLayers === undefined) return undefined;
   const recipe: Recipe = {
     path, name, tag, archs, sources, keyrings, packages, resolve: resolveMode, exclude, files,
-    users: accounts.users, groups: accounts.groups, ...config,
+    users: accounts.users, groups: accounts.groups, ...config, maxLayers,
   };
   if (snapshot !== undefined) recipe.snapshot = snapshot;
   return recipe;

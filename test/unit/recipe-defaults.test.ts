@@ -23,6 +23,11 @@ test('defaults of a minimal recipe', () => {
   for (const key of ['runAs', 'entrypoint', 'cmd', 'workdir', 'stopSignal', 'sourceDateEpoch'] as const) assert.equal(key in r, false, key);
   assert.equal(r.snapshot, '20250520T000000Z');
   assert.deepEqual(r.packages, [{ name: 'libc6' }]);
+  assert.equal(r.maxLayers, 100);
+});
+
+test('max-layers is read within 3..125', () => {
+  for (const n of [3, 40, 125]) assert.equal(parse(`${BASE}max-layers: ${n}\n`).maxLayers, n);
 });
 
 test('default accounts are the distroless ones', () => {

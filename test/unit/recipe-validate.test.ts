@@ -88,6 +88,9 @@ const cases: Array<{ name: string; text: string; expect: string[] }> = [
   { name: 'bad stop-signal', text: `${BASE}stop-signal: TERM\n`, expect: ['6:14: stop-signal: "TERM" is not a signal'] },
   { name: 'stop-signal number out of range', text: `${BASE}stop-signal: 99\n`, expect: ['6:14: stop-signal: signal 99 is out of range 1..64'] },
   { name: 'bad source-date-epoch', text: `${BASE}source-date-epoch: "1700000000"\n`, expect: ['6:20: source-date-epoch: must be an integer, got the string "1700000000"'] },
+  { name: 'max-layers below 3', text: `${BASE}max-layers: 2\n`, expect: ['6:13: max-layers: 2 is out of range 3..125'] },
+  { name: 'max-layers above 125', text: `${BASE}max-layers: 126\n`, expect: ['6:13: max-layers: 126 is out of range 3..125'] },
+  { name: 'max-layers not an integer', text: `${BASE}max-layers: 10.5\n`, expect: ['6:13: max-layers: must be an integer'] },
 ];
 
 for (const c of cases) {

@@ -1,34 +1,26 @@
 import { join } from 'node:path';
-import { archSlug, findArch, type TargetArch } from './arch.js';
+import { findArch, type TargetArch } from './arch.js';
 import { sourceDateEpoch, type Epoch } from './build/epoch.js';
-import { imageEnv, imageUser } from './build/image-settings.js';
-import { packagesLayer } from './build/layer-cache.js';
-import { planLayerGroups } from './build/layer-plan.js';
+import { assembleImage, type AssembledImage } from './build/image.js';
+import { buildPackageLayers, describePackage, planArchLayers } from './build/package-layers.js';
+import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './build/sboms.js';
 import { describeUserFiles, userFilesFor } from './build/user-files.js';
 import { blobsDir } from './debian/cache-dir.js';
 import { downloadDebs } from './debian/download.js';
 import { AlbaError } from './errors.js';
 import { buildBaseLayer } from './layer/base-layer.js';
 import { caBundle } from './layer/ca-bundle.js';
-import type { DebContent, DebsLayer } from './layer/deb-layer.js';
 import type { LayerBlob } from './layer/layer-writer.js';
 import { buildUserFilesLayer } from './layer/user-files.js';
 import { BlobStore } from './oci/blob-store.js';
-import { imageConfigBlob, rfc3339, type ConfigLayer } from './oci/config.js';
-import type { Digest } from './oci/digest.js';
+import { rfc3339 } from './oci/config.js';
 import { imageIndexBlob } from './oci/image-index.js';
-import type { JsonBlob } from './oci/json.js';
-import { imageRefs, writeLayout, type LayoutRef } from './oci/layout.js';
-import { EMPTY_JSON_BYTES, imageManifestBlob } from './oci/manifest.js';
+import { imageRefs, writeLayout } from './oci/layout.js';
+import { EMPTY_JSON_BYTES } from './oci/manifest.js';
 import type { Descriptor } from './oci/types.js';
 import type { FetchTarget } from './recipe/mirror.js';
 import type { LockFile, LockedPackage } from './recipe/lock-types.js';
 import type { Recipe } from './recipe/types.js';
-import { parseDep5 } from './sbom/dep5.js';
-import { sbomReferrer, sbomTitle } from './sbom/referrer.js';
-import { imageSbom, indexSbom, serializeSbom } from './sbom/spdx.js';
-import type { SbomPackage } from './sbom/types.js';
-import { mapLimit } from './util/map-limit.js';
 import { stopwatch } from './util/stopwatch.js';
 import { version } from './version.js';
 
@@ -84,113 +76,64 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const unique = uniqueDebs(archs.flatMap((a) => lock.archs[a.name] ?? []));
   const fetchBase = fetchBaseUrls(options.targets);
   await downloadDebs(
-    unique.map((p) => ({ url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describe(p) })),
+    unique.map((p) => ({ url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describePackage(p) })),
     { store, onProgress: (p) => (p.cached ? undefined : options.log(`fetched ${p.item.what}`)) },
   );
   const download = clock();
 
+  const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
   const plans = archs.map((arch) => {
-    const packages = lock.archs[arch.name] ?? [];
-    const userFiles = userFilesFor(recipe.files, arch);
-    const budget = recipe.maxLayers - 1 - (userFiles.length === 0 ? 0 : 1);
-    return { arch, packages, userFiles, groups: planLayerGroups(packages, budget) };
+    const budget = recipe.maxLayers - 1 - (userFiles.get(arch)!.length === 0 ? 0 : 1);
+    return planArchLayers(arch, lock.archs[arch.name] ?? [], budget);
   });
-  const groupKey = (group: LockedPackage[]): string => group.map((p) => p.sha256).join(' ');
-  const uniqueGroups = new Map(plans.flatMap((plan) => plan.groups.map((g) => [groupKey(g), g] as const)));
-  const layers = new Map<string, DebsLayer>();
-  const contents = new Map<string, DebContent>();
-  await mapLimit([...uniqueGroups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)), 3, async ([key, group]) => {
-    const layer = await packagesLayer(store, options.cacheDir, {
-      debs: group.map((p) => ({ debPath: store.path(`sha256:${p.sha256}` as Digest), debSha256: p.sha256, packageName: p.name, what: describe(p) })),
-      sourceDateEpoch: epoch.seconds,
-    });
-    layers.set(key, layer);
-    group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));
-  });
-
-  const images: { arch: TargetArch; config: JsonBlob; manifest: JsonBlob; layers: LayerBlob[]; packages: LockedPackage[]; sbomPackages: SbomPackage[]; files: Awaited<ReturnType<typeof describeUserFiles>> }[] = [];
+  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds);
+  const annotations = imageAnnotations(recipe, epoch, options.annotations);
   const baseLayers = new Map<string, LayerBlob>();
-  for (const { arch, packages, userFiles, groups } of plans) {
-    const packageLayers = groups.map((g) => layers.get(groupKey(g))!);
+  const images: AssembledImage[] = [];
+  const sbomFacts: ImageSbomFacts[] = [];
+  for (const { arch, packages, groups } of plans) {
     const certificates = packages.find((p) => p.name === 'ca-certificates');
-    const bundle = certificates === undefined ? undefined : caBundle(contents.get(certificates.sha256)!.captured);
-    const baseKey = bundle ?? '';
-    let base = baseLayers.get(baseKey);
+    const bundle = certificates === undefined ? undefined : caBundle(packageLayers.contentOf(certificates).captured);
+    let base = baseLayers.get(bundle ?? '');
     if (base === undefined) {
       base = await buildBaseLayer({ store, users: recipe.users, groups: recipe.groups, ...(bundle === undefined ? {} : { caBundle: bundle }), sourceDateEpoch: epoch.seconds });
-      baseLayers.set(baseKey, base);
+      baseLayers.set(bundle ?? '', base);
     }
-    const filesLayer = userFiles.length === 0 ? undefined : await buildUserFilesLayer({ store, files: userFiles, arch, sourceDateEpoch: epoch.seconds });
-    const allLayers = [...packageLayers, base, ...(filesLayer === undefined ? [] : [filesLayer])];
-    const history: ConfigLayer[] = [
-      ...groups.map((g, i) => ({ diffId: packageLayers[i]!.diffId, createdBy: `alba: ${g.map((p) => `${p.name} ${p.version}`).join(', ')}` })),
-      { diffId: base.diffId, createdBy: 'alba: base files (passwd, group, nsswitch.conf, tmp, homes' + (bundle === undefined ? ')' : ', CA bundle)') },
-      ...(filesLayer === undefined ? [] : [{ diffId: filesLayer.diffId, createdBy: `alba: files ${recipe.files.map((f) => f.dst).join(' ')}` }]),
-    ];
-    const user = imageUser(recipe);
-    const config = imageConfigBlob({
-      created: epoch.seconds,
-      platform: arch.platform,
-      env: imageEnv(recipe, bundle !== undefined),
-      ...(user === undefined ? {} : { user }),
-      ...(recipe.entrypoint === undefined ? {} : { entrypoint: recipe.entrypoint }),
-      ...(recipe.cmd === undefined ? {} : { cmd: recipe.cmd }),
-      ...(recipe.workdir === undefined ? {} : { workingDir: recipe.workdir }),
-      labels: recipe.labels,
-      ...(recipe.stopSignal === undefined ? {} : { stopSignal: recipe.stopSignal }),
-      layers: history,
-    });
-    const manifest = imageManifestBlob(
-      { config: config.descriptor, layers: allLayers.map(layerDescriptor), annotations: imageAnnotations(recipe, epoch, options.annotations) },
-      arch.platform,
-    );
-    images.push({
+    const files = userFiles.get(arch)!;
+    const filesLayer = files.length === 0 ? undefined : await buildUserFilesLayer({ store, files, arch, sourceDateEpoch: epoch.seconds });
+    const image = assembleImage(
+      recipe,
       arch,
-      config,
-      manifest,
-      layers: allLayers,
-      packages,
-      sbomPackages: packages.map((p) => sbomPackage(p, contents.get(p.sha256)!, `${fetchBase(p)}/${p.filename}`)),
-      files: await describeUserFiles(userFiles),
+      {
+        packageGroups: groups.map((g) => ({ layer: packageLayers.layerOf(g), packages: g })),
+        base,
+        caBundle: bundle !== undefined,
+        ...(filesLayer === undefined ? {} : { files: { layer: filesLayer, files } }),
+      },
+      epoch.seconds,
+      annotations,
+    );
+    images.push(image);
+    sbomFacts.push({
+      arch,
+      manifest: image.manifest.descriptor,
+      packages: packages.map((p) => sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`)),
+      files: await describeUserFiles(files),
     });
   }
-  const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations: imageAnnotations(recipe, epoch, options.annotations) });
+  const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations });
   const layersTime = clock();
 
-  const naming = { toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds };
-  const sbomBlobs: JsonBlob[] = [];
-  const sbomFiles: { name: string; bytes: Uint8Array }[] = [];
-  const perImage = images.map((image) => {
-    const bytes = serializeSbom(
-      imageSbom({ ...naming, arch: image.arch, manifest: image.manifest.descriptor, packages: image.sbomPackages, files: image.files, distro: 'debian-12' }),
-    );
-    const title = sbomTitle(archSlug(image.arch));
-    const referrer = sbomReferrer({ sbom: bytes, subject: image.manifest.descriptor, created: epoch.seconds, title });
-    sbomBlobs.push(referrer.sbom, referrer.manifest);
-    sbomFiles.push({ name: title, bytes });
-    return { arch: image.arch, manifest: image.manifest.descriptor, sbom: bytes };
-  });
-  const indexSbomBytes = serializeSbom(indexSbom({ ...naming, index: index.descriptor, images: perImage }));
-  const indexReferrer = sbomReferrer({ sbom: indexSbomBytes, subject: index.descriptor, created: epoch.seconds, title: sbomTitle() });
-  sbomBlobs.push(indexReferrer.sbom, indexReferrer.manifest);
-  sbomFiles.push({ name: sbomTitle(), bytes: indexSbomBytes });
-
+  const sboms = sbomArtifacts({ toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds }, sbomFacts, index.descriptor);
   // Referrer manifests are stored as blobs but not listed in index.json: oci-image-tool 1.0.0-rc1
   // rejects the empty config of OCI 1.1 artifacts. `alba sbom` and publishers find them by subject.
-  const refs: LayoutRef[] = imageRefs(recipe.tag, index.descriptor, images.map((i) => i.manifest.descriptor));
-  const storedLayers = new Map<string, Digest>();
-  for (const image of images) for (const l of image.layers) storedLayers.set(l.digest, l.digest);
+  const storedLayers = new Set(images.flatMap((i) => i.layers.map((l) => l.digest)));
   await writeLayout({
     dir: options.out,
-    stored: [...storedLayers.values()].map((digest) => ({ store, digest })),
-    inline: [
-      { bytes: EMPTY_JSON_BYTES },
-      index,
-      ...images.flatMap((i) => [i.config, i.manifest]),
-      ...sbomBlobs,
-    ],
-    refs,
-    files: sbomFiles.map((f) => ({ path: join('sbom', f.name), bytes: f.bytes })),
+    stored: [...storedLayers].map((digest) => ({ store, digest })),
+    inline: [{ bytes: EMPTY_JSON_BYTES }, index, ...images.flatMap((i) => [i.config, i.manifest]), ...sboms.blobs],
+    refs: imageRefs(recipe.tag, index.descriptor, images.map((i) => i.manifest.descriptor)),
+    files: sboms.files.map((f) => ({ path: join('sbom', f.name), bytes: f.bytes })),
   });
   const write = clock();
 
@@ -201,7 +144,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       manifest: i.manifest.descriptor,
       layers: i.layers.length,
       size: i.config.descriptor.size + i.layers.reduce((sum, l) => sum + l.size, 0),
-      packages: i.packages.length,
+      packages: (lock.archs[i.arch.name] ?? []).length,
     })),
     layout: options.out,
     epoch,
@@ -239,32 +182,7 @@ function fetchBaseUrls(targets: FetchTarget[]): (p: LockedPackage) => string {
   return (p) => byKey.get(`${p.repo} ${p.suite}`) ?? p.repo;
 }
 
-function describe(p: LockedPackage): string {
-  return `${p.name} ${p.version} (${p.architecture})`;
-}
-
-function layerDescriptor(layer: LayerBlob): Descriptor {
-  return { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
-}
-
 /** Manifest and index annotations: `created` from SOURCE_DATE_EPOCH, then the recipe's, then the command line's. */
 function imageAnnotations(recipe: Recipe, epoch: Epoch, fromFlags: Record<string, string> = {}): Record<string, string> {
   return { 'org.opencontainers.image.created': rfc3339(epoch.seconds), ...recipe.annotations, ...fromFlags };
-}
-
-/** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */
-function sbomPackage(p: LockedPackage, content: DebContent, downloadUrl: string): SbomPackage {
-  const license = content.copyright === undefined ? undefined : parseDep5(content.copyright);
-  return {
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    source: p.source,
-    sourceVersion: p.sourceVersion,
-    ...(p.maintainer === undefined ? {} : { maintainer: p.maintainer }),
-    downloadUrl,
-    sha256: p.sha256,
-    ...(license === undefined ? {} : { license }),
-    dependsOn: p.dependsOn,
-  };
 }

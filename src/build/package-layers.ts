@@ -1,0 +1,51 @@
+import type { TargetArch } from '../arch.js';
+import type { DebContent, DebsLayer } from '../layer/deb-layer.js';
+import type { BlobStore } from '../oci/blob-store.js';
+import type { Digest } from '../oci/digest.js';
+import type { LockedPackage } from '../recipe/lock-types.js';
+import { mapLimit } from '../util/map-limit.js';
+import { packagesLayer } from './layer-cache.js';
+import { planLayerGroups } from './layer-plan.js';
+
+/** One arch's packages and how they are grouped into layers. */
+export interface ArchLayerPlan {
+  arch: TargetArch;
+  packages: LockedPackage[];
+  groups: LockedPackage[][];
+}
+
+/** Every package layer of the build, and what each package holds (control, copyright, captured files). */
+export interface PackageLayers {
+  layerOf(group: LockedPackage[]): DebsLayer;
+  contentOf(p: LockedPackage): DebContent;
+}
+
+/** Plans one arch's package layers within `budget` layers (see layer-plan.ts). */
+export function planArchLayers(arch: TargetArch, packages: LockedPackage[], budget: number): ArchLayerPlan {
+  return { arch, packages, groups: planLayerGroups(packages, budget) };
+}
+
+/** `name version (arch)`, naming a package in messages and progress. */
+export function describePackage(p: LockedPackage): string {
+  return `${p.name} ${p.version} (${p.architecture})`;
+}
+
+/**
+ * Builds (or takes from the cache) each distinct layer group of every arch once — a group of
+ * `Architecture: all` packages shared by all archs is built once — three at a time.
+ */
+export async function buildPackageLayers(plans: ArchLayerPlan[], store: BlobStore, cacheDir: string, sourceDateEpoch: number): Promise<PackageLayers> {
+  const keyOf = (group: LockedPackage[]): string => group.map((p) => p.sha256).join(' ');
+  const groups = new Map(plans.flatMap((plan) => plan.groups.map((g) => [keyOf(g), g] as const)));
+  const layers = new Map<string, DebsLayer>();
+  const contents = new Map<string, DebContent>();
+  await mapLimit([...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)), 3, async ([key, group]) => {
+    const layer = await packagesLayer(store, cacheDir, {
+      debs: group.map((p) => ({ debPath: store.path(`sha256:${p.sha256}` as Digest), debSha256: p.sha256, packageName: p.name, what: describePackage(p) })),
+      sourceDateEpoch,
+    });
+    layers.set(key, layer);
+    group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));
+  });
+  return { layerOf: (group) => layers.get(keyOf(group))!, contentOf: (p) => contents.get(p.sha256)! };
+}

@@ -1,0 +1,61 @@
+import { archSlug, type TargetArch } from '../arch.js';
+import type { DebContent } from '../layer/deb-layer.js';
+import type { JsonBlob } from '../oci/json.js';
+import type { Descriptor } from '../oci/types.js';
+import type { LockedPackage } from '../recipe/lock-types.js';
+import { parseDep5 } from '../sbom/dep5.js';
+import { sbomReferrer, sbomTitle } from '../sbom/referrer.js';
+import { imageSbom, indexSbom, serializeSbom } from '../sbom/spdx.js';
+import type { SbomFile, SbomImageName, SbomPackage } from '../sbom/types.js';
+
+/** What the SBOM of one platform image is made from. */
+export interface ImageSbomFacts {
+  arch: TargetArch;
+  manifest: Descriptor;
+  packages: SbomPackage[];
+  files: SbomFile[];
+}
+
+/** The SBOM blobs (documents and referrer manifests) for the layout, and the documents as files. */
+export interface SbomArtifacts {
+  blobs: JsonBlob[];
+  files: { name: string; bytes: Uint8Array }[];
+}
+
+/**
+ * The SPDX document of every platform image and of the index, each attached to its subject by an
+ * OCI 1.1 referrer manifest, and named `<arch>.spdx.json` / `index.spdx.json` as files.
+ */
+export function sbomArtifacts(naming: SbomImageName, images: ImageSbomFacts[], index: Descriptor): SbomArtifacts {
+  const blobs: JsonBlob[] = [];
+  const files: SbomArtifacts['files'] = [];
+  const attach = (bytes: Buffer, subject: Descriptor, title: string): void => {
+    const referrer = sbomReferrer({ sbom: bytes, subject, created: naming.created, title });
+    blobs.push(referrer.sbom, referrer.manifest);
+    files.push({ name: title, bytes });
+  };
+  const perImage = images.map((image) => {
+    const bytes = serializeSbom(imageSbom({ ...naming, ...image, distro: 'debian-12' }));
+    attach(bytes, image.manifest, sbomTitle(archSlug(image.arch)));
+    return { arch: image.arch, manifest: image.manifest, sbom: bytes };
+  });
+  attach(serializeSbom(indexSbom({ ...naming, index, images: perImage })), index, sbomTitle());
+  return { blobs, files };
+}
+
+/** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */
+export function sbomPackage(p: LockedPackage, content: DebContent, downloadUrl: string): SbomPackage {
+  const license = content.copyright === undefined ? undefined : parseDep5(content.copyright);
+  return {
+    name: p.name,
+    version: p.version,
+    architecture: p.architecture,
+    source: p.source,
+    sourceVersion: p.sourceVersion,
+    ...(p.maintainer === undefined ? {} : { maintainer: p.maintainer }),
+    downloadUrl,
+    sha256: p.sha256,
+    ...(license === undefined ? {} : { license }),
+    dependsOn: p.dependsOn,
+  };
+}

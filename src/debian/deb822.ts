@@ -98,10 +98,3 @@ export function field(stanza: Stanza, name: string): string | undefined {
   for (const [key, value] of stanza) if (key.toLowerCase() === lower) return value;
   return undefined;
 }
-
-/** Writes a paragraph back in deb822 form (fields in insertion order), ending with a newline. */
-export function formatStanza(stanza: Stanza): string {
-  let out = '';
-  for (const [key, value] of stanza) out += value.startsWith('\n') ? `${key}:${value}\n` : `${key}: ${value}\n`;
-  return out;
-}

@@ -1,15 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { readKeys, type Key } from 'openpgp';
 import { AlbaError } from '../errors.js';
+import { DEBIAN_ARCHIVE_KEYRING } from './archive-keyring.js';
 
 /** Public keys trusted to sign Release files, with the files they came from (for messages). */
 export interface Keyring {
   keys: Key[];
   paths: string[];
 }
-
-/** Where Debian installs its archive keys. */
-export const DEBIAN_ARCHIVE_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /**
  * Loads OpenPGP public keys from keyring files: binary keyrings holding several keys (`.gpg`, as in

@@ -9,6 +9,7 @@ import { readImageConfig } from './validate-config.js';
 import { readFiles } from './validate-files.js';
 import { readSources } from './validate-sources.js';
 import type { Located, YamlReader } from './yaml-reader.js';
+import { DEBIAN_ARCHIVE_KEYRING } from '../debian/archive-keyring.js';
 
 /** Every top-level key a recipe may have. */
 export const RECIPE_KEYS = [
@@ -17,8 +18,6 @@ export const RECIPE_KEYS = [
   'stop-signal', 'source-date-epoch', 'max-layers',
 ] as const;
 
-/** Keyring trusted when the recipe names none. */
-export const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /** Layers an image may have when the recipe does not say (`max-layers`). */
 export const DEFAULT_MAX_LAYERS = 100;
@@ -57,7 +56,7 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const archs = archsAt && readArchs(r, archsAt);
   const { sources, snapshot } = readSources(r, { snapshot: fields.get('snapshot'), dist: fields.get('dist'), sources: fields.get('sources') }, root);
   const keyringAt = fields.get('keyring');
-  const keyrings = keyringAt === undefined ? [DEFAULT_KEYRING] : readKeyrings(r, keyringAt, baseDir);
+  const keyrings = keyringAt === undefined ? [DEBIAN_ARCHIVE_KEYRING] : readKeyrings(r, keyringAt, baseDir);
   const packages = packagesAt && readPackages(r, packagesAt);
   const resolveAt = fields.get('resolve');
   const resolveMode = resolveAt === undefined ? 'dependencies' : readResolve(r, resolveAt);
@@ -124,7 +123,7 @@ function readKeyrings(r: YamlReader, value: Located, baseDir: string): string[] 
   const items = r.stringList(value);
   if (items === undefined) return undefined;
   if (items.length === 0) {
-    r.problem(value, 'must list at least one keyring', `remove keyring: to use ${DEFAULT_KEYRING}`);
+    r.problem(value, 'must list at least one keyring', `remove keyring: to use ${DEBIAN_ARCHIVE_KEYRING}`);
     return undefined;
   }
   return items.map((i) => resolve(baseDir, i.value));

@@ -4,7 +4,7 @@ import { sourceDateEpoch, type Epoch } from './build/epoch.js';
 import { assembleImage, type AssembledImage } from './build/image.js';
 import { buildPackageLayers, describePackage, planArchLayers } from './build/package-layers.js';
 import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './build/sboms.js';
-import { describeUserFiles, userFilesFor } from './build/user-files.js';
+import { userFilesFor } from './build/user-files.js';
 import { blobsDir } from './debian/cache-dir.js';
 import { downloadDebs } from './debian/download.js';
 import { AlbaError } from './errors.js';
@@ -118,7 +118,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       arch,
       manifest: image.manifest.descriptor,
       packages: packages.map((p) => sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`)),
-      files: await describeUserFiles(files),
+      files: filesLayer?.files ?? [],
     });
   }
   const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations });

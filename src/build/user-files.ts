@@ -1,11 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { TargetArch } from '../arch.js';
 import type { UserFile } from '../layer/user-files.js';
 import type { FileSpec } from '../recipe/types.js';
-import type { SbomFile } from '../sbom/types.js';
 
 /** Expands `{os} {arch} {variant} {debarch}` in a recipe file's source path for one arch. */
 export function expandSource(template: string, arch: TargetArch): string {
@@ -21,21 +17,4 @@ export function expandSource(template: string, arch: TargetArch): string {
 /** The recipe's files for one arch, with their source paths expanded. */
 export function userFilesFor(specs: readonly FileSpec[], arch: TargetArch): UserFile[] {
   return specs.map((f) => ({ src: expandSource(f.src, arch), dst: f.dst, mode: f.mode, uid: f.uid, gid: f.gid, checkElf: f.checkElf }));
-}
-
-/** SHA256 and size of each user file, for the SBOM (read after the layer build checked them). */
-export async function describeUserFiles(files: readonly UserFile[]): Promise<SbomFile[]> {
-  return Promise.all(
-    files.map(async (f) => {
-      const hash = createHash('sha256');
-      let size = 0;
-      await pipeline(createReadStream(f.src), async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          hash.update(chunk);
-          size += chunk.length;
-        }
-      });
-      return { path: f.dst, sha256: hash.digest('hex'), size };
-    }),
-  );
 }

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { TargetArch } from '../arch.js';
 import { AlbaError, isAlbaError } from '../errors.js';
 import type { BlobStore } from '../oci/blob-store.js';
+import { digestHex, HashingStream } from '../oci/digest.js';
 import { checkElfArch } from './elf.js';
 import { addEntry, addStreamEntry, writeLayer, type LayerBlob } from './layer-writer.js';
 import { DIR_MODE, parentDirs } from './tar-path.js';
@@ -33,8 +34,17 @@ export interface UserFilesLayerOptions {
   sourceDateEpoch: number;
 }
 
-/** Checks every file (exists, is a regular file, ELF arch), then writes the layer. */
-export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<LayerBlob> {
+/** A placed user file: its path in the image and the SHA256 of what was written (for the SBOM). */
+export interface PlacedFile {
+  /** Absolute path in the image. */
+  path: string;
+  /** Hex SHA256 of the content. */
+  sha256: string;
+  size: number;
+}
+
+/** Checks every file (exists, is a regular file, ELF arch), then writes the layer, hashing each file as it is read. */
+export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<LayerBlob & { files: PlacedFile[] }> {
   const { arch, sourceDateEpoch: mtime } = opts;
   const planned = await Promise.all(
     opts.files.map(async (file) => {
@@ -52,7 +62,8 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
       throw new AlbaError('RECIPE_INVALID', `two files have the destination ${planned[i]?.dst}`, { hint: 'give each file its own `dst`' });
     }
   }
-  return writeLayer(opts.store, async (pack) => {
+  const placed: PlacedFile[] = [];
+  const layer = await writeLayer(opts.store, async (pack) => {
     const dirs = new Set<string>();
     for (const file of planned) {
       for (const dir of parentDirs(file.path)) {
@@ -61,11 +72,15 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
         await addEntry(pack, { path: dir, type: 'directory', mode: DIR_MODE, uid: 0, gid: 0, mtime });
       }
       const entry = { path: file.path, type: 'file' as const, mode: file.mode, uid: file.uid, gid: file.gid, mtime, size: file.size };
-      await addStreamEntry(pack, entry, createReadStream(file.src)).catch((err: unknown) => {
+      const hasher = new HashingStream();
+      const source = createReadStream(file.src).on('error', (err) => hasher.destroy(err));
+      await addStreamEntry(pack, entry, source.pipe(hasher)).catch((err: unknown) => {
         throw isAlbaError(err) ? err : missing(arch, file.src, `changed or became unreadable while alba read it (${(err as Error).message})`, err);
       });
+      placed.push({ path: file.dst, sha256: digestHex(hasher.digest()), size: hasher.size });
     }
   });
+  return { ...layer, files: placed };
 }
 
 /** `dst` as a layer path: absolute in the recipe, relative in the tar; `..` is refused. */

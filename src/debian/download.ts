@@ -3,7 +3,8 @@ import { AlbaError, redactUrl } from '../errors.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { mapLimit } from '../util/map-limit.js';
-import { fetchStream } from './http.js';
+import { withRetries } from '../util/retry.js';
+import { fetchStream, isBodyCut } from './http.js';
 
 /** One .deb to fetch, with the size and SHA256 its (verified) index promised. */
 export interface DebDownload {
@@ -53,7 +54,8 @@ export async function downloadDebs(items: readonly DebDownload[], options: Downl
   return mapLimit(items, options.concurrency ?? 6, async (item) => {
     const digest = parseDigest(`sha256:${item.sha256.toLowerCase()}`);
     const cached = await options.store.has(digest);
-    if (!cached) await downloadOne(item, digest, options);
+    // A download cut midway left nothing in the store: it is safe to start it again.
+    if (!cached) await withRetries(() => downloadOne(item, digest, options), isBodyCut);
     options.onProgress?.({ done: ++done, total: items.length, item, cached });
     return { digest, path: options.store.path(digest), cached };
   });

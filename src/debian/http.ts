@@ -1,5 +1,6 @@
 import { Readable, Transform } from 'node:stream';
-import { AlbaError, redactUrl } from '../errors.js';
+import { AlbaError, isAlbaError, redactUrl } from '../errors.js';
+import { withRetries } from '../util/retry.js';
 
 /** Options of one HTTP GET. */
 export interface FetchOptions {
@@ -19,17 +20,26 @@ const NETWORK_HINT = 'check the network connection and the repository URL, or fe
 
 /**
  * GETs `url` and streams its body. Non-2xx is AlbaError HTTP_STATUS; a failure to connect, a
- * timeout or a connection lost mid-body is NETWORK. Credentials in the URL are sent as HTTP basic
- * auth and never appear in messages.
+ * timeout or a connection lost mid-body is NETWORK. A failure to connect and a 5xx/429 answer are
+ * retried twice after a pause (see util/retry.ts); a body cut midway is the caller's to retry.
+ * Credentials in the URL are sent as HTTP basic auth and never appear in messages.
  */
 export async function fetchStream(url: string, options: FetchOptions = {}): Promise<FetchedStream> {
-  const response = await get(url, options);
-  if (!response.res.ok) {
-    await response.res.body?.cancel().catch(() => undefined);
-    response.done();
-    throw statusError(url, response.res);
-  }
-  return { body: response.body(), size: contentLength(response.res) };
+  return withRetries(async () => {
+    const response = await get(url, options);
+    if (!response.res.ok) {
+      await response.res.body?.cancel().catch(() => undefined);
+      response.done();
+      throw statusError(url, response.res);
+    }
+    return { body: response.body(), size: contentLength(response.res) };
+  }, isTransient);
+}
+
+/** True for failures worth one more try: the network, or a server saying it is busy or broken. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof HttpStatusError) return err.status >= 500 || err.status === 429;
+  return isAlbaError(err, 'NETWORK');
 }
 
 /** GETs `url` into memory (for small files: Release, signatures); errors as fetchStream. */
@@ -48,6 +58,14 @@ export async function fetchBytesIfFound(url: string, options: FetchOptions = {})
     if (err instanceof HttpStatusError && (err.status === 404 || err.status === 410)) return undefined;
     throw err;
   }
+}
+
+/** NETWORK while receiving a body: the request itself worked, so starting it again may succeed. */
+class BodyCutError extends AlbaError {}
+
+/** True when a body was cut midway (the caller, who dropped the partial data, may start again). */
+export function isBodyCut(err: unknown): boolean {
+  return err instanceof BodyCutError;
 }
 
 /** HTTP_STATUS with the status kept, so callers can treat 404 as "absent". */
@@ -94,7 +112,7 @@ async function get(url: string, options: FetchOptions): Promise<Pending> {
   };
   const disarm = (): void => clearTimeout(timer);
   const networkError = (err: unknown, during: string): AlbaError =>
-    new AlbaError('NETWORK', `cannot reach ${redactUrl(url)}: ${timedOut ? `no answer for ${timeoutMs / 1000} s` : describe(err)}${during}`, {
+    new (during === '' ? AlbaError : BodyCutError)('NETWORK', `cannot reach ${redactUrl(url)}: ${timedOut ? `no answer for ${timeoutMs / 1000} s` : describe(err)}${during}`, {
       hint: NETWORK_HINT,
       cause: err,
     });

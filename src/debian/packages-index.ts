@@ -4,9 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { AlbaError, isAlbaError, redactUrl } from '../errors.js';
 import { checkExpected } from '../oci/blob-store.js';
 import { parseDigest } from '../oci/digest.js';
+import { withRetries } from '../util/retry.js';
 import { Deb822Parser, type Stanza } from './deb822.js';
 import { compressionOf, decompressor, type Compression } from './decompress.js';
-import { fetchStream } from './http.js';
+import { fetchStream, isBodyCut } from './http.js';
 import { readIndexCache, writeIndexCache } from './index-cache.js';
 import type { Release } from './release.js';
 import type { IndexPackage } from './types.js';
@@ -75,7 +76,8 @@ export async function loadPackagesIndex(release: Release, component: string, arc
     const cached = await readIndexCache(options.cacheDir, file.sha256);
     if (cached !== undefined) return { file, packages: cached, fromCache: true };
   }
-  const packages = await downloadIndex(file, options.timeoutMs);
+  // A body cut midway is fetched again from the start (the partial parse is dropped).
+  const packages = await withRetries(() => downloadIndex(file, options.timeoutMs), isBodyCut);
   if (options.cacheDir !== undefined) await writeIndexCache(options.cacheDir, file.sha256, packages);
   return { file, packages, fromCache: false };
 }

@@ -9,6 +9,10 @@ export interface Fault {
   status?: number;
   body?: Buffer | string;
   hang?: boolean;
+  /** Send the file's first N bytes and a Content-Length of the whole, then cut the connection. */
+  cutAfter?: number;
+  /** Apply to this many requests only, then serve normally (default: every request). */
+  times?: number;
 }
 
 /** A static file server over a directory, for tests. */
@@ -30,6 +34,7 @@ export async function serveDir(dir: string): Promise<RepoServer> {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(path);
     const fault = faults.get(path);
+    if (fault?.times !== undefined && --fault.times <= 0) faults.delete(path);
     if (fault?.hang === true) return;
     if (fault?.status !== undefined) {
       res.writeHead(fault.status).end();
@@ -44,6 +49,10 @@ export async function serveDir(dir: string): Promise<RepoServer> {
       (s) => {
         if (!s.isFile()) throw new Error('not a file');
         res.writeHead(200, { 'content-length': s.size });
+        if (fault?.cutAfter !== undefined) {
+          createReadStream(file, { end: fault.cutAfter - 1 }).on('end', () => res.socket?.destroy()).pipe(res, { end: false });
+          return;
+        }
         createReadStream(file).pipe(res);
       },
       () => res.writeHead(404).end(),

@@ -262,6 +262,53 @@ describe('broken indexes', () => {
   });
 });
 
+describe('transient failures are retried; lasting ones are not hidden', () => {
+  const count = (server: RepoServer, path: string): number => server.requests.filter((r) => r === path).length;
+
+  test('a .deb answered 503 once, then cut midway once, is downloaded on the third try', async () => {
+    const { repo, server, cacheDir } = await served();
+    const deb = repo.debs[0]!;
+    const path = `/${deb.filename}`;
+    server.fault(path, { status: 503, times: 1 });
+    const store = new BlobStore(blobsDir(cacheDir));
+    const [got] = await downloadDebs([{ url: `${server.url}${path}`, sha256: deb.sha256, size: deb.size, what: 'hello' }], { store });
+    assert.deepEqual(await readFile(got!.path), await readFile(join(repo.dir, deb.filename)));
+    assert.equal(count(server, path), 2);
+
+    const other = repo.debs[1]!;
+    const otherPath = `/${other.filename}`;
+    server.fault(otherPath, { cutAfter: Math.floor(other.size / 2), times: 1 });
+    const [again] = await downloadDebs([{ url: `${server.url}${otherPath}`, sha256: other.sha256, size: other.size, what: 'other' }], { store });
+    assert.deepEqual(await readFile(again!.path), await readFile(join(repo.dir, other.filename)));
+    assert.equal(count(server, otherPath), 2);
+  });
+
+  test('a Packages.xz cut midway once is fetched again and parsed whole', async () => {
+    const { server, keyring, cacheDir } = await served();
+    const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });
+    const path = '/dists/stable/main/binary-amd64/Packages.xz';
+    server.fault(path, { cutAfter: 40, times: 1 });
+    const index = await loadPackagesIndex(release, 'main', 'amd64', { cacheDir });
+    assert.equal(index.packages.length, 2);
+    assert.equal(count(server, path), 2);
+  });
+
+  test('a server failing every time gives HTTP_STATUS after three tries; a 404 is not retried', async () => {
+    const { repo, server, cacheDir } = await served();
+    const deb = repo.debs[0]!;
+    const path = `/${deb.filename}`;
+    server.fault(path, { status: 502 });
+    const store = new BlobStore(blobsDir(cacheDir));
+    const item = { url: `${server.url}${path}`, sha256: deb.sha256, size: deb.size, what: 'hello' };
+    await assert.rejects(downloadDebs([item], { store }), rejectsWith('HTTP_STATUS', '502'));
+    assert.equal(count(server, path), 3);
+    server.fault(path, { status: 404 });
+    await assert.rejects(downloadDebs([item], { store }), rejectsWith('HTTP_STATUS', '404'));
+    assert.equal(count(server, path), 4);
+    assert.deepEqual(await filesUnder(blobsDir(cacheDir)), []);
+  });
+});
+
 describe('broken debs', () => {
   test('a .deb whose hash does not match is DIGEST_MISMATCH and leaves nothing in the store', async () => {
     const { repo, server, cacheDir } = await served();

@@ -21,9 +21,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BuildResult } from '../src/build.js';
-import type { LockTimings } from '../src/lock.js';
-import type { LockFile } from '../src/recipe/lock-types.js';
+import type { BuildResult } from '../src/builder/build.js';
+import type { LockTimings } from '../src/lock/lock.js';
+import type { LockFile } from '../src/lock/lock-types.js';
 import { albaBin } from '../test/helpers/run-alba.js';
 import {
   albaLock, archOf, BENCH_ARCHS, benchRecipe, caseCells, caseHeader, fmt, markdownTable, maxRss, measure, medianWall, requireGnuTime, type Sample,

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { findArch, type TargetArch } from '../src/arch.js';
+import { findArch, type TargetArch } from '../src/debian/arch.js';
 import { readHostAptSources, type AptSource } from '../src/debian/apt-sources.js';
-import type { LockTimings } from '../src/lock.js';
+import type { LockTimings } from '../src/lock/lock.js';
 import { repoRoot } from '../test/helpers/repo-root.js';
 import { albaBin } from '../test/helpers/run-alba.js';
 

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { archSlug } from '../arch.js';
-import { build } from '../build.js';
-import { defaultCacheDir } from '../debian/cache-dir.js';
-import { lockRecipe } from '../lock.js';
+import { archSlug } from '../debian/arch.js';
+import { build } from '../builder/build.js';
+import { defaultCacheDir } from '../cache.js';
+import { lockRecipe } from '../lock/lock.js';
 import { loadRecipe } from '../recipe/load.js';
-import { lockPathFor, readLock, resolutionInputs } from '../recipe/lock-file.js';
+import { lockPathFor, readLock, resolutionInputs } from '../lock/lock-file.js';
 import { AlbaError } from '../errors.js';
 import { onePositional, parseCommandArgs, stderrLog } from './args.js';
 import { fetchTargets } from './sources.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { defaultCacheDir } from '../debian/cache-dir.js';
-import { lockRecipe } from '../lock.js';
+import { defaultCacheDir } from '../cache.js';
+import { lockRecipe } from '../lock/lock.js';
 import { loadRecipe } from '../recipe/load.js';
-import { lockPathFor, readLock, resolutionInputs, writeLock } from '../recipe/lock-file.js';
+import { lockPathFor, readLock, resolutionInputs, writeLock } from '../lock/lock-file.js';
 import { onePositional, parseCommandArgs, stderrLog } from './args.js';
 import { fetchTargets } from './sources.js';
 

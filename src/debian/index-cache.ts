@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { whenClosed } from '../util/when-closed.js';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { IndexPackage } from './types.js';
+import { cacheArea } from '../cache.js';
 
 /**
  * On-disk cache of parsed Packages indexes: `<cacheDir>/indexes/<sha256>.json`, keyed by the
@@ -25,7 +27,7 @@ type Row = [
 
 /** Path of the cache entry for the index whose compressed file has this SHA256. */
 export function indexCachePath(cacheDir: string, sha256: string): string {
-  return join(cacheDir, 'indexes', `${sha256}.json`);
+  return join(cacheArea(cacheDir, 'indexes'), `${sha256}.json`);
 }
 
 /** The cached parse of an index, or undefined when absent or unreadable (it is then rebuilt). */
@@ -48,13 +50,15 @@ export async function readIndexCache(cacheDir: string, sha256: string): Promise<
 /** Stores a parsed index atomically (temp file + rename): readers see the whole entry or none. */
 export async function writeIndexCache(cacheDir: string, sha256: string, packages: readonly IndexPackage[]): Promise<void> {
   const path = indexCachePath(cacheDir, sha256);
-  const dir = join(cacheDir, 'indexes');
+  const dir = cacheArea(cacheDir, 'indexes');
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const out = createWriteStream(tmp);
   try {
-    await pipeline(cacheText(packages), createWriteStream(tmp));
+    await pipeline(cacheText(packages), out);
     await rename(tmp, path);
   } finally {
+    await whenClosed(out);
     await rm(tmp, { force: true });
   }
 }

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import type { TargetArch } from '../arch.js';
+import type { TargetArch } from '../debian/arch.js';
 import { AlbaError } from '../errors.js';
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);

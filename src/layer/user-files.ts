@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { TargetArch } from '../arch.js';
+import type { TargetArch } from '../debian/arch.js';
 import { AlbaError, isAlbaError } from '../errors.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import { digestHex, HashingStream } from '../oci/digest.js';

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError } from '../errors.js';
 import { HashingStream, digestHex, type Digest } from './digest.js';
+import { whenClosed } from '../util/when-closed.js';
 
 /** What a blob is expected to be; a mismatch is an error naming `what`. */
 export interface Expected {
@@ -50,14 +51,16 @@ export class BlobStore {
   async write(source: Readable, expected?: Expected): Promise<Stored> {
     const tmp = await this.tempPath();
     const hasher = new HashingStream();
+    const out = createWriteStream(tmp);
     try {
-      await pipeline(source, hasher, createWriteStream(tmp));
+      await pipeline(source, hasher, out);
       const digest = hasher.digest();
       checkExpected(expected, digest, hasher.size);
       await mkdir(join(this.root, 'sha256'), { recursive: true });
       await rename(tmp, this.path(digest));
       return { digest, size: hasher.size };
     } finally {
+      await whenClosed(out);
       await rm(tmp, { force: true });
     }
   }
@@ -73,12 +76,15 @@ export class BlobStore {
     if (await this.has(digest)) return;
     await mkdir(join(this.root, 'sha256'), { recursive: true });
     const tmp = await this.tempPath();
+    let out: WriteStream | undefined;
     try {
       await link(from.path(digest), tmp).catch(async () => {
-        await pipeline(from.open(digest), createWriteStream(tmp));
+        out = createWriteStream(tmp);
+        await pipeline(from.open(digest), out);
       });
       await rename(tmp, this.path(digest));
     } finally {
+      if (out !== undefined) await whenClosed(out);
       await rm(tmp, { force: true });
     }
   }
@@ -104,3 +110,4 @@ export function checkExpected(expected: Expected | undefined, digest: Digest, si
     });
   }
 }
+

@@ -7,9 +7,14 @@ export type Digest = string & { readonly __digest: unique symbol };
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
+/** True when `value` is a `sha256:<64 lowercase hex>` digest. */
+export function isDigest(value: unknown): value is Digest {
+  return typeof value === 'string' && DIGEST_RE.test(value);
+}
+
 /** Validates and brands a digest string. */
 export function parseDigest(value: string): Digest {
-  if (!DIGEST_RE.test(value)) {
+  if (!isDigest(value)) {
     throw new AlbaError('DIGEST_MISMATCH', `not a sha256 digest: ${JSON.stringify(value)}`, {
       hint: 'digests look like sha256:<64 lowercase hex characters>',
     });

@@ -20,13 +20,14 @@ export function sortedRecord(record: Record<string, string> | undefined): Record
   return out;
 }
 
-/** A descriptor with its members in the canonical order (mediaType, artifactType, digest, size, platform, annotations). */
+/** A descriptor with its members in the canonical order (mediaType, artifactType, digest, size, data, platform, annotations). */
 export function descriptorJson(d: Descriptor): Descriptor {
   return {
     mediaType: d.mediaType,
     ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
     digest: d.digest,
     size: d.size,
+    ...(d.data === undefined ? {} : { data: d.data }),
     ...(d.platform === undefined
       ? {}
       : {

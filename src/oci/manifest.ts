@@ -6,11 +6,12 @@ import type { Descriptor } from './types.js';
 /** The bytes of the OCI empty blob (`{}`), used as the config of artifact manifests. */
 export const EMPTY_JSON_BYTES: Buffer = Buffer.from('{}', 'utf8');
 
-/** The descriptor of the OCI empty blob; the blob itself must be stored wherever it is referenced. */
+/** The descriptor of the OCI empty blob, its two bytes inlined as `data`; the blob is still stored wherever it is referenced. */
 export const EMPTY_DESCRIPTOR: Descriptor = {
   mediaType: MediaType.empty,
   digest: digestOf(EMPTY_JSON_BYTES),
   size: EMPTY_JSON_BYTES.length,
+  data: EMPTY_JSON_BYTES.toString('base64'),
 };
 
 /** What an image manifest references. */

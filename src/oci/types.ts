@@ -16,6 +16,8 @@ export interface Descriptor {
   platform?: Platform;
   annotations?: Record<string, string>;
   artifactType?: string;
+  /** The content itself, base64, for tiny blobs (the OCI empty config). */
+  data?: string;
 }
 
 /** Content with a known descriptor; open() returns a fresh stream each call. */

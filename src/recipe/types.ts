@@ -1,4 +1,4 @@
-import type { TargetArch } from '../arch.js';
+import type { TargetArch } from '../debian/arch.js';
 import type { PackageRequest } from '../debian/types.js';
 
 /** One APT repository to read indexes from. */

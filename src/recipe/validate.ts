@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ARCHS, findArch, type TargetArch } from '../arch.js';
+import { ARCHS, findArch, type TargetArch } from '../debian/arch.js';
 import type { PackageRequest } from '../debian/types.js';
 import type { Recipe } from './types.js';
 import { didYouMean } from './suggest.js';
@@ -10,6 +10,7 @@ import { readFiles } from './validate-files.js';
 import { readSources } from './validate-sources.js';
 import type { Located, YamlReader } from './yaml-reader.js';
 import { DEBIAN_ARCHIVE_KEYRING } from '../debian/archive-keyring.js';
+import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
 
 /** Every top-level key a recipe may have. */
 export const RECIPE_KEYS = [
@@ -29,8 +30,6 @@ export const DEFAULT_MAX_LAYERS = 100;
 const MAX_LAYERS_RANGE = [3, 125] as const;
 
 /** An OCI distribution repository name (lowercase components separated by `/`). */
-const REPOSITORY_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const PACKAGE_VERSION = /^([0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/;
 const RESOLVE_MODES = ['dependencies', 'explicit'] as const;
@@ -81,7 +80,7 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
 
 function readName(r: YamlReader, value: Located): string | undefined {
   const name = r.string(value);
-  if (name !== undefined && !REPOSITORY_NAME.test(name)) {
+  if (name !== undefined && !REPOSITORY_RE.test(name)) {
     r.problem(value, `"${name}" is not a repository name`, 'lowercase letters, digits, and . _ - / between them, e.g. distroless/static');
     return undefined;
   }
@@ -90,7 +89,7 @@ function readName(r: YamlReader, value: Located): string | undefined {
 
 function readTag(r: YamlReader, value: Located): string | undefined {
   const tag = r.text(value);
-  if (tag !== undefined && !TAG.test(tag)) {
+  if (tag !== undefined && !TAG_RE.test(tag)) {
     r.problem(value, `"${tag}" is not a tag`, 'letters, digits, _ . -, at most 128, not starting with . or -');
     return undefined;
   }

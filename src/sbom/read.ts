@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findArch } from '../arch.js';
+import { findArch } from '../debian/arch.js';
 import { AlbaError } from '../errors.js';
 import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';

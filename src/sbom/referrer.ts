@@ -1,21 +1,10 @@
+import { rfc3339 } from '../oci/config.js';
 import { digestHex, digestOf, type Digest } from '../oci/digest.js';
+import { imageIndexBlob } from '../oci/image-index.js';
+import type { JsonBlob } from '../oci/json.js';
+import { artifactManifestBlob } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
-import { isoSeconds } from './time.js';
-
-/** Serialized JSON content with its descriptor. */
-export interface JsonBlob {
-  bytes: Buffer;
-  descriptor: Descriptor;
-}
-
-/** The OCI 1.1 empty config descriptor: the two bytes `{}`, inlined as data. */
-export const EMPTY_CONFIG = {
-  mediaType: MediaType.empty,
-  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a' as Digest,
-  size: 2,
-  data: 'e30=',
-} as const;
 
 /** What an SBOM referrer is made of. */
 export interface SbomReferrerInput {
@@ -53,24 +42,13 @@ export function sbomReferrer(input: SbomReferrerInput): SbomReferrer {
     size: sbomBytes.length,
     annotations: { 'org.opencontainers.image.title': input.title },
   };
-  const annotations = { 'org.opencontainers.image.created': isoSeconds(input.created) };
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.manifest,
+  const manifest = artifactManifestBlob({
     artifactType: MediaType.spdx,
-    config: EMPTY_CONFIG,
     layers: [sbomDescriptor],
     subject: { mediaType: input.subject.mediaType, digest: input.subject.digest, size: input.subject.size },
-    annotations,
-  };
-  const bytes = Buffer.from(JSON.stringify(manifest), 'utf8');
-  return {
-    sbom: { bytes: sbomBytes, descriptor: sbomDescriptor },
-    manifest: {
-      bytes,
-      descriptor: { mediaType: MediaType.manifest, digest: digestOf(bytes), size: bytes.length, artifactType: MediaType.spdx, annotations },
-    },
-  };
+    annotations: { 'org.opencontainers.image.created': rfc3339(input.created) },
+  });
+  return { sbom: { bytes: sbomBytes, descriptor: sbomDescriptor }, manifest };
 }
 
 /** The tag of the OCI referrers tag schema fallback for `subject`: `sha256-<hex>`. */
@@ -85,15 +63,6 @@ export function referrersTag(subject: Digest): string {
 export function referrersIndex(referrers: Descriptor[]): JsonBlob {
   const byDigest = new Map<string, Descriptor>();
   for (const d of referrers) byDigest.set(d.digest, d);
-  const manifests = [...byDigest.values()]
-    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
-    .map((d) => ({
-      mediaType: d.mediaType,
-      digest: d.digest,
-      size: d.size,
-      ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
-      ...(d.annotations === undefined ? {} : { annotations: d.annotations }),
-    }));
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.index, manifests }), 'utf8');
-  return { bytes, descriptor: { mediaType: MediaType.index, digest: digestOf(bytes), size: bytes.length } };
+  const manifests = [...byDigest.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  return imageIndexBlob({ manifests });
 }

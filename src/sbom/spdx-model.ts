@@ -1,5 +1,5 @@
 import type { Platform } from '../oci/types.js';
-import { isoSeconds } from './time.js';
+import { rfc3339 } from '../oci/config.js';
 import type { PackagePurpose } from './types.js';
 
 /** An SPDX 2.3 checksum. */
@@ -58,7 +58,7 @@ export function documentNamespace(name: string, digestHex: string): string {
 
 /** The document's creation info: SOURCE_DATE_EPOCH as `YYYY-MM-DDThh:mm:ssZ`, alba as the tool. */
 export function creationInfo(created: number, toolVersion: string): SpdxDocument['creationInfo'] {
-  return { created: isoSeconds(created), creators: [`Tool: alba-${toolVersion}`] };
+  return { created: rfc3339(created), creators: [`Tool: alba-${toolVersion}`] };
 }
 
 /** `linux/arm64/v8` */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { archSlug } from '../arch.js';
+import { archSlug } from '../debian/arch.js';
 import { digestHex } from '../oci/digest.js';
 import { mergeLicenses } from './extracted.js';
 import { debPurl, ociPurl } from './purl.js';

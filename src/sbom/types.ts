@@ -1,4 +1,4 @@
-import type { TargetArch } from '../arch.js';
+import type { TargetArch } from '../debian/arch.js';
 import type { Digest } from '../oci/digest.js';
 
 /** A licence reference (`LicenseRef-…`) used in an expression, with the text SPDX requires for it. */

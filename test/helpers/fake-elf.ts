@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { findArch, type TargetArch } from '../../src/arch.js';
+import { findArch, type TargetArch } from '../../src/debian/arch.js';
 
 /**
  * A tiny ELF file for `arch` (or another arch's name): a valid ELF identification and header

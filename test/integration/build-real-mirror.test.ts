@@ -3,7 +3,7 @@ import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath,
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { findArch, type TargetArch } from '../../src/arch.js';
+import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { platformRefName } from '../../src/oci/layout.js';
 import { readLayout } from '../../src/oci/layout-reader.js';

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findArch, type TargetArch } from '../../src/arch.js';
+import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import { buildBaseLayer } from '../../src/layer/base-layer.js';
 import { caBundle, isCaCertificatePath } from '../../src/layer/ca-bundle.js';
 import { buildDebLayer } from '../../src/layer/deb-layer.js';

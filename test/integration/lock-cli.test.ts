@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ErrorCode } from '../../src/errors.js';
-import type { LockedPackage, LockFile } from '../../src/recipe/lock-types.js';
+import type { LockedPackage, LockFile } from '../../src/lock/lock-types.js';
 import { makeRepo, makeRepoKey, type Repo, type RepoKey, type RepoOptions, type RepoPackage } from '../helpers/make-repo.js';
 import { serveDir, type Fault, type RepoServer } from '../helpers/repo-server.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';

@@ -5,7 +5,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import type { LockedPackage, LockFile } from '../../src/recipe/lock-types.js';
+import type { LockedPackage, LockFile } from '../../src/lock/lock-types.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isAlbaError, type ErrorCode } from '../../src/errors.js';
 import { field, parseDeb822 } from '../../src/debian/deb822.js';
-import { blobsDir } from '../../src/debian/cache-dir.js';
+import { cacheArea } from '../../src/cache.js';
 import { downloadDebs } from '../../src/debian/download.js';
 import { fetchBytes } from '../../src/debian/http.js';
 import { loadKeyring, type Keyring } from '../../src/debian/keyring.js';
@@ -120,7 +120,7 @@ describe('happy path', () => {
   });
 
   test('debs are downloaded into the store once, then served from it', async () => {
-    const store = new BlobStore(blobsDir(ctx.cacheDir));
+    const store = new BlobStore(cacheArea(ctx.cacheDir, 'blobs'));
     const items = ctx.repo.debs.map((d) => ({ url: `${ctx.server.url}/${d.filename}`, sha256: d.sha256, size: d.size, what: `${d.name} ${d.version}` }));
     const progress: boolean[] = [];
     const first = await downloadDebs(items, { store, concurrency: 2, onProgress: (p) => progress.push(p.cached) });
@@ -270,7 +270,7 @@ describe('transient failures are retried; lasting ones are not hidden', () => {
     const deb = repo.debs[0]!;
     const path = `/${deb.filename}`;
     server.fault(path, { status: 503, times: 1 });
-    const store = new BlobStore(blobsDir(cacheDir));
+    const store = new BlobStore(cacheArea(cacheDir, 'blobs'));
     const [got] = await downloadDebs([{ url: `${server.url}${path}`, sha256: deb.sha256, size: deb.size, what: 'hello' }], { store });
     assert.deepEqual(await readFile(got!.path), await readFile(join(repo.dir, deb.filename)));
     assert.equal(count(server, path), 2);
@@ -298,14 +298,14 @@ describe('transient failures are retried; lasting ones are not hidden', () => {
     const deb = repo.debs[0]!;
     const path = `/${deb.filename}`;
     server.fault(path, { status: 502 });
-    const store = new BlobStore(blobsDir(cacheDir));
+    const store = new BlobStore(cacheArea(cacheDir, 'blobs'));
     const item = { url: `${server.url}${path}`, sha256: deb.sha256, size: deb.size, what: 'hello' };
     await assert.rejects(downloadDebs([item], { store }), rejectsWith('HTTP_STATUS', '502'));
     assert.equal(count(server, path), 3);
     server.fault(path, { status: 404 });
     await assert.rejects(downloadDebs([item], { store }), rejectsWith('HTTP_STATUS', '404'));
     assert.equal(count(server, path), 4);
-    assert.deepEqual(await filesUnder(blobsDir(cacheDir)), []);
+    assert.deepEqual(await filesUnder(cacheArea(cacheDir, 'blobs')), []);
   });
 });
 
@@ -317,13 +317,13 @@ describe('broken debs', () => {
     const bad = Buffer.from(await readFile(join(repo.dir, deb.filename)));
     bad[bad.length - 1] ^= 0xff;
     server.fault(`/${deb.filename}`, { body: bad });
-    const store = new BlobStore(blobsDir(cacheDir));
+    const store = new BlobStore(cacheArea(cacheDir, 'blobs'));
     const url = `${server.url}/${deb.filename}`;
     await assert.rejects(
       downloadDebs([{ url, sha256: deb.sha256, size: deb.size, what: 'hello 1:2.10-3 (amd64)' }], { store }),
       rejectsWith('DIGEST_MISMATCH', 'hello 1:2.10-3 (amd64)', url, `expected sha256:${deb.sha256}`, /got sha256:[0-9a-f]{64}/),
     );
-    assert.deepEqual(await filesUnder(blobsDir(cacheDir)), []);
+    assert.deepEqual(await filesUnder(cacheArea(cacheDir, 'blobs')), []);
   });
 
   test('a .deb longer than promised is SIZE_MISMATCH and leaves nothing in the store', async () => {
@@ -331,9 +331,9 @@ describe('broken debs', () => {
     const deb = repo.debs[0];
     assert.ok(deb !== undefined);
     server.fault(`/${deb.filename}`, { body: Buffer.concat([await readFile(join(repo.dir, deb.filename)), Buffer.alloc(10)]) });
-    const store = new BlobStore(blobsDir(cacheDir));
+    const store = new BlobStore(cacheArea(cacheDir, 'blobs'));
     await assert.rejects(downloadDebs([{ url: `${server.url}/${deb.filename}`, sha256: deb.sha256, size: deb.size, what: 'hello' }], { store }), rejectsWith('SIZE_MISMATCH', 'hello', `expected ${deb.size} bytes`));
-    assert.deepEqual(await filesUnder(blobsDir(cacheDir)), []);
+    assert.deepEqual(await filesUnder(cacheArea(cacheDir, 'blobs')), []);
   });
 });
 

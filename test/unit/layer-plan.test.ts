@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { planLayerGroups, type PlannedPackage } from '../../src/build/layer-plan.js';
+import { planLayerGroups, type PlannedPackage } from '../../src/builder/layer-plan.js';
 
 /** Packages from a compact spec: `a` is arch-specific, `a:all` is Architecture: all. */
 function pkgs(spec: string): PlannedPackage[] {

@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findArch, type TargetArch } from '../../src/arch.js';
+import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import { isAlbaError } from '../../src/errors.js';
 import { checkElfArch, parseElfIdent } from '../../src/layer/elf.js';
 import { buildUserFilesLayer } from '../../src/layer/user-files.js';

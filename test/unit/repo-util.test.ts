@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { blobsDir, defaultCacheDir } from '../../src/debian/cache-dir.js';
+import { cacheArea, defaultCacheDir } from '../../src/cache.js';
 import { mapLimit } from '../../src/util/map-limit.js';
 
 describe('mapLimit', () => {
@@ -55,5 +55,5 @@ describe('defaultCacheDir', () => {
     ['XDG_CACHE_HOME unset', {}, join(homedir(), '.cache', 'alba')],
   ];
   for (const [name, env, expected] of cases) test(name, () => assert.equal(defaultCacheDir(env), expected));
-  test('blobs live under the cache dir', () => assert.equal(blobsDir('/c'), '/c/blobs'));
+  test('each cache area is one folder of the cache dir', () => assert.equal(cacheArea('/c', 'blobs'), '/c/blobs'));
 });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findArch } from '../../src/arch.js';
+import { findArch } from '../../src/debian/arch.js';
 import { isAlbaError, type ErrorCode } from '../../src/errors.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { MediaType } from '../../src/oci/media-types.js';

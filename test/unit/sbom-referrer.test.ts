@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { digestOf, parseDigest } from '../../src/oci/digest.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import type { Descriptor } from '../../src/oci/types.js';
-import { EMPTY_CONFIG, referrersIndex, referrersTag, sbomReferrer, sbomTitle } from '../../src/sbom/referrer.js';
+import { EMPTY_DESCRIPTOR as EMPTY_CONFIG } from '../../src/oci/manifest.js';
+import { referrersIndex, referrersTag, sbomReferrer, sbomTitle } from '../../src/sbom/referrer.js';
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
 
 const SBOM = Buffer.from('{\n  "spdxVersion": "SPDX-2.3"\n}\n');
@@ -54,7 +55,7 @@ describe('sbomReferrer', () => {
 
   it('the empty config descriptor matches the bytes `{}`', () => {
     assert.equal(EMPTY_CONFIG.digest, digestOf('{}'));
-    assert.equal(Buffer.from(EMPTY_CONFIG.data, 'base64').toString(), '{}');
+    assert.equal(Buffer.from(EMPTY_CONFIG.data ?? '', 'base64').toString(), '{}');
   });
 
   it('is canonical JSON, and its descriptor matches its bytes', () => {

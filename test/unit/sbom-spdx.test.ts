@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { findArch, type TargetArch } from '../../src/arch.js';
+import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { parseDep5 } from '../../src/sbom/dep5.js';
 import { assignIds, supplierFromMaintainer, type SpdxDocument } from '../../src/sbom/spdx-model.js';

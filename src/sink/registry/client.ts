@@ -1,5 +1,5 @@
 import { AlbaError, redactUrl } from '../../errors.js';
-import { digestOf, type Digest } from '../../oci/digest.js';
+import { digestOf, isDigest, type Digest } from '../../oci/digest.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
 import { referrersTag } from '../../sbom/referrer.js';
@@ -135,7 +135,7 @@ function indexEntries(bytes: Buffer, what: string): Descriptor[] {
   }
   if (!Array.isArray(parsed.manifests)) throw new AlbaError('REGISTRY', `the ${what} has no manifests list`, { hint: 'the registry served a corrupt index' });
   return (parsed.manifests as Partial<Descriptor>[]).filter(
-    (d): d is Descriptor => typeof d?.mediaType === 'string' && typeof d.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(d.digest) && typeof d.size === 'number',
+    (d): d is Descriptor => typeof d?.mediaType === 'string' && isDigest(d.digest) && typeof d.size === 'number',
   );
 }
 

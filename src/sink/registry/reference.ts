@@ -1,5 +1,6 @@
 import { AlbaError } from '../../errors.js';
 import { parseDigest, type Digest } from '../../oci/digest.js';
+import { REPOSITORY_RE, TAG_RE } from '../../oci/names.js';
 
 /** A parsed image reference: `host[:port]/name[:tag][@digest]`. */
 export interface ImageReference {
@@ -14,9 +15,6 @@ export interface ImageReference {
 }
 
 const DOCKER_HUB = 'docker.io';
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REPOSITORY_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
-const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::[0-9]+)?$/;
 const REFERENCE_HINT = 'write the image as HOST[:PORT]/NAME[:TAG] or HOST[:PORT]/NAME@sha256:<hex>, e.g. 127.0.0.1:5000/team/app:1.0';
 

@@ -1,4 +1,4 @@
-import type { Platform } from './oci/types.js';
+import type { Platform } from '../oci/types.js';
 
 /** One target architecture, with its OCI and Debian names. */
 export interface TargetArch {

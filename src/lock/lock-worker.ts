@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { AlbaError, type ErrorCode } from './errors.js';
+import { AlbaError, type ErrorCode } from '../errors.js';
 import { resolveArch, type ArchJob, type ArchResult } from './lock-arch.js';
 
 /** A resolver thread's answer: the arch's result, or its failure as plain data. */

@@ -1,11 +1,11 @@
-import type { TargetArch } from '../arch.js';
+import type { TargetArch } from '../debian/arch.js';
 import type { UserFile } from '../layer/user-files.js';
 import type { LayerBlob } from '../layer/layer-writer.js';
 import { imageConfigBlob, type ConfigLayer } from '../oci/config.js';
 import type { JsonBlob } from '../oci/json.js';
 import { imageManifestBlob } from '../oci/manifest.js';
 import type { Descriptor } from '../oci/types.js';
-import type { LockedPackage } from '../recipe/lock-types.js';
+import type { LockedPackage } from '../lock/lock-types.js';
 import type { Recipe } from '../recipe/types.js';
 import { imageEnv, imageUser } from './image-settings.js';
 

@@ -1,9 +1,9 @@
-import { loadPackagesIndex } from './debian/packages-index.js';
-import type { Release } from './debian/release.js';
-import { resolve } from './debian/resolver.js';
-import type { Candidate, PackageRequest, ResolvedPackage } from './debian/types.js';
-import { lockedPackage } from './recipe/lock-file.js';
-import type { LockedPackage } from './recipe/lock-types.js';
+import { loadPackagesIndex } from '../debian/packages-index.js';
+import type { Release } from '../debian/release.js';
+import { resolve } from '../debian/resolver.js';
+import type { Candidate, PackageRequest, ResolvedPackage } from '../debian/types.js';
+import { lockedPackage } from './lock-file.js';
+import type { LockedPackage } from './lock-types.js';
 
 /** Everything needed to resolve one arch: plain data, so it can cross into a worker thread. */
 export interface ArchJob {

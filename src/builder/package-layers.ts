@@ -1,8 +1,8 @@
-import type { TargetArch } from '../arch.js';
+import type { TargetArch } from '../debian/arch.js';
 import type { DebContent, DebsLayer } from '../layer/deb-layer.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import type { Digest } from '../oci/digest.js';
-import type { LockedPackage } from '../recipe/lock-types.js';
+import type { LockedPackage } from '../lock/lock-types.js';
 import { mapLimit } from '../util/map-limit.js';
 import { packagesLayer } from './layer-cache.js';
 import { planLayerGroups } from './layer-plan.js';

@@ -1,5 +1,5 @@
 import { AlbaError } from '../errors.js';
-import type { LockFile } from '../recipe/lock-types.js';
+import type { LockFile } from '../lock/lock-types.js';
 import { snapshotSeconds } from '../recipe/snapshot.js';
 import type { Recipe } from '../recipe/types.js';
 

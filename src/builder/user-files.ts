@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { TargetArch } from '../arch.js';
+import type { TargetArch } from '../debian/arch.js';
 import type { UserFile } from '../layer/user-files.js';
 import type { FileSpec } from '../recipe/types.js';
 

@@ -1,28 +1,28 @@
 import { join } from 'node:path';
-import { findArch, type TargetArch } from './arch.js';
-import { sourceDateEpoch, type Epoch } from './build/epoch.js';
-import { assembleImage, type AssembledImage } from './build/image.js';
-import { buildPackageLayers, describePackage, planArchLayers } from './build/package-layers.js';
-import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './build/sboms.js';
-import { userFilesFor } from './build/user-files.js';
-import { blobsDir } from './debian/cache-dir.js';
-import { downloadDebs } from './debian/download.js';
-import { AlbaError } from './errors.js';
-import { buildBaseLayer } from './layer/base-layer.js';
-import { caBundle } from './layer/ca-bundle.js';
-import type { LayerBlob } from './layer/layer-writer.js';
-import { buildUserFilesLayer } from './layer/user-files.js';
-import { BlobStore } from './oci/blob-store.js';
-import { rfc3339 } from './oci/config.js';
-import { imageIndexBlob } from './oci/image-index.js';
-import { imageRefs, writeLayout } from './oci/layout.js';
-import { EMPTY_JSON_BYTES } from './oci/manifest.js';
-import type { Descriptor } from './oci/types.js';
-import type { FetchTarget } from './recipe/mirror.js';
-import type { LockFile, LockedPackage } from './recipe/lock-types.js';
-import type { Recipe } from './recipe/types.js';
-import { stopwatch } from './util/stopwatch.js';
-import { version } from './version.js';
+import { findArch, type TargetArch } from '../debian/arch.js';
+import { sourceDateEpoch, type Epoch } from './epoch.js';
+import { assembleImage, type AssembledImage } from './image.js';
+import { buildPackageLayers, describePackage, planArchLayers } from './package-layers.js';
+import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './sboms.js';
+import { userFilesFor } from './user-files.js';
+import { cacheArea } from '../cache.js';
+import { downloadDebs } from '../debian/download.js';
+import { AlbaError } from '../errors.js';
+import { buildBaseLayer } from '../layer/base-layer.js';
+import { caBundle } from '../layer/ca-bundle.js';
+import type { LayerBlob } from '../layer/layer-writer.js';
+import { buildUserFilesLayer } from '../layer/user-files.js';
+import { BlobStore } from '../oci/blob-store.js';
+import { rfc3339 } from '../oci/config.js';
+import { imageIndexBlob } from '../oci/image-index.js';
+import { imageRefs, writeLayout } from '../oci/layout.js';
+import { EMPTY_JSON_BYTES } from '../oci/manifest.js';
+import type { Descriptor } from '../oci/types.js';
+import type { FetchTarget } from '../recipe/mirror.js';
+import type { LockFile, LockedPackage } from '../lock/lock-types.js';
+import type { Recipe } from '../recipe/types.js';
+import { stopwatch } from '../util/stopwatch.js';
+import { version } from '../version.js';
 
 /** What to build and where. */
 export interface BuildOptions {
@@ -71,7 +71,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const clock = stopwatch();
   const archs = selectArchs(recipe, lock, options.archs);
   const epoch = sourceDateEpoch(recipe, lock, options.env ?? process.env);
-  const store = new BlobStore(blobsDir(options.cacheDir));
+  const store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
 
   const unique = uniqueDebs(archs.flatMap((a) => lock.archs[a.name] ?? []));
   const fetchBase = fetchBaseUrls(options.targets);

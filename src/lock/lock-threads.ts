@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { AlbaError } from './errors.js';
+import { AlbaError } from '../errors.js';
 import type { ArchJob, ArchResult } from './lock-arch.js';
 import type { WorkerReply } from './lock-worker.js';
 

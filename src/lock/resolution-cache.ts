@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestHex, digestOf } from './oci/digest.js';
-import type { LockFile } from './recipe/lock-types.js';
-import { writeFileAtomic } from './util/atomic.js';
+import { digestHex, digestOf } from '../oci/digest.js';
+import type { LockFile } from './lock-types.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { cacheArea } from '../cache.js';
 
 /** Bump when the resolver's output for the same inputs changes. */
 const RESOLVER_FORMAT = 1;
@@ -32,5 +33,5 @@ export async function writeResolution(cacheDir: string, key: string, lock: LockF
 }
 
 function resolutionPath(cacheDir: string, key: string): string {
-  return join(cacheDir, 'resolutions', `${key}.json`);
+  return join(cacheArea(cacheDir, 'resolutions'), `${key}.json`);
 }

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { AlbaError } from '../errors.js';
 import { digestOf } from '../oci/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { Recipe } from './types.js';
+import type { Recipe } from '../recipe/types.js';
 import type { LockFile, LockedPackage, LockedRelease } from './lock-types.js';
 
 /** The lock file beside a recipe: `static.yaml` → `static.lock.json`. */

@@ -6,6 +6,7 @@ import type { LayerBlob } from '../layer/layer-writer.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import { digestHex, digestOf, parseDigest } from '../oci/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { cacheArea } from '../cache.js';
 
 /** Bump when the bytes buildDebsLayer writes change, so cached layers are rebuilt. */
 const LAYER_FORMAT = 1;
@@ -47,7 +48,7 @@ interface GroupRecord extends LayerBlob {
 export async function packagesLayer(store: BlobStore, cacheDir: string, req: PackagesLayerRequest): Promise<DebsLayer> {
   const single = req.debs.length === 1;
   const key = single ? req.debs[0]!.debSha256 : `group-${digestHex(digestOf(req.debs.map((d) => d.debSha256).join('\n')))}`;
-  const recordPath = join(cacheDir, 'layers', `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}.json`);
+  const recordPath = join(cacheArea(cacheDir, 'layers'), `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}.json`);
   const cached = await readRecord(recordPath, single);
   if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) return cached;
   const layer = await buildDebsLayer({

@@ -1,8 +1,8 @@
-import { archSlug, type TargetArch } from '../arch.js';
+import { archSlug, type TargetArch } from '../debian/arch.js';
 import type { DebContent } from '../layer/deb-layer.js';
 import type { JsonBlob } from '../oci/json.js';
 import type { Descriptor } from '../oci/types.js';
-import type { LockedPackage } from '../recipe/lock-types.js';
+import type { LockedPackage } from '../lock/lock-types.js';
 import { parseDep5 } from '../sbom/dep5.js';
 import { sbomReferrer, sbomTitle } from '../sbom/referrer.js';
 import { imageSbom, indexSbom, serializeSbom } from '../sbom/spdx.js';

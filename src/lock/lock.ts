@@ -1,15 +1,15 @@
-import type { TargetArch } from './arch.js';
-import { loadKeyring } from './debian/keyring.js';
-import { fetchRelease, type Release } from './debian/release.js';
-import type { FetchTarget } from './recipe/mirror.js';
-import { snapshotSeconds } from './recipe/snapshot.js';
-import { resolutionInputs } from './recipe/lock-file.js';
-import type { LockFile, LockedPackage } from './recipe/lock-types.js';
-import type { Recipe } from './recipe/types.js';
+import type { TargetArch } from '../debian/arch.js';
+import { loadKeyring } from '../debian/keyring.js';
+import { fetchRelease, type Release } from '../debian/release.js';
+import type { FetchTarget } from '../recipe/mirror.js';
+import { snapshotSeconds } from '../recipe/snapshot.js';
+import { resolutionInputs } from './lock-file.js';
+import type { LockFile, LockedPackage } from './lock-types.js';
+import type { Recipe } from '../recipe/types.js';
 import { resolutionKey, readResolution, writeResolution } from './resolution-cache.js';
 import { resolveArchInThread } from './lock-threads.js';
-import { mapLimit } from './util/map-limit.js';
-import { stopwatch } from './util/stopwatch.js';
+import { mapLimit } from '../util/map-limit.js';
+import { stopwatch } from '../util/stopwatch.js';
 
 /** How to resolve a recipe. */
 export interface LockOptions {

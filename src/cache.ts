@@ -1,0 +1,23 @@
+/**
+ * The one owner of the cache directory's layout. Each area belongs to one module:
+ * - `blobs/`: the content-addressed blob store (.debs and layers; see oci/blob-store.ts);
+ * - `indexes/`: parsed Packages indexes by SHA256 (debian/index-cache.ts);
+ * - `layers/`: records of built package layers by their inputs (builder/layer-cache.ts);
+ * - `resolutions/`: earlier resolutions by their inputs (lock/resolution-cache.ts).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** One area of the cache directory. */
+export type CacheArea = 'blobs' | 'indexes' | 'layers' | 'resolutions';
+
+/** alba's cache root: `$XDG_CACHE_HOME/alba`, else `~/.cache/alba`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CACHE_HOME'];
+  return xdg !== undefined && xdg !== '' ? join(xdg, 'alba') : join(homedir(), '.cache', 'alba');
+}
+
+/** The folder of one area inside a cache directory. */
+export function cacheArea(cacheDir: string, area: CacheArea): string {
+  return join(cacheDir, area);
+}

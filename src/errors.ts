@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'LAYOUT_INVALID'
   | 'SBOM_NOT_FOUND'
   | 'REGISTRY'
-  | 'APT_SOURCES';
+  | 'APT_SOURCES'
+  | 'ARCHIVE_INVALID'
+  | 'PLATFORM_MISMATCH';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */
 export class AlbaError extends Error {

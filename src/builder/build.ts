@@ -15,8 +15,8 @@ import { buildUserFilesLayer } from '../layer/user-files.js';
 import { BlobStore } from '../oci/blob-store.js';
 import { rfc3339 } from '../oci/config.js';
 import { imageIndexBlob } from '../oci/image-index.js';
-import { imageRefs, writeLayout } from '../oci/layout.js';
-import { EMPTY_JSON_BYTES } from '../oci/manifest.js';
+import { fileBlob, memoryBlob, type ImageGraph } from '../oci/graph.js';
+import { EMPTY_DESCRIPTOR, EMPTY_JSON_BYTES } from '../oci/manifest.js';
 import type { Descriptor } from '../oci/types.js';
 import type { FetchTarget } from '../recipe/mirror.js';
 import type { LockFile, LockedPackage } from '../lock/lock-types.js';
@@ -24,12 +24,10 @@ import type { Recipe } from '../recipe/types.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { version } from '../version.js';
 
-/** What to build and where. */
+/** What to build. */
 export interface BuildOptions {
   recipe: Recipe;
   lock: LockFile;
-  /** Output OCI layout directory; replaced as a whole. */
-  out: string;
   /** OCI arch names to build (default: all of the recipe's). */
   archs?: string[];
   cacheDir: string;
@@ -51,20 +49,23 @@ export interface BuiltImage {
   packages: number;
 }
 
-/** The result of a build. */
+/** The result of a build: the graph to publish, and what it is made of. */
 export interface BuildResult {
+  graph: ImageGraph;
   index: Descriptor;
   images: BuiltImage[];
-  layout: string;
+  /** The SBOM documents, as files for an OCI layout (`sbom/<arch>.spdx.json`, `sbom/index.spdx.json`). */
+  files: { path: string; bytes: Uint8Array }[];
   epoch: Epoch;
-  timings: { download: number; layers: number; write: number };
+  timings: { download: number; layers: number };
 }
 
 /**
  * Builds the recipe's images from its lock: downloads and verifies every .deb, turns them into
  * cached layers (one per package, or groups planned by layer-plan.ts when an arch has more packages
  * than its `max-layers` budget), adds the base files and the user's files, writes per-arch configs
- * and manifests, one multi-arch index and SPDX SBOMs (as files and as OCI referrers), all into one OCI layout.
+ * and manifests, one multi-arch index and SPDX SBOMs (as OCI referrers, and as files), and
+ * returns them as one graph. It writes nothing but the cache: sinks store the graph (sink/publish.ts).
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const { recipe, lock } = options;
@@ -125,17 +126,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const layersTime = clock();
 
   const sboms = sbomArtifacts({ toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds }, sbomFacts, index.descriptor);
-  // Referrer manifests are stored as blobs but not listed in index.json: oci-image-tool 1.0.0-rc1
-  // rejects the empty config of OCI 1.1 artifacts. `alba sbom` and publishers find them by subject.
-  const storedLayers = new Set(images.flatMap((i) => i.layers.map((l) => l.digest)));
-  await writeLayout({
-    dir: options.out,
-    stored: [...storedLayers].map((digest) => ({ store, digest })),
-    inline: [{ bytes: EMPTY_JSON_BYTES }, index, ...images.flatMap((i) => [i.config, i.manifest]), ...sboms.blobs],
-    refs: imageRefs(recipe.tag, index.descriptor, images.map((i) => i.manifest.descriptor)),
-    files: sboms.files.map((f) => ({ path: join('sbom', f.name), bytes: f.bytes })),
-  });
-  const write = clock();
+  const empty = memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR });
+  const graph: ImageGraph = {
+    root: memoryBlob(index),
+    images: images.map((i) => ({
+      manifest: memoryBlob(i.manifest),
+      blobs: [memoryBlob(i.config), ...i.layers.map((l) => fileBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, store.path(l.digest)))],
+    })),
+    referrers: sboms.referrers.map((r) => ({ manifest: memoryBlob(r.manifest), blobs: [empty, memoryBlob(r.sbom)], subject: r.subject })),
+  };
 
   return {
     index: index.descriptor,
@@ -146,9 +145,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       size: i.config.descriptor.size + i.layers.reduce((sum, l) => sum + l.size, 0),
       packages: (lock.archs[i.arch.name] ?? []).length,
     })),
-    layout: options.out,
+    graph,
+    files: sboms.files.map((f) => ({ path: join('sbom', f.name), bytes: f.bytes })),
     epoch,
-    timings: { download, layers: layersTime, write },
+    timings: { download, layers: layersTime },
   };
 }
 

@@ -1,10 +1,9 @@
 import { archSlug, type TargetArch } from '../debian/arch.js';
 import type { DebContent } from '../layer/deb-layer.js';
-import type { JsonBlob } from '../oci/json.js';
 import type { Descriptor } from '../oci/types.js';
 import type { LockedPackage } from '../lock/lock-types.js';
 import { parseDep5 } from '../sbom/dep5.js';
-import { sbomReferrer, sbomTitle } from '../sbom/referrer.js';
+import { sbomReferrer, sbomTitle, type SbomReferrer } from '../sbom/referrer.js';
 import { imageSbom, indexSbom, serializeSbom } from '../sbom/spdx.js';
 import type { SbomFile, SbomImageName, SbomPackage } from '../sbom/types.js';
 
@@ -16,9 +15,9 @@ export interface ImageSbomFacts {
   files: SbomFile[];
 }
 
-/** The SBOM blobs (documents and referrer manifests) for the layout, and the documents as files. */
+/** The SBOM referrers (document, referrer manifest, subject), and the documents as files. */
 export interface SbomArtifacts {
-  blobs: JsonBlob[];
+  referrers: (SbomReferrer & { subject: Descriptor })[];
   files: { name: string; bytes: Uint8Array }[];
 }
 
@@ -27,11 +26,10 @@ export interface SbomArtifacts {
  * OCI 1.1 referrer manifest, and named `<arch>.spdx.json` / `index.spdx.json` as files.
  */
 export function sbomArtifacts(naming: SbomImageName, images: ImageSbomFacts[], index: Descriptor): SbomArtifacts {
-  const blobs: JsonBlob[] = [];
+  const referrers: SbomArtifacts['referrers'] = [];
   const files: SbomArtifacts['files'] = [];
   const attach = (bytes: Buffer, subject: Descriptor, title: string): void => {
-    const referrer = sbomReferrer({ sbom: bytes, subject, created: naming.created, title });
-    blobs.push(referrer.sbom, referrer.manifest);
+    referrers.push({ ...sbomReferrer({ sbom: bytes, subject, created: naming.created, title }), subject });
     files.push({ name: title, bytes });
   };
   const perImage = images.map((image) => {
@@ -40,7 +38,7 @@ export function sbomArtifacts(naming: SbomImageName, images: ImageSbomFacts[], i
     return { arch: image.arch, manifest: image.manifest, sbom: bytes };
   });
   attach(serializeSbom(indexSbom({ ...naming, index, images: perImage })), index, sbomTitle());
-  return { blobs, files };
+  return { referrers, files };
 }
 
 /** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { archSlug } from '../debian/arch.js';
 import { build } from '../builder/build.js';
+import { openLayoutSink } from '../sink/layout/layout-sink.js';
+import { publish } from '../sink/publish.js';
+import { stopwatch } from '../util/stopwatch.js';
 import { defaultCacheDir } from '../cache.js';
 import { lockRecipe } from '../lock/lock.js';
 import { loadRecipe } from '../recipe/load.js';
@@ -39,16 +42,18 @@ export async function buildCommand(argv: string[]): Promise<void> {
   const result = await build({
     recipe,
     lock,
-    out,
     ...(values.arch === undefined ? {} : { archs: values.arch.split(',').map((a) => a.trim()).filter((a) => a !== '') }),
     cacheDir,
     targets,
     log: stderrLog,
     annotations: parseAnnotations(values.annotation ?? []),
   });
+  const clock = stopwatch();
+  await publish(result.graph, await openLayoutSink({ dir: out, files: result.files }), [recipe.tag]);
+  const timings = { ...result.timings, write: clock() };
   if (values.json === true) {
     const manifests = result.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
-    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, layout: result.layout, timings: result.timings })}\n`);
+    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, layout: out, timings })}\n`);
     return;
   }
   for (const i of result.images) {
@@ -57,7 +62,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     );
   }
   process.stdout.write(`index    ${result.index.digest}\n`);
-  process.stdout.write(`wrote ${result.layout} (tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
+  process.stdout.write(`wrote ${out} (tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
 }
 
 /** `--annotation KEY=VALUE` options (e.g. org.opencontainers.image.revision=$GIT_SHA) as a map. */

@@ -1,6 +1,7 @@
 import { AlbaError } from '../errors.js';
 import { version } from '../version.js';
 import { buildCommand } from './build-command.js';
+import { containerCommand } from './container-command.js';
 import { lockCommand } from './lock-command.js';
 import { sbomCommand } from './sbom-command.js';
 import { printError } from './print-error.js';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   lock: lockCommand,
   build: buildCommand,
   sbom: sbomCommand,
+  container: containerCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -11,20 +11,14 @@
  * - diff_id: sha256 of the uncompressed tar, computed in the same pass; digest and size of the
  *   gzip stream are computed by the BlobStore while it writes.
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { isAlbaError } from '../errors.js';
 import type { BlobStore, Stored } from '../oci/blob-store.js';
 import { HashingStream, type Digest } from '../oci/digest.js';
+import { deterministicGzip } from '../oci/gzip.js';
 import { MediaType } from '../oci/media-types.js';
-
-/** gzip level of every layer alba writes. */
-export const GZIP_LEVEL = 6;
-
-/** The OS byte written in every gzip header: 3 = Unix, whatever the build platform. */
-export const GZIP_OS_UNIX = 3;
 
 /** A stored layer blob: compressed digest and size, and the diff_id of its tar. */
 export interface LayerBlob {
@@ -110,8 +104,7 @@ export async function writeLayer(store: BlobStore, fill: (pack: tar.Pack) => Pro
   const storing = pipeline(
     Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false }),
     diff,
-    createGzip({ level: GZIP_LEVEL }),
-    new GzipOsByte(),
+    ...deterministicGzip(),
     async (gz: AsyncIterable<Buffer>) => {
       // pipeline hands the last stream itself (a Readable) to its final function.
       stored = await store.write(gz as Readable);
@@ -127,16 +120,4 @@ export async function writeLayer(store: BlobStore, fill: (pack: tar.Pack) => Pro
     throw errors.find((e) => isAlbaError(e)) ?? firstError;
   }
   return { digest: stored.digest, size: stored.size, diffId: diff.digest(), mediaType: MediaType.layerGzip };
-}
-
-/** Sets byte 9 of a gzip stream (the OS field of its header) to GZIP_OS_UNIX. */
-class GzipOsByte extends Transform {
-  private seen = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    const at = 9 - this.seen;
-    if (at >= 0 && at < chunk.length) chunk[at] = GZIP_OS_UNIX;
-    this.seen += chunk.length;
-    done(null, chunk);
-  }
 }

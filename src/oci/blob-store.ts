@@ -71,16 +71,16 @@ export class BlobStore {
     return this.write(Readable.from([Buffer.from(data)]));
   }
 
-  /** Hard-links (or copies) a blob of another store into this one. */
-  async adopt(from: BlobStore, digest: Digest): Promise<void> {
+  /** Hard-links (or copies) a local file holding the blob `digest` into this store. */
+  async adopt(file: string, digest: Digest): Promise<void> {
     if (await this.has(digest)) return;
     await mkdir(join(this.root, 'sha256'), { recursive: true });
     const tmp = await this.tempPath();
     let out: WriteStream | undefined;
     try {
-      await link(from.path(digest), tmp).catch(async () => {
+      await link(file, tmp).catch(async () => {
         out = createWriteStream(tmp);
-        await pipeline(from.open(digest), out);
+        await pipeline(createReadStream(file), out);
       });
       await rename(tmp, this.path(digest));
     } finally {

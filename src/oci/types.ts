@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
 
 /** An OCI platform as it appears in index entries. */
@@ -18,15 +17,4 @@ export interface Descriptor {
   artifactType?: string;
   /** The content itself, base64, for tiny blobs (the OCI empty config). */
   data?: string;
-}
-
-/** Content with a known descriptor; open() returns a fresh stream each call. */
-export interface Blob {
-  descriptor: Descriptor;
-  open(): Promise<Readable>;
-}
-
-/** A layer blob plus the digest of its uncompressed tar. */
-export interface Layer extends Blob {
-  diffId: Digest;
 }

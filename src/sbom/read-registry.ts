@@ -5,7 +5,7 @@ import type { Descriptor } from '../oci/types.js';
 import { RegistryClient, type FetchedManifest, type RegistryClientOptions } from '../sink/registry/client.js';
 import { formatReference, manifestReference, parseReference } from '../sink/registry/reference.js';
 import { platformEntry } from './read.js';
-import { referrersTag } from './referrer.js';
+import { referrersTag } from '../oci/referrers.js';
 
 /** Which SBOM to read from a registry, and how to reach it. */
 export interface ReadRegistrySbomOptions extends RegistryClientOptions {

@@ -1,6 +1,5 @@
 import { rfc3339 } from '../oci/config.js';
-import { digestHex, digestOf, type Digest } from '../oci/digest.js';
-import { imageIndexBlob } from '../oci/image-index.js';
+import { digestOf } from '../oci/digest.js';
 import type { JsonBlob } from '../oci/json.js';
 import { artifactManifestBlob } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -49,20 +48,4 @@ export function sbomReferrer(input: SbomReferrerInput): SbomReferrer {
     annotations: { 'org.opencontainers.image.created': rfc3339(input.created) },
   });
   return { sbom: { bytes: sbomBytes, descriptor: sbomDescriptor }, manifest };
-}
-
-/** The tag of the OCI referrers tag schema fallback for `subject`: `sha256-<hex>`. */
-export function referrersTag(subject: Digest): string {
-  return `sha256-${digestHex(subject)}`;
-}
-
-/**
- * The image index pushed under referrersTag() when a registry has no referrers API: the given
- * referrer descriptors (with artifactType and annotations), one per digest, sorted by digest.
- */
-export function referrersIndex(referrers: Descriptor[]): JsonBlob {
-  const byDigest = new Map<string, Descriptor>();
-  for (const d of referrers) byDigest.set(d.digest, d);
-  const manifests = [...byDigest.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-  return imageIndexBlob({ manifests });
 }

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../src/oci/digest.js';
 import type { Descriptor } from '../../src/oci/types.js';
-import { referrersIndex, referrersTag } from '../../src/sbom/referrer.js';
+import { referrersIndex, referrersTag } from '../../src/oci/referrers.js';
 
 // TEST ONLY: a minimal pusher of an `alba build` layout to a distribution registry over fetch,
 // so registry-reading code can be tested against a real registry. Not alba's publisher.

@@ -5,7 +5,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import type { Digest } from '../../src/oci/digest.js';
-import { platformRefName } from '../../src/oci/layout.js';
+import { platformRefName } from '../../src/sink/layout/layout-sink.js';
 import { readLayout } from '../../src/oci/layout-reader.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import type { Recipe } from '../../src/recipe/types.js';

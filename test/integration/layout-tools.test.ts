@@ -14,7 +14,9 @@ import { BlobStore } from '../../src/oci/blob-store.js';
 import { imageConfigBlob, type ConfigLayer } from '../../src/oci/config.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { imageIndexBlob } from '../../src/oci/image-index.js';
-import { imageRefs, platformRefName, writeLayout } from '../../src/oci/layout.js';
+import { fileBlob, memoryBlob, type ManifestNode } from '../../src/oci/graph.js';
+import { openLayoutSink, platformRefName } from '../../src/sink/layout/layout-sink.js';
+import { publish } from '../../src/sink/publish.js';
 import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
 import { imageManifestBlob } from '../../src/oci/manifest.js';
 import type { Descriptor } from '../../src/oci/types.js';
@@ -62,8 +64,7 @@ async function buildFixture(): Promise<void> {
   ]);
   await writeFile(join(dir, 'config.yaml'), 'listen: 8080\n');
   const manifests: Descriptor[] = [];
-  const inline: { bytes: Buffer }[] = [];
-  const stored: { store: BlobStore; digest: Digest }[] = [];
+  const images: ManifestNode[] = [];
   for (const arch of ARCHS) {
     const lib = MULTIARCH[arch.debian] as string;
     const libDeb = await deb('libhello1', arch.debian, [
@@ -108,12 +109,10 @@ async function buildFixture(): Promise<void> {
       arch.platform,
     );
     manifests.push(manifest.descriptor);
-    inline.push(config, manifest);
-    for (const [l] of layers) stored.push({ store, digest: l.digest });
+    images.push({ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), ...layers.map(([l]) => fileBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, store.path(l.digest)))] });
   }
   const index = imageIndexBlob({ manifests });
-  inline.push(index);
-  await writeLayout({ dir: layoutDir, stored, inline, refs: imageRefs(TAG, index.descriptor, manifests) });
+  await publish({ root: memoryBlob(index), images, referrers: [] }, await openLayoutSink({ dir: layoutDir }), [TAG]);
 }
 
 function run(cmd: string, args: string[]): { status: number | null; output: string } {

@@ -9,7 +9,9 @@ import { imageConfigBlob } from '../../src/oci/config.js';
 import { BlobStore } from '../../src/oci/blob-store.js';
 import { parseDigest } from '../../src/oci/digest.js';
 import { imageIndexBlob } from '../../src/oci/image-index.js';
-import { imageRefs, platformRefName, writeLayout, type LayoutInput } from '../../src/oci/layout.js';
+import { fileBlob, memoryBlob, type ImageGraph } from '../../src/oci/graph.js';
+import { openLayoutSink, platformRefName } from '../../src/sink/layout/layout-sink.js';
+import { publish } from '../../src/sink/publish.js';
 import { checkLayout, readLayout, REF_NAME } from '../../src/oci/layout-reader.js';
 import { imageManifestBlob } from '../../src/oci/manifest.js';
 import type { Platform } from '../../src/oci/types.js';
@@ -28,7 +30,18 @@ const PLATFORMS: Platform[] = [
   { os: 'linux', architecture: 'arm64', variant: 'v8' },
 ];
 
-/** A small 2-platform image (one base layer) as writeLayout input. */
+/** A small 2-platform image (one base layer), to be written to `out` with `tag`. */
+interface LayoutInput {
+  dir: string;
+  tag: string;
+  graph: ImageGraph;
+}
+
+/** Publishes the image to a layout sink. */
+async function writeLayout(input: LayoutInput): Promise<void> {
+  await publish(input.graph, await openLayoutSink({ dir: input.dir }), [input.tag]);
+}
+
 async function image(out: string, tag: string, epoch: number): Promise<LayoutInput> {
   const layer = await buildBaseLayer({ store, users: DEFAULT_USERS, groups: DEFAULT_GROUPS, sourceDateEpoch: epoch });
   const configs = PLATFORMS.map((platform) => imageConfigBlob({ created: epoch, platform, layers: [{ diffId: layer.diffId, createdBy: 'alba: base' }] }));
@@ -36,15 +49,19 @@ async function image(out: string, tag: string, epoch: number): Promise<LayoutInp
     imageManifestBlob({ config: configs[i]!.descriptor, layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }] }, platform),
   );
   const index = imageIndexBlob({ manifests: manifests.map((m) => m.descriptor) });
+  const layerBlob = fileBlob({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, store.path(layer.digest));
   return {
     dir: out,
-    stored: [{ store, digest: layer.digest }],
-    inline: [...configs, ...manifests, index],
-    refs: imageRefs(tag, index.descriptor, manifests.map((m) => m.descriptor)),
+    tag,
+    graph: {
+      root: memoryBlob(index),
+      images: manifests.map((m, i) => ({ manifest: memoryBlob(m), blobs: [memoryBlob(configs[i]!), layerBlob] })),
+      referrers: [],
+    },
   };
 }
 
-describe('writeLayout', () => {
+describe('layout sink', () => {
   test('writes oci-layout, index.json with per-platform refs, and every blob', async () => {
     const out = join(dir, 'out1');
     const input = await image(out, 'v1', 1_700_000_000);
@@ -55,7 +72,7 @@ describe('writeLayout', () => {
       layout.index.manifests.map((m) => m.annotations?.[REF_NAME]),
       ['v1', 'v1-linux-amd64', 'v1-linux-arm64-v8'],
     );
-    assert.equal(layout.findRef('v1')?.digest, input.refs[0]?.descriptor.digest);
+    assert.equal(layout.findRef('v1')?.digest, input.graph.root.descriptor.digest);
     await checkLayout(layout, { hashes: true });
     assert.deepEqual(await readdir(join(out, 'blobs')), ['sha256'], 'no temp directory is left in blobs/');
     assert.equal((await readdir(join(out, 'blobs', 'sha256'))).length, 1 + 2 + 2 + 1);
@@ -84,7 +101,8 @@ describe('writeLayout', () => {
     await writeLayout(await image(out, 'good', 1_600_000_000));
     const before = await readFile(join(out, 'index.json'), 'utf8');
     const broken = await image(out, 'bad', 1_700_000_000);
-    broken.stored = [...broken.stored, { store, digest: parseDigest(`sha256:${'0'.repeat(64)}`) }];
+    const missing = parseDigest(`sha256:${'0'.repeat(64)}`);
+    broken.graph.images[0]!.blobs.push(fileBlob({ mediaType: 'application/octet-stream', digest: missing, size: 1 }, store.path(missing)));
     await assert.rejects(writeLayout(broken), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID'));
     assert.equal(await readFile(join(out, 'index.json'), 'utf8'), before);
     assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out3')), []);
@@ -93,7 +111,7 @@ describe('writeLayout', () => {
   test('a layout whose index references a missing blob is refused before the swap', async () => {
     const out = join(dir, 'out4');
     const input = await image(out, 'x', 1_700_000_000);
-    input.inline = input.inline.slice(1); // drop the amd64 config
+    input.graph.images[0]!.blobs.shift(); // drop the amd64 config
     await assert.rejects(writeLayout(input), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && /missing/.test(err.message));
     await assert.rejects(readFile(join(out, 'index.json')));
   });

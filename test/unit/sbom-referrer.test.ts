@@ -4,7 +4,8 @@ import { digestOf, parseDigest } from '../../src/oci/digest.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import type { Descriptor } from '../../src/oci/types.js';
 import { EMPTY_DESCRIPTOR as EMPTY_CONFIG } from '../../src/oci/manifest.js';
-import { referrersIndex, referrersTag, sbomReferrer, sbomTitle } from '../../src/sbom/referrer.js';
+import { referrersIndex, referrersTag } from '../../src/oci/referrers.js';
+import { sbomReferrer, sbomTitle } from '../../src/sbom/referrer.js';
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
 
 const SBOM = Buffer.from('{\n  "spdxVersion": "SPDX-2.3"\n}\n');

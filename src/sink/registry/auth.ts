@@ -1,9 +1,11 @@
 import { AlbaError } from '../../errors.js';
 
-/** A registry user name and password (or token). */
+/** A registry user name and password, or an identity (OAuth2 refresh) token from `docker login`. */
 export interface Credentials {
   username: string;
   password: string;
+  /** Exchanged for access tokens with the OAuth2 refresh_token grant; basic auth is then never sent. */
+  identityToken?: string;
 }
 
 /** One parsed `WWW-Authenticate` challenge. */

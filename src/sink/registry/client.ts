@@ -1,20 +1,27 @@
+import { Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../../errors.js';
+import type { HttpResponse } from '../../http/request.js';
+import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry } from '../../http/retry.js';
 import { digestOf, isDigest, type Digest } from '../../oci/digest.js';
+import { blobBytes, MAX_MANIFEST_BYTES, type Blob } from '../../oci/graph.js';
 import { MediaType } from '../../oci/media-types.js';
+import { referrersTag } from '../../oci/referrers.js';
 import type { Descriptor } from '../../oci/types.js';
-import { referrersTag } from '../../sbom/referrer.js';
 import type { Credentials } from './auth.js';
 import { registryBaseUrl, type ImageReference } from './reference.js';
-import { discard, readBody, RegistryTransport } from './transport.js';
+import { RegistryError } from './registry-error.js';
+import { RegistryTransport, type TransportOptions } from './transport.js';
 
 /** How to reach a registry. */
-export interface RegistryClientOptions {
+export interface RegistryClientOptions extends Omit<TransportOptions, 'credentials'> {
   /** Basic-auth credentials, also used to get bearer tokens. */
   credentials?: Credentials;
   /** Use http even for a non-loopback host. */
   plainHttp?: boolean;
-  /** Time allowed for one request (default 60 s). */
-  timeoutMs?: number;
+  /** Ask for push access as well as pull. */
+  push?: boolean;
+  /** Other repositories of the same registry blobs may be mounted from (their pull scope is asked for too). */
+  mountFrom?: readonly string[];
 }
 
 /** A manifest or index as the registry served it. */
@@ -26,32 +33,37 @@ export interface FetchedManifest {
   mediaType: string;
 }
 
+/** How a blob upload goes. */
+export interface UploadOptions {
+  /** Blobs up to this size go in one PUT; larger ones in a streamed PATCH, then PUT (default 16 MiB). */
+  monolithicMax?: number;
+  /** Send PATCH requests of at most this many bytes (for registries that cap request size). */
+  chunkSize?: number;
+}
+
 /** The manifest types alba reads, for the Accept header (distribution hides OCI indexes from clients that omit it). */
 const MANIFEST_ACCEPT = [MediaType.index, MediaType.manifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
-/** The distribution spec's advice: registries and clients may refuse manifests over 4 MiB. */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Blobs read whole into memory (SBOMs, configs) must be smaller than this. */
 const MAX_BLOB_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MONOLITHIC_MAX = 16 * 1024 * 1024;
 
-/** A read client for one repository of an OCI distribution registry. */
+/** A client for one repository of an OCI distribution registry. */
 export class RegistryClient {
   private readonly transport: RegistryTransport;
-  private readonly repository: string;
+  readonly repository: string;
 
-  constructor(ref: Pick<ImageReference, 'registry' | 'repository'>, options: RegistryClientOptions = {}) {
+  constructor(ref: Pick<ImageReference, 'registry' | 'repository'>, private readonly options: RegistryClientOptions = {}) {
     this.repository = ref.repository;
-    this.transport = new RegistryTransport(registryBaseUrl(ref.registry, options.plainHttp), `repository:${ref.repository}:pull`, {
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    });
+    const scopes = [`repository:${ref.repository}:${options.push === true ? 'pull,push' : 'pull'}`, ...(options.mountFrom ?? []).map((r) => `repository:${r}:pull`)];
+    this.transport = new RegistryTransport(registryBaseUrl(ref.registry, options.plainHttp), scopes, options);
   }
 
   /** `GET /v2/`: checks that a registry answers there and settles authentication. */
   async ping(): Promise<void> {
     const url = this.transport.url('/v2/');
     const res = await this.transport.request('GET', url);
-    if (!res.ok) await this.transport.fail('GET', url, res);
-    await discard(res);
+    if (!ok(res)) await this.transport.fail('GET', url, res);
+    await res.discard();
   }
 
   /** The manifest or index tagged `reference` or with that digest (checked against the bytes). */
@@ -65,14 +77,14 @@ export class RegistryClient {
   }
 
   private async getManifest(reference: string, allowMissing: boolean): Promise<FetchedManifest | undefined> {
-    const url = this.transport.url(`/v2/${this.repository}/manifests/${reference}`);
-    const res = await this.transport.request('GET', url, { accept: MANIFEST_ACCEPT });
+    const url = this.path(`manifests/${reference}`);
+    const res = await this.transport.request('GET', url, { headers: { accept: MANIFEST_ACCEPT } });
     if (res.status === 404 && allowMissing) {
-      await discard(res);
+      await res.discard();
       return undefined;
     }
-    if (!res.ok) await this.transport.fail('GET', url, res);
-    const bytes = await readBody(res, MAX_MANIFEST_BYTES, `manifest ${reference} from ${redactUrl(url)}`);
+    if (!ok(res)) await this.transport.fail('GET', url, res);
+    const bytes = await res.bytes(MAX_MANIFEST_BYTES, `manifest ${reference}`);
     const digest = digestOf(bytes);
     if (reference.startsWith('sha256:') && reference !== digest) {
       throw new AlbaError('DIGEST_MISMATCH', `GET ${redactUrl(url)}: the manifest's digest is ${digest}`, { hint: 'the registry served other content than asked for; do not trust it' });
@@ -82,13 +94,13 @@ export class RegistryClient {
 
   /** A whole blob, checked against the descriptor's size and digest. */
   async blob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
-    const url = this.transport.url(`/v2/${this.repository}/blobs/${descriptor.digest}`);
+    const url = this.path(`blobs/${descriptor.digest}`);
     if (descriptor.size > MAX_BLOB_BYTES) {
       throw new AlbaError('REGISTRY', `blob ${descriptor.digest} (${descriptor.size} bytes) is too large to read into memory`, { hint: 'this command reads only small blobs such as SBOMs' });
     }
     const res = await this.transport.request('GET', url);
-    if (!res.ok) await this.transport.fail('GET', url, res);
-    const bytes = await readBody(res, descriptor.size, `blob ${descriptor.digest} from ${redactUrl(url)}`).catch((cause: unknown) => {
+    if (!ok(res)) await this.transport.fail('GET', url, res);
+    const bytes = await res.bytes(descriptor.size, `blob ${descriptor.digest}`).catch((cause: unknown) => {
       throw new AlbaError('SIZE_MISMATCH', `GET ${redactUrl(url)}: more than the ${descriptor.size} bytes its descriptor says`, { hint: 'the registry or the manifest is corrupt', cause });
     });
     if (bytes.length !== descriptor.size) {
@@ -101,28 +113,189 @@ export class RegistryClient {
     return bytes;
   }
 
+  /** True when the registry has the blob (HEAD; 404 is false). */
+  async hasBlob(digest: Digest): Promise<boolean> {
+    return this.exists(`blobs/${digest}`, {});
+  }
+
+  /** True when the registry has the manifest (HEAD with Accept; 404 is false). */
+  async hasManifest(reference: string): Promise<boolean> {
+    return this.exists(`manifests/${reference}`, { accept: MANIFEST_ACCEPT });
+  }
+
+  private async exists(path: string, headers: Record<string, string>): Promise<boolean> {
+    const url = this.path(path);
+    const res = await this.transport.request('HEAD', url, { headers });
+    await res.discard();
+    if (res.status === 404) return false;
+    if (!ok(res)) await this.transport.fail('HEAD', url, res);
+    return true;
+  }
+
+  /**
+   * Mounts the blob from `from` (another repository of this registry): true when the registry
+   * mounted it (201); false when it answered with an upload session instead (202), which is dropped.
+   */
+  async mountBlob(digest: Digest, from: string): Promise<boolean> {
+    const url = this.path(`blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`);
+    const res = await this.transport.request('POST', url);
+    await res.discard();
+    if (res.status === 201) return true;
+    if (res.status === 202) {
+      const location = res.headers.get('location');
+      if (location !== null) await this.transport.request('DELETE', this.absolute(location), { retry: false }).then((r) => r.discard(), () => undefined);
+      return false;
+    }
+    return this.transport.fail('POST', url, res);
+  }
+
+  /**
+   * Uploads a blob: POST a session, then one PUT with the body (small blobs), or a streamed PATCH
+   * (or PATCHes of `chunkSize`, at least the registry's OCI-Chunk-Min-Length) and a closing PUT.
+   * A failed attempt is retried from a new session; before each retry the blob is looked for with
+   * HEAD, since a registry may have committed it although the answer was lost.
+   */
+  async uploadBlob(blob: Blob, options: UploadOptions = {}): Promise<void> {
+    const { digest, size } = blob.descriptor;
+    let attempt = 0;
+    await withRetry(async () => {
+      if (attempt++ > 0 && (await this.hasBlob(digest as Digest))) return;
+      const startUrl = this.path('blobs/uploads/');
+      const start = await this.transport.request('POST', startUrl, { headers: { 'content-length': '0' } });
+      if (start.status !== 202) await this.transport.fail('POST', startUrl, start);
+      await start.discard();
+      let location = this.location(start, startUrl);
+      if (size <= (options.monolithicMax ?? DEFAULT_MONOLITHIC_MAX) && options.chunkSize === undefined) {
+        await this.finishUpload(location, digest, blob);
+        return;
+      }
+      const minChunk = Number(start.headers.get('oci-chunk-min-length') ?? '0') || 0;
+      const chunk = options.chunkSize === undefined ? undefined : Math.max(options.chunkSize, minChunk);
+      if (chunk === undefined) {
+        location = await this.patch(location, async () => ({ stream: await blob.open(), length: size }));
+      } else {
+        for (let offset = 0; offset < size; offset += chunk) {
+          const end = Math.min(size, offset + chunk);
+          location = await this.patch(location, async () => ({ stream: await rangeOf(blob, offset, end), length: end - offset }), `${offset}-${end - 1}`);
+        }
+      }
+      await this.finishUpload(location, digest);
+    }, this.options.retry ?? DEFAULT_RETRY, (err, delay) => this.options.onRetry?.(`upload of ${digest}: ${err.message}`, delay));
+  }
+
+  private async patch(location: string, body: () => Promise<{ stream: Readable; length: number }>, range?: string): Promise<string> {
+    const res = await this.transport.request('PATCH', location, {
+      headers: { 'content-type': 'application/octet-stream', ...(range === undefined ? {} : { 'content-range': range }) },
+      body,
+      retry: false,
+    });
+    if (res.status !== 202 && res.status !== 201 && res.status !== 204) await this.retryOrFail('PATCH', location, res);
+    await res.discard();
+    return this.location(res, location);
+  }
+
+  private async finishUpload(location: string, digest: string, blob?: Blob): Promise<void> {
+    const url = `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+    const res = await this.transport.request('PUT', url, {
+      headers: { 'content-type': 'application/octet-stream', ...(blob === undefined ? { 'content-length': '0' } : {}) },
+      ...(blob === undefined ? {} : { body: async () => ({ stream: await blob.open(), length: blob.descriptor.size }) }),
+      retry: false,
+    });
+    if (res.status !== 201 && res.status !== 204) await this.retryOrFail('PUT', url, res);
+    await res.discard();
+  }
+
+  /** PUTs a manifest or index under `reference` (its digest or a tag) with its exact media type; returns the `OCI-Subject` header. */
+  async putManifest(reference: string, blob: Blob): Promise<string | undefined> {
+    const bytes = await blobBytes(blob, MAX_MANIFEST_BYTES);
+    const url = this.path(`manifests/${reference}`);
+    const res = await this.transport.request('PUT', url, {
+      headers: { 'content-type': blob.descriptor.mediaType },
+      body: async () => ({ stream: bytes, length: bytes.length }),
+    });
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202) await this.transport.fail('PUT', url, res);
+    await res.discard();
+    return res.headers.get('oci-subject') ?? undefined;
+  }
+
+  /**
+   * The referrers of `subject` from the referrers API: the descriptors when the registry answers
+   * it with an index, undefined when it has no such API (404, 400, 406, or not an index).
+   */
+  async referrersFromApi(subject: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
+    const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
+    const url = this.path(`referrers/${subject}${query}`);
+    const res = await this.transport.request('GET', url, { headers: { accept: MediaType.index } });
+    const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim();
+    if (ok(res) && type === MediaType.index) return indexEntries(await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`), `referrers index of ${subject}`);
+    if (ok(res) || res.status === 404 || res.status === 400 || res.status === 406) {
+      await res.discard();
+      return undefined;
+    }
+    return this.transport.fail('GET', url, res);
+  }
+
   /**
    * Descriptors of the manifests whose subject is `subject` (with `artifactType` when given): from
-   * `GET /v2/<name>/referrers/<digest>` when the registry answers it with an index, else from the
-   * referrers tag schema fallback (the index tagged `sha256-<hex>`); [] when neither has any.
+   * the referrers API when the registry has it, else from the referrers tag schema fallback (the
+   * index tagged `sha256-<hex>`); [] when neither has any.
    */
   async referrers(subject: Digest, artifactType?: string): Promise<Descriptor[]> {
-    const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
-    const url = this.transport.url(`/v2/${this.repository}/referrers/${subject}${query}`);
-    const res = await this.transport.request('GET', url, { accept: MediaType.index });
-    const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim();
-    let index: Buffer | undefined;
-    if (res.ok && type === MediaType.index) {
-      index = await readBody(res, MAX_MANIFEST_BYTES, `referrers of ${subject} from ${redactUrl(url)}`);
-    } else if (res.ok || res.status === 404 || res.status === 400 || res.status === 406) {
-      await discard(res);
-      index = (await this.manifestIfFound(referrersTag(subject)))?.bytes;
-    } else {
-      await this.transport.fail('GET', url, res);
-    }
-    const entries = index === undefined ? [] : indexEntries(index, `referrers index of ${subject}`);
+    const fromApi = await this.referrersFromApi(subject, artifactType);
+    const entries = fromApi ?? (await this.referrersTagEntries(subject));
     return entries.filter((d) => artifactType === undefined || d.artifactType === artifactType);
   }
+
+  /** The entries of the referrers tag `sha256-<hex>` of `subject`; [] when there is none. */
+  async referrersTagEntries(subject: Digest): Promise<Descriptor[]> {
+    const index = await this.manifestIfFound(referrersTag(subject));
+    return index === undefined ? [] : indexEntries(index.bytes, `referrers index of ${subject}`);
+  }
+
+  private path(rest: string): string {
+    return this.transport.url(`/v2/${this.repository}/${rest}`);
+  }
+
+  private absolute(location: string): string {
+    return new URL(location, this.transport.baseUrl).href;
+  }
+
+  private location(res: HttpResponse, previous: string): string {
+    const location = res.headers.get('location');
+    return location === null ? previous : new URL(location, previous).href;
+  }
+
+  /** A failed step of an upload session: retryable answers restart the upload, others fail. */
+  private async retryOrFail(method: string, url: string, res: HttpResponse): Promise<never> {
+    if (retryableStatus(res.status)) {
+      const err = await this.transport.fail(method, url, res).catch((e: unknown) => e as RegistryError);
+      throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), err);
+    }
+    return this.transport.fail(method, url, res);
+  }
+}
+
+function ok(res: HttpResponse): boolean {
+  return res.status >= 200 && res.status < 300;
+}
+
+/** Bytes [start, end) of a blob, read from a fresh stream. */
+async function rangeOf(blob: Blob, start: number, end: number): Promise<Readable> {
+  const source = await blob.open();
+  let position = 0;
+  return Readable.from(
+    (async function* () {
+      for await (const chunk of source) {
+        const buf = chunk as Buffer;
+        const from = Math.max(start - position, 0);
+        const to = Math.min(end - position, buf.length);
+        position += buf.length;
+        if (to > from) yield buf.subarray(from, to);
+        if (position >= end) break;
+      }
+      source.destroy();
+    })(),
+  );
 }
 
 /** The sha256 entries of an image index (entries with other digest algorithms are skipped). */

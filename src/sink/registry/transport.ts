@@ -1,30 +1,45 @@
 import { AlbaError, redactUrl } from '../../errors.js';
+import { send, type HttpLimits, type HttpRequest, type HttpResponse } from '../../http/request.js';
+import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../../http/retry.js';
 import { basicAuthorization, parseChallenges, type Challenge, type Credentials } from './auth.js';
 import { parseErrorBody, RegistryError } from './registry-error.js';
 
 /** How to talk to one registry. */
-export interface TransportOptions {
+export interface TransportOptions extends HttpLimits {
   credentials?: Credentials;
-  /** Time allowed for one request, body included (default 60 s). */
-  timeoutMs?: number;
+  retry?: RetryPolicy;
+  /** Told of every pause before a retry (for the trace). */
+  onRetry?: (what: string, delayMs: number) => void;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
+/** One registry request: the body is a factory, so a retry or a re-authentication can send it again. */
+export interface RegistryRequest {
+  headers?: Record<string, string>;
+  body?: HttpRequest['body'];
+  /** Retry on failures that allow it (default true); false for the steps of a blob upload session. */
+  retry?: boolean;
+}
+
 /** Error bodies are small JSON; anything longer is cut when reading them. */
 const MAX_ERROR_BODY = 64 * 1024;
+/** Token answers are small JSON. */
+const MAX_TOKEN_BODY = 1024 * 1024;
 
 /**
- * HTTP to one registry for one token scope: sends requests with the right Authorization, answering
- * a 401 once per request with basic auth or the bearer token flow its `WWW-Authenticate` asks for.
+ * HTTP to one registry for one set of token scopes: sends requests with the right Authorization,
+ * answering a 401 with basic auth or the bearer token flow its `WWW-Authenticate` asks for (a
+ * refresh/identity token through the OAuth2 POST grant, else GET with basic auth), retrying
+ * 408/429/5xx answers and lost connections by the one retry policy.
  */
 export class RegistryTransport {
   private authorization: string | undefined;
+  private challenge: Challenge | undefined;
 
   constructor(
     /** `http(s)://host[:port]`, no trailing slash. */
     readonly baseUrl: string,
-    /** Token scope for the bearer flow, e.g. `repository:team/app:pull`. */
-    private readonly scope: string,
+    /** Token scopes, e.g. `repository:team/app:pull,push` and `repository:other:pull` for a mount. */
+    private readonly scopes: readonly string[],
     private readonly options: TransportOptions = {},
   ) {}
 
@@ -33,122 +48,112 @@ export class RegistryTransport {
     return `${this.baseUrl}${path}`;
   }
 
-  /** Sends `method url`; returns the response whatever its status. */
-  async request(method: string, url: string, headers: Record<string, string> = {}): Promise<Response> {
-    const first = await this.send(method, url, headers);
-    if (first.status !== 401) return first;
-    const retry = await this.authorize(first);
-    if (!retry) return first;
-    await discard(first);
-    return this.send(method, url, headers);
+  /** Sends `method url`; returns the answer whatever its status, but for retryable ones while tries are left. */
+  async request(method: string, url: string, request: RegistryRequest = {}): Promise<HttpResponse> {
+    const once = async (): Promise<HttpResponse> => {
+      let res = await this.send(method, url, request);
+      if (res.status === 401 && (await this.authorize(res))) {
+        await res.discard();
+        res = await this.send(method, url, request);
+      } else if (res.status === 401 && this.challenge !== undefined && insufficientScope(res)) {
+        await res.discard();
+        this.authorization = `Bearer ${await this.token(this.challenge)}`;
+        res = await this.send(method, url, request);
+      }
+      if (request.retry !== false && retryableStatus(res.status)) {
+        throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), await this.error(method, url, res));
+      }
+      return res;
+    };
+    if (request.retry === false) return once();
+    return withRetry(once, this.options.retry ?? DEFAULT_RETRY, (err, delay) => this.options.onRetry?.(`${method} ${redactUrl(url)}: ${err.message}`, delay));
   }
 
-  /** Throws the RegistryError for a failed response (reads its `errors[]`). */
-  async fail(method: string, url: string, res: Response): Promise<never> {
-    const body = await readBody(res, MAX_ERROR_BODY, `error body of ${method} ${url}`, true);
-    throw new RegistryError({
-      method,
-      url,
-      status: res.status,
-      errors: parseErrorBody(body.toString('utf8')),
-      anonymous: this.options.credentials === undefined,
-    });
+  /** Throws the RegistryError for a failed answer (reads its `errors[]`). */
+  async fail(method: string, url: string, res: HttpResponse): Promise<never> {
+    throw await this.error(method, url, res);
   }
 
-  private async send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const all = this.authorization === undefined ? headers : { ...headers, authorization: this.authorization };
-    try {
-      return await fetch(url, { method, headers: all, redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      throw networkError(method, url, err, timeoutMs);
-    }
+  private async error(method: string, url: string, res: HttpResponse): Promise<RegistryError> {
+    const body = await res.bytes(MAX_ERROR_BODY, 'error body', true).catch(() => Buffer.alloc(0));
+    return new RegistryError({ method, url, status: res.status, errors: parseErrorBody(body.toString('utf8')), anonymous: this.options.credentials === undefined });
+  }
+
+  private send(method: string, url: string, request: RegistryRequest): Promise<HttpResponse> {
+    const headers = this.authorization === undefined ? { ...request.headers } : { ...request.headers, authorization: this.authorization };
+    return send({ method, url, headers, ...(request.body === undefined ? {} : { body: request.body }), ...this.limits() });
+  }
+
+  private limits(): HttpLimits {
+    const { idleMs, minBytesPerSecond, rateWindowMs } = this.options;
+    return { ...(idleMs === undefined ? {} : { idleMs }), ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }), ...(rateWindowMs === undefined ? {} : { rateWindowMs }) };
   }
 
   /** Sets the Authorization a 401 asks for; false when there is nothing new to try. */
-  private async authorize(res: Response): Promise<boolean> {
+  private async authorize(res: HttpResponse): Promise<boolean> {
     const challenges = parseChallenges(res.headers.get('www-authenticate') ?? '');
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm !== undefined);
     if (bearer !== undefined) {
       const previous = this.authorization;
+      this.challenge = bearer;
       this.authorization = `Bearer ${await this.token(bearer)}`;
       return this.authorization !== previous;
     }
     const credentials = this.options.credentials;
-    if (credentials === undefined || !challenges.some((c) => c.scheme === 'basic')) return false;
+    if (credentials === undefined || credentials.identityToken !== undefined || !challenges.some((c) => c.scheme === 'basic')) return false;
     const basic = basicAuthorization(credentials);
     if (this.authorization === basic) return false;
     this.authorization = basic;
     return true;
   }
 
-  /** The token flow: GET realm?service=…&scope=… (with basic auth when there are credentials). */
+  /**
+   * A token for this transport's scopes (plus the challenge's own): with an identity (refresh)
+   * token, the OAuth2 POST grant, falling back to GET on 404/405; otherwise GET realm?service=…&scope=…
+   * with basic auth when there are credentials, anonymously otherwise.
+   */
   private async token(challenge: Challenge): Promise<string> {
+    const scopes = [...new Set([...(challenge.params.scope === undefined ? [] : challenge.params.scope.split(' ')), ...this.scopes])];
+    const credentials = this.options.credentials;
+    if (credentials?.identityToken !== undefined) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'alba', scope: scopes.join(' ') });
+      if (challenge.params.service !== undefined) form.set('service', challenge.params.service);
+      const res = await this.tokenRequest('POST', challenge.params.realm as string, { 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form.toString()));
+      if (res.status !== 404 && res.status !== 405) return this.readToken('POST', challenge.params.realm as string, res);
+      await res.discard();
+    }
     const url = new URL(challenge.params.realm as string);
     if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
-    url.searchParams.set('scope', challenge.params.scope ?? this.scope);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.options.credentials !== undefined) headers.authorization = basicAuthorization(this.options.credentials);
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      throw networkError('GET', url.href, err, timeoutMs);
-    }
-    if (!res.ok) await this.fail('GET', url.href, res);
-    const body = (await readBody(res, MAX_ERROR_BODY, `token from ${url.href}`)).toString('utf8');
+    for (const scope of scopes) url.searchParams.append('scope', scope);
+    const headers: Record<string, string> = credentials === undefined || credentials.identityToken !== undefined ? {} : { authorization: basicAuthorization(credentials) };
+    return this.readToken('GET', url.href, await this.tokenRequest('GET', url.href, headers));
+  }
+
+  private tokenRequest(method: string, url: string, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
+    return withRetry(async () => {
+      const res = await send({ method, url, headers: { accept: 'application/json', ...headers }, ...(body === undefined ? {} : { body: async () => ({ stream: body, length: body.length }) }), ...this.limits() });
+      if (retryableStatus(res.status)) throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), await this.error(method, url, res));
+      return res;
+    }, this.options.retry ?? DEFAULT_RETRY);
+  }
+
+  private async readToken(method: string, url: string, res: HttpResponse): Promise<string> {
+    if (res.status < 200 || res.status >= 300) await this.fail(method, url, res);
     let parsed: { token?: unknown; access_token?: unknown };
     try {
-      parsed = JSON.parse(body) as typeof parsed;
+      parsed = JSON.parse((await res.bytes(MAX_TOKEN_BODY, 'token answer')).toString('utf8')) as typeof parsed;
     } catch {
       parsed = {};
     }
-    const token = typeof parsed.token === 'string' ? parsed.token : parsed.access_token;
+    const token = typeof parsed.token === 'string' && parsed.token !== '' ? parsed.token : parsed.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new AlbaError('REGISTRY', `GET ${redactUrl(url.href)}: the token service answered without a token`, {
-        hint: 'the registry\'s auth service is misbehaving; retry later',
-      });
+      throw new AlbaError('REGISTRY', `${method} ${redactUrl(url)}: the token service answered without a token`, { hint: "the registry's auth service is misbehaving; retry later" });
     }
     return token;
   }
 }
 
-/**
- * The whole body of `res`, refused when longer than `max` bytes (REGISTRY, naming `what`); with
- * `truncate`, the first `max` bytes instead.
- */
-export async function readBody(res: Response, max: number, what: string, truncate = false): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  if (res.body === null) return Buffer.alloc(0);
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > max) {
-      // leaving the loop cancels the body
-      if (truncate) {
-        chunks.push(Buffer.from(chunk));
-        break;
-      }
-      throw new AlbaError('REGISTRY', `${what} is larger than ${max} bytes`, { hint: 'the registry sent something too large to be what alba asked for' });
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).subarray(0, max);
-}
-
-/** Drops a response body that will not be read. */
-export async function discard(res: Response): Promise<void> {
-  await res.body?.cancel().catch(() => undefined);
-}
-
-function networkError(method: string, url: string, err: unknown, timeoutMs: number): AlbaError {
-  const name = (err as { name?: string }).name;
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const why = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs / 1000} s` : (cause?.code ?? cause?.message ?? String(err));
-  const https = url.startsWith('https:');
-  return new AlbaError('NETWORK', `${method} ${redactUrl(url)}: cannot reach the registry: ${why}`, {
-    hint: https ? 'check the registry address and port; if it serves plain HTTP, add --plain-http' : 'check the registry address and port, and that it is running',
-    cause: err,
-  });
+/** A 401 whose challenge says the token lacks a scope (e.g. it expired or was issued for less). */
+function insufficientScope(res: HttpResponse): boolean {
+  return /insufficient_scope|invalid_token/.test(res.headers.get('www-authenticate') ?? '');
 }

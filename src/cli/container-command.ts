@@ -1,0 +1,79 @@
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { cacheArea, defaultCacheDir } from '../cache.js';
+import { AlbaError } from '../errors.js';
+import { BlobStore } from '../oci/blob-store.js';
+import { readLayoutGraph } from '../source/layout-source.js';
+import { readDockerArchives } from '../source/docker-archives.js';
+import type { ImageGraph } from '../oci/graph.js';
+import { parseCommandArgs, stderrLog } from './args.js';
+import { parseTags, pushGraph } from './push.js';
+
+/** `alba container push -t NAME:TAG [...] SRC TARGET`. */
+export async function containerCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'push') {
+    throw new AlbaError('USAGE', sub === undefined ? 'alba container needs a subcommand' : `unknown subcommand "container ${sub}"`, { hint: 'alba container push -t NAME:TAG SRC TARGET' });
+  }
+  const { values, positionals } = parseCommandArgs('container push', rest, {
+    tag: { type: 'string', short: 't', multiple: true },
+    ref: { type: 'string' },
+    creds: { type: 'string' },
+    'plain-http': { type: 'boolean' },
+    'chunk-size': { type: 'string' },
+    concurrency: { type: 'string' },
+    'mount-from': { type: 'string', multiple: true },
+    cache: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length !== 2) {
+    throw new AlbaError('USAGE', `alba container push needs SRC and TARGET, got ${positionals.length} arguments`, { hint: 'alba container push -t NAME:TAG out/app docker://HOST/REPO' });
+  }
+  const [src, target] = positionals as [string, string];
+  const tags = parseTags(values.tag ?? []);
+  const graph = await loadSource(resolve(src), values.ref, values.cache);
+  const outcome = await pushGraph(
+    graph,
+    target,
+    tags,
+    {
+      ...(values.creds === undefined ? {} : { creds: values.creds }),
+      ...(values['plain-http'] === true ? { plainHttp: true } : {}),
+      ...(values['chunk-size'] === undefined ? {} : { chunkSize: positiveInt(values['chunk-size'], '--chunk-size') }),
+      ...(values.concurrency === undefined ? {} : { concurrency: positiveInt(values.concurrency, '--concurrency') }),
+      ...(values['mount-from'] === undefined ? {} : { mountFrom: values['mount-from'] }),
+      ...(values.cache === undefined ? {} : { cacheDir: values.cache }),
+    },
+    stderrLog,
+  );
+  if (values.json === true) {
+    process.stdout.write(`${JSON.stringify({ target: outcome.target, digest: outcome.result.root.digest, tags: outcome.result.tags, blobs: outcome.result.blobs, manifests: outcome.result.manifests, pinned: outcome.pinned })}\n`);
+    return;
+  }
+  stderrLog('✅ push succeeded');
+  process.stdout.write(`${outcome.pinned}\n`);
+}
+
+/** An OCI layout (a directory with `oci-layout`), or a directory of docker archives. */
+async function loadSource(dir: string, ref: string | undefined, cacheDir: string | undefined): Promise<ImageGraph> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info === undefined || !info.isDirectory()) {
+    throw new AlbaError('USAGE', `${dir} is not a directory`, { hint: 'SRC is an OCI layout (what alba build writes) or a directory of docker save archives' });
+  }
+  if (await stat(join(dir, 'oci-layout')).then(() => true, () => false)) {
+    stderrLog('-- load oci layout --');
+    return (await readLayoutGraph(dir, ref)).graph;
+  }
+  if (ref !== undefined) throw new AlbaError('USAGE', '--ref picks an image of an OCI layout', { hint: 'drop --ref for a directory of docker archives' });
+  stderrLog('-- load docker archives --');
+  return readDockerArchives(dir, { store: new BlobStore(cacheArea(cacheDir ?? defaultCacheDir(), 'blobs')), log: stderrLog });
+}
+
+/** A positive integer option; sizes may end in k, m or g (powers of 1024). */
+export function positiveInt(text: string, flag: string): number {
+  const m = /^(\d+)([kmg]?)(i?b?)$/i.exec(text.trim());
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const value = m === null ? NaN : Number(m[1]) * scale;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new AlbaError('USAGE', `${flag} ${text}: expected a positive number`, { hint: `e.g. ${flag} 8m` });
+  return value;
+}

@@ -1,0 +1,202 @@
+/**
+ * The one HTTP layer of alba (Debian mirrors, registries): streamed request and response bodies,
+ * a deadline for the answer's headers, an idle timeout between two chunks of a body, a minimum
+ * rate over a window (a server dripping bytes is given up), size caps on bodies read into
+ * memory, and credentials kept out of every message.
+ */
+import { Readable, Transform } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
+import { AlbaError, redactUrl } from '../errors.js';
+
+/** Time limits of one request. */
+export interface HttpLimits {
+  /** Time allowed to get the response headers, and between two chunks of a body (default 30 s). */
+  idleMs?: number;
+  /** A body must bring at least `minBytesPerSecond` on average over each window of `rateWindowMs` (defaults 1024 B/s over 60 s). */
+  minBytesPerSecond?: number;
+  rateWindowMs?: number;
+}
+
+/** One request. */
+export interface HttpRequest extends HttpLimits {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** The body, made afresh for each attempt; its length goes in Content-Length when known. */
+  body?: () => Promise<{ stream: Readable | Buffer; length?: number }>;
+  /** Follow redirects (default true). */
+  redirect?: boolean;
+}
+
+/** An answer whose body has not been read yet. */
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** The URL that answered (after redirects). */
+  url: string;
+  /** The body as a stream, watched by the idle timeout and the minimum rate. */
+  stream(): Readable;
+  /** The whole body, refused above `max` bytes (NETWORK naming `what`); with `truncate`, its first `max` bytes. */
+  bytes(max: number, what: string, truncate?: boolean): Promise<Buffer>;
+  /** Drops the body. */
+  discard(): Promise<void>;
+}
+
+/** Defaults, also the documented values. */
+export const HTTP_DEFAULTS = { idleMs: 30_000, minBytesPerSecond: 1024, rateWindowMs: 60_000 } as const;
+
+/** A failure to reach the server or a connection lost: the request may be tried again. */
+export class NetworkError extends AlbaError {
+  constructor(
+    message: string,
+    hint: string,
+    cause: unknown,
+    /** True when the body of the answer was cut (the request itself had worked). */
+    readonly duringBody: boolean,
+  ) {
+    super('NETWORK', message, { hint, cause });
+  }
+}
+
+const NETWORK_HINT = 'check the network connection and the address; the server may be down or too slow';
+
+/** Sends one request (no retries: see retry.ts) and returns the answer whatever its status. */
+export async function send(request: HttpRequest): Promise<HttpResponse> {
+  const idleMs = request.idleMs ?? HTTP_DEFAULTS.idleMs;
+  const { target, headers: credentialHeaders } = splitCredentials(request.url);
+  const shown = `${request.method} ${redactUrl(request.url)}`;
+  const controller = new AbortController();
+  let why: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      why = `no answer for ${idleMs / 1000} s`;
+      controller.abort();
+    }, idleMs);
+  };
+  const disarm = (): void => clearTimeout(timer);
+  const fail = (err: unknown, duringBody: boolean): NetworkError =>
+    err instanceof NetworkError ? err : new NetworkError(`${shown}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`, NETWORK_HINT, err, duringBody);
+
+  const body = request.body === undefined ? undefined : await request.body();
+  const headers: Record<string, string> = { ...credentialHeaders, ...request.headers };
+  if (body?.length !== undefined) headers['content-length'] = String(body.length);
+  arm();
+  let res: Response;
+  try {
+    res = await fetch(target, {
+      method: request.method,
+      headers,
+      signal: controller.signal,
+      redirect: request.redirect === false ? 'manual' : 'follow',
+      ...(body === undefined ? {} : { body: Buffer.isBuffer(body.stream) ? new Uint8Array(body.stream) : (Readable.toWeb(body.stream) as unknown as BodyInit), duplex: 'half' }),
+    } as RequestInit);
+  } catch (err) {
+    disarm();
+    if (body !== undefined && !Buffer.isBuffer(body.stream)) body.stream.destroy();
+    throw fail(err, false);
+  }
+
+  const stream = (): Readable => {
+    if (res.body === null) {
+      disarm();
+      return Readable.from([]);
+    }
+    const source = Readable.fromWeb(res.body as ReadableStream<Uint8Array>);
+    const rate = rateWatch(request, (message) => {
+      why = message;
+      controller.abort();
+    });
+    const out = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        arm();
+        rate.add(chunk.length);
+        done(null, chunk);
+      },
+      flush(done) {
+        disarm();
+        rate.stop();
+        done();
+      },
+    });
+    source.on('error', (err) => out.destroy(fail(err, true)));
+    out.on('close', () => {
+      disarm();
+      rate.stop();
+      if (!source.readableEnded) source.destroy();
+    });
+    return source.pipe(out);
+  };
+
+  return {
+    status: res.status,
+    headers: res.headers,
+    url: res.url || request.url,
+    stream,
+    async bytes(max, what, truncate = false) {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of stream()) {
+        total += (chunk as Buffer).length;
+        if (total > max) {
+          if (truncate) {
+            chunks.push(chunk as Buffer);
+            break;
+          }
+          throw new AlbaError('NETWORK', `${shown}: ${what} is larger than ${max} bytes`, { hint: 'the server sent something too large to be what alba asked for; check the address' });
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks).subarray(0, max);
+    },
+    async discard() {
+      disarm();
+      await res.body?.cancel().catch(() => undefined);
+    },
+  };
+}
+
+/** Aborts (through `give`) a body that brings less than the minimum rate over a window. */
+function rateWatch(limits: HttpLimits, give: (why: string) => void): { add(n: number): void; stop(): void } {
+  const minRate = limits.minBytesPerSecond ?? HTTP_DEFAULTS.minBytesPerSecond;
+  const windowMs = limits.rateWindowMs ?? HTTP_DEFAULTS.rateWindowMs;
+  let received = 0;
+  const interval = setInterval(() => {
+    if (received < (minRate * windowMs) / 1000) give(`the body came slower than ${minRate} bytes/s over ${windowMs / 1000} s (${received} bytes)`);
+    received = 0;
+  }, windowMs);
+  interval.unref();
+  return {
+    add: (n) => {
+      received += n;
+    },
+    stop: () => clearInterval(interval),
+  };
+}
+
+/** Moves `user:password@` out of the URL into an Authorization header (fetch refuses them in URLs). */
+function splitCredentials(url: string): { target: string; headers: Record<string, string> } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (err) {
+    throw new AlbaError('USAGE', `not a valid URL: ${redactUrl(url)}`, { hint: 'write the address as http(s)://host[:port]/path', cause: err });
+  }
+  if (parsed.username === '' && parsed.password === '') return { target: url, headers: {} };
+  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
+  parsed.username = '';
+  parsed.password = '';
+  return { target: parsed.toString(), headers: { authorization: `Basic ${basic}` } };
+}
+
+/** The most telling part of a fetch failure: undici hides the socket error in `cause`. */
+function describe(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as NodeJS.ErrnoException).code;
+  if (e instanceof AggregateError && e.errors.length > 0) return describe(e.errors[0]);
+  if (e.message !== '') return code !== undefined && !e.message.includes(code) ? `${code} ${e.message}` : e.message;
+  return code ?? e.name;
+}

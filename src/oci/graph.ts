@@ -1,0 +1,69 @@
+/**
+ * The content-addressed graph every source reads into and every sink stores: blobs under
+ * manifests under one root (an image index, or a single manifest), with referrers beside.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { AlbaError } from '../errors.js';
+import type { JsonBlob } from './json.js';
+import type { Descriptor } from './types.js';
+
+/** Content with a known descriptor; open() returns a fresh stream each call, so a retry can read it again. */
+export interface Blob {
+  descriptor: Descriptor;
+  open(): Promise<Readable>;
+  /** The bytes, when the blob is in memory (manifests, configs, SBOMs). */
+  bytes?: Buffer;
+  /** A local file holding exactly these bytes, for sinks that can link or copy files. */
+  file?: string;
+}
+
+/** A manifest and the blobs it references (config, then layers), all distinct nodes of the graph. */
+export interface ManifestNode {
+  manifest: Blob;
+  blobs: Blob[];
+}
+
+/** A manifest whose `subject` is another manifest of the graph (an SBOM, a signature…). */
+export interface Referrer extends ManifestNode {
+  subject: Descriptor;
+}
+
+/** What one push or write stores: the root, its platform images (none when the root is itself an image), referrers. */
+export interface ImageGraph {
+  root: Blob;
+  /** The platform manifests of an index root, with their config and layers; for a manifest root, that one image. */
+  images: ManifestNode[];
+  referrers: Referrer[];
+}
+
+/** A blob held in memory. */
+export function memoryBlob(json: JsonBlob): Blob {
+  return { descriptor: json.descriptor, bytes: json.bytes, open: async () => Readable.from([json.bytes]) };
+}
+
+/** A blob stored in a local file. */
+export function fileBlob(descriptor: Descriptor, file: string): Blob {
+  return { descriptor, file, open: async () => createReadStream(file) };
+}
+
+/** The whole content of a blob, refused above `max` bytes (manifests, indexes: read to be sent or parsed). */
+export async function blobBytes(blob: Blob, max: number): Promise<Buffer> {
+  if (blob.descriptor.size > max) {
+    throw new AlbaError('SIZE_MISMATCH', `${blob.descriptor.digest} has ${blob.descriptor.size} bytes, more than the ${max} alba reads into memory`, {
+      hint: 'a manifest or index this large is not what alba expects; check the source',
+    });
+  }
+  if (blob.bytes !== undefined) return blob.bytes;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of await blob.open()) {
+    total += (chunk as Buffer).length;
+    if (total > max) throw new AlbaError('SIZE_MISMATCH', `${blob.descriptor.digest} is longer than its descriptor says (${blob.descriptor.size} bytes)`, { hint: 'the source is corrupt' });
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The largest manifest or index alba reads or sends (the distribution spec's 4 MiB advice). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

@@ -1,0 +1,111 @@
+/**
+ * The one publish walk: blobs, then platform manifests, then the root, then the referrers after
+ * their subject, then the tags, so that no reader ever sees a tag whose content is missing.
+ */
+import type { Blob, ImageGraph, ManifestNode } from '../oci/graph.js';
+import type { Descriptor, Platform } from '../oci/types.js';
+import { mapLimit } from '../util/map-limit.js';
+import type { Sink, StoreOutcome } from './sink.js';
+
+/** What the walk tells as it goes. */
+export interface PublishEvent {
+  /** `blob`, `manifest`, `referrer` or `tag`. */
+  kind: 'blob' | 'manifest' | 'referrer' | 'tag';
+  /** The node's descriptor (the root's for a tag). */
+  descriptor: Descriptor;
+  outcome: StoreOutcome;
+  /** The platform whose image the node belongs to, when it is one image's. */
+  platform?: Platform;
+  tag?: string;
+}
+
+/** How to walk. */
+export interface PublishOptions {
+  /** Nodes stored at once (default 4). */
+  concurrency?: number;
+  onEvent?: (event: PublishEvent) => void;
+}
+
+/** Counts of what the walk did, by outcome. */
+export type PublishCounts = Record<StoreOutcome, number>;
+
+/** What was published. */
+export interface PublishResult {
+  root: Descriptor;
+  tags: string[];
+  /** Blobs (configs, layers, artifact blobs) by outcome, each digest counted once. */
+  blobs: PublishCounts;
+  /** Manifests and indexes (the root and referrers included) by outcome. */
+  manifests: PublishCounts;
+}
+
+/**
+ * Stores `graph` in `sink` and points `tags` at its root. Each digest is stored once even when
+ * several images share it; up to `concurrency` nodes are stored at a time. On failure the sink
+ * is told to discard what it staged and no tag is written.
+ */
+export async function publish(graph: ImageGraph, sink: Sink, tags: readonly string[], options: PublishOptions = {}): Promise<PublishResult> {
+  const limit = options.concurrency ?? 4;
+  const emit = options.onEvent ?? (() => undefined);
+  const result: PublishResult = { root: graph.root.descriptor, tags: [...tags], blobs: counts(), manifests: counts() };
+  const store = async (kind: PublishEvent['kind'], items: readonly Owned[], put: (b: Blob) => Promise<StoreOutcome>): Promise<void> => {
+    await mapLimit(unique(items), limit, async ({ blob, platform }) => {
+      const outcome = await put(blob);
+      (kind === 'blob' ? result.blobs : result.manifests)[outcome]++;
+      emit({ kind, descriptor: blob.descriptor, outcome, ...(platform === undefined ? {} : { platform }) });
+    });
+  };
+  try {
+    const rootIsImage = graph.images.length === 1 && graph.images[0]?.manifest.descriptor.digest === graph.root.descriptor.digest;
+    await store('blob', graph.images.flatMap(owned), (b) => sink.putBlob(b));
+    if (!rootIsImage) await store('manifest', graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i) })), (b) => sink.putManifest(b));
+    await store('manifest', [{ blob: graph.root }], (b) => sink.putManifest(b));
+    await store('blob', graph.referrers.flatMap(owned), (b) => sink.putBlob(b));
+    await store('referrer', graph.referrers.map((r) => ({ blob: r.manifest })), (b) => sink.putManifest(b));
+    for (const [subject, referrers] of bySubject(graph)) await sink.linkReferrers(subject, referrers);
+    for (const tag of tags) {
+      const outcome = await sink.tag(tag, graph.root);
+      emit({ kind: 'tag', descriptor: graph.root.descriptor, outcome, tag });
+    }
+  } catch (err) {
+    await sink.finish(false);
+    throw err;
+  }
+  await sink.finish(true);
+  return result;
+}
+
+interface Owned {
+  blob: Blob;
+  platform?: Platform;
+}
+
+function owned(node: ManifestNode): Owned[] {
+  const platform = platformOf(node);
+  return node.blobs.map((blob) => ({ blob, ...(platform === undefined ? {} : { platform }) }));
+}
+
+function platformOf(node: ManifestNode): Platform | undefined {
+  return node.manifest.descriptor.platform;
+}
+
+/** The first occurrence of each digest, in order. */
+function unique(items: readonly Owned[]): Owned[] {
+  const seen = new Set<string>();
+  return items.filter(({ blob }) => !seen.has(blob.descriptor.digest) && seen.add(blob.descriptor.digest) !== undefined);
+}
+
+/** The referrer descriptors of each subject, in the graph's order. */
+function bySubject(graph: ImageGraph): Map<Descriptor, Descriptor[]> {
+  const subjects = new Map<string, { subject: Descriptor; referrers: Descriptor[] }>();
+  for (const r of graph.referrers) {
+    const entry = subjects.get(r.subject.digest) ?? { subject: r.subject, referrers: [] };
+    entry.referrers.push(r.manifest.descriptor);
+    subjects.set(r.subject.digest, entry);
+  }
+  return new Map([...subjects.values()].map((e) => [e.subject, e.referrers]));
+}
+
+function counts(): PublishCounts {
+  return { sent: 0, skipped: 0, mounted: 0 };
+}

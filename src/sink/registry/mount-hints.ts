@@ -1,0 +1,47 @@
+/**
+ * Which repositories of a registry alba has seen holding a blob, kept between runs (one JSON
+ * file per registry), so that pushing the same image to another repository mounts its blobs
+ * instead of uploading them. A lost update only costs a mount; entries are capped per blob.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic.js';
+
+/** Mount sources of blobs in one registry. */
+export interface MountHints {
+  /** Repositories other than `except` known to hold `digest`, most recent first. */
+  sources(digest: string, except: string): string[];
+  /** Notes that `repository` holds `digest`. */
+  record(digest: string, repository: string): void;
+  /** Writes what was recorded. */
+  save(): Promise<void>;
+}
+
+const MAX_REPOSITORIES_PER_BLOB = 4;
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+/** The hints of `registry` stored in `dir`. */
+export async function loadMountHints(dir: string, registry: string): Promise<MountHints> {
+  const path = join(dir, `${registry.replace(/[^A-Za-z0-9.-]/g, '_')}.json`);
+  let byDigest: Record<string, string[]> = {};
+  try {
+    const text = await readFile(path, 'utf8');
+    if (text.length <= MAX_FILE_BYTES) byDigest = JSON.parse(text) as Record<string, string[]>;
+  } catch {
+    byDigest = {};
+  }
+  let changed = false;
+  return {
+    sources: (digest, except) => (byDigest[digest] ?? []).filter((r) => r !== except),
+    record(digest, repository) {
+      const list = byDigest[digest] ?? [];
+      if (list[0] === repository) return;
+      byDigest[digest] = [repository, ...list.filter((r) => r !== repository)].slice(0, MAX_REPOSITORIES_PER_BLOB);
+      changed = true;
+    },
+    async save() {
+      if (changed) await writeFileAtomic(path, JSON.stringify(byDigest));
+      changed = false;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * An OCI registry as a sink: blobs are looked for with HEAD and skipped, mounted from another
+ * repository of the same registry when one is known to hold them, else uploaded; manifests go by
+ * digest with their exact media type; referrers are linked to their subject through the
+ * referrers API when the registry has one, else through the `sha256-<hex>` referrers tag, merged
+ * with what is already there so other tools' referrers are kept; tags go last.
+ */
+import type { Digest } from '../../oci/digest.js';
+import type { Blob } from '../../oci/graph.js';
+import { referrersIndex, referrersTag } from '../../oci/referrers.js';
+import { memoryBlob } from '../../oci/graph.js';
+import type { Descriptor } from '../../oci/types.js';
+import type { Sink, StoreOutcome } from '../sink.js';
+import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
+import type { MountHints } from './mount-hints.js';
+import { formatReference, type ImageReference } from './reference.js';
+
+/** How to push to a registry. */
+export interface RegistrySinkOptions extends RegistryClientOptions, UploadOptions {
+  /** Where blobs were seen before in this registry (for cross-repository mounts). */
+  mounts?: MountHints;
+}
+
+/** A registry sink, and what it learnt while pushing. */
+export interface RegistrySink extends Sink {
+  /** True when the registry answered the referrers API (no referrers tag was needed). */
+  readonly referrersApi: () => boolean | undefined;
+}
+
+/** Opens a sink on one repository of a registry; pings it first, so authentication fails early. */
+export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'repository'>, options: RegistrySinkOptions = {}): Promise<RegistrySink> {
+  const mountFrom = [...new Set([...(options.mountFrom ?? [])])].filter((r) => r !== ref.repository);
+  const client = new RegistryClient(ref, { ...options, push: true, mountFrom });
+  await client.ping();
+  let api: boolean | undefined;
+  const subjectsAnswered = new Set<string>();
+
+  return {
+    name: formatReference({ registry: ref.registry, repository: ref.repository }),
+    referrersApi: () => api,
+    async putBlob(blob: Blob): Promise<StoreOutcome> {
+      const digest = blob.descriptor.digest as Digest;
+      if (await client.hasBlob(digest)) {
+        options.mounts?.record(digest, ref.repository);
+        return 'skipped';
+      }
+      for (const from of [...mountFrom, ...(options.mounts?.sources(digest, ref.repository) ?? [])]) {
+        if (await client.mountBlob(digest, from).catch(() => false)) {
+          options.mounts?.record(digest, ref.repository);
+          return 'mounted';
+        }
+      }
+      await client.uploadBlob(blob, options);
+      options.mounts?.record(digest, ref.repository);
+      return 'sent';
+    },
+    async putManifest(blob: Blob): Promise<StoreOutcome> {
+      if (await client.hasManifest(blob.descriptor.digest)) return 'skipped';
+      const subject = await client.putManifest(blob.descriptor.digest, blob);
+      if (subject !== undefined) subjectsAnswered.add(subject);
+      return 'sent';
+    },
+    async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
+      if (subjectsAnswered.has(subject.digest)) {
+        api = true;
+        return;
+      }
+      const fromApi = await client.referrersFromApi(subject.digest as Digest);
+      if (fromApi !== undefined) {
+        api = true;
+        return;
+      }
+      api = false;
+      const existing = await client.referrersTagEntries(subject.digest as Digest);
+      const known = new Set(existing.map((d) => d.digest));
+      if (referrers.every((r) => known.has(r.digest))) return;
+      await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(referrersIndex([...existing, ...referrers])));
+    },
+    async tag(tag: string, root: Blob): Promise<StoreOutcome> {
+      const current = await client.manifestIfFound(tag).catch(() => undefined);
+      if (current?.digest === root.descriptor.digest) return 'skipped';
+      await client.putManifest(tag, root);
+      return 'sent';
+    },
+    async finish(): Promise<void> {
+      await options.mounts?.save();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { Blob } from '../oci/graph.js';
+import type { Descriptor } from '../oci/types.js';
+
+/** What storing one node did: uploaded, already there, or mounted from another repository. */
+export type StoreOutcome = 'sent' | 'skipped' | 'mounted';
+
+/**
+ * A destination of the publish walk (an OCI layout, a registry, an S3 bucket). The walk calls it
+ * children first and tags last; each sink decides how (links, mounts, multipart) and skips what it holds.
+ */
+export interface Sink {
+  /** The destination as the user wrote it, without credentials (for messages). */
+  readonly name: string;
+  /** Stores a config, layer or artifact blob. */
+  putBlob(blob: Blob): Promise<StoreOutcome>;
+  /** Stores a manifest or index by its digest; everything it references is already stored. */
+  putManifest(blob: Blob): Promise<StoreOutcome>;
+  /** Makes the referrer manifests (already stored) findable from their subject, e.g. through the `sha256-<hex>` tag. */
+  linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void>;
+  /** Points `tag` at the root (already stored); 'skipped' when it already did. */
+  tag(tag: string, root: Blob): Promise<StoreOutcome>;
+  /** Called once after the last tag (`ok`) or after a failure: a sink that stages its output commits or discards it here. */
+  finish(ok: boolean): Promise<void>;
+}

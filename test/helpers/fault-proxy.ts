@@ -1,0 +1,85 @@
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the proxy saw. */
+export interface SeenRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+}
+
+/** What to do with one request instead of forwarding it. */
+export type Fault =
+  | { status: number; headers?: Record<string, string>; body?: string }
+  /** Read part of the request body, then drop the connection. */
+  | 'reset'
+  /** Wait this long, then forward. */
+  | { stallMs: number };
+
+/** A recording, fault-injecting HTTP proxy in front of one server. */
+export interface FaultProxy {
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  /** `127.0.0.1:<port>`. */
+  host: string;
+  /** Every request, in arrival order. */
+  requests: SeenRequest[];
+  /** Decides a fault for each request (`n` counts requests from 0); undefined forwards it. */
+  fault: (req: SeenRequest, n: number) => Fault | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a proxy on 127.0.0.1 that forwards everything to `target` (keeping the Host header, so
+ * a registry's absolute upload Locations point back at the proxy) unless `fault` says otherwise.
+ */
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const proxy: FaultProxy = { url: '', host: '', requests: [], fault: () => undefined, close: async () => undefined };
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    const out = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  };
+  const server = createServer((req, res) => {
+    const seen = { method: req.method ?? 'GET', path: req.url ?? '/' };
+    const n = proxy.requests.length;
+    proxy.requests.push(seen);
+    const fault = proxy.fault(seen, n);
+    if (fault === undefined) return forward(req, res);
+    if (fault === 'reset') {
+      let got = 0;
+      req.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got > 1024) req.socket.destroy();
+      });
+      req.on('end', () => req.socket.destroy());
+      return;
+    }
+    if ('stallMs' in fault) {
+      setTimeout(() => forward(req, res), fault.stallMs);
+      return;
+    }
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+      res.end(fault.body ?? JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'injected by the test proxy' }] }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  proxy.url = `http://127.0.0.1:${port}`;
+  proxy.host = `127.0.0.1:${port}`;
+  proxy.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return proxy;
+}

@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { makeFixtureDistro, writeFixtureProject } from '../helpers/fixture-distro.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
+import { serveDir, type RepoServer } from '../helpers/repo-server.js';
+import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
+
+// `alba container push` against a real CNCF distribution 2.8 registry, checked with skopeo and
+// umoci; no-op re-push, auth sources, cross-repository mounts, docker archives and injected faults
+// through a recording proxy. Uses the compiled CLI.
+
+const TAG = 'pushed';
+const USER = { username: 'bob', password: 'se:cret pw' };
+const haveTools = requireTool('docker-registry') && requireTool('skopeo') && requireTool('umoci') && requireTool('htpasswd');
+
+const work = await mkdtemp(join(tmpdir(), 'alba-push-'));
+const cache = join(work, 'cache');
+const dockerConfig = join(work, 'docker-config');
+let repoServer: RepoServer;
+let registry: RegistryServer;
+let authRegistry: RegistryServer;
+let layout: string;
+
+before(async () => {
+  if (!haveTools) return;
+  const repo = await makeFixtureDistro(join(work, 'repo'));
+  repoServer = await serveDir(repo.dir);
+  const project = await writeFixtureProject(join(work, 'project'), { url: repoServer.url, keyring: repo.keyringPath, tag: TAG });
+  layout = join(work, 'out');
+  const build = await runAlba(['build', project.recipe, '--cache', cache, '--out', layout]);
+  assert.equal(build.status, 0, explain(build));
+  await mkdir(dockerConfig, { recursive: true });
+  registry = await startRegistry();
+  authRegistry = await startRegistry({ auth: USER });
+});
+after(async () => {
+  await registry?.close();
+  await authRegistry?.close();
+  await repoServer?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+function explain(run: AlbaRun): string {
+  return `status ${run.status}\n--- stdout\n${run.stdout.slice(0, 2000)}--- stderr\n${run.stderr}`;
+}
+
+/** `alba container push` with an isolated cache and docker config. */
+function push(args: string[], env: Record<string, string> = {}): Promise<AlbaRun> {
+  return runAlba(['container', 'push', '--cache', cache, ...args], { env: { DOCKER_CONFIG: dockerConfig, ...env } });
+}
+
+function run(cmd: string, args: string[]): { status: number | null; out: string } {
+  const res = spawnSync(cmd, args, { encoding: 'utf8' });
+  return { status: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+async function layoutIndex(): Promise<{ digest: string; bytes: Buffer; manifests: { digest: string; platform?: { architecture: string } }[] }> {
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const digest = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === TAG)!.digest;
+  const bytes = await readFile(join(layout, 'blobs', 'sha256', digest.slice(7)));
+  return { digest, bytes, ...(JSON.parse(bytes.toString('utf8')) as { manifests: { digest: string }[] }) };
+}
+
+async function tagsOf(host: string, repository: string, basic?: string): Promise<string[]> {
+  const res = await fetch(`http://${host}/v2/${repository}/tags/list`, { headers: basic === undefined ? {} : { authorization: `Basic ${Buffer.from(basic).toString('base64')}` } });
+  if (res.status === 404) return [];
+  return ((await res.json()) as { tags: string[] | null }).tags ?? [];
+}
+
+function blobUploads(proxy: FaultProxy): number {
+  return proxy.requests.filter((r) => (r.method === 'PATCH' || r.method === 'PUT') && r.path.includes('/blobs/uploads/')).length;
+}
+
+describe('alba container push to a distribution registry', { skip: haveTools ? false : 'docker-registry, skopeo, umoci or htpasswd is missing' }, () => {
+  test('push, then skopeo pulls back the same digests, inspect --raw is the index, umoci unpacks, alba sbom reads the SBOMs', async () => {
+    const res = await push(['-t', 'fixture/app:1.0', '-t', 'fixture/app:latest', layout, `docker://${registry.host}`]);
+    assert.equal(res.status, 0, explain(res));
+    const index = await layoutIndex();
+    assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/fixture/app@${index.digest}`);
+    assert.match(res.stderr, /\[blob linux\/amd64\] \d+ sent/);
+    assert.deepEqual((await tagsOf(registry.host, 'fixture/app')).filter((t) => !t.startsWith('sha256-')).sort(), ['1.0', 'latest']);
+
+    const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/fixture/app:1.0`]);
+    assert.equal(raw.status, 0, raw.out);
+    assert.ok(Buffer.from(raw.out, 'utf8').equals(index.bytes), 'skopeo inspect --raw is the built index, byte for byte');
+
+    const back = join(work, 'back');
+    const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/fixture/app:1.0`, `oci:${back}:1.0`]);
+    assert.equal(copy.status, 0, copy.out);
+    const pulled = (await readdir(join(back, 'blobs', 'sha256'))).sort();
+    const builtImageBlobs = new Set(await imageBlobsOf(layout, index.digest));
+    assert.deepEqual(pulled, [...builtImageBlobs].sort(), 'the pulled layout holds exactly the image blobs of the built one');
+
+    for (const arch of ['amd64', 'arm64']) {
+      const single = join(work, `single-${arch}`);
+      const one = run('skopeo', ['copy', '--override-arch', arch, '--src-tls-verify=false', `docker://${registry.host}/fixture/app:1.0`, `oci:${single}:img`]);
+      assert.equal(one.status, 0, one.out);
+      const bundle = join(work, `bundle-${arch}`);
+      const unpack = run('umoci', ['unpack', ...(process.getuid?.() === 0 ? [] : ['--rootless']), '--image', `${single}:img`, bundle]);
+      assert.equal(unpack.status, 0, unpack.out);
+    }
+
+    for (const [args, file] of [[[], 'index.spdx.json'], [['--platform', 'linux/arm64'], 'arm64.spdx.json'], [['--platform', 'amd64'], 'amd64.spdx.json']] as const) {
+      const sbom = await runAlba(['sbom', `${registry.host}/fixture/app:1.0`, ...args]);
+      assert.equal(sbom.status, 0, explain(sbom));
+      assert.ok(Buffer.from(sbom.stdout, 'utf8').equals(await readFile(join(layout, 'sbom', file))), `alba sbom ${args.join(' ')} is sbom/${file}`);
+    }
+  });
+
+  test('pushing again sends no blob bytes and writes no manifest', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const first = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
+      assert.equal(first.status, 0, explain(first));
+      assert.ok(blobUploads(proxy) > 0, 'the first push uploads');
+      proxy.requests.length = 0;
+      const started = Date.now();
+      const second = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
+      const seconds = (Date.now() - started) / 1000;
+      assert.equal(second.status, 0, explain(second));
+      assert.equal(blobUploads(proxy), 0, `no upload on a no-op push:\n${proxy.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`);
+      assert.deepEqual(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'PATCH'), []);
+      assert.match(second.stderr, /skipped/);
+      process.stderr.write(`# no-op re-push took ${seconds.toFixed(2)} s (CLI start included)\n`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a second repository of the same registry gets its blobs by cross-repository mount', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      assert.equal((await push(['-t', 'fixture/source:1.0', layout, `docker://${proxy.host}`])).status, 0);
+      proxy.requests.length = 0;
+      const res = await push(['-t', 'fixture/mounted:1.0', layout, `docker://${proxy.host}`]);
+      assert.equal(res.status, 0, explain(res));
+      assert.ok(proxy.requests.some((r) => r.method === 'POST' && r.path.includes('mount=') && r.path.includes('from=fixture%2Fsource')), 'mount requests were made');
+      assert.equal(blobUploads(proxy), 0, 'no blob was uploaded');
+      assert.match(res.stderr, /mounted/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  describe('credentials', () => {
+    const basic = `${USER.username}:${USER.password}`;
+    test('from --creds', async () => {
+      const res = await push(['-t', 'auth/flag:1', '--creds', basic, layout, `docker://${authRegistry.host}`]);
+      assert.equal(res.status, 0, explain(res));
+      assert.deepEqual((await tagsOf(authRegistry.host, 'auth/flag', basic)).filter((t) => !t.startsWith('sha256-')), ['1']);
+    });
+    test('from ALBA_REGISTRY_USER / ALBA_REGISTRY_PASSWORD', async () => {
+      const res = await push(['-t', 'auth/env:1', layout, `docker://${authRegistry.host}`], { ALBA_REGISTRY_USER: USER.username, ALBA_REGISTRY_PASSWORD: USER.password });
+      assert.equal(res.status, 0, explain(res));
+    });
+    test("from docker's config.json (base64 auth)", async () => {
+      const dir = join(work, 'cfg-auth');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [authRegistry.host]: { auth: Buffer.from(basic).toString('base64') } } }));
+      const res = await push(['-t', 'auth/config:1', layout, `docker://${authRegistry.host}`], { DOCKER_CONFIG: dir });
+      assert.equal(res.status, 0, explain(res));
+    });
+    test('from a docker-credential helper on PATH', async () => {
+      const dir = join(work, 'cfg-helper');
+      const bin = join(work, 'helper-bin');
+      await mkdir(dir, { recursive: true });
+      await mkdir(bin, { recursive: true });
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [authRegistry.host]: 'albatest' } }));
+      const helper = join(bin, 'docker-credential-albatest');
+      await writeFile(helper, `#!/bin/sh\nread server\n[ "$server" = "${authRegistry.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\nprintf '{"ServerURL":"%s","Username":"${USER.username}","Secret":"${USER.password}"}' "$server"\n`);
+      await chmod(helper, 0o755);
+      const res = await push(['-t', 'auth/helper:1', layout, `docker://${authRegistry.host}`], { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH ?? ''}` });
+      assert.equal(res.status, 0, explain(res));
+    });
+    test('a wrong password: error[REGISTRY] 401 with a hint, exit 1, no stack trace, nothing tagged', async () => {
+      const res = await push(['-t', 'auth/wrong:1', '--creds', `${USER.username}:nope`, layout, `docker://${authRegistry.host}`]);
+      assert.equal(res.status, 1, explain(res));
+      assert.match(res.stderr, /error\[REGISTRY\].*401/);
+      assert.match(res.stderr, /hint:/);
+      assert.doesNotMatch(res.stderr, /\n\s+at /);
+      assert.doesNotMatch(res.stderr, /nope/, 'the password is never printed');
+      assert.deepEqual(await tagsOf(authRegistry.host, 'auth/wrong', basic), []);
+    });
+  });
+
+  describe('docker archives', () => {
+    let archives: string;
+    before(async () => {
+      if (!haveTools) return;
+      archives = join(work, 'archives');
+      await mkdir(archives, { recursive: true });
+      const amd64 = run('skopeo', ['copy', `oci:${layout}:${TAG}-linux-amd64`, `docker-archive:${join(archives, 'linux.amd64.tar')}`]);
+      assert.equal(amd64.status, 0, amd64.out);
+      const arm64 = join(work, 'arm64.tar');
+      const copy = run('skopeo', ['copy', `oci:${layout}:${TAG}-linux-arm64-v8`, `docker-archive:${arm64}`]);
+      assert.equal(copy.status, 0, copy.out);
+      await writeFile(join(archives, 'linux.arm64.tar.gz'), gzipSync(await readFile(arm64)));
+    });
+
+    test('a directory of archives (one gzipped) becomes one 2-platform index; the same archives give the same digest; umoci unpacks each', async () => {
+      const first = await push(['-t', 'archives/app:1', archives, `docker://${registry.host}`]);
+      assert.equal(first.status, 0, explain(first));
+      assert.match(first.stderr, /-- load docker archives --/);
+      const second = await push(['-t', 'archives/again:1', archives, `docker://${registry.host}`]);
+      assert.equal(second.status, 0, explain(second));
+      const digest = (r: AlbaRun): string => r.stdout.trim().split('@').pop() as string;
+      assert.equal(digest(first), digest(second));
+      const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/archives/app:1`]);
+      const index = JSON.parse(raw.out) as { manifests: { platform: { architecture: string } }[] };
+      assert.deepEqual(index.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
+      for (const arch of ['amd64', 'arm64']) {
+        const single = join(work, `archive-${arch}`);
+        const one = run('skopeo', ['copy', '--override-arch', arch, '--src-tls-verify=false', `docker://${registry.host}/archives/app:1`, `oci:${single}:img`]);
+        assert.equal(one.status, 0, one.out);
+        const unpack = run('umoci', ['unpack', ...(process.getuid?.() === 0 ? [] : ['--rootless']), '--image', `${single}:img`, join(work, `archive-bundle-${arch}`)]);
+        assert.equal(unpack.status, 0, unpack.out);
+      }
+    });
+
+    test('an archive whose config disagrees with its name is refused', async () => {
+      const wrong = join(work, 'wrong-archives');
+      await mkdir(wrong, { recursive: true });
+      await writeFile(join(wrong, 'linux.arm64.tar'), await readFile(join(archives, 'linux.amd64.tar')));
+      const res = await push(['-t', 'archives/wrong:1', wrong, `docker://${registry.host}`]);
+      assert.equal(res.status, 1, explain(res));
+      assert.match(res.stderr, /error\[PLATFORM_MISMATCH\].*linux\/arm64.*linux\/amd64/);
+      assert.deepEqual(await tagsOf(registry.host, 'archives/wrong'), []);
+    });
+  });
+
+  describe('faults injected by a proxy', () => {
+    const withProxy = async (fault: FaultProxy['fault'], repository: string, env: Record<string, string> = {}): Promise<{ res: AlbaRun; proxy: FaultProxy }> => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.fault = fault;
+      try {
+        return { res: await push(['-t', `${repository}:1`, layout, `docker://${proxy.host}`], env), proxy };
+      } finally {
+        await proxy.close();
+      }
+    };
+    const expectPushed = async (res: AlbaRun, repository: string): Promise<void> => {
+      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.stdout.trim().split('@').pop(), (await layoutIndex()).digest);
+      assert.deepEqual((await tagsOf(registry.host, repository)).filter((t) => !t.startsWith('sha256-')), ['1']);
+    };
+
+    test('a 500 on the first blob PUT is retried', async () => {
+      let done = false;
+      const { res } = await withProxy((r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), { status: 500 }) : undefined), 'faults/500');
+      await expectPushed(res, 'faults/500');
+      assert.match(res.stderr, /retrying/);
+    });
+    test('a 429 with Retry-After: 2 is honoured', async () => {
+      let done = false;
+      const started = Date.now();
+      const { res } = await withProxy((r) => (!done && r.method === 'HEAD' && r.path.includes('/blobs/') ? ((done = true), { status: 429, headers: { 'retry-after': '2' } }) : undefined), 'faults/429');
+      await expectPushed(res, 'faults/429');
+      assert.ok(Date.now() - started >= 2000, 'waited for Retry-After');
+      assert.match(res.stderr, /retrying in 2\.0 s/);
+    });
+    test('a connection reset mid-upload is retried', async () => {
+      let done = false;
+      const { res } = await withProxy((r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), 'reset') : undefined), 'faults/reset');
+      await expectPushed(res, 'faults/reset');
+    });
+    test('an answer that stalls past the idle timeout is retried', async () => {
+      let done = false;
+      const { res } = await withProxy((r) => (!done && r.method === 'HEAD' ? ((done = true), { stallMs: 3000 }) : undefined), 'faults/stall', { ALBA_HTTP_IDLE_TIMEOUT: '1' });
+      await expectPushed(res, 'faults/stall');
+    });
+    test('a registry that stays down: NETWORK after bounded retries, exit 1, no tag', async () => {
+      const { res, proxy } = await withProxy((r) => (r.path === '/v2/' ? undefined : { status: 503 }), 'faults/down');
+      assert.equal(res.status, 1, explain(res));
+      assert.match(res.stderr, /error\[REGISTRY\].*503/);
+      assert.ok(proxy.requests.length < 40, `bounded: ${proxy.requests.length} requests`);
+      assert.deepEqual(await tagsOf(registry.host, 'faults/down'), []);
+    });
+  });
+});
+
+/** Every blob an image index reaches (the index, manifests, configs, layers), as hex names. */
+async function imageBlobsOf(dir: string, digest: string): Promise<string[]> {
+  const read = async (d: string): Promise<{ manifests?: { digest: string }[]; config?: { digest: string }; layers?: { digest: string }[] }> =>
+    JSON.parse(await readFile(join(dir, 'blobs', 'sha256', d.slice(7)), 'utf8')) as never;
+  const out = new Set<string>([digest.slice(7)]);
+  for (const m of (await read(digest)).manifests ?? []) {
+    out.add(m.digest.slice(7));
+    const manifest = await read(m.digest);
+    for (const d of [manifest.config, ...(manifest.layers ?? [])]) if (d !== undefined) out.add(d.digest.slice(7));
+  }
+  return [...out];
+}

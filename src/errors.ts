@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'REGISTRY'
   | 'APT_SOURCES'
   | 'ARCHIVE_INVALID'
-  | 'PLATFORM_MISMATCH';
+  | 'PLATFORM_MISMATCH'
+  | 'TOO_LARGE';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */
 export class AlbaError extends Error {

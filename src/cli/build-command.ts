@@ -3,6 +3,7 @@ import { archSlug } from '../debian/arch.js';
 import { build } from '../builder/build.js';
 import { openLayoutSink } from '../sink/layout/layout-sink.js';
 import { publish } from '../sink/publish.js';
+import { pushGraph } from './push.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { defaultCacheDir } from '../cache.js';
 import { lockRecipe } from '../lock/lock.js';
@@ -22,6 +23,9 @@ export async function buildCommand(argv: string[]): Promise<void> {
     'allow-insecure': { type: 'boolean' },
     json: { type: 'boolean' },
     annotation: { type: 'string', multiple: true },
+    push: { type: 'string' },
+    creds: { type: 'string' },
+    'plain-http': { type: 'boolean' },
   });
   const recipePath = resolve(onePositional('build', positionals, 'recipe'));
   const recipe = await loadRecipe(recipePath);
@@ -49,11 +53,20 @@ export async function buildCommand(argv: string[]): Promise<void> {
     annotations: parseAnnotations(values.annotation ?? []),
   });
   const clock = stopwatch();
-  await publish(result.graph, await openLayoutSink({ dir: out, files: result.files }), [recipe.tag]);
+  const writeLayout = values.push === undefined || values.out !== undefined;
+  if (writeLayout) await publish(result.graph, await openLayoutSink({ dir: out, files: result.files }), [recipe.tag]);
+  const pushed =
+    values.push === undefined
+      ? undefined
+      : await pushGraph(result.graph, values.push, [{ name: recipe.name, tag: recipe.tag }], {
+          ...(values.creds === undefined ? {} : { creds: values.creds }),
+          ...(values['plain-http'] === true ? { plainHttp: true } : {}),
+          cacheDir,
+        }, stderrLog);
   const timings = { ...result.timings, write: clock() };
   if (values.json === true) {
     const manifests = result.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
-    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, layout: out, timings })}\n`);
+    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, ...(writeLayout ? { layout: out } : {}), ...(pushed === undefined ? {} : { pushed: pushed.pinned }), timings })}\n`);
     return;
   }
   for (const i of result.images) {
@@ -62,7 +75,8 @@ export async function buildCommand(argv: string[]): Promise<void> {
     );
   }
   process.stdout.write(`index    ${result.index.digest}\n`);
-  process.stdout.write(`wrote ${out} (tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
+  if (writeLayout) process.stdout.write(`wrote ${out} (tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
+  if (pushed !== undefined) process.stdout.write(`${pushed.pinned}\n`);
 }
 
 /** `--annotation KEY=VALUE` options (e.g. org.opencontainers.image.revision=$GIT_SHA) as a map. */

@@ -26,11 +26,14 @@ export interface HttpRequest extends HttpLimits {
   body?: () => Promise<{ stream: Readable | Buffer; length?: number }>;
   /** Follow redirects (default true). */
   redirect?: boolean;
+  /** The hint of a NETWORK error (default: check the address and the connection). */
+  networkHint?: string;
 }
 
 /** An answer whose body has not been read yet. */
 export interface HttpResponse {
   status: number;
+  statusText: string;
   headers: Headers;
   /** The URL that answered (after redirects). */
   url: string;
@@ -64,7 +67,7 @@ const NETWORK_HINT = 'check the network connection and the address; the server m
 export async function send(request: HttpRequest): Promise<HttpResponse> {
   const idleMs = request.idleMs ?? HTTP_DEFAULTS.idleMs;
   const { target, headers: credentialHeaders } = splitCredentials(request.url);
-  const shown = `${request.method} ${redactUrl(request.url)}`;
+  const shown = `${request.method === 'GET' ? '' : `${request.method} `}${redactUrl(request.url)}`;
   const controller = new AbortController();
   let why: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -77,7 +80,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   };
   const disarm = (): void => clearTimeout(timer);
   const fail = (err: unknown, duringBody: boolean): NetworkError =>
-    err instanceof NetworkError ? err : new NetworkError(`${shown}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`, NETWORK_HINT, err, duringBody);
+    err instanceof NetworkError ? err : new NetworkError(`cannot reach ${shown}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`, request.networkHint ?? NETWORK_HINT, err, duringBody);
 
   const body = request.body === undefined ? undefined : await request.body();
   const headers: Record<string, string> = { ...credentialHeaders, ...request.headers };
@@ -131,6 +134,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
 
   return {
     status: res.status,
+    statusText: res.statusText,
     headers: res.headers,
     url: res.url || request.url,
     stream,
@@ -144,7 +148,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
             chunks.push(chunk as Buffer);
             break;
           }
-          throw new AlbaError('NETWORK', `${shown}: ${what} is larger than ${max} bytes`, { hint: 'the server sent something too large to be what alba asked for; check the address' });
+          throw new AlbaError('TOO_LARGE', `${shown}: ${what} is larger than ${max} bytes`, { hint: 'the server sent something far larger than what alba asked for can be; check the address, or the server is hostile' });
         }
         chunks.push(chunk as Buffer);
       }

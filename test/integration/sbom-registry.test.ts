@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeFixtureDistro, writeFixtureProject } from '../helpers/fixture-distro.js';
-import { pushLayout, type PushedLayout } from '../helpers/push-layout.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
@@ -20,13 +20,13 @@ const TAG = 'reg';
 const REFS = { index: TAG, amd64: `${TAG}-linux-amd64`, arm64: `${TAG}-linux-arm64-v8` } as const;
 const USER = { username: 'alice', password: 'pa:ss word' };
 const CREDS = `${USER.username}:${USER.password}`;
-const haveRegistry = requireTool('docker-registry');
+const haveRegistry = requireTool('docker-registry') && requireTool('skopeo');
 
 const work = await mkdtemp(join(tmpdir(), 'alba-sbom-registry-'));
 let repoServer: RepoServer;
 let registry: RegistryServer;
 let layout: string;
-let pushed: PushedLayout;
+let pushedIndex: string;
 
 before(async () => {
   if (!haveRegistry) return;
@@ -39,14 +39,23 @@ before(async () => {
   const build = await runAlba(['build', project.recipe, '--cache', join(work, 'cache'), '--out', layout]);
   assert.equal(build.status, 0, explain(build));
   registry = await startRegistry();
-  pushed = await pushLayout(registry.url, 'fixture/app', layout, { layoutRef: TAG, tag: '1.0' });
-  await pushLayout(registry.url, 'fixture/bare', layout, { layoutRef: TAG, tag: '1.0', referrers: false });
+  pushedIndex = await pushWithAlba(registry.host, 'fixture/app:1.0');
+  // skopeo copies the image but not the SBOM referrers (they are not in index.json)
+  const bare = spawnSync('skopeo', ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:${TAG}`, `docker://${registry.host}/fixture/bare:1.0`], { encoding: 'utf8' });
+  assert.equal(bare.status, 0, bare.stderr);
 });
 after(async () => {
   await registry?.close();
   await repoServer?.close();
   await rm(work, { recursive: true, force: true });
 });
+
+/** Pushes the layout with `alba container push`; returns the index digest it prints. */
+async function pushWithAlba(host: string, nameTag: string, extra: string[] = []): Promise<string> {
+  const res = await runAlba(['container', 'push', '--cache', join(work, 'cache'), '-t', nameTag, ...extra, layout, `docker://${host}`], { env: { DOCKER_CONFIG: join(work, 'no-docker-config') } });
+  assert.equal(res.status, 0, explain(res));
+  return res.stdout.trim().split('@').pop() as string;
+}
 
 function explain(run: AlbaRun): string {
   return `status ${run.status}\n--- stdout\n${run.stdout.slice(0, 2000)}--- stderr\n${run.stderr}`;
@@ -84,7 +93,7 @@ describe('alba sbom REF from a distribution registry', { skip: haveRegistry ? fa
 
   test('by digest: of the index, and of a platform manifest directly', async () => {
     const index = await layoutDigest(REFS.index);
-    assert.equal(index, pushed.index.digest);
+    assert.equal(index, pushedIndex);
     const cases: [string[], string][] = [
       [[`${registry.host}/fixture/app@${index}`], 'index.spdx.json'],
       [[`${registry.host}/fixture/app:1.0@${index}`, '--platform', 'linux/amd64'], 'amd64.spdx.json'],
@@ -132,7 +141,7 @@ describe('alba sbom REF from a distribution registry', { skip: haveRegistry ? fa
     before(async () => {
       if (!requireTool('htpasswd')) return;
       secured = await startRegistry({ auth: USER });
-      await pushLayout(secured.url, 'fixture/app', layout, { layoutRef: TAG, tag: '1.0', credentials: USER });
+      await pushWithAlba(secured.host, 'fixture/app:1.0', ['--creds', CREDS]);
     });
     after(async () => secured?.close());
 

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { fetchBytes } from '../../src/debian/http.js';
+import { isAlbaError } from '../../src/errors.js';
+import { HTTP_DEFAULTS, send } from '../../src/http/request.js';
+import { DEFAULT_RETRY, parseRetryAfter, retryDelay } from '../../src/http/retry.js';
+
+// The one HTTP layer against a hostile 127.0.0.1 server: huge bodies, dripping bodies.
+
+let server: Server;
+let base: string;
+before(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/huge-declared') {
+      res.writeHead(200, { 'content-length': String(1024 ** 3) });
+      const chunk = Buffer.alloc(1024 * 1024, 0x41);
+      const pump = (): void => {
+        while (res.write(chunk));
+        res.once('drain', pump);
+      };
+      pump();
+      res.on('close', () => res.removeAllListeners('drain'));
+      return;
+    }
+    if (req.url === '/huge-chunked') {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(1024 * 1024, 0x42);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < 1024 && res.write(chunk)) sent++;
+        if (sent < 1024) res.once('drain', pump);
+        else res.end();
+      };
+      pump();
+      return;
+    }
+    if (req.url === '/drip') {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write('x'), 200);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('the HTTP layer', () => {
+  test('a 1 GB InRelease (declared) is refused at once as TOO_LARGE', async () => {
+    await assert.rejects(fetchBytes(`${base}/huge-declared`), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /larger than/.test(err.message));
+  });
+
+  test('a 1 GB InRelease without a length is refused after the cap, with flat memory', async () => {
+    const before = process.memoryUsage().rss;
+    await assert.rejects(fetchBytes(`${base}/huge-chunked`), (err: unknown) => isAlbaError(err, 'TOO_LARGE'));
+    const grown = (process.memoryUsage().rss - before) / 1024 / 1024;
+    assert.ok(grown < 200, `RSS grew by ${grown.toFixed(0)} MB`);
+  });
+
+  test('a body that drips below the minimum rate is given up with NETWORK', async () => {
+    const started = Date.now();
+    const res = await send({ method: 'GET', url: `${base}/drip`, minBytesPerSecond: 100, rateWindowMs: 600 });
+    await assert.rejects(res.bytes(1024, 'drip'), (err: unknown) => isAlbaError(err, 'NETWORK') && /slower than 100 bytes\/s/.test(err.message));
+    assert.ok(Date.now() - started < 3000);
+  });
+
+  test('by default, a byte every 20 s is given up within two minutes', () => {
+    assert.ok(HTTP_DEFAULTS.rateWindowMs <= 120_000);
+    assert.ok((HTTP_DEFAULTS.minBytesPerSecond * HTTP_DEFAULTS.rateWindowMs) / 1000 > HTTP_DEFAULTS.rateWindowMs / 20_000);
+  });
+
+  test('Retry-After in seconds or as a date; pauses grow, are jittered and capped', () => {
+    assert.equal(parseRetryAfter('2'), 2000);
+    assert.equal(parseRetryAfter(new Date(Date.now() + 5000).toUTCString(), Date.now()) !== undefined, true);
+    assert.equal(parseRetryAfter(null), undefined);
+    assert.equal(retryDelay(DEFAULT_RETRY, 0, 2000), 2000);
+    assert.equal(retryDelay(DEFAULT_RETRY, 0, 10 * 60_000), DEFAULT_RETRY.maxMs);
+    for (let i = 0; i < 20; i++) {
+      const d = retryDelay(DEFAULT_RETRY, 2);
+      assert.ok(d >= DEFAULT_RETRY.baseMs * 4 * 0.75 && d <= DEFAULT_RETRY.baseMs * 4 * 1.25, String(d));
+    }
+  });
+});

@@ -12,6 +12,10 @@ Usage:
   alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure]
   alba build RECIPE [--out DIR] [--arch a,b] [--cache DIR] [--mirror M]... [--annotation K=V]... [--allow-insecure] [--json]
   alba sbom LAYOUT|REF [--platform P] [--creds USER:PASS] [--plain-http]
+  alba container push -t NAME:TAG [-t NAME:TAG]... SRC TARGET [--ref TAG] [--creds USER:PASS] [--plain-http]
+                      [--chunk-size N] [--mount-from REPO]... [--concurrency N] [--cache DIR] [--json]
+      SRC: an OCI layout or a directory of docker archives; TARGET: docker://HOST[:PORT][/REPO[:TAG]] or oci:DIR
+  alba build RECIPE ... --push TARGET   builds, then pushes as container push does
 
 Options:
   --mirror M        fetch snapshot sources from a mirror, keeping the recipe's URLs in the lock:

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { AlbaError } from '../errors.js';
 import { readRegistrySbom } from '../sbom/read-registry.js';
 import { readSbom } from '../sbom/read.js';
-import { parseCredentials } from '../sink/registry/auth.js';
+import { findCredentials } from '../sink/registry/credentials.js';
+import { parseReference } from '../sink/registry/reference.js';
 import { onePositional, parseCommandArgs } from './args.js';
 
 /**
@@ -29,11 +30,10 @@ export async function sbomCommand(argv: string[]): Promise<void> {
   if (values.ref !== undefined) {
     throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, { hint: 'put the tag in the reference: HOST/NAME:TAG' });
   }
-  const auth = values.creds ?? process.env.ALBA_REGISTRY_AUTH;
-  const source = values.creds !== undefined ? '--creds' : 'ALBA_REGISTRY_AUTH';
+  const credentials = await findCredentials(parseReference(target).registry, values.creds === undefined ? {} : { flag: values.creds });
   const bytes = await readRegistrySbom(target, {
     ...platform,
-    ...(auth === undefined || auth === '' ? {} : { credentials: parseCredentials(auth, source) }),
+    ...(credentials === undefined ? {} : { credentials }),
     ...(values['plain-http'] === true ? { plainHttp: true } : {}),
   });
   process.stdout.write(bytes);

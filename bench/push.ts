@@ -1,0 +1,105 @@
+/**
+ * Push benchmark: recipes/base.yaml for 4 archs (bookworm + updates from the host's mirror) built
+ * once into a layout, then pushed to a fresh local distribution registry by alba
+ * (`alba container push`) and by skopeo (`skopeo copy --all` of the same layout), several runs,
+ * in the same script; then the no-op re-push; then peak RSS of pushing a layer of 15 MB and of
+ * 150 MB (flat memory means the same RSS).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { albaBin } from '../test/helpers/run-alba.js';
+import { startRegistry } from '../test/helpers/registry-server.js';
+import { digestOf } from '../src/oci/digest.js';
+import { fileBlob, memoryBlob } from '../src/oci/graph.js';
+import { imageConfigBlob } from '../src/oci/config.js';
+import { imageIndexBlob } from '../src/oci/image-index.js';
+import { imageManifestBlob } from '../src/oci/manifest.js';
+import { MediaType } from '../src/oci/media-types.js';
+import { openLayoutSink } from '../src/sink/layout/layout-sink.js';
+import { publish } from '../src/sink/publish.js';
+import { BENCH_ARCHS, benchRecipe, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
+
+const RUNS = 3;
+
+async function main(): Promise<void> {
+  requireGnuTime();
+  const work = await mkdtemp(join(tmpdir(), 'alba-bench-push-'));
+  try {
+    const { text } = await benchRecipe(BENCH_ARCHS, false);
+    const recipe = join(work, 'base.yaml');
+    await writeFile(recipe, text);
+    const layout = join(work, 'layout');
+    const build = await measure(process.execPath, [albaBin, 'build', recipe, '--mirror', 'apt', '--cache', join(work, 'cache'), '--out', layout, '--json']);
+    if (build.status !== 0) throw new Error(`build failed:\n${build.stderr}`);
+    const tag = 'latest';
+
+    const alba: MeasuredRun[] = [];
+    const skopeo: MeasuredRun[] = [];
+    const noop: MeasuredRun[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const a = await startRegistry();
+      alba.push(ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, `push-cache-${i}`), '-t', `bench/base:${tag}`, layout, `docker://${a.host}`])));
+      noop.push(ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, `push-cache-${i}`), '-t', `bench/base:${tag}`, layout, `docker://${a.host}`])));
+      await a.close();
+      const s = await startRegistry();
+      skopeo.push(ok(await measure('skopeo', ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${s.host}/bench/base:${tag}`])));
+      await s.close();
+    }
+
+    const rss: [number, MeasuredRun][] = [];
+    for (const mb of [15, 150]) {
+      const big = await bigLayout(work, mb);
+      const r = await startRegistry();
+      rss.push([mb, ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, `big-cache-${mb}`), '-t', 'bench/big:1', big, `docker://${r.host}`]))]);
+      await r.close();
+    }
+
+    const m = (runs: MeasuredRun[]): number => median(runs.map((r) => r.wall));
+    const ratio = m(skopeo) / m(alba);
+    const lines = [
+      `push of recipes/base.yaml (${BENCH_ARCHS.join(', ')}) to a fresh local distribution 2.8 registry, ${RUNS} runs, medians`,
+      '',
+      ...markdownTable(
+        ['case', 'median s', 'min s', 'peak RSS MB'],
+        [
+          ['alba container push (first push)', fmt(m(alba)), fmt(Math.min(...alba.map((r) => r.wall))), Math.max(...alba.map((r) => r.peakRssMb)).toFixed(0)],
+          ['skopeo copy --all (first push)', fmt(m(skopeo)), fmt(Math.min(...skopeo.map((r) => r.wall))), Math.max(...skopeo.map((r) => r.peakRssMb)).toFixed(0)],
+          ['alba no-op re-push', fmt(m(noop)), fmt(Math.min(...noop.map((r) => r.wall))), Math.max(...noop.map((r) => r.peakRssMb)).toFixed(0)],
+          ...rss.map(([mb, r]) => [`alba push, one ${mb} MB layer`, fmt(r.wall), fmt(r.wall), r.peakRssMb.toFixed(0)]),
+        ],
+      ),
+      '',
+      `first push: skopeo / alba = ${ratio.toFixed(2)}× (target ≥ 1: ${ratio >= 1 ? 'met' : 'MISSED'})`,
+      `no-op re-push: ${fmt(m(noop))} s (target < 0.3 s: ${m(noop) < 0.3 ? 'met' : 'MISSED'}; Node start included)`,
+      `RSS 15 MB vs 150 MB layer: ${rss.map(([, r]) => r.peakRssMb.toFixed(0)).join(' vs ')} MB`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function ok(run: MeasuredRun): MeasuredRun {
+  if (run.status !== 0) throw new Error(`failed (status ${run.status}):\n${run.stderr}`);
+  return run;
+}
+
+/** A one-platform layout whose only layer is `mb` MB of random bytes (an uncompressed tar media type; never unpacked). */
+async function bigLayout(work: string, mb: number): Promise<string> {
+  const file = join(work, `big-${mb}.bin`);
+  const bytes = randomBytes(mb * 1024 * 1024);
+  await writeFile(file, bytes);
+  const digest = digestOf(bytes);
+  const layer = fileBlob({ mediaType: MediaType.layerTar, digest, size: bytes.length }, file);
+  const platform = { os: 'linux', architecture: 'amd64' };
+  const config = imageConfigBlob({ created: 0, platform, layers: [{ diffId: digest, createdBy: 'bench' }] });
+  const manifest = imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, platform);
+  const index = imageIndexBlob({ manifests: [manifest.descriptor] });
+  const dir = join(work, `big-layout-${mb}`);
+  await publish({ root: memoryBlob(index), images: [{ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), layer] }], referrers: [] }, await openLayoutSink({ dir }), ['1']);
+  return dir;
+}
+
+await main();

@@ -1,9 +1,5 @@
 import { AlbaError } from '../errors.js';
 import { version } from '../version.js';
-import { buildCommand } from './build-command.js';
-import { containerCommand } from './container-command.js';
-import { lockCommand } from './lock-command.js';
-import { sbomCommand } from './sbom-command.js';
 import { printError } from './print-error.js';
 
 const USAGE = `alba ${version} — daemonless builder of distroless multi-arch OCI images
@@ -35,11 +31,12 @@ Options:
   --version         alba's version
 See README.md and docs/recipe.md.`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
-  lock: lockCommand,
-  build: buildCommand,
-  sbom: sbomCommand,
-  container: containerCommand,
+/** Each command's module is loaded only when it runs: a push does not pay for OpenPGP or the resolver. */
+const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<void>>> = {
+  lock: async () => (await import('./lock-command.js')).lockCommand,
+  build: async () => (await import('./build-command.js')).buildCommand,
+  sbom: async () => (await import('./sbom-command.js')).sbomCommand,
+  container: async () => (await import('./container-command.js')).containerCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -58,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await command(rest);
+    await (await command())(rest);
     return 0;
   } catch (err) {
     printError(err);

@@ -3,8 +3,8 @@ import { AlbaError, redactUrl } from '../errors.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { mapLimit } from '../util/map-limit.js';
-import { withRetries } from '../util/retry.js';
-import { fetchStream, isBodyCut } from './http.js';
+import { withRetry } from '../http/retry.js';
+import { DEBIAN_RETRY, fetchStream, isBodyCut } from './http.js';
 
 /** One .deb to fetch, with the size and SHA256 its (verified) index promised. */
 export interface DebDownload {
@@ -55,7 +55,7 @@ export async function downloadDebs(items: readonly DebDownload[], options: Downl
     const digest = parseDigest(`sha256:${item.sha256.toLowerCase()}`);
     const cached = await options.store.has(digest);
     // A download cut midway left nothing in the store: it is safe to start it again.
-    if (!cached) await withRetries(() => downloadOne(item, digest, options), isBodyCut);
+    if (!cached) await withRetry(() => downloadOne(item, digest, options), DEBIAN_RETRY, undefined, isBodyCut);
     options.onProgress?.({ done: ++done, total: items.length, item, cached });
     return { digest, path: options.store.path(digest), cached };
   });

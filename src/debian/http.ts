@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { AlbaError, isAlbaError, redactUrl } from '../errors.js';
+import { AlbaError, redactUrl } from '../errors.js';
 import { NetworkError, send } from '../http/request.js';
-import { withRetries } from '../util/retry.js';
+import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../http/retry.js';
 
 /** Options of one HTTP GET. */
 export interface FetchOptions {
@@ -19,32 +19,32 @@ export interface FetchedStream {
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The one retry policy, with shorter pauses: a mirror is usually near, and every .deb is tried again as a whole. */
+export const DEBIAN_RETRY: RetryPolicy = { ...DEFAULT_RETRY, retries: 3, baseMs: 250 };
 const NETWORK_HINT = 'check the network connection and the repository URL, or fetch from a reachable mirror with --mirror';
 
 /**
  * GETs `url` and streams its body, through the one HTTP layer (http/request.ts: idle timeout,
  * minimum rate). Non-2xx is AlbaError HTTP_STATUS; a failure to connect, a timeout or a
- * connection lost mid-body is NETWORK. A failure to connect and a 5xx/429 answer are retried
- * twice after a pause (see util/retry.ts); a body cut midway is the caller's to retry.
+ * connection lost mid-body is NETWORK. A failure to connect and a 408/429/5xx answer are retried
+ * by the one retry policy (http/retry.ts); a body cut midway is the caller's to retry.
  * Credentials in the URL are sent as HTTP basic auth and never appear in messages.
  */
 export async function fetchStream(url: string, options: FetchOptions = {}): Promise<FetchedStream> {
-  return withRetries(async () => {
+  return withRetry(async () => {
     const res = await send({ method: 'GET', url, networkHint: NETWORK_HINT, ...(options.timeoutMs === undefined ? {} : { idleMs: options.timeoutMs }) });
     if (res.status < 200 || res.status >= 300) {
       await res.discard();
-      throw statusError(url, res.status, res.statusText);
+      const error = statusError(url, res.status, res.statusText);
+      if (retryableStatus(res.status)) throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), error);
+      throw error;
     }
     const length = res.headers.get('content-length');
     return { body: res.stream(), size: length === null || !/^\d+$/.test(length) ? undefined : Number(length) };
-  }, isTransient);
+  }, DEBIAN_RETRY, undefined, (err) => err instanceof RetryableAnswer || (err instanceof NetworkError && !err.duringBody));
 }
 
-/** True for failures worth one more try: the network, or a server saying it is busy or broken. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof HttpStatusError) return err.status >= 500 || err.status === 429;
-  return isAlbaError(err, 'NETWORK');
-}
 
 /** GETs `url` into memory (for small files: Release, signatures), refused above `maxBytes` (TOO_LARGE); errors as fetchStream. */
 export async function fetchBytes(url: string, options: FetchOptions = {}): Promise<Buffer> {

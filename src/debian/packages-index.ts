@@ -4,10 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { AlbaError, isAlbaError, redactUrl } from '../errors.js';
 import { checkExpected } from '../oci/blob-store.js';
 import { parseDigest } from '../oci/digest.js';
-import { withRetries } from '../util/retry.js';
+import { withRetry } from '../http/retry.js';
 import { Deb822Parser, type Stanza } from './deb822.js';
 import { compressionOf, decompressor, type Compression } from './decompress.js';
-import { fetchStream, isBodyCut } from './http.js';
+import { DEBIAN_RETRY, fetchStream, isBodyCut } from './http.js';
 import { readIndexCache, writeIndexCache } from './index-cache.js';
 import type { Release } from './release.js';
 import type { IndexPackage } from './types.js';
@@ -77,7 +77,7 @@ export async function loadPackagesIndex(release: Release, component: string, arc
     if (cached !== undefined) return { file, packages: cached, fromCache: true };
   }
   // A body cut midway is fetched again from the start (the partial parse is dropped).
-  const packages = await withRetries(() => downloadIndex(file, options.timeoutMs), isBodyCut);
+  const packages = await withRetry(() => downloadIndex(file, options.timeoutMs), DEBIAN_RETRY, undefined, isBodyCut);
   if (options.cacheDir !== undefined) await writeIndexCache(options.cacheDir, file.sha256, packages);
   return { file, packages, fromCache: false };
 }

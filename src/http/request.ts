@@ -4,8 +4,9 @@
  * rate over a window (a server dripping bytes is given up), size caps on bodies read into
  * memory, and credentials kept out of every message.
  */
+import { readFileSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
-import type { ReadableStream } from 'node:stream/web';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
 
 /** Time limits of one request. */
@@ -28,6 +29,15 @@ export interface HttpRequest extends HttpLimits {
   redirect?: boolean;
   /** The hint of a NETWORK error (default: check the address and the connection). */
   networkHint?: string;
+  tls?: TlsOptions;
+}
+
+/** How to trust an https server. */
+export interface TlsOptions {
+  /** Accept any certificate (`--insecure-skip-tls-verify`). */
+  insecureSkipVerify?: boolean;
+  /** A PEM file of CA certificates to trust instead of the system's (`--ca-file`). */
+  caFile?: string;
 }
 
 /** An answer whose body has not been read yet. */
@@ -35,8 +45,6 @@ export interface HttpResponse {
   status: number;
   statusText: string;
   headers: Headers;
-  /** The URL that answered (after redirects). */
-  url: string;
   /** The body as a stream, watched by the idle timeout and the minimum rate. */
   stream(): Readable;
   /** The whole body, refused above `max` bytes (NETWORK naming `what`); with `truncate`, its first `max` bytes. */
@@ -86,27 +94,27 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   const headers: Record<string, string> = { ...credentialHeaders, ...request.headers };
   if (body?.length !== undefined) headers['content-length'] = String(body.length);
   arm();
-  let res: Response;
+  let res: Dispatcher.ResponseData;
   try {
-    res = await fetch(target, {
-      method: request.method,
+    res = await undiciRequest(target, {
+      method: request.method as Dispatcher.HttpMethod,
       headers,
       signal: controller.signal,
-      redirect: request.redirect === false ? 'manual' : 'follow',
-      ...(body === undefined ? {} : { body: Buffer.isBuffer(body.stream) ? new Uint8Array(body.stream) : (Readable.toWeb(body.stream) as unknown as BodyInit), duplex: 'half' }),
-    } as RequestInit);
+      maxRedirections: request.redirect === false || body !== undefined ? 0 : 5,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      dispatcher: dispatcherFor(request.tls),
+      ...(body === undefined ? {} : { body: body.stream }),
+    });
   } catch (err) {
     disarm();
     if (body !== undefined && !Buffer.isBuffer(body.stream)) body.stream.destroy();
     throw fail(err, false);
   }
+  const answerHeaders = toHeaders(res.headers);
 
   const stream = (): Readable => {
-    if (res.body === null) {
-      disarm();
-      return Readable.from([]);
-    }
-    const source = Readable.fromWeb(res.body as ReadableStream<Uint8Array>);
+    const source = res.body as unknown as Readable;
     const rate = rateWatch(request, (message) => {
       why = message;
       controller.abort();
@@ -133,10 +141,9 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   };
 
   return {
-    status: res.status,
-    statusText: res.statusText,
-    headers: res.headers,
-    url: res.url || request.url,
+    status: res.statusCode,
+    statusText: STATUS_TEXT[res.statusCode] ?? '',
+    headers: answerHeaders,
     stream,
     async bytes(max, what, truncate = false) {
       const chunks: Buffer[] = [];
@@ -156,9 +163,43 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     },
     async discard() {
       disarm();
-      await res.body?.cancel().catch(() => undefined);
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     },
   };
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 410: 'Gone', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+
+const agents = new Map<string, Dispatcher>();
+
+/** One connection pool per TLS setting (the default one when there is none). */
+function dispatcherFor(tls: TlsOptions | undefined): Dispatcher | undefined {
+  if (tls === undefined || (tls.insecureSkipVerify !== true && tls.caFile === undefined)) return undefined;
+  const key = `${tls.insecureSkipVerify === true} ${tls.caFile ?? ''}`;
+  let agent = agents.get(key);
+  if (agent === undefined) {
+    let ca: Buffer | undefined;
+    if (tls.caFile !== undefined) {
+      try {
+        ca = readFileSync(tls.caFile);
+      } catch (cause) {
+        throw new AlbaError('USAGE', `--ca-file ${tls.caFile} cannot be read`, { hint: 'give a PEM file of CA certificates', cause });
+      }
+    }
+    agent = new Agent({ connect: { rejectUnauthorized: tls.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) } });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** undici's header record as a Headers object (repeated headers joined with `, `). */
+function toHeaders(record: Record<string, string | string[] | undefined>): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(record)) {
+    if (value === undefined) continue;
+    out.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return out;
 }
 
 /** Aborts (through `give`) a body that brings less than the minimum rate over a window. */

@@ -53,19 +53,28 @@ export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs?: 
   return Math.min(policy.maxMs, Math.round(exp * (0.75 + Math.random() * 0.5)));
 }
 
+/** The failures worth another try: a lost connection (before or during the body), a RetryableAnswer. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof NetworkError || err instanceof RetryableAnswer;
+}
+
 /**
- * Runs `attempt` again while it fails with a NetworkError or a RetryableAnswer, at most
- * `policy.retries` times; only for operations that are safe to repeat. `onRetry` hears each pause.
+ * Runs `attempt` again while it fails with an error `retryable` accepts (default isRetryable), at
+ * most `policy.retries` times; only for operations that are safe to repeat. `onRetry` hears each pause.
  */
-export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY, onRetry?: (err: Error, delayMs: number) => void): Promise<T> {
+export async function withRetry<T>(
+  attempt: () => Promise<T>,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  onRetry?: (err: Error, delayMs: number) => void,
+  retryable: (err: unknown) => boolean = isRetryable,
+): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await attempt();
     } catch (err) {
-      const retryable = err instanceof NetworkError || err instanceof RetryableAnswer;
-      if (!retryable || i >= policy.retries) throw err instanceof RetryableAnswer ? err.final : err;
+      if (!retryable(err) || i >= policy.retries) throw err instanceof RetryableAnswer ? err.final : err;
       const delay = retryDelay(policy, i, err instanceof RetryableAnswer ? err.retryAfterMs : undefined);
-      onRetry?.(err, delay);
+      onRetry?.(err as Error, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }

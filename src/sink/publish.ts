@@ -21,7 +21,7 @@ export interface PublishEvent {
 
 /** How to walk. */
 export interface PublishOptions {
-  /** Nodes stored at once (default 4). */
+  /** Nodes stored at once (default 8). */
   concurrency?: number;
   onEvent?: (event: PublishEvent) => void;
 }
@@ -41,11 +41,11 @@ export interface PublishResult {
 
 /**
  * Stores `graph` in `sink` and points `tags` at its root. Each digest is stored once even when
- * several images share it; up to `concurrency` nodes are stored at a time. On failure the sink
+ * several images share it; up to `concurrency` nodes are stored at a time (also the referrers links of several subjects). On failure the sink
  * is told to discard what it staged and no tag is written.
  */
 export async function publish(graph: ImageGraph, sink: Sink, tags: readonly string[], options: PublishOptions = {}): Promise<PublishResult> {
-  const limit = options.concurrency ?? 4;
+  const limit = options.concurrency ?? 8;
   const emit = options.onEvent ?? (() => undefined);
   const result: PublishResult = { root: graph.root.descriptor, tags: [...tags], blobs: counts(), manifests: counts() };
   const store = async (kind: PublishEvent['kind'], items: readonly Owned[], put: (b: Blob) => Promise<StoreOutcome>): Promise<void> => {
@@ -62,7 +62,7 @@ export async function publish(graph: ImageGraph, sink: Sink, tags: readonly stri
     await store('manifest', [{ blob: graph.root }], (b) => sink.putManifest(b));
     await store('blob', graph.referrers.flatMap(owned), (b) => sink.putBlob(b));
     await store('referrer', graph.referrers.map((r) => ({ blob: r.manifest })), (b) => sink.putManifest(b));
-    for (const [subject, referrers] of bySubject(graph)) await sink.linkReferrers(subject, referrers);
+    await mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers));
     for (const tag of tags) {
       const outcome = await sink.tag(tag, graph.root);
       emit({ kind: 'tag', descriptor: graph.root.descriptor, outcome, tag });

@@ -3,10 +3,10 @@
  * manifests with their config and layers, and every referrer stored in the layout whose subject
  * is one of them (listed in index.json, or only present as a blob, as `alba build` stores them).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AlbaError } from '../errors.js';
-import { digestOf, isDigest, parseDigest } from '../oci/digest.js';
+import { digestOf, isDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { fileBlob, MAX_MANIFEST_BYTES, type Blob, type ImageGraph, type ManifestNode, type Referrer } from '../oci/graph.js';
 import { readLayout, REF_NAME, type OciLayout } from '../oci/layout-reader.js';
 import { MediaType } from '../oci/media-types.js';
@@ -102,17 +102,25 @@ async function findReferrers(layout: OciLayout, subjects: Map<string, Descriptor
   return [...found.values()].sort((a, b) => (a.manifest.descriptor.digest < b.manifest.descriptor.digest ? -1 : 1));
 }
 
-/** Every blob of the layout small enough to be a manifest, by name order. */
+/** Every blob of the layout small enough to be a manifest and starting like JSON (`{`), by name order. */
 async function smallBlobs(layout: OciLayout): Promise<Descriptor[]> {
   const dir = join(layout.dir, 'blobs', 'sha256');
-  const out: Descriptor[] = [];
-  for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
-    const digest = `sha256:${name}`;
-    if (!isDigest(digest)) continue;
-    const size = (await stat(join(dir, name))).size;
-    if (size <= MAX_MANIFEST_BYTES) out.push({ mediaType: MediaType.manifest, digest, size });
-  }
-  return out;
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => isDigest(`sha256:${n}`)).sort();
+  const found = await Promise.all(
+    names.map(async (name): Promise<Descriptor | undefined> => {
+      const file = await open(join(dir, name), 'r');
+      try {
+        const { size } = await file.stat();
+        if (size > MAX_MANIFEST_BYTES || size < 2) return undefined;
+        const head = Buffer.alloc(1);
+        await file.read(head, 0, 1, 0);
+        return head[0] === 0x7b ? { mediaType: MediaType.manifest, digest: `sha256:${name}` as Digest, size } : undefined;
+      } finally {
+        await file.close();
+      }
+    }),
+  );
+  return found.filter((d): d is Descriptor => d !== undefined);
 }
 
 async function readManifest(layout: OciLayout, d: Descriptor): Promise<ManifestJson> {

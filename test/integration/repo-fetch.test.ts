@@ -293,7 +293,7 @@ describe('transient failures are retried; lasting ones are not hidden', () => {
     assert.equal(count(server, path), 2);
   });
 
-  test('a server failing every time gives HTTP_STATUS after three tries; a 404 is not retried', async () => {
+  test('a server failing every time gives HTTP_STATUS after four tries (the retry policy); a 404 is not retried', async () => {
     const { repo, server, cacheDir } = await served();
     const deb = repo.debs[0]!;
     const path = `/${deb.filename}`;
@@ -301,10 +301,10 @@ describe('transient failures are retried; lasting ones are not hidden', () => {
     const store = new BlobStore(cacheArea(cacheDir, 'blobs'));
     const item = { url: `${server.url}${path}`, sha256: deb.sha256, size: deb.size, what: 'hello' };
     await assert.rejects(downloadDebs([item], { store }), rejectsWith('HTTP_STATUS', '502'));
-    assert.equal(count(server, path), 3);
+    assert.equal(count(server, path), 4);
     server.fault(path, { status: 404 });
     await assert.rejects(downloadDebs([item], { store }), rejectsWith('HTTP_STATUS', '404'));
-    assert.equal(count(server, path), 4);
+    assert.equal(count(server, path), 5);
     assert.deepEqual(await filesUnder(cacheArea(cacheDir, 'blobs')), []);
   });
 });

@@ -65,12 +65,14 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
         api = true;
         return;
       }
-      const fromApi = await client.referrersFromApi(subject.digest as Digest);
-      if (fromApi !== undefined) {
-        api = true;
-        return;
+      if (api !== false) {
+        const fromApi = await client.referrersFromApi(subject.digest as Digest);
+        if (fromApi !== undefined) {
+          api = true;
+          return;
+        }
+        api = false;
       }
-      api = false;
       const existing = await client.referrersTagEntries(subject.digest as Digest);
       const known = new Set(existing.map((d) => d.digest));
       if (referrers.every((r) => known.has(r.digest))) return;

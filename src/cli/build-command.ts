@@ -3,7 +3,7 @@ import { archSlug } from '../debian/arch.js';
 import { build } from '../builder/build.js';
 import { openLayoutSink } from '../sink/layout/layout-sink.js';
 import { publish } from '../sink/publish.js';
-import { pushGraph } from './push.js';
+import { pushGraph, tlsFlags } from './push.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { defaultCacheDir } from '../cache.js';
 import { lockRecipe } from '../lock/lock.js';
@@ -26,6 +26,8 @@ export async function buildCommand(argv: string[]): Promise<void> {
     push: { type: 'string' },
     creds: { type: 'string' },
     'plain-http': { type: 'boolean' },
+    'insecure-skip-tls-verify': { type: 'boolean' },
+    'ca-file': { type: 'string' },
   });
   const recipePath = resolve(onePositional('build', positionals, 'recipe'));
   const recipe = await loadRecipe(recipePath);
@@ -61,6 +63,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
       : await pushGraph(result.graph, values.push, [{ name: recipe.name, tag: recipe.tag }], {
           ...(values.creds === undefined ? {} : { creds: values.creds }),
           ...(values['plain-http'] === true ? { plainHttp: true } : {}),
+          ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
           cacheDir,
         }, stderrLog);
   const timings = { ...result.timings, write: clock() };

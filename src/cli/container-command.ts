@@ -7,7 +7,7 @@ import { readLayoutGraph } from '../source/layout-source.js';
 import { readDockerArchives } from '../source/docker-archives.js';
 import type { ImageGraph } from '../oci/graph.js';
 import { parseCommandArgs, stderrLog } from './args.js';
-import { parseTags, pushGraph } from './push.js';
+import { parseTags, pushGraph, tlsFlags } from './push.js';
 
 /** `alba container push -t NAME:TAG [...] SRC TARGET`. */
 export async function containerCommand(argv: string[]): Promise<void> {
@@ -20,6 +20,8 @@ export async function containerCommand(argv: string[]): Promise<void> {
     ref: { type: 'string' },
     creds: { type: 'string' },
     'plain-http': { type: 'boolean' },
+    'insecure-skip-tls-verify': { type: 'boolean' },
+    'ca-file': { type: 'string' },
     'chunk-size': { type: 'string' },
     concurrency: { type: 'string' },
     'mount-from': { type: 'string', multiple: true },
@@ -39,6 +41,7 @@ export async function containerCommand(argv: string[]): Promise<void> {
     {
       ...(values.creds === undefined ? {} : { creds: values.creds }),
       ...(values['plain-http'] === true ? { plainHttp: true } : {}),
+      ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
       ...(values['chunk-size'] === undefined ? {} : { chunkSize: positiveInt(values['chunk-size'], '--chunk-size') }),
       ...(values.concurrency === undefined ? {} : { concurrency: positiveInt(values.concurrency, '--concurrency') }),
       ...(values['mount-from'] === undefined ? {} : { mountFrom: values['mount-from'] }),

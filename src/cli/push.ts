@@ -11,11 +11,13 @@ import type { Sink } from '../sink/sink.js';
 import { parseTarget } from '../sink/target.js';
 import { TAG_RE } from '../oci/names.js';
 import type { Platform } from '../oci/types.js';
+import type { TlsOptions } from '../http/request.js';
 
 /** Options of a push shared by `alba container push` and `alba build --push`. */
 export interface PushFlags {
   creds?: string;
   plainHttp?: boolean;
+  tls?: TlsOptions;
   chunkSize?: number;
   concurrency?: number;
   mountFrom?: string[];
@@ -80,6 +82,7 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
     const registrySink = await openRegistrySink(ref, {
       ...(credentials === undefined ? {} : { credentials }),
       ...(flags.plainHttp === true ? { plainHttp: true } : {}),
+      ...(flags.tls === undefined ? {} : { tls: flags.tls }),
       ...(flags.chunkSize === undefined ? {} : { chunkSize: flags.chunkSize }),
       ...(flags.mountFrom === undefined ? {} : { mountFrom: flags.mountFrom }),
       mounts,
@@ -129,4 +132,10 @@ function platformText(p: Platform): string {
 function idleFromEnv(): { idleMs?: number } {
   const value = Number(process.env.ALBA_HTTP_IDLE_TIMEOUT);
   return Number.isFinite(value) && value > 0 ? { idleMs: value * 1000 } : {};
+}
+
+/** The TLS options of the command line (`--insecure-skip-tls-verify`, `--ca-file FILE`), undefined when neither is given. */
+export function tlsFlags(values: { 'insecure-skip-tls-verify'?: boolean; 'ca-file'?: string }): TlsOptions | undefined {
+  if (values['insecure-skip-tls-verify'] !== true && values['ca-file'] === undefined) return undefined;
+  return { ...(values['insecure-skip-tls-verify'] === true ? { insecureSkipVerify: true } : {}), ...(values['ca-file'] === undefined ? {} : { caFile: values['ca-file'] }) };
 }

@@ -6,6 +6,7 @@ import { readSbom } from '../sbom/read.js';
 import { findCredentials } from '../sink/registry/credentials.js';
 import { parseReference } from '../sink/registry/reference.js';
 import { onePositional, parseCommandArgs } from './args.js';
+import { tlsFlags } from './push.js';
 
 /**
  * `alba sbom LAYOUT|REF [--platform P]`: prints the SPDX document of an image (default: of the
@@ -17,12 +18,14 @@ export async function sbomCommand(argv: string[]): Promise<void> {
     ref: { type: 'string' },
     creds: { type: 'string' },
     'plain-http': { type: 'boolean' },
+    'insecure-skip-tls-verify': { type: 'boolean' },
+    'ca-file': { type: 'string' },
   });
   const target = onePositional('sbom', positionals, 'layout or image reference');
   const platform = values.platform === undefined ? {} : { platform: values.platform };
   if (looksLikePath(target) || (await isDirectory(target))) {
-    if (values.creds !== undefined || values['plain-http'] === true) {
-      throw new AlbaError('USAGE', `--creds and --plain-http are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
+    if (values.creds !== undefined || values['plain-http'] === true || tlsFlags(values) !== undefined) {
+      throw new AlbaError('USAGE', `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
     }
     process.stdout.write(await readSbom(resolve(target), { ...platform, ...(values.ref === undefined ? {} : { ref: values.ref }) }));
     return;
@@ -35,6 +38,7 @@ export async function sbomCommand(argv: string[]): Promise<void> {
     ...platform,
     ...(credentials === undefined ? {} : { credentials }),
     ...(values['plain-http'] === true ? { plainHttp: true } : {}),
+    ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
   });
   process.stdout.write(bytes);
 }

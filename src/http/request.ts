@@ -70,6 +70,8 @@ export class NetworkError extends AlbaError {
 }
 
 const NETWORK_HINT = 'check the network connection and the address; the server may be down or too slow';
+const TLS_TROUBLE = /CERT|certificate|self[- ]signed|UNABLE_TO_VERIFY|ERR_TLS|SSL/i;
+const TLS_HINT = "the server's TLS certificate is not trusted: pass --ca-file FILE with its CA, or --insecure-skip-tls-verify (or --plain-http if it serves http)";
 
 /** Sends one request (no retries: see retry.ts) and returns the answer whatever its status. */
 export async function send(request: HttpRequest): Promise<HttpResponse> {
@@ -87,8 +89,12 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     }, idleMs);
   };
   const disarm = (): void => clearTimeout(timer);
-  const fail = (err: unknown, duringBody: boolean): NetworkError =>
-    err instanceof NetworkError ? err : new NetworkError(`cannot reach ${shown}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`, request.networkHint ?? NETWORK_HINT, err, duringBody);
+  const fail = (err: unknown, duringBody: boolean): NetworkError => {
+    if (err instanceof NetworkError) return err;
+    const reason = why ?? describe(err);
+    const hint = TLS_TROUBLE.test(reason) ? TLS_HINT : (request.networkHint ?? NETWORK_HINT);
+    return new NetworkError(`cannot reach ${shown}: ${reason}${duringBody ? ' (while receiving the body)' : ''}`, hint, err, duringBody);
+  };
 
   const body = request.body === undefined ? undefined : await request.body();
   const headers: Record<string, string> = { ...credentialHeaders, ...request.headers };

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,10 @@ export interface RegistryServer {
 export interface RegistryServerOptions {
   /** Require HTTP basic auth with this user (an htpasswd file made with `htpasswd -Bbc`). */
   auth?: { username: string; password: string };
+  /** Require bearer tokens from this token service (`auth: token`), signed by the key of `rootCertBundle`. */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  /** Serve https with this certificate and key (PEM files). */
+  tls?: { certificate: string; key: string };
 }
 
 /**
@@ -31,7 +36,13 @@ export interface RegistryServerOptions {
 export async function startRegistry(options: RegistryServerOptions = {}): Promise<RegistryServer> {
   const dir = await mkdtemp(join(tmpdir(), 'alba-registry-'));
   const port = await freePort();
-  const auth = options.auth === undefined ? '' : await htpasswdAuth(dir, options.auth);
+  const auth =
+    options.auth !== undefined
+      ? await htpasswdAuth(dir, options.auth)
+      : options.token !== undefined
+        ? ['auth:', '  token:', `    realm: ${options.token.realm}`, `    service: ${options.token.service}`, `    issuer: ${options.token.issuer}`, `    rootcertbundle: ${options.token.rootCertBundle}`].join('\n')
+        : '';
+  const tls = options.tls === undefined ? [] : ['  tls:', `    certificate: ${options.tls.certificate}`, `    key: ${options.tls.key}`];
   const config = join(dir, 'config.yml');
   await writeFile(
     config,
@@ -51,6 +62,7 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
       `  addr: 127.0.0.1:${port}`,
       '  headers:',
       '    X-Content-Type-Options: [nosniff]',
+      ...tls,
       auth,
       '',
     ].join('\n'),
@@ -60,7 +72,7 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const log = (): Promise<string> => readFile(logPath, 'utf8').catch(() => '');
   const close = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -101,12 +113,24 @@ function freePort(): Promise<number> {
   });
 }
 
+/** GET `url` (https without certificate checks: the test's own self-signed registry). */
+function probe(url: string): Promise<{ status: number; body: { cancel(): Promise<void> } | null }> {
+  if (url.startsWith('http:')) return fetch(url, { signal: AbortSignal.timeout(1000) });
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, body: null });
+    });
+    req.on('error', reject);
+  });
+}
+
 /** Polls `url` until it answers 200 or 401 (10 s at most). */
 async function waitUntilUp(url: string, died: () => boolean): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (died()) throw new Error('docker-registry exited before answering');
-    const status = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+    const status = await probe(url).then(
       async (res) => {
         await res.body?.cancel();
         return res.status;

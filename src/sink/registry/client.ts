@@ -55,7 +55,8 @@ export class RegistryClient {
   constructor(ref: Pick<ImageReference, 'registry' | 'repository'>, private readonly options: RegistryClientOptions = {}) {
     this.repository = ref.repository;
     const scopes = [`repository:${ref.repository}:${options.push === true ? 'pull,push' : 'pull'}`, ...(options.mountFrom ?? []).map((r) => `repository:${r}:pull`)];
-    this.transport = new RegistryTransport(registryBaseUrl(ref.registry, options.plainHttp), scopes, options);
+    const tls = options.tls?.insecureSkipVerify === true || options.tls?.caFile !== undefined;
+    this.transport = new RegistryTransport(registryBaseUrl(ref.registry, options.plainHttp, tls), scopes, options);
   }
 
   /** `GET /v2/`: checks that a registry answers there and settles authentication. */

@@ -65,13 +65,13 @@ export function manifestReference(ref: ImageReference): string {
 }
 
 /**
- * The base URL of a registry's API (no trailing slash): plain http for loopback hosts
- * (localhost, 127.0.0.0/8, [::1]) or when `plainHttp`; https otherwise. Docker Hub's API host
- * is registry-1.docker.io.
+ * The base URL of a registry's API (no trailing slash): plain http when `plainHttp`, or for
+ * loopback hosts (localhost, 127.0.0.0/8, [::1]) unless `tls` (a TLS option was given); https
+ * otherwise. Docker Hub's API host is registry-1.docker.io.
  */
-export function registryBaseUrl(registry: string, plainHttp = false): string {
+export function registryBaseUrl(registry: string, plainHttp = false, tls = false): string {
   const host = registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
   const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:[0-9]+$/, '');
   const loopback = hostname === 'localhost' || /^127(?:\.[0-9]{1,3}){3}$/.test(hostname) || hostname === '[::1]';
-  return `${plainHttp || loopback ? 'http' : 'https'}://${host}`;
+  return `${plainHttp || (loopback && !tls) ? 'http' : 'https'}://${host}`;
 }

@@ -1,5 +1,5 @@
 import { AlbaError, redactUrl } from '../../errors.js';
-import { send, type HttpLimits, type HttpRequest, type HttpResponse } from '../../http/request.js';
+import { send, type HttpLimits, type HttpRequest, type HttpResponse, type TlsOptions } from '../../http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../../http/retry.js';
 import { basicAuthorization, parseChallenges, type Challenge, type Credentials } from './auth.js';
 import { parseErrorBody, RegistryError } from './registry-error.js';
@@ -8,6 +8,7 @@ import { parseErrorBody, RegistryError } from './registry-error.js';
 export interface TransportOptions extends HttpLimits {
   credentials?: Credentials;
   retry?: RetryPolicy;
+  tls?: TlsOptions;
   /** Told of every pause before a retry (for the trace). */
   onRetry?: (what: string, delayMs: number) => void;
 }
@@ -84,9 +85,14 @@ export class RegistryTransport {
     return send({ method, url, headers, ...(request.body === undefined ? {} : { body: request.body }), ...this.limits() });
   }
 
-  private limits(): HttpLimits {
-    const { idleMs, minBytesPerSecond, rateWindowMs } = this.options;
-    return { ...(idleMs === undefined ? {} : { idleMs }), ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }), ...(rateWindowMs === undefined ? {} : { rateWindowMs }) };
+  private limits(): HttpLimits & { tls?: TlsOptions } {
+    const { idleMs, minBytesPerSecond, rateWindowMs, tls } = this.options;
+    return {
+      ...(idleMs === undefined ? {} : { idleMs }),
+      ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }),
+      ...(rateWindowMs === undefined ? {} : { rateWindowMs }),
+      ...(tls === undefined ? {} : { tls }),
+    };
   }
 
   /** Sets the Authorization a 401 asks for; false when there is nothing new to try. */

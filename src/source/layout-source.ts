@@ -38,13 +38,14 @@ const IMAGE_TYPES: ReadonlySet<string> = new Set([MediaType.manifest, MediaType.
  */
 export async function readLayoutGraph(dir: string, ref?: string): Promise<LayoutGraph> {
   const layout = await readLayout(dir);
-  const root = selectRoot(layout, ref);
+  const entry = selectRoot(layout, ref);
+  const refName = entry.annotations?.[REF_NAME];
+  const root = strip(entry);
   const rootJson = await readManifest(layout, root);
   const images: ManifestNode[] = INDEX_TYPES.has(root.mediaType)
     ? await Promise.all((rootJson.manifests ?? []).map(async (child) => imageNode(layout, child, await readManifest(layout, child))))
     : [imageNode(layout, root, rootJson)];
   const subjects = new Map([root, ...images.map((i) => i.manifest.descriptor)].map((d) => [d.digest as string, d]));
-  const refName = root.annotations?.[REF_NAME];
   return {
     graph: { root: blobOf(layout, root), images, referrers: await findReferrers(layout, subjects) },
     ...(refName === undefined ? {} : { ref: refName }),
@@ -57,11 +58,11 @@ function selectRoot(layout: OciLayout, ref: string | undefined): Descriptor {
   if (ref !== undefined) {
     const found = layout.findRef(ref);
     if (found === undefined) throw new AlbaError('USAGE', `${layout.dir} has no ref ${JSON.stringify(ref)}`, { hint: `its refs: ${names.join(', ') || '(none)'}` });
-    return strip(found);
+    return found;
   }
   const indexes = unique(entries.filter((d) => INDEX_TYPES.has(d.mediaType) && d.artifactType === undefined));
   const candidates = indexes.length > 0 ? indexes : unique(entries.filter((d) => d.artifactType === undefined));
-  if (candidates.length === 1) return strip(candidates[0] as Descriptor);
+  if (candidates.length === 1) return candidates[0] as Descriptor;
   throw new AlbaError('USAGE', candidates.length === 0 ? `${layout.dir} holds no image` : `${layout.dir} holds several images (${names.join(', ')})`, {
     hint: candidates.length === 0 ? 'build one with `alba build`' : 'name the one to push with --ref TAG',
   });

@@ -3,7 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { imageConfigBlob } from '../../src/oci/config.js';
+import { digestOf } from '../../src/oci/digest.js';
+import { fileBlob, memoryBlob } from '../../src/oci/graph.js';
+import { imageIndexBlob } from '../../src/oci/image-index.js';
+import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
+import { imageManifestBlob } from '../../src/oci/manifest.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { openLayoutSink } from '../../src/sink/layout/layout-sink.js';
+import { publish } from '../../src/sink/publish.js';
 import { after, before, describe, test } from 'node:test';
 import { makeFixtureDistro, writeFixtureProject } from '../helpers/fixture-distro.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
@@ -27,6 +37,7 @@ let repoServer: RepoServer;
 let registry: RegistryServer;
 let authRegistry: RegistryServer;
 let layout: string;
+let recipe: string;
 
 before(async () => {
   if (!haveTools) return;
@@ -34,6 +45,7 @@ before(async () => {
   repoServer = await serveDir(repo.dir);
   const project = await writeFixtureProject(join(work, 'project'), { url: repoServer.url, keyring: repo.keyringPath, tag: TAG });
   layout = join(work, 'out');
+  recipe = project.recipe;
   const build = await runAlba(['build', project.recipe, '--cache', cache, '--out', layout]);
   assert.equal(build.status, 0, explain(build));
   await mkdir(dockerConfig, { recursive: true });
@@ -147,6 +159,52 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     } finally {
       await proxy.close();
     }
+  });
+
+  test('--chunk-size uploads in PATCHes of that size; the image pulls back whole', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const res = await push(['-t', 'fixture/chunked:1', '--chunk-size', '1k', '--cache', join(work, 'chunk-cache'), layout, `docker://${proxy.host}`]);
+      assert.equal(res.status, 0, explain(res));
+      const patches = proxy.requests.filter((r) => r.method === 'PATCH').length;
+      const blobs = new Set(await imageBlobsOf(layout, (await layoutIndex()).digest)).size;
+      assert.ok(patches > blobs, `${patches} PATCH requests for ${blobs} blobs`);
+      const back = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/fixture/chunked:1`, `oci:${join(work, 'chunked-back')}:1`]);
+      assert.equal(back.status, 0, back.out);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a blob over 16 MiB goes up in one streamed PATCH, then an empty PUT', async () => {
+    const big = await bigLayout(join(work, 'big'), 20);
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const res = await push(['-t', 'fixture/big:1', '--cache', join(work, 'big-cache'), big.dir, `docker://${proxy.host}`]);
+      assert.equal(res.status, 0, explain(res));
+      assert.equal(proxy.requests.filter((r) => r.method === 'PATCH').length, 1);
+      const blob = await fetch(`${registry.url}/v2/fixture/big/blobs/${big.layer}`);
+      assert.equal(digestOf(Buffer.from(await blob.arrayBuffer())), big.layer);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('oci:DIR as a target writes a layout with per-platform refs', async () => {
+    const dir = join(work, 'oci-target');
+    const res = await push(['-t', 'copy:v2', layout, `oci:${dir}`]);
+    assert.equal(res.status, 0, explain(res));
+    const copy = await readLayout(dir);
+    await checkLayout(copy, { hashes: true });
+    assert.equal(copy.findRef('v2')?.digest, (await layoutIndex()).digest);
+    assert.ok(copy.findRef('v2-linux-arm64-v8'));
+  });
+
+  test('alba build --push builds and pushes; the last stdout line pins the digest', async () => {
+    const res = await runAlba(['build', recipe, '--cache', cache, '--push', `docker://${registry.host}`], { env: { DOCKER_CONFIG: dockerConfig } });
+    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/test/fixture@${(await layoutIndex()).digest}`);
+    assert.deepEqual((await tagsOf(registry.host, 'test/fixture')).filter((t) => !t.startsWith('sha256-')), [TAG]);
   });
 
   describe('credentials', () => {
@@ -297,4 +355,20 @@ async function imageBlobsOf(dir: string, digest: string): Promise<string[]> {
     for (const d of [manifest.config, ...(manifest.layers ?? [])]) if (d !== undefined) out.add(d.digest.slice(7));
   }
   return [...out];
+}
+
+/** A one-platform layout whose only layer is `mb` MB of random bytes. */
+async function bigLayout(dir: string, mb: number): Promise<{ dir: string; layer: string }> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'layer.bin');
+  const bytes = randomBytes(mb * 1024 * 1024);
+  await writeFile(file, bytes);
+  const layer = fileBlob({ mediaType: MediaType.layerTar, digest: digestOf(bytes), size: bytes.length }, file);
+  const platform = { os: 'linux', architecture: 'amd64' };
+  const config = imageConfigBlob({ created: 0, platform, layers: [{ diffId: digestOf(bytes), createdBy: 'test' }] });
+  const manifest = imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, platform);
+  const index = imageIndexBlob({ manifests: [manifest.descriptor] });
+  const out = join(dir, 'layout');
+  await publish({ root: memoryBlob(index), images: [{ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), layer] }], referrers: [] }, await openLayoutSink({ dir: out }), ['1']);
+  return { dir: out, layer: digestOf(bytes) };
 }

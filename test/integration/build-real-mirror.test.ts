@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { platformRefName } from '../../src/sink/layout/layout-sink.js';
@@ -13,6 +15,7 @@ import { repoRoot } from '../helpers/repo-root.js';
 import { describeResult, requireRoot, runInBundle, runWithQemu, unpackImage, type Bundle } from '../helpers/rootfs.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
+import { startRegistry } from '../helpers/registry-server.js';
 
 // `alba build` of real recipes against the host's Debian mirror (`--mirror apt`), then the images
 // are run: umoci unpacks each platform (checking digests, sizes and diff_ids), runc (or chroot)
@@ -206,4 +209,36 @@ test('real mirror: openssl arm64 (dynamic) runs `version` under qemu-aarch64-sta
   const res = runWithQemu(QEMU_ARM64, bundle.rootfs, ['/usr/bin/openssl', 'version'], { sysroot: true });
   assert.equal(res.status, 0, describeResult(res));
   assert.match(res.stdout, /^OpenSSL 3\.0\.\d+ .*\(Library: OpenSSL 3\.0\.\d+ /);
+});
+
+test('real mirror: busybox as per-platform docker archives (one gzipped), pushed with alba, pulled back: amd64 runs under runc, arm64 under qemu', async (t) => {
+  for (const tool of ['docker-registry', 'skopeo', 'umoci', 'runc', QEMU_ARM64]) if (!requireTool(tool, t)) return;
+  if (!requireRoot(t)) return;
+  const built = await builtOrSkip(t, 'recipes/busybox.yaml');
+  if (built === undefined) return;
+  const archives = join(work, 'busybox-archives');
+  await mkdir(archives, { recursive: true });
+  const exports: [TargetArch, string][] = [[AMD64, 'linux.amd64.tar'], [ARM64, 'linux.arm64.tar']];
+  for (const [arch, file] of exports) {
+    const copy: SpawnSyncReturns<string> = spawnSync('skopeo', ['copy', `oci:${built.layout}:${platformRefName(built.recipe.tag, arch.platform)}`, `docker-archive:${join(archives, file)}`], { encoding: 'utf8' });
+    assert.equal(copy.status, 0, copy.stderr);
+  }
+  await writeFile(join(archives, 'linux.amd64.tar.gz'), gzipSync(await readFile(join(archives, 'linux.amd64.tar'))));
+  await rm(join(archives, 'linux.amd64.tar'));
+  const registry = await startRegistry();
+  try {
+    const push = await runAlba(['container', 'push', '--cache', cache, '-t', 'busybox/archives:1', archives, `docker://${registry.host}`], { env: { DOCKER_CONFIG: join(work, 'no-docker-config') } });
+    assert.equal(push.status, 0, push.stderr);
+    for (const arch of [AMD64, ARM64]) {
+      const pulled = join(work, `pulled-${arch.debian}`);
+      const copy: SpawnSyncReturns<string> = spawnSync('skopeo', ['copy', '--override-arch', arch.platform.architecture, '--src-tls-verify=false', `docker://${registry.host}/busybox/archives:1`, `oci:${pulled}:img`], { encoding: 'utf8' });
+      assert.equal(copy.status, 0, copy.stderr);
+      const bundle = await unpackImage(pulled, 'img', join(work, `pulled-bundle-${arch.debian}`));
+      const res = arch === AMD64 ? await runInBundle(bundle, ['/bin/busybox', 'echo', 'hello from a docker archive']) : runWithQemu(QEMU_ARM64, bundle.rootfs, ['/bin/busybox', 'echo', 'hello from a docker archive']);
+      assert.equal(res.status, 0, describeResult(res));
+      assert.equal(res.stdout, 'hello from a docker archive\n');
+    }
+  } finally {
+    await registry.close();
+  }
 });

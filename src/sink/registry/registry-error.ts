@@ -67,9 +67,10 @@ function registryMessage(f: RegistryFailure): string {
 function registryHint(f: RegistryFailure): string {
   const codes = new Set(f.errors.map((e) => e.code));
   if (f.status === 401) {
+    const host = hostOf(f.url);
     return f.anonymous === true
-      ? 'the registry needs credentials: pass --creds USER:PASSWORD or set ALBA_REGISTRY_AUTH=USER:PASSWORD'
-      : 'the registry refused these credentials: check the user name and password';
+      ? `the registry needs credentials: pass --creds USER:PASSWORD, set ALBA_REGISTRY_USER and ALBA_REGISTRY_PASSWORD, or run "docker login ${host}"`
+      : `the registry refused these credentials (or they may not push here): check --creds, or run "docker login ${host}"`;
   }
   if (f.status === 403 || codes.has('DENIED')) return 'these credentials may not read this repository: check its permissions';
   if (codes.has('NAME_UNKNOWN')) return 'the repository does not exist on this registry: check the name';
@@ -77,4 +78,12 @@ function registryHint(f: RegistryFailure): string {
   if (codes.has('BLOB_UNKNOWN')) return 'the registry lacks content the image refers to: push the image again';
   if (f.status === 429 || f.status >= 500) return 'the registry failed or is rate limiting; retry later';
   return 'check the image reference and the registry address';
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'HOST';
+  }
 }

@@ -10,6 +10,7 @@ import { openRegistrySink } from '../sink/registry/registry-sink.js';
 import type { Sink } from '../sink/sink.js';
 import { parseTarget } from '../sink/target.js';
 import { TAG_RE } from '../oci/names.js';
+import { formatBytes, Progress } from './progress.js';
 import type { Platform } from '../oci/types.js';
 import type { TlsOptions } from '../http/request.js';
 
@@ -61,7 +62,18 @@ export function parseTags(values: readonly string[]): ImageTag[] {
 export async function pushGraph(graph: ImageGraph, targetText: string, tags: ImageTag[], flags: PushFlags, log: (line: string) => void): Promise<PushOutcome> {
   const target = parseTarget(targetText);
   const trace = new Trace();
-  const options = { ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }), onEvent: (e: PublishEvent) => trace.add(e) };
+  const total = totalBlobBytes(graph);
+  let done = 0;
+  let sent = 0;
+  const progress = new Progress((elapsed) => `pushing: ${formatBytes(done + sent)} of ${formatBytes(total)}, ${formatBytes(sent / Math.max(elapsed, 0.001))}/s`);
+  const options = {
+    ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+    onEvent: (e: PublishEvent) => {
+      trace.add(e);
+      if (e.kind === 'blob' && e.outcome !== 'sent') done += e.descriptor.size;
+      progress.update();
+    },
+  };
   let sink: Sink;
   let pinnedBase: string;
   let tagNames = tags.map((t) => t.tag);
@@ -86,6 +98,10 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
       ...(flags.chunkSize === undefined ? {} : { chunkSize: flags.chunkSize }),
       ...(flags.mountFrom === undefined ? {} : { mountFrom: flags.mountFrom }),
       mounts,
+      onBytes: (n) => {
+        sent += n;
+        progress.update();
+      },
       ...idleFromEnv(),
       onRetry: (what, delay) => log(`retrying in ${(delay / 1000).toFixed(1)} s: ${what}`),
     });
@@ -97,7 +113,7 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
   }
   if (tagNames.length === 0) throw new AlbaError('USAGE', 'nothing to tag: give at least one -t NAME:TAG', { hint: 'e.g. -t app:1.0' });
   log(`--- push to ${sink.name} ---`);
-  const result = await publish(graph, sink, tagNames, options);
+  const result = await publish(graph, sink, tagNames, options).finally(() => progress.clear());
   for (const line of trace.lines()) log(line);
   const api = referrersApi?.();
   return {
@@ -106,6 +122,13 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
     target: sink.name,
     ...(api === undefined ? {} : { referrersTag: !api }),
   };
+}
+
+/** The bytes of every distinct blob of the graph (what a first push sends). */
+function totalBlobBytes(graph: ImageGraph): number {
+  const sizes = new Map<string, number>();
+  for (const node of [...graph.images, ...graph.referrers]) for (const b of node.blobs) sizes.set(b.descriptor.digest, b.descriptor.size);
+  return [...sizes.values()].reduce((a, b) => a + b, 0);
 }
 
 /** Counts of outcomes per platform, in the order platforms appear. */

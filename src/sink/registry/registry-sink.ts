@@ -5,6 +5,7 @@
  * referrers API when the registry has one, else through the `sha256-<hex>` referrers tag, merged
  * with what is already there so other tools' referrers are kept; tags go last.
  */
+import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../../oci/digest.js';
 import type { Blob } from '../../oci/graph.js';
 import { referrersIndex, referrersTag } from '../../oci/referrers.js';
@@ -19,6 +20,8 @@ import { formatReference, type ImageReference } from './reference.js';
 export interface RegistrySinkOptions extends RegistryClientOptions, UploadOptions {
   /** Where blobs were seen before in this registry (for cross-repository mounts). */
   mounts?: MountHints;
+  /** Told of every chunk of blob bytes sent (for a progress display). */
+  onBytes?: (bytes: number) => void;
 }
 
 /** A registry sink, and what it learnt while pushing. */
@@ -50,7 +53,7 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
           return 'mounted';
         }
       }
-      await client.uploadBlob(blob, options);
+      await client.uploadBlob(options.onBytes === undefined ? blob : counted(blob, options.onBytes), options);
       options.mounts?.record(digest, ref.repository);
       return 'sent';
     },
@@ -86,6 +89,24 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
     },
     async finish(): Promise<void> {
       await options.mounts?.save();
+    },
+  };
+}
+
+/** The blob, with every chunk read from its streams reported to `onBytes`. */
+function counted(blob: Blob, onBytes: (bytes: number) => void): Blob {
+  const { bytes: _inMemory, ...rest } = blob;
+  return {
+    ...rest,
+    open: async () => {
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          onBytes(chunk.length);
+          done(null, chunk);
+        },
+      });
+      // pipeline carries an error of the source to the counter, which the request is reading
+      return pipeline(await blob.open(), counter, () => undefined);
     },
   };
 }

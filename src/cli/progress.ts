@@ -1,0 +1,45 @@
+/**
+ * A one-line progress display on a TTY (stderr, not under CI=true): redrawn in place at most
+ * ten times a second and cleared at the end; nothing at all when stderr is not a terminal.
+ */
+export class Progress {
+  private last = 0;
+  private drawn = false;
+  private readonly started = Date.now();
+  readonly enabled: boolean;
+
+  constructor(
+    private readonly render: (elapsedSeconds: number) => string,
+    stream: NodeJS.WriteStream = process.stderr,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.stream = stream;
+    this.enabled = stream.isTTY === true && env.CI !== 'true';
+  }
+
+  private readonly stream: NodeJS.WriteStream;
+
+  /** Redraws the line unless it was drawn less than 100 ms ago. */
+  update(): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.last < 100) return;
+    this.last = now;
+    const width = this.stream.columns ?? 80;
+    this.stream.write(`\r${this.render((now - this.started) / 1000).slice(0, width - 1)}\x1b[K`);
+    this.drawn = true;
+  }
+
+  /** Removes the line. */
+  clear(): void {
+    if (this.drawn) this.stream.write('\r\x1b[K');
+    this.drawn = false;
+  }
+}
+
+/** `12.3 MB` style sizes. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${(bytes / 1024).toFixed(1)} kB`;
+}

@@ -40,11 +40,17 @@ export interface TlsOptions {
   caFile?: string;
 }
 
+/** The headers of an answer, by case-insensitive name. */
+export interface AnswerHeaders {
+  /** The value (repeated headers joined with `, `), or null. */
+  get(name: string): string | null;
+}
+
 /** An answer whose body has not been read yet. */
 export interface HttpResponse {
   status: number;
   statusText: string;
-  headers: Headers;
+  headers: AnswerHeaders;
   /** The body as a stream, watched by the idle timeout and the minimum rate. */
   stream(): Readable;
   /** The whole body, refused above `max` bytes (NETWORK naming `what`); with `truncate`, its first `max` bytes. */
@@ -198,14 +204,14 @@ function dispatcherFor(tls: TlsOptions | undefined): Dispatcher | undefined {
   return agent;
 }
 
-/** undici's header record as a Headers object (repeated headers joined with `, `). */
-function toHeaders(record: Record<string, string | string[] | undefined>): Headers {
-  const out = new Headers();
-  for (const [name, value] of Object.entries(record)) {
-    if (value === undefined) continue;
-    out.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  return out;
+/** undici's header record (lowercase names) as AnswerHeaders. */
+function toHeaders(record: Record<string, string | string[] | undefined>): AnswerHeaders {
+  return {
+    get(name) {
+      const value = record[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }
 
 /** Aborts (through `give`) a body that brings less than the minimum rate over a window. */

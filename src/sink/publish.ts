@@ -40,7 +40,8 @@ export interface PublishResult {
 }
 
 /**
- * Stores `graph` in `sink` and points `tags` at its root. Each digest is stored once even when
+ * Stores `graph` in `sink` and points `tags` at its root. When the sink already holds the root
+ * (or a referrer) complete, that part is skipped without a request per blob. Each digest is stored once even when
  * several images share it; up to `concurrency` nodes are stored at a time (also the referrers links of several subjects). On failure the sink
  * is told to discard what it staged and no tag is written.
  */
@@ -55,13 +56,17 @@ export async function publish(graph: ImageGraph, sink: Sink, tags: readonly stri
       emit({ kind, descriptor: blob.descriptor, outcome, ...(platform === undefined ? {} : { platform }) });
     });
   };
+  const skip = async (): Promise<StoreOutcome> => 'skipped';
   try {
     const rootIsImage = graph.images.length === 1 && graph.images[0]?.manifest.descriptor.digest === graph.root.descriptor.digest;
-    await store('blob', graph.images.flatMap(owned), (b) => sink.putBlob(b));
-    if (!rootIsImage) await store('manifest', graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i) })), (b) => sink.putManifest(b));
-    await store('manifest', [{ blob: graph.root }], (b) => sink.putManifest(b));
-    await store('blob', graph.referrers.flatMap(owned), (b) => sink.putBlob(b));
-    await store('referrer', graph.referrers.map((r) => ({ blob: r.manifest })), (b) => sink.putManifest(b));
+    const rootHeld = await sink.holdsComplete(graph.root.descriptor);
+    await store('blob', graph.images.flatMap(owned), rootHeld ? skip : (b) => sink.putBlob(b));
+    if (!rootIsImage) await store('manifest', graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i) })), rootHeld ? skip : (b) => sink.putManifest(b));
+    await store('manifest', [{ blob: graph.root }], rootHeld ? skip : (b) => sink.putManifest(b));
+    const referrersHeld = await mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor));
+    const missing = graph.referrers.filter((_, i) => referrersHeld[i] !== true);
+    await store('blob', missing.flatMap(owned), (b) => sink.putBlob(b));
+    await store('referrer', graph.referrers.map((r) => ({ blob: r.manifest })), (b) => (missing.some((m) => m.manifest === b) ? sink.putManifest(b) : skip()));
     await mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers));
     for (const tag of tags) {
       const outcome = await sink.tag(tag, graph.root);

@@ -11,6 +11,12 @@ export type StoreOutcome = 'sent' | 'skipped' | 'mounted';
 export interface Sink {
   /** The destination as the user wrote it, without credentials (for messages). */
   readonly name: string;
+  /**
+   * True when the sink holds this manifest or index and, by its own guarantees, everything it
+   * references (a registry accepts a manifest only once its blobs and children are there; alba's
+   * S3 sink writes children first): the walk then skips that part of the graph.
+   */
+  holdsComplete(descriptor: Descriptor): Promise<boolean>;
   /** Stores a config, layer or artifact blob. */
   putBlob(blob: Blob): Promise<StoreOutcome>;
   /** Stores a manifest or index by its digest; everything it references is already stored. */

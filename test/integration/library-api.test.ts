@@ -38,6 +38,7 @@ function recordingSink(order: string[]): Sink {
   };
   return {
     name: 'recording',
+    holdsComplete: async () => false,
     putBlob: async (b) => note(`blob ${b.descriptor.digest}`)(),
     putManifest: async (b) => note(`manifest ${b.descriptor.digest}`)(),
     linkReferrers: async (s) => void order.push(`link ${s.digest}`),

@@ -63,6 +63,7 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
 
   return {
     name: `oci:${options.dir}`,
+    holdsComplete: async () => false,
     putBlob: put,
     putManifest: put,
     linkReferrers: async () => undefined,

@@ -41,6 +41,7 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
   return {
     name: formatReference({ registry: ref.registry, repository: ref.repository }),
     referrersApi: () => api,
+    holdsComplete: (d: Descriptor) => client.hasManifest(d.digest),
     async putBlob(blob: Blob): Promise<StoreOutcome> {
       const digest = blob.descriptor.digest as Digest;
       if (await client.hasBlob(digest)) {

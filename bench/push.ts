@@ -21,7 +21,7 @@ import { openLayoutSink } from '../src/sink/layout/layout-sink.js';
 import { publish } from '../src/sink/publish.js';
 import { BENCH_ARCHS, benchRecipe, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
 
-const RUNS = 3;
+const RUNS = 5;
 
 async function main(): Promise<void> {
   requireGnuTime();

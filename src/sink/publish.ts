@@ -1,6 +1,7 @@
 /**
- * The one publish walk: blobs, then platform manifests, then the root, then the referrers after
- * their subject, then the tags, so that no reader ever sees a tag whose content is missing.
+ * The one publish walk: every blob (the images' and the referrers'), then the platform manifests,
+ * then the root, then the referrer manifests after their subject, then the referrers' links, then
+ * the tags, so that no reader ever sees a manifest whose content is missing, or a tag before its image.
  */
 import type { Blob, ImageGraph, ManifestNode } from '../oci/graph.js';
 import type { Descriptor, Platform } from '../oci/types.js';
@@ -42,16 +43,16 @@ export interface PublishResult {
 /**
  * Stores `graph` in `sink` and points `tags` at its root. When the sink already holds the root
  * (or a referrer) complete, that part is skipped without a request per blob. Each digest is stored once even when
- * several images share it; up to `concurrency` nodes are stored at a time (also the referrers links of several subjects). On failure the sink
- * is told to discard what it staged and no tag is written.
+ * several images share it; up to `concurrency` nodes are stored at a time (also the referrers'
+ * links of several subjects). On failure the sink is told to discard what it staged and no tag is written.
  */
 export async function publish(graph: ImageGraph, sink: Sink, tags: readonly string[], options: PublishOptions = {}): Promise<PublishResult> {
   const limit = options.concurrency ?? 8;
   const emit = options.onEvent ?? (() => undefined);
   const result: PublishResult = { root: graph.root.descriptor, tags: [...tags], blobs: counts(), manifests: counts() };
-  const store = async (kind: PublishEvent['kind'], items: readonly Owned[], put: (b: Blob) => Promise<StoreOutcome>): Promise<void> => {
-    await mapLimit(unique(items), limit, async ({ blob, platform }) => {
-      const outcome = await put(blob);
+  const store = async (kind: PublishEvent['kind'], items: readonly (Owned & { held: boolean })[], put: (b: Blob, held: boolean) => Promise<StoreOutcome>): Promise<void> => {
+    await mapLimit(unique(items), limit, async ({ blob, platform, held }) => {
+      const outcome = await put(blob, held);
       (kind === 'blob' ? result.blobs : result.manifests)[outcome]++;
       emit({ kind, descriptor: blob.descriptor, outcome, ...(platform === undefined ? {} : { platform }) });
     });
@@ -59,14 +60,18 @@ export async function publish(graph: ImageGraph, sink: Sink, tags: readonly stri
   const skip = async (): Promise<StoreOutcome> => 'skipped';
   try {
     const rootIsImage = graph.images.length === 1 && graph.images[0]?.manifest.descriptor.digest === graph.root.descriptor.digest;
-    const rootHeld = await sink.holdsComplete(graph.root.descriptor);
-    await store('blob', graph.images.flatMap(owned), rootHeld ? skip : (b) => sink.putBlob(b));
-    if (!rootIsImage) await store('manifest', graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i) })), rootHeld ? skip : (b) => sink.putManifest(b));
-    await store('manifest', [{ blob: graph.root }], rootHeld ? skip : (b) => sink.putManifest(b));
-    const referrersHeld = await mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor));
+    const [rootHeld, referrersHeld] = await Promise.all([
+      sink.holdsComplete(graph.root.descriptor),
+      mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor)),
+    ]);
     const missing = graph.referrers.filter((_, i) => referrersHeld[i] !== true);
-    await store('blob', missing.flatMap(owned), (b) => sink.putBlob(b));
-    await store('referrer', graph.referrers.map((r) => ({ blob: r.manifest })), (b) => (missing.some((m) => m.manifest === b) ? sink.putManifest(b) : skip()));
+    // every blob first (the images' and the referrers'), in one pool: nothing waits for a slow platform
+    await store('blob', [...graph.images.flatMap(owned).map((o) => ({ ...o, held: rootHeld })), ...missing.flatMap(owned).map((o) => ({ ...o, held: false }))], (b, held) =>
+      held ? skip() : sink.putBlob(b),
+    );
+    if (!rootIsImage) await store('manifest', graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i), held: rootHeld })), (b, held) => (held ? skip() : sink.putManifest(b)));
+    await store('manifest', [{ blob: graph.root, held: rootHeld }], (b, held) => (held ? skip() : sink.putManifest(b)));
+    await store('referrer', graph.referrers.map((r, i) => ({ blob: r.manifest, held: referrersHeld[i] === true })), (b, held) => (held ? skip() : sink.putManifest(b)));
     await mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers));
     for (const tag of tags) {
       const outcome = await sink.tag(tag, graph.root);
@@ -95,7 +100,7 @@ function platformOf(node: ManifestNode): Platform | undefined {
 }
 
 /** The first occurrence of each digest, in order. */
-function unique(items: readonly Owned[]): Owned[] {
+function unique<T extends Owned>(items: readonly T[]): T[] {
   const seen = new Set<string>();
   return items.filter(({ blob }) => !seen.has(blob.descriptor.digest) && seen.add(blob.descriptor.digest) !== undefined);
 }

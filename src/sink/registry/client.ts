@@ -114,6 +114,17 @@ export class RegistryClient {
     return bytes;
   }
 
+  /** The digest a tag or digest reference points at (HEAD's `Docker-Content-Digest`, else GET and hash), undefined when absent. */
+  async manifestDigest(reference: string): Promise<string | undefined> {
+    const url = this.path(`manifests/${reference}`);
+    const res = await this.transport.request('HEAD', url, { headers: { accept: MANIFEST_ACCEPT } });
+    await res.discard();
+    if (res.status === 404) return undefined;
+    if (!ok(res)) await this.transport.fail('HEAD', url, res);
+    const header = res.headers.get('docker-content-digest');
+    return header !== null && isDigest(header) ? header : (await this.manifestIfFound(reference))?.digest;
+  }
+
   /** True when the registry has the blob (HEAD; 404 is false). */
   async hasBlob(digest: Digest): Promise<boolean> {
     return this.exists(`blobs/${digest}`, {});

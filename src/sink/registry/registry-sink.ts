@@ -69,6 +69,10 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
         api = true;
         return;
       }
+      // A referrers tag that already lists them all settles it without asking for the API (a re-push).
+      const existing = await client.referrersTagEntries(subject.digest as Digest);
+      const known = new Set(existing.map((d) => d.digest));
+      if (referrers.every((r) => known.has(r.digest))) return;
       if (api !== false) {
         const fromApi = await client.referrersFromApi(subject.digest as Digest);
         if (fromApi !== undefined) {
@@ -77,14 +81,10 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
         }
         api = false;
       }
-      const existing = await client.referrersTagEntries(subject.digest as Digest);
-      const known = new Set(existing.map((d) => d.digest));
-      if (referrers.every((r) => known.has(r.digest))) return;
       await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(referrersIndex([...existing, ...referrers])));
     },
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
-      const current = await client.manifestIfFound(tag).catch(() => undefined);
-      if (current?.digest === root.descriptor.digest) return 'skipped';
+      if ((await client.manifestDigest(tag).catch(() => undefined)) === root.descriptor.digest) return 'skipped';
       await client.putManifest(tag, root);
       return 'sent';
     },

@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'APT_SOURCES'
   | 'ARCHIVE_INVALID'
   | 'PLATFORM_MISMATCH'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  | 'S3';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */
 export class AlbaError extends Error {

@@ -9,7 +9,9 @@ import { formatReference, parseReference } from '../sink/registry/reference.js';
 import { openRegistrySink } from '../sink/registry/registry-sink.js';
 import type { Sink } from '../sink/sink.js';
 import { parseTarget } from '../sink/target.js';
-import { TAG_RE } from '../oci/names.js';
+import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
+import { parseS3Target } from '../sink/s3/s3-target.js';
+import { openStaticRegistrySink } from '../sink/s3/static-registry.js';
 import { formatBytes, Progress } from './progress.js';
 import type { Platform } from '../oci/types.js';
 import type { TlsOptions } from '../http/request.js';
@@ -109,7 +111,19 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
     referrersApi = registrySink.referrersApi;
     pinnedBase = formatReference({ registry: ref.registry, repository: ref.repository });
   } else {
-    throw new AlbaError('USAGE', `${targetText}: S3 targets are not supported yet`, { hint: 'push to docker://HOST/REPO or oci:DIR' });
+    const names = [...new Set(tags.map((t) => t.name))];
+    const name = names[0];
+    if (names.length !== 1 || name === undefined) {
+      throw new AlbaError('USAGE', `an S3 push needs one NAME in -t NAME:TAG, got ${names.filter((n) => n !== undefined).join(', ') || 'none'}`, { hint: 'e.g. -t albatros:0.9' });
+    }
+    if (!REPOSITORY_RE.test(name)) throw new AlbaError('USAGE', `-t ${name}: not a repository name (lowercase letters, digits, . _ - /)`, { hint: 'e.g. -t team/app:1.0' });
+    sink = await openStaticRegistrySink(parseS3Target(target.url), name, {
+      onBytes: (n) => {
+        sent += n;
+        progress.update();
+      },
+    });
+    pinnedBase = sink.name;
   }
   if (tagNames.length === 0) throw new AlbaError('USAGE', 'nothing to tag: give at least one -t NAME:TAG', { hint: 'e.g. -t app:1.0' });
   log(`--- push to ${sink.name} ---`);

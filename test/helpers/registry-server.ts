@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -98,19 +98,6 @@ async function htpasswdAuth(dir: string, auth: { username: string; password: str
   const run = spawnSync('htpasswd', ['-Bbc', path, auth.username, auth.password], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`htpasswd failed: ${run.stderr}`);
   return ['auth:', '  htpasswd:', '    realm: test-registry', `    path: ${path}`].join('\n');
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** GET `url` (https without certificate checks: the test's own self-signed registry). */

@@ -232,7 +232,8 @@ export class RegistryClient {
 
   /**
    * The referrers of `subject` from the referrers API: the descriptors when the registry answers
-   * it with an index, undefined when it has no such API (404, 400, 406, or not an index).
+   * it with an index, undefined when it has no such API (404, 400, 406, or not an index; also 403,
+   * which a static S3 host answers for a missing key when readers may not list the bucket).
    */
   async referrersFromApi(subject: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
     const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
@@ -240,7 +241,7 @@ export class RegistryClient {
     const res = await this.transport.request('GET', url, { headers: { accept: MediaType.index } });
     const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim();
     if (ok(res) && type === MediaType.index) return indexEntries(await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`), `referrers index of ${subject}`);
-    if (ok(res) || res.status === 404 || res.status === 400 || res.status === 406) {
+    if (ok(res) || res.status === 404 || res.status === 400 || res.status === 406 || res.status === 403) {
       await res.discard();
       return undefined;
     }

@@ -5,12 +5,12 @@
  * referrers API when the registry has one, else through the `sha256-<hex>` referrers tag, merged
  * with what is already there so other tools' referrers are kept; tags go last.
  */
-import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../../oci/digest.js';
 import type { Blob } from '../../oci/graph.js';
 import { referrersIndex, referrersTag } from '../../oci/referrers.js';
 import { memoryBlob } from '../../oci/graph.js';
 import type { Descriptor } from '../../oci/types.js';
+import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
 import type { MountHints } from './mount-hints.js';
@@ -54,7 +54,7 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
           return 'mounted';
         }
       }
-      await client.uploadBlob(options.onBytes === undefined ? blob : counted(blob, options.onBytes), options);
+      await client.uploadBlob(options.onBytes === undefined ? blob : countedBlob(blob, options.onBytes), options);
       options.mounts?.record(digest, ref.repository);
       return 'sent';
     },
@@ -94,20 +94,3 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
   };
 }
 
-/** The blob, with every chunk read from its streams reported to `onBytes`. */
-function counted(blob: Blob, onBytes: (bytes: number) => void): Blob {
-  const { bytes: _inMemory, ...rest } = blob;
-  return {
-    ...rest,
-    open: async () => {
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          onBytes(chunk.length);
-          done(null, chunk);
-        },
-      });
-      // pipeline carries an error of the source to the counter, which the request is reading
-      return pipeline(await blob.open(), counter, () => undefined);
-    },
-  };
-}

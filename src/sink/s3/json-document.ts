@@ -1,0 +1,55 @@
+/**
+ * Read-modify-write of a small JSON document in a bucket (`tags/list`, `df-dist-v1/NAME`) that
+ * concurrent pushes must not lose each other's changes to. Each write is conditional
+ * (`If-Match` the ETag read, `If-None-Match: *` for a new document); a server that refuses the
+ * condition (412) makes alba read again and redo the change. Servers that ignore the conditions
+ * (Ceph RGW 16, Garage) are covered by reading the document again after a short random pause
+ * and repairing it while it lacks this push's change: two writers converge.
+ */
+import { AlbaError } from '../../errors.js';
+import type { S3Store } from './s3-store.js';
+
+/** How to change one document. */
+export interface DocumentChange<T> {
+  key: string;
+  contentType: string;
+  cacheControl: string;
+  /** The document to write given the current one (undefined when there is none), or undefined when it needs no change. */
+  change(current: T | undefined): T | undefined;
+  /** True when `doc` holds this push's change (checked after writing). */
+  holds(doc: T | undefined): boolean;
+}
+
+const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+const ATTEMPTS = 8;
+
+/** Applies the change (see the file comment); throws S3 when it cannot make it stick. */
+export async function updateDocument<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const current = await read<T>(store, change.key);
+    const next = change.change(current?.doc);
+    if (next === undefined) return;
+    const bytes = Buffer.from(`${JSON.stringify(next)}\n`, 'utf8');
+    const written = await store.put(change.key, bytes, {
+      contentType: change.contentType,
+      cacheControl: change.cacheControl,
+      ...(current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
+    });
+    if (!written) continue;
+    await new Promise((resolve) => setTimeout(resolve, 30 + Math.random() * 120));
+    if (change.holds((await read<T>(store, change.key))?.doc)) return;
+  }
+  throw new AlbaError('S3', `${store.where(change.key)}: could not update it after ${ATTEMPTS} tries (other pushes kept changing it)`, {
+    hint: 'run the push again; its content is in place, only this index is behind',
+  });
+}
+
+async function read<T>(store: S3Store, key: string): Promise<{ doc: T; etag?: string } | undefined> {
+  const got = await store.get(key, MAX_DOCUMENT_BYTES);
+  if (got === undefined) return undefined;
+  try {
+    return { doc: JSON.parse(got.bytes.toString('utf8')) as T, ...(got.etag === undefined ? {} : { etag: got.etag }) };
+  } catch (cause) {
+    throw new AlbaError('S3', `${store.where(key)} is not JSON`, { hint: 'this object was not written by alba; remove it or choose another prefix', cause });
+  }
+}

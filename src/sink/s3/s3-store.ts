@@ -1,0 +1,203 @@
+/**
+ * The few S3 operations alba needs, over `@aws-sdk/client-s3` (credentials from the standard AWS
+ * chain) and `@aws-sdk/lib-storage` (multipart for large bodies), with every failure turned into
+ * `error[S3]` naming the endpoint, bucket, key and the server's code, with a hint.
+ */
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { AlbaError } from '../../errors.js';
+import { DEFAULT_RETRY, withRetry } from '../../http/retry.js';
+import type { S3Target } from './s3-target.js';
+
+/** What HEAD says of an object. */
+export interface ObjectInfo {
+  size: number;
+  etag?: string;
+  contentType?: string;
+  lastModified?: Date;
+}
+
+/** How an object is written. */
+export interface PutOptions {
+  contentType: string;
+  cacheControl: string;
+  /** Write only if the object still has this ETag (`If-Match`); `*`-less creation with `ifNoneMatch`. */
+  ifMatch?: string;
+  ifNoneMatch?: '*';
+  /** User metadata (`x-amz-meta-*`). */
+  metadata?: Record<string, string>;
+}
+
+/** Bodies above this go up in multipart (parts of 8 MiB, 4 at a time). */
+const MULTIPART_ABOVE = 16 * 1024 * 1024;
+const PART_SIZE = 8 * 1024 * 1024;
+
+/** One bucket of one S3 server. */
+export class S3Store {
+  private readonly client: S3Client;
+
+  constructor(readonly target: S3Target) {
+    // alba pins its SDK release, which supports Node 20: its notice about later releases is noise here.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    this.client = new S3Client({
+      logger: SILENT,
+      region: target.region,
+      forcePathStyle: target.forcePathStyle,
+      ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
+      // Stream bodies are stored corrupted (s3rver) or refused (RGW) with the SDK's default checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      // retries are alba's (http/retry.ts), so that a stream body is made afresh for each try
+      maxAttempts: 1,
+    });
+  }
+
+  /** HEAD of the bucket: fails early (NoSuchBucket, AccessDenied, SignatureDoesNotMatch, an unreachable endpoint) before anything is sent. */
+  async checkBucket(): Promise<void> {
+    try {
+      await this.call(() => this.client.send(new HeadBucketCommand({ Bucket: this.target.bucket })));
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404 && err.name !== 'NoSuchBucket') Object.defineProperty(err, 'name', { value: 'NoSuchBucket' });
+      // HEAD has no body, so a 403 loses the server's code (SignatureDoesNotMatch, AccessDenied…): a GET tells it
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) {
+        const told = await this.get('.alba-probe', 1).then(
+          () => undefined,
+          (probe: unknown) => (probe instanceof AlbaError ? probe.cause : undefined),
+        );
+        throw this.error('HEAD', '', told ?? err);
+      }
+      throw this.error('HEAD', '', err);
+    }
+  }
+
+  /** HEAD: the object's size and ETag, or undefined when there is none. */
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const res = await this.call(() => this.client.send(new HeadObjectCommand({ Bucket: this.target.bucket, Key: key })));
+      return {
+        size: res.ContentLength ?? 0,
+        ...(res.ETag === undefined ? {} : { etag: res.ETag }),
+        ...(res.ContentType === undefined ? {} : { contentType: res.ContentType }),
+        ...(res.LastModified === undefined ? {} : { lastModified: res.LastModified }),
+      };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw this.error('HEAD', key, err);
+    }
+  }
+
+  /** GET of a small object, refused above `max` bytes; undefined when there is none. */
+  async get(key: string, max: number): Promise<{ bytes: Buffer; etag?: string } | undefined> {
+    try {
+      const res = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key })));
+      if ((res.ContentLength ?? 0) > max) {
+        (res.Body as Readable | undefined)?.destroy();
+        throw new AlbaError('TOO_LARGE', `${this.where(key)} has ${res.ContentLength} bytes, more than the ${max} alba reads`, { hint: 'this object is not one alba wrote; check the prefix' });
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.Body as Readable) chunks.push(chunk as Buffer);
+      return { bytes: Buffer.concat(chunks), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
+    } catch (err) {
+      if (err instanceof AlbaError) throw err;
+      if (isMissing(err)) return undefined;
+      throw this.error('GET', key, err);
+    }
+  }
+
+  /**
+   * PUT of a body (a Buffer, or a stream of `size` bytes made afresh by `open`); multipart above
+   * 16 MiB; a failure the server or the network may not repeat is tried again by the one retry
+   * policy, from a fresh stream. Returns false when a condition (If-Match / If-None-Match) did not hold.
+   */
+  async put(key: string, body: Buffer | { open: () => Promise<Readable>; size: number }, options: PutOptions): Promise<boolean> {
+    try {
+      await this.call(() => this.putOnce(key, body, options));
+      return true;
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed' || err.name === 'ConditionalRequestConflict')) return false;
+      throw this.error('PUT', key, err);
+    }
+  }
+
+  /** Runs one SDK call, again after a pause while it fails in a way that may pass (the one retry policy). */
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, DEFAULT_RETRY, undefined, transient);
+  }
+
+  private async putOnce(key: string, body: Buffer | { open: () => Promise<Readable>; size: number }, options: PutOptions): Promise<void> {
+    const common = {
+      Bucket: this.target.bucket,
+      Key: key,
+      ContentType: options.contentType,
+      CacheControl: options.cacheControl,
+      ...(options.metadata === undefined ? {} : { Metadata: options.metadata }),
+    };
+    if (Buffer.isBuffer(body) || body.size <= MULTIPART_ABOVE) {
+        const data = Buffer.isBuffer(body) ? body : await body.open();
+        await this.client.send(
+          new PutObjectCommand({
+            ...common,
+            Body: data,
+            ContentLength: Buffer.isBuffer(body) ? body.length : body.size,
+            ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+            ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+          }),
+        );
+    } else {
+      await new Upload({ client: this.client, params: { ...common, Body: await body.open() }, partSize: PART_SIZE, queueSize: 4, leavePartsOnError: false }).done();
+    }
+  }
+
+  /** `s3://bucket/key at endpoint`, for messages. */
+  where(key: string): string {
+    return `s3://${this.target.bucket}${key === '' ? '' : `/${key}`}${this.target.endpoint === undefined ? '' : ` at ${this.target.endpoint}`}`;
+  }
+
+  private error(method: string, key: string, err: unknown): AlbaError {
+    const code = err instanceof S3ServiceException ? err.name : ((err as NodeJS.ErrnoException).code ?? (err as Error).name ?? 'Error');
+    const status = err instanceof S3ServiceException ? ` (HTTP ${err.$metadata.httpStatusCode ?? '?'})` : '';
+    const text = (err as Error).message;
+    const message = text === code || text === 'UnknownError' || text === '' ? '' : `: ${text}`;
+    return new AlbaError('S3', `${method} ${this.where(key)}: ${code}${status}${message}`, { hint: hintFor(code), cause: err });
+  }
+}
+
+const SILENT = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A failure worth another try: throttling, a 5xx, a lost connection. */
+function transient(err: unknown): boolean {
+  if (err instanceof S3ServiceException) {
+    const status = err.$metadata.httpStatusCode ?? 0;
+    return status === 429 || status >= 500 || err.name === 'SlowDown' || err.name === 'RequestTimeout';
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ECONNREFUSED' || (err as Error | undefined)?.name === 'TimeoutError';
+}
+
+function isMissing(err: unknown): boolean {
+  return err instanceof S3ServiceException && (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404);
+}
+
+function hintFor(code: string): string {
+  switch (code) {
+    case 'SignatureDoesNotMatch':
+      return 'the secret key is wrong for this access key: check AWS_SECRET_ACCESS_KEY (or the profile in ~/.aws/credentials)';
+    case 'InvalidAccessKeyId':
+      return 'the server does not know this access key: check AWS_ACCESS_KEY_ID (or AWS_PROFILE)';
+    case 'NoSuchBucket':
+      return 'the bucket does not exist at this endpoint: create it, or check the bucket name and endpoint= in the URL';
+    case 'AccessDenied':
+    case 'Forbidden':
+      return 'these credentials may not do this: the key needs s3:GetObject, s3:PutObject (and s3:ListBucket) on the bucket';
+    case 'CredentialsProviderError':
+      return 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE';
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'ETIMEDOUT':
+    case 'TimeoutError':
+      return 'the endpoint cannot be reached: check endpoint= in the URL (http:// for a local server) and that the server runs';
+    default:
+      return 'check the bucket, the endpoint and the credentials';
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * An S3 bucket as a static OCI registry: the objects a pull by tag or digest reads, under
+ * `[PREFIX/]v2/NAME/`: `blobs/sha256:<hex>`, `manifests/sha256:<hex>`, `manifests/<tag>`, the
+ * referrers tag `manifests/sha256-<hex of subject>`, `tags/list`, and `v2/index.html` so that a
+ * website endpoint answers the `/v2/` ping with 200. Content-addressed objects are immutable and
+ * cached for a year; tags and tags/list for a minute. Children are written before parents and the
+ * tags and tags/list last, so a reader never finds a tag whose content is missing.
+ */
+import { createHash } from 'node:crypto';
+import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
+import { MediaType } from '../../oci/media-types.js';
+import { referrersIndex, referrersTag } from '../../oci/referrers.js';
+import type { Digest } from '../../oci/digest.js';
+import type { Descriptor } from '../../oci/types.js';
+import { countedBlob } from '../counted-blob.js';
+import type { Sink, StoreOutcome } from '../sink.js';
+import { updateDocument } from './json-document.js';
+import { S3Store } from './s3-store.js';
+import { keyOf, type S3Target } from './s3-target.js';
+
+/** Cache-Control of content-addressed objects. */
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Cache-Control of tags and tags/list. */
+export const MUTABLE = 'public, max-age=60';
+
+/** The `tags/list` document. */
+interface TagList {
+  name: string;
+  tags: string[];
+}
+
+/** Opens the static registry of `name` in the target bucket (checking first that the bucket answers). */
+export async function openStaticRegistrySink(target: S3Target, name: string, options: { onBytes?: (n: number) => void } = {}): Promise<Sink> {
+  const store = new S3Store(target);
+  await store.checkBucket();
+  const key = (path: string): string => keyOf(target, `v2/${name}/${path}`);
+  const tagged: string[] = [];
+
+  const putOnce = async (k: string, blob: Blob, contentType: string): Promise<StoreOutcome> => {
+    const present = await store.head(k);
+    if (present !== undefined && present.size === blob.descriptor.size) return 'skipped';
+    const streamed = options.onBytes === undefined ? blob : countedBlob(blob, options.onBytes);
+    const body = blob.bytes ?? { open: () => streamed.open(), size: blob.descriptor.size };
+    await store.put(k, body, { contentType, cacheControl: IMMUTABLE });
+    return 'sent';
+  };
+
+  return {
+    name: `${target.url.split('?')[0]}/v2/${name}`,
+    async holdsComplete(d: Descriptor): Promise<boolean> {
+      const info = await store.head(key(`manifests/${d.digest}`));
+      return info !== undefined && info.size === d.size;
+    },
+    putBlob: (blob) => putOnce(key(`blobs/${blob.descriptor.digest}`), blob, 'application/octet-stream'),
+    putManifest: (blob) => putOnce(key(`manifests/${blob.descriptor.digest}`), blob, blob.descriptor.mediaType),
+    async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
+      const tagKey = key(`manifests/${referrersTag(subject.digest as Digest)}`);
+      const existing = await store.get(tagKey, MAX_MANIFEST_BYTES);
+      const entries = existing === undefined ? [] : ((JSON.parse(existing.bytes.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? []);
+      const known = new Set(entries.map((d) => d.digest));
+      if (referrers.every((r) => known.has(r.digest))) return;
+      const index = referrersIndex([...entries, ...referrers]);
+      // by digest too, as for every manifest, so clients that resolve the tag can fetch it by digest
+      await putOnce(key(`manifests/${index.descriptor.digest}`), memoryBlob(index), MediaType.index);
+      await store.put(tagKey, index.bytes, { contentType: MediaType.index, cacheControl: MUTABLE });
+    },
+    async tag(tag: string, root: Blob): Promise<StoreOutcome> {
+      const bytes = await blobBytes(root, MAX_MANIFEST_BYTES);
+      tagged.push(tag);
+      const present = await store.head(key(`manifests/${tag}`));
+      if (present?.etag === `"${createHash('md5').update(bytes).digest('hex')}"`) return 'skipped';
+      await store.put(key(`manifests/${tag}`), bytes, { contentType: root.descriptor.mediaType, cacheControl: MUTABLE });
+      return 'sent';
+    },
+    async finish(ok: boolean): Promise<void> {
+      if (!ok || tagged.length === 0) return;
+      await updateDocument<TagList>(store, {
+        key: key('tags/list'),
+        contentType: 'application/json',
+        cacheControl: MUTABLE,
+        change: (current) => {
+          const tags = new Set(current?.tags ?? []);
+          if (current?.name === name && tagged.every((t) => tags.has(t))) return undefined;
+          for (const t of tagged) tags.add(t);
+          return { name, tags: [...tags].sort() };
+        },
+        holds: (doc) => doc !== undefined && tagged.every((t) => doc.tags.includes(t)),
+      });
+      const ping = keyOf(target, 'v2/index.html');
+      if ((await store.head(ping)) === undefined) await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
+    },
+  };
+}
+

@@ -11,7 +11,10 @@ Usage:
   alba container push -t NAME:TAG [-t NAME:TAG]... SRC TARGET [--ref TAG] [--creds USER:PASS] [--plain-http]
                       [--chunk-size N] [--mount-from REPO]... [--concurrency N] [--cache DIR] [--json]
       SRC: an OCI layout or a directory of docker archives; TARGET: docker://HOST[:PORT][/REPO[:TAG]] or oci:DIR
+      TARGET may also be s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=R&s3ForcePathStyle=true (a static registry)
   alba build RECIPE ... --push TARGET   builds, then pushes as container push does
+  alba static push -t NAME:TAG DIR s3://… [--prefix P] [--json]
+      DIR holds <os>/<arch>[/<variant>]/<files>; written under P/NAME/TAG (default prefix df-dist-v1)
 
 Options:
   --mirror M        fetch snapshot sources from a mirror, keeping the recipe's URLs in the lock:
@@ -37,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   build: async () => (await import('./build-command.js')).buildCommand,
   sbom: async () => (await import('./sbom-command.js')).sbomCommand,
   container: async () => (await import('./container-command.js')).containerCommand,
+  static: async () => (await import('./static-command.js')).staticCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

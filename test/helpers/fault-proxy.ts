@@ -35,6 +35,7 @@ export interface FaultProxy {
  */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
+  const timers = new Set<NodeJS.Timeout>();
   const proxy: FaultProxy = { url: '', host: '', requests: [], fault: () => undefined, close: async () => undefined };
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const out = httpRequest(
@@ -63,7 +64,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     if ('stallMs' in fault) {
-      setTimeout(() => forward(req, res), fault.stallMs);
+      const timer = setTimeout(() => forward(req, res), fault.stallMs);
+      timers.add(timer);
+      res.on('close', () => clearTimeout(timer));
       return;
     }
     req.resume();
@@ -78,6 +81,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   proxy.host = `127.0.0.1:${port}`;
   proxy.close = () =>
     new Promise((resolve) => {
+      for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
       server.close(() => resolve());
     });

@@ -2,9 +2,10 @@
  * Read-modify-write of a small JSON document in a bucket (`tags/list`, `df-dist-v1/NAME`) that
  * concurrent pushes must not lose each other's changes to. Each write is conditional
  * (`If-Match` the ETag read, `If-None-Match: *` for a new document); a server that refuses the
- * condition (412) makes alba read again and redo the change. Servers that ignore the conditions
- * (Ceph RGW 16, Garage) are covered by reading the document again after a short random pause
- * and repairing it while it lacks this push's change: two writers converge.
+ * condition (412) makes alba read again and redo the change. Servers that ignore the conditions,
+ * or refuse every If-Match (Ceph RGW 16 does, even for the right ETag), are covered by reading the
+ * document again after a short random pause and repairing it while it lacks this push's change:
+ * two writers converge.
  */
 import { AlbaError } from '../../errors.js';
 import type { S3Store } from './s3-store.js';
@@ -25,17 +26,19 @@ const ATTEMPTS = 8;
 
 /** Applies the change (see the file comment); throws S3 when it cannot make it stick. */
 export async function updateDocument<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
+  let ifMatchWorks = true;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const current = await read<T>(store, change.key);
     const next = change.change(current?.doc);
     if (next === undefined) return;
     const bytes = Buffer.from(`${JSON.stringify(next)}\n`, 'utf8');
-    const written = await store.put(change.key, bytes, {
-      contentType: change.contentType,
-      cacheControl: change.cacheControl,
-      ...(current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
-    });
-    if (!written) continue;
+    const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : ifMatchWorks ? { ifMatch: current.etag } : {};
+    const written = await store.put(change.key, bytes, { contentType: change.contentType, cacheControl: change.cacheControl, ...condition });
+    if (!written) {
+      // Ceph RGW 16 answers 412 to every If-Match, even the right ETag: then write without it and rely on the repair below.
+      if ('ifMatch' in condition && (await read<T>(store, change.key))?.etag === current?.etag) ifMatchWorks = false;
+      continue;
+    }
     await new Promise((resolve) => setTimeout(resolve, 30 + Math.random() * 120));
     if (change.holds((await read<T>(store, change.key))?.doc)) return;
   }

@@ -16,6 +16,8 @@ export interface ObjectInfo {
   etag?: string;
   contentType?: string;
   lastModified?: Date;
+  /** User metadata (`x-amz-meta-*`), by lowercase name. */
+  metadata?: Record<string, string>;
 }
 
 /** How an object is written. */
@@ -80,6 +82,7 @@ export class S3Store {
         ...(res.ETag === undefined ? {} : { etag: res.ETag }),
         ...(res.ContentType === undefined ? {} : { contentType: res.ContentType }),
         ...(res.LastModified === undefined ? {} : { lastModified: res.LastModified }),
+        ...(res.Metadata === undefined ? {} : { metadata: res.Metadata }),
       };
     } catch (err) {
       if (isMissing(err)) return undefined;

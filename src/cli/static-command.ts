@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import { AlbaError } from '../errors.js';
+import { parseS3Target } from '../sink/s3/s3-target.js';
+import { DEFAULT_STATIC_PREFIX, pushStatic, scanStaticDir } from '../sink/s3/static-binaries.js';
+import { parseCommandArgs, stderrLog } from './args.js';
+
+/** A static NAME: path components of `[a-z0-9._-]`; a TAG: no `/`, not `.` or `..` (`+` allowed: `0.8.2+feat`). */
+const STATIC_NAME_RE = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/;
+const STATIC_TAG_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
+
+/** `alba static push -t NAME:TAG DIR s3://…`. */
+export async function staticCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'push') {
+    throw new AlbaError('USAGE', sub === undefined ? 'alba static needs a subcommand' : `unknown subcommand "static ${sub}"`, { hint: 'alba static push -t NAME:TAG DIR s3://BUCKET?endpoint=…' });
+  }
+  const { values, positionals } = parseCommandArgs('static push', rest, {
+    tag: { type: 'string', short: 't' },
+    prefix: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length !== 2) throw new AlbaError('USAGE', `alba static push needs DIR and TARGET, got ${positionals.length} arguments`, { hint: 'alba static push -t app:1.0 dist/ s3://BUCKET?endpoint=…' });
+  const [dir, targetText] = positionals as [string, string];
+  const { name, tag } = parseStaticTag(values.tag);
+  if (!targetText.startsWith('s3://')) throw new AlbaError('USAGE', `static binaries go to S3, and ${targetText} is not an s3:// URL`, { hint: 's3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true' });
+  const target = parseS3Target(targetText);
+  const prefix = (values.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, '');
+  const flavors = await scanStaticDir(resolve(dir));
+  const pushed: string[] = [];
+  await pushStatic(target, name, tag, flavors, {
+    prefix,
+    onEvent: (e) => {
+      if (e.kind === 'file') {
+        stderrLog(`${e.from.replace(`${resolve(dir)}/`, `${dir.replace(/\/+$/, '')}/`)} -> ${e.to}${e.outcome === 'skipped' ? ' (unchanged)' : ''}`);
+        pushed.push(e.to);
+      } else stderrLog(`${e.kind} -> ${e.to}`);
+    },
+  });
+  if (values.json === true) {
+    process.stdout.write(`${JSON.stringify({ name, tag, flavors: flavors.map((f) => ({ platform: f.platform, resources: f.resources.map(({ path, size, sha256 }) => ({ path, size, sha256 })) })), objects: pushed })}\n`);
+    return;
+  }
+  stderrLog('✅ push succeeded');
+}
+
+function parseStaticTag(value: string | undefined): { name: string; tag: string } {
+  if (value === undefined) throw new AlbaError('USAGE', 'alba static push needs -t NAME:TAG', { hint: 'e.g. -t albatros:0.9' });
+  const colon = value.indexOf(':');
+  const name = value.slice(0, colon);
+  const tag = value.slice(colon + 1);
+  if (colon <= 0 || !STATIC_NAME_RE.test(name)) throw new AlbaError('USAGE', `-t ${value}: expected NAME:TAG with a NAME of lowercase letters, digits, . _ -`, { hint: 'e.g. -t albatros:0.9' });
+  if (!STATIC_TAG_RE.test(tag) || tag === '.' || tag === '..') throw new AlbaError('USAGE', `-t ${value}: ${JSON.stringify(tag)} is not a valid tag`, { hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +' });
+  return { name, tag };
+}

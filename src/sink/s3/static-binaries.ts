@@ -1,0 +1,141 @@
+/**
+ * Static binaries on S3, in the df-dist-v1 layout of the seed tool: every file of
+ * `DIR/<os>/<arch>[/<variant>]/…` goes to `PREFIX/NAME/TAG/<os>/<arch>[/<variant>]/…`, then the tag
+ * document `PREFIX/NAME/TAG` (`{"flavors":[{"resources":[{"path","size","sha256"}],"platform":{…}}]}`)
+ * is written, then the name document `PREFIX/NAME` (`{"name","tags":[…]}`), so a reader never finds
+ * a tag naming a file that is not there. Files already there with the same size and SHA256 are skipped.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { AlbaError } from '../../errors.js';
+import { mapLimit } from '../../util/map-limit.js';
+import type { Platform } from '../../oci/types.js';
+import { updateDocument } from './json-document.js';
+import { S3Store } from './s3-store.js';
+import { MUTABLE } from './static-registry.js';
+import { keyOf, type S3Target } from './s3-target.js';
+
+/** One file of a flavor. */
+export interface StaticResource {
+  /** Path inside the flavor's directory, with `/`. */
+  path: string;
+  size: number;
+  /** Hex SHA256 of the content. */
+  sha256: string;
+  /** The local file. */
+  file: string;
+}
+
+/** The files of one platform. */
+export interface Flavor {
+  platform: Platform;
+  resources: StaticResource[];
+}
+
+/** The name document. */
+interface NameDocument {
+  name: string;
+  tags: string[];
+}
+
+/** What a static push tells as it goes. */
+export type StaticPushEvent = { kind: 'file'; from: string; to: string; outcome: 'sent' | 'skipped' } | { kind: 'tag' | 'manifest'; to: string };
+
+/** The default key prefix of static binaries. */
+export const DEFAULT_STATIC_PREFIX = 'df-dist-v1';
+
+const VARIANT_RE = /^v\d+$/;
+
+/** Reads `DIR/<os>/<arch>[/<variant>]/<files…>` into flavors (sorted by platform, files by path), hashing every file. */
+export async function scanStaticDir(dir: string): Promise<Flavor[]> {
+  const flavors: Flavor[] = [];
+  const subdirs = async (d: string): Promise<string[]> =>
+    (await readdir(d, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  for (const os of await subdirs(dir)) {
+    for (const architecture of await subdirs(join(dir, os))) {
+      const base = join(dir, os, architecture);
+      const entries = await readdir(base, { withFileTypes: true });
+      const variants = entries.filter((e) => e.isDirectory() && VARIANT_RE.test(e.name)).map((e) => e.name).sort();
+      const direct = await files(base, new Set(variants));
+      if (direct.length > 0) flavors.push({ platform: { os, architecture }, resources: await resources(base, direct) });
+      for (const variant of variants) {
+        const list = await files(join(base, variant), new Set());
+        if (list.length > 0) flavors.push({ platform: { os, architecture, variant }, resources: await resources(join(base, variant), list) });
+      }
+    }
+  }
+  if (flavors.length === 0) {
+    throw new AlbaError('USAGE', `${dir} holds no <os>/<arch>/<file>`, { hint: 'lay the binaries out as DIR/linux/amd64/app, DIR/linux/arm64/app, DIR/linux/arm/v7/app…' });
+  }
+  return flavors;
+}
+
+/** Every regular file under `dir` (but the `skip` subdirectories), as absolute paths, sorted. */
+async function files(dir: string, skip: Set<string>): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+    .filter((p) => !skip.has(relative(dir, p).split(sep)[0] ?? ''))
+    .sort();
+}
+
+async function resources(base: string, paths: string[]): Promise<StaticResource[]> {
+  return mapLimit(paths, 4, async (file) => {
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(file), async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) hash.update(chunk);
+    });
+    return { path: relative(base, file).split(sep).join('/'), size: (await stat(file)).size, sha256: hash.digest('hex'), file };
+  });
+}
+
+/** The tag document of the flavors (members in the seed's order). */
+export function tagDocument(flavors: readonly Flavor[]): unknown {
+  return {
+    flavors: flavors.map((f) => ({
+      resources: f.resources.map((r) => ({ path: r.path, size: r.size, sha256: r.sha256 })),
+      platform: { architecture: f.platform.architecture, os: f.platform.os, ...(f.platform.variant === undefined ? {} : { variant: f.platform.variant }) },
+    })),
+  };
+}
+
+/** Orders tags as people read versions (0.9 before 0.10). */
+export function compareTags(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** Pushes the flavors as NAME:TAG under `prefix` of the target; files first, then the tag document, then the name document. */
+export async function pushStatic(target: S3Target, name: string, tag: string, flavors: readonly Flavor[], options: { prefix?: string; onEvent?: (e: StaticPushEvent) => void } = {}): Promise<void> {
+  const store = new S3Store(target);
+  await store.checkBucket();
+  const prefix = options.prefix ?? DEFAULT_STATIC_PREFIX;
+  const emit = options.onEvent ?? (() => undefined);
+  const base = keyOf(target, `${prefix}/${name}`);
+  const files = flavors.flatMap((f) => f.resources.map((r) => ({ r, key: `${base}/${tag}/${platformPath(f.platform)}/${r.path}` })));
+  const outcomes = await mapLimit(files, 4, async ({ r, key }) => {
+    const present = await store.head(key);
+    const same = present !== undefined && present.size === r.size && present.metadata?.sha256 === r.sha256;
+    if (!same) await store.put(key, { open: async () => createReadStream(r.file), size: r.size }, { contentType: 'application/octet-stream', cacheControl: MUTABLE, metadata: { sha256: r.sha256 } });
+    return same ? ('skipped' as const) : ('sent' as const);
+  });
+  files.forEach(({ r, key }, i) => emit({ kind: 'file', from: r.file, to: key, outcome: outcomes[i] ?? 'sent' }));
+  await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(tagDocument(flavors))}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
+  emit({ kind: 'tag', to: `${base}/${tag}` });
+  await updateDocument<NameDocument>(store, {
+    key: base,
+    contentType: 'application/json',
+    cacheControl: MUTABLE,
+    change: (current) => (current?.name === name && current.tags.includes(tag) ? undefined : { name, tags: [...new Set([...(current?.tags ?? []), tag])].sort(compareTags) }),
+    holds: (doc) => doc?.tags.includes(tag) === true,
+  });
+  emit({ kind: 'manifest', to: base });
+}
+
+function platformPath(p: Platform): string {
+  return [p.os, p.architecture, ...(p.variant === undefined ? [] : [p.variant])].join('/');
+}
+

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketWebsiteCommand, S3Client } from '@aws-sdk/client-s3';
+import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
+import { albaBin, runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
+import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
+
+// `alba container push s3://…` and `alba static push` against Ceph RGW (started here, ~13 s),
+// read back through the S3 API and pulled by skopeo through RGW's static website behind nginx.
+
+const BUCKET = 'registry';
+const haveTools = ['ceph-mon', 'ceph-osd', 'radosgw', 'nginx', 'skopeo', 'umoci'].every((t) => requireTool(t));
+const asRoot = process.getuid?.() === 0;
+if (!asRoot && process.env.CI === 'true') throw new Error('the Ceph RGW tests need root, and CI=true');
+const enabled = haveTools && asRoot;
+
+const work = await mkdtemp(join(tmpdir(), 'alba-push-s3-'));
+let fixture: FixtureLayout;
+let rgw: RgwServer;
+let front: WebsiteFront;
+let s3: S3Client;
+let env: Record<string, string>;
+let target: string;
+
+before(async () => {
+  if (!enabled) return;
+  fixture = await buildFixtureLayout(work, 'fixture');
+  rgw = await startRgw();
+  env = { AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none') };
+  s3 = new S3Client({ endpoint: rgw.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey } });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3.send(new PutBucketWebsiteCommand({ Bucket: BUCKET, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
+  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }] };
+  await s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify(policy) }));
+  front = await startWebsiteFront(rgw.url, rgw.websiteHost(BUCKET));
+  target = s3Url(rgw.url);
+});
+after(async () => {
+  await front?.close();
+  await rgw?.close();
+  await fixture?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+function s3Url(endpoint: string, bucket = BUCKET): string {
+  return `s3://${bucket}?endpoint=${endpoint}&region=us-east-1&s3ForcePathStyle=true`;
+}
+
+function explain(r: AlbaRun): string {
+  return `status ${r.status}\n--- stdout\n${r.stdout.slice(0, 2000)}--- stderr\n${r.stderr}`;
+}
+
+function alba(args: string[], extraEnv: Record<string, string> = {}): Promise<AlbaRun> {
+  return runAlba(args, { env: { ...env, ...extraEnv, DOCKER_CONFIG: join(work, 'no-docker') } });
+}
+
+function run(cmd: string, args: string[]): { status: number | null; out: string } {
+  const res = spawnSync(cmd, args, { encoding: 'utf8' });
+  return { status: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+async function object(key: string): Promise<{ bytes: Buffer; contentType?: string; cacheControl?: string; contentEncoding?: string } | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const bytes = Buffer.from(await res.Body!.transformToByteArray());
+    return { bytes, ...(res.ContentType === undefined ? {} : { contentType: res.ContentType }), ...(res.CacheControl === undefined ? {} : { cacheControl: res.CacheControl }), ...(res.ContentEncoding === undefined ? {} : { contentEncoding: res.ContentEncoding }) };
+  } catch {
+    return undefined;
+  }
+}
+
+async function keys(prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }));
+    out.push(...(page.Contents ?? []).map((o) => o.Key as string));
+    token = page.NextContinuationToken;
+  } while (token !== undefined);
+  return out.sort();
+}
+
+async function tagsList(name: string): Promise<string[]> {
+  const doc = await object(`v2/${name}/tags/list`);
+  return doc === undefined ? [] : (JSON.parse(doc.bytes.toString('utf8')) as { tags: string[] }).tags;
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function layoutIndexDigest(): Promise<string> {
+  const index = JSON.parse(await readFile(join(fixture.layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  return index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'fixture')!.digest;
+}
+
+describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip: enabled ? false : 'Ceph, nginx, skopeo or umoci is missing, or not root' }, () => {
+  test('container push: every object is there with its digest, size, Content-Type and Cache-Control', async () => {
+    const res = await alba(['container', 'push', '-t', 'app/fixture:1.0', fixture.layout, target]);
+    assert.equal(res.status, 0, explain(res));
+    const index = await layoutIndexDigest();
+    assert.match(res.stdout.trim(), new RegExp(`@${index}$`));
+    const all = await keys('v2/app/fixture/');
+    const blobs = all.filter((k) => k.includes('/blobs/'));
+    const manifests = all.filter((k) => k.includes('/manifests/sha256:'));
+    assert.ok(blobs.length > 5 && manifests.length >= 6, all.join('\n'));
+    for (const key of [...blobs, ...manifests]) {
+      const o = (await object(key))!;
+      assert.equal(`sha256:${sha256(o.bytes)}`, key.slice(key.lastIndexOf('/') + 1), `${key} holds what its name says`);
+      assert.equal(o.contentEncoding, undefined);
+      assert.match(o.cacheControl ?? '', /immutable/);
+      if (key.includes('/blobs/')) assert.equal(o.contentType, 'application/octet-stream');
+      else assert.equal(o.contentType, (JSON.parse(o.bytes.toString('utf8')) as { mediaType: string }).mediaType, `${key} is served as its mediaType`);
+    }
+    const tag = (await object('v2/app/fixture/manifests/1.0'))!;
+    assert.equal(`sha256:${sha256(tag.bytes)}`, index);
+    assert.equal(tag.contentType, 'application/vnd.oci.image.index.v1+json');
+    assert.doesNotMatch(tag.cacheControl ?? '', /immutable/);
+    assert.deepEqual(JSON.parse((await object('v2/app/fixture/tags/list'))!.bytes.toString('utf8')), { name: 'app/fixture', tags: ['1.0'] });
+    assert.ok(all.some((k) => /manifests\/sha256-[a-f0-9]{64}$/.test(k)), 'referrers tags');
+    assert.ok((await object('v2/index.html')) !== undefined, 'the /v2/ ping object');
+  });
+
+  test('through the website: skopeo pulls identical digests, by tag and by index digest; list-tags; alba sbom finds the SBOMs', async () => {
+    const ref = `${front.host}/app/fixture`;
+    const back = join(work, 'pulled');
+    const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${ref}:1.0`, `oci:${back}:1.0`]);
+    assert.equal(copy.status, 0, copy.out);
+    const index = await layoutIndexDigest();
+    const pulled = JSON.parse(await readFile(join(back, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    assert.equal(pulled.manifests[0]?.digest, index);
+    for (const name of await readdir(join(back, 'blobs', 'sha256'))) {
+      assert.ok((await readdir(join(fixture.layout, 'blobs', 'sha256'))).includes(name), `pulled blob ${name} is one of the layout's`);
+    }
+    const byDigest = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}@${index}`]);
+    assert.equal(byDigest.status, 0, byDigest.out);
+    assert.equal(`sha256:${sha256(Buffer.from(byDigest.out))}`, index);
+    const tags = run('skopeo', ['list-tags', '--tls-verify=false', `docker://${ref}`]);
+    assert.equal(tags.status, 0, tags.out);
+    assert.deepEqual((JSON.parse(tags.out) as { Tags: string[] }).Tags, ['1.0']);
+    const unpack = run('umoci', ['unpack', '--image', `${back}:1.0`, join(work, 'bundle-s3')]);
+    assert.match(unpack.out, /tag is ambiguous|unpack|^$/); // an index ref: umoci refuses it, the copy above already checked the blobs
+    for (const [args, file] of [[[], 'index.spdx.json'], [['--platform', 'linux/arm64'], 'arm64.spdx.json']] as const) {
+      const sbom = await alba(['sbom', `${ref}:1.0`, ...args]);
+      assert.equal(sbom.status, 0, explain(sbom));
+      assert.ok(Buffer.from(sbom.stdout).equals(await readFile(join(fixture.layout, 'sbom', file))), file);
+    }
+  });
+
+  test('a no-op re-push makes only HEAD and GET requests', async () => {
+    const proxy = await startFaultProxy(rgw.url);
+    try {
+      const res = await alba(['container', 'push', '-t', 'app/fixture:1.0', fixture.layout, s3Url(proxy.url)]);
+      assert.equal(res.status, 0, explain(res));
+      assert.deepEqual(proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').map((r) => `${r.method} ${r.path}`), []);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('docker archives pushed to S3 pull back with skopeo', async () => {
+    const archives = join(work, 'archives');
+    await mkdir(archives, { recursive: true });
+    for (const [ref, file] of [['fixture-linux-amd64', 'linux.amd64.tar'], ['fixture-linux-arm64-v8', 'linux.arm64.tar']]) {
+      const copy = run('skopeo', ['copy', `oci:${fixture.layout}:${ref}`, `docker-archive:${join(archives, file)}`]);
+      assert.equal(copy.status, 0, copy.out);
+    }
+    await writeFile(join(archives, 'linux.arm64.tar.gz'), gzipSync(await readFile(join(archives, 'linux.arm64.tar'))));
+    await rm(join(archives, 'linux.arm64.tar'));
+    const res = await alba(['container', 'push', '--cache', join(work, 'cache-archives'), '-t', 'app/archives:1', archives, target]);
+    assert.equal(res.status, 0, explain(res));
+    const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${front.host}/app/archives:1`, `oci:${join(work, 'archives-back')}:1`]);
+    assert.equal(copy.status, 0, copy.out);
+  });
+
+  test('two pushes of different tags at once both end up in tags/list', async () => {
+    const [a, b] = await Promise.all([alba(['container', 'push', '-t', 'app/race:a', fixture.layout, target]), alba(['container', 'push', '-t', 'app/race:b', fixture.layout, target])]);
+    assert.equal(a.status, 0, explain(a));
+    assert.equal(b.status, 0, explain(b));
+    assert.deepEqual(await tagsList('app/race'), ['a', 'b']);
+  });
+
+  test('a wrong secret: error[S3] SignatureDoesNotMatch with a hint, exit 1, nothing tagged', async () => {
+    const res = await alba(['container', 'push', '-t', 'app/denied:1', fixture.layout, target], { AWS_SECRET_ACCESS_KEY: 'wrong' });
+    assert.equal(res.status, 1, explain(res));
+    assert.match(res.stderr, /error\[S3\].*SignatureDoesNotMatch/);
+    assert.match(res.stderr, /hint: .*AWS_SECRET_ACCESS_KEY/);
+    assert.doesNotMatch(res.stderr, /\n\s+at /);
+    assert.deepEqual(await keys('v2/app/denied/'), []);
+  });
+
+  test('a missing bucket: error[S3] NoSuchBucket', async () => {
+    const res = await alba(['container', 'push', '-t', 'app/x:1', fixture.layout, s3Url(rgw.url, 'nosuchbucket')]);
+    assert.equal(res.status, 1, explain(res));
+    assert.match(res.stderr, /error\[S3\].*NoSuchBucket/);
+  });
+
+  test('a push killed at several points leaves the previous tag intact, and a rerun completes it', async () => {
+    const first = await alba(['container', 'push', '-t', 'app/killed:1', fixture.layout, target]);
+    assert.equal(first.status, 0, explain(first));
+    const before = (await object('v2/app/killed/manifests/1'))!.bytes;
+    // a second image under the same tag: the fixture with another annotation
+    const other = join(work, 'other');
+    const rebuilt = await runAlba(['build', fixture.recipe, '--cache', fixture.cache, '--out', other, '--annotation', 'org.opencontainers.image.revision=2']);
+    assert.equal(rebuilt.status, 0, explain(rebuilt));
+    for (const killAt of [1, 4, 9]) {
+      const proxy = await startFaultProxy(rgw.url);
+      let puts = 0;
+      let reached: () => void = () => undefined;
+      const stalled = new Promise<void>((resolve) => (reached = resolve));
+      proxy.fault = (r) => {
+        if (r.method !== 'PUT') return undefined;
+        if (++puts < killAt) return undefined;
+        reached();
+        return { stallMs: 600_000 };
+      };
+      const child = spawn(process.execPath, [albaBin, 'container', 'push', '-t', 'app/killed:1', other, s3Url(proxy.url)], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      await stalled;
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await proxy.close();
+      assert.ok((await object('v2/app/killed/manifests/1'))!.bytes.equals(before), `killed at PUT ${killAt}: the tag still names the previous image`);
+      assert.deepEqual(await tagsList('app/killed'), ['1']);
+    }
+    const rerun = await alba(['container', 'push', '-t', 'app/killed:1', other, target]);
+    assert.equal(rerun.status, 0, explain(rerun));
+    assert.ok(!(await object('v2/app/killed/manifests/1'))!.bytes.equals(before), 'the rerun moved the tag');
+    const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${front.host}/app/killed:1`, `oci:${join(work, 'killed-back')}:1`]);
+    assert.equal(copy.status, 0, copy.out);
+  });
+
+  test('static push of 4 platforms: tag and name documents and every binary through the website; concurrent tags both listed', async () => {
+    const dir = join(work, 'df');
+    const platforms = ['linux/386', 'linux/amd64', 'linux/arm/v7', 'linux/arm64'];
+    for (const p of platforms) {
+      await mkdir(join(dir, p), { recursive: true });
+      await writeFile(join(dir, p, 'albatros'), `albatros for ${p}\n`);
+    }
+    const res = await alba(['static', 'push', '-t', 'albatros:0.9', dir, target]);
+    assert.equal(res.status, 0, explain(res));
+    assert.match(res.stderr, /df\/linux\/386\/albatros -> df-dist-v1\/albatros\/0\.9\/linux\/386\/albatros/);
+    assert.match(res.stderr, /tag -> df-dist-v1\/albatros\/0\.9\nmanifest -> df-dist-v1\/albatros\n✅ push succeeded/);
+    const name = await (await fetch(`${front.url}/df-dist-v1/albatros`)).json();
+    assert.deepEqual(name, { name: 'albatros', tags: ['0.9'] });
+    const tag = (await (await fetch(`${front.url}/df-dist-v1/albatros/0.9`)).json()) as { flavors: { resources: { path: string; size: number; sha256: string }[]; platform: { os: string; architecture: string; variant?: string } }[] };
+    assert.deepEqual(tag.flavors.map((f) => [f.platform.os, f.platform.architecture, f.platform.variant].filter(Boolean).join('/')), platforms);
+    for (const f of tag.flavors) {
+      const p = [f.platform.os, f.platform.architecture, f.platform.variant].filter(Boolean).join('/');
+      const got = await fetch(`${front.url}/df-dist-v1/albatros/0.9/${p}/${f.resources[0]!.path}`);
+      assert.equal(got.headers.get('content-type'), 'application/octet-stream');
+      const bytes = Buffer.from(await got.arrayBuffer());
+      assert.equal(sha256(bytes), f.resources[0]!.sha256);
+      assert.equal(bytes.length, f.resources[0]!.size);
+    }
+    const [a, b] = await Promise.all([alba(['static', 'push', '-t', 'albatros:1.0+feat', dir, target]), alba(['static', 'push', '-t', 'albatros:0.10', dir, target])]);
+    assert.equal(a.status, 0, explain(a));
+    assert.equal(b.status, 0, explain(b));
+    assert.deepEqual(((await (await fetch(`${front.url}/df-dist-v1/albatros`)).json()) as { tags: string[] }).tags, ['0.9', '0.10', '1.0+feat']);
+  });
+});

@@ -10,6 +10,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketP
 import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
+import { podmanEnv } from '../helpers/podman.js';
 import { albaBin, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
@@ -18,7 +19,7 @@ import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.j
 // read back through the S3 API and pulled by skopeo through RGW's static website behind nginx.
 
 const BUCKET = 'registry';
-const haveTools = ['ceph-mon', 'ceph-osd', 'radosgw', 'nginx', 'skopeo', 'umoci'].every((t) => requireTool(t));
+const haveTools = ['ceph-mon', 'ceph-osd', 'radosgw', 'nginx', 'skopeo', 'umoci', 'podman'].every((t) => requireTool(t));
 const asRoot = process.getuid?.() === 0;
 if (!asRoot && process.env.CI === 'true') throw new Error('the Ceph RGW tests need root, and CI=true');
 const enabled = haveTools && asRoot;
@@ -101,7 +102,7 @@ async function layoutIndexDigest(): Promise<string> {
   return index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'fixture')!.digest;
 }
 
-describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip: enabled ? false : 'Ceph, nginx, skopeo or umoci is missing, or not root' }, () => {
+describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip: enabled ? false : 'Ceph, nginx, skopeo, umoci or podman is missing, or not root' }, () => {
   test('container push: every object is there with its digest, size, Content-Type and Cache-Control', async () => {
     const res = await alba(['container', 'push', '-t', 'app/fixture:1.0', fixture.layout, target]);
     assert.equal(res.status, 0, explain(res));
@@ -152,6 +153,15 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
       assert.equal(sbom.status, 0, explain(sbom));
       assert.ok(Buffer.from(sbom.stdout).equals(await readFile(join(fixture.layout, 'sbom', file))), file);
     }
+  });
+
+  test('podman pulls the arm64 image through the website', async () => {
+    const pm = await podmanEnv(join(work, 'podman'));
+    const pull = spawnSync('podman', ['pull', '--tls-verify=false', '--arch', 'arm64', `${front.host}/app/fixture:1.0`], { encoding: 'utf8', env: { ...process.env, ...pm } });
+    assert.equal(pull.status, 0, pull.stderr);
+    const arch = spawnSync('podman', ['image', 'inspect', '--format', '{{.Architecture}}', `${front.host}/app/fixture:1.0`], { encoding: 'utf8', env: { ...process.env, ...pm } });
+    assert.equal(arch.stdout.trim(), 'arm64', arch.stderr);
+    spawnSync('podman', ['system', 'reset', '-f'], { env: { ...process.env, ...pm }, stdio: 'ignore' });
   });
 
   test('a no-op re-push makes only HEAD and GET requests', async () => {

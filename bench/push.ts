@@ -5,20 +5,12 @@
  * in the same script; then the no-op re-push; then peak RSS of pushing a layer of 15 MB and of
  * 150 MB (flat memory means the same RSS).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { bigLayout } from '../test/helpers/big-layout.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { albaBin } from '../test/helpers/run-alba.js';
 import { startRegistry } from '../test/helpers/registry-server.js';
-import { digestOf } from '../src/oci/digest.js';
-import { fileBlob, memoryBlob } from '../src/oci/graph.js';
-import { imageConfigBlob } from '../src/oci/config.js';
-import { imageIndexBlob } from '../src/oci/image-index.js';
-import { imageManifestBlob } from '../src/oci/manifest.js';
-import { MediaType } from '../src/oci/media-types.js';
-import { openLayoutSink } from '../src/sink/layout/layout-sink.js';
-import { publish } from '../src/sink/publish.js';
 import { BENCH_ARCHS, benchRecipe, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
 
 const RUNS = 5;
@@ -50,7 +42,7 @@ async function main(): Promise<void> {
 
     const rss: [number, MeasuredRun][] = [];
     for (const mb of [15, 150]) {
-      const big = await bigLayout(work, mb);
+      const big = (await bigLayout(join(work, `big-${mb}`), mb)).dir;
       const r = await startRegistry();
       rss.push([mb, ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, `big-cache-${mb}`), '-t', 'bench/big:1', big, `docker://${r.host}`]))]);
       await r.close();
@@ -84,22 +76,6 @@ async function main(): Promise<void> {
 function ok(run: MeasuredRun): MeasuredRun {
   if (run.status !== 0) throw new Error(`failed (status ${run.status}):\n${run.stderr}`);
   return run;
-}
-
-/** A one-platform layout whose only layer is `mb` MB of random bytes (an uncompressed tar media type; never unpacked). */
-async function bigLayout(work: string, mb: number): Promise<string> {
-  const file = join(work, `big-${mb}.bin`);
-  const bytes = randomBytes(mb * 1024 * 1024);
-  await writeFile(file, bytes);
-  const digest = digestOf(bytes);
-  const layer = fileBlob({ mediaType: MediaType.layerTar, digest, size: bytes.length }, file);
-  const platform = { os: 'linux', architecture: 'amd64' };
-  const config = imageConfigBlob({ created: 0, platform, layers: [{ diffId: digest, createdBy: 'bench' }] });
-  const manifest = imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, platform);
-  const index = imageIndexBlob({ manifests: [manifest.descriptor] });
-  const dir = join(work, `big-layout-${mb}`);
-  await publish({ root: memoryBlob(index), images: [{ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), layer] }], referrers: [] }, await openLayoutSink({ dir }), ['1']);
-  return dir;
 }
 
 await main();

@@ -14,6 +14,7 @@ import { readLayoutGraph } from '../src/source/layout-source.js';
 import { BENCH_ARCHS, benchRecipe, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
 
 const RUNS = 3;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const AWS = '/usr/bin/aws';
 
 async function main(): Promise<void> {

@@ -3,19 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { imageConfigBlob } from '../../src/oci/config.js';
 import { digestOf } from '../../src/oci/digest.js';
-import { fileBlob, memoryBlob } from '../../src/oci/graph.js';
-import { imageIndexBlob } from '../../src/oci/image-index.js';
 import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
-import { imageManifestBlob } from '../../src/oci/manifest.js';
-import { MediaType } from '../../src/oci/media-types.js';
-import { openLayoutSink } from '../../src/sink/layout/layout-sink.js';
-import { publish } from '../../src/sink/publish.js';
 import { after, before, describe, test } from 'node:test';
 import { makeFixtureDistro, writeFixtureProject } from '../helpers/fixture-distro.js';
+import { bigLayout } from '../helpers/big-layout.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
@@ -357,18 +350,3 @@ async function imageBlobsOf(dir: string, digest: string): Promise<string[]> {
   return [...out];
 }
 
-/** A one-platform layout whose only layer is `mb` MB of random bytes. */
-async function bigLayout(dir: string, mb: number): Promise<{ dir: string; layer: string }> {
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, 'layer.bin');
-  const bytes = randomBytes(mb * 1024 * 1024);
-  await writeFile(file, bytes);
-  const layer = fileBlob({ mediaType: MediaType.layerTar, digest: digestOf(bytes), size: bytes.length }, file);
-  const platform = { os: 'linux', architecture: 'amd64' };
-  const config = imageConfigBlob({ created: 0, platform, layers: [{ diffId: digestOf(bytes), createdBy: 'test' }] });
-  const manifest = imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, platform);
-  const index = imageIndexBlob({ manifests: [manifest.descriptor] });
-  const out = join(dir, 'layout');
-  await publish({ root: memoryBlob(index), images: [{ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), layer] }], referrers: [] }, await openLayoutSink({ dir: out }), ['1']);
-  return { dir: out, layer: digestOf(bytes) };
-}

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketWebsiteCommand, S3Client } from '@aws-sdk/client-s3';
 import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { bigLayout } from '../helpers/big-layout.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { podmanEnv } from '../helpers/podman.js';
 import { albaBin, runAlba, type AlbaRun } from '../helpers/run-alba.js';
@@ -19,6 +20,7 @@ import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.j
 // read back through the S3 API and pulled by skopeo through RGW's static website behind nginx.
 
 const BUCKET = 'registry';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const haveTools = ['ceph-mon', 'ceph-osd', 'radosgw', 'nginx', 'skopeo', 'umoci', 'podman'].every((t) => requireTool(t));
 const asRoot = process.getuid?.() === 0;
 if (!asRoot && process.env.CI === 'true') throw new Error('the Ceph RGW tests need root, and CI=true');
@@ -173,6 +175,14 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     } finally {
       await proxy.close();
     }
+  });
+
+  test('a layer over 16 MiB goes up in multipart and reads back whole', async () => {
+    const big = await bigLayout(join(work, 'big'), 20);
+    const res = await alba(['container', 'push', '-t', 'app/big:1', big.dir, target]);
+    assert.equal(res.status, 0, explain(res));
+    const o = (await object(`v2/app/big/blobs/${big.layer}`))!;
+    assert.equal(`sha256:${sha256(o.bytes)}`, big.layer);
   });
 
   test('docker archives pushed to S3 pull back with skopeo', async () => {

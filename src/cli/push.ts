@@ -10,8 +10,6 @@ import { openRegistrySink } from '../sink/registry/registry-sink.js';
 import type { Sink } from '../sink/sink.js';
 import { parseTarget } from '../sink/target.js';
 import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
-import { parseS3Target } from '../sink/s3/s3-target.js';
-import { openStaticRegistrySink } from '../sink/s3/static-registry.js';
 import { formatBytes, Progress } from './progress.js';
 import type { Platform } from '../oci/types.js';
 import type { TlsOptions } from '../http/request.js';
@@ -117,6 +115,9 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
       throw new AlbaError('USAGE', `an S3 push needs one NAME in -t NAME:TAG, got ${names.filter((n) => n !== undefined).join(', ') || 'none'}`, { hint: 'e.g. -t albatros:0.9' });
     }
     if (!REPOSITORY_RE.test(name)) throw new AlbaError('USAGE', `-t ${name}: not a repository name (lowercase letters, digits, . _ - /)`, { hint: 'e.g. -t team/app:1.0' });
+    // the AWS SDK is large: loaded only for S3 targets
+    const { parseS3Target } = await import('../sink/s3/s3-target.js');
+    const { openStaticRegistrySink } = await import('../sink/s3/static-registry.js');
     sink = await openStaticRegistrySink(parseS3Target(target.url), name, {
       onBytes: (n) => {
         sent += n;

@@ -7,13 +7,20 @@ import { readLayoutGraph } from '../source/layout-source.js';
 import { readDockerArchives } from '../source/docker-archives.js';
 import type { ImageGraph } from '../oci/graph.js';
 import { parseCommandArgs, stderrLog } from './args.js';
+import { printListing } from './ls.js';
 import { parseTags, pushGraph, tlsFlags } from './push.js';
+import { parseTarget } from '../sink/target.js';
+import { parseReference } from '../sink/registry/reference.js';
+import { findCredentials } from '../sink/registry/credentials.js';
+import { listRegistryTags } from '../sink/registry/registry-tags.js';
+import type { TagFacts } from '../sink/sink.js';
 
-/** `alba container push -t NAME:TAG [...] SRC TARGET`. */
+/** `alba container push -t NAME:TAG [...] SRC TARGET`, `alba container ls -t NAME TARGET`. */
 export async function containerCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
+  if (sub === 'ls') return containerLs(rest);
   if (sub !== 'push') {
-    throw new AlbaError('USAGE', sub === undefined ? 'alba container needs a subcommand' : `unknown subcommand "container ${sub}"`, { hint: 'alba container push -t NAME:TAG SRC TARGET' });
+    throw new AlbaError('USAGE', sub === undefined ? 'alba container needs a subcommand' : `unknown subcommand "container ${sub}"`, { hint: 'alba container push -t NAME:TAG SRC TARGET, or alba container ls -t NAME TARGET' });
   }
   const { values, positionals } = parseCommandArgs('container push', rest, {
     tag: { type: 'string', short: 't', multiple: true },
@@ -79,4 +86,40 @@ export function positiveInt(text: string, flag: string): number {
   const value = m === null ? NaN : Number(m[1]) * scale;
   if (!Number.isSafeInteger(value) || value <= 0) throw new AlbaError('USAGE', `${flag} ${text}: expected a positive number`, { hint: `e.g. ${flag} 8m` });
   return value;
+}
+
+/** `alba container ls -t NAME TARGET [--class C] [--json]`: the tags of an image, with class, push time, digest and size. */
+async function containerLs(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs('container ls', argv, {
+    tag: { type: 'string', short: 't' },
+    class: { type: 'string' },
+    json: { type: 'boolean' },
+    creds: { type: 'string' },
+    'plain-http': { type: 'boolean' },
+    'insecure-skip-tls-verify': { type: 'boolean' },
+    'ca-file': { type: 'string' },
+  });
+  const name = values.tag;
+  const [targetText] = positionals;
+  if (name === undefined || positionals.length !== 1 || targetText === undefined) {
+    throw new AlbaError('USAGE', 'alba container ls needs -t NAME and one TARGET', { hint: 'alba container ls -t app docker://HOST or s3://BUCKET?endpoint=…' });
+  }
+  const target = parseTarget(targetText);
+  let facts: TagFacts[];
+  if (target.kind === 's3') {
+    const { parseS3Target } = await import('../sink/s3/s3-target.js');
+    const { listImageTags } = await import('../sink/s3/s3-tags.js');
+    facts = await listImageTags(parseS3Target(target.url), name);
+  } else if (target.kind === 'registry') {
+    const ref = target.bare ? parseReference(`${target.ref.registry}/${name}`) : target.ref;
+    const credentials = await findCredentials(ref.registry, values.creds === undefined ? {} : { flag: values.creds });
+    facts = await listRegistryTags(ref, {
+      ...(credentials === undefined ? {} : { credentials }),
+      ...(values['plain-http'] === true ? { plainHttp: true } : {}),
+      ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
+    });
+  } else {
+    throw new AlbaError('USAGE', `alba container ls reads docker:// and s3:// targets, not ${targetText}`, { hint: 'for a layout, read its index.json' });
+  }
+  printListing(facts, values.class, values.json === true);
 }

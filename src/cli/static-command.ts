@@ -3,6 +3,7 @@ import { AlbaError } from '../errors.js';
 import { parseS3Target } from '../sink/s3/s3-target.js';
 import { DEFAULT_STATIC_PREFIX, pushStatic, scanStaticDir } from '../sink/s3/static-binaries.js';
 import { parseCommandArgs, stderrLog } from './args.js';
+import { printListing } from './ls.js';
 
 /** A static NAME: path components of `[a-z0-9._-]`; a TAG: no `/`, not `.` or `..` (`+` allowed: `0.8.2+feat`). */
 const STATIC_NAME_RE = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/;
@@ -11,6 +12,7 @@ const STATIC_TAG_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
 /** `alba static push -t NAME:TAG DIR s3://…`. */
 export async function staticCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
+  if (sub === 'ls') return staticLs(rest);
   if (sub !== 'push') {
     throw new AlbaError('USAGE', sub === undefined ? 'alba static needs a subcommand' : `unknown subcommand "static ${sub}"`, { hint: 'alba static push -t NAME:TAG DIR s3://BUCKET?endpoint=…' });
   }
@@ -51,4 +53,21 @@ function parseStaticTag(value: string | undefined): { name: string; tag: string 
   if (colon <= 0 || !STATIC_NAME_RE.test(name)) throw new AlbaError('USAGE', `-t ${value}: expected NAME:TAG with a NAME of lowercase letters, digits, . _ -`, { hint: 'e.g. -t albatros:0.9' });
   if (!STATIC_TAG_RE.test(tag) || tag === '.' || tag === '..') throw new AlbaError('USAGE', `-t ${value}: ${JSON.stringify(tag)} is not a valid tag`, { hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +' });
   return { name, tag };
+}
+
+/** `alba static ls -t NAME s3://… [--prefix P] [--class C] [--json]`: tags with class, push time, flavors and size. */
+async function staticLs(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs('static ls', argv, {
+    tag: { type: 'string', short: 't' },
+    prefix: { type: 'string' },
+    class: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const [targetText] = positionals;
+  if (values.tag === undefined || positionals.length !== 1 || targetText === undefined || !targetText.startsWith('s3://')) {
+    throw new AlbaError('USAGE', 'alba static ls needs -t NAME and one s3:// TARGET', { hint: 'alba static ls -t albatros s3://BUCKET?endpoint=…' });
+  }
+  const { listStaticTags } = await import('../sink/s3/s3-tags.js');
+  const facts = await listStaticTags(parseS3Target(targetText), values.tag, (values.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, ''));
+  printListing(facts, values.class, values.json === true);
 }

@@ -28,3 +28,16 @@ export interface Sink {
   /** Called once after the last tag (`ok`) or after a failure: a sink that stages its output commits or discards it here. */
   finish(ok: boolean): Promise<void>;
 }
+
+/** What a store knows of one tag (`ls`). */
+export interface TagFacts {
+  tag: string;
+  /** When the tag got its content, when the store knows it. */
+  pushed?: Date;
+  /** The digest the tag points at (images). */
+  digest?: string;
+  /** `os/arch[/variant]` of each flavor (static binaries). */
+  flavors?: string[];
+  /** Bytes of everything the tag reaches. */
+  size?: number;
+}

@@ -200,6 +200,14 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     assert.deepEqual((await tagsOf(registry.host, 'test/fixture')).filter((t) => !t.startsWith('sha256-')), [TAG]);
   });
 
+  test('container ls lists the tags of a repository with their class and digest, not the referrers tags', async () => {
+    const res = await runAlba(['container', 'ls', '-t', 'fixture/app', '--class', 'all', '--json', `docker://${registry.host}`]);
+    assert.equal(res.status, 0, explain(res));
+    const entries = JSON.parse(res.stdout) as { tag: string; class: string; digest: string }[];
+    assert.deepEqual(entries.map((e) => [e.tag, e.class]).sort(), [['1.0', 'dev'], ['latest', 'dev']]);
+    assert.ok(entries.every((e) => e.digest.startsWith('sha256:')));
+  });
+
   describe('credentials', () => {
     const basic = `${USER.username}:${USER.password}`;
     test('from --creds', async () => {

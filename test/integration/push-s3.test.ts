@@ -207,6 +207,26 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.deepEqual(await tagsList('app/race'), ['a', 'b']);
   });
 
+  test('container ls and static ls: tags with class, push time (newest first), digest or flavors, size', async () => {
+    for (const tag of ['0.1.0', 'nightly-1', '0.2.0-rc.1']) {
+      const res = await alba(['container', 'push', '-t', `app/listed:${tag}`, fixture.layout, target]);
+      assert.equal(res.status, 0, explain(res));
+      await new Promise((r) => setTimeout(r, 1100)); // Last-Modified has a one-second resolution
+    }
+    const all = await alba(['container', 'ls', '-t', 'app/listed', '--class', 'all', '--json', target]);
+    assert.equal(all.status, 0, explain(all));
+    const entries = JSON.parse(all.stdout) as { tag: string; class: string; digest: string; size: number; pushed: string }[];
+    assert.deepEqual(entries.map((e) => [e.tag, e.class]), [['0.1.0', 'release'], ['nightly-1', 'dev'], ['0.2.0-rc.1', 'extra']].sort());
+    assert.ok(entries.every((e) => e.digest === entries[0]!.digest && e.size > 1000 && !Number.isNaN(Date.parse(e.pushed))));
+    const table = await alba(['container', 'ls', '-t', 'app/listed', '--class', 'all', target]);
+    assert.deepEqual(table.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]), ['0.2.0-rc.1', 'nightly-1', '0.1.0'], 'newest first');
+    const releases = await alba(['container', 'ls', '-t', 'app/listed', target]);
+    assert.match(releases.stdout, /^TAG.*\n0\.1\.0 +release/);
+    assert.match(releases.stdout, /\(1 extra and 1 dev tags not shown: --class all\)/);
+    const bad = await alba(['container', 'ls', '-t', 'app/listed', '--class', 'nope', target]);
+    assert.equal(bad.status, 2, explain(bad));
+  });
+
   test('a wrong secret: error[S3] SignatureDoesNotMatch with a hint, exit 1, nothing tagged', async () => {
     const res = await alba(['container', 'push', '-t', 'app/denied:1', fixture.layout, target], { AWS_SECRET_ACCESS_KEY: 'wrong' });
     assert.equal(res.status, 1, explain(res));
@@ -283,5 +303,11 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.equal(a.status, 0, explain(a));
     assert.equal(b.status, 0, explain(b));
     assert.deepEqual(((await (await fetch(`${front.url}/df-dist-v1/albatros`)).json()) as { tags: string[] }).tags, ['0.9', '0.10', '1.0+feat']);
+    const ls = await alba(['static', 'ls', '-t', 'albatros', '--class', 'all', '--json', target]);
+    assert.equal(ls.status, 0, explain(ls));
+    const listed = JSON.parse(ls.stdout) as { tag: string; class: string; flavors: string[]; size: number }[];
+    assert.deepEqual(listed.map((e) => [e.tag, e.class]).sort(), [['0.10', 'dev'], ['0.9', 'dev'], ['1.0+feat', 'dev']]);
+    assert.deepEqual(listed[0]?.flavors, platforms);
+    assert.equal(listed[0]?.size, platforms.reduce((n, p) => n + `albatros for ${p}\n`.length, 0));
   });
 });

@@ -114,6 +114,25 @@ export class RegistryClient {
     return bytes;
   }
 
+  /** Every tag of the repository (`GET tags/list`, following `Link` pages); [] for an unknown repository. */
+  async tags(): Promise<string[]> {
+    const out: string[] = [];
+    let url: string | undefined = this.path('tags/list?n=1000');
+    for (let page = 0; url !== undefined && page < 1000; page++) {
+      const res: HttpResponse = await this.transport.request('GET', url);
+      if (res.status === 404) {
+        await res.discard();
+        return out;
+      }
+      if (!ok(res)) await this.transport.fail('GET', url, res);
+      const body = JSON.parse((await res.bytes(MAX_MANIFEST_BYTES, 'tag list')).toString('utf8')) as { tags?: string[] | null };
+      out.push(...(body.tags ?? []));
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+      url = next === undefined ? undefined : new URL(next, url).href;
+    }
+    return out;
+  }
+
   /** The digest a tag or digest reference points at (HEAD's `Docker-Content-Digest`, else GET and hash), undefined when absent. */
   async manifestDigest(reference: string): Promise<string | undefined> {
     const url = this.path(`manifests/${reference}`);

@@ -19,6 +19,7 @@ import type { TagFacts } from '../sink/sink.js';
 export async function containerCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'ls') return containerLs(rest);
+  if (sub === 'rm' || sub === 'gc') return (await import('./lifecycle-command.js')).containerRemoval(sub, rest);
   if (sub !== 'push') {
     throw new AlbaError('USAGE', sub === undefined ? 'alba container needs a subcommand' : `unknown subcommand "container ${sub}"`, { hint: 'alba container push -t NAME:TAG SRC TARGET, or alba container ls -t NAME TARGET' });
   }

@@ -13,6 +13,7 @@ const STATIC_TAG_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
 export async function staticCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'ls') return staticLs(rest);
+  if (sub === 'rm' || sub === 'gc') return (await import('./lifecycle-command.js')).staticRemoval(sub, rest);
   if (sub !== 'push') {
     throw new AlbaError('USAGE', sub === undefined ? 'alba static needs a subcommand' : `unknown subcommand "static ${sub}"`, { hint: 'alba static push -t NAME:TAG DIR s3://BUCKET?endpoint=…' });
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketWebsiteCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketWebsiteCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { bigLayout } from '../helpers/big-layout.js';
@@ -227,6 +227,64 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.equal(bad.status, 2, explain(bad));
   });
 
+  test('container gc --keep 2: keeps releases and the 2 newest extra and dev tags, sweeps what no tag reaches, dry run = real run, grace spares a fresh upload', async () => {
+    const tags = ['1.0.0', '1.1.0-rc.1', 'd1', '1.1.0-rc.2', 'd2', 'd3', '1.1.0-rc.3', 'd4'];
+    const digests = new Map<string, string>();
+    for (const [i, tag] of tags.entries()) {
+      const out = join(work, `gc-${i}`);
+      const b = await runAlba(['build', fixture.recipe, '--cache', fixture.cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`]);
+      assert.equal(b.status, 0, explain(b));
+      const res = await alba(['container', 'push', '-t', `app/gc:${tag}`, out, target]);
+      assert.equal(res.status, 0, explain(res));
+      digests.set(tag, res.stdout.trim().split('@').pop() as string);
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    const stray = `v2/app/gc/blobs/sha256:${'e'.repeat(64)}`;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: stray, Body: 'an upload of a push in flight' }));
+    const before = await keys('v2/app/gc/');
+    const dry = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '2', '--dry-run', '--json', target]);
+    assert.equal(dry.status, 0, explain(dry));
+    assert.deepEqual(await keys('v2/app/gc/'), before, '--dry-run changes nothing');
+    const real = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '2', '--json', target]);
+    assert.equal(real.status, 0, explain(real));
+    const planned = JSON.parse(dry.stdout) as { tags: string[]; objects: { key: string }[] };
+    const done = JSON.parse(real.stdout) as { tags: string[]; objects: { key: string }[] };
+    assert.deepEqual(done.tags, planned.tags);
+    assert.deepEqual(done.objects, planned.objects, 'the real run does exactly the plan');
+    assert.deepEqual([...planned.tags].sort(), ['1.1.0-rc.1', 'd1', 'd2']);
+    const kept = ['1.0.0', '1.1.0-rc.2', '1.1.0-rc.3', 'd3', 'd4'];
+    assert.deepEqual(await tagsList('app/gc'), [...kept].sort());
+    const after = await keys('v2/app/gc/');
+    assert.deepEqual(after, before.filter((k) => !done.objects.some((o) => o.key === k)));
+    assert.ok(after.includes(stray), 'the fresh upload survives the default 1h grace');
+    assert.ok(done.objects.every((o) => /\/manifests\/[^/]+$/.test(o.key) && !o.key.includes('sha256')), 'within the grace only the tag objects go');
+    // with --grace 0 the sweep takes everything no tag reaches: the removed images' manifests, configs and the stray upload
+    const dry0 = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '100', '--grace', '0', '--dry-run', '--json', target]);
+    const sweep = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '100', '--grace', '0', '--json', target]);
+    assert.equal(sweep.status, 0, explain(sweep));
+    const swept = (JSON.parse(sweep.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
+    assert.deepEqual((JSON.parse(dry0.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key), swept, 'the real run does exactly the plan');
+    assert.ok(swept.includes(stray));
+    assert.ok(swept.some((k) => k.includes('/manifests/sha256:')), 'removed images lose their manifests');
+    const left = await keys('v2/app/gc/');
+    assert.ok(left.filter((k) => k.includes('/blobs/')).length > 5, 'shared layers stay');
+    for (const tag of kept) {
+      const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${front.host}/app/gc:${tag}`, `oci:${join(work, `gc-back-${tag}`)}:x`]);
+      assert.equal(copy.status, 0, `${tag}: ${copy.out}`);
+      const pulled = JSON.parse(await readFile(join(work, `gc-back-${tag}`, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+      assert.equal(pulled.manifests[0]?.digest, digests.get(tag));
+      const sbom = await alba(['sbom', `${front.host}/app/gc:${tag}`, '--platform', 'arm64']);
+      assert.equal(sbom.status, 0, `${tag}: ${explain(sbom)}`);
+    }
+    const again = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '100', '--grace', '0', '--json', target]);
+    assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'nothing unreachable is left');
+    const rm = await alba(['container', 'rm', '-t', 'app/gc:d3', target]);
+    assert.equal(rm.status, 0, explain(rm));
+    assert.deepEqual(await tagsList('app/gc'), ['1.0.0', '1.1.0-rc.2', '1.1.0-rc.3', 'd4']);
+    const missing = await alba(['container', 'rm', '-t', 'app/gc:nope', target]);
+    assert.equal(missing.status, 2, explain(missing));
+  });
+
   test('a wrong secret: error[S3] SignatureDoesNotMatch with a hint, exit 1, nothing tagged', async () => {
     const res = await alba(['container', 'push', '-t', 'app/denied:1', fixture.layout, target], { AWS_SECRET_ACCESS_KEY: 'wrong' });
     assert.equal(res.status, 1, explain(res));
@@ -309,5 +367,12 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.deepEqual(listed.map((e) => [e.tag, e.class]).sort(), [['0.10', 'dev'], ['0.9', 'dev'], ['1.0+feat', 'dev']]);
     assert.deepEqual(listed[0]?.flavors, platforms);
     assert.equal(listed[0]?.size, platforms.reduce((n, p) => n + `albatros for ${p}\n`.length, 0));
+    const gc = await alba(['static', 'gc', '-t', 'albatros', '--keep', '1', target]);
+    assert.equal(gc.status, 0, explain(gc));
+    const left = ((await (await fetch(`${front.url}/df-dist-v1/albatros`)).json()) as { tags: string[] }).tags;
+    assert.equal(left.length, 1);
+    assert.deepEqual(await keys(`df-dist-v1/albatros/`), (await keys(`df-dist-v1/albatros/${left[0]}`)).sort(), 'only the kept tag has objects');
+    const bin = await fetch(`${front.url}/df-dist-v1/albatros/${left[0]}/linux/amd64/albatros`);
+    assert.equal(await bin.text(), 'albatros for linux/amd64\n');
   });
 });

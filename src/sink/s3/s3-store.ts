@@ -3,7 +3,7 @@
  * chain) and `@aws-sdk/lib-storage` (multipart for large bodies), with every failure turned into
  * `error[S3]` naming the endpoint, bucket, key and the server's code, with a hint.
  */
-import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { AlbaError } from '../../errors.js';
@@ -120,6 +120,32 @@ export class S3Store {
     } catch (err) {
       if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed' || err.name === 'ConditionalRequestConflict')) return false;
       throw this.error('PUT', key, err);
+    }
+  }
+
+  /** Every object whose key starts with `prefix`, with size and Last-Modified (ListObjectsV2, all pages). */
+  async list(prefix: string): Promise<{ key: string; size: number; lastModified: Date }[]> {
+    const out: { key: string; size: number; lastModified: Date }[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.target.bucket, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) })));
+        for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (err) {
+      throw this.error('LIST', prefix, err);
+    }
+    return out;
+  }
+
+  /** Deletes one object (a missing one is not an error). */
+  async remove(key: string): Promise<void> {
+    try {
+      await this.call(() => this.client.send(new DeleteObjectCommand({ Bucket: this.target.bucket, Key: key })));
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw this.error('DELETE', key, err);
     }
   }
 

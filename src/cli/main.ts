@@ -13,7 +13,11 @@ Usage:
       SRC: an OCI layout or a directory of docker archives; TARGET: docker://HOST[:PORT][/REPO[:TAG]] or oci:DIR
       TARGET may also be s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=R&s3ForcePathStyle=true (a static registry)
   alba build RECIPE ... --push TARGET   builds, then pushes as container push does
+  alba container ls -t NAME TARGET [--class release|extra|dev|all] [--json]
+  alba container rm -t NAME:TAG s3://…   |   alba container gc -t NAME --keep N s3://… [--keep-release|--keep-extra|--keep-dev N]
+                      [--older-than 30d] [--grace 1h] [--dry-run] [--json]
   alba static push -t NAME:TAG DIR s3://… [--prefix P] [--json]
+  alba static ls|rm|gc ...   as for container, on s3:// (with --prefix)
       DIR holds <os>/<arch>[/<variant>]/<files>; written under P/NAME/TAG (default prefix df-dist-v1)
 
 Options:

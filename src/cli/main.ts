@@ -17,8 +17,8 @@ Usage:
   alba container rm -t NAME:TAG s3://…   |   alba container gc -t NAME --keep N s3://… [--keep-release|--keep-extra|--keep-dev N]
                       [--older-than 30d] [--grace 1h] [--dry-run] [--json]
   alba static push -t NAME:TAG DIR s3://… [--prefix P] [--json]
-  alba static ls|rm|gc ...   as for container, on s3:// (with --prefix)
       DIR holds <os>/<arch>[/<variant>]/<files>; written under P/NAME/TAG (default prefix df-dist-v1)
+  alba static ls|rm|gc ...   as for container, on s3:// (with --prefix)
 
 Options:
   --mirror M        fetch snapshot sources from a mirror, keeping the recipe's URLs in the lock:

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { albaBin } from '../test/helpers/run-alba.js';
 import { startRegistry } from '../test/helpers/registry-server.js';
-import { BENCH_ARCHS, benchRecipe, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
+import { BENCH_ARCHS, benchRecipe, caseCells, caseHeader, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
 
 const RUNS = 5;
 
@@ -54,12 +54,12 @@ async function main(): Promise<void> {
       `push of recipes/base.yaml (${BENCH_ARCHS.join(', ')}) to a fresh local distribution 2.8 registry, ${RUNS} runs, medians`,
       '',
       ...markdownTable(
-        ['case', 'median s', 'min s', 'peak RSS MB'],
+        caseHeader([]),
         [
-          ['alba container push (first push)', fmt(m(alba)), fmt(Math.min(...alba.map((r) => r.wall))), Math.max(...alba.map((r) => r.peakRssMb)).toFixed(0)],
-          ['skopeo copy --all (first push)', fmt(m(skopeo)), fmt(Math.min(...skopeo.map((r) => r.wall))), Math.max(...skopeo.map((r) => r.peakRssMb)).toFixed(0)],
-          ['alba no-op re-push', fmt(m(noop)), fmt(Math.min(...noop.map((r) => r.wall))), Math.max(...noop.map((r) => r.peakRssMb)).toFixed(0)],
-          ...rss.map(([mb, r]) => [`alba push, one ${mb} MB layer`, fmt(r.wall), fmt(r.wall), r.peakRssMb.toFixed(0)]),
+          caseCells('alba container push (first push)', alba, []),
+          caseCells('skopeo copy --all (first push)', skopeo, []),
+          caseCells('alba no-op re-push', noop, []),
+          ...rss.map(([mb, r]) => caseCells(`alba push, one ${mb} MB layer`, [r], [])),
         ],
       ),
       '',

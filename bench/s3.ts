@@ -11,7 +11,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startRgw } from '../test/helpers/ceph-rgw.js';
 import { albaBin } from '../test/helpers/run-alba.js';
 import { readLayoutGraph } from '../src/source/layout-source.js';
-import { BENCH_ARCHS, benchRecipe, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
+import { BENCH_ARCHS, benchRecipe, caseCells, caseHeader, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
 
 const RUNS = 3;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -48,11 +48,11 @@ async function main(): Promise<void> {
       `push of recipes/base.yaml (${BENCH_ARCHS.join(', ')}: ${tree.objects} objects, ${(tree.bytes / 1024 / 1024).toFixed(1)} MB) to Ceph RGW 16 (memstore, 127.0.0.1), ${RUNS} runs, medians`,
       '',
       ...markdownTable(
-        ['case', 'median s', 'min s', 'peak RSS MB'],
+        caseHeader([]),
         [
-          ['alba container push s3:// (first push)', fmt(m(alba)), fmt(Math.min(...alba.map((r) => r.wall))), Math.max(...alba.map((r) => r.peakRssMb)).toFixed(0)],
-          ['aws s3 sync of the same objects', fmt(m(sync)), fmt(Math.min(...sync.map((r) => r.wall))), Math.max(...sync.map((r) => r.peakRssMb)).toFixed(0)],
-          ['alba no-op re-push', fmt(m(noop)), fmt(Math.min(...noop.map((r) => r.wall))), Math.max(...noop.map((r) => r.peakRssMb)).toFixed(0)],
+          caseCells('alba container push s3:// (first push)', alba, []),
+          caseCells('aws s3 sync of the same objects', sync, []),
+          caseCells('alba no-op re-push', noop, []),
         ],
       ),
       '',

@@ -3,7 +3,8 @@ import { archSlug } from '../debian/arch.js';
 import { build } from '../builder/build.js';
 import { openLayoutSink } from '../sink/layout/layout-sink.js';
 import { publish } from '../sink/publish.js';
-import { pushGraph, tlsFlags } from './push.js';
+import { pushGraph } from './push.js';
+import { REGISTRY_FLAGS, registryAccess } from './registry-flags.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { defaultCacheDir } from '../cache.js';
 import { lockRecipe } from '../lock/lock.js';
@@ -24,10 +25,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     json: { type: 'boolean' },
     annotation: { type: 'string', multiple: true },
     push: { type: 'string' },
-    creds: { type: 'string' },
-    'plain-http': { type: 'boolean' },
-    'insecure-skip-tls-verify': { type: 'boolean' },
-    'ca-file': { type: 'string' },
+    ...REGISTRY_FLAGS,
   });
   const recipePath = resolve(onePositional('build', positionals, 'recipe'));
   const recipe = await loadRecipe(recipePath);
@@ -61,9 +59,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     values.push === undefined
       ? undefined
       : await pushGraph(result.graph, values.push, [{ name: recipe.name, tag: recipe.tag }], {
-          ...(values.creds === undefined ? {} : { creds: values.creds }),
-          ...(values['plain-http'] === true ? { plainHttp: true } : {}),
-          ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
+          ...registryAccess(values),
           cacheDir,
         }, stderrLog);
   const timings = { ...result.timings, write: clock() };

@@ -8,10 +8,10 @@ import { readDockerArchives } from '../source/docker-archives.js';
 import type { ImageGraph } from '../oci/graph.js';
 import { parseCommandArgs, stderrLog } from './args.js';
 import { printListing } from './ls.js';
-import { parseTags, pushGraph, tlsFlags } from './push.js';
+import { parseTags, pushGraph } from './push.js';
+import { REGISTRY_FLAGS, registryAccess, registryClientOptions } from './registry-flags.js';
 import { parseTarget } from '../sink/target.js';
 import { parseReference } from '../sink/registry/reference.js';
-import { findCredentials } from '../sink/registry/credentials.js';
 import { listRegistryTags } from '../sink/registry/registry-tags.js';
 import type { TagFacts } from '../sink/sink.js';
 
@@ -26,10 +26,7 @@ export async function containerCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs('container push', rest, {
     tag: { type: 'string', short: 't', multiple: true },
     ref: { type: 'string' },
-    creds: { type: 'string' },
-    'plain-http': { type: 'boolean' },
-    'insecure-skip-tls-verify': { type: 'boolean' },
-    'ca-file': { type: 'string' },
+    ...REGISTRY_FLAGS,
     'chunk-size': { type: 'string' },
     concurrency: { type: 'string' },
     'mount-from': { type: 'string', multiple: true },
@@ -47,9 +44,7 @@ export async function containerCommand(argv: string[]): Promise<void> {
     target,
     tags,
     {
-      ...(values.creds === undefined ? {} : { creds: values.creds }),
-      ...(values['plain-http'] === true ? { plainHttp: true } : {}),
-      ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
+      ...registryAccess(values),
       ...(values['chunk-size'] === undefined ? {} : { chunkSize: positiveInt(values['chunk-size'], '--chunk-size') }),
       ...(values.concurrency === undefined ? {} : { concurrency: positiveInt(values.concurrency, '--concurrency') }),
       ...(values['mount-from'] === undefined ? {} : { mountFrom: values['mount-from'] }),
@@ -95,10 +90,7 @@ async function containerLs(argv: string[]): Promise<void> {
     tag: { type: 'string', short: 't' },
     class: { type: 'string' },
     json: { type: 'boolean' },
-    creds: { type: 'string' },
-    'plain-http': { type: 'boolean' },
-    'insecure-skip-tls-verify': { type: 'boolean' },
-    'ca-file': { type: 'string' },
+    ...REGISTRY_FLAGS,
   });
   const name = values.tag;
   const [targetText] = positionals;
@@ -113,12 +105,7 @@ async function containerLs(argv: string[]): Promise<void> {
     facts = await listImageTags(parseS3Target(target.url), name);
   } else if (target.kind === 'registry') {
     const ref = target.bare ? parseReference(`${target.ref.registry}/${name}`) : target.ref;
-    const credentials = await findCredentials(ref.registry, values.creds === undefined ? {} : { flag: values.creds });
-    facts = await listRegistryTags(ref, {
-      ...(credentials === undefined ? {} : { credentials }),
-      ...(values['plain-http'] === true ? { plainHttp: true } : {}),
-      ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
-    });
+    facts = await listRegistryTags(ref, await registryClientOptions(ref.registry, registryAccess(values)));
   } else {
     throw new AlbaError('USAGE', `alba container ls reads docker:// and s3:// targets, not ${targetText}`, { hint: 'for a layout, read its index.json' });
   }

@@ -3,7 +3,6 @@ import { AlbaError } from '../errors.js';
 import type { ImageGraph } from '../oci/graph.js';
 import { openLayoutSink } from '../sink/layout/layout-sink.js';
 import { publish, type PublishEvent, type PublishResult } from '../sink/publish.js';
-import { findCredentials } from '../sink/registry/credentials.js';
 import { loadMountHints } from '../sink/registry/mount-hints.js';
 import { formatReference, parseReference } from '../sink/registry/reference.js';
 import { openRegistrySink } from '../sink/registry/registry-sink.js';
@@ -11,14 +10,11 @@ import type { Sink } from '../sink/sink.js';
 import { parseTarget } from '../sink/target.js';
 import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
 import { formatBytes, Progress } from './progress.js';
+import { registryClientOptions, type RegistryAccess } from './registry-flags.js';
 import type { Platform } from '../oci/types.js';
-import type { TlsOptions } from '../http/request.js';
 
 /** Options of a push shared by `alba container push` and `alba build --push`. */
-export interface PushFlags {
-  creds?: string;
-  plainHttp?: boolean;
-  tls?: TlsOptions;
+export interface PushFlags extends RegistryAccess {
   chunkSize?: number;
   concurrency?: number;
   mountFrom?: string[];
@@ -89,12 +85,9 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
       ref = parseReference(`${target.ref.registry}/${names[0]}`);
     }
     tagNames = [...new Set([...tagNames, ...(target.tag === undefined ? [] : [target.tag])])];
-    const credentials = await findCredentials(ref.registry, { ...(flags.creds === undefined ? {} : { flag: flags.creds }) });
     const mounts = await loadMountHints(cacheArea(flags.cacheDir ?? defaultCacheDir(), 'mounts'), ref.registry);
     const registrySink = await openRegistrySink(ref, {
-      ...(credentials === undefined ? {} : { credentials }),
-      ...(flags.plainHttp === true ? { plainHttp: true } : {}),
-      ...(flags.tls === undefined ? {} : { tls: flags.tls }),
+      ...(await registryClientOptions(ref.registry, flags)),
       ...(flags.chunkSize === undefined ? {} : { chunkSize: flags.chunkSize }),
       ...(flags.mountFrom === undefined ? {} : { mountFrom: flags.mountFrom }),
       mounts,
@@ -170,10 +163,4 @@ function platformText(p: Platform): string {
 function idleFromEnv(): { idleMs?: number } {
   const value = Number(process.env.ALBA_HTTP_IDLE_TIMEOUT);
   return Number.isFinite(value) && value > 0 ? { idleMs: value * 1000 } : {};
-}
-
-/** The TLS options of the command line (`--insecure-skip-tls-verify`, `--ca-file FILE`), undefined when neither is given. */
-export function tlsFlags(values: { 'insecure-skip-tls-verify'?: boolean; 'ca-file'?: string }): TlsOptions | undefined {
-  if (values['insecure-skip-tls-verify'] !== true && values['ca-file'] === undefined) return undefined;
-  return { ...(values['insecure-skip-tls-verify'] === true ? { insecureSkipVerify: true } : {}), ...(values['ca-file'] === undefined ? {} : { caFile: values['ca-file'] }) };
 }

@@ -3,10 +3,9 @@ import { resolve } from 'node:path';
 import { AlbaError } from '../errors.js';
 import { readRegistrySbom } from '../sbom/read-registry.js';
 import { readSbom } from '../sbom/read.js';
-import { findCredentials } from '../sink/registry/credentials.js';
 import { parseReference } from '../sink/registry/reference.js';
 import { onePositional, parseCommandArgs } from './args.js';
-import { tlsFlags } from './push.js';
+import { anyRegistryFlag, REGISTRY_FLAGS, registryAccess, registryClientOptions } from './registry-flags.js';
 
 /**
  * `alba sbom LAYOUT|REF [--platform P]`: prints the SPDX document of an image (default: of the
@@ -16,15 +15,12 @@ export async function sbomCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs('sbom', argv, {
     platform: { type: 'string' },
     ref: { type: 'string' },
-    creds: { type: 'string' },
-    'plain-http': { type: 'boolean' },
-    'insecure-skip-tls-verify': { type: 'boolean' },
-    'ca-file': { type: 'string' },
+    ...REGISTRY_FLAGS,
   });
   const target = onePositional('sbom', positionals, 'layout or image reference');
   const platform = values.platform === undefined ? {} : { platform: values.platform };
   if (looksLikePath(target) || (await isDirectory(target))) {
-    if (values.creds !== undefined || values['plain-http'] === true || tlsFlags(values) !== undefined) {
+    if (anyRegistryFlag(registryAccess(values))) {
       throw new AlbaError('USAGE', `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
     }
     process.stdout.write(await readSbom(resolve(target), { ...platform, ...(values.ref === undefined ? {} : { ref: values.ref }) }));
@@ -33,13 +29,7 @@ export async function sbomCommand(argv: string[]): Promise<void> {
   if (values.ref !== undefined) {
     throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, { hint: 'put the tag in the reference: HOST/NAME:TAG' });
   }
-  const credentials = await findCredentials(parseReference(target).registry, values.creds === undefined ? {} : { flag: values.creds });
-  const bytes = await readRegistrySbom(target, {
-    ...platform,
-    ...(credentials === undefined ? {} : { credentials }),
-    ...(values['plain-http'] === true ? { plainHttp: true } : {}),
-    ...(tlsFlags(values) === undefined ? {} : { tls: tlsFlags(values) }),
-  });
+  const bytes = await readRegistrySbom(target, { ...platform, ...(await registryClientOptions(parseReference(target).registry, registryAccess(values))) });
   process.stdout.write(bytes);
 }
 

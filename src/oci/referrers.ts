@@ -18,3 +18,9 @@ export function referrersIndex(referrers: Descriptor[]): JsonBlob {
   const manifests = [...byDigest.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   return imageIndexBlob({ manifests });
 }
+
+/** The referrers index listing `existing` and `added`, or undefined when `existing` already lists every one of `added`. */
+export function mergedReferrersIndex(existing: readonly Descriptor[], added: readonly Descriptor[]): JsonBlob | undefined {
+  const known = new Set(existing.map((d) => d.digest));
+  return added.every((r) => known.has(r.digest)) ? undefined : referrersIndex([...existing, ...added]);
+}

@@ -49,3 +49,8 @@ export function runAlba(args: string[], options: RunAlbaOptions = {}): Promise<A
     );
   });
 }
+
+/** A run's status and output, for assertion messages (stdout cut at 2000 characters). */
+export function explainRun(run: AlbaRun): string {
+  return `status ${run.status}\n--- stdout\n${run.stdout.slice(0, 2000)}--- stderr\n${run.stderr}`;
+}

@@ -9,7 +9,7 @@ import { fakeElf } from '../helpers/fake-elf.js';
 import { FIXTURE_APP_LINES, FIXTURE_PACKAGES, fixtureRecipeYaml, makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
 import type { Repo, RepoPackage } from '../helpers/make-repo.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { explainRun, runAlba } from '../helpers/run-alba.js';
 
 // `alba build` on bad input, end to end (the compiled CLI: run `tsc -p .` first): each case first
 // builds a good image into --out, then breaks one input and builds again into the same --out. The
@@ -79,9 +79,6 @@ interface Context {
   out: string;
 }
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
-}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -91,7 +88,7 @@ function escape(text: string): string {
 async function relockWith(c: Context, packages: string[]): Promise<void> {
   await writeFile(c.project.recipe, fixtureRecipeYaml({ url: c.server.url, keyring: repo.keyringPath, packages, extra: FIXTURE_APP_LINES }));
   const lock = await runAlba(['lock', c.project.recipe, '--cache', c.cache, '--update']);
-  assert.equal(lock.status, 0, explain(lock));
+  assert.equal(lock.status, 0, explainRun(lock));
 }
 
 function lockedDeb(name: string, arch: string): { filename: string; sha256: string; size: number } {
@@ -197,14 +194,14 @@ describe('alba build on bad input fails cleanly and keeps the previous layout', 
       const c: Context = { dir, project, server, cache: join(dir, 'cache'), out: join(dir, 'out') };
 
       const lock = await runAlba(['lock', project.recipe, '--cache', c.cache]);
-      assert.equal(lock.status, 0, explain(lock));
+      assert.equal(lock.status, 0, explainRun(lock));
       const good = await runAlba(['build', project.recipe, '--cache', c.cache, '--out', c.out]);
-      assert.equal(good.status, 0, explain(good));
+      assert.equal(good.status, 0, explainRun(good));
       const before = await readFile(join(c.out, 'index.json'));
 
       await k.breakIt(c);
       const bad = await runAlba(['build', project.recipe, '--cache', k.freshCache === true ? `${c.cache}-fresh` : c.cache, '--out', c.out]);
-      assert.equal(bad.status, 1, explain(bad));
+      assert.equal(bad.status, 1, explainRun(bad));
       const m = /^alba: error\[([A-Z_]+)\]: (.*)$/m.exec(bad.stderr);
       assert.ok(m !== null, `no "alba: error[CODE]" line:\n${bad.stderr}`);
       assert.ok(k.codes.includes(m[1] as ErrorCode), `code ${m[1]}, expected ${k.codes.join(' or ')}:\n${bad.stderr}`);

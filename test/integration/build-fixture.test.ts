@@ -16,7 +16,7 @@ import {
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
 // End-to-end test of `alba lock` + `alba build` as a user runs them (the compiled CLI: run
@@ -84,10 +84,10 @@ before(async () => {
   server = await serveDir(repo.dir);
   project = await writeFixtureProject(join(work, 'project'), { url: server.url, keyring: repo.keyringPath, name: 'test/fixture-app', tag: TAG });
   const lock = await runAlba(['lock', project.recipe, '--cache', join(work, 'cache-lock')]);
-  assert.equal(lock.status, 0, explain(lock));
+  assert.equal(lock.status, 0, explainRun(lock));
   layout = join(work, 'out');
   build = await runAlba(['build', project.recipe, '--cache', join(work, 'cache-1'), '--out', layout, '--json']);
-  assert.equal(build.status, 0, explain(build));
+  assert.equal(build.status, 0, explainRun(build));
   image = await readImage(layout);
 });
 after(async () => {
@@ -95,9 +95,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
-}
 
 function blobPath(dir: string, digest: string): string {
   return join(dir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
@@ -329,7 +326,7 @@ describe('alba build of the fixture distro', () => {
       env: { TZ: 'Asia/Kolkata' },
       umask: '077',
     });
-    assert.equal(again.status, 0, explain(again));
+    assert.equal(again.status, 0, explainRun(again));
     const first = JSON.parse(build.stdout) as BuildJson;
     const second = JSON.parse(again.stdout) as BuildJson;
     assert.deepEqual(second.index, first.index);

@@ -18,7 +18,7 @@ import {
 import type { Repo } from '../helpers/make-repo.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { unpackImage } from '../helpers/rootfs.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
 // `max-layers: 4` over the fixture distro (six packages, plus the base-files and user-files
@@ -72,9 +72,9 @@ before(async () => {
     extra: [...FIXTURE_APP_LINES, `max-layers: ${MAX_LAYERS}`],
   });
   const lock = await runAlba(['lock', project.recipe, '--cache', join(work, 'cache')]);
-  assert.equal(lock.status, 0, explain(lock));
+  assert.equal(lock.status, 0, explainRun(lock));
   build = await runAlba(['build', project.recipe, '--cache', join(work, 'cache'), '--out', layout, '--json']);
-  assert.equal(build.status, 0, explain(build));
+  assert.equal(build.status, 0, explainRun(build));
   const layoutIndex = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
   const top = layoutIndex.manifests.find((d) => d.annotations?.[REF_NAME] === TAG);
   assert.ok(top !== undefined, `index.json has no ref ${TAG}`);
@@ -89,9 +89,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
-}
 
 async function blobJson<T>(digest: string): Promise<T> {
   return JSON.parse(await readFile(join(layout, 'blobs', 'sha256', digest.replace(/^sha256:/, '')), 'utf8')) as T;
@@ -184,7 +181,7 @@ describe(`alba build with max-layers: ${MAX_LAYERS}`, () => {
     const first = JSON.parse(build.stdout) as { index: { digest: string } };
     for (const cache of ['cache', 'cache-fresh']) {
       const again = await runAlba(['build', project.recipe, '--cache', join(work, cache), '--out', join(work, `out-${cache}`), '--json']);
-      assert.equal(again.status, 0, explain(again));
+      assert.equal(again.status, 0, explainRun(again));
       assert.equal((JSON.parse(again.stdout) as { index: { digest: string } }).index.digest, first.index.digest, cache);
     }
   });

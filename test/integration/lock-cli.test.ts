@@ -9,7 +9,7 @@ import type { ErrorCode } from '../../src/errors.js';
 import type { LockedPackage, LockFile } from '../../src/lock/lock-types.js';
 import { makeRepo, makeRepoKey, type Repo, type RepoKey, type RepoOptions, type RepoPackage } from '../helpers/make-repo.js';
 import { serveDir, type Fault, type RepoServer } from '../helpers/repo-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 
 // End-to-end tests of `alba lock` as a user runs it: the compiled CLI (run `tsc -p .` first) as a
 // child process, against a signed fixture repository served on 127.0.0.1.
@@ -132,9 +132,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
-}
 
 let key: RepoKey;
 let repo: Repo;
@@ -160,7 +157,7 @@ describe('alba lock on a good recipe', () => {
   });
 
   test('exits 0 and writes <recipe>.lock.json beside the recipe, nothing else', async () => {
-    assert.equal(first.status, 0, explain(first));
+    assert.equal(first.status, 0, explainRun(first));
     assert.match(first.stdout, new RegExp(`wrote ${ctx.lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
     assert.doesNotMatch(first.stderr, /warning|error/i);
     assert.deepEqual(await readdir(ctx.dir), ['recipe.lock.json', 'recipe.yaml']);
@@ -210,7 +207,7 @@ describe('alba lock on a good recipe', () => {
 
   test('--json prints the lock path, per-stage timings and package counts on stdout', async () => {
     const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache, '--update', '--json']);
-    assert.equal(run.status, 0, explain(run));
+    assert.equal(run.status, 0, explainRun(run));
     const out = JSON.parse(run.stdout) as { lock: string; timings: Record<string, number>; archs: Record<string, number> };
     assert.equal(out.lock, ctx.lock);
     assert.deepEqual(Object.keys(out.timings).sort(), ['indexes', 'releases', 'resolve']);
@@ -221,7 +218,7 @@ describe('alba lock on a good recipe', () => {
   test('--update re-resolves to a byte-identical file, from the cache and from a fresh cache', async () => {
     for (const cache of [ctx.cache, join(work, 'fresh-cache')]) {
       const run = await runAlba(['lock', ctx.recipe, '--cache', cache, '--update']);
-      assert.equal(run.status, 0, explain(run));
+      assert.equal(run.status, 0, explainRun(run));
       assert.ok((await readFile(ctx.lock)).equals(lockBytes), `lock changed with --cache ${cache}`);
     }
   });
@@ -230,7 +227,7 @@ describe('alba lock on a good recipe', () => {
     const before = await stat(ctx.lock);
     const requests = server.requests.length;
     const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
-    assert.equal(run.status, 0, explain(run));
+    assert.equal(run.status, 0, explainRun(run));
     assert.match(run.stderr, /is up to date \(use --update to re-resolve\)/);
     assert.equal(server.requests.length, requests, 'the CLI fetched something');
     const after = await stat(ctx.lock);
@@ -241,7 +238,7 @@ describe('alba lock on a good recipe', () => {
   test('a lock made from other inputs is stale: lock without --update re-resolves', async () => {
     await writeFile(ctx.recipe, recipeYaml({ url: server.url, packages: ['tzdata'] }));
     const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
-    assert.equal(run.status, 0, explain(run));
+    assert.equal(run.status, 0, explainRun(run));
     const relocked = JSON.parse(await readFile(ctx.lock, 'utf8')) as LockFile;
     assert.deepEqual(Object.values(relocked.archs).map((ps) => ps.map((p) => p.name)), [['tzdata'], ['tzdata']]);
     assert.notEqual(relocked.inputs, lock.inputs);
@@ -344,10 +341,10 @@ const BAD: BadCase[] = [
 ];
 
 function assertFailedWith(run: AlbaRun, c: BadCase): void {
-  assert.equal(run.status, 1, explain(run));
+  assert.equal(run.status, 1, explainRun(run));
   const [first] = run.stderr.split('\n');
-  assert.match(first ?? '', new RegExp(`^alba: error\\[${c.code}\\]: `), explain(run));
-  for (const s of c.says) assert.match(first ?? '', typeof s === 'string' ? new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : s, explain(run));
+  assert.match(first ?? '', new RegExp(`^alba: error\\[${c.code}\\]: `), explainRun(run));
+  for (const s of c.says) assert.match(first ?? '', typeof s === 'string' ? new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : s, explainRun(run));
   assert.match(run.stderr, /^ {2}hint: \S/m, 'a hint says what to do');
   assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace');
   assert.doesNotMatch(run.stderr, /internal error/);
@@ -373,7 +370,7 @@ describe('alba lock on bad input: one error code, exit 1, no lock, nothing cache
   before(async () => {
     const ctx = await recipeDir(recipeYaml({ url: server.url }));
     const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
-    assert.equal(run.status, 0, explain(run));
+    assert.equal(run.status, 0, explainRun(run));
     goodLock = await readFile(ctx.lock);
   });
 

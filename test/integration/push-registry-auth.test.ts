@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { makeCertificate, startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -41,9 +41,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout.slice(0, 2000)}--- stderr\n${run.stderr}`;
-}
 
 /** `alba container push -t TAG [flags] LAYOUT docker://HOST` with an isolated cache and docker config. */
 function push(tag: string, host: string, flags: string[] = [], env: Record<string, string> = {}): Promise<AlbaRun> {
@@ -54,14 +51,14 @@ describe('pushing with bearer tokens', { skip: haveTools ? false : 'docker-regis
   test('credentials are exchanged for a token with pull,push scope on the repository', async () => {
     tokens.requests.length = 0;
     const res = await push('tok/app:1', tokenRegistry.host, ['--creds', `${USER.username}:${USER.password}`]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     assert.ok(tokens.requests.some((r) => r.who === `basic:${USER.username}` && r.scopes.includes('repository:tok/app:pull,push')), JSON.stringify(tokens.requests));
   });
 
   test("a mount asks for the source repository's pull scope too, and uploads nothing", async () => {
     tokens.requests.length = 0;
     const res = await push('tok/copy:1', tokenRegistry.host, ['--creds', `${USER.username}:${USER.password}`]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     assert.ok(tokens.requests.some((r) => r.scopes.includes('repository:tok/copy:pull,push') && r.scopes.includes('repository:tok/app:pull')), JSON.stringify(tokens.requests));
     assert.match(res.stderr, /mounted/);
     assert.doesNotMatch(res.stderr, /\d+ sent, /, 'no blob was sent');
@@ -73,13 +70,13 @@ describe('pushing with bearer tokens', { skip: haveTools ? false : 'docker-regis
     await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [tokenRegistry.host]: { identitytoken: tokens.refreshToken } } }));
     tokens.requests.length = 0;
     const res = await push('tok/identity:1', tokenRegistry.host, [], { DOCKER_CONFIG: dir });
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     assert.ok(tokens.requests.some((r) => r.method === 'POST' && r.who.startsWith('refresh:')), JSON.stringify(tokens.requests));
   });
 
   test('without credentials the token grants nothing: error[REGISTRY] 401 with a hint, exit 1', async () => {
     const res = await push('tok/anon:1', tokenRegistry.host, []);
-    assert.equal(res.status, 1, explain(res));
+    assert.equal(res.status, 1, explainRun(res));
     assert.match(res.stderr, /error\[REGISTRY\].*401/);
     assert.match(res.stderr, /hint: .*--creds/);
   });
@@ -88,18 +85,18 @@ describe('pushing with bearer tokens', { skip: haveTools ? false : 'docker-regis
 describe('pushing over https', { skip: haveTools ? false : 'docker-registry or openssl is missing' }, () => {
   test('--ca-file trusts the registry certificate', async () => {
     const ok = await push('tls/app:1', tlsRegistry.host, ['--ca-file', tlsCert]);
-    assert.equal(ok.status, 0, explain(ok));
+    assert.equal(ok.status, 0, explainRun(ok));
   });
 
   test('--insecure-skip-tls-verify accepts it without a CA', async () => {
     const ok = await push('tls/insecure:1', tlsRegistry.host, ['--insecure-skip-tls-verify']);
-    assert.equal(ok.status, 0, explain(ok));
+    assert.equal(ok.status, 0, explainRun(ok));
   });
 
   test('an untrusted certificate is error[NETWORK] with a hint naming --ca-file', async () => {
     const other = makeCertificate(work, 'other-ca', '/CN=someone else');
     const res = await push('tls/refused:1', tlsRegistry.host, ['--ca-file', other.certificate]);
-    assert.equal(res.status, 1, explain(res));
+    assert.equal(res.status, 1, explainRun(res));
     assert.match(res.stderr, /error\[NETWORK\]/);
     assert.match(res.stderr, /hint: .*--ca-file/);
   });

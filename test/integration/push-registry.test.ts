@@ -7,12 +7,11 @@ import { gzipSync } from 'node:zlib';
 import { digestOf } from '../../src/oci/digest.js';
 import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
 import { after, before, describe, test } from 'node:test';
-import { makeFixtureDistro, writeFixtureProject } from '../helpers/fixture-distro.js';
+import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { bigLayout } from '../helpers/big-layout.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
-import { serveDir, type RepoServer } from '../helpers/repo-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
 // `alba container push` against a real CNCF distribution 2.8 registry, checked with skopeo and
@@ -24,9 +23,9 @@ const USER = { username: 'bob', password: 'se:cret pw' };
 const haveTools = requireTool('docker-registry') && requireTool('skopeo') && requireTool('umoci') && requireTool('htpasswd');
 
 const work = await mkdtemp(join(tmpdir(), 'alba-push-'));
-const cache = join(work, 'cache');
+const cache = join(work, 'cache'); // the fixture build's cache (buildFixtureLayout)
 const dockerConfig = join(work, 'docker-config');
-let repoServer: RepoServer;
+let fixture: FixtureLayout;
 let registry: RegistryServer;
 let authRegistry: RegistryServer;
 let layout: string;
@@ -34,13 +33,8 @@ let recipe: string;
 
 before(async () => {
   if (!haveTools) return;
-  const repo = await makeFixtureDistro(join(work, 'repo'));
-  repoServer = await serveDir(repo.dir);
-  const project = await writeFixtureProject(join(work, 'project'), { url: repoServer.url, keyring: repo.keyringPath, tag: TAG });
-  layout = join(work, 'out');
-  recipe = project.recipe;
-  const build = await runAlba(['build', project.recipe, '--cache', cache, '--out', layout]);
-  assert.equal(build.status, 0, explain(build));
+  fixture = await buildFixtureLayout(work, TAG);
+  ({ layout, recipe } = fixture);
   await mkdir(dockerConfig, { recursive: true });
   registry = await startRegistry();
   authRegistry = await startRegistry({ auth: USER });
@@ -48,13 +42,10 @@ before(async () => {
 after(async () => {
   await registry?.close();
   await authRegistry?.close();
-  await repoServer?.close();
+  await fixture?.close();
   await rm(work, { recursive: true, force: true });
 });
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout.slice(0, 2000)}--- stderr\n${run.stderr}`;
-}
 
 /** `alba container push` with an isolated cache and docker config. */
 function push(args: string[], env: Record<string, string> = {}): Promise<AlbaRun> {
@@ -86,7 +77,7 @@ function blobUploads(proxy: FaultProxy): number {
 describe('alba container push to a distribution registry', { skip: haveTools ? false : 'docker-registry, skopeo, umoci or htpasswd is missing' }, () => {
   test('push, then skopeo pulls back the same digests, inspect --raw is the index, umoci unpacks, alba sbom reads the SBOMs', async () => {
     const res = await push(['-t', 'fixture/app:1.0', '-t', 'fixture/app:latest', layout, `docker://${registry.host}`]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     const index = await layoutIndex();
     assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/fixture/app@${index.digest}`);
     assert.match(res.stderr, /\[blob linux\/amd64\] \d+ sent/);
@@ -114,7 +105,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
 
     for (const [args, file] of [[[], 'index.spdx.json'], [['--platform', 'linux/arm64'], 'arm64.spdx.json'], [['--platform', 'amd64'], 'amd64.spdx.json']] as const) {
       const sbom = await runAlba(['sbom', `${registry.host}/fixture/app:1.0`, ...args]);
-      assert.equal(sbom.status, 0, explain(sbom));
+      assert.equal(sbom.status, 0, explainRun(sbom));
       assert.ok(Buffer.from(sbom.stdout, 'utf8').equals(await readFile(join(layout, 'sbom', file))), `alba sbom ${args.join(' ')} is sbom/${file}`);
     }
   });
@@ -123,13 +114,13 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     const proxy = await startFaultProxy(registry.url);
     try {
       const first = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
-      assert.equal(first.status, 0, explain(first));
+      assert.equal(first.status, 0, explainRun(first));
       assert.ok(blobUploads(proxy) > 0, 'the first push uploads');
       proxy.requests.length = 0;
       const started = Date.now();
       const second = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
       const seconds = (Date.now() - started) / 1000;
-      assert.equal(second.status, 0, explain(second));
+      assert.equal(second.status, 0, explainRun(second));
       assert.equal(blobUploads(proxy), 0, `no upload on a no-op push:\n${proxy.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`);
       assert.deepEqual(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'PATCH'), []);
       assert.match(second.stderr, /skipped/);
@@ -145,7 +136,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
       assert.equal((await push(['-t', 'fixture/source:1.0', layout, `docker://${proxy.host}`])).status, 0);
       proxy.requests.length = 0;
       const res = await push(['-t', 'fixture/mounted:1.0', layout, `docker://${proxy.host}`]);
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       assert.ok(proxy.requests.some((r) => r.method === 'POST' && r.path.includes('mount=') && r.path.includes('from=fixture%2Fsource')), 'mount requests were made');
       assert.equal(blobUploads(proxy), 0, 'no blob was uploaded');
       assert.match(res.stderr, /mounted/);
@@ -158,7 +149,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     const proxy = await startFaultProxy(registry.url);
     try {
       const res = await push(['-t', 'fixture/chunked:1', '--chunk-size', '1k', '--cache', join(work, 'chunk-cache'), layout, `docker://${proxy.host}`]);
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       const patches = proxy.requests.filter((r) => r.method === 'PATCH').length;
       const blobs = new Set(await imageBlobsOf(layout, (await layoutIndex()).digest)).size;
       assert.ok(patches > blobs, `${patches} PATCH requests for ${blobs} blobs`);
@@ -174,7 +165,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     const proxy = await startFaultProxy(registry.url);
     try {
       const res = await push(['-t', 'fixture/big:1', '--cache', join(work, 'big-cache'), big.dir, `docker://${proxy.host}`]);
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       assert.equal(proxy.requests.filter((r) => r.method === 'PATCH').length, 1);
       const blob = await fetch(`${registry.url}/v2/fixture/big/blobs/${big.layer}`);
       assert.equal(digestOf(Buffer.from(await blob.arrayBuffer())), big.layer);
@@ -186,7 +177,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
   test('oci:DIR as a target writes a layout with per-platform refs', async () => {
     const dir = join(work, 'oci-target');
     const res = await push(['-t', 'copy:v2', layout, `oci:${dir}`]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     const copy = await readLayout(dir);
     await checkLayout(copy, { hashes: true });
     assert.equal(copy.findRef('v2')?.digest, (await layoutIndex()).digest);
@@ -195,14 +186,14 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
 
   test('alba build --push builds and pushes; the last stdout line pins the digest', async () => {
     const res = await runAlba(['build', recipe, '--cache', cache, '--push', `docker://${registry.host}`], { env: { DOCKER_CONFIG: dockerConfig } });
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/test/fixture@${(await layoutIndex()).digest}`);
     assert.deepEqual((await tagsOf(registry.host, 'test/fixture')).filter((t) => !t.startsWith('sha256-')), [TAG]);
   });
 
   test('container ls lists the tags of a repository with their class and digest, not the referrers tags', async () => {
     const res = await runAlba(['container', 'ls', '-t', 'fixture/app', '--class', 'all', '--json', `docker://${registry.host}`]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     const entries = JSON.parse(res.stdout) as { tag: string; class: string; digest: string }[];
     assert.deepEqual(entries.map((e) => [e.tag, e.class]).sort(), [['1.0', 'dev'], ['latest', 'dev']]);
     assert.ok(entries.every((e) => e.digest.startsWith('sha256:')));
@@ -212,19 +203,19 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     const basic = `${USER.username}:${USER.password}`;
     test('from --creds', async () => {
       const res = await push(['-t', 'auth/flag:1', '--creds', basic, layout, `docker://${authRegistry.host}`]);
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       assert.deepEqual((await tagsOf(authRegistry.host, 'auth/flag', basic)).filter((t) => !t.startsWith('sha256-')), ['1']);
     });
     test('from ALBA_REGISTRY_USER / ALBA_REGISTRY_PASSWORD', async () => {
       const res = await push(['-t', 'auth/env:1', layout, `docker://${authRegistry.host}`], { ALBA_REGISTRY_USER: USER.username, ALBA_REGISTRY_PASSWORD: USER.password });
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
     });
     test("from docker's config.json (base64 auth)", async () => {
       const dir = join(work, 'cfg-auth');
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [authRegistry.host]: { auth: Buffer.from(basic).toString('base64') } } }));
       const res = await push(['-t', 'auth/config:1', layout, `docker://${authRegistry.host}`], { DOCKER_CONFIG: dir });
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
     });
     test('from a docker-credential helper on PATH', async () => {
       const dir = join(work, 'cfg-helper');
@@ -236,11 +227,11 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
       await writeFile(helper, `#!/bin/sh\nread server\n[ "$server" = "${authRegistry.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\nprintf '{"ServerURL":"%s","Username":"${USER.username}","Secret":"${USER.password}"}' "$server"\n`);
       await chmod(helper, 0o755);
       const res = await push(['-t', 'auth/helper:1', layout, `docker://${authRegistry.host}`], { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH ?? ''}` });
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
     });
     test('a wrong password: error[REGISTRY] 401 with a hint, exit 1, no stack trace, nothing tagged', async () => {
       const res = await push(['-t', 'auth/wrong:1', '--creds', `${USER.username}:nope`, layout, `docker://${authRegistry.host}`]);
-      assert.equal(res.status, 1, explain(res));
+      assert.equal(res.status, 1, explainRun(res));
       assert.match(res.stderr, /error\[REGISTRY\].*401/);
       assert.match(res.stderr, /hint:/);
       assert.doesNotMatch(res.stderr, /\n\s+at /);
@@ -265,10 +256,10 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
 
     test('a directory of archives (one gzipped) becomes one 2-platform index; the same archives give the same digest; umoci unpacks each', async () => {
       const first = await push(['-t', 'archives/app:1', archives, `docker://${registry.host}`]);
-      assert.equal(first.status, 0, explain(first));
+      assert.equal(first.status, 0, explainRun(first));
       assert.match(first.stderr, /-- load docker archives --/);
       const second = await push(['-t', 'archives/again:1', archives, `docker://${registry.host}`]);
-      assert.equal(second.status, 0, explain(second));
+      assert.equal(second.status, 0, explainRun(second));
       const digest = (r: AlbaRun): string => r.stdout.trim().split('@').pop() as string;
       assert.equal(digest(first), digest(second));
       const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/archives/app:1`]);
@@ -288,7 +279,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
       await mkdir(wrong, { recursive: true });
       await writeFile(join(wrong, 'linux.arm64.tar'), await readFile(join(archives, 'linux.amd64.tar')));
       const res = await push(['-t', 'archives/wrong:1', wrong, `docker://${registry.host}`]);
-      assert.equal(res.status, 1, explain(res));
+      assert.equal(res.status, 1, explainRun(res));
       assert.match(res.stderr, /error\[PLATFORM_MISMATCH\].*linux\/arm64.*linux\/amd64/);
       assert.deepEqual(await tagsOf(registry.host, 'archives/wrong'), []);
     });
@@ -305,7 +296,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
       }
     };
     const expectPushed = async (res: AlbaRun, repository: string): Promise<void> => {
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       assert.equal(res.stdout.trim().split('@').pop(), (await layoutIndex()).digest);
       assert.deepEqual((await tagsOf(registry.host, repository)).filter((t) => !t.startsWith('sha256-')), ['1']);
     };
@@ -336,7 +327,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     });
     test('a registry that stays down: NETWORK after bounded retries, exit 1, no tag', async () => {
       const { res, proxy } = await withProxy((r) => (r.path === '/v2/' ? undefined : { status: 503 }), 'faults/down');
-      assert.equal(res.status, 1, explain(res));
+      assert.equal(res.status, 1, explainRun(res));
       assert.match(res.stderr, /error\[REGISTRY\].*503/);
       // bounded: the ping, then at most 8 blobs in flight, each tried 1 + 4 times; nothing new starts after a failure
       assert.ok(proxy.requests.length <= 1 + 8 * 5, `bounded: ${proxy.requests.length} requests`);

@@ -12,7 +12,7 @@ import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { bigLayout } from '../helpers/big-layout.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { podmanEnv } from '../helpers/podman.js';
-import { albaBin, runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { albaBin, type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
 
@@ -58,9 +58,6 @@ function s3Url(endpoint: string, bucket = BUCKET): string {
   return `s3://${bucket}?endpoint=${endpoint}&region=us-east-1&s3ForcePathStyle=true`;
 }
 
-function explain(r: AlbaRun): string {
-  return `status ${r.status}\n--- stdout\n${r.stdout.slice(0, 2000)}--- stderr\n${r.stderr}`;
-}
 
 function alba(args: string[], extraEnv: Record<string, string> = {}): Promise<AlbaRun> {
   return runAlba(args, { env: { ...env, ...extraEnv, DOCKER_CONFIG: join(work, 'no-docker') } });
@@ -107,7 +104,7 @@ async function layoutIndexDigest(): Promise<string> {
 describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip: enabled ? false : 'Ceph, nginx, skopeo, umoci or podman is missing, or not root' }, () => {
   test('container push: every object is there with its digest, size, Content-Type and Cache-Control', async () => {
     const res = await alba(['container', 'push', '-t', 'app/fixture:1.0', fixture.layout, target]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     const index = await layoutIndexDigest();
     assert.match(res.stdout.trim(), new RegExp(`@${index}$`));
     const all = await keys('v2/app/fixture/');
@@ -152,7 +149,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.match(unpack.out, /tag is ambiguous|unpack|^$/); // an index ref: umoci refuses it, the copy above already checked the blobs
     for (const [args, file] of [[[], 'index.spdx.json'], [['--platform', 'linux/arm64'], 'arm64.spdx.json']] as const) {
       const sbom = await alba(['sbom', `${ref}:1.0`, ...args]);
-      assert.equal(sbom.status, 0, explain(sbom));
+      assert.equal(sbom.status, 0, explainRun(sbom));
       assert.ok(Buffer.from(sbom.stdout).equals(await readFile(join(fixture.layout, 'sbom', file))), file);
     }
   });
@@ -170,7 +167,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     const proxy = await startFaultProxy(rgw.url);
     try {
       const res = await alba(['container', 'push', '-t', 'app/fixture:1.0', fixture.layout, s3Url(proxy.url)]);
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       assert.deepEqual(proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').map((r) => `${r.method} ${r.path}`), []);
     } finally {
       await proxy.close();
@@ -180,7 +177,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
   test('a layer over 16 MiB goes up in multipart and reads back whole', async () => {
     const big = await bigLayout(join(work, 'big'), 20);
     const res = await alba(['container', 'push', '-t', 'app/big:1', big.dir, target]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     const o = (await object(`v2/app/big/blobs/${big.layer}`))!;
     assert.equal(`sha256:${sha256(o.bytes)}`, big.layer);
   });
@@ -195,26 +192,26 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     await writeFile(join(archives, 'linux.arm64.tar.gz'), gzipSync(await readFile(join(archives, 'linux.arm64.tar'))));
     await rm(join(archives, 'linux.arm64.tar'));
     const res = await alba(['container', 'push', '--cache', join(work, 'cache-archives'), '-t', 'app/archives:1', archives, target]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${front.host}/app/archives:1`, `oci:${join(work, 'archives-back')}:1`]);
     assert.equal(copy.status, 0, copy.out);
   });
 
   test('two pushes of different tags at once both end up in tags/list', async () => {
     const [a, b] = await Promise.all([alba(['container', 'push', '-t', 'app/race:a', fixture.layout, target]), alba(['container', 'push', '-t', 'app/race:b', fixture.layout, target])]);
-    assert.equal(a.status, 0, explain(a));
-    assert.equal(b.status, 0, explain(b));
+    assert.equal(a.status, 0, explainRun(a));
+    assert.equal(b.status, 0, explainRun(b));
     assert.deepEqual(await tagsList('app/race'), ['a', 'b']);
   });
 
   test('container ls and static ls: tags with class, push time (newest first), digest or flavors, size', async () => {
     for (const tag of ['0.1.0', 'nightly-1', '0.2.0-rc.1']) {
       const res = await alba(['container', 'push', '-t', `app/listed:${tag}`, fixture.layout, target]);
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       await new Promise((r) => setTimeout(r, 1100)); // Last-Modified has a one-second resolution
     }
     const all = await alba(['container', 'ls', '-t', 'app/listed', '--class', 'all', '--json', target]);
-    assert.equal(all.status, 0, explain(all));
+    assert.equal(all.status, 0, explainRun(all));
     const entries = JSON.parse(all.stdout) as { tag: string; class: string; digest: string; size: number; pushed: string }[];
     assert.deepEqual(entries.map((e) => [e.tag, e.class]), [['0.1.0', 'release'], ['nightly-1', 'dev'], ['0.2.0-rc.1', 'extra']].sort());
     assert.ok(entries.every((e) => e.digest === entries[0]!.digest && e.size > 1000 && !Number.isNaN(Date.parse(e.pushed))));
@@ -224,7 +221,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.match(releases.stdout, /^TAG.*\n0\.1\.0 +release/);
     assert.match(releases.stdout, /\(1 extra and 1 dev tags not shown: --class all\)/);
     const bad = await alba(['container', 'ls', '-t', 'app/listed', '--class', 'nope', target]);
-    assert.equal(bad.status, 2, explain(bad));
+    assert.equal(bad.status, 2, explainRun(bad));
   });
 
   test('container gc --keep 2: keeps releases and the 2 newest extra and dev tags, sweeps what no tag reaches, dry run = real run, grace spares a fresh upload', async () => {
@@ -233,9 +230,9 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     for (const [i, tag] of tags.entries()) {
       const out = join(work, `gc-${i}`);
       const b = await runAlba(['build', fixture.recipe, '--cache', fixture.cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`]);
-      assert.equal(b.status, 0, explain(b));
+      assert.equal(b.status, 0, explainRun(b));
       const res = await alba(['container', 'push', '-t', `app/gc:${tag}`, out, target]);
-      assert.equal(res.status, 0, explain(res));
+      assert.equal(res.status, 0, explainRun(res));
       digests.set(tag, res.stdout.trim().split('@').pop() as string);
       await new Promise((r) => setTimeout(r, 1100));
     }
@@ -243,10 +240,10 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: stray, Body: 'an upload of a push in flight' }));
     const before = await keys('v2/app/gc/');
     const dry = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '2', '--dry-run', '--json', target]);
-    assert.equal(dry.status, 0, explain(dry));
+    assert.equal(dry.status, 0, explainRun(dry));
     assert.deepEqual(await keys('v2/app/gc/'), before, '--dry-run changes nothing');
     const real = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '2', '--json', target]);
-    assert.equal(real.status, 0, explain(real));
+    assert.equal(real.status, 0, explainRun(real));
     const planned = JSON.parse(dry.stdout) as { tags: string[]; objects: { key: string }[] };
     const done = JSON.parse(real.stdout) as { tags: string[]; objects: { key: string }[] };
     assert.deepEqual(done.tags, planned.tags);
@@ -261,7 +258,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     // with --grace 0 the sweep takes everything no tag reaches: the removed images' manifests, configs and the stray upload
     const dry0 = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '100', '--grace', '0', '--dry-run', '--json', target]);
     const sweep = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '100', '--grace', '0', '--json', target]);
-    assert.equal(sweep.status, 0, explain(sweep));
+    assert.equal(sweep.status, 0, explainRun(sweep));
     const swept = (JSON.parse(sweep.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
     assert.deepEqual((JSON.parse(dry0.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key), swept, 'the real run does exactly the plan');
     assert.ok(swept.includes(stray));
@@ -274,20 +271,20 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
       const pulled = JSON.parse(await readFile(join(work, `gc-back-${tag}`, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
       assert.equal(pulled.manifests[0]?.digest, digests.get(tag));
       const sbom = await alba(['sbom', `${front.host}/app/gc:${tag}`, '--platform', 'arm64']);
-      assert.equal(sbom.status, 0, `${tag}: ${explain(sbom)}`);
+      assert.equal(sbom.status, 0, `${tag}: ${explainRun(sbom)}`);
     }
     const again = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '100', '--grace', '0', '--json', target]);
     assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'nothing unreachable is left');
     const rm = await alba(['container', 'rm', '-t', 'app/gc:d3', target]);
-    assert.equal(rm.status, 0, explain(rm));
+    assert.equal(rm.status, 0, explainRun(rm));
     assert.deepEqual(await tagsList('app/gc'), ['1.0.0', '1.1.0-rc.2', '1.1.0-rc.3', 'd4']);
     const missing = await alba(['container', 'rm', '-t', 'app/gc:nope', target]);
-    assert.equal(missing.status, 2, explain(missing));
+    assert.equal(missing.status, 2, explainRun(missing));
   });
 
   test('a wrong secret: error[S3] SignatureDoesNotMatch with a hint, exit 1, nothing tagged', async () => {
     const res = await alba(['container', 'push', '-t', 'app/denied:1', fixture.layout, target], { AWS_SECRET_ACCESS_KEY: 'wrong' });
-    assert.equal(res.status, 1, explain(res));
+    assert.equal(res.status, 1, explainRun(res));
     assert.match(res.stderr, /error\[S3\].*SignatureDoesNotMatch/);
     assert.match(res.stderr, /hint: .*AWS_SECRET_ACCESS_KEY/);
     assert.doesNotMatch(res.stderr, /\n\s+at /);
@@ -296,18 +293,18 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
 
   test('a missing bucket: error[S3] NoSuchBucket', async () => {
     const res = await alba(['container', 'push', '-t', 'app/x:1', fixture.layout, s3Url(rgw.url, 'nosuchbucket')]);
-    assert.equal(res.status, 1, explain(res));
+    assert.equal(res.status, 1, explainRun(res));
     assert.match(res.stderr, /error\[S3\].*NoSuchBucket/);
   });
 
   test('a push killed at several points leaves the previous tag intact, and a rerun completes it', async () => {
     const first = await alba(['container', 'push', '-t', 'app/killed:1', fixture.layout, target]);
-    assert.equal(first.status, 0, explain(first));
+    assert.equal(first.status, 0, explainRun(first));
     const before = (await object('v2/app/killed/manifests/1'))!.bytes;
     // a second image under the same tag: the fixture with another annotation
     const other = join(work, 'other');
     const rebuilt = await runAlba(['build', fixture.recipe, '--cache', fixture.cache, '--out', other, '--annotation', 'org.opencontainers.image.revision=2']);
-    assert.equal(rebuilt.status, 0, explain(rebuilt));
+    assert.equal(rebuilt.status, 0, explainRun(rebuilt));
     for (const killAt of [1, 4, 9]) {
       const proxy = await startFaultProxy(rgw.url);
       let puts = 0;
@@ -328,7 +325,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
       assert.deepEqual(await tagsList('app/killed'), ['1']);
     }
     const rerun = await alba(['container', 'push', '-t', 'app/killed:1', other, target]);
-    assert.equal(rerun.status, 0, explain(rerun));
+    assert.equal(rerun.status, 0, explainRun(rerun));
     assert.ok(!(await object('v2/app/killed/manifests/1'))!.bytes.equals(before), 'the rerun moved the tag');
     const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${front.host}/app/killed:1`, `oci:${join(work, 'killed-back')}:1`]);
     assert.equal(copy.status, 0, copy.out);
@@ -342,7 +339,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
       await writeFile(join(dir, p, 'albatros'), `albatros for ${p}\n`);
     }
     const res = await alba(['static', 'push', '-t', 'albatros:0.9', dir, target]);
-    assert.equal(res.status, 0, explain(res));
+    assert.equal(res.status, 0, explainRun(res));
     assert.match(res.stderr, /df\/linux\/386\/albatros -> df-dist-v1\/albatros\/0\.9\/linux\/386\/albatros/);
     assert.match(res.stderr, /tag -> df-dist-v1\/albatros\/0\.9\nmanifest -> df-dist-v1\/albatros\n✅ push succeeded/);
     const name = await (await fetch(`${front.url}/df-dist-v1/albatros`)).json();
@@ -358,17 +355,17 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
       assert.equal(bytes.length, f.resources[0]!.size);
     }
     const [a, b] = await Promise.all([alba(['static', 'push', '-t', 'albatros:1.0+feat', dir, target]), alba(['static', 'push', '-t', 'albatros:0.10', dir, target])]);
-    assert.equal(a.status, 0, explain(a));
-    assert.equal(b.status, 0, explain(b));
+    assert.equal(a.status, 0, explainRun(a));
+    assert.equal(b.status, 0, explainRun(b));
     assert.deepEqual(((await (await fetch(`${front.url}/df-dist-v1/albatros`)).json()) as { tags: string[] }).tags, ['0.9', '0.10', '1.0+feat']);
     const ls = await alba(['static', 'ls', '-t', 'albatros', '--class', 'all', '--json', target]);
-    assert.equal(ls.status, 0, explain(ls));
+    assert.equal(ls.status, 0, explainRun(ls));
     const listed = JSON.parse(ls.stdout) as { tag: string; class: string; flavors: string[]; size: number }[];
     assert.deepEqual(listed.map((e) => [e.tag, e.class]).sort(), [['0.10', 'dev'], ['0.9', 'dev'], ['1.0+feat', 'dev']]);
     assert.deepEqual(listed[0]?.flavors, platforms);
     assert.equal(listed[0]?.size, platforms.reduce((n, p) => n + `albatros for ${p}\n`.length, 0));
     const gc = await alba(['static', 'gc', '-t', 'albatros', '--keep', '1', target]);
-    assert.equal(gc.status, 0, explain(gc));
+    assert.equal(gc.status, 0, explainRun(gc));
     const left = ((await (await fetch(`${front.url}/df-dist-v1/albatros`)).json()) as { tags: string[] }).tags;
     assert.equal(left.length, 1);
     assert.deepEqual(await keys(`df-dist-v1/albatros/`), (await keys(`df-dist-v1/albatros/${left[0]}`)).sort(), 'only the kept tag has objects');

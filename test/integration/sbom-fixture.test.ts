@@ -9,7 +9,7 @@ import { FIXTURE_DEPENDS, FIXTURE_INSTALLED, FIXTURE_LICENSES, makeFixtureDistro
 import type { Repo } from '../helpers/make-repo.js';
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { explainRun, runAlba } from '../helpers/run-alba.js';
 import { spdxProblems } from '../helpers/spdx-schema.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -68,10 +68,10 @@ before(async () => {
   server = await serveDir(repo.dir);
   project = await writeFixtureProject(join(work, 'project'), { url: server.url, keyring: repo.keyringPath, tag: TAG });
   const lock = await runAlba(['lock', project.recipe, '--cache', join(work, 'cache')]);
-  assert.equal(lock.status, 0, explain(lock));
+  assert.equal(lock.status, 0, explainRun(lock));
   layout = join(work, 'out');
   const build = await runAlba(['build', project.recipe, '--cache', join(work, 'cache'), '--out', layout]);
-  assert.equal(build.status, 0, explain(build));
+  assert.equal(build.status, 0, explainRun(build));
   const layoutIndex = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
   for (const d of layoutIndex.manifests) refs.set(d.annotations?.[REF_NAME] ?? d.digest, d);
 });
@@ -80,9 +80,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
-}
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -157,11 +154,11 @@ describe('SBOMs of the fixture build', () => {
     ];
     for (const [args, file] of cases) {
       const run = await runAlba(['sbom', layout, ...args]);
-      assert.equal(run.status, 0, explain(run));
+      assert.equal(run.status, 0, explainRun(run));
       assert.ok(Buffer.from(run.stdout, 'utf8').equals(await sbomFile(file)), `alba sbom ${args.join(' ')} is not sbom/${file}`);
     }
     const missing = await runAlba(['sbom', layout, '--platform', 'linux/s390x']);
-    assert.equal(missing.status, 1, explain(missing));
+    assert.equal(missing.status, 1, explainRun(missing));
     assert.match(missing.stderr, /^alba: error\[SBOM_NOT_FOUND\]: no images for platform linux\/s390x/m);
   });
 

@@ -6,10 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeFixtureDistro, writeFixtureProject } from '../helpers/fixture-distro.js';
+import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
-import { serveDir, type RepoServer } from '../helpers/repo-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
 // `alba sbom REF` against a real CNCF distribution 2.8 registry (which has no referrers API, so the
@@ -23,21 +22,15 @@ const CREDS = `${USER.username}:${USER.password}`;
 const haveRegistry = requireTool('docker-registry') && requireTool('skopeo');
 
 const work = await mkdtemp(join(tmpdir(), 'alba-sbom-registry-'));
-let repoServer: RepoServer;
+let fixture: FixtureLayout;
 let registry: RegistryServer;
 let layout: string;
 let pushedIndex: string;
 
 before(async () => {
   if (!haveRegistry) return;
-  const repo = await makeFixtureDistro(join(work, 'repo'));
-  repoServer = await serveDir(repo.dir);
-  const project = await writeFixtureProject(join(work, 'project'), { url: repoServer.url, keyring: repo.keyringPath, tag: TAG });
-  const lock = await runAlba(['lock', project.recipe, '--cache', join(work, 'cache')]);
-  assert.equal(lock.status, 0, explain(lock));
-  layout = join(work, 'out');
-  const build = await runAlba(['build', project.recipe, '--cache', join(work, 'cache'), '--out', layout]);
-  assert.equal(build.status, 0, explain(build));
+  fixture = await buildFixtureLayout(work, TAG);
+  layout = fixture.layout;
   registry = await startRegistry();
   pushedIndex = await pushWithAlba(registry.host, 'fixture/app:1.0');
   // skopeo copies the image but not the SBOM referrers (they are not in index.json)
@@ -46,20 +39,17 @@ before(async () => {
 });
 after(async () => {
   await registry?.close();
-  await repoServer?.close();
+  await fixture?.close();
   await rm(work, { recursive: true, force: true });
 });
 
 /** Pushes the layout with `alba container push`; returns the index digest it prints. */
 async function pushWithAlba(host: string, nameTag: string, extra: string[] = []): Promise<string> {
   const res = await runAlba(['container', 'push', '--cache', join(work, 'cache'), '-t', nameTag, ...extra, layout, `docker://${host}`], { env: { DOCKER_CONFIG: join(work, 'no-docker-config') } });
-  assert.equal(res.status, 0, explain(res));
+  assert.equal(res.status, 0, explainRun(res));
   return res.stdout.trim().split('@').pop() as string;
 }
 
-function explain(run: AlbaRun): string {
-  return `status ${run.status}\n--- stdout\n${run.stdout.slice(0, 2000)}--- stderr\n${run.stderr}`;
-}
 
 function sbomFile(name: string): Promise<Buffer> {
   return readFile(join(layout, 'sbom', name));
@@ -75,7 +65,7 @@ async function layoutDigest(ref: string): Promise<string> {
 
 async function assertPrints(args: string[], file: string, env?: Record<string, string>): Promise<void> {
   const run = await runAlba(['sbom', ...args], env === undefined ? {} : { env });
-  assert.equal(run.status, 0, `alba sbom ${args.join(' ')}: ${explain(run)}`);
+  assert.equal(run.status, 0, `alba sbom ${args.join(' ')}: ${explainRun(run)}`);
   assert.ok(Buffer.from(run.stdout, 'utf8').equals(await sbomFile(file)), `alba sbom ${args.join(' ')} is not sbom/${file}`);
 }
 
@@ -116,7 +106,7 @@ describe('alba sbom REF from a distribution registry', { skip: haveRegistry ? fa
     ];
     for (const [args, expected] of cases) {
       const run = await runAlba(['sbom', ...args]);
-      assert.equal(run.status, 1, `alba sbom ${args.join(' ')}: ${explain(run)}`);
+      assert.equal(run.status, 1, `alba sbom ${args.join(' ')}: ${explainRun(run)}`);
       assert.match(run.stderr, expected, args.join(' '));
       assert.equal(run.stdout, '');
     }
@@ -131,7 +121,7 @@ describe('alba sbom REF from a distribution registry', { skip: haveRegistry ? fa
     ];
     for (const [args, expected] of cases) {
       const run = await runAlba(['sbom', ...args]);
-      assert.equal(run.status, 2, `alba sbom ${args.join(' ')}: ${explain(run)}`);
+      assert.equal(run.status, 2, `alba sbom ${args.join(' ')}: ${explainRun(run)}`);
       assert.match(run.stderr, expected);
     }
   });
@@ -149,11 +139,11 @@ describe('alba sbom REF from a distribution registry', { skip: haveRegistry ? fa
       if (!requireTool('htpasswd', t)) return;
       const ref = `${secured.host}/fixture/app:1.0`;
       const anonymous = await runAlba(['sbom', ref], { env: { ALBA_REGISTRY_AUTH: '' } });
-      assert.equal(anonymous.status, 1, explain(anonymous));
+      assert.equal(anonymous.status, 1, explainRun(anonymous));
       assert.match(anonymous.stderr, /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/v2\/: 401 UNAUTHORIZED: authentication required/m);
       assert.match(anonymous.stderr, /hint: .*--creds USER:PASSWORD/);
       const wrong = await runAlba(['sbom', ref, '--creds', `${USER.username}:nope`]);
-      assert.equal(wrong.status, 1, explain(wrong));
+      assert.equal(wrong.status, 1, explainRun(wrong));
       assert.match(wrong.stderr, /error\[REGISTRY\]: .* 401 .*\n  hint: the registry refused these credentials/);
       assert.doesNotMatch(wrong.stderr, /nope/);
       await assertPrints([ref, '--creds', CREDS], 'index.spdx.json');
@@ -188,7 +178,7 @@ describe('alba sbom REF from a distribution registry', { skip: haveRegistry ? fa
 
     test('without credentials the token service refuses: REGISTRY 401', async () => {
       const run = await runAlba(['sbom', `${proxy.host}/fixture/app:1.0`], { env: { ALBA_REGISTRY_AUTH: '' } });
-      assert.equal(run.status, 1, explain(run));
+      assert.equal(run.status, 1, explainRun(run));
       assert.match(run.stderr, /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/token\?service=alba-test&scope=repository%3Afixture%2Fapp%3Apull: 401 UNAUTHORIZED/m);
     });
   });

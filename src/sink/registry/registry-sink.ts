@@ -7,7 +7,7 @@
  */
 import type { Digest } from '../../oci/digest.js';
 import type { Blob } from '../../oci/graph.js';
-import { referrersIndex, referrersTag } from '../../oci/referrers.js';
+import { mergedReferrersIndex, referrersTag } from '../../oci/referrers.js';
 import { memoryBlob } from '../../oci/graph.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
@@ -70,9 +70,8 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
         return;
       }
       // A referrers tag that already lists them all settles it without asking for the API (a re-push).
-      const existing = await client.referrersTagEntries(subject.digest as Digest);
-      const known = new Set(existing.map((d) => d.digest));
-      if (referrers.every((r) => known.has(r.digest))) return;
+      const index = mergedReferrersIndex(await client.referrersTagEntries(subject.digest as Digest), referrers);
+      if (index === undefined) return;
       if (api !== false) {
         const fromApi = await client.referrersFromApi(subject.digest as Digest);
         if (fromApi !== undefined) {
@@ -81,7 +80,7 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
         }
         api = false;
       }
-      await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(referrersIndex([...existing, ...referrers])));
+      await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(index));
     },
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       if ((await client.manifestDigest(tag).catch(() => undefined)) === root.descriptor.digest) return 'skipped';

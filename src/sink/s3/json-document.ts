@@ -8,7 +8,7 @@
  * two writers converge.
  */
 import { AlbaError } from '../../errors.js';
-import type { S3Store } from './s3-store.js';
+import { MUTABLE, type S3Store } from './s3-store.js';
 
 /** How to change one document. */
 export interface DocumentChange<T> {
@@ -55,4 +55,29 @@ async function read<T>(store: S3Store, key: string): Promise<{ doc: T; etag?: st
   } catch (cause) {
     throw new AlbaError('S3', `${store.where(key)} is not JSON`, { hint: 'this object was not written by alba; remove it or choose another prefix', cause });
   }
+}
+
+/** A `{"name", "tags": [...]}` document: `tags/list`, `df-dist-v1/NAME`. */
+export interface TagListDocument {
+  name: string;
+  tags: string[];
+}
+
+/** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units). */
+export function updateTagList(store: S3Store, key: string, name: string, edit: { add?: readonly string[]; remove?: readonly string[] }, order?: (a: string, b: string) => number): Promise<void> {
+  const add = edit.add ?? [];
+  const remove = new Set(edit.remove ?? []);
+  const holds = (doc: TagListDocument | undefined): boolean => add.every((t) => doc?.tags.includes(t) === true) && !(doc?.tags ?? []).some((t) => remove.has(t));
+  return updateDocument<TagListDocument>(store, {
+    key,
+    contentType: 'application/json',
+    cacheControl: MUTABLE,
+    change: (current) => {
+      if (current?.name === name && holds(current)) return undefined;
+      if (current === undefined && add.length === 0) return undefined;
+      const tags = [...new Set([...(current?.tags ?? []), ...add])].filter((t) => !remove.has(t)).sort(order);
+      return { name, tags };
+    },
+    holds,
+  });
 }

@@ -31,6 +31,11 @@ export interface PutOptions {
   metadata?: Record<string, string>;
 }
 
+/** Cache-Control of content-addressed objects. */
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Cache-Control of tags and the documents that list them. */
+export const MUTABLE = 'public, max-age=60';
+
 /** Bodies above this go up in multipart (parts of 8 MiB, 4 at a time). */
 const MULTIPART_ABOVE = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;

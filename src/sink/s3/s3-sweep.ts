@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
 import type { Descriptor } from '../../oci/types.js';
 import { mapLimit } from '../../util/map-limit.js';
-import { updateDocument } from './json-document.js';
+import { updateTagList } from './json-document.js';
 import { S3Store } from './s3-store.js';
-import { MUTABLE } from './static-registry.js';
+import { compareTags } from './static-binaries.js';
 import { keyOf, type S3Target } from './s3-target.js';
 
 /** What a removal deletes. */
@@ -54,14 +54,7 @@ export async function planImageRemoval(target: S3Target, name: string, tags: rea
 export async function removeImageTags(target: S3Target, name: string, plan: RemovalPlan): Promise<void> {
   const store = new S3Store(target);
   const base = keyOf(target, `v2/${name}/`);
-  const removed = new Set(plan.tags);
-  await updateDocument<{ name: string; tags: string[] }>(store, {
-    key: `${base}tags/list`,
-    contentType: 'application/json',
-    cacheControl: MUTABLE,
-    change: (current) => (current === undefined || !current.tags.some((t) => removed.has(t)) ? undefined : { name, tags: current.tags.filter((t) => !removed.has(t)) }),
-    holds: (doc) => doc === undefined || !doc.tags.some((t) => removed.has(t)),
-  });
+  await updateTagList(store, `${base}tags/list`, name, { remove: plan.tags });
   const tagObjects = plan.objects.filter((o) => TAG_KEY.test(o.key));
   await mapLimit(tagObjects, 8, (o) => store.remove(o.key));
   // manifests before the blobs they name, so an interrupted sweep never leaves a manifest whose blobs are gone
@@ -120,14 +113,7 @@ export async function planStaticRemoval(target: S3Target, name: string, prefix: 
 export async function removeStaticTags(target: S3Target, name: string, prefix: string, plan: RemovalPlan): Promise<void> {
   const store = new S3Store(target);
   const base = keyOf(target, `${prefix}/${name}`);
-  const removed = new Set(plan.tags);
-  await updateDocument<{ name: string; tags: string[] }>(store, {
-    key: base,
-    contentType: 'application/json',
-    cacheControl: MUTABLE,
-    change: (current) => (current === undefined || !current.tags.some((t) => removed.has(t)) ? undefined : { name, tags: current.tags.filter((t) => !removed.has(t)) }),
-    holds: (doc) => doc === undefined || !doc.tags.some((t) => removed.has(t)),
-  });
+  await updateTagList(store, base, name, { remove: plan.tags }, compareTags);
   const docs = new Set(plan.tags.map((t) => `${base}/${t}`));
   await mapLimit(plan.objects.filter((o) => docs.has(o.key)), 8, (o) => store.remove(o.key));
   await mapLimit(plan.objects.filter((o) => !docs.has(o.key)), 8, (o) => store.remove(o.key));

@@ -13,9 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import { AlbaError } from '../../errors.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { Platform } from '../../oci/types.js';
-import { updateDocument } from './json-document.js';
-import { S3Store } from './s3-store.js';
-import { MUTABLE } from './static-registry.js';
+import { updateTagList } from './json-document.js';
+import { MUTABLE, S3Store } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
 
 /** One file of a flavor. */
@@ -33,12 +32,6 @@ export interface StaticResource {
 export interface Flavor {
   platform: Platform;
   resources: StaticResource[];
-}
-
-/** The name document. */
-interface NameDocument {
-  name: string;
-  tags: string[];
 }
 
 /** What a static push tells as it goes. */
@@ -125,13 +118,7 @@ export async function pushStatic(target: S3Target, name: string, tag: string, fl
   files.forEach(({ r, key }, i) => emit({ kind: 'file', from: r.file, to: key, outcome: outcomes[i] ?? 'sent' }));
   await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(tagDocument(flavors))}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
   emit({ kind: 'tag', to: `${base}/${tag}` });
-  await updateDocument<NameDocument>(store, {
-    key: base,
-    contentType: 'application/json',
-    cacheControl: MUTABLE,
-    change: (current) => (current?.name === name && current.tags.includes(tag) ? undefined : { name, tags: [...new Set([...(current?.tags ?? []), tag])].sort(compareTags) }),
-    holds: (doc) => doc?.tags.includes(tag) === true,
-  });
+  await updateTagList(store, base, name, { add: [tag] }, compareTags);
   emit({ kind: 'manifest', to: base });
 }
 

@@ -9,25 +9,15 @@
 import { createHash } from 'node:crypto';
 import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
 import { MediaType } from '../../oci/media-types.js';
-import { referrersIndex, referrersTag } from '../../oci/referrers.js';
+import { mergedReferrersIndex, referrersTag } from '../../oci/referrers.js';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
-import { updateDocument } from './json-document.js';
-import { S3Store } from './s3-store.js';
+import { updateTagList } from './json-document.js';
+import { IMMUTABLE, MUTABLE, S3Store } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
 
-/** Cache-Control of content-addressed objects. */
-export const IMMUTABLE = 'public, max-age=31536000, immutable';
-/** Cache-Control of tags and tags/list. */
-export const MUTABLE = 'public, max-age=60';
-
-/** The `tags/list` document. */
-interface TagList {
-  name: string;
-  tags: string[];
-}
 
 /** Opens the static registry of `name` in the target bucket (checking first that the bucket answers). */
 export async function openStaticRegistrySink(target: S3Target, name: string, options: { onBytes?: (n: number) => void } = {}): Promise<Sink> {
@@ -57,9 +47,8 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
       const tagKey = key(`manifests/${referrersTag(subject.digest as Digest)}`);
       const existing = await store.get(tagKey, MAX_MANIFEST_BYTES);
       const entries = existing === undefined ? [] : ((JSON.parse(existing.bytes.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? []);
-      const known = new Set(entries.map((d) => d.digest));
-      if (referrers.every((r) => known.has(r.digest))) return;
-      const index = referrersIndex([...entries, ...referrers]);
+      const index = mergedReferrersIndex(entries, referrers);
+      if (index === undefined) return;
       // by digest too, as for every manifest, so clients that resolve the tag can fetch it by digest
       await putOnce(key(`manifests/${index.descriptor.digest}`), memoryBlob(index), MediaType.index);
       await store.put(tagKey, index.bytes, { contentType: MediaType.index, cacheControl: MUTABLE });
@@ -74,18 +63,7 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
     },
     async finish(ok: boolean): Promise<void> {
       if (!ok || tagged.length === 0) return;
-      await updateDocument<TagList>(store, {
-        key: key('tags/list'),
-        contentType: 'application/json',
-        cacheControl: MUTABLE,
-        change: (current) => {
-          const tags = new Set(current?.tags ?? []);
-          if (current?.name === name && tagged.every((t) => tags.has(t))) return undefined;
-          for (const t of tagged) tags.add(t);
-          return { name, tags: [...tags].sort() };
-        },
-        holds: (doc) => doc !== undefined && tagged.every((t) => doc.tags.includes(t)),
-      });
+      await updateTagList(store, key('tags/list'), name, { add: tagged });
       const ping = keyOf(target, 'v2/index.html');
       if ((await store.head(ping)) === undefined) await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
     },

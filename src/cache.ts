@@ -4,13 +4,14 @@
  * - `indexes/`: parsed Packages indexes by SHA256 (debian/index-cache.ts);
  * - `layers/`: records of built package layers by their inputs (builder/layer-cache.ts);
  * - `resolutions/`: earlier resolutions by their inputs (lock/resolution-cache.ts);
- * - `mounts/`: which repositories of a registry hold which blobs (sink/registry/mount-hints.ts).
+ * - `mounts/`: which repositories of a registry hold which blobs (sink/registry/mount-hints.ts);
+ * - `removals/`: registry removals under way (sink/registry/removal-journal.ts).
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** One area of the cache directory. */
-export type CacheArea = 'blobs' | 'indexes' | 'layers' | 'resolutions' | 'mounts';
+export type CacheArea = 'blobs' | 'indexes' | 'layers' | 'resolutions' | 'mounts' | 'removals';
 
 /** alba's cache root: `$XDG_CACHE_HOME/alba`, else `~/.cache/alba`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'ARCHIVE_INVALID'
   | 'PLATFORM_MISMATCH'
   | 'TOO_LARGE'
+  | 'TAG_SHARED'
   | 'S3';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */

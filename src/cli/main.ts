@@ -14,8 +14,8 @@ Usage:
       TARGET may also be s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=R&s3ForcePathStyle=true (a static registry)
   alba build RECIPE ... --push TARGET   builds, then pushes as container push does
   alba container ls -t NAME TARGET [--class release|extra|dev|all] [--json]
-  alba container rm -t NAME:TAG s3://…   |   alba container gc -t NAME --keep N s3://… [--keep-release|--keep-extra|--keep-dev N]
-                      [--older-than 30d] [--grace 1h] [--dry-run] [--json]
+  alba container rm -t NAME:TAG TARGET [--untag]   |   alba container gc -t NAME --keep N TARGET [--keep-release|--keep-extra|--keep-dev N]
+                      [--older-than 30d] [--grace 1h (s3)] [--dry-run] [--json]   TARGET: s3://… or docker://HOST[/REPO]
   alba static push -t NAME:TAG DIR s3://… [--prefix P] [--json]
       DIR holds <os>/<arch>[/<variant>]/<files>; written under P/NAME/TAG (default prefix df-dist-v1)
   alba static ls|rm|gc ...   as for container, on s3:// (with --prefix)
@@ -34,6 +34,7 @@ Options:
   --platform P      platform of the SBOM to print (e.g. linux/arm64); default: the index's SBOM
   --creds U:P       registry credentials for a REF (default: $ALBA_REGISTRY_AUTH)
   --plain-http      talk http, not https, to a REF's registry (loopback registries always use http)
+  --untag           rm on a registry: remove a tag alone when its digest has other tags (placeholder, as regctl)
   -h, --help        this help
   --version         alba's version
 See README.md and docs/recipe.md.`;

@@ -41,3 +41,11 @@ export interface TagFacts {
   /** Bytes of everything the tag reaches. */
   size?: number;
 }
+
+/** What a removal (`rm`, `gc`) deletes, in order. */
+export interface RemovalPlan {
+  tags: string[];
+  /** What goes, with its size: S3 keys (tag objects, unreachable content), or a registry's manifest digests. */
+  objects: { key: string; size: number }[];
+  bytes: number;
+}

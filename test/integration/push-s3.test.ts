@@ -213,7 +213,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     const all = await alba(['container', 'ls', '-t', 'app/listed', '--class', 'all', '--json', target]);
     assert.equal(all.status, 0, explainRun(all));
     const entries = JSON.parse(all.stdout) as { tag: string; class: string; digest: string; size: number; pushed: string }[];
-    assert.deepEqual(entries.map((e) => [e.tag, e.class]), [['0.1.0', 'release'], ['nightly-1', 'dev'], ['0.2.0-rc.1', 'extra']].sort());
+    assert.deepEqual(entries.map((e) => [e.tag, e.class]), [['0.2.0-rc.1', 'extra'], ['nightly-1', 'dev'], ['0.1.0', 'release']], 'newest first');
     assert.ok(entries.every((e) => e.digest === entries[0]!.digest && e.size > 1000 && !Number.isNaN(Date.parse(e.pushed))));
     const table = await alba(['container', 'ls', '-t', 'app/listed', '--class', 'all', target]);
     assert.deepEqual(table.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]), ['0.2.0-rc.1', 'nightly-1', '0.1.0'], 'newest first');
@@ -224,32 +224,38 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.equal(bad.status, 2, explainRun(bad));
   });
 
-  test('container gc --keep 2: keeps releases and the 2 newest extra and dev tags, sweeps what no tag reaches, dry run = real run, grace spares a fresh upload', async () => {
-    const tags = ['1.0.0', '1.1.0-rc.1', 'd1', '1.1.0-rc.2', 'd2', 'd3', '1.1.0-rc.3', 'd4'];
+  test('container gc --keep 5 of 3 release, 2 extra and 12 dev tags sharing base layers, and static gc: dry run = real run, kept tags pull with their digests and SBOMs, kept binaries download, nothing unreachable is left, grace spares a fresh upload', async () => {
+    // oldest first; `latest` goes with d11 and d03 with 1.1.0 (one push, one digest); a static tag beside each push
+    const pushes = [['1.0.0'], ['d01'], ['d02'], ['1.1.0', 'd03'], ['d04'], ['2.1.0-rc.1'], ['d05'], ['d06'], ['d07'], ['2.0.0'], ['d08'], ['2.1.0-rc.2'], ['d09'], ['d10'], ['d11', 'latest']];
     const digests = new Map<string, string>();
-    for (const [i, tag] of tags.entries()) {
+    const bins = join(work, 'gc-bins');
+    for (const p of ['linux/amd64', 'linux/arm64']) await mkdir(join(bins, p), { recursive: true });
+    for (const [i, tags] of pushes.entries()) {
       const out = join(work, `gc-${i}`);
       const b = await runAlba(['build', fixture.recipe, '--cache', fixture.cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`]);
       assert.equal(b.status, 0, explainRun(b));
-      const res = await alba(['container', 'push', '-t', `app/gc:${tag}`, out, target]);
+      const res = await alba(['container', 'push', ...tags.flatMap((t) => ['-t', `app/gc:${t}`]), out, target]);
       assert.equal(res.status, 0, explainRun(res));
-      digests.set(tag, res.stdout.trim().split('@').pop() as string);
-      await new Promise((r) => setTimeout(r, 1100));
+      for (const t of tags) digests.set(t, res.stdout.trim().split('@').pop() as string);
+      for (const p of ['linux/amd64', 'linux/arm64']) await writeFile(join(bins, p, 'tool'), `tool ${tags[0]} for ${p}\n`);
+      const st = await alba(['static', 'push', '-t', `tool:${tags[0]}`, bins, target]);
+      assert.equal(st.status, 0, explainRun(st));
+      await new Promise((r) => setTimeout(r, 1100)); // Last-Modified has a one-second resolution
     }
     const stray = `v2/app/gc/blobs/sha256:${'e'.repeat(64)}`;
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: stray, Body: 'an upload of a push in flight' }));
     const before = await keys('v2/app/gc/');
-    const dry = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '2', '--dry-run', '--json', target]);
+    const dry = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '5', '--dry-run', '--json', target]);
     assert.equal(dry.status, 0, explainRun(dry));
     assert.deepEqual(await keys('v2/app/gc/'), before, '--dry-run changes nothing');
-    const real = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '2', '--json', target]);
+    const real = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '5', '--json', target]);
     assert.equal(real.status, 0, explainRun(real));
     const planned = JSON.parse(dry.stdout) as { tags: string[]; objects: { key: string }[] };
     const done = JSON.parse(real.stdout) as { tags: string[]; objects: { key: string }[] };
     assert.deepEqual(done.tags, planned.tags);
     assert.deepEqual(done.objects, planned.objects, 'the real run does exactly the plan');
-    assert.deepEqual([...planned.tags].sort(), ['1.1.0-rc.1', 'd1', 'd2']);
-    const kept = ['1.0.0', '1.1.0-rc.2', '1.1.0-rc.3', 'd3', 'd4'];
+    assert.deepEqual([...planned.tags].sort(), ['d01', 'd02', 'd03', 'd04', 'd05', 'd06', 'd07']);
+    const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
     assert.deepEqual(await tagsList('app/gc'), [...kept].sort());
     const after = await keys('v2/app/gc/');
     assert.deepEqual(after, before.filter((k) => !done.objects.some((o) => o.key === k)));
@@ -263,6 +269,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.deepEqual((JSON.parse(dry0.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key), swept, 'the real run does exactly the plan');
     assert.ok(swept.includes(stray));
     assert.ok(swept.some((k) => k.includes('/manifests/sha256:')), 'removed images lose their manifests');
+    assert.ok(!swept.includes(`v2/app/gc/manifests/${digests.get('d03')}`), 'the index d03 shared with the kept 1.1.0 stays');
     const left = await keys('v2/app/gc/');
     assert.ok(left.filter((k) => k.includes('/blobs/')).length > 5, 'shared layers stay');
     for (const tag of kept) {
@@ -275,11 +282,25 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     }
     const again = await alba(['container', 'gc', '-t', 'app/gc', '--keep', '100', '--grace', '0', '--json', target]);
     assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'nothing unreachable is left');
-    const rm = await alba(['container', 'rm', '-t', 'app/gc:d3', target]);
+    const rm = await alba(['container', 'rm', '-t', 'app/gc:d08', target]);
     assert.equal(rm.status, 0, explainRun(rm));
-    assert.deepEqual(await tagsList('app/gc'), ['1.0.0', '1.1.0-rc.2', '1.1.0-rc.3', 'd4']);
+    assert.deepEqual(await tagsList('app/gc'), kept.filter((t) => t !== 'd08').sort());
     const missing = await alba(['container', 'rm', '-t', 'app/gc:nope', target]);
     assert.equal(missing.status, 2, explainRun(missing));
+    // static binaries: the same classes and rule; each kept tag's binaries still download
+    const staticBefore = await keys('df-dist-v1/tool');
+    const sdry = await alba(['static', 'gc', '-t', 'tool', '--keep', '5', '--dry-run', '--json', target]);
+    assert.deepEqual(await keys('df-dist-v1/tool'), staticBefore, '--dry-run changes nothing');
+    const sgc = await alba(['static', 'gc', '-t', 'tool', '--keep', '5', '--json', target]);
+    assert.equal(sgc.status, 0, explainRun(sgc));
+    assert.deepEqual(JSON.parse(sgc.stdout), { ...(JSON.parse(sdry.stdout) as object), dryRun: false }, 'the real run does exactly the plan');
+    const staticKept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd07', 'd08', 'd09', 'd10', 'd11'];
+    assert.deepEqual([...((await (await fetch(`${front.url}/df-dist-v1/tool`)).json()) as { tags: string[] }).tags].sort(), [...staticKept].sort());
+    for (const tag of staticKept) {
+      const bin = await fetch(`${front.url}/df-dist-v1/tool/${tag}/linux/arm64/tool`);
+      assert.equal(await bin.text(), `tool ${tag} for linux/arm64\n`);
+    }
+    assert.deepEqual((await keys('df-dist-v1/tool/')).filter((k) => !staticKept.some((t) => k === `df-dist-v1/tool/${t}` || k.startsWith(`df-dist-v1/tool/${t}/`))), [], 'no object of a removed static tag is left');
   });
 
   test('a wrong secret: error[S3] SignatureDoesNotMatch with a hint, exit 1, nothing tagged', async () => {
@@ -329,6 +350,45 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.ok(!(await object('v2/app/killed/manifests/1'))!.bytes.equals(before), 'the rerun moved the tag');
     const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${front.host}/app/killed:1`, `oci:${join(work, 'killed-back')}:1`]);
     assert.equal(copy.status, 0, copy.out);
+  });
+
+  test('a gc killed at several points leaves every kept tag whole, and a rerun finishes it', async () => {
+    for (const [i, tag] of ['d1', 'd2', 'd3', 'd4', 'd5'].entries()) {
+      const out = join(work, `gc-${i}`); // built by the gc test above
+      const res = await alba(['container', 'push', '-t', `app/gckill:${tag}`, out, target]);
+      assert.equal(res.status, 0, explainRun(res));
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    let removed = 0;
+    for (const killAt of [1, 3, 6]) {
+      const proxy = await startFaultProxy(rgw.url);
+      let deletes = 0;
+      let reached: () => void = () => undefined;
+      const stalled = new Promise<void>((resolve) => (reached = resolve));
+      proxy.fault = (r) => {
+        if (r.method !== 'DELETE' && !(r.method === 'POST' && r.path.includes('delete'))) return undefined;
+        if (++deletes < killAt) return undefined;
+        reached();
+        return { stallMs: 600_000 };
+      };
+      const child = spawn(process.execPath, [albaBin, 'container', 'gc', '-t', 'app/gckill', '--keep', String(4 - removed), '--grace', '0', s3Url(proxy.url)], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      assert.equal(await Promise.race([stalled.then(() => 'stalled'), exited.then(() => 'exited')]), 'stalled', `gc reached DELETE ${killAt}`);
+      child.kill('SIGKILL');
+      await exited;
+      await proxy.close();
+      removed++;
+      for (const tag of await tagsList('app/gckill')) {
+        const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${front.host}/app/gckill:${tag}`, `oci:${join(work, `gckill-${killAt}-${tag}`)}:x`]);
+        assert.equal(copy.status, 0, `killed at DELETE ${killAt}: ${tag} still pulls whole: ${copy.out}`);
+      }
+    }
+    const rerun = await alba(['container', 'gc', '-t', 'app/gckill', '--keep', '2', '--grace', '0', '--json', target]);
+    assert.equal(rerun.status, 0, explainRun(rerun));
+    assert.deepEqual(await tagsList('app/gckill'), ['d4', 'd5']);
+    const again = await alba(['container', 'gc', '-t', 'app/gckill', '--keep', '2', '--grace', '0', '--json', target]);
+    assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'the rerun left nothing unreachable');
+    assert.ok((await keys('v2/app/gckill/manifests/')).every((k) => !/manifests\/d[123]$/.test(k)), 'no tag object of a removed tag is left');
   });
 
   test('static push of 4 platforms: tag and name documents and every binary through the website; concurrent tags both listed', async () => {

@@ -3,9 +3,11 @@ import { AlbaError, redactUrl } from '../../errors.js';
 import type { HttpResponse } from '../../http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry } from '../../http/retry.js';
 import { digestOf, isDigest, type Digest } from '../../oci/digest.js';
-import { blobBytes, MAX_MANIFEST_BYTES, type Blob } from '../../oci/graph.js';
+import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
+import { EMPTY_DESCRIPTOR, EMPTY_JSON_BYTES } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/media-types.js';
 import { referrersTag } from '../../oci/referrers.js';
+import type { StoredReferrers } from '../../oci/reachability.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { Credentials } from './auth.js';
 import { registryBaseUrl, type ImageReference } from './reference.js';
@@ -20,6 +22,8 @@ export interface RegistryClientOptions extends Omit<TransportOptions, 'credentia
   plainHttp?: boolean;
   /** Ask for push access as well as pull. */
   push?: boolean;
+  /** Ask for delete access as well (removals). */
+  delete?: boolean;
   /** Other repositories of the same registry blobs may be mounted from (their pull scope is asked for too). */
   mountFrom?: readonly string[];
 }
@@ -50,11 +54,13 @@ const DEFAULT_MONOLITHIC_MAX = 16 * 1024 * 1024;
 /** A client for one repository of an OCI distribution registry. */
 export class RegistryClient {
   private readonly transport: RegistryTransport;
+  private referrersApi: boolean | undefined;
   readonly repository: string;
 
   constructor(ref: Pick<ImageReference, 'registry' | 'repository'>, private readonly options: RegistryClientOptions = {}) {
     this.repository = ref.repository;
-    const scopes = [`repository:${ref.repository}:${options.push === true ? 'pull,push' : 'pull'}`, ...(options.mountFrom ?? []).map((r) => `repository:${r}:pull`)];
+    const actions = ['pull', ...(options.push === true ? ['push'] : []), ...(options.delete === true ? ['delete'] : [])].join(',');
+    const scopes = [`repository:${ref.repository}:${actions}`, ...(options.mountFrom ?? []).map((r) => `repository:${r}:pull`)];
     const tls = options.tls?.insecureSkipVerify === true || options.tls?.caFile !== undefined;
     this.transport = new RegistryTransport(registryBaseUrl(ref.registry, options.plainHttp, tls), scopes, options);
   }
@@ -236,6 +242,11 @@ export class RegistryClient {
     await res.discard();
   }
 
+  /** Uploads the OCI empty blob (`{}`, the config of artifact manifests) unless the repository has it. */
+  async ensureEmptyBlob(): Promise<void> {
+    if (!(await this.hasBlob(EMPTY_DESCRIPTOR.digest as Digest))) await this.uploadBlob(memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR }));
+  }
+
   /** PUTs a manifest or index under `reference` (its digest or a tag) with its exact media type; returns the `OCI-Subject` header. */
   async putManifest(reference: string, blob: Blob): Promise<string | undefined> {
     const bytes = await blobBytes(blob, MAX_MANIFEST_BYTES);
@@ -278,10 +289,39 @@ export class RegistryClient {
     return entries.filter((d) => artifactType === undefined || d.artifactType === artifactType);
   }
 
+  /** The referrers of `subject` with, when they come from the referrers tag, that tag's index (the API is asked once per client). */
+  async storedReferrers(subject: Digest): Promise<StoredReferrers> {
+    if (this.referrersApi !== false) {
+      const fromApi = await this.referrersFromApi(subject);
+      this.referrersApi = fromApi !== undefined;
+      if (fromApi !== undefined) return { entries: fromApi };
+    }
+    const index = await this.manifestIfFound(referrersTag(subject));
+    return index === undefined ? { entries: [] } : { entries: indexEntries(index.bytes, `referrers index of ${subject}`), tagIndex: { digest: index.digest, size: index.bytes.length } };
+  }
+
   /** The entries of the referrers tag `sha256-<hex>` of `subject`; [] when there is none. */
   async referrersTagEntries(subject: Digest): Promise<Descriptor[]> {
     const index = await this.manifestIfFound(referrersTag(subject));
     return index === undefined ? [] : indexEntries(index.bytes, `referrers index of ${subject}`);
+  }
+
+  /**
+   * `DELETE manifests/<reference>`: 'deleted' (a digest takes every tag on it with it), 'missing'
+   * (404), or 'refused' when the registry does not delete by tag (400/405, as distribution 2.8).
+   */
+  async deleteManifest(reference: string): Promise<'deleted' | 'missing' | 'refused'> {
+    const url = this.path(`manifests/${reference}`);
+    const res = await this.transport.request('DELETE', url);
+    if (res.status === 202 || res.status === 200 || res.status === 404 || ((res.status === 400 || res.status === 405) && !isDigest(reference))) {
+      await res.discard();
+      return res.status === 404 ? 'missing' : res.status === 400 || res.status === 405 ? 'refused' : 'deleted';
+    }
+    if (res.status === 405) {
+      const err = await this.transport.fail('DELETE', url, res).catch((e: unknown) => e as RegistryError);
+      throw new AlbaError('REGISTRY', err.message, { hint: 'the registry does not allow deletes (distribution: storage.delete.enabled: true in its config)', cause: err });
+    }
+    return this.transport.fail('DELETE', url, res);
   }
 
   private path(rest: string): string {

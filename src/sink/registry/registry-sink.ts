@@ -3,12 +3,15 @@
  * repository of the same registry when one is known to hold them, else uploaded; manifests go by
  * digest with their exact media type; referrers are linked to their subject through the
  * referrers API when the registry has one, else through the `sha256-<hex>` referrers tag, merged
- * with what is already there so other tools' referrers are kept; tags go last.
+ * with what is already there so other tools' referrers are kept; tags go last, each moved tag
+ * with a push record (push-record.ts) first.
  */
 import type { Digest } from '../../oci/digest.js';
 import type { Blob } from '../../oci/graph.js';
 import { mergedReferrersIndex, referrersTag } from '../../oci/referrers.js';
 import { memoryBlob } from '../../oci/graph.js';
+import { AlbaError } from '../../errors.js';
+import { pushRecord } from './push-record.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
@@ -30,6 +33,8 @@ export interface RegistrySink extends Sink {
   readonly referrersApi: () => boolean | undefined;
 }
 
+const LINK_ATTEMPTS = 5;
+
 /** Opens a sink on one repository of a registry; pings it first, so authentication fails early. */
 export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'repository'>, options: RegistrySinkOptions = {}): Promise<RegistrySink> {
   const mountFrom = [...new Set([...(options.mountFrom ?? [])])].filter((r) => r !== ref.repository);
@@ -37,6 +42,37 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
   await client.ping();
   let api: boolean | undefined;
   const subjectsAnswered = new Set<string>();
+
+  /**
+   * Lists `referrers` among the referrers of `subject`: nothing to do where the registry took the
+   * subject itself; else the referrers tag, merged with what it holds, then read back after a
+   * moment and merged again while another push's rewrite has dropped an entry (bounded).
+   */
+  const link = async (subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> => {
+    if (subjectsAnswered.has(subject.digest)) {
+      api = true;
+      return;
+    }
+    for (let attempt = 0; ; attempt++) {
+      // A referrers tag that already lists them all settles it without asking for the API (a re-push).
+      const index = mergedReferrersIndex(await client.referrersTagEntries(subject.digest as Digest), referrers);
+      if (index === undefined) return;
+      if (attempt === LINK_ATTEMPTS) break;
+      if (api !== false) {
+        const fromApi = await client.referrersFromApi(subject.digest as Digest);
+        if (fromApi !== undefined) {
+          api = true;
+          return;
+        }
+        api = false;
+      }
+      await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(index));
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+    throw new AlbaError('REGISTRY', `${formatReference({ registry: ref.registry, repository: ref.repository })}: the referrers tag of ${subject.digest} kept losing entries to other writers`, {
+      hint: 'several pushes rewrite it at once; push again when they are done',
+    });
+  };
 
   return {
     name: formatReference({ registry: ref.registry, repository: ref.repository }),
@@ -64,26 +100,14 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
       if (subject !== undefined) subjectsAnswered.add(subject);
       return 'sent';
     },
-    async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
-      if (subjectsAnswered.has(subject.digest)) {
-        api = true;
-        return;
-      }
-      // A referrers tag that already lists them all settles it without asking for the API (a re-push).
-      const index = mergedReferrersIndex(await client.referrersTagEntries(subject.digest as Digest), referrers);
-      if (index === undefined) return;
-      if (api !== false) {
-        const fromApi = await client.referrersFromApi(subject.digest as Digest);
-        if (fromApi !== undefined) {
-          api = true;
-          return;
-        }
-        api = false;
-      }
-      await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(index));
-    },
+    linkReferrers: link,
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       if ((await client.manifestDigest(tag).catch(() => undefined)) === root.descriptor.digest) return 'skipped';
+      const record = memoryBlob(pushRecord(root.descriptor, tag, new Date()));
+      await client.ensureEmptyBlob();
+      const subject = await client.putManifest(record.descriptor.digest, record);
+      if (subject !== undefined) subjectsAnswered.add(subject);
+      await link(root.descriptor, [record.descriptor]);
       await client.putManifest(tag, root);
       return 'sent';
     },

@@ -1,19 +1,40 @@
+import type { Digest } from '../../oci/digest.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { pushTimes } from './push-record.js';
 import type { ImageReference } from './reference.js';
 
+const REFERRERS_TAG = /^sha256-[a-f0-9]{64}$/;
+
 /**
- * The tags of one repository with the digest each points at. A registry does not say when a tag
- * was pushed, so `pushed` is absent; the referrers tags (`sha256-<hex>`) are not tags of the image.
+ * The tags of one repository with the digest each points at and, where alba pushed it, its push
+ * time (from the push records among the digest's referrers; tags pushed by other tools have none).
+ * The referrers tags (`sha256-<hex>`) are not tags of the image.
  */
 export async function listRegistryTags(ref: Pick<ImageReference, 'registry' | 'repository'>, options: RegistryClientOptions = {}): Promise<TagFacts[]> {
   const client = new RegistryClient(ref, options);
   await client.ping();
-  const tags = (await client.tags()).filter((t) => !/^sha256-[a-f0-9]{64}$/.test(t));
+  return tagFacts(client);
+}
+
+/** listRegistryTags() through an open client. */
+export async function tagFacts(client: RegistryClient): Promise<TagFacts[]> {
+  const tags = (await client.tags()).filter((t) => !REFERRERS_TAG.test(t));
+  const times = new Map<string, Promise<Map<string, Date>>>();
+  const timesOf = (digest: string): Promise<Map<string, Date>> => {
+    let pending = times.get(digest);
+    if (pending === undefined) {
+      pending = client.storedReferrers(digest as Digest).then((r) => pushTimes(r.entries));
+      times.set(digest, pending);
+    }
+    return pending;
+  };
   const facts = await mapLimit(tags, 8, async (tag): Promise<TagFacts | undefined> => {
     const digest = await client.manifestDigest(tag);
-    return digest === undefined ? undefined : { tag, digest };
+    if (digest === undefined) return undefined;
+    const pushed = (await timesOf(digest)).get(tag);
+    return { tag, digest, ...(pushed === undefined ? {} : { pushed }) };
   });
   return facts.filter((f): f is TagFacts => f !== undefined);
 }

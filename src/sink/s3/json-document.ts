@@ -63,6 +63,11 @@ export interface TagListDocument {
   tags: string[];
 }
 
+/** The tags of the tag-list document at `key`; [] when there is none. */
+export async function readTagList(store: S3Store, key: string): Promise<string[]> {
+  return (await read<Partial<TagListDocument>>(store, key))?.doc.tags ?? [];
+}
+
 /** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units). */
 export function updateTagList(store: S3Store, key: string, name: string, edit: { add?: readonly string[]; remove?: readonly string[] }, order?: (a: string, b: string) => number): Promise<void> {
   const add = edit.add ?? [];

@@ -6,28 +6,17 @@
  * is older than the grace period, so a push running meanwhile keeps what it just uploaded. Every
  * step can be repeated: a killed run leaves a consistent bucket that a rerun finishes.
  */
-import { createHash } from 'node:crypto';
+import { digestOf, type Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
+import { reach, type GraphReader } from '../../oci/reachability.js';
+import { referrersTag } from '../../oci/referrers.js';
 import type { Descriptor } from '../../oci/types.js';
 import { mapLimit } from '../../util/map-limit.js';
-import { updateTagList } from './json-document.js';
+import type { RemovalPlan } from '../sink.js';
+import { readTagList, updateTagList } from './json-document.js';
 import { S3Store } from './s3-store.js';
 import { compareTags } from './static-binaries.js';
 import { keyOf, type S3Target } from './s3-target.js';
-
-/** What a removal deletes. */
-export interface RemovalPlan {
-  tags: string[];
-  /** Objects to delete (tag objects and unreachable content), with their sizes. */
-  objects: { key: string; size: number }[];
-  bytes: number;
-}
-
-interface ManifestJson {
-  manifests?: Descriptor[];
-  config?: Descriptor;
-  layers?: Descriptor[];
-}
 
 const TAG_KEY = /\/manifests\/(?!sha256[:-])([^/]+)$/;
 
@@ -38,14 +27,20 @@ export async function planImageRemoval(target: S3Target, name: string, tags: rea
   const base = keyOf(target, `v2/${name}/`);
   const objects = await store.list(base);
   const removed = new Set(tags);
-  const tagKeys = objects.filter((o) => TAG_KEY.test(o.key));
-  const roots = tagKeys.filter((o) => !removed.has(TAG_KEY.exec(o.key)?.[1] ?? ''));
+  const listed = new Set(await readTagList(store, `${base}tags/list`));
+  const young = (o: { lastModified: Date }): boolean => now - o.lastModified.getTime() < graceMs;
+  // a tag object stays a root while tags/list lists it, or while it is young (a push writes it before tags/list);
+  // an old one tags/list lost (a removal killed before it deleted the tag objects) goes
+  const isRoot = (o: { key: string; lastModified: Date }): boolean => {
+    const tag = TAG_KEY.exec(o.key)?.[1] ?? '';
+    return !removed.has(tag) && (listed.has(tag) || young(o));
+  };
+  const roots = objects.filter((o) => TAG_KEY.test(o.key) && isRoot(o));
   const reachable = await reachableKeys(store, base, roots.map((o) => o.key));
   const doomed = objects.filter((o) => {
-    const tag = TAG_KEY.exec(o.key)?.[1];
-    if (tag !== undefined) return removed.has(tag);
+    if (TAG_KEY.test(o.key)) return !isRoot(o);
     if (o.key === `${base}tags/list`) return false;
-    return !reachable.has(o.key) && now - o.lastModified.getTime() >= graceMs;
+    return !reachable.has(o.key) && !young(o);
   });
   return { tags: [...tags], objects: doomed.map((o) => ({ key: o.key, size: o.size })), bytes: doomed.reduce((n, o) => n + o.size, 0) };
 }
@@ -63,35 +58,30 @@ export async function removeImageTags(target: S3Target, name: string, plan: Remo
   await mapLimit(rest.filter((o) => !o.key.includes('/manifests/')), 8, (o) => store.remove(o.key));
 }
 
-/** Every key the tag objects `roots` reach. */
+/** Every key the tag objects `roots` reach: themselves, then what their manifests reach (see oci/reachability.ts). */
 async function reachableKeys(store: S3Store, base: string, roots: readonly string[]): Promise<Set<string>> {
-  const keys = new Set<string>(roots);
-  const seen = new Set<string>();
-  const visitManifest = async (bytes: Buffer): Promise<void> => {
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    if (seen.has(digest)) return;
-    seen.add(digest);
-    keys.add(`${base}manifests/${digest}`);
-    const json = JSON.parse(bytes.toString('utf8')) as ManifestJson;
-    for (const d of [json.config, ...(json.layers ?? [])]) if (d !== undefined) keys.add(`${base}blobs/${d.digest}`);
-    const children = json.manifests ?? [];
-    // the referrers tag of this manifest, and what it lists
-    const referrersKey = `${base}manifests/sha256-${digest.slice('sha256:'.length)}`;
-    const referrers = await store.get(referrersKey, MAX_MANIFEST_BYTES);
-    if (referrers !== undefined) {
-      keys.add(referrersKey);
-      keys.add(`${base}manifests/sha256:${createHash('sha256').update(referrers.bytes).digest('hex')}`);
-      children.push(...((JSON.parse(referrers.bytes.toString('utf8')) as ManifestJson).manifests ?? []));
-    }
-    await mapLimit(children, 8, async (child) => {
-      const got = await store.get(`${base}manifests/${child.digest}`, MAX_MANIFEST_BYTES);
-      if (got !== undefined) await visitManifest(got.bytes);
-    });
+  const manifest = async (reference: string): Promise<Buffer | undefined> => (await store.get(`${base}manifests/${reference}`, MAX_MANIFEST_BYTES))?.bytes;
+  const reader: GraphReader = {
+    manifest,
+    async referrers(subject) {
+      const bytes = await manifest(referrersTag(subject));
+      if (bytes === undefined) return { entries: [] };
+      const entries = (JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+      return { entries, tagIndex: { digest: digestOf(bytes), size: bytes.length } };
+    },
   };
-  await mapLimit(roots, 8, async (key) => {
+  const rootDigests = await mapLimit(roots, 8, async (key) => {
     const got = await store.get(key, MAX_MANIFEST_BYTES);
-    if (got !== undefined) await visitManifest(got.bytes);
+    return got === undefined ? undefined : digestOf(got.bytes);
   });
+  const reached = await reach(rootDigests.filter((d): d is Digest => d !== undefined), reader);
+  const keys = new Set<string>(roots);
+  for (const d of reached.manifests.keys()) keys.add(`${base}manifests/${d}`);
+  for (const d of reached.blobs.keys()) keys.add(`${base}blobs/${d}`);
+  for (const [subject, index] of reached.referrersTags) {
+    keys.add(`${base}manifests/${referrersTag(subject)}`);
+    keys.add(`${base}manifests/${index.digest}`);
+  }
   return keys;
 }
 

@@ -4,6 +4,7 @@ import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
 import type { Descriptor } from '../../oci/types.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
+import { readTagList } from './json-document.js';
 import { S3Store } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
 
@@ -22,8 +23,7 @@ export async function listImageTags(target: S3Target, name: string): Promise<Tag
   const store = new S3Store(target);
   await store.checkBucket();
   const key = (path: string): string => keyOf(target, `v2/${name}/${path}`);
-  const list = await store.get(key('tags/list'), 16 * 1024 * 1024);
-  const tags = list === undefined ? [] : ((JSON.parse(list.bytes.toString('utf8')) as { tags?: string[] }).tags ?? []);
+  const tags = await readTagList(store, key('tags/list'));
   const manifests = new Map<string, Promise<ManifestJson | undefined>>();
   const manifest = (digest: string): Promise<ManifestJson | undefined> => {
     let pending = manifests.get(digest);
@@ -50,10 +50,9 @@ export async function listStaticTags(target: S3Target, name: string, prefix: str
   const store = new S3Store(target);
   await store.checkBucket();
   const base = keyOf(target, `${prefix}/${name}`);
-  const doc = await store.get(base, 16 * 1024 * 1024);
-  const tags = doc === undefined ? [] : ((JSON.parse(doc.bytes.toString('utf8')) as { tags?: string[] }).tags ?? []);
+  const tags = await readTagList(store, base);
   const facts = await mapLimit(tags, 8, async (tag): Promise<TagFacts | undefined> => {
-    const [info, object] = await Promise.all([store.head(`${base}/${tag}`), store.get(`${base}/${tag}`, 16 * 1024 * 1024)]);
+    const [info, object] = await Promise.all([store.head(`${base}/${tag}`), store.get(`${base}/${tag}`, MAX_MANIFEST_BYTES)]);
     if (info === undefined || object === undefined) return undefined;
     const flavors = (JSON.parse(object.bytes.toString('utf8')) as { flavors?: { resources?: { size?: number }[]; platform: { os: string; architecture: string; variant?: string } }[] }).flavors ?? [];
     return {

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
+import { albaBin, explainRun, runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
+
+// `alba container ls|rm|gc` on a real distribution 2.8 registry: push times from push records,
+// keep-N by class, removal by digest parents first, tags sharing a digest, a gc killed half-way
+// and finished by a rerun; kept tags checked with skopeo and alba sbom. Uses the compiled CLI.
+
+const haveTools = requireTool('docker-registry') && requireTool('skopeo');
+const work = await mkdtemp(join(tmpdir(), 'alba-lifecycle-registry-'));
+const cache = join(work, 'push-cache');
+let fixture: FixtureLayout;
+let registry: RegistryServer;
+const digests = new Map<string, string>();
+
+/**
+ * The pushes, oldest first: 3 release, 2 extra and 12 dev tags (`latest` with d11, d03 with
+ * 1.1.0: one push, one digest), each push another image of the fixture sharing its base layers.
+ */
+const PUSHES: string[][] = [['1.0.0'], ['d01'], ['d02'], ['1.1.0', 'd03'], ['d04'], ['2.1.0-rc.1'], ['d05'], ['d06'], ['d07'], ['2.0.0'], ['d08'], ['2.1.0-rc.2'], ['d09'], ['d10'], ['d11', 'latest']];
+
+/** alba with the test's cache for the commands that keep state there (push's mount hints, a removal's journal). */
+function alba(args: string[]): Promise<AlbaRun> {
+  return runAlba(['push', 'rm', 'gc'].includes(args[1] ?? '') ? [...args, '--cache', cache] : args);
+}
+
+function run(cmd: string, args: string[]): { status: number | null; out: string } {
+  const res = spawnSync(cmd, args, { encoding: 'utf8' });
+  return { status: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+async function tagsOf(repository: string): Promise<string[]> {
+  const res = await fetch(`http://${registry.host}/v2/${repository}/tags/list`);
+  if (res.status === 404) return [];
+  return (((await res.json()) as { tags: string[] | null }).tags ?? []).filter((t) => !t.startsWith('sha256-')).sort();
+}
+
+async function hasManifest(repository: string, digest: string): Promise<boolean> {
+  const res = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' } });
+  return res.status === 200;
+}
+
+/** Every manifest the tags of `repository` reach (indexes, platform manifests, referrers tags and referrers), walked by the test itself. */
+async function reachable(repository: string): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
+  const visit = async (reference: string): Promise<void> => {
+    const res = await fetch(`http://${registry.host}/v2/${repository}/manifests/${reference}`, { headers: { accept } });
+    if (res.status !== 200) return;
+    const digest = res.headers.get('docker-content-digest') as string;
+    if (seen.has(digest)) return;
+    seen.add(digest);
+    const json = (await res.json()) as { manifests?: { digest: string }[] };
+    for (const child of json.manifests ?? []) await visit(child.digest);
+    await visit(`sha256-${digest.slice(7)}`);
+  };
+  const res = await fetch(`http://${registry.host}/v2/${repository}/tags/list`);
+  for (const tag of ((await res.json()) as { tags: string[] }).tags.filter((t) => !t.startsWith('sha256-'))) await visit(tag);
+  return seen;
+}
+
+/** Pushes PUSHES to `repository`, each push another build of the fixture. */
+async function pushAll(repository: string, host = registry.host): Promise<void> {
+  for (const [i, tags] of PUSHES.entries()) {
+    const out = join(work, `build-${i}`);
+    if (!digests.has(out)) {
+      const b = await runAlba(['build', fixture.recipe, '--cache', fixture.cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`]);
+      assert.equal(b.status, 0, explainRun(b));
+      digests.set(out, '');
+    }
+    const res = await alba(['container', 'push', ...tags.flatMap((t) => ['-t', `${repository}:${t}`]), out, `docker://${host}`]);
+    assert.equal(res.status, 0, explainRun(res));
+    for (const t of tags) digests.set(`${repository}:${t}`, res.stdout.trim().split('@').pop() as string);
+  }
+}
+
+before(async () => {
+  if (!haveTools) return;
+  fixture = await buildFixtureLayout(work, 'app');
+  registry = await startRegistry();
+});
+after(async () => {
+  await registry?.close();
+  await fixture?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('alba container ls, rm and gc on a distribution registry', { skip: haveTools ? false : 'docker-registry or skopeo is missing' }, () => {
+  test('ls: push times from push records, newest first; classes; no referrers tags', async () => {
+    await pushAll('life/app');
+    const res = await alba(['container', 'ls', '-t', 'life/app', '--class', 'all', '--json', `docker://${registry.host}`]);
+    assert.equal(res.status, 0, explainRun(res));
+    const entries = JSON.parse(res.stdout) as { tag: string; class: string; pushed?: string; digest: string }[];
+    assert.equal(entries.length, 17);
+    assert.ok(entries.every((e) => e.pushed !== undefined && e.digest === digests.get(`life/app:${e.tag}`)), res.stdout);
+    const dev = entries.filter((e) => e.class === 'dev').map((e) => e.tag);
+    assert.equal(dev.length, 12);
+    assert.deepEqual(dev.slice(2, 5), ['d10', 'd09', 'd08'], 'newest first, by push time');
+    assert.deepEqual(entries.filter((e) => e.class === 'release').map((e) => e.tag), ['2.0.0', '1.1.0', '1.0.0']);
+    assert.deepEqual(entries.filter((e) => e.class === 'extra').map((e) => e.tag), ['2.1.0-rc.2', '2.1.0-rc.1']);
+  });
+
+  test('gc --keep 5: dry run = real run, the right tags go, kept tags pull with their digests and SBOMs, nothing unreachable is left', async () => {
+    const target = `docker://${registry.host}`;
+    const everything = await reachable('life/app');
+    const dry = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--dry-run', '--json', target]);
+    assert.equal(dry.status, 0, explainRun(dry));
+    assert.equal((await reachable('life/app')).size, everything.size, '--dry-run changes nothing');
+    assert.equal((await tagsOf('life/app')).length, 17);
+    const real = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--json', target]);
+    assert.equal(real.status, 0, explainRun(real));
+    const planned = JSON.parse(dry.stdout) as { dryRun: boolean; tags: string[]; untag: { tag: string }[]; objects: { key: string }[]; blobs: { count: number } };
+    const done = JSON.parse(real.stdout) as typeof planned;
+    assert.deepEqual({ ...done, dryRun: true }, planned, 'the real run does exactly the plan');
+    assert.deepEqual([...done.tags].sort(), ['d01', 'd02', 'd03', 'd04', 'd05', 'd06', 'd07']);
+    assert.deepEqual(done.untag.map((u) => u.tag), ['d03'], 'd03 shares its digest with the release 1.1.0: removed alone');
+    assert.ok(done.blobs.count > 0, 'the removed images leave blobs to the registry');
+    assert.match(real.stderr, /blobs are the registry's to collect/);
+    const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
+    assert.deepEqual(await tagsOf('life/app'), [...kept].sort());
+    for (const key of done.objects.map((o) => o.key)) assert.equal(await hasManifest('life/app', key), false, `${key} is deleted`);
+    const left = await reachable('life/app');
+    assert.deepEqual([...everything].filter((d) => !left.has(d)).sort(), done.objects.map((o) => o.key).sort(), 'exactly what no kept tag reaches went');
+    for (const tag of kept) {
+      const inspect = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/life/app:${tag}`]);
+      assert.equal(inspect.status, 0, inspect.out);
+      const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/life/app:${tag}`, `oci:${join(work, `back-${tag}`)}:x`]);
+      assert.equal(copy.status, 0, `${tag}: ${copy.out}`);
+      const sbom = await alba(['sbom', `${registry.host}/life/app:${tag}`, '--platform', 'arm64']);
+      assert.equal(sbom.status, 0, `${tag}: ${explainRun(sbom)}`);
+    }
+    const again = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--json', target]);
+    assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'a second gc has nothing to do');
+  });
+
+  test('rm of a tag whose digest a sibling shares refuses and changes nothing; --untag removes it alone; rm of the last tag deletes the image', async () => {
+    const target = `docker://${registry.host}`;
+    const before = await reachable('life/app');
+    const refused = await alba(['container', 'rm', '-t', 'life/app:latest', target]);
+    assert.equal(refused.status, 1, explainRun(refused));
+    assert.match(refused.stderr, /error\[TAG_SHARED\].*d11/);
+    assert.match(refused.stderr, /hint: .*--untag/);
+    assert.deepEqual([...(await reachable('life/app'))].sort(), [...before].sort(), 'a refusal changes nothing');
+    assert.ok((await tagsOf('life/app')).includes('latest'));
+    const untag = await alba(['container', 'rm', '--untag', '-t', 'life/app:latest', target]);
+    assert.equal(untag.status, 0, explainRun(untag));
+    assert.ok(!(await tagsOf('life/app')).includes('latest'));
+    assert.equal(run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/life/app:d11`]).status, 0, 'd11 still there');
+    const d11 = digests.get('life/app:d11') as string;
+    const last = await alba(['container', 'rm', '-t', 'life/app:d11', '--json', target]);
+    assert.equal(last.status, 0, explainRun(last));
+    assert.equal(await hasManifest('life/app', d11), false, 'the index of d11 is deleted');
+    assert.ok((JSON.parse(last.stdout) as { objects: unknown[] }).objects.length > 3, 'with its platform manifests and referrers');
+    const missing = await alba(['container', 'rm', '-t', 'life/app:nope', target]);
+    assert.equal(missing.status, 2, explainRun(missing));
+  });
+
+  test('a gc killed half-way leaves every kept tag whole, and a rerun finishes the removal', async () => {
+    await pushAll('life/killed');
+    const proxy = await startFaultProxy(registry.url);
+    let deletes = 0;
+    let reached: () => void = () => undefined;
+    const stalled = new Promise<void>((resolve) => (reached = resolve));
+    proxy.fault = (r) => {
+      if (r.method !== 'DELETE' || !/manifests\/sha256:/.test(r.path)) return undefined;
+      // the placeholder of d03 and the 6 removed indexes go first: stall on the second platform manifest or referrer
+      if (++deletes < 9) return undefined;
+      reached();
+      return { stallMs: 600_000 };
+    };
+    const dry = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', '--dry-run', '--json', `docker://${registry.host}`]);
+    const planned = (JSON.parse(dry.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
+    const child = spawn(process.execPath, [albaBin, 'container', 'gc', '-t', 'life/killed', '--keep', '5', '--cache', cache, `docker://${proxy.host}`], { stdio: 'ignore' });
+    await stalled;
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    proxy.fault = () => undefined;
+    const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
+    for (const tag of kept) {
+      const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/life/killed:${tag}`, `oci:${join(work, `killed-${tag}`)}:x`]);
+      assert.equal(copy.status, 0, `${tag} pulls whole after the kill: ${copy.out}`);
+    }
+    assert.ok((await Promise.all(planned.map((d) => hasManifest('life/killed', d)))).some((held) => held), 'the kill left part of the plan undone');
+    assert.equal((await tagsOf('life/killed')).length, kept.length, 'the removed tags are gone already: only the journal knows what is left');
+    // the rerun goes to the same registry address (the journal is per registry and repository)
+    const rerun = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', `docker://${proxy.host}`]);
+    await proxy.close();
+    assert.equal(rerun.status, 0, explainRun(rerun));
+    assert.match(rerun.stderr, /finished a removal killed earlier/);
+    for (const d of planned) assert.equal(await hasManifest('life/killed', d), false, `${d} is deleted after the rerun`);
+    assert.deepEqual(await tagsOf('life/killed'), [...kept].sort());
+  });
+});

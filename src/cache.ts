@@ -9,6 +9,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { removeStaleTemps } from './util/stale-temps.js';
 
 /** One area of the cache directory. */
 export type CacheArea = 'blobs' | 'indexes' | 'layers' | 'resolutions' | 'mounts' | 'removals';
@@ -22,4 +23,11 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The folder of one area inside a cache directory. */
 export function cacheArea(cacheDir: string, area: CacheArea): string {
   return join(cacheDir, area);
+}
+
+/** Removes what killed runs left in the cache's temp places (blobs/tmp, index and record temp files) once it is older than STALE_TEMP_MS. */
+export async function removeStaleCacheTemps(cacheDir: string): Promise<void> {
+  await removeStaleTemps(join(cacheArea(cacheDir, 'blobs'), 'tmp'), () => true);
+  await removeStaleTemps(cacheArea(cacheDir, 'indexes'), (name) => name.startsWith('.tmp-'));
+  for (const area of ['layers', 'resolutions', 'mounts', 'removals'] as const) await removeStaleTemps(cacheArea(cacheDir, area), (name) => name.endsWith('.tmp'));
 }

@@ -5,14 +5,15 @@ import { assembleImage, type AssembledImage } from './image.js';
 import { buildPackageLayers, describePackage, planArchLayers } from './package-layers.js';
 import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './sboms.js';
 import { userFilesFor } from './user-files.js';
-import { cacheArea } from '../cache.js';
-import { downloadDebs } from '../debian/download.js';
+import { cacheArea, removeStaleCacheTemps } from '../cache.js';
+import { downloadDebs, type DebDownload } from '../debian/download.js';
 import { AlbaError } from '../errors.js';
 import { buildBaseLayer } from '../layer/base-layer.js';
 import { caBundle } from '../layer/ca-bundle.js';
 import type { LayerBlob } from '../layer/layer-writer.js';
 import { buildUserFilesLayer } from '../layer/user-files.js';
 import { BlobStore } from '../oci/blob-store.js';
+import { digestHex } from '../oci/digest.js';
 import { rfc3339 } from '../oci/config.js';
 import { imageIndexBlob } from '../oci/image-index.js';
 import { fileBlob, memoryBlob, type ImageGraph } from '../oci/graph.js';
@@ -72,14 +73,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const clock = stopwatch();
   const archs = selectArchs(recipe, lock, options.archs);
   const epoch = sourceDateEpoch(recipe, lock, options.env ?? process.env);
+  await removeStaleCacheTemps(options.cacheDir);
   const store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
 
   const unique = uniqueDebs(archs.flatMap((a) => lock.archs[a.name] ?? []));
   const fetchBase = fetchBaseUrls(options.targets);
-  await downloadDebs(
-    unique.map((p) => ({ url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describePackage(p) })),
-    { store, onProgress: (p) => (p.cached ? undefined : options.log(`fetched ${p.item.what}`)) },
-  );
+  const downloads = new Map(unique.map((p) => [p.sha256, { url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describePackage(p) }]));
+  const fetchDebs = (items: DebDownload[]) => downloadDebs(items, { store, onProgress: (p) => (p.cached ? undefined : options.log(`fetched ${p.item.what}`)) });
+  const downloaded = await fetchDebs([...downloads.values()]);
+  const fresh = new Set(downloaded.filter((d) => !d.cached).map((d) => digestHex(d.digest)));
+  const refetch = async (sha256: string): Promise<void> => void (await fetchDebs([downloads.get(sha256)!]));
   const download = clock();
 
   const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
@@ -87,7 +90,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const budget = recipe.maxLayers - 1 - (userFiles.get(arch)!.length === 0 ? 0 : 1);
     return planArchLayers(arch, lock.archs[arch.name] ?? [], budget);
   });
-  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds);
+  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log });
   const annotations = imageAnnotations(recipe, epoch, options.annotations);
   const baseLayers = new Map<string, LayerBlob>();
   const images: AssembledImage[] = [];

@@ -23,6 +23,11 @@ export interface PackageLayerDeb {
 export interface PackagesLayerRequest {
   debs: readonly PackageLayerDeb[];
   sourceDateEpoch: number;
+  /** The .debs of the store that were just downloaded and verified (the others are checked before use). */
+  fresh: ReadonlySet<string>;
+  /** Evicts a corrupt cached .deb and fetches it again. */
+  refetch(debSha256: string): Promise<void>;
+  log(line: string): void;
 }
 
 /** A package's cached DebContent: captured files in base64. */
@@ -43,14 +48,27 @@ interface GroupRecord extends LayerBlob {
  * into a layer with the same format and SOURCE_DATE_EPOCH before (and the layer blob is still
  * stored), else built and recorded. The record of a one-package layer is keyed by the .deb's
  * sha256, that of a group by the sha256 of its .debs' sha256s, one per line, in layer order.
- * ca-certificates' certificate files are captured for the CA bundle.
+ * A cached layer or .deb is trusted by its name only after its bytes are hashed again: a corrupt
+ * one is evicted, with a note, and rebuilt or fetched again. ca-certificates' certificate files
+ * are captured for the CA bundle.
  */
 export async function packagesLayer(store: BlobStore, cacheDir: string, req: PackagesLayerRequest): Promise<DebsLayer> {
   const single = req.debs.length === 1;
   const key = single ? req.debs[0]!.debSha256 : `group-${digestHex(digestOf(req.debs.map((d) => d.debSha256).join('\n')))}`;
   const recordPath = join(cacheArea(cacheDir, 'layers'), `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}.json`);
   const cached = await readRecord(recordPath, single);
-  if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) return cached;
+  if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) {
+    if (await store.verify(cached.digest)) return cached;
+    req.log(`note: the cached layer ${store.path(cached.digest)} is corrupt (its bytes no longer hash to its name): removed and built again`);
+    await store.evict(cached.digest);
+  }
+  for (const deb of req.debs) {
+    const digest = parseDigest(`sha256:${deb.debSha256}`);
+    if (req.fresh.has(deb.debSha256) || (await store.verify(digest))) continue;
+    req.log(`note: the cached ${deb.what} ${store.path(digest)} is corrupt (its bytes no longer hash to its name): fetched again`);
+    await store.evict(digest);
+    await req.refetch(deb.debSha256);
+  }
   const layer = await buildDebsLayer({
     debs: req.debs.map((d) => ({
       debPath: d.debPath,

@@ -4,7 +4,7 @@ import type { BlobStore } from '../oci/blob-store.js';
 import type { Digest } from '../oci/digest.js';
 import type { LockedPackage } from '../lock/lock-types.js';
 import { mapLimit } from '../util/map-limit.js';
-import { packagesLayer } from './layer-cache.js';
+import { packagesLayer, type PackagesLayerRequest } from './layer-cache.js';
 import { planLayerGroups } from './layer-plan.js';
 
 /** One arch's packages and how they are grouped into layers. */
@@ -34,7 +34,13 @@ export function describePackage(p: LockedPackage): string {
  * Builds (or takes from the cache) each distinct layer group of every arch once — a group of
  * `Architecture: all` packages shared by all archs is built once — three at a time.
  */
-export async function buildPackageLayers(plans: ArchLayerPlan[], store: BlobStore, cacheDir: string, sourceDateEpoch: number): Promise<PackageLayers> {
+export async function buildPackageLayers(
+  plans: ArchLayerPlan[],
+  store: BlobStore,
+  cacheDir: string,
+  sourceDateEpoch: number,
+  debs: Pick<PackagesLayerRequest, 'fresh' | 'refetch' | 'log'>,
+): Promise<PackageLayers> {
   const keyOf = (group: LockedPackage[]): string => group.map((p) => p.sha256).join(' ');
   const groups = new Map(plans.flatMap((plan) => plan.groups.map((g) => [keyOf(g), g] as const)));
   const layers = new Map<string, DebsLayer>();
@@ -43,6 +49,7 @@ export async function buildPackageLayers(plans: ArchLayerPlan[], store: BlobStor
     const layer = await packagesLayer(store, cacheDir, {
       debs: group.map((p) => ({ debPath: store.path(`sha256:${p.sha256}` as Digest), debSha256: p.sha256, packageName: p.name, what: describePackage(p) })),
       sourceDateEpoch,
+      ...debs,
     });
     layers.set(key, layer);
     group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));

@@ -13,6 +13,7 @@ export async function lockCommand(argv: string[]): Promise<void> {
     mirror: { type: 'string', multiple: true },
     cache: { type: 'string' },
     'allow-insecure': { type: 'boolean' },
+    'allow-downgrade': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   const recipePath = resolve(onePositional('lock', positionals, 'recipe'));
@@ -28,6 +29,8 @@ export async function lockCommand(argv: string[]): Promise<void> {
     cacheDir: values.cache ?? defaultCacheDir(),
     allowInsecure: values['allow-insecure'] === true,
     log: stderrLog,
+    ...(existing === undefined ? {} : { previous: existing }),
+    allowDowngrade: values['allow-downgrade'] === true,
   });
   await writeLock(lockPath, outcome.lock);
   if (values.json === true) {

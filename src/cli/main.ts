@@ -5,7 +5,7 @@ import { printError } from './print-error.js';
 const USAGE = `alba ${version} — daemonless builder of distroless multi-arch OCI images
 
 Usage:
-  alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure]
+  alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure] [--allow-downgrade]
   alba build RECIPE [--out DIR] [--arch a,b] [--cache DIR] [--mirror M]... [--annotation K=V]... [--allow-insecure] [--json]
   alba sbom LAYOUT|REF [--platform P] [--creds USER:PASS] [--plain-http]
   alba container push -t NAME:TAG [-t NAME:TAG]... SRC TARGET [--ref TAG] [--creds USER:PASS] [--plain-http]
@@ -27,6 +27,7 @@ Options:
   --cache DIR       download and layer cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)
   --allow-insecure  accept unsigned or badly signed Release files
   --update          re-resolve even when a lock file exists
+  --allow-downgrade accept Release files older than those the lock recorded (refused by default: a rollback)
   --out DIR         output OCI layout (default: out/<name>)
   --arch a,b        build only these architectures of the recipe
   --annotation K=V  add an annotation to the index and manifests (e.g. org.opencontainers.image.revision)

@@ -5,6 +5,7 @@ import { Readable, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AlbaError, isAlbaError } from '../errors.js';
+import { parseDeb822 } from './deb822.js';
 import { decompressor, type Compression } from './decompress.js';
 
 /** One member of an ar archive: its name and where its bytes are in the file. */
@@ -97,6 +98,8 @@ export async function readControl(debPath: string, what: string = basename(debPa
   });
   const control = files.get('control');
   if (control === undefined) throw invalid(what, `${member.name} has no control file`);
+  const paragraphs = parseDeb822(control).length;
+  if (paragraphs !== 1) throw invalid(what, `its control file holds ${paragraphs} paragraphs, not one (a second one would show scanners a package that is not there)`);
   const md5sums = files.get('md5sums');
   return md5sums === undefined ? { control } : { control, md5sums };
 }
@@ -104,8 +107,8 @@ export async function readControl(debPath: string, what: string = basename(debPa
 /** Opens the package's data.tar, decompressed; errors in the stream are AlbaErrors naming `what`. */
 export async function openDataTar(debPath: string, what: string = basename(debPath)): Promise<DataTar> {
   const member = await findMember(debPath, 'data.tar', what);
-  const raw: Readable =
-    member.size === 0 ? Readable.from([]) : createReadStream(debPath, { start: member.offset, end: member.offset + member.size - 1 });
+  if (member.size === 0) throw invalid(what, `its ${member.name} member is empty (0 bytes), as dpkg-deb would say`);
+  const raw: Readable = createReadStream(debPath, { start: member.offset, end: member.offset + member.size - 1 });
   const stream = pipelineCb(raw, decompressor(member.compression, `${what} (${member.name})`), () => undefined);
   return { stream, compression: member.compression };
 }

@@ -1,3 +1,8 @@
+import { AlbaError } from '../errors.js';
+
+/** The longest line of a field alba keeps (documented in docs/errors.md, INDEX_INVALID). */
+export const MAX_LINE = 4 * 1024 * 1024;
+
 /** One deb822 paragraph: field names as written, values with continuation lines joined by `\n`. */
 export type Stanza = Map<string, string>;
 
@@ -8,7 +13,10 @@ export type Stanza = Map<string, string>;
  * being copied: a Packages index's long descriptions then cost nothing.
  */
 export class Deb822Parser {
+  /** The start of a line whose end has not come yet (kept or still undecided). */
   private rest = '';
+  /** True while discarding the rest of a line of a skipped field. */
+  private skipping = false;
   private current: Stanza = new Map();
   private lastKey: string | undefined;
   private readonly keep: ReadonlySet<string> | undefined;
@@ -16,26 +24,68 @@ export class Deb822Parser {
   constructor(
     private readonly onStanza: (stanza: Stanza) => void,
     keep?: Iterable<string>,
+    /** Names the text in errors. */
+    private readonly where = 'a deb822 text',
   ) {
     this.keep = keep === undefined ? undefined : new Set([...keep].flatMap((k) => [k, k.toLowerCase()]));
   }
 
-  /** Parses every complete line of `chunk`; keeps a partial last line for the next call. */
+  /**
+   * Parses every complete line of `chunk`; keeps a partial last line for the next call. Linear in
+   * the input: a chunk is searched once, a line of a skipped field is dropped as it streams by,
+   * and a kept line longer than MAX_LINE is INDEX_INVALID.
+   */
   push(chunk: string): void {
-    const text = this.rest + chunk;
     let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      this.line(text, start, nl);
+    if (this.skipping || this.rest.length > 0) {
+      const nl = chunk.indexOf('\n');
+      if (nl === -1) {
+        if (!this.skipping) this.partial(this.rest + chunk);
+        return;
+      }
+      if (!this.skipping) {
+        const line = this.rest + chunk.slice(0, nl);
+        this.line(line, 0, line.length);
+      }
+      this.rest = '';
+      this.skipping = false;
       start = nl + 1;
     }
-    this.rest = text.slice(start);
+    for (let nl = chunk.indexOf('\n', start); nl !== -1; nl = chunk.indexOf('\n', start)) {
+      this.line(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.partial(chunk.slice(start));
   }
 
   /** Flushes the final paragraph. */
   end(): void {
-    if (this.rest.length > 0) this.line(this.rest, 0, this.rest.length);
+    if (!this.skipping && this.rest.length > 0) this.line(this.rest, 0, this.rest.length);
     this.rest = '';
+    this.skipping = false;
     this.flush();
+  }
+
+  /** Holds the start of an unfinished line, or starts skipping it when it belongs to a skipped field. */
+  private partial(text: string): void {
+    const first = text.charCodeAt(0);
+    const colon = text.indexOf(':');
+    const skipped =
+      first === 35 ||
+      ((first === 32 || first === 9) && this.lastKey === undefined) ||
+      (this.keep !== undefined && first !== 32 && first !== 9 && colon > 0 && !this.keep.has(text.slice(0, colon)) && !this.keep.has(text.slice(0, colon).toLowerCase()));
+    if (skipped) {
+      if (first !== 32 && first !== 9 && first !== 35) this.lastKey = undefined;
+      this.rest = '';
+      this.skipping = true;
+      return;
+    }
+    if (text.length > MAX_LINE) {
+      throw new AlbaError('INDEX_INVALID', `${this.where}: a line of over ${MAX_LINE} bytes (${JSON.stringify(text.slice(0, 40))}…)`, {
+        hint: 'no field alba reads is that long; the file is broken or hostile',
+      });
+    }
+    this.rest = text;
   }
 
   /** Handles text[start, end) as one line, slicing only what is kept (skipped fields cost no allocation). */

@@ -8,9 +8,10 @@ import { withRetry } from '../http/retry.js';
 import { Deb822Parser, type Stanza } from './deb822.js';
 import { compressionOf, decompressor, type Compression } from './decompress.js';
 import { DEBIAN_RETRY, fetchStream, isBodyCut } from './http.js';
-import { readIndexCache, writeIndexCache } from './index-cache.js';
+import { CORRUPT, indexCachePath, readIndexCache, writeIndexCache } from './index-cache.js';
 import type { Release } from './release.js';
 import type { IndexPackage } from './types.js';
+import { versionProblem } from './version.js';
 
 /** One Packages file chosen from a Release's SHA256 list. */
 export interface IndexFile {
@@ -30,6 +31,8 @@ export interface LoadedIndex {
   packages: IndexPackage[];
   /** True when served from the parsed-index cache (nothing downloaded or decoded). */
   fromCache: boolean;
+  /** Said of the cache on the way (a corrupt entry evicted). */
+  notes: string[];
 }
 
 /** How to load an index. */
@@ -72,14 +75,16 @@ export function pickPackagesIndex(release: Release, component: string, arch: str
  */
 export async function loadPackagesIndex(release: Release, component: string, arch: string, options: LoadIndexOptions = {}): Promise<LoadedIndex> {
   const file = pickPackagesIndex(release, component, arch);
+  const notes: string[] = [];
   if (options.cacheDir !== undefined) {
     const cached = await readIndexCache(options.cacheDir, file.sha256);
-    if (cached !== undefined) return { file, packages: cached, fromCache: true };
+    if (cached === CORRUPT) notes.push(`note: the parsed index ${indexCachePath(options.cacheDir, file.sha256)} of ${file.path} is corrupt (its checksum does not match): removed, fetched and parsed again`);
+    else if (cached !== undefined) return { file, packages: cached, fromCache: true, notes };
   }
   // A body cut midway is fetched again from the start (the partial parse is dropped).
   const packages = await withRetry(() => downloadIndex(file, options.timeoutMs), DEBIAN_RETRY, undefined, isBodyCut);
   if (options.cacheDir !== undefined) await writeIndexCache(options.cacheDir, file.sha256, packages);
-  return { file, packages, fromCache: false };
+  return { file, packages, fromCache: false, notes };
 }
 
 async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Promise<IndexPackage[]> {
@@ -88,7 +93,7 @@ async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Pr
   const expected = { digest: parseDigest(`sha256:${file.sha256}`), size: file.size, what };
   const decoder = decompressor(file.compression, what);
   const packages: IndexPackage[] = [];
-  const parser = new Deb822Parser((stanza) => packages.push(toIndexPackage(stanza, what)), INDEX_FIELDS);
+  const parser = new Deb822Parser((stanza) => packages.push(toIndexPackage(stanza, what)), INDEX_FIELDS, what);
   let decodeError: unknown;
   const parsed = (async () => {
     const text = new TextDecoder('utf-8');
@@ -162,7 +167,14 @@ export function toIndexPackage(stanza: Stanza, where: string): IndexPackage {
       hint: 'the repository index is broken; report it to the repository maintainers',
     });
   }
+  const bad = (fieldName: string, problem: string): AlbaError =>
+    new AlbaError('INDEX_INVALID', `${where}: stanza of ${name} ${version}: ${fieldName} ${problem}`, { hint: 'the repository index is broken or hostile; report it to the repository maintainers' });
+  const versionIssue = versionProblem(version);
+  if (versionIssue !== undefined) throw bad('Version', `${JSON.stringify(version)} is not a Debian version: ${versionIssue}`);
+  if (!/^[0-9a-fA-F]{64}$/.test(f['sha256'] as string)) throw bad('SHA256', `${JSON.stringify((f['sha256'] as string).slice(0, 80))} is not 64 hex digits`);
   const [source, sourceVersion] = splitSource(f['source'], name, version);
+  const sourceIssue = versionProblem(sourceVersion);
+  if (sourceIssue !== undefined) throw bad('Source', `version ${JSON.stringify(sourceVersion)} is not a Debian version: ${sourceIssue}`);
   const p: IndexPackage = {
     name,
     version,

@@ -60,6 +60,8 @@ export interface FetchReleaseOptions {
   /** Clock used for Valid-Until (tests). */
   now?: Date;
   timeoutMs?: number;
+  /** Told of what is odd but harmless (text outside the signed block of an InRelease). */
+  log?: (line: string) => void;
 }
 
 const SIGNATURE_HINT =
@@ -97,7 +99,9 @@ export async function fetchRelease(options: FetchReleaseOptions): Promise<Releas
   if (check.problem !== undefined && options.allowInsecure !== true) {
     throw new AlbaError('SIGNATURE_INVALID', `${redactUrl(fileUrl)} ${check.problem}`, { hint: SIGNATURE_HINT });
   }
+  if (check.outside !== undefined) options.log?.(`note: ${redactUrl(fileUrl)} holds ${check.outside} bytes outside its signed block: ignored, never read`);
   const info = parseRelease(check.text, redactUrl(fileUrl));
+  checkSuite(info, options.suite, redactUrl(fileUrl));
   if (options.snapshot !== true) checkValidUntil(info, redactUrl(fileUrl), options.now ?? new Date());
   return {
     ...info,
@@ -116,6 +120,8 @@ export interface SignatureCheck {
   text: string;
   signedBy: string[];
   problem?: string;
+  /** Bytes of an InRelease before its `BEGIN PGP SIGNED MESSAGE` line or after its signature, when not only blank. */
+  outside?: number;
 }
 
 /** Verifies a cleartext-signed InRelease; `problem` says why no trusted signature was found. */
@@ -127,7 +133,8 @@ export async function verifyInRelease(armored: string, keyring: Keyring): Promis
     return { text: armored, signedBy: [], problem: `is not an OpenPGP cleartext-signed file (${(err as Error).message})` };
   }
   const result = await verify({ message, verificationKeys: keyring.keys });
-  return { text: message.getText(), ...(await judge(result.signatures, keyring)) };
+  const outside = unsignedBytes(armored);
+  return { text: message.getText(), ...(await judge(result.signatures, keyring)), ...(outside > 0 ? { outside } : {}) };
 }
 
 /** Verifies a Release file against its detached signature (Release.gpg, armored or binary). */
@@ -212,6 +219,30 @@ export function parseRelease(text: string, where: string): ReleaseInfo {
   if (date !== undefined) info.date = date;
   if (validUntil !== undefined) info.validUntil = validUntil;
   return info;
+}
+
+/** The non-blank bytes of a cleartext-signed file before its header line or after its signature block. */
+function unsignedBytes(armored: string): number {
+  const begin = armored.indexOf('-----BEGIN PGP SIGNED MESSAGE-----');
+  const endMarker = '-----END PGP SIGNATURE-----';
+  const end = armored.lastIndexOf(endMarker);
+  const before = begin < 0 ? '' : armored.slice(0, begin);
+  const after = end < 0 ? '' : armored.slice(end + endMarker.length);
+  return Buffer.byteLength(before.trim()) + Buffer.byteLength(after.trim());
+}
+
+/**
+ * Throws RELEASE_INVALID when the Release names another suite than the one asked for (as apt
+ * refuses a `trixie` Release served at `dists/bookworm`): the suite must be its `Suite` or
+ * `Codename` when it has either.
+ */
+export function checkSuite(info: ReleaseInfo, suite: string, where: string): void {
+  if (info.suiteName === undefined && info.codename === undefined) return;
+  if (suite === info.suiteName || suite === info.codename) return;
+  const names = [info.suiteName === undefined ? undefined : `Suite: ${info.suiteName}`, info.codename === undefined ? undefined : `Codename: ${info.codename}`].filter(Boolean).join(', ');
+  throw new AlbaError('RELEASE_INVALID', `${where} is the Release of another suite (${names}), not of ${suite}`, {
+    hint: 'the server serves another distribution under this name (a mirror mix-up or a downgrade attack); check the source\'s URL and suite',
+  });
 }
 
 /** Throws RELEASE_INVALID when `now` is past the Release's Valid-Until. */

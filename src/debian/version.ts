@@ -26,6 +26,29 @@ export function parseVersion(version: string): DebianVersion {
   return { epoch, upstream: rest.slice(0, hyphen), revision: rest.slice(hyphen + 1) };
 }
 
+/**
+ * Why `version` is not a Debian version by dpkg's rules, or undefined when it is one: a numeric
+ * epoch before the first `:` when there is one, a non-empty upstream part of letters, digits and
+ * `.+~-:`, a non-empty revision after the last `-` of letters, digits and `.+~`, no spaces.
+ */
+export function versionProblem(version: string): string | undefined {
+  if (version === '') return 'it is empty';
+  if (/\s/.test(version)) return 'it holds a space';
+  const colon = version.indexOf(':');
+  if (colon !== -1 && !/^[0-9]+$/.test(version.slice(0, colon))) return colon === 0 ? 'its epoch is empty' : 'its epoch is not a number';
+  const rest = version.slice(colon + 1);
+  const hyphen = rest.lastIndexOf('-');
+  const upstream = hyphen === -1 ? rest : rest.slice(0, hyphen);
+  if (upstream === '') return 'its upstream version is empty';
+  if (!/^[A-Za-z0-9.+~:-]+$/.test(upstream)) return 'its upstream version holds a character other than letters, digits and .+~-:';
+  if (hyphen !== -1) {
+    const revision = rest.slice(hyphen + 1);
+    if (revision === '') return 'its revision is empty';
+    if (!/^[A-Za-z0-9.+~]+$/.test(revision)) return 'its revision holds a character other than letters, digits and .+~';
+  }
+  return undefined;
+}
+
 /** Orders dpkg versions: negative when `a` sorts before `b`, 0 when equal, positive after. */
 export function compareVersions(a: string, b: string): number {
   const va = parseVersion(a);

@@ -25,6 +25,8 @@ export interface ArchResult {
   /** Seconds spent loading indexes, and resolving. */
   indexes: number;
   resolve: number;
+  /** What the index loads said of the cache. */
+  notes: string[];
 }
 
 /** Loads every index of one arch (from the parsed-index cache when possible) and resolves its package set. */
@@ -32,9 +34,11 @@ export async function resolveArch(job: ArchJob): Promise<ArchResult> {
   const started = performance.now();
   const candidates: Candidate[] = [];
   let indexesFromCache = 0;
+  const notes: string[] = [];
   for (const { release, component } of job.indexes) {
     const index = await loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir });
     if (index.fromCache) indexesFromCache++;
+    notes.push(...index.notes);
     const origin = { repo: release.url, suite: release.suite, component, arch: job.arch };
     // The loaded packages are fresh objects: give them their origin in place rather than copying 60k of them.
     for (const c of index.packages as Candidate[]) {
@@ -49,6 +53,7 @@ export async function resolveArch(job: ArchJob): Promise<ArchResult> {
     indexesFromCache,
     indexes: (loaded - started) / 1000,
     resolve: (performance.now() - loaded) / 1000,
+    notes,
   };
 }
 

@@ -1,4 +1,6 @@
 import type { TargetArch } from '../debian/arch.js';
+import { AlbaError } from '../errors.js';
+import { removeStaleCacheTemps } from '../cache.js';
 import { loadKeyring } from '../debian/keyring.js';
 import { fetchRelease, type Release } from '../debian/release.js';
 import type { FetchTarget } from '../recipe/mirror.js';
@@ -18,6 +20,10 @@ export interface LockOptions {
   cacheDir: string;
   allowInsecure: boolean;
   log: (line: string) => void;
+  /** The lock being updated: a Release older than the one it recorded for a source and suite is refused (a rollback). */
+  previous?: LockFile;
+  /** Accept such an older Release. */
+  allowDowngrade?: boolean;
 }
 
 /** Seconds spent per stage, for `--json` and the benchmarks (indexes and resolve: summed over the archs, which run two at a time). */
@@ -44,6 +50,7 @@ export interface LockOutcome {
  */
 export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<LockOutcome> {
   const clock = stopwatch();
+  await removeStaleCacheTemps(options.cacheDir);
   const keyring = await loadKeyring(recipe.keyrings);
   const releases = await mapLimit(options.targets, 4, (t) =>
     fetchRelease({
@@ -53,8 +60,10 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       keyring,
       allowInsecure: options.allowInsecure,
       snapshot: t.source.snapshot,
+      log: options.log,
     }),
   );
+  if (options.previous !== undefined && options.allowDowngrade !== true) checkNoRollback(releases, options.previous);
   for (const r of releases) if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
   const releasesTime = clock();
   for (const r of releases) {
@@ -83,6 +92,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       cacheDir: options.cacheDir,
     }),
   );
+  for (const note of new Set(results.flatMap((r) => r.notes))) options.log(note);
   const archs: Record<string, LockedPackage[]> = {};
   recipe.archs.forEach((arch, i) => (archs[arch.name] = results[i]!.packages));
   const fromCache = results.reduce((n, r) => n + r.indexesFromCache, 0);
@@ -105,6 +115,17 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     indexesFetched: jobs - fromCache,
     resolutionCached: false,
   };
+}
+
+/** Throws RELEASE_INVALID when a Release is older than the one `previous` recorded for the same source and suite. */
+export function checkNoRollback(releases: readonly Pick<Release, 'url' | 'suite' | 'date' | 'fetchedFrom'>[], previous: LockFile): void {
+  for (const r of releases) {
+    const before = previous.releases.find((p) => p.repo === r.url && p.suite === r.suite)?.date;
+    if (before === undefined || r.date === undefined || Date.parse(r.date) >= Date.parse(before)) continue;
+    throw new AlbaError('RELEASE_INVALID', `${r.fetchedFrom}/dists/${r.suite}: its Release is dated ${r.date}, older than the ${before} the lock recorded`, {
+      hint: 'a stale mirror or a rollback attack serves an older archive; use an up-to-date mirror, or pass --allow-downgrade if going back is intended',
+    });
+  }
 }
 
 function describeIndexes(releases: Release[], targets: FetchTarget[], arch: TargetArch): string {

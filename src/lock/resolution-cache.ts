@@ -18,18 +18,20 @@ export function resolutionKey(inputs: string, releases: readonly { repo: string;
   return digestHex(digestOf(JSON.stringify({ format: RESOLVER_FORMAT, inputs, pinned })));
 }
 
-/** A cached lock for this key, or undefined. */
+/** A cached lock for this key, or undefined (also when its bytes no longer match the checksum stored with it: it is then resolved again). */
 export async function readResolution(cacheDir: string, key: string): Promise<LockFile | undefined> {
   try {
-    return JSON.parse(await readFile(resolutionPath(cacheDir, key), 'utf8')) as LockFile;
+    const entry = JSON.parse(await readFile(resolutionPath(cacheDir, key), 'utf8')) as { sha256?: string; lock?: string };
+    return typeof entry.lock === 'string' && entry.sha256 === digestHex(digestOf(entry.lock)) ? (JSON.parse(entry.lock) as LockFile) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Records a lock under its key. */
+/** Records a lock under its key, with the SHA256 of its text (the entry is named by its inputs, not its content). */
 export async function writeResolution(cacheDir: string, key: string, lock: LockFile): Promise<void> {
-  await writeFileAtomic(resolutionPath(cacheDir, key), JSON.stringify(lock));
+  const text = JSON.stringify(lock);
+  await writeFileAtomic(resolutionPath(cacheDir, key), JSON.stringify({ sha256: digestHex(digestOf(text)), lock: text }));
 }
 
 function resolutionPath(cacheDir: string, key: string): string {

@@ -1,8 +1,8 @@
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError } from '../errors.js';
 import { HashingStream, digestHex, type Digest } from './digest.js';
@@ -27,7 +27,11 @@ export interface Stored {
  * streamed to a temp file while hashed, verified, then renamed, so an entry is always whole.
  */
 export class BlobStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    /** Where blobs are written before their rename (default `<root>/tmp`; on the same filesystem). */
+    private readonly tempDir = join(root, 'tmp'),
+  ) {}
 
   /** Path of a blob in the store (it may not exist). */
   path(digest: Digest): string {
@@ -71,28 +75,25 @@ export class BlobStore {
     return this.write(Readable.from([Buffer.from(data)]));
   }
 
-  /** Hard-links (or copies) a local file holding the blob `digest` into this store. */
-  async adopt(file: string, digest: Digest): Promise<void> {
-    if (await this.has(digest)) return;
-    await mkdir(join(this.root, 'sha256'), { recursive: true });
-    const tmp = await this.tempPath();
-    let out: WriteStream | undefined;
+  /** True when the stored blob is there and its bytes still hash to its name (a disk error or a tool may have changed them). */
+  async verify(digest: Digest): Promise<boolean> {
+    const hasher = new HashingStream();
     try {
-      await link(file, tmp).catch(async () => {
-        out = createWriteStream(tmp);
-        await pipeline(createReadStream(file), out);
-      });
-      await rename(tmp, this.path(digest));
-    } finally {
-      if (out !== undefined) await whenClosed(out);
-      await rm(tmp, { force: true });
+      await pipeline(createReadStream(this.path(digest)), hasher, new Writable({ write: (_c, _e, done) => done() }));
+    } catch {
+      return false;
     }
+    return hasher.digest() === digest;
+  }
+
+  /** Removes a stored blob (one found corrupt). */
+  async evict(digest: Digest): Promise<void> {
+    await rm(this.path(digest), { force: true });
   }
 
   private async tempPath(): Promise<string> {
-    const dir = join(this.root, 'tmp');
-    await mkdir(dir, { recursive: true });
-    return join(dir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(this.tempDir, { recursive: true });
+    return join(this.tempDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 }
 

@@ -48,3 +48,41 @@ export class HashingStream extends Transform {
     return `sha256:${this.hash.digest('hex')}` as Digest;
   }
 }
+
+/**
+ * Passes bytes through while hashing them and fails at the end (DIGEST_MISMATCH, SIZE_MISMATCH)
+ * when they are not the expected content: a reader of a local file that should hold a blob never
+ * passes on other bytes unnoticed.
+ */
+export class VerifyingStream extends Transform {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+
+  constructor(
+    private readonly expected: { digest: string; size: number },
+    /** Names the content in errors (a path). */
+    private readonly what: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    if (this.size > this.expected.size) done(this.mismatch(`more than its ${this.expected.size} bytes`));
+    else done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const digest = `sha256:${this.hash.digest('hex')}`;
+    if (this.size !== this.expected.size) done(this.mismatch(`${this.size} bytes, not ${this.expected.size}`));
+    else if (digest !== this.expected.digest) done(this.mismatch(`its bytes hash to ${digest}`));
+    else done();
+  }
+
+  private mismatch(detail: string): AlbaError {
+    return new AlbaError(this.size !== this.expected.size ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH', `${this.what} should hold ${this.expected.digest}: ${detail}`, {
+      hint: 'the file changed on disk (a disk error, or a tool touched it); for a build cache, build again: alba checks cached files and fetches or rebuilds corrupt ones',
+    });
+  }
+}

@@ -3,7 +3,9 @@
  * manifests under one root (an image index, or a single manifest), with referrers beside.
  */
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { pipeline, Readable } from 'node:stream';
+import { VerifyingStream } from './digest.js';
 import { AlbaError } from '../errors.js';
 import type { JsonBlob } from './json.js';
 import type { Descriptor } from './types.js';
@@ -42,9 +44,16 @@ export function memoryBlob(json: JsonBlob): Blob {
   return { descriptor: json.descriptor, bytes: json.bytes, open: async () => Readable.from([json.bytes]) };
 }
 
-/** A blob stored in a local file. */
+/** A blob stored in a local file; every full read of it is checked against the descriptor (VerifyingStream). */
 export function fileBlob(descriptor: Descriptor, file: string): Blob {
-  return { descriptor, file, open: async () => createReadStream(file) };
+  // The callback form returns the last stream and destroys both ends when either fails.
+  const open = async (): Promise<Readable> => {
+    if ((await stat(file).catch(() => undefined)) === undefined) {
+      throw new AlbaError('SIZE_MISMATCH', `${file} should hold ${descriptor.digest}: it is missing`, { hint: 'the file was removed meanwhile (another tool, or a cache cleanup); run again' });
+    }
+    return pipeline(createReadStream(file), new VerifyingStream(descriptor, file), () => undefined);
+  };
+  return { descriptor, file, open };
 }
 
 /** The whole content of a blob, refused above `max` bytes (manifests, indexes: read to be sent or parsed). */

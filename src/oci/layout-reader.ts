@@ -41,6 +41,11 @@ export async function readLayout(dir: string): Promise<OciLayout> {
   if (typeof marker.imageLayoutVersion !== 'string') throw invalid(dir, 'oci-layout has no imageLayoutVersion');
   const index = await readJsonFile<LayoutIndex>(join(dir, 'index.json'), dir);
   if (index.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw invalid(dir, 'index.json is not an OCI image index');
+  return layoutOf(dir, index);
+}
+
+/** The layout of the blobs under `dir` as `index` would list them (for checking an index before it is written). */
+export function layoutOf(dir: string, index: LayoutIndex): OciLayout {
   const blobPath = (digest: Digest): string => join(dir, 'blobs', 'sha256', digestHex(digest));
   const readBlob = (digest: Digest): Promise<Buffer> =>
     readFile(blobPath(digest)).catch((err: unknown) => {

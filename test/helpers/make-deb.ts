@@ -23,6 +23,8 @@ export interface DebSpec {
   compression?: 'xz' | 'gz' | 'zst' | 'none';
   /** Cut the data member to this many bytes (to make a truncated archive). */
   truncateData?: number;
+  /** The control file's text as given, instead of one made from `control` (e.g. two paragraphs). */
+  controlText?: string;
   /** Extra control.tar members, e.g. `copyright` is not one (it lives in data), but `conffiles` is. */
   extraControl?: Record<string, string>;
 }
@@ -88,7 +90,7 @@ export async function makeDeb(spec: DebSpec): Promise<Buffer> {
     .filter((f) => (f.type ?? (f.content !== undefined ? 'file' : 'directory')) === 'file')
     .map((f) => `${createHash('md5').update(Buffer.from(f.content ?? '')).digest('hex')}  ${f.path.replace(/^\.\//, '')}\n`)
     .join('');
-  const control = Object.entries(spec.control).map(([k, v]) => `${k}: ${v}\n`).join('');
+  const control = spec.controlText ?? Object.entries(spec.control).map(([k, v]) => `${k}: ${v}\n`).join('');
   const controlEntries: DebEntry[] = [
     { path: './', type: 'directory' },
     { path: './control', content: control },

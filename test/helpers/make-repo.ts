@@ -23,6 +23,8 @@ export interface RepoPackage {
 /** One suite of a fixture repository. */
 export interface RepoSuite {
   name: string;
+  /** The `Suite:` field (default: `name`). */
+  suiteField?: string;
   codename?: string;
   /** Architectures with an index (default: those of the packages). */
   architectures?: string[];
@@ -112,7 +114,7 @@ export async function makeRepo(dir: string, options: RepoOptions): Promise<Repo>
     const fields: [string, string | undefined][] = [
       ['Origin', 'alba-test'],
       ['Label', 'alba-test'],
-      ['Suite', suite.name],
+      ['Suite', suite.suiteField ?? suite.name],
       ['Codename', suite.codename ?? suite.name],
       ['Date', (suite.date ?? new Date()).toUTCString()],
       ['Valid-Until', suite.validUntil?.toUTCString()],

@@ -94,6 +94,7 @@ describe('layout sink', () => {
     await checkLayout(layout, { hashes: true });
     const leftovers = (await readdir(dir)).filter((n) => n.startsWith('.out2'));
     assert.deepEqual(leftovers, [], 'no temp or old directory is left beside the output');
+    assert.equal((await readdir(join(out, 'blobs', 'sha256'))).length, 1 + 2 + 2 + 1, 'the old layout\'s blobs are gone');
   });
 
   test('a failed write leaves the previous output untouched', async () => {
@@ -103,8 +104,10 @@ describe('layout sink', () => {
     const broken = await image(out, 'bad', 1_700_000_000);
     const missing = parseDigest(`sha256:${'0'.repeat(64)}`);
     broken.graph.images[0]!.blobs.push(fileBlob({ mediaType: 'application/octet-stream', digest: missing, size: 1 }, store.path(missing)));
-    await assert.rejects(writeLayout(broken), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID'));
+    const blobsBefore = await readdir(join(out, 'blobs', 'sha256'));
+    await assert.rejects(writeLayout(broken), (err: unknown) => isAlbaError(err, 'SIZE_MISMATCH') && err.message.includes('is missing'));
     assert.equal(await readFile(join(out, 'index.json'), 'utf8'), before);
+    assert.deepEqual(await readdir(join(out, 'blobs', 'sha256')), blobsBefore, 'the blobs it added are gone');
     assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out3')), []);
   });
 

@@ -303,6 +303,17 @@ const BAD: BadCase[] = [
     says: [/http:\/\/127\.0\.0\.1:\d+\/dists\/stable\/Release has a signature that does not verify/],
   },
   {
+    name: 'a validly signed Release of another suite (testing/trixie served at dists/stable)',
+    code: 'RELEASE_INVALID',
+    recipe: async () => {
+      const options = repoOptions(key);
+      options.suites[0] = { ...options.suites[0]!, suiteField: 'testing', codename: 'trixie' };
+      const other = await makeRepo(join(work, 'repo-other-suite'), options);
+      return recipeYaml({ url: (await served(other.dir)).url });
+    },
+    says: [/dists\/stable\/InRelease is the Release of another suite \(Suite: testing, Codename: trixie\), not of stable/],
+  },
+  {
     name: 'Packages.xz whose hash is not the one in the Release',
     code: 'DIGEST_MISMATCH',
     recipe: async () => {
@@ -394,4 +405,43 @@ describe('alba lock on bad input: one error code, exit 1, no lock, nothing cache
     });
   }
 
+});
+
+describe('alba lock and Release dates and text', () => {
+  test('--update refuses a Release older than the one the lock recorded (a rollback), naming both dates; --allow-downgrade accepts it', async () => {
+    const dir = join(work, 'repo-rollback');
+    const newer = new Date('2026-11-20T10:00:00Z');
+    const older = new Date('2026-11-01T10:00:00Z');
+    const withDate = (date: Date): RepoOptions => {
+      const options = repoOptions(key);
+      return { ...options, suites: options.suites.map((s) => ({ ...s, date })) };
+    };
+    await makeRepo(dir, withDate(newer));
+    const own = await served(dir);
+    const ctx = await recipeDir(recipeYaml({ url: own.url }));
+    const first = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
+    assert.equal(first.status, 0, explainRun(first));
+    const locked = await readFile(ctx.lock);
+    await makeRepo(dir, withDate(older)); // the same server now serves an older, validly signed archive
+    const refused = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache, '--update']);
+    assert.equal(refused.status, 1, explainRun(refused));
+    assert.match(refused.stderr, /error\[RELEASE_INVALID\]: .*dists\/stable: its Release is dated 2026-11-01T10:00:00\.000Z, older than the 2026-11-20T10:00:00\.000Z the lock recorded/);
+    assert.match(refused.stderr, /hint: .*--allow-downgrade/);
+    assert.ok((await readFile(ctx.lock)).equals(locked), 'the lock is untouched');
+    const allowed = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache, '--update', '--allow-downgrade']);
+    assert.equal(allowed.status, 0, explainRun(allowed));
+    assert.equal((JSON.parse(await readFile(ctx.lock, 'utf8')) as LockFile).releases[0]?.date, older.toISOString());
+  });
+
+  test('text outside the signed block of an InRelease is reported and never used', async () => {
+    const text = await inRelease('stable');
+    const padded = `Suite: evil\nSHA256:\n ${'0'.repeat(64)} 1 main/binary-amd64/Packages.xz\n${text}Origin: evil\n`;
+    const faulty = await served(repo.dir, { '/dists/stable/InRelease': { body: padded } });
+    const ctx = await recipeDir(recipeYaml({ url: faulty.url }));
+    const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
+    assert.equal(run.status, 0, explainRun(run));
+    assert.match(run.stderr, /note: http:\/\/127\.0\.0\.1:\d+\/dists\/stable\/InRelease holds \d+ bytes outside its signed block: ignored, never read/);
+    const lock = JSON.parse(await readFile(ctx.lock, 'utf8')) as LockFile;
+    assert.ok(Object.values(lock.archs).every((ps) => ps.some((p) => p.name === 'app')), 'resolved from the signed text');
+  });
 });

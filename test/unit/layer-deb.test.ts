@@ -247,4 +247,15 @@ describe('buildDebLayer refusals', () => {
     const deb = await debFile({ control: control('other'), files: tree });
     await assert.rejects(build(deb), (err: unknown) => isAlbaError(err, 'DEB_INVALID') && err.message.includes('Package: other'));
   });
+
+  test('a control file of two paragraphs (a phantom package for scanners)', async () => {
+    const text = Object.entries(control()).map(([k, v]) => `${k}: ${v}\n`).join('');
+    const deb = await debFile({ control: control(), controlText: `${text}\nPackage: phantom\nVersion: 6.6.6\n`, files: tree });
+    await assert.rejects(build(deb), (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /2 paragraphs, not one/.test(err.message) && err.message.includes('hello 1.0-1'));
+  });
+
+  test('an empty data.tar (0 bytes), as dpkg-deb refuses it', async () => {
+    const deb = await debFile({ control: control(), files: tree, compression: 'none', truncateData: 0 });
+    await assert.rejects(build(deb), (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /data\.tar member is empty \(0 bytes\)/.test(err.message));
+  });
 });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
-import { parseDeb822 } from '../../src/debian/deb822.js';
-import { indexCachePath, readIndexCache, writeIndexCache } from '../../src/debian/index-cache.js';
+import { Deb822Parser, MAX_LINE, parseDeb822, type Stanza } from '../../src/debian/deb822.js';
+import { CORRUPT, indexCachePath, readIndexCache, writeIndexCache } from '../../src/debian/index-cache.js';
 import { pickPackagesIndex, toIndexPackage } from '../../src/debian/packages-index.js';
 import type { Release } from '../../src/debian/release.js';
 import type { IndexPackage } from '../../src/debian/types.js';
@@ -38,12 +38,53 @@ describe('toIndexPackage', () => {
     ['no SHA256', BASE.replace(/SHA256:.*\n/, ''), /^IDX: stanza of p lacks sha256$/],
     ['no Package', BASE.replace(/Package:.*\n/, ''), /^IDX: stanza of \(no Package field\) lacks package$/],
     ['bad Size', BASE.replace('Size: 10', 'Size: ten'), /^IDX: stanza of p has a bad Size ten$/],
+    ['a Version that is no Debian version', BASE.replace('Version: 1.0-1', 'Version: :::1.0-'), /^IDX: stanza of p :::1\.0-: Version ":::1\.0-" is not a Debian version: its epoch is empty$/],
+    ['an empty revision', BASE.replace('Version: 1.0-1', 'Version: 1.0-'), /Version "1\.0-" is not a Debian version: its revision is empty$/],
+    ['a SHA256 that is not 64 hex digits', BASE.replace(H.toUpperCase(), 'abc'), /^IDX: stanza of p 1\.0-1: SHA256 "abc" is not 64 hex digits$/],
+    ['a Source version that is no Debian version', `${BASE}Source: psrc (1.0 beta)\n`, /Source version "1\.0 beta" is not a Debian version: it holds a space$/],
   ];
   for (const [name, text, message] of broken) {
     test(`INDEX_INVALID: ${name}`, () => {
       assert.throws(() => toIndexPackage(stanza('', text), 'IDX'), (err) => isAlbaError(err, 'INDEX_INVALID') && message.test(err.message));
     });
   }
+});
+
+describe('Deb822Parser on hostile input', () => {
+  test('one 100 MB line of a skipped field streams through in linear time with flat memory', () => {
+    const got: Stanza[] = [];
+    const parser = new Deb822Parser((s) => got.push(s), ['Package', 'Version'], 'IDX');
+    const chunk = 'x'.repeat(64 * 1024);
+    const rss = process.memoryUsage().rss;
+    parser.push('Package: a\nVersion: 1\nDescription: ');
+    for (let i = 0; i < 1600; i++) parser.push(chunk); // 100 MiB
+    parser.push('\n continued\n\nPackage: b\nVersion: 2\n');
+    parser.end();
+    assert.deepEqual(got.map((s) => Object.fromEntries(s)), [{ Package: 'a', Version: '1' }, { Package: 'b', Version: '2' }]);
+    assert.ok(process.memoryUsage().rss - rss < 64 * 1024 * 1024, 'the line is not held');
+  });
+
+  test('a kept field longer than MAX_LINE is INDEX_INVALID, naming the text', () => {
+    const parser = new Deb822Parser(() => undefined, ['Depends'], 'IDX');
+    parser.push('Depends: ');
+    const chunk = 'y'.repeat(64 * 1024);
+    assert.throws(() => {
+      for (let i = 0; i <= MAX_LINE / chunk.length + 1; i++) parser.push(chunk);
+    }, (err) => isAlbaError(err, 'INDEX_INVALID') && /^IDX: a line of over \d+ bytes/.test(err.message));
+  });
+
+  test('lines split across chunks at every offset parse as one text', () => {
+    const text = 'Package: p\r\nDescription: long\n more\n# comment\nVersion: 1:2.0-1\n\nPackage: q\nVersion: 3\n';
+    const whole = parseDeb822(text).map((s) => Object.fromEntries(s));
+    for (let cut = 1; cut < text.length; cut++) {
+      const got: Stanza[] = [];
+      const parser = new Deb822Parser((s) => got.push(s), ['Package', 'Version']);
+      parser.push(text.slice(0, cut));
+      parser.push(text.slice(cut));
+      parser.end();
+      assert.deepEqual(got.map((s) => Object.fromEntries(s)), whole.map((s) => ({ Package: s['Package'], Version: s['Version'] })), `cut at ${cut}`);
+    }
+  });
 });
 
 describe('pickPackagesIndex', () => {
@@ -91,11 +132,18 @@ describe('index cache', async () => {
     assert.deepEqual(await readdir(join(dir, 'indexes')), [`${H}.json`]);
   });
 
-  test('a missing, corrupt or foreign-format entry is a miss', async () => {
+  test('a missing entry is a miss; a cut, foreign or flipped one is CORRUPT and removed', async () => {
     assert.equal(await readIndexCache(dir, '0'.repeat(64)), undefined);
     await writeFile(indexCachePath(dir, '1'.repeat(64)), '{"format":"alba-packages-index/1","rows":[');
-    assert.equal(await readIndexCache(dir, '1'.repeat(64)), undefined);
+    assert.equal(await readIndexCache(dir, '1'.repeat(64)), CORRUPT);
     await writeFile(indexCachePath(dir, '2'.repeat(64)), '{"format":"other","rows":[]}');
-    assert.equal(await readIndexCache(dir, '2'.repeat(64)), undefined);
+    assert.equal(await readIndexCache(dir, '2'.repeat(64)), CORRUPT);
+    await writeIndexCache(dir, '3'.repeat(64), packages);
+    const bytes = await readFile(indexCachePath(dir, '3'.repeat(64)));
+    const at = bytes.indexOf('1.0-1');
+    bytes[at] = '2'.charCodeAt(0); // a flipped bit in a version: still valid JSON
+    await writeFile(indexCachePath(dir, '3'.repeat(64)), bytes);
+    assert.equal(await readIndexCache(dir, '3'.repeat(64)), CORRUPT);
+    await assert.rejects(readFile(indexCachePath(dir, '3'.repeat(64))), 'the corrupt entry is removed');
   });
 });

@@ -1,22 +1,30 @@
 /**
- * The OCI image layout as a sink (`oci-layout`, `index.json`, `blobs/sha256/*`), written whole or
- * not at all: everything is staged in a temp directory beside the target, checked (every
- * referenced blob present with its size), then renamed over the target; the previous output is
- * removed only after the new one is in place, and a failed walk leaves it untouched. Blobs that
- * are local files (the build cache) are hard-linked when the filesystems allow it, else copied;
- * streamed blobs are verified against their descriptor while written.
+ * The OCI image layout as a sink (`oci-layout`, `index.json`, `blobs/sha256/*`), written so that
+ * at every instant the path holds the previous layout or the new one, whole:
+ * - a new path: the layout is staged in a directory beside it (`.<name>.alba-…`), checked, then
+ *   renamed into place;
+ * - an existing layout is updated in place: the new blobs are added (content-addressed, so the
+ *   old index still finds all of its own), the new index is checked against them, then
+ *   `index.json` is replaced in one rename(2) — the commit — and only then are the blobs and
+ *   files the new layout does not use removed. A failed walk removes what it added.
+ * Every blob is copied (never hard-linked to the build cache) and verified while written. One
+ * writer at a time per path: a second one waits for the lock file `.<name>.alba-lock` beside it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AlbaError } from '../../errors.js';
 import { BlobStore } from '../../oci/blob-store.js';
+import { digestHex, parseDigest } from '../../oci/digest.js';
 import { blobBytes, MAX_MANIFEST_BYTES, type Blob } from '../../oci/graph.js';
 import { imageIndex } from '../../oci/image-index.js';
 import { canonicalJson } from '../../oci/json.js';
-import { checkLayout, readLayout, REF_NAME } from '../../oci/layout-reader.js';
+import { checkLayout, layoutOf, REF_NAME } from '../../oci/layout-reader.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor, Platform } from '../../oci/types.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { acquirePathLock } from '../../util/path-lock.js';
+import { removeStaleTemps } from '../../util/stale-temps.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 
 /** Where and what to write besides the graph. */
@@ -41,59 +49,107 @@ export function platformRefName(tag: string, platform: Platform): string {
 export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> {
   const target = resolve(options.dir);
   await checkReplaceable(target);
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.alba-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const blobs = new BlobStore(join(tmp, 'blobs'));
-  await mkdir(join(tmp, 'blobs', 'sha256'), { recursive: true });
-  const refs: Descriptor[] = [];
-
-  const put = async (blob: Blob): Promise<StoreOutcome> => {
-    const { digest, size } = blob.descriptor;
-    if (blob.file !== undefined) {
-      if ((await stat(blob.file).catch(() => undefined))?.size !== size) {
-        throw new AlbaError('LAYOUT_INVALID', `cannot write ${options.dir}: blob ${digest} is not in ${blob.file} with ${size} bytes`, {
-          hint: 'the local blob store was changed during the build; run the build again',
-        });
-      }
-      await blobs.adopt(blob.file, digest);
-    }
-    else await blobs.write(await blob.open(), { digest, size, what: `blob ${digest}` });
-    return 'sent';
-  };
-
-  return {
-    name: `oci:${options.dir}`,
-    holdsComplete: async () => false,
-    putBlob: put,
-    putManifest: put,
-    linkReferrers: async () => undefined,
-    async tag(tag: string, root: Blob): Promise<StoreOutcome> {
-      refs.push(named(root.descriptor, tag));
-      if (root.descriptor.mediaType !== MediaType.index) return 'sent';
-      const children = (JSON.parse((await blobBytes(root, MAX_MANIFEST_BYTES)).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
-      for (const child of children) {
-        if (child.platform === undefined) throw new AlbaError('LAYOUT_INVALID', `manifest ${child.digest} has no platform, so it cannot get a per-platform ref`, { hint: 'give every entry of the image index a platform' });
-        refs.push(named(child, platformRefName(tag, child.platform)));
-      }
+  const parent = dirname(target);
+  const prefix = `.${basename(target)}.alba-`;
+  await mkdir(parent, { recursive: true });
+  let release: () => Promise<void>;
+  try {
+    release = await acquirePathLock(join(parent, `${prefix}lock`), (pid) => process.stderr.write(`waiting for alba (pid ${pid}), which is writing ${options.dir}\n`));
+  } catch (cause) {
+    throw new AlbaError('LAYOUT_INVALID', `${options.dir}: another alba has been writing it for too long`, { hint: 'see whether that run hangs; stop it, then build again', cause });
+  }
+  try {
+    // what killed runs left beside the target (staged layouts, temp files)
+    await removeStaleTemps(parent, (name) => name.startsWith(prefix) && name !== `${prefix}lock`);
+    await checkReplaceable(target);
+    const staging = join(parent, `${prefix}${process.pid}-${randomBytes(4).toString('hex')}`);
+    const inPlace = await stat(target).then((i) => i.isDirectory(), () => false);
+    const root = inPlace ? target : staging;
+    const temps = `${staging}.tmp`;
+    const blobs = new BlobStore(join(root, 'blobs'), temps);
+    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+    const before = inPlace ? new Set(await readdir(join(target, 'blobs', 'sha256')).catch(() => [] as string[])) : new Set<string>();
+    const kept = new Set<string>();
+    const refs: Descriptor[] = [];
+    const put = async (blob: Blob): Promise<StoreOutcome> => {
+      const { digest, size } = blob.descriptor;
+      kept.add(digestHex(parseDigest(digest)));
+      await blobs.write(await blob.open(), { digest: parseDigest(digest), size, what: `blob ${digest}${blob.file === undefined ? '' : ` (${blob.file})`}` });
       return 'sent';
-    },
-    async finish(ok: boolean): Promise<void> {
-      try {
-        if (!ok) return;
-        await rm(join(tmp, 'blobs', 'tmp'), { recursive: true, force: true });
-        await writeFile(join(tmp, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
-        await writeFile(join(tmp, 'index.json'), canonicalJson(imageIndex({ manifests: refs })));
-        for (const file of options.files ?? []) {
-          await mkdir(dirname(join(tmp, file.path)), { recursive: true });
-          await writeFile(join(tmp, file.path), file.bytes);
+    };
+    const discardAdded = async (): Promise<void> => {
+      for (const hex of kept) if (!before.has(hex)) await rm(join(target, 'blobs', 'sha256', hex), { force: true });
+    };
+    return {
+      name: `oci:${options.dir}`,
+      holdsComplete: async () => false,
+      putBlob: put,
+      putManifest: put,
+      linkReferrers: async () => undefined,
+      async tag(tag: string, rootBlob: Blob): Promise<StoreOutcome> {
+        refs.push(named(rootBlob.descriptor, tag));
+        if (rootBlob.descriptor.mediaType !== MediaType.index) return 'sent';
+        const children = (JSON.parse((await blobBytes(rootBlob, MAX_MANIFEST_BYTES)).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+        for (const child of children) {
+          if (child.platform === undefined) throw new AlbaError('LAYOUT_INVALID', `manifest ${child.digest} has no platform, so it cannot get a per-platform ref`, { hint: 'give every entry of the image index a platform' });
+          refs.push(named(child, platformRefName(tag, child.platform)));
         }
-        await checkLayout(await readLayout(tmp));
-        await swapInto(tmp, target);
-      } finally {
-        await rm(tmp, { recursive: true, force: true });
-      }
-    },
+        return 'sent';
+      },
+      async finish(ok: boolean): Promise<void> {
+        try {
+          if (!ok) {
+            if (inPlace) await discardAdded();
+            return;
+          }
+          const index = imageIndex({ manifests: refs });
+          try {
+            await checkLayout(layoutOf(root, { schemaVersion: 2, manifests: refs }));
+          } catch (err) {
+            if (inPlace) await discardAdded();
+            throw err;
+          }
+          if (!inPlace) {
+            await writeLayoutFiles(root, index, options.files ?? []);
+            await rename(staging, target);
+            return;
+          }
+          await writeLayoutFiles(target, index, options.files ?? []);
+          await removeUnused(target, kept, options.files ?? []);
+        } finally {
+          await rm(staging, { recursive: true, force: true });
+          await rm(temps, { recursive: true, force: true });
+          await release();
+        }
+      },
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** Writes the extra files, then `oci-layout`, then `index.json` last (each by temp file and rename): replacing index.json is the commit. */
+async function writeLayoutFiles(dir: string, index: ReturnType<typeof imageIndex>, files: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
+  for (const file of files) await writeFileAtomic(join(dir, file.path), file.bytes);
+  await writeFileAtomic(join(dir, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
+  await writeFileAtomic(join(dir, 'index.json'), canonicalJson(index));
+}
+
+/** After the commit: removes the blobs the new layout does not hold and every other entry but its own files. */
+async function removeUnused(dir: string, kept: ReadonlySet<string>, files: readonly { path: string }[]): Promise<void> {
+  for (const hex of await readdir(join(dir, 'blobs', 'sha256'))) if (!kept.has(hex)) await rm(join(dir, 'blobs', 'sha256', hex), { force: true });
+  for (const name of await readdir(join(dir, 'blobs'))) if (name !== 'sha256') await rm(join(dir, 'blobs', name), { recursive: true, force: true });
+  const own = new Set(['oci-layout', 'index.json', 'blobs', ...files.map((f) => f.path)]);
+  const walk = async (sub: string): Promise<void> => {
+    for (const entry of await readdir(join(dir, sub), { withFileTypes: true })) {
+      const path = sub === '' ? entry.name : `${sub}/${entry.name}`;
+      if (own.has(path)) continue;
+      if (entry.isDirectory() && files.some((f) => f.path.startsWith(`${path}/`))) await walk(path);
+      else await rm(join(dir, path), { recursive: true, force: true });
+    }
   };
+  await walk('');
 }
 
 function named(d: Descriptor, name: string): Descriptor {
@@ -111,22 +167,4 @@ async function checkReplaceable(target: string): Promise<void> {
       hint: 'choose another output directory, or remove this one yourself',
     });
   }
-}
-
-/** Renames `tmp` to `target`; a previous target is moved aside first and removed only afterwards. */
-async function swapInto(tmp: string, target: string): Promise<void> {
-  const exists = await stat(target).then(() => true, () => false);
-  if (!exists) {
-    await rename(tmp, target);
-    return;
-  }
-  const old = `${tmp}.old`;
-  await rename(target, old);
-  try {
-    await rename(tmp, target);
-  } catch (err) {
-    await rename(old, target);
-    throw err;
-  }
-  await rm(old, { recursive: true, force: true });
 }

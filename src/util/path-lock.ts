@@ -1,0 +1,40 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+
+/** How long a writer waits for another one before giving up. */
+const MAX_WAIT_MS = 30 * 60 * 1000;
+
+/**
+ * Takes the lock file `path` (created exclusively, holding this process's pid), waiting while a
+ * live process holds it; a lock whose process is gone (killed) is taken over. `onWait` is told
+ * once who is waited for. Returns the release function.
+ */
+export async function acquirePathLock(path: string, onWait: (holderPid: number) => void, maxWaitMs = MAX_WAIT_MS): Promise<() => Promise<void>> {
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
+      return () => rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (Date.now() - started > maxWaitMs) throw new Error(`${path} is still held by process ${holder} after ${Math.round(maxWaitMs / 60000)} minutes`);
+    if (!told) onWait(holder);
+    told = true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

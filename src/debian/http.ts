@@ -46,8 +46,16 @@ export async function fetchStream(url: string, options: FetchOptions = {}): Prom
 }
 
 
-/** GETs `url` into memory (for small files: Release, signatures), refused above `maxBytes` (TOO_LARGE); errors as fetchStream. */
-export async function fetchBytes(url: string, options: FetchOptions = {}): Promise<Buffer> {
+/**
+ * GETs `url` into memory (for small files: Release, signatures), refused above `maxBytes`
+ * (TOO_LARGE); errors as fetchStream. A body cut midway is fetched again from the start, as
+ * indexes and .debs are.
+ */
+export function fetchBytes(url: string, options: FetchOptions = {}): Promise<Buffer> {
+  return withRetry(() => fetchWhole(url, options), DEBIAN_RETRY, undefined, isBodyCut);
+}
+
+async function fetchWhole(url: string, options: FetchOptions): Promise<Buffer> {
   const { body, size } = await fetchStream(url, options);
   const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const tooLarge = (): AlbaError =>
@@ -79,9 +87,12 @@ export async function fetchBytesIfFound(url: string, options: FetchOptions = {})
   }
 }
 
-/** True when a body was cut midway (the caller, who dropped the partial data, may start again). */
+/**
+ * True when a body was cut midway (the caller, who dropped the partial data, may start again);
+ * not when it was given up for being slower than the minimum rate (again would be as slow).
+ */
 export function isBodyCut(err: unknown): boolean {
-  return err instanceof NetworkError && err.duringBody;
+  return err instanceof NetworkError && err.duringBody && !err.tooSlow;
 }
 
 /** HTTP_STATUS with the status kept, so callers can treat 404 as "absent". */

@@ -70,6 +70,8 @@ export class NetworkError extends AlbaError {
     cause: unknown,
     /** True when the body of the answer was cut (the request itself had worked). */
     readonly duringBody: boolean,
+    /** True when the body was given up for coming slower than the minimum rate: trying again would be as slow. */
+    readonly tooSlow = false,
   ) {
     super('NETWORK', message, { hint, cause });
   }
@@ -86,6 +88,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   const shown = `${request.method === 'GET' ? '' : `${request.method} `}${redactUrl(request.url)}`;
   const controller = new AbortController();
   let why: string | undefined;
+  let tooSlow = false;
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
@@ -99,7 +102,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     if (err instanceof NetworkError) return err;
     const reason = why ?? describe(err);
     const hint = TLS_TROUBLE.test(reason) ? TLS_HINT : (request.networkHint ?? NETWORK_HINT);
-    return new NetworkError(`cannot reach ${shown}: ${reason}${duringBody ? ' (while receiving the body)' : ''}`, hint, err, duringBody);
+    return new NetworkError(`cannot reach ${shown}: ${reason}${duringBody ? ' (while receiving the body)' : ''}`, hint, err, duringBody, tooSlow);
   };
 
   const body = request.body === undefined ? undefined : await request.body();
@@ -129,6 +132,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     const source = res.body as unknown as Readable;
     const rate = rateWatch(request, (message) => {
       why = message;
+      tooSlow = true;
       controller.abort();
     });
     const out = new Transform({

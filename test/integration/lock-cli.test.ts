@@ -445,3 +445,39 @@ describe('alba lock and Release dates and text', () => {
     assert.ok(Object.values(lock.archs).every((ps) => ps.some((p) => p.name === 'app')), 'resolved from the signed text');
   });
 });
+
+describe('alba lock on a flaky or hostile network', () => {
+  test('an InRelease cut midway is fetched again', async () => {
+    const flaky = await served(repo.dir, { '/dists/stable/InRelease': { cutAfter: 100, times: 1 } });
+    const ctx = await recipeDir(recipeYaml({ url: flaky.url }));
+    const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
+    assert.equal(run.status, 0, explainRun(run));
+    assert.equal(flaky.requests.filter((p) => p === '/dists/stable/InRelease').length, 2);
+  });
+
+  test('a 503 with Retry-After: 2 on the InRelease is retried after the pause the server asked for', async () => {
+    const busy = await served(repo.dir, { '/dists/stable/InRelease': { status: 503, headers: { 'retry-after': '2' }, times: 1 } });
+    const ctx = await recipeDir(recipeYaml({ url: busy.url }));
+    const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
+    assert.equal(run.status, 0, explainRun(run));
+    const at = busy.requests.flatMap((p, i) => (p === '/dists/stable/InRelease' ? [busy.times[i]!] : []));
+    assert.equal(at.length, 2);
+    assert.ok(at[1]! - at[0]! >= 1900, `retried after ${at[1]! - at[0]!} ms, not the 2 s asked for`);
+  });
+
+  test('an InRelease dripped a byte every 20 s is given up with NETWORK within two minutes, not retried; the lock is untouched', async () => {
+    const ctx = await recipeDir(recipeYaml({ url: server.url }));
+    const first = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
+    assert.equal(first.status, 0, explainRun(first));
+    const locked = await readFile(ctx.lock);
+    const slow = await served(repo.dir, { '/dists/stable/InRelease': { dripMs: 20_000 } });
+    await writeFile(ctx.recipe, recipeYaml({ url: slow.url }));
+    const started = Date.now();
+    const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache, '--update']);
+    assert.equal(run.status, 1, explainRun(run));
+    assert.match(run.stderr, /error\[NETWORK\]: .*InRelease: the body came slower than 1024 bytes\/s over 60 s/);
+    assert.ok(Date.now() - started < 120_000);
+    assert.equal(slow.requests.filter((p) => p === '/dists/stable/InRelease').length, 1, 'a slow body is not tried again');
+    assert.ok((await readFile(ctx.lock)).equals(locked));
+  });
+});

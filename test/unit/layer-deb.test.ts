@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { deterministicGzip } from '../../src/oci/gzip.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,19 @@ describe('buildDebLayer determinism', () => {
     const layer = await build(await debFile({ control: control(), files: tree }));
     const head = (await readFile(store.path(layer.digest))).subarray(0, 10);
     assert.deepEqual([...head], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  });
+
+  test('the OS byte is forced to 3 whatever zlib wrote, at any chunk boundary (as zlib on Windows or macOS writes another)', async () => {
+    const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0x0b, 0xaa, 0xbb]);
+    for (let cut = 0; cut <= header.length; cut++) {
+      const [, stage] = deterministicGzip();
+      const out: Buffer[] = [];
+      stage.on('data', (c: Buffer) => out.push(c));
+      stage.write(Buffer.from(header.subarray(0, cut)));
+      stage.end(Buffer.from(header.subarray(cut)));
+      await new Promise((r) => stage.once('end', r));
+      assert.deepEqual([...Buffer.concat(out)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xaa, 0xbb], `cut at ${cut}`);
+    }
   });
 });
 

@@ -83,6 +83,15 @@ function pkg(doc: SpdxDocument, name: string): SpdxDocument['packages'][number] 
 }
 
 describe('imageSbom', () => {
+  it('versionInfo is the binary package\'s version, not its source\'s (a binNMU)', () => {
+    const binnmu = deb('libfoo1', { version: '1.2-3+b1', source: 'foo', sourceVersion: '1.2-3' });
+    const doc = imageSbom(input({ packages: [...PACKAGES, binnmu] }));
+    const pkg = doc.packages.find((p) => p.name === 'libfoo1');
+    assert.equal(pkg?.versionInfo, '1.2-3+b1');
+    assert.equal(pkg?.sourceInfo, 'built package from: foo 1.2-3');
+    assert.match(pkg?.externalRefs?.[0]?.referenceLocator ?? '', /^pkg:deb\/debian\/libfoo1@1\.2-3%2Bb1\?/);
+  });
+
   it('is valid SPDX 2.3 (schema and references)', () => {
     assert.deepEqual(spdxProblems(JSON.parse(serializeSbom(imageSbom(input())).toString())), []);
   });

@@ -90,7 +90,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const budget = recipe.maxLayers - 1 - (userFiles.get(arch)!.length === 0 ? 0 : 1);
     return planArchLayers(arch, lock.archs[arch.name] ?? [], budget);
   });
-  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log });
+  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates });
   const annotations = imageAnnotations(recipe, epoch, options.annotations);
   const baseLayers = new Map<string, LayerBlob>();
   const images: AssembledImage[] = [];

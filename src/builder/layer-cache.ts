@@ -8,6 +8,9 @@ import { digestHex, digestOf, parseDigest } from '../oci/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheArea } from '../cache.js';
 
+/** What a bundle-only ca-certificates layer keeps of the package (the bundle itself is in the base layer). */
+const CA_COPYRIGHT = 'usr/share/doc/ca-certificates/copyright';
+
 /** Bump when the bytes buildDebsLayer writes change, so cached layers are rebuilt. */
 const LAYER_FORMAT = 1;
 
@@ -25,6 +28,8 @@ export interface PackagesLayerRequest {
   sourceDateEpoch: number;
   /** The .debs of the store that were just downloaded and verified (the others are checked before use). */
   fresh: ReadonlySet<string>;
+  /** What of ca-certificates goes into its layer (recipe `ca-certificates`). */
+  caCertificates: 'bundle' | 'package';
   /** Evicts a corrupt cached .deb and fetches it again. */
   refetch(debSha256: string): Promise<void>;
   log(line: string): void;
@@ -55,7 +60,8 @@ interface GroupRecord extends LayerBlob {
 export async function packagesLayer(store: BlobStore, cacheDir: string, req: PackagesLayerRequest): Promise<DebsLayer> {
   const single = req.debs.length === 1;
   const key = single ? req.debs[0]!.debSha256 : `group-${digestHex(digestOf(req.debs.map((d) => d.debSha256).join('\n')))}`;
-  const recordPath = join(cacheArea(cacheDir, 'layers'), `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}.json`);
+  const bundleOnly = req.caCertificates === 'bundle' && req.debs.some((d) => d.packageName === 'ca-certificates');
+  const recordPath = join(cacheArea(cacheDir, 'layers'), `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}${bundleOnly ? '-cabundle' : ''}.json`);
   const cached = await readRecord(recordPath, single);
   if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) {
     if (await store.verify(cached.digest)) return cached;
@@ -75,6 +81,7 @@ export async function packagesLayer(store: BlobStore, cacheDir: string, req: Pac
       packageName: d.packageName,
       what: d.what,
       ...(d.packageName === 'ca-certificates' ? { capture: isCaCertificatePath } : {}),
+      ...(d.packageName === 'ca-certificates' && bundleOnly ? { only: [CA_COPYRIGHT] } : {}),
     })),
     store,
     sourceDateEpoch: req.sourceDateEpoch,

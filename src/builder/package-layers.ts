@@ -39,7 +39,7 @@ export async function buildPackageLayers(
   store: BlobStore,
   cacheDir: string,
   sourceDateEpoch: number,
-  debs: Pick<PackagesLayerRequest, 'fresh' | 'refetch' | 'log'>,
+  debs: Pick<PackagesLayerRequest, 'fresh' | 'refetch' | 'log' | 'caCertificates'>,
 ): Promise<PackageLayers> {
   const keyOf = (group: LockedPackage[]): string => group.map((p) => p.sha256).join(' ');
   const groups = new Map(plans.flatMap((plan) => plan.groups.map((g) => [keyOf(g), g] as const)));

@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
 import { archSlug } from '../debian/arch.js';
-import { build } from '../builder/build.js';
+import { build, type BuildResult } from '../builder/build.js';
+import { imageGraphOf, type ImageGraph } from '../oci/graph.js';
+import type { Recipe } from '../recipe/types.js';
+import { openArchiveSink, type ArchiveFormat } from '../sink/archive/archive-sink.js';
+import { platformRefName } from '../sink/layout/layout-refs.js';
 import { openLayoutSink } from '../sink/layout/layout-sink.js';
 import { publish } from '../sink/publish.js';
 import { pushGraph } from './push.js';
@@ -25,8 +29,13 @@ export async function buildCommand(argv: string[]): Promise<void> {
     json: { type: 'boolean' },
     annotation: { type: 'string', multiple: true },
     push: { type: 'string' },
+    format: { type: 'string' },
     ...REGISTRY_FLAGS,
   });
+  const format = values.format ?? 'oci';
+  if (format !== 'oci' && format !== 'oci-archive' && format !== 'docker-archive') {
+    throw new AlbaError('USAGE', `--format ${format}: expected oci, oci-archive or docker-archive`, { hint: 'oci writes a layout directory; oci-archive and docker-archive one tar file (docker-archive: one per platform)' });
+  }
   const recipePath = resolve(onePositional('build', positionals, 'recipe'));
   const recipe = await loadRecipe(recipePath);
   const cacheDir = values.cache ?? defaultCacheDir();
@@ -42,7 +51,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     stderrLog(`no lock file (${lockPath}): resolving now; run \`alba lock\` to pin the packages`);
     lock = (await lockRecipe(recipe, { targets, cacheDir, allowInsecure: values['allow-insecure'] === true, log: stderrLog })).lock;
   }
-  const out = resolve(values.out ?? `out/${recipe.name.split('/').pop()}`);
+  const out = resolve(values.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
   const result = await build({
     recipe,
     lock,
@@ -54,7 +63,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
   });
   const clock = stopwatch();
   const writeLayout = values.push === undefined || values.out !== undefined;
-  if (writeLayout) await publish(result.graph, await openLayoutSink({ dir: out, files: result.files }), [recipe.tag]);
+  const written = writeLayout ? await writeOutput(result.graph, format, out, recipe, result.files) : [];
   const pushed =
     values.push === undefined
       ? undefined
@@ -65,7 +74,8 @@ export async function buildCommand(argv: string[]): Promise<void> {
   const timings = { ...result.timings, write: clock() };
   if (values.json === true) {
     const manifests = result.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
-    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, ...(writeLayout ? { layout: out } : {}), ...(pushed === undefined ? {} : { pushed: pushed.pinned }), timings })}\n`);
+    const where = format === 'oci' ? { layout: out } : { archives: written };
+    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, ...(writeLayout ? where : {}), ...(pushed === undefined ? {} : { pushed: pushed.pinned }), timings })}\n`);
     return;
   }
   for (const i of result.images) {
@@ -74,8 +84,32 @@ export async function buildCommand(argv: string[]): Promise<void> {
     );
   }
   process.stdout.write(`index    ${result.index.digest}\n`);
-  if (writeLayout) process.stdout.write(`wrote ${out} (tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
+  for (const file of written) process.stdout.write(`wrote ${file} (${format}, tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
   if (pushed !== undefined) process.stdout.write(`${pushed.pinned}\n`);
+}
+
+/**
+ * Writes the build where `--format` says: the layout directory (oci), one tar of it
+ * (oci-archive), or docker-archive tars, one per platform when there are several (the platform
+ * goes into the file name: `busybox-linux-arm64.tar`). Returns what was written.
+ */
+async function writeOutput(graph: ImageGraph, format: 'oci' | ArchiveFormat, out: string, recipe: Recipe, files: BuildResult['files']): Promise<string[]> {
+  if (format === 'oci') {
+    await publish(graph, await openLayoutSink({ dir: out, files }), [recipe.tag]);
+    return [out];
+  }
+  if (format === 'oci-archive') {
+    await publish(graph, await openArchiveSink({ file: out, format }), [recipe.tag], { concurrency: 1 });
+    return [out];
+  }
+  const written: string[] = [];
+  for (const image of graph.images) {
+    const platform = image.manifest.descriptor.platform;
+    const file = graph.images.length === 1 || platform === undefined ? out : `${platformRefName(out.replace(/\.tar$/, ''), platform)}.tar`;
+    await publish(imageGraphOf(graph, image), await openArchiveSink({ file, format, repoTags: [`${recipe.name}:${recipe.tag}`] }), [recipe.tag], { concurrency: 1 });
+    written.push(file);
+  }
+  return written;
 }
 
 /** `--annotation KEY=VALUE` options (e.g. org.opencontainers.image.revision=$GIT_SHA) as a map. */

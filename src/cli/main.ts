@@ -6,7 +6,7 @@ const USAGE = `alba ${version} — daemonless builder of distroless multi-arch O
 
 Usage:
   alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure] [--allow-downgrade]
-  alba build RECIPE [--out DIR] [--arch a,b] [--cache DIR] [--mirror M]... [--annotation K=V]... [--allow-insecure] [--json]
+  alba build RECIPE [--out PATH] [--format oci|oci-archive|docker-archive] [--arch a,b] [--cache DIR] [--mirror M]... [--annotation K=V]... [--allow-insecure] [--json]
   alba sbom LAYOUT|REF [--platform P] [--creds USER:PASS] [--plain-http]
   alba container push -t NAME:TAG [-t NAME:TAG]... SRC TARGET [--ref TAG] [--creds USER:PASS] [--plain-http]
                       [--chunk-size N] [--mount-from REPO]... [--concurrency N] [--cache DIR] [--json]
@@ -28,7 +28,8 @@ Options:
   --allow-insecure  accept unsigned or badly signed Release files
   --update          re-resolve even when a lock file exists
   --allow-downgrade accept Release files older than those the lock recorded (refused by default: a rollback)
-  --out DIR         output OCI layout (default: out/<name>)
+  --out PATH        output OCI layout (default: out/<name>), or archive file with --format (out/<name>.tar)
+  --format F        oci (a layout directory), oci-archive (one tar), docker-archive (docker/podman load; one per platform)
   --arch a,b        build only these architectures of the recipe
   --annotation K=V  add an annotation to the index and manifests (e.g. org.opencontainers.image.revision)
   --json            print one machine-readable JSON object

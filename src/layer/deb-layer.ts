@@ -42,6 +42,11 @@ export interface DebSource {
   what: string;
   /** Regular files (layer paths, e.g. `usr/share/ca-certificates/mozilla/X.crt`) whose content to return. */
   capture?: (path: string) => boolean;
+  /**
+   * When set, only these files of data.tar (layer paths) and their parent directories go into the
+   * layer, and only their lines into the md5sums; every entry is still read, checked and captured.
+   */
+  only?: readonly string[];
 }
 
 /** What buildDebLayer needs. */
@@ -66,7 +71,7 @@ export interface DebContent {
   control: string;
   /** Text of `usr/share/doc/<package>/copyright` when the package has it as a regular file. */
   copyright?: string;
-  /** Number of regular files (hard links not counted) taken from data.tar. */
+  /** Number of regular files (hard links not counted) of data.tar written to the layer. */
   fileCount: number;
   /** Content of the captured files (see `capture`; files over CAPTURE_LIMIT are skipped), by layer path. */
   captured: Map<string, Buffer>;
@@ -95,7 +100,8 @@ export async function buildDebsLayer(opts: DebsLayerOptions): Promise<DebsLayer>
     const paths = statusPaths(deb.packageName);
     const { control, md5sums } = await readControl(deb.debPath, deb.what);
     const stanza = statusStanza(control, deb.packageName, deb.what);
-    prepared.push({ ...deb, paths, control, stanza, ...(md5sums === undefined ? {} : { md5sums }) });
+    const kept = md5sums === undefined || deb.only === undefined ? md5sums : onlyLines(md5sums, deb.only);
+    prepared.push({ ...deb, paths, control, stanza, ...(kept === undefined ? {} : { md5sums: kept }) });
   }
   const packages: DebContent[] = [];
   const blob = await writeLayer(opts.store, async (pack) => {
@@ -125,20 +131,28 @@ async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string
   const captured = new Map<string, Buffer>();
   let fileCount = 0;
   const state = newState();
+  const only = deb.only === undefined ? undefined : new Set([...deb.only, ...deb.only.flatMap(parentDirs)]);
+  const written = (entry: TarEntry): boolean => only === undefined || only.has(entry.path);
   const data = await openDataTar(deb.debPath, what);
   const extract = tar.extract();
   const feeding = pipeline(data.stream, extract);
   try {
     for await (const entry of extract) {
       const rewritten = rewriteHeader(entry.header, state, epoch, what);
-      if (rewritten !== undefined) trackDirs(layerDirs, rewritten);
+      if (rewritten !== undefined && written(rewritten)) trackDirs(layerDirs, rewritten);
       if (rewritten === undefined || rewritten.type !== 'file') {
         entry.resume();
-        if (rewritten !== undefined) await addEntry(pack, rewritten);
+        if (rewritten !== undefined && written(rewritten)) await addEntry(pack, rewritten);
+        continue;
+      }
+      const keep = wanted(rewritten.path) && (rewritten.size ?? 0) <= CAPTURE_LIMIT;
+      if (!written(rewritten)) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) if (keep) chunks.push(chunk as Buffer);
+        if (keep) captured.set(rewritten.path, Buffer.concat(chunks));
         continue;
       }
       fileCount++;
-      const keep = wanted(rewritten.path) && (rewritten.size ?? 0) <= CAPTURE_LIMIT;
       const chunks: Buffer[] = [];
       await pipeline(
         entry as unknown as NodeJS.ReadableStream,
@@ -172,6 +186,12 @@ async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string
   const copyright = captured.get(copyrightPath)?.toString('utf8');
   if (!(deb.capture?.(copyrightPath) ?? false)) captured.delete(copyrightPath);
   return { control: deb.control, ...(copyright === undefined ? {} : { copyright }), fileCount, captured };
+}
+
+/** The lines of an md5sums file (`<md5>  <path>`, paths without `./`) for the given layer paths. */
+function onlyLines(md5sums: string, paths: readonly string[]): string {
+  const keep = new Set(paths);
+  return md5sums.split('\n').filter((line) => keep.has(line.replace(/^[0-9a-f]+ +/, '').replace(/^\.?\//, ''))).map((l) => `${l}\n`).join('');
 }
 
 /** The directories status.d files need, outermost first: `var/` … `var/lib/dpkg/status.d/`. */

@@ -39,6 +39,11 @@ export interface ImageGraph {
   referrers: Referrer[];
 }
 
+/** One image of a graph as a graph of its own: that manifest as the root, with its referrers. */
+export function imageGraphOf(graph: ImageGraph, image: ManifestNode): ImageGraph {
+  return { root: image.manifest, images: [image], referrers: graph.referrers.filter((r) => r.subject.digest === image.manifest.descriptor.digest) };
+}
+
 /** A blob held in memory. */
 export function memoryBlob(json: JsonBlob): Blob {
   return { descriptor: json.descriptor, bytes: json.bytes, open: async () => Readable.from([json.bytes]) };

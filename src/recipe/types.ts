@@ -73,4 +73,10 @@ export interface Recipe {
   sourceDateEpoch?: number;
   /** Most layers an image may have (`max-layers`, default 100); packages share layers beyond it. */
   maxLayers: number;
+  /**
+   * What of the ca-certificates package the image holds (`ca-certificates`): `bundle` (default, as
+   * distroless) the assembled /etc/ssl/certs/ca-certificates.crt and the package's copyright and
+   * dpkg record only; `package` every file of the package as well.
+   */
+  caCertificates: 'bundle' | 'package';
 }

@@ -16,7 +16,7 @@ import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
 export const RECIPE_KEYS = [
   'name', 'tag', 'archs', 'snapshot', 'dist', 'sources', 'keyring', 'packages', 'resolve', 'exclude',
   'files', 'accounts', 'run-as', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'annotations',
-  'stop-signal', 'source-date-epoch', 'max-layers',
+  'stop-signal', 'source-date-epoch', 'max-layers', 'ca-certificates',
 ] as const;
 
 
@@ -33,6 +33,7 @@ const MAX_LAYERS_RANGE = [3, 125] as const;
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const PACKAGE_VERSION = /^([0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/;
 const RESOLVE_MODES = ['dependencies', 'explicit'] as const;
+const CA_MODES = ['bundle', 'package'] as const;
 
 /**
  * Validates a parsed recipe document. Returns the recipe when no issue was recorded, undefined otherwise;
@@ -58,7 +59,7 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const keyrings = keyringAt === undefined ? [DEBIAN_ARCHIVE_KEYRING] : readKeyrings(r, keyringAt, baseDir);
   const packages = packagesAt && readPackages(r, packagesAt);
   const resolveAt = fields.get('resolve');
-  const resolveMode = resolveAt === undefined ? 'dependencies' : readResolve(r, resolveAt);
+  const resolveMode = resolveAt === undefined ? 'dependencies' : readChoice(r, resolveAt, RESOLVE_MODES);
   const excludeAt = fields.get('exclude');
   const exclude = excludeAt === undefined ? [] : readExclude(r, excludeAt, packages ?? []);
   const filesAt = fields.get('files');
@@ -67,12 +68,14 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const config = readImageConfig(r, fields, accounts);
   const maxLayersAt = fields.get('max-layers');
   const maxLayers = maxLayersAt === undefined ? DEFAULT_MAX_LAYERS : r.integer(maxLayersAt, ...MAX_LAYERS_RANGE);
+  const caAt = fields.get('ca-certificates');
+  const caCertificates = caAt === undefined ? 'bundle' : readChoice(r, caAt, CA_MODES);
   if (r.issues.items.length > 0) return undefined;
   if (name === undefined || tag === undefined || archs === undefined || packages === undefined) return undefined;
-  if (keyrings === undefined || resolveMode === undefined || exclude === undefined || maxLayers === undefined) return undefined;
+  if (keyrings === undefined || resolveMode === undefined || exclude === undefined || maxLayers === undefined || caCertificates === undefined) return undefined;
   const recipe: Recipe = {
     path, name, tag, archs, sources, keyrings, packages, resolve: resolveMode, exclude, files,
-    users: accounts.users, groups: accounts.groups, ...config, maxLayers,
+    users: accounts.users, groups: accounts.groups, ...config, maxLayers, caCertificates,
   };
   if (snapshot !== undefined) recipe.snapshot = snapshot;
   return recipe;
@@ -153,11 +156,12 @@ export function parsePackageSpec(spec: string): PackageRequest | undefined {
   return PACKAGE_VERSION.test(version) ? { name, version } : undefined;
 }
 
-function readResolve(r: YamlReader, value: Located): Recipe['resolve'] | undefined {
+/** One of `choices`; an unknown word is a problem with a suggestion. */
+function readChoice<T extends string>(r: YamlReader, value: Located, choices: readonly T[]): T | undefined {
   const text = r.string(value);
   if (text === undefined) return undefined;
-  const mode = RESOLVE_MODES.find((m) => m === text);
-  if (mode === undefined) r.problem(value, `unknown mode "${text}"${didYouMean(text, RESOLVE_MODES)}`, 'use dependencies or explicit');
+  const mode = choices.find((m) => m === text);
+  if (mode === undefined) r.problem(value, `unknown mode "${text}"${didYouMean(text, choices)}`, `use ${choices.join(' or ')}`);
   return mode;
 }
 

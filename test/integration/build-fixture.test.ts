@@ -276,14 +276,19 @@ describe('alba build of the fixture distro', () => {
         assert.deepEqual([app.uid, app.gid], [0, 0]);
       }
 
-      const passwd = await readFile(join(root, 'etc/passwd'), 'utf8');
-      assert.match(passwd, /^root:x:0:0:root:\/root:\/sbin\/nologin$/m);
-      assert.match(passwd, /^nonroot:x:65532:65532:nonroot:\/home\/nonroot:\/sbin\/nologin$/m);
-      assert.match(await readFile(join(root, 'etc/group'), 'utf8'), /^nonroot:x:65532:$/m);
+      // the accounts of distroless, in its order
+      assert.equal(
+        await readFile(join(root, 'etc/passwd'), 'utf8'),
+        'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
+      );
+      assert.equal(await readFile(join(root, 'etc/group'), 'utf8'), 'root:x:0:\ntty:x:5:\nstaff:x:50:\nnobody:x:65534:\nnonroot:x:65532:\n');
 
+      // ca-certificates: the assembled bundle and the copyright, as distroless; the dpkg record says only what is there
       const bundleText = Object.keys(FIXTURE_CERTS).sort().map((name) => FIXTURE_CERTS[name]).join('');
       assert.equal(await readFile(join(root, 'etc/ssl/certs/ca-certificates.crt'), 'utf8'), bundleText);
-      for (const name of Object.keys(FIXTURE_CERTS)) assert.ok((await stat(join(root, 'usr/share/ca-certificates/mozilla', name))).isFile());
+      await assert.rejects(stat(join(root, 'usr/share/ca-certificates')), 'the single .crt files are not in the image');
+      assert.ok((await stat(join(root, 'usr/share/doc/ca-certificates/copyright'))).isFile());
+      assert.deepEqual((await readFile(join(root, 'var/lib/dpkg/status.d/ca-certificates.md5sums'), 'utf8')).trim().split('\n').map((l) => l.split(/\s+/)[1]), ['usr/share/doc/ca-certificates/copyright']);
 
       assert.equal(await readlink(join(root, 'etc/os-release')), '../usr/lib/os-release');
       assert.equal(await readFile(join(root, 'etc/os-release'), 'utf8'), FIXTURE_OS_RELEASE);

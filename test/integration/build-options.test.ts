@@ -1,21 +1,28 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
+import { readLayerEntries } from '../helpers/read-layer.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
 
-// Command-line options of `alba build` beyond the recipe: --annotation and --arch.
+// Command-line options of `alba build` beyond the recipe (--annotation, --arch), and the
+// recipe's `ca-certificates: package`.
 
 const work = await mkdtemp(join(tmpdir(), 'alba-build-options-'));
 const cache = join(work, 'cache');
 let server: RepoServer;
 let project: FixtureProject;
+let keyringPath: string;
 before(async () => {
   const repo = await makeFixtureDistro(join(work, 'repo'));
   server = await serveDir(repo.dir);
+  keyringPath = repo.keyringPath;
   project = await writeFixtureProject(join(work, 'project'), { url: server.url, keyring: repo.keyringPath, tag: 'opt' });
   const lock = await runAlba(['lock', project.recipe, '--cache', cache]);
   assert.equal(lock.status, 0, lock.stderr);
@@ -63,4 +70,58 @@ test('--arch builds only the named archs (Debian aliases accepted); an arch outs
   const other = await runAlba(['build', project.recipe, '--cache', cache, '--out', out, '--arch', 'armhf']);
   assert.equal(other.status, 2, explain(other));
   assert.match(other.stderr, /error\[USAGE\]: --arch armhf: not one of the recipe's archs/);
+});
+
+test('ca-certificates: package ships every file of the package besides the bundle; the default ships only the bundle and the copyright', async () => {
+  const layerPaths = async (out: string): Promise<string[]> => {
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const top = JSON.parse(await readFile(join(out, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(await readFile(join(out, 'blobs', 'sha256', top.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const entries = await Promise.all(manifest.layers.map((l) => readLayerEntries(join(out, 'blobs', 'sha256', l.digest.slice(7)))));
+    return entries.flat().map((e) => e.header.name);
+  };
+  const full = await writeFixtureProject(join(work, 'project-ca'), { url: server.url, keyring: keyringPath, tag: 'ca', extra: ['ca-certificates: package'] });
+  const out = join(work, 'ca-package');
+  const run = await runAlba(['build', full.recipe, '--cache', cache, '--out', out]);
+  assert.equal(run.status, 0, explain(run));
+  const paths = await layerPaths(out);
+  assert.ok(paths.some((p) => p.startsWith('usr/share/ca-certificates/mozilla/') && p.endsWith('.crt')), 'the .crt files are there');
+  assert.ok(paths.includes('etc/ssl/certs/ca-certificates.crt'));
+  const slim = join(work, 'ca-bundle');
+  assert.equal((await runAlba(['build', project.recipe, '--cache', cache, '--out', slim])).status, 0);
+  const slimPaths = await layerPaths(slim);
+  assert.ok(!slimPaths.some((p) => p.startsWith('usr/share/ca-certificates/')));
+  assert.ok(slimPaths.includes('usr/share/doc/ca-certificates/copyright') && slimPaths.includes('etc/ssl/certs/ca-certificates.crt'));
+  const bad = await writeFixtureProject(join(work, 'project-ca-bad'), { url: server.url, keyring: keyringPath, extra: ['ca-certificates: bundel'] });
+  const refused = await runAlba(['build', bad.recipe, '--cache', cache, '--out', join(work, 'ca-bad')]);
+  assert.equal(refused.status, 1, explain(refused));
+  assert.match(refused.stderr, /recipe\.yaml:13:18: ca-certificates: unknown mode "bundel" — did you mean "bundle"\?/);
+});
+
+test('--format oci-archive: one tar of the layout, the same bytes on every build, the layout\'s digests; docker-archive: one per platform, named by it, skopeo reads each', async (t) => {
+  if (!requireTool('skopeo', t)) return;
+  const layout = join(work, 'fmt-layout');
+  assert.equal((await runAlba(['build', project.recipe, '--cache', cache, '--out', layout])).status, 0);
+  const layoutIndex = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const archive = join(work, 'fmt', 'app.tar');
+  const first = await runAlba(['build', project.recipe, '--cache', cache, '--format', 'oci-archive', '--out', archive]);
+  assert.equal(first.status, 0, explain(first));
+  const bytes = await readFile(archive);
+  assert.equal((await runAlba(['build', project.recipe, '--cache', cache, '--format', 'oci-archive', '--out', archive])).status, 0);
+  assert.ok((await readFile(archive)).equals(bytes), 'deterministic');
+  const raw = spawnSync('skopeo', ['inspect', '--raw', `oci-archive:${archive}:opt`], { encoding: null });
+  assert.equal(raw.status, 0, String(raw.stderr));
+  assert.equal(`sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`, layoutIndex.manifests[0]!.digest);
+
+  const docker = await runAlba(['build', project.recipe, '--cache', cache, '--format', 'docker-archive', '--out', join(work, 'fmt', 'app-docker.tar')]);
+  assert.equal(docker.status, 0, explain(docker));
+  for (const arch of ['amd64', 'arm64']) {
+    const file = join(work, 'fmt', `app-docker-linux-${arch === 'arm64' ? 'arm64-v8' : arch}.tar`);
+    assert.match(docker.stdout, new RegExp(`wrote ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(docker-archive`));
+    const inspect = spawnSync('skopeo', ['inspect', `docker-archive:${file}`], { encoding: 'utf8' });
+    assert.equal(inspect.status, 0, inspect.stderr);
+    assert.equal((JSON.parse(inspect.stdout) as { Architecture: string }).Architecture, arch);
+  }
+  const bad = await runAlba(['build', project.recipe, '--cache', cache, '--format', 'tarball']);
+  assert.equal(bad.status, 2, explain(bad));
 });

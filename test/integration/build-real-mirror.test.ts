@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,13 +8,14 @@ import { after, test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import type { Digest } from '../../src/oci/digest.js';
-import { platformRefName } from '../../src/sink/layout/layout-sink.js';
+import { platformRefName } from '../../src/sink/layout/layout-refs.js';
 import { readLayout } from '../../src/oci/layout-reader.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import type { Recipe } from '../../src/recipe/types.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { describeResult, requireRoot, runInBundle, runWithQemu, unpackImage, type Bundle } from '../helpers/rootfs.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { podmanEnv } from '../helpers/podman.js';
 import { requireTool } from '../helpers/tools.js';
 import { startRegistry } from '../helpers/registry-server.js';
 
@@ -164,7 +166,10 @@ for (const arch of [AMD64, ARM64]) {
     const certificates = bundle.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
     assert.ok(certificates > 100, `only ${certificates} certificates in the bundle`);
     assert.equal(certificates, (bundle.match(/-----END CERTIFICATE-----/g) ?? []).length, 'every certificate is closed');
-    assert.equal(certificates, await countFiles(join(rootfs, 'usr/share/ca-certificates'), '.crt'), 'one certificate per .crt of ca-certificates');
+    await assert.rejects(stat(join(rootfs, 'usr/share/ca-certificates')), 'ca-certificates: bundle (the default) ships no single .crt');
+    assert.ok((await stat(join(rootfs, 'usr/share/doc/ca-certificates/copyright'))).isFile());
+    assert.match(await readFile(join(rootfs, 'etc/mime.types'), 'utf8'), /^application\/json\s+json$/m, 'media-types, as in distroless');
+    assert.match(await readFile(join(rootfs, 'etc/group'), 'utf8'), /^staff:x:50:$/m);
 
     const tmp = await stat(join(rootfs, 'tmp'));
     assert.ok(tmp.isDirectory());
@@ -181,6 +186,50 @@ for (const arch of [AMD64, ARM64]) {
     assert.match(text, /^VERSION_CODENAME=bookworm$/m);
   });
 }
+
+test('real mirror: openssl (ca-certificates: package) holds one certificate in the bundle per .crt of the package', async (t) => {
+  if (!requireTool('umoci', t)) return;
+  const built = await builtOrSkip(t, 'test/recipes/openssl.yaml');
+  if (built === undefined) return;
+  const { rootfs } = await bundleOf(built, AMD64);
+  const bundle = await readFile(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), 'utf8');
+  const certificates = bundle.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+  assert.ok(certificates > 100);
+  assert.equal(certificates, await countFiles(join(rootfs, 'usr/share/ca-certificates'), '.crt'), 'one certificate per .crt of ca-certificates');
+});
+
+test('real mirror: busybox --format docker-archive: podman loads it and runs it; oci-archive: skopeo reads it with the layout\'s digests', async (t) => {
+  for (const tool of ['podman', 'skopeo']) if (!requireTool(tool, t)) return;
+  if (!requireRoot(t)) return;
+  const built = await builtOrSkip(t, 'recipes/busybox.yaml');
+  if (built === undefined) return;
+  const recipePath = built.recipe.path;
+  const archive = join(work, 'busybox-docker.tar');
+  const docker = await runAlba(['build', recipePath, '--mirror', 'apt', '--cache', cache, '--format', 'docker-archive', '--arch', 'amd64', '--out', archive], { timeoutMs: 600_000 });
+  assert.equal(docker.status, 0, docker.stderr);
+  assert.match(docker.stdout, new RegExp(`wrote ${archive.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(docker-archive`));
+  const pm = await podmanEnv(join(work, 'podman'));
+  const env = { ...process.env, ...pm };
+  try {
+    const load = spawnSync('podman', ['load', '-i', archive], { encoding: 'utf8', env });
+    assert.equal(load.status, 0, load.stderr);
+    assert.match(load.stdout, /Loaded image.*distroless\/busybox:latest/);
+    const run = spawnSync('podman', ['run', '--rm', 'distroless/busybox:latest', 'echo', 'hello from a docker archive'], { encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, 'hello from a docker archive\n');
+  } finally {
+    spawnSync('podman', ['system', 'reset', '-f'], { env, stdio: 'ignore' });
+  }
+  const inspect = spawnSync('skopeo', ['inspect', '--raw', `docker-archive:${archive}`], { encoding: 'utf8' });
+  assert.equal(inspect.status, 0, inspect.stderr);
+  const ociArchive = join(work, 'busybox-oci.tar');
+  const oci = await runAlba(['build', recipePath, '--mirror', 'apt', '--cache', cache, '--format', 'oci-archive', '--out', ociArchive], { timeoutMs: 600_000 });
+  assert.equal(oci.status, 0, oci.stderr);
+  const raw = spawnSync('skopeo', ['inspect', '--raw', `oci-archive:${ociArchive}:${built.recipe.tag}`], { encoding: null });
+  assert.equal(raw.status, 0, String(raw.stderr));
+  const layoutIndex = (await readLayout(built.layout)).findRef(built.recipe.tag);
+  assert.equal(`sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`, layoutIndex?.digest, 'the archive\'s index is the layout\'s');
+});
 
 for (const runtime of ['runc', 'chroot'] as const) {
   test(`real mirror: openssl amd64 (base + openssl): the entrypoint runs \`version\` under ${runtime}, and reads the CA bundle`, async (t) => {

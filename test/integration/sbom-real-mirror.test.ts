@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { after, before, test, type TestContext } from 'node:test';
 import { findArch, type TargetArch } from '../../src/debian/arch.js';
-import { platformRefName } from '../../src/sink/layout/layout-sink.js';
+import { platformRefName } from '../../src/sink/layout/layout-refs.js';
 import type { LockedPackage, LockFile } from '../../src/lock/lock-types.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { unpackImage, type Bundle } from '../helpers/rootfs.js';

@@ -23,10 +23,10 @@ describe('passwd and group', () => {
     assert.equal(
       passwdText(DEFAULT_USERS),
       'root:x:0:0:root:/root:/sbin/nologin\n' +
-        'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' +
-        'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n',
+        'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' +
+        'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
     );
-    assert.equal(groupText(DEFAULT_GROUPS), 'root:x:0:\nnonroot:x:65532:\nnobody:x:65534:\n');
+    assert.equal(groupText(DEFAULT_GROUPS), 'root:x:0:\ntty:x:5:\nstaff:x:50:\nnobody:x:65534:\nnonroot:x:65532:\n');
     assert.equal(groupText([{ name: 'app', gid: 1000, members: ['a', 'b'] }]), 'app:x:1000:a,b\n');
   });
 });

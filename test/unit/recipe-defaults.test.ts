@@ -32,9 +32,9 @@ test('max-layers is read within 3..125', () => {
 
 test('default accounts are the distroless ones', () => {
   assert.deepEqual(DEFAULT_USERS.map((u) => [u.name, u.uid, u.gid, u.home, u.shell]), [
-    ['root', 0, 0, '/root', '/sbin/nologin'], ['nonroot', 65532, 65532, '/home/nonroot', '/sbin/nologin'], ['nobody', 65534, 65534, '/nonexistent', '/sbin/nologin'],
+    ['root', 0, 0, '/root', '/sbin/nologin'], ['nobody', 65534, 65534, '/nonexistent', '/sbin/nologin'], ['nonroot', 65532, 65532, '/home/nonroot', '/sbin/nologin'],
   ]);
-  assert.deepEqual(DEFAULT_GROUPS.map((g) => [g.name, g.gid]), [['root', 0], ['nonroot', 65532], ['nobody', 65534]]);
+  assert.deepEqual(DEFAULT_GROUPS.map((g) => [g.name, g.gid]), [['root', 0], ['tty', 5], ['staff', 50], ['nobody', 65534], ['nonroot', 65532]]);
 });
 
 const expansions: Array<{ dist: string; urls: string[]; suites: string[][] }> = [

@@ -39,10 +39,10 @@ test('loadRecipe reports problems with the path as given', async () => {
 });
 
 const examples: Array<{ file: string; resolve: string; packages: string[]; extra?: (r: Awaited<ReturnType<typeof loadRecipe>>) => void }> = [
-  { file: 'static', resolve: 'explicit', packages: ['base-files', 'netbase', 'tzdata', 'ca-certificates'] },
-  { file: 'base', resolve: 'dependencies', packages: ['base-files', 'netbase', 'tzdata', 'ca-certificates', 'libc6', 'libssl3'], extra: (r) => assert.deepEqual(r.exclude, ['awk', 'debconf', 'openssl']) },
+  { file: 'static', resolve: 'explicit', packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates'] },
+  { file: 'base', resolve: 'dependencies', packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates', 'libc6', 'libssl3'], extra: (r) => assert.deepEqual(r.exclude, ['awk', 'debconf', 'openssl']) },
   {
-    file: 'busybox', resolve: 'explicit', packages: ['base-files', 'netbase', 'tzdata', 'ca-certificates', 'busybox-static'],
+    file: 'busybox', resolve: 'explicit', packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates', 'busybox-static'],
     extra: (r) => assert.deepEqual([r.entrypoint, r.cmd], [['/bin/busybox'], ['sh']]),
   },
 ];

@@ -16,16 +16,16 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AlbaError } from '../../errors.js';
 import { BlobStore } from '../../oci/blob-store.js';
 import { digestHex, parseDigest } from '../../oci/digest.js';
-import { blobBytes, MAX_MANIFEST_BYTES, type Blob } from '../../oci/graph.js';
+import type { Blob } from '../../oci/graph.js';
 import { imageIndex } from '../../oci/image-index.js';
 import { canonicalJson } from '../../oci/json.js';
-import { checkLayout, layoutOf, REF_NAME } from '../../oci/layout-reader.js';
-import { MediaType } from '../../oci/media-types.js';
-import type { Descriptor, Platform } from '../../oci/types.js';
+import { checkLayout, layoutOf } from '../../oci/layout-reader.js';
+import type { Descriptor } from '../../oci/types.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { acquirePathLock } from '../../util/path-lock.js';
 import { removeStaleTemps } from '../../util/stale-temps.js';
 import type { Sink, StoreOutcome } from '../sink.js';
+import { layoutRefs } from './layout-refs.js';
 
 /** Where and what to write besides the graph. */
 export interface LayoutSinkOptions {
@@ -33,11 +33,6 @@ export interface LayoutSinkOptions {
   dir: string;
   /** Extra files beside the layout's own (e.g. `sbom/amd64.spdx.json`), paths relative to `dir`. */
   files?: readonly { path: string; bytes: Uint8Array }[];
-}
-
-/** The ref name of one platform's manifest: `<tag>-<os>-<arch>[-<variant>]`. */
-export function platformRefName(tag: string, platform: Platform): string {
-  return [tag, platform.os, platform.architecture, ...(platform.variant === undefined ? [] : [platform.variant])].join('-');
 }
 
 /**
@@ -87,13 +82,7 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
       putManifest: put,
       linkReferrers: async () => undefined,
       async tag(tag: string, rootBlob: Blob): Promise<StoreOutcome> {
-        refs.push(named(rootBlob.descriptor, tag));
-        if (rootBlob.descriptor.mediaType !== MediaType.index) return 'sent';
-        const children = (JSON.parse((await blobBytes(rootBlob, MAX_MANIFEST_BYTES)).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
-        for (const child of children) {
-          if (child.platform === undefined) throw new AlbaError('LAYOUT_INVALID', `manifest ${child.digest} has no platform, so it cannot get a per-platform ref`, { hint: 'give every entry of the image index a platform' });
-          refs.push(named(child, platformRefName(tag, child.platform)));
-        }
+        refs.push(...(await layoutRefs(tag, rootBlob)));
         return 'sent';
       },
       async finish(ok: boolean): Promise<void> {
@@ -150,10 +139,6 @@ async function removeUnused(dir: string, kept: ReadonlySet<string>, files: reado
     }
   };
   await walk('');
-}
-
-function named(d: Descriptor, name: string): Descriptor {
-  return { ...d, annotations: { ...d.annotations, [REF_NAME]: name } };
 }
 
 /** Refuses to replace anything but an OCI layout or an empty directory. */

@@ -87,7 +87,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
   const plans = archs.map((arch) => {
-    const budget = recipe.maxLayers - 1 - (userFiles.get(arch)!.length === 0 ? 0 : 1);
+    const budget = recipe.maxLayers - 1 - (userFiles.get(arch)!.length === 0 && recipe.paths.length === 0 ? 0 : 1);
     return planArchLayers(arch, lock.archs[arch.name] ?? [], budget);
   });
   const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates });
@@ -104,7 +104,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       baseLayers.set(bundle ?? '', base);
     }
     const files = userFiles.get(arch)!;
-    const filesLayer = files.length === 0 ? undefined : await buildUserFilesLayer({ store, files, arch, sourceDateEpoch: epoch.seconds });
+    const filesLayer = files.length === 0 && recipe.paths.length === 0 ? undefined : await buildUserFilesLayer({ store, files, paths: recipe.paths, arch, sourceDateEpoch: epoch.seconds });
     const image = assembleImage(
       recipe,
       arch,

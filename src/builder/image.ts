@@ -32,7 +32,7 @@ export function assembleImage(recipe: Recipe, arch: TargetArch, parts: ImageLaye
   const history: ConfigLayer[] = [
     ...parts.packageGroups.map((g) => ({ diffId: g.layer.diffId, createdBy: `alba: ${g.packages.map((p) => `${p.name} ${p.version}`).join(', ')}` })),
     { diffId: parts.base.diffId, createdBy: `alba: base files (passwd, group, nsswitch.conf, tmp, homes${parts.caBundle ? ', CA bundle' : ''})` },
-    ...(parts.files === undefined ? [] : [{ diffId: parts.files.layer.diffId, createdBy: `alba: files ${parts.files.files.map((f) => f.dst).join(' ')}` }]),
+    ...(parts.files === undefined ? [] : [{ diffId: parts.files.layer.diffId, createdBy: ownLayerHistory(parts.files.files, recipe) }]),
   ];
   const user = imageUser(recipe);
   const config = imageConfigBlob({
@@ -53,4 +53,10 @@ export function assembleImage(recipe: Recipe, arch: TargetArch, parts: ImageLaye
 
 function layerDescriptor(layer: LayerBlob): Descriptor {
   return { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
+}
+
+/** The history line of the image's own layer: `alba: files /usr/bin/app paths symlink /bin/sh …`. */
+function ownLayerHistory(files: readonly { dst: string }[], recipe: Recipe): string {
+  const parts = [...(files.length === 0 ? [] : [`files ${files.map((f) => f.dst).join(' ')}`]), ...(recipe.paths.length === 0 ? [] : [`paths ${recipe.paths.map((p) => `${p.type} ${p.path}`).join(' ')}`])];
+  return `alba: ${parts.join(' ')}`;
 }

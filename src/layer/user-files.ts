@@ -1,7 +1,9 @@
 /**
- * The top layer of one platform: the recipe's files, read from disk and streamed into the tar.
- * Entries are sorted by destination; the directories above them are added once each
- * (0755, 0:0); every mtime is sourceDateEpoch; mode/uid/gid are the recipe's.
+ * The top layer of one platform: the recipe's files, read from disk and streamed into the tar,
+ * and its `paths:` (directories, empty files, symlinks, permissions of directories; hard links
+ * last, after the files they name). Entries are sorted by path; the directories above them are
+ * added once each (0755, 0:0, or the recipe's own `directory`/`permissions` entry for that
+ * directory); every mtime is sourceDateEpoch; mode/uid/gid are the recipe's.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import type { TargetArch } from '../debian/arch.js';
 import { AlbaError, isAlbaError } from '../errors.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import { digestHex, HashingStream } from '../oci/digest.js';
+import type { PathSpec } from '../recipe/types.js';
 import { checkElfArch } from './elf.js';
 import { addEntry, addStreamEntry, writeLayer, type LayerBlob } from './layer-writer.js';
 import { DIR_MODE, parentDirs } from './tar-path.js';
@@ -30,6 +33,8 @@ export interface UserFile {
 export interface UserFilesLayerOptions {
   store: BlobStore;
   files: readonly UserFile[];
+  /** The recipe's `paths:`. */
+  paths?: readonly PathSpec[];
   arch: TargetArch;
   sourceDateEpoch: number;
 }
@@ -62,15 +67,36 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
       throw new AlbaError('RECIPE_INVALID', `two files have the destination ${planned[i]?.dst}`, { hint: 'give each file its own `dst`' });
     }
   }
+  const paths = opts.paths ?? [];
+  const explicitDirs = new Map(paths.filter((p) => p.type === 'directory' || p.type === 'permissions').map((p) => [`${layerPath(p.path)}/`, p]));
+  // every entry but hard links, in path order; a file's content is read when its turn comes
+  const items = [
+    ...planned.map((file) => ({ path: file.path, file })),
+    ...paths.filter((p) => p.type === 'empty-file' || p.type === 'symlink').map((p) => ({ path: layerPath(p.path), spec: p })),
+    ...[...explicitDirs.keys()].map((path) => ({ path, spec: explicitDirs.get(path)! })),
+  ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const placed: PlacedFile[] = [];
   const layer = await writeLayer(opts.store, async (pack) => {
     const dirs = new Set<string>();
-    for (const file of planned) {
-      for (const dir of parentDirs(file.path)) {
-        if (dirs.has(dir)) continue;
-        dirs.add(dir);
-        await addEntry(pack, { path: dir, type: 'directory', mode: DIR_MODE, uid: 0, gid: 0, mtime });
+    const directory = async (dir: string): Promise<void> => {
+      if (dirs.has(dir)) return;
+      dirs.add(dir);
+      const own = explicitDirs.get(dir);
+      await addEntry(pack, { path: dir, type: 'directory', mode: own?.mode ?? DIR_MODE, uid: own?.uid ?? 0, gid: own?.gid ?? 0, mtime });
+    };
+    for (const item of items) {
+      for (const dir of parentDirs(item.path)) await directory(dir);
+      if (!('file' in item)) {
+        const { spec } = item;
+        if (spec.type === 'empty-file') {
+          await addEntry(pack, { path: item.path, type: 'file', mode: spec.mode, uid: spec.uid, gid: spec.gid, mtime }, Buffer.alloc(0));
+          placed.push({ path: spec.path, sha256: EMPTY_SHA256, size: 0 });
+        } else if (spec.type === 'symlink') {
+          await addEntry(pack, { path: item.path, type: 'symlink', mode: 0o777, uid: spec.uid, gid: spec.gid, mtime, linkname: spec.target ?? '' });
+        } else await directory(item.path);
+        continue;
       }
+      const { file } = item;
       const entry = { path: file.path, type: 'file' as const, mode: file.mode, uid: file.uid, gid: file.gid, mtime, size: file.size };
       const hasher = new HashingStream();
       const source = createReadStream(file.src).on('error', (err) => hasher.destroy(err));
@@ -79,8 +105,23 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
       });
       placed.push({ path: file.dst, sha256: digestHex(hasher.digest()), size: hasher.size });
     }
+    for (const link of paths.filter((p) => p.type === 'hardlink').sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      const path = layerPath(link.path);
+      for (const dir of parentDirs(path)) await directory(dir);
+      await addEntry(pack, { path, type: 'link', mode: 0o644, uid: link.uid, gid: link.gid, mtime, linkname: layerPath(link.target ?? '') });
+      const target = placed.find((f) => f.path === link.target);
+      if (target !== undefined) placed.push({ ...target, path: link.path });
+    }
   });
   return { ...layer, files: placed };
+}
+
+/** The SHA256 of no bytes (an empty file). */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** An absolute image path (validated by the recipe) as a layer path. */
+function layerPath(path: string): string {
+  return path.replace(/^\/+/, '');
 }
 
 /** `dst` as a layer path: absolute in the recipe, relative in the tar; `..` is refused. */

@@ -42,6 +42,21 @@ export interface FileSpec {
   checkElf: boolean;
 }
 
+/** The kinds of `paths:` entries (apko's field). */
+export type PathType = 'directory' | 'empty-file' | 'symlink' | 'hardlink' | 'permissions';
+
+/** One `paths:` entry: a path the recipe creates in the image, or whose owner and mode it sets. */
+export interface PathSpec {
+  type: PathType;
+  /** Absolute, normalized path in the image. */
+  path: string;
+  /** symlink: what the link points at (as written); hardlink: the absolute path of a file the recipe places. */
+  target?: string;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 /** A validated recipe, with defaults applied and paths resolved. */
 export interface Recipe {
   /** Absolute path of the recipe file. */
@@ -58,6 +73,8 @@ export interface Recipe {
   resolve: 'dependencies' | 'explicit';
   exclude: string[];
   files: FileSpec[];
+  /** `paths:`: directories, empty files, links and permissions, in the image's own layer. */
+  paths: PathSpec[];
   users: UserAccount[];
   groups: GroupAccount[];
   /** `User` of the image config: a user name or uid[:gid]. */

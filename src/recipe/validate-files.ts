@@ -47,7 +47,8 @@ export function parseMode(text: string): number | undefined {
   return m === null ? undefined : parseInt(m[1]!, 8);
 }
 
-function readMode(r: YamlReader, value: Located): number | undefined {
+/** A `mode:` value (see parseMode), or undefined with the problem recorded. */
+export function readMode(r: YamlReader, value: Located): number | undefined {
   const text = r.numberSource(value) ?? (r.isScalarOf(value, 'string') ? r.string(value) : undefined);
   if (text === undefined) {
     r.problem(value, 'must be an octal mode such as "0755"');

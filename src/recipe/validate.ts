@@ -7,6 +7,7 @@ import { Unique } from './unique.js';
 import { readAccounts } from './validate-accounts.js';
 import { readImageConfig } from './validate-config.js';
 import { readFiles } from './validate-files.js';
+import { readPaths } from './validate-paths.js';
 import { readSources } from './validate-sources.js';
 import type { Located, YamlReader } from './yaml-reader.js';
 import { DEBIAN_ARCHIVE_KEYRING } from '../debian/archive-keyring.js';
@@ -16,7 +17,7 @@ import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
 export const RECIPE_KEYS = [
   'name', 'tag', 'archs', 'snapshot', 'dist', 'sources', 'keyring', 'packages', 'resolve', 'exclude',
   'files', 'accounts', 'run-as', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'annotations',
-  'stop-signal', 'source-date-epoch', 'max-layers', 'ca-certificates',
+  'stop-signal', 'source-date-epoch', 'max-layers', 'ca-certificates', 'paths',
 ] as const;
 
 
@@ -64,6 +65,8 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const exclude = excludeAt === undefined ? [] : readExclude(r, excludeAt, packages ?? []);
   const filesAt = fields.get('files');
   const files = filesAt === undefined ? [] : readFiles(r, filesAt, baseDir);
+  const pathsAt = fields.get('paths');
+  const paths = pathsAt === undefined ? [] : readPaths(r, pathsAt, files);
   const accounts = readAccounts(r, fields.get('accounts'));
   const config = readImageConfig(r, fields, accounts);
   const maxLayersAt = fields.get('max-layers');
@@ -74,7 +77,7 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   if (name === undefined || tag === undefined || archs === undefined || packages === undefined) return undefined;
   if (keyrings === undefined || resolveMode === undefined || exclude === undefined || maxLayers === undefined || caCertificates === undefined) return undefined;
   const recipe: Recipe = {
-    path, name, tag, archs, sources, keyrings, packages, resolve: resolveMode, exclude, files,
+    path, name, tag, archs, sources, keyrings, packages, resolve: resolveMode, exclude, files, paths,
     users: accounts.users, groups: accounts.groups, ...config, maxLayers, caCertificates,
   };
   if (snapshot !== undefined) recipe.snapshot = snapshot;

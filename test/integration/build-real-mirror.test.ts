@@ -170,6 +170,7 @@ for (const arch of [AMD64, ARM64]) {
     assert.ok((await stat(join(rootfs, 'usr/share/doc/ca-certificates/copyright'))).isFile());
     assert.match(await readFile(join(rootfs, 'etc/mime.types'), 'utf8'), /^application\/json\s+json$/m, 'media-types, as in distroless');
     assert.match(await readFile(join(rootfs, 'etc/group'), 'utf8'), /^staff:x:50:$/m);
+    for (const applet of ['sh', 'ls', 'cat', 'env', 'wget']) assert.equal(await readlink(join(rootfs, 'bin', applet)), 'busybox', `/bin/${applet} is a busybox applet link`);
 
     const tmp = await stat(join(rootfs, 'tmp'));
     assert.ok(tmp.isDirectory());
@@ -217,6 +218,12 @@ test('real mirror: busybox --format docker-archive: podman loads it and runs it;
     const run = spawnSync('podman', ['run', '--rm', 'distroless/busybox:latest', 'echo', 'hello from a docker archive'], { encoding: 'utf8', env });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, 'hello from a docker archive\n');
+    // the applet links of paths:, as distroless's :debug images
+    const shell = spawnSync('podman', ['run', '--rm', '--entrypoint', 'sh', 'distroless/busybox:latest', '-c', 'ls / && cat /etc/group | wc -l'], { encoding: 'utf8', env });
+    assert.equal(shell.status, 0, shell.stderr);
+    assert.match(shell.stdout, /^bin$/m);
+    assert.match(shell.stdout, /^etc$/m);
+    assert.match(shell.stdout, /^5$/m, 'root, tty, staff, nobody, nonroot');
   } finally {
     spawnSync('podman', ['system', 'reset', '-f'], { env, stdio: 'ignore' });
   }

@@ -10,7 +10,7 @@ import { isCaCertificatePath } from '../../src/layer/ca-bundle.js';
 import { isAlbaError } from '../../src/errors.js';
 import { BlobStore } from '../../src/oci/blob-store.js';
 import { makeAr, makeDeb, type DebEntry, type DebSpec } from '../helpers/make-deb.js';
-import { readLayerEntries } from '../helpers/read-layer.js';
+import { entryTable, readLayerEntries } from '../helpers/read-layer.js';
 
 const EPOCH = 1_750_000_000;
 let dir: string;
@@ -60,7 +60,7 @@ describe('buildDebLayer content', () => {
   test('rewrites paths, keeps modes/owners/links, clamps mtimes, appends status.d', async () => {
     const layer = await build(await debFile({ control: control(), files: tree }));
     const entries = await readLayerEntries(store.path(layer.digest));
-    const summary = entries.map((e) => [e.header.name, e.header.type, e.header.mode.toString(8), `${e.header.uid}:${e.header.gid}`, e.header.linkname ?? '']);
+    const summary = entryTable(entries);
     assert.deepEqual(summary, [
       ['usr/', 'directory', '755', '0:0', ''],
       ['usr/bin/', 'directory', '755', '0:0', ''],

@@ -8,7 +8,7 @@ import { isAlbaError } from '../../src/errors.js';
 import { checkElfArch, parseElfIdent } from '../../src/layer/elf.js';
 import { buildUserFilesLayer } from '../../src/layer/user-files.js';
 import { BlobStore } from '../../src/oci/blob-store.js';
-import { readLayerEntries } from '../helpers/read-layer.js';
+import { entryTable, readLayerEntries } from '../helpers/read-layer.js';
 
 const arch = (name: string): TargetArch => findArch(name) as TargetArch;
 
@@ -120,5 +120,41 @@ describe('buildUserFilesLayer', () => {
     await assert.rejects(buildUserFilesLayer({ store, files, arch: arch('amd64'), sourceDateEpoch: 1 }), (err: unknown) => {
       return isAlbaError(err, 'RECIPE_INVALID') && err.message.includes('/etc/x');
     });
+  });
+});
+
+describe('buildUserFilesLayer with paths:', () => {
+  test('directories, empty files, symlinks, permissions and hard links, in path order with parents, hard links last; files for the SBOM', async () => {
+    const store = new BlobStore(join(dir, 'store-paths'));
+    const layer = await buildUserFilesLayer({
+      store,
+      arch: arch('amd64'),
+      sourceDateEpoch: 1_700_000_000,
+      files: [{ src: join(dir, 'config.yaml'), dst: '/etc/app/config.yaml', mode: 0o644, uid: 0, gid: 0 }],
+      paths: [
+        { type: 'symlink', path: '/bin/sh', target: 'busybox', mode: 0o777, uid: 0, gid: 0 },
+        { type: 'hardlink', path: '/etc/app/config.link', target: '/etc/app/config.yaml', mode: 0o644, uid: 0, gid: 0 },
+        { type: 'directory', path: '/var/cache/app', mode: 0o770, uid: 65532, gid: 65532 },
+        { type: 'empty-file', path: '/var/cache/app/.keep', mode: 0o600, uid: 65532, gid: 65532 },
+        { type: 'permissions', path: '/etc/app', mode: 0o750, uid: 0, gid: 50 },
+      ],
+    });
+    const entries = entryTable(await readLayerEntries(store.path(layer.digest)));
+    assert.deepEqual(entries, [
+      ['bin/', 'directory', '755', '0:0', ''],
+      ['bin/sh', 'symlink', '777', '0:0', 'busybox'],
+      ['etc/', 'directory', '755', '0:0', ''],
+      ['etc/app/', 'directory', '750', '0:50', ''],
+      ['etc/app/config.yaml', 'file', '644', '0:0', ''],
+      ['var/', 'directory', '755', '0:0', ''],
+      ['var/cache/', 'directory', '755', '0:0', ''],
+      ['var/cache/app/', 'directory', '770', '65532:65532', ''],
+      ['var/cache/app/.keep', 'file', '600', '65532:65532', ''],
+      ['etc/app/config.link', 'link', '644', '0:0', 'etc/app/config.yaml'],
+    ]);
+    const config = layer.files.find((f) => f.path === '/etc/app/config.yaml')!;
+    assert.deepEqual(layer.files.map((f) => f.path).sort(), ['/etc/app/config.link', '/etc/app/config.yaml', '/var/cache/app/.keep']);
+    assert.equal(layer.files.find((f) => f.path === '/etc/app/config.link')?.sha256, config.sha256, 'a hard link is the same file');
+    assert.equal(layer.files.find((f) => f.path === '/var/cache/app/.keep')?.size, 0);
   });
 });

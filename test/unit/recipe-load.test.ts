@@ -63,11 +63,13 @@ for (const e of examples) {
 test('the YAML examples of docs/recipe.md are valid recipes', async () => {
   const doc = await readFile(join(repoRoot(), 'docs', 'recipe.md'), 'utf8');
   const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  assert.equal(blocks.length, 2);
+  assert.equal(blocks.length, 3);
   const full = parseRecipe(blocks[0]!, 'example.yaml', '/r');
   assert.deepEqual(full.env, { APP_PORT: '8080' });
   const minimal = 'name: a\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\n';
-  const accounts = parseRecipe(minimal + blocks[1]!, 'accounts.yaml', '/r');
+  const paths = parseRecipe(minimal + blocks[1]!, 'paths.yaml', '/r');
+  assert.deepEqual(paths.paths.map((p) => p.type), ['symlink', 'directory']);
+  const accounts = parseRecipe(minimal + blocks[2]!, 'accounts.yaml', '/r');
   assert.deepEqual(accounts.users.map((u) => u.name), ['root', 'app']);
   assert.equal(accounts.runAs, 'app');
 });

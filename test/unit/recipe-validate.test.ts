@@ -91,6 +91,16 @@ const cases: Array<{ name: string; text: string; expect: string[] }> = [
   { name: 'max-layers below 3', text: `${BASE}max-layers: 2\n`, expect: ['6:13: max-layers: 2 is out of range 3..125'] },
   { name: 'max-layers above 125', text: `${BASE}max-layers: 126\n`, expect: ['6:13: max-layers: 126 is out of range 3..125'] },
   { name: 'max-layers not an integer', text: `${BASE}max-layers: 10.5\n`, expect: ['6:13: max-layers: must be an integer'] },
+  { name: 'paths: unknown type with suggestion, missing path', text: `${BASE}paths:\n  - {type: symlnk, target: x}\n`, expect: ['7:5: paths[0]: missing required key "path"', '7:12: paths[0].type: unknown type "symlnk" — did you mean "symlink"?'] },
+  { name: 'paths: relative path, link without target, target on a directory', text: `${BASE}paths:\n  - {type: directory, path: var/x, target: /y}\n  - {type: symlink, path: /bin/sh}\n`, expect: [
+    '7:29: paths[0].path: "var/x" must be a normalized absolute path', '7:44: paths[0].target: only links have a target, not a directory', '8:5: paths[1]: missing required key "target" for a symlink',
+  ] },
+  { name: 'paths: a mode on a link, a bad mode, an unknown key', text: `${BASE}paths:\n  - {type: symlink, path: /bin/sh, target: busybox, mode: "0755"}\n  - {type: empty-file, path: /etc/x, mode: "0999", size: 1}\n`, expect: [
+    '7:59: paths[0].mode: a symlink has no mode of its own', '8:44: paths[1].mode: "0999" is not an octal mode', '8:52: unknown key "size" in paths[1]',
+  ] },
+  { name: 'paths: a duplicate path, a path that is a files dst, a hardlink to nothing the recipe places', text: `${BASE}files: [{src: a, dst: /usr/bin/app}]\npaths:\n  - {type: empty-file, path: /etc/x}\n  - {type: directory, path: /etc/x}\n  - {type: empty-file, path: /usr/bin/app}\n  - {type: hardlink, path: /usr/bin/b, target: /usr/bin/c}\n`, expect: [
+    '9:29: paths[1].path: "/etc/x" is already in paths (line 8)', '10:30: paths[2].path: "/usr/bin/app" is also the dst of a file', '11:48: paths[3].target: "/usr/bin/c" is not a file this recipe places',
+  ] },
 ];
 
 for (const c of cases) {
@@ -113,4 +123,15 @@ test('parseRecipe throws one RECIPE_INVALID listing every problem as file:line:c
 
 test('a valid recipe has no issues', () => {
   assert.deepEqual(issuesOf(BASE), []);
+});
+
+test('paths: every type parses with its defaults; a hardlink may name a files dst or an empty-file', () => {
+  const r = parseRecipe(`${BASE}files: [{src: a, dst: /usr/bin/app}]\npaths:\n  - {type: directory, path: /var/cache/app/, uid: 65532, gid: 65532, mode: "0770"}\n  - {type: empty-file, path: /etc/app.conf}\n  - {type: symlink, path: /bin/sh, target: busybox}\n  - {type: hardlink, path: /usr/bin/app2, target: /usr/bin/app}\n  - {type: permissions, path: /var/local, gid: 50, mode: "2775"}\n`, 'r.yaml', '/');
+  assert.deepEqual(r.paths, [
+    { type: 'directory', path: '/var/cache/app', mode: 0o770, uid: 65532, gid: 65532 },
+    { type: 'empty-file', path: '/etc/app.conf', mode: 0o644, uid: 0, gid: 0 },
+    { type: 'symlink', path: '/bin/sh', target: 'busybox', mode: 0o777, uid: 0, gid: 0 },
+    { type: 'hardlink', path: '/usr/bin/app2', target: '/usr/bin/app', mode: 0o644, uid: 0, gid: 0 },
+    { type: 'permissions', path: '/var/local', mode: 0o2775, uid: 0, gid: 50 },
+  ]);
 });

@@ -4,7 +4,7 @@ import { AlbaError } from '../errors.js';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses a command's argv; unknown options and missing values are USAGE errors. */
-export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T) {
+export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {

@@ -16,7 +16,7 @@ import { loadRecipe } from '../recipe/load.js';
 import { lockPathFor, readLock, resolutionInputs } from '../lock/lock-file.js';
 import { AlbaError } from '../errors.js';
 import { onePositional, parseCommandArgs, stderrLog } from './args.js';
-import { fetchTargets } from './sources.js';
+import { fetchTargets } from '../recipe/fetch-targets.js';
 
 /** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout. */
 export async function buildCommand(argv: string[]): Promise<void> {
@@ -95,7 +95,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
  */
 async function writeOutput(graph: ImageGraph, format: 'oci' | ArchiveFormat, out: string, recipe: Recipe, files: BuildResult['files']): Promise<string[]> {
   if (format === 'oci') {
-    await publish(graph, await openLayoutSink({ dir: out, files }), [recipe.tag]);
+    await publish(graph, await openLayoutSink({ dir: out, files, log: stderrLog }), [recipe.tag]);
     return [out];
   }
   if (format === 'oci-archive') {

@@ -4,7 +4,7 @@ import { lockRecipe } from '../lock/lock.js';
 import { loadRecipe } from '../recipe/load.js';
 import { lockPathFor, readLock, resolutionInputs, writeLock } from '../lock/lock-file.js';
 import { onePositional, parseCommandArgs, stderrLog } from './args.js';
-import { fetchTargets } from './sources.js';
+import { fetchTargets } from '../recipe/fetch-targets.js';
 
 /** `alba lock RECIPE`: resolves the recipe and writes RECIPE's lock file beside it. */
 export async function lockCommand(argv: string[]): Promise<void> {

@@ -75,7 +75,7 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
   let tagNames = tags.map((t) => t.tag);
   let referrersApi: (() => boolean | undefined) | undefined;
   if (target.kind === 'layout') {
-    sink = await openLayoutSink({ dir: target.dir });
+    sink = await openLayoutSink({ dir: target.dir, log });
     pinnedBase = `oci:${target.dir}`;
   } else if (target.kind === 'registry') {
     const names = [...new Set(tags.map((t) => t.name).filter((n): n is string => n !== undefined))];

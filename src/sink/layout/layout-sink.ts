@@ -33,6 +33,8 @@ export interface LayoutSinkOptions {
   dir: string;
   /** Extra files beside the layout's own (e.g. `sbom/amd64.spdx.json`), paths relative to `dir`. */
   files?: readonly { path: string; bytes: Uint8Array }[];
+  /** Told when the sink waits for another writer of the same path. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
   await mkdir(parent, { recursive: true });
   let release: () => Promise<void>;
   try {
-    release = await acquirePathLock(join(parent, `${prefix}lock`), (pid) => process.stderr.write(`waiting for alba (pid ${pid}), which is writing ${options.dir}\n`));
+    release = await acquirePathLock(join(parent, `${prefix}lock`), (pid) => options.log?.(`waiting for alba (pid ${pid}), which is writing ${options.dir}`));
   } catch (cause) {
     throw new AlbaError('LAYOUT_INVALID', `${options.dir}: another alba has been writing it for too long`, { hint: 'see whether that run hangs; stop it, then build again', cause });
   }

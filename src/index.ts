@@ -1,0 +1,29 @@
+/**
+ * alba as a library (the package's export; see docs/api.md): load a recipe, lock it, build its
+ * images into a graph, publish the graph to a sink (an OCI layout, an archive, a registry, an S3
+ * static registry), read images back from a layout or docker archives, and read SBOMs. Nothing
+ * here prints or exits: messages go to the `log` callbacks, failures are AlbaError with a code.
+ */
+export { AlbaError, isAlbaError, type ErrorCode } from './errors.js';
+export { defaultCacheDir } from './cache.js';
+export { loadRecipe } from './recipe/load.js';
+export { fetchTargets } from './recipe/fetch-targets.js';
+export type { FetchTarget } from './recipe/mirror.js';
+export type { Recipe } from './recipe/types.js';
+export { lockRecipe as lock, type LockOptions, type LockOutcome } from './lock/lock.js';
+export { readLock, writeLock, lockPathFor } from './lock/lock-file.js';
+export type { LockFile, LockedPackage } from './lock/lock-types.js';
+export { build, type BuildOptions, type BuildResult } from './builder/build.js';
+export type { ImageGraph, Blob, ManifestNode, Referrer } from './oci/graph.js';
+export { publish, type PublishOptions, type PublishResult, type PublishEvent } from './sink/publish.js';
+export type { Sink } from './sink/sink.js';
+export { openLayoutSink, type LayoutSinkOptions } from './sink/layout/layout-sink.js';
+export { openArchiveSink, type ArchiveSinkOptions } from './sink/archive/archive-sink.js';
+export { openRegistrySink, type RegistrySinkOptions } from './sink/registry/registry-sink.js';
+export { parseReference } from './sink/registry/reference.js';
+export { openStaticRegistrySink } from './sink/s3/static-registry.js';
+export { parseS3Target } from './sink/s3/s3-target.js';
+export { readLayoutGraph } from './source/layout-source.js';
+export { readDockerArchives } from './source/docker-archives.js';
+export { readSbom } from './sbom/read.js';
+export { readRegistrySbom } from './sbom/read-registry.js';

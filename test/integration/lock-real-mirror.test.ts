@@ -59,15 +59,15 @@ function packagesOf(lock: LockFile, arch: string): Map<string, LockedPackage> {
   return new Map((lock.archs[arch] ?? []).map((p) => [p.name, p]));
 }
 
-test('real mirror: recipes/static.yaml locks exactly its four packages (resolve: explicit) for amd64 and arm64', async (t) => {
+test('real mirror: recipes/static.yaml locks exactly its five packages (resolve: explicit) for amd64 and arm64', async (t) => {
   const lock = await lockOrSkip(t, 'static');
   if (lock === undefined) return;
   assert.deepEqual(Object.keys(lock.archs), ['amd64', 'arm64']);
   for (const arch of ARCHS) {
     const packages = packagesOf(lock, arch);
-    assert.deepEqual([...packages.keys()], ['base-files', 'ca-certificates', 'netbase', 'tzdata'], arch);
+    assert.deepEqual([...packages.keys()], ['base-files', 'ca-certificates', 'media-types', 'netbase', 'tzdata'], arch);
     assert.equal(packages.get('base-files')?.architecture, arch);
-    for (const name of ['ca-certificates', 'netbase', 'tzdata']) assert.equal(packages.get(name)?.architecture, 'all', `${arch} ${name}`);
+    for (const name of ['ca-certificates', 'media-types', 'netbase', 'tzdata']) assert.equal(packages.get(name)?.architecture, 'all', `${arch} ${name}`);
   }
 });
 

@@ -38,6 +38,18 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
   /** Annotations from the command line; they override the recipe's. */
   annotations?: Record<string, string>;
+  /** Told after each .deb is in the cache and each layer is built or found. */
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+/** How far a build is: .debs in the cache (with their bytes) and layers done, out of how many. */
+export interface BuildProgress {
+  stage: 'download' | 'layers';
+  done: number;
+  total: number;
+  /** download: bytes of the .debs done so far, and of all of them. */
+  bytes?: number;
+  totalBytes?: number;
 }
 
 /** One platform image of the build. */
@@ -79,7 +91,17 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const unique = uniqueDebs(archs.flatMap((a) => lock.archs[a.name] ?? []));
   const fetchBase = fetchBaseUrls(options.targets);
   const downloads = new Map(unique.map((p) => [p.sha256, { url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describePackage(p) }]));
-  const fetchDebs = (items: DebDownload[]) => downloadDebs(items, { store, onProgress: (p) => (p.cached ? undefined : options.log(`fetched ${p.item.what}`)) });
+  const totalBytes = unique.reduce((n, p) => n + p.size, 0);
+  let bytes = 0;
+  const fetchDebs = (items: DebDownload[]) =>
+    downloadDebs(items, {
+      store,
+      onProgress: (p) => {
+        bytes += p.item.size;
+        if (!p.cached) options.log(`fetched ${p.item.what}`);
+        options.onProgress?.({ stage: 'download', done: p.done, total: p.total, bytes, totalBytes });
+      },
+    });
   const downloaded = await fetchDebs([...downloads.values()]);
   const fresh = new Set(downloaded.filter((d) => !d.cached).map((d) => digestHex(d.digest)));
   const refetch = async (sha256: string): Promise<void> => void (await fetchDebs([downloads.get(sha256)!]));
@@ -90,7 +112,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const budget = recipe.maxLayers - 1 - (userFiles.get(arch)!.length === 0 && recipe.paths.length === 0 ? 0 : 1);
     return planArchLayers(arch, lock.archs[arch.name] ?? [], budget);
   });
-  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates });
+  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates, ...(options.onProgress === undefined ? {} : { onLayer: (done: number, total: number) => options.onProgress?.({ stage: 'layers', done, total }) }) });
   const annotations = imageAnnotations(recipe, epoch, options.annotations);
   const baseLayers = new Map<string, LayerBlob>();
   const images: AssembledImage[] = [];

@@ -39,18 +39,21 @@ export async function buildPackageLayers(
   store: BlobStore,
   cacheDir: string,
   sourceDateEpoch: number,
-  debs: Pick<PackagesLayerRequest, 'fresh' | 'refetch' | 'log' | 'caCertificates'>,
+  debs: Pick<PackagesLayerRequest, 'fresh' | 'refetch' | 'log' | 'caCertificates'> & { onLayer?: (done: number, total: number) => void },
 ): Promise<PackageLayers> {
   const keyOf = (group: LockedPackage[]): string => group.map((p) => p.sha256).join(' ');
   const groups = new Map(plans.flatMap((plan) => plan.groups.map((g) => [keyOf(g), g] as const)));
   const layers = new Map<string, DebsLayer>();
   const contents = new Map<string, DebContent>();
+  const { onLayer, ...shared } = debs;
+  let done = 0;
   await mapLimit([...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)), 3, async ([key, group]) => {
     const layer = await packagesLayer(store, cacheDir, {
       debs: group.map((p) => ({ debPath: store.path(`sha256:${p.sha256}` as Digest), debSha256: p.sha256, packageName: p.name, what: describePackage(p) })),
       sourceDateEpoch,
-      ...debs,
+      ...shared,
     });
+    onLayer?.(++done, groups.size);
     layers.set(key, layer);
     group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));
   });

@@ -26,7 +26,19 @@ export function onePositional(command: string, positionals: string[], what: stri
   return first;
 }
 
-/** A logger that writes progress lines to stderr. */
+let quiet = false;
+
+/** `--quiet`: from now on stderrLog prints nothing and no progress is drawn (errors still are). */
+export function beQuiet(): void {
+  quiet = true;
+}
+
+/** True after beQuiet(). */
+export function isQuiet(): boolean {
+  return quiet;
+}
+
+/** A logger that writes progress lines to stderr (nothing with `--quiet`). */
 export function stderrLog(line: string): void {
-  process.stderr.write(`${line}\n`);
+  if (!quiet) process.stderr.write(`${line}\n`);
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { archSlug } from '../debian/arch.js';
-import { build, type BuildResult } from '../builder/build.js';
+import { build, type BuildProgress, type BuildResult } from '../builder/build.js';
+import { formatBytes, Progress } from './progress.js';
 import { imageGraphOf, type ImageGraph } from '../oci/graph.js';
 import type { Recipe } from '../recipe/types.js';
 import { openArchiveSink, type ArchiveFormat } from '../sink/archive/archive-sink.js';
@@ -11,7 +12,7 @@ import { pushGraph } from './push.js';
 import { REGISTRY_FLAGS, registryAccess } from './registry-flags.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { defaultCacheDir } from '../cache.js';
-import { lockRecipe } from '../lock/lock.js';
+import { lockShowingProgress } from './lock-command.js';
 import { loadRecipe } from '../recipe/load.js';
 import { lockPathFor, readLock, resolutionInputs } from '../lock/lock-file.js';
 import { AlbaError } from '../errors.js';
@@ -49,10 +50,16 @@ export async function buildCommand(argv: string[]): Promise<void> {
   }
   if (lock === undefined) {
     stderrLog(`no lock file (${lockPath}): resolving now; run \`alba lock\` to pin the packages`);
-    lock = (await lockRecipe(recipe, { targets, cacheDir, allowInsecure: values['allow-insecure'] === true, log: stderrLog })).lock;
+    lock = (await lockShowingProgress(recipe, { targets, cacheDir, allowInsecure: values['allow-insecure'] === true, log: stderrLog })).lock;
   }
   const out = resolve(values.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
+  let state: BuildProgress | undefined;
+  const progress = new Progress((elapsed) => describeProgress(state, elapsed)).tick();
   const result = await build({
+    onProgress: (p) => {
+      state = p;
+      progress.update();
+    },
     recipe,
     lock,
     ...(values.arch === undefined ? {} : { archs: values.arch.split(',').map((a) => a.trim()).filter((a) => a !== '') }),
@@ -60,7 +67,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     targets,
     log: stderrLog,
     annotations: parseAnnotations(values.annotation ?? []),
-  });
+  }).finally(() => progress.clear());
   const clock = stopwatch();
   const writeLayout = values.push === undefined || values.out !== undefined;
   const written = writeLayout ? await writeOutput(result.graph, format, out, recipe, result.files) : [];
@@ -110,6 +117,14 @@ async function writeOutput(graph: ImageGraph, format: 'oci' | ArchiveFormat, out
     written.push(file);
   }
   return written;
+}
+
+/** The progress line of a build: `.debs 12/40, 8.1 MB of 20.3 MB, 4.2 MB/s` or `layers 7/38`, with the elapsed time. */
+function describeProgress(state: BuildProgress | undefined, elapsed: number): string {
+  const time = `${elapsed.toFixed(0)} s`;
+  if (state === undefined) return `building… ${time}`;
+  if (state.stage === 'layers') return `layers ${state.done}/${state.total}  ${time}`;
+  return `.debs ${state.done}/${state.total}, ${formatBytes(state.bytes ?? 0)} of ${formatBytes(state.totalBytes ?? 0)}, ${formatBytes((state.bytes ?? 0) / Math.max(elapsed, 0.001))}/s  ${time}`;
 }
 
 /** `--annotation KEY=VALUE` options (e.g. org.opencontainers.image.revision=$GIT_SHA) as a map. */

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { defaultCacheDir } from '../cache.js';
-import { lockRecipe } from '../lock/lock.js';
+import { lockRecipe, type LockOptions, type LockOutcome } from '../lock/lock.js';
+import type { Recipe } from '../recipe/types.js';
+import { Progress } from './progress.js';
 import { loadRecipe } from '../recipe/load.js';
 import { lockPathFor, readLock, resolutionInputs, writeLock } from '../lock/lock-file.js';
 import { onePositional, parseCommandArgs, stderrLog } from './args.js';
@@ -24,7 +26,7 @@ export async function lockCommand(argv: string[]): Promise<void> {
     stderrLog(`${lockPath} is up to date (use --update to re-resolve)`);
     return;
   }
-  const outcome = await lockRecipe(recipe, {
+  const outcome = await lockShowingProgress(recipe, {
     targets: await fetchTargets(recipe, values.mirror),
     cacheDir: values.cache ?? defaultCacheDir(),
     allowInsecure: values['allow-insecure'] === true,
@@ -48,4 +50,17 @@ export async function lockCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}\n`);
   }
   process.stdout.write(`wrote ${lockPath}\n`);
+}
+
+/** lockRecipe() with a progress line on a TTY: Release files verified, then archs resolved. */
+export async function lockShowingProgress(recipe: Recipe, options: LockOptions): Promise<LockOutcome> {
+  let state: { stage: string; done: number; total: number } | undefined;
+  const progress = new Progress((elapsed) => `${state === undefined ? 'locking…' : state.stage === 'releases' ? `Release files ${state.done}/${state.total}` : `archs resolved ${state.done}/${state.total}`}  ${elapsed.toFixed(0)} s`).tick();
+  return lockRecipe(recipe, {
+    ...options,
+    onProgress: (p) => {
+      state = p;
+      progress.update();
+    },
+  }).finally(() => progress.clear());
 }

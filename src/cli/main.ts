@@ -1,5 +1,6 @@
 import { AlbaError } from '../errors.js';
 import { version } from '../version.js';
+import { beQuiet } from './args.js';
 import { printError } from './print-error.js';
 
 const USAGE = `alba ${version} — daemonless builder of distroless multi-arch OCI images
@@ -37,6 +38,7 @@ Options:
   --creds U:P       registry credentials for a REF (default: $ALBA_REGISTRY_AUTH)
   --plain-http      talk http, not https, to a REF's registry (loopback registries always use http)
   --untag           rm on a registry: remove a tag alone when its digest has other tags (placeholder, as regctl)
+  -q, --quiet       print errors and the final result only (no trace, no progress)
   -h, --help        this help
   --version         alba's version
 See README.md and docs/recipe.md.`;
@@ -50,7 +52,10 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<void>>>
   static: async () => (await import('./static-command.js')).staticCommand,
 };
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  // --quiet (-q) anywhere: errors and the final result only
+  const argv = args.filter((a) => a !== '--quiet' && a !== '-q');
+  if (argv.length !== args.length) beQuiet();
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     process.stdout.write(`${USAGE}\n`);

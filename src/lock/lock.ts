@@ -24,6 +24,8 @@ export interface LockOptions {
   previous?: LockFile;
   /** Accept such an older Release. */
   allowDowngrade?: boolean;
+  /** Told after each Release is verified and each arch is resolved. */
+  onProgress?: (progress: { stage: 'releases' | 'archs'; done: number; total: number }) => void;
 }
 
 /** Seconds spent per stage, for `--json` and the benchmarks (indexes and resolve: summed over the archs, which run two at a time). */
@@ -52,8 +54,9 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   const clock = stopwatch();
   await removeStaleCacheTemps(options.cacheDir);
   const keyring = await loadKeyring(recipe.keyrings);
-  const releases = await mapLimit(options.targets, 4, (t) =>
-    fetchRelease({
+  let released = 0;
+  const releases = await mapLimit(options.targets, 4, async (t) => {
+    const release = await fetchRelease({
       url: t.source.url,
       suite: t.suite,
       ...(t.fetchUrl !== t.source.url ? { mirror: t.fetchUrl } : {}),
@@ -61,8 +64,10 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       allowInsecure: options.allowInsecure,
       snapshot: t.source.snapshot,
       log: options.log,
-    }),
-  );
+    });
+    options.onProgress?.({ stage: 'releases', done: ++released, total: options.targets.length });
+    return release;
+  });
   if (options.previous !== undefined && options.allowDowngrade !== true) checkNoRollback(releases, options.previous);
   for (const r of releases) if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
   const releasesTime = clock();
@@ -81,8 +86,9 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
 
   // Each arch resolves in its own thread (lock-threads.ts), two at a time.
   const components = releases.flatMap((release, i) => options.targets[i]!.source.components.map((component) => ({ release, component })));
-  const results = await mapLimit(recipe.archs, 2, (arch) =>
-    resolveArchInThread({
+  let resolved = 0;
+  const results = await mapLimit(recipe.archs, 2, async (arch) => {
+    const result = await resolveArchInThread({
       arch: arch.debian,
       indexes: components,
       requests: recipe.packages,
@@ -90,8 +96,10 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       exclude: recipe.exclude,
       where: describeIndexes(releases, options.targets, arch),
       cacheDir: options.cacheDir,
-    }),
-  );
+    });
+    options.onProgress?.({ stage: 'archs', done: ++resolved, total: recipe.archs.length });
+    return result;
+  });
   for (const note of new Set(results.flatMap((r) => r.notes))) options.log(note);
   const archs: Record<string, LockedPackage[]> = {};
   recipe.archs.forEach((arch, i) => (archs[arch.name] = results[i]!.packages));

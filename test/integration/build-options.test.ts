@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
 import { readLayerEntries } from '../helpers/read-layer.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
-import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { albaBin, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
 // Command-line options of `alba build` beyond the recipe (--annotation, --arch), and the
@@ -124,4 +124,33 @@ test('--format oci-archive: one tar of the layout, the same bytes on every build
   }
   const bad = await runAlba(['build', project.recipe, '--cache', cache, '--format', 'tarball']);
   assert.equal(bad.status, 2, explain(bad));
+});
+
+test('progress: redrawn in place on a terminal (a pseudo-TTY through script) and cleared; plain lines in a pipe; --quiet prints the result only', async (t) => {
+  if (!requireTool('script', t)) return;
+  const freshCache = join(work, 'cache-progress');
+  const out = join(work, 'progress-out');
+  const command = [process.execPath, albaBin, 'build', project.recipe, '--cache', freshCache, '--out', out].map((a) => `'${a}'`).join(' ');
+  const env = { ...process.env };
+  delete env.CI;
+  const tty = await new Promise<string>((resolve) => {
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { env });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.on('close', () => resolve(text));
+  });
+  assert.match(tty, /\r\.debs \d+\/\d+, [\d.]+ kB of [\d.]+ kB/, 'download progress, redrawn with a carriage return');
+  assert.match(tty, /\rlayers \d+\/\d+/, 'layer progress');
+  assert.match(tty, /\r\x1b\[K/, 'the line is cleared at the end');
+  assert.match(tty, /wrote .*progress-out/);
+  const piped = await runAlba(['build', project.recipe, '--cache', join(work, 'cache-progress-2'), '--out', out]);
+  assert.equal(piped.status, 0, explain(piped));
+  assert.doesNotMatch(piped.stderr, /\r/, 'no redrawing in a pipe');
+  assert.match(piped.stderr, /^fetched /m, 'plain lines');
+  const quiet = await runAlba(['build', project.recipe, '--cache', join(work, 'cache-progress-3'), '--out', out, '--quiet']);
+  assert.equal(quiet.status, 0, explain(quiet));
+  assert.equal(quiet.stderr, '', '--quiet: nothing but errors on stderr');
+  assert.match(quiet.stdout, /^index +sha256:/m, 'the result is still printed');
+  const failing = await runAlba(['build', join(work, 'no-such.yaml'), '-q']);
+  assert.match(failing.stderr, /error\[RECIPE_NOT_FOUND\]/, 'errors are printed under --quiet');
 });

@@ -1,4 +1,7 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+
+/** How long a lock file may stay without its holder's pid before it counts as abandoned. */
+const UNWRITTEN_MS = 5000;
 
 /** How long a writer waits for another one before giving up. */
 const MAX_WAIT_MS = 30 * 60 * 1000;
@@ -19,13 +22,18 @@ export async function acquirePathLock(path: string, onWait: (holderPid: number) 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+    const written = Number.isInteger(holder) && holder > 0;
+    // a lock file without a pid yet is being written by its holder: only an old one is abandoned
+    const abandoned = written ? !alive(holder) : Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) > UNWRITTEN_MS;
+    if (abandoned) {
       await rm(path, { force: true });
       continue;
     }
     if (Date.now() - started > maxWaitMs) throw new Error(`${path} is still held by process ${holder} after ${Math.round(maxWaitMs / 60000)} minutes`);
-    if (!told) onWait(holder);
-    told = true;
+    if (!told && written) {
+      onWait(holder);
+      told = true;
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -7,7 +7,8 @@
  *   old index still finds all of its own), the new index is checked against them, then
  *   `index.json` is replaced in one rename(2) — the commit — and only then are the blobs and
  *   files the new layout does not use removed. A failed walk removes what it added.
- * Every blob is copied (never hard-linked to the build cache) and verified while written. One
+ * Every blob is copied (never hard-linked to the build cache) and verified while written; one the
+ * previous layout holds is kept when its bytes still hash to its name. One
  * writer at a time per path: a second one waits for the lock file `.<name>.alba-lock` beside it.
  */
 import { randomBytes } from 'node:crypto';
@@ -70,7 +71,10 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
     const refs: Descriptor[] = [];
     const put = async (blob: Blob): Promise<StoreOutcome> => {
       const { digest, size } = blob.descriptor;
-      kept.add(digestHex(parseDigest(digest)));
+      const hex = digestHex(parseDigest(digest));
+      kept.add(hex);
+      // a blob the previous layout already holds is kept when its bytes still hash to its name: read, not rewritten
+      if (before.has(hex) && (await blobs.verify(parseDigest(digest)))) return 'skipped';
       await blobs.write(await blob.open(), { digest: parseDigest(digest), size, what: `blob ${digest}${blob.file === undefined ? '' : ` (${blob.file})`}` });
       return 'sent';
     };

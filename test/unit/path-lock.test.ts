@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { acquirePathLock } from '../../src/util/path-lock.js';
+
+// The one-writer lock of an output path: waits for a live holder, takes over a dead one's, and
+// never mistakes a lock file its holder has not written its pid into yet for an abandoned one.
+
+const dir = await mkdtemp(join(tmpdir(), 'alba-path-lock-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('a live holder is waited for (and named once); the lock is taken when it is released', async () => {
+  const path = join(dir, 'live.lock');
+  const release = await acquirePathLock(path, () => assert.fail('nobody to wait for'));
+  assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
+  const waited: number[] = [];
+  let taken = false;
+  const second = acquirePathLock(path, (pid) => waited.push(pid)).then((r) => ((taken = true), r));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(taken, false, 'the second writer waits');
+  assert.deepEqual(waited, [process.pid]);
+  await release();
+  await (await second)();
+  assert.equal(taken, true);
+});
+
+test('a lock whose process is gone is taken over; an empty one only once it is old', async () => {
+  const dead = join(dir, 'dead.lock');
+  await writeFile(dead, '2147483646\n');
+  await (await acquirePathLock(dead, () => assert.fail('a dead holder is not waited for')))();
+  const empty = join(dir, 'empty.lock');
+  await writeFile(empty, '');
+  let taken = false;
+  const pending = acquirePathLock(empty, () => undefined).then((r) => ((taken = true), r));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(taken, false, 'a fresh lock without a pid is being written: wait');
+  const old = new Date(Date.now() - 60_000);
+  await utimes(empty, old, old);
+  await (await pending)();
+  assert.equal(taken, true, 'an old one is abandoned');
+});

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { FaultProxy, SeenRequest } from './fault-proxy.js';
 import { repoRoot } from './repo-root.js';
 
 /** What a run of the CLI gave. */
@@ -53,4 +54,27 @@ export function runAlba(args: string[], options: RunAlbaOptions = {}): Promise<A
 /** A run's status and output, for assertion messages (stdout cut at 2000 characters). */
 export function explainRun(run: AlbaRun): string {
   return `status ${run.status}\n--- stdout\n${run.stdout.slice(0, 2000)}--- stderr\n${run.stderr}`;
+}
+
+/**
+ * Runs the CLI with `args` and SIGKILLs it while the proxy stalls the `nth` request that `counts`
+ * matches; afterwards the proxy forwards everything again. True when the kill came at that request,
+ * false when the CLI exited before reaching it.
+ */
+export async function killAlbaAt(proxy: FaultProxy, counts: (r: SeenRequest) => boolean, nth: number, args: string[], env: Record<string, string> = {}): Promise<boolean> {
+  let seen = 0;
+  let reached: () => void = () => undefined;
+  const stalled = new Promise<'stalled'>((resolve) => (reached = () => resolve('stalled')));
+  proxy.fault = (r) => {
+    if (!counts(r) || ++seen < nth) return undefined;
+    reached();
+    return { stallMs: 600_000 };
+  };
+  const child = spawn(process.execPath, [albaBin, ...args], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')));
+  const first = await Promise.race([stalled, exited]);
+  child.kill('SIGKILL');
+  await exited;
+  proxy.fault = () => undefined;
+  return first === 'stalled';
 }

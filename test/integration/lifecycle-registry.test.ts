@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
-import { albaBin, explainRun, runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { explainRun, killAlbaAt, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
 // `alba container ls|rm|gc` on a real distribution 2.8 registry: push times from push records,
@@ -165,24 +165,12 @@ describe('alba container ls, rm and gc on a distribution registry', { skip: have
 
   test('a gc killed half-way leaves every kept tag whole, and a rerun finishes the removal', async () => {
     await pushAll('life/killed');
-    const proxy = await startFaultProxy(registry.url);
-    let deletes = 0;
-    let reached: () => void = () => undefined;
-    const stalled = new Promise<void>((resolve) => (reached = resolve));
-    proxy.fault = (r) => {
-      if (r.method !== 'DELETE' || !/manifests\/sha256:/.test(r.path)) return undefined;
-      // the placeholder of d03 and the 6 removed indexes go first: stall on the second platform manifest or referrer
-      if (++deletes < 9) return undefined;
-      reached();
-      return { stallMs: 600_000 };
-    };
     const dry = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', '--dry-run', '--json', `docker://${registry.host}`]);
     const planned = (JSON.parse(dry.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
-    const child = spawn(process.execPath, [albaBin, 'container', 'gc', '-t', 'life/killed', '--keep', '5', '--cache', cache, `docker://${proxy.host}`], { stdio: 'ignore' });
-    await stalled;
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-    proxy.fault = () => undefined;
+    const proxy = await startFaultProxy(registry.url);
+    // the placeholder of d03 and the 6 removed indexes go first: stall on the second platform manifest or referrer
+    const deletes = (r: SeenRequest): boolean => r.method === 'DELETE' && /manifests\/sha256:/.test(r.path);
+    assert.ok(await killAlbaAt(proxy, deletes, 9, ['container', 'gc', '-t', 'life/killed', '--keep', '5', '--cache', cache, `docker://${proxy.host}`]), 'gc reached its 9th delete');
     const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
     for (const tag of kept) {
       const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/life/killed:${tag}`, `oci:${join(work, `killed-${tag}`)}:x`]);

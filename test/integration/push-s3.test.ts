@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketWebsiteCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { bigLayout } from '../helpers/big-layout.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { podmanEnv } from '../helpers/podman.js';
-import { albaBin, type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
+import { type AlbaRun, explainRun, killAlbaAt, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
 
@@ -328,19 +328,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     assert.equal(rebuilt.status, 0, explainRun(rebuilt));
     for (const killAt of [1, 4, 9]) {
       const proxy = await startFaultProxy(rgw.url);
-      let puts = 0;
-      let reached: () => void = () => undefined;
-      const stalled = new Promise<void>((resolve) => (reached = resolve));
-      proxy.fault = (r) => {
-        if (r.method !== 'PUT') return undefined;
-        if (++puts < killAt) return undefined;
-        reached();
-        return { stallMs: 600_000 };
-      };
-      const child = spawn(process.execPath, [albaBin, 'container', 'push', '-t', 'app/killed:1', other, s3Url(proxy.url)], { env: { ...process.env, ...env }, stdio: 'ignore' });
-      await stalled;
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
+      assert.ok(await killAlbaAt(proxy, (r) => r.method === 'PUT', killAt, ['container', 'push', '-t', 'app/killed:1', other, s3Url(proxy.url)], env), `the push reached PUT ${killAt}`);
       await proxy.close();
       assert.ok((await object('v2/app/killed/manifests/1'))!.bytes.equals(before), `killed at PUT ${killAt}: the tag still names the previous image`);
       assert.deepEqual(await tagsList('app/killed'), ['1']);
@@ -362,20 +350,8 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     let removed = 0;
     for (const killAt of [1, 3, 6]) {
       const proxy = await startFaultProxy(rgw.url);
-      let deletes = 0;
-      let reached: () => void = () => undefined;
-      const stalled = new Promise<void>((resolve) => (reached = resolve));
-      proxy.fault = (r) => {
-        if (r.method !== 'DELETE' && !(r.method === 'POST' && r.path.includes('delete'))) return undefined;
-        if (++deletes < killAt) return undefined;
-        reached();
-        return { stallMs: 600_000 };
-      };
-      const child = spawn(process.execPath, [albaBin, 'container', 'gc', '-t', 'app/gckill', '--keep', String(4 - removed), '--grace', '0', s3Url(proxy.url)], { env: { ...process.env, ...env }, stdio: 'ignore' });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      assert.equal(await Promise.race([stalled.then(() => 'stalled'), exited.then(() => 'exited')]), 'stalled', `gc reached DELETE ${killAt}`);
-      child.kill('SIGKILL');
-      await exited;
+      const deletes = (r: SeenRequest): boolean => r.method === 'DELETE' || (r.method === 'POST' && r.path.includes('delete'));
+      assert.ok(await killAlbaAt(proxy, deletes, killAt, ['container', 'gc', '-t', 'app/gckill', '--keep', String(4 - removed), '--grace', '0', s3Url(proxy.url)], env), `gc reached DELETE ${killAt}`);
       await proxy.close();
       removed++;
       for (const tag of await tagsList('app/gckill')) {

@@ -14,7 +14,9 @@ export type Fault =
   /** Read part of the request body, then drop the connection. */
   | 'reset'
   /** Wait this long, then forward. */
-  | { stallMs: number };
+  | { stallMs: number }
+  /** Wait until this settles, then forward. */
+  | { hold: Promise<unknown> };
 
 /** A recording, fault-injecting HTTP proxy in front of one server. */
 export interface FaultProxy {
@@ -61,6 +63,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         if (got > 1024) req.socket.destroy();
       });
       req.on('end', () => req.socket.destroy());
+      return;
+    }
+    if ('hold' in fault) {
+      void fault.hold.finally(() => forward(req, res));
       return;
     }
     if ('stallMs' in fault) {

@@ -408,4 +408,35 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
     const bin = await fetch(`${front.url}/df-dist-v1/albatros/${left[0]}/linux/amd64/albatros`);
     assert.equal(await bin.text(), 'albatros for linux/amd64\n');
   });
+  test('a name-document write that lands late does not drop the tag another push added meanwhile', async () => {
+    const dir = join(work, 'racer');
+    await mkdir(join(dir, 'linux/amd64'), { recursive: true });
+    await writeFile(join(dir, 'linux/amd64/racer'), 'racer\n');
+    const first = await alba(['static', 'push', '-t', 'racer:1', dir, target]);
+    assert.equal(first.status, 0, explainRun(first));
+    // A's second write of the document (after RGW refused its If-Match) is held while B pushes whole
+    const proxy = await startFaultProxy(rgw.url);
+    let writes = 0;
+    let other: Promise<AlbaRun> | undefined;
+    proxy.fault = (r) => {
+      if (r.method !== 'PUT' || r.path.split('?')[0] !== `/${BUCKET}/df-dist-v1/racer` || ++writes !== 2) return undefined;
+      other = alba(['static', 'push', '-t', 'racer:3', dir, target]);
+      return { hold: Promise.race([other, new Promise((resolve) => setTimeout(resolve, 4000))]) };
+    };
+    const a = await alba(['static', 'push', '-t', 'racer:2', dir, s3Url(proxy.url)]);
+    await proxy.close();
+    assert.equal(a.status, 0, explainRun(a));
+    assert.ok(other !== undefined, 'A wrote the document twice (RGW 16 refuses its If-Match)');
+    const b = await other;
+    assert.equal(b.status, 0, explainRun(b));
+    assert.deepEqual(((await (await fetch(`${front.url}/df-dist-v1/racer`)).json()) as { tags: string[] }).tags, ['1', '2', '3']);
+    assert.deepEqual((await keys('df-dist-v1/racer')).filter((k) => k.endsWith('.alba-lock')), [], 'no lock is left');
+  });
+  test('a lock left by a killed writer is broken once it has not changed for 10 s', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'df-dist-v1/racer.alba-lock', Body: 'killed\n' }));
+    const res = await alba(['static', 'push', '-t', 'racer:4', join(work, 'racer'), target]);
+    assert.equal(res.status, 0, explainRun(res));
+    assert.deepEqual(((await (await fetch(`${front.url}/df-dist-v1/racer`)).json()) as { tags: string[] }).tags, ['1', '2', '3', '4']);
+    assert.deepEqual((await keys('df-dist-v1/racer')).filter((k) => k.endsWith('.alba-lock')), []);
+  });
 });

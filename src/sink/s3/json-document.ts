@@ -2,11 +2,14 @@
  * Read-modify-write of a small JSON document in a bucket (`tags/list`, `df-dist-v1/NAME`) that
  * concurrent pushes must not lose each other's changes to. Each write is conditional
  * (`If-Match` the ETag read, `If-None-Match: *` for a new document); a server that refuses the
- * condition (412) makes alba read again and redo the change. Servers that ignore the conditions,
- * or refuse every If-Match (Ceph RGW 16 does, even for the right ETag), are covered by reading the
- * document again after a short random pause and repairing it while it lacks this push's change:
- * two writers converge.
+ * condition (412) makes alba read again and redo the change. A server that refuses every If-Match
+ * (Ceph RGW 16 does, even for the right ETag) but honours If-None-Match gets a lock instead: an
+ * object `KEY.alba-lock` created with `If-None-Match: *` around the read and the write, so
+ * writers take turns; a lock left by a killed writer is broken once it has not changed for
+ * LOCK_STALE_MS. Servers that ignore both conditions are covered by reading the document again
+ * after a short random pause and repairing it while it lacks this push's change.
  */
+import { randomUUID } from 'node:crypto';
 import { AlbaError } from '../../errors.js';
 import { MUTABLE, type S3Store } from './s3-store.js';
 
@@ -21,30 +24,87 @@ export interface DocumentChange<T> {
   holds(doc: T | undefined): boolean;
 }
 
+/** What follows a document's key in the key of its lock (sweeps leave such objects alone). */
+export const LOCK_SUFFIX = '.alba-lock';
 const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const ATTEMPTS = 8;
+/** A lock unchanged for this long belongs to a writer that died (a change holds it well under a second). */
+const LOCK_STALE_MS = 10_000;
+/** How long a writer waits for a lock before giving up. */
+const LOCK_WAIT_MS = 60_000;
 
 /** Applies the change (see the file comment); throws S3 when it cannot make it stick. */
 export async function updateDocument<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
-  let ifMatchWorks = true;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const current = await read<T>(store, change.key);
     const next = change.change(current?.doc);
     if (next === undefined) return;
-    const bytes = Buffer.from(`${JSON.stringify(next)}\n`, 'utf8');
-    const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : ifMatchWorks ? { ifMatch: current.etag } : {};
-    const written = await store.put(change.key, bytes, { contentType: change.contentType, cacheControl: change.cacheControl, ...condition });
-    if (!written) {
-      // Ceph RGW 16 answers 412 to every If-Match, even the right ETag: then write without it and rely on the repair below.
-      if ('ifMatch' in condition && (await read<T>(store, change.key))?.etag === current?.etag) ifMatchWorks = false;
+    const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
+    if (!(await store.put(change.key, encode(next), { ...writeOptions(change), ...condition }))) {
+      // refused although the ETag is unchanged: this server refuses every If-Match (Ceph RGW 16)
+      if ('ifMatch' in condition && (await read<T>(store, change.key))?.etag === current?.etag) return withLock(store, change.key, () => changeLocked(store, change));
       continue;
     }
-    await new Promise((resolve) => setTimeout(resolve, 30 + Math.random() * 120));
+    await pause(30 + Math.random() * 120);
     if (change.holds((await read<T>(store, change.key))?.doc)) return;
   }
-  throw new AlbaError('S3', `${store.where(change.key)}: could not update it after ${ATTEMPTS} tries (other pushes kept changing it)`, {
+  throw tooBusy(store, change.key);
+}
+
+/** The read-change-write of a writer holding the lock: unconditional, checked by a re-read. */
+async function changeLocked<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const next = change.change((await read<T>(store, change.key))?.doc);
+    if (next === undefined) return;
+    await store.put(change.key, encode(next), writeOptions(change));
+    if (change.holds((await read<T>(store, change.key))?.doc)) return;
+  }
+  throw tooBusy(store, change.key);
+}
+
+function tooBusy(store: S3Store, key: string): AlbaError {
+  return new AlbaError('S3', `${store.where(key)}: could not update it after ${ATTEMPTS} tries (other pushes kept changing it)`, {
     hint: 'run the push again; its content is in place, only this index is behind',
   });
+}
+
+/** Runs `work` while holding the lock object of `key` (see the file comment). */
+async function withLock(store: S3Store, key: string, work: () => Promise<void>): Promise<void> {
+  const lock = `${key}${LOCK_SUFFIX}`;
+  const started = Date.now();
+  let seen: { etag: string | undefined; since: number } | undefined;
+  while (!(await store.put(lock, Buffer.from(`${randomUUID()}\n`), { contentType: 'text/plain', cacheControl: 'no-store', ifNoneMatch: '*' }))) {
+    const holder = (await store.head(lock))?.etag;
+    const now = Date.now();
+    if (seen === undefined || seen.etag !== holder) seen = { etag: holder, since: now };
+    else if (holder !== undefined && now - seen.since > LOCK_STALE_MS) {
+      await store.remove(lock);
+      continue;
+    }
+    if (now - started > LOCK_WAIT_MS) {
+      throw new AlbaError('S3', `${store.where(lock)}: another push has held this lock for over ${LOCK_WAIT_MS / 1000} s`, {
+        hint: 'if no other push or gc is running, delete that object and run again',
+      });
+    }
+    await pause(50 + Math.random() * 150);
+  }
+  try {
+    await work();
+  } finally {
+    await store.remove(lock);
+  }
+}
+
+function writeOptions(change: DocumentChange<unknown>): { contentType: string; cacheControl: string } {
+  return { contentType: change.contentType, cacheControl: change.cacheControl };
+}
+
+function encode(doc: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(doc)}\n`, 'utf8');
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function read<T>(store: S3Store, key: string): Promise<{ doc: T; etag?: string } | undefined> {

@@ -13,7 +13,7 @@ import { referrersTag } from '../../oci/referrers.js';
 import type { Descriptor } from '../../oci/types.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { RemovalPlan } from '../sink.js';
-import { readTagList, updateTagList } from './json-document.js';
+import { LOCK_SUFFIX, readTagList, updateTagList } from './json-document.js';
 import { S3Store } from './s3-store.js';
 import { compareTags } from './static-binaries.js';
 import { keyOf, type S3Target } from './s3-target.js';
@@ -39,7 +39,7 @@ export async function planImageRemoval(target: S3Target, name: string, tags: rea
   const reachable = await reachableKeys(store, base, roots.map((o) => o.key));
   const doomed = objects.filter((o) => {
     if (TAG_KEY.test(o.key)) return !isRoot(o);
-    if (o.key === `${base}tags/list`) return false;
+    if (o.key === `${base}tags/list` || o.key.endsWith(LOCK_SUFFIX)) return false;
     return !reachable.has(o.key) && !young(o);
   });
   return { tags: [...tags], objects: doomed.map((o) => ({ key: o.key, size: o.size })), bytes: doomed.reduce((n, o) => n + o.size, 0) };

@@ -10,6 +10,7 @@ import { FIXTURE_APP_LINES, FIXTURE_PACKAGES, fixtureRecipeYaml, makeFixtureDist
 import type { Repo, RepoPackage } from '../helpers/make-repo.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { explainRun, runAlba } from '../helpers/run-alba.js';
+import { snapshotTree } from '../helpers/tree-snapshot.js';
 
 // `alba build` on bad input, end to end (the compiled CLI: run `tsc -p .` first): each case first
 // builds a good image into --out, then breaks one input and builds again into the same --out. The
@@ -197,7 +198,7 @@ describe('alba build on bad input fails cleanly and keeps the previous layout', 
       assert.equal(lock.status, 0, explainRun(lock));
       const good = await runAlba(['build', project.recipe, '--cache', c.cache, '--out', c.out]);
       assert.equal(good.status, 0, explainRun(good));
-      const before = await readFile(join(c.out, 'index.json'));
+      const before = await snapshotTree(c.out);
 
       await k.breakIt(c);
       const bad = await runAlba(['build', project.recipe, '--cache', k.freshCache === true ? `${c.cache}-fresh` : c.cache, '--out', c.out]);
@@ -209,7 +210,7 @@ describe('alba build on bad input fails cleanly and keeps the previous layout', 
       assert.doesNotMatch(bad.stderr, /^\s+at /m, 'stack trace on stderr');
       assert.doesNotMatch(bad.stderr, /internal error/);
 
-      assert.ok((await readFile(join(c.out, 'index.json'))).equals(before), 'index.json of the previous layout changed');
+      assert.deepEqual(await snapshotTree(c.out), before, 'the previous layout changed');
       assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out.alba-')), [], 'temp layout left beside --out');
       await k.check?.(c);
     });

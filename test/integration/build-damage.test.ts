@@ -4,10 +4,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
+import { readLayout } from '../../src/oci/layout-reader.js';
 import { makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { albaBin, explainRun, runAlba } from '../helpers/run-alba.js';
+import { verifyLayoutExternally } from '../helpers/verify-layout.js';
 
 // The cache is trusted by name, so alba checks the name: a flipped bit in a cached layer, .deb or
 // parsed index is found, evicted with a note and rebuilt or fetched again, never published; a
@@ -34,7 +35,7 @@ after(async () => {
 async function build(out: string): Promise<{ status: number | null; stderr: string; index: string }> {
   const res = await runAlba(['build', project.recipe, '--cache', cache, '--out', out]);
   assert.equal(res.status, 0, explainRun(res));
-  await checkLayout(await readLayout(out), { hashes: true });
+  await verifyLayoutExternally(out);
   return { status: res.status, stderr: res.stderr, index: await readFile(join(out, 'index.json'), 'utf8') };
 }
 
@@ -59,7 +60,7 @@ describe('a damaged cache never reaches an output', () => {
     const first = await build(join(work, 'out1'));
     const layer = await biggestLayer(join(work, 'out1'));
     await flipBit(join(cache, 'blobs', 'sha256', layer));
-    await checkLayout(await readLayout(join(work, 'out1')), { hashes: true }); // no shared inode: out1 is intact
+    await verifyLayoutExternally(join(work, 'out1')); // no shared inode: out1 is intact
     const second = await build(join(work, 'out2'));
     assert.match(second.stderr, new RegExp(`note: the cached layer .*${layer} is corrupt .*built again`));
     assert.equal(second.index, first.index, 'the same digests');
@@ -124,13 +125,13 @@ describe('--out is replaced whole', () => {
       await new Promise((r) => setTimeout(r, 150 + i * 60));
       child.kill('SIGKILL');
       await exited;
-      await checkLayout(await readLayout(out), { hashes: true });
+      await verifyLayoutExternally(out);
       versions.add(await readFile(join(out, 'index.json'), 'utf8'));
     }
     assert.ok(versions.size > 1, 'some of the killed builds got as far as the commit');
     const res = await runAlba(['build', project.recipe, '--cache', cache, '--out', out]);
     assert.equal(res.status, 0, explainRun(res));
-    await checkLayout(await readLayout(out), { hashes: true });
+    await verifyLayoutExternally(out);
   });
 
   test('two builds into one --out at once both exit 0 and leave a valid layout', async () => {
@@ -141,7 +142,7 @@ describe('--out is replaced whole', () => {
     ]);
     assert.equal(a.status, 0, explainRun(a));
     assert.equal(b.status, 0, explainRun(b));
-    await checkLayout(await readLayout(out), { hashes: true });
+    await verifyLayoutExternally(out);
     assert.deepEqual((await readdir(join(out, 'blobs'))), ['sha256']);
     assert.deepEqual((await readdir(work)).filter((n) => n.startsWith('.twice.alba-')), [], 'nothing left beside it');
   });

@@ -86,12 +86,8 @@ function bundleOf(built: Built, arch: TargetArch): Promise<Bundle> {
   return pending;
 }
 
-/** The recipe's run-as account, as uid/gid/name (the recipe's accounts: default ones unless it lists its own). */
-function runAsUser(recipe: Recipe): { name: string; uid: number; gid: number } {
-  const user = recipe.users.find((u) => u.name === recipe.runAs);
-  assert.ok(user !== undefined, `run-as ${recipe.runAs} is not an account of ${recipe.path}`);
-  return { name: user.name, uid: user.uid, gid: user.gid };
-}
+/** The run-as account of the example recipes (`run-as: nonroot`), as distroless defines it. */
+const NONROOT = { name: 'nonroot', uid: 65532, gid: 65532 };
 
 /** The `User` of the image config of one platform, read from the layout. */
 async function imageConfigUser(built: Built, arch: TargetArch): Promise<string | undefined> {
@@ -102,8 +98,11 @@ async function imageConfigUser(built: Built, arch: TargetArch): Promise<string |
   return (await layout.readJson<{ config: { User?: string } }>(config.digest)).config.User;
 }
 
-async function elfMachine(path: string): Promise<number> {
-  return (await readFile(path)).readUInt16LE(18);
+/** What `file` (a third-party oracle) says of a program: `ELF 64-bit LSB …, ARM aarch64, …`. */
+function fileType(path: string): string {
+  const res = spawnSync('file', ['-b', path], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  return res.stdout;
 }
 
 async function countFiles(dir: string, suffix: string): Promise<number> {
@@ -115,7 +114,7 @@ test('real mirror: busybox amd64 runs under runc as the recipe\'s run-as user, i
   if (!requireTool('umoci', t) || !requireTool('runc', t) || !requireRoot(t)) return;
   const built = await builtOrSkip(t, 'recipes/busybox.yaml');
   if (built === undefined) return;
-  const user = runAsUser(built.recipe);
+  const user = NONROOT;
   assert.equal(await imageConfigUser(built, AMD64), `${user.uid}:${user.gid}`, 'the config User is numeric uid:gid');
   const bundle = await bundleOf(built, AMD64);
   assert.deepEqual(bundle.config.process.user, { uid: user.uid, gid: user.gid }, 'umoci read the user from the image config');
@@ -134,7 +133,7 @@ test('real mirror: busybox amd64 runs under chroot as the same user', async (t) 
   if (!requireTool('umoci', t) || !requireRoot(t)) return;
   const built = await builtOrSkip(t, 'recipes/busybox.yaml');
   if (built === undefined) return;
-  const user = runAsUser(built.recipe);
+  const user = NONROOT;
   const bundle = await bundleOf(built, AMD64);
   const res = await runInBundle(bundle, ['/bin/busybox', 'sh', '-c', 'id -u; id -g; id -un; echo ok'], { runtime: 'chroot' });
   assert.equal(res.status, 0, describeResult(res));
@@ -142,11 +141,11 @@ test('real mirror: busybox amd64 runs under chroot as the same user', async (t) 
 });
 
 test('real mirror: busybox arm64 is an aarch64 binary that runs under qemu-aarch64-static', async (t) => {
-  if (!requireTool('umoci', t) || !requireTool(QEMU_ARM64, t)) return;
+  if (!requireTool('umoci', t) || !requireTool(QEMU_ARM64, t) || !requireTool('file', t)) return;
   const built = await builtOrSkip(t, 'recipes/busybox.yaml');
   if (built === undefined) return;
   const bundle = await bundleOf(built, ARM64);
-  assert.equal(await elfMachine(join(bundle.rootfs, 'bin/busybox')), ARM64.elfMachine);
+  assert.match(fileType(join(bundle.rootfs, 'bin/busybox')), /^ELF 64-bit LSB .*ARM aarch64/);
   const res = runWithQemu(QEMU_ARM64, bundle.rootfs, ['/bin/busybox', 'echo', 'hi']);
   assert.equal(res.status, 0, describeResult(res));
   assert.equal(res.stdout, 'hi\n');
@@ -257,11 +256,11 @@ for (const runtime of ['runc', 'chroot'] as const) {
 }
 
 test('real mirror: openssl arm64 (dynamic) runs `version` under qemu-aarch64-static -L <rootfs>', async (t) => {
-  if (!requireTool('umoci', t) || !requireTool(QEMU_ARM64, t)) return;
+  if (!requireTool('umoci', t) || !requireTool(QEMU_ARM64, t) || !requireTool('file', t)) return;
   const built = await builtOrSkip(t, 'test/recipes/openssl.yaml');
   if (built === undefined) return;
   const bundle = await bundleOf(built, ARM64);
-  assert.equal(await elfMachine(join(bundle.rootfs, 'usr/bin/openssl')), ARM64.elfMachine);
+  assert.match(fileType(join(bundle.rootfs, 'usr/bin/openssl')), /^ELF 64-bit LSB .*ARM aarch64/);
   const res = runWithQemu(QEMU_ARM64, bundle.rootfs, ['/usr/bin/openssl', 'version'], { sysroot: true });
   assert.equal(res.status, 0, describeResult(res));
   assert.match(res.stdout, /^OpenSSL 3\.0\.\d+ .*\(Library: OpenSSL 3\.0\.\d+ /);

@@ -42,3 +42,11 @@ export function isQuiet(): boolean {
 export function stderrLog(line: string): void {
   if (!quiet) process.stderr.write(`${line}\n`);
 }
+
+/** The value of `--index-compression` (`auto` when absent); anything else is a USAGE error. */
+export function indexCompressionOption(command: string, value: string | undefined): 'auto' | 'xz' | 'gz' {
+  if (value === undefined || value === 'auto' || value === 'xz' || value === 'gz') return value ?? 'auto';
+  throw new AlbaError('USAGE', `alba ${command}: --index-compression ${value}: expected auto, xz or gz`, {
+    hint: 'auto takes xz from snapshot.debian.org and gz from mirrors; force one for a link of unusual speed',
+  });
+}

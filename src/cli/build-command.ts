@@ -16,7 +16,7 @@ import { lockShowingProgress } from './lock-command.js';
 import { loadRecipe } from '../recipe/load.js';
 import { lockPathFor, readLock, resolutionInputs } from '../lock/lock-file.js';
 import { AlbaError } from '../errors.js';
-import { onePositional, parseCommandArgs, stderrLog } from './args.js';
+import { indexCompressionOption, onePositional, parseCommandArgs, stderrLog } from './args.js';
 import { fetchTargets } from '../recipe/fetch-targets.js';
 
 /** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout. */
@@ -27,6 +27,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     cache: { type: 'string' },
     mirror: { type: 'string', multiple: true },
     'allow-insecure': { type: 'boolean' },
+    'index-compression': { type: 'string' },
     json: { type: 'boolean' },
     annotation: { type: 'string', multiple: true },
     push: { type: 'string' },
@@ -50,7 +51,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
   }
   if (lock === undefined) {
     stderrLog(`no lock file (${lockPath}): resolving now; run \`alba lock\` to pin the packages`);
-    lock = (await lockShowingProgress(recipe, { targets, cacheDir, allowInsecure: values['allow-insecure'] === true, log: stderrLog })).lock;
+    lock = (await lockShowingProgress(recipe, { targets, cacheDir, allowInsecure: values['allow-insecure'] === true, log: stderrLog, indexCompression: indexCompressionOption('build', values['index-compression']) })).lock;
   }
   const out = resolve(values.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
   let state: BuildProgress | undefined;

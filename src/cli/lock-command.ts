@@ -5,7 +5,7 @@ import type { Recipe } from '../recipe/types.js';
 import { Progress } from './progress.js';
 import { loadRecipe } from '../recipe/load.js';
 import { lockPathFor, readLock, resolutionInputs, writeLock } from '../lock/lock-file.js';
-import { onePositional, parseCommandArgs, stderrLog } from './args.js';
+import { indexCompressionOption, onePositional, parseCommandArgs, stderrLog } from './args.js';
 import { fetchTargets } from '../recipe/fetch-targets.js';
 
 /** `alba lock RECIPE`: resolves the recipe and writes RECIPE's lock file beside it. */
@@ -16,8 +16,10 @@ export async function lockCommand(argv: string[]): Promise<void> {
     cache: { type: 'string' },
     'allow-insecure': { type: 'boolean' },
     'allow-downgrade': { type: 'boolean' },
+    'index-compression': { type: 'string' },
     json: { type: 'boolean' },
   });
+  const indexCompression = indexCompressionOption('lock', values['index-compression']);
   const recipePath = resolve(onePositional('lock', positionals, 'recipe'));
   const recipe = await loadRecipe(recipePath);
   const lockPath = lockPathFor(recipePath);
@@ -33,6 +35,7 @@ export async function lockCommand(argv: string[]): Promise<void> {
     log: stderrLog,
     ...(existing === undefined ? {} : { previous: existing }),
     allowDowngrade: values['allow-downgrade'] === true,
+    indexCompression,
   });
   await writeLock(lockPath, outcome.lock);
   if (values.json === true) {

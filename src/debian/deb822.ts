@@ -9,46 +9,32 @@ export type Stanza = Map<string, string>;
 /**
  * Incremental deb822 parser: feed text chunks, receive each complete paragraph.
  * Field names keep their case; look them up with `field()` for case-insensitive access.
- * With `keep` (field names, matched case-insensitively), other fields are skipped without
- * being copied: a Packages index's long descriptions then cost nothing.
+ * (Packages indexes have their own scanner, over bytes: packages-scanner.ts.)
  */
 export class Deb822Parser {
-  /** The start of a line whose end has not come yet (kept or still undecided). */
+  /** The start of a line whose end has not come yet. */
   private rest = '';
-  /** True while discarding the rest of a line of a skipped field. */
-  private skipping = false;
   private current: Stanza = new Map();
   private lastKey: string | undefined;
-  private readonly keep: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly onStanza: (stanza: Stanza) => void,
-    keep?: Iterable<string>,
     /** Names the text in errors. */
     private readonly where = 'a deb822 text',
-  ) {
-    this.keep = keep === undefined ? undefined : new Set([...keep].flatMap((k) => [k, k.toLowerCase()]));
-  }
+  ) {}
 
-  /**
-   * Parses every complete line of `chunk`; keeps a partial last line for the next call. Linear in
-   * the input: a chunk is searched once, a line of a skipped field is dropped as it streams by,
-   * and a kept line longer than MAX_LINE is INDEX_INVALID.
-   */
+  /** Parses every complete line of `chunk`; keeps a partial last line (up to MAX_LINE) for the next call. */
   push(chunk: string): void {
     let start = 0;
-    if (this.skipping || this.rest.length > 0) {
+    if (this.rest.length > 0) {
       const nl = chunk.indexOf('\n');
       if (nl === -1) {
-        if (!this.skipping) this.partial(this.rest + chunk);
+        this.partial(this.rest + chunk);
         return;
       }
-      if (!this.skipping) {
-        const line = this.rest + chunk.slice(0, nl);
-        this.line(line, 0, line.length);
-      }
+      const line = this.rest + chunk.slice(0, nl);
       this.rest = '';
-      this.skipping = false;
+      this.line(line, 0, line.length);
       start = nl + 1;
     }
     for (let nl = chunk.indexOf('\n', start); nl !== -1; nl = chunk.indexOf('\n', start)) {
@@ -60,26 +46,13 @@ export class Deb822Parser {
 
   /** Flushes the final paragraph. */
   end(): void {
-    if (!this.skipping && this.rest.length > 0) this.line(this.rest, 0, this.rest.length);
+    if (this.rest.length > 0) this.line(this.rest, 0, this.rest.length);
     this.rest = '';
-    this.skipping = false;
     this.flush();
   }
 
-  /** Holds the start of an unfinished line, or starts skipping it when it belongs to a skipped field. */
+  /** Holds the start of an unfinished line. */
   private partial(text: string): void {
-    const first = text.charCodeAt(0);
-    const colon = text.indexOf(':');
-    const skipped =
-      first === 35 ||
-      ((first === 32 || first === 9) && this.lastKey === undefined) ||
-      (this.keep !== undefined && first !== 32 && first !== 9 && colon > 0 && !this.keep.has(text.slice(0, colon)) && !this.keep.has(text.slice(0, colon).toLowerCase()));
-    if (skipped) {
-      if (first !== 32 && first !== 9 && first !== 35) this.lastKey = undefined;
-      this.rest = '';
-      this.skipping = true;
-      return;
-    }
     if (text.length > MAX_LINE) {
       throw new AlbaError('INDEX_INVALID', `${this.where}: a line of over ${MAX_LINE} bytes (${JSON.stringify(text.slice(0, 40))}…)`, {
         hint: 'no field alba reads is that long; the file is broken or hostile',
@@ -88,7 +61,7 @@ export class Deb822Parser {
     this.rest = text;
   }
 
-  /** Handles text[start, end) as one line, slicing only what is kept (skipped fields cost no allocation). */
+  /** Handles text[start, end) as one line. */
   private line(text: string, start: number, end: number): void {
     if (end > start && text.charCodeAt(end - 1) === 13) end--;
     if (isBlank(text, start, end)) {
@@ -106,10 +79,6 @@ export class Deb822Parser {
     const colon = text.indexOf(':', start);
     if (colon <= start || colon >= end) return;
     const key = text.slice(start, colon);
-    if (this.keep !== undefined && !this.keep.has(key) && !this.keep.has(key.toLowerCase())) {
-      this.lastKey = undefined;
-      return;
-    }
     this.lastKey = key;
     // Copy the value so retained strings do not pin the whole chunk in memory.
     this.current.set(key, (' ' + text.slice(colon + 1, end).trim()).slice(1));

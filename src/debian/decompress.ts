@@ -24,7 +24,7 @@ const CORRUPT_HINT = 'the file is truncated or corrupt; fetch it again, or repor
 export function decompressor(kind: Compression, what: string): Duplex {
   if (kind === 'none') return new PassThrough();
   if (kind === 'gz') {
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
     const decoder = new Decoder(gunzip, gunzip);
     gunzip.on('error', (err) => decoder.destroy(failure(what, `gzip says ${err.message}`, err)));
     gunzip.on('end', () => decoder.finish());

@@ -5,13 +5,11 @@ import { AlbaError, isAlbaError, redactUrl } from '../errors.js';
 import { checkExpected } from '../oci/blob-store.js';
 import { parseDigest } from '../oci/digest.js';
 import { withRetry } from '../http/retry.js';
-import { Deb822Parser, type Stanza } from './deb822.js';
 import { compressionOf, decompressor, type Compression } from './decompress.js';
 import { DEBIAN_RETRY, fetchStream, isBodyCut } from './http.js';
-import { CORRUPT, indexCachePath, readIndexCache, writeIndexCache } from './index-cache.js';
+import { CORRUPT, indexCachePath, IndexTableWriter, openCachedTable } from './index-cache.js';
+import type { IndexTable } from './index-table.js';
 import type { Release } from './release.js';
-import type { IndexPackage } from './types.js';
-import { versionProblem } from './version.js';
 
 /** One Packages file chosen from a Release's SHA256 list. */
 export interface IndexFile {
@@ -28,7 +26,7 @@ export interface IndexFile {
 /** A loaded Packages index. */
 export interface LoadedIndex {
   file: IndexFile;
-  packages: IndexPackage[];
+  table: IndexTable;
   /** True when served from the parsed-index cache (nothing downloaded or decoded). */
   fromCache: boolean;
   /** Said of the cache on the way (a corrupt entry evicted). */
@@ -40,17 +38,21 @@ export interface LoadIndexOptions {
   /** Cache root (see cache-dir.ts); without it nothing is cached. */
   cacheDir?: string;
   timeoutMs?: number;
+  /** Which compressed file to fetch (default xz). */
+  prefer?: IndexCompression;
 }
 
-const SUFFIXES = ['.xz', '.gz', '.zst', ''] as const;
+/** Which compressed index to fetch when the Release lists both: xz is the smaller (8.8 vs 12.1 MB for bookworm amd64), gz decodes 3 times faster. */
+export type IndexCompression = 'xz' | 'gz';
 
 /**
- * Picks `<component>/binary-<arch>/Packages.xz` (else .gz, .zst, plain) from the Release, fetched by hash
- * when the Release says `Acquire-By-Hash: yes`; INDEX_MISSING when none is listed.
+ * Picks `<component>/binary-<arch>/Packages` compressed as `prefer` says (else xz, gz, zst, plain)
+ * from the Release, fetched by hash when the Release says `Acquire-By-Hash: yes`; INDEX_MISSING
+ * when none is listed.
  */
-export function pickPackagesIndex(release: Release, component: string, arch: string): IndexFile {
+export function pickPackagesIndex(release: Release, component: string, arch: string, prefer: IndexCompression = 'xz'): IndexFile {
   const base = `${component}/binary-${arch}/Packages`;
-  for (const suffix of SUFFIXES) {
+  for (const suffix of prefer === 'gz' ? (['.gz', '.xz', '.zst', ''] as const) : (['.xz', '.gz', '.zst', ''] as const)) {
     const entry = release.files.get(base + suffix);
     if (entry === undefined) continue;
     const path = base + suffix;
@@ -74,32 +76,32 @@ export function pickPackagesIndex(release: Release, component: string, arch: str
  * preference to a DECOMPRESS_FAILED it may cause); the cache is written only on success.
  */
 export async function loadPackagesIndex(release: Release, component: string, arch: string, options: LoadIndexOptions = {}): Promise<LoadedIndex> {
-  const file = pickPackagesIndex(release, component, arch);
+  const file = pickPackagesIndex(release, component, arch, options.prefer);
   const notes: string[] = [];
   if (options.cacheDir !== undefined) {
-    const cached = await readIndexCache(options.cacheDir, file.sha256);
+    const cached = openCachedTable(options.cacheDir, file.sha256, where(release, file));
     if (cached === CORRUPT) notes.push(`note: the parsed index ${indexCachePath(options.cacheDir, file.sha256)} of ${file.path} is corrupt (its checksum does not match): removed, fetched and parsed again`);
-    else if (cached !== undefined) return { file, packages: cached, fromCache: true, notes };
+    else if (cached !== undefined) return { file, table: cached, fromCache: true, notes };
   }
+  const entry = options.cacheDir === undefined ? undefined : { cacheDir: options.cacheDir, sha256: file.sha256 };
   // A body cut midway is fetched again from the start (the partial parse is dropped).
-  const packages = await withRetry(() => downloadIndex(file, options.timeoutMs), DEBIAN_RETRY, undefined, isBodyCut);
-  if (options.cacheDir !== undefined) await writeIndexCache(options.cacheDir, file.sha256, packages);
-  return { file, packages, fromCache: false, notes };
+  const table = await withRetry(() => downloadIndex(file, entry, options.timeoutMs), DEBIAN_RETRY, undefined, isBodyCut);
+  return { file, table, fromCache: false, notes };
 }
 
-async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Promise<IndexPackage[]> {
+function where(release: Release, file: IndexFile): string {
+  return redactUrl(`${release.fetchedFrom}/dists/${release.suite}/${file.path}`);
+}
+
+async function downloadIndex(file: IndexFile, entry: { cacheDir: string; sha256: string } | undefined, timeoutMs: number | undefined): Promise<IndexTable> {
   const { body, url } = await fetchWithFallback(file, timeoutMs);
   const what = redactUrl(url);
   const expected = { digest: parseDigest(`sha256:${file.sha256}`), size: file.size, what };
   const decoder = decompressor(file.compression, what);
-  const packages: IndexPackage[] = [];
-  const parser = new Deb822Parser((stanza) => packages.push(toIndexPackage(stanza, what)), INDEX_FIELDS, what);
+  const writer = new IndexTableWriter(what, entry);
   let decodeError: unknown;
   const parsed = (async () => {
-    const text = new TextDecoder('utf-8');
-    for await (const chunk of decoder) parser.push(text.decode(chunk as Buffer, { stream: true }));
-    parser.push(text.decode());
-    parser.end();
+    for await (const chunk of decoder) writer.push(chunk as Buffer);
   })().catch((err: unknown) => {
     decodeError = err;
     decoder.destroy();
@@ -131,19 +133,17 @@ async function downloadIndex(file: IndexFile, timeoutMs: number | undefined): Pr
   });
   try {
     await pipeline(body, tee);
+    await parsed;
+    checkExpected(expected, parseDigest(`sha256:${hash.digest('hex')}`), size);
+    if (decodeError !== undefined) throw decodeError;
+    return writer.finish();
   } catch (err) {
     decoder.destroy();
     await parsed;
+    writer.abort();
     throw err;
   }
-  await parsed;
-  checkExpected(expected, parseDigest(`sha256:${hash.digest('hex')}`), size);
-  if (decodeError !== undefined) throw decodeError;
-  return packages;
 }
-
-/** The Packages fields toIndexPackage reads; the parser skips the others. */
-const INDEX_FIELDS = ['Package', 'Version', 'Architecture', 'Source', 'Depends', 'Pre-Depends', 'Provides', 'Multi-Arch', 'Maintainer', 'Filename', 'Size', 'SHA256'];
 
 /** Opens the by-hash URL, or the plain path when the mirror lacks the by-hash file (as apt does). */
 async function fetchWithFallback(file: IndexFile, timeoutMs: number | undefined): Promise<{ body: Readable; url: string }> {
@@ -153,49 +153,4 @@ async function fetchWithFallback(file: IndexFile, timeoutMs: number | undefined)
     if (file.fallbackUrl === undefined || !isAlbaError(err, 'HTTP_STATUS')) throw err;
     return { body: (await fetchStream(file.fallbackUrl, { timeoutMs })).body, url: file.fallbackUrl };
   }
-}
-
-/** Keeps the fields alba needs from one Packages stanza (strings are copies, not slices of the index text). */
-export function toIndexPackage(stanza: Stanza, where: string): IndexPackage {
-  const f: Record<string, string> = {};
-  for (const [key, value] of stanza) f[key.toLowerCase()] = value;
-  const name = f['package'];
-  const version = f['version'];
-  const missing = ['package', 'version', 'architecture', 'filename', 'size', 'sha256'].filter((k) => f[k] === undefined);
-  if (name === undefined || version === undefined || missing.length > 0 || !/^\d+$/.test(f['size'] ?? '')) {
-    throw new AlbaError('INDEX_INVALID', `${where}: stanza of ${name ?? '(no Package field)'} ${missing.length > 0 ? `lacks ${missing.join(', ')}` : `has a bad Size ${f['size']}`}`, {
-      hint: 'the repository index is broken; report it to the repository maintainers',
-    });
-  }
-  const bad = (fieldName: string, problem: string): AlbaError =>
-    new AlbaError('INDEX_INVALID', `${where}: stanza of ${name} ${version}: ${fieldName} ${problem}`, { hint: 'the repository index is broken or hostile; report it to the repository maintainers' });
-  const versionIssue = versionProblem(version);
-  if (versionIssue !== undefined) throw bad('Version', `${JSON.stringify(version)} is not a Debian version: ${versionIssue}`);
-  if (!/^[0-9a-fA-F]{64}$/.test(f['sha256'] as string)) throw bad('SHA256', `${JSON.stringify((f['sha256'] as string).slice(0, 80))} is not 64 hex digits`);
-  const [source, sourceVersion] = splitSource(f['source'], name, version);
-  const sourceIssue = versionProblem(sourceVersion);
-  if (sourceIssue !== undefined) throw bad('Source', `version ${JSON.stringify(sourceVersion)} is not a Debian version: ${sourceIssue}`);
-  const p: IndexPackage = {
-    name,
-    version,
-    architecture: f['architecture'] as string,
-    source,
-    sourceVersion,
-    filename: f['filename'] as string,
-    size: Number(f['size']),
-    sha256: (f['sha256'] as string).toLowerCase(),
-  };
-  if (f['depends'] !== undefined) p.depends = f['depends'];
-  if (f['pre-depends'] !== undefined) p.preDepends = f['pre-depends'];
-  if (f['provides'] !== undefined) p.provides = f['provides'];
-  if (f['multi-arch'] !== undefined) p.multiArch = f['multi-arch'];
-  if (f['maintainer'] !== undefined) p.maintainer = f['maintainer'];
-  return p;
-}
-
-/** `Source: name (version)` → [name, version]; absent → the binary's own name and version. */
-function splitSource(value: string | undefined, name: string, version: string): [string, string] {
-  if (value === undefined) return [name, version];
-  const m = /^(\S+)\s*\((.+)\)$/.exec(value);
-  return m === null ? [value, version] : [m[1] as string, (m[2] as string).trim()];
 }

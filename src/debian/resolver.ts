@@ -1,14 +1,15 @@
 import { AlbaError, isAlbaError } from '../errors.js';
 import { formatRelation, parseRelations, type Relation, type RelationGroup } from './relation.js';
 import type { Candidate, PackageRequest, ResolvedPackage } from './types.js';
-import { buildUniverse, type Universe } from './universe.js';
+import type { Universe } from './universe.js';
 import { satisfies } from './version.js';
 
-/** What to resolve: the candidates of every index of one architecture and the recipe's choices. */
+/** What to resolve: the packages of every index of one architecture and the recipe's choices. */
 export interface ResolveInput {
-  /** Debian architecture (`amd64`, `armhf`...); candidates of other architectures except `all` are ignored. */
+  /** Debian architecture (`amd64`, `armhf`...), for architecture-qualified relations. */
   arch: string;
-  candidates: readonly Candidate[];
+  /** The packages of that architecture (and `all`), by name and provided name (universe.ts). */
+  universe: Universe;
   requests: readonly PackageRequest[];
   /** `dependencies`: the Pre-Depends/Depends closure of the requests; `explicit`: the requests only. */
   mode: 'dependencies' | 'explicit';
@@ -51,7 +52,7 @@ class Resolver {
   private readonly relations = new Map<Candidate, RelationGroup[]>();
 
   constructor(private readonly input: ResolveInput) {
-    this.universe = buildUniverse(input.candidates, input.arch);
+    this.universe = input.universe;
     this.excluded = new Set(input.exclude);
   }
 

@@ -1,6 +1,7 @@
 import { isAlbaError } from '../errors.js';
+import type { IndexTable } from './index-table.js';
 import { parseProvides } from './relation.js';
-import type { Candidate } from './types.js';
+import type { Candidate, IndexOrigin } from './types.js';
 import { compareVersions } from './version.js';
 
 /** A candidate that provides a (virtual) name, with the version it provides it at, if any. */
@@ -17,45 +18,91 @@ export interface Universe {
   providers(name: string): readonly Provider[];
 }
 
+/** One loaded index and where it comes from. */
+export interface UniverseIndex {
+  table: IndexTable;
+  origin: IndexOrigin;
+}
+
 /**
- * Indexes the candidates of `arch` (and `all`) once; other architectures are ignored.
- * The order does not depend on the input order. A malformed Provides field is ignored: it only
- * makes that package unable to satisfy virtual dependencies.
+ * The packages of `arch` (and `all`) in these indexes; other architectures are ignored. Lazy: a
+ * name's candidates are made from the tables the first time it is looked up, and the names
+ * provided are gathered at the first provider lookup. Each stanza becomes one Candidate object,
+ * the same for every lookup. The order does not depend on the order of the indexes. A malformed
+ * Provides field is ignored: it only makes that package unable to satisfy virtual dependencies.
  */
-export function buildUniverse(candidates: readonly Candidate[], arch: string): Universe {
+export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): Universe {
+  const made = indexes.map(() => new Map<number, Candidate | undefined>());
+  const candidate = (i: number, offset: number): Candidate | undefined => {
+    const known = made[i]!;
+    if (known.has(offset)) return known.get(offset);
+    const index = indexes[i]!;
+    const c: Candidate = { ...index.table.candidateAt(offset), origin: index.origin };
+    const kept = c.architecture === arch || c.architecture === 'all' ? c : undefined;
+    known.set(offset, kept);
+    return kept;
+  };
   const byName = new Map<string, Candidate[]>();
-  const byProvided = new Map<string, Provider[]>();
-  for (const candidate of candidates) {
-    if (candidate.architecture !== arch && candidate.architecture !== 'all') continue;
-    push(byName, candidate.name, candidate);
-    for (const provided of providedNames(candidate)) {
-      push(byProvided, provided.name, provided.version === undefined ? { candidate } : { candidate, version: provided.version });
-    }
-  }
-  for (const list of byName.values()) list.sort(bestFirst);
-  for (const list of byProvided.values()) {
-    list.sort((a, b) => (a.candidate.name < b.candidate.name ? -1 : a.candidate.name > b.candidate.name ? 1 : bestFirst(a.candidate, b.candidate)));
-  }
+  let byProvided: Map<string, { index: number; offset: number }[]> | undefined;
+  const providers = new Map<string, Provider[]>();
   return {
-    versions: (name) => byName.get(name) ?? [],
-    providers: (name) => byProvided.get(name) ?? [],
+    versions(name) {
+      let list = byName.get(name);
+      if (list === undefined) {
+        list = indexes.flatMap((index, i) => (index.table.byName.get(name) ?? []).map((offset) => candidate(i, offset))).filter((c): c is Candidate => c !== undefined);
+        list.sort(bestFirst);
+        byName.set(name, list);
+      }
+      return list;
+    },
+    providers(name) {
+      let list = providers.get(name);
+      if (list === undefined) {
+        byProvided ??= providedNames(indexes);
+        list = [];
+        for (const { index, offset } of byProvided.get(name) ?? []) {
+          const c = candidate(index, offset);
+          if (c === undefined) continue;
+          for (const provided of parsedProvides(c.provides ?? '')) {
+            if (provided.name === name) list.push(provided.version === undefined ? { candidate: c } : { candidate: c, version: provided.version });
+          }
+        }
+        list.sort((a, b) => compareText(a.candidate.name, b.candidate.name) || bestFirst(a.candidate, b.candidate));
+        providers.set(name, list);
+      }
+      return list;
+    },
   };
 }
 
-function providedNames(candidate: Candidate): ReturnType<typeof parseProvides> {
-  if (candidate.provides === undefined) return [];
+/**
+ * The stanzas that may provide each name, from a quick look at every Provides field (a name is
+ * what comes before a space, `(` or `:` in each comma-separated item); the fields of the stanzas a
+ * lookup touches are then parsed for real, so a malformed one provides nothing.
+ */
+function providedNames(indexes: readonly UniverseIndex[]): Map<string, { index: number; offset: number }[]> {
+  const out = new Map<string, { index: number; offset: number }[]>();
+  indexes.forEach((index, i) => {
+    for (const [offset, value] of index.table.provides) {
+      for (const item of value.split(',')) {
+        const name = /^\s*([^\s(:]+)/.exec(item)?.[1];
+        if (name === undefined) continue;
+        const list = out.get(name);
+        if (list === undefined) out.set(name, [{ index: i, offset }]);
+        else if (list[list.length - 1]?.offset !== offset || list[list.length - 1]?.index !== i) list.push({ index: i, offset });
+      }
+    }
+  });
+  return out;
+}
+
+function parsedProvides(value: string): ReturnType<typeof parseProvides> {
   try {
-    return parseProvides(candidate.provides);
+    return parseProvides(value);
   } catch (err) {
     if (isAlbaError(err)) return [];
     throw err;
   }
-}
-
-function push<T>(map: Map<string, T[]>, key: string, value: T): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
 }
 
 /** Highest version first; equal versions in a fixed order of architecture and origin. */

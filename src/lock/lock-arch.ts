@@ -1,15 +1,16 @@
-import { loadPackagesIndex } from '../debian/packages-index.js';
+import { loadPackagesIndex, type IndexCompression } from '../debian/packages-index.js';
 import type { Release } from '../debian/release.js';
 import { resolve } from '../debian/resolver.js';
-import type { Candidate, PackageRequest, ResolvedPackage } from '../debian/types.js';
+import type { PackageRequest, ResolvedPackage } from '../debian/types.js';
+import { buildUniverse, type UniverseIndex } from '../debian/universe.js';
 import { lockedPackage } from './lock-file.js';
 import type { LockedPackage } from './lock-types.js';
 
-/** Everything needed to resolve one arch: plain data, so it can cross into a worker thread. */
+/** Everything needed to resolve one arch. */
 export interface ArchJob {
   /** Debian arch name. */
   arch: string;
-  indexes: { release: Release; component: string }[];
+  indexes: { release: Release; component: string; compression: IndexCompression }[];
   requests: PackageRequest[];
   mode: 'dependencies' | 'explicit';
   exclude: string[];
@@ -32,29 +33,29 @@ export interface ArchResult {
 /** Loads every index of one arch (from the parsed-index cache when possible) and resolves its package set. */
 export async function resolveArch(job: ArchJob): Promise<ArchResult> {
   const started = performance.now();
-  const candidates: Candidate[] = [];
+  const indexes: UniverseIndex[] = [];
   let indexesFromCache = 0;
   const notes: string[] = [];
-  for (const { release, component } of job.indexes) {
-    const index = await loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir });
-    if (index.fromCache) indexesFromCache++;
-    notes.push(...index.notes);
-    const origin = { repo: release.url, suite: release.suite, component, arch: job.arch };
-    // The loaded packages are fresh objects: give them their origin in place rather than copying 60k of them.
-    for (const c of index.packages as Candidate[]) {
-      c.origin = origin;
-      candidates.push(c);
+  try {
+    for (const { release, component, compression } of job.indexes) {
+      const index = await loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir, prefer: compression });
+      if (index.fromCache) indexesFromCache++;
+      notes.push(...index.notes);
+      indexes.push({ table: index.table, origin: { repo: release.url, suite: release.suite, component, arch: job.arch } });
     }
+    const loaded = performance.now();
+    const universe = buildUniverse(indexes, job.arch);
+    const resolved = resolve({ arch: job.arch, universe, requests: job.requests, mode: job.mode, exclude: job.exclude, where: job.where });
+    return {
+      packages: resolved.map(toLocked),
+      indexesFromCache,
+      indexes: (loaded - started) / 1000,
+      resolve: (performance.now() - loaded) / 1000,
+      notes,
+    };
+  } finally {
+    for (const { table } of indexes) table.close();
   }
-  const loaded = performance.now();
-  const resolved = resolve({ arch: job.arch, candidates, requests: job.requests, mode: job.mode, exclude: job.exclude, where: job.where });
-  return {
-    packages: resolved.map(toLocked),
-    indexesFromCache,
-    indexes: (loaded - started) / 1000,
-    resolve: (performance.now() - loaded) / 1000,
-    notes,
-  };
 }
 
 /** The lock entry of a resolved package: its origin flattened into repo/suite/component. */

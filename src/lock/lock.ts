@@ -2,6 +2,7 @@ import type { TargetArch } from '../debian/arch.js';
 import { AlbaError } from '../errors.js';
 import { removeStaleCacheTemps } from '../cache.js';
 import { loadKeyring } from '../debian/keyring.js';
+import type { IndexCompression } from '../debian/packages-index.js';
 import { fetchRelease, type Release } from '../debian/release.js';
 import type { FetchTarget } from '../recipe/mirror.js';
 import { snapshotSeconds } from '../recipe/snapshot.js';
@@ -9,7 +10,7 @@ import { resolutionInputs } from './lock-file.js';
 import type { LockFile, LockedPackage } from './lock-types.js';
 import type { Recipe } from '../recipe/types.js';
 import { resolutionKey, readResolution, writeResolution } from './resolution-cache.js';
-import { resolveArchInThread } from './lock-threads.js';
+import { resolveArch } from './lock-arch.js';
 import { mapLimit } from '../util/map-limit.js';
 import { stopwatch } from '../util/stopwatch.js';
 
@@ -24,6 +25,12 @@ export interface LockOptions {
   previous?: LockFile;
   /** Accept such an older Release. */
   allowDowngrade?: boolean;
+  /**
+   * Which compressed Packages files to fetch: `auto` (default) takes xz from snapshot.debian.org
+   * itself, whose few MB/s make the smaller file faster, and gz from mirrors, where decoding costs
+   * more than the extra bytes.
+   */
+  indexCompression?: IndexCompression | 'auto';
   /** Told after each Release is verified and each arch is resolved. */
   onProgress?: (progress: { stage: 'releases' | 'archs'; done: number; total: number }) => void;
 }
@@ -84,11 +91,15 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     return { lock: known, timings, indexesFromCache: 0, indexesFetched: 0, resolutionCached: true };
   }
 
-  // Each arch resolves in its own thread (lock-threads.ts), two at a time.
-  const components = releases.flatMap((release, i) => options.targets[i]!.source.components.map((component) => ({ release, component })));
+  // Two archs at a time: one scans its indexes while zlib (on libuv's threads) or xz decodes the other's.
+  const components = releases.flatMap((release, i) => {
+    const target = options.targets[i]!;
+    const compression = indexCompressionOf(target, options.indexCompression ?? 'auto');
+    return target.source.components.map((component) => ({ release, component, compression }));
+  });
   let resolved = 0;
   const results = await mapLimit(recipe.archs, 2, async (arch) => {
-    const result = await resolveArchInThread({
+    const result = await resolveArch({
       arch: arch.debian,
       indexes: components,
       requests: recipe.packages,
@@ -134,6 +145,12 @@ export function checkNoRollback(releases: readonly Pick<Release, 'url' | 'suite'
       hint: 'a stale mirror or a rollback attack serves an older archive; use an up-to-date mirror, or pass --allow-downgrade if going back is intended',
     });
   }
+}
+
+/** The compressed index to fetch for one target: see LockOptions.indexCompression. */
+export function indexCompressionOf(target: FetchTarget, choice: IndexCompression | 'auto'): IndexCompression {
+  if (choice !== 'auto') return choice;
+  return target.source.snapshot === true && target.fetchUrl === target.source.url ? 'xz' : 'gz';
 }
 
 function describeIndexes(releases: Release[], targets: FetchTarget[], arch: TargetArch): string {

@@ -86,11 +86,12 @@ describe('a damaged cache never reaches an output', () => {
     const lockPath = project.recipe.replace(/\.yaml$/, '.lock.json');
     const before = await readFile(lockPath, 'utf8');
     await rm(join(cache, 'resolutions'), { recursive: true, force: true }); // so that the indexes are read
-    const [entry] = (await readdir(join(cache, 'indexes'))).filter((n) => n.endsWith('.json'));
+    const [entry] = (await readdir(join(cache, 'indexes'))).filter((n) => n.endsWith('.deb822'));
     const path = join(cache, 'indexes', entry!);
     const bytes = await readFile(path);
-    const at = bytes.indexOf('"2.');
-    bytes[at + 1] = '3'.charCodeAt(0); // a version digit: still valid JSON
+    const at = bytes.indexOf('\nVersion: 2.');
+    assert.ok(at >= 0, 'the entry holds a version 2.x');
+    bytes[at + 10] = '3'.charCodeAt(0); // a version digit: still a valid stanza
     await writeFile(path, bytes);
     const res = await runAlba(['lock', project.recipe, '--cache', cache, '--update']);
     assert.equal(res.status, 0, explainRun(res));

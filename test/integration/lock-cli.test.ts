@@ -371,7 +371,7 @@ async function assertCache(cache: string, c: BadCase): Promise<void> {
   }
   const listed = new Set<string>();
   for (const suite of ['stable', 'stable-updates']) {
-    for (const m of (await inRelease(suite)).matchAll(/^ ([0-9a-f]{64}) +\d+ \S+$/gm)) listed.add(`indexes/${m[1]}.json`);
+    for (const m of (await inRelease(suite)).matchAll(/^ ([0-9a-f]{64}) +\d+ \S+$/gm)) listed.add(`indexes/${m[1]}.deb822`);
   }
   for (const f of files) assert.ok(listed.has(f), `unexpected cache entry ${f}`);
 }

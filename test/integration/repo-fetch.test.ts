@@ -13,6 +13,7 @@ import { downloadDebs } from '../../src/debian/download.js';
 import { fetchBytes } from '../../src/debian/http.js';
 import { loadKeyring, type Keyring } from '../../src/debian/keyring.js';
 import { loadPackagesIndex } from '../../src/debian/packages-index.js';
+import { packagesOf } from '../helpers/index-packages.js';
 import { fetchRelease } from '../../src/debian/release.js';
 import { BlobStore } from '../../src/oci/blob-store.js';
 import { makeRepo, makeRepoKey, type Repo, type RepoOptions, type RepoSuite } from '../helpers/make-repo.js';
@@ -97,7 +98,7 @@ describe('happy path', () => {
     assert.equal(amd64.file.path, 'main/binary-amd64/Packages.xz');
     const hello = ctx.repo.debs.find((d) => d.name === 'hello' && d.architecture === 'amd64');
     const tz = ctx.repo.debs.find((d) => d.name === 'tzdata');
-    assert.deepEqual(amd64.packages, [
+    assert.deepEqual(packagesOf(amd64), [
       {
         name: 'hello', version: '1:2.10-3', architecture: 'amd64', source: 'hello', sourceVersion: '1:2.10-3',
         depends: 'libc6 (>= 2.34)', preDepends: 'dpkg', maintainer: 'Jöhn <j@example.org>',
@@ -109,13 +110,13 @@ describe('happy path', () => {
       },
     ]);
     const arm64 = await loadPackagesIndex(release, 'main', 'arm64', { cacheDir: ctx.cacheDir });
-    assert.deepEqual(arm64.packages.map((p) => `${p.name}:${p.architecture}`), ['hello:arm64', 'tzdata:all']);
+    assert.deepEqual(packagesOf(arm64).map((p) => `${p.name}:${p.architecture}`), ['hello:arm64', 'tzdata:all']);
 
     const before = ctx.server.requests.length;
     const warmRelease = await fetchRelease({ url: ctx.server.url, suite: 'stable', keyring: ctx.keyring });
     const warm = await loadPackagesIndex(warmRelease, 'main', 'amd64', { cacheDir: ctx.cacheDir });
     assert.equal(warm.fromCache, true);
-    assert.deepEqual(warm.packages, amd64.packages);
+    assert.deepEqual(packagesOf(warm), packagesOf(amd64));
     assert.deepEqual(ctx.server.requests.slice(before), ['/dists/stable/InRelease']);
   });
 
@@ -235,7 +236,7 @@ describe('broken indexes', () => {
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });
     const index = await loadPackagesIndex(release, 'main', 'amd64', { cacheDir });
     assert.equal(index.file.path, 'main/binary-amd64/Packages.gz');
-    assert.equal(index.packages.length, 2);
+    assert.equal(packagesOf(index).length, 2);
   });
 
   test('with Acquire-By-Hash the index is fetched by hash, and from the plain path when the mirror lacks it', async () => {
@@ -244,11 +245,11 @@ describe('broken indexes', () => {
     assert.equal(release.acquireByHash, true);
     const byHash = await loadPackagesIndex(release, 'main', 'amd64', { cacheDir });
     assert.match(server.requests.at(-1) ?? '', /main\/binary-amd64\/by-hash\/SHA256\/[0-9a-f]{64}$/);
-    assert.equal(byHash.packages.length, 2);
+    assert.equal(packagesOf(byHash).length, 2);
     server.fault(new URL(byHash.file.url).pathname, { status: 404 });
     const plain = await loadPackagesIndex(release, 'main', 'amd64', {});
     assert.match(server.requests.at(-1) ?? '', /main\/binary-amd64\/Packages\.xz$/);
-    assert.deepEqual(plain.packages, byHash.packages);
+    assert.deepEqual(packagesOf(plain), packagesOf(byHash));
   });
 
   test('a component the Release does not list is INDEX_MISSING', async () => {
@@ -289,7 +290,7 @@ describe('transient failures are retried; lasting ones are not hidden', () => {
     const path = '/dists/stable/main/binary-amd64/Packages.xz';
     server.fault(path, { cutAfter: 40, times: 1 });
     const index = await loadPackagesIndex(release, 'main', 'amd64', { cacheDir });
-    assert.equal(index.packages.length, 2);
+    assert.equal(packagesOf(index).length, 2);
     assert.equal(count(server, path), 2);
   });
 
@@ -411,14 +412,14 @@ test('real mirror: the Debian InRelease verifies with the archive keyring, and a
   const cacheDir = join(work, 'real-cache');
   const cold = await loadPackagesIndex(release, 'main', 'amd64', { cacheDir });
   assert.equal(cold.fromCache, false);
-  assert.ok(cold.packages.length > 50_000, `${cold.packages.length} packages`);
-  const libc = cold.packages.find((p) => p.name === 'libc6');
+  assert.ok(packagesOf(cold).length > 50_000, `${packagesOf(cold).length} packages`);
+  const libc = packagesOf(cold).find((p) => p.name === 'libc6');
   assert.equal(libc?.source, 'glibc');
   assert.match(libc?.filename ?? '', /^pool\/main\/g\/glibc\/libc6_.*_amd64\.deb$/);
   const started = performance.now();
   const warm = await loadPackagesIndex(release, 'main', 'amd64', { cacheDir });
   const ms = performance.now() - started;
-  t.diagnostic(`warm load of ${warm.packages.length} packages: ${ms.toFixed(0)} ms`);
+  t.diagnostic(`warm load of ${packagesOf(warm).length} packages: ${ms.toFixed(0)} ms`);
   assert.equal(warm.fromCache, true);
-  assert.deepEqual(warm.packages, cold.packages);
+  assert.deepEqual(packagesOf(warm), packagesOf(cold));
 });

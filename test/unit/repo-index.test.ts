@@ -4,16 +4,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
-import { Deb822Parser, MAX_LINE, parseDeb822, type Stanza } from '../../src/debian/deb822.js';
-import { CORRUPT, indexCachePath, readIndexCache, writeIndexCache } from '../../src/debian/index-cache.js';
-import { pickPackagesIndex, toIndexPackage } from '../../src/debian/packages-index.js';
+import { MAX_LINE } from '../../src/debian/deb822.js';
+import { CORRUPT, indexCachePath, IndexTableWriter, openCachedTable } from '../../src/debian/index-cache.js';
+import { IndexTable, toIndexPackage } from '../../src/debian/index-table.js';
+import { packagesOf } from '../helpers/index-packages.js';
+import { pickPackagesIndex } from '../../src/debian/packages-index.js';
+import { PackagesScanner, type IndexFields } from '../../src/debian/packages-scanner.js';
 import type { Release } from '../../src/debian/release.js';
 import type { IndexPackage } from '../../src/debian/types.js';
 
 const H = 'f'.repeat(64);
 const BASE = `Package: p\nVersion: 1.0-1\nArchitecture: amd64\nFilename: pool/main/p/p/p_1.0-1_amd64.deb\nSize: 10\nSHA256: ${H.toUpperCase()}\n`;
-const stanza = (extra: string, base = BASE) => {
-  const s = parseDeb822(base + extra)[0];
+/** Scans a Packages text pushed as the given chunks. */
+const scan = (...chunks: string[]): IndexFields[] => {
+  const got: IndexFields[] = [];
+  const scanner = new PackagesScanner((f) => got.push(f), 'IDX');
+  for (const c of chunks) scanner.push(Buffer.from(c, 'utf8'));
+  scanner.end();
+  return got;
+};
+const stanza = (extra: string, base = BASE): IndexFields => {
+  const s = scan(base + extra)[0];
   assert.ok(s !== undefined);
   return s;
 };
@@ -50,39 +61,49 @@ describe('toIndexPackage', () => {
   }
 });
 
-describe('Deb822Parser on hostile input', () => {
+describe('PackagesScanner', () => {
+  test('keeps the fields alba reads, in any case, with continuation lines; steps over the rest', () => {
+    const text = 'PACKAGE: p\r\nDescription: long\n more\n# comment\nDepends: a,\n b\nmaintainer: Zoë <z@x>\nversion: 1:2.0-1\n\n\nPackage: q\nVersion: 3\nVersion: 4\n';
+    assert.deepEqual(scan(text), [
+      { package: 'p', depends: 'a,\n b', maintainer: 'Zoë <z@x>', version: '1:2.0-1' },
+      { package: 'q', version: '4' },
+    ]);
+  });
+
   test('one 100 MB line of a skipped field streams through in linear time with flat memory', () => {
-    const got: Stanza[] = [];
-    const parser = new Deb822Parser((s) => got.push(s), ['Package', 'Version'], 'IDX');
-    const chunk = 'x'.repeat(64 * 1024);
+    const got: IndexFields[] = [];
+    const scanner = new PackagesScanner((f) => got.push(f), 'IDX');
+    const chunk = Buffer.from('x'.repeat(64 * 1024));
     const rss = process.memoryUsage().rss;
-    parser.push('Package: a\nVersion: 1\nDescription: ');
-    for (let i = 0; i < 1600; i++) parser.push(chunk); // 100 MiB
-    parser.push('\n continued\n\nPackage: b\nVersion: 2\n');
-    parser.end();
-    assert.deepEqual(got.map((s) => Object.fromEntries(s)), [{ Package: 'a', Version: '1' }, { Package: 'b', Version: '2' }]);
+    scanner.push(Buffer.from('Package: a\nVersion: 1\nDescription: '));
+    for (let i = 0; i < 1600; i++) scanner.push(chunk); // 100 MiB
+    scanner.push(Buffer.from('\n continued\n\nPackage: b\nVersion: 2\n'));
+    scanner.end();
+    assert.deepEqual(got, [{ package: 'a', version: '1' }, { package: 'b', version: '2' }]);
     assert.ok(process.memoryUsage().rss - rss < 64 * 1024 * 1024, 'the line is not held');
   });
 
   test('a kept field longer than MAX_LINE is INDEX_INVALID, naming the text', () => {
-    const parser = new Deb822Parser(() => undefined, ['Depends'], 'IDX');
-    parser.push('Depends: ');
-    const chunk = 'y'.repeat(64 * 1024);
+    const scanner = new PackagesScanner(() => undefined, 'IDX');
+    scanner.push(Buffer.from('Depends: '));
+    const chunk = Buffer.from('y'.repeat(64 * 1024));
     assert.throws(() => {
-      for (let i = 0; i <= MAX_LINE / chunk.length + 1; i++) parser.push(chunk);
-    }, (err) => isAlbaError(err, 'INDEX_INVALID') && /^IDX: a line of over \d+ bytes/.test(err.message));
+      for (let i = 0; i <= MAX_LINE / chunk.length + 1; i++) scanner.push(chunk);
+    }, (err) => isAlbaError(err, 'INDEX_INVALID') && /^IDX: a line of over \d+ bytes \("Depends: yyy/.test(err.message));
   });
 
-  test('lines split across chunks at every offset parse as one text', () => {
-    const text = 'Package: p\r\nDescription: long\n more\n# comment\nVersion: 1:2.0-1\n\nPackage: q\nVersion: 3\n';
-    const whole = parseDeb822(text).map((s) => Object.fromEntries(s));
-    for (let cut = 1; cut < text.length; cut++) {
-      const got: Stanza[] = [];
-      const parser = new Deb822Parser((s) => got.push(s), ['Package', 'Version']);
-      parser.push(text.slice(0, cut));
-      parser.push(text.slice(cut));
-      parser.end();
-      assert.deepEqual(got.map((s) => Object.fromEntries(s)), whole.map((s) => ({ Package: s['Package'], Version: s['Version'] })), `cut at ${cut}`);
+  test('lines split across chunks at every byte offset scan as one text', () => {
+    const text = 'Package: p\r\nDescription: long\n more\n# comment\nMaintainer: Zoë\nVersion: 1:2.0-1\n\nPackage: q\nVersion: 3\n';
+    const bytes = Buffer.from(text, 'utf8');
+    const whole = scan(text);
+    assert.equal(whole.length, 2);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const got: IndexFields[] = [];
+      const scanner = new PackagesScanner((f) => got.push(f), 'IDX');
+      scanner.push(bytes.subarray(0, cut));
+      scanner.push(bytes.subarray(cut));
+      scanner.end();
+      assert.deepEqual(got, whole, `cut at ${cut}`);
     }
   });
 });
@@ -119,31 +140,57 @@ describe('pickPackagesIndex', () => {
 describe('index cache', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'alba-index-cache-'));
   after(() => rm(dir, { recursive: true, force: true }));
+  const TEXT = `${BASE}Description: dropped\n\nPackage: q\nSource: qsrc (0.1)\nVersion: 1.0-1\nArchitecture: amd64\nDepends: p\nPre-Depends: x\nProvides: y\nMulti-Arch: foreign\nMaintainer: Zoë 😀 "quoted" <z@x>\nFilename: pool/q.deb\nSize: 10\nSHA256: ${H}\n`;
   const packages: IndexPackage[] = [
     plain,
-    { ...plain, name: 'q', source: 'qsrc', sourceVersion: '0.1', depends: 'p', preDepends: 'x', provides: 'y', multiArch: 'foreign', maintainer: 'Zoë 😀 "quoted" <z@x>' },
+    { ...plain, name: 'q', source: 'qsrc', sourceVersion: '0.1', filename: 'pool/q.deb', depends: 'p', preDepends: 'x', provides: 'y', multiArch: 'foreign', maintainer: 'Zoë 😀 "quoted" <z@x>' },
   ];
+  const write = (sha256: string, text = TEXT): IndexTable => {
+    const writer = new IndexTableWriter('IDX', { cacheDir: dir, sha256 });
+    writer.push(Buffer.from(text, 'utf8'));
+    return writer.finish();
+  };
+  const opened: IndexTable[] = [];
+  after(() => opened.forEach((t) => t.close()));
+  const read = (sha256: string): IndexTable | undefined | typeof CORRUPT => {
+    const got = openCachedTable(dir, sha256, 'IDX');
+    if (got instanceof IndexTable) opened.push(got);
+    return got;
+  };
 
-  test('round-trips packages through an ASCII-only file', async () => {
-    await writeIndexCache(dir, H, packages);
-    assert.deepEqual(await readIndexCache(dir, H), packages);
-    const bytes = await readFile(indexCachePath(dir, H));
-    assert.ok(bytes.every((b) => b < 0x80), 'the cache file is pure ASCII');
-    assert.deepEqual(await readdir(join(dir, 'indexes')), [`${H}.json`]);
+  test('the writer keeps the fields alba reads, the reader finds every package by name', async () => {
+    const written = write(H);
+    opened.push(written);
+    assert.deepEqual(packagesOf({ table: written }), packages);
+    const back = read(H);
+    assert.ok(back instanceof IndexTable);
+    assert.deepEqual(packagesOf({ table: back }), packages);
+    assert.deepEqual([...back.byName.keys()], ['p', 'q']);
+    assert.deepEqual(back.provides.map(([, value]) => value), ['y']);
+    assert.doesNotMatch(await readFile(indexCachePath(dir, H), 'utf8'), /Description/, 'only the fields alba reads are kept');
+    assert.deepEqual(await readdir(join(dir, 'indexes')), [`${H}.deb822`]);
+  });
+
+  test('a stanza that fails its checks is INDEX_INVALID, and no entry is left', () => {
+    const writer = new IndexTableWriter('IDX', { cacheDir: dir, sha256: '4'.repeat(64) });
+    assert.throws(() => writer.push(Buffer.from(`${BASE.replace('Version: 1.0-1', 'Version: :::1.0-')}\n`)), (err) => isAlbaError(err, 'INDEX_INVALID'));
+    writer.abort();
+    assert.equal(read('4'.repeat(64)), undefined);
   });
 
   test('a missing entry is a miss; a cut, foreign or flipped one is CORRUPT and removed', async () => {
-    assert.equal(await readIndexCache(dir, '0'.repeat(64)), undefined);
-    await writeFile(indexCachePath(dir, '1'.repeat(64)), '{"format":"alba-packages-index/1","rows":[');
-    assert.equal(await readIndexCache(dir, '1'.repeat(64)), CORRUPT);
-    await writeFile(indexCachePath(dir, '2'.repeat(64)), '{"format":"other","rows":[]}');
-    assert.equal(await readIndexCache(dir, '2'.repeat(64)), CORRUPT);
-    await writeIndexCache(dir, '3'.repeat(64), packages);
+    assert.equal(read('0'.repeat(64)), undefined);
+    await writeFile(indexCachePath(dir, '1'.repeat(64)), '# alba-packages-index/3\nPackage: p\n');
+    assert.equal(read('1'.repeat(64)), CORRUPT);
+    write('3'.repeat(64)).close();
     const bytes = await readFile(indexCachePath(dir, '3'.repeat(64)));
     const at = bytes.indexOf('1.0-1');
-    bytes[at] = '2'.charCodeAt(0); // a flipped bit in a version: still valid JSON
+    bytes[at] = '2'.charCodeAt(0); // a flipped bit in a version: still a valid stanza
     await writeFile(indexCachePath(dir, '3'.repeat(64)), bytes);
-    assert.equal(await readIndexCache(dir, '3'.repeat(64)), CORRUPT);
+    assert.equal(read('3'.repeat(64)), CORRUPT);
     await assert.rejects(readFile(indexCachePath(dir, '3'.repeat(64))), 'the corrupt entry is removed');
+    await writeFile(indexCachePath(dir, '5'.repeat(64)), `{"format":"alba-packages-index/2","rows":[]}\n${' '.repeat(100)}`);
+    assert.equal(read('5'.repeat(64)), CORRUPT, 'a file of another format');
   });
 });
+

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve, type ResolveInput } from '../../src/debian/resolver.js';
 import type { Candidate, PackageRequest } from '../../src/debian/types.js';
 import { isAlbaError, type ErrorCode } from '../../src/errors.js';
+import { universeOf } from '../helpers/index-packages.js';
 
 const WHERE = 'bookworm, bookworm-updates main amd64';
 
@@ -18,7 +20,7 @@ function pkg(nameVersion: string, fields: Partial<Candidate> & { suite?: string 
     sourceVersion: version,
     filename: `pool/main/${name[0]}/${name}/${name}_${version}_${fields.architecture ?? 'amd64'}.deb`,
     size: 1000,
-    sha256: `${name}-${version}-${suite}`.padEnd(64, '0'),
+    sha256: createHash('sha256').update(`${name}-${version}-${suite}`).digest('hex'),
     origin: { repo: 'https://repo.invalid/debian', suite, component: 'main', arch: 'amd64' },
     ...rest,
   };
@@ -247,7 +249,7 @@ const CASES: Case[] = [
 ];
 
 function input(c: Case, candidates = c.candidates): ResolveInput {
-  return { arch: 'amd64', candidates, requests: c.requests.map(req), mode: c.mode ?? 'dependencies', exclude: c.exclude ?? [], where: WHERE };
+  return { arch: 'amd64', universe: universeOf(candidates, 'amd64'), requests: c.requests.map(req), mode: c.mode ?? 'dependencies', exclude: c.exclude ?? [], where: WHERE };
 }
 
 for (const c of CASES) {
@@ -302,7 +304,7 @@ test('resolve: 63,000 candidates (a 21,000-deep chain, 3 versions each) resolve 
       candidates.push(pkg(`pkg${i} ${version}`, { depends: deps, provides: `virt${i % 100} (= ${i})` }));
     }
   }
-  const result = resolve({ arch: 'amd64', candidates, requests: [{ name: 'pkg20999' }], mode: 'dependencies', exclude: [], where: WHERE });
+  const result = resolve({ arch: 'amd64', universe: universeOf(candidates, 'amd64'), requests: [{ name: 'pkg20999' }], mode: 'dependencies', exclude: [], where: WHERE });
   assert.equal(result.length, 21_000);
   assert.ok(result.every((p) => p.version === '1.1-1'), 'every package at its highest version');
   const byName = new Map(result.map((p) => [p.name, p]));

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sourceDateEpoch } from '../../src/builder/epoch.js';
+import { indexCompressionOption } from '../../src/cli/args.js';
+import { isAlbaError } from '../../src/errors.js';
 import { resolutionInputs } from '../../src/lock/lock-file.js';
+import { indexCompressionOf } from '../../src/lock/lock.js';
 import type { LockFile } from '../../src/lock/lock-types.js';
 import { parseRecipe } from '../../src/recipe/parse.js';
 
@@ -64,4 +67,17 @@ test('SOURCE_DATE_EPOCH 3: the snapshot time, when every locked Release is dated
 test('SOURCE_DATE_EPOCH 4: without a snapshot, the newest Release Date of the lock', () => {
   assert.deepEqual(sourceDateEpoch(recipe(), lock(['2025-05-10T08:00:00Z', '2025-06-01T12:00:00Z', '2025-01-01T00:00:00Z']), {}), { seconds: seconds('2025-06-01T12:00:00Z'), from: 'release date' });
   assert.deepEqual(sourceDateEpoch(recipe(), lock(['2025-05-10T08:00:00Z']), { SOURCE_DATE_EPOCH: '' }), { seconds: seconds('2025-05-10T08:00:00Z'), from: 'release date' }, 'an empty variable is no value');
+});
+
+test('--index-compression auto: xz from snapshot.debian.org itself, gz from a mirror or a plain source; xz and gz force', () => {
+  const snapshot = { url: 'https://snapshot.debian.org/archive/debian/20250520T000000Z', suites: ['bookworm'], components: ['main'], snapshot: true, archive: 'debian' };
+  const plain = { url: 'http://deb.example/debian', suites: ['bookworm'], components: ['main'], snapshot: false };
+  const direct = { source: snapshot, suite: 'bookworm', fetchUrl: snapshot.url };
+  const mirrored = { source: snapshot, suite: 'bookworm', fetchUrl: 'http://mirror.example/debian' };
+  const own = { source: plain, suite: 'bookworm', fetchUrl: plain.url };
+  assert.deepEqual([direct, mirrored, own].map((t) => indexCompressionOf(t, 'auto')), ['xz', 'gz', 'gz']);
+  assert.deepEqual([direct, mirrored, own].map((t) => indexCompressionOf(t, 'xz')), ['xz', 'xz', 'xz']);
+  assert.deepEqual([direct, mirrored, own].map((t) => indexCompressionOf(t, 'gz')), ['gz', 'gz', 'gz']);
+  assert.equal(indexCompressionOption('lock', undefined), 'auto');
+  assert.throws(() => indexCompressionOption('lock', 'zstd'), (err) => isAlbaError(err, 'USAGE') && /expected auto, xz or gz/.test(err.message));
 });

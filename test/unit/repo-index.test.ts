@@ -127,6 +127,12 @@ describe('pickPackagesIndex', () => {
       assert.equal(file.sha256, release(paths).files.get(chosen)?.sha256);
     });
   }
+  test('gz when asked and listed, else the others in order', () => {
+    const all = ['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz'];
+    assert.equal(pickPackagesIndex(release(all), 'main', 'amd64', 'gz').path, 'main/binary-amd64/Packages.gz');
+    assert.equal(pickPackagesIndex(release(all), 'main', 'amd64', 'gz').compression, 'gz');
+    assert.equal(pickPackagesIndex(release(['main/binary-amd64/Packages.xz']), 'main', 'amd64', 'gz').path, 'main/binary-amd64/Packages.xz');
+  });
   test('by hash when the Release offers it, with the plain path as fallback', () => {
     const file = pickPackagesIndex(release(['main/binary-amd64/Packages.xz'], true), 'main', 'amd64');
     assert.equal(file.url, `http://mirror/debian/dists/stable/main/binary-amd64/by-hash/SHA256/${'0'.repeat(64)}`);

@@ -62,7 +62,7 @@ function scanCachedTable(fd: number, where: string): IndexTable | typeof CORRUPT
   const check = new RegExp(`^${CHECK}([0-9a-f]{64})\n$`).exec(trailer.toString('latin1'))?.[1];
   if (check === undefined) return CORRUPT;
   const hash = createHash('sha256').update(HEADER);
-  const byName = new Map<string, number[]>();
+  const byName = new Map<string, number | number[]>();
   const provides: [number, string][] = [];
   // the file holds only stanzas ended by an empty line: each chunk is pushed one stanza at a time,
   // so that the offset of the next stanza is known when the scanner hands one over
@@ -116,7 +116,7 @@ export class IndexTableWriter {
   private written = 0;
   private stanzaStart = HEADER.length;
   private readonly hash: Hash = createHash('sha256');
-  private readonly byName = new Map<string, number[]>();
+  private readonly byName = new Map<string, number | number[]>();
   private readonly provides: [number, string][] = [];
   private readonly scanner: PackagesScanner;
 

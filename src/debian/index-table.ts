@@ -18,8 +18,8 @@ export class IndexTable {
     /** Names the index in errors. */
     readonly where: string,
     private readonly fd: number,
-    /** Offsets in the file of the stanzas of each package name. */
-    readonly byName: ReadonlyMap<string, readonly number[]>,
+    /** Offsets in the file of the stanzas of each package name (a number for the one stanza of most names). */
+    readonly byName: ReadonlyMap<string, number | number[]>,
     /** Offset and Provides value of each stanza that has one. */
     readonly provides: readonly (readonly [offset: number, value: string])[],
   ) {}
@@ -50,10 +50,11 @@ export class IndexTable {
 const READ_BYTES = 4096;
 
 /** Adds the stanza at `offset` to the name and Provides tables. */
-export function addStanza(byName: Map<string, number[]>, provides: [number, string][], fields: IndexFields, offset: number): void {
+export function addStanza(byName: Map<string, number | number[]>, provides: [number, string][], fields: IndexFields, offset: number): void {
   const name = fields.package as string;
   const offsets = byName.get(name);
-  if (offsets === undefined) byName.set(name, [offset]);
+  if (offsets === undefined) byName.set(name, offset);
+  else if (typeof offsets === 'number') byName.set(name, [offsets, offset]);
   else offsets.push(offset);
   if (fields.provides !== undefined) provides.push([offset, fields.provides]);
 }

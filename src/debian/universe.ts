@@ -26,8 +26,7 @@ export interface UniverseIndex {
 
 /**
  * The packages of `arch` (and `all`) in these indexes; other architectures are ignored. Lazy: a
- * name's candidates are made from the tables the first time it is looked up, and the names
- * provided are gathered at the first provider lookup. Each stanza becomes one Candidate object,
+ * name's candidates, and its providers, are made from the tables the first time it is looked up. Each stanza becomes one Candidate object,
  * the same for every lookup. The order does not depend on the order of the indexes. A malformed
  * Provides field is ignored: it only makes that package unable to satisfy virtual dependencies.
  */
@@ -43,13 +42,18 @@ export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): 
     return kept;
   };
   const byName = new Map<string, Candidate[]>();
-  let byProvided: Map<string, { index: number; offset: number }[]> | undefined;
   const providers = new Map<string, Provider[]>();
   return {
     versions(name) {
       let list = byName.get(name);
       if (list === undefined) {
-        list = indexes.flatMap((index, i) => (index.table.byName.get(name) ?? []).map((offset) => candidate(i, offset))).filter((c): c is Candidate => c !== undefined);
+        list = [];
+        indexes.forEach((index, i) => {
+          for (const offset of offsetsOf(index.table, name)) {
+            const c = candidate(i, offset);
+            if (c !== undefined) list!.push(c);
+          }
+        });
         list.sort(bestFirst);
         byName.set(name, list);
       }
@@ -58,15 +62,17 @@ export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): 
     providers(name) {
       let list = providers.get(name);
       if (list === undefined) {
-        byProvided ??= providedNames(indexes);
         list = [];
-        for (const { index, offset } of byProvided.get(name) ?? []) {
-          const c = candidate(index, offset);
-          if (c === undefined) continue;
-          for (const provided of parsedProvides(c.provides ?? '')) {
-            if (provided.name === name) list.push(provided.version === undefined ? { candidate: c } : { candidate: c, version: provided.version });
+        indexes.forEach((index, i) => {
+          for (const [offset, value] of index.table.provides) {
+            if (!namesIn(value, name)) continue;
+            const c = candidate(i, offset);
+            if (c === undefined) continue;
+            for (const provided of parsedProvides(c.provides ?? '')) {
+              if (provided.name === name) list!.push(provided.version === undefined ? { candidate: c } : { candidate: c, version: provided.version });
+            }
           }
-        }
+        });
         list.sort((a, b) => compareText(a.candidate.name, b.candidate.name) || bestFirst(a.candidate, b.candidate));
         providers.set(name, list);
       }
@@ -75,25 +81,25 @@ export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): 
   };
 }
 
+/** The offsets of the stanzas of `name` in a table. */
+function offsetsOf(table: IndexTable, name: string): readonly number[] {
+  const found = table.byName.get(name);
+  return found === undefined ? [] : typeof found === 'number' ? [found] : found;
+}
+
 /**
- * The stanzas that may provide each name, from a quick look at every Provides field (a name is
- * what comes before a space, `(` or `:` in each comma-separated item); the fields of the stanzas a
- * lookup touches are then parsed for real, so a malformed one provides nothing.
+ * True when the Provides field `value` may name `name`: it appears there as a whole name (after
+ * the start, a comma or a space; before the end, a space, `(`, `:` or a comma). A quick look that
+ * spares parsing the fields of the ~10k providing stanzas of an index; the fields it lets through
+ * are parsed for real, so a malformed one provides nothing.
  */
-function providedNames(indexes: readonly UniverseIndex[]): Map<string, { index: number; offset: number }[]> {
-  const out = new Map<string, { index: number; offset: number }[]>();
-  indexes.forEach((index, i) => {
-    for (const [offset, value] of index.table.provides) {
-      for (const item of value.split(',')) {
-        const name = /^\s*([^\s(:]+)/.exec(item)?.[1];
-        if (name === undefined) continue;
-        const list = out.get(name);
-        if (list === undefined) out.set(name, [{ index: i, offset }]);
-        else if (list[list.length - 1]?.offset !== offset || list[list.length - 1]?.index !== i) list.push({ index: i, offset });
-      }
-    }
-  });
-  return out;
+function namesIn(value: string, name: string): boolean {
+  for (let at = value.indexOf(name); at >= 0; at = value.indexOf(name, at + 1)) {
+    const before = at === 0 ? 44 : value.charCodeAt(at - 1);
+    const after = at + name.length === value.length ? 44 : value.charCodeAt(at + name.length);
+    if ((before === 44 || before === 32 || before === 9 || before === 10) && (after === 44 || after === 32 || after === 40 || after === 58 || after === 9 || after === 10)) return true;
+  }
+  return false;
 }
 
 function parsedProvides(value: string): ReturnType<typeof parseProvides> {

@@ -36,7 +36,8 @@ const BIG_PACKAGE = 'fluid-soundfont-gm';
 /** Size of the per-arch binary written for the "new binary" case. */
 const APP_BYTES = 256 * 1024;
 /** Targets from the issue. */
-const TARGET = { warmSeconds: 1, coldSpeedup: 3, peakRssMb: 300 };
+/** The targets of issue 12: cold without a lock ≥ 2.5× and from a lock ≥ 3.5× faster than mmdebstrap; peak RSS < 200 MB everywhere; warm rebuild < 0.3 s (on the machine the issue measured). */
+const TARGET = { warmSeconds: 0.3, noLockSpeedup: 2.5, lockedSpeedup: 3.5, peakRssMb: 200 };
 const WITH_SECURITY = process.argv.slice(2).includes('--with-security');
 
 /** Seconds per stage, as printed by `alba build --json`. */
@@ -171,8 +172,8 @@ function report(
     `ratio mmdebstrap / alba cold: no lock ${speedup(s.coldNoLock).toFixed(2)}×, locked ${speedup(s.coldLocked).toFixed(2)}×`,
     `target warm rebuild < ${TARGET.warmSeconds} s: nothing changed ${fmt(warm)} s ${verdict(warm < TARGET.warmSeconds)}, ` +
       `new binary ${fmt(warmNewBinary)} s ${verdict(warmNewBinary < TARGET.warmSeconds)}`,
-    `target cold ≥ ${TARGET.coldSpeedup}× faster than mmdebstrap: no lock ${verdict(speedup(s.coldNoLock) >= TARGET.coldSpeedup)}, ` +
-      `locked ${verdict(speedup(s.coldLocked) >= TARGET.coldSpeedup)}`,
+    `target cold faster than mmdebstrap: no lock ≥ ${TARGET.noLockSpeedup}× ${verdict(speedup(s.coldNoLock) >= TARGET.noLockSpeedup)}, ` +
+      `locked ≥ ${TARGET.lockedSpeedup}× ${verdict(speedup(s.coldLocked) >= TARGET.lockedSpeedup)}`,
     `target peak RSS < ${TARGET.peakRssMb} MB: builds from a lock ${buildRss.toFixed(0)} MB ${verdict(buildRss < TARGET.peakRssMb)}, ` +
       `builds that resolve first ${resolveRss.toFixed(0)} MB ${verdict(resolveRss < TARGET.peakRssMb)}`,
     '(mmdebstrap writes one uncompressed tar per arch, with no OCI config, manifest, gzip or SBOM; it keeps no cache, so every run downloads again)',

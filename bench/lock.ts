@@ -19,7 +19,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  albaLock, archOf, BENCH_ARCHS, benchRecipe, caseCells, caseHeader, markdownTable, measure, medianWall, requireGnuTime, type LockRun, type Sample,
+  albaLock, archOf, BENCH_ARCHS, benchRecipe, caseCells, caseHeader, markdownTable, maxRss, measure, medianWall, requireGnuTime, type LockRun, type Sample,
 } from './util.js';
 
 const RUNS = 3;
@@ -71,6 +71,8 @@ async function main(): Promise<void> {
       '',
       `(releases, indexes, resolve: alba lock's own stage timings from --json, medians; indexes and resolve are summed over the archs, which run two at a time)`,
       `ratio alba / apt-get update (wall): cold ${ratio(cold, aptCold)}, warm new resolution ${ratio(warmNew, aptWarm)}, warm unchanged ${ratio(warmSame, aptWarm)}`,
+      `target cold alba lock ≥ 2× faster than apt-get update: ${(medianWall(aptCold) / medianWall(cold)).toFixed(2)}× ${medianWall(aptCold) / medianWall(cold) >= 2 ? 'met' : 'MISSED'}; ` +
+        `peak RSS < 200 MB: ${maxRss([...cold, ...warmNew, ...warmSame]).toFixed(0)} MB ${maxRss([...cold, ...warmNew, ...warmSame]) < 200 ? 'met' : 'MISSED'}`,
       '(apt-get update only downloads the indexes and builds its binary cache; alba lock also verifies, parses, caches and resolves them, and its wall time includes starting node)',
     ];
     process.stdout.write(`${out.join('\n')}\n`);

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { findArch, type TargetArch } from '../debian/arch.js';
 import { sourceDateEpoch, type Epoch } from './epoch.js';
 import { assembleImage, type AssembledImage } from './image.js';
-import { buildPackageLayers, describePackage, planArchLayers } from './package-layers.js';
+import { debDownload, fetchBaseUrls } from './deb-downloads.js';
+import { buildPackageLayers, planArchLayers } from './package-layers.js';
 import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './sboms.js';
 import { userFilesFor } from './user-files.js';
 import { cacheArea, removeStaleCacheTemps } from '../cache.js';
@@ -40,6 +41,8 @@ export interface BuildOptions {
   annotations?: Record<string, string>;
   /** Told after each .deb is in the cache and each layer is built or found. */
   onProgress?: (progress: BuildProgress) => void;
+  /** SHA256 of .debs this process downloaded into the cache, verified as they were written (DebPrefetch): not hashed again. */
+  verified?: ReadonlySet<string>;
 }
 
 /** How far a build is: .debs in the cache (with their bytes) and layers done, out of how many. */
@@ -90,7 +93,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   const unique = uniqueDebs(archs.flatMap((a) => lock.archs[a.name] ?? []));
   const fetchBase = fetchBaseUrls(options.targets);
-  const downloads = new Map(unique.map((p) => [p.sha256, { url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describePackage(p) }]));
+  const downloads = new Map(unique.map((p) => [p.sha256, debDownload(p, fetchBase)]));
   const totalBytes = unique.reduce((n, p) => n + p.size, 0);
   let bytes = 0;
   const fetchDebs = (items: DebDownload[]) =>
@@ -103,7 +106,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
     });
   const downloaded = await fetchDebs([...downloads.values()]);
-  const fresh = new Set(downloaded.filter((d) => !d.cached).map((d) => digestHex(d.digest)));
+  const fresh = new Set([...downloaded.filter((d) => !d.cached).map((d) => digestHex(d.digest)), ...(options.verified ?? [])]);
   const refetch = async (sha256: string): Promise<void> => void (await fetchDebs([downloads.get(sha256)!]));
   const download = clock();
 
@@ -199,12 +202,6 @@ function uniqueDebs(packages: LockedPackage[]): LockedPackage[] {
   const bySha = new Map<string, LockedPackage>();
   for (const p of packages) if (!bySha.has(p.sha256)) bySha.set(p.sha256, p);
   return [...bySha.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
-}
-
-/** Maps a locked package to the URL of the repository it is fetched from (a mirror, or its own). */
-function fetchBaseUrls(targets: FetchTarget[]): (p: LockedPackage) => string {
-  const byKey = new Map(targets.map((t) => [`${t.source.url} ${t.suite}`, t.fetchUrl]));
-  return (p) => byKey.get(`${p.repo} ${p.suite}`) ?? p.repo;
 }
 
 /** Manifest and index annotations: `created` from SOURCE_DATE_EPOCH, then the recipe's, then the command line's. */

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { archSlug } from '../debian/arch.js';
+import { archSlug, findArch } from '../debian/arch.js';
 import { build, type BuildProgress, type BuildResult } from '../builder/build.js';
+import { DebPrefetch } from '../builder/deb-downloads.js';
 import { formatBytes, Progress } from './progress.js';
 import { imageGraphOf, type ImageGraph } from '../oci/graph.js';
 import type { Recipe } from '../recipe/types.js';
@@ -49,9 +50,23 @@ export async function buildCommand(argv: string[]): Promise<void> {
       hint: 'run `alba lock --update` to re-resolve',
     });
   }
+  let verified: ReadonlySet<string> | undefined;
   if (lock === undefined) {
     stderrLog(`no lock file (${lockPath}): resolving now; run \`alba lock\` to pin the packages`);
-    lock = (await lockShowingProgress(recipe, { targets, cacheDir, allowInsecure: values['allow-insecure'] === true, log: stderrLog, indexCompression: indexCompressionOption('build', values['index-compression']) })).lock;
+    // each arch's .debs download while the other archs resolve
+    const prefetch = new DebPrefetch(cacheDir, targets);
+    const wanted = values.arch?.split(',').map((a) => findArch(a.trim())?.name);
+    lock = (
+      await lockShowingProgress(recipe, {
+        targets,
+        cacheDir,
+        allowInsecure: values['allow-insecure'] === true,
+        log: stderrLog,
+        indexCompression: indexCompressionOption('build', values['index-compression']),
+        onArchResolved: (arch, packages) => (wanted === undefined || wanted.includes(arch) ? prefetch.add(packages) : undefined),
+      })
+    ).lock;
+    verified = await prefetch.finish();
   }
   const out = resolve(values.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
   let state: BuildProgress | undefined;
@@ -68,6 +83,7 @@ export async function buildCommand(argv: string[]): Promise<void> {
     targets,
     log: stderrLog,
     annotations: parseAnnotations(values.annotation ?? []),
+    ...(verified === undefined ? {} : { verified }),
   }).finally(() => progress.clear());
   const clock = stopwatch();
   const writeLayout = values.push === undefined || values.out !== undefined;

@@ -6,7 +6,7 @@ import { printError } from './print-error.js';
 const USAGE = `alba ${version} — daemonless builder of distroless multi-arch OCI images
 
 Usage:
-  alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure] [--allow-downgrade]
+  alba lock RECIPE [--update] [--mirror M]... [--cache DIR] [--allow-insecure] [--allow-downgrade] [--index-compression auto|xz|gz]
   alba build RECIPE [--out PATH] [--format oci|oci-archive|docker-archive] [--arch a,b] [--cache DIR] [--mirror M]... [--annotation K=V]... [--allow-insecure] [--json]
   alba sbom LAYOUT|REF [--platform P] [--creds USER:PASS] [--plain-http]
   alba container push -t NAME:TAG [-t NAME:TAG]... SRC TARGET [--ref TAG] [--creds USER:PASS] [--plain-http]
@@ -29,6 +29,7 @@ Options:
   --allow-insecure  accept unsigned or badly signed Release files
   --update          re-resolve even when a lock file exists
   --allow-downgrade accept Release files older than those the lock recorded (refused by default: a rollback)
+  --index-compression C  auto (xz from snapshot.debian.org, gz from mirrors), xz or gz: which Packages files to fetch
   --out PATH        output OCI layout (default: out/<name>), or archive file with --format (out/<name>.tar)
   --format F        oci (a layout directory), oci-archive (one tar), docker-archive (docker/podman load; one per platform)
   --arch a,b        build only these architectures of the recipe

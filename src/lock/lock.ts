@@ -31,6 +31,8 @@ export interface LockOptions {
    * more than the extra bytes.
    */
   indexCompression?: IndexCompression | 'auto';
+  /** Told of each arch's packages as soon as it is resolved (by recipe arch name), e.g. to start downloading them. */
+  onArchResolved?: (arch: string, packages: LockedPackage[]) => void;
   /** Told after each Release is verified and each arch is resolved. */
   onProgress?: (progress: { stage: 'releases' | 'archs'; done: number; total: number }) => void;
 }
@@ -87,6 +89,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   const key = resolutionKey(resolutionInputs(recipe), lockedReleases);
   const known = await readResolution(options.cacheDir, key);
   if (known !== undefined) {
+    for (const [arch, packages] of Object.entries(known.archs)) options.onArchResolved?.(arch, packages);
     const timings = { releases: releasesTime, indexes: 0, resolve: clock() };
     return { lock: known, timings, indexesFromCache: 0, indexesFetched: 0, resolutionCached: true };
   }
@@ -109,6 +112,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       cacheDir: options.cacheDir,
     });
     options.onProgress?.({ stage: 'archs', done: ++resolved, total: recipe.archs.length });
+    options.onArchResolved?.(arch.name, result.packages);
     return result;
   });
   for (const note of new Set(results.flatMap((r) => r.notes))) options.log(note);

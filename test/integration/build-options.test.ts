@@ -154,3 +154,24 @@ test('progress: redrawn in place on a terminal (a pseudo-TTY through script) and
   const failing = await runAlba(['build', join(work, 'no-such.yaml'), '-q']);
   assert.match(failing.stderr, /error\[RECIPE_NOT_FOUND\]/, 'errors are printed under --quiet');
 });
+
+test('without a lock: each .deb is fetched once (downloads start as each arch resolves), and the image is the one a lock gives', async () => {
+  const locked = await runAlba(['build', project.recipe, '--cache', cache, '--out', join(work, 'from-lock'), '--json']);
+  assert.equal(locked.status, 0, explain(locked));
+  const fresh = await writeFixtureProject(join(work, 'no-lock'), { url: server.url, keyring: keyringPath, tag: 'opt' });
+  const before = server.requests.length;
+  const run = await runAlba(['build', fresh.recipe, '--cache', join(work, 'no-lock-cache'), '--out', join(work, 'no-lock-out'), '--json']);
+  assert.equal(run.status, 0, explain(run));
+  assert.match(run.stderr, /no lock file .*resolving now/);
+  const debs = server.requests.slice(before).filter((p) => p.endsWith('.deb'));
+  assert.ok(debs.length > 0, 'the build fetched .debs');
+  assert.deepEqual(debs.filter((p, i) => debs.indexOf(p) !== i), [], 'no .deb fetched twice');
+  const digest = (r: AlbaRun): string => (JSON.parse(r.stdout) as { index: { digest: string } }).index.digest;
+  assert.equal(digest(run), digest(locked));
+
+  const one = await writeFixtureProject(join(work, 'no-lock-amd64'), { url: server.url, keyring: keyringPath, tag: 'opt' });
+  const at = server.requests.length;
+  const amd64 = await runAlba(['build', one.recipe, '--cache', join(work, 'no-lock-amd64-cache'), '--out', join(work, 'no-lock-amd64-out'), '--arch', 'amd64']);
+  assert.equal(amd64.status, 0, explain(amd64));
+  assert.deepEqual(server.requests.slice(at).filter((p) => p.endsWith('_arm64.deb')), [], '--arch amd64 fetches no arm64 .deb');
+});

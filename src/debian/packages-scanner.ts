@@ -18,11 +18,9 @@ const LF = 10;
 const CR = 13;
 
 /** Kept field indexes by name length, with each name's lowercase bytes. */
-const BY_LENGTH = new Map<number, { index: number; bytes: Buffer }[]>();
+const BY_LENGTH: { index: number; bytes: Buffer }[][] = [];
 INDEX_FIELDS.forEach((name, index) => {
-  const list = BY_LENGTH.get(name.length) ?? [];
-  list.push({ index, bytes: Buffer.from(name, 'latin1') });
-  BY_LENGTH.set(name.length, list);
+  (BY_LENGTH[name.length] ??= []).push({ index, bytes: Buffer.from(name, 'latin1') });
 });
 
 /**
@@ -120,18 +118,27 @@ export class PackagesScanner {
   /** Handles bytes [start, end) of `buf` as one line. */
   private line(buf: Buffer, start: number, end: number): void {
     if (end > start && buf[end - 1] === CR) end--;
-    let first = start;
-    while (first < end && (buf[first] === SPACE || buf[first] === TAB)) first++;
-    if (first === end) return this.flush();
+    if (end === start) return this.flush();
     const lead = buf[start];
     if (lead === SPACE || lead === TAB) {
+      let first = start;
+      while (first < end && (buf[first] === SPACE || buf[first] === TAB)) first++;
+      if (first === end) return this.flush();
       if (this.last < 0) return;
       if (this.decoded[this.last] === true) this.values[this.last] = `${this.values[this.last]}\n${buf.toString('utf8', start, end)}`;
       this.onKeptLine?.(buf, start, end);
       return;
     }
     if (lead === HASH) return;
-    const colon = buf.indexOf(COLON, start);
+    // field names are short: look for the colon in a loop first, natively beyond
+    let colon = -1;
+    for (let i = start + 1, stop = Math.min(end, start + 24); i < stop; i++) {
+      if (buf[i] === COLON) {
+        colon = i;
+        break;
+      }
+    }
+    if (colon < 0) colon = buf.indexOf(COLON, start);
     if (colon <= start || colon >= end) return;
     const field = fieldAt(buf, start, colon);
     this.last = field;
@@ -165,7 +172,7 @@ export class PackagesScanner {
 
 /** The index in INDEX_FIELDS of the field named by bytes [start, end) of `buf` (any case), or -1. */
 function fieldAt(buf: Buffer, start: number, end: number): number {
-  const candidates = BY_LENGTH.get(end - start);
+  const candidates = BY_LENGTH[end - start];
   if (candidates === undefined) return -1;
   next: for (const { index, bytes } of candidates) {
     for (let i = 0; i < bytes.length; i++) if (((buf[start + i] as number) | 0x20) !== bytes[i]) continue next;

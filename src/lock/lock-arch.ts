@@ -37,11 +37,16 @@ export async function resolveArch(job: ArchJob): Promise<ArchResult> {
   let indexesFromCache = 0;
   const notes: string[] = [];
   try {
-    for (const { release, component, compression } of job.indexes) {
-      const index = await loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir, prefer: compression });
-      if (index.fromCache) indexesFromCache++;
-      notes.push(...index.notes);
-      indexes.push({ table: index.table, origin: { repo: release.url, suite: release.suite, component, arch: job.arch } });
+    // all of an arch's indexes at once: the small ones (-updates, -security) load while the big one does
+    const loads = await Promise.allSettled(job.indexes.map(({ release, component, compression }) => loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir, prefer: compression })));
+    job.indexes.forEach(({ release, component }, i) => {
+      const load = loads[i]!;
+      if (load.status === 'fulfilled') indexes.push({ table: load.value.table, origin: { repo: release.url, suite: release.suite, component, arch: job.arch } });
+    });
+    for (const load of loads) {
+      if (load.status === 'rejected') throw load.reason;
+      if (load.value.fromCache) indexesFromCache++;
+      notes.push(...load.value.notes);
     }
     const loaded = performance.now();
     const universe = buildUniverse(indexes, job.arch);

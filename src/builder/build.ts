@@ -3,7 +3,7 @@ import { findArch, type TargetArch } from '../debian/arch.js';
 import { sourceDateEpoch, type Epoch } from './epoch.js';
 import { assembleImage, type AssembledImage } from './image.js';
 import { debDownload, fetchBaseUrls } from './deb-downloads.js';
-import { buildPackageLayers, planArchLayers } from './package-layers.js';
+import { buildPackageLayers, packageLayerBudget, planArchLayers } from './package-layers.js';
 import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './sboms.js';
 import { userFilesFor } from './user-files.js';
 import { cacheArea, removeStaleCacheTemps } from '../cache.js';
@@ -111,10 +111,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const download = clock();
 
   const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
-  const plans = archs.map((arch) => {
-    const budget = recipe.maxLayers - 1 - (userFiles.get(arch)!.length === 0 && recipe.paths.length === 0 ? 0 : 1);
-    return planArchLayers(arch, lock.archs[arch.name] ?? [], budget);
-  });
+  const plans = archs.map((arch) => planArchLayers(arch, lock.archs[arch.name] ?? [], packageLayerBudget(recipe, arch)));
   const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates, ...(options.onProgress === undefined ? {} : { onLayer: (done: number, total: number) => options.onProgress?.({ stage: 'layers', done, total }) }) });
   const annotations = imageAnnotations(recipe, epoch, options.annotations);
   const baseLayers = new Map<string, LayerBlob>();

@@ -1,9 +1,15 @@
 import { cacheArea } from '../cache.js';
+import type { TargetArch } from '../debian/arch.js';
 import { downloadDebs, type DebDownload } from '../debian/download.js';
-import type { LockedPackage } from '../lock/lock-types.js';
+import type { LockedPackage, LockedRelease } from '../lock/lock-types.js';
 import { BlobStore } from '../oci/blob-store.js';
+import type { Digest } from '../oci/digest.js';
 import type { FetchTarget } from '../recipe/mirror.js';
-import { describePackage } from './package-layers.js';
+import type { Recipe } from '../recipe/types.js';
+import { sourceDateEpoch } from './epoch.js';
+import { packagesLayer } from './layer-cache.js';
+import { describePackage, packageLayerBudget, planArchLayers } from './package-layers.js';
+import { Slots } from '../util/slots.js';
 
 /** Maps a locked package to the URL of the repository it is fetched from (a mirror, or its own). */
 export function fetchBaseUrls(targets: readonly FetchTarget[]): (p: LockedPackage) => string {
@@ -16,38 +22,73 @@ export function debDownload(p: LockedPackage, fetchBase: (p: LockedPackage) => s
   return { url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describePackage(p) };
 }
 
+/** What the prefetch needs of the build to come. */
+export interface PrefetchOptions {
+  recipe: Recipe;
+  cacheDir: string;
+  targets: readonly FetchTarget[];
+  env?: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
 /**
- * Downloads .debs into the cache while the rest of the work goes on: `alba build` without a lock
- * hands it each arch's packages as soon as that arch is resolved, so downloads overlap the other
- * archs' resolution, and build() then finds them in the cache. Each .deb is fetched once. A failed
- * download is left for build() to try again and report.
+ * Work for a build done while the lock is still being made: `alba build` without a lock hands it
+ * each arch's packages as soon as that arch is resolved; it downloads their .debs and builds their
+ * package layers into the cache (planned as build() plans them), so that this overlaps the other
+ * archs' resolution, and build() then finds everything cached. Each .deb is fetched, and each
+ * layer built, once. A failure is left for build() to meet again and report.
  */
-export class DebPrefetch {
+export class BuildPrefetch {
   private readonly store: BlobStore;
   private readonly fetchBase: (p: LockedPackage) => string;
-  private readonly started = new Map<string, Promise<boolean>>();
+  private readonly debs = new Map<string, Promise<boolean>>();
+  private readonly layers = new Map<string, Promise<void>>();
+  /** Layers built at once: as build() does, so that memory stays where build() keeps it. */
+  private readonly building = new Slots(2);
 
-  constructor(cacheDir: string, targets: readonly FetchTarget[]) {
-    this.store = new BlobStore(cacheArea(cacheDir, 'blobs'));
-    this.fetchBase = fetchBaseUrls(targets);
+  constructor(private readonly options: PrefetchOptions) {
+    this.store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
+    this.fetchBase = fetchBaseUrls(options.targets);
   }
 
-  /** Starts the downloads of these packages' .debs not started yet. */
-  add(packages: readonly LockedPackage[]): void {
-    for (const p of packages) {
-      if (this.started.has(p.sha256)) continue;
-      const done = downloadDebs([debDownload(p, this.fetchBase)], { store: this.store }).then(
-        ([got]) => got !== undefined && !got.cached,
-        () => false,
-      );
-      this.started.set(p.sha256, done);
+  /** Starts the work of one resolved arch. */
+  add(arch: TargetArch, packages: LockedPackage[], releases: LockedRelease[]): void {
+    const { recipe } = this.options;
+    for (const p of packages) if (!this.debs.has(p.sha256)) this.debs.set(p.sha256, this.download(p));
+    const epoch = sourceDateEpoch(recipe, { releases }, this.options.env ?? process.env).seconds;
+    for (const group of planArchLayers(arch, packages, packageLayerBudget(recipe, arch)).groups) {
+      const key = group.map((p) => p.sha256).join(' ');
+      if (!this.layers.has(key)) this.layers.set(key, this.layer(group, epoch));
     }
   }
 
-  /** Waits for every download started; the SHA256 of the .debs downloaded (and verified while written) by this process. */
+  /** Waits for all the work started; the SHA256 of the .debs downloaded (and verified while written) by this process. */
   async finish(): Promise<Set<string>> {
+    await Promise.all(this.layers.values());
     const fresh = new Set<string>();
-    for (const [sha256, done] of this.started) if (await done) fresh.add(sha256.toLowerCase());
+    for (const [sha256, downloaded] of this.debs) if (await downloaded) fresh.add(sha256.toLowerCase());
     return fresh;
+  }
+
+  private download(p: LockedPackage): Promise<boolean> {
+    return downloadDebs([debDownload(p, this.fetchBase)], { store: this.store }).then(
+      ([got]) => got !== undefined && !got.cached,
+      () => false,
+    );
+  }
+
+  private async layer(group: LockedPackage[], sourceDateEpoch: number): Promise<void> {
+    const downloaded = await Promise.all(group.map((p) => this.debs.get(p.sha256)));
+    const digests = group.map((p) => `sha256:${p.sha256}` as Digest);
+    // a download that failed is build()'s to meet again and report
+    if (!(await Promise.all(digests.map((d) => this.store.has(d)))).every(Boolean)) return;
+    await this.building.run(() => packagesLayer(this.store, this.options.cacheDir, {
+      debs: group.map((p, i) => ({ debPath: this.store.path(digests[i]!), debSha256: p.sha256, packageName: p.name, what: describePackage(p) })),
+      sourceDateEpoch,
+      fresh: new Set(group.filter((_, i) => downloaded[i] === true).map((p) => p.sha256)),
+      caCertificates: this.options.recipe.caCertificates,
+      refetch: async () => undefined,
+      log: this.options.log,
+    })).catch(() => undefined);
   }
 }

@@ -15,7 +15,7 @@ export interface Epoch {
  * Release is dated at or before it, else the newest Release `Date:` in the lock (a mirror newer
  * than the snapshot was used; the lock pins those dates, so rebuilds agree).
  */
-export function sourceDateEpoch(recipe: Recipe, lock: LockFile, env: NodeJS.ProcessEnv): Epoch {
+export function sourceDateEpoch(recipe: Recipe, lock: Pick<LockFile, 'releases'>, env: NodeJS.ProcessEnv): Epoch {
   if (recipe.sourceDateEpoch !== undefined) return { seconds: recipe.sourceDateEpoch, from: 'recipe' };
   const fromEnv = env.SOURCE_DATE_EPOCH;
   if (fromEnv !== undefined && fromEnv !== '') {

@@ -6,6 +6,8 @@ import type { LockedPackage } from '../lock/lock-types.js';
 import { mapLimit } from '../util/map-limit.js';
 import { packagesLayer, type PackagesLayerRequest } from './layer-cache.js';
 import { planLayerGroups } from './layer-plan.js';
+import type { Recipe } from '../recipe/types.js';
+import { userFilesFor } from './user-files.js';
 
 /** One arch's packages and how they are grouped into layers. */
 export interface ArchLayerPlan {
@@ -23,6 +25,11 @@ export interface PackageLayers {
 /** Plans one arch's package layers within `budget` layers (see layer-plan.ts). */
 export function planArchLayers(arch: TargetArch, packages: LockedPackage[], budget: number): ArchLayerPlan {
   return { arch, packages, groups: planLayerGroups(packages, budget) };
+}
+
+/** How many layers an arch's packages may take: `max-layers` less the base layer and, when there is one, the layer of the user's files and paths. */
+export function packageLayerBudget(recipe: Recipe, arch: TargetArch): number {
+  return recipe.maxLayers - 1 - (userFilesFor(recipe.files, arch).length === 0 && recipe.paths.length === 0 ? 0 : 1);
 }
 
 /** `name version (arch)`, naming a package in messages and progress. */

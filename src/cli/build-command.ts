@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { archSlug, findArch } from '../debian/arch.js';
 import { build, type BuildProgress, type BuildResult } from '../builder/build.js';
-import { DebPrefetch } from '../builder/deb-downloads.js';
+import { BuildPrefetch } from '../builder/deb-downloads.js';
 import { formatBytes, Progress } from './progress.js';
 import { imageGraphOf, type ImageGraph } from '../oci/graph.js';
 import type { Recipe } from '../recipe/types.js';
@@ -53,8 +53,8 @@ export async function buildCommand(argv: string[]): Promise<void> {
   let verified: ReadonlySet<string> | undefined;
   if (lock === undefined) {
     stderrLog(`no lock file (${lockPath}): resolving now; run \`alba lock\` to pin the packages`);
-    // each arch's .debs download while the other archs resolve
-    const prefetch = new DebPrefetch(cacheDir, targets);
+    // each arch's .debs download, and its layers build, while the other archs resolve
+    const prefetch = new BuildPrefetch({ recipe, cacheDir, targets, log: stderrLog });
     const wanted = values.arch?.split(',').map((a) => findArch(a.trim())?.name);
     lock = (
       await lockShowingProgress(recipe, {
@@ -63,7 +63,10 @@ export async function buildCommand(argv: string[]): Promise<void> {
         allowInsecure: values['allow-insecure'] === true,
         log: stderrLog,
         indexCompression: indexCompressionOption('build', values['index-compression']),
-        onArchResolved: (arch, packages) => (wanted === undefined || wanted.includes(arch) ? prefetch.add(packages) : undefined),
+        onArchResolved: (name, packages, releases) => {
+          const arch = recipe.archs.find((a) => a.name === name);
+          if (arch !== undefined && (wanted === undefined || wanted.includes(name))) prefetch.add(arch, packages, releases);
+        },
       })
     ).lock;
     verified = await prefetch.finish();

@@ -7,7 +7,7 @@ import { fetchRelease, type Release } from '../debian/release.js';
 import type { FetchTarget } from '../recipe/mirror.js';
 import { snapshotSeconds } from '../recipe/snapshot.js';
 import { resolutionInputs } from './lock-file.js';
-import type { LockFile, LockedPackage } from './lock-types.js';
+import type { LockFile, LockedPackage, LockedRelease } from './lock-types.js';
 import type { Recipe } from '../recipe/types.js';
 import { resolutionKey, readResolution, writeResolution } from './resolution-cache.js';
 import { resolveArch } from './lock-arch.js';
@@ -31,8 +31,8 @@ export interface LockOptions {
    * more than the extra bytes.
    */
   indexCompression?: IndexCompression | 'auto';
-  /** Told of each arch's packages as soon as it is resolved (by recipe arch name), e.g. to start downloading them. */
-  onArchResolved?: (arch: string, packages: LockedPackage[]) => void;
+  /** Told of each arch's packages as soon as it is resolved (by recipe arch name), with the Release files of the lock, e.g. to start downloading them. */
+  onArchResolved?: (arch: string, packages: LockedPackage[], releases: LockedRelease[]) => void;
   /** Told after each Release is verified and each arch is resolved. */
   onProgress?: (progress: { stage: 'releases' | 'archs'; done: number; total: number }) => void;
 }
@@ -89,7 +89,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   const key = resolutionKey(resolutionInputs(recipe), lockedReleases);
   const known = await readResolution(options.cacheDir, key);
   if (known !== undefined) {
-    for (const [arch, packages] of Object.entries(known.archs)) options.onArchResolved?.(arch, packages);
+    for (const [arch, packages] of Object.entries(known.archs)) options.onArchResolved?.(arch, packages, known.releases);
     const timings = { releases: releasesTime, indexes: 0, resolve: clock() };
     return { lock: known, timings, indexesFromCache: 0, indexesFetched: 0, resolutionCached: true };
   }
@@ -112,7 +112,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       cacheDir: options.cacheDir,
     });
     options.onProgress?.({ stage: 'archs', done: ++resolved, total: recipe.archs.length });
-    options.onArchResolved?.(arch.name, result.packages);
+    options.onArchResolved?.(arch.name, result.packages, lockedReleases);
     return result;
   });
   for (const note of new Set(results.flatMap((r) => r.notes))) options.log(note);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheArea } from '../cache.js';
 import { addStanza, checkIndexFields, IndexTable } from './index-table.js';
+import { NameIndex } from './name-index.js';
 import { PackagesScanner, type IndexField, type IndexFields } from './packages-scanner.js';
 
 /**
@@ -62,7 +63,7 @@ function scanCachedTable(fd: number, where: string): IndexTable | typeof CORRUPT
   const check = new RegExp(`^${CHECK}([0-9a-f]{64})\n$`).exec(trailer.toString('latin1'))?.[1];
   if (check === undefined) return CORRUPT;
   const hash = createHash('sha256').update(HEADER);
-  const byName = new Map<string, number | number[]>();
+  const names = new NameIndex();
   const provides: [number, string][] = [];
   // the file holds only stanzas ended by an empty line: each chunk is pushed one stanza at a time,
   // so that the offset of the next stanza is known when the scanner hands one over
@@ -70,7 +71,7 @@ function scanCachedTable(fd: number, where: string): IndexTable | typeof CORRUPT
   let next = HEADER.length;
   const scanner = new PackagesScanner(
     (fields) => {
-      addStanza(byName, provides, fields, stanzaStart);
+      addStanza(names, provides, fields, stanzaStart);
       stanzaStart = next;
     },
     where,
@@ -95,7 +96,7 @@ function scanCachedTable(fd: number, where: string): IndexTable | typeof CORRUPT
   }
   scanner.end();
   if (hash.digest('hex') !== check) return CORRUPT;
-  return new IndexTable(where, fd, byName, provides);
+  return new IndexTable(where, fd, names, provides);
 }
 
 /** What the writer decodes of a stanza: enough to check it (checkIndexFields) and index it. */
@@ -116,7 +117,7 @@ export class IndexTableWriter {
   private written = 0;
   private stanzaStart = HEADER.length;
   private readonly hash: Hash = createHash('sha256');
-  private readonly byName = new Map<string, number | number[]>();
+  private readonly names = new NameIndex();
   private readonly provides: [number, string][] = [];
   private readonly scanner: PackagesScanner;
 
@@ -146,7 +147,7 @@ export class IndexTableWriter {
     writeSync(this.fd, trailer, 0, trailer.length, this.written);
     if (this.entry === undefined) rmSync(this.tmp, { force: true });
     else renameSync(this.tmp, indexCachePath(this.entry.cacheDir, this.entry.sha256));
-    return new IndexTable(this.where, this.fd, this.byName, this.provides);
+    return new IndexTable(this.where, this.fd, this.names, this.provides);
   }
 
   /** Drops what was written. */
@@ -164,7 +165,7 @@ export class IndexTableWriter {
   private stanza(fields: IndexFields): void {
     checkIndexFields(fields, this.where);
     this.newline();
-    addStanza(this.byName, this.provides, fields, this.stanzaStart);
+    addStanza(this.names, this.provides, fields, this.stanzaStart);
     this.stanzaStart = this.written + this.used;
   }
 

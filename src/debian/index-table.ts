@@ -1,5 +1,6 @@
 import { AlbaError } from '../errors.js';
 import { closeSync, readSync } from 'node:fs';
+import type { NameIndex } from './name-index.js';
 import { PackagesScanner, type IndexFields } from './packages-scanner.js';
 import type { IndexPackage } from './types.js';
 import { versionProblem } from './version.js';
@@ -7,7 +8,7 @@ import { versionProblem } from './version.js';
 /**
  * One Packages index, kept out of memory: the kept fields of its stanzas are a deb822 file (the
  * parsed-index cache entry, index-cache.ts; about 60 % of the decoded index), and memory holds
- * only the offset of each stanza by package name and the Provides fields. Packages become objects
+ * only the offset of each stanza by a hash of its package name (name-index.ts) and the Provides fields. Packages become objects
  * only when the resolver asks for their name (candidateAt reads the stanza at its offset, from the
  * page cache), so a resolution touches a few hundred of an index's 60k stanzas and a process's
  * memory does not grow with the indexes. The file stays open until close(): replacing or removing
@@ -18,11 +19,24 @@ export class IndexTable {
     /** Names the index in errors. */
     readonly where: string,
     private readonly fd: number,
-    /** Offsets in the file of the stanzas of each package name (a number for the one stanza of most names). */
-    readonly byName: ReadonlyMap<string, number | number[]>,
+    /** Offsets in the file of the stanzas, by package name. */
+    private readonly names: NameIndex,
     /** Offset and Provides value of each stanza that has one. */
     readonly provides: readonly (readonly [offset: number, value: string])[],
   ) {}
+
+  /** The packages named `name`, in stanza order. */
+  packagesNamed(name: string): { offset: number; package: IndexPackage }[] {
+    return this.names
+      .candidates(name)
+      .map((offset) => ({ offset, package: this.candidateAt(offset) }))
+      .filter((c) => c.package.name === name);
+  }
+
+  /** The offset of every stanza, in order. */
+  offsets(): number[] {
+    return this.names.all();
+  }
 
   /** The package of the stanza at `offset`. */
   candidateAt(offset: number): IndexPackage {
@@ -50,12 +64,8 @@ export class IndexTable {
 const READ_BYTES = 4096;
 
 /** Adds the stanza at `offset` to the name and Provides tables. */
-export function addStanza(byName: Map<string, number | number[]>, provides: [number, string][], fields: IndexFields, offset: number): void {
-  const name = fields.package as string;
-  const offsets = byName.get(name);
-  if (offsets === undefined) byName.set(name, offset);
-  else if (typeof offsets === 'number') byName.set(name, [offsets, offset]);
-  else offsets.push(offset);
+export function addStanza(names: NameIndex, provides: [number, string][], fields: IndexFields, offset: number): void {
+  names.add(fields.package as string, offset);
   if (fields.provides !== undefined) provides.push([offset, fields.provides]);
 }
 

@@ -1,7 +1,7 @@
 import { isAlbaError } from '../errors.js';
 import type { IndexTable } from './index-table.js';
 import { parseProvides } from './relation.js';
-import type { Candidate, IndexOrigin } from './types.js';
+import type { Candidate, IndexOrigin, IndexPackage } from './types.js';
 import { compareVersions } from './version.js';
 
 /** A candidate that provides a (virtual) name, with the version it provides it at, if any. */
@@ -32,13 +32,14 @@ export interface UniverseIndex {
  */
 export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): Universe {
   const made = indexes.map(() => new Map<number, Candidate | undefined>());
-  const candidate = (i: number, offset: number): Candidate | undefined => {
-    const known = made[i]!;
-    if (known.has(offset)) return known.get(offset);
+  /** The one Candidate of the stanza at `offset` of index `i` (undefined when of another arch). */
+  const candidate = (i: number, offset: number, known?: IndexPackage): Candidate | undefined => {
+    const seen = made[i]!;
+    if (seen.has(offset)) return seen.get(offset);
     const index = indexes[i]!;
-    const c: Candidate = { ...index.table.candidateAt(offset), origin: index.origin };
+    const c: Candidate = { ...(known ?? index.table.candidateAt(offset)), origin: index.origin };
     const kept = c.architecture === arch || c.architecture === 'all' ? c : undefined;
-    known.set(offset, kept);
+    seen.set(offset, kept);
     return kept;
   };
   const byName = new Map<string, Candidate[]>();
@@ -49,8 +50,8 @@ export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): 
       if (list === undefined) {
         list = [];
         indexes.forEach((index, i) => {
-          for (const offset of offsetsOf(index.table, name)) {
-            const c = candidate(i, offset);
+          for (const found of index.table.packagesNamed(name)) {
+            const c = candidate(i, found.offset, found.package);
             if (c !== undefined) list!.push(c);
           }
         });
@@ -79,12 +80,6 @@ export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): 
       return list;
     },
   };
-}
-
-/** The offsets of the stanzas of `name` in a table. */
-function offsetsOf(table: IndexTable, name: string): readonly number[] {
-  const found = table.byName.get(name);
-  return found === undefined ? [] : typeof found === 'number' ? [found] : found;
 }
 
 /**

@@ -5,8 +5,7 @@ import { buildUniverse, type Universe } from '../../src/debian/universe.js';
 
 /** Every package of a loaded index, in the order of its stanzas (the table itself only reads the ones asked for). */
 export function packagesOf(index: { table: IndexTable }): IndexPackage[] {
-  const offsets = [...index.table.byName.values()].flat().sort((a, b) => a - b);
-  return offsets.map((offset) => index.table.candidateAt(offset));
+  return index.table.offsets().map((offset) => index.table.candidateAt(offset));
 }
 
 /** The universe of `arch` over these candidates, through the real path: one index table per origin, written as a Packages text. */

@@ -22,7 +22,7 @@ import {
   albaLock, archOf, BENCH_ARCHS, benchRecipe, caseCells, caseHeader, markdownTable, maxRss, measure, medianWall, requireGnuTime, type LockRun, type Sample,
 } from './util.js';
 
-const RUNS = 3;
+const RUNS = 5;
 const { values } = parseArgs({ options: { archs: { type: 'string', default: BENCH_ARCHS.join(',') }, 'with-security': { type: 'boolean', default: false } } });
 const ALBA_ARCHS = values.archs.split(',');
 const APT_ARCHS = ALBA_ARCHS.map((name) => archOf(name).debian);

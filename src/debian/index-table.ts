@@ -25,12 +25,9 @@ export class IndexTable {
     readonly provides: readonly (readonly [offset: number, value: string])[],
   ) {}
 
-  /** The packages named `name`, in stanza order. */
-  packagesNamed(name: string): { offset: number; package: IndexPackage }[] {
-    return this.names
-      .candidates(name)
-      .map((offset) => ({ offset, package: this.candidateAt(offset) }))
-      .filter((c) => c.package.name === name);
+  /** The offsets of the stanzas that may be of package `name` (names are kept as hashes: the caller checks the name of what it reads). */
+  offsetsNamed(name: string): number[] {
+    return this.names.candidates(name);
   }
 
   /** The offset of every stanza, in order. */

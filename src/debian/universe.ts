@@ -1,7 +1,7 @@
 import { isAlbaError } from '../errors.js';
 import type { IndexTable } from './index-table.js';
 import { parseProvides } from './relation.js';
-import type { Candidate, IndexOrigin, IndexPackage } from './types.js';
+import type { Candidate, IndexOrigin } from './types.js';
 import { compareVersions } from './version.js';
 
 /** A candidate that provides a (virtual) name, with the version it provides it at, if any. */
@@ -26,18 +26,18 @@ export interface UniverseIndex {
 
 /**
  * The packages of `arch` (and `all`) in these indexes; other architectures are ignored. Lazy: a
- * name's candidates, and its providers, are made from the tables the first time it is looked up. Each stanza becomes one Candidate object,
- * the same for every lookup. The order does not depend on the order of the indexes. A malformed
+ * name's candidates, and its providers, are made from the tables the first time it is looked up;
+ * each stanza is read once and becomes one Candidate object, the same for every lookup. The order does not depend on the order of the indexes. A malformed
  * Provides field is ignored: it only makes that package unable to satisfy virtual dependencies.
  */
 export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): Universe {
   const made = indexes.map(() => new Map<number, Candidate | undefined>());
   /** The one Candidate of the stanza at `offset` of index `i` (undefined when of another arch). */
-  const candidate = (i: number, offset: number, known?: IndexPackage): Candidate | undefined => {
+  const candidate = (i: number, offset: number): Candidate | undefined => {
     const seen = made[i]!;
     if (seen.has(offset)) return seen.get(offset);
     const index = indexes[i]!;
-    const c: Candidate = { ...(known ?? index.table.candidateAt(offset)), origin: index.origin };
+    const c: Candidate = { ...index.table.candidateAt(offset), origin: index.origin };
     const kept = c.architecture === arch || c.architecture === 'all' ? c : undefined;
     seen.set(offset, kept);
     return kept;
@@ -50,9 +50,9 @@ export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): 
       if (list === undefined) {
         list = [];
         indexes.forEach((index, i) => {
-          for (const found of index.table.packagesNamed(name)) {
-            const c = candidate(i, found.offset, found.package);
-            if (c !== undefined) list!.push(c);
+          for (const offset of index.table.offsetsNamed(name)) {
+            const c = candidate(i, offset);
+            if (c !== undefined && c.name === name) list!.push(c);
           }
         });
         list.sort(bestFirst);

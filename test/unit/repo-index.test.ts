@@ -171,8 +171,8 @@ describe('index cache', async () => {
     const back = read(H);
     assert.ok(back instanceof IndexTable);
     assert.deepEqual(packagesOf({ table: back }), packages);
-    assert.deepEqual(back.packagesNamed('q').map((c) => c.package.source), ['qsrc']);
-    assert.deepEqual(back.packagesNamed('nosuch'), []);
+    assert.deepEqual(back.offsetsNamed('q').map((offset) => back.candidateAt(offset).source), ['qsrc']);
+    assert.deepEqual(back.offsetsNamed('nosuch'), []);
     assert.deepEqual(back.provides.map(([, value]) => value), ['y']);
     assert.doesNotMatch(await readFile(indexCachePath(dir, H), 'utf8'), /Description/, 'only the fields alba reads are kept');
     assert.deepEqual(await readdir(join(dir, 'indexes')), [`${H}.deb822`]);

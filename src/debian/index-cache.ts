@@ -19,6 +19,8 @@ const HEADER = Buffer.from('# alba-packages-index/3\n', 'latin1');
 const CHECK = '# sha256:';
 const TRAILER_BYTES = CHECK.length + 64 + 1;
 const BLOCK_BYTES = 1 << 20;
+/** Lines up to this long are copied byte by byte (see IndexTableWriter.line). */
+const SHORT_LINE = 1024;
 
 /** Path of the cache entry for the index whose compressed file has this SHA256. */
 export function indexCachePath(cacheDir: string, sha256: string): string {
@@ -157,8 +159,13 @@ export class IndexTableWriter {
   }
 
   private line(buf: Buffer, start: number, end: number): void {
-    if (this.used + end - start < BLOCK_BYTES) this.used += buf.copy(this.block, this.used, start, end);
-    else this.append(buf, start, end);
+    if (end - start <= SHORT_LINE && this.used + end - start < BLOCK_BYTES) {
+      // a loop: for a line of a few dozen bytes, buf.copy's call (and its view allocation) costs more than the copy
+      const block = this.block;
+      let at = this.used;
+      for (let i = start; i < end; i++) block[at++] = buf[i]!;
+      this.used = at;
+    } else this.append(buf, start, end);
     this.newline();
   }
 

@@ -93,11 +93,14 @@ function where(release: Release, file: IndexFile): string {
   return redactUrl(`${release.fetchedFrom}/dists/${release.suite}/${file.path}`);
 }
 
+/** zlib's output chunk for an index (see decompressor): 1 MiB, as the table writer's block. */
+const DECODED_CHUNK_BYTES = 1 << 20;
+
 async function downloadIndex(file: IndexFile, entry: { cacheDir: string; sha256: string } | undefined, timeoutMs: number | undefined): Promise<IndexTable> {
   const { body, url } = await fetchWithFallback(file, timeoutMs);
   const what = redactUrl(url);
   const expected = { digest: parseDigest(`sha256:${file.sha256}`), size: file.size, what };
-  const decoder = decompressor(file.compression, what);
+  const decoder = decompressor(file.compression, what, DECODED_CHUNK_BYTES);
   const writer = new IndexTableWriter(what, entry);
   let decodeError: unknown;
   const parsed = (async () => {

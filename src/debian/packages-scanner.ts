@@ -33,7 +33,7 @@ INDEX_FIELDS.forEach((name, index) => {
  * continuation lines kept with their leading space.
  */
 export class PackagesScanner {
-  private values: (string | undefined)[] = new Array<string | undefined>(INDEX_FIELDS.length);
+  private readonly values: (string | undefined)[] = INDEX_FIELDS.map(() => undefined);
   /** Which fields have their values decoded, by index in INDEX_FIELDS (all by default). */
   private readonly decoded: boolean[];
   private filled = false;
@@ -159,11 +159,12 @@ export class PackagesScanner {
   private flush(): void {
     if (!this.filled) return;
     const fields: IndexFields = {};
-    INDEX_FIELDS.forEach((name, i) => {
-      const value = this.values[i];
-      if (value !== undefined) fields[name] = value;
-    });
-    this.values = new Array<string | undefined>(INDEX_FIELDS.length);
+    const values = this.values;
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] === undefined) continue;
+      fields[INDEX_FIELDS[i]!] = values[i];
+      values[i] = undefined;
+    }
     this.filled = false;
     this.last = -1;
     this.onStanza(fields);

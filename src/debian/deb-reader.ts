@@ -91,7 +91,7 @@ export async function readControl(debPath: string, what: string = basename(debPa
     }
   })();
   await Promise.all([
-    pipeline(Readable.from([data]), decompressor(member.compression, `${what} (${member.name})`), extract),
+    pipeline(Readable.from([data]), decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }), extract),
     collecting,
   ]).catch((err: unknown) => {
     throw isAlbaError(err) ? err : invalid(what, `unreadable ${member.name}: ${(err as Error).message}`, err);
@@ -109,7 +109,7 @@ export async function openDataTar(debPath: string, what: string = basename(debPa
   const member = await findMember(debPath, 'data.tar', what);
   if (member.size === 0) throw invalid(what, `its ${member.name} member is empty (0 bytes), as dpkg-deb would say`);
   const raw: Readable = createReadStream(debPath, { start: member.offset, end: member.offset + member.size - 1 });
-  const stream = pipelineCb(raw, decompressor(member.compression, `${what} (${member.name})`), () => undefined);
+  const stream = pipelineCb(raw, decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }), () => undefined);
   return { stream, compression: member.compression };
 }
 

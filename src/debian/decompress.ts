@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
+import { Duplex, PassThrough, Readable, Writable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
+import xzWasm from 'xz-decompress';
 import { AlbaError } from '../errors.js';
 
 /** Compression formats found in Debian indexes and .deb members. */
@@ -16,22 +18,38 @@ export function compressionOf(fileName: string): Compression {
 
 const CORRUPT_HINT = 'the file is truncated or corrupt; fetch it again, or report the repository';
 
+/** How to decompress one input. */
+export interface DecompressOptions {
+  /** zlib's output chunk: each chunk costs a round trip through libuv's thread pool, so a 50 MB index decodes in 1 MiB chunks 1.7× faster than in the default 64 KiB. */
+  chunkBytes?: number;
+  /** The compressed size, when known: xz input up to IN_PROCESS_XZ_BYTES is decoded in-process. */
+  inputBytes?: number;
+}
+
+/**
+ * xz input up to this size is decoded in this process (liblzma built to WebAssembly): spawning
+ * `xz` costs about 13 ms of the main thread (the fork of a large process), more than decoding a
+ * .deb's control.tar.xz (under 1 ms) or a small package's data.tar.xz takes; above it, a child
+ * process decodes as fast and on the other core.
+ */
+export const IN_PROCESS_XZ_BYTES = 256 * 1024;
+
 /**
  * A duplex stream that decompresses what is written to it; truncated or corrupt input is an
- * AlbaError DECOMPRESS_FAILED naming `what`. xz and zstd run as child processes (`xz -dc -T0`,
- * `zstd -dc`): they stream, use a second core, and are as fast as any Node binding (docs/architecture.md).
- * `chunkBytes` sizes zlib's output chunks: each chunk costs a round trip through libuv's thread
- * pool, so a 50 MB index decodes in 1 MiB chunks 1.7× faster than in 64 KiB ones.
+ * AlbaError DECOMPRESS_FAILED naming `what`. gzip runs in zlib on libuv's threads; xz and zstd as
+ * child processes (`xz -dc -T0`, `zstd -dc`): they stream, use a second core, and are as fast as
+ * any Node binding (docs/architecture.md), except small xz input (IN_PROCESS_XZ_BYTES).
  */
-export function decompressor(kind: Compression, what: string, chunkBytes = 64 * 1024): Duplex {
+export function decompressor(kind: Compression, what: string, options: DecompressOptions = {}): Duplex {
   if (kind === 'none') return new PassThrough();
   if (kind === 'gz') {
-    const gunzip = createGunzip({ chunkSize: chunkBytes });
+    const gunzip = createGunzip({ chunkSize: options.chunkBytes ?? 64 * 1024 });
     const decoder = new Decoder(gunzip, gunzip);
     gunzip.on('error', (err) => decoder.destroy(failure(what, `gzip says ${err.message}`, err)));
     gunzip.on('end', () => decoder.finish());
     return decoder;
   }
+  if (kind === 'xz' && options.inputBytes !== undefined && options.inputBytes <= IN_PROCESS_XZ_BYTES) return inProcessXz(what);
   const [tool, args] = kind === 'xz' ? ['xz', ['-dc', '-T0', '-q']] : ['zstd', ['-dc', '-q']];
   const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const decoder = new Decoder(child.stdin, child.stdout);
@@ -55,6 +73,34 @@ export function decompressor(kind: Compression, what: string, chunkBytes = 64 * 
   decoder.on('close', () => child.kill());
   return decoder;
 }
+
+/** xz decoded by xz-decompress (WebAssembly) on the main thread, a chunk at a time. */
+function inProcessXz(what: string): Duplex {
+  const input = new TransformStream<Uint8Array, Uint8Array>();
+  const output = Readable.fromWeb(new xzWasm.XzReadableStream(input.readable) as WebReadableStream<Uint8Array>);
+  const decoder = new Decoder(Writable.fromWeb(input.writable), output);
+  output.on('error', (err) => decoder.destroy(failure(what, `xz says ${xzProblem(err.message)}`, err)));
+  output.on('end', () => decoder.finish());
+  decoder.on('close', () => output.destroy());
+  return decoder;
+}
+
+/** xz-decompress reports xz-embedded's status codes ("… failed with error code 7"): their meaning, as xz(1) words it. */
+function xzProblem(message: string): string {
+  const code = /error code (\d+)/.exec(message)?.[1];
+  const meaning = code === undefined ? undefined : XZ_EMBEDDED_STATUS[Number(code)];
+  return meaning === undefined ? message : `${meaning} (${message})`;
+}
+
+const XZ_EMBEDDED_STATUS: Record<number, string> = {
+  2: 'unsupported type of integrity check',
+  3: 'cannot allocate memory',
+  4: 'memory usage limit reached',
+  5: 'file format not recognized',
+  6: 'unsupported options',
+  7: 'compressed data is corrupt',
+  8: 'unexpected end of input',
+};
 
 function failure(what: string, detail: string, cause?: unknown): AlbaError {
   return new AlbaError('DECOMPRESS_FAILED', `cannot decompress ${what}: ${detail}`, { hint: CORRUPT_HINT, cause });

@@ -153,6 +153,13 @@ async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string
         continue;
       }
       fileCount++;
+      if ((rewritten.size ?? 0) <= SMALL_FILE_BYTES) {
+        // most files: read whole, then written in one call (a stream pipeline per file costs more than the file)
+        const content = await readAll(entry);
+        await addEntry(pack, rewritten, content);
+        if (keep) captured.set(rewritten.path, content);
+        continue;
+      }
       const chunks: Buffer[] = [];
       await pipeline(
         entry as unknown as NodeJS.ReadableStream,
@@ -186,6 +193,16 @@ async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string
   const copyright = captured.get(copyrightPath)?.toString('utf8');
   if (!(deb.capture?.(copyrightPath) ?? false)) captured.delete(copyrightPath);
   return { control: deb.control, ...(copyright === undefined ? {} : { copyright }), fileCount, captured };
+}
+
+/** Files up to this size are read into memory and written as one tar entry; larger ones stream. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+
+/** Every byte of a tar entry of at most SMALL_FILE_BYTES. */
+async function readAll(entry: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** The lines of an md5sums file (`<md5>  <path>`, paths without `./`) for the given layer paths. */

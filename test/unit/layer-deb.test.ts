@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { buildDebLayer, type DebLayerOptions } from '../../src/layer/deb-layer.js';
 import { isCaCertificatePath } from '../../src/layer/ca-bundle.js';
@@ -167,7 +170,7 @@ describe('buildDebLayer determinism', () => {
   test('the OS byte is forced to 3 whatever zlib wrote, at any chunk boundary (as zlib on Windows or macOS writes another)', async () => {
     const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0x0b, 0xaa, 0xbb]);
     for (let cut = 0; cut <= header.length; cut++) {
-      const [, stage] = deterministicGzip();
+      const stage = deterministicGzip().at(-1)!;
       const out: Buffer[] = [];
       stage.on('data', (c: Buffer) => out.push(c));
       stage.write(Buffer.from(header.subarray(0, cut)));
@@ -175,6 +178,29 @@ describe('buildDebLayer determinism', () => {
       await new Promise((r) => stage.once('end', r));
       assert.deepEqual([...Buffer.concat(out)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xaa, 0xbb], `cut at ${cut}`);
     }
+  });
+});
+
+describe('deterministicGzip', () => {
+  /** The gzip stream of `chunks` written one by one through every stage. */
+  async function gzipOf(chunks: Buffer[]): Promise<Buffer> {
+    const out: Buffer[] = [];
+    await pipeline(Readable.from(chunks, { objectMode: false }), ...deterministicGzip(), new Writable({ write: (c: Buffer, _e, done) => (out.push(c), done()) }));
+    return Buffer.concat(out);
+  }
+
+  test('the same bytes, however the input is cut: tar headers, small files and chunks larger than the joining size, in order', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const sizes = [512, 1, 7, 600_000, 512, 100, 300_000, 40_000, 64 * 1024, 2, 1_000_000];
+    const cuts: Buffer[] = [];
+    for (let at = 0, i = 0; at < data.length; i++) {
+      const size = Math.min(sizes[i % sizes.length]!, data.length - at);
+      cuts.push(data.subarray(at, at + size));
+      at += size;
+    }
+    const whole = await gzipOf([data]);
+    assert.deepEqual(gunzipSync(whole), data);
+    assert.ok((await gzipOf(cuts)).equals(whole));
   });
 });
 

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { Duplex, PassThrough, Readable, Writable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
-import xzWasm from 'xz-decompress';
+import type * as XzWasm from 'xz-decompress';
 import { AlbaError } from '../errors.js';
 
 /** Compression formats found in Debian indexes and .deb members. */
@@ -74,8 +75,12 @@ export function decompressor(kind: Compression, what: string, options: Decompres
   return decoder;
 }
 
+/** xz-decompress, loaded on first use (a lock never needs it). */
+let xzWasm: typeof XzWasm | undefined;
+
 /** xz decoded by xz-decompress (WebAssembly) on the main thread, a chunk at a time. */
 function inProcessXz(what: string): Duplex {
+  xzWasm ??= createRequire(import.meta.url)('xz-decompress') as typeof XzWasm;
   const input = new TransformStream<Uint8Array, Uint8Array>();
   const output = Readable.fromWeb(new xzWasm.XzReadableStream(input.readable) as WebReadableStream<Uint8Array>);
   const decoder = new Decoder(Writable.fromWeb(input.writable), output);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { readKeys, type Key } from 'openpgp';
+import type { Key } from 'openpgp';
 import { AlbaError } from '../errors.js';
 import { DEBIAN_ARCHIVE_KEYRING } from './archive-keyring.js';
 
@@ -33,6 +33,8 @@ async function loadKeyFile(path: string): Promise<Key[]> {
       cause: err,
     });
   }
+  // OpenPGP is loaded when first needed: a build from a lock never verifies a Release
+  const { readKeys } = await import('openpgp');
   try {
     const armored = data.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
     const keys = armored ? await readKeys({ armoredKeys: data.toString('utf8') }) : await readKeys({ binaryKeys: data });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createMessage, readCleartextMessage, readSignature, verify, type Key, type KeyID, type Signature, type VerifyMessageResult } from 'openpgp';
+import type { Key, KeyID, Signature, VerifyMessageResult } from 'openpgp';
 import { AlbaError, redactUrl } from '../errors.js';
 import { field, parseDeb822 } from './deb822.js';
 import { fetchBytes, fetchBytesIfFound } from './http.js';
@@ -52,7 +52,8 @@ export interface FetchReleaseOptions {
   suite: string;
   /** Fetch from this repository URL instead of `url` (same content, e.g. a local mirror). */
   mirror?: string;
-  keyring: Keyring;
+  /** The trusted keys, or their loading (awaited once the Release is fetched, so the two overlap). */
+  keyring: Keyring | Promise<Keyring>;
   /** Accept an unsigned or badly signed Release (the result says `verified: false`). */
   allowInsecure?: boolean;
   /** The source is a snapshot (snapshot.debian.org): its Release is old by nature, so Valid-Until is not enforced. */
@@ -86,7 +87,7 @@ export async function fetchRelease(options: FetchReleaseOptions): Promise<Releas
   let check: SignatureCheck;
   if (inRelease !== undefined) {
     [file, fileUrl, bytes] = ['InRelease', `${dists}/InRelease`, inRelease];
-    check = await verifyInRelease(inRelease.toString('utf8'), options.keyring);
+    check = await verifyInRelease(inRelease.toString('utf8'), await options.keyring);
   } else {
     [file, fileUrl] = ['Release', `${dists}/Release`];
     bytes = await fetchBytes(fileUrl, http);
@@ -94,7 +95,7 @@ export async function fetchRelease(options: FetchReleaseOptions): Promise<Releas
     check =
       signature === undefined
         ? { text: bytes.toString('utf8'), signedBy: [], problem: 'is not signed (neither InRelease nor Release.gpg exists)' }
-        : await verifyDetached(bytes, signature, options.keyring);
+        : await verifyDetached(bytes, signature, await options.keyring);
   }
   if (check.problem !== undefined && options.allowInsecure !== true) {
     throw new AlbaError('SIGNATURE_INVALID', `${redactUrl(fileUrl)} ${check.problem}`, { hint: SIGNATURE_HINT });
@@ -126,6 +127,7 @@ export interface SignatureCheck {
 
 /** Verifies a cleartext-signed InRelease; `problem` says why no trusted signature was found. */
 export async function verifyInRelease(armored: string, keyring: Keyring): Promise<SignatureCheck> {
+  const { readCleartextMessage, verify } = await import('openpgp');
   let message;
   try {
     message = await readCleartextMessage({ cleartextMessage: armored });
@@ -139,6 +141,7 @@ export async function verifyInRelease(armored: string, keyring: Keyring): Promis
 
 /** Verifies a Release file against its detached signature (Release.gpg, armored or binary). */
 export async function verifyDetached(data: Uint8Array, signatureData: Uint8Array, keyring: Keyring): Promise<SignatureCheck> {
+  const { createMessage, readSignature, verify } = await import('openpgp');
   const text = Buffer.from(data).toString('utf8');
   let signature: Signature;
   try {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
 
 /** Time limits of one request. */
@@ -108,17 +108,18 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   const body = request.body === undefined ? undefined : await request.body();
   const headers: Record<string, string> = { ...credentialHeaders, ...request.headers };
   if (body?.length !== undefined) headers['content-length'] = String(body.length);
+  const undici = await loadUndici();
   arm();
   let res: Dispatcher.ResponseData;
   try {
-    res = await undiciRequest(target, {
+    res = await undici.request(target, {
       method: request.method as Dispatcher.HttpMethod,
       headers,
       signal: controller.signal,
       maxRedirections: request.redirect === false || body !== undefined ? 0 : 5,
       headersTimeout: 0,
       bodyTimeout: 0,
-      dispatcher: dispatcherFor(request.tls),
+      dispatcher: dispatcherFor(request.tls, undici.Agent),
       ...(body === undefined ? {} : { body: body.stream }),
     });
   } catch (err) {
@@ -186,10 +187,20 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 410: 'Gone', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
+/** undici, loaded by the first request (a build whose inputs are all cached makes none). */
+let undiciModule: Promise<Undici> | undefined;
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
+
+/** What alba uses of undici. */
+interface Undici {
+  request: typeof undiciRequest;
+  Agent: typeof Agent;
+}
+
 const agents = new Map<string, Dispatcher>();
 
 /** One connection pool per TLS setting (the default one when there is none). */
-function dispatcherFor(tls: TlsOptions | undefined): Dispatcher | undefined {
+function dispatcherFor(tls: TlsOptions | undefined, AgentClass: typeof Agent): Dispatcher | undefined {
   if (tls === undefined || (tls.insecureSkipVerify !== true && tls.caFile === undefined)) return undefined;
   const key = `${tls.insecureSkipVerify === true} ${tls.caFile ?? ''}`;
   let agent = agents.get(key);
@@ -202,7 +213,7 @@ function dispatcherFor(tls: TlsOptions | undefined): Dispatcher | undefined {
         throw new AlbaError('USAGE', `--ca-file ${tls.caFile} cannot be read`, { hint: 'give a PEM file of CA certificates', cause });
       }
     }
-    agent = new Agent({ connect: { rejectUnauthorized: tls.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) } });
+    agent = new AgentClass({ connect: { rejectUnauthorized: tls.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) } });
     agents.set(key, agent);
   }
   return agent;

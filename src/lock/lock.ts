@@ -62,7 +62,9 @@ export interface LockOutcome {
 export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<LockOutcome> {
   const clock = stopwatch();
   await removeStaleCacheTemps(options.cacheDir);
-  const keyring = await loadKeyring(recipe.keyrings);
+  // the keyring (and OpenPGP) loads while the Release files are fetched; a keyring that cannot be loaded fails the lock all the same
+  const keyring = loadKeyring(recipe.keyrings);
+  keyring.catch(() => undefined);
   let released = 0;
   const releases = await mapLimit(options.targets, 4, async (t) => {
     const release = await fetchRelease({
@@ -77,6 +79,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
     options.onProgress?.({ stage: 'releases', done: ++released, total: options.targets.length });
     return release;
   });
+  await keyring; // a Release that is not signed at all never asked for it
   if (options.previous !== undefined && options.allowDowngrade !== true) checkNoRollback(releases, options.previous);
   for (const r of releases) if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
   const releasesTime = clock();

@@ -80,4 +80,10 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`alba … | head`) ends alba quietly, as SIGPIPE ends a C program: 128 + 13.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(141);
+});
+
 process.exitCode = await main(process.argv.slice(2));

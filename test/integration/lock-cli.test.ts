@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +11,7 @@ import type { ErrorCode } from '../../src/errors.js';
 import type { LockedPackage, LockFile } from '../../src/lock/lock-types.js';
 import { makeRepo, makeRepoKey, type Repo, type RepoKey, type RepoOptions, type RepoPackage } from '../helpers/make-repo.js';
 import { serveDir, type Fault, type RepoServer } from '../helpers/repo-server.js';
-import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
+import { albaBin, type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 
 // End-to-end tests of `alba lock` as a user runs it: the compiled CLI (run `tsc -p .` first) as a
 // child process, against a signed fixture repository served on 127.0.0.1.
@@ -479,5 +481,17 @@ describe('alba lock on a flaky or hostile network', () => {
     assert.ok(Date.now() - started < 120_000);
     assert.equal(slow.requests.filter((p) => p === '/dists/stable/InRelease').length, 1, 'a slow body is not tried again');
     assert.ok((await readFile(ctx.lock)).equals(locked));
+  });
+});
+
+describe('alba and a reader that goes away', () => {
+  test('stdout closed before alba writes (`alba … | head`): exit 141 as SIGPIPE would give, no stack trace', async () => {
+    const child = spawn(process.execPath, [albaBin, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [status] = (await once(child, 'close')) as [number | null];
+    assert.equal(status, 141, stderr);
+    assert.equal(stderr, '');
   });
 });

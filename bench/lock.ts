@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       '',
       ...markdownTable(caseHeader([...stages]), rows),
       '',
-      `(releases, indexes, resolve: alba lock's own stage timings from --json, medians; indexes and resolve are summed over the archs, which run two at a time)`,
+      `(releases, indexes, resolve: alba lock's own stage timings from --json, medians; indexes and resolve are summed over the archs, which run up to four at a time)`,
       `ratio alba / apt-get update (wall): cold ${ratio(cold, aptCold)}, warm new resolution ${ratio(warmNew, aptWarm)}, warm unchanged ${ratio(warmSame, aptWarm)}`,
       `target cold alba lock ≥ 2× faster than apt-get update: ${(medianWall(aptCold) / medianWall(cold)).toFixed(2)}× ${medianWall(aptCold) / medianWall(cold) >= 2 ? 'met' : 'MISSED'}; ` +
         `peak RSS < 200 MB: ${maxRss([...cold, ...warmNew, ...warmSame]).toFixed(0)} MB ${maxRss([...cold, ...warmNew, ...warmSame]) < 200 ? 'met' : 'MISSED'}`,

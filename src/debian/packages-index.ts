@@ -100,7 +100,7 @@ async function downloadIndex(file: IndexFile, entry: { cacheDir: string; sha256:
   const { body, url } = await fetchWithFallback(file, timeoutMs);
   const what = redactUrl(url);
   const expected = { digest: parseDigest(`sha256:${file.sha256}`), size: file.size, what };
-  const decoder = decompressor(file.compression, what, { chunkBytes: DECODED_CHUNK_BYTES });
+  const decoder = decompressor(file.compression, what, { chunkBytes: DECODED_CHUNK_BYTES, inputBytes: file.size });
   const writer = new IndexTableWriter(what, entry);
   let decodeError: unknown;
   const parsed = (async () => {

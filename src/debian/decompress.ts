@@ -81,12 +81,26 @@ let xzWasm: typeof XzWasm | undefined;
 /** xz decoded by xz-decompress (WebAssembly) on the main thread, a chunk at a time. */
 function inProcessXz(what: string): Duplex {
   xzWasm ??= createRequire(import.meta.url)('xz-decompress') as typeof XzWasm;
-  const input = new TransformStream<Uint8Array, Uint8Array>();
-  const output = Readable.fromWeb(new xzWasm.XzReadableStream(input.readable) as WebReadableStream<Uint8Array>);
-  const decoder = new Decoder(Writable.fromWeb(input.writable), output);
+  const pipe = new TransformStream<Uint8Array, Uint8Array>();
+  // fed by hand: Node 20's Writable.fromWeb rejects a promise nobody handles when destroyed with writes pending
+  const writer = pipe.writable.getWriter();
+  const input = new Writable({
+    write: (chunk: Buffer, _enc, done) => void writer.write(chunk).then(() => done(), done),
+    final: (done) => void writer.close().then(() => done(), done),
+    destroy: (err, done) => {
+      writer.abort(err).catch(() => undefined);
+      done(err);
+    },
+  });
+  const output = Readable.fromWeb(new xzWasm.XzReadableStream(pipe.readable) as WebReadableStream<Uint8Array>);
+  const decoder = new Decoder(input, output);
+  input.on('error', () => undefined); // the decoding fails with it, and says why
   output.on('error', (err) => decoder.destroy(failure(what, `xz says ${xzProblem(err.message)}`, err)));
   output.on('end', () => decoder.finish());
-  decoder.on('close', () => output.destroy());
+  decoder.on('close', () => {
+    input.destroy();
+    output.destroy();
+  });
   return decoder;
 }
 

@@ -54,3 +54,21 @@ describe('xz decoding', () => {
     }
   }
 });
+
+describe('xz decoding given up midway (a download cut, a caller that stops)', () => {
+  for (const { name, options } of decoders) {
+    test(`${name}: destroying the decoder with writes pending closes it with that error alone (nothing thrown elsewhere)`, async () => {
+      const decoder = decompressor('xz', 'test input', options);
+      const errors: unknown[] = [];
+      decoder.on('error', (err) => errors.push(err));
+      // nobody reads: writes wait in the decoder, as when a download outruns its parse
+      for (let at = 0; at < xz.length; at += 1000) decoder.write(xz.subarray(at, at + 1000));
+      await new Promise((r) => setTimeout(r, 50));
+      const cut = new Error('the body was cut');
+      decoder.destroy(cut);
+      await new Promise((r) => decoder.once('close', r));
+      await new Promise((r) => setTimeout(r, 100)); // an error thrown by a stream left behind would fail the test meanwhile
+      assert.deepEqual(errors, [cut]);
+    });
+  }
+});

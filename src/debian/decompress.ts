@@ -28,9 +28,9 @@ export interface DecompressOptions {
 }
 
 /**
- * xz input up to this size is decoded in this process (liblzma built to WebAssembly): spawning
+ * xz input up to this size is decoded in this process (xz-embedded built to WebAssembly): spawning
  * `xz` costs about 13 ms of the main thread (the fork of a large process), more than decoding a
- * .deb's control.tar.xz (under 1 ms) or a small package's data.tar.xz takes; above it, a child
+ * .deb's control.tar.xz (under 1 ms), a small package's data.tar.xz or a small index takes; above it, a child
  * process decodes as fast and on the other core.
  */
 export const IN_PROCESS_XZ_BYTES = 256 * 1024;
@@ -75,7 +75,7 @@ export function decompressor(kind: Compression, what: string, options: Decompres
   return decoder;
 }
 
-/** xz-decompress, loaded on first use (a lock never needs it). */
+/** xz-decompress, loaded on first use (a build whose layers are cached never needs it). */
 let xzWasm: typeof XzWasm | undefined;
 
 /** xz decoded by xz-decompress (WebAssembly) on the main thread, a chunk at a time. */

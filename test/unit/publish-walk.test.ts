@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { memoryBlob, type Blob, type ImageGraph } from '../../src/oci/graph.js';
+import { digestOf } from '../../src/oci/digest.js';
+import { imageIndexBlob } from '../../src/oci/image-index.js';
+import { jsonBlob } from '../../src/oci/json.js';
+import { EMPTY_DESCRIPTOR, EMPTY_JSON_BYTES, imageManifestBlob } from '../../src/oci/manifest.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import type { Descriptor, Platform } from '../../src/oci/types.js';
+import { sbomReferrer } from '../../src/sbom/referrer.js';
+import { publish } from '../../src/sink/publish.js';
+import type { Sink, StoreOutcome } from '../../src/sink/sink.js';
+
+// The publish walk's order, checked by a sink that records every call as it begins and ends and,
+// at each call, checks what must already be stored: a manifest's config, layers, children and
+// subject; a referrers link's subject and referrers; for a tag, everything, with nothing in flight.
+// Each call takes a few event-loop turns (a number derived from its digest), so calls the walk
+// runs together interleave: a parent started before its child ended is seen.
+
+const PLATFORMS: Platform[] = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64', variant: 'v8' },
+  { os: 'linux', architecture: 'arm', variant: 'v7' },
+];
+
+/** Three images sharing a base layer (each with its own layer and config), an index, an SBOM referrer of the index and of each image. */
+function fixtureGraph(): ImageGraph {
+  const layer = (text: string): Blob => {
+    const bytes = Buffer.from(text);
+    return memoryBlob({ bytes, descriptor: { mediaType: MediaType.layerGzip, digest: digestOf(bytes), size: bytes.length } });
+  };
+  const base = layer('base layer, shared by every platform');
+  const images = PLATFORMS.map((platform) => {
+    const own = layer(`layer of ${platform.architecture}`);
+    const config = memoryBlob(jsonBlob({ architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers' } }, MediaType.config));
+    const manifest = memoryBlob(imageManifestBlob({ config: config.descriptor, layers: [base.descriptor, own.descriptor] }, platform));
+    return { manifest, blobs: [config, base, own] };
+  });
+  const root = memoryBlob(imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor) }));
+  const empty = memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR });
+  const referrers = [root, ...images.map((i) => i.manifest)].map((subject, n) => {
+    const r = sbomReferrer({ sbom: Buffer.from(`{"spdx":${n}}`), subject: subject.descriptor, created: 1_700_000_000, title: `${n}.spdx.json` });
+    return { manifest: memoryBlob(r.manifest), blobs: [empty, memoryBlob(r.sbom)], subject: subject.descriptor };
+  });
+  return { root, images, referrers };
+}
+
+/** The descriptors a manifest or index names: config, layers, children, subject. */
+function referenced(blob: Blob): Descriptor[] {
+  const json = JSON.parse(blob.bytes!.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[]; subject?: Descriptor };
+  return [json.config, ...(json.layers ?? []), ...(json.manifests ?? []), json.subject].filter((d): d is Descriptor => d !== undefined);
+}
+
+/** Every digest of the graph: blobs, manifests, the root, referrers and their blobs. */
+function allDigests(graph: ImageGraph): Set<string> {
+  const nodes = [...graph.images, ...graph.referrers];
+  return new Set([graph.root, ...nodes.flatMap((n) => [n.manifest, ...n.blobs])].map((b) => b.descriptor.digest));
+}
+
+/** A sink in memory that records the walk and notes every call that comes too early. */
+class RecordingSink implements Sink {
+  readonly name = 'recording';
+  /** `begin|end <op> <what>`, in order. */
+  readonly log: string[] = [];
+  /** Calls that came before what they need was stored. */
+  readonly violations: string[] = [];
+  /** Digests whose put has ended. */
+  readonly stored = new Set<string>();
+  readonly puts: string[] = [];
+  readonly linked = new Set<string>();
+  readonly tagged: string[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly graph: ImageGraph,
+    /** Digests the sink holds complete from the start (with everything they reference). */
+    private readonly held: ReadonlySet<string> = new Set(),
+  ) {}
+
+  async holdsComplete(d: Descriptor): Promise<boolean> {
+    return this.held.has(d.digest);
+  }
+
+  putBlob(blob: Blob): Promise<StoreOutcome> {
+    return this.put('blob', blob, []);
+  }
+
+  putManifest(blob: Blob): Promise<StoreOutcome> {
+    return this.put('manifest', blob, referenced(blob));
+  }
+
+  async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
+    await this.call(`link ${subject.digest}`, () => {
+      for (const d of [subject, ...referrers]) if (!this.has(d.digest)) this.violations.push(`link of ${subject.digest} before ${d.digest} was stored`);
+      if (this.tagged.length > 0) this.violations.push(`link of ${subject.digest} after tag ${this.tagged[0]}`);
+    });
+    this.linked.add(subject.digest);
+  }
+
+  async tag(tag: string, root: Blob): Promise<StoreOutcome> {
+    await this.call(`tag ${tag}`, () => {
+      if (this.inFlight !== 1) this.violations.push(`tag ${tag} while ${this.inFlight - 1} other calls were in flight`);
+      for (const digest of allDigests(this.graph)) if (!this.has(digest)) this.violations.push(`tag ${tag} before ${digest} was stored`);
+      for (const r of this.graph.referrers) if (!this.linked.has(r.subject.digest)) this.violations.push(`tag ${tag} before the referrers of ${r.subject.digest} were linked`);
+      if (root.descriptor.digest !== this.graph.root.descriptor.digest) this.violations.push(`tag ${tag} names ${root.descriptor.digest}, not the root`);
+    });
+    this.tagged.push(tag);
+    return 'sent';
+  }
+
+  async finish(ok: boolean): Promise<void> {
+    if (this.inFlight !== 0) this.violations.push(`finish while ${this.inFlight} calls were in flight`);
+    this.log.push(`finish ${ok}`);
+  }
+
+  private has(digest: string): boolean {
+    return this.stored.has(digest) || this.held.has(digest);
+  }
+
+  private async put(kind: string, blob: Blob, needs: Descriptor[]): Promise<StoreOutcome> {
+    const { digest } = blob.descriptor;
+    await this.call(`${kind} ${digest}`, () => {
+      for (const d of needs) if (!this.has(d.digest)) this.violations.push(`${kind} ${digest} before ${d.digest} was stored`);
+      if (this.linked.size > 0 || this.tagged.length > 0) this.violations.push(`${kind} ${digest} after a link or a tag`);
+    });
+    this.puts.push(digest);
+    this.stored.add(digest);
+    return 'sent';
+  }
+
+  /** Checks, then takes a few turns of the event loop (so calls run together interleave), then ends. */
+  private async call(what: string, check: () => void): Promise<void> {
+    this.inFlight++;
+    this.log.push(`begin ${what}`);
+    check();
+    const turns = 1 + (parseInt(what.replace(/^.*sha256:/, '').slice(0, 2), 16) % 7 || 0);
+    for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+    this.log.push(`end ${what}`);
+    this.inFlight--;
+  }
+}
+
+describe('the publish walk', () => {
+  for (const concurrency of [1, 8]) {
+    test(`children before parents, referrers after their subject, links before tags, tags last (concurrency ${concurrency})`, async () => {
+      const graph = fixtureGraph();
+      const sink = new RecordingSink(graph);
+      const result = await publish(graph, sink, ['1.0', 'latest'], { concurrency });
+      assert.deepEqual(sink.violations, [], sink.log.join('\n'));
+      assert.deepEqual([...sink.puts].sort(), [...allDigests(graph)].sort(), 'every node stored, each once');
+      assert.deepEqual([...sink.linked].sort(), [graph.root, ...graph.images.map((i) => i.manifest)].map((b) => b.descriptor.digest).sort(), 'the referrers of every subject linked');
+      assert.deepEqual(sink.tagged, ['1.0', 'latest']);
+      assert.deepEqual(sink.log.slice(-5), ['begin tag 1.0', 'end tag 1.0', 'begin tag latest', 'end tag latest', 'finish true'], 'the tags, one after the other, are the last calls');
+      assert.deepEqual(result.manifests, { sent: 1 + PLATFORMS.length + graph.referrers.length, skipped: 0, mounted: 0 });
+    });
+  }
+
+  test('a sink that holds the image complete is asked for the missing referrers only, still before links and tags', async () => {
+    const graph = fixtureGraph();
+    const imageClosure: string[] = [graph.root, ...graph.images.flatMap((i) => [i.manifest, ...i.blobs])].map((b) => b.descriptor.digest);
+    const sink = new RecordingSink(graph, new Set(imageClosure));
+    const result = await publish(graph, sink, ['2.0']);
+    assert.deepEqual(sink.violations, [], sink.log.join('\n'));
+    assert.ok(sink.puts.every((d) => !imageClosure.includes(d)), `nothing of the held image is stored again: ${sink.puts.join(' ')}`);
+    assert.equal(result.manifests.sent, graph.referrers.length, 'the referrer manifests are stored');
+    assert.equal(sink.linked.size, 1 + PLATFORMS.length);
+    assert.deepEqual(sink.tagged, ['2.0']);
+  });
+
+  test('the recording sink sees a parent stored before its child (it would catch a broken walk)', async () => {
+    // the checks themselves: a sink driven in the wrong order must report it
+    const graph = fixtureGraph();
+    const sink = new RecordingSink(graph);
+    await sink.putManifest(graph.root);
+    await sink.tag('early', graph.root);
+    await sink.linkReferrers(graph.root.descriptor, [graph.referrers[0]!.manifest.descriptor]);
+    assert.ok(sink.violations.some((v) => v.startsWith(`manifest ${graph.root.descriptor.digest} before ${graph.images[0]!.manifest.descriptor.digest}`)), sink.violations.join('\n'));
+    assert.ok(sink.violations.some((v) => v.startsWith('tag early before')));
+    assert.ok(sink.violations.some((v) => v.includes('after tag early')));
+  });
+});

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'PLATFORM_MISMATCH'
   | 'TOO_LARGE'
   | 'TAG_SHARED'
+  | 'TAG_EXISTS'
   | 'S3';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */

@@ -10,16 +10,14 @@ import { parseCommandArgs, stderrLog } from './args.js';
 import { printListing } from './ls.js';
 import { parseTags, pushGraph } from './push.js';
 import { REGISTRY_FLAGS, registryAccess, registryClientOptions } from './registry-flags.js';
-import { parseTarget } from '../sink/target.js';
-import { parseReference } from '../sink/registry/reference.js';
-import { listRegistryTags } from '../sink/registry/registry-tags.js';
-import type { TagFacts } from '../sink/sink.js';
+import { openTagStore } from '../sink/target.js';
 
 /** `alba container push -t NAME:TAG [...] SRC TARGET`, `alba container ls -t NAME TARGET`. */
 export async function containerCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'ls') return containerLs(rest);
   if (sub === 'rm' || sub === 'gc') return (await import('./lifecycle-command.js')).containerRemoval(sub, rest);
+  if (sub === 'repair') return (await import('./lifecycle-command.js')).repair('container', rest);
   if (sub !== 'push') {
     throw new AlbaError('USAGE', sub === undefined ? 'alba container needs a subcommand' : `unknown subcommand "container ${sub}"`, { hint: 'alba container push -t NAME:TAG SRC TARGET, or alba container ls -t NAME TARGET' });
   }
@@ -97,17 +95,7 @@ async function containerLs(argv: string[]): Promise<void> {
   if (name === undefined || positionals.length !== 1 || targetText === undefined) {
     throw new AlbaError('USAGE', 'alba container ls needs -t NAME and one TARGET', { hint: 'alba container ls -t app docker://HOST or s3://BUCKET?endpoint=…' });
   }
-  const target = parseTarget(targetText);
-  let facts: TagFacts[];
-  if (target.kind === 's3') {
-    const { parseS3Target } = await import('../sink/s3/s3-target.js');
-    const { listImageTags } = await import('../sink/s3/s3-tags.js');
-    facts = await listImageTags(parseS3Target(target.url), name);
-  } else if (target.kind === 'registry') {
-    const ref = target.bare ? parseReference(`${target.ref.registry}/${name}`) : target.ref;
-    facts = await listRegistryTags(ref, await registryClientOptions(ref.registry, registryAccess(values)));
-  } else {
-    throw new AlbaError('USAGE', `alba container ls reads docker:// and s3:// targets, not ${targetText}`, { hint: 'for a layout, read its index.json' });
-  }
+  const store = await openTagStore(targetText, { kind: 'container', name }, { readOnly: true, registry: async (host) => registryClientOptions(host, registryAccess(values)) });
+  const facts = await store.list();
   printListing(facts, values.class, values.json === true);
 }

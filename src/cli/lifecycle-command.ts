@@ -1,22 +1,14 @@
 import { AlbaError } from '../errors.js';
-import { entryOf } from '../lifecycle/listing.js';
-import { parseDuration, planRetention, type RetentionPolicy } from '../lifecycle/retention.js';
+import { parseDuration, type RetentionPolicy } from '../lifecycle/retention.js';
+import { runRemoval } from '../lifecycle/removal.js';
+import type { BucketRemovalPlan, RegistryRemovalPlan, RemovalPlan } from '../lifecycle/removal-plan.js';
 import type { TagClass } from '../lifecycle/tag-class.js';
-import { parseS3Target } from '../sink/s3/s3-target.js';
-import { listImageTags, listStaticTags } from '../sink/s3/s3-tags.js';
-import { planImageRemoval, planStaticRemoval, removeImageTags, removeStaticTags } from '../sink/s3/s3-sweep.js';
+import { REFERRERS_TAG_RE, userTagProblem } from '../oci/names.js';
 import { DEFAULT_STATIC_PREFIX } from '../sink/s3/static-binaries.js';
-import { cacheArea, defaultCacheDir } from '../cache.js';
-import { RegistryClient } from '../sink/registry/client.js';
-import { formatReference, parseReference, type ImageReference } from '../sink/registry/reference.js';
-import { finishPendingRemoval, planRegistryRemoval, removeRegistryTags } from '../sink/registry/registry-removal.js';
-import { tagFacts } from '../sink/registry/registry-tags.js';
-import { removalJournal } from '../sink/registry/removal-journal.js';
-import { parseTarget } from '../sink/target.js';
-import { REGISTRY_FLAGS, registryAccess, registryClientOptions } from './registry-flags.js';
-import type { RemovalPlan, TagFacts } from '../sink/sink.js';
+import { openTagStore, parseTarget, type TagStoreKind } from '../sink/target.js';
 import { parseCommandArgs, stderrLog } from './args.js';
 import { positiveInt } from './container-command.js';
+import { REGISTRY_FLAGS, registryAccess, registryClientOptions } from './registry-flags.js';
 
 const OPTIONS = {
   tag: { type: 'string', short: 't' },
@@ -30,70 +22,78 @@ const OPTIONS = {
   prefix: { type: 'string' },
   json: { type: 'boolean' },
   untag: { type: 'boolean' },
-  cache: { type: 'string' },
   ...REGISTRY_FLAGS,
 } as const;
 
 /** `alba container rm -t NAME:TAG TARGET` and `alba container gc -t NAME --keep N TARGET` (s3:// or docker://). */
-export async function containerRemoval(sub: 'rm' | 'gc', argv: string[]): Promise<void> {
-  const { values, name, targetText } = parse(`container ${sub}`, argv);
-  const parsed = parseTarget(targetText);
-  if (parsed.kind === 'registry') return registryRemoval(sub, values, parsed.bare ? parseReference(`${parsed.ref.registry}/${name}`) : parsed.ref);
-  if (parsed.kind !== 's3') throw new AlbaError('USAGE', `alba container ${sub} works on s3:// and docker:// targets, not ${targetText}`, { hint: 'a layout is a directory: delete it, or build it again' });
-  const target = parseS3Target(targetText);
-  const graceMs = duration(values.grace ?? '1h', '--grace');
-  const tags = sub === 'rm' ? [tagOf(values.tag as string)] : await decide(await listImageTags(target, name), values);
-  const plan = await planImageRemoval(target, name, tags, graceMs);
-  if (sub === 'rm' && !plan.objects.some((o) => o.key.endsWith(`/manifests/${tags[0]}`))) {
-    throw new AlbaError('USAGE', `${targetText}: image ${name} has no tag ${tags[0]}`, { hint: `see the tags with: alba container ls -t ${name} --class all TARGET` });
-  }
-  await report(plan, values['dry-run'] === true, values.json === true, () => removeImageTags(target, name, plan));
+export function containerRemoval(sub: 'rm' | 'gc', argv: string[]): Promise<void> {
+  return removal('container', sub, argv);
 }
 
 /** `alba static rm -t NAME:TAG s3://…` and `alba static gc -t NAME --keep N s3://…`. */
-export async function staticRemoval(sub: 'rm' | 'gc', argv: string[]): Promise<void> {
-  const { values, name, targetText } = parse(`static ${sub}`, argv);
-  const target = parseS3Target(targetText);
-  const prefix = (values.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, '');
-  const tags = sub === 'rm' ? [tagOf(values.tag as string)] : await decide(await listStaticTags(target, name, prefix), values);
-  const plan = await planStaticRemoval(target, name, prefix, tags);
-  if (sub === 'rm' && plan.objects.length === 0) {
-    throw new AlbaError('USAGE', `${targetText}: ${name} has no static tag ${tags[0]}`, { hint: `see the tags with: alba static ls -t ${name} --class all TARGET` });
+export function staticRemoval(sub: 'rm' | 'gc', argv: string[]): Promise<void> {
+  return removal('static', sub, argv);
+}
+
+/** `alba container repair -t NAME s3://…`, `alba static repair -t NAME s3://…`: rebuilds the tag list from the tags in the bucket. */
+export async function repair(kind: 'container' | 'static', argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs(`${kind} repair`, argv, { tag: { type: 'string', short: 't' }, prefix: { type: 'string' }, json: { type: 'boolean' } });
+  const [targetText] = positionals;
+  if (values.tag === undefined || positionals.length !== 1 || targetText === undefined || !targetText.startsWith('s3://')) {
+    throw new AlbaError('USAGE', `alba ${kind} repair needs -t NAME and one s3:// TARGET`, { hint: `alba ${kind} repair -t app s3://BUCKET?endpoint=…` });
   }
-  await report(plan, values['dry-run'] === true, values.json === true, () => removeStaticTags(target, name, prefix, plan));
+  const store = await openTagStore(targetText, what(kind, values.tag, values.prefix));
+  if (store.repair === undefined) throw new AlbaError('USAGE', `alba ${kind} repair works on s3:// targets`, { hint: 'a registry keeps its own tag list' });
+  const done = await store.repair();
+  if (values.json === true) process.stdout.write(`${JSON.stringify(done)}\n`);
+  else {
+    for (const t of done.broken) stderrLog(`left out ${t}: its content is not whole (remove it with rm, or push it again)`);
+    process.stdout.write(`repaired ${store.name}: ${done.tags.length} tags listed${done.broken.length > 0 ? `, ${done.broken.length} left out` : ''}\n`);
+  }
 }
 
 type Values = ReturnType<typeof parse>['values'];
 
-/** rm and gc on a registry: finishes a removal a killed run left, then plans, prints and carries out this one. */
-async function registryRemoval(sub: 'rm' | 'gc', values: Values, ref: Pick<ImageReference, 'registry' | 'repository'>): Promise<void> {
-  const client = new RegistryClient(ref, { ...(await registryClientOptions(ref.registry, registryAccess(values))), push: true, delete: true });
-  await client.ping();
+async function removal(kind: 'container' | 'static', sub: 'rm' | 'gc', argv: string[]): Promise<void> {
+  const { values, name, targetText } = parse(`${kind} ${sub}`, argv);
+  const registry = parseTarget(targetText).kind === 'registry';
+  if (registry && values.grace !== undefined) stderrLog('note: --grace applies to s3:// only; a registry keeps its uploads until its own garbage collection');
+  const store = await openTagStore(targetText, what(kind, name, values.prefix), {
+    registry: async (host) => registryClientOptions(host, registryAccess(values)),
+    untag: sub === 'gc' || values.untag === true ? 'placeholder' : 'tag-delete-only',
+  });
   const dryRun = values['dry-run'] === true;
-  if (values.grace !== undefined) stderrLog('note: --grace applies to s3:// only; a registry keeps its uploads until its own garbage collection');
-  const journal = removalJournal(cacheArea(values.cache ?? defaultCacheDir(), 'removals'), ref.registry, ref.repository);
-  const pending = await journal.pending();
-  if (pending.length > 0) {
-    if (dryRun) stderrLog(`note: a removal killed earlier left ${pending.length} manifests to delete; the real run finishes it first`);
-    else stderrLog(`finished a removal killed earlier: ${(await finishPendingRemoval(client, journal)).length} manifests`);
-  }
-  const facts = await tagFacts(client);
-  let tags: string[];
-  if (sub === 'rm') {
-    const tag = tagOf(values.tag as string);
-    if (!facts.some((f) => f.tag === tag)) throw new AlbaError('USAGE', `${formatReference(ref)} has no tag ${tag}`, { hint: `see the tags with: alba container ls -t ${ref.repository} --class all TARGET` });
-    tags = [tag];
-  } else tags = await decide(facts, values);
-  const plan = await planRegistryRemoval(client, facts, tags);
-  const mode = sub === 'gc' || values.untag === true ? 'placeholder' : 'tag-delete-only';
-  if (values.json === true) process.stdout.write(`${JSON.stringify({ dryRun, tags: plan.tags, untag: plan.untag, objects: plan.objects, bytes: plan.bytes, blobs: plan.blobs })}\n`);
-  else {
-    for (const u of plan.untag) process.stdout.write(`${dryRun ? 'would untag' : 'untag'} ${u.tag} (its ${u.digest} stays: ${u.siblings.length > 0 ? `also tagged ${u.siblings.join(', ')}` : 'kept tags reach it'})\n`);
+  await runRemoval(store as Parameters<typeof runRemoval>[0], sub === 'rm' ? { tag: tagOf(values.tag as string) } : { policy: policy(values) }, {
+    graceMs: duration(values.grace ?? '1h', '--grace'),
+    dryRun,
+    log: stderrLog,
+    onDecisions: (decisions) => {
+      for (const d of decisions) stderrLog(`${d.remove ? 'remove' : 'keep  '} ${d.entry.tag} (${d.rule})`);
+    },
+    onPlan: (plan) => print(plan, dryRun, values.json === true, store.name),
+  });
+}
+
+function what(kind: 'container' | 'static', name: string, prefix: string | undefined): TagStoreKind {
+  return kind === 'container' ? { kind, name } : { kind, name, prefix: (prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, '') };
+}
+
+function print(plan: RemovalPlan, dryRun: boolean, json: boolean, where: string): void {
+  const registry = 'untag' in plan ? (plan as RegistryRemovalPlan) : undefined;
+  const bucket = 'phases' in plan ? (plan as BucketRemovalPlan) : undefined;
+  if (json) {
+    const extra = registry !== undefined ? { untag: registry.untag, blobs: registry.blobs } : { unlisted: bucket?.unlisted ?? [], uploads: (bucket?.uploads ?? []).map((u) => ({ key: u.key, initiated: u.initiated.toISOString() })) };
+    process.stdout.write(`${JSON.stringify({ dryRun, tags: plan.tags, ...extra, objects: plan.objects, bytes: plan.bytes })}\n`);
+  } else {
+    for (const u of registry?.untag ?? []) process.stdout.write(`${dryRun ? 'would untag' : 'untag'} ${u.tag} (its ${u.digest} stays: ${u.siblings.length > 0 ? `also tagged ${u.siblings.join(', ')}` : 'kept tags reach it'})\n`);
     for (const o of plan.objects) process.stdout.write(`${dryRun ? 'would delete' : 'delete'} ${o.key} (${o.size} bytes)\n`);
-    process.stdout.write(`${dryRun ? 'plan' : 'removed'}: ${plan.tags.length} tags, ${plan.objects.length} manifests, ${plan.bytes} bytes\n`);
+    for (const u of bucket?.uploads ?? []) process.stdout.write(`${dryRun ? 'would abort' : 'abort'} the upload of ${u.key} (begun ${u.initiated.toISOString()})\n`);
+    process.stdout.write(`${dryRun ? 'plan' : 'removed'}: ${plan.tags.length} tags, ${plan.objects.length} ${registry !== undefined ? 'manifests' : 'objects'}, ${plan.bytes} bytes${registry !== undefined ? '' : ' freed'}\n`);
   }
-  stderrLog(`note: blobs are the registry's to collect: ${plan.blobs.count} blobs (${plan.blobs.bytes} bytes) are no longer reached by any tag of ${ref.repository}; distribution frees them with \`registry garbage-collect\` (registry read-only), other registries with their own garbage collection`);
-  if (!dryRun) await removeRegistryTags(client, plan, journal, mode);
+  for (const t of bucket?.unlisted ?? []) stderrLog(`note: ${where}: the tag object ${t} is not in the tag list; it is kept (alba container repair lists it again)`);
+  if (registry !== undefined) {
+    stderrLog(`note: blobs are the registry's to collect: ${registry.blobs.count} blobs (${registry.blobs.bytes} bytes) are no longer reached by any tag of ${where}; distribution frees them with \`registry garbage-collect\` (registry read-only), other registries with their own garbage collection`);
+  }
 }
 
 function parse(command: string, argv: string[]) {
@@ -104,6 +104,9 @@ function parse(command: string, argv: string[]) {
   }
   const name = command.endsWith('rm') ? values.tag.slice(0, Math.max(0, values.tag.lastIndexOf(':'))) : values.tag;
   if (name === '') throw new AlbaError('USAGE', `-t ${values.tag}: expected NAME:TAG`, { hint: 'e.g. -t app:1.0' });
+  // A referrers tag goes with its image: removing it alone would unlink the image's SBOMs and push records.
+  const referrers = command === 'container rm' && REFERRERS_TAG_RE.test(tagOf(values.tag)) ? userTagProblem(tagOf(values.tag)) : undefined;
+  if (referrers !== undefined) throw new AlbaError('USAGE', `-t ${values.tag}: ${referrers.problem}`, { hint: referrers.hint });
   return { values, name, targetText };
 }
 
@@ -111,8 +114,8 @@ function tagOf(value: string): string {
   return value.slice(value.lastIndexOf(':') + 1);
 }
 
-/** The tags the retention policy of the flags removes; prints each decision. */
-async function decide(facts: TagFacts[], values: Values): Promise<string[]> {
+/** The retention policy the flags ask for. */
+function policy(values: Values): RetentionPolicy {
   const count = (flag: 'keep' | 'keep-extra' | 'keep-dev' | 'keep-release'): number | undefined => {
     const text = values[flag];
     return text === undefined ? undefined : text === '0' ? 0 : positiveInt(text, `--${flag}`);
@@ -126,19 +129,7 @@ async function decide(facts: TagFacts[], values: Values): Promise<string[]> {
   if (dev !== undefined) keep.dev = dev;
   if (release !== undefined) keep.release = release;
   if (Object.keys(keep).length === 0) throw new AlbaError('USAGE', 'alba gc needs --keep N (or --keep-extra, --keep-dev, --keep-release)', { hint: 'e.g. --keep 10: keep the 10 newest extra and dev tags; releases are kept unless --keep-release' });
-  const policy: RetentionPolicy = { keep, now: Date.now(), ...(typeof values['older-than'] === 'string' ? { olderThanMs: duration(values['older-than'], '--older-than') } : {}) };
-  const decisions = planRetention(facts.map(entryOf), policy);
-  for (const d of decisions) stderrLog(`${d.remove ? 'remove' : 'keep  '} ${d.entry.tag} (${d.rule})`);
-  return decisions.filter((d) => d.remove).map((d) => d.entry.tag);
-}
-
-async function report(plan: RemovalPlan, dryRun: boolean, json: boolean, carryOut: () => Promise<void>): Promise<void> {
-  if (json) process.stdout.write(`${JSON.stringify({ dryRun, tags: plan.tags, objects: plan.objects, bytes: plan.bytes })}\n`);
-  else {
-    for (const o of plan.objects) process.stdout.write(`${dryRun ? 'would delete' : 'delete'} ${o.key} (${o.size} bytes)\n`);
-    process.stdout.write(`${dryRun ? 'plan' : 'removed'}: ${plan.tags.length} tags, ${plan.objects.length} objects, ${plan.bytes} bytes freed\n`);
-  }
-  if (!dryRun) await carryOut();
+  return { keep, now: Date.now(), ...(typeof values['older-than'] === 'string' ? { olderThanMs: duration(values['older-than'], '--older-than') } : {}) };
 }
 
 function duration(text: string, flag: string): number {

@@ -8,7 +8,7 @@ import { formatReference, parseReference } from '../sink/registry/reference.js';
 import { openRegistrySink } from '../sink/registry/registry-sink.js';
 import type { Sink } from '../sink/sink.js';
 import { parseTarget } from '../sink/target.js';
-import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
+import { REPOSITORY_RE, userTagProblem } from '../oci/names.js';
 import { formatBytes, Progress } from './progress.js';
 import { registryClientOptions, type RegistryAccess } from './registry-flags.js';
 import type { Platform } from '../oci/types.js';
@@ -36,17 +36,14 @@ export interface ImageTag {
   tag: string;
 }
 
-/** Parses `-t` values: `NAME:TAG` or `TAG`; an invalid tag is USAGE (a `+` gets its own hint). */
+/** Parses `-t` values: `NAME:TAG` or `TAG`; an invalid tag or a referrers tag (`sha256-<hex>`) is USAGE (a `+` gets its own hint). */
 export function parseTags(values: readonly string[]): ImageTag[] {
   return values.map((value) => {
     const colon = value.lastIndexOf(':');
     const name = colon === -1 ? undefined : value.slice(0, colon);
     const tag = colon === -1 ? value : value.slice(colon + 1);
-    if (!TAG_RE.test(tag)) {
-      throw new AlbaError('USAGE', `-t ${value}: ${JSON.stringify(tag)} is not a valid tag`, {
-        hint: tag.includes('+') ? 'container tags cannot hold "+" (OCI tag grammar); write 1.2.3-feat instead of 1.2.3+feat' : 'tags are up to 128 of A-Z a-z 0-9 . _ -, not starting with . or -',
-      });
-    }
+    const bad = userTagProblem(tag);
+    if (bad !== undefined) throw new AlbaError('USAGE', `-t ${value}: ${bad.problem}`, { hint: bad.hint });
     return { ...(name === undefined || name === '' ? {} : { name }), tag };
   });
 }
@@ -97,6 +94,7 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
       },
       ...idleFromEnv(),
       onRetry: (what, delay) => log(`retrying in ${(delay / 1000).toFixed(1)} s: ${what}`),
+      log,
     });
     sink = registrySink;
     referrersApi = registrySink.referrersApi;
@@ -116,6 +114,7 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
         sent += n;
         progress.update();
       },
+      log,
     });
     pinnedBase = sink.name;
   }

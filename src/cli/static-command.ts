@@ -1,25 +1,24 @@
 import { resolve } from 'node:path';
 import { AlbaError } from '../errors.js';
 import { parseS3Target } from '../sink/s3/s3-target.js';
-import { DEFAULT_STATIC_PREFIX, pushStatic, scanStaticDir } from '../sink/s3/static-binaries.js';
+import { checkStaticReference, DEFAULT_STATIC_PREFIX, pushStatic, scanStaticDir } from '../sink/s3/static-binaries.js';
 import { parseCommandArgs, stderrLog } from './args.js';
 import { printListing } from './ls.js';
 
-/** A static NAME: path components of `[a-z0-9._-]`; a TAG: no `/`, not `.` or `..` (`+` allowed: `0.8.2+feat`). */
-const STATIC_NAME_RE = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/;
-const STATIC_TAG_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
 
 /** `alba static push -t NAME:TAG DIR s3://…`. */
 export async function staticCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'ls') return staticLs(rest);
   if (sub === 'rm' || sub === 'gc') return (await import('./lifecycle-command.js')).staticRemoval(sub, rest);
+  if (sub === 'repair') return (await import('./lifecycle-command.js')).repair('static', rest);
   if (sub !== 'push') {
     throw new AlbaError('USAGE', sub === undefined ? 'alba static needs a subcommand' : `unknown subcommand "static ${sub}"`, { hint: 'alba static push -t NAME:TAG DIR s3://BUCKET?endpoint=…' });
   }
   const { values, positionals } = parseCommandArgs('static push', rest, {
     tag: { type: 'string', short: 't' },
     prefix: { type: 'string' },
+    force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (positionals.length !== 2) throw new AlbaError('USAGE', `alba static push needs DIR and TARGET, got ${positionals.length} arguments`, { hint: 'alba static push -t app:1.0 dist/ s3://BUCKET?endpoint=…' });
@@ -32,6 +31,8 @@ export async function staticCommand(argv: string[]): Promise<void> {
   const pushed: string[] = [];
   await pushStatic(target, name, tag, flavors, {
     prefix,
+    force: values.force === true,
+    log: stderrLog,
     onEvent: (e) => {
       if (e.kind === 'file') {
         stderrLog(`${e.from.replace(`${resolve(dir)}/`, `${dir.replace(/\/+$/, '')}/`)} -> ${e.to}${e.outcome === 'skipped' ? ' (unchanged)' : ''}`);
@@ -49,10 +50,10 @@ export async function staticCommand(argv: string[]): Promise<void> {
 function parseStaticTag(value: string | undefined): { name: string; tag: string } {
   if (value === undefined) throw new AlbaError('USAGE', 'alba static push needs -t NAME:TAG', { hint: 'e.g. -t albatros:0.9' });
   const colon = value.indexOf(':');
+  if (colon <= 0) throw new AlbaError('USAGE', `-t ${value}: expected NAME:TAG`, { hint: 'e.g. -t albatros:0.9' });
   const name = value.slice(0, colon);
   const tag = value.slice(colon + 1);
-  if (colon <= 0 || !STATIC_NAME_RE.test(name)) throw new AlbaError('USAGE', `-t ${value}: expected NAME:TAG with a NAME of lowercase letters, digits, . _ -`, { hint: 'e.g. -t albatros:0.9' });
-  if (!STATIC_TAG_RE.test(tag) || tag === '.' || tag === '..') throw new AlbaError('USAGE', `-t ${value}: ${JSON.stringify(tag)} is not a valid tag`, { hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +' });
+  checkStaticReference(name, tag);
   return { name, tag };
 }
 
@@ -68,7 +69,8 @@ async function staticLs(argv: string[]): Promise<void> {
   if (values.tag === undefined || positionals.length !== 1 || targetText === undefined || !targetText.startsWith('s3://')) {
     throw new AlbaError('USAGE', 'alba static ls needs -t NAME and one s3:// TARGET', { hint: 'alba static ls -t albatros s3://BUCKET?endpoint=…' });
   }
-  const { listStaticTags } = await import('../sink/s3/s3-tags.js');
-  const facts = await listStaticTags(parseS3Target(targetText), values.tag, (values.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, ''));
+  const { openTagStore } = await import('../sink/target.js');
+  const store = await openTagStore(targetText, { kind: 'static', name: values.tag, prefix: (values.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, '') });
+  const facts = await store.list();
   printListing(facts, values.class, values.json === true);
 }

@@ -5,3 +5,24 @@ export const REPOSITORY_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9
 
 /** A tag: up to 128 of `[A-Za-z0-9._-]`, not starting with `.` or `-`. */
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * The tags of the OCI referrers tag schema, `sha256-<hex of the subject>`: alba (and other tools)
+ * write them to link SBOMs, signatures and push records to an image. They are never a user's tag.
+ */
+export const REFERRERS_TAG_RE = /^sha256-[a-f0-9]{64}$/;
+
+/** Why `tag` cannot be a tag a user names (the grammar, or the referrers namespace), with a hint; undefined when it can. */
+export function userTagProblem(tag: string): { problem: string; hint: string } | undefined {
+  if (REFERRERS_TAG_RE.test(tag)) {
+    return {
+      problem: `${JSON.stringify(tag)} is a referrers tag (sha256-<digest hex>), not an image tag`,
+      hint: "tags of that form link SBOMs and push records to the image of that digest (OCI referrers tag schema); alba keeps them in step with the image's own tags: name another tag",
+    };
+  }
+  if (TAG_RE.test(tag)) return undefined;
+  return {
+    problem: `${JSON.stringify(tag)} is not a valid tag`,
+    hint: tag.includes('+') ? 'container tags cannot hold "+" (OCI tag grammar); write 1.2.3-feat instead of 1.2.3+feat' : 'tags are up to 128 of A-Z a-z 0-9 . _ -, not starting with . or -',
+  };
+}

@@ -1,8 +1,11 @@
 /**
  * What a set of root manifests reaches in a store: their platform manifests, configs and layers,
  * and the referrers of every reached manifest (with the referrers tag indexes that list them),
- * recursively. The store is read through a GraphReader, so the same walk serves a bucket and a
- * registry; removals delete only what the kept roots do not reach.
+ * recursively. Reading (`readGraph`, through a GraphReader, so the same walk serves a bucket and
+ * a registry) is apart from deciding (`reachIn`, pure, over what was read): removals read the
+ * store's graph once, then plan from it. Anything the store holds that does not parse as what it
+ * should be is an error the reader names (its key or URL): unreadable state never shrinks what
+ * is reached, so it never makes anything deletable.
  */
 import { digestOf, isDigest, type Digest } from './digest.js';
 import type { Descriptor } from './types.js';
@@ -19,8 +22,23 @@ export interface StoredReferrers {
 export interface GraphReader {
   /** The bytes of manifest `digest`, undefined when the store does not hold it. */
   manifest(digest: Digest): Promise<Buffer | undefined>;
+  /** The referrers of `subject`; throws when the store holds them in a form it cannot read. */
   referrers(subject: Digest): Promise<StoredReferrers>;
+  /** The error for manifest `digest`, held but not a manifest (`why`), naming where it is. */
+  invalid(digest: Digest, why: string): Error;
 }
+
+/** One manifest of a store as read: its size, the manifests and blobs it names, its referrers. */
+export interface StoredNode {
+  size: number;
+  /** Child manifests (an index's) and referrer manifests. */
+  children: Digest[];
+  blobs: Map<Digest, number>;
+  referrersTag?: { digest: Digest; size: number };
+}
+
+/** The part of a store's graph some roots reach, as read: manifest digest -> node (absent: the store lacks it). */
+export type StoredGraph = Map<Digest, StoredNode>;
 
 /** Everything some roots reach, each digest with its size. */
 export interface Reach {
@@ -38,9 +56,9 @@ interface ManifestJson {
   layers?: Descriptor[];
 }
 
-/** Walks from `roots` (manifest or index digests), level by level so the order is the same on every run; a manifest the store lacks is skipped. */
-export async function reach(roots: readonly Digest[], reader: GraphReader): Promise<Reach> {
-  const out: Reach = { manifests: new Map(), blobs: new Map(), referrersTags: new Map(), order: [] };
+/** Reads what `roots` reach, level by level (the same order on every run); a manifest the store lacks is left out. */
+export async function readGraph(roots: readonly Digest[], reader: GraphReader): Promise<StoredGraph> {
+  const graph: StoredGraph = new Map();
   const seen = new Set<Digest>();
   let level = [...new Set(roots)].sort();
   while (level.length > 0) {
@@ -48,17 +66,49 @@ export async function reach(roots: readonly Digest[], reader: GraphReader): Prom
     const read = await mapLimit(level, 8, async (digest) => ({ digest, bytes: await reader.manifest(digest), referrers: await reader.referrers(digest) }));
     const next = new Set<Digest>();
     for (const { digest, bytes, referrers } of read) {
-      if (bytes === undefined || digestOf(bytes) !== digest) continue;
-      out.manifests.set(digest, bytes.length);
+      if (bytes === undefined) continue;
+      if (digestOf(bytes) !== digest) throw reader.invalid(digest, `its content hashes to ${digestOf(bytes)}`);
+      const json = parseManifest(bytes, digest, reader);
+      const node: StoredNode = { size: bytes.length, children: [], blobs: new Map() };
+      for (const d of [json.config, ...(json.layers ?? [])]) if (d !== undefined && isDigest(d.digest)) node.blobs.set(d.digest, d.size);
+      if (referrers.tagIndex !== undefined) node.referrersTag = referrers.tagIndex;
+      for (const d of [...(json.manifests ?? []), ...referrers.entries]) {
+        if (!isDigest(d.digest)) continue;
+        node.children.push(d.digest);
+        if (!seen.has(d.digest)) next.add(d.digest);
+      }
+      graph.set(digest, node);
+    }
+    level = [...next].sort();
+  }
+  return graph;
+}
+
+/** What `roots` reach within `graph` (pure): parents before children, level by level. */
+export function reachIn(graph: StoredGraph, roots: readonly Digest[]): Reach {
+  const out: Reach = { manifests: new Map(), blobs: new Map(), referrersTags: new Map(), order: [] };
+  const seen = new Set<Digest>();
+  let level = [...new Set(roots)].sort();
+  while (level.length > 0) {
+    for (const d of level) seen.add(d);
+    const next = new Set<Digest>();
+    for (const digest of level) {
+      const node = graph.get(digest);
+      if (node === undefined) continue;
+      out.manifests.set(digest, node.size);
       out.order.push(digest);
-      const json = parseManifest(bytes);
-      for (const d of [json.config, ...(json.layers ?? [])]) if (d !== undefined && isDigest(d.digest)) out.blobs.set(d.digest, d.size);
-      if (referrers.tagIndex !== undefined) out.referrersTags.set(digest, referrers.tagIndex);
-      for (const d of [...(json.manifests ?? []), ...referrers.entries]) if (isDigest(d.digest) && !seen.has(d.digest)) next.add(d.digest);
+      for (const [d, size] of node.blobs) out.blobs.set(d, size);
+      if (node.referrersTag !== undefined) out.referrersTags.set(digest, node.referrersTag);
+      for (const d of node.children) if (!seen.has(d)) next.add(d);
     }
     level = [...next].sort();
   }
   return out;
+}
+
+/** Reads and walks in one go. */
+export async function reach(roots: readonly Digest[], reader: GraphReader): Promise<Reach> {
+  return reachIn(await readGraph(roots, reader), roots);
 }
 
 /** What `removed` reaches that `kept` does not: the manifests (parents first) and blobs a removal may delete. */
@@ -74,11 +124,16 @@ export function unreachedBy(kept: Reach, removed: Reach): { manifests: { digest:
   };
 }
 
-function parseManifest(bytes: Buffer): ManifestJson {
+function parseManifest(bytes: Buffer, digest: Digest, reader: GraphReader): ManifestJson {
+  let json: unknown;
   try {
-    const json = JSON.parse(bytes.toString('utf8')) as unknown;
-    return typeof json === 'object' && json !== null ? (json as ManifestJson) : {};
+    json = JSON.parse(bytes.toString('utf8'));
   } catch {
-    return {};
+    throw reader.invalid(digest, 'it is not JSON');
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw reader.invalid(digest, 'it is not a JSON object');
+  const m = json as Record<string, unknown>;
+  const list = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((d) => typeof d === 'object' && d !== null && typeof (d as Descriptor).digest === 'string'));
+  if (!list(m.manifests) || !list(m.layers) || !(m.config === undefined || (typeof m.config === 'object' && m.config !== null))) throw reader.invalid(digest, 'its manifests, config or layers are not descriptors');
+  return m as ManifestJson;
 }

@@ -47,6 +47,18 @@ export interface PublishResult {
  * links of several subjects). On failure the sink is told to discard what it staged and no tag is written.
  */
 export async function publish(graph: ImageGraph, sink: Sink, tags: readonly string[], options: PublishOptions = {}): Promise<PublishResult> {
+  const result = await walk(graph, sink, tags, options, false);
+  // a removal running meanwhile may have taken what this push found already stored: once it
+  // ends, the walk goes again without trusting what it found, storing whatever is missing
+  for (let round = 0; round < 3 && sink.awaitRemovals !== undefined && (await sink.awaitRemovals()); round++) {
+    const again = await walk(graph, sink, tags, options, true);
+    for (const k of ['sent', 'mounted'] as const) (result.blobs[k] += again.blobs[k]), (result.manifests[k] += again.manifests[k]);
+  }
+  return result;
+}
+
+/** One walk; `recheck`: every node is looked at, none skipped because its parent is held. */
+async function walk(graph: ImageGraph, sink: Sink, tags: readonly string[], options: PublishOptions, recheck: boolean): Promise<PublishResult> {
   const limit = options.concurrency ?? 8;
   const emit = options.onEvent ?? (() => undefined);
   const result: PublishResult = { root: graph.root.descriptor, tags: [...tags], blobs: counts(), manifests: counts() };
@@ -60,10 +72,9 @@ export async function publish(graph: ImageGraph, sink: Sink, tags: readonly stri
   const skip = async (): Promise<StoreOutcome> => 'skipped';
   try {
     const rootIsImage = graph.images.length === 1 && graph.images[0]?.manifest.descriptor.digest === graph.root.descriptor.digest;
-    const [rootHeld, referrersHeld] = await Promise.all([
-      sink.holdsComplete(graph.root.descriptor),
-      mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor)),
-    ]);
+    const [rootHeld, referrersHeld] = recheck
+      ? [false, graph.referrers.map(() => false)]
+      : await Promise.all([sink.holdsComplete(graph.root.descriptor), mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor))]);
     const missing = graph.referrers.filter((_, i) => referrersHeld[i] !== true);
     // every blob first (the images' and the referrers'), in one pool: nothing waits for a slow platform
     await store('blob', [...graph.images.flatMap(owned).map((o) => ({ ...o, held: rootHeld })), ...missing.flatMap(owned).map((o) => ({ ...o, held: false }))], (b, held) =>

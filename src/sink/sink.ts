@@ -1,5 +1,7 @@
 import type { Blob } from '../oci/graph.js';
 import type { Descriptor } from '../oci/types.js';
+import type { HeldLease } from '../lifecycle/lease.js';
+import type { RemovalPlan, RemovalRequest } from '../lifecycle/removal-plan.js';
 
 /** What storing one node did: uploaded, already there, or mounted from another repository. */
 export type StoreOutcome = 'sent' | 'skipped' | 'mounted';
@@ -27,6 +29,12 @@ export interface Sink {
   tag(tag: string, root: Blob): Promise<StoreOutcome>;
   /** Called once after the last tag (`ok`) or after a failure: a sink that stages its output commits or discards it here. */
   finish(ok: boolean): Promise<void>;
+  /**
+   * After a successful finish, where removals can run (a registry, a bucket): waits while a
+   * removal holds the store's lease (lifecycle/lease.ts); true when there was one, and the walk
+   * must then store again whatever the removal took.
+   */
+  awaitRemovals?(): Promise<boolean>;
 }
 
 /** What a store knows of one tag (`ls`). */
@@ -42,10 +50,25 @@ export interface TagFacts {
   size?: number;
 }
 
-/** What a removal (`rm`, `gc`) deletes, in order. */
-export interface RemovalPlan {
-  tags: string[];
-  /** What goes, with its size: S3 keys (tag objects, unreachable content), or a registry's manifest digests. */
-  objects: { key: string; size: number }[];
-  bytes: number;
+/**
+ * The tags of one image repository or static name in one medium (a registry, a static registry
+ * on S3, the static binaries on S3), for `ls`, `rm` and `gc` (lifecycle/removal.ts). A removal
+ * takes the store's lease first, then reads the state, and the pure planner of
+ * lifecycle/removal-plan.ts decides; the store carries the plan out, checking its lease.
+ */
+export interface TagStore<P extends RemovalPlan = RemovalPlan> {
+  /** The repository or name, as messages show it (no credentials). */
+  readonly name: string;
+  /** The tags, with what the store knows of each. */
+  list(): Promise<TagFacts[]>;
+  /** Announces a removal (see lifecycle/lease.ts): before any read a removal plans from. */
+  lease(log?: (line: string) => void): Promise<HeldLease>;
+  /** Reads the state and plans removing the tags (changes nothing). */
+  plan(request: RemovalRequest & { graceMs: number }, now?: number): Promise<P>;
+  /** Carries out a plan of `plan()` under the lease. */
+  remove(plan: P, lease: HeldLease): Promise<void>;
+  /** Rebuilds the tag list from the tags the store holds whole (S3, where the list is a document of its own). */
+  repair?(): Promise<{ tags: string[]; broken: string[] }>;
 }
+
+export type { RemovalPlan } from '../lifecycle/removal-plan.js';

@@ -29,6 +29,7 @@ const reader: GraphReader = {
     if (bytes === undefined) return { entries: [] };
     return { entries: (JSON.parse(bytes.toString()) as { manifests: Descriptor[] }).manifests, tagIndex: { digest: digestOf(bytes), size: bytes.length } };
   },
+  invalid: (d, why) => new Error(`${d}: ${why}`),
 };
 
 const base = blob('base layer', 1000);
@@ -61,9 +62,14 @@ test('unreachedBy: what only the removed index reaches, the shared platform mani
   assert.deepEqual(unreachedBy(await reach([newIndex.digest as Digest], reader), await reach([oldIndex.digest as Digest], reader)), gone);
 });
 
-test('a missing manifest is skipped, and one whose bytes do not match its digest is not trusted', async () => {
+test('a missing manifest is skipped; one whose bytes do not match its digest, or that is not a manifest, is an error (never an empty reach)', async () => {
   const missing = digestOf('nowhere');
   assert.equal((await reach([missing], reader)).manifests.size, 0);
   const liar: GraphReader = { ...reader, manifest: async () => Buffer.from('{"manifests":[]}') };
-  assert.equal((await reach([oldIndex.digest as Digest], liar)).manifests.size, 0);
+  await assert.rejects(reach([oldIndex.digest as Digest], liar), /its content hashes to/);
+  const garbage = Buffer.from('{"manifests": "x"}');
+  const broken: GraphReader = { ...reader, manifest: async () => garbage };
+  await assert.rejects(reach([digestOf(garbage)], broken), /not descriptors/);
+  const text = Buffer.from('not json');
+  await assert.rejects(reach([digestOf(text)], { ...reader, manifest: async () => text }), /not JSON/);
 });

@@ -15,6 +15,8 @@ import { pushRecord } from './push-record.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
+import { awaitRemovals } from '../../lifecycle/lease.js';
+import { LEASE_TAG, registryLease } from './removal-lease.js';
 import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
 import type { MountHints } from './mount-hints.js';
 import { formatReference, type ImageReference } from './reference.js';
@@ -25,6 +27,8 @@ export interface RegistrySinkOptions extends RegistryClientOptions, UploadOption
   mounts?: MountHints;
   /** Told of every chunk of blob bytes sent (for a progress display). */
   onBytes?: (bytes: number) => void;
+  /** Notes (waiting for a removal of the repository to end). */
+  log?: (line: string) => void;
 }
 
 /** A registry sink, and what it learnt while pushing. */
@@ -102,6 +106,7 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
     },
     linkReferrers: link,
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
+      if (tag === LEASE_TAG) throw new AlbaError('USAGE', `${tag} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
       if ((await client.manifestDigest(tag).catch(() => undefined)) === root.descriptor.digest) return 'skipped';
       const record = memoryBlob(pushRecord(root.descriptor, tag, new Date()));
       await client.ensureEmptyBlob();
@@ -114,6 +119,7 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
     async finish(): Promise<void> {
       await options.mounts?.save();
     },
+    awaitRemovals: () => awaitRemovals(registryLease(client), options.log),
   };
 }
 

@@ -1,11 +1,11 @@
 import type { Digest } from '../../oci/digest.js';
+import { REFERRERS_TAG_RE } from '../../oci/names.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { pushTimes } from './push-record.js';
+import { LEASE_TAG } from './removal-lease.js';
 import type { ImageReference } from './reference.js';
-
-const REFERRERS_TAG = /^sha256-[a-f0-9]{64}$/;
 
 /**
  * The tags of one repository with the digest each points at and, where alba pushed it, its push
@@ -20,7 +20,7 @@ export async function listRegistryTags(ref: Pick<ImageReference, 'registry' | 'r
 
 /** listRegistryTags() through an open client. */
 export async function tagFacts(client: RegistryClient): Promise<TagFacts[]> {
-  const tags = (await client.tags()).filter((t) => !REFERRERS_TAG.test(t));
+  const tags = (await client.tags()).filter((t) => !REFERRERS_TAG_RE.test(t) && t !== LEASE_TAG);
   const times = new Map<string, Promise<Map<string, Date>>>();
   const timesOf = (digest: string): Promise<Map<string, Date>> => {
     let pending = times.get(digest);

@@ -22,6 +22,8 @@ export interface DocumentChange<T> {
   change(current: T | undefined): T | undefined;
   /** True when `doc` holds this push's change (checked after writing). */
   holds(doc: T | undefined): boolean;
+  /** True when a document read is of the right shape (else error[S3] naming the key: nothing is written over it). */
+  valid(doc: unknown): doc is T;
 }
 
 /** What follows a document's key in the key of its lock (sweeps leave such objects alone). */
@@ -36,17 +38,17 @@ const LOCK_WAIT_MS = 60_000;
 /** Applies the change (see the file comment); throws S3 when it cannot make it stick. */
 export async function updateDocument<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const current = await read<T>(store, change.key);
+    const current = await read(store, change.key, change.valid);
     const next = change.change(current?.doc);
     if (next === undefined) return;
     const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
     if (!(await store.put(change.key, encode(next), { ...writeOptions(change), ...condition }))) {
       // refused although the ETag is unchanged: this server refuses every If-Match (Ceph RGW 16)
-      if ('ifMatch' in condition && (await read<T>(store, change.key))?.etag === current?.etag) return withLock(store, change.key, () => changeLocked(store, change));
+      if ('ifMatch' in condition && (await read(store, change.key, change.valid))?.etag === current?.etag) return withLock(store, change.key, () => changeLocked(store, change));
       continue;
     }
     await pause(30 + Math.random() * 120);
-    if (change.holds((await read<T>(store, change.key))?.doc)) return;
+    if (change.holds((await read(store, change.key, change.valid))?.doc)) return;
   }
   throw tooBusy(store, change.key);
 }
@@ -54,10 +56,10 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
 /** The read-change-write of a writer holding the lock: unconditional, checked by a re-read. */
 async function changeLocked<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const next = change.change((await read<T>(store, change.key))?.doc);
+    const next = change.change((await read(store, change.key, change.valid))?.doc);
     if (next === undefined) return;
     await store.put(change.key, encode(next), writeOptions(change));
-    if (change.holds((await read<T>(store, change.key))?.doc)) return;
+    if (change.holds((await read(store, change.key, change.valid))?.doc)) return;
   }
   throw tooBusy(store, change.key);
 }
@@ -69,7 +71,7 @@ function tooBusy(store: S3Store, key: string): AlbaError {
 }
 
 /** Runs `work` while holding the lock object of `key` (see the file comment). */
-async function withLock(store: S3Store, key: string, work: () => Promise<void>): Promise<void> {
+export async function withLock(store: S3Store, key: string, work: () => Promise<void>): Promise<void> {
   const lock = `${key}${LOCK_SUFFIX}`;
   const started = Date.now();
   let seen: { etag: string | undefined; since: number } | undefined;
@@ -107,14 +109,26 @@ function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function read<T>(store: S3Store, key: string): Promise<{ doc: T; etag?: string } | undefined> {
+async function read<T>(store: S3Store, key: string, valid: (doc: unknown) => doc is T): Promise<{ doc: T; etag?: string } | undefined> {
   const got = await store.get(key, MAX_DOCUMENT_BYTES);
   if (got === undefined) return undefined;
+  let doc: unknown;
   try {
-    return { doc: JSON.parse(got.bytes.toString('utf8')) as T, ...(got.etag === undefined ? {} : { etag: got.etag }) };
+    doc = JSON.parse(got.bytes.toString('utf8'));
   } catch (cause) {
-    throw new AlbaError('S3', `${store.where(key)} is not JSON`, { hint: 'this object was not written by alba; remove it or choose another prefix', cause });
+    throw damaged(store, key, 'is not JSON', cause);
   }
+  if (!valid(doc)) throw damaged(store, key, 'is not the document alba writes there');
+  return { doc, ...(got.etag === undefined ? {} : { etag: got.etag }) };
+}
+
+/** The error for a document of the bucket that alba cannot read: names the key and how to rebuild it. */
+function damaged(store: S3Store, key: string, what: string, cause?: unknown): AlbaError {
+  const repair = /\/tags\/list$/.test(key) ? 'alba container repair -t NAME TARGET' : 'alba static repair -t NAME TARGET';
+  return new AlbaError('S3', `${store.where(key)} ${what}`, {
+    hint: `nothing was changed; rebuild it from the tags in the bucket with: ${repair}`,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** A `{"name", "tags": [...]}` document: `tags/list`, `df-dist-v1/NAME`. */
@@ -123,9 +137,15 @@ export interface TagListDocument {
   tags: string[];
 }
 
-/** The tags of the tag-list document at `key`; [] when there is none. */
-export async function readTagList(store: S3Store, key: string): Promise<string[]> {
-  return (await read<Partial<TagListDocument>>(store, key))?.doc.tags ?? [];
+/** True when `doc` is a tag-list document. */
+export function isTagList(doc: unknown): doc is TagListDocument {
+  const d = doc as Partial<TagListDocument> | null;
+  return typeof d === 'object' && d !== null && typeof d.name === 'string' && Array.isArray(d.tags) && d.tags.every((t) => typeof t === 'string');
+}
+
+/** The tags of the tag-list document at `key`; undefined when there is none; error[S3] naming the key when it is not one. */
+export async function readTagList(store: S3Store, key: string): Promise<string[] | undefined> {
+  return (await read(store, key, isTagList))?.doc.tags;
 }
 
 /** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units). */
@@ -137,6 +157,7 @@ export function updateTagList(store: S3Store, key: string, name: string, edit: {
     key,
     contentType: 'application/json',
     cacheControl: MUTABLE,
+    valid: isTagList,
     change: (current) => {
       if (current?.name === name && holds(current)) return undefined;
       if (current === undefined && add.length === 0) return undefined;

@@ -3,7 +3,7 @@
  * chain) and `@aws-sdk/lib-storage` (multipart for large bodies), with every failure turned into
  * `error[S3]` naming the endpoint, bucket, key and the server's code, with a hint.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { AlbaError } from '../../errors.js';
@@ -142,6 +142,33 @@ export class S3Store {
       throw this.error('LIST', prefix, err);
     }
     return out;
+  }
+
+  /** The multipart uploads in progress under `prefix` (key, upload id, when it began), all pages. */
+  async listUploads(prefix: string): Promise<{ key: string; uploadId: string; initiated: Date }[]> {
+    const out: { key: string; uploadId: string; initiated: Date }[] = [];
+    let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    try {
+      for (let page = 0; page < 10_000; page++) {
+        const res = await this.call(() => this.client.send(new ListMultipartUploadsCommand({ Bucket: this.target.bucket, Prefix: prefix, ...marker })));
+        for (const u of res.Uploads ?? []) if (u.Key !== undefined && u.UploadId !== undefined) out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
+        if (res.IsTruncated !== true || res.NextKeyMarker === undefined) break;
+        marker = { KeyMarker: res.NextKeyMarker, ...(res.NextUploadIdMarker === undefined ? {} : { UploadIdMarker: res.NextUploadIdMarker }) };
+      }
+    } catch (err) {
+      throw this.error('LIST-UPLOADS', prefix, err);
+    }
+    return out;
+  }
+
+  /** Aborts a multipart upload (one already gone is not an error). */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.call(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: key, UploadId: uploadId })));
+    } catch (err) {
+      if (isMissing(err) || (err instanceof S3ServiceException && err.name === 'NoSuchUpload')) return;
+      throw this.error('ABORT-UPLOAD', key, err);
+    }
   }
 
   /** Deletes one object (a missing one is not an error). */

@@ -10,11 +10,14 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AlbaError } from '../../errors.js';
+import { AlbaError, isAlbaError } from '../../errors.js';
+import { acquireLease, awaitRemovals } from '../../lifecycle/lease.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { Platform } from '../../oci/types.js';
-import { updateTagList } from './json-document.js';
+import { LOCK_SUFFIX, updateTagList } from './json-document.js';
+import { bucketLease, removalLease } from './removal-lease.js';
 import { MUTABLE, S3Store } from './s3-store.js';
+import { compareTags, StaticNameStore } from './static-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
 
 /** One file of a flavor. */
@@ -96,33 +99,84 @@ export function tagDocument(flavors: readonly Flavor[]): unknown {
   };
 }
 
-/** Orders tags as people read versions (0.9 before 0.10). */
-export function compareTags(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+/** A static NAME: one path segment of `[a-z0-9._-]` (a `/` would make `team/cli` both a name and a tag of `team`). */
+export const STATIC_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/** A static TAG: up to 128 of `A-Z a-z 0-9 . _ - +`, not starting with `.` or `-` (`+` allowed: `0.8.2+feat`). */
+export const STATIC_TAG_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
+
+/** Refuses a NAME or TAG outside the grammar, or one that alba's own objects (locks) would collide with. */
+export function checkStaticReference(name: string, tag?: string): void {
+  if (!STATIC_NAME_RE.test(name) || name.endsWith(LOCK_SUFFIX)) {
+    throw new AlbaError('USAGE', `${JSON.stringify(name)} is not a static NAME: one path segment of lowercase letters, digits, . _ -`, {
+      hint: name.includes('/') ? `a "/" would make the name document of ${name} the tag document of ${name.slice(0, name.lastIndexOf('/'))}: use ${name.replaceAll('/', '-')}, or --prefix for a folder` : 'e.g. -t albatros:0.9',
+    });
+  }
+  if (tag !== undefined && (!STATIC_TAG_RE.test(tag) || tag.endsWith(LOCK_SUFFIX))) {
+    throw new AlbaError('USAGE', `${JSON.stringify(tag)} is not a valid static tag`, { hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +, not starting with . or -' });
+  }
 }
 
-/** Pushes the flavors as NAME:TAG under `prefix` of the target; files first, then the tag document, then the name document. */
-export async function pushStatic(target: S3Target, name: string, tag: string, flavors: readonly Flavor[], options: { prefix?: string; onEvent?: (e: StaticPushEvent) => void } = {}): Promise<void> {
+/** How to push static binaries. */
+export interface StaticPushOptions {
+  /** Key prefix (default df-dist-v1). */
+  prefix?: string;
+  /** Replace a tag that exists with other files (refused otherwise: error[TAG_EXISTS]). */
+  force?: boolean;
+  onEvent?: (e: StaticPushEvent) => void;
+  /** Notes (waiting for a removal or another push of the tag). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Pushes the flavors as NAME:TAG under the prefix: files first, then the tag document, then the
+ * name document. The tag is held (a lease object `PREFIX/NAME/TAG.alba-lock`) while its files
+ * and document are written, so concurrent pushes of one tag take turns and a document never
+ * names bytes that are not its files'; a tag that exists with other files is replaced only with
+ * `force`. Then, if a removal of NAME is running, the push waits for it and writes again
+ * whatever it took, before it returns.
+ */
+export async function pushStatic(target: S3Target, name: string, tag: string, flavors: readonly Flavor[], options: StaticPushOptions = {}): Promise<void> {
+  checkStaticReference(name, tag);
   const store = new S3Store(target);
   await store.checkBucket();
   const prefix = options.prefix ?? DEFAULT_STATIC_PREFIX;
   const emit = options.onEvent ?? (() => undefined);
   const base = keyOf(target, `${prefix}/${name}`);
+  const tags = new StaticNameStore(store, base);
   const files = flavors.flatMap((f) => f.resources.map((r) => ({ r, key: `${base}/${tag}/${platformPath(f.platform)}/${r.path}` })));
-  const outcomes = await mapLimit(files, 4, async ({ r, key }) => {
-    const present = await store.head(key);
-    const same = present !== undefined && present.size === r.size && present.metadata?.sha256 === r.sha256;
-    if (!same) await store.put(key, { open: async () => createReadStream(r.file), size: r.size }, { contentType: 'application/octet-stream', cacheControl: MUTABLE, metadata: { sha256: r.sha256 } });
-    return same ? ('skipped' as const) : ('sent' as const);
-  });
-  files.forEach(({ r, key }, i) => emit({ kind: 'file', from: r.file, to: key, outcome: outcomes[i] ?? 'sent' }));
-  await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(tagDocument(flavors))}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
-  emit({ kind: 'tag', to: `${base}/${tag}` });
-  await updateTagList(store, base, name, { add: [tag] }, compareTags);
-  emit({ kind: 'manifest', to: base });
+  const document = tagDocument(flavors);
+  const writeTag = async (): Promise<void> => {
+    const held = await acquireLease(bucketLease(store, `${base}/${tag}${LOCK_SUFFIX}`), options.log);
+    try {
+      const existing = await tags.tagDocument(tag).catch((err: unknown) => (options.force === true && isAlbaError(err, 'S3') ? undefined : Promise.reject(err)));
+      if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(document) && options.force !== true) {
+        throw new AlbaError('TAG_EXISTS', `${store.where(`${base}/${tag}`)}: ${name}:${tag} exists with other files`, { hint: 'a static tag names fixed bytes: push a new tag, or pass --force to replace it' });
+      }
+      const outcomes = await mapLimit(files, 4, async ({ r, key }) => {
+        const present = await store.head(key);
+        const same = present !== undefined && present.size === r.size && present.metadata?.sha256 === r.sha256;
+        if (!same) await store.put(key, { open: async () => createReadStream(r.file), size: r.size }, { contentType: 'application/octet-stream', cacheControl: MUTABLE, metadata: { sha256: r.sha256 } });
+        return same ? ('skipped' as const) : ('sent' as const);
+      });
+      files.forEach(({ r, key }, i) => emit({ kind: 'file', from: r.file, to: key, outcome: outcomes[i] ?? 'sent' }));
+      await held.check();
+      await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(document)}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
+      emit({ kind: 'tag', to: `${base}/${tag}` });
+      // files a replaced document named and this one does not
+      const named = new Set(files.map((f) => f.key));
+      await mapLimit((await store.list(`${base}/${tag}/`)).filter((o) => !named.has(o.key)), 8, (o) => store.remove(o.key));
+    } finally {
+      await held.release();
+    }
+  };
+  for (let round = 0; round < 3; round++) {
+    await writeTag();
+    await updateTagList(store, base, name, { add: [tag] }, compareTags);
+    emit({ kind: 'manifest', to: base });
+    if (!(await awaitRemovals(removalLease(store, `${base}/`), options.log))) return;
+  }
 }
 
 function platformPath(p: Platform): string {
   return [p.os, p.architecture, ...(p.variant === undefined ? [] : [p.variant])].join('/');
 }
-

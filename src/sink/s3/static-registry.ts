@@ -14,13 +14,15 @@ import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
+import { awaitRemovals } from '../../lifecycle/lease.js';
 import { updateTagList } from './json-document.js';
+import { removalLease } from './removal-lease.js';
 import { IMMUTABLE, MUTABLE, S3Store } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
 
 
 /** Opens the static registry of `name` in the target bucket (checking first that the bucket answers). */
-export async function openStaticRegistrySink(target: S3Target, name: string, options: { onBytes?: (n: number) => void } = {}): Promise<Sink> {
+export async function openStaticRegistrySink(target: S3Target, name: string, options: { onBytes?: (n: number) => void; log?: (line: string) => void } = {}): Promise<Sink> {
   const store = new S3Store(target);
   await store.checkBucket();
   const key = (path: string): string => keyOf(target, `v2/${name}/${path}`);
@@ -46,7 +48,8 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
     async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
       const tagKey = key(`manifests/${referrersTag(subject.digest as Digest)}`);
       const existing = await store.get(tagKey, MAX_MANIFEST_BYTES);
-      const entries = existing === undefined ? [] : ((JSON.parse(existing.bytes.toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? []);
+      // a referrers tag that is not an index (damaged, or not alba's) is rewritten with these referrers: it must not block every later push
+      const entries = existing === undefined ? [] : referrersOf(existing.bytes);
       const index = mergedReferrersIndex(entries, referrers);
       if (index === undefined) return;
       // by digest too, as for every manifest, so clients that resolve the tag can fetch it by digest
@@ -61,6 +64,7 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
       await store.put(key(`manifests/${tag}`), bytes, { contentType: root.descriptor.mediaType, cacheControl: MUTABLE });
       return 'sent';
     },
+    awaitRemovals: () => awaitRemovals(removalLease(store, key('')), options.log),
     async finish(ok: boolean): Promise<void> {
       if (!ok || tagged.length === 0) return;
       await updateTagList(store, key('tags/list'), name, { add: tagged });
@@ -70,3 +74,13 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
   };
 }
 
+
+/** The referrer descriptors a referrers tag lists; none when it is not an index of descriptors. */
+function referrersOf(bytes: Buffer): Descriptor[] {
+  try {
+    const manifests = (JSON.parse(bytes.toString('utf8')) as { manifests?: unknown }).manifests;
+    return Array.isArray(manifests) ? manifests.filter((d): d is Descriptor => typeof d === 'object' && d !== null && typeof (d as Descriptor).digest === 'string' && typeof (d as Descriptor).size === 'number') : [];
+  } catch {
+    return [];
+  }
+}

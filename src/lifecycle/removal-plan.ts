@@ -1,0 +1,224 @@
+/**
+ * What a removal (`rm`, `gc`) deletes and in which order, decided from the state a store read
+ * first (pure, table-tested in test/unit/removal-plan.test.ts). The stores (sink/s3, sink/registry)
+ * read the state and carry the plan out; every safety rule lives here:
+ * - only the repository's own objects are candidates (the state holds no other);
+ * - a tag is removed only when asked, or when a killed removal of the same store was removing it
+ *   (its lease's journal); a tag object the tag list does not name stays a root;
+ * - an object stays while a remaining tag reaches it (through indexes, platform manifests,
+ *   configs, layers and the referrers of every reached manifest), or while it is younger than
+ *   the grace period (a push running meanwhile has written it but not yet its tag);
+ * - tag objects and referrers tags go first, then manifests parents before children, then blobs;
+ * - a tag list that is missing while tag objects older than the grace exist is an error, never
+ *   a reason to delete.
+ */
+import { AlbaError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import { reachIn, unreachedBy, type StoredGraph } from '../oci/reachability.js';
+
+/** One object of a bucket, as listed. */
+export interface BucketObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** What a removal deletes, in order (the printed and `--json` plan). */
+export interface RemovalPlan {
+  tags: string[];
+  /** S3 keys, or a registry's manifest digests, each with its size, in the order they go. */
+  objects: { key: string; size: number }[];
+  bytes: number;
+}
+
+/** Deletes grouped by phase: a phase starts once the one before it is done. */
+export interface BucketRemovalPlan extends RemovalPlan {
+  /** Tags to take out of the tag list (first of all). */
+  unlist: string[];
+  /** Keys: the tag objects (and referrers tags), then manifests by digest (parents first), then blobs. */
+  phases: [string[], string[], string[]];
+  /** Tag objects the tag list does not name: kept as roots (`alba container repair` lists them again). */
+  unlisted: string[];
+  /** Multipart uploads of the repository begun before the grace period (a killed push's): aborted last. */
+  uploads: BucketUpload[];
+}
+
+/** A multipart upload in progress. */
+export interface BucketUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+/** An image repository of a static registry (`[PREFIX/]v2/NAME/`), as read before a removal. */
+export interface BucketRepoState {
+  /** `[PREFIX/]v2/NAME/`. */
+  base: string;
+  /** The repository's own objects only: `blobs/<x>` and `manifests/<x>`, `<x>` one path segment. */
+  objects: readonly BucketObject[];
+  /** What `tags/list` lists; undefined when there is none. */
+  listed: readonly string[] | undefined;
+  /** The digest each tag object holds, by tag. */
+  tagDigests: ReadonlyMap<string, Digest>;
+  /** What the tag objects reach (read from all of them). */
+  graph: StoredGraph;
+  /** The multipart uploads in progress under the repository. */
+  uploads: readonly BucketUpload[];
+}
+
+/** What was asked, and what a killed removal left to finish. */
+export interface RemovalRequest {
+  tags: readonly string[];
+  /** Tags a killed removal was removing (its stale lease's journal). */
+  unfinished?: readonly string[];
+  /** What a killed registry removal had still to delete (manifest digests, in order): no tag may name them any more. */
+  unfinishedObjects?: readonly string[];
+}
+
+const DIGEST_NAME = /^sha256:[a-f0-9]{64}$/;
+const REFERRERS_TAG_NAME = /^sha256-[a-f0-9]{64}$/;
+
+/** How a key of a repository reads: a tag object, a referrers tag, a manifest or blob by digest, or none of the repository's. */
+export function bucketKeyKind(base: string, key: string): { kind: 'tag' | 'referrers-tag' | 'manifest' | 'blob'; name: string } | undefined {
+  if (!key.startsWith(base)) return undefined;
+  const [dir, name, ...more] = key.slice(base.length).split('/');
+  if (name === undefined || name === '' || more.length > 0) return undefined;
+  if (dir === 'blobs') return DIGEST_NAME.test(name) ? { kind: 'blob', name } : undefined;
+  if (dir !== 'manifests') return undefined;
+  if (DIGEST_NAME.test(name)) return { kind: 'manifest', name };
+  return { kind: REFERRERS_TAG_NAME.test(name) ? 'referrers-tag' : 'tag', name };
+}
+
+/** The removal of `request.tags` from an image repository of a bucket (pure; see the file comment). */
+export function planBucketRemoval(state: BucketRepoState, request: RemovalRequest & { graceMs: number }, now: number): BucketRemovalPlan {
+  const removing = new Set([...request.tags, ...(request.unfinished ?? [])]);
+  const young = (o: BucketObject): boolean => now - o.lastModified.getTime() < request.graceMs;
+  const kinds = state.objects.map((o) => ({ o, k: bucketKeyKind(state.base, o.key) }));
+  const tagObjects = kinds.filter((x) => x.k?.kind === 'tag');
+  const listed = state.listed === undefined ? undefined : new Set(state.listed);
+  if (listed === undefined && tagObjects.some((x) => !removing.has(x.k?.name ?? '') && !young(x.o))) {
+    throw new AlbaError('S3', `${state.base}tags/list is missing while the repository has tag objects (${tagObjects.length})`, {
+      hint: `nothing was deleted; rebuild it from the tag objects with: alba container repair -t NAME TARGET`,
+    });
+  }
+  const roots = tagObjects.filter((x) => !removing.has(x.k?.name ?? ''));
+  const rootDigests = roots.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined);
+  const kept = reachIn(state.graph, rootDigests);
+  const keep = new Set<string>(roots.map((x) => x.o.key));
+  for (const d of kept.manifests.keys()) keep.add(`${state.base}manifests/${d}`);
+  for (const d of kept.blobs.keys()) keep.add(`${state.base}blobs/${d}`);
+  for (const [subject, index] of kept.referrersTags) {
+    keep.add(`${state.base}manifests/sha256-${subject.slice('sha256:'.length)}`);
+    keep.add(`${state.base}manifests/${index.digest}`);
+  }
+  const removedTags = tagObjects.filter((x) => removing.has(x.k?.name ?? ''));
+  const doomed = kinds.filter((x) => x.k !== undefined && x.k.kind !== 'tag' && !keep.has(x.o.key) && !young(x.o));
+  // manifests parents first: the order of the walk from the removed tags, then any other (orphans of killed pushes)
+  const removedReach = reachIn(state.graph, removedTags.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined));
+  const rank = new Map(unreachedBy(kept, removedReach).manifests.map((m, i) => [`${state.base}manifests/${m.digest}`, i]));
+  const byRank = (a: { o: BucketObject }, b: { o: BucketObject }): number => (rank.get(a.o.key) ?? rank.size) - (rank.get(b.o.key) ?? rank.size) || (a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0);
+  const phases: [typeof doomed, typeof doomed, typeof doomed] = [
+    [...removedTags, ...doomed.filter((x) => x.k?.kind === 'referrers-tag')],
+    doomed.filter((x) => x.k?.kind === 'manifest').sort(byRank),
+    doomed.filter((x) => x.k?.kind === 'blob').sort((a, b) => (a.o.key < b.o.key ? -1 : 1)),
+  ];
+  const objects = phases.flat().map((x) => ({ key: x.o.key, size: x.o.size }));
+  return {
+    tags: [...request.tags],
+    unlist: [...removing].sort(),
+    phases: [phases[0].map((x) => x.o.key), phases[1].map((x) => x.o.key), phases[2].map((x) => x.o.key)],
+    unlisted: listed === undefined ? [] : roots.filter((x) => !listed.has(x.k?.name ?? '')).map((x) => x.k?.name ?? '').sort(),
+    uploads: state.uploads.filter((u) => bucketKeyKind(state.base, u.key) !== undefined && now - u.initiated.getTime() >= request.graceMs),
+    objects,
+    bytes: objects.reduce((n, o) => n + o.size, 0),
+  };
+}
+
+/** The static binaries of one NAME (`PREFIX/NAME`), as read before a removal. */
+export interface StaticNameState {
+  /** `PREFIX/NAME` (no trailing `/`). */
+  base: string;
+  /** What the name document lists; undefined when there is none. */
+  listed: readonly string[] | undefined;
+  /** Each tag with a tag document or files: the document (when there is one) and its files (`base/TAG/…`). */
+  tags: ReadonlyMap<string, { document?: BucketObject; files: readonly BucketObject[] }>;
+  /** The multipart uploads in progress under `base/`. */
+  uploads: readonly BucketUpload[];
+}
+
+/** The removal of static tags (pure): the name document first, then the tag documents, then their files (files belong to one tag). */
+export function planStaticRemoval(state: StaticNameState, request: RemovalRequest & { graceMs: number }, now: number): BucketRemovalPlan {
+  const removing = [...new Set([...request.tags, ...(request.unfinished ?? [])])].sort();
+  if (state.listed === undefined && [...state.tags.keys()].some((t) => !removing.includes(t))) {
+    throw new AlbaError('S3', `${state.base} (the name document) is missing while tags of it exist (${state.tags.size})`, {
+      hint: 'nothing was deleted; rebuild it from the tag documents with: alba static repair -t NAME TARGET',
+    });
+  }
+  const documents = removing.flatMap((t) => (state.tags.get(t)?.document === undefined ? [] : [state.tags.get(t)?.document as BucketObject]));
+  const files = removing.flatMap((t) => [...(state.tags.get(t)?.files ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1)));
+  const objects = [...documents, ...files].map((o) => ({ key: o.key, size: o.size }));
+  const listed = new Set(state.listed ?? []);
+  return {
+    tags: [...request.tags],
+    unlist: removing,
+    phases: [documents.map((o) => o.key), files.map((o) => o.key), []],
+    unlisted: [...state.tags.keys()].filter((t) => !listed.has(t) && !removing.includes(t) && state.tags.get(t)?.document !== undefined).sort(),
+    uploads: state.uploads.filter((u) => u.key.startsWith(`${state.base}/`) && now - u.initiated.getTime() >= request.graceMs),
+    objects,
+    bytes: objects.reduce((n, o) => n + o.size, 0),
+  };
+}
+
+/** A registry repository, as read before a removal. */
+export interface RegistryRepoState {
+  /** Every tag with its digest (referrers tags and the removal lease excluded). */
+  tags: readonly { tag: string; digest: Digest }[];
+  /** What the tags reach. */
+  graph: StoredGraph;
+}
+
+/** A tag removed alone: its digest stays, reached by kept tags. */
+export interface Untag {
+  tag: string;
+  digest: string;
+  /** Kept tags on the same digest (empty when kept tags reach it through an index). */
+  siblings: string[];
+}
+
+/** What a registry removal does: tags removed alone, then manifests deleted by digest (`objects`, parents first). */
+export interface RegistryRemovalPlan extends RemovalPlan {
+  untag: Untag[];
+  /** Blobs no remaining tag reaches: the registry frees them in its own garbage collection. */
+  blobs: { count: number; bytes: number };
+}
+
+/**
+ * The removal of `request.tags` from a registry repository (pure). A registry deletes manifests
+ * by digest, and a delete takes every tag on that digest with it: a removed tag whose digest a
+ * kept tag reaches is removed alone (untag); every other removed digest goes, with what it
+ * reaches and no kept tag reaches (referrers tag indexes, referrers, platform manifests), parents first.
+ */
+export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRequest): RegistryRemovalPlan {
+  const removed = new Set([...request.tags, ...(request.unfinished ?? [])]);
+  const keptTags = state.tags.filter((t) => !removed.has(t.tag));
+  const kept = reachIn(state.graph, keptTags.map((t) => t.digest));
+  const untag: Untag[] = [];
+  const roots = new Set<Digest>();
+  for (const tag of [...removed]) {
+    const digest = state.tags.find((t) => t.tag === tag)?.digest;
+    if (digest === undefined) continue;
+    if (kept.manifests.has(digest)) untag.push({ tag, digest, siblings: keptTags.filter((t) => t.digest === digest).map((t) => t.tag) });
+    else roots.add(digest);
+  }
+  const gone = unreachedBy(kept, reachIn(state.graph, [...roots]));
+  // first what a killed removal left (its index is gone, so no tag reaches these), but what a tag reaches again
+  const left = (request.unfinishedObjects ?? []).filter((d) => !kept.manifests.has(d as Digest) && !gone.manifests.some((m) => m.digest === d));
+  const objects = [...left.map((key) => ({ key, size: 0 })), ...gone.manifests.map((m) => ({ key: m.digest, size: m.size }))];
+  return {
+    tags: [...request.tags],
+    untag,
+    objects,
+    bytes: objects.reduce((n, o) => n + o.size, 0),
+    blobs: { count: gone.blobs.length, bytes: gone.blobs.reduce((n, b) => n + b.size, 0) },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * `rm` and `gc` over any TagStore: take the store's removal lease (not for a dry run, which
+ * writes nothing), read the tags, decide which go (one tag for `rm`; the retention policy for
+ * `gc`), read the state and plan (pure: lifecycle/removal-plan.ts), then carry the plan out and
+ * give the lease back. The lease is taken before anything is read, so a push that tags during
+ * the removal waits for it and repairs its content (lifecycle/lease.ts).
+ */
+import { AlbaError } from '../errors.js';
+import type { TagFacts, TagStore } from '../sink/sink.js';
+import type { HeldLease } from './lease.js';
+import { entryOf } from './listing.js';
+import type { RemovalPlan } from './removal-plan.js';
+import { planRetention, type RetentionPolicy, type TagDecision } from './retention.js';
+
+/** What to remove: one tag, or what a retention policy prunes. */
+export type RemovalTarget = { tag: string } | { policy: RetentionPolicy };
+
+/** How to run a removal. */
+export interface RemovalOptions {
+  /** Objects younger than this are spared (S3; default 1 h). */
+  graceMs?: number;
+  /** Plan and report, change nothing (no lease either). */
+  dryRun?: boolean;
+  /** Notes: waiting for a lease, finishing a killed removal. */
+  log?: (line: string) => void;
+  /** Called with the retention decisions (gc) before the plan is made. */
+  onDecisions?: (decisions: TagDecision[]) => void;
+  /** Called with the plan before it is carried out (to print it). */
+  onPlan?: (plan: RemovalPlan) => void;
+}
+
+/** Runs `rm` (one tag) or `gc` (a policy) on `store`; returns the plan carried out (or that would be, for a dry run). */
+export async function runRemoval<P extends RemovalPlan>(store: TagStore<P>, target: RemovalTarget, options: RemovalOptions = {}): Promise<P> {
+  const log = options.log ?? (() => undefined);
+  const lease: HeldLease | undefined = options.dryRun === true ? undefined : await store.lease(log);
+  try {
+    const facts = await store.list();
+    const tags = 'tag' in target ? [checkTag(store, facts, target.tag)] : decide(facts, target.policy, options);
+    const plan = await store.plan({ tags, graceMs: options.graceMs ?? 3_600_000, ...(lease === undefined ? {} : { unfinished: lease.unfinished.tags, unfinishedObjects: lease.unfinished.objects }) });
+    options.onPlan?.(plan);
+    if (lease !== undefined) await store.remove(plan, lease);
+    return plan;
+  } finally {
+    await lease?.release();
+  }
+}
+
+function checkTag(store: TagStore<RemovalPlan>, facts: readonly TagFacts[], tag: string): string {
+  if (facts.some((f) => f.tag === tag)) return tag;
+  throw new AlbaError('USAGE', `${store.name} has no tag ${tag}`, { hint: 'see the tags with: alba container ls (or alba static ls) -t NAME --class all TARGET' });
+}
+
+function decide(facts: readonly TagFacts[], policy: RetentionPolicy, options: RemovalOptions): string[] {
+  const decisions = planRetention(facts.map(entryOf), policy);
+  options.onDecisions?.(decisions);
+  return decisions.filter((d) => d.remove).map((d) => d.entry.tag);
+}

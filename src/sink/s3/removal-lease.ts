@@ -1,0 +1,42 @@
+/**
+ * The removal lease of a bucket (see lifecycle/lease.ts): one object per image repository
+ * (`[PREFIX/]v2/NAME/.alba-removal-lease`) or static NAME (`PREFIX/NAME/.alba-removal-lease`),
+ * created with `If-None-Match: *` (honoured by AWS S3, MinIO and Ceph RGW), renewed while the
+ * removal runs, deleted at its end. A leading `.` is outside the grammar of repository path
+ * components and of static tags, so the key is nobody's content; sweeps never see it (they
+ * consider only `blobs/` and `manifests/`).
+ */
+import { type LeaseMedium, type LeaseRecord, parseLeaseRecord } from '../../lifecycle/lease.js';
+import type { S3Store } from './s3-store.js';
+
+/** The last path segment of a lease object's key. */
+export const LEASE_OBJECT = '.alba-removal-lease';
+
+/** The removal lease of the repository or static name whose keys start with `base` (ending in `/`). */
+export function removalLease(store: S3Store, base: string): LeaseMedium {
+  return bucketLease(store, `${base}${LEASE_OBJECT}`);
+}
+
+/** A lease held as the object `key` (the removal lease; a static push's lock on its tag). */
+export function bucketLease(store: S3Store, key: string): LeaseMedium {
+  const body = (record: LeaseRecord): Buffer => Buffer.from(`${JSON.stringify(record)}\n`);
+  const options = { contentType: 'application/json', cacheControl: 'no-store' };
+  return {
+    where: store.where(key),
+    code: 'S3',
+    create: (record) => store.put(key, body(record), { ...options, ifNoneMatch: '*' }),
+    write: async (record) => void (await store.put(key, body(record), options)),
+    async read() {
+      const got = await store.get(key, 64 * 1024);
+      if (got === undefined) return undefined;
+      let record: LeaseRecord | undefined;
+      try {
+        record = parseLeaseRecord(JSON.parse(got.bytes.toString('utf8')));
+      } catch {
+        record = undefined;
+      }
+      return { version: got.etag ?? got.bytes.toString('base64'), record };
+    },
+    remove: () => store.remove(key),
+  };
+}

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
+import { startIfMatchFront } from '../helpers/if-match-front.js';
+import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
+
+// The order in which alba writes to S3, against Ceph RGW (started here, ~13 s) through a recording
+// proxy: every write (PUT, POST, DELETE) is held at the proxy while the bucket is listed directly,
+// so each write is known with the objects that were complete when it was sent. A parent (a
+// manifest, a tag, a document) must find everything it names already there. Also: a no-op re-push
+// writes nothing, and the conditional-write (If-Match) path of the tag-list documents, which RGW
+// never takes (it refuses every If-Match), through a front that honours If-Match.
+
+const BUCKET = 'order';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const haveTools = ['ceph-mon', 'ceph-osd', 'radosgw'].every((t) => requireTool(t));
+const asRoot = process.getuid?.() === 0;
+if (!asRoot && process.env.CI === 'true') throw new Error('the Ceph RGW tests need root, and CI=true');
+const enabled = haveTools && asRoot;
+
+const work = await mkdtemp(join(tmpdir(), 'alba-publish-order-'));
+let fixture: FixtureLayout;
+let rgw: RgwServer;
+let s3: S3Client;
+let env: Record<string, string>;
+
+before(async () => {
+  if (!enabled) return;
+  fixture = await buildFixtureLayout(work, 'fixture');
+  rgw = await startRgw();
+  env = { AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none') };
+  s3 = new S3Client({ endpoint: rgw.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey } });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+});
+after(async () => {
+  await rgw?.close();
+  await fixture?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+const s3Url = (endpoint: string): string => `s3://${BUCKET}?endpoint=${endpoint}&region=us-east-1&s3ForcePathStyle=true`;
+const alba = (args: string[]): Promise<AlbaRun> => runAlba(args, { env });
+
+/** Every key under `prefix`, read from RGW directly. */
+async function keys(prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }));
+    out.push(...(page.Contents ?? []).map((o) => o.Key as string));
+    token = page.NextContinuationToken;
+  } while (token !== undefined);
+  return out;
+}
+
+async function object(key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+/** One write seen at the proxy, with the keys that were in the bucket (under the prefix) when it arrived. */
+interface Write {
+  method: string;
+  key: string;
+  present: Set<string>;
+  error?: string;
+}
+
+/** The object key of a path-style request path. */
+const keyOf = (path: string): string => decodeURIComponent((path.split('?')[0] ?? '').slice(`/${BUCKET}/`.length));
+
+/** Holds each write at the proxy until the bucket (under `prefix`) is listed, and records it with that listing. */
+function recordWrites(proxy: FaultProxy, prefix: string): Write[] {
+  const writes: Write[] = [];
+  proxy.fault = (r) => {
+    if (r.method === 'GET' || r.method === 'HEAD') return undefined;
+    const write: Write = { method: r.method, key: keyOf(r.path), present: new Set() };
+    writes.push(write);
+    const listed = keys(prefix).then(
+      (ks) => ks.forEach((k) => write.present.add(k)),
+      (err: unknown) => void (write.error = String(err)),
+    );
+    return { hold: listed };
+  };
+  return writes;
+}
+
+/** The descriptors a manifest or index names. */
+function named(bytes: Buffer): { mediaType: string; digest: string }[] {
+  const json = JSON.parse(bytes.toString('utf8')) as { config?: { mediaType: string; digest: string }; layers?: { mediaType: string; digest: string }[]; manifests?: { mediaType: string; digest: string }[]; subject?: { mediaType: string; digest: string } };
+  return [json.config, ...(json.layers ?? []), ...(json.manifests ?? []), json.subject].filter((d) => d !== undefined);
+}
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const last = (writes: Write[], is: (w: Write) => boolean): number => writes.reduce((found, w, i) => (is(w) ? i : found), -1);
+const first = (writes: Write[], is: (w: Write) => boolean): number => writes.findIndex(is);
+const listing = (writes: Write[]): string => writes.map((w) => `${w.method} ${w.key}`).join('\n');
+
+describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: enabled ? false : 'Ceph is missing, or not root' }, () => {
+  test('container push: blobs, then manifests by digest (children first), referrers tags, the tags, tags/list last; each finds what it names in the bucket', async () => {
+    const repo = 'v2/app/order/';
+    const proxy = await startFaultProxy(rgw.url);
+    const writes = recordWrites(proxy, repo);
+    const res = await alba(['container', 'push', '-t', 'app/order:1.0', '-t', 'app/order:latest', fixture.layout, s3Url(proxy.url)]).finally(() => proxy.close());
+    assert.equal(res.status, 0, explainRun(res));
+    assert.deepEqual(writes.filter((w) => w.error !== undefined).map((w) => w.error), []);
+    const at = (w: Write, path: string): boolean => w.key === `${repo}${path}`;
+    const kind = (w: Write): string => {
+      const path = w.key.startsWith(repo) ? w.key.slice(repo.length) : '';
+      if (path.startsWith('blobs/sha256:')) return 'blob';
+      if (path.startsWith('manifests/sha256:')) return 'manifest';
+      if (path.startsWith('manifests/sha256-')) return 'referrers';
+      if (path === 'tags/list') return 'list';
+      if (/^manifests\/[^/]+$/.test(path)) return 'tag';
+      return 'other';
+    };
+    const of = (k: string) => (w: Write): boolean => kind(w) === k;
+    for (const k of ['blob', 'manifest', 'referrers', 'tag', 'list']) assert.ok(writes.some(of(k)), `a ${k} was written:\n${listing(writes)}`);
+    assert.ok(last(writes, of('blob')) < first(writes, of('manifest')), `every blob before the first manifest:\n${listing(writes)}`);
+    assert.ok(last(writes, of('referrers')) < first(writes, of('tag')), `every referrers tag before the first tag:\n${listing(writes)}`);
+    assert.ok(last(writes, of('tag')) < first(writes, of('list')), `every tag before tags/list:\n${listing(writes)}`);
+    assert.deepEqual(writes.filter(of('tag')).map((w) => w.key).sort(), [`${repo}manifests/1.0`, `${repo}manifests/latest`]);
+
+    // what each write names was complete in the bucket when it was sent
+    const missing: string[] = [];
+    const need = (w: Write, path: string): void => void (w.present.has(`${repo}${path}`) || missing.push(`${w.key} was sent before ${path}`));
+    const needNamed = (w: Write, bytes: Buffer): void => {
+      for (const d of named(bytes)) need(w, d.mediaType.includes('manifest') || d.mediaType.includes('index') ? `manifests/${d.digest}` : `blobs/${d.digest}`);
+    };
+    const referrersTags = writes.filter(of('referrers')).map((w) => w.key.slice(`${repo}manifests/`.length));
+    for (const w of writes) {
+      if (kind(w) === 'manifest' || kind(w) === 'referrers') {
+        const bytes = await object(w.key);
+        needNamed(w, bytes);
+        if (kind(w) === 'referrers') {
+          need(w, `manifests/${sha256(bytes)}`);
+          need(w, `manifests/sha256:${w.key.slice(`${repo}manifests/sha256-`.length)}`);
+        }
+      } else if (kind(w) === 'tag') {
+        const root = await object(w.key);
+        need(w, `manifests/${sha256(root)}`);
+        const subjects = [sha256(root)];
+        for (const child of named(root)) {
+          need(w, `manifests/${child.digest}`);
+          needNamed(w, await object(`${repo}manifests/${child.digest}`));
+          subjects.push(child.digest);
+        }
+        for (const s of subjects) if (referrersTags.includes(s.replace(':', '-'))) need(w, `manifests/${s.replace(':', '-')}`);
+      } else if (kind(w) === 'list') {
+        for (const tag of (JSON.parse((await object(w.key)).toString('utf8')) as { tags: string[] }).tags) need(w, `manifests/${tag}`);
+      }
+    }
+    assert.deepEqual(missing, [], listing(writes));
+    assert.equal(referrersTags.length, 3, 'the SBOMs of the index and of both platforms are linked');
+    assert.ok(writes.some((w) => at(w, 'tags/list')));
+  });
+
+  test('a no-op re-push makes HEAD and GET requests only: no PUT, POST or DELETE', async () => {
+    const proxy = await startFaultProxy(rgw.url);
+    const res = await alba(['container', 'push', '-t', 'app/order:1.0', '-t', 'app/order:latest', fixture.layout, s3Url(proxy.url)]).finally(() => proxy.close());
+    assert.equal(res.status, 0, explainRun(res));
+    const methods = proxy.requests.map((r) => r.method);
+    assert.ok(methods.filter((m) => m === 'HEAD').length >= 2, `the push asked the bucket what it holds:\n${methods.join(' ')}`);
+    assert.deepEqual(proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').map((r) => `${r.method} ${r.path}`), []);
+  });
+
+  test('static push: every file before the tag document, the tag document before the name document; each complete when the next is sent', async () => {
+    const dir = join(work, 'bins');
+    for (const p of ['linux/amd64', 'linux/arm64']) {
+      await mkdir(join(dir, p), { recursive: true });
+      for (const file of ['tool', 'README']) await writeFile(join(dir, p, file), `${file} for ${p}\n`);
+    }
+    const proxy = await startFaultProxy(rgw.url);
+    const writes = recordWrites(proxy, 'df-dist-v1/order-bin');
+    const res = await alba(['static', 'push', '-t', 'order-bin:1.0', dir, s3Url(proxy.url)]).finally(() => proxy.close());
+    assert.equal(res.status, 0, explainRun(res));
+    assert.deepEqual(writes.filter((w) => w.error !== undefined).map((w) => w.error), []);
+    // which key is what, as alba says it (`<file> -> <key>`, `tag -> <key>`, `manifest -> <key>`)
+    const said = [...res.stderr.matchAll(/^(.+) -> (\S+)$/gm)].map((m) => ({ what: m[1]!, key: m[2]! }));
+    const tagKey = said.find((s) => s.what === 'tag')?.key;
+    const nameKey = said.find((s) => s.what === 'manifest')?.key;
+    const fileKeys = said.filter((s) => s.what !== 'tag' && s.what !== 'manifest').map((s) => s.key);
+    assert.ok(tagKey !== undefined && nameKey !== undefined && fileKeys.length === 4, res.stderr);
+    const puts = writes.filter((w) => w.method === 'PUT');
+    const fileWrites = puts.filter((w) => fileKeys.includes(w.key));
+    const tagWrites = puts.filter((w) => w.key === tagKey);
+    const nameWrites = puts.filter((w) => w.key === nameKey);
+    assert.deepEqual(fileWrites.map((w) => w.key).sort(), [...fileKeys].sort(), `each file written once:\n${listing(writes)}`);
+    assert.equal(tagWrites.length, 1, listing(writes));
+    assert.ok(nameWrites.length >= 1, listing(writes));
+    assert.ok(last(writes, (w) => fileWrites.includes(w)) < first(writes, (w) => w.key === tagKey), `files before the tag document:\n${listing(writes)}`);
+    assert.ok(last(writes, (w) => w.key === tagKey) < first(writes, (w) => w.key === nameKey), `the tag document before the name document:\n${listing(writes)}`);
+    assert.deepEqual(fileKeys.filter((k) => !tagWrites[0]!.present.has(k)), [], 'every file is complete when the tag document is sent');
+    for (const w of nameWrites) assert.ok(w.present.has(tagKey), 'the tag document is complete when the name document is sent');
+  });
+
+  for (const kind of ['container', 'static'] as const) {
+    test(`${kind} push: on a server that honours If-Match, two pushes of different tags meet at the document, one is refused (412) and redoes its change; both tags listed, no lock`, async () => {
+      const name = kind === 'container' ? 'app/conditional' : 'conditional-bin';
+      const doc = kind === 'container' ? `v2/${name}/tags/list` : `df-dist-v1/${name}`;
+      const dir = join(work, 'conditional-bins');
+      await mkdir(join(dir, 'linux/amd64'), { recursive: true });
+      await writeFile(join(dir, 'linux/amd64/tool'), 'tool\n');
+      const push = (tag: string, endpoint: string): Promise<AlbaRun> =>
+        alba(kind === 'container' ? ['container', 'push', '-t', `${name}:${tag}`, fixture.layout, s3Url(endpoint)] : ['static', 'push', '-t', `${name}:${tag}`, dir, s3Url(endpoint)]);
+      const base = await push('base', rgw.url); // the document exists: the next writes are If-Match
+      assert.equal(base.status, 0, explainRun(base));
+      const front = await startIfMatchFront(rgw.url, s3, BUCKET);
+      // the first two conditional writes of the document wait for each other, so both carry the ETag they read before either landed
+      let arrived = 0;
+      let meet: () => void = () => undefined;
+      const met = new Promise<void>((resolve) => (meet = resolve));
+      const giveUp = setTimeout(meet, 60_000);
+      front.hold = (r) => (r.key === doc && ++arrived <= 2 ? (arrived === 2 && meet(), met) : undefined);
+      const [a, b] = await Promise.all([push('a', front.url), push('b', front.url)]).finally(() => {
+        clearTimeout(giveUp);
+        return front.close();
+      });
+      assert.equal(a.status, 0, explainRun(a));
+      assert.equal(b.status, 0, explainRun(b));
+      const conditional = front.requests.filter((r) => r.key === doc && r.ifMatch !== undefined);
+      assert.ok(arrived >= 2, `both pushes wrote the document with If-Match: ${JSON.stringify(front.requests.filter((r) => r.key === doc))}`);
+      assert.ok(conditional.some((r) => r.status === 412), `one was refused: ${JSON.stringify(conditional)}`);
+      assert.equal(conditional.filter((r) => r.status === 200).length, 2, `each push's change landed once: ${JSON.stringify(conditional)}`);
+      assert.deepEqual(front.requests.filter((r) => r.key === `${doc}.alba-lock`), [], 'the lock object is not used where If-Match is honoured');
+      assert.deepEqual((JSON.parse((await object(doc)).toString('utf8')) as { tags: string[] }).tags, ['a', 'b', 'base']);
+    });
+  }
+});

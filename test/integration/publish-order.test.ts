@@ -4,13 +4,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { startIfMatchFront } from '../helpers/if-match-front.js';
+import { listKeys, rgwClient, rgwEnv, rgwTestsEnabled, s3Url as s3UrlOf } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
-import { requireTool } from '../helpers/tools.js';
 
 // The order in which alba writes to S3, against Ceph RGW (started here, ~13 s) through a recording
 // proxy: every write (PUT, POST, DELETE) is held at the proxy while the bucket is listed directly,
@@ -20,11 +20,7 @@ import { requireTool } from '../helpers/tools.js';
 // never takes (it refuses every If-Match), through a front that honours If-Match.
 
 const BUCKET = 'order';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const haveTools = ['ceph-mon', 'ceph-osd', 'radosgw'].every((t) => requireTool(t));
-const asRoot = process.getuid?.() === 0;
-if (!asRoot && process.env.CI === 'true') throw new Error('the Ceph RGW tests need root, and CI=true');
-const enabled = haveTools && asRoot;
+const enabled = rgwTestsEnabled();
 
 const work = await mkdtemp(join(tmpdir(), 'alba-publish-order-'));
 let fixture: FixtureLayout;
@@ -36,8 +32,8 @@ before(async () => {
   if (!enabled) return;
   fixture = await buildFixtureLayout(work, 'fixture');
   rgw = await startRgw();
-  env = { AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none') };
-  s3 = new S3Client({ endpoint: rgw.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey } });
+  env = rgwEnv(rgw, work);
+  s3 = rgwClient(rgw);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 after(async () => {
@@ -46,20 +42,11 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const s3Url = (endpoint: string): string => `s3://${BUCKET}?endpoint=${endpoint}&region=us-east-1&s3ForcePathStyle=true`;
+const s3Url = (endpoint: string): string => s3UrlOf(endpoint, BUCKET);
 const alba = (args: string[]): Promise<AlbaRun> => runAlba(args, { env });
 
 /** Every key under `prefix`, read from RGW directly. */
-async function keys(prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }));
-    out.push(...(page.Contents ?? []).map((o) => o.Key as string));
-    token = page.NextContinuationToken;
-  } while (token !== undefined);
-  return out;
-}
+const keys = (prefix: string): Promise<string[]> => listKeys(s3, BUCKET, prefix);
 
 async function object(key: string): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));

@@ -304,6 +304,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     test('a 500 on the first blob PUT is retried', async () => {
       let done = false;
       const { res } = await withProxy((r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), { status: 500 }) : undefined), 'faults/500');
+      assert.ok(done, 'the 500 was injected');
       await expectPushed(res, 'faults/500');
       assert.match(res.stderr, /retrying/);
     });
@@ -311,6 +312,7 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
       let done = false;
       const started = Date.now();
       const { res } = await withProxy((r) => (!done && r.method === 'HEAD' && r.path.includes('/blobs/') ? ((done = true), { status: 429, headers: { 'retry-after': '2' } }) : undefined), 'faults/429');
+      assert.ok(done, 'the 429 was injected');
       await expectPushed(res, 'faults/429');
       assert.ok(Date.now() - started >= 2000, 'waited for Retry-After');
       assert.match(res.stderr, /retrying in 2\.0 s/);
@@ -318,12 +320,16 @@ describe('alba container push to a distribution registry', { skip: haveTools ? f
     test('a connection reset mid-upload is retried', async () => {
       let done = false;
       const { res } = await withProxy((r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), 'reset') : undefined), 'faults/reset');
+      assert.ok(done, 'a connection was reset');
       await expectPushed(res, 'faults/reset');
+      assert.match(res.stderr, /retrying/);
     });
     test('an answer that stalls past the idle timeout is retried', async () => {
       let done = false;
       const { res } = await withProxy((r) => (!done && r.method === 'HEAD' ? ((done = true), { stallMs: 3000 }) : undefined), 'faults/stall', { ALBA_HTTP_IDLE_TIMEOUT: '1' });
+      assert.ok(done, 'an answer was stalled');
       await expectPushed(res, 'faults/stall');
+      assert.match(res.stderr, /retrying/);
     });
     test('a registry that stays down: NETWORK after bounded retries, exit 1, no tag', async () => {
       const { res, proxy } = await withProxy((r) => (r.path === '/v2/' ? undefined : { status: 503 }), 'faults/down');

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../errors.js';
-import { NetworkError, send } from '../http/request.js';
+import { get } from '../http/node-get.js';
+import { NetworkError } from '../http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../http/retry.js';
 
 /** Options of one HTTP GET. */
@@ -25,15 +26,16 @@ export const DEBIAN_RETRY: RetryPolicy = { ...DEFAULT_RETRY, retries: 3, baseMs:
 const NETWORK_HINT = 'check the network connection and the repository URL, or fetch from a reachable mirror with --mirror';
 
 /**
- * GETs `url` and streams its body, through the one HTTP layer (http/request.ts: idle timeout,
- * minimum rate). Non-2xx is AlbaError HTTP_STATUS; a failure to connect, a timeout or a
- * connection lost mid-body is NETWORK. A failure to connect and a 408/429/5xx answer are retried
+ * GETs `url` and streams its body, with the limits of the one HTTP layer (idle timeout, minimum
+ * rate) but through Node's own client (http/node-get.ts: undici 6 crashes on a mirror that closes
+ * its connections while a slow consumer holds the body back). Non-2xx is AlbaError HTTP_STATUS;
+ * a failure to connect, a timeout or a connection lost mid-body is NETWORK. A failure to connect and a 408/429/5xx answer are retried
  * by the one retry policy (http/retry.ts); a body cut midway is the caller's to retry.
  * Credentials in the URL are sent as HTTP basic auth and never appear in messages.
  */
 export async function fetchStream(url: string, options: FetchOptions = {}): Promise<FetchedStream> {
   return withRetry(async () => {
-    const res = await send({ method: 'GET', url, networkHint: NETWORK_HINT, ...(options.timeoutMs === undefined ? {} : { idleMs: options.timeoutMs }) });
+    const res = await get({ url, networkHint: NETWORK_HINT, ...(options.timeoutMs === undefined ? {} : { idleMs: options.timeoutMs }) });
     if (res.status < 200 || res.status >= 300) {
       await res.discard();
       const error = statusError(url, res.status, res.statusText);

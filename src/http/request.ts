@@ -230,7 +230,7 @@ function toHeaders(record: Record<string, string | string[] | undefined>): Answe
 }
 
 /** Aborts (through `give`) a body that brings less than the minimum rate over a window. */
-function rateWatch(limits: HttpLimits, give: (why: string) => void): { add(n: number): void; stop(): void } {
+export function rateWatch(limits: HttpLimits, give: (why: string) => void): { add(n: number): void; stop(): void } {
   const minRate = limits.minBytesPerSecond ?? HTTP_DEFAULTS.minBytesPerSecond;
   const windowMs = limits.rateWindowMs ?? HTTP_DEFAULTS.rateWindowMs;
   let received = 0;
@@ -248,7 +248,7 @@ function rateWatch(limits: HttpLimits, give: (why: string) => void): { add(n: nu
 }
 
 /** Moves `user:password@` out of the URL into an Authorization header (fetch refuses them in URLs). */
-function splitCredentials(url: string): { target: string; headers: Record<string, string> } {
+export function splitCredentials(url: string): { target: string; headers: Record<string, string> } {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -263,7 +263,7 @@ function splitCredentials(url: string): { target: string; headers: Record<string
 }
 
 /** The most telling part of a fetch failure: undici hides the socket error in `cause`. */
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   let e: unknown = err;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
   if (!(e instanceof Error)) return String(e);

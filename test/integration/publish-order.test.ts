@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,8 +9,10 @@ import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { startIfMatchFront } from '../helpers/if-match-front.js';
+import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { listKeys, rgwClient, rgwEnv, rgwTestsEnabled, s3Url as s3UrlOf } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
 
 // The order in which alba writes to S3, against Ceph RGW (started here, ~13 s) through a recording
 // proxy: every write (PUT, POST, DELETE) is held at the proxy while the bucket is listed directly,
@@ -21,22 +23,27 @@ import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 
 const BUCKET = 'order';
 const enabled = rgwTestsEnabled();
+const withRegistry = requireTool('docker-registry');
 
 const work = await mkdtemp(join(tmpdir(), 'alba-publish-order-'));
 let fixture: FixtureLayout;
 let rgw: RgwServer;
 let s3: S3Client;
 let env: Record<string, string>;
+let registry: RegistryServer;
 
 before(async () => {
-  if (!enabled) return;
+  if (!enabled && !withRegistry) return;
   fixture = await buildFixtureLayout(work, 'fixture');
+  if (withRegistry) registry = await startRegistry();
+  if (!enabled) return;
   rgw = await startRgw();
   env = rgwEnv(rgw, work);
   s3 = rgwClient(rgw);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 after(async () => {
+  await registry?.close();
   await rgw?.close();
   await fixture?.close();
   await rm(work, { recursive: true, force: true });
@@ -221,4 +228,64 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
       assert.deepEqual((JSON.parse((await object(doc)).toString('utf8')) as { tags: string[] }).tags, ['a', 'b', 'base']);
     });
   }
+});
+
+describe('the order of registry writes (distribution registry through a recording proxy)', { skip: withRegistry ? false : 'docker-registry is missing' }, () => {
+  const repo = 'order/app';
+  const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
+  const ask = (path: string, method = 'HEAD'): Promise<Response> => fetch(`${registry.url}/v2/${repo}/${path}`, { method, headers: { accept } });
+  const layoutBlob = (digest: string): Promise<Buffer | undefined> => readFile(join(fixture.layout, 'blobs', 'sha256', digest.slice('sha256:'.length))).catch(() => undefined);
+  /** The referrers of `digest` the registry gives: by the referrers API, else by the fallback tag. */
+  const referrersOf = async (digest: string): Promise<{ artifactType?: string; annotations?: Record<string, string> }[]> => {
+    for (const res of [await ask(`referrers/${digest}`, 'GET'), await ask(`manifests/${digest.replace(':', '-')}`, 'GET')]) {
+      if (res.status === 200) return ((await res.json()) as { manifests?: { artifactType?: string; annotations?: Record<string, string> }[] }).manifests ?? [];
+    }
+    return [];
+  };
+
+  test('container push: each manifest finds what it names already there; SBOMs and the push record are linked before a tag; only tag writes follow the first tag', async () => {
+    const index = JSON.parse(await readFile(join(fixture.layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+    const root = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'fixture')!.digest;
+    const children = named((await layoutBlob(root))!).map((d) => d.digest);
+    const tags = ['1.0', 'latest'];
+    const missing: string[] = [];
+    const need = async (ref: string, path: string): Promise<void> => void ((await ask(path)).status === 200 || missing.push(`${ref} was sent before ${path}`));
+    /** What must be in the registry when `ref` is PUT (checked while the PUT waits at the proxy). */
+    const check = async (ref: string): Promise<void> => {
+      const bytes = ref.startsWith('sha256:') ? await layoutBlob(ref) : undefined;
+      if (bytes !== undefined) {
+        for (const d of named(bytes)) await need(ref, `${d.mediaType.includes('manifest') || d.mediaType.includes('index') ? 'manifests' : 'blobs'}/${d.digest}`);
+      } else if (ref.startsWith('sha256-')) {
+        await need(ref, `manifests/${ref.replace('-', ':')}`);
+      } else if (tags.includes(ref)) {
+        for (const m of [root, ...children]) await need(ref, `manifests/${m}`);
+        for (const child of children) for (const d of named((await layoutBlob(child))!)) await need(ref, `blobs/${d.digest}`);
+        for (const subject of [root, ...children]) {
+          if (!(await referrersOf(subject)).some((r) => r.artifactType === 'application/spdx+json')) missing.push(`${ref} was sent before the SBOM of ${subject} was linked`);
+        }
+        if (!(await referrersOf(root)).some((r) => r.annotations?.['dev.alba.push.tag'] === ref)) missing.push(`${ref} was sent before its push record was linked`);
+      }
+    };
+    const proxy = await startFaultProxy(registry.url);
+    const writes: { method: string; ref?: string }[] = [];
+    const errors: string[] = [];
+    proxy.fault = (r) => {
+      if (r.method === 'GET' || r.method === 'HEAD') return undefined;
+      const m = new RegExp(`^/v2/${repo}/manifests/([^?]+)$`).exec(r.path);
+      const ref = m === null ? undefined : decodeURIComponent(m[1]!);
+      writes.push({ method: r.method, ...(ref === undefined ? {} : { ref }) });
+      return r.method === 'PUT' && ref !== undefined ? { hold: check(ref).catch((err: unknown) => void errors.push(String(err))) } : undefined;
+    };
+    const res = await runAlba(['container', 'push', '--cache', join(work, 'registry-cache'), ...tags.flatMap((t) => ['-t', `${repo}:${t}`]), fixture.layout, `docker://${proxy.host}`], { env: { DOCKER_CONFIG: join(work, 'no-docker') } }).finally(() => proxy.close());
+    assert.equal(res.status, 0, explainRun(res));
+    const seen = writes.map((w) => `${w.method} ${w.ref ?? ''}`).join('\n');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(missing, [], seen);
+    assert.deepEqual(writes.filter((w) => w.ref !== undefined && tags.includes(w.ref)).map((w) => w.ref), tags, seen);
+    assert.ok(tags.includes(writes.at(-1)?.ref ?? ''), `a tag is the last write:\n${seen}`);
+    const firstTag = writes.findIndex((w) => w.ref !== undefined && tags.includes(w.ref));
+    const image = new Set([root, ...children]);
+    const late = writes.slice(firstTag).filter((w) => w.method !== 'PUT' || w.ref === undefined || image.has(w.ref));
+    assert.deepEqual(late, [], `after the first tag, only tags, push records and referrers links are written:\n${seen}`);
+  });
 });

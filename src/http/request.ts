@@ -53,7 +53,7 @@ export interface HttpResponse {
   headers: AnswerHeaders;
   /** The body as a stream, watched by the idle timeout and the minimum rate. */
   stream(): Readable;
-  /** The whole body, refused above `max` bytes (NETWORK naming `what`); with `truncate`, its first `max` bytes. */
+  /** The whole body, refused above `max` bytes (TOO_LARGE naming `what`; at once when its Content-Length declares more); with `truncate`, its first `max` bytes. */
   bytes(max: number, what: string, truncate?: boolean): Promise<Buffer>;
   /** Drops the body. */
   discard(): Promise<void>;
@@ -163,6 +163,15 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     headers: answerHeaders,
     stream,
     async bytes(max, what, truncate = false) {
+      const tooLarge = (declared: string): AlbaError =>
+        new AlbaError('TOO_LARGE', `${shown}: ${what} is larger than ${max} bytes${declared}`, { hint: 'the server sent something far larger than what alba asked for can be; check the address, or the server is hostile' });
+      const declared = Number(answerHeaders.get('content-length'));
+      if (!truncate && declared > max) {
+        // Refused on its declared length, before reading any of it.
+        disarm();
+        res.body.on('error', () => undefined).destroy();
+        throw tooLarge(` (it declares ${declared})`);
+      }
       const chunks: Buffer[] = [];
       let total = 0;
       for await (const chunk of stream()) {
@@ -172,7 +181,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
             chunks.push(chunk as Buffer);
             break;
           }
-          throw new AlbaError('TOO_LARGE', `${shown}: ${what} is larger than ${max} bytes`, { hint: 'the server sent something far larger than what alba asked for can be; check the address, or the server is hostile' });
+          throw tooLarge('');
         }
         chunks.push(chunk as Buffer);
       }

@@ -11,7 +11,7 @@ import { readPaths } from './validate-paths.js';
 import { readSources } from './validate-sources.js';
 import type { Located, YamlReader } from './yaml-reader.js';
 import { DEBIAN_ARCHIVE_KEYRING } from '../debian/archive-keyring.js';
-import { REPOSITORY_RE, TAG_RE } from '../oci/names.js';
+import { REPOSITORY_RE, TAG_RE, userTagProblem } from '../oci/names.js';
 
 /** Every top-level key a recipe may have. */
 export const RECIPE_KEYS = [
@@ -97,6 +97,11 @@ function readTag(r: YamlReader, value: Located): string | undefined {
   const tag = r.text(value);
   if (tag !== undefined && !TAG_RE.test(tag)) {
     r.problem(value, `"${tag}" is not a tag`, 'letters, digits, _ . -, at most 128, not starting with . or -');
+    return undefined;
+  }
+  const referrers = tag === undefined ? undefined : userTagProblem(tag);
+  if (referrers !== undefined) {
+    r.problem(value, referrers.problem, referrers.hint);
     return undefined;
   }
   return tag;

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One request the proxy saw. */
@@ -6,6 +6,10 @@ export interface SeenRequest {
   method: string;
   /** Path and query. */
   path: string;
+  /** The request's `Authorization` header, when it had one. */
+  authorization?: string;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 /** What to do with one request instead of forwarding it. */
@@ -28,6 +32,10 @@ export interface FaultProxy {
   requests: SeenRequest[];
   /** Decides a fault for each request (`n` counts requests from 0); undefined forwards it. */
   fault: (req: SeenRequest, n: number) => Fault | undefined;
+  /** Headers added to (or replacing those of) each forwarded request, e.g. the credentials a storage backend would check itself. */
+  addHeaders: (req: SeenRequest) => Record<string, string>;
+  /** May change the headers of each forwarded answer (e.g. rewrite a `Location` to another origin). */
+  rewrite: (req: SeenRequest, status: number, headers: IncomingHttpHeaders) => void;
   close(): Promise<void>;
 }
 
@@ -38,11 +46,12 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const timers = new Set<NodeJS.Timeout>();
-  const proxy: FaultProxy = { url: '', host: '', requests: [], fault: () => undefined, close: async () => undefined };
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+  const proxy: FaultProxy = { url: '', host: '', requests: [], fault: () => undefined, addHeaders: () => ({}), rewrite: () => undefined, close: async () => undefined };
+  const forward = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest): void => {
     const out = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, ...proxy.addHeaders(seen) } },
       (answer) => {
+        proxy.rewrite(seen, answer.statusCode ?? 502, answer.headers);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -51,11 +60,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.pipe(out);
   };
   const server = createServer((req, res) => {
-    const seen = { method: req.method ?? 'GET', path: req.url ?? '/' };
+    const seen: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now(), ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }) };
     const n = proxy.requests.length;
     proxy.requests.push(seen);
     const fault = proxy.fault(seen, n);
-    if (fault === undefined) return forward(req, res);
+    if (fault === undefined) return forward(req, res, seen);
     if (fault === 'reset') {
       let got = 0;
       req.on('data', (c: Buffer) => {
@@ -66,11 +75,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     if ('hold' in fault) {
-      void fault.hold.finally(() => forward(req, res));
+      void fault.hold.finally(() => forward(req, res, seen));
       return;
     }
     if ('stallMs' in fault) {
-      const timer = setTimeout(() => forward(req, res), fault.stallMs);
+      const timer = setTimeout(() => forward(req, res, seen), fault.stallMs);
       timers.add(timer);
       res.on('close', () => clearTimeout(timer));
       return;

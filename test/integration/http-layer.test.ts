@@ -78,7 +78,10 @@ describe('the HTTP layer', () => {
 
   test('Retry-After in seconds or as a date; pauses grow, are jittered and capped', () => {
     assert.equal(parseRetryAfter('2'), 2000);
-    assert.equal(parseRetryAfter(new Date(Date.now() + 5000).toUTCString(), Date.now()) !== undefined, true);
+    const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
+    assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', now), 5000);
+    assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now), 0, 'a date gone by: at once');
+    assert.equal(parseRetryAfter('next tuesday', now), undefined);
     assert.equal(parseRetryAfter(null), undefined);
     assert.equal(retryDelay(DEFAULT_RETRY, 0, 2000), 2000);
     assert.equal(retryDelay(DEFAULT_RETRY, 0, 10 * 60_000), DEFAULT_RETRY.maxMs);

@@ -6,6 +6,7 @@ import { digestOf, isDigest, type Digest } from '../../oci/digest.js';
 import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
 import { EMPTY_DESCRIPTOR, EMPTY_JSON_BYTES } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/media-types.js';
+import { TAG_RE } from '../../oci/names.js';
 import { referrersTag } from '../../oci/referrers.js';
 import type { StoredReferrers } from '../../oci/reachability.js';
 import type { Descriptor } from '../../oci/types.js';
@@ -47,6 +48,10 @@ export interface UploadOptions {
 
 /** The manifest types alba reads, for the Accept header (distribution hides OCI indexes from clients that omit it). */
 const MANIFEST_ACCEPT = [MediaType.index, MediaType.manifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
+/** Bounds of a tag listing (tags(): beyond them, TOO_LARGE). */
+export const MAX_TAGS = 100_000;
+export const MAX_TAG_PAGES = 1000;
+export const MAX_TAG_LIST_BYTES = 64 * 1024 * 1024;
 /** Blobs read whole into memory (SBOMs, configs) must be smaller than this. */
 const MAX_BLOB_BYTES = 256 * 1024 * 1024;
 const DEFAULT_MONOLITHIC_MAX = 16 * 1024 * 1024;
@@ -120,19 +125,35 @@ export class RegistryClient {
     return bytes;
   }
 
-  /** Every tag of the repository (`GET tags/list`, following `Link` pages); [] for an unknown repository. */
+  /**
+   * Every tag of the repository (`GET tags/list`, following `Link` pages); [] for an unknown
+   * repository. Bounded: more than MAX_TAGS tags, MAX_TAG_PAGES pages or MAX_TAG_LIST_BYTES is
+   * TOO_LARGE, a `Link` back to a page already read is REGISTRY. Never cut short silently: a
+   * removal deciding from a partial list would take kept tags for absent.
+   */
   async tags(): Promise<string[]> {
     const out: string[] = [];
-    let url: string | undefined = this.path('tags/list?n=1000');
-    for (let page = 0; url !== undefined && page < 1000; page++) {
+    const pages = new Set<string>();
+    let bytes = 0;
+    const tooLarge = (url: string, what: string): AlbaError =>
+      new AlbaError('TOO_LARGE', `GET ${redactUrl(url)}: the tag list of ${this.repository} has ${what}`, {
+        hint: `alba reads at most ${MAX_TAGS} tags in ${MAX_TAG_PAGES} pages (${MAX_TAG_LIST_BYTES / 1024 / 1024} MiB); the registry is broken or hostile, or the repository needs pruning by other means`,
+      });
+    for (let url: string | undefined = new URL(this.path('tags/list?n=1000')).href; url !== undefined; ) {
+      if (pages.has(url)) throw new AlbaError('REGISTRY', `GET ${redactUrl(url)}: the tag list's Link leads back to a page already read`, { hint: 'the registry pages its tag list in a loop; it is broken or hostile' });
+      if (pages.size === MAX_TAG_PAGES) throw tooLarge(url, `more than ${MAX_TAG_PAGES} pages`);
+      pages.add(url);
       const res: HttpResponse = await this.transport.request('GET', url);
-      if (res.status === 404) {
+      if (res.status === 404 && pages.size === 1) {
         await res.discard();
         return out;
       }
       if (!ok(res)) await this.transport.fail('GET', url, res);
-      const body = JSON.parse((await res.bytes(MAX_MANIFEST_BYTES, 'tag list')).toString('utf8')) as { tags?: string[] | null };
-      out.push(...(body.tags ?? []));
+      const page = await res.bytes(MAX_MANIFEST_BYTES, 'tag list page');
+      bytes += page.length;
+      if (bytes > MAX_TAG_LIST_BYTES) throw tooLarge(url, `more than ${MAX_TAG_LIST_BYTES} bytes`);
+      for (const tag of tagListPage(page, url)) out.push(tag);
+      if (out.length > MAX_TAGS) throw tooLarge(url, `more than ${MAX_TAGS} tags`);
       const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
       url = next === undefined ? undefined : new URL(next, url).href;
     }
@@ -368,6 +389,24 @@ async function rangeOf(blob: Blob, start: number, end: number): Promise<Readable
       source.destroy();
     })(),
   );
+}
+
+/** The tags of one `tags/list` page (`tags` may be null or absent); anything else is REGISTRY naming the page. */
+function tagListPage(bytes: Buffer, url: string): string[] {
+  const invalid = (why: string): AlbaError => new AlbaError('REGISTRY', `GET ${redactUrl(url)}: the tag list ${why}`, { hint: 'the registry served a corrupt tag list; it is broken or hostile' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw invalid('is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('is not a JSON object');
+  const tags = (parsed as { tags?: unknown }).tags;
+  if (tags === undefined || tags === null) return [];
+  if (!Array.isArray(tags)) throw invalid('has a "tags" that is not a list');
+  const bad = tags.find((t) => typeof t !== 'string' || !TAG_RE.test(t));
+  if (bad !== undefined) throw invalid(`holds ${JSON.stringify(bad).slice(0, 200)}, which is not a tag`);
+  return tags as string[];
 }
 
 /** The sha256 entries of an image index (entries with other digest algorithms are skipped). */

@@ -1,6 +1,6 @@
 import { AlbaError } from '../../errors.js';
 import { parseDigest, type Digest } from '../../oci/digest.js';
-import { REPOSITORY_RE, TAG_RE } from '../../oci/names.js';
+import { REPOSITORY_RE, userTagProblem } from '../../oci/names.js';
 
 /** A parsed image reference: `host[:port]/name[:tag][@digest]`. */
 export interface ImageReference {
@@ -20,10 +20,11 @@ const REFERENCE_HINT = 'write the image as HOST[:PORT]/NAME[:TAG] or HOST[:PORT]
 
 /**
  * Parses an image reference the way Docker does: the first path component is the registry when
- * it has a `.` or `:` or is `localhost`; otherwise the registry is Docker Hub. Invalid input is USAGE.
+ * it has a `.` or `:` or is `localhost`; otherwise the registry is Docker Hub. Invalid input is
+ * USAGE, and so is a tag in the referrers namespace (`sha256-<hex>`: alba's, not a user's).
  */
 export function parseReference(input: string): ImageReference {
-  const invalid = (why: string): AlbaError => new AlbaError('USAGE', `not an image reference: ${JSON.stringify(input)} (${why})`, { hint: REFERENCE_HINT });
+  const invalid = (why: string, hint = REFERENCE_HINT): AlbaError => new AlbaError('USAGE', `not an image reference: ${JSON.stringify(input)} (${why})`, { hint });
   const at = input.indexOf('@');
   const beforeDigest = at === -1 ? input : input.slice(0, at);
   let digest: Digest | undefined;
@@ -44,7 +45,8 @@ export function parseReference(input: string): ImageReference {
   const name = colon === -1 ? remainder : remainder.slice(0, colon);
   const tag = colon === -1 ? undefined : remainder.slice(colon + 1);
   if (!REPOSITORY_RE.test(name)) throw invalid(`bad repository name ${JSON.stringify(name)}: lowercase letters, digits and . _ - / only`);
-  if (tag !== undefined && !TAG_RE.test(tag)) throw invalid(`bad tag ${JSON.stringify(tag)}`);
+  const badTag = tag === undefined ? undefined : userTagProblem(tag);
+  if (badTag !== undefined) throw invalid(`bad tag ${badTag.problem}`, badTag.hint);
   const repository = registry === DOCKER_HUB && !name.includes('/') ? `library/${name}` : name;
   return {
     registry,

@@ -1,4 +1,5 @@
 import { AlbaError, redactUrl } from '../../errors.js';
+import { retryableStatus } from '../../http/retry.js';
 
 /** One entry of the `errors` array of a registry's error body (distribution spec). */
 export interface RegistryErrorEntry {
@@ -16,6 +17,8 @@ export interface RegistryFailure {
   errors: RegistryErrorEntry[];
   /** The request was made without credentials (only matters for 401). */
   anonymous?: boolean;
+  /** The URL is on another origin than the registry's (an upload Location, a redirect): it was sent no credentials. */
+  foreignOrigin?: boolean;
 }
 
 /** AlbaError REGISTRY keeping the request, the HTTP status and the registry's own error codes. */
@@ -33,9 +36,9 @@ export class RegistryError extends AlbaError {
     this.errors = failure.errors;
   }
 
-  /** True when repeating the same request may succeed (rate limits, gateway and availability errors). */
+  /** True when repeating the request may succeed: the statuses the one retry policy retries (http/retry.ts), or a TOOMANYREQUESTS code. */
   temporary(): boolean {
-    return this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504 || this.errors.some((e) => e.code === 'TOOMANYREQUESTS');
+    return retryableStatus(this.status) || this.errors.some((e) => e.code === 'TOOMANYREQUESTS');
   }
 }
 
@@ -66,6 +69,9 @@ function registryMessage(f: RegistryFailure): string {
 
 function registryHint(f: RegistryFailure): string {
   const codes = new Set(f.errors.map((e) => e.code));
+  if ((f.status === 401 || f.status === 403) && f.foreignOrigin === true) {
+    return `the registry sent alba to another origin (${hostOf(f.url)}) for this step, which asks for credentials: alba sends them only to the registry's own origin (a storage backend should accept the URL's own signature); check the registry's storage or proxy configuration`;
+  }
   if (f.status === 401) {
     const host = hostOf(f.url);
     return f.anonymous === true

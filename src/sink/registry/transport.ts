@@ -1,5 +1,5 @@
 import { AlbaError, redactUrl } from '../../errors.js';
-import { send, type HttpLimits, type HttpRequest, type HttpResponse, type TlsOptions } from '../../http/request.js';
+import { NetworkError, send, type HttpLimits, type HttpRequest, type HttpResponse, type TlsOptions } from '../../http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../../http/retry.js';
 import { basicAuthorization, parseChallenges, type Challenge, type Credentials } from './auth.js';
 import { parseErrorBody, RegistryError } from './registry-error.js';
@@ -23,14 +23,25 @@ export interface RegistryRequest {
 
 /** Error bodies are small JSON; anything longer is cut when reading them. */
 const MAX_ERROR_BODY = 64 * 1024;
-/** Token answers are small JSON. */
-const MAX_TOKEN_BODY = 1024 * 1024;
+/** Token answers are small JSON (a JWT is a few kB). */
+const MAX_TOKEN_BODY = 256 * 1024;
+/** A token answer, headers and body, must be complete within this (or the idle timeout when shorter). */
+const TOKEN_DEADLINE_MS = 10_000;
+/** Redirects followed for one request (GET and HEAD only). */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /**
  * HTTP to one registry for one set of token scopes: sends requests with the right Authorization,
  * answering a 401 with basic auth or the bearer token flow its `WWW-Authenticate` asks for (a
  * refresh/identity token through the OAuth2 POST grant, else GET with basic auth), retrying
  * 408/429/5xx answers and lost connections by the one retry policy.
+ *
+ * Credentials go only where they belong: the Authorization header only to the registry's own
+ * origin (scheme, host and port of `baseUrl`), basic credentials also to the token realm for the
+ * token request. An upload `Location`, a tags `Link` or a redirect to another origin (a storage
+ * backend, which checks its URL's own signature) is sent no credentials, and its 401 challenges
+ * are not answered. Redirects are followed here (GET and HEAD), hop by hop, by that rule.
  */
 export class RegistryTransport {
   private authorization: string | undefined;
@@ -53,7 +64,9 @@ export class RegistryTransport {
   async request(method: string, url: string, request: RegistryRequest = {}): Promise<HttpResponse> {
     const once = async (): Promise<HttpResponse> => {
       let res = await this.send(method, url, request);
-      if (res.status === 401 && (await this.authorize(res))) {
+      if (res.status === 401 && !this.ownOrigin(url)) {
+        // Another origin asking for credentials gets none, nor do its challenges name a token realm alba would trust.
+      } else if (res.status === 401 && (await this.authorize(res))) {
         await res.discard();
         res = await this.send(method, url, request);
       } else if (res.status === 401 && this.challenge !== undefined && insufficientScope(res)) {
@@ -77,12 +90,26 @@ export class RegistryTransport {
 
   private async error(method: string, url: string, res: HttpResponse): Promise<RegistryError> {
     const body = await res.bytes(MAX_ERROR_BODY, 'error body', true).catch(() => Buffer.alloc(0));
-    return new RegistryError({ method, url, status: res.status, errors: parseErrorBody(body.toString('utf8')), anonymous: this.options.credentials === undefined });
+    return new RegistryError({
+      method,
+      url,
+      status: res.status,
+      errors: parseErrorBody(body.toString('utf8')),
+      anonymous: this.options.credentials === undefined,
+      ...(this.ownOrigin(url) ? {} : { foreignOrigin: true }),
+    });
   }
 
+  /** True when `url` is on the registry's origin (scheme, host, port), the one place its Authorization goes. */
+  ownOrigin(url: string): boolean {
+    return sameOrigin(url, this.baseUrl);
+  }
+
+  /** One request with the Authorization its origin may have, following redirects of GET and HEAD hop by hop. */
   private send(method: string, url: string, request: RegistryRequest): Promise<HttpResponse> {
-    const headers = this.authorization === undefined ? { ...request.headers } : { ...request.headers, authorization: this.authorization };
-    return send({ method, url, headers, ...(request.body === undefined ? {} : { body: request.body }), ...this.limits() });
+    return sendScoped({ method, url, headers: request.headers ?? {}, ...(request.body === undefined ? {} : { body: request.body }), ...this.limits() }, (to) =>
+      this.authorization !== undefined && this.ownOrigin(to) ? this.authorization : undefined,
+    );
   }
 
   private limits(): HttpLimits & { tls?: TlsOptions } {
@@ -135,19 +162,47 @@ export class RegistryTransport {
     return this.readToken('GET', url.href, await this.tokenRequest('GET', url.href, headers));
   }
 
+  /** A request to the token realm: its basic credentials only to the realm's own origin, the answer's headers within the token deadline. */
   private tokenRequest(method: string, url: string, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
+    const { authorization, ...rest } = headers;
     return withRetry(async () => {
-      const res = await send({ method, url, headers: { accept: 'application/json', ...headers }, ...(body === undefined ? {} : { body: async () => ({ stream: body, length: body.length }) }), ...this.limits() });
+      const res = await sendScoped(
+        { method, url, headers: { accept: 'application/json', ...rest }, ...(body === undefined ? {} : { body: async () => ({ stream: body, length: body.length }) }), ...this.limits(), ...this.tokenLimits() },
+        (to) => (authorization !== undefined && sameOrigin(to, url) ? authorization : undefined),
+      );
       if (retryableStatus(res.status)) throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), await this.error(method, url, res));
       return res;
     }, this.options.retry ?? DEFAULT_RETRY);
   }
 
+  /**
+   * The token answer's deadline as HTTP limits: its headers within the deadline (idle timeout), and
+   * its body too, since a body still open when the first rate window ends is given up (the window's
+   * minimum is the body cap, above which it is TOO_LARGE anyway).
+   */
+  private tokenLimits(): Required<HttpLimits> {
+    const deadline = this.tokenDeadline();
+    return { idleMs: deadline, rateWindowMs: deadline, minBytesPerSecond: Math.ceil((MAX_TOKEN_BODY * 1000) / deadline) };
+  }
+
+  private tokenDeadline(): number {
+    return Math.min(TOKEN_DEADLINE_MS, this.options.idleMs ?? TOKEN_DEADLINE_MS);
+  }
+
   private async readToken(method: string, url: string, res: HttpResponse): Promise<string> {
     if (res.status < 200 || res.status >= 300) await this.fail(method, url, res);
+    // Final, not retried: a token service that does not finish its answer would only be waited for again.
+    const bytes = await res.bytes(MAX_TOKEN_BODY, 'token answer').catch((err: unknown) => {
+      if (!(err instanceof NetworkError)) throw err;
+      const what = err.tooSlow ? `did not finish its answer within ${this.tokenDeadline() / 1000} s` : `cut its answer (${err.message})`;
+      throw new AlbaError('NETWORK', `${method} ${redactUrl(url)}: the registry's token service ${what}`, {
+        hint: "the registry's auth service (the realm of its WWW-Authenticate challenge, named above) is too slow, broken or hostile; retry later, or ask the registry's operator",
+        cause: err,
+      });
+    });
     let parsed: { token?: unknown; access_token?: unknown };
     try {
-      parsed = JSON.parse((await res.bytes(MAX_TOKEN_BODY, 'token answer')).toString('utf8')) as typeof parsed;
+      parsed = JSON.parse(bytes.toString('utf8')) as typeof parsed;
     } catch {
       parsed = {};
     }
@@ -156,6 +211,37 @@ export class RegistryTransport {
       throw new AlbaError('REGISTRY', `${method} ${redactUrl(url)}: the token service answered without a token`, { hint: "the registry's auth service is misbehaving; retry later" });
     }
     return token;
+  }
+}
+
+/** True when both URLs have the same scheme, host and port. */
+export function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sends one request with the Authorization `authFor` gives for its URL (none when undefined),
+ * following redirects of GET and HEAD itself, each hop asking `authFor` again: a redirect to
+ * another origin (a blob GET sent to a storage backend) is sent no credentials.
+ */
+async function sendScoped(request: HttpRequest, authFor: (url: string) => string | undefined): Promise<HttpResponse> {
+  const follow = request.body === undefined && (request.method === 'GET' || request.method === 'HEAD');
+  let url = request.url;
+  for (let hop = 0; ; hop++) {
+    const authorization = authFor(url);
+    const headers = { ...request.headers, ...(authorization === undefined ? {} : { authorization }) };
+    const res = await send({ ...request, url, headers, redirect: false });
+    const location = res.headers.get('location');
+    if (!follow || !REDIRECT_STATUS.has(res.status) || location === null) return res;
+    await res.discard();
+    if (hop === MAX_REDIRECTS) {
+      throw new AlbaError('REGISTRY', `${request.method} ${redactUrl(request.url)}: more than ${MAX_REDIRECTS} redirects`, { hint: 'the registry (or a proxy in front of it) redirects in a loop; check its configuration' });
+    }
+    url = new URL(location, url).href;
   }
 }
 

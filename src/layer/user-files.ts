@@ -3,7 +3,8 @@
  * and its `paths:` (directories, empty files, symlinks, permissions of directories; hard links
  * last, after the files they name). Entries are sorted by path; the directories above them are
  * added once each (0755, 0:0, or the recipe's own `directory`/`permissions` entry for that
- * directory); every mtime is sourceDateEpoch; mode/uid/gid are the recipe's.
+ * directory); every mtime is sourceDateEpoch; mode/uid/gid are the recipe's (a hard link's are
+ * its target's: it is the same file).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -68,6 +69,22 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
     }
   }
   const paths = opts.paths ?? [];
+  // A hard link is its target (one file): its entry carries the target's mode and owner, because
+  // extractors that apply a link entry's header (containers/storage does) set them on the target.
+  const linkable = new Map<string, { mode: number; uid: number; gid: number }>([
+    ...planned.map((f) => [f.path, f] as const),
+    ...paths.filter((p) => p.type === 'empty-file').map((p) => [layerPath(p.path), p] as const),
+  ]);
+  const hardlinks = paths
+    .filter((p) => p.type === 'hardlink')
+    .sort((a, b) => (a.path < b.path ? -1 : 1))
+    .map((link) => {
+      const target = linkable.get(layerPath(link.target ?? ''));
+      if (target === undefined) {
+        throw new AlbaError('RECIPE_INVALID', `the hard link ${link.path} names ${link.target ?? '(nothing)'}, which is not a file of this recipe`, { hint: 'a hard link can only name a `files:` dst or an `empty-file` of the same recipe' });
+      }
+      return { link, target };
+    });
   const explicitDirs = new Map(paths.filter((p) => p.type === 'directory' || p.type === 'permissions').map((p) => [`${layerPath(p.path)}/`, p]));
   // every entry but hard links, in path order; a file's content is read when its turn comes
   const items = [
@@ -105,12 +122,12 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
       });
       placed.push({ path: file.dst, sha256: digestHex(hasher.digest()), size: hasher.size });
     }
-    for (const link of paths.filter((p) => p.type === 'hardlink').sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    for (const { link, target } of hardlinks) {
       const path = layerPath(link.path);
       for (const dir of parentDirs(path)) await directory(dir);
-      await addEntry(pack, { path, type: 'link', mode: 0o644, uid: link.uid, gid: link.gid, mtime, linkname: layerPath(link.target ?? '') });
-      const target = placed.find((f) => f.path === link.target);
-      if (target !== undefined) placed.push({ ...target, path: link.path });
+      await addEntry(pack, { path, type: 'link', mode: target.mode, uid: target.uid, gid: target.gid, mtime, linkname: layerPath(link.target ?? '') });
+      const file = placed.find((f) => f.path === link.target);
+      if (file !== undefined) placed.push({ ...file, path: link.path });
     }
   });
   return { ...layer, files: placed };

@@ -157,4 +157,29 @@ describe('buildUserFilesLayer with paths:', () => {
     assert.equal(layer.files.find((f) => f.path === '/etc/app/config.link')?.sha256, config.sha256, 'a hard link is the same file');
     assert.equal(layer.files.find((f) => f.path === '/var/cache/app/.keep')?.size, 0);
   });
+
+  test("a hard link's entry carries its target's mode and owner (extractors that apply a link's header must not change the target)", async () => {
+    const store = new BlobStore(join(dir, 'store-hardlink-owner'));
+    const layer = await buildUserFilesLayer({
+      store,
+      arch: arch('amd64'),
+      sourceDateEpoch: 1_700_000_000,
+      files: [{ src: join(dir, 'config.yaml'), dst: '/etc/app/config.yaml', mode: 0o640, uid: 65532, gid: 65532 }],
+      paths: [
+        // the recipe's defaults for a hardlink (0644, 0:0): not what the link entry says
+        { type: 'hardlink', path: '/etc/app/config.link', target: '/etc/app/config.yaml', mode: 0o644, uid: 0, gid: 0 },
+        { type: 'empty-file', path: '/var/lib/app/state', mode: 0o600, uid: 1000, gid: 50 },
+        { type: 'hardlink', path: '/var/lib/app/state.link', target: '/var/lib/app/state', mode: 0o644, uid: 0, gid: 0 },
+      ],
+    });
+    const entries = await readLayerEntries(store.path(layer.digest));
+    const header = (name: string): Record<string, unknown> => {
+      const h = entries.find((e) => e.header.name === name)?.header;
+      assert.ok(h !== undefined, name);
+      return { type: h.type, mode: (h.mode ?? 0).toString(8), uid: h.uid, gid: h.gid, uname: h.uname, gname: h.gname, linkname: h.linkname };
+    };
+    assert.deepEqual(header('etc/app/config.yaml'), { type: 'file', mode: '640', uid: 65532, gid: 65532, uname: '', gname: '', linkname: null });
+    assert.deepEqual(header('etc/app/config.link'), { type: 'link', mode: '640', uid: 65532, gid: 65532, uname: '', gname: '', linkname: 'etc/app/config.yaml' });
+    assert.deepEqual(header('var/lib/app/state.link'), { type: 'link', mode: '600', uid: 1000, gid: 50, uname: '', gname: '', linkname: 'var/lib/app/state' });
+  });
 });

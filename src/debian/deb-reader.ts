@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Readable, pipeline as pipelineCb } from 'node:stream';
+import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AlbaError, isAlbaError } from '../errors.js';
@@ -109,8 +109,26 @@ export async function openDataTar(debPath: string, what: string = basename(debPa
   const member = await findMember(debPath, 'data.tar', what);
   if (member.size === 0) throw invalid(what, `its ${member.name} member is empty (0 bytes), as dpkg-deb would say`);
   const raw: Readable = createReadStream(debPath, { start: member.offset, end: member.offset + member.size - 1 });
-  const stream = pipelineCb(raw, decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }), () => undefined);
+  const stream = pipelineCb(raw, decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }), notEmpty(what, member.name), () => undefined);
   return { stream, compression: member.compression };
+}
+
+/**
+ * Passes the decompressed data.tar on, and fails at its end when it had no bytes at all: dpkg-deb
+ * refuses such a package ("tar: This does not look like a tar archive"), and so does alba (a tar of
+ * only its end blocks, 1024 zero bytes, is a package without files, accepted by both).
+ */
+function notEmpty(what: string, member: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      done(seen === 0 ? invalid(what, `its ${member} member decompresses to 0 bytes, not a tar (dpkg-deb refuses it too)`) : null);
+    },
+  });
 }
 
 async function findMember(debPath: string, prefix: string, what: string): Promise<ArMember & { compression: Compression }> {

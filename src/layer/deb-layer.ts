@@ -8,7 +8,8 @@
  *   the package itself created; hard links whose target is absolute, escapes, or is not an
  *   earlier regular file of the package; character/block devices, fifos and any other type.
  * - Kept from the package: mode (incl. setuid/setgid/sticky), uid, gid, symlink targets
- *   (absolute targets are fine: they resolve inside the image). uname/gname are empty.
+ *   (absolute targets are fine: they resolve inside the image). uname/gname are empty. A hard
+ *   link's entry carries its target's mode, uid and gid (the same file), not its own header's.
  * - mtime = min(entry mtime, sourceDateEpoch); no atime/ctime, no PAX timestamps.
  * - Appended, in this order: the missing parents of `var/lib/dpkg/status.d/` (0755, 0:0),
  *   `status.d/<package>` (control stanza + `Status: install ok installed`) and
@@ -227,12 +228,13 @@ function trackDirs(layerDirs: Set<string>, entry: TarEntry): void {
 
 /** What the rewrite remembers about earlier entries of the package. */
 interface RewriteState {
-  files: Set<string>;
+  /** Regular files so far, with their mode and owner (a hard link to one carries them). */
+  files: Map<string, { mode: number; uid: number; gid: number }>;
   symlinks: Set<string>;
 }
 
 function newState(): RewriteState {
-  return { files: new Set(), symlinks: new Set() };
+  return { files: new Map(), symlinks: new Set() };
 }
 
 const REFUSED_TYPES: Record<string, string> = {
@@ -259,7 +261,7 @@ function rewriteHeader(h: tar.Header, state: RewriteState, epoch: number, what: 
   const entry: TarEntry = { path, type, mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: Math.min(mtimeSeconds, epoch) };
   if (type === 'file') {
     entry.size = h.size ?? 0;
-    state.files.add(path);
+    state.files.set(path, { mode: entry.mode, uid: entry.uid, gid: entry.gid });
   }
   if (type === 'symlink') {
     entry.linkname = h.linkname ?? '';
@@ -273,9 +275,13 @@ function rewriteHeader(h: tar.Header, state: RewriteState, epoch: number, what: 
     } catch {
       throw unsafe(what, h.name, `is a hard link to ${JSON.stringify(target)}, outside the package`);
     }
-    if (!state.files.has(normalised)) {
+    const file = state.files.get(normalised);
+    if (file === undefined) {
       throw unsafe(what, h.name, `is a hard link to ${JSON.stringify(target)}, which is not an earlier file of the package`);
     }
+    // the same file: its mode and owner, whatever the link's header says (extractors that apply a
+    // link's header, as containers/storage does, would set it on the target; dpkg does not)
+    Object.assign(entry, file);
     entry.linkname = normalised;
   }
   return entry;

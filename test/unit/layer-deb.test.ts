@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { deterministicGzip } from '../../src/oci/gzip.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,8 @@ import { buildDebLayer, type DebLayerOptions } from '../../src/layer/deb-layer.j
 import { isCaCertificatePath } from '../../src/layer/ca-bundle.js';
 import { isAlbaError } from '../../src/errors.js';
 import { BlobStore } from '../../src/oci/blob-store.js';
-import { makeAr, makeDeb, type DebEntry, type DebSpec } from '../helpers/make-deb.js';
+import { compress, makeAr, makeDeb, makeTar, type DebEntry, type DebSpec } from '../helpers/make-deb.js';
+import { requireTool } from '../helpers/tools.js';
 import { entryTable, readLayerEntries } from '../helpers/read-layer.js';
 
 const EPOCH = 1_750_000_000;
@@ -55,12 +57,21 @@ async function debFile(spec: DebSpec, name = `p${counter++}.deb`): Promise<strin
   return path;
 }
 
+/** A .deb whose data.tar.<compression> member is `tar` compressed as it is (a valid control member beside it). */
+async function rawDataDeb(compression: 'xz' | 'gz' | 'zst', tar: Buffer): Promise<string> {
+  const controlText = Object.entries(control()).map(([k, v]) => `${k}: ${v}\n`).join('');
+  const controlTar = await makeTar([{ path: './', type: 'directory' }, { path: './control', content: controlText }]);
+  const path = join(dir, `raw${counter++}.deb`);
+  await writeFile(path, makeAr([{ name: 'debian-binary', data: Buffer.from('2.0\n') }, { name: 'control.tar.xz', data: compress(controlTar, 'xz') }, { name: `data.tar.${compression}`, data: compress(tar, compression) }]));
+  return path;
+}
+
 function build(debPath: string, extra: Partial<DebLayerOptions> = {}): ReturnType<typeof buildDebLayer> {
   return buildDebLayer({ debPath, packageName: 'hello', store, sourceDateEpoch: EPOCH, what: 'hello 1.0-1', ...extra });
 }
 
 describe('buildDebLayer content', () => {
-  test('rewrites paths, keeps modes/owners/links, clamps mtimes, appends status.d', async () => {
+  test("rewrites paths, keeps modes/owners/links (a hard link's entry carries its target's, not its own header's 644 0:0), clamps mtimes, appends status.d", async () => {
     const layer = await build(await debFile({ control: control(), files: tree }));
     const entries = await readLayerEntries(store.path(layer.digest));
     const summary = entryTable(entries);
@@ -68,7 +79,7 @@ describe('buildDebLayer content', () => {
       ['usr/', 'directory', '755', '0:0', ''],
       ['usr/bin/', 'directory', '755', '0:0', ''],
       ['usr/bin/hello', 'file', '4755', '0:0', ''],
-      ['usr/bin/hello.hard', 'link', '644', '0:0', 'usr/bin/hello'],
+      ['usr/bin/hello.hard', 'link', '4755', '0:0', 'usr/bin/hello'],
       ['usr/bin/hi', 'symlink', '777', '0:0', '/usr/bin/hello'],
       ['usr/share/', 'directory', '755', '0:0', ''],
       ['usr/share/doc/', 'directory', '755', '0:0', ''],
@@ -102,6 +113,20 @@ describe('buildDebLayer content', () => {
     assert.equal(layer.fileCount, 3);
     assert.equal(layer.captured.size, 0, 'copyright is returned, not captured, unless asked');
     assert.match(layer.control, /^Package: hello\n/);
+  });
+
+  test("a hard link's entry carries its target's mode and owner, whatever its own header says", async () => {
+    const files: DebEntry[] = [
+      { path: './etc/', type: 'directory' },
+      { path: './etc/secret', content: 's', mode: 0o640, uid: 0, gid: 42 },
+      { path: './etc/secret.hard', type: 'link', linkname: './etc/secret', mode: 0o777, uid: 7, gid: 7 },
+    ];
+    const layer = await build(await debFile({ control: control(), files }));
+    const rows = entryTable(await readLayerEntries(store.path(layer.digest))).filter((r) => r[0]?.startsWith('etc/secret'));
+    assert.deepEqual(rows, [
+      ['etc/secret', 'file', '640', '0:42', ''],
+      ['etc/secret.hard', 'link', '640', '0:42', 'etc/secret'],
+    ]);
   });
 
   test('does not repeat parent directories the package already has', async () => {
@@ -297,5 +322,26 @@ describe('buildDebLayer refusals', () => {
   test('an empty data.tar (0 bytes), as dpkg-deb refuses it', async () => {
     const deb = await debFile({ control: control(), files: tree, compression: 'none', truncateData: 0 });
     await assert.rejects(build(deb), (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /data\.tar member is empty \(0 bytes\)/.test(err.message));
+  });
+
+  // dpkg-deb is the reference: a data.tar.* that decompresses to no bytes is "not a tar archive" to
+  // it; one holding only the end-of-archive blocks (1024 zero bytes) is a package without files.
+  for (const compression of ['xz', 'gz', 'zst'] as const) {
+    test(`a data.tar.${compression} that decompresses to 0 bytes: DEB_INVALID naming the package and member, as dpkg-deb refuses it`, async (t) => {
+      const deb = await rawDataDeb(compression, Buffer.alloc(0));
+      await assert.rejects(build(deb), (err: unknown) => {
+        assert.ok(isAlbaError(err, 'DEB_INVALID'), String(err));
+        assert.match(err.message, new RegExp(`^hello 1\\.0-1 .*data\\.tar\\.${compression} member decompresses to 0 bytes`));
+        return true;
+      });
+      if (requireTool('dpkg-deb', t)) assert.notEqual(spawnSync('dpkg-deb', ['-c', deb]).status, 0, 'dpkg-deb refuses it too');
+    });
+  }
+
+  test('a data.tar.xz of only the end-of-archive blocks is a package without files, as dpkg-deb accepts it', async (t) => {
+    const deb = await rawDataDeb('xz', Buffer.alloc(1024));
+    const layer = await build(deb);
+    assert.deepEqual(entryTable(await readLayerEntries(store.path(layer.digest))).map((e) => e[0]), ['var/', 'var/lib/', 'var/lib/dpkg/', 'var/lib/dpkg/status.d/', 'var/lib/dpkg/status.d/hello']);
+    if (requireTool('dpkg-deb', t)) assert.equal(spawnSync('dpkg-deb', ['-c', deb]).status, 0, 'dpkg-deb accepts it');
   });
 });

@@ -78,9 +78,14 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
 
   /** The name as a removal plans from it: the name document's tags, each tag's document and files. */
   async readState(): Promise<StaticNameState> {
-    const [listed, objects, uploads] = await Promise.all([readTagList(this.store, this.base), this.store.list(`${this.base}/`), this.store.listUploads(`${this.base}/`)]);
+    const [listed, tags, uploads] = await Promise.all([readTagList(this.store, this.base), this.tagObjects(), this.store.listUploads(`${this.base}/`)]);
+    return { base: this.base, listed, tags, uploads };
+  }
+
+  /** Each tag's document and files, as listed (the lease, locks and anything starting with `.` left out). */
+  private async tagObjects(): Promise<Map<string, { document?: BucketObject; files: BucketObject[] }>> {
     const tags = new Map<string, { document?: BucketObject; files: BucketObject[] }>();
-    for (const o of objects) {
+    for (const o of await this.store.list(`${this.base}/`)) {
       const [tag, ...rest] = o.key.slice(this.base.length + 1).split('/');
       if (tag === undefined || tag === '' || tag.startsWith('.') || tag.endsWith(LOCK_SUFFIX)) continue;
       const entry = tags.get(tag) ?? { files: [] };
@@ -88,7 +93,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
       else entry.files.push(o);
       tags.set(tag, entry);
     }
-    return { base: this.base, listed, tags, uploads };
+    return tags;
   }
 
   /** Carries out a plan: the name document first, then each phase, the lease checked before each. */
@@ -107,8 +112,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
 
   /** Rebuilds the name document from the tag documents whose files are all there with their size and SHA256 (`alba static repair`). */
   async repair(): Promise<{ tags: string[]; broken: string[] }> {
-    const state = await this.readState();
-    const candidates = [...state.tags].filter(([, t]) => t.document !== undefined).map(([tag]) => tag);
+    const candidates = [...(await this.tagObjects())].filter(([, t]) => t.document !== undefined).map(([tag]) => tag);
     const whole = await mapLimit(candidates, 4, async (tag) => {
       const doc = await this.tagDocument(tag).catch((err: unknown) => (err instanceof AlbaError ? undefined : Promise.reject(err)));
       if (doc === undefined) return false;

@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
+import { listKeys, rgwClient, rgwEnv, rgwTestsEnabled, s3Url } from '../helpers/rgw-client.js';
+import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
+
+// The safety rules of rm and gc on S3 (docs/lifecycle.md, "Safety"), against Ceph RGW (~13 s to
+// start): nothing outside the repository is a candidate, unreadable documents stop a removal
+// instead of widening it, a push racing a removal never ends up dangling, static tags cannot
+// collide or be half-replaced, stale multipart uploads are aborted.
+
+const BUCKET = 'safety';
+const enabled = rgwTestsEnabled();
+const work = await mkdtemp(join(tmpdir(), 'alba-s3-safety-'));
+let fixture: FixtureLayout;
+let rgw: RgwServer;
+let s3: S3Client;
+let env: Record<string, string>;
+let target: string;
+
+before(async () => {
+  if (!enabled) return;
+  fixture = await buildFixtureLayout(work, 'fixture');
+  rgw = await startRgw();
+  env = rgwEnv(rgw, work);
+  s3 = rgwClient(rgw);
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  target = s3Url(rgw.url, BUCKET);
+});
+after(async () => {
+  await rgw?.close();
+  await fixture?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+function alba(args: string[], options: { timeoutMs?: number } = {}): Promise<AlbaRun> {
+  return runAlba(args, { env, ...options });
+}
+async function push(tags: string[], to = target): Promise<void> {
+  const res = await alba(['container', 'push', ...tags.flatMap((t) => ['-t', t]), fixture.layout, to]);
+  assert.equal(res.status, 0, explainRun(res));
+}
+const keys = (prefix: string): Promise<string[]> => listKeys(s3, BUCKET, prefix);
+async function get(key: string): Promise<Buffer | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return Buffer.from(await res.Body!.transformToByteArray());
+  } catch {
+    return undefined;
+  }
+}
+const put = (key: string, body: string): Promise<unknown> => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/json' }));
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** The keys the tag `name:tag` needs whole (the index, its manifests, their configs and layers) that the bucket lacks. */
+async function missingFor(name: string, tag: string): Promise<string[]> {
+  const missing: string[] = [];
+  const root = await get(`v2/${name}/manifests/${tag}`);
+  if (root === undefined) return [`v2/${name}/manifests/${tag}`];
+  const visit = async (bytes: Buffer): Promise<void> => {
+    const json = JSON.parse(bytes.toString('utf8')) as { manifests?: { digest: string }[]; config?: { digest: string }; layers?: { digest: string }[] };
+    for (const d of [json.config, ...(json.layers ?? [])]) {
+      if (d !== undefined && (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `v2/${name}/blobs/${d.digest}` })).catch(() => undefined)) === undefined) missing.push(`blobs/${d.digest}`);
+    }
+    for (const m of json.manifests ?? []) {
+      const child = await get(`v2/${name}/manifests/${m.digest}`);
+      if (child === undefined) missing.push(`manifests/${m.digest}`);
+      else await visit(child);
+    }
+  };
+  if ((await get(`v2/${name}/manifests/sha256:${sha256(root)}`)) === undefined) missing.push(`manifests/sha256:${sha256(root)}`);
+  await visit(root);
+  return missing;
+}
+
+describe('rm and gc on S3 never delete what they were not asked to (Ceph RGW)', { skip: enabled ? false : 'Ceph is missing, or not root' }, () => {
+  test('a nested repository (v2/a/sub/) is never a candidate of a gc or rm of a, releases included', async () => {
+    await push(['nest/sub:1.0.0', 'nest/sub:d1']);
+    await push(['nest:d1']);
+    const nested = await keys('v2/nest/sub/');
+    const gc = await alba(['container', 'gc', '-t', 'nest', '--keep', '0', '--grace', '0', '--json', target]);
+    assert.equal(gc.status, 0, explainRun(gc));
+    assert.ok((JSON.parse(gc.stdout) as { objects: unknown[] }).objects.length > 5, 'the gc did remove nest:d1 and its content');
+    assert.deepEqual(await keys('v2/nest/sub/'), nested, 'every object of nest/sub is still there');
+    assert.deepEqual(await missingFor('nest/sub', '1.0.0'), []);
+    await push(['nest:d2']);
+    const rmRun = await alba(['container', 'rm', '-t', 'nest:d2', '--grace', '0', target]);
+    assert.equal(rmRun.status, 0, explainRun(rmRun));
+    assert.deepEqual(await keys('v2/nest/sub/'), nested);
+  });
+
+  test('a damaged or missing tags/list stops rm and gc with error[S3] naming it; nothing is deleted; repair rebuilds it', async () => {
+    await push(['dmg:1.0.0', 'dmg:d1']);
+    const before = await keys('v2/dmg/');
+    for (const damage of ['{"name":"dmg","tags":null}', '{"name":"dmg","tags":"d1"}', '[1,2]', 'not json', undefined]) {
+      if (damage === undefined) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'v2/dmg/tags/list' }));
+      else await put('v2/dmg/tags/list', damage);
+      const gc = await alba(['container', 'gc', '-t', 'dmg', '--keep', '0', '--keep-release', '0', '--grace', '0', target]);
+      assert.equal(gc.status, 1, `${damage}: ${explainRun(gc)}`);
+      assert.match(gc.stderr, /error\[S3\].*v2\/dmg\/tags\/list/, String(damage));
+      assert.match(gc.stderr, /container repair/);
+      const rmRun = await alba(['container', 'rm', '-t', 'dmg:d1', '--grace', '0', target]);
+      assert.notEqual(rmRun.status, 0, `${damage}: ${explainRun(rmRun)}`);
+      assert.deepEqual((await keys('v2/dmg/')).filter((k) => !k.endsWith('tags/list')), before.filter((k) => !k.endsWith('tags/list')), `${damage}: nothing deleted`);
+    }
+    const repaired = await alba(['container', 'repair', '-t', 'dmg', target]);
+    assert.equal(repaired.status, 0, explainRun(repaired));
+    assert.deepEqual(JSON.parse((await get('v2/dmg/tags/list'))!.toString('utf8')), { name: 'dmg', tags: ['1.0.0', 'd1'] });
+    const gc = await alba(['container', 'gc', '-t', 'dmg', '--keep', '0', '--grace', '0', target]);
+    assert.equal(gc.status, 0, explainRun(gc));
+    assert.deepEqual(await missingFor('dmg', '1.0.0'), [], 'the release is whole after the gc');
+  });
+
+  test('a garbage tag object or referrers tag stops a gc with error[S3] naming it; a push over a garbage referrers tag rewrites it', async () => {
+    await push(['junk:1.0.0']);
+    const before = await keys('v2/junk/');
+    await put('v2/junk/manifests/d9', 'garbage');
+    let gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
+    assert.equal(gc.status, 1, explainRun(gc));
+    assert.match(gc.stderr, /error\[S3\].*v2\/junk\/manifests\/d9 at \S+ is not JSON/);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'v2/junk/manifests/d9' }));
+    const referrersTag = before.find((k) => /manifests\/sha256-[a-f0-9]{64}$/.test(k))!;
+    await put(referrersTag, '{"manifests": 7}');
+    gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
+    assert.equal(gc.status, 1, explainRun(gc));
+    assert.match(gc.stderr, new RegExp(`error\\[S3\\].*${referrersTag}`));
+    assert.deepEqual((await keys('v2/junk/')).sort(), before.sort(), 'nothing deleted');
+    const again = await alba(['container', 'push', '-t', 'junk:1.0.0', fixture.layout, target]);
+    assert.equal(again.status, 0, explainRun(again));
+    assert.ok(Array.isArray((JSON.parse((await get(referrersTag))!.toString('utf8')) as { manifests: unknown }).manifests), 'the referrers tag is an index again');
+    gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
+    assert.equal(gc.status, 0, explainRun(gc));
+  });
+
+  test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
+    await push(['race:d1']);
+    const proxy = await startFaultProxy(rgw.url);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    proxy.fault = (r) => (r.method === 'DELETE' ? { hold: held } : undefined);
+    try {
+      const gcRun = alba(['container', 'gc', '-t', 'race', '--keep-dev', '0', '--grace', '0', s3Url(proxy.url, BUCKET)]);
+      for (let i = 0; i < 200 && !proxy.requests.some((r) => r.method === 'DELETE'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(proxy.requests.some((r) => r.method === 'DELETE'), 'the gc planned and sent its first delete');
+      let pushed: AlbaRun | undefined;
+      const pushRun = alba(['container', 'push', '-t', 'race:d2', fixture.layout, target]).then((r) => (pushed = r));
+      await new Promise((r) => setTimeout(r, 4000));
+      assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
+      release();
+      const [gc, pu] = await Promise.all([gcRun, pushRun]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.equal(pu.status, 0, explainRun(pu));
+      assert.ok(gc.stdout.includes('manifests/sha256:'), 'the gc deleted the index the push re-tagged');
+      assert.deepEqual(await missingFor('race', 'd2'), [], 'd2 is whole after the push reported success');
+      assert.match(pu.stderr, /a removal is running/);
+      assert.deepEqual(JSON.parse((await get('v2/race/tags/list'))!.toString('utf8')).tags, ['d2']);
+      assert.equal(await get('v2/race/.alba-removal-lease'), undefined, 'the lease is gone');
+    } finally {
+      release();
+      await proxy.close();
+    }
+  });
+
+  test('gc aborts the repository\'s multipart uploads begun before the grace period, and no other repository\'s', async () => {
+    await push(['mp:d1']);
+    const begin = async (key: string): Promise<string> => (await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
+    await begin(`v2/mp/blobs/sha256:${'a'.repeat(64)}`);
+    await begin(`v2/mp/sub/blobs/sha256:${'b'.repeat(64)}`);
+    const young = await alba(['container', 'gc', '-t', 'mp', '--keep', '5', '--json', target]);
+    assert.equal(young.status, 0, explainRun(young));
+    assert.deepEqual((JSON.parse(young.stdout) as { uploads: unknown[] }).uploads, [], 'an upload within the grace period is left');
+    const gc = await alba(['container', 'gc', '-t', 'mp', '--keep', '5', '--grace', '0', '--json', target]);
+    assert.equal(gc.status, 0, explainRun(gc));
+    assert.deepEqual((JSON.parse(gc.stdout) as { uploads: { key: string }[] }).uploads.map((u) => u.key), [`v2/mp/blobs/sha256:${'a'.repeat(64)}`]);
+    const left = (await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'v2/mp/' }))).Uploads ?? [];
+    assert.deepEqual(left.map((u) => u.Key), [`v2/mp/sub/blobs/sha256:${'b'.repeat(64)}`]);
+  });
+});
+
+describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enabled ? false : 'Ceph is missing, or not root' }, () => {
+  const dir = async (name: string, content: string): Promise<string> => {
+    const d = join(work, 'static', name);
+    await mkdir(join(d, 'linux', 'amd64'), { recursive: true });
+    await mkdir(join(d, 'linux', 'arm64'), { recursive: true });
+    await writeFile(join(d, 'linux', 'amd64', 'cli'), `${content} amd64\n`.repeat(1000));
+    await writeFile(join(d, 'linux', 'arm64', 'cli'), `${content} arm64\n`.repeat(1000));
+    return d;
+  };
+
+  test('a NAME with a / is refused (team/cli would be both the name document of team/cli and the tag document of team:cli)', async () => {
+    const d = await dir('slash', 'x');
+    for (const args of [['push', '-t', 'team/cli:1.0', d, target], ['rm', '-t', 'team/cli:1.0', target], ['gc', '-t', 'team/cli', '--keep', '1', target], ['ls', '-t', 'team/cli', target]]) {
+      const res = await alba(['static', ...args]);
+      assert.equal(res.status, 2, explainRun(res));
+      assert.match(res.stderr, /error\[USAGE\].*not a static NAME/);
+    }
+    assert.deepEqual(await keys('df-dist-v1/team'), []);
+  });
+
+  test('a tag with other files is refused without --force; concurrent forced pushes of different files leave a document that names exactly the files there', async () => {
+    const first = await alba(['static', 'push', '-t', 'cli:1.0', await dir('c0', 'zero'), target]);
+    assert.equal(first.status, 0, explainRun(first));
+    const doc = await get('df-dist-v1/cli/1.0');
+    const other = await alba(['static', 'push', '-t', 'cli:1.0', await dir('c1', 'one'), target]);
+    assert.equal(other.status, 1, explainRun(other));
+    assert.match(other.stderr, /error\[TAG_EXISTS\]/);
+    assert.deepEqual(await get('df-dist-v1/cli/1.0'), doc, 'the tag is unchanged');
+    const dirs = await Promise.all([1, 2, 3, 4, 5].map((i) => dir(`f${i}`, `content ${i}`)));
+    const runs = await Promise.all(dirs.map((d) => alba(['static', 'push', '--force', '-t', 'cli:1.0', d, target], { timeoutMs: 300_000 })));
+    for (const r of runs) assert.equal(r.status, 0, explainRun(r));
+    const final = JSON.parse((await get('df-dist-v1/cli/1.0'))!.toString('utf8')) as { flavors: { resources: { path: string; sha256: string }[]; platform: { architecture: string } }[] };
+    for (const f of final.flavors) {
+      for (const r of f.resources) assert.equal(sha256((await get(`df-dist-v1/cli/1.0/linux/${f.platform.architecture}/${r.path}`))!), r.sha256, `${f.platform.architecture}/${r.path}`);
+    }
+    assert.deepEqual((await keys('df-dist-v1/cli/')).filter((k) => k.endsWith('.alba-lock')), [], 'no lock is left');
+  });
+
+  test('a damaged name document stops static rm and gc; static repair rebuilds it from the whole tags', async () => {
+    for (const t of ['2.0.0', '2.1.0']) {
+      const res = await alba(['static', 'push', '-t', `tool:${t}`, await dir(`t${t}`, t), target]);
+      assert.equal(res.status, 0, explainRun(res));
+    }
+    const before = await keys('df-dist-v1/tool');
+    await put('df-dist-v1/tool', '{"name":"tool","tags":null}');
+    const gc = await alba(['static', 'gc', '-t', 'tool', '--keep-release', '0', target]);
+    assert.equal(gc.status, 1, explainRun(gc));
+    assert.match(gc.stderr, /error\[S3\].*df-dist-v1\/tool .*static repair/s);
+    assert.deepEqual(await keys('df-dist-v1/tool'), before);
+    const repaired = await alba(['static', 'repair', '-t', 'tool', target]);
+    assert.equal(repaired.status, 0, explainRun(repaired));
+    assert.deepEqual(JSON.parse((await get('df-dist-v1/tool'))!.toString('utf8')), { name: 'tool', tags: ['2.0.0', '2.1.0'] });
+  });
+});

@@ -188,4 +188,38 @@ describe('alba container ls, rm and gc on a distribution registry', { skip: have
     for (const d of planned) assert.equal(await hasManifest('life/killed', d), false, `${d} is deleted after the rerun`);
     assert.deepEqual(await tagsOf('life/killed'), [...kept].sort());
   });
+
+  test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
+    const build = join(work, 'build-0');
+    if (!digests.has(build)) await pushAll('life/race-seed');
+    const first = await alba(['container', 'push', '-t', 'life/race:d1', build, `docker://${registry.host}`]);
+    assert.equal(first.status, 0, explainRun(first));
+    const proxy = await startFaultProxy(registry.url);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const index = first.stdout.trim().split('@').pop() as string;
+    const indexDelete = (r: SeenRequest): boolean => r.method === 'DELETE' && r.path.endsWith(`/manifests/${index}`);
+    // the gc's delete of the index is held: its plan is made and checked against the tags, the push tags meanwhile
+    proxy.fault = (r) => (indexDelete(r) ? { hold: held } : undefined);
+    try {
+      const gcRun = alba(['container', 'gc', '-t', 'life/race', '--keep-dev', '0', `docker://${proxy.host}`]);
+      for (let i = 0; i < 300 && !proxy.requests.some(indexDelete); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(proxy.requests.some(indexDelete), 'the gc sent the delete of the index');
+      let pushed: AlbaRun | undefined;
+      const pushRun = alba(['container', 'push', '-t', 'life/race:d2', build, `docker://${registry.host}`]).then((r) => (pushed = r));
+      await new Promise((r) => setTimeout(r, 4000));
+      assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
+      release();
+      const [gc, pu] = await Promise.all([gcRun, pushRun]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.equal(pu.status, 0, explainRun(pu));
+      const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/life/race:d2`, `oci:${join(work, 'race-d2')}:x`]);
+      assert.equal(copy.status, 0, `d2 pulls whole after the push reported success: ${copy.out}`);
+      assert.match(pu.stderr, /a removal is running/);
+      assert.deepEqual(await tagsOf('life/race'), ['d2'], 'the lease tag is gone');
+    } finally {
+      release();
+      await proxy.close();
+    }
+  });
 });

@@ -8,7 +8,8 @@
  */
 import type { Digest } from '../../oci/digest.js';
 import type { Blob } from '../../oci/graph.js';
-import { mergedReferrersIndex, referrersTag } from '../../oci/referrers.js';
+import { mergedReferrersIndex, referrersIndex, referrersTag } from '../../oci/referrers.js';
+import { RegistryError } from './registry-error.js';
 import { memoryBlob } from '../../oci/graph.js';
 import { AlbaError } from '../../errors.js';
 import { pushRecord } from './push-record.js';
@@ -59,7 +60,8 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
     }
     for (let attempt = 0; ; attempt++) {
       // A referrers tag that already lists them all settles it without asking for the API (a re-push).
-      const index = mergedReferrersIndex(await client.referrersTagEntries(subject.digest as Digest), referrers);
+      let listed = await client.referrersTagEntries(subject.digest as Digest);
+      const index = mergedReferrersIndex(listed, referrers);
       if (index === undefined) return;
       if (attempt === LINK_ATTEMPTS) break;
       if (api !== false) {
@@ -70,7 +72,15 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
         }
         api = false;
       }
-      await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(index));
+      try {
+        await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(index));
+      } catch (err) {
+        // the tag lists manifests the registry no longer holds (deleted by a removal or another tool): those entries go
+        if (!(err instanceof RegistryError && err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN'))) throw err;
+        listed = (await Promise.all(listed.map(async (d) => ((await client.hasManifest(d.digest)) ? [d] : [])))).flat();
+        const pruned = mergedReferrersIndex(listed, referrers) ?? referrersIndex([...listed]);
+        await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(pruned));
+      }
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
     }
     throw new AlbaError('REGISTRY', `${formatReference({ registry: ref.registry, repository: ref.repository })}: the referrers tag of ${subject.digest} kept losing entries to other writers`, {

@@ -1,14 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import ajvDraft04Module from 'ajv-draft-04';
+import { schemasDir } from './schemas.js';
 
 // ajv-draft-04 is CommonJS: under NodeNext its class is the `default` member of the default import.
 const Ajv04 = ajvDraft04Module.default;
 type Ajv04 = InstanceType<typeof Ajv04>;
 
-/** The OCI image-spec v1.1.1 JSON schemas, kept beside the repository (../shared/schemas). */
-export const OCI_SCHEMA_DIR = resolve(repoRoot(), '..', 'shared', 'schemas', 'oci-image-spec-v1.1.1');
+/** The OCI image-spec v1.1.1 JSON schemas (see schemas.ts for where they are read from). */
+const ociSchemaDir = (): string => join(schemasDir(), 'oci-image-spec-v1.1.1');
 
 /** Schema files to validate each kind of document against. */
 export const OciSchema = {
@@ -29,15 +29,16 @@ let ajv: Ajv04 | undefined;
 export function validateOci(schema: (typeof OciSchema)[keyof typeof OciSchema], value: unknown): string[] {
   ajv ??= loadSchemas();
   const validate = ajv.getSchema(schema);
-  if (validate === undefined) throw new Error(`no OCI schema ${schema} in ${OCI_SCHEMA_DIR}`);
+  if (validate === undefined) throw new Error(`no OCI schema ${schema} in ${ociSchemaDir()}`);
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e: { instancePath: string; message?: string; params: unknown }) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 }
 
 function loadSchemas(): Ajv04 {
   const instance = new Ajv04({ allErrors: true, strict: false, validateFormats: false });
-  for (const file of readdirSync(OCI_SCHEMA_DIR).filter((f) => f.endsWith('.json'))) {
-    instance.addSchema(dropIds(JSON.parse(readFileSync(join(OCI_SCHEMA_DIR, file), 'utf8'))) as object, file);
+  const dir = ociSchemaDir();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    instance.addSchema(dropIds(JSON.parse(readFileSync(join(dir, file), 'utf8'))) as object, file);
   }
   return instance;
 }
@@ -51,18 +52,4 @@ function dropIds(node: unknown): unknown {
     out[key] = dropIds(value);
   }
   return out;
-}
-
-function repoRoot(): string {
-  // test/helpers/ (or dist/test/helpers/ once compiled): walk up to the folder with package.json.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      readFileSync(join(dir, 'package.json'));
-      return dir;
-    } catch {
-      dir = dirname(dir);
-    }
-  }
-  throw new Error('cannot find the repository root from test/helpers/oci-schemas.ts');
 }

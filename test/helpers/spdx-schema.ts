@@ -1,31 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { schemasDir } from './schemas.js';
 
 const addFormats = addFormatsModule.default;
-
-/** The project root: the nearest directory above this file holding package.json (works from dist/ too). */
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('spdx-schema: no package.json above the test helpers');
-    dir = parent;
-  }
-  return dir;
-}
-
-/** Absolute path of the shared reference schemas (`../shared/schemas/` from the project root). */
-export const SCHEMAS_DIR = join(projectRoot(), '..', 'shared', 'schemas');
 
 let compiled: ValidateFunction | undefined;
 
 /** The SPDX 2.3 JSON schema (draft-07) compiled with ajv + ajv-formats. */
 export function spdxSchemaValidator(): ValidateFunction {
   if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'spdx-2.3.schema.json'), 'utf8')) as object;
+    const schema = JSON.parse(readFileSync(join(schemasDir(), 'spdx-2.3.schema.json'), 'utf8')) as object;
     const ajv = new Ajv({ allErrors: true, strict: false });
     addFormats(ajv);
     compiled = ajv.compile(schema);

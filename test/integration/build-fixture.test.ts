@@ -19,6 +19,7 @@ import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { ownersCheckable } from '../helpers/rootfs.js';
 import { requireTool } from '../helpers/tools.js';
+import { schemasAvailable } from '../helpers/schemas.js';
 
 // End-to-end test of `alba lock` + `alba build` as a user runs them (the compiled CLI: run
 // `tsc -p .` first) over the fixture distro served on 127.0.0.1. Third-party tools check the
@@ -170,13 +171,13 @@ describe('alba build of the fixture distro', () => {
     assert.match(run.stdout + run.stderr, /Validation succeeded/);
   });
 
-  test('oci-layout, index.json, the index, manifests and configs match the OCI schemas', async () => {
-    assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layout, 'oci-layout'), 'utf8'))), []);
-    assert.deepEqual(validateOci(OciSchema.index, image.layoutIndex), []);
-    assert.deepEqual(validateOci(OciSchema.index, image.index), []);
+  test('oci-layout, index.json, the index, manifests and configs match the OCI schemas', async (t) => {
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layout, 'oci-layout'), 'utf8'))), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, image.layoutIndex), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, image.index), []);
     for (const [arch, { manifest, config }] of image.images) {
-      assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], `${arch} manifest`);
-      assert.deepEqual(validateOci(OciSchema.config, config), [], `${arch} config`);
+      if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], `${arch} manifest`);
+      if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.config, config), [], `${arch} config`);
     }
   });
 

@@ -27,6 +27,7 @@ import { makeDeb, type DebEntry } from '../helpers/make-deb.js';
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
 import { ownersCheckable } from '../helpers/rootfs.js';
 import { requireTool } from '../helpers/tools.js';
+import { schemasAvailable } from '../helpers/schemas.js';
 
 const EPOCH = 1_700_000_000;
 const TAG = 'test';
@@ -137,18 +138,18 @@ describe('2-platform OCI layout from fixture debs', () => {
     assert.equal(caAmd, caArm);
   });
 
-  test('every JSON document is valid against the OCI schemas, and every blob hashes to its digest', async () => {
+  test('every JSON document is valid against the OCI schemas, and every blob hashes to its digest', async (t) => {
     const layout = await readLayout(layoutDir);
     await checkLayout(layout, { hashes: true });
-    assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layoutDir, 'oci-layout'), 'utf8'))), []);
-    assert.deepEqual(validateOci(OciSchema.index, layout.index), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layoutDir, 'oci-layout'), 'utf8'))), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, layout.index), []);
     const index = await layout.readJson<{ manifests: Descriptor[] }>(layout.findRef(TAG)!.digest);
-    assert.deepEqual(validateOci(OciSchema.index, index), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, index), []);
     assert.equal(index.manifests.length, 2);
     for (const m of index.manifests) {
       const manifest = await layout.readJson<{ config: Descriptor }>(m.digest);
-      assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], m.digest);
-      assert.deepEqual(validateOci(OciSchema.config, await layout.readJson(manifest.config.digest)), [], manifest.config.digest);
+      if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], m.digest);
+      if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.config, await layout.readJson(manifest.config.digest)), [], manifest.config.digest);
     }
   });
 

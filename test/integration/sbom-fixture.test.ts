@@ -12,6 +12,7 @@ import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { explainRun, runAlba } from '../helpers/run-alba.js';
 import { spdxProblems } from '../helpers/spdx-schema.js';
 import { requireTool } from '../helpers/tools.js';
+import { schemasAvailable } from '../helpers/schemas.js';
 
 // The SBOMs of a fixture build, end to end (the compiled CLI: run `tsc -p .` first): the files in
 // <layout>/sbom/, `alba sbom`, the OCI referrer manifests among the blobs, and what the documents
@@ -139,10 +140,10 @@ async function installedPackages(arch: string): Promise<string[]> {
 }
 
 describe('SBOMs of the fixture build', () => {
-  test('every SPDX document in <layout>/sbom/ is valid SPDX 2.3', async () => {
+  test('every SPDX document in <layout>/sbom/ is valid SPDX 2.3', async (t) => {
     const names = (await readdir(join(layout, 'sbom'))).sort();
     assert.deepEqual(names, ['amd64.spdx.json', 'arm64.spdx.json', 'index.spdx.json']);
-    for (const name of names) assert.deepEqual(spdxProblems(JSON.parse((await sbomFile(name)).toString('utf8'))), [], name);
+    if (schemasAvailable(t)) for (const name of names) assert.deepEqual(spdxProblems(JSON.parse((await sbomFile(name)).toString('utf8'))), [], name);
   });
 
   test('alba sbom prints the index document, and with --platform the platform one, byte for byte', async () => {
@@ -162,7 +163,7 @@ describe('SBOMs of the fixture build', () => {
     assert.match(missing.stderr, /^alba: error\[SBOM_NOT_FOUND\]: no images for platform linux\/s390x/m);
   });
 
-  test('each image and the index have one referrer manifest carrying their document', async () => {
+  test('each image and the index have one referrer manifest carrying their document', async (t) => {
     const found = await referrers();
     const subjects: [string, string][] = [[TAG, 'index.spdx.json'], ...ARCHS.map((a): [string, string] => [SLUG_REFS[a] as string, `${a}.spdx.json`])];
     assert.equal(found.size, subjects.length);
@@ -172,7 +173,7 @@ describe('SBOMs of the fixture build', () => {
       assert.equal(matching.length, 1, `referrers of ${refName}`);
       const [digest, { manifest, bytes }] = matching[0] as [string, { manifest: Referrer; bytes: Buffer }];
       assert.equal(sha256(bytes), digest.slice('sha256:'.length));
-      assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], `referrer of ${refName}`);
+      if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], `referrer of ${refName}`);
       assert.equal(manifest.mediaType, MANIFEST);
       assert.deepEqual(manifest.subject, { mediaType: subject.mediaType, digest: subject.digest, size: subject.size });
       assert.equal(manifest.config.mediaType, 'application/vnd.oci.empty.v1+json');

@@ -15,6 +15,7 @@ import { unpackImage, type Bundle } from '../helpers/rootfs.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { spdxProblems } from '../helpers/spdx-schema.js';
 import { requireTool } from '../helpers/tools.js';
+import { schemasAvailable } from '../helpers/schemas.js';
 
 // The SBOMs of a real-mirror build of recipes/base.yaml (`--mirror apt`), checked against what the
 // build placed: the dpkg status.d entries of the unpacked rootfs, the lock, the .debs in the cache,
@@ -230,13 +231,13 @@ test('real mirror: SBOM licences: netbase and tzdata from their DEP-5 copyright,
 test('real mirror: every SBOM document validates; the index SBOM holds the SHA1 of each platform document; each is also a layout blob', async (t) => {
   if (lockOrSkip(t) === undefined) return;
   const index = await readSbom(layout);
-  assert.deepEqual(spdxProblems(index), [], 'index.spdx.json');
+  if (schemasAvailable(t)) assert.deepEqual(spdxProblems(index), [], 'index.spdx.json');
   const refs = new Map((index.externalDocumentRefs ?? []).map((r) => [r.externalDocumentId, r.checksum]));
   assert.equal(refs.size, ARCHS.length);
   for (const arch of [undefined, ...ARCHS]) {
     const bytes = await readFile(sbomPath(layout, arch));
     if (arch !== undefined) {
-      assert.deepEqual(spdxProblems(JSON.parse(bytes.toString('utf8'))), [], `${arch.name}.spdx.json`);
+      if (schemasAvailable(t)) assert.deepEqual(spdxProblems(JSON.parse(bytes.toString('utf8'))), [], `${arch.name}.spdx.json`);
       assert.deepEqual(refs.get(`DocumentRef-${arch.name}`), { algorithm: 'SHA1', checksumValue: createHash('sha1').update(bytes).digest('hex') });
     }
     await access(join(layout, 'blobs', 'sha256', createHash('sha256').update(bytes).digest('hex')));
@@ -273,7 +274,7 @@ test('real mirror: a static binary added with files: is in the amd64 SBOM with t
   const expected = await sha256File(STATIC_BINARY);
   const amd64 = ARCHS[0] as TargetArch;
   const doc = await readSbom(out, amd64);
-  assert.deepEqual(spdxProblems(doc), []);
+  if (schemasAvailable(t)) assert.deepEqual(spdxProblems(doc), []);
   const files = doc.packages.filter((p) => p.primaryPackagePurpose === 'FILE');
   assert.deepEqual(files.map((f) => [f.packageFileName, f.checksums]), [[dst, [{ algorithm: 'SHA256', checksumValue: expected }]]]);
   assert.ok(doc.relationships.some((r) => r.spdxElementId === 'SPDXRef-Image' && r.relationshipType === 'CONTAINS' && r.relatedSpdxElement === files[0]?.SPDXID));

@@ -8,6 +8,7 @@ import { artifactManifest, artifactManifestBlob, EMPTY_DESCRIPTOR, imageManifest
 import { MediaType } from '../../src/oci/media-types.js';
 import type { Descriptor } from '../../src/oci/types.js';
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
+import { schemasAvailable } from '../helpers/schemas.js';
 
 const d = (c: string): ReturnType<typeof parseDigest> => parseDigest(`sha256:${c.repeat(64)}`);
 const layer: Descriptor = { mediaType: MediaType.layerGzip, digest: d('1'), size: 10 };
@@ -70,9 +71,9 @@ describe('image config', () => {
     );
   });
 
-  test('valid against the OCI schema; the blob descriptor matches the bytes', () => {
+  test('valid against the OCI schema; the blob descriptor matches the bytes', (t) => {
     const blob = imageConfigBlob(configInput);
-    assert.deepEqual(validateOci(OciSchema.config, JSON.parse(blob.bytes.toString())), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.config, JSON.parse(blob.bytes.toString())), []);
     assert.equal(blob.descriptor.digest, digestOf(blob.bytes));
     assert.equal(blob.descriptor.size, blob.bytes.length);
     assert.equal(blob.descriptor.mediaType, MediaType.config);
@@ -82,7 +83,7 @@ describe('image config', () => {
 describe('manifests and index', () => {
   const config = imageConfigBlob(configInput).descriptor;
 
-  test('image manifest: exact bytes and schema-valid', () => {
+  test('image manifest: exact bytes and schema-valid', (t) => {
     const blob = imageManifestBlob({ config, layers: [layer] }, configInput.platform);
     assert.equal(
       blob.bytes.toString(),
@@ -90,10 +91,10 @@ describe('manifests and index', () => {
         `"layers":[{"mediaType":"${MediaType.layerGzip}","digest":"${d('1')}","size":10}]}`,
     );
     assert.deepEqual(blob.descriptor.platform, configInput.platform);
-    assert.deepEqual(validateOci(OciSchema.manifest, JSON.parse(blob.bytes.toString())), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, JSON.parse(blob.bytes.toString())), []);
   });
 
-  test('image index: platforms in order, annotations sorted, schema-valid', () => {
+  test('image index: platforms in order, annotations sorted, schema-valid', (t) => {
     const amd = { ...imageManifestBlob({ config, layers: [layer] }, { os: 'linux', architecture: 'amd64' }).descriptor };
     const arm = { ...imageManifestBlob({ config, layers: [layer] }, configInput.platform).descriptor };
     const value = imageIndex({ manifests: [amd, arm], annotations: { 'org.opencontainers.image.version': '1', 'org.opencontainers.image.created': 'x' } });
@@ -105,11 +106,11 @@ describe('manifests and index', () => {
       parsed.manifests.map((m) => m.platform),
       [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux', variant: 'v8' }],
     );
-    assert.deepEqual(validateOci(OciSchema.index, parsed), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, parsed), []);
     assert.equal(blob.descriptor.mediaType, MediaType.index);
   });
 
-  test('artifact manifest: empty config, artifactType, subject; schema-valid', () => {
+  test('artifact manifest: empty config, artifactType, subject; schema-valid', (t) => {
     assert.equal(EMPTY_DESCRIPTOR.digest, 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
     assert.equal(EMPTY_DESCRIPTOR.size, 2);
     const sbom: Descriptor = { mediaType: MediaType.spdx, digest: d('5'), size: 99 };
@@ -121,12 +122,12 @@ describe('manifests and index', () => {
     const blob = artifactManifestBlob(input);
     assert.equal(blob.descriptor.artifactType, MediaType.spdx);
     assert.deepEqual(blob.descriptor.annotations, input.annotations);
-    assert.deepEqual(validateOci(OciSchema.manifest, JSON.parse(blob.bytes.toString())), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, JSON.parse(blob.bytes.toString())), []);
   });
 
-  test('subject goes after layers in an image manifest, and the schema catches a broken manifest', () => {
+  test('subject goes after layers in an image manifest, and the schema catches a broken manifest', (t) => {
     const subject = { mediaType: MediaType.manifest, digest: d('9'), size: 1 };
     assert.deepEqual(Object.keys(JSON.parse(canonicalJson(imageManifest({ config, layers: [layer], subject }))) as object), ['schemaVersion', 'mediaType', 'config', 'layers', 'subject']);
-    assert.notDeepEqual(validateOci(OciSchema.manifest, { ...imageManifest({ config, layers: [layer] }), schemaVersion: 1 }), []);
+    if (schemasAvailable(t)) assert.notDeepEqual(validateOci(OciSchema.manifest, { ...imageManifest({ config, layers: [layer] }), schemaVersion: 1 }), []);
   });
 });

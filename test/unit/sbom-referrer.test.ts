@@ -7,6 +7,7 @@ import { EMPTY_DESCRIPTOR as EMPTY_CONFIG } from '../../src/oci/manifest.js';
 import { referrersIndex, referrersTag } from '../../src/oci/referrers.js';
 import { sbomReferrer, sbomTitle } from '../../src/sbom/referrer.js';
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
+import { schemasAvailable } from '../helpers/schemas.js';
 
 const SBOM = Buffer.from('{\n  "spdxVersion": "SPDX-2.3"\n}\n');
 const SUBJECT: Descriptor = {
@@ -21,13 +22,13 @@ describe('sbomReferrer', () => {
   const referrer = sbomReferrer({ sbom: SBOM, subject: SUBJECT, created: 1707606793, title: sbomTitle('arm64') });
   const manifest = JSON.parse(referrer.manifest.bytes.toString('utf8')) as Record<string, unknown>;
 
-  it('is a valid OCI 1.1 image manifest', () => {
-    assert.deepEqual(validateOci(OciSchema.manifest, manifest), []);
+  it('is a valid OCI 1.1 image manifest', (t) => {
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, manifest), []);
   });
 
-  it('the validator rejects a manifest without config (so the check above means something)', () => {
+  it('the validator rejects a manifest without config (so the check above means something)', (t) => {
     const { config: _config, ...withoutConfig } = manifest;
-    assert.notDeepEqual(validateOci(OciSchema.manifest, withoutConfig), []);
+    if (schemasAvailable(t)) assert.notDeepEqual(validateOci(OciSchema.manifest, withoutConfig), []);
   });
 
   it('is the SPDX artifact with the empty config, the document as layer and the image as subject', () => {
@@ -91,12 +92,12 @@ describe('referrers tag schema fallback', () => {
     assert.equal(referrersTag(parseDigest(`sha256:${hex}`)), `sha256-${hex}`);
   });
 
-  it('builds a valid image index of the referrers, deduplicated and sorted by digest', () => {
+  it('builds a valid image index of the referrers, deduplicated and sorted by digest', (t) => {
     const a = sbomReferrer({ sbom: Buffer.from('a'), subject: SUBJECT, created: 0, title: 'a' }).manifest.descriptor;
     const b = sbomReferrer({ sbom: Buffer.from('b'), subject: SUBJECT, created: 0, title: 'b' }).manifest.descriptor;
     const index = referrersIndex([b, a, b]);
     const parsed = JSON.parse(index.bytes.toString()) as { manifests: Descriptor[] };
-    assert.deepEqual(validateOci(OciSchema.index, parsed), []);
+    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, parsed), []);
     assert.deepEqual(parsed.manifests.map((m) => m.digest), [a.digest, b.digest].sort());
     assert.equal(parsed.manifests[0]?.artifactType, 'application/spdx+json');
     assert.deepEqual(index.descriptor, { mediaType: MediaType.index, digest: digestOf(index.bytes), size: index.bytes.length });

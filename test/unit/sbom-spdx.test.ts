@@ -8,6 +8,7 @@ import { assignIds, supplierFromMaintainer, type SpdxDocument } from '../../src/
 import { imageSbom, indexSbom, serializeSbom } from '../../src/sbom/spdx.js';
 import type { ImageSbomInput, SbomPackage } from '../../src/sbom/types.js';
 import { spdxProblems } from '../helpers/spdx-schema.js';
+import { schemasAvailable } from '../helpers/schemas.js';
 
 const FORMAT = 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n';
 const MIRROR = 'http://deb.example/debian';
@@ -92,8 +93,8 @@ describe('imageSbom', () => {
     assert.match(pkg?.externalRefs?.[0]?.referenceLocator ?? '', /^pkg:deb\/debian\/libfoo1@1\.2-3%2Bb1\?/);
   });
 
-  it('is valid SPDX 2.3 (schema and references)', () => {
-    assert.deepEqual(spdxProblems(JSON.parse(serializeSbom(imageSbom(input())).toString())), []);
+  it('is valid SPDX 2.3 (schema and references)', (t) => {
+    if (schemasAvailable(t)) assert.deepEqual(spdxProblems(JSON.parse(serializeSbom(imageSbom(input())).toString())), []);
   });
 
   it('is byte-identical for the same input and for any package, file or dependency order', () => {
@@ -196,11 +197,11 @@ describe('imageSbom', () => {
     ]);
   });
 
-  it('renames a LicenseRef whose text differs between packages, whatever the order', () => {
+  it('renames a LicenseRef whose text differs between packages, whatever the order', (t) => {
     const pd = (text: string): SbomPackage['license'] => parseDep5(`${FORMAT}Files: *\nCopyright: x\nLicense: public-domain\n ${text}\n`);
     const packages = [deb('a', { license: pd('text A') }), deb('b', { license: pd('text B') }), deb('c', { license: pd('text A') })];
     const doc = imageSbom(input({ packages, files: [] }));
-    assert.deepEqual(spdxProblems(doc), []);
+    if (schemasAvailable(t)) assert.deepEqual(spdxProblems(doc), []);
     const idA = `LicenseRef-public-domain-${createHash('sha256').update('text A').digest('hex').slice(0, 8)}`;
     const idB = `LicenseRef-public-domain-${createHash('sha256').update('text B').digest('hex').slice(0, 8)}`;
     assert.deepEqual(['a', 'b', 'c'].map((n) => pkg(doc, n).licenseDeclared), [idA, idB, idA]);
@@ -208,9 +209,9 @@ describe('imageSbom', () => {
     assert.deepEqual(serializeSbom(imageSbom(input({ packages: shuffled(packages), files: [] }))), serializeSbom(doc));
   });
 
-  it('keeps SPDXIDs unique when names sanitize alike', () => {
+  it('keeps SPDXIDs unique when names sanitize alike', (t) => {
     const doc = imageSbom(input({ packages: [deb('a+b'), deb('a.b'), deb('a-b')], files: [] }));
-    assert.deepEqual(spdxProblems(doc), []);
+    if (schemasAvailable(t)) assert.deepEqual(spdxProblems(doc), []);
     assert.deepEqual(doc.packages.slice(1).map((p) => [p.name, p.SPDXID]), [
       ['a+b', 'SPDXRef-deb-a-b-arm64-1'],
       ['a-b', 'SPDXRef-deb-a-b-arm64-2'],
@@ -238,9 +239,9 @@ describe('indexSbom', () => {
     images,
   };
 
-  it('is valid SPDX 2.3 and independent of the order of the images', () => {
+  it('is valid SPDX 2.3 and independent of the order of the images', (t) => {
     const doc = indexSbom(indexInput);
-    assert.deepEqual(spdxProblems(JSON.parse(serializeSbom(doc).toString())), []);
+    if (schemasAvailable(t)) assert.deepEqual(spdxProblems(JSON.parse(serializeSbom(doc).toString())), []);
     assert.deepEqual(serializeSbom(indexSbom({ ...indexInput, images: shuffled(images) })), serializeSbom(doc));
   });
 
@@ -296,13 +297,14 @@ describe('assignIds', () => {
 });
 
 describe('spdxProblems (the validator the tests above rely on)', () => {
-  it('reports schema errors, dangling relationships and undefined LicenseRefs', () => {
+  it('reports schema errors, dangling relationships and undefined LicenseRefs', (t) => {
     const doc = JSON.parse(serializeSbom(imageSbom(input())).toString()) as Record<string, unknown> & SpdxDocument;
     const broken = {
       ...doc,
       packages: doc.packages.map((p, i) => (i === 1 ? { ...p, downloadLocation: undefined, licenseDeclared: 'LicenseRef-nowhere' } : p)),
       relationships: [...doc.relationships, { spdxElementId: 'SPDXRef-Image', relationshipType: 'CONTAINS', relatedSpdxElement: 'SPDXRef-missing' }],
     };
+    if (!schemasAvailable(t)) return;
     const problems = spdxProblems(JSON.parse(JSON.stringify(broken)));
     assert.ok(problems.some((p) => p.startsWith('schema:') && p.includes('downloadLocation')), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('dangling relationship')), problems.join('\n'));

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The repository root: the nearest directory above `from` (a file URL or path; default: this
- * module) holding package.json. Works both from test/helpers/*.ts (tsx) and from the compiled
+ * module) holding package.json. Works both from test/helpers/*.ts and from the compiled
  * dist/test/helpers/*.js, since dist/ has no package.json of its own.
  */
 export function repoRoot(from: string = import.meta.url): string {

@@ -3,6 +3,7 @@ import { formatRelation, parseRelations, type Relation, type RelationGroup } fro
 import type { Candidate, PackageRequest, ResolvedPackage } from './types.js';
 import type { Universe } from './universe.js';
 import { satisfies } from './version.js';
+import { recipeProblem } from '../recipe/issues.js';
 
 /** What to resolve: the packages of every index of one architecture and the recipe's choices. */
 export interface ResolveInput {
@@ -204,15 +205,11 @@ function normalizeRequests(input: ResolveInput): PackageRequest[] {
   const byName = new Map<string, PackageRequest>();
   for (const request of input.requests) {
     if (input.exclude.includes(request.name)) {
-      throw new AlbaError('RECIPE_INVALID', `package ${request.name} is both requested in packages: and listed in exclude:`, {
-        hint: `remove ${request.name} from one of the two lists`,
-      });
+      throw recipeProblem(`package ${request.name} is both requested in packages: and listed in exclude:`, `remove ${request.name} from one of the two lists`);
     }
     const previous = byName.get(request.name);
     if (previous !== undefined && previous.version !== request.version) {
-      throw new AlbaError('RECIPE_INVALID', `package ${request.name} is requested twice with different versions: ${show(previous)} and ${show(request)}`, {
-        hint: `keep one entry for ${request.name}`,
-      });
+      throw recipeProblem(`package ${request.name} is requested twice with different versions: ${show(previous)} and ${show(request)}`, `keep one entry for ${request.name}`);
     }
     byName.set(request.name, request);
   }

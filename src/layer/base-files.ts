@@ -8,9 +8,9 @@
  *   the directories above homes are 0755 root.
  * Everything else is owned by 0:0. Entries are sorted by path, so parents come first.
  */
-import { AlbaError } from '../errors.js';
 import type { GroupAccount, UserAccount } from '../recipe/types.js';
 import { DIR_MODE, normaliseEntryPath, parentDirs } from './tar-path.js';
+import { recipeProblem } from '../recipe/issues.js';
 
 /** One entry of a generated layer; mtime is the build's sourceDateEpoch. */
 export interface PlannedEntry {
@@ -86,7 +86,5 @@ export function planBaseFiles(input: BaseFilesInput): PlannedEntry[] {
 
 function homePath(user: UserAccount): string {
   if (user.home.startsWith('/') && !user.home.split('/').includes('..')) return normaliseEntryPath(`.${user.home}`, true, user.name);
-  throw new AlbaError('RECIPE_INVALID', `user ${user.name}: home ${JSON.stringify(user.home)} is not an absolute path without ".."`, {
-    hint: 'write the home directory as an absolute path, e.g. /home/app',
-  });
+  throw recipeProblem(`user ${user.name}: home ${JSON.stringify(user.home)} is not an absolute path without ".."`, 'write the home directory as an absolute path, e.g. /home/app');
 }

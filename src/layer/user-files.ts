@@ -16,6 +16,7 @@ import type { PathSpec } from '../recipe/types.js';
 import { checkElfArch } from './elf.js';
 import { addEntry, addStreamEntry, writeLayer, type LayerBlob } from './layer-writer.js';
 import { DIR_MODE, parentDirs } from './tar-path.js';
+import { recipeProblem } from '../recipe/issues.js';
 
 /** One file to put in the image. */
 export interface UserFile {
@@ -65,7 +66,7 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
   planned.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (let i = 1; i < planned.length; i++) {
     if (planned[i]?.path === planned[i - 1]?.path) {
-      throw new AlbaError('RECIPE_INVALID', `two files have the destination ${planned[i]?.dst}`, { hint: 'give each file its own `dst`' });
+      throw recipeProblem(`two files have the destination ${planned[i]?.dst}`, 'give each file its own `dst`');
     }
   }
   const paths = opts.paths ?? [];
@@ -81,7 +82,7 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
     .map((link) => {
       const target = linkable.get(layerPath(link.target ?? ''));
       if (target === undefined) {
-        throw new AlbaError('RECIPE_INVALID', `the hard link ${link.path} names ${link.target ?? '(nothing)'}, which is not a file of this recipe`, { hint: 'a hard link can only name a `files:` dst or an `empty-file` of the same recipe' });
+        throw recipeProblem(`the hard link ${link.path} names ${link.target ?? '(nothing)'}, which is not a file of this recipe`, 'a hard link can only name a `files:` dst or an `empty-file` of the same recipe');
       }
       return { link, target };
     });
@@ -145,9 +146,7 @@ function layerPath(path: string): string {
 function imagePath(dst: string): string {
   const parts = dst.split('/').filter((p) => p !== '' && p !== '.');
   if (!dst.startsWith('/') || parts.length === 0 || parts.includes('..')) {
-    throw new AlbaError('RECIPE_INVALID', `file destination ${JSON.stringify(dst)} is not an absolute file path without ".."`, {
-      hint: 'write `dst` as an absolute path in the image, e.g. /usr/local/bin/app',
-    });
+    throw recipeProblem(`file destination ${JSON.stringify(dst)} is not an absolute file path without ".."`, 'write `dst` as an absolute path in the image, e.g. /usr/local/bin/app');
   }
   return parts.join('/');
 }

@@ -16,7 +16,7 @@ export interface Blob {
   open(): Promise<Readable>;
   /** The bytes, when the blob is in memory (manifests, configs, SBOMs). */
   bytes?: Buffer;
-  /** A local file holding exactly these bytes, for sinks that can link or copy files. */
+  /** The local file holding exactly these bytes (the cache's blob store, a layout), named in messages about the blob. */
   file?: string;
 }
 
@@ -54,7 +54,7 @@ export function fileBlob(descriptor: Descriptor, file: string): Blob {
   // The callback form returns the last stream and destroys both ends when either fails.
   const open = async (): Promise<Readable> => {
     if ((await stat(file).catch(() => undefined)) === undefined) {
-      throw new AlbaError('SIZE_MISMATCH', `${file} should hold ${descriptor.digest}: it is missing`, { hint: 'the file was removed meanwhile (another tool, or a cache cleanup); run again' });
+      throw new AlbaError('BLOB_MISSING', `${file} should hold ${descriptor.digest}: it is missing`, { hint: 'the file was removed meanwhile (another tool, or a cache cleanup); run again' });
     }
     return pipeline(createReadStream(file), new VerifyingStream(descriptor, file), () => undefined);
   };
@@ -64,7 +64,7 @@ export function fileBlob(descriptor: Descriptor, file: string): Blob {
 /** The whole content of a blob, refused above `max` bytes (manifests, indexes: read to be sent or parsed). */
 export async function blobBytes(blob: Blob, max: number): Promise<Buffer> {
   if (blob.descriptor.size > max) {
-    throw new AlbaError('SIZE_MISMATCH', `${blob.descriptor.digest} has ${blob.descriptor.size} bytes, more than the ${max} alba reads into memory`, {
+    throw new AlbaError('TOO_LARGE', `${blob.descriptor.digest} has ${blob.descriptor.size} bytes, more than the ${max} alba reads into memory`, {
       hint: 'a manifest or index this large is not what alba expects; check the source',
     });
   }

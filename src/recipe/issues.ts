@@ -35,10 +35,32 @@ export function formatIssues(file: string, issues: readonly RecipeIssue[]): stri
     .join('\n');
 }
 
+/** One recipe problem as a library caller gets it: the recipe file and, when known, the position. */
+export interface RecipeProblem {
+  file?: string;
+  line?: number;
+  col?: number;
+  message: string;
+  hint?: string;
+}
+
+/** RECIPE_INVALID: the message lists the problems as text, `problems` as data (for editors and other callers). */
+export class RecipeInvalidError extends AlbaError {
+  readonly problems: readonly RecipeProblem[];
+
+  constructor(message: string, hint: string, problems: readonly RecipeProblem[]) {
+    super('RECIPE_INVALID', message, { hint });
+    this.problems = problems;
+  }
+}
+
 /** The RECIPE_INVALID error listing every issue, one per line. */
-export function recipeInvalid(file: string, issues: readonly RecipeIssue[]): AlbaError {
+export function recipeInvalid(file: string, issues: readonly RecipeIssue[]): RecipeInvalidError {
   const count = issues.length === 1 ? 'the problem' : `the ${issues.length} problems`;
-  return new AlbaError('RECIPE_INVALID', formatIssues(file, issues), {
-    hint: `fix ${count} listed above; docs/recipe.md describes every key and its format`,
-  });
+  return new RecipeInvalidError(formatIssues(file, issues), `fix ${count} listed above; docs/recipe.md describes every key and its format`, issues.map((i) => ({ file, ...i })));
+}
+
+/** RECIPE_INVALID for one problem found after parsing (no position: the layer planner, the resolver). */
+export function recipeProblem(message: string, hint: string): RecipeInvalidError {
+  return new RecipeInvalidError(message, hint, [{ message, hint }]);
 }

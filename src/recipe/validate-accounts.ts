@@ -31,8 +31,8 @@ function readUsers(r: YamlReader, value: Located): UserAccount[] {
     const gid = gidAt === undefined ? uid : r.integer(gidAt, 0, MAX_ID);
     const homeAt = fields.get('home');
     const shellAt = fields.get('shell');
-    const home = homeAt === undefined ? undefined : absolute(r, homeAt);
-    const shell = shellAt === undefined ? DEFAULT_SHELL : absolute(r, shellAt);
+    const home = homeAt === undefined ? undefined : r.absolutePath(homeAt);
+    const shell = shellAt === undefined ? DEFAULT_SHELL : r.absolutePath(shellAt);
     if (name !== undefined) names.check(name, fields.get('name')!);
     if (uid !== undefined) ids.check(uid, fields.get('uid')!);
     if (name === undefined || uid === undefined || gid === undefined || shell === undefined) continue;
@@ -83,13 +83,4 @@ function idField(r: YamlReader, parent: Located, value: Located | undefined, key
     return undefined;
   }
   return r.integer(value, 0, MAX_ID);
-}
-
-function absolute(r: YamlReader, value: Located): string | undefined {
-  const text = r.string(value);
-  if (text !== undefined && !text.startsWith('/')) {
-    r.problem(value, `"${text}" must be an absolute path`);
-    return undefined;
-  }
-  return text;
 }

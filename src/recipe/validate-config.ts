@@ -34,7 +34,7 @@ export function readImageConfig(
     }) ?? {};
   }
   const workdir = at('workdir');
-  if (workdir !== undefined) setIf(out, 'workdir', readWorkdir(r, workdir));
+  if (workdir !== undefined) setIf(out, 'workdir', r.absolutePath(workdir));
   for (const key of ['labels', 'annotations'] as const) {
     const value = at(key);
     if (value !== undefined) {
@@ -76,15 +76,6 @@ function readRunAs(
     ok = false;
   }
   return ok ? text : undefined;
-}
-
-function readWorkdir(r: YamlReader, value: Located): string | undefined {
-  const text = r.string(value);
-  if (text !== undefined && !text.startsWith('/')) {
-    r.problem(value, `"${text}" must be an absolute path`);
-    return undefined;
-  }
-  return text;
 }
 
 function readSignal(r: YamlReader, value: Located): string | undefined {

@@ -74,6 +74,16 @@ export class YamlReader {
     return undefined;
   }
 
+  /** A string that is an absolute path (`/…`): workdir, a user's home and shell. */
+  absolutePath(value: Located): string | undefined {
+    const text = this.string(value);
+    if (text !== undefined && !text.startsWith('/')) {
+      this.problem(value, `"${text}" must be an absolute path`);
+      return undefined;
+    }
+    return text;
+  }
+
   /** A scalar as written: strings as they are, plain numbers and booleans as their source text (`1.10` stays `1.10`). */
   text(value: Located): string | undefined {
     const node = this.deref(value.node);

@@ -106,7 +106,7 @@ describe('layout sink', () => {
     const broken = await image(out, 'bad', 1_700_000_000);
     const missing = parseDigest(`sha256:${'0'.repeat(64)}`);
     broken.graph.images[0]!.blobs.push(fileBlob({ mediaType: 'application/octet-stream', digest: missing, size: 1 }, store.path(missing)));
-    await assert.rejects(writeLayout(broken), (err: unknown) => isAlbaError(err, 'SIZE_MISMATCH') && err.message.includes('is missing'));
+    await assert.rejects(writeLayout(broken), (err: unknown) => isAlbaError(err, 'BLOB_MISSING') && err.message.includes('is missing'));
     assert.deepEqual(await snapshotTree(out), before, 'the previous layout is the same, file by file');
     assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out3')), []);
   });

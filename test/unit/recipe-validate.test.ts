@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
+import { RecipeInvalidError } from '../../src/recipe/issues.js';
 import { checkRecipe, parseRecipe } from '../../src/recipe/parse.js';
 
 /** A valid recipe of five lines; cases append lines from line 6 on. */
@@ -117,6 +118,9 @@ test('parseRecipe throws one RECIPE_INVALID listing every problem as file:line:c
     assert.ok(isAlbaError(err, 'RECIPE_INVALID'));
     assert.deepEqual(err.message.split('\n').map((l) => l.split(': ')[0]), ['dir/r.yaml:2:9', 'dir/r.yaml:6:10', 'dir/r.yaml:7:1']);
     assert.match(err.hint ?? '', /3 problems/);
+    assert.ok(err instanceof RecipeInvalidError);
+    assert.deepEqual(err.problems.map((p) => [p.file, p.line, p.col]), [['dir/r.yaml', 2, 9], ['dir/r.yaml', 6, 10], ['dir/r.yaml', 7, 1]]);
+    assert.match(err.problems[2]?.message ?? '', /^unknown key "packges"/);
     return true;
   });
 });

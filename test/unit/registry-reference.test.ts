@@ -115,26 +115,24 @@ describe('registry errors', () => {
     for (const [body, expected] of cases) assert.deepEqual(parseErrorBody(body), expected, body);
   });
 
-  test('message, hint, temporary()', () => {
-    const cases: [ConstructorParameters<typeof RegistryError>[0], RegExp, RegExp, boolean][] = [
+  test('message and hint', () => {
+    const cases: [ConstructorParameters<typeof RegistryError>[0], RegExp, RegExp][] = [
       [
         { method: 'GET', url: 'http://u:p@h/v2/a/manifests/1', status: 404, errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] },
         /^GET http:\/\/h\/v2\/a\/manifests\/1: 404 MANIFEST_UNKNOWN: manifest unknown$/,
         /no such repository, tag or digest/,
-        false,
       ],
-      [{ method: 'GET', url: 'http://h/v2/', status: 401, errors: [], anonymous: true }, /: 401 unauthorized$/, /--creds USER:PASSWORD/, false],
-      [{ method: 'GET', url: 'http://h/v2/', status: 401, errors: [], anonymous: false }, /: 401 unauthorized$/, /refused these credentials/, false],
-      [{ method: 'GET', url: 'http://h/v2/x', status: 503, errors: [] }, /: 503 no error details$/, /retry later/, true],
-      [{ method: 'GET', url: 'http://h/v2/x', status: 429, errors: [{ code: 'TOOMANYREQUESTS', message: '' }] }, /: 429 TOOMANYREQUESTS$/, /retry later/, true],
-      [{ method: 'GET', url: 'http://h/v2/x', status: 404, errors: [{ code: 'NAME_UNKNOWN', message: 'n' }] }, /NAME_UNKNOWN: n/, /repository does not exist/, false],
+      [{ method: 'GET', url: 'http://h/v2/', status: 401, errors: [], anonymous: true }, /: 401 unauthorized$/, /--creds USER:PASSWORD/],
+      [{ method: 'GET', url: 'http://h/v2/', status: 401, errors: [], anonymous: false }, /: 401 unauthorized$/, /refused these credentials/],
+      [{ method: 'GET', url: 'http://h/v2/x', status: 503, errors: [] }, /: 503 no error details$/, /retry later/],
+      [{ method: 'GET', url: 'http://h/v2/x', status: 429, errors: [{ code: 'TOOMANYREQUESTS', message: '' }] }, /: 429 TOOMANYREQUESTS$/, /retry later/],
+      [{ method: 'GET', url: 'http://h/v2/x', status: 404, errors: [{ code: 'NAME_UNKNOWN', message: 'n' }] }, /NAME_UNKNOWN: n/, /repository does not exist/],
     ];
-    for (const [failure, message, hint, temporary] of cases) {
+    for (const [failure, message, hint] of cases) {
       const err = new RegistryError(failure);
       assert.ok(isAlbaError(err, 'REGISTRY'));
       assert.match(err.message, message);
       assert.match(err.hint ?? '', hint);
-      assert.equal(err.temporary(), temporary);
       assert.equal(err.status, failure.status);
       assert.doesNotMatch(err.url, /u:p@/);
     }

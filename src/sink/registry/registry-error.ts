@@ -1,5 +1,4 @@
 import { AlbaError, redactUrl } from '../../errors.js';
-import { retryableStatus } from '../../http/retry.js';
 
 /** One entry of the `errors` array of a registry's error body (distribution spec). */
 export interface RegistryErrorEntry {
@@ -34,11 +33,6 @@ export class RegistryError extends AlbaError {
     this.url = redactUrl(failure.url);
     this.status = failure.status;
     this.errors = failure.errors;
-  }
-
-  /** True when repeating the request may succeed: the statuses the one retry policy retries (http/retry.ts), or a TOOMANYREQUESTS code. */
-  temporary(): boolean {
-    return retryableStatus(this.status) || this.errors.some((e) => e.code === 'TOOMANYREQUESTS');
   }
 }
 

@@ -7,7 +7,7 @@ import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withR
 /** Options of one HTTP GET. */
 export interface FetchOptions {
   /** Time allowed to connect and get the headers, and between two chunks of the body (default 30 s). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** For fetchBytes: the largest body accepted (default 64 MiB: Release files are a few hundred kB). */
   maxBytes?: number;
 }

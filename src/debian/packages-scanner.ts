@@ -161,8 +161,9 @@ export class PackagesScanner {
     const fields: IndexFields = {};
     const values = this.values;
     for (let i = 0; i < values.length; i++) {
-      if (values[i] === undefined) continue;
-      fields[INDEX_FIELDS[i]!] = values[i];
+      const value = values[i];
+      if (value === undefined) continue;
+      fields[INDEX_FIELDS[i]!] = value;
       values[i] = undefined;
     }
     this.filled = false;

@@ -109,6 +109,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   const headers: Record<string, string> = { ...credentialHeaders, ...request.headers };
   if (body?.length !== undefined) headers['content-length'] = String(body.length);
   const undici = await loadUndici();
+  const dispatcher = dispatcherFor(request.tls, undici.Agent);
   arm();
   let res: Dispatcher.ResponseData;
   try {
@@ -119,7 +120,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
       maxRedirections: request.redirect === false || body !== undefined ? 0 : 5,
       headersTimeout: 0,
       bodyTimeout: 0,
-      dispatcher: dispatcherFor(request.tls, undici.Agent),
+      ...(dispatcher === undefined ? {} : { dispatcher }),
       ...(body === undefined ? {} : { body: body.stream }),
     });
   } catch (err) {

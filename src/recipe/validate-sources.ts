@@ -9,9 +9,9 @@ const DIST = /^[a-z][a-z0-9-]*$/;
 
 /** The located `snapshot`, `dist` and `sources` keys of a recipe. */
 export interface SourceKeys {
-  snapshot?: Located;
-  dist?: Located;
-  sources?: Located;
+  snapshot?: Located | undefined;
+  dist?: Located | undefined;
+  sources?: Located | undefined;
 }
 
 /** Validates the sources: `snapshot` + `dist` expanded to snapshot.debian.org, then explicit `sources`. */

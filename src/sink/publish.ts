@@ -98,7 +98,7 @@ async function walk(graph: ImageGraph, sink: Sink, tags: readonly string[], opti
 
 interface Owned {
   blob: Blob;
-  platform?: Platform;
+  platform?: Platform | undefined;
 }
 
 function owned(node: ManifestNode): Owned[] {

@@ -44,7 +44,7 @@ export async function makeTar(entries: DebEntry[]): Promise<Buffer> {
     const header = {
         name: e.path,
         type,
-        linkname: e.linkname,
+        ...(e.linkname === undefined ? {} : { linkname: e.linkname }),
         mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
         uid: e.uid ?? 0,
         gid: e.gid ?? 0,

@@ -180,7 +180,7 @@ describe('S3 as a static registry and a static-binary store (Ceph RGW)', { skip:
   test('docker archives pushed to S3 pull back with skopeo', async () => {
     const archives = join(work, 'archives');
     await mkdir(archives, { recursive: true });
-    for (const [ref, file] of [['fixture-linux-amd64', 'linux.amd64.tar'], ['fixture-linux-arm64-v8', 'linux.arm64.tar']]) {
+    for (const [ref, file] of [['fixture-linux-amd64', 'linux.amd64.tar'], ['fixture-linux-arm64-v8', 'linux.arm64.tar']] as const) {
       const copy = run('skopeo', ['copy', `oci:${fixture.layout}:${ref}`, `docker-archive:${join(archives, file)}`]);
       assert.equal(copy.status, 0, copy.out);
     }

@@ -207,7 +207,7 @@ describe('broken indexes', () => {
     const path = '/dists/stable/main/binary-amd64/Packages.xz';
     const good = await readFile(join(repo.dir, path));
     const bad = Buffer.from(good);
-    bad[Math.floor(bad.length / 2)] ^= 0xff;
+    bad[Math.floor(bad.length / 2)]! ^= 0xff;
     server.fault(path, { body: bad });
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });
     const expected = release.files.get('main/binary-amd64/Packages.xz')?.sha256 ?? '';
@@ -316,7 +316,7 @@ describe('broken debs', () => {
     const deb = repo.debs[0];
     assert.ok(deb !== undefined);
     const bad = Buffer.from(await readFile(join(repo.dir, deb.filename)));
-    bad[bad.length - 1] ^= 0xff;
+    bad[bad.length - 1]! ^= 0xff;
     server.fault(`/${deb.filename}`, { body: bad });
     const store = new BlobStore(cacheArea(cacheDir, 'blobs'));
     const url = `${server.url}/${deb.filename}`;

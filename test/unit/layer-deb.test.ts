@@ -277,7 +277,7 @@ describe('buildDebLayer refusals', () => {
     });
   }
 
-  const truncated: { name: string; compression: DebSpec['compression'] }[] = [
+  const truncated: { name: string; compression: NonNullable<DebSpec['compression']> }[] = [
     { name: 'truncated data.tar.xz', compression: 'xz' },
     { name: 'truncated data.tar.gz', compression: 'gz' },
     { name: 'truncated data.tar', compression: 'none' },

@@ -72,7 +72,8 @@ describe('checkValidUntil', () => {
     });
   }
   test('no Valid-Until never expires', () => {
-    checkValidUntil({ ...info, validUntil: undefined }, 'R', new Date('2999-01-01'));
+    const { validUntil: _none, ...withoutValidUntil } = info;
+    checkValidUntil(withoutValidUntil, 'R', new Date('2999-01-01'));
   });
 });
 

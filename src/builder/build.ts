@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { findArch, type TargetArch } from '../debian/arch.js';
 import { sourceDateEpoch, type Epoch } from './epoch.js';
 import { assembleImage, type AssembledImage } from './image.js';
@@ -70,8 +69,6 @@ export interface BuildResult {
   graph: ImageGraph;
   index: Descriptor;
   images: BuiltImage[];
-  /** The SBOM documents, as files for an OCI layout (`sbom/<arch>.spdx.json`, `sbom/index.spdx.json`). */
-  files: { path: string; bytes: Uint8Array }[];
   epoch: Epoch;
   timings: { download: number; layers: number };
 }
@@ -80,7 +77,7 @@ export interface BuildResult {
  * Builds the recipe's images from its lock: downloads and verifies every .deb, turns them into
  * cached layers (one per package, or groups planned by layer-plan.ts when an arch has more packages
  * than its `max-layers` budget), adds the base files and the user's files, writes per-arch configs
- * and manifests, one multi-arch index and SPDX SBOMs (as OCI referrers, and as files), and
+ * and manifests, one multi-arch index and SPDX SBOMs (as OCI referrers; a layout sink also writes them as files), and
  * returns them as one graph. It writes nothing but the cache: sinks store the graph (sink/publish.ts).
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
@@ -171,7 +168,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       packages: (lock.archs[i.arch.name] ?? []).length,
     })),
     graph,
-    files: sboms.files.map((f) => ({ path: join('sbom', f.name), bytes: f.bytes })),
     epoch,
     timings: { download, layers: layersTime },
   };

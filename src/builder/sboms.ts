@@ -15,22 +15,19 @@ export interface ImageSbomFacts {
   files: SbomFile[];
 }
 
-/** The SBOM referrers (document, referrer manifest, subject), and the documents as files. */
+/** The SBOM referrers (document, referrer manifest, subject). */
 export interface SbomArtifacts {
   referrers: (SbomReferrer & { subject: Descriptor })[];
-  files: { name: string; bytes: Uint8Array }[];
 }
 
 /**
  * The SPDX document of every platform image and of the index, each attached to its subject by an
- * OCI 1.1 referrer manifest, and named `<arch>.spdx.json` / `index.spdx.json` as files.
+ * OCI 1.1 referrer manifest, its layer titled `<arch>.spdx.json` / `index.spdx.json` (the file a layout gets).
  */
 export function sbomArtifacts(naming: SbomImageName, images: ImageSbomFacts[], index: Descriptor): SbomArtifacts {
   const referrers: SbomArtifacts['referrers'] = [];
-  const files: SbomArtifacts['files'] = [];
   const attach = (bytes: Buffer, subject: Descriptor, title: string): void => {
     referrers.push({ ...sbomReferrer({ sbom: bytes, subject, created: naming.created, title }), subject });
-    files.push({ name: title, bytes });
   };
   const perImage = images.map((image) => {
     const bytes = serializeSbom(imageSbom({ ...naming, ...image, distro: 'debian-12' }));
@@ -38,7 +35,7 @@ export function sbomArtifacts(naming: SbomImageName, images: ImageSbomFacts[], i
     return { arch: image.arch, manifest: image.manifest, sbom: bytes };
   });
   attach(serializeSbom(indexSbom({ ...naming, index, images: perImage })), index, sbomTitle());
-  return { referrers, files };
+  return { referrers };
 }
 
 /** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */

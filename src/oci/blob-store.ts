@@ -1,11 +1,14 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError } from '../errors.js';
-import { HashingStream, digestHex, type Digest } from './digest.js';
+import { HashingStream, digestHex, parseDigest, type Digest } from './digest.js';
+import { parseManifestJson } from './manifest-json.js';
+import type { Descriptor } from './types.js';
+import { MediaType } from './media-types.js';
 import { whenClosed } from '../util/when-closed.js';
 
 /** verify() reads a blob in chunks of this size. */
@@ -52,6 +55,19 @@ export class BlobStore {
   /** Opens a stored blob for reading. */
   open(digest: Digest): Readable {
     return createReadStream(this.path(digest));
+  }
+
+  /**
+   * The whole content of a stored blob (a manifest, a config, an SBOM), undefined when the store
+   * lacks it; `tooLarge` is thrown, unread, when it holds more than `max` bytes.
+   */
+  async bytes(digest: Digest, max: number, tooLarge: (size: number) => Error): Promise<Buffer | undefined> {
+    const info = await stat(this.path(digest)).catch(() => undefined);
+    if (info === undefined) return undefined;
+    if (info.size > max) throw tooLarge(info.size);
+    const bytes = await readFile(this.path(digest)).catch(() => undefined);
+    if (bytes !== undefined && bytes.length > max) throw tooLarge(bytes.length);
+    return bytes;
   }
 
   /** Streams `source` into the store; verifies `expected` before the blob becomes visible. */
@@ -122,3 +138,29 @@ export function checkExpected(expected: Expected | undefined, digest: Digest, si
   }
 }
 
+
+/**
+ * Checks that `store` holds what `roots` reach (indexes -> manifests -> config and layers): every
+ * descriptor's blob is there with its size and, with `hashes`, hashes to its digest; a manifest or
+ * index read to follow it must parse (at most `maxManifest` bytes). `invalid(detail)` is the
+ * caller's error; the first broken descriptor is named.
+ */
+export async function checkHeld(store: BlobStore, roots: readonly Descriptor[], options: { hashes?: boolean; maxManifest: number; invalid: (detail: string) => Error }): Promise<void> {
+  const { invalid } = options;
+  const seen = new Set<string>();
+  const visit = async (d: Descriptor, from: string): Promise<void> => {
+    if (seen.has(d.digest)) return;
+    seen.add(d.digest);
+    const digest = parseDigest(d.digest);
+    const info = await stat(store.path(digest)).catch(() => undefined);
+    if (info === undefined) throw invalid(`${from} references ${d.digest}, which is missing`);
+    if (info.size !== d.size) throw invalid(`${from} says ${d.digest} has ${d.size} bytes; the blob has ${info.size}`);
+    if (options.hashes === true && !(await store.verify(digest))) throw invalid(`blob ${d.digest} does not match its digest`);
+    if (d.mediaType !== MediaType.index && d.mediaType !== MediaType.manifest) return;
+    const bytes = await store.bytes(digest, options.maxManifest, (size) => invalid(`${d.digest} has ${size} bytes, more than the ${options.maxManifest} of a manifest`));
+    const json = parseManifestJson(bytes ?? Buffer.alloc(0), (why) => invalid(`${d.mediaType === MediaType.index ? 'index' : 'manifest'} ${d.digest} cannot be read: ${why}`));
+    const kind = d.mediaType === MediaType.index ? 'index' : 'manifest';
+    for (const child of [...(json.manifests ?? []), ...(json.config === undefined ? [] : [json.config]), ...(json.layers ?? [])]) await visit(child, `${kind} ${d.digest}`);
+  };
+  for (const d of roots) await visit(d, 'index.json');
+}

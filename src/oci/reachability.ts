@@ -8,6 +8,7 @@
  * is reached, so it never makes anything deletable.
  */
 import { digestOf, isDigest, type Digest } from './digest.js';
+import { parseManifestJson } from './manifest-json.js';
 import type { Descriptor } from './types.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -50,12 +51,6 @@ export interface Reach {
   order: Digest[];
 }
 
-interface ManifestJson {
-  manifests?: Descriptor[];
-  config?: Descriptor;
-  layers?: Descriptor[];
-}
-
 /** Reads what `roots` reach, level by level (the same order on every run); a manifest the store lacks is left out. */
 export async function readGraph(roots: readonly Digest[], reader: GraphReader): Promise<StoredGraph> {
   const graph: StoredGraph = new Map();
@@ -68,7 +63,7 @@ export async function readGraph(roots: readonly Digest[], reader: GraphReader): 
     for (const { digest, bytes, referrers } of read) {
       if (bytes === undefined) continue;
       if (digestOf(bytes) !== digest) throw reader.invalid(digest, `its content hashes to ${digestOf(bytes)}`);
-      const json = parseManifest(bytes, digest, reader);
+      const json = parseManifestJson(bytes, (why) => reader.invalid(digest, why));
       const node: StoredNode = { size: bytes.length, children: [], blobs: new Map() };
       for (const d of [json.config, ...(json.layers ?? [])]) if (d !== undefined && isDigest(d.digest)) node.blobs.set(d.digest, d.size);
       if (referrers.tagIndex !== undefined) node.referrersTag = referrers.tagIndex;
@@ -122,18 +117,4 @@ export function unreachedBy(kept: Reach, removed: Reach): { manifests: { digest:
     blobs,
     referrersTags: [...removed.referrersTags.keys()].filter((s) => !kept.manifests.has(s)).sort(),
   };
-}
-
-function parseManifest(bytes: Buffer, digest: Digest, reader: GraphReader): ManifestJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw reader.invalid(digest, 'it is not JSON');
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw reader.invalid(digest, 'it is not a JSON object');
-  const m = json as Record<string, unknown>;
-  const list = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((d) => typeof d === 'object' && d !== null && typeof (d as Descriptor).digest === 'string'));
-  if (!list(m.manifests) || !list(m.layers) || !(m.config === undefined || (typeof m.config === 'object' && m.config !== null))) throw reader.invalid(digest, 'its manifests, config or layers are not descriptors');
-  return m as ManifestJson;
 }

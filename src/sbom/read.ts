@@ -1,11 +1,15 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+/**
+ * Reading the SPDX document of an image back, from any store: the subject (what a ref names, or
+ * its platform manifest) is resolved here, the referrer is found by oci/artifacts.ts over the
+ * store's reader (an OCI layout here, a registry in read-registry.ts).
+ */
 import { findArch } from '../debian/arch.js';
 import { AlbaError } from '../errors.js';
-import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
-import { MediaType } from '../oci/media-types.js';
+import { findArtifact, readArtifact, SPDX_SBOM, type ArtifactReader } from '../oci/artifacts.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
+import { parseManifestJson, platformString } from '../oci/manifest-json.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { platformString } from './spdx-model.js';
+import { layoutArtifactReader, readLayout, selectRoot } from '../source/oci-layout.js';
 
 /** Which SBOM to read from a layout. */
 export interface ReadSbomOptions {
@@ -15,68 +19,52 @@ export interface ReadSbomOptions {
   ref?: string;
 }
 
-interface ManifestJson {
-  artifactType?: string;
-  config?: { mediaType?: string };
-  layers?: Descriptor[];
-  subject?: { digest?: string };
-  annotations?: Record<string, string>;
-  manifests?: Descriptor[];
+/** Where an SBOM is looked for: the store's reader, the root's digest, how messages name it, and the hint when there is none. */
+export interface SbomSource {
+  reader: ArtifactReader;
+  root: Digest;
+  /** The layout directory, the reference… */
+  name: string;
+  /** What to do when no SBOM of `subject` is found. */
+  notFoundHint: string | ((subject: Digest) => string);
 }
-
-const REF_NAME = 'org.opencontainers.image.ref.name';
-/** Blobs larger than this are layers, never referrer manifests; the blob scan skips them. */
-const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
 
 /**
- * The SPDX document stored in an OCI layout for a platform image (or the index without `platform`):
- * the layer of the referrer manifest whose subject is that manifest and whose artifactType is
- * application/spdx+json. Referrers are looked for in index.json first, then among all blobs.
+ * The SPDX document stored in an OCI layout for a platform image (or the index without
+ * `platform`): the layer of the newest referrer manifest whose subject is that manifest and whose
+ * artifactType is application/spdx+json, found among the layout's blobs.
  */
 export async function readSbom(layoutDir: string, options: ReadSbomOptions = {}): Promise<Buffer> {
-  const layoutIndex = await readLayoutIndex(layoutDir);
-  const root = selectIndex(layoutDir, layoutIndex, options.ref);
-  const subject = options.platform === undefined ? root : await platformManifest(layoutDir, root, options.platform);
-  const referrer = (await findReferrer(layoutDir, subject, layoutIndex.manifests ?? [])) ?? (await findReferrer(layoutDir, subject, await allBlobs(layoutDir)));
-  const layer = referrer?.layers?.find((l) => l.mediaType === MediaType.spdx);
-  if (layer === undefined) {
-    const what = options.platform === undefined ? 'the image index' : `platform ${options.platform}`;
-    throw new AlbaError('SBOM_NOT_FOUND', `no SPDX SBOM for ${what} (${subject}) in ${layoutDir}`, {
-      hint: 'build the image with `alba build` (which attaches an SBOM to every image and the index), or check the platform name',
+  const layout = await readLayout(layoutDir);
+  const root = selectRoot(layout, options.ref);
+  return readSbomFrom(
+    { reader: layoutArtifactReader(layout), root: parseDigest(root.digest), name: layoutDir, notFoundHint: 'build the image with `alba build` (which attaches an SBOM to every image and the index), or check the platform name' },
+    options.platform,
+  );
+}
+
+/** The SPDX document of `source.root` (an index or a manifest) or, with `platform`, of that platform's manifest in the root index. */
+export async function readSbomFrom(source: SbomSource, platform?: string): Promise<Buffer> {
+  const subject = platform === undefined ? source.root : await platformSubject(source, platform);
+  const found = await findArtifact(source.reader, subject, SPDX_SBOM);
+  if (found === undefined) {
+    const what = platform === undefined ? source.name : `platform ${platform} of ${source.name}`;
+    throw new AlbaError('SBOM_NOT_FOUND', `no SPDX SBOM for ${what} (${subject}): no referrer with artifactType ${SPDX_SBOM.artifactType}`, {
+      hint: typeof source.notFoundHint === 'string' ? source.notFoundHint : source.notFoundHint(subject),
     });
   }
-  return readBlob(layoutDir, parseDigest(layer.digest));
+  return readArtifact(source.reader, found);
 }
 
-async function readLayoutIndex(layoutDir: string): Promise<ManifestJson> {
-  const path = join(layoutDir, 'index.json');
-  const text = await readFile(path, 'utf8').catch((cause: unknown) => {
-    throw new AlbaError('LAYOUT_INVALID', `cannot read ${path}`, { hint: 'point at an OCI image layout directory written by `alba build`', cause });
-  });
-  return parseJson(text, path);
-}
-
-/** The digest of the image index the layout's index.json names (the one tagged `ref` when given). */
-function selectIndex(layoutDir: string, layoutIndex: ManifestJson, ref: string | undefined): Digest {
-  const indexes = (layoutIndex.manifests ?? []).filter(
-    (d) => d.mediaType === MediaType.index && d.artifactType === undefined && (ref === undefined || d.annotations?.[REF_NAME] === ref),
-  );
-  const digests = [...new Set(indexes.map((d) => d.digest))];
-  if (digests.length === 1) return parseDigest(digests[0] as string);
-  const refs = indexes.map((d) => d.annotations?.[REF_NAME] ?? d.digest).join(', ');
-  throw new AlbaError(
-    'SBOM_NOT_FOUND',
-    digests.length === 0
-      ? `no image index${ref === undefined ? '' : ` tagged ${ref}`} in ${join(layoutDir, 'index.json')}`
-      : `${join(layoutDir, 'index.json')} holds several image indexes (${refs})`,
-    { hint: digests.length === 0 ? 'check the layout path and tag' : 'name the one you want by its tag' },
-  );
-}
-
-/** The manifest of the index `root` for the requested platform. */
-async function platformManifest(layoutDir: string, root: Digest, requested: string): Promise<Digest> {
-  const index = parseJson((await readBlob(layoutDir, root)).toString('utf8'), `index ${root}`);
-  return parseDigest(platformEntry(index.manifests ?? [], requested, root).digest);
+/** The digest of the platform manifest of the root index. */
+async function platformSubject(source: SbomSource, platform: string): Promise<Digest> {
+  const bytes = await source.reader.manifest(source.root);
+  if (bytes === undefined) throw source.reader.invalid(source.root, 'it is missing');
+  const root = parseManifestJson(bytes, (why) => source.reader.invalid(source.root, why));
+  if (root.manifests === undefined) {
+    throw new AlbaError('USAGE', `${source.name} is a single image (${root.mediaType ?? 'a manifest'}), not a multi-platform index`, { hint: 'drop --platform' });
+  }
+  return parseDigest(platformEntry(root.manifests, platform, source.root).digest);
 }
 
 /** The one entry of an index's `manifests` for the requested platform (`linux/arm64`, `arm64`…); SBOM_NOT_FOUND otherwise. */
@@ -107,60 +95,4 @@ function samePlatform(entry: Platform, wanted: Platform): boolean {
   const variant = (p: Platform): string | undefined => (p.architecture === 'arm64' && p.variant === 'v8' ? undefined : p.variant);
   if (entry.os !== wanted.os || entry.architecture !== wanted.architecture) return false;
   return wanted.variant === undefined || variant(entry) === variant(wanted);
-}
-
-/** Among `candidates`, the newest SPDX referrer manifest whose subject is `subject`. */
-async function findReferrer(layoutDir: string, subject: Digest, candidates: Descriptor[]): Promise<ManifestJson | undefined> {
-  const found: { manifest: ManifestJson; created: string; digest: string }[] = [];
-  for (const candidate of candidates) {
-    if (candidate.mediaType !== MediaType.manifest || (candidate.artifactType !== undefined && candidate.artifactType !== MediaType.spdx)) continue;
-    const bytes = await readBlob(layoutDir, parseDigest(candidate.digest)).catch(() => undefined);
-    if (bytes === undefined) continue;
-    let manifest: ManifestJson;
-    try {
-      manifest = JSON.parse(bytes.toString('utf8')) as ManifestJson;
-    } catch {
-      continue;
-    }
-    const type = manifest.artifactType ?? manifest.config?.mediaType;
-    if (manifest.subject?.digest !== subject || type !== MediaType.spdx) continue;
-    found.push({ manifest, created: manifest.annotations?.['org.opencontainers.image.created'] ?? '', digest: candidate.digest });
-  }
-  found.sort((a, b) => (a.created !== b.created ? (a.created > b.created ? -1 : 1) : a.digest < b.digest ? -1 : 1));
-  return found[0]?.manifest;
-}
-
-/** Every small JSON blob of the layout, as a candidate manifest descriptor. */
-async function allBlobs(layoutDir: string): Promise<Descriptor[]> {
-  const dir = join(layoutDir, 'blobs', 'sha256');
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const out: Descriptor[] = [];
-  for (const name of names.sort()) {
-    if (!/^[a-f0-9]{64}$/.test(name)) continue;
-    const info = await stat(join(dir, name));
-    if (info.size > MAX_MANIFEST_SIZE) continue;
-    out.push({ mediaType: MediaType.manifest, digest: parseDigest(`sha256:${name}`), size: info.size });
-  }
-  return out;
-}
-
-/** A blob of the layout, checked against its digest. */
-async function readBlob(layoutDir: string, digest: Digest): Promise<Buffer> {
-  const path = join(layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length));
-  const bytes = await readFile(path).catch((cause: unknown) => {
-    throw new AlbaError('LAYOUT_INVALID', `blob ${digest} is missing from ${layoutDir}`, { hint: 'the layout is incomplete; rebuild it', cause });
-  });
-  const actual = digestOf(bytes);
-  if (actual !== digest) {
-    throw new AlbaError('DIGEST_MISMATCH', `${path}: expected ${digest}, got ${actual}`, { hint: 'the layout is corrupt; rebuild it' });
-  }
-  return bytes;
-}
-
-function parseJson(text: string, what: string): ManifestJson {
-  try {
-    return JSON.parse(text) as ManifestJson;
-  } catch (cause) {
-    throw new AlbaError('LAYOUT_INVALID', `${what} is not valid JSON`, { hint: 'the layout is corrupt; rebuild it', cause });
-  }
 }

@@ -1,8 +1,9 @@
+import { SPDX_SBOM } from '../oci/artifacts.js';
 import { rfc3339 } from '../oci/config.js';
 import { digestOf } from '../oci/digest.js';
 import type { JsonBlob } from '../oci/json.js';
+import { Annotation } from '../oci/manifest-json.js';
 import { artifactManifestBlob } from '../oci/manifest.js';
-import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 
 /** What an SBOM referrer is made of. */
@@ -36,16 +37,16 @@ export function sbomTitle(archSlug?: string): string {
 export function sbomReferrer(input: SbomReferrerInput): SbomReferrer {
   const sbomBytes = Buffer.from(input.sbom);
   const sbomDescriptor: Descriptor = {
-    mediaType: MediaType.spdx,
+    mediaType: SPDX_SBOM.layerMediaType,
     digest: digestOf(sbomBytes),
     size: sbomBytes.length,
-    annotations: { 'org.opencontainers.image.title': input.title },
+    annotations: { [Annotation.title]: input.title },
   };
   const manifest = artifactManifestBlob({
-    artifactType: MediaType.spdx,
+    artifactType: SPDX_SBOM.artifactType,
     layers: [sbomDescriptor],
     subject: { mediaType: input.subject.mediaType, digest: input.subject.digest, size: input.subject.size },
-    annotations: { 'org.opencontainers.image.created': rfc3339(input.created) },
+    annotations: { [Annotation.created]: rfc3339(input.created) },
   });
   return { sbom: { bytes: sbomBytes, descriptor: sbomDescriptor }, manifest };
 }

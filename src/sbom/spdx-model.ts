@@ -1,4 +1,3 @@
-import type { Platform } from '../oci/types.js';
 import { rfc3339 } from '../oci/config.js';
 import type { PackagePurpose } from './types.js';
 
@@ -59,11 +58,6 @@ export function documentNamespace(name: string, digestHex: string): string {
 /** The document's creation info: SOURCE_DATE_EPOCH as `YYYY-MM-DDThh:mm:ssZ`, alba as the tool. */
 export function creationInfo(created: number, toolVersion: string): SpdxDocument['creationInfo'] {
   return { created: rfc3339(created), creators: [`Tool: alba-${toolVersion}`] };
-}
-
-/** `linux/arm64/v8` */
-export function platformString(platform: Platform): string {
-  return [platform.os, platform.architecture, platform.variant].filter((p) => p !== undefined).join('/');
 }
 
 /** An SPDX id body: every character outside [A-Za-z0-9.-] becomes `-`. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { archSlug } from '../debian/arch.js';
 import { digestHex } from '../oci/digest.js';
+import { platformString } from '../oci/manifest-json.js';
 import { mergeLicenses } from './extracted.js';
 import { debPurl, ociPurl } from './purl.js';
 import {
@@ -8,7 +9,6 @@ import {
   compareRelationships,
   creationInfo,
   documentNamespace,
-  platformString,
   sanitizeId,
   supplierFromMaintainer,
   type SpdxDocument,

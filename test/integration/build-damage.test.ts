@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readLayout } from '../../src/oci/layout-reader.js';
+import { readLayout } from '../../src/source/oci-layout.js';
 import { makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { albaBin, explainRun, runAlba } from '../helpers/run-alba.js';

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { findArch, type TargetArch } from '../../src/debian/arch.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { platformRefName } from '../../src/sink/layout/layout-refs.js';
-import { readLayout } from '../../src/oci/layout-reader.js';
+import { readLayout } from '../../src/source/oci-layout.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import type { Recipe } from '../../src/recipe/types.js';
 import { repoRoot } from '../helpers/repo-root.js';

@@ -8,8 +8,9 @@ import { digestOf } from '../../src/oci/digest.js';
 import { memoryBlob, type Blob, type ImageGraph } from '../../src/oci/graph.js';
 import { imageIndexBlob } from '../../src/oci/image-index.js';
 import { jsonBlob } from '../../src/oci/json.js';
-import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
-import { imageManifestBlob } from '../../src/oci/manifest.js';
+import { checkLayout, readLayout } from '../../src/source/oci-layout.js';
+import { EMPTY_DESCRIPTOR, EMPTY_JSON_BYTES, imageManifestBlob } from '../../src/oci/manifest.js';
+import { sbomReferrer, sbomTitle } from '../../src/sbom/referrer.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { openLayoutSink } from '../../src/sink/layout/layout-sink.js';
 import { publish } from '../../src/sink/publish.js';
@@ -63,7 +64,7 @@ async function recording(check: (op: string) => Promise<void>, body: () => Promi
   return rec;
 }
 
-/** An index of two images with a layer of `seed` each and one shared by both and by every seed. */
+/** An index of two images with a layer of `seed` each and one shared by both and by every seed, and an SBOM of the index (its loose file `sbom/index.spdx.json`). */
 function graph(seed: string): ImageGraph {
   const layer = (text: string): Blob => {
     const bytes = Buffer.from(text);
@@ -75,10 +76,11 @@ function graph(seed: string): ImageGraph {
     const config = memoryBlob(jsonBlob({ architecture, os: 'linux', seed }, MediaType.config));
     return { manifest: memoryBlob(imageManifestBlob({ config: config.descriptor, layers: [shared.descriptor, own.descriptor] }, { os: 'linux', architecture })), blobs: [config, shared, own] };
   });
-  return { root: memoryBlob(imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor) })), images, referrers: [] };
+  const root = memoryBlob(imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor) }));
+  const sbom = sbomReferrer({ sbom: Buffer.from(`{"sbom":"${seed}"}`), subject: root.descriptor, created: 0, title: sbomTitle() });
+  const referrers = [{ manifest: memoryBlob(sbom.manifest), blobs: [memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR }), memoryBlob(sbom.sbom)], subject: root.descriptor }];
+  return { root, images, referrers };
 }
-
-const files = (seed: string): { path: string; bytes: Uint8Array }[] => [{ path: 'sbom/index.spdx.json', bytes: Buffer.from(`{"sbom":"${seed}"}`) }];
 
 /** The layout at `dir` is whole: oci-layout and index.json read, every blob the index reaches is there with its size. */
 async function whole(dir: string): Promise<void> {
@@ -88,7 +90,7 @@ async function whole(dir: string): Promise<void> {
 describe('layout sink commit order', () => {
   test('updating a layout in place: blobs and files first, index.json renamed last, the old blobs removed only after it; whole at every step', async () => {
     const out = join(work, 'in-place');
-    await publish(graph('one'), await openLayoutSink({ dir: out, files: files('one') }), ['1']);
+    await publish(graph('one'), await openLayoutSink({ dir: out }), ['1']);
     const oldBlobs = new Set(await readdir(join(out, 'blobs', 'sha256')));
     const next = graph('two');
     const rec = await recording(
@@ -96,7 +98,7 @@ describe('layout sink commit order', () => {
         if (op.includes('in-place')) await whole(out);
       },
       async () => {
-        await publish(next, await openLayoutSink({ dir: out, files: files('two') }), ['2']);
+        await publish(next, await openLayoutSink({ dir: out }), ['2']);
       },
     );
     assert.deepEqual(rec.violations, [], rec.ops.join('\n'));
@@ -108,7 +110,7 @@ describe('layout sink commit order', () => {
       assert.ok(rec.ops.slice(0, commit).some((op) => op.includes(`-> ${part}`)), `${part} written before index.json`);
     }
     const removals = rec.ops.map((op, i) => [op, i] as const).filter(([op]) => op.startsWith('rm in-place/blobs/sha256/'));
-    const gone = [...oldBlobs].filter((hex) => !next.images.some((i) => [i.manifest, ...i.blobs].some((b) => b.descriptor.digest === `sha256:${hex}`)) && next.root.descriptor.digest !== `sha256:${hex}`);
+    const gone = [...oldBlobs].filter((hex) => ![...next.images, ...next.referrers].some((i) => [i.manifest, ...i.blobs].some((b) => b.descriptor.digest === `sha256:${hex}`)) && next.root.descriptor.digest !== `sha256:${hex}`);
     assert.ok(gone.length >= 4, 'the new version leaves old blobs behind');
     assert.deepEqual(removals.map(([op]) => op.slice('rm in-place/blobs/sha256/'.length)).sort(), gone.sort(), 'exactly the old blobs the new index does not reach are removed');
     for (const [op, i] of removals) assert.ok(i > commit, `${op} comes after the index.json rename`);
@@ -123,7 +125,7 @@ describe('layout sink commit order', () => {
         if (exists) await whole(out);
       },
       async () => {
-        await publish(graph('three'), await openLayoutSink({ dir: out, files: files('three') }), ['3']);
+        await publish(graph('three'), await openLayoutSink({ dir: out }), ['3']);
       },
     );
     assert.deepEqual(rec.violations, [], rec.ops.join('\n'));

@@ -18,7 +18,7 @@ import { fileBlob, memoryBlob, type ManifestNode } from '../../src/oci/graph.js'
 import { openLayoutSink } from '../../src/sink/layout/layout-sink.js';
 import { platformRefName } from '../../src/sink/layout/layout-refs.js';
 import { publish } from '../../src/sink/publish.js';
-import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
+import { checkLayout, readLayout } from '../../src/source/oci-layout.js';
 import { imageManifestBlob } from '../../src/oci/manifest.js';
 import type { Descriptor } from '../../src/oci/types.js';
 import { DEFAULT_GROUPS, DEFAULT_USERS } from '../../src/recipe/default-accounts.js';

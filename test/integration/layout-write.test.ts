@@ -13,7 +13,8 @@ import { fileBlob, memoryBlob, type ImageGraph } from '../../src/oci/graph.js';
 import { openLayoutSink } from '../../src/sink/layout/layout-sink.js';
 import { platformRefName } from '../../src/sink/layout/layout-refs.js';
 import { publish } from '../../src/sink/publish.js';
-import { checkLayout, readLayout, REF_NAME } from '../../src/oci/layout-reader.js';
+import { Annotation } from '../../src/oci/manifest-json.js';
+import { checkLayout, readLayout } from '../../src/source/oci-layout.js';
 import { imageManifestBlob } from '../../src/oci/manifest.js';
 import type { Platform } from '../../src/oci/types.js';
 import { DEFAULT_GROUPS, DEFAULT_USERS } from '../../src/recipe/default-accounts.js';
@@ -71,7 +72,7 @@ describe('layout sink', () => {
     assert.equal(await readFile(join(out, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
     const layout = await readLayout(out);
     assert.deepEqual(
-      layout.index.manifests.map((m) => m.annotations?.[REF_NAME]),
+      layout.index.manifests.map((m) => m.annotations?.[Annotation.refName]),
       ['v1', 'v1-linux-amd64', 'v1-linux-arm64-v8'],
     );
     assert.equal(layout.findRef('v1')?.digest, input.graph.root.descriptor.digest);

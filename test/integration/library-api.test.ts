@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { build } from '../../src/builder/build.js';
 import { lockRecipe } from '../../src/lock/lock.js';
-import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
+import { checkLayout, readLayout } from '../../src/source/oci-layout.js';
 import { applyMirrors } from '../../src/recipe/mirror.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import { readLayoutGraph } from '../../src/source/layout-source.js';
@@ -74,7 +74,7 @@ describe('library API', () => {
     assert.ok(events.some((e) => e.platform?.architecture === 'arm64'));
 
     const dir = join(work, 'layout');
-    await publish(result.graph, await openLayoutSink({ dir, files: result.files }), ['lib']);
+    await publish(result.graph, await openLayoutSink({ dir }), ['lib']);
     await checkLayout(await readLayout(dir), { hashes: true });
     const back = await readLayoutGraph(dir);
     assert.equal(back.ref, 'lib');

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
+import { checkLayout, readLayout } from '../../src/source/oci-layout.js';
 import { makeFixtureDistro, writeFixtureProject } from '../helpers/fixture-distro.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
@@ -46,7 +46,7 @@ const recipe = await loadRecipe(recipePath!);
 const targets = await fetchTargets(recipe, undefined);
 const { lock: locked } = await lock(recipe, { targets, cacheDir: cacheDir ?? defaultCacheDir(), allowInsecure: false, log });
 const result = await build({ recipe, lock: locked, cacheDir: cacheDir!, targets, log });
-const published = await publish(result.graph, await openLayoutSink({ dir: out!, files: result.files }), [recipe.tag]);
+const published = await publish(result.graph, await openLayoutSink({ dir: out! }), [recipe.tag]);
 const sbom = JSON.parse((await readSbom(out!, { platform: 'arm64' })).toString('utf8')) as { spdxVersion: string };
 let code = '';
 try {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { digestOf } from '../../src/oci/digest.js';
-import { checkLayout, readLayout } from '../../src/oci/layout-reader.js';
+import { checkLayout, readLayout } from '../../src/source/oci-layout.js';
 import { after, before, describe, test } from 'node:test';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { bigLayout } from '../helpers/big-layout.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -125,11 +125,11 @@ describe('readSbom', () => {
     await rejectsWith(readSbom(fixture.dir), 'SBOM_NOT_FOUND');
   });
 
-  it('fails with SBOM_NOT_FOUND for an unknown tag, and when several indexes need a tag to choose', async () => {
-    await rejectsWith(readSbom((await layout()).dir, { ref: 'nope' }), 'SBOM_NOT_FOUND');
+  it('fails with USAGE for an unknown tag, and when several indexes need a tag to choose (as container push)', async () => {
+    await rejectsWith(readSbom((await layout()).dir, { ref: 'nope' }), 'USAGE');
     const other = blob(MediaType.index, '{"other":true}', { annotations: { [REF_NAME]: 'other' } });
     const fixture = await layout({ listReferrers: true, extraIndexEntries: [other.descriptor] });
-    await rejectsWith(readSbom(fixture.dir), 'SBOM_NOT_FOUND');
+    await rejectsWith(readSbom(fixture.dir), 'USAGE');
     assert.deepEqual(await readSbom(fixture.dir, { ref: '1.2.3' }), fixture.sbomOf.index);
   });
 
@@ -143,6 +143,18 @@ describe('readSbom', () => {
     const fixture = await layout({ listReferrers: true });
     await writeFile(join(fixture.dir, 'blobs', 'sha256', digestOf(fixture.sbomOf.arm64).slice(7)), '{"doc":"tampered"}\n');
     await rejectsWith(readSbom(fixture.dir, { platform: 'arm64' }), 'DIGEST_MISMATCH');
+  });
+
+  it('fails with DIGEST_MISMATCH when a referrer manifest was altered, LAYOUT_INVALID when its layer is missing', async () => {
+    const fixture = await layout({ listReferrers: false });
+    const names = await readdir(join(fixture.dir, 'blobs', 'sha256'));
+    const referrer = (await Promise.all(names.map(async (n) => [n, await readFile(join(fixture.dir, 'blobs', 'sha256', n), 'utf8')] as const))).find(([, text]) => text.includes('"subject"') && text.includes('"doc"') === false && text.includes(digestOf(fixture.sbomOf.arm64)));
+    assert.ok(referrer);
+    await writeFile(join(fixture.dir, 'blobs', 'sha256', referrer[0]), referrer[1].replace('"schemaVersion":2', '"schemaVersion":2 '));
+    await rejectsWith(readSbom(fixture.dir, { platform: 'arm64' }), 'DIGEST_MISMATCH');
+    const again = await layout({ listReferrers: false });
+    await unlink(join(again.dir, 'blobs', 'sha256', digestOf(again.sbomOf.amd64).slice(7)));
+    await rejectsWith(readSbom(again.dir, { platform: 'amd64' }), 'LAYOUT_INVALID');
   });
 
   it('fails with USAGE for a platform it cannot parse', async () => {

@@ -1,7 +1,7 @@
 /** The `index.json` entries of an OCI layout (or archive) for tagged roots. */
 import { AlbaError } from '../../errors.js';
 import { blobBytes, MAX_MANIFEST_BYTES, type Blob } from '../../oci/graph.js';
-import { REF_NAME } from '../../oci/layout-reader.js';
+import { Annotation, parseManifestJson } from '../../oci/manifest-json.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor, Platform } from '../../oci/types.js';
 
@@ -17,7 +17,8 @@ export function platformRefName(tag: string, platform: Platform): string {
 export async function layoutRefs(tag: string, root: Blob): Promise<Descriptor[]> {
   const refs = [named(root.descriptor, tag)];
   if (root.descriptor.mediaType !== MediaType.index) return refs;
-  const children = (JSON.parse((await blobBytes(root, MAX_MANIFEST_BYTES)).toString('utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+  const index = parseManifestJson(await blobBytes(root, MAX_MANIFEST_BYTES), (why) => new AlbaError('LAYOUT_INVALID', `index ${root.descriptor.digest} cannot be read: ${why}`, { hint: 'the image index is corrupt; build it again' }));
+  const children = index.manifests ?? [];
   for (const child of children) {
     if (child.platform === undefined) throw new AlbaError('LAYOUT_INVALID', `manifest ${child.digest} has no platform, so it cannot get a per-platform ref`, { hint: 'give every entry of the image index a platform' });
     refs.push(named(child, platformRefName(tag, child.platform)));
@@ -26,5 +27,5 @@ export async function layoutRefs(tag: string, root: Blob): Promise<Descriptor[]>
 }
 
 function named(d: Descriptor, name: string): Descriptor {
-  return { ...d, annotations: { ...d.annotations, [REF_NAME]: name } };
+  return { ...d, annotations: { ...d.annotations, [Annotation.refName]: name } };
 }

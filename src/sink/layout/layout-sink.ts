@@ -15,12 +15,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AlbaError } from '../../errors.js';
-import { BlobStore } from '../../oci/blob-store.js';
+import { ARTIFACT_KINDS, artifactLayer, MAX_ARTIFACT_BYTES, newestFirst } from '../../oci/artifacts.js';
+import { BlobStore, checkHeld } from '../../oci/blob-store.js';
 import { digestHex, parseDigest } from '../../oci/digest.js';
-import type { Blob } from '../../oci/graph.js';
+import { blobBytes, MAX_MANIFEST_BYTES, type Blob } from '../../oci/graph.js';
 import { imageIndex } from '../../oci/image-index.js';
 import { canonicalJson } from '../../oci/json.js';
-import { checkLayout, layoutOf } from '../../oci/layout-reader.js';
+import { Annotation, parseManifestJson } from '../../oci/manifest-json.js';
 import type { Descriptor } from '../../oci/types.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { acquirePathLock } from '../../util/path-lock.js';
@@ -28,12 +29,10 @@ import { removeStaleTemps } from '../../util/stale-temps.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { layoutRefs } from './layout-refs.js';
 
-/** Where and what to write besides the graph. */
+/** Where to write. */
 export interface LayoutSinkOptions {
   /** Target directory; replaced as a whole. */
   dir: string;
-  /** Extra files beside the layout's own (e.g. `sbom/amd64.spdx.json`), paths relative to `dir`. */
-  files?: readonly { path: string; bytes: Uint8Array }[];
   /** Told when the sink waits for another writer of the same path. */
   log?: (line: string) => void;
 }
@@ -42,7 +41,9 @@ export interface LayoutSinkOptions {
  * Opens a layout sink on `dir`. Each tag becomes a ref `<tag>` to the root and, when the root is
  * an index, one `<tag>-<os>-<arch>[-<variant>]` ref per platform manifest (umoci cannot unpack an
  * index ref). Referrer manifests are stored as blobs but not listed in index.json: oci-image-tool
- * 1.0.0-rc1 rejects the empty config of OCI 1.1 artifacts; readers find them by subject.
+ * 1.0.0-rc1 rejects the empty config of OCI 1.1 artifacts; readers find them by subject. The
+ * content layer of each referrer of a kind with loose files (oci/artifacts.ts: the SPDX SBOMs) is
+ * also written as `<dir>/<its title>` (`sbom/amd64.spdx.json`), the newest one when two have one title.
  */
 export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> {
   const target = resolve(options.dir);
@@ -69,6 +70,8 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
     const before = inPlace ? new Set(await readdir(join(target, 'blobs', 'sha256')).catch(() => [] as string[])) : new Set<string>();
     const kept = new Set<string>();
     const refs: Descriptor[] = [];
+    const manifests = new Map<string, Blob>();
+    const linked: Descriptor[] = [];
     const put = async (blob: Blob): Promise<StoreOutcome> => {
       const { digest, size } = blob.descriptor;
       const hex = digestHex(parseDigest(digest));
@@ -85,8 +88,8 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
       name: `oci:${options.dir}`,
       holdsComplete: async () => false,
       putBlob: put,
-      putManifest: put,
-      linkReferrers: async () => undefined,
+      putManifest: (blob) => (manifests.set(blob.descriptor.digest, blob), put(blob)),
+      linkReferrers: async (_subject, referrers) => void linked.push(...referrers),
       async tag(tag: string, rootBlob: Blob): Promise<StoreOutcome> {
         refs.push(...(await layoutRefs(tag, rootBlob)));
         return 'sent';
@@ -98,19 +101,21 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
             return;
           }
           const index = imageIndex({ manifests: refs });
+          let files: LooseFile[];
           try {
-            await checkLayout(layoutOf(root, { schemaVersion: 2, manifests: refs }));
+            await checkHeld(blobs, refs, { maxManifest: MAX_MANIFEST_BYTES, invalid: (detail) => invalid(root, detail) });
+            files = await looseFiles(root, blobs, linked, manifests, options.log);
           } catch (err) {
             if (inPlace) await discardAdded();
             throw err;
           }
           if (!inPlace) {
-            await writeLayoutFiles(root, index, options.files ?? []);
+            await writeLayoutFiles(root, index, files);
             await rename(staging, target);
             return;
           }
-          await writeLayoutFiles(target, index, options.files ?? []);
-          await removeUnused(target, kept, options.files ?? []);
+          await writeLayoutFiles(target, index, files);
+          await removeUnused(target, kept, files);
         } finally {
           await rm(staging, { recursive: true, force: true });
           await rm(temps, { recursive: true, force: true });
@@ -124,8 +129,51 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
   }
 }
 
-/** Writes the extra files, then `oci-layout`, then `index.json` last (each by temp file and rename): replacing index.json is the commit. */
-async function writeLayoutFiles(dir: string, index: ReturnType<typeof imageIndex>, files: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
+/** A file beside the layout's own: a referrer's content layer under its kind's directory. */
+interface LooseFile {
+  /** Relative to the layout, `/`-separated. */
+  path: string;
+  bytes: Uint8Array;
+}
+
+/** A layer title that is a plain file name (no `/`, no `..`, not hidden), so that `<dir>/<title>` stays in its directory. */
+const FILE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+
+/**
+ * The loose files of the linked referrers: for each of a kind with loose files (newest first),
+ * its content layer as `<kind dir>/<title>`, read from the blobs just stored. A title that is not
+ * a plain file name gets no file (told to `log`).
+ */
+async function looseFiles(root: string, blobs: BlobStore, linked: readonly Descriptor[], manifests: ReadonlyMap<string, Blob>, log?: (line: string) => void): Promise<LooseFile[]> {
+  const files = new Map<string, LooseFile>();
+  for (const d of [...linked].sort(newestFirst)) {
+    const blob = manifests.get(d.digest);
+    if (blob === undefined) continue;
+    const manifest = parseManifestJson(await blobBytes(blob, MAX_MANIFEST_BYTES), (why) => invalid(root, `referrer ${d.digest} cannot be read: ${why}`));
+    for (const kind of ARTIFACT_KINDS) {
+      const layer = kind.looseDir === undefined ? undefined : artifactLayer(manifest, kind);
+      const title = layer?.annotations?.[Annotation.title];
+      if (layer === undefined || title === undefined) continue;
+      if (!FILE_NAME_RE.test(title)) {
+        log?.(`${d.digest}: the ${kind.what} titled ${JSON.stringify(title)} gets no file in ${kind.looseDir}/ (not a plain file name)`);
+        continue;
+      }
+      const path = `${kind.looseDir}/${title}`;
+      if (files.has(path)) continue;
+      const bytes = await blobs.bytes(parseDigest(layer.digest), MAX_ARTIFACT_BYTES, (size) => invalid(root, `${layer.digest} has ${size} bytes, more than the ${MAX_ARTIFACT_BYTES} of a ${kind.what}`));
+      if (bytes === undefined) throw invalid(root, `referrer ${d.digest} names ${layer.digest}, which is missing`);
+      files.set(path, { path, bytes });
+    }
+  }
+  return [...files.values()];
+}
+
+function invalid(dir: string, detail: string): AlbaError {
+  return new AlbaError('LAYOUT_INVALID', `${dir} is not a valid OCI layout: ${detail}`, { hint: 'rebuild the layout with `alba build`' });
+}
+
+/** Writes the loose files, then `oci-layout`, then `index.json` last (each by temp file and rename): replacing index.json is the commit. */
+async function writeLayoutFiles(dir: string, index: ReturnType<typeof imageIndex>, files: readonly LooseFile[]): Promise<void> {
   for (const file of files) await writeFileAtomic(join(dir, file.path), file.bytes);
   await writeFileAtomic(join(dir, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
   await writeFileAtomic(join(dir, 'index.json'), canonicalJson(index));

@@ -18,6 +18,7 @@ import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
 import { planRegistryRemoval, type RegistryRemovalPlan, type RemovalRequest, type Untag } from '../../lifecycle/removal-plan.js';
 import type { TagFacts, TagStore } from '../sink.js';
 import type { RegistryClient } from './client.js';
+import { registryReader } from './registry-reader.js';
 import { registryLease } from './removal-lease.js';
 import { tagFacts } from './registry-tags.js';
 
@@ -88,10 +89,6 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
 
   /** Reads the repository for the reachability walk. */
   private reader(): GraphReader {
-    return {
-      manifest: async (digest) => (await this.client.manifestIfFound(digest))?.bytes,
-      referrers: (subject) => this.client.storedReferrers(subject),
-      invalid: (digest, why) => new AlbaError('REGISTRY', `${this.client.repository}@${digest} is not a manifest: ${why}`, { hint: 'nothing was deleted; the registry holds content alba cannot read: push that image again, or delete it with the registry’s own tools' }),
-    };
+    return registryReader(this.client, 'nothing was deleted; the registry holds content alba cannot read: push that image again, or delete it with the registry’s own tools');
   }
 }

@@ -1,0 +1,18 @@
+/** A registry repository as the graph walks and the referrer finder read it (oci/reachability.ts, oci/artifacts.ts). */
+import { AlbaError } from '../../errors.js';
+import type { ArtifactReader } from '../../oci/artifacts.js';
+import type { RegistryClient } from './client.js';
+
+/**
+ * Reads manifests (checked against their digest by the client), referrers (the referrers API or
+ * its tag fallback) and blobs (checked against size and digest) of the client's repository; a
+ * manifest that does not read as one is error[REGISTRY] naming `repository@digest`, with `hint`.
+ */
+export function registryReader(client: RegistryClient, hint: string): ArtifactReader {
+  return {
+    manifest: async (digest) => (await client.manifestIfFound(digest))?.bytes,
+    referrers: (subject) => client.storedReferrers(subject),
+    invalid: (digest, why) => new AlbaError('REGISTRY', `${client.repository}@${digest} is not a manifest: ${why}`, { hint }),
+    blob: (d) => client.blob(d),
+  };
+}

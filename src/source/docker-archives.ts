@@ -20,6 +20,7 @@ import { AlbaError } from '../errors.js';
 import type { BlobStore, Stored } from '../oci/blob-store.js';
 import { HashingStream, type Digest } from '../oci/digest.js';
 import { fileBlob, memoryBlob, MAX_MANIFEST_BYTES, type ImageGraph, type ManifestNode } from '../oci/graph.js';
+import { platformString } from '../oci/manifest-json.js';
 import { deterministicGzip } from '../oci/gzip.js';
 import { imageIndexBlob } from '../oci/image-index.js';
 import { imageManifestBlob } from '../oci/manifest.js';
@@ -339,7 +340,7 @@ function checkName(path: string, platform: Platform): void {
   if (os === undefined || !KNOWN_OS.has(os) || architecture === undefined) return;
   const mismatch = os !== platform.os || architecture !== platform.architecture || (variant !== undefined && variant !== platform.variant);
   if (mismatch) {
-    const said = [platform.os, platform.architecture, ...(platform.variant === undefined ? [] : [platform.variant])].join('/');
+    const said = platformString(platform);
     throw new AlbaError('PLATFORM_MISMATCH', `${path}: its name says ${parts.slice(0, 3).join('/')}, its config says ${said}`, {
       hint: 'rename the archive after the platform of the image it holds, or rebuild it for the platform its name says',
     });

@@ -13,7 +13,7 @@ import { digestOf } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
 import { readGraph, type GraphReader, type StoredReferrers } from '../../oci/reachability.js';
 import { referrersTag } from '../../oci/referrers.js';
-import type { Descriptor } from '../../oci/types.js';
+import { parseManifestJson, type ManifestJson } from '../../oci/manifest-json.js';
 import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
 import { bucketKeyKind, planBucketRemoval, type BucketRemovalPlan, type BucketRepoState, type RemovalRequest } from '../../lifecycle/removal-plan.js';
 import { mapLimit } from '../../util/map-limit.js';
@@ -21,12 +21,6 @@ import type { TagFacts, TagStore } from '../sink.js';
 import { readTagList, updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
 import { MUTABLE, type S3Store } from './s3-store.js';
-
-interface ManifestJson {
-  manifests?: Descriptor[];
-  config?: Descriptor;
-  layers?: Descriptor[];
-}
 
 /** Image NAME of a static registry whose keys start with `base` (`[PREFIX/]v2/NAME/`). */
 export class BucketImageStore implements TagStore<BucketRemovalPlan> {
@@ -162,17 +156,7 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
 
   /** Parses a manifest or index object; error[S3] naming the key when it is not one. */
   private parse(key: string, bytes: Buffer): ManifestJson {
-    let json: unknown;
-    try {
-      json = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      throw this.invalid(key, 'is not JSON');
-    }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw this.invalid(key, 'is not a JSON object');
-    const m = json as Record<string, unknown>;
-    if (m.manifests !== undefined && !Array.isArray(m.manifests)) throw this.invalid(key, 'has a "manifests" that is not a list');
-    if (m.layers !== undefined && !Array.isArray(m.layers)) throw this.invalid(key, 'has "layers" that are not a list');
-    return m as ManifestJson;
+    return parseManifestJson(bytes, (why) => this.invalid(key, why.replace(/^it /, '')));
   }
 
   private invalid(key: string, why: string): AlbaError {

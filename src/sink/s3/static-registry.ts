@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
+import { isDescriptor } from '../../oci/manifest-json.js';
 import { MediaType } from '../../oci/media-types.js';
 import { mergedReferrersIndex, referrersTag } from '../../oci/referrers.js';
 import type { Digest } from '../../oci/digest.js';
@@ -79,7 +80,7 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
 function referrersOf(bytes: Buffer): Descriptor[] {
   try {
     const manifests = (JSON.parse(bytes.toString('utf8')) as { manifests?: unknown }).manifests;
-    return Array.isArray(manifests) ? manifests.filter((d): d is Descriptor => typeof d === 'object' && d !== null && typeof (d as Descriptor).digest === 'string' && typeof (d as Descriptor).size === 'number') : [];
+    return Array.isArray(manifests) ? manifests.filter(isDescriptor) : [];
   } catch {
     return [];
   }

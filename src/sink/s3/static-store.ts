@@ -8,6 +8,7 @@
  */
 import { AlbaError } from '../../errors.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
+import { platformString } from '../../oci/manifest-json.js';
 import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
 import { planStaticRemoval, type BucketObject, type BucketRemovalPlan, type RemovalRequest, type StaticNameState } from '../../lifecycle/removal-plan.js';
 import { mapLimit } from '../../util/map-limit.js';
@@ -60,7 +61,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
       if (info === undefined || doc === undefined) return undefined;
       return {
         tag,
-        flavors: doc.flavors.map((f) => [f.platform.os, f.platform.architecture, ...(f.platform.variant === undefined ? [] : [f.platform.variant])].join('/')),
+        flavors: doc.flavors.map((f) => platformString(f.platform)),
         size: doc.flavors.reduce((sum, f) => sum + f.resources.reduce((s, r) => s + r.size, 0), 0),
         ...(info.lastModified === undefined ? {} : { pushed: info.lastModified }),
       };
@@ -116,7 +117,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     const whole = await mapLimit(candidates, 4, async (tag) => {
       const doc = await this.tagDocument(tag).catch((err: unknown) => (err instanceof AlbaError ? undefined : Promise.reject(err)));
       if (doc === undefined) return false;
-      const files = doc.flavors.flatMap((f) => f.resources.map((r) => ({ r, key: `${this.base}/${tag}/${[f.platform.os, f.platform.architecture, ...(f.platform.variant === undefined ? [] : [f.platform.variant])].join('/')}/${r.path}` })));
+      const files = doc.flavors.flatMap((f) => f.resources.map((r) => ({ r, key: `${this.base}/${tag}/${platformString(f.platform)}/${r.path}` })));
       return (await mapLimit(files, 8, async ({ r, key }) => {
         const info = await this.store.head(key);
         return info?.size === r.size && info.metadata?.sha256 === r.sha256;

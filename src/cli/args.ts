@@ -1,30 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AlbaError } from '../errors.js';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Parses a command's argv; unknown options and missing values are USAGE errors. */
-export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new AlbaError('USAGE', `alba ${command}: ${(err as Error).message}`, {
-      hint: 'run `alba --help` for the options',
-      cause: err,
-    });
-  }
-}
-
-/** The one positional argument a command needs. */
-export function onePositional(command: string, positionals: string[], what: string): string {
-  const [first] = positionals;
-  if (positionals.length !== 1 || first === undefined) {
-    throw new AlbaError('USAGE', `alba ${command} needs exactly one ${what}, got ${positionals.length}`, {
-      hint: `alba ${command} ${what.toUpperCase()}`,
-    });
-  }
-  return first;
-}
 
 let quiet = false;
 
@@ -43,10 +17,34 @@ export function stderrLog(line: string): void {
   if (!quiet) process.stderr.write(`${line}\n`);
 }
 
+/** Writes one line to stdout. */
+export function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** A repeatable option's values, for commander: `.option('--mirror <m>', '…', repeatable)`. */
+export function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** The value of `--index-compression` (`auto` when absent); anything else is a USAGE error. */
 export function indexCompressionOption(command: string, value: string | undefined): 'auto' | 'xz' | 'gz' {
   if (value === undefined || value === 'auto' || value === 'xz' || value === 'gz') return value ?? 'auto';
   throw new AlbaError('USAGE', `alba ${command}: --index-compression ${value}: expected auto, xz or gz`, {
     hint: 'auto takes xz from snapshot.debian.org and gz from mirrors; force one for a link of unusual speed',
   });
+}
+
+/** A positive integer option; sizes may end in k, m or g (powers of 1024). */
+export function positiveInt(text: string, flag: string): number {
+  const m = /^(\d+)([kmg]?)(i?b?)$/i.exec(text.trim());
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const value = m === null ? NaN : Number(m[1]) * scale;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new AlbaError('USAGE', `${flag} ${text}: expected a positive number`, { hint: `e.g. ${flag} 8m` });
+  return value;
+}
+
+/** `{ [key]: value }` when value is defined, else `{}`: for optional properties built from options. */
+export function given<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

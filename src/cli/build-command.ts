@@ -1,142 +1,91 @@
 import { resolve } from 'node:path';
-import { archSlug, findArch } from '../debian/arch.js';
-import { build, type BuildProgress, type BuildResult } from '../builder/build.js';
-import { BuildPrefetch } from '../builder/deb-downloads.js';
-import { formatBytes, Progress } from './progress.js';
-import { imageGraphOf, type ImageGraph } from '../oci/graph.js';
-import type { Recipe } from '../recipe/types.js';
-import { openArchiveSink, type ArchiveFormat } from '../sink/archive/archive-sink.js';
-import { platformRefName } from '../sink/layout/layout-refs.js';
-import { openLayoutSink } from '../sink/layout/layout-sink.js';
-import { publish } from '../sink/publish.js';
-import { pushGraph } from './push.js';
-import { REGISTRY_FLAGS, registryAccess } from './registry-flags.js';
-import { stopwatch } from '../util/stopwatch.js';
-import { defaultCacheDir } from '../cache.js';
-import { lockShowingProgress } from './lock-command.js';
-import { loadRecipe } from '../recipe/load.js';
-import { lockPathFor, readLock, resolutionInputs } from '../lock/lock-file.js';
+import { Command, Option } from 'commander';
+import type { BuildProgress } from '../builder/build.js';
 import { AlbaError } from '../errors.js';
-import { indexCompressionOption, onePositional, parseCommandArgs, stderrLog } from './args.js';
-import { fetchTargets } from '../recipe/fetch-targets.js';
+import type { OutputFormat } from '../sink/build-output.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { stopwatch } from '../util/stopwatch.js';
+import { given, indexCompressionOption, out, repeatable, stderrLog } from './args.js';
+import { describeLock, type LockProgress } from './lock-command.js';
+import { Progress } from './progress.js';
+import { withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
 
-/** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout. */
-export async function buildCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs('build', argv, {
-    out: { type: 'string' },
-    arch: { type: 'string' },
-    cache: { type: 'string' },
-    mirror: { type: 'string', multiple: true },
-    'allow-insecure': { type: 'boolean' },
-    'index-compression': { type: 'string' },
-    json: { type: 'boolean' },
-    annotation: { type: 'string', multiple: true },
-    push: { type: 'string' },
-    format: { type: 'string' },
-    ...REGISTRY_FLAGS,
-  });
-  const format = values.format ?? 'oci';
-  if (format !== 'oci' && format !== 'oci-archive' && format !== 'docker-archive') {
-    throw new AlbaError('USAGE', `--format ${format}: expected oci, oci-archive or docker-archive`, { hint: 'oci writes a layout directory; oci-archive and docker-archive one tar file (docker-archive: one per platform)' });
-  }
-  const recipePath = resolve(onePositional('build', positionals, 'recipe'));
-  const recipe = await loadRecipe(recipePath);
-  const cacheDir = values.cache ?? defaultCacheDir();
-  const targets = await fetchTargets(recipe, values.mirror);
-  const lockPath = lockPathFor(recipePath);
-  let lock = await readLock(lockPath);
-  if (lock !== undefined && lock.inputs !== resolutionInputs(recipe)) {
-    throw new AlbaError('LOCK_STALE', `${lockPath} was made from other packages, sources or archs than ${recipePath} now lists`, {
-      hint: 'run `alba lock --update` to re-resolve',
-    });
-  }
-  let verified: ReadonlySet<string> | undefined;
-  if (lock === undefined) {
-    stderrLog(`no lock file (${lockPath}): resolving now; run \`alba lock\` to pin the packages`);
-    // each arch's .debs download, and its layers build, while the other archs resolve
-    const prefetch = new BuildPrefetch({ recipe, cacheDir, targets, log: stderrLog });
-    const wanted = values.arch?.split(',').map((a) => findArch(a.trim())?.name);
-    lock = (
-      await lockShowingProgress(recipe, {
-        targets,
-        cacheDir,
-        allowInsecure: values['allow-insecure'] === true,
-        log: stderrLog,
-        indexCompression: indexCompressionOption('build', values['index-compression']),
-        onArchResolved: (name, packages, releases) => {
-          const arch = recipe.archs.find((a) => a.name === name);
-          if (arch !== undefined && (wanted === undefined || wanted.includes(name))) prefetch.add(arch, packages, releases);
-        },
-      })
-    ).lock;
-    verified = await prefetch.finish();
-  }
-  const out = resolve(values.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
+interface BuildFlags extends RegistryFlagValues {
+  out?: string;
+  format: OutputFormat;
+  arch?: string;
+  cache?: string;
+  mirror?: string[];
+  allowInsecure?: boolean;
+  indexCompression?: string;
+  json?: boolean;
+  annotation?: string[];
+  push?: string;
+}
+
+/** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout (or archives), and pushes it with --push. */
+export function buildCommand(): Command {
+  return withRegistryOptions(
+    new Command('build')
+      .description('build the multi-arch image of a recipe into an OCI layout (with its SBOMs), using the lock file beside it')
+      .argument('<recipe>', 'the recipe (YAML)')
+      .option('--out <path>', 'output layout directory, or archive file with --format (default: out/<name>, out/<name>.tar)')
+      .addOption(new Option('--format <format>', 'oci: a layout directory; oci-archive: one tar; docker-archive: one tar per platform').choices(['oci', 'oci-archive', 'docker-archive']).default('oci'))
+      .option('--arch <a,b>', "build only these of the recipe's architectures")
+      .option('--cache <dir>', 'download and layer cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
+      .option('--mirror <mirror>', "without a lock: fetch from a mirror ('apt', a base URL or ARCHIVE=URL); repeatable", repeatable)
+      .option('--allow-insecure', 'without a lock: accept unsigned or badly signed Release files')
+      .option('--index-compression <c>', 'without a lock: auto, xz or gz Packages files')
+      .option('--annotation <key=value>', 'an annotation of the index and manifests; repeatable', repeatable)
+      .option('--push <target>', 'then push, as `alba container push` does (docker://…, oci:DIR, s3://…)')
+      .option('--json', 'print one JSON object'),
+  )
+    .addHelpText('after', '\nExample:\n  alba build recipes/busybox.yaml --mirror apt --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)')
+    .action(run);
+}
+
+async function run(recipePath: string, flags: BuildFlags): Promise<void> {
+  const annotations = parseAnnotations(flags.annotation ?? []);
+  const [{ buildRecipe }, { writeOutput }] = await Promise.all([import('../builder/build-recipe.js'), import('../sink/build-output.js')]);
+  let locking: LockProgress | undefined;
   let state: BuildProgress | undefined;
-  const progress = new Progress((elapsed) => describeProgress(state, elapsed)).tick();
-  const result = await build({
+  let since: number | undefined; // the build's rate counts from its first progress, after any resolving
+  const progress = new Progress((elapsed) => (state === undefined && locking !== undefined ? describeLock(locking, elapsed) : describeProgress(state, elapsed - (since ??= elapsed)))).tick();
+  const built = await buildRecipe(resolve(recipePath), {
+    ...given('cacheDir', flags.cache),
+    ...given('mirrors', flags.mirror),
+    ...given('archs', flags.arch?.split(',').map((a) => a.trim()).filter((a) => a !== '')),
+    annotations,
+    allowInsecure: flags.allowInsecure === true,
+    indexCompression: indexCompressionOption('build', flags.indexCompression),
+    onLockProgress: (p) => {
+      locking = p;
+      progress.update();
+    },
     onProgress: (p) => {
       state = p;
       progress.update();
     },
-    recipe,
-    lock,
-    ...(values.arch === undefined ? {} : { archs: values.arch.split(',').map((a) => a.trim()).filter((a) => a !== '') }),
-    cacheDir,
-    targets,
     log: stderrLog,
-    annotations: parseAnnotations(values.annotation ?? []),
-    ...(verified === undefined ? {} : { verified }),
   }).finally(() => progress.clear());
+  const { recipe, timings } = built;
   const clock = stopwatch();
-  const writeLayout = values.push === undefined || values.out !== undefined;
-  const written = writeLayout ? await writeOutput(result.graph, format, out, recipe, result.files) : [];
-  const pushed =
-    values.push === undefined
-      ? undefined
-      : await pushGraph(result.graph, values.push, [{ name: recipe.name, tag: recipe.tag }], {
-          ...registryAccess(values),
-          cacheDir,
-        }, stderrLog);
-  const timings = { ...result.timings, write: clock() };
-  if (values.json === true) {
-    const manifests = result.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
-    const where = format === 'oci' ? { layout: out } : { archives: written };
-    process.stdout.write(`${JSON.stringify({ index: { digest: result.index.digest, size: result.index.size }, manifests, ...(writeLayout ? where : {}), ...(pushed === undefined ? {} : { pushed: pushed.pinned }), timings })}\n`);
+  const format = flags.format;
+  const outPath = resolve(flags.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
+  const writeLayout = flags.push === undefined || flags.out !== undefined;
+  const written = writeLayout ? await writeOutput(built.graph, { format, out: outPath, tag: recipe.tag, repoTag: `${recipe.name}:${recipe.tag}`, log: stderrLog }) : [];
+  const pushed = flags.push === undefined ? undefined : await (await import('./push.js')).pushGraph(built.graph, flags.push, [{ name: recipe.name, tag: recipe.tag }], flags);
+  if (flags.json === true) {
+    const manifests = built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
+    const where = format === 'oci' ? { layout: outPath } : { archives: written };
+    out(JSON.stringify({ index: { digest: built.index.digest, size: built.index.size }, manifests, ...(writeLayout ? where : {}), ...(pushed === undefined ? {} : { pushed: pushed.pinned }), timings: { ...timings, write: clock() } }));
     return;
   }
-  for (const i of result.images) {
-    process.stdout.write(
-      `${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatSize(i.size)}  ${i.packages} packages\n`,
-    );
-  }
-  process.stdout.write(`index    ${result.index.digest}\n`);
-  for (const file of written) process.stdout.write(`wrote ${file} (${format}, tag ${recipe.tag}, SOURCE_DATE_EPOCH ${result.epoch.seconds} from ${result.epoch.from})\n`);
-  if (pushed !== undefined) process.stdout.write(`${pushed.pinned}\n`);
-}
-
-/**
- * Writes the build where `--format` says: the layout directory (oci), one tar of it
- * (oci-archive), or docker-archive tars, one per platform when there are several (the platform
- * goes into the file name: `busybox-linux-arm64.tar`). Returns what was written.
- */
-async function writeOutput(graph: ImageGraph, format: 'oci' | ArchiveFormat, out: string, recipe: Recipe, files: BuildResult['files']): Promise<string[]> {
-  if (format === 'oci') {
-    await publish(graph, await openLayoutSink({ dir: out, files, log: stderrLog }), [recipe.tag]);
-    return [out];
-  }
-  if (format === 'oci-archive') {
-    await publish(graph, await openArchiveSink({ file: out, format }), [recipe.tag], { concurrency: 1 });
-    return [out];
-  }
-  const written: string[] = [];
-  for (const image of graph.images) {
-    const platform = image.manifest.descriptor.platform;
-    const file = graph.images.length === 1 || platform === undefined ? out : `${platformRefName(out.replace(/\.tar$/, ''), platform)}.tar`;
-    await publish(imageGraphOf(graph, image), await openArchiveSink({ file, format, repoTags: [`${recipe.name}:${recipe.tag}`] }), [recipe.tag], { concurrency: 1 });
-    written.push(file);
-  }
-  return written;
+  const { archSlug } = await import('../debian/arch.js');
+  for (const i of built.images) out(`${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatBytes(i.size)}  ${i.packages} packages`);
+  out(`index    ${built.index.digest}`);
+  for (const file of written) out(`wrote ${file} (${format}, tag ${recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`);
+  if (pushed !== undefined) out(pushed.pinned);
 }
 
 /** The progress line of a build: `.debs 12/40, 8.1 MB of 20.3 MB, 4.2 MB/s` or `layers 7/38`, with the elapsed time. */
@@ -156,8 +105,4 @@ function parseAnnotations(values: string[]): Record<string, string> {
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;
-}
-
-function formatSize(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
 }

@@ -1,69 +1,76 @@
 import { resolve } from 'node:path';
-import { defaultCacheDir } from '../cache.js';
-import { lockRecipe, type LockOptions, type LockOutcome } from '../lock/lock.js';
-import type { Recipe } from '../recipe/types.js';
+import { Command } from 'commander';
+import type { LockOptions } from '../lock/lock.js';
+import { given, indexCompressionOption, out, repeatable, stderrLog } from './args.js';
 import { Progress } from './progress.js';
-import { loadRecipe } from '../recipe/load.js';
-import { lockPathFor, readLock, resolutionInputs, writeLock } from '../lock/lock-file.js';
-import { indexCompressionOption, onePositional, parseCommandArgs, stderrLog } from './args.js';
-import { fetchTargets } from '../recipe/fetch-targets.js';
+
+interface LockFlags {
+  update?: boolean;
+  mirror?: string[];
+  cache?: string;
+  allowInsecure?: boolean;
+  allowDowngrade?: boolean;
+  indexCompression?: string;
+  json?: boolean;
+}
+
+/** How far a lock is, as lock()'s onProgress tells it. */
+export type LockProgress = Parameters<NonNullable<LockOptions['onProgress']>>[0];
 
 /** `alba lock RECIPE`: resolves the recipe and writes RECIPE's lock file beside it. */
-export async function lockCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs('lock', argv, {
-    update: { type: 'boolean' },
-    mirror: { type: 'string', multiple: true },
-    cache: { type: 'string' },
-    'allow-insecure': { type: 'boolean' },
-    'allow-downgrade': { type: 'boolean' },
-    'index-compression': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const indexCompression = indexCompressionOption('lock', values['index-compression']);
-  const recipePath = resolve(onePositional('lock', positionals, 'recipe'));
+export function lockCommand(): Command {
+  return new Command('lock')
+    .description("resolve a recipe's packages against its signed sources and write the lock file beside it (RECIPE.lock.json)")
+    .argument('<recipe>', 'the recipe (YAML)')
+    .option('--update', 're-resolve even when the lock file is up to date')
+    .option('--mirror <mirror>', "fetch from a mirror, keeping the recipe's URLs in the lock: 'apt', a base URL or ARCHIVE=URL; repeatable", repeatable)
+    .option('--cache <dir>', 'index and download cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
+    .option('--allow-insecure', 'accept unsigned or badly signed Release files')
+    .option('--allow-downgrade', 'accept Release files older than those the lock recorded (refused by default: a rollback)')
+    .option('--index-compression <c>', 'auto (xz from snapshot.debian.org, gz from mirrors), xz or gz')
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExample:\n  alba lock recipes/busybox.yaml --mirror apt --update')
+    .action(run);
+}
+
+async function run(recipeArg: string, flags: LockFlags): Promise<void> {
+  const indexCompression = indexCompressionOption('lock', flags.indexCompression);
+  const [{ defaultCacheDir }, { fetchTargets }, { loadRecipe }, { lockPathFor, readLock, isLockFresh, writeLock }, { lockRecipe }] = await Promise.all([
+    import('../cache.js'), import('../recipe/fetch-targets.js'), import('../recipe/load.js'), import('../lock/lock-file.js'), import('../lock/lock.js'),
+  ]);
+  const recipePath = resolve(recipeArg);
   const recipe = await loadRecipe(recipePath);
   const lockPath = lockPathFor(recipePath);
   const existing = await readLock(lockPath);
-  if (existing !== undefined && values.update !== true && existing.inputs === resolutionInputs(recipe)) {
-    stderrLog(`${lockPath} is up to date (use --update to re-resolve)`);
-    return;
-  }
-  const outcome = await lockShowingProgress(recipe, {
-    targets: await fetchTargets(recipe, values.mirror),
-    cacheDir: values.cache ?? defaultCacheDir(),
-    allowInsecure: values['allow-insecure'] === true,
+  if (existing !== undefined && flags.update !== true && isLockFresh(existing, recipe)) return stderrLog(`${lockPath} is up to date (use --update to re-resolve)`);
+  let state: LockProgress | undefined;
+  const progress = new Progress((elapsed) => describeLock(state, elapsed)).tick();
+  const outcome = await lockRecipe(recipe, {
+    targets: await fetchTargets(recipe, flags.mirror),
+    cacheDir: flags.cache ?? defaultCacheDir(),
+    allowInsecure: flags.allowInsecure === true,
     log: stderrLog,
-    ...(existing === undefined ? {} : { previous: existing }),
-    allowDowngrade: values['allow-downgrade'] === true,
+    ...given('previous', existing),
+    allowDowngrade: flags.allowDowngrade === true,
     indexCompression,
-  });
-  await writeLock(lockPath, outcome.lock);
-  if (values.json === true) {
-    process.stdout.write(`${JSON.stringify({ lock: lockPath, timings: outcome.timings, resolutionCached: outcome.resolutionCached, archs: Object.fromEntries(Object.entries(outcome.lock.archs).map(([a, p]) => [a, p.length])) })}\n`);
-    return;
-  }
-  const { timings: t } = outcome;
-  stderrLog(
-    outcome.resolutionCached
-      ? 'Release files unchanged since this recipe was last resolved: resolution reused'
-      : `indexes: ${outcome.indexesFetched} fetched, ${outcome.indexesFromCache} from cache`,
-  );
-  stderrLog(`time: releases ${t.releases}s, indexes ${t.indexes}s, resolve ${t.resolve}s`);
-  for (const [arch, packages] of Object.entries(outcome.lock.archs)) {
-    process.stdout.write(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}\n`);
-  }
-  process.stdout.write(`wrote ${lockPath}\n`);
-}
-
-/** lockRecipe() with a progress line on a TTY: Release files verified, then archs resolved. */
-export async function lockShowingProgress(recipe: Recipe, options: LockOptions): Promise<LockOutcome> {
-  let state: { stage: string; done: number; total: number } | undefined;
-  const progress = new Progress((elapsed) => `${state === undefined ? 'locking…' : state.stage === 'releases' ? `Release files ${state.done}/${state.total}` : `archs resolved ${state.done}/${state.total}`}  ${elapsed.toFixed(0)} s`).tick();
-  return lockRecipe(recipe, {
-    ...options,
     onProgress: (p) => {
       state = p;
       progress.update();
     },
   }).finally(() => progress.clear());
+  await writeLock(lockPath, outcome.lock);
+  const { timings: t, lock } = outcome;
+  if (flags.json === true) {
+    return out(JSON.stringify({ lock: lockPath, timings: t, resolutionCached: outcome.resolutionCached, archs: Object.fromEntries(Object.entries(lock.archs).map(([a, p]) => [a, p.length])) }));
+  }
+  stderrLog(outcome.resolutionCached ? 'Release files unchanged since this recipe was last resolved: resolution reused' : `indexes: ${outcome.indexesFetched} fetched, ${outcome.indexesFromCache} from cache`);
+  stderrLog(`time: releases ${t.releases}s, indexes ${t.indexes}s, resolve ${t.resolve}s`);
+  for (const [arch, packages] of Object.entries(lock.archs)) out(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}`);
+  out(`wrote ${lockPath}`);
+}
+
+/** The progress line of a lock: Release files verified, then archs resolved. */
+export function describeLock(state: LockProgress | undefined, elapsed: number): string {
+  const what = state === undefined ? 'locking…' : state.stage === 'releases' ? `Release files ${state.done}/${state.total}` : `archs resolved ${state.done}/${state.total}`;
+  return `${what}  ${elapsed.toFixed(0)} s`;
 }

@@ -48,10 +48,3 @@ export class Progress {
     this.drawn = false;
   }
 }
-
-/** `12.3 MB` style sizes. */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  return `${(bytes / 1024).toFixed(1)} kB`;
-}

@@ -1,21 +1,22 @@
+import type { Command } from 'commander';
 import type { TlsOptions } from '../http/request.js';
 import type { RegistryClientOptions } from '../sink/registry/client.js';
-import { findCredentials } from '../sink/registry/credentials.js';
 
-/** The command-line options every command that talks to a registry takes. */
-export const REGISTRY_FLAGS = {
-  creds: { type: 'string' },
-  'plain-http': { type: 'boolean' },
-  'insecure-skip-tls-verify': { type: 'boolean' },
-  'ca-file': { type: 'string' },
-} as const;
+/** Adds the options every command that talks to a registry takes. */
+export function withRegistryOptions(command: Command): Command {
+  return command
+    .option('--creds <user:password>', 'registry credentials (else $ALBA_REGISTRY_AUTH, docker or podman config)')
+    .option('--plain-http', 'talk http, not https (loopback registries always use http)')
+    .option('--ca-file <file>', 'trust the CA certificates of a PEM file too')
+    .option('--insecure-skip-tls-verify', 'accept any TLS certificate');
+}
 
-/** The values of REGISTRY_FLAGS as parseArgs gives them. */
+/** The values of those options as commander gives them. */
 export interface RegistryFlagValues {
   creds?: string;
-  'plain-http'?: boolean;
-  'insecure-skip-tls-verify'?: boolean;
-  'ca-file'?: string;
+  plainHttp?: boolean;
+  insecureSkipTlsVerify?: boolean;
+  caFile?: string;
 }
 
 /** How to reach a registry, as the flags say (credentials still to be looked up). */
@@ -27,11 +28,11 @@ export interface RegistryAccess {
 
 /** The access the flags ask for. */
 export function registryAccess(values: RegistryFlagValues): RegistryAccess {
-  const insecure = values['insecure-skip-tls-verify'] === true;
-  const caFile = values['ca-file'];
+  const insecure = values.insecureSkipTlsVerify === true;
+  const caFile = values.caFile;
   return {
     ...(values.creds === undefined ? {} : { creds: values.creds }),
-    ...(values['plain-http'] === true ? { plainHttp: true } : {}),
+    ...(values.plainHttp === true ? { plainHttp: true } : {}),
     ...(!insecure && caFile === undefined ? {} : { tls: { ...(insecure ? { insecureSkipVerify: true } : {}), ...(caFile === undefined ? {} : { caFile }) } }),
   };
 }
@@ -43,10 +44,17 @@ export function anyRegistryFlag(access: RegistryAccess): boolean {
 
 /** Client options for `registry`: the credentials chain (see credentials.ts), plain http, TLS. */
 export async function registryClientOptions(registry: string, access: RegistryAccess): Promise<RegistryClientOptions> {
+  const { findCredentials } = await import('../sink/registry/credentials.js');
   const credentials = await findCredentials(registry, access.creds === undefined ? {} : { flag: access.creds });
   return {
     ...(credentials === undefined ? {} : { credentials }),
     ...(access.plainHttp === true ? { plainHttp: true } : {}),
     ...(access.tls === undefined ? {} : { tls: access.tls }),
   };
+}
+
+/** openSink's and openTagStore's `registry` option for these flags. */
+export function registryOption(values: RegistryFlagValues): (registry: string) => Promise<RegistryClientOptions> {
+  const access = registryAccess(values);
+  return (registry) => registryClientOptions(registry, access);
 }

@@ -1,36 +1,43 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { Command } from 'commander';
 import { AlbaError } from '../errors.js';
-import { readRegistrySbom } from '../sbom/read-registry.js';
-import { readSbom } from '../sbom/read.js';
-import { parseReference } from '../sink/registry/reference.js';
-import { onePositional, parseCommandArgs } from './args.js';
-import { anyRegistryFlag, REGISTRY_FLAGS, registryAccess, registryClientOptions } from './registry-flags.js';
+import { anyRegistryFlag, registryAccess, registryClientOptions, withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
+
+interface SbomFlags extends RegistryFlagValues {
+  platform?: string;
+  ref?: string;
+}
 
 /**
  * `alba sbom LAYOUT|REF [--platform P]`: prints the SPDX document of an image (default: of the
  * index), from an OCI layout directory or, for anything that is not a directory or a path, a registry.
  */
-export async function sbomCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs('sbom', argv, {
-    platform: { type: 'string' },
-    ref: { type: 'string' },
-    ...REGISTRY_FLAGS,
-  });
-  const target = onePositional('sbom', positionals, 'layout or image reference');
-  const platform = values.platform === undefined ? {} : { platform: values.platform };
-  if (looksLikePath(target) || (await isDirectory(target))) {
-    if (anyRegistryFlag(registryAccess(values))) {
-      throw new AlbaError('USAGE', `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
-    }
-    process.stdout.write(await readSbom(resolve(target), { ...platform, ...(values.ref === undefined ? {} : { ref: values.ref }) }));
-    return;
-  }
-  if (values.ref !== undefined) {
-    throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, { hint: 'put the tag in the reference: HOST/NAME:TAG' });
-  }
-  const bytes = await readRegistrySbom(target, { ...platform, ...(await registryClientOptions(parseReference(target).registry, registryAccess(values))) });
-  process.stdout.write(bytes);
+export function sbomCommand(): Command {
+  return withRegistryOptions(
+    new Command('sbom')
+      .description("print the SPDX SBOM of an image (default: the index's), from an OCI layout or a registry")
+      .argument('<target>', 'a layout directory, or an image reference HOST/NAME:TAG or HOST/NAME@sha256:…')
+      .option('--platform <platform>', "the document of that platform's image (e.g. linux/arm64)")
+      .option('--ref <tag>', 'layouts only: which index of index.json, when it holds several'),
+  )
+    .addHelpText('after', '\nExample:\n  alba sbom out/busybox --platform linux/arm64 | jq .packages[].name')
+    .action(async (target: string, flags: SbomFlags) => {
+      const platform = flags.platform === undefined ? {} : { platform: flags.platform };
+      if (looksLikePath(target) || (await isDirectory(target))) {
+        if (anyRegistryFlag(registryAccess(flags))) {
+          throw new AlbaError('USAGE', `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
+        }
+        const { readSbom } = await import('../sbom/read.js');
+        process.stdout.write(await readSbom(resolve(target), { ...platform, ...(flags.ref === undefined ? {} : { ref: flags.ref }) }));
+        return;
+      }
+      if (flags.ref !== undefined) {
+        throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, { hint: 'put the tag in the reference: HOST/NAME:TAG' });
+      }
+      const [{ readRegistrySbom }, { parseReference }] = await Promise.all([import('../sbom/read-registry.js'), import('../sink/registry/reference.js')]);
+      process.stdout.write(await readRegistrySbom(target, { ...platform, ...(await registryClientOptions(parseReference(target).registry, registryAccess(flags))) }));
+    });
 }
 
 /** `/…`, `./…`, `../…`, `~…`: meant as a directory even when it does not exist (never a valid reference). */

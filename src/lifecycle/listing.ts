@@ -1,5 +1,6 @@
 import type { TagFacts } from '../sink/sink.js';
 import { tagClass, TAG_CLASSES, type TagClass } from './tag-class.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 /** One tag as `ls` shows it: what the store knows, and its class. */
 export interface TagEntry extends TagFacts {
@@ -38,7 +39,7 @@ export function formatListing(entries: readonly TagEntry[], filter: ClassFilter)
     e.class,
     e.pushed === undefined ? '-' : e.pushed.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     e.digest ?? e.flavors?.join(',') ?? '-',
-    e.size === undefined ? '-' : humanSize(e.size),
+    e.size === undefined ? '-' : formatBytes(e.size),
   ]);
   const header = ['TAG', 'CLASS', 'PUSHED', entries.some((e) => e.flavors !== undefined) ? 'FLAVORS' : 'DIGEST', 'SIZE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
@@ -51,8 +52,4 @@ export function formatListing(entries: readonly TagEntry[], filter: ClassFilter)
     ...rows.map(line),
     ...(hidden.length === 0 ? [] : [`(${hidden.map(([c, n]) => `${n} ${c}`).join(' and ')} tag${hidden.reduce((a, [, n]) => a + n, 0) === 1 ? '' : 's'} not shown: --class all)`]),
   ];
-}
-
-function humanSize(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
 }

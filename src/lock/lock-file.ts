@@ -24,6 +24,11 @@ export function resolutionInputs(recipe: Recipe): string {
   return digestOf(JSON.stringify(inputs));
 }
 
+/** True when `lock` was made from the packages, sources and archs `recipe` now lists (else it is stale). */
+export function isLockFresh(lock: LockFile, recipe: Recipe): boolean {
+  return lock.inputs === resolutionInputs(recipe);
+}
+
 /** Serialises a lock with a fixed key order and sorted lists, so diffs stay small. */
 export function serializeLock(lock: LockFile): string {
   const releases = [...lock.releases].sort((a, b) => cmp(`${a.repo} ${a.suite}`, `${b.repo} ${b.suite}`)).map(orderRelease);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatBytes, Progress } from '../../src/cli/progress.js';
+import { Progress } from '../../src/cli/progress.js';
+import { formatBytes } from '../../src/util/format-bytes.js';
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { written: string } {
   const stream = { isTTY, columns: 40, written: '', write(text: string) { stream.written += text; return true; } };

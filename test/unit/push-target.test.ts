@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseTags } from '../../src/cli/push.js';
 import { isAlbaError } from '../../src/errors.js';
-import { parseTarget } from '../../src/sink/target.js';
+import { parseTags, parseTarget } from '../../src/sink/target.js';
 
 describe('parseTarget', () => {
   const cases: [string, unknown][] = [

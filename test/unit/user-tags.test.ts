@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseTags } from '../../src/cli/push.js';
+import { parseTags } from '../../src/sink/target.js';
 import { isAlbaError } from '../../src/errors.js';
 import { REFERRERS_TAG_RE, userTagProblem } from '../../src/oci/names.js';
 import { checkRecipe } from '../../src/recipe/parse.js';

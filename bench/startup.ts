@@ -1,0 +1,28 @@
+/**
+ * Start-up cost of the CLI: wall time of `node -e 0`, `alba --version` and
+ * `alba container push --help`, run N times each (default 30, interleaved so that a busy machine
+ * slows all three alike), median and min in milliseconds. `node dist/bench/startup.js [N]`.
+ */
+import { spawnSync } from 'node:child_process';
+import { albaBin } from '../test/helpers/run-alba.js';
+import { markdownTable, median } from './util.js';
+
+const runs = Number(process.argv[2] ?? 30);
+const cases: [string, string[]][] = [
+  ['node -e 0', ['-e', '0']],
+  ['alba --version', [albaBin, '--version']],
+  ['alba container push --help', [albaBin, 'container', 'push', '--help']],
+];
+const times = new Map<string, number[]>(cases.map(([name]) => [name, []]));
+for (let i = 0; i < runs; i++) {
+  for (const [name, args] of cases) {
+    const start = process.hrtime.bigint();
+    spawnSync(process.execPath, args, { stdio: 'ignore' });
+    times.get(name)?.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+}
+const rows = cases.map(([name]) => {
+  const t = times.get(name) ?? [];
+  return [name, median(t).toFixed(1), Math.min(...t).toFixed(1)];
+});
+for (const line of markdownTable(['command', 'median ms', 'min ms'], rows)) console.log(line);

@@ -63,7 +63,7 @@ export function artifactLayer(manifest: ManifestJson, kind: ArtifactKind): Descr
  * and read for its subject, type and layer; undefined when none is one.
  */
 export async function findArtifact(reader: GraphReader, subject: Digest, kind: ArtifactKind): Promise<FoundArtifact | undefined> {
-  const { entries } = await reader.referrers(subject);
+  const { entries } = await reader.referrers(subject, kind.artifactType);
   const candidates = entries.filter((d) => d.mediaType === MediaType.manifest && (d.artifactType === undefined || d.artifactType === kind.artifactType)).sort(newestFirst);
   for (const descriptor of candidates) {
     const digest = descriptor.digest as Digest;

@@ -23,8 +23,11 @@ export interface StoredReferrers {
 export interface GraphReader {
   /** The bytes of manifest `digest`, undefined when the store does not hold it. */
   manifest(digest: Digest): Promise<Buffer | undefined>;
-  /** The referrers of `subject`; throws when the store holds them in a form it cannot read. */
-  referrers(subject: Digest): Promise<StoredReferrers>;
+  /**
+   * The referrers of `subject`; throws when the store holds them in a form it cannot read. With
+   * `artifactType`, a store that can filter (the referrers API) may list only those.
+   */
+  referrers(subject: Digest, artifactType?: string): Promise<StoredReferrers>;
   /** The error for manifest `digest`, held but not a manifest (`why`), naming where it is. */
   invalid(digest: Digest, why: string): Error;
 }

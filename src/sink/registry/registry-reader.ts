@@ -11,7 +11,8 @@ import type { RegistryClient } from './client.js';
 export function registryReader(client: RegistryClient, hint: string): ArtifactReader {
   return {
     manifest: async (digest) => (await client.manifestIfFound(digest))?.bytes,
-    referrers: (subject) => client.storedReferrers(subject),
+    // with an artifactType (the referrer finder), the API is asked for that type only
+    referrers: async (subject, artifactType) => (artifactType === undefined ? client.storedReferrers(subject) : { entries: await client.referrers(subject, artifactType) }),
     invalid: (digest, why) => new AlbaError('REGISTRY', `${client.repository}@${digest} is not a manifest: ${why}`, { hint }),
     blob: (d) => client.blob(d),
   };

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { bigLayout } from '../helpers/big-layout.js';
+import { albaBin, explainRun, runAlba } from '../helpers/run-alba.js';
+import { requireTool } from '../helpers/tools.js';
+
+// The command line: help per command (with an example), completion scripts, suggestions for
+// mistakes (USAGE, exit 2), and the lazy loading of each command's library code.
+
+const work = await mkdtemp(join(tmpdir(), 'alba-cli-help-'));
+after(() => rm(work, { recursive: true, force: true }));
+
+describe('help', () => {
+  const cases: [string[], RegExp][] = [
+    [['build', '--help'], /^Usage: alba build \[options\] <recipe>/],
+    [['container', 'push', '--help'], /^Usage: alba container push \[options\] <src> <target>/],
+    [['help', 'container', 'gc'], /^Usage: alba container gc \[options\] <target>/],
+    [['help', 'build'], /^Usage: alba build /],
+    [['static', 'rm', '-h'], /^Usage: alba static rm /],
+  ];
+  for (const [args, usage] of cases) {
+    test(`alba ${args.join(' ')}: usage, options and an example on stdout, exit 0`, async () => {
+      const run = await runAlba(args);
+      assert.equal(run.status, 0, explainRun(run));
+      assert.match(run.stdout, usage);
+      assert.match(run.stdout, /\nOptions:\n/);
+      assert.match(run.stdout, /\nExample:\n {2}alba /);
+      assert.equal(run.stderr, '');
+    });
+  }
+
+  test('alba help gc: the usage of each command named gc (container and static)', async () => {
+    const run = await runAlba(['help', 'gc']);
+    assert.equal(run.status, 0, explainRun(run));
+    assert.match(run.stdout, /Usage: alba container gc .*[\s\S]*Usage: alba static gc /);
+    assert.match(run.stdout, /--keep <n>/);
+  });
+
+  test('alba, alba --help and alba help: the commands; --version: the version', async () => {
+    for (const args of [[], ['--help'], ['help']]) {
+      const run = await runAlba(args);
+      assert.equal(run.status, 0, explainRun(run));
+      assert.match(run.stdout, /^Usage: alba /);
+      for (const command of ['lock', 'build', 'sbom', 'container', 'static', 'completion']) assert.match(run.stdout, new RegExp(`\\n {2}${command} `));
+    }
+    const version = await runAlba(['--version']);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe('mistakes are USAGE (exit 2) with a suggestion', () => {
+  const cases: [string[], RegExp, RegExp][] = [
+    [['biuld', 'x.yaml'], /error\[USAGE\]: .*unknown command 'biuld'/, /hint: did you mean build\?/],
+    [['build', 'x.yaml', '--frmat', 'oci'], /error\[USAGE\]: alba build: unknown option '--frmat'/, /hint: did you mean --format\?/],
+    [['container', 'pish'], /error\[USAGE\]: unknown subcommand "container pish"/, /hint: did you mean "alba container push"\?/],
+    [['container', 'push', '--tga', 'a:1', 'x', 'oci:y'], /error\[USAGE\]: alba container push: unknown option '--tga'/, /hint: did you mean --tag\?/],
+    [['help', 'gcc'], /error\[USAGE\]: alba help: no command "gcc"/, /hint: did you mean "alba help gc"\?/],
+    [['container'], /error\[USAGE\]: alba container needs a subcommand: push, ls, rm, gc, repair/, /hint: /],
+    [['build'], /error\[USAGE\]: alba build: missing required argument 'recipe'/, /hint: run `alba build --help`/],
+    [['build', 'x.yaml', '--format', 'tarball'], /error\[USAGE\]: .*'tarball' is invalid/, /hint: /],
+    [['completion', 'tcsh'], /error\[USAGE\]: .*'tcsh' is invalid/, /hint: /],
+  ];
+  for (const [args, message, hint] of cases) {
+    test(`alba ${args.join(' ')}`, async () => {
+      const run = await runAlba(args);
+      assert.equal(run.status, 2, explainRun(run));
+      assert.match(run.stderr, message);
+      assert.match(run.stderr, hint);
+      assert.equal(run.stdout, '');
+    });
+  }
+});
+
+describe('completion', () => {
+  /** What bash completes for the words (the last one being completed), with the script sourced. */
+  const bashComplete = (script: string, words: string[]): string[] => {
+    const program = `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _alba; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const run = spawnSync('bash', ['-c', program, 'bash', script, ...words], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout.split('\n').filter((l) => l !== '');
+  };
+
+  test('bash: sourced, it completes commands, subcommands and options of the command path', async () => {
+    const run = await runAlba(['completion', 'bash']);
+    assert.equal(run.status, 0, explainRun(run));
+    const script = join(work, 'alba.bash');
+    await writeFile(script, run.stdout);
+    assert.deepEqual(bashComplete(script, ['alba', 'con']), ['container']);
+    assert.deepEqual(bashComplete(script, ['alba', 'container', '']), ['push', 'ls', 'rm', 'gc', 'repair']);
+    assert.deepEqual(bashComplete(script, ['alba', '-q', 'container', 'push', '--ch']), ['--chunk-size']);
+    assert.deepEqual(bashComplete(script, ['alba', 'static', 'gc', '-t', 'x', '--keep-']), ['--keep-release', '--keep-extra', '--keep-dev']);
+    assert.deepEqual(bashComplete(script, ['alba', 'build', '--arch', 'amd64', '--for']), ['--format']);
+  });
+
+  test('zsh: the script parses and completes the command path', async (t) => {
+    if (!requireTool('zsh', t)) return;
+    const script = join(work, '_alba');
+    await writeFile(script, (await runAlba(['completion', 'zsh'])).stdout);
+    assert.equal(spawnSync('zsh', ['-n', script]).status, 0);
+    // compadd and compdef exist only inside zsh's completion system: stand-ins print what would be offered
+    const program = `compdef() { :; }; compadd() { shift; print -l -- "$@"; }; source "$1"; words=(alba container ''); CURRENT=3; PREFIX=''; _alba`;
+    assert.deepEqual(spawnSync('zsh', ['-c', program, 'zsh', script], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== ''), ['push', 'ls', 'rm', 'gc', 'repair']);
+  });
+
+  test('fish: the script parses and completes the command path', async (t) => {
+    if (!requireTool('fish', t)) return;
+    const script = join(work, 'alba.fish');
+    await writeFile(script, (await runAlba(['completion', 'fish'])).stdout);
+    const complete = (line: string): string[] =>
+      spawnSync('fish', ['-c', `source ${script}; complete -C '${line}'`], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split('\t')[0] ?? '').filter((l) => l !== '');
+    assert.deepEqual(complete('alba con'), ['container']);
+    assert.deepEqual(complete('alba container ').sort(), ['gc', 'ls', 'push', 'repair', 'rm']);
+  });
+});
+
+describe('each command loads only its own library code', () => {
+  test('a push to a layout loads neither OpenPGP, the resolver nor the AWS SDK', async () => {
+    const layout = await bigLayout(join(work, 'src'), 1);
+    const trace = join(work, 'modules.txt');
+    const hooks = join(work, 'hooks.mjs');
+    await writeFile(hooks, `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(process.env.ALBA_MODULE_TRACE, r.url + '\\n');\n  return r;\n}\n`);
+    const register = join(work, 'register.mjs');
+    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+    const run = spawnSync(process.execPath, ['--import', register, albaBin, 'container', 'push', '-t', '1', layout.dir, `oci:${join(work, 'out')}`], { encoding: 'utf8', env: { ...process.env, ALBA_MODULE_TRACE: trace } });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    const loaded = (await readFile(trace, 'utf8')).split('\n');
+    assert.ok(loaded.some((u) => u.endsWith('/sink/layout/layout-sink.js')), 'the trace sees the modules the push loads');
+    assert.deepEqual(loaded.filter((u) => /\/openpgp\/|\/debian\/resolver\.js$|\/lock\/lock\.js$|@aws-sdk/.test(u)), []);
+  });
+});

@@ -27,6 +27,8 @@ export interface RemovalOptions {
   onDecisions?: (decisions: TagDecision[]) => void;
   /** Called with the plan before it is carried out (to print it). */
   onPlan?: (plan: RemovalPlan) => void;
+  /** S3: rewrite the download pages without the removed tags (default true). */
+  pages?: boolean;
 }
 
 /** Runs `rm` (one tag) or `gc` (a policy) on `store`; returns the plan carried out (or that would be, for a dry run). */
@@ -38,7 +40,7 @@ export async function runRemoval<P extends RemovalPlan>(store: TagStore<P>, targ
     const tags = 'tag' in target ? [checkTag(store, facts, target.tag)] : decide(facts, target.policy, options);
     const plan = await store.plan({ tags, graceMs: options.graceMs ?? 3_600_000, ...(lease === undefined ? {} : { unfinished: lease.unfinished.tags, unfinishedObjects: lease.unfinished.objects }) });
     options.onPlan?.(plan);
-    if (lease !== undefined) await store.remove(plan, lease);
+    if (lease !== undefined) await store.remove(plan, lease, options.pages === false ? { pages: false } : {});
     return plan;
   } finally {
     await lease?.release();

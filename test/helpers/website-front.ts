@@ -15,9 +15,10 @@ export interface WebsiteFront {
 
 /**
  * Starts Debian's nginx as a reverse proxy to `s3Url` that sets `Host: websiteHost` (how RGW and
- * AWS pick a bucket's website mode), so that real clients can pull from `http://127.0.0.1:PORT/v2/…`.
+ * AWS pick a bucket's website mode), so that real clients can pull from `http://127.0.0.1:PORT/v2/…`;
+ * `headers` are added to every answer (e.g. a Content-Security-Policy, as a site would send).
  */
-export async function startWebsiteFront(s3Url: string, websiteHost: string): Promise<WebsiteFront> {
+export async function startWebsiteFront(s3Url: string, websiteHost: string, options: { headers?: Record<string, string> } = {}): Promise<WebsiteFront> {
   const dir = await mkdtemp(join(tmpdir(), 'alba-front-'));
   await mkdir(join(dir, 'tmp'), { recursive: true });
   const port = await freePort();
@@ -41,7 +42,7 @@ http {
       proxy_set_header Host ${websiteHost};
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-    }
+${Object.entries(options.headers ?? {}).map(([k, v]) => `      add_header ${k} "${v.replace(/["\\]/g, '')}" always;\n`).join('')}    }
   }
 }
 `,

@@ -83,18 +83,24 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
     return { base: this.base, objects, listed, tagDigests, graph, uploads: await this.store.listUploads(this.base) };
   }
 
-  /** Carries out a plan under `lease`: tags/list first, then each phase, the lease checked before each. */
-  async remove(plan: BucketRemovalPlan, lease: HeldLease): Promise<void> {
+  /**
+   * Carries out a plan under `lease`: tags/list first, then the pages (which no longer list the
+   * removed tags), then each phase, the lease checked before each, then the pages again.
+   */
+  async remove(plan: BucketRemovalPlan, lease: HeldLease, options: { pages?: boolean } = {}): Promise<void> {
     await lease.journal(plan.unlist);
     await lease.check();
     if (plan.unlist.length > 0 && (await readTagList(this.store, `${this.base}tags/list`)) !== undefined) {
       await updateTagList(this.store, `${this.base}tags/list`, this.repository(), { remove: plan.unlist });
     }
+    const pages = options.pages === false ? undefined : await import('../../site/bucket-pages.js');
+    await pages?.refreshImagePages(this.store, this.base);
     for (const phase of plan.phases) {
       await lease.check();
       await mapLimit(phase, 8, (key) => this.store.remove(key));
     }
     await mapLimit(plan.uploads, 4, (u) => this.store.abortUpload(u.key, u.uploadId));
+    await pages?.refreshImagePages(this.store, this.base);
   }
 
   /**

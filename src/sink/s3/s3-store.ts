@@ -144,6 +144,24 @@ export class S3Store {
     return out;
   }
 
+  /** One level under `prefix` (ListObjectsV2 with Delimiter `/`, all pages): the objects there and the sub-folders (each ending in `/`). */
+  async listFolder(prefix: string): Promise<{ objects: { key: string; size: number; lastModified: Date }[]; folders: string[] }> {
+    const objects: { key: string; size: number; lastModified: Date }[] = [];
+    const folders: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.target.bucket, Prefix: prefix, Delimiter: '/', ...(token === undefined ? {} : { ContinuationToken: token }) })));
+        for (const o of page.Contents ?? []) if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) folders.push(p.Prefix);
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (err) {
+      throw this.error('LIST', prefix, err);
+    }
+    return { objects, folders };
+  }
+
   /** The multipart uploads in progress under `prefix` (key, upload id, when it began), all pages. */
   async listUploads(prefix: string): Promise<{ key: string; uploadId: string; initiated: Date }[]> {
     const out: { key: string; uploadId: string; initiated: Date }[] = [];

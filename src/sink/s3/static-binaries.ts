@@ -111,8 +111,8 @@ export function checkStaticReference(name: string, tag?: string): void {
       hint: name.includes('/') ? `a "/" would make the name document of ${name} the tag document of ${name.slice(0, name.lastIndexOf('/'))}: use ${name.replaceAll('/', '-')}, or --prefix for a folder` : 'e.g. -t albatros:0.9',
     });
   }
-  if (tag !== undefined && (!STATIC_TAG_RE.test(tag) || tag.endsWith(LOCK_SUFFIX))) {
-    throw new AlbaError('USAGE', `${JSON.stringify(tag)} is not a valid static tag`, { hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +, not starting with . or -' });
+  if (tag !== undefined && (!STATIC_TAG_RE.test(tag) || tag.endsWith(LOCK_SUFFIX) || tag === 'index.html')) {
+    throw new AlbaError('USAGE', `${JSON.stringify(tag)} is not a valid static tag`, { hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +, not starting with . or -, and not index.html (the download page)' });
   }
 }
 
@@ -125,6 +125,8 @@ export interface StaticPushOptions {
   onEvent?: (e: StaticPushEvent) => void;
   /** Notes (waiting for a removal or another push of the tag). */
   log?: (line: string) => void;
+  /** Write the download pages (`PREFIX/NAME/index.html`, the root `index.html`) after the name document (default true). */
+  pages?: boolean;
 }
 
 /**
@@ -173,8 +175,10 @@ export async function pushStatic(target: S3Target, name: string, tag: string, fl
     await writeTag();
     await updateTagList(store, base, name, { add: [tag] }, compareTags);
     emit({ kind: 'manifest', to: base });
-    if (!(await awaitRemovals(removalLease(store, `${base}/`), options.log))) return;
+    if (!(await awaitRemovals(removalLease(store, `${base}/`), options.log))) break;
   }
+  // after the name document, from the documents as they are now (src/site/bucket-pages.ts)
+  if (options.pages !== false) await (await import('../../site/bucket-pages.js')).refreshStaticPages(store, base);
 }
 
 function platformPath(p: Platform): string {

@@ -23,7 +23,7 @@ import { keyOf, type S3Target } from './s3-target.js';
 
 
 /** Opens the static registry of `name` in the target bucket (checking first that the bucket answers). */
-export async function openStaticRegistrySink(target: S3Target, name: string, options: { onBytes?: (n: number) => void; log?: (line: string) => void } = {}): Promise<Sink> {
+export async function openStaticRegistrySink(target: S3Target, name: string, options: { onBytes?: (n: number) => void; log?: (line: string) => void; pages?: boolean } = {}): Promise<Sink> {
   const store = new S3Store(target);
   await store.checkBucket();
   const key = (path: string): string => keyOf(target, `v2/${name}/${path}`);
@@ -71,6 +71,8 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
       await updateTagList(store, key('tags/list'), name, { add: tagged });
       const ping = keyOf(target, 'v2/index.html');
       if ((await store.head(ping)) === undefined) await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
+      // the repository's page and the root page, after tags/list (src/site/bucket-pages.ts)
+      if (options.pages !== false) await (await import('../../site/bucket-pages.js')).refreshImagePages(store, key(''));
     },
   };
 }

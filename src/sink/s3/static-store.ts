@@ -88,7 +88,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     const tags = new Map<string, { document?: BucketObject; files: BucketObject[] }>();
     for (const o of await this.store.list(`${this.base}/`)) {
       const [tag, ...rest] = o.key.slice(this.base.length + 1).split('/');
-      if (tag === undefined || tag === '' || tag.startsWith('.') || tag.endsWith(LOCK_SUFFIX)) continue;
+      if (tag === undefined || tag === '' || tag.startsWith('.') || tag.endsWith(LOCK_SUFFIX) || (tag === 'index.html' && rest.length === 0)) continue; // index.html: the download page
       const entry = tags.get(tag) ?? { files: [] };
       if (rest.length === 0) entry.document = o;
       else entry.files.push(o);
@@ -97,18 +97,21 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     return tags;
   }
 
-  /** Carries out a plan: the name document first, then each phase, the lease checked before each. */
-  async remove(plan: BucketRemovalPlan, lease: HeldLease): Promise<void> {
+  /** Carries out a plan: the name document first, then the pages (without the removed tags), then each phase, the lease checked before each, then the pages again. */
+  async remove(plan: BucketRemovalPlan, lease: HeldLease, options: { pages?: boolean } = {}): Promise<void> {
     await lease.journal(plan.unlist);
     await lease.check();
     if (plan.unlist.length > 0 && (await readTagList(this.store, this.base)) !== undefined) {
       await updateTagList(this.store, this.base, this.base.slice(this.base.lastIndexOf('/') + 1), { remove: plan.unlist }, compareTags);
     }
+    const pages = options.pages === false ? undefined : await import('../../site/bucket-pages.js');
+    await pages?.refreshStaticPages(this.store, this.base);
     for (const phase of plan.phases) {
       await lease.check();
       await mapLimit(phase, 8, (key) => this.store.remove(key));
     }
     await mapLimit(plan.uploads, 4, (u) => this.store.abortUpload(u.key, u.uploadId));
+    await pages?.refreshStaticPages(this.store, this.base);
   }
 
   /** Rebuilds the name document from the tag documents whose files are all there with their size and SHA256 (`alba static repair`). */

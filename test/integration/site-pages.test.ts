@@ -1,0 +1,462 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutBucketPolicyCommand,
+  PutBucketWebsiteCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { runRemoval } from '../../src/lifecycle/removal.js';
+import { publish } from '../../src/sink/publish.js';
+import { S3Store } from '../../src/sink/s3/s3-store.js';
+import { parseS3Target, type S3Target } from '../../src/sink/s3/s3-target.js';
+import { pushStatic, scanStaticDir } from '../../src/sink/s3/static-binaries.js';
+import { openStaticRegistrySink } from '../../src/sink/s3/static-registry.js';
+import { BucketImageStore } from '../../src/sink/s3/image-store.js';
+import { StaticNameStore } from '../../src/sink/s3/static-store.js';
+import { rebuildPages } from '../../src/site/bucket-pages.js';
+import { readLayoutGraph } from '../../src/source/layout-source.js';
+import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
+import { rgwClient, rgwEnv, rgwTestsEnabled, s3Url } from '../helpers/rgw-client.js';
+import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
+
+// The download pages alba writes into a bucket (docs/s3.md, "Pages"), in Debian's chromium driven
+// by puppeteer-core, against Ceph RGW (~13 s to start) behind nginx as the website front, which
+// also sends a strict Content-Security-Policy. Screenshots for the docs: ALBA_SITE_SCREENSHOTS=DIR.
+
+const BUCKET = 'site';
+const CSP = "default-src 'self'";
+const enabled = rgwTestsEnabled(['nginx', 'chromium', 'skopeo']);
+const work = await mkdtemp(join(tmpdir(), 'alba-site-'));
+const HOSTILE = '<img src=x onerror=alert(1)>';
+/** Its id on a page (an id holds no space). */
+const HOSTILE_ID = HOSTILE.replace(/ /g, '_');
+let fixture: FixtureLayout;
+let rgw: RgwServer;
+let front: WebsiteFront;
+let s3: S3Client;
+let target: S3Target;
+let browser: Browser;
+let bin: string;
+
+before(async () => {
+  if (!enabled) return;
+  fixture = await buildFixtureLayout(work, 'fixture');
+  rgw = await startRgw();
+  Object.assign(process.env, rgwEnv(rgw, work));
+  s3 = rgwClient(rgw);
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3.send(new PutBucketWebsiteCommand({ Bucket: BUCKET, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }],
+  };
+  await s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify(policy) }));
+  front = await startWebsiteFront(rgw.url, rgw.websiteHost(BUCKET), { headers: { 'Content-Security-Policy': CSP } });
+  target = parseS3Target(s3Url(rgw.url, BUCKET));
+  browser = await puppeteer.launch({
+    executablePath: spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim(),
+    headless: true,
+    args: ['--no-sandbox'],
+  });
+  bin = join(work, 'bin');
+});
+after(async () => {
+  await browser?.close();
+  await front?.close();
+  await rgw?.close();
+  await fixture?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+/** A directory of static binaries: `linux/amd64`, `linux/arm64`, `linux/arm/v7`, each with `app` made of `seed`, plus `extra` files. */
+async function binaries(seed: string, extra: Record<string, string> = {}): Promise<string> {
+  const dir = join(bin, seed.replace(/[^a-z0-9.]/gi, '_'));
+  for (const [platform, body] of [
+    ['linux/amd64', `${seed} amd64`],
+    ['linux/arm64', `${seed} arm64`],
+    ['linux/arm/v7', `${seed} armv7`],
+  ] as const) {
+    await mkdir(join(dir, platform), { recursive: true });
+    await writeFile(join(dir, platform, 'app'), `${body}\n`.repeat(200));
+  }
+  for (const [path, body] of Object.entries(extra)) await writeFile(join(dir, path), body);
+  return dir;
+}
+
+async function pushBinaries(tag: string, extra: Record<string, string> = {}, to: S3Target = target): Promise<void> {
+  await pushStatic(to, 'app', tag, await scanStaticDir(await binaries(tag, extra)));
+}
+
+async function object(key: string): Promise<{ bytes: Buffer; contentType?: string; cacheControl?: string } | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return {
+      bytes: Buffer.from(await res.Body!.transformToByteArray()),
+      ...(res.ContentType === undefined ? {} : { contentType: res.ContentType }),
+      ...(res.CacheControl === undefined ? {} : { cacheControl: res.CacheControl }),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A page opened in chromium, with every problem it showed: console errors, page errors, dialogs, CSP violations, failed requests, other origins. */
+interface Visit {
+  page: Page;
+  problems: string[];
+  requests: string[];
+}
+
+async function visit(path: string, options: { javascript?: boolean; width?: number } = {}): Promise<Visit> {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  const requests: string[] = [];
+  await page.setJavaScriptEnabled(options.javascript !== false);
+  await page.setCacheEnabled(false); // the pages are cached for 60 s, as tags/list: each visit reads the bucket
+  await page.setViewport({ width: options.width ?? 1200, height: 900 });
+  page.on('console', (m) => (m.type() === 'error' || m.type() === 'warn' ? problems.push(`console ${m.type()}: ${m.text()}`) : undefined));
+  page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => (r.status() >= 400 ? problems.push(`HTTP ${r.status()}: ${r.url()}`) : undefined));
+  await page.evaluateOnNewDocument(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { violations: string[] }).violations ??= [];
+      (window as unknown as { violations: string[] }).violations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  await page.goto(`${front.url}${path}`, { waitUntil: 'networkidle0' });
+  return { page, problems, requests };
+}
+
+/** Asserts that the visit showed no problem and asked nothing of another origin, then closes it. */
+async function clean(v: Visit): Promise<void> {
+  const violations = await v.page.evaluate(() => (window as unknown as { violations?: string[] }).violations ?? []);
+  await v.page.close();
+  assert.deepEqual(v.problems, [], 'no console error, page error, dialog or failed request');
+  assert.deepEqual(violations, [], 'no CSP violation');
+  assert.deepEqual(
+    v.requests.filter((u) => !u.startsWith(`${front.url}/`)),
+    [],
+    'no request to another origin',
+  );
+}
+
+/** The tags a page shows, in order, and which of them are visible. */
+function tagsOn(v: Visit): Promise<{ tag: string; visible: boolean }[]> {
+  return v.page.$$eval('article.tag', (articles) => articles.map((a) => ({ tag: a.id, visible: a.checkVisibility() })));
+}
+
+async function screenshot(v: Visit, name: string): Promise<void> {
+  const dir = process.env.ALBA_SITE_SCREENSHOTS;
+  if (dir !== undefined) await v.page.screenshot({ path: join(dir, `${name}.png`) as `${string}.png`, fullPage: true });
+}
+
+function skopeo(args: string[]): string {
+  const res = spawnSync('skopeo', args, { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  return res.stdout;
+}
+
+describe(
+  'download pages in the bucket, in a real browser (chromium, Ceph RGW behind nginx)',
+  { skip: enabled ? false : 'Ceph, nginx, chromium or skopeo is missing, or not root' },
+  () => {
+    test('static page: releases shown newest first, extra and dev builds behind a keyboard-operable control, downloads match their SHA256, deep links, no script needed', async () => {
+      for (const tag of ['1.0.0', '1.1.0-rc1', '1.1.0', 'main', '1.2.0+feat'])
+        await pushBinaries(tag, tag === '1.1.0' ? { [`linux/amd64/${HOSTILE}`]: 'hostile name\n' } : {});
+      const stored = (await object('df-dist-v1/app/index.html'))!;
+      assert.equal(stored.contentType, 'text/html; charset=utf-8');
+      assert.equal(stored.cacheControl, 'public, max-age=60');
+
+      const v = await visit('/df-dist-v1/app/');
+      assert.deepEqual(await tagsOn(v), [
+        { tag: '1.1.0', visible: true },
+        { tag: '1.0.0', visible: true },
+        { tag: '1.2.0+feat', visible: false },
+        { tag: '1.1.0-rc1', visible: false },
+        { tag: 'main', visible: false },
+      ]);
+      assert.match(await v.page.$eval('details.others summary', (s) => s.textContent ?? ''), /\(3\)/);
+      await screenshot(v, 'site-static-desktop');
+      await v.page.focus('details.others summary');
+      await v.page.keyboard.press('Enter');
+      assert.ok(
+        (await tagsOn(v)).every((t) => t.visible),
+        'Enter on the control shows the extra and dev builds',
+      );
+      // every download link fetches the bytes of the file, whose SHA256 is the one shown
+      const links = await v.page.$$eval('article.tag tr', (rows) =>
+        rows
+          .filter((r) => r.querySelector('a.download') !== null)
+          .map((r) => ({
+            tag: r.closest('article')!.id,
+            href: (r.querySelector('a.download') as HTMLAnchorElement).href,
+            file: r.querySelector('a.download')!.textContent!,
+            platform: r.cells[0]!.textContent!,
+            shown: r.querySelector('code.sha256')!.textContent!,
+          })),
+      );
+      assert.equal(links.length, 5 * 3 + 1);
+      for (const link of links) {
+        const fetched = await v.page.evaluate(async (href) => {
+          const res = await fetch(href);
+          const hash = await crypto.subtle.digest('SHA-256', await res.arrayBuffer());
+          return { status: res.status, sha256: [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('') };
+        }, link.href);
+        const local = await readFile(join(bin, link.tag.replace(/[^a-z0-9.]/gi, '_'), link.platform, link.file));
+        assert.deepEqual(fetched, { status: 200, sha256: sha256(local) }, `${link.href} is ${link.tag}'s ${link.platform}/${link.file}`);
+        assert.equal(link.shown, fetched.sha256, `${link.href}: the SHA256 shown is the file's`);
+      }
+      assert.ok(
+        links.some((l) => l.file === HOSTILE),
+        'a file name with markup is shown as text',
+      );
+      assert.equal(await v.page.$('img[src="x"]'), null, 'and is no element');
+      await clean(v);
+
+      // deep links: a release, and an extra build the control hides
+      for (const tag of ['1.0.0', '1.2.0+feat']) {
+        const deep = await visit(`/df-dist-v1/app/#${encodeURIComponent(tag)}`);
+        assert.deepEqual(
+          (await tagsOn(deep)).find((t) => t.tag === tag),
+          { tag, visible: true },
+          `#${tag} shows its tag`,
+        );
+        assert.ok(
+          await deep.page.evaluate((id) => {
+            const r = document.getElementById(id)!.getBoundingClientRect();
+            return r.top >= 0 && r.top < innerHeight;
+          }, tag),
+          `#${tag} is scrolled to`,
+        );
+        await clean(deep);
+      }
+
+      // without JavaScript: the same page, the control still works
+      const plain = await visit('/df-dist-v1/app/', { javascript: false });
+      assert.deepEqual(
+        (await tagsOn(plain)).map((t) => t.visible),
+        [true, true, false, false, false],
+      );
+      await plain.page.click('details.others summary');
+      assert.ok((await tagsOn(plain)).every((t) => t.visible));
+      await clean(plain);
+
+      const phone = await visit('/df-dist-v1/app/', { width: 390 });
+      assert.ok(await phone.page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no horizontal scrolling on a phone');
+      await screenshot(phone, 'site-static-phone');
+      await clean(phone);
+    });
+
+    test('after gc the removed tags are gone from the page; the page is rewritten before their objects are deleted', async () => {
+      const proxy = await startFaultProxy(rgw.url);
+      try {
+        let seenAtDelete: string | undefined;
+        let held = false;
+        proxy.fault = (r) => {
+          if (r.method !== 'DELETE' || held || !r.path.includes('/df-dist-v1/app/main')) return undefined;
+          held = true;
+          return { hold: object('df-dist-v1/app/index.html').then((o) => (seenAtDelete = o?.bytes.toString('utf8'))) };
+        };
+        const store = new StaticNameStore(new S3Store(parseS3Target(s3Url(proxy.url, BUCKET))), 'df-dist-v1/app');
+        await runRemoval(store, { policy: { keep: { dev: 0 }, now: Date.now() } }, { graceMs: 0 });
+        assert.ok(seenAtDelete !== undefined, 'a delete of main was held');
+        assert.doesNotMatch(seenAtDelete, /id="main"/, 'when the first object of main is deleted, the page no longer lists it');
+      } finally {
+        await proxy.close();
+      }
+      const v = await visit('/df-dist-v1/app/');
+      assert.deepEqual(
+        (await tagsOn(v)).map((t) => t.tag),
+        ['1.1.0', '1.0.0', '1.2.0+feat', '1.1.0-rc1'],
+      );
+      await clean(v);
+    });
+
+    test('two pushes racing on the page: both tags end up on it, even when the older rendering is written last', async () => {
+      const proxy = await startFaultProxy(rgw.url);
+      try {
+        let release: () => void = () => undefined;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let reached: () => void = () => undefined;
+        const atHold = new Promise<void>((resolve) => (reached = resolve));
+        let first = true;
+        proxy.fault = (r) => {
+          if (r.method !== 'PUT' || !r.path.startsWith(`/${BUCKET}/df-dist-v1/app/index.html`) || !first) return undefined;
+          first = false;
+          reached();
+          return { hold: held };
+        };
+        const slow = pushBinaries('2.0.0', {}, parseS3Target(s3Url(proxy.url, BUCKET)));
+        await atHold; // its page, rendered without 2.1.0, waits at the proxy
+        await pushBinaries('2.1.0');
+        assert.match((await object('df-dist-v1/app/index.html'))!.bytes.toString('utf8'), /id="2\.1\.0"/);
+        release();
+        await slow;
+      } finally {
+        await proxy.close();
+      }
+      const v = await visit('/df-dist-v1/app/');
+      assert.deepEqual(
+        (await tagsOn(v)).slice(0, 2).map((t) => t.tag),
+        ['2.1.0', '2.0.0'],
+      );
+      await clean(v);
+    });
+
+    test("image page: the platforms and digests the registry serves, SBOM links to the referrers' documents, the pull command with the host", async () => {
+      const { graph } = await readLayoutGraph(fixture.layout);
+      await publish(graph, await openStaticRegistrySink(target, 'team/fixture'), ['1.0.0', '1.1.0-rc1', 'main']);
+      const v = await visit('/v2/team/fixture/');
+      assert.deepEqual(await tagsOn(v), [
+        { tag: '1.0.0', visible: true },
+        { tag: '1.1.0-rc1', visible: false },
+        { tag: 'main', visible: false },
+      ]);
+      const index = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${front.host}/team/fixture:1.0.0`])) as {
+        manifests: { digest: string; platform: { os: string; architecture: string; variant?: string } }[];
+      };
+      const shown = await v.page.$$eval('article[id="1.0.0"] tbody tr', (rows) =>
+        rows.map((r) => ({
+          platform: r.cells[0]!.textContent!,
+          digest: r.cells[1]!.textContent!,
+          sboms: [...r.querySelectorAll('a')].map((a) => ({ format: a.textContent!, href: a.href })),
+        })),
+      );
+      assert.deepEqual(
+        shown.map(({ platform, digest }) => ({ platform, digest })),
+        index.manifests.map((m) => ({
+          platform: [m.platform.os, m.platform.architecture, ...(m.platform.variant === undefined ? [] : [m.platform.variant])].join('/'),
+          digest: m.digest,
+        })),
+      );
+      const pull = await v.page.$eval('article[id="1.0.0"] code.pull', (c) => c.textContent);
+      assert.equal(pull, `docker pull ${front.host}/team/fixture:1.0.0`);
+      assert.equal(
+        await v.page.$eval('article[id="1.0.0"] p.meta code.digest', (c) => c.textContent),
+        `sha256:${sha256(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${front.host}/team/fixture:1.0.0`]))}`,
+      );
+      for (const row of shown) {
+        assert.deepEqual(
+          row.sboms.map((s) => s.format),
+          ['SPDX'],
+          `${row.platform} has its SPDX document`,
+        );
+        // the referrer of the platform manifest, as a registry client finds it (the referrers tag)
+        const referrers = JSON.parse(
+          skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${front.host}/team/fixture:sha256-${row.digest.slice(7)}`]),
+        ) as { manifests: { digest: string; artifactType?: string }[] };
+        const spdx = referrers.manifests.find((m) => m.artifactType === 'application/spdx+json')!;
+        const referrer = JSON.parse(
+          skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${front.host}/team/fixture@${spdx.digest}`]),
+        ) as { layers: { digest: string }[] };
+        const fetched = await v.page.evaluate(async (href) => {
+          const res = await fetch(href);
+          const bytes = await res.arrayBuffer();
+          const hash = await crypto.subtle.digest('SHA-256', bytes);
+          return {
+            sha256: [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+            spdx: (JSON.parse(new TextDecoder().decode(bytes)) as { spdxVersion?: string }).spdxVersion,
+          };
+        }, row.sboms[0]!.href);
+        assert.deepEqual(
+          fetched,
+          { sha256: referrer.layers[0]!.digest.slice(7), spdx: 'SPDX-2.3' },
+          `${row.platform}: the SBOM link downloads the referrer's document`,
+        );
+      }
+      await screenshot(v, 'site-image-desktop');
+      await clean(v);
+      const phone = await visit('/v2/team/fixture/', { width: 390 });
+      await screenshot(phone, 'site-image-phone');
+      assert.ok(await phone.page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no horizontal scrolling on a phone');
+      await clean(phone);
+    });
+
+    test("root page: the static names and image repositories with their latest release; a tag with markup written behind alba's back is shown as text", async () => {
+      // a name document and tag written by another tool, with a tag no grammar of alba's allows
+      const doc = JSON.parse((await object('df-dist-v1/app'))!.bytes.toString('utf8')) as { name: string; tags: string[] };
+      const file = Buffer.from('hostile tag\n');
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `df-dist-v1/app/${HOSTILE}/linux/amd64/app`, Body: file }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `df-dist-v1/app/${HOSTILE}`,
+          Body: JSON.stringify({
+            flavors: [
+              { resources: [{ path: 'app', size: file.length, sha256: sha256(file) }], platform: { architecture: 'amd64', os: 'linux' } },
+            ],
+          }),
+        }),
+      );
+      await s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'df-dist-v1/app', Body: JSON.stringify({ ...doc, tags: [...doc.tags, HOSTILE] }) }),
+      );
+      const { pages } = await rebuildPages(new S3Store(target));
+      assert.deepEqual(pages.sort(), ['df-dist-v1/app/index.html', 'index.html', 'v2/team/fixture/index.html']);
+
+      const hostile = await visit('/df-dist-v1/app/');
+      await hostile.page.click('details.others summary');
+      assert.ok(
+        (await tagsOn(hostile)).some((t) => t.tag === HOSTILE_ID && t.visible),
+        'the tag is listed',
+      );
+      assert.equal(await hostile.page.$eval(`article[id="${HOSTILE_ID}"] .tag-name`, (h) => h.textContent), HOSTILE, 'as text');
+      assert.equal(await hostile.page.$('img[src="x"]'), null);
+      const link = await hostile.page.$eval(`article[id="${HOSTILE_ID}"] a.download`, (a) => (a as HTMLAnchorElement).href);
+      assert.equal(await hostile.page.evaluate(async (href) => (await fetch(href)).text(), link), 'hostile tag\n');
+      await clean(hostile);
+
+      const v = await visit('/');
+      const entries = await v.page.$$eval('ul.entries li', (items) =>
+        items.map((li) => ({
+          name: li.querySelector('a')!.textContent,
+          href: li.querySelector('a')!.getAttribute('href'),
+          latest: li.querySelector('strong')?.textContent,
+        })),
+      );
+      assert.deepEqual(entries, [
+        { name: 'app', href: 'df-dist-v1/app/', latest: '2.1.0' },
+        { name: 'team/fixture', href: 'v2/team/fixture/', latest: '1.0.0' },
+      ]);
+      await v.page.click('ul.entries a[href="v2/team/fixture/"]');
+      await v.page.waitForSelector('article.tag');
+      assert.equal(new URL(v.page.url()).pathname, '/v2/team/fixture/');
+      await clean(v);
+      const desktop = await visit('/');
+      await screenshot(desktop, 'site-root-desktop');
+      await clean(desktop);
+      const phone = await visit('/', { width: 390 });
+      await screenshot(phone, 'site-root-phone');
+      await clean(phone);
+    });
+
+    test('after rm of an image tag, the image page no longer lists it', async () => {
+      await runRemoval(new BucketImageStore(new S3Store(target), 'v2/team/fixture/'), { tag: 'main' }, { graceMs: 0 });
+      const v = await visit('/v2/team/fixture/');
+      assert.deepEqual(
+        (await tagsOn(v)).map((t) => t.tag),
+        ['1.0.0', '1.1.0-rc1'],
+      );
+      await clean(v);
+    });
+  },
+);

@@ -38,6 +38,7 @@ export function buildCommand(): Command {
       .option('--index-compression <c>', 'without a lock: auto, xz or gz Packages files')
       .option('--annotation <key=value>', 'an annotation of the index and manifests; repeatable', repeatable)
       .option('--push <target>', 'then push, as `alba container push` does (docker://…, oci:DIR, s3://…)')
+      .option('--no-pages', 'with --push to s3://: leave the download pages alone')
       .option('--json', 'print one JSON object'),
   )
     .addHelpText('after', '\nExample:\n  alba build recipes/busybox.yaml --mirror apt --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)')

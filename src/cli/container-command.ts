@@ -31,6 +31,7 @@ export function containerCommand(): Command {
     .option('--mount-from <repo>', 'try a cross-repository mount from REPO of the same registry first; repeatable', repeatable)
     .option('--concurrency <n>', 'nodes stored at once (default 4)')
     .option('--cache <dir>', 'blob cache and mount hints (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
+    .option('--no-pages', 's3: leave the download pages (v2/NAME/index.html, index.html) alone')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExample:\n  alba container push -t app:1.0 -t app:latest out/app docker://registry.example:5000')
     .action(pushRun);

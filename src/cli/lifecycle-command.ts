@@ -20,6 +20,7 @@ interface RemovalFlags extends RegistryFlagValues {
   prefix?: string;
   json?: boolean;
   untag?: boolean;
+  pages?: boolean;
 }
 
 const TARGET = { container: 's3://BUCKET[/PREFIX]?endpoint=… or docker://HOST[/REPO]', static: 's3://BUCKET[/PREFIX]?endpoint=…' };
@@ -34,7 +35,7 @@ export function lifecycleCommands(kind: Kind): Command[] {
     if (sub === 'gc') {
       command.option('--keep <n>', 'keep the N newest extra and dev tags').option('--keep-release <n>', 'keep the N newest releases (default: all)').option('--keep-extra <n>', 'keep the N newest extra tags').option('--keep-dev <n>', 'keep the N newest dev tags').option('--older-than <duration>', 'remove only tags older than this (e.g. 30d)');
     }
-    command.option('--grace <duration>', 's3: spare objects younger than this, an upload in flight (default 1h)').option('--dry-run', 'print the plan, change nothing').option('--json', 'print one JSON object');
+    command.option('--grace <duration>', 's3: spare objects younger than this, an upload in flight (default 1h)').option('--dry-run', 'print the plan, change nothing').option('--no-pages', 's3: leave the download pages alone').option('--json', 'print one JSON object');
     if (kind === 'static') command.option('--prefix <prefix>', 'key prefix (default df-dist-v1)');
     else withRegistryOptions(sub === 'rm' ? command.option('--untag', 'on a registry: remove the tag alone when its digest has other tags') : command);
     const example = sub === 'rm' ? `alba ${kind} rm -t app:1.0 --dry-run s3://dist?endpoint=s3.example` : `alba ${kind} gc -t app --keep 10 --older-than 30d s3://dist?endpoint=s3.example`;
@@ -78,6 +79,7 @@ async function remove(kind: Kind, sub: 'rm' | 'gc', targetText: string, flags: R
   await runRemoval(store as Parameters<typeof runRemoval>[0], request, {
     graceMs,
     dryRun,
+    pages: flags.pages !== false,
     log: stderrLog,
     onDecisions: (decisions) => decisions.forEach((d) => stderrLog(decisionLine(d))),
     onPlan: (plan) => {

@@ -6,6 +6,7 @@ import { buildCommand } from './build-command.js';
 import { completionCommand } from './completion.js';
 import { containerCommand } from './container-command.js';
 import { lockCommand } from './lock-command.js';
+import { pagesCommand } from './pages-command.js';
 import { sbomCommand } from './sbom-command.js';
 import { staticCommand } from './static-command.js';
 
@@ -21,6 +22,7 @@ export function program(): Command {
     .addCommand(sbomCommand())
     .addCommand(containerCommand())
     .addCommand(staticCommand())
+    .addCommand(pagesCommand())
     .addCommand(new Command('help').description('print the usage of a command').argument('[command...]', 'e.g. container push, or gc').action((words: string[]): void => help(root, words)))
     .addCommand(completionCommand())
     .addHelpText('after', '\nExample:\n  alba lock recipes/busybox.yaml --mirror apt && alba build recipes/busybox.yaml --push docker://registry.example:5000\n\nSee README.md and docs/recipe.md.');

@@ -13,6 +13,8 @@ export interface PushFlags extends RegistryFlagValues {
   concurrency?: number;
   mountFrom?: string[];
   cache?: string;
+  /** false with --no-pages: an S3 push leaves the download pages alone. */
+  pages?: boolean;
 }
 
 /** What a push did, for the trace and --json. */
@@ -38,6 +40,7 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
     ...given('cacheDir', flags.cache),
     ...given('chunkSize', flags.chunkSize),
     ...given('mountFrom', flags.mountFrom),
+    ...given('pages', flags.pages),
     ...(Number.isFinite(idle) && idle > 0 ? { idleMs: idle * 1000 } : {}),
     onBytes: (n) => {
       sent += n;

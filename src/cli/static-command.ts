@@ -9,6 +9,7 @@ interface StaticPushFlags {
   tag: string;
   prefix?: string;
   force?: boolean;
+  pages?: boolean;
   json?: boolean;
 }
 
@@ -21,6 +22,7 @@ export function staticCommand(): Command {
     .requiredOption('-t, --tag <name:tag>', 'NAME:TAG')
     .option('--prefix <prefix>', 'key prefix (default df-dist-v1)')
     .option('--force', 'replace a tag that names other files')
+    .option('--no-pages', 'leave the download pages (PREFIX/NAME/index.html, index.html) alone')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExample:\n  alba static push -t albatros:0.9 dist/ s3://dist?endpoint=s3.example&region=eu&s3ForcePathStyle=true')
     .action(pushRun);
@@ -43,6 +45,7 @@ async function pushRun(dir: string, targetText: string, flags: StaticPushFlags):
   await pushStatic(target, name, tag, flavors, {
     prefix: (flags.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, ''),
     force: flags.force === true,
+    pages: flags.pages !== false,
     log: stderrLog,
     onEvent: (e) => {
       if (e.kind !== 'file') return stderrLog(`${e.kind} -> ${e.to}`);

@@ -63,6 +63,8 @@ export function parseTags(values: readonly string[]): ImageTag[] {
 export interface SinkOptions {
   /** The `-t` tags: they name the repository when the target does not (a bare `docker://HOST`, `s3://…`). */
   tags: readonly ImageTag[];
+  /** For S3: write the download pages (`v2/NAME/index.html`, the root `index.html`; default true). */
+  pages?: boolean;
   /** For a registry: how to reach it (credentials already found). */
   registry?: (registry: string) => Promise<RegistryClientOptions>;
   /** For a registry: where the cross-repository mount hints are kept (default: defaultCacheDir()). */
@@ -133,7 +135,7 @@ export async function openSink(targetText: string, options: SinkOptions): Promis
   someTags(tags);
   // the AWS SDK is large: loaded only for S3 targets
   const [{ parseS3Target }, { openStaticRegistrySink }] = await Promise.all([import('./s3/s3-target.js'), import('./s3/static-registry.js')]);
-  const sink = await openStaticRegistrySink(parseS3Target(target.url), name, { ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }), log });
+  const sink = await openStaticRegistrySink(parseS3Target(target.url), name, { ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }), ...(options.pages === false ? { pages: false } : {}), log });
   return { sink, tags, pinned: (digest) => `${sink.name}@${digest}` };
 }
 

@@ -26,7 +26,19 @@ import type { LockTimings } from '../src/lock/lock.js';
 import type { LockFile } from '../src/lock/lock-types.js';
 import { albaBin } from '../test/helpers/run-alba.js';
 import {
-  albaLock, archOf, BENCH_ARCHS, benchRecipe, caseCells, caseHeader, fmt, markdownTable, maxRss, measure, medianWall, requireGnuTime, type Sample,
+  albaLock,
+  archOf,
+  BENCH_ARCHS,
+  benchRecipe,
+  caseCells,
+  caseHeader,
+  fmt,
+  markdownTable,
+  maxRss,
+  measure,
+  medianWall,
+  requireGnuTime,
+  type Sample,
 } from './util.js';
 
 const RUNS = 3;
@@ -111,7 +123,9 @@ async function main(): Promise<void> {
       { name: `mmdebstrap extract, ${BENCH_ARCHS.length} archs in sequence`, samples: peer },
     ];
     const suites = sources.suites.join(', ');
-    process.stdout.write(`${report(scenarios, { coldNoLock, coldLocked, warm, warmNewBinary, big, peer }, locking.timings, suites).join('\n')}\n`);
+    process.stdout.write(
+      `${report(scenarios, { coldNoLock, coldLocked, warm, warmNewBinary, big, peer }, locking.timings, suites).join('\n')}\n`,
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -134,7 +148,14 @@ async function mmdebstrap(lock: LockFile, mirrors: readonly string[], work: stri
     const packages = (lock.archs[name] ?? []).map((p) => p.name);
     const tar = join(work, `mmdebstrap-${arch.debian}.tar`);
     const run = await measure('mmdebstrap', [
-      '--quiet', '--variant=extract', `--include=${packages.join(',')}`, '--mode=root', `--architectures=${arch.debian}`, 'bookworm', tar, ...mirrors,
+      '--quiet',
+      '--variant=extract',
+      `--include=${packages.join(',')}`,
+      '--mode=root',
+      `--architectures=${arch.debian}`,
+      'bookworm',
+      tar,
+      ...mirrors,
     ]);
     if (run.status !== 0) throw new Error(`mmdebstrap for ${arch.debian} failed (status ${run.status}):\n${run.stderr}`);
     await rm(tar, { force: true });

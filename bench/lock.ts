@@ -19,11 +19,25 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  albaLock, archOf, BENCH_ARCHS, benchRecipe, caseCells, caseHeader, markdownTable, maxRss, measure, medianWall, requireGnuTime, type LockRun, type Sample,
+  albaLock,
+  archOf,
+  BENCH_ARCHS,
+  benchRecipe,
+  caseCells,
+  caseHeader,
+  markdownTable,
+  maxRss,
+  measure,
+  medianWall,
+  requireGnuTime,
+  type LockRun,
+  type Sample,
 } from './util.js';
 
 const RUNS = 5;
-const { values } = parseArgs({ options: { archs: { type: 'string', default: BENCH_ARCHS.join(',') }, 'with-security': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { archs: { type: 'string', default: BENCH_ARCHS.join(',') }, 'with-security': { type: 'boolean', default: false } },
+});
 const ALBA_ARCHS = values.archs.split(',');
 const APT_ARCHS = ALBA_ARCHS.map((name) => archOf(name).debian);
 
@@ -55,7 +69,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) warmSame.push(expectReuse(await albaLock(recipe, warmCache), true, 'warm, unchanged'));
 
     const aptWarm: Sample[] = [];
-    for (let i = 0; i < RUNS; i++) aptWarm.push(await aptUpdate(join(work, `apt-cold-${RUNS - 1}`), sourcesList, join(work, 'apt-source-parts')));
+    for (let i = 0; i < RUNS; i++)
+      aptWarm.push(await aptUpdate(join(work, `apt-cold-${RUNS - 1}`), sourcesList, join(work, 'apt-source-parts')));
 
     const stages = ['releases', 'indexes', 'resolve'] as const;
     const rows = [
@@ -86,7 +101,8 @@ async function main(): Promise<void> {
 
 /** The run, after checking that alba did (or did not) reuse an earlier resolution. */
 function expectReuse(run: LockRun, reused: boolean, name: string): LockRun {
-  if (run.resolutionCached !== reused) throw new Error(`${name}: alba lock reported resolutionCached ${run.resolutionCached}, expected ${reused}`);
+  if (run.resolutionCached !== reused)
+    throw new Error(`${name}: alba lock reported resolutionCached ${run.resolutionCached}, expected ${reused}`);
   return run;
 }
 
@@ -105,7 +121,8 @@ async function aptUpdate(dir: string, sourcesList: string, sourceParts: string):
     'APT::Sandbox::User=root',
   ].flatMap((o) => ['-o', o]);
   const run = await measure('apt-get', ['-q', ...options, 'update']);
-  if (run.status !== 0 || /^(E|W): /m.test(run.stderr)) throw new Error(`apt-get update failed (status ${run.status}); try fewer --archs:\n${run.stderr}`);
+  if (run.status !== 0 || /^(E|W): /m.test(run.stderr))
+    throw new Error(`apt-get update failed (status ${run.status}); try fewer --archs:\n${run.stderr}`);
   return { wall: run.wall, peakRssMb: run.peakRssMb };
 }
 

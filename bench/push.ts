@@ -11,7 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { albaBin } from '../test/helpers/run-alba.js';
 import { startRegistry } from '../test/helpers/registry-server.js';
-import { BENCH_ARCHS, benchRecipe, caseCells, caseHeader, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
+import {
+  BENCH_ARCHS,
+  benchRecipe,
+  caseCells,
+  caseHeader,
+  fmt,
+  markdownTable,
+  measure,
+  median,
+  requireGnuTime,
+  type MeasuredRun,
+} from './util.js';
 
 const RUNS = 5;
 
@@ -23,7 +34,18 @@ async function main(): Promise<void> {
     const recipe = join(work, 'base.yaml');
     await writeFile(recipe, text);
     const layout = join(work, 'layout');
-    const build = await measure(process.execPath, [albaBin, 'build', recipe, '--mirror', 'apt', '--cache', join(work, 'cache'), '--out', layout, '--json']);
+    const build = await measure(process.execPath, [
+      albaBin,
+      'build',
+      recipe,
+      '--mirror',
+      'apt',
+      '--cache',
+      join(work, 'cache'),
+      '--out',
+      layout,
+      '--json',
+    ]);
     if (build.status !== 0) throw new Error(`build failed:\n${build.stderr}`);
     const tag = 'latest';
 
@@ -32,11 +54,49 @@ async function main(): Promise<void> {
     const noop: MeasuredRun[] = [];
     for (let i = 0; i < RUNS; i++) {
       const a = await startRegistry();
-      alba.push(ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, `push-cache-${i}`), '-t', `bench/base:${tag}`, layout, `docker://${a.host}`])));
-      noop.push(ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, `push-cache-${i}`), '-t', `bench/base:${tag}`, layout, `docker://${a.host}`])));
+      alba.push(
+        ok(
+          await measure(process.execPath, [
+            albaBin,
+            'container',
+            'push',
+            '--cache',
+            join(work, `push-cache-${i}`),
+            '-t',
+            `bench/base:${tag}`,
+            layout,
+            `docker://${a.host}`,
+          ]),
+        ),
+      );
+      noop.push(
+        ok(
+          await measure(process.execPath, [
+            albaBin,
+            'container',
+            'push',
+            '--cache',
+            join(work, `push-cache-${i}`),
+            '-t',
+            `bench/base:${tag}`,
+            layout,
+            `docker://${a.host}`,
+          ]),
+        ),
+      );
       await a.close();
       const s = await startRegistry();
-      skopeo.push(ok(await measure('skopeo', ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${s.host}/bench/base:${tag}`])));
+      skopeo.push(
+        ok(
+          await measure('skopeo', [
+            'copy',
+            '--all',
+            '--dest-tls-verify=false',
+            `oci:${layout}:${tag}`,
+            `docker://${s.host}/bench/base:${tag}`,
+          ]),
+        ),
+      );
       await s.close();
     }
 
@@ -44,7 +104,22 @@ async function main(): Promise<void> {
     for (const mb of [15, 150]) {
       const big = (await bigLayout(join(work, `big-${mb}`), mb)).dir;
       const r = await startRegistry();
-      rss.push([mb, ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, `big-cache-${mb}`), '-t', 'bench/big:1', big, `docker://${r.host}`]))]);
+      rss.push([
+        mb,
+        ok(
+          await measure(process.execPath, [
+            albaBin,
+            'container',
+            'push',
+            '--cache',
+            join(work, `big-cache-${mb}`),
+            '-t',
+            'bench/big:1',
+            big,
+            `docker://${r.host}`,
+          ]),
+        ),
+      ]);
       await r.close();
     }
 
@@ -53,15 +128,12 @@ async function main(): Promise<void> {
     const lines = [
       `push of recipes/base.yaml (${BENCH_ARCHS.join(', ')}) to a fresh local distribution 2.8 registry, ${RUNS} runs, medians`,
       '',
-      ...markdownTable(
-        caseHeader([]),
-        [
-          caseCells('alba container push (first push)', alba, []),
-          caseCells('skopeo copy --all (first push)', skopeo, []),
-          caseCells('alba no-op re-push', noop, []),
-          ...rss.map(([mb, r]) => caseCells(`alba push, one ${mb} MB layer`, [r], [])),
-        ],
-      ),
+      ...markdownTable(caseHeader([]), [
+        caseCells('alba container push (first push)', alba, []),
+        caseCells('skopeo copy --all (first push)', skopeo, []),
+        caseCells('alba no-op re-push', noop, []),
+        ...rss.map(([mb, r]) => caseCells(`alba push, one ${mb} MB layer`, [r], [])),
+      ]),
       '',
       `first push: skopeo / alba = ${ratio.toFixed(2)}× (target ≥ 1: ${ratio >= 1 ? 'met' : 'MISSED'})`,
       `no-op re-push: ${fmt(m(noop))} s (target < 0.3 s: ${m(noop) < 0.3 ? 'met' : 'MISSED'}; Node start included)`,

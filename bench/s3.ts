@@ -11,7 +11,18 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startRgw } from '../test/helpers/ceph-rgw.js';
 import { albaBin } from '../test/helpers/run-alba.js';
 import { readLayoutGraph } from '../src/source/layout-source.js';
-import { BENCH_ARCHS, benchRecipe, caseCells, caseHeader, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
+import {
+  BENCH_ARCHS,
+  benchRecipe,
+  caseCells,
+  caseHeader,
+  fmt,
+  markdownTable,
+  measure,
+  median,
+  requireGnuTime,
+  type MeasuredRun,
+} from './util.js';
 
 const RUNS = 3;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -29,9 +40,19 @@ async function main(): Promise<void> {
     ok(await measure(process.execPath, [albaBin, 'build', recipe, '--mirror', 'apt', '--cache', join(work, 'cache'), '--out', layout]));
     const tree = await objectTree(layout, join(work, 'tree'), 'bench/base');
 
-    const env = { AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey, AWS_EC2_METADATA_DISABLED: 'true', AWS_DEFAULT_REGION: 'us-east-1' };
+    const env = {
+      AWS_ACCESS_KEY_ID: rgw.accessKey,
+      AWS_SECRET_ACCESS_KEY: rgw.secretKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    };
     Object.assign(process.env, env);
-    const s3 = new S3Client({ endpoint: rgw.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey } });
+    const s3 = new S3Client({
+      endpoint: rgw.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey },
+    });
     const alba: MeasuredRun[] = [];
     const sync: MeasuredRun[] = [];
     const noop: MeasuredRun[] = [];
@@ -47,14 +68,11 @@ async function main(): Promise<void> {
     const lines = [
       `push of recipes/base.yaml (${BENCH_ARCHS.join(', ')}: ${tree.objects} objects, ${(tree.bytes / 1024 / 1024).toFixed(1)} MB) to Ceph RGW 16 (memstore, 127.0.0.1), ${RUNS} runs, medians`,
       '',
-      ...markdownTable(
-        caseHeader([]),
-        [
-          caseCells('alba container push s3:// (first push)', alba, []),
-          caseCells('aws s3 sync of the same objects', sync, []),
-          caseCells('alba no-op re-push', noop, []),
-        ],
-      ),
+      ...markdownTable(caseHeader([]), [
+        caseCells('alba container push s3:// (first push)', alba, []),
+        caseCells('aws s3 sync of the same objects', sync, []),
+        caseCells('alba no-op re-push', noop, []),
+      ]),
       '',
       `first push: sync / alba = ${(m(sync) / m(alba)).toFixed(2)}× (target ≥ 1: ${m(sync) >= m(alba) ? 'met' : 'MISSED'})`,
       `no-op re-push: ${fmt(m(noop))} s (target < 1 s: ${m(noop) < 1 ? 'met' : 'MISSED'})`,

@@ -62,12 +62,23 @@ export function maxRss(samples: readonly Sample[]): number {
 }
 
 /** Table cells of one case: name, runs, median s, min s, peak RSS MB, then the median of each stage (– without timings). */
-export function caseCells<K extends string>(name: string, samples: readonly Sample<Partial<Record<K, number>>>[], stages: readonly K[]): string[] {
+export function caseCells<K extends string>(
+  name: string,
+  samples: readonly Sample<Partial<Record<K, number>>>[],
+  stages: readonly K[],
+): string[] {
   const stage = (k: K): string => {
     const values = samples.flatMap((s) => s.timings?.[k] ?? []);
     return values.length === samples.length ? fmt(median(values)) : '–';
   };
-  return [name, String(samples.length), fmt(medianWall(samples)), fmt(Math.min(...samples.map((s) => s.wall))), maxRss(samples).toFixed(0), ...stages.map(stage)];
+  return [
+    name,
+    String(samples.length),
+    fmt(medianWall(samples)),
+    fmt(Math.min(...samples.map((s) => s.wall))),
+    maxRss(samples).toFixed(0),
+    ...stages.map(stage),
+  ];
 }
 
 /** The header cells matching caseCells. */
@@ -94,7 +105,11 @@ export function requireGnuTime(): void {
 }
 
 /** Runs `command args` under GNU time; resolves with its output, wall time and peak RSS. */
-export function measure(command: string, args: readonly string[], options: { timeoutMs?: number; cwd?: string } = {}): Promise<MeasuredRun> {
+export function measure(
+  command: string,
+  args: readonly string[],
+  options: { timeoutMs?: number; cwd?: string } = {},
+): Promise<MeasuredRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(GNU_TIME, ['-f', `${RSS_MARK}%M`, command, ...args], {
@@ -112,7 +127,9 @@ export function measure(command: string, args: readonly string[], options: { tim
       const lines = Buffer.concat(err).toString('utf8').split('\n');
       const mark = lines.filter((l) => l.startsWith(RSS_MARK)).pop();
       const peakKb = mark === undefined ? Number.NaN : Number(mark.slice(RSS_MARK.length));
-      const stderr = lines.filter((l) => !l.startsWith(RSS_MARK) && !/^Command (exited with non-zero status|terminated by signal)/.test(l)).join('\n');
+      const stderr = lines
+        .filter((l) => !l.startsWith(RSS_MARK) && !/^Command (exited with non-zero status|terminated by signal)/.test(l))
+        .join('\n');
       resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr, wall, peakRssMb: peakKb / 1024 });
     });
   });

@@ -28,5 +28,6 @@ export function cacheArea(cacheDir: string, area: CacheArea): string {
 export async function removeStaleCacheTemps(cacheDir: string): Promise<void> {
   await removeStaleTemps(join(cacheArea(cacheDir, 'blobs'), 'tmp'), () => true);
   await removeStaleTemps(cacheArea(cacheDir, 'indexes'), (name) => name.startsWith('.tmp-'));
-  for (const area of ['layers', 'resolutions', 'mounts'] as const) await removeStaleTemps(cacheArea(cacheDir, area), (name) => name.endsWith('.tmp'));
+  for (const area of ['layers', 'resolutions', 'mounts'] as const)
+    await removeStaleTemps(cacheArea(cacheDir, area), (name) => name.endsWith('.tmp'));
 }

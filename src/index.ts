@@ -18,7 +18,16 @@ export { buildRecipe, type BuildRecipeOptions, type RecipeBuild } from './builde
 export type { ImageGraph, Blob, ManifestNode, Referrer } from './oci/graph.js';
 export { publish, type PublishOptions, type PublishResult, type PublishEvent } from './sink/publish.js';
 export type { Sink, TagStore, TagFacts } from './sink/sink.js';
-export { openSink, openTagStore, parseTags, type ImageTag, type OpenedSink, type SinkOptions, type TagStoreKind, type TagStoreOptions } from './sink/target.js';
+export {
+  openSink,
+  openTagStore,
+  parseTags,
+  type ImageTag,
+  type OpenedSink,
+  type SinkOptions,
+  type TagStoreKind,
+  type TagStoreOptions,
+} from './sink/target.js';
 export { writeOutput, type OutputFormat, type OutputOptions } from './sink/build-output.js';
 export { runRemoval, type RemovalOptions, type RemovalTarget } from './lifecycle/removal.js';
 export type { RemovalPlan, BucketRemovalPlan, RegistryRemovalPlan } from './lifecycle/removal-plan.js';

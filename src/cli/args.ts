@@ -40,7 +40,8 @@ export function positiveInt(text: string, flag: string): number {
   const m = /^(\d+)([kmg]?)(i?b?)$/i.exec(text.trim());
   const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
   const value = m === null ? NaN : Number(m[1]) * scale;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new AlbaError('USAGE', `${flag} ${text}: expected a positive number`, { hint: `e.g. ${flag} 8m` });
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new AlbaError('USAGE', `${flag} ${text}: expected a positive number`, { hint: `e.g. ${flag} 8m` });
   return value;
 }
 

@@ -30,7 +30,11 @@ export function buildCommand(): Command {
       .description('build the multi-arch image of a recipe into an OCI layout (with its SBOMs), using the lock file beside it')
       .argument('<recipe>', 'the recipe (YAML)')
       .option('--out <path>', 'output layout directory, or archive file with --format (default: out/<name>, out/<name>.tar)')
-      .addOption(new Option('--format <format>', 'oci: a layout directory; oci-archive: one tar; docker-archive: one tar per platform').choices(['oci', 'oci-archive', 'docker-archive']).default('oci'))
+      .addOption(
+        new Option('--format <format>', 'oci: a layout directory; oci-archive: one tar; docker-archive: one tar per platform')
+          .choices(['oci', 'oci-archive', 'docker-archive'])
+          .default('oci'),
+      )
       .option('--arch <a,b>', "build only these of the recipe's architectures")
       .option('--cache <dir>', 'download and layer cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
       .option('--mirror <mirror>', "without a lock: fetch from a mirror ('apt', a base URL or ARCHIVE=URL); repeatable", repeatable)
@@ -41,7 +45,10 @@ export function buildCommand(): Command {
       .option('--no-pages', 'with --push to s3://: leave the download pages alone')
       .option('--json', 'print one JSON object'),
   )
-    .addHelpText('after', '\nExample:\n  alba build recipes/busybox.yaml --mirror apt --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  alba build recipes/busybox.yaml --mirror apt --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)',
+    )
     .action(run);
 }
 
@@ -51,11 +58,19 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   let locking: LockProgress | undefined;
   let state: BuildProgress | undefined;
   let since: number | undefined; // the build's rate counts from its first progress, after any resolving
-  const progress = new Progress((elapsed) => (state === undefined && locking !== undefined ? describeLock(locking, elapsed) : describeProgress(state, elapsed - (since ??= elapsed)))).tick();
+  const progress = new Progress((elapsed) =>
+    state === undefined && locking !== undefined ? describeLock(locking, elapsed) : describeProgress(state, elapsed - (since ??= elapsed)),
+  ).tick();
   const built = await buildRecipe(resolve(recipePath), {
     ...given('cacheDir', flags.cache),
     ...given('mirrors', flags.mirror),
-    ...given('archs', flags.arch?.split(',').map((a) => a.trim()).filter((a) => a !== '')),
+    ...given(
+      'archs',
+      flags.arch
+        ?.split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
+    ),
     annotations,
     allowInsecure: flags.allowInsecure === true,
     indexCompression: indexCompressionOption('build', flags.indexCompression),
@@ -74,18 +89,33 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const format = flags.format;
   const outPath = resolve(flags.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
   const writeLayout = flags.push === undefined || flags.out !== undefined;
-  const written = writeLayout ? await writeOutput(built.graph, { format, out: outPath, tag: recipe.tag, repoTag: `${recipe.name}:${recipe.tag}`, log: stderrLog }) : [];
-  const pushed = flags.push === undefined ? undefined : await (await import('./push.js')).pushGraph(built.graph, flags.push, [{ name: recipe.name, tag: recipe.tag }], flags);
+  const written = writeLayout
+    ? await writeOutput(built.graph, { format, out: outPath, tag: recipe.tag, repoTag: `${recipe.name}:${recipe.tag}`, log: stderrLog })
+    : [];
+  const pushed =
+    flags.push === undefined
+      ? undefined
+      : await (await import('./push.js')).pushGraph(built.graph, flags.push, [{ name: recipe.name, tag: recipe.tag }], flags);
   if (flags.json === true) {
     const manifests = built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
     const where = format === 'oci' ? { layout: outPath } : { archives: written };
-    out(JSON.stringify({ index: { digest: built.index.digest, size: built.index.size }, manifests, ...(writeLayout ? where : {}), ...(pushed === undefined ? {} : { pushed: pushed.pinned }), timings: { ...timings, write: clock() } }));
+    out(
+      JSON.stringify({
+        index: { digest: built.index.digest, size: built.index.size },
+        manifests,
+        ...(writeLayout ? where : {}),
+        ...(pushed === undefined ? {} : { pushed: pushed.pinned }),
+        timings: { ...timings, write: clock() },
+      }),
+    );
     return;
   }
   const { archSlug } = await import('../debian/arch.js');
-  for (const i of built.images) out(`${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatBytes(i.size)}  ${i.packages} packages`);
+  for (const i of built.images)
+    out(`${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatBytes(i.size)}  ${i.packages} packages`);
   out(`index    ${built.index.digest}`);
-  for (const file of written) out(`wrote ${file} (${format}, tag ${recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`);
+  for (const file of written)
+    out(`wrote ${file} (${format}, tag ${recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`);
   if (pushed !== undefined) out(pushed.pinned);
 }
 
@@ -102,7 +132,10 @@ function parseAnnotations(values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
     const eq = v.indexOf('=');
-    if (eq <= 0) throw new AlbaError('USAGE', `--annotation ${v}: expected KEY=VALUE`, { hint: 'e.g. --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)' });
+    if (eq <= 0)
+      throw new AlbaError('USAGE', `--annotation ${v}: expected KEY=VALUE`, {
+        hint: 'e.g. --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)',
+      });
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;

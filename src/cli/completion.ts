@@ -6,7 +6,10 @@ export function completionCommand(): Command {
   return new Command('completion')
     .description('print a shell completion script')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
-    .addHelpText('after', '\nExample:\n  source <(alba completion bash)          # bash, for this shell; or write it to ~/.local/share/bash-completion/completions/alba\n  alba completion zsh > "${fpath[1]}/_alba"\n  alba completion fish > ~/.config/fish/completions/alba.fish')
+    .addHelpText(
+      'after',
+      '\nExample:\n  source <(alba completion bash)          # bash, for this shell; or write it to ~/.local/share/bash-completion/completions/alba\n  alba completion zsh > "${fpath[1]}/_alba"\n  alba completion fish > ~/.config/fish/completions/alba.fish',
+    )
     .action((shell: 'bash' | 'zsh' | 'fish', _flags: unknown, command: Command) => out(completionScript(shell, command.parent ?? command)));
 }
 
@@ -29,14 +32,18 @@ export function completionScript(shell: 'bash' | 'zsh' | 'fish', root: Command):
   if (shell === 'fish') {
     // a path's words were all seen, and none of its subcommands yet
     const at = (path: string, subs: string[]): string =>
-      [...(path === '' ? ['__fish_use_subcommand'] : path.split(' ').map((w) => `__fish_seen_subcommand_from ${w}`)), ...(path !== '' && subs.length > 0 ? [`not __fish_seen_subcommand_from ${subs.join(' ')}`] : [])].join('; and ');
+      [
+        ...(path === '' ? ['__fish_use_subcommand'] : path.split(' ').map((w) => `__fish_seen_subcommand_from ${w}`)),
+        ...(path !== '' && subs.length > 0 ? [`not __fish_seen_subcommand_from ${subs.join(' ')}`] : []),
+      ].join('; and ');
     const lines = rows.flatMap(([path, { subs, options }]) => [
       ...(subs.length > 0 ? [`complete -c ${name} -f -n '${at(path, subs)}' -a '${subs.join(' ')}'`] : []),
       ...options.map((o) => `complete -c ${name} -n '${at(path, subs)}' ${o.startsWith('--') ? `-l ${o.slice(2)}` : `-s ${o.slice(1)}`}`),
     ]);
     return [`# fish completion for ${name}`, ...lines].join('\n');
   }
-  const cases = (pick: 'subs' | 'options'): string => rows.map(([path, row]) => `    '${path}') echo '${row[pick].join(' ')}' ;;`).join('\n');
+  const cases = (pick: 'subs' | 'options'): string =>
+    rows.map(([path, row]) => `    '${path}') echo '${row[pick].join(' ')}' ;;`).join('\n');
   const fn = `_${name}`;
   const body = `${fn}_words() {
   case "$1" in

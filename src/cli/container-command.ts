@@ -23,7 +23,10 @@ export function containerCommand(): Command {
     new Command('push')
       .description('push an OCI layout or a directory of docker archives to a registry, a layout or an S3 static registry')
       .argument('<src>', 'an OCI layout (what alba build writes) or a directory of docker save archives')
-      .argument('<target>', 'docker://HOST[:PORT][/REPO[:TAG]], oci:DIR or s3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true')
+      .argument(
+        '<target>',
+        'docker://HOST[:PORT][/REPO[:TAG]], oci:DIR or s3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true',
+      )
       .option('-t, --tag <name:tag>', 'a tag to push (NAME:TAG, or TAG when TARGET names the repository); repeatable', repeatable)
       .option('--ref <tag>', "which image of the layout's index.json, when it holds several"),
   )
@@ -35,7 +38,10 @@ export function containerCommand(): Command {
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExample:\n  alba container push -t app:1.0 -t app:latest out/app docker://registry.example:5000')
     .action(pushRun);
-  const group = new Command('container').description('push, list, remove and garbage-collect the tags of images (registries, S3 static registries)').addCommand(push).addCommand(lsCommand('container'));
+  const group = new Command('container')
+    .description('push, list, remove and garbage-collect the tags of images (registries, S3 static registries)')
+    .addCommand(push)
+    .addCommand(lsCommand('container'));
   for (const command of lifecycleCommands('container')) group.addCommand(command);
   return group;
 }
@@ -45,10 +51,23 @@ async function pushRun(src: string, target: string, flags: ContainerPushFlags): 
   const tags = parseTags(flags.tag ?? []);
   const graph = await loadSource(resolve(src), flags.ref, flags.cache);
   const { chunkSize, concurrency, ...rest } = flags;
-  const sizes = { ...given('chunkSize', chunkSize === undefined ? undefined : positiveInt(chunkSize, '--chunk-size')), ...given('concurrency', concurrency === undefined ? undefined : positiveInt(concurrency, '--concurrency')) };
+  const sizes = {
+    ...given('chunkSize', chunkSize === undefined ? undefined : positiveInt(chunkSize, '--chunk-size')),
+    ...given('concurrency', concurrency === undefined ? undefined : positiveInt(concurrency, '--concurrency')),
+  };
   const outcome = await pushGraph(graph, target, tags, { ...rest, ...sizes });
   const { result } = outcome;
-  if (flags.json === true) return out(JSON.stringify({ target: outcome.target, digest: result.root.digest, tags: result.tags, blobs: result.blobs, manifests: result.manifests, pinned: outcome.pinned }));
+  if (flags.json === true)
+    return out(
+      JSON.stringify({
+        target: outcome.target,
+        digest: result.root.digest,
+        tags: result.tags,
+        blobs: result.blobs,
+        manifests: result.manifests,
+        pinned: outcome.pinned,
+      }),
+    );
   stderrLog('✅ push succeeded');
   out(outcome.pinned);
 }
@@ -57,14 +76,26 @@ async function pushRun(src: string, target: string, flags: ContainerPushFlags): 
 async function loadSource(dir: string, ref: string | undefined, cacheDir: string | undefined): Promise<ImageGraph> {
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) {
-    throw new AlbaError('USAGE', `${dir} is not a directory`, { hint: 'SRC is an OCI layout (what alba build writes) or a directory of docker save archives' });
+    throw new AlbaError('USAGE', `${dir} is not a directory`, {
+      hint: 'SRC is an OCI layout (what alba build writes) or a directory of docker save archives',
+    });
   }
-  if (await stat(join(dir, 'oci-layout')).then(() => true, () => false)) {
+  if (
+    await stat(join(dir, 'oci-layout')).then(
+      () => true,
+      () => false,
+    )
+  ) {
     stderrLog('-- load oci layout --');
     return (await (await import('../source/layout-source.js')).readLayoutGraph(dir, ref)).graph;
   }
-  if (ref !== undefined) throw new AlbaError('USAGE', '--ref picks an image of an OCI layout', { hint: 'drop --ref for a directory of docker archives' });
+  if (ref !== undefined)
+    throw new AlbaError('USAGE', '--ref picks an image of an OCI layout', { hint: 'drop --ref for a directory of docker archives' });
   stderrLog('-- load docker archives --');
-  const [{ cacheArea, defaultCacheDir }, { BlobStore }, { readDockerArchives }] = await Promise.all([import('../cache.js'), import('../oci/blob-store.js'), import('../source/docker-archives.js')]);
+  const [{ cacheArea, defaultCacheDir }, { BlobStore }, { readDockerArchives }] = await Promise.all([
+    import('../cache.js'),
+    import('../oci/blob-store.js'),
+    import('../source/docker-archives.js'),
+  ]);
   return readDockerArchives(dir, { store: new BlobStore(cacheArea(cacheDir ?? defaultCacheDir(), 'blobs')), log: stderrLog });
 }

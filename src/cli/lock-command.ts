@@ -23,7 +23,11 @@ export function lockCommand(): Command {
     .description("resolve a recipe's packages against its signed sources and write the lock file beside it (RECIPE.lock.json)")
     .argument('<recipe>', 'the recipe (YAML)')
     .option('--update', 're-resolve even when the lock file is up to date')
-    .option('--mirror <mirror>', "fetch from a mirror, keeping the recipe's URLs in the lock: 'apt', a base URL or ARCHIVE=URL; repeatable", repeatable)
+    .option(
+      '--mirror <mirror>',
+      "fetch from a mirror, keeping the recipe's URLs in the lock: 'apt', a base URL or ARCHIVE=URL; repeatable",
+      repeatable,
+    )
     .option('--cache <dir>', 'index and download cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
     .option('--allow-insecure', 'accept unsigned or badly signed Release files')
     .option('--allow-downgrade', 'accept Release files older than those the lock recorded (refused by default: a rollback)')
@@ -35,14 +39,20 @@ export function lockCommand(): Command {
 
 async function run(recipeArg: string, flags: LockFlags): Promise<void> {
   const indexCompression = indexCompressionOption('lock', flags.indexCompression);
-  const [{ defaultCacheDir }, { fetchTargets }, { loadRecipe }, { lockPathFor, readLock, isLockFresh, writeLock }, { lockRecipe }] = await Promise.all([
-    import('../cache.js'), import('../recipe/fetch-targets.js'), import('../recipe/load.js'), import('../lock/lock-file.js'), import('../lock/lock.js'),
-  ]);
+  const [{ defaultCacheDir }, { fetchTargets }, { loadRecipe }, { lockPathFor, readLock, isLockFresh, writeLock }, { lockRecipe }] =
+    await Promise.all([
+      import('../cache.js'),
+      import('../recipe/fetch-targets.js'),
+      import('../recipe/load.js'),
+      import('../lock/lock-file.js'),
+      import('../lock/lock.js'),
+    ]);
   const recipePath = resolve(recipeArg);
   const recipe = await loadRecipe(recipePath);
   const lockPath = lockPathFor(recipePath);
   const existing = await readLock(lockPath);
-  if (existing !== undefined && flags.update !== true && isLockFresh(existing, recipe)) return stderrLog(`${lockPath} is up to date (use --update to re-resolve)`);
+  if (existing !== undefined && flags.update !== true && isLockFresh(existing, recipe))
+    return stderrLog(`${lockPath} is up to date (use --update to re-resolve)`);
   let state: LockProgress | undefined;
   const progress = new Progress((elapsed) => describeLock(state, elapsed)).tick();
   const outcome = await lockRecipe(recipe, {
@@ -61,16 +71,33 @@ async function run(recipeArg: string, flags: LockFlags): Promise<void> {
   await writeLock(lockPath, outcome.lock);
   const { timings: t, lock } = outcome;
   if (flags.json === true) {
-    return out(JSON.stringify({ lock: lockPath, timings: t, resolutionCached: outcome.resolutionCached, archs: Object.fromEntries(Object.entries(lock.archs).map(([a, p]) => [a, p.length])) }));
+    return out(
+      JSON.stringify({
+        lock: lockPath,
+        timings: t,
+        resolutionCached: outcome.resolutionCached,
+        archs: Object.fromEntries(Object.entries(lock.archs).map(([a, p]) => [a, p.length])),
+      }),
+    );
   }
-  stderrLog(outcome.resolutionCached ? 'Release files unchanged since this recipe was last resolved: resolution reused' : `indexes: ${outcome.indexesFetched} fetched, ${outcome.indexesFromCache} from cache`);
+  stderrLog(
+    outcome.resolutionCached
+      ? 'Release files unchanged since this recipe was last resolved: resolution reused'
+      : `indexes: ${outcome.indexesFetched} fetched, ${outcome.indexesFromCache} from cache`,
+  );
   stderrLog(`time: releases ${t.releases}s, indexes ${t.indexes}s, resolve ${t.resolve}s`);
-  for (const [arch, packages] of Object.entries(lock.archs)) out(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}`);
+  for (const [arch, packages] of Object.entries(lock.archs))
+    out(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}`);
   out(`wrote ${lockPath}`);
 }
 
 /** The progress line of a lock: Release files verified, then archs resolved. */
 export function describeLock(state: LockProgress | undefined, elapsed: number): string {
-  const what = state === undefined ? 'locking…' : state.stage === 'releases' ? `Release files ${state.done}/${state.total}` : `archs resolved ${state.done}/${state.total}`;
+  const what =
+    state === undefined
+      ? 'locking…'
+      : state.stage === 'releases'
+        ? `Release files ${state.done}/${state.total}`
+        : `archs resolved ${state.done}/${state.total}`;
   return `${what}  ${elapsed.toFixed(0)} s`;
 }

@@ -23,9 +23,17 @@ export function program(): Command {
     .addCommand(containerCommand())
     .addCommand(staticCommand())
     .addCommand(pagesCommand())
-    .addCommand(new Command('help').description('print the usage of a command').argument('[command...]', 'e.g. container push, or gc').action((words: string[]): void => help(root, words)))
+    .addCommand(
+      new Command('help')
+        .description('print the usage of a command')
+        .argument('[command...]', 'e.g. container push, or gc')
+        .action((words: string[]): void => help(root, words)),
+    )
     .addCommand(completionCommand())
-    .addHelpText('after', '\nExample:\n  alba lock recipes/busybox.yaml --mirror apt && alba build recipes/busybox.yaml --push docker://registry.example:5000\n\nSee README.md and docs/recipe.md.');
+    .addHelpText(
+      'after',
+      '\nExample:\n  alba lock recipes/busybox.yaml --mirror apt && alba build recipes/busybox.yaml --push docker://registry.example:5000\n\nSee README.md and docs/recipe.md.',
+    );
   const configure = (command: Command): void => {
     command
       .configureOutput({ outputError: () => undefined })
@@ -47,8 +55,12 @@ function help(root: Command, words: string[]): void {
   const found = exact !== undefined ? [exact] : words.length === 1 ? all(root).filter((c) => c !== root && c.name() === words[0]) : [];
   if (found.length === 0) {
     const commands = all(root).filter((c) => c !== root);
-    const guess = closest(words.join(' '), [...new Set([...commands.map((c) => c.name()), ...commands.map((c) => fullName(c).replace(/^alba /, ''))])]);
-    throw new AlbaError('USAGE', `alba help: no command "${words.join(' ')}"`, { hint: guess === undefined ? 'run `alba --help` for the commands' : `did you mean "alba help ${guess}"?` });
+    const guess = closest(words.join(' '), [
+      ...new Set([...commands.map((c) => c.name()), ...commands.map((c) => fullName(c).replace(/^alba /, ''))]),
+    ]);
+    throw new AlbaError('USAGE', `alba help: no command "${words.join(' ')}"`, {
+      hint: guess === undefined ? 'run `alba --help` for the commands' : `did you mean "alba help ${guess}"?`,
+    });
   }
   found.forEach((c, i) => {
     if (i > 0) process.stdout.write('\n');
@@ -64,13 +76,21 @@ function fullName(command: Command): string {
 function usage(err: CommanderError, command: Command): AlbaError {
   const suggestion = /\(Did you mean (.+)\?\)/.exec(err.message)?.[1];
   const message = err.message.replace(/^error: /, '').split('\n')[0] ?? err.message;
-  return new AlbaError('USAGE', `${fullName(command)}: ${message}`, { hint: suggestion === undefined ? `run \`${fullName(command)} --help\` for its usage` : `did you mean ${suggestion}?`, cause: err });
+  return new AlbaError('USAGE', `${fullName(command)}: ${message}`, {
+    hint: suggestion === undefined ? `run \`${fullName(command)} --help\` for its usage` : `did you mean ${suggestion}?`,
+    cause: err,
+  });
 }
 
 function unknownSubcommand(group: Command): never {
   const [word] = group.args;
   const names = group.commands.map((c) => c.name());
-  if (word === undefined) throw new AlbaError('USAGE', `${fullName(group)} needs a subcommand: ${names.join(', ')}`, { hint: `run \`${fullName(group)} --help\` for their usage` });
+  if (word === undefined)
+    throw new AlbaError('USAGE', `${fullName(group)} needs a subcommand: ${names.join(', ')}`, {
+      hint: `run \`${fullName(group)} --help\` for their usage`,
+    });
   const guess = closest(word, names);
-  throw new AlbaError('USAGE', `unknown subcommand "${group.name()} ${word}"`, { hint: guess === undefined ? `${fullName(group)} has ${names.join(', ')}` : `did you mean "${fullName(group)} ${guess}"?` });
+  throw new AlbaError('USAGE', `unknown subcommand "${group.name()} ${word}"`, {
+    hint: guess === undefined ? `${fullName(group)} has ${names.join(', ')}` : `did you mean "${fullName(group)} ${guess}"?`,
+  });
 }

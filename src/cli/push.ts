@@ -32,7 +32,9 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
   const total = totalBlobBytes(graph);
   let done = 0;
   let sent = 0;
-  const progress = new Progress((elapsed) => `pushing: ${formatBytes(done + sent)} of ${formatBytes(total)}, ${formatBytes(sent / Math.max(elapsed, 0.001))}/s`);
+  const progress = new Progress(
+    (elapsed) => `pushing: ${formatBytes(done + sent)} of ${formatBytes(total)}, ${formatBytes(sent / Math.max(elapsed, 0.001))}/s`,
+  );
   const idle = Number(process.env.ALBA_HTTP_IDLE_TIMEOUT); // seconds an answer may stay silent
   const opened = await openSink(targetText, {
     tags,
@@ -52,15 +54,27 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
   stderrLog(`--- push to ${opened.sink.name} ---`);
   const trace = new Map<string, Record<string, number>>();
   const onEvent = (e: PublishEvent): void => {
-    const key = e.kind === 'blob' ? `blob ${e.platform === undefined ? 'artifacts' : platformText(e.platform)}` : e.kind === 'tag' ? 'tags' : `${e.kind}s`;
+    const key =
+      e.kind === 'blob'
+        ? `blob ${e.platform === undefined ? 'artifacts' : platformText(e.platform)}`
+        : e.kind === 'tag'
+          ? 'tags'
+          : `${e.kind}s`;
     const row = trace.get(key) ?? {};
     row[e.outcome] = (row[e.outcome] ?? 0) + 1;
     trace.set(key, row);
     if (e.kind === 'blob' && e.outcome !== 'sent') done += e.descriptor.size;
     progress.update();
   };
-  const result = await publish(graph, opened.sink, opened.tags, { ...given('concurrency', flags.concurrency), onEvent }).finally(() => progress.clear());
-  for (const [key, row] of trace) stderrLog(`[${key}] ${Object.entries(row).map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  const result = await publish(graph, opened.sink, opened.tags, { ...given('concurrency', flags.concurrency), onEvent }).finally(() =>
+    progress.clear(),
+  );
+  for (const [key, row] of trace)
+    stderrLog(
+      `[${key}] ${Object.entries(row)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ')}`,
+    );
   const referrersTag = opened.referrersTag?.();
   return { pinned: opened.pinned(result.root.digest), result, target: opened.sink.name, ...given('referrersTag', referrersTag) };
 }

@@ -33,7 +33,9 @@ export function registryAccess(values: RegistryFlagValues): RegistryAccess {
   return {
     ...(values.creds === undefined ? {} : { creds: values.creds }),
     ...(values.plainHttp === true ? { plainHttp: true } : {}),
-    ...(!insecure && caFile === undefined ? {} : { tls: { ...(insecure ? { insecureSkipVerify: true } : {}), ...(caFile === undefined ? {} : { caFile }) } }),
+    ...(!insecure && caFile === undefined
+      ? {}
+      : { tls: { ...(insecure ? { insecureSkipVerify: true } : {}), ...(caFile === undefined ? {} : { caFile }) } }),
   };
 }
 

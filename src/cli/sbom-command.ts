@@ -26,17 +26,31 @@ export function sbomCommand(): Command {
       const platform = flags.platform === undefined ? {} : { platform: flags.platform };
       if (looksLikePath(target) || (await isDirectory(target))) {
         if (anyRegistryFlag(registryAccess(flags))) {
-          throw new AlbaError('USAGE', `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
+          throw new AlbaError(
+            'USAGE',
+            `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`,
+            { hint: 'drop them' },
+          );
         }
         const { readSbom } = await import('../sbom/read.js');
         process.stdout.write(await readSbom(resolve(target), { ...platform, ...(flags.ref === undefined ? {} : { ref: flags.ref }) }));
         return;
       }
       if (flags.ref !== undefined) {
-        throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, { hint: 'put the tag in the reference: HOST/NAME:TAG' });
+        throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, {
+          hint: 'put the tag in the reference: HOST/NAME:TAG',
+        });
       }
-      const [{ readRegistrySbom }, { parseReference }] = await Promise.all([import('../sbom/read-registry.js'), import('../sink/registry/reference.js')]);
-      process.stdout.write(await readRegistrySbom(target, { ...platform, ...(await registryClientOptions(parseReference(target).registry, registryAccess(flags))) }));
+      const [{ readRegistrySbom }, { parseReference }] = await Promise.all([
+        import('../sbom/read-registry.js'),
+        import('../sink/registry/reference.js'),
+      ]);
+      process.stdout.write(
+        await readRegistrySbom(target, {
+          ...platform,
+          ...(await registryClientOptions(parseReference(target).registry, registryAccess(flags))),
+        }),
+      );
     });
 }
 

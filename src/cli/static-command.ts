@@ -24,9 +24,15 @@ export function staticCommand(): Command {
     .option('--force', 'replace a tag that names other files')
     .option('--no-pages', 'leave the download pages (PREFIX/NAME/index.html, index.html) alone')
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExample:\n  alba static push -t albatros:0.9 dist/ s3://dist?endpoint=s3.example&region=eu&s3ForcePathStyle=true')
+    .addHelpText(
+      'after',
+      '\nExample:\n  alba static push -t albatros:0.9 dist/ s3://dist?endpoint=s3.example&region=eu&s3ForcePathStyle=true',
+    )
     .action(pushRun);
-  const group = new Command('static').description('push, list, remove and garbage-collect static binaries on S3').addCommand(push).addCommand(lsCommand('static'));
+  const group = new Command('static')
+    .description('push, list, remove and garbage-collect static binaries on S3')
+    .addCommand(push)
+    .addCommand(lsCommand('static'));
   for (const command of lifecycleCommands('static')) group.addCommand(command);
   return group;
 }
@@ -38,7 +44,10 @@ async function pushRun(dir: string, targetText: string, flags: StaticPushFlags):
   const tag = flags.tag.slice(colon + 1);
   const { checkStaticReference, DEFAULT_STATIC_PREFIX, pushStatic, scanStaticDir } = await import('../sink/s3/static-binaries.js');
   checkStaticReference(name, tag);
-  if (!targetText.startsWith('s3://')) throw new AlbaError('USAGE', `static binaries go to S3, and ${targetText} is not an s3:// URL`, { hint: 's3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true' });
+  if (!targetText.startsWith('s3://'))
+    throw new AlbaError('USAGE', `static binaries go to S3, and ${targetText} is not an s3:// URL`, {
+      hint: 's3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true',
+    });
   const target = (await import('../sink/s3/s3-target.js')).parseS3Target(targetText);
   const flavors = await scanStaticDir(resolve(dir));
   const pushed: string[] = [];
@@ -49,10 +58,22 @@ async function pushRun(dir: string, targetText: string, flags: StaticPushFlags):
     log: stderrLog,
     onEvent: (e) => {
       if (e.kind !== 'file') return stderrLog(`${e.kind} -> ${e.to}`);
-      stderrLog(`${e.from.replace(`${resolve(dir)}/`, `${dir.replace(/\/+$/, '')}/`)} -> ${e.to}${e.outcome === 'skipped' ? ' (unchanged)' : ''}`);
+      stderrLog(
+        `${e.from.replace(`${resolve(dir)}/`, `${dir.replace(/\/+$/, '')}/`)} -> ${e.to}${e.outcome === 'skipped' ? ' (unchanged)' : ''}`,
+      );
       pushed.push(e.to);
     },
   });
   if (flags.json !== true) return stderrLog('✅ push succeeded');
-  out(JSON.stringify({ name, tag, flavors: flavors.map((f) => ({ platform: f.platform, resources: f.resources.map(({ path, size, sha256 }) => ({ path, size, sha256 })) })), objects: pushed }));
+  out(
+    JSON.stringify({
+      name,
+      tag,
+      flavors: flavors.map((f) => ({
+        platform: f.platform,
+        resources: f.resources.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+      })),
+      objects: pushed,
+    }),
+  );
 }

@@ -28,9 +28,19 @@ export const ARCHS: readonly TargetArch[] = [
 
 /** Extra spellings accepted for an arch, mapped to its canonical name. */
 const ALIASES: Record<string, string> = {
-  armhf: 'arm/v7', armel: 'arm/v5', i386: '386', ppc64el: 'ppc64le', mips64el: 'mips64le',
-  'arm64/v8': 'arm64', 'linux/amd64': 'amd64', 'linux/arm64': 'arm64', 'linux/arm/v7': 'arm/v7',
-  'linux/arm/v5': 'arm/v5', 'linux/386': '386', x86_64: 'amd64', aarch64: 'arm64',
+  armhf: 'arm/v7',
+  armel: 'arm/v5',
+  i386: '386',
+  ppc64el: 'ppc64le',
+  mips64el: 'mips64le',
+  'arm64/v8': 'arm64',
+  'linux/amd64': 'amd64',
+  'linux/arm64': 'arm64',
+  'linux/arm/v7': 'arm/v7',
+  'linux/arm/v5': 'arm/v5',
+  'linux/386': '386',
+  x86_64: 'amd64',
+  aarch64: 'arm64',
 };
 
 /** Finds an arch by OCI name or accepted alias; undefined when unknown. */

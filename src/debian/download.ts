@@ -75,7 +75,12 @@ function sizeLimit(limit: number, what: string): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, next) {
       seen += chunk.length;
-      if (seen > limit) next(new AlbaError('SIZE_MISMATCH', `${what}: expected ${limit} bytes, got more`, { hint: 'the file changed upstream or the mirror is broken; retry, or re-lock with `alba lock --update`' }));
+      if (seen > limit)
+        next(
+          new AlbaError('SIZE_MISMATCH', `${what}: expected ${limit} bytes, got more`, {
+            hint: 'the file changed upstream or the mirror is broken; retry, or re-lock with `alba lock --update`',
+          }),
+        );
       else next(null, chunk);
     },
   });

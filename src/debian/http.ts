@@ -34,19 +34,23 @@ const NETWORK_HINT = 'check the network connection and the repository URL, or fe
  * Credentials in the URL are sent as HTTP basic auth and never appear in messages.
  */
 export async function fetchStream(url: string, options: FetchOptions = {}): Promise<FetchedStream> {
-  return withRetry(async () => {
-    const res = await get({ url, networkHint: NETWORK_HINT, ...(options.timeoutMs === undefined ? {} : { idleMs: options.timeoutMs }) });
-    if (res.status < 200 || res.status >= 300) {
-      await res.discard();
-      const error = statusError(url, res.status, res.statusText);
-      if (retryableStatus(res.status)) throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), error);
-      throw error;
-    }
-    const length = res.headers.get('content-length');
-    return { body: res.stream(), size: length === null || !/^\d+$/.test(length) ? undefined : Number(length) };
-  }, DEBIAN_RETRY, undefined, (err) => err instanceof RetryableAnswer || (err instanceof NetworkError && !err.duringBody));
+  return withRetry(
+    async () => {
+      const res = await get({ url, networkHint: NETWORK_HINT, ...(options.timeoutMs === undefined ? {} : { idleMs: options.timeoutMs }) });
+      if (res.status < 200 || res.status >= 300) {
+        await res.discard();
+        const error = statusError(url, res.status, res.statusText);
+        if (retryableStatus(res.status)) throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), error);
+        throw error;
+      }
+      const length = res.headers.get('content-length');
+      return { body: res.stream(), size: length === null || !/^\d+$/.test(length) ? undefined : Number(length) };
+    },
+    DEBIAN_RETRY,
+    undefined,
+    (err) => err instanceof RetryableAnswer || (err instanceof NetworkError && !err.duringBody),
+  );
 }
-
 
 /**
  * GETs `url` into memory (for small files: Release, signatures), refused above `maxBytes`
@@ -61,7 +65,9 @@ async function fetchWhole(url: string, options: FetchOptions): Promise<Buffer> {
   const { body, size } = await fetchStream(url, options);
   const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const tooLarge = (): AlbaError =>
-    new AlbaError('TOO_LARGE', `${redactUrl(url)} is larger than ${max} bytes`, { hint: 'a Release file or signature is a few hundred kB; the server is broken or hostile: use another mirror' });
+    new AlbaError('TOO_LARGE', `${redactUrl(url)} is larger than ${max} bytes`, {
+      hint: 'a Release file or signature is a few hundred kB; the server is broken or hostile: use another mirror',
+    });
   if (size !== undefined && size > max) {
     body.destroy();
     throw tooLarge();

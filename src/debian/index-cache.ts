@@ -82,12 +82,12 @@ function scanCachedTable(fd: number, where: string): IndexTable | typeof CORRUPT
   );
   const buffer = Buffer.allocUnsafe(BLOCK_BYTES);
   const end = size - TRAILER_BYTES;
-  for (let position = HEADER.length; position < end; ) {
+  for (let position = HEADER.length; position < end;) {
     const got = readSync(fd, buffer, 0, Math.min(BLOCK_BYTES, end - position), position);
     if (got === 0) return CORRUPT;
     const chunk = buffer.subarray(0, got);
     hash.update(chunk);
-    for (let at = 0; at < got; ) {
+    for (let at = 0; at < got;) {
       const blank = chunk.indexOf('\n\n', at);
       const until = blank < 0 ? got : blank + 2;
       next = position + until;
@@ -132,7 +132,12 @@ export class IndexTableWriter {
     mkdirSync(dir, { recursive: true });
     this.tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     this.fd = openSync(this.tmp, 'w+');
-    this.scanner = new PackagesScanner((fields) => this.stanza(fields), where, (buf, start, end) => this.line(buf, start, end), CHECKED);
+    this.scanner = new PackagesScanner(
+      (fields) => this.stanza(fields),
+      where,
+      (buf, start, end) => this.line(buf, start, end),
+      CHECKED,
+    );
     this.append(HEADER, 0, HEADER.length);
   }
 
@@ -193,7 +198,7 @@ export class IndexTableWriter {
   private flush(): void {
     const bytes = this.block.subarray(0, this.used);
     this.hash.update(bytes);
-    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at, bytes.length - at, this.written + at);
+    for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, bytes.length - at, this.written + at);
     this.written += this.used;
     this.used = 0;
   }

@@ -69,24 +69,40 @@ export function addStanza(names: NameIndex, provides: [number, string][], fields
 /** Throws INDEX_INVALID, naming the index, the package and the field, when a stanza lacks a field alba needs or holds an invalid one. */
 export function checkIndexFields(f: IndexFields, where: string): void {
   const { package: name, version, size, sha256 } = f;
-  if (name === undefined || version === undefined || f.architecture === undefined || f.filename === undefined || size === undefined || sha256 === undefined || !isDigits(size)) {
+  if (
+    name === undefined ||
+    version === undefined ||
+    f.architecture === undefined ||
+    f.filename === undefined ||
+    size === undefined ||
+    sha256 === undefined ||
+    !isDigits(size)
+  ) {
     const missing = (['package', 'version', 'architecture', 'filename', 'size', 'sha256'] as const).filter((k) => f[k] === undefined);
-    throw new AlbaError('INDEX_INVALID', `${where}: stanza of ${name ?? '(no Package field)'} ${missing.length > 0 ? `lacks ${missing.join(', ')}` : `has a bad Size ${size}`}`, {
-      hint: 'the repository index is broken; report it to the repository maintainers',
-    });
+    throw new AlbaError(
+      'INDEX_INVALID',
+      `${where}: stanza of ${name ?? '(no Package field)'} ${missing.length > 0 ? `lacks ${missing.join(', ')}` : `has a bad Size ${size}`}`,
+      {
+        hint: 'the repository index is broken; report it to the repository maintainers',
+      },
+    );
   }
   const versionIssue = versionProblem(version);
-  if (versionIssue !== undefined) throw badField(where, name, version, 'Version', `${JSON.stringify(version)} is not a Debian version: ${versionIssue}`);
+  if (versionIssue !== undefined)
+    throw badField(where, name, version, 'Version', `${JSON.stringify(version)} is not a Debian version: ${versionIssue}`);
   if (!isHex64(sha256)) throw badField(where, name, version, 'SHA256', `${JSON.stringify(sha256.slice(0, 80))} is not 64 hex digits`);
   // a Source without `(version)` has the binary's version, checked above
   if (f.source === undefined || !f.source.includes('(')) return;
   const sourceVersion = splitSource(f.source, name, version)[1];
   const sourceIssue = versionProblem(sourceVersion);
-  if (sourceIssue !== undefined) throw badField(where, name, version, 'Source', `version ${JSON.stringify(sourceVersion)} is not a Debian version: ${sourceIssue}`);
+  if (sourceIssue !== undefined)
+    throw badField(where, name, version, 'Source', `version ${JSON.stringify(sourceVersion)} is not a Debian version: ${sourceIssue}`);
 }
 
 function badField(where: string, name: string, version: string, field: string, problem: string): AlbaError {
-  return new AlbaError('INDEX_INVALID', `${where}: stanza of ${name} ${version}: ${field} ${problem}`, { hint: 'the repository index is broken or hostile; report it to the repository maintainers' });
+  return new AlbaError('INDEX_INVALID', `${where}: stanza of ${name} ${version}: ${field} ${problem}`, {
+    hint: 'the repository index is broken or hostile; report it to the repository maintainers',
+  });
 }
 
 /** True when `text` is one or more decimal digits. */

@@ -60,7 +60,9 @@ export function pickPackagesIndex(release: Release, component: string, arch: str
     // By hash when the archive offers it: a mirror caught mid-update still serves the file the signed Release names.
     const plain = `${release.fetchedFrom}/dists/${release.suite}/${path}`;
     const common = { path, size: entry.size, sha256: entry.sha256, compression: compressionOf(path) };
-    return release.acquireByHash ? { ...common, url: `${dir}/by-hash/SHA256/${entry.sha256}`, fallbackUrl: plain } : { ...common, url: plain };
+    return release.acquireByHash
+      ? { ...common, url: `${dir}/by-hash/SHA256/${entry.sha256}`, fallbackUrl: plain }
+      : { ...common, url: plain };
   }
   throw new AlbaError('INDEX_MISSING', `${release.url} ${release.suite} lists no ${base}(.xz|.gz) in its Release file`, {
     hint:
@@ -75,12 +77,20 @@ export function pickPackagesIndex(release: Release, component: string, arch: str
  * checked against the Release's size and SHA256 (SIZE_MISMATCH / DIGEST_MISMATCH, reported in
  * preference to a DECOMPRESS_FAILED it may cause); the cache is written only on success.
  */
-export async function loadPackagesIndex(release: Release, component: string, arch: string, options: LoadIndexOptions = {}): Promise<LoadedIndex> {
+export async function loadPackagesIndex(
+  release: Release,
+  component: string,
+  arch: string,
+  options: LoadIndexOptions = {},
+): Promise<LoadedIndex> {
   const file = pickPackagesIndex(release, component, arch, options.prefer);
   const notes: string[] = [];
   if (options.cacheDir !== undefined) {
     const cached = openCachedTable(options.cacheDir, file.sha256, where(release, file));
-    if (cached === CORRUPT) notes.push(`note: the parsed index ${indexCachePath(options.cacheDir, file.sha256)} of ${file.path} is corrupt (its checksum does not match): removed, fetched and parsed again`);
+    if (cached === CORRUPT)
+      notes.push(
+        `note: the parsed index ${indexCachePath(options.cacheDir, file.sha256)} of ${file.path} is corrupt (its checksum does not match): removed, fetched and parsed again`,
+      );
     else if (cached !== undefined) return { file, table: cached, fromCache: true, notes };
   }
   const entry = options.cacheDir === undefined ? undefined : { cacheDir: options.cacheDir, sha256: file.sha256 };
@@ -96,7 +106,11 @@ function where(release: Release, file: IndexFile): string {
 /** zlib's output chunk for an index (see decompressor): 1 MiB, as the table writer's block. */
 const DECODED_CHUNK_BYTES = 1 << 20;
 
-async function downloadIndex(file: IndexFile, entry: { cacheDir: string; sha256: string } | undefined, timeoutMs: number | undefined): Promise<IndexTable> {
+async function downloadIndex(
+  file: IndexFile,
+  entry: { cacheDir: string; sha256: string } | undefined,
+  timeoutMs: number | undefined,
+): Promise<IndexTable> {
   const { body, url } = await fetchWithFallback(file, timeoutMs);
   const what = redactUrl(url);
   const expected = { digest: parseDigest(`sha256:${file.sha256}`), size: file.size, what };
@@ -118,7 +132,11 @@ async function downloadIndex(file: IndexFile, entry: { cacheDir: string; sha256:
       hash.update(chunk);
       size += chunk.length;
       if (size > file.size) {
-        done(new AlbaError('SIZE_MISMATCH', `${what}: expected ${file.size} bytes, got more`, { hint: 'the file changed upstream or the mirror is broken; retry later' }));
+        done(
+          new AlbaError('SIZE_MISMATCH', `${what}: expected ${file.size} bytes, got more`, {
+            hint: 'the file changed upstream or the mirror is broken; retry later',
+          }),
+        );
       } else if (decoder.destroyed || decodeError !== undefined || decoder.write(chunk)) {
         done();
       } else {

@@ -2,7 +2,20 @@ import { AlbaError } from '../errors.js';
 import { MAX_LINE } from './deb822.js';
 
 /** The Packages fields alba keeps, by their lowercase names; the scanner steps over the others. */
-export const INDEX_FIELDS = ['package', 'version', 'architecture', 'source', 'depends', 'pre-depends', 'provides', 'multi-arch', 'maintainer', 'filename', 'size', 'sha256'] as const;
+export const INDEX_FIELDS = [
+  'package',
+  'version',
+  'architecture',
+  'source',
+  'depends',
+  'pre-depends',
+  'provides',
+  'multi-arch',
+  'maintainer',
+  'filename',
+  'size',
+  'sha256',
+] as const;
 
 /** One field kept from a Packages stanza. */
 export type IndexField = (typeof INDEX_FIELDS)[number];
@@ -108,9 +121,13 @@ export class PackagesScanner {
       return;
     }
     if (text.length > MAX_LINE) {
-      throw new AlbaError('INDEX_INVALID', `${this.where}: a line of over ${MAX_LINE} bytes (${JSON.stringify(text.subarray(0, 40).toString('utf8'))}…)`, {
-        hint: 'no field alba reads is that long; the file is broken or hostile',
-      });
+      throw new AlbaError(
+        'INDEX_INVALID',
+        `${this.where}: a line of over ${MAX_LINE} bytes (${JSON.stringify(text.subarray(0, 40).toString('utf8'))}…)`,
+        {
+          hint: 'no field alba reads is that long; the file is broken or hostile',
+        },
+      );
     }
     this.carry = Buffer.from(text);
   }

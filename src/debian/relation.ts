@@ -56,15 +56,14 @@ export function parseRelations(field: string, context: RelationContext = {}): Re
 
 /** Parses a Provides field: `foo (= 1.2), bar`. A version given with an operator other than `=` is ignored. */
 export function parseProvides(field: string): ProvidedName[] {
-  return parseRelations(field).flat().map((r) =>
-    r.op === '=' && r.version !== undefined ? { name: r.name, version: r.version } : { name: r.name });
+  return parseRelations(field)
+    .flat()
+    .map((r) => (r.op === '=' && r.version !== undefined ? { name: r.name, version: r.version } : { name: r.name }));
 }
 
 /** Writes a relation back in control-file syntax: `a (>= 1.0) | b:any`. */
 export function formatRelation(group: RelationGroup): string {
-  return group
-    .map((r) => `${r.name}${r.archQualifier ? `:${r.archQualifier}` : ''}${r.op ? ` (${r.op} ${r.version})` : ''}`)
-    .join(' | ');
+  return group.map((r) => `${r.name}${r.archQualifier ? `:${r.archQualifier}` : ''}${r.op ? ` (${r.op} ${r.version})` : ''}`).join(' | ');
 }
 
 function parseAlternative(text: string, field: string, context: RelationContext): Relation | undefined {
@@ -102,8 +101,7 @@ function wildcardMatches(term: string, arch: string): boolean {
 /** `<a !b> <c>`: met when every term of at least one `<...>` list holds for the active profiles. */
 function profilesMatch(text: string, active: readonly string[]): boolean {
   const lists = [...text.matchAll(/<([^<>]*)>/g)].map((m) => words(m[1]!));
-  return lists.some((terms) =>
-    terms.every((t) => (t.startsWith('!') ? !active.includes(t.slice(1)) : active.includes(t))));
+  return lists.some((terms) => terms.every((t) => (t.startsWith('!') ? !active.includes(t.slice(1)) : active.includes(t))));
 }
 
 function words(text: string): string[] {

@@ -100,7 +100,8 @@ export async function fetchRelease(options: FetchReleaseOptions): Promise<Releas
   if (check.problem !== undefined && options.allowInsecure !== true) {
     throw new AlbaError('SIGNATURE_INVALID', `${redactUrl(fileUrl)} ${check.problem}`, { hint: SIGNATURE_HINT });
   }
-  if (check.outside !== undefined) options.log?.(`note: ${redactUrl(fileUrl)} holds ${check.outside} bytes outside its signed block: ignored, never read`);
+  if (check.outside !== undefined)
+    options.log?.(`note: ${redactUrl(fileUrl)} holds ${check.outside} bytes outside its signed block: ignored, never read`);
   const info = parseRelease(check.text, redactUrl(fileUrl));
   checkSuite(info, options.suite, redactUrl(fileUrl));
   if (options.snapshot !== true) checkValidUntil(info, redactUrl(fileUrl), options.now ?? new Date());
@@ -242,9 +243,14 @@ function unsignedBytes(armored: string): number {
 export function checkSuite(info: ReleaseInfo, suite: string, where: string): void {
   if (info.suiteName === undefined && info.codename === undefined) return;
   if (suite === info.suiteName || suite === info.codename) return;
-  const names = [info.suiteName === undefined ? undefined : `Suite: ${info.suiteName}`, info.codename === undefined ? undefined : `Codename: ${info.codename}`].filter(Boolean).join(', ');
+  const names = [
+    info.suiteName === undefined ? undefined : `Suite: ${info.suiteName}`,
+    info.codename === undefined ? undefined : `Codename: ${info.codename}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   throw new AlbaError('RELEASE_INVALID', `${where} is the Release of another suite (${names}), not of ${suite}`, {
-    hint: 'the server serves another distribution under this name (a mirror mix-up or a downgrade attack); check the source\'s URL and suite',
+    hint: "the server serves another distribution under this name (a mirror mix-up or a downgrade attack); check the source's URL and suite",
   });
 }
 

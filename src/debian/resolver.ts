@@ -113,14 +113,18 @@ class Resolver {
   private satisfiers(alt: Relation): Candidate[] {
     const real = this.universe.versions(alt.name).filter((c) => meets(c.version, alt));
     if (real.length > 0) return real;
-    return this.universe.providers(alt.name).filter((p) => providesEnough(p.version, alt)).map((p) => p.candidate);
+    return this.universe
+      .providers(alt.name)
+      .filter((p) => providesEnough(p.version, alt))
+      .map((p) => p.candidate);
   }
 
   /** Name of a selected package meeting `alt`: the real package, else the lowest-named selected provider. */
   private selectedSatisfier(alt: Relation): string | undefined {
     const real = this.selected.get(alt.name);
     if (real !== undefined && meets(real.version, alt)) return real.name;
-    const provider = this.universe.providers(alt.name)
+    const provider = this.universe
+      .providers(alt.name)
       .find((p) => this.selected.get(p.candidate.name) === p.candidate && providesEnough(p.version, alt));
     return provider?.candidate.name;
   }
@@ -161,17 +165,21 @@ class Resolver {
       return parseRelations(field, { arch: this.input.arch });
     } catch (err) {
       if (!isAlbaError(err)) throw err;
-      throw new AlbaError('UNSATISFIABLE', `${this.chain(pkg).join(' → ')}: ${pkg.name} ${pkg.version} (${pkg.origin.suite}): ${err.message}`, {
-        hint: `add ${pkg.name} to exclude: or pin another version of it`,
-        cause: err,
-      });
+      throw new AlbaError(
+        'UNSATISFIABLE',
+        `${this.chain(pkg).join(' → ')}: ${pkg.name} ${pkg.version} (${pkg.origin.suite}): ${err.message}`,
+        {
+          hint: `add ${pkg.name} to exclude: or pin another version of it`,
+          cause: err,
+        },
+      );
     }
   }
 
   /** The request, then each relation followed to reach `pkg`. */
   private chain(pkg: Candidate): string[] {
     const steps: string[] = [];
-    for (let at: Candidate | undefined = pkg; at !== undefined; ) {
+    for (let at: Candidate | undefined = pkg; at !== undefined;) {
       const step = this.reachedBy.get(at.name);
       if (step === undefined) return [pkg.name];
       steps.push(step.via);
@@ -184,15 +192,23 @@ class Resolver {
     const { where } = this.input;
     if (versions.length > 0) {
       const available = [...new Set(versions.map((c) => c.version))].join(', ');
-      return new AlbaError('PACKAGE_NOT_FOUND', `package ${request.name}=${request.version} not found in ${where}; available: ${available}`, {
-        hint: 'pin one of the available versions, or drop the pin to take the highest',
-      });
+      return new AlbaError(
+        'PACKAGE_NOT_FOUND',
+        `package ${request.name}=${request.version} not found in ${where}; available: ${available}`,
+        {
+          hint: 'pin one of the available versions, or drop the pin to take the highest',
+        },
+      );
     }
     const providers = [...new Set(this.universe.providers(request.name).map((p) => p.candidate.name))];
     if (providers.length > 0) {
-      return new AlbaError('PACKAGE_NOT_FOUND', `package ${request.name} not found in ${where}; it is a virtual package provided by ${providers.join(', ')}`, {
-        hint: `request one of its providers instead: ${providers.join(', ')}`,
-      });
+      return new AlbaError(
+        'PACKAGE_NOT_FOUND',
+        `package ${request.name} not found in ${where}; it is a virtual package provided by ${providers.join(', ')}`,
+        {
+          hint: `request one of its providers instead: ${providers.join(', ')}`,
+        },
+      );
     }
     return new AlbaError('PACKAGE_NOT_FOUND', `package ${request.name} not found in ${where}`, {
       hint: 'check the spelling, or add the suite or component that has it to sources:',
@@ -205,11 +221,17 @@ function normalizeRequests(input: ResolveInput): PackageRequest[] {
   const byName = new Map<string, PackageRequest>();
   for (const request of input.requests) {
     if (input.exclude.includes(request.name)) {
-      throw recipeProblem(`package ${request.name} is both requested in packages: and listed in exclude:`, `remove ${request.name} from one of the two lists`);
+      throw recipeProblem(
+        `package ${request.name} is both requested in packages: and listed in exclude:`,
+        `remove ${request.name} from one of the two lists`,
+      );
     }
     const previous = byName.get(request.name);
     if (previous !== undefined && previous.version !== request.version) {
-      throw recipeProblem(`package ${request.name} is requested twice with different versions: ${show(previous)} and ${show(request)}`, `keep one entry for ${request.name}`);
+      throw recipeProblem(
+        `package ${request.name} is requested twice with different versions: ${show(previous)} and ${show(request)}`,
+        `keep one entry for ${request.name}`,
+      );
     }
     byName.set(request.name, request);
   }

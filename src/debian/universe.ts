@@ -70,7 +70,8 @@ export function buildUniverse(indexes: readonly UniverseIndex[], arch: string): 
             const c = candidate(i, offset);
             if (c === undefined) continue;
             for (const provided of parsedProvides(c.provides ?? '')) {
-              if (provided.name === name) list!.push(provided.version === undefined ? { candidate: c } : { candidate: c, version: provided.version });
+              if (provided.name === name)
+                list!.push(provided.version === undefined ? { candidate: c } : { candidate: c, version: provided.version });
             }
           }
         });
@@ -92,7 +93,11 @@ function namesIn(value: string, name: string): boolean {
   for (let at = value.indexOf(name); at >= 0; at = value.indexOf(name, at + 1)) {
     const before = at === 0 ? 44 : value.charCodeAt(at - 1);
     const after = at + name.length === value.length ? 44 : value.charCodeAt(at + name.length);
-    if ((before === 44 || before === 32 || before === 9 || before === 10) && (after === 44 || after === 32 || after === 40 || after === 58 || after === 9 || after === 10)) return true;
+    if (
+      (before === 44 || before === 32 || before === 9 || before === 10) &&
+      (after === 44 || after === 32 || after === 40 || after === 58 || after === 9 || after === 10)
+    )
+      return true;
   }
   return false;
 }

@@ -61,11 +61,18 @@ export function compareVersions(a: string, b: string): number {
 export function satisfies(version: string, op: RelationOp | '<' | '>', wanted: string): boolean {
   const c = compareVersions(version, wanted);
   switch (op) {
-    case '<<': return c < 0;
-    case '<=': case '<': return c <= 0;
-    case '=': return c === 0;
-    case '>=': case '>': return c >= 0;
-    case '>>': return c > 0;
+    case '<<':
+      return c < 0;
+    case '<=':
+    case '<':
+      return c <= 0;
+    case '=':
+      return c === 0;
+    case '>=':
+    case '>':
+      return c >= 0;
+    case '>>':
+      return c > 0;
   }
 }
 

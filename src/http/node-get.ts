@@ -50,7 +50,15 @@ export async function get(request: GetRequest): Promise<GetResponse> {
   let why: string | undefined;
   let tooSlow = false;
   const fail = (err: unknown, duringBody: boolean): NetworkError =>
-    err instanceof NetworkError ? err : new NetworkError(`cannot reach ${shown}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`, request.networkHint, err, duringBody, tooSlow);
+    err instanceof NetworkError
+      ? err
+      : new NetworkError(
+          `cannot reach ${shown}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`,
+          request.networkHint,
+          err,
+          duringBody,
+          tooSlow,
+        );
 
   let url = new URL(target);
   for (let hops = 0; ; hops++) {
@@ -85,7 +93,9 @@ export async function get(request: GetRequest): Promise<GetResponse> {
       disarm();
       const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
       if (next === undefined || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
-        throw new AlbaError('HTTP_STATUS', `GET ${shown}: redirected to ${redactUrl(location)}, which is not an http(s) URL`, { hint: 'the server is misconfigured; fetch from another mirror with --mirror' });
+        throw new AlbaError('HTTP_STATUS', `GET ${shown}: redirected to ${redactUrl(location)}, which is not an http(s) URL`, {
+          hint: 'the server is misconfigured; fetch from another mirror with --mirror',
+        });
       }
       url = next;
       continue;
@@ -96,7 +106,14 @@ export async function get(request: GetRequest): Promise<GetResponse> {
       status,
       statusText: STATUS_CODES[status] ?? '',
       headers: { get: (name) => headerValue(answer.headers[name.toLowerCase()]) },
-      stream: () => watchedBody(answer, { request, arm, disarm, fail, slow: (message) => ((why = message), (tooSlow = true), answer.destroy(new Error(message))) }),
+      stream: () =>
+        watchedBody(answer, {
+          request,
+          arm,
+          disarm,
+          fail,
+          slow: (message) => ((why = message), (tooSlow = true), answer.destroy(new Error(message))),
+        }),
       discard: async () => {
         await drain(answer, arm);
         disarm();
@@ -108,7 +125,13 @@ export async function get(request: GetRequest): Promise<GetResponse> {
 /** The body through a pass-through that re-arms the idle timer per chunk, feeds the rate watch and checks the length at the end. */
 function watchedBody(
   res: IncomingMessage,
-  watch: { request: HttpLimits; arm(): void; disarm(): void; fail(err: unknown, duringBody: boolean): NetworkError; slow(message: string): void },
+  watch: {
+    request: HttpLimits;
+    arm(): void;
+    disarm(): void;
+    fail(err: unknown, duringBody: boolean): NetworkError;
+    slow(message: string): void;
+  },
 ): Readable {
   const declared = res.headers['content-length'];
   const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -125,13 +148,16 @@ function watchedBody(
     flush(done) {
       watch.disarm();
       rate.stop();
-      if (length !== undefined && received !== length) done(watch.fail(new Error(`the connection closed after ${received} of ${length} bytes`), true));
+      if (length !== undefined && received !== length)
+        done(watch.fail(new Error(`the connection closed after ${received} of ${length} bytes`), true));
       else done();
     },
   });
   res.on('error', (err) => out.destroy(watch.fail(err, true)));
   // a response cut short is 'aborted' (then 'error' on Node 20; only 'close' on some versions)
-  res.on('aborted', () => out.destroy(watch.fail(new Error(`the connection closed after ${received} bytes${length === undefined ? '' : ` of ${length}`}`), true)));
+  res.on('aborted', () =>
+    out.destroy(watch.fail(new Error(`the connection closed after ${received} bytes${length === undefined ? '' : ` of ${length}`}`), true)),
+  );
   out.on('close', () => {
     watch.disarm();
     rate.stop();

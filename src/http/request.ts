@@ -79,7 +79,8 @@ export class NetworkError extends AlbaError {
 
 const NETWORK_HINT = 'check the network connection and the address; the server may be down or too slow';
 const TLS_TROUBLE = /CERT|certificate|self[- ]signed|UNABLE_TO_VERIFY|ERR_TLS|SSL/i;
-const TLS_HINT = "the server's TLS certificate is not trusted: pass --ca-file FILE with its CA, or --insecure-skip-tls-verify (or --plain-http if it serves http)";
+const TLS_HINT =
+  "the server's TLS certificate is not trusted: pass --ca-file FILE with its CA, or --insecure-skip-tls-verify (or --plain-http if it serves http)";
 
 /** Sends one request (no retries: see retry.ts) and returns the answer whatever its status. */
 export async function send(request: HttpRequest): Promise<HttpResponse> {
@@ -102,7 +103,13 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     if (err instanceof NetworkError) return err;
     const reason = why ?? describe(err);
     const hint = TLS_TROUBLE.test(reason) ? TLS_HINT : (request.networkHint ?? NETWORK_HINT);
-    return new NetworkError(`cannot reach ${shown}: ${reason}${duringBody ? ' (while receiving the body)' : ''}`, hint, err, duringBody, tooSlow);
+    return new NetworkError(
+      `cannot reach ${shown}: ${reason}${duringBody ? ' (while receiving the body)' : ''}`,
+      hint,
+      err,
+      duringBody,
+      tooSlow,
+    );
   };
 
   const body = request.body === undefined ? undefined : await request.body();
@@ -165,7 +172,9 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     stream,
     async bytes(max, what, truncate = false) {
       const tooLarge = (declared: string): AlbaError =>
-        new AlbaError('TOO_LARGE', `${shown}: ${what} is larger than ${max} bytes${declared}`, { hint: 'the server sent something far larger than what alba asked for can be; check the address, or the server is hostile' });
+        new AlbaError('TOO_LARGE', `${shown}: ${what} is larger than ${max} bytes${declared}`, {
+          hint: 'the server sent something far larger than what alba asked for can be; check the address, or the server is hostile',
+        });
       const declared = Number(answerHeaders.get('content-length'));
       if (!truncate && declared > max) {
         // Refused on its declared length, before reading any of it.
@@ -195,7 +204,18 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   };
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 410: 'Gone', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  410: 'Gone',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 /** undici, loaded by the first request (a build whose inputs are all cached makes none). */
 let undiciModule: Promise<Undici> | undefined;
@@ -245,7 +265,8 @@ export function rateWatch(limits: HttpLimits, give: (why: string) => void): { ad
   const windowMs = limits.rateWindowMs ?? HTTP_DEFAULTS.rateWindowMs;
   let received = 0;
   const interval = setInterval(() => {
-    if (received < (minRate * windowMs) / 1000) give(`the body came slower than ${minRate} bytes/s over ${windowMs / 1000} s (${received} bytes)`);
+    if (received < (minRate * windowMs) / 1000)
+      give(`the body came slower than ${minRate} bytes/s over ${windowMs / 1000} s (${received} bytes)`);
     received = 0;
   }, windowMs);
   interval.unref();
@@ -263,7 +284,10 @@ export function splitCredentials(url: string): { target: string; headers: Record
   try {
     parsed = new URL(url);
   } catch (err) {
-    throw new AlbaError('USAGE', `not a valid URL: ${redactUrl(url)}`, { hint: 'write the address as http(s)://host[:port]/path', cause: err });
+    throw new AlbaError('USAGE', `not a valid URL: ${redactUrl(url)}`, {
+      hint: 'write the address as http(s)://host[:port]/path',
+      cause: err,
+    });
   }
   if (parsed.username === '' && parsed.password === '') return { target: url, headers: {} };
   const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');

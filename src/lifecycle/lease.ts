@@ -59,9 +59,16 @@ export class LeaseWatch {
 export function parseLeaseRecord(value: unknown): LeaseRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const r = value as Record<string, unknown>;
-  if (typeof r.id !== 'string' || typeof r.renewed !== 'string' || !Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) return undefined;
+  if (typeof r.id !== 'string' || typeof r.renewed !== 'string' || !Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string'))
+    return undefined;
   const objects = Array.isArray(r.objects) ? r.objects.filter((o): o is string => typeof o === 'string') : [];
-  return { id: r.id, holder: typeof r.holder === 'string' ? r.holder : '?', renewed: r.renewed, tags: r.tags as string[], ...(objects.length === 0 ? {} : { objects }) };
+  return {
+    id: r.id,
+    holder: typeof r.holder === 'string' ? r.holder : '?',
+    renewed: r.renewed,
+    tags: r.tags as string[],
+    ...(objects.length === 0 ? {} : { objects }),
+  };
 }
 
 /** Where a lease lives: an object of a bucket, a tag of a registry (see sink/s3/removal-lease.ts, sink/registry/removal-lease.ts). */
@@ -112,7 +119,9 @@ export async function acquireLease(medium: LeaseMedium, log: (line: string) => v
     if (state === 'stale' && there !== undefined) {
       for (const t of there.record?.tags ?? []) unfinished.add(t);
       for (const o of there.record?.objects ?? []) if (!unfinishedObjects.includes(o)) unfinishedObjects.push(o);
-      log(`note: ${medium.where} was left by a run that stopped (${there.record?.holder ?? 'unknown'}); this run takes it over${there.record?.tags.length ? ` and finishes removing ${there.record.tags.join(', ')}` : ''}`);
+      log(
+        `note: ${medium.where} was left by a run that stopped (${there.record?.holder ?? 'unknown'}); this run takes it over${there.record?.tags.length ? ` and finishes removing ${there.record.tags.join(', ')}` : ''}`,
+      );
       await medium.remove(there.version);
       continue;
     }
@@ -126,7 +135,9 @@ export async function acquireLease(medium: LeaseMedium, log: (line: string) => v
   let writes: Promise<void> = Promise.resolve();
   let failure: unknown;
   const write = (): Promise<void> => {
-    writes = writes.then(() => medium.write({ ...record, renewed: new Date().toISOString() })).catch((err: unknown) => void (failure ??= err));
+    writes = writes
+      .then(() => medium.write({ ...record, renewed: new Date().toISOString() }))
+      .catch((err: unknown) => void (failure ??= err));
     return writes;
   };
   if (unfinished.size > 0 || unfinishedObjects.length > 0) await write();
@@ -145,9 +156,13 @@ export async function acquireLease(medium: LeaseMedium, log: (line: string) => v
       if (failure !== undefined) throw failure;
       const there = await medium.read();
       if (there?.record?.id !== record.id) {
-        throw new AlbaError(medium.code, `${medium.where}: this removal's lease was taken over by ${there?.record?.holder ?? 'nobody'} (this run was stalled for over ${STALE_MS / 1000} s); it stopped before deleting more`, {
-          hint: 'run the removal again: it finishes what this one started',
-        });
+        throw new AlbaError(
+          medium.code,
+          `${medium.where}: this removal's lease was taken over by ${there?.record?.holder ?? 'nobody'} (this run was stalled for over ${STALE_MS / 1000} s); it stopped before deleting more`,
+          {
+            hint: 'run the removal again: it finishes what this one started',
+          },
+        );
       }
     },
     async release() {
@@ -171,7 +186,10 @@ export async function awaitRemovals(medium: LeaseMedium, log: (line: string) => 
     const there = await medium.read();
     const state = watch.judge(there?.version, there?.record, Date.now());
     if (state !== 'live') return seen || state === 'stale';
-    if (!seen) log(`waiting: ${medium.where}: a removal is running (${there?.record?.holder ?? 'unknown'}); the push checks its content once it ends`);
+    if (!seen)
+      log(
+        `waiting: ${medium.where}: a removal is running (${there?.record?.holder ?? 'unknown'}); the push checks its content once it ends`,
+      );
     seen = true;
     if (Date.now() - started > WAIT_MS) throw busy(medium, there?.record, true);
     await pause(POLL_MS);
@@ -179,9 +197,15 @@ export async function awaitRemovals(medium: LeaseMedium, log: (line: string) => 
 }
 
 function busy(medium: LeaseMedium, record: LeaseRecord | undefined, push = false): AlbaError {
-  return new AlbaError(medium.code, `${medium.where}: a removal (${record?.holder ?? 'unknown'}) has held the lease for over ${WAIT_MS / 60_000} minutes`, {
-    hint: push ? 'the tags are written but their content may be incomplete: run the push again once the removal ends' : 'if no removal is running, delete the lease and run again',
-  });
+  return new AlbaError(
+    medium.code,
+    `${medium.where}: a removal (${record?.holder ?? 'unknown'}) has held the lease for over ${WAIT_MS / 60_000} minutes`,
+    {
+      hint: push
+        ? 'the tags are written but their content may be incomplete: run the push again once the removal ends'
+        : 'if no removal is running, delete the lease and run again',
+    },
+  );
 }
 
 function pause(ms: number): Promise<void> {

@@ -43,13 +43,21 @@ export function formatListing(entries: readonly TagEntry[], filter: ClassFilter)
   ]);
   const header = ['TAG', 'CLASS', 'PUSHED', entries.some((e) => e.flavors !== undefined) ? 'FLAVORS' : 'DIGEST', 'SIZE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
   const hidden = TAG_CLASSES.filter((c) => filter !== 'all' && c !== filter)
     .map((c) => [c, entries.filter((e) => e.class === c).length] as const)
     .filter(([, n]) => n > 0);
   return [
     line(header),
     ...rows.map(line),
-    ...(hidden.length === 0 ? [] : [`(${hidden.map(([c, n]) => `${n} ${c}`).join(' and ')} tag${hidden.reduce((a, [, n]) => a + n, 0) === 1 ? '' : 's'} not shown: --class all)`]),
+    ...(hidden.length === 0
+      ? []
+      : [
+          `(${hidden.map(([c, n]) => `${n} ${c}`).join(' and ')} tag${hidden.reduce((a, [, n]) => a + n, 0) === 1 ? '' : 's'} not shown: --class all)`,
+        ]),
   ];
 }

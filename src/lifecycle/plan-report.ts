@@ -20,15 +20,28 @@ export interface PlanReport {
 export function planReport(plan: RemovalPlan, dryRun: boolean, where: string): PlanReport {
   const registry = 'untag' in plan ? (plan as RegistryRemovalPlan) : undefined;
   const bucket = 'phases' in plan ? (plan as BucketRemovalPlan) : undefined;
-  const extra = registry !== undefined ? { untag: registry.untag, blobs: registry.blobs } : { unlisted: bucket?.unlisted ?? [], uploads: (bucket?.uploads ?? []).map((u) => ({ key: u.key, initiated: u.initiated.toISOString() })) };
+  const extra =
+    registry !== undefined
+      ? { untag: registry.untag, blobs: registry.blobs }
+      : {
+          unlisted: bucket?.unlisted ?? [],
+          uploads: (bucket?.uploads ?? []).map((u) => ({ key: u.key, initiated: u.initiated.toISOString() })),
+        };
   const lines = [
-    ...(registry?.untag ?? []).map((u) => `${dryRun ? 'would untag' : 'untag'} ${u.tag} (its ${u.digest} stays: ${u.siblings.length > 0 ? `also tagged ${u.siblings.join(', ')}` : 'kept tags reach it'})`),
+    ...(registry?.untag ?? []).map(
+      (u) =>
+        `${dryRun ? 'would untag' : 'untag'} ${u.tag} (its ${u.digest} stays: ${u.siblings.length > 0 ? `also tagged ${u.siblings.join(', ')}` : 'kept tags reach it'})`,
+    ),
     ...plan.objects.map((o) => `${dryRun ? 'would delete' : 'delete'} ${o.key} (${o.size} bytes)`),
-    ...(bucket?.uploads ?? []).map((u) => `${dryRun ? 'would abort' : 'abort'} the upload of ${u.key} (begun ${u.initiated.toISOString()})`),
+    ...(bucket?.uploads ?? []).map(
+      (u) => `${dryRun ? 'would abort' : 'abort'} the upload of ${u.key} (begun ${u.initiated.toISOString()})`,
+    ),
     `${dryRun ? 'plan' : 'removed'}: ${plan.tags.length} tags, ${plan.objects.length} ${registry !== undefined ? 'manifests' : 'objects'}, ${plan.bytes} bytes${registry !== undefined ? '' : ' freed'}`,
   ];
   const notes = [
-    ...(bucket?.unlisted ?? []).map((t) => `note: ${where}: the tag object ${t} is not in the tag list; it is kept (alba container repair lists it again)`),
+    ...(bucket?.unlisted ?? []).map(
+      (t) => `note: ${where}: the tag object ${t} is not in the tag list; it is kept (alba container repair lists it again)`,
+    ),
     ...(registry === undefined
       ? []
       : [

@@ -79,7 +79,10 @@ const DIGEST_NAME = /^sha256:[a-f0-9]{64}$/;
 const REFERRERS_TAG_NAME = /^sha256-[a-f0-9]{64}$/;
 
 /** How a key of a repository reads: a tag object, a referrers tag, a manifest or blob by digest, or none of the repository's. */
-export function bucketKeyKind(base: string, key: string): { kind: 'tag' | 'referrers-tag' | 'manifest' | 'blob'; name: string } | undefined {
+export function bucketKeyKind(
+  base: string,
+  key: string,
+): { kind: 'tag' | 'referrers-tag' | 'manifest' | 'blob'; name: string } | undefined {
   if (!key.startsWith(base)) return undefined;
   const [dir, name, ...more] = key.slice(base.length).split('/');
   if (name === undefined || name === '' || more.length > 0) return undefined;
@@ -114,9 +117,13 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
   const removedTags = tagObjects.filter((x) => removing.has(x.k?.name ?? ''));
   const doomed = kinds.filter((x) => x.k !== undefined && x.k.kind !== 'tag' && !keep.has(x.o.key) && !young(x.o));
   // manifests parents first: the order of the walk from the removed tags, then any other (orphans of killed pushes)
-  const removedReach = reachIn(state.graph, removedTags.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined));
+  const removedReach = reachIn(
+    state.graph,
+    removedTags.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined),
+  );
   const rank = new Map(unreachedBy(kept, removedReach).manifests.map((m, i) => [`${state.base}manifests/${m.digest}`, i]));
-  const byRank = (a: { o: BucketObject }, b: { o: BucketObject }): number => (rank.get(a.o.key) ?? rank.size) - (rank.get(b.o.key) ?? rank.size) || (a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0);
+  const byRank = (a: { o: BucketObject }, b: { o: BucketObject }): number =>
+    (rank.get(a.o.key) ?? rank.size) - (rank.get(b.o.key) ?? rank.size) || (a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0);
   const phases: [typeof doomed, typeof doomed, typeof doomed] = [
     [...removedTags, ...doomed.filter((x) => x.k?.kind === 'referrers-tag')],
     doomed.filter((x) => x.k?.kind === 'manifest').sort(byRank),
@@ -127,7 +134,13 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
     tags: [...request.tags],
     unlist: [...removing].sort(),
     phases: [phases[0].map((x) => x.o.key), phases[1].map((x) => x.o.key), phases[2].map((x) => x.o.key)],
-    unlisted: listed === undefined ? [] : roots.filter((x) => !listed.has(x.k?.name ?? '')).map((x) => x.k?.name ?? '').sort(),
+    unlisted:
+      listed === undefined
+        ? []
+        : roots
+            .filter((x) => !listed.has(x.k?.name ?? ''))
+            .map((x) => x.k?.name ?? '')
+            .sort(),
     uploads: state.uploads.filter((u) => bucketKeyKind(state.base, u.key) !== undefined && now - u.initiated.getTime() >= request.graceMs),
     objects,
     bytes: objects.reduce((n, o) => n + o.size, 0),
@@ -154,7 +167,9 @@ export function planStaticRemoval(state: StaticNameState, request: RemovalReques
       hint: 'nothing was deleted; rebuild it from the tag documents with: alba static repair -t NAME TARGET',
     });
   }
-  const documents = removing.flatMap((t) => (state.tags.get(t)?.document === undefined ? [] : [state.tags.get(t)?.document as BucketObject]));
+  const documents = removing.flatMap((t) =>
+    state.tags.get(t)?.document === undefined ? [] : [state.tags.get(t)?.document as BucketObject],
+  );
   const files = removing.flatMap((t) => [...(state.tags.get(t)?.files ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1)));
   const objects = [...documents, ...files].map((o) => ({ key: o.key, size: o.size }));
   const listed = new Set(state.listed ?? []);
@@ -162,7 +177,9 @@ export function planStaticRemoval(state: StaticNameState, request: RemovalReques
     tags: [...request.tags],
     unlist: removing,
     phases: [documents.map((o) => o.key), files.map((o) => o.key), []],
-    unlisted: [...state.tags.keys()].filter((t) => !listed.has(t) && !removing.includes(t) && state.tags.get(t)?.document !== undefined).sort(),
+    unlisted: [...state.tags.keys()]
+      .filter((t) => !listed.has(t) && !removing.includes(t) && state.tags.get(t)?.document !== undefined)
+      .sort(),
     uploads: state.uploads.filter((u) => u.key.startsWith(`${state.base}/`) && now - u.initiated.getTime() >= request.graceMs),
     objects,
     bytes: objects.reduce((n, o) => n + o.size, 0),
@@ -201,7 +218,10 @@ export interface RegistryRemovalPlan extends RemovalPlan {
 export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRequest): RegistryRemovalPlan {
   const removed = new Set([...request.tags, ...(request.unfinished ?? [])]);
   const keptTags = state.tags.filter((t) => !removed.has(t.tag));
-  const kept = reachIn(state.graph, keptTags.map((t) => t.digest));
+  const kept = reachIn(
+    state.graph,
+    keptTags.map((t) => t.digest),
+  );
   const untag: Untag[] = [];
   const roots = new Set<Digest>();
   for (const tag of [...removed]) {
@@ -212,7 +232,9 @@ export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRe
   }
   const gone = unreachedBy(kept, reachIn(state.graph, [...roots]));
   // first what a killed removal left (its index is gone, so no tag reaches these), but what a tag reaches again
-  const left = (request.unfinishedObjects ?? []).filter((d) => !kept.manifests.has(d as Digest) && !gone.manifests.some((m) => m.digest === d));
+  const left = (request.unfinishedObjects ?? []).filter(
+    (d) => !kept.manifests.has(d as Digest) && !gone.manifests.some((m) => m.digest === d),
+  );
   const objects = [...left.map((key) => ({ key, size: 0 })), ...gone.manifests.map((m) => ({ key: m.digest, size: m.size }))];
   return {
     tags: [...request.tags],

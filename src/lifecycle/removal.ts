@@ -32,13 +32,21 @@ export interface RemovalOptions {
 }
 
 /** Runs `rm` (one tag) or `gc` (a policy) on `store`; returns the plan carried out (or that would be, for a dry run). */
-export async function runRemoval<P extends RemovalPlan>(store: TagStore<P>, target: RemovalTarget, options: RemovalOptions = {}): Promise<P> {
+export async function runRemoval<P extends RemovalPlan>(
+  store: TagStore<P>,
+  target: RemovalTarget,
+  options: RemovalOptions = {},
+): Promise<P> {
   const log = options.log ?? (() => undefined);
   const lease: HeldLease | undefined = options.dryRun === true ? undefined : await store.lease(log);
   try {
     const facts = await store.list();
     const tags = 'tag' in target ? [checkTag(store, facts, target.tag)] : decide(facts, target.policy, options);
-    const plan = await store.plan({ tags, graceMs: options.graceMs ?? 3_600_000, ...(lease === undefined ? {} : { unfinished: lease.unfinished.tags, unfinishedObjects: lease.unfinished.objects }) });
+    const plan = await store.plan({
+      tags,
+      graceMs: options.graceMs ?? 3_600_000,
+      ...(lease === undefined ? {} : { unfinished: lease.unfinished.tags, unfinishedObjects: lease.unfinished.objects }),
+    });
     options.onPlan?.(plan);
     if (lease !== undefined) await store.remove(plan, lease, options.pages === false ? { pages: false } : {});
     return plan;
@@ -49,7 +57,9 @@ export async function runRemoval<P extends RemovalPlan>(store: TagStore<P>, targ
 
 function checkTag(store: TagStore<RemovalPlan>, facts: readonly TagFacts[], tag: string): string {
   if (facts.some((f) => f.tag === tag)) return tag;
-  throw new AlbaError('USAGE', `${store.name} has no tag ${tag}`, { hint: 'see the tags with: alba container ls (or alba static ls) -t NAME --class all TARGET' });
+  throw new AlbaError('USAGE', `${store.name} has no tag ${tag}`, {
+    hint: 'see the tags with: alba container ls (or alba static ls) -t NAME --class all TARGET',
+  });
 }
 
 function decide(facts: readonly TagFacts[], policy: RetentionPolicy, options: RemovalOptions): string[] {

@@ -38,10 +38,15 @@ export async function resolveArch(job: ArchJob): Promise<ArchResult> {
   const notes: string[] = [];
   try {
     // all of an arch's indexes at once: the small ones (-updates, -security) load while the big one does
-    const loads = await Promise.allSettled(job.indexes.map(({ release, component, compression }) => loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir, prefer: compression })));
+    const loads = await Promise.allSettled(
+      job.indexes.map(({ release, component, compression }) =>
+        loadPackagesIndex(release, component, job.arch, { cacheDir: job.cacheDir, prefer: compression }),
+      ),
+    );
     job.indexes.forEach(({ release, component }, i) => {
       const load = loads[i]!;
-      if (load.status === 'fulfilled') indexes.push({ table: load.value.table, origin: { repo: release.url, suite: release.suite, component, arch: job.arch } });
+      if (load.status === 'fulfilled')
+        indexes.push({ table: load.value.table, origin: { repo: release.url, suite: release.suite, component, arch: job.arch } });
     });
     for (const load of loads) {
       if (load.status === 'rejected') throw load.reason;

@@ -88,14 +88,28 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   });
   await keyring; // a Release that is not signed at all never asked for it
   if (options.previous !== undefined && options.allowDowngrade !== true) checkNoRollback(releases, options.previous);
-  for (const r of releases) if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
+  for (const r of releases)
+    if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
   const releasesTime = clock();
   for (const r of releases) {
-    if (recipe.snapshot !== undefined && r.url !== r.fetchedFrom && r.date !== undefined && Date.parse(r.date) > snapshotSeconds(recipe.snapshot) * 1000) {
-      options.log(`note: ${r.fetchedFrom} serves ${r.suite} as of ${r.date}, newer than snapshot ${recipe.snapshot}: the lock pins the mirror's packages`);
+    if (
+      recipe.snapshot !== undefined &&
+      r.url !== r.fetchedFrom &&
+      r.date !== undefined &&
+      Date.parse(r.date) > snapshotSeconds(recipe.snapshot) * 1000
+    ) {
+      options.log(
+        `note: ${r.fetchedFrom} serves ${r.suite} as of ${r.date}, newer than snapshot ${recipe.snapshot}: the lock pins the mirror's packages`,
+      );
     }
   }
-  const lockedReleases = releases.map((r) => ({ repo: r.url, suite: r.suite, file: r.file, sha256: r.sha256, ...(r.date !== undefined ? { date: r.date } : {}) }));
+  const lockedReleases = releases.map((r) => ({
+    repo: r.url,
+    suite: r.suite,
+    file: r.file,
+    sha256: r.sha256,
+    ...(r.date !== undefined ? { date: r.date } : {}),
+  }));
   const key = resolutionKey(resolutionInputs(recipe), lockedReleases);
   const known = await readResolution(options.cacheDir, key);
   if (known !== undefined) {
@@ -155,9 +169,13 @@ export function checkNoRollback(releases: readonly Pick<Release, 'url' | 'suite'
   for (const r of releases) {
     const before = previous.releases.find((p) => p.repo === r.url && p.suite === r.suite)?.date;
     if (before === undefined || r.date === undefined || Date.parse(r.date) >= Date.parse(before)) continue;
-    throw new AlbaError('RELEASE_INVALID', `${r.fetchedFrom}/dists/${r.suite}: its Release is dated ${r.date}, older than the ${before} the lock recorded`, {
-      hint: 'a stale mirror or a rollback attack serves an older archive; use an up-to-date mirror, or pass --allow-downgrade if going back is intended',
-    });
+    throw new AlbaError(
+      'RELEASE_INVALID',
+      `${r.fetchedFrom}/dists/${r.suite}: its Release is dated ${r.date}, older than the ${before} the lock recorded`,
+      {
+        hint: 'a stale mirror or a rollback attack serves an older archive; use an up-to-date mirror, or pass --allow-downgrade if going back is intended',
+      },
+    );
   }
 }
 

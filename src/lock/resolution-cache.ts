@@ -22,7 +22,9 @@ export function resolutionKey(inputs: string, releases: readonly { repo: string;
 export async function readResolution(cacheDir: string, key: string): Promise<LockFile | undefined> {
   try {
     const entry = JSON.parse(await readFile(resolutionPath(cacheDir, key), 'utf8')) as { sha256?: string; lock?: string };
-    return typeof entry.lock === 'string' && entry.sha256 === digestHex(digestOf(entry.lock)) ? (JSON.parse(entry.lock) as LockFile) : undefined;
+    return typeof entry.lock === 'string' && entry.sha256 === digestHex(digestOf(entry.lock))
+      ? (JSON.parse(entry.lock) as LockFile)
+      : undefined;
   } catch {
     return undefined;
   }

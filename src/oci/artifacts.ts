@@ -22,7 +22,12 @@ export interface ArtifactKind {
 }
 
 /** The SPDX document attached to an image or index by `alba build`. */
-export const SPDX_SBOM: ArtifactKind = { what: 'SPDX SBOM', artifactType: MediaType.spdx, layerMediaType: MediaType.spdx, looseDir: 'sbom' };
+export const SPDX_SBOM: ArtifactKind = {
+  what: 'SPDX SBOM',
+  artifactType: MediaType.spdx,
+  layerMediaType: MediaType.spdx,
+  looseDir: 'sbom',
+};
 
 /** Every kind of referrer alba reads. */
 export const ARTIFACT_KINDS: readonly ArtifactKind[] = [SPDX_SBOM];
@@ -53,7 +58,8 @@ export function newestFirst(a: Descriptor, b: Descriptor): number {
 
 /** The layer of `kind` in a referrer manifest, when the manifest is one of that kind. */
 export function artifactLayer(manifest: ManifestJson, kind: ArtifactKind): Descriptor | undefined {
-  if (manifest.mediaType !== MediaType.manifest || (manifest.artifactType ?? manifest.config?.mediaType) !== kind.artifactType) return undefined;
+  if (manifest.mediaType !== MediaType.manifest || (manifest.artifactType ?? manifest.config?.mediaType) !== kind.artifactType)
+    return undefined;
   return manifest.layers?.find((l) => l.mediaType === kind.layerMediaType);
 }
 
@@ -64,7 +70,9 @@ export function artifactLayer(manifest: ManifestJson, kind: ArtifactKind): Descr
  */
 export async function findArtifact(reader: GraphReader, subject: Digest, kind: ArtifactKind): Promise<FoundArtifact | undefined> {
   const { entries } = await reader.referrers(subject, kind.artifactType);
-  const candidates = entries.filter((d) => d.mediaType === MediaType.manifest && (d.artifactType === undefined || d.artifactType === kind.artifactType)).sort(newestFirst);
+  const candidates = entries
+    .filter((d) => d.mediaType === MediaType.manifest && (d.artifactType === undefined || d.artifactType === kind.artifactType))
+    .sort(newestFirst);
   for (const descriptor of candidates) {
     const digest = descriptor.digest as Digest;
     const bytes = await reader.manifest(digest);
@@ -80,9 +88,13 @@ export async function findArtifact(reader: GraphReader, subject: Digest, kind: A
 /** The content of a found artifact's layer (refused above MAX_ARTIFACT_BYTES before reading). */
 export async function readArtifact(reader: ArtifactReader, found: FoundArtifact): Promise<Buffer> {
   if (found.layer.size > MAX_ARTIFACT_BYTES) {
-    throw new AlbaError('TOO_LARGE', `the layer ${found.layer.digest} of ${found.descriptor.digest} has ${found.layer.size} bytes, more than the ${MAX_ARTIFACT_BYTES} alba reads`, {
-      hint: 'this is not a document alba wrote; read it with a registry tool',
-    });
+    throw new AlbaError(
+      'TOO_LARGE',
+      `the layer ${found.layer.digest} of ${found.descriptor.digest} has ${found.layer.size} bytes, more than the ${MAX_ARTIFACT_BYTES} alba reads`,
+      {
+        hint: 'this is not a document alba wrote; read it with a registry tool',
+      },
+    );
   }
   return reader.blob(found.layer, MAX_ARTIFACT_BYTES);
 }

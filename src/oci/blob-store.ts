@@ -102,7 +102,7 @@ export class BlobStore {
     try {
       const file = await open(this.path(digest), 'r');
       try {
-        for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) hash.update(buffer.subarray(0, got));
+        for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0;) hash.update(buffer.subarray(0, got));
       } finally {
         await file.close();
       }
@@ -138,14 +138,17 @@ export function checkExpected(expected: Expected | undefined, digest: Digest, si
   }
 }
 
-
 /**
  * Checks that `store` holds what `roots` reach (indexes -> manifests -> config and layers): every
  * descriptor's blob is there with its size and, with `hashes`, hashes to its digest; a manifest or
  * index read to follow it must parse (at most `maxManifest` bytes). `invalid(detail)` is the
  * caller's error; the first broken descriptor is named.
  */
-export async function checkHeld(store: BlobStore, roots: readonly Descriptor[], options: { hashes?: boolean; maxManifest: number; invalid: (detail: string) => Error }): Promise<void> {
+export async function checkHeld(
+  store: BlobStore,
+  roots: readonly Descriptor[],
+  options: { hashes?: boolean; maxManifest: number; invalid: (detail: string) => Error },
+): Promise<void> {
   const { invalid } = options;
   const seen = new Set<string>();
   const visit = async (d: Descriptor, from: string): Promise<void> => {
@@ -157,10 +160,15 @@ export async function checkHeld(store: BlobStore, roots: readonly Descriptor[], 
     if (info.size !== d.size) throw invalid(`${from} says ${d.digest} has ${d.size} bytes; the blob has ${info.size}`);
     if (options.hashes === true && !(await store.verify(digest))) throw invalid(`blob ${d.digest} does not match its digest`);
     if (d.mediaType !== MediaType.index && d.mediaType !== MediaType.manifest) return;
-    const bytes = await store.bytes(digest, options.maxManifest, (size) => invalid(`${d.digest} has ${size} bytes, more than the ${options.maxManifest} of a manifest`));
-    const json = parseManifestJson(bytes ?? Buffer.alloc(0), (why) => invalid(`${d.mediaType === MediaType.index ? 'index' : 'manifest'} ${d.digest} cannot be read: ${why}`));
+    const bytes = await store.bytes(digest, options.maxManifest, (size) =>
+      invalid(`${d.digest} has ${size} bytes, more than the ${options.maxManifest} of a manifest`),
+    );
+    const json = parseManifestJson(bytes ?? Buffer.alloc(0), (why) =>
+      invalid(`${d.mediaType === MediaType.index ? 'index' : 'manifest'} ${d.digest} cannot be read: ${why}`),
+    );
     const kind = d.mediaType === MediaType.index ? 'index' : 'manifest';
-    for (const child of [...(json.manifests ?? []), ...(json.config === undefined ? [] : [json.config]), ...(json.layers ?? [])]) await visit(child, `${kind} ${d.digest}`);
+    for (const child of [...(json.manifests ?? []), ...(json.config === undefined ? [] : [json.config]), ...(json.layers ?? [])])
+      await visit(child, `${kind} ${d.digest}`);
   };
   for (const d of roots) await visit(d, 'index.json');
 }

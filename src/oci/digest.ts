@@ -81,8 +81,12 @@ export class VerifyingStream extends Transform {
   }
 
   private mismatch(detail: string): AlbaError {
-    return new AlbaError(this.size !== this.expected.size ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH', `${this.what} should hold ${this.expected.digest}: ${detail}`, {
-      hint: 'the file changed on disk (a disk error, or a tool touched it); for a build cache, build again: alba checks cached files and fetches or rebuilds corrupt ones',
-    });
+    return new AlbaError(
+      this.size !== this.expected.size ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH',
+      `${this.what} should hold ${this.expected.digest}: ${detail}`,
+      {
+        hint: 'the file changed on disk (a disk error, or a tool touched it); for a build cache, build again: alba checks cached files and fetches or rebuilds corrupt ones',
+      },
+    );
   }
 }

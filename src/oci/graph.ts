@@ -41,7 +41,11 @@ export interface ImageGraph {
 
 /** One image of a graph as a graph of its own: that manifest as the root, with its referrers. */
 export function imageGraphOf(graph: ImageGraph, image: ManifestNode): ImageGraph {
-  return { root: image.manifest, images: [image], referrers: graph.referrers.filter((r) => r.subject.digest === image.manifest.descriptor.digest) };
+  return {
+    root: image.manifest,
+    images: [image],
+    referrers: graph.referrers.filter((r) => r.subject.digest === image.manifest.descriptor.digest),
+  };
 }
 
 /** A blob held in memory. */
@@ -54,7 +58,9 @@ export function fileBlob(descriptor: Descriptor, file: string): Blob {
   // The callback form returns the last stream and destroys both ends when either fails.
   const open = async (): Promise<Readable> => {
     if ((await stat(file).catch(() => undefined)) === undefined) {
-      throw new AlbaError('BLOB_MISSING', `${file} should hold ${descriptor.digest}: it is missing`, { hint: 'the file was removed meanwhile (another tool, or a cache cleanup); run again' });
+      throw new AlbaError('BLOB_MISSING', `${file} should hold ${descriptor.digest}: it is missing`, {
+        hint: 'the file was removed meanwhile (another tool, or a cache cleanup); run again',
+      });
     }
     return pipeline(createReadStream(file), new VerifyingStream(descriptor, file), () => undefined);
   };
@@ -64,16 +70,23 @@ export function fileBlob(descriptor: Descriptor, file: string): Blob {
 /** The whole content of a blob, refused above `max` bytes (manifests, indexes: read to be sent or parsed). */
 export async function blobBytes(blob: Blob, max: number): Promise<Buffer> {
   if (blob.descriptor.size > max) {
-    throw new AlbaError('TOO_LARGE', `${blob.descriptor.digest} has ${blob.descriptor.size} bytes, more than the ${max} alba reads into memory`, {
-      hint: 'a manifest or index this large is not what alba expects; check the source',
-    });
+    throw new AlbaError(
+      'TOO_LARGE',
+      `${blob.descriptor.digest} has ${blob.descriptor.size} bytes, more than the ${max} alba reads into memory`,
+      {
+        hint: 'a manifest or index this large is not what alba expects; check the source',
+      },
+    );
   }
   if (blob.bytes !== undefined) return blob.bytes;
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of await blob.open()) {
     total += (chunk as Buffer).length;
-    if (total > max) throw new AlbaError('SIZE_MISMATCH', `${blob.descriptor.digest} is longer than its descriptor says (${blob.descriptor.size} bytes)`, { hint: 'the source is corrupt' });
+    if (total > max)
+      throw new AlbaError('SIZE_MISMATCH', `${blob.descriptor.digest} is longer than its descriptor says (${blob.descriptor.size} bytes)`, {
+        hint: 'the source is corrupt',
+      });
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -48,7 +48,11 @@ export interface JsonBlob {
 }
 
 /** Serialises `value` canonically and describes the bytes with `mediaType` (plus optional descriptor extras). */
-export function jsonBlob(value: unknown, mediaType: string, extra: Pick<Descriptor, 'platform' | 'annotations' | 'artifactType'> = {}): JsonBlob {
+export function jsonBlob(
+  value: unknown,
+  mediaType: string,
+  extra: Pick<Descriptor, 'platform' | 'annotations' | 'artifactType'> = {},
+): JsonBlob {
   const bytes = Buffer.from(canonicalJson(value), 'utf8');
   return { bytes, descriptor: descriptorJson({ mediaType, digest: digestOf(bytes), size: bytes.length, ...extra }) };
 }

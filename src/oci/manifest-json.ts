@@ -39,7 +39,9 @@ export const IMAGE_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.manifes
 export function isDescriptor(value: unknown): value is Descriptor {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const d = value as Record<string, unknown>;
-  return typeof d['mediaType'] === 'string' && typeof d['digest'] === 'string' && Number.isSafeInteger(d['size']) && (d['size'] as number) >= 0;
+  return (
+    typeof d['mediaType'] === 'string' && typeof d['digest'] === 'string' && Number.isSafeInteger(d['size']) && (d['size'] as number) >= 0
+  );
 }
 
 /**
@@ -59,10 +61,18 @@ export function parseManifestJson(bytes: Uint8Array, invalid: (why: string) => E
   const m = json as Record<string, unknown>;
   const list = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every(isDescriptor));
   const one = (v: unknown): boolean => v === undefined || isDescriptor(v);
-  if (!list(m['manifests']) || !list(m['layers']) || !one(m['config']) || !one(m['subject'])) throw invalid('its manifests, config, layers or subject are not descriptors');
-  for (const key of ['mediaType', 'artifactType'] as const) if (m[key] !== undefined && typeof m[key] !== 'string') throw invalid(`its ${key} is not a string`);
+  if (!list(m['manifests']) || !list(m['layers']) || !one(m['config']) || !one(m['subject']))
+    throw invalid('its manifests, config, layers or subject are not descriptors');
+  for (const key of ['mediaType', 'artifactType'] as const)
+    if (m[key] !== undefined && typeof m[key] !== 'string') throw invalid(`its ${key} is not a string`);
   const annotations = m['annotations'];
-  if (annotations !== undefined && (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations) || !Object.values(annotations).every((v) => typeof v === 'string'))) {
+  if (
+    annotations !== undefined &&
+    (typeof annotations !== 'object' ||
+      annotations === null ||
+      Array.isArray(annotations) ||
+      !Object.values(annotations).every((v) => typeof v === 'string'))
+  ) {
     throw invalid('its annotations are not a map of strings');
   }
   return m as ManifestJson;

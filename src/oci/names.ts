@@ -23,6 +23,8 @@ export function userTagProblem(tag: string): { problem: string; hint: string } |
   if (TAG_RE.test(tag)) return undefined;
   return {
     problem: `${JSON.stringify(tag)} is not a valid tag`,
-    hint: tag.includes('+') ? 'container tags cannot hold "+" (OCI tag grammar); write 1.2.3-feat instead of 1.2.3+feat' : 'tags are up to 128 of A-Z a-z 0-9 . _ -, not starting with . or -',
+    hint: tag.includes('+')
+      ? 'container tags cannot hold "+" (OCI tag grammar); write 1.2.3-feat instead of 1.2.3+feat'
+      : 'tags are up to 128 of A-Z a-z 0-9 . _ -, not starting with . or -',
   };
 }

@@ -61,7 +61,11 @@ export async function readGraph(roots: readonly Digest[], reader: GraphReader): 
   let level = [...new Set(roots)].sort();
   while (level.length > 0) {
     for (const d of level) seen.add(d);
-    const read = await mapLimit(level, 8, async (digest) => ({ digest, bytes: await reader.manifest(digest), referrers: await reader.referrers(digest) }));
+    const read = await mapLimit(level, 8, async (digest) => ({
+      digest,
+      bytes: await reader.manifest(digest),
+      referrers: await reader.referrers(digest),
+    }));
     const next = new Set<Digest>();
     for (const { digest, bytes, referrers } of read) {
       if (bytes === undefined) continue;
@@ -110,10 +114,17 @@ export async function reach(roots: readonly Digest[], reader: GraphReader): Prom
 }
 
 /** What `removed` reaches that `kept` does not: the manifests (parents first) and blobs a removal may delete. */
-export function unreachedBy(kept: Reach, removed: Reach): { manifests: { digest: Digest; size: number }[]; blobs: { digest: Digest; size: number }[]; referrersTags: Digest[] } {
-  const manifests = removed.order.filter((d) => !kept.manifests.has(d)).map((digest) => ({ digest, size: removed.manifests.get(digest) ?? 0 }));
+export function unreachedBy(
+  kept: Reach,
+  removed: Reach,
+): { manifests: { digest: Digest; size: number }[]; blobs: { digest: Digest; size: number }[]; referrersTags: Digest[] } {
+  const manifests = removed.order
+    .filter((d) => !kept.manifests.has(d))
+    .map((digest) => ({ digest, size: removed.manifests.get(digest) ?? 0 }));
   const keptIndexes = new Set([...kept.referrersTags.values()].map((t) => t.digest));
-  const tagIndexes = [...removed.referrersTags.entries()].filter(([s, t]) => !kept.manifests.has(s) && !keptIndexes.has(t.digest)).map(([, t]) => t);
+  const tagIndexes = [...removed.referrersTags.entries()]
+    .filter(([s, t]) => !kept.manifests.has(s) && !keptIndexes.has(t.digest))
+    .map(([, t]) => t);
   const blobs = [...removed.blobs].filter(([d]) => !kept.blobs.has(d)).map(([digest, size]) => ({ digest, size }));
   return {
     manifests: [...manifests, ...tagIndexes],

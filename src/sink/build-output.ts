@@ -38,7 +38,12 @@ export async function writeOutput(graph: ImageGraph, options: OutputOptions): Pr
   for (const image of graph.images) {
     const platform = image.manifest.descriptor.platform;
     const file = graph.images.length === 1 || platform === undefined ? out : `${platformRefName(out.replace(/\.tar$/, ''), platform)}.tar`;
-    await publish(imageGraphOf(graph, image), await openArchiveSink({ file, format, ...(options.repoTag === undefined ? {} : { repoTags: [options.repoTag] }) }), [tag], { concurrency: 1 });
+    await publish(
+      imageGraphOf(graph, image),
+      await openArchiveSink({ file, format, ...(options.repoTag === undefined ? {} : { repoTags: [options.repoTag] }) }),
+      [tag],
+      { concurrency: 1 },
+    );
     written.push(file);
   }
   return written;

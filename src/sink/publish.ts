@@ -46,23 +46,38 @@ export interface PublishResult {
  * several images share it; up to `concurrency` nodes are stored at a time (also the referrers'
  * links of several subjects). On failure the sink is told to discard what it staged and no tag is written.
  */
-export async function publish(graph: ImageGraph, sink: Sink, tags: readonly string[], options: PublishOptions = {}): Promise<PublishResult> {
+export async function publish(
+  graph: ImageGraph,
+  sink: Sink,
+  tags: readonly string[],
+  options: PublishOptions = {},
+): Promise<PublishResult> {
   const result = await walk(graph, sink, tags, options, false);
   // a removal running meanwhile may have taken what this push found already stored: once it
   // ends, the walk goes again without trusting what it found, storing whatever is missing
   for (let round = 0; round < 3 && sink.awaitRemovals !== undefined && (await sink.awaitRemovals()); round++) {
     const again = await walk(graph, sink, tags, options, true);
-    for (const k of ['sent', 'mounted'] as const) (result.blobs[k] += again.blobs[k]), (result.manifests[k] += again.manifests[k]);
+    for (const k of ['sent', 'mounted'] as const) ((result.blobs[k] += again.blobs[k]), (result.manifests[k] += again.manifests[k]));
   }
   return result;
 }
 
 /** One walk; `recheck`: every node is looked at, none skipped because its parent is held. */
-async function walk(graph: ImageGraph, sink: Sink, tags: readonly string[], options: PublishOptions, recheck: boolean): Promise<PublishResult> {
+async function walk(
+  graph: ImageGraph,
+  sink: Sink,
+  tags: readonly string[],
+  options: PublishOptions,
+  recheck: boolean,
+): Promise<PublishResult> {
   const limit = options.concurrency ?? 8;
   const emit = options.onEvent ?? (() => undefined);
   const result: PublishResult = { root: graph.root.descriptor, tags: [...tags], blobs: counts(), manifests: counts() };
-  const store = async (kind: PublishEvent['kind'], items: readonly (Owned & { held: boolean })[], put: (b: Blob, held: boolean) => Promise<StoreOutcome>): Promise<void> => {
+  const store = async (
+    kind: PublishEvent['kind'],
+    items: readonly (Owned & { held: boolean })[],
+    put: (b: Blob, held: boolean) => Promise<StoreOutcome>,
+  ): Promise<void> => {
     await mapLimit(unique(items), limit, async ({ blob, platform, held }) => {
       const outcome = await put(blob, held);
       (kind === 'blob' ? result.blobs : result.manifests)[outcome]++;
@@ -74,15 +89,32 @@ async function walk(graph: ImageGraph, sink: Sink, tags: readonly string[], opti
     const rootIsImage = graph.images.length === 1 && graph.images[0]?.manifest.descriptor.digest === graph.root.descriptor.digest;
     const [rootHeld, referrersHeld] = recheck
       ? [false, graph.referrers.map(() => false)]
-      : await Promise.all([sink.holdsComplete(graph.root.descriptor), mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor))]);
+      : await Promise.all([
+          sink.holdsComplete(graph.root.descriptor),
+          mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor)),
+        ]);
     const missing = graph.referrers.filter((_, i) => referrersHeld[i] !== true);
     // every blob first (the images' and the referrers'), in one pool: nothing waits for a slow platform
-    await store('blob', [...graph.images.flatMap(owned).map((o) => ({ ...o, held: rootHeld })), ...missing.flatMap(owned).map((o) => ({ ...o, held: false }))], (b, held) =>
-      held ? skip() : sink.putBlob(b),
+    await store(
+      'blob',
+      [
+        ...graph.images.flatMap(owned).map((o) => ({ ...o, held: rootHeld })),
+        ...missing.flatMap(owned).map((o) => ({ ...o, held: false })),
+      ],
+      (b, held) => (held ? skip() : sink.putBlob(b)),
     );
-    if (!rootIsImage) await store('manifest', graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i), held: rootHeld })), (b, held) => (held ? skip() : sink.putManifest(b)));
+    if (!rootIsImage)
+      await store(
+        'manifest',
+        graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i), held: rootHeld })),
+        (b, held) => (held ? skip() : sink.putManifest(b)),
+      );
     await store('manifest', [{ blob: graph.root, held: rootHeld }], (b, held) => (held ? skip() : sink.putManifest(b)));
-    await store('referrer', graph.referrers.map((r, i) => ({ blob: r.manifest, held: referrersHeld[i] === true })), (b, held) => (held ? skip() : sink.putManifest(b)));
+    await store(
+      'referrer',
+      graph.referrers.map((r, i) => ({ blob: r.manifest, held: referrersHeld[i] === true })),
+      (b, held) => (held ? skip() : sink.putManifest(b)),
+    );
     await mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers));
     for (const tag of tags) {
       const outcome = await sink.tag(tag, graph.root);

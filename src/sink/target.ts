@@ -9,7 +9,12 @@ import { REPOSITORY_RE, userTagProblem } from '../oci/names.js';
 
 /** Where a push goes. */
 export type Target =
-  | { kind: 'registry'; ref: ImageReference; /** The tag the URL names, if any. */ tag?: string; /** True when the URL names no repository. */ bare: boolean }
+  | {
+      kind: 'registry';
+      ref: ImageReference;
+      /** The tag the URL names, if any. */ tag?: string;
+      /** True when the URL names no repository. */ bare: boolean;
+    }
   | { kind: 'layout'; dir: string }
   | { kind: 's3'; url: string };
 
@@ -36,7 +41,12 @@ export function parseTarget(text: string): Target {
     const ref = parseReference(rest);
     if (ref.digest !== undefined) throw new AlbaError('USAGE', `${text}: a push target cannot name a digest`, { hint: TARGET_HINT });
     const explicitTag = /:[^/]+$/.test(rest.slice(rest.indexOf('/') + 1));
-    return { kind: 'registry', ref: { registry: ref.registry, repository: ref.repository }, ...(explicitTag && ref.tag !== undefined ? { tag: ref.tag } : {}), bare: false };
+    return {
+      kind: 'registry',
+      ref: { registry: ref.registry, repository: ref.repository },
+      ...(explicitTag && ref.tag !== undefined ? { tag: ref.tag } : {}),
+      bare: false,
+    };
   }
   throw new AlbaError('USAGE', `not a push target: ${JSON.stringify(text)}`, { hint: TARGET_HINT });
 }
@@ -109,10 +119,18 @@ export async function openSink(targetText: string, options: SinkOptions): Promis
   }
   if (target.kind === 'registry') {
     const names = [...new Set(options.tags.map((t) => t.name).filter((n): n is string => n !== undefined))];
-    if (target.bare && names.length !== 1) throw new AlbaError('USAGE', `${targetText} names no repository, and -t gives ${names.length === 0 ? 'no NAME' : `several (${names.join(', ')})`}`, { hint: 'write -t NAME:TAG, or put the repository in the target: docker://HOST/REPO' });
+    if (target.bare && names.length !== 1)
+      throw new AlbaError(
+        'USAGE',
+        `${targetText} names no repository, and -t gives ${names.length === 0 ? 'no NAME' : `several (${names.join(', ')})`}`,
+        { hint: 'write -t NAME:TAG, or put the repository in the target: docker://HOST/REPO' },
+      );
     const ref = target.bare ? parseReference(`${target.ref.registry}/${names[0]}`) : target.ref;
     const registryTags = someTags([...new Set([...tags, ...(target.tag === undefined ? [] : [target.tag])])]);
-    const [{ loadMountHints }, { openRegistrySink }] = await Promise.all([import('./registry/mount-hints.js'), import('./registry/registry-sink.js')]);
+    const [{ loadMountHints }, { openRegistrySink }] = await Promise.all([
+      import('./registry/mount-hints.js'),
+      import('./registry/registry-sink.js'),
+    ]);
     const sink = await openRegistrySink(ref, {
       ...(await options.registry?.(ref.registry)),
       ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
@@ -124,18 +142,40 @@ export async function openSink(targetText: string, options: SinkOptions): Promis
       log,
     });
     const base = formatReference({ registry: ref.registry, repository: ref.repository });
-    return { sink, tags: registryTags, pinned: (digest) => `${base}@${digest}`, referrersTag: () => { const api = sink.referrersApi(); return api === undefined ? undefined : !api; } };
+    return {
+      sink,
+      tags: registryTags,
+      pinned: (digest) => `${base}@${digest}`,
+      referrersTag: () => {
+        const api = sink.referrersApi();
+        return api === undefined ? undefined : !api;
+      },
+    };
   }
   const names = [...new Set(options.tags.map((t) => t.name))];
   const name = names[0];
   if (names.length !== 1 || name === undefined) {
-    throw new AlbaError('USAGE', `an S3 push needs one NAME in -t NAME:TAG, got ${names.filter((n) => n !== undefined).join(', ') || 'none'}`, { hint: 'e.g. -t albatros:0.9' });
+    throw new AlbaError(
+      'USAGE',
+      `an S3 push needs one NAME in -t NAME:TAG, got ${names.filter((n) => n !== undefined).join(', ') || 'none'}`,
+      { hint: 'e.g. -t albatros:0.9' },
+    );
   }
-  if (!REPOSITORY_RE.test(name)) throw new AlbaError('USAGE', `-t ${name}: not a repository name (lowercase letters, digits, . _ - /)`, { hint: 'e.g. -t team/app:1.0' });
+  if (!REPOSITORY_RE.test(name))
+    throw new AlbaError('USAGE', `-t ${name}: not a repository name (lowercase letters, digits, . _ - /)`, {
+      hint: 'e.g. -t team/app:1.0',
+    });
   someTags(tags);
   // the AWS SDK is large: loaded only for S3 targets
-  const [{ parseS3Target }, { openStaticRegistrySink }] = await Promise.all([import('./s3/s3-target.js'), import('./s3/static-registry.js')]);
-  const sink = await openStaticRegistrySink(parseS3Target(target.url), name, { ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }), ...(options.pages === false ? { pages: false } : {}), log });
+  const [{ parseS3Target }, { openStaticRegistrySink }] = await Promise.all([
+    import('./s3/s3-target.js'),
+    import('./s3/static-registry.js'),
+  ]);
+  const sink = await openStaticRegistrySink(parseS3Target(target.url), name, {
+    ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }),
+    ...(options.pages === false ? { pages: false } : {}),
+    log,
+  });
   return { sink, tags, pinned: (digest) => `${sink.name}@${digest}` };
 }
 
@@ -145,7 +185,9 @@ function someTags(tags: string[]): string[] {
 }
 
 /** Which tags a TagStore holds: an image repository (`container`), or static binaries (`static`, under `prefix`). */
-export type TagStoreKind = { kind: 'container'; name: string } | { kind: 'static'; name: string; /** Key prefix (default `df-dist-v1`). */ prefix?: string | undefined };
+export type TagStoreKind =
+  | { kind: 'container'; name: string }
+  | { kind: 'static'; name: string; /** Key prefix (default `df-dist-v1`). */ prefix?: string | undefined };
 
 /** How to open a TagStore. */
 export interface TagStoreOptions {
@@ -161,16 +203,26 @@ export interface TagStoreOptions {
  * Opens the tags of `what` at `targetText` (`docker://HOST[/REPO]` or `s3://…`) for ls, rm and gc:
  * a registry repository, an image repository of a static registry, or a static NAME.
  */
-export async function openTagStore(targetText: string, what: TagStoreKind, options: TagStoreOptions = {}): Promise<TagStore<BucketRemovalPlan> | TagStore<RegistryRemovalPlan>> {
+export async function openTagStore(
+  targetText: string,
+  what: TagStoreKind,
+  options: TagStoreOptions = {},
+): Promise<TagStore<BucketRemovalPlan> | TagStore<RegistryRemovalPlan>> {
   const target = parseTarget(targetText);
-  if (what.kind === 'static' && target.kind !== 's3') throw new AlbaError('USAGE', `static binaries live on S3, and ${targetText} is not an s3:// URL`, { hint: 's3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true' });
+  if (what.kind === 'static' && target.kind !== 's3')
+    throw new AlbaError('USAGE', `static binaries live on S3, and ${targetText} is not an s3:// URL`, {
+      hint: 's3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true',
+    });
   if (target.kind === 's3') {
     const [{ parseS3Target, keyOf }, { S3Store }] = await Promise.all([import('./s3/s3-target.js'), import('./s3/s3-store.js')]);
     const s3 = parseS3Target(target.url);
     const store = new S3Store(s3);
     await store.checkBucket();
     if (what.kind === 'static') {
-      const [{ StaticNameStore }, { checkStaticReference, DEFAULT_STATIC_PREFIX }] = await Promise.all([import('./s3/static-store.js'), import('./s3/static-binaries.js')]);
+      const [{ StaticNameStore }, { checkStaticReference, DEFAULT_STATIC_PREFIX }] = await Promise.all([
+        import('./s3/static-store.js'),
+        import('./s3/static-binaries.js'),
+      ]);
       checkStaticReference(what.name);
       const prefix = (what.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, '');
       return new StaticNameStore(store, keyOf(s3, `${prefix}/${what.name}`));
@@ -180,15 +232,26 @@ export async function openTagStore(targetText: string, what: TagStoreKind, optio
   }
   if (target.kind === 'registry') {
     const ref = target.bare ? parseReference(`${target.ref.registry}/${what.name}`) : target.ref;
-    const [{ RegistryClient }, { RegistryRepoStore }] = await Promise.all([import('./registry/client.js'), import('./registry/registry-removal.js')]);
-    const client = new RegistryClient(ref, { ...(await options.registry?.(ref.registry)), ...(options.readOnly === true ? {} : { push: true, delete: true }) });
+    const [{ RegistryClient }, { RegistryRepoStore }] = await Promise.all([
+      import('./registry/client.js'),
+      import('./registry/registry-removal.js'),
+    ]);
+    const client = new RegistryClient(ref, {
+      ...(await options.registry?.(ref.registry)),
+      ...(options.readOnly === true ? {} : { push: true, delete: true }),
+    });
     await client.ping();
     return new RegistryRepoStore(client, options.untag);
   }
-  throw new AlbaError('USAGE', `${targetText}: tags are listed and removed on docker:// and s3:// targets`, { hint: 'a layout is a directory: read its index.json, delete it, or build it again' });
+  throw new AlbaError('USAGE', `${targetText}: tags are listed and removed on docker:// and s3:// targets`, {
+    hint: 'a layout is a directory: read its index.json, delete it, or build it again',
+  });
 }
 
 function checkRepository(name: string): string {
-  if (!REPOSITORY_RE.test(name)) throw new AlbaError('USAGE', `${JSON.stringify(name)} is not a repository name`, { hint: 'lowercase path components separated by /, e.g. team/app' });
+  if (!REPOSITORY_RE.test(name))
+    throw new AlbaError('USAGE', `${JSON.stringify(name)} is not a repository name`, {
+      hint: 'lowercase path components separated by /, e.g. team/app',
+    });
   return name;
 }

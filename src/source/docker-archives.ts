@@ -69,23 +69,34 @@ export const ARCHIVE_LIMITS = {
 export async function readDockerArchives(dir: string, options: DockerArchivesOptions): Promise<ImageGraph> {
   const names = (await readdir(dir)).filter((n) => /\.tar(?:\.gz)?$/.test(n)).sort();
   if (names.length === 0) {
-    throw new AlbaError('USAGE', `${dir} holds no OCI layout and no docker archive (*.tar, *.tar.gz)`, { hint: 'point SRC at what alba build wrote, or at a directory of docker save archives' });
+    throw new AlbaError('USAGE', `${dir} holds no OCI layout and no docker archive (*.tar, *.tar.gz)`, {
+      hint: 'point SRC at what alba build wrote, or at a directory of docker save archives',
+    });
   }
   if (names.length > ARCHIVE_LIMITS.archives) {
-    throw new AlbaError('USAGE', `${dir} holds ${names.length} docker archives; alba reads at most ${ARCHIVE_LIMITS.archives} (one per platform)`, { hint: 'keep one archive per platform in the directory' });
+    throw new AlbaError(
+      'USAGE',
+      `${dir} holds ${names.length} docker archives; alba reads at most ${ARCHIVE_LIMITS.archives} (one per platform)`,
+      { hint: 'keep one archive per platform in the directory' },
+    );
   }
   const images: ManifestNode[] = [];
   for (const name of names) {
     const image = await readArchive(join(dir, name), options.store);
     const p = image.manifest.descriptor.platform as Platform;
-    options.log?.(`${join(dir, name)} -> [image; os:${p.os}, arch:${p.architecture}${p.variant === undefined ? '' : `, variant:${p.variant}`}, ${image.blobs.length - 1} layers]`);
+    options.log?.(
+      `${join(dir, name)} -> [image; os:${p.os}, arch:${p.architecture}${p.variant === undefined ? '' : `, variant:${p.variant}`}, ${image.blobs.length - 1} layers]`,
+    );
     images.push(image);
   }
   const seen = new Map<string, string>();
   for (const [i, image] of images.entries()) {
     const key = JSON.stringify(image.manifest.descriptor.platform);
     const other = seen.get(key);
-    if (other !== undefined) throw new AlbaError('USAGE', `${names[i]} and ${other} are images of the same platform`, { hint: 'keep one archive per platform in the directory' });
+    if (other !== undefined)
+      throw new AlbaError('USAGE', `${names[i]} and ${other} are images of the same platform`, {
+        hint: 'keep one archive per platform in the directory',
+      });
     seen.set(key, names[i] as string);
   }
   const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor) });
@@ -107,12 +118,14 @@ async function readArchive(path: string, store: BlobStore): Promise<ManifestNode
   const platform = configPlatform(config, path);
   checkName(path, platform);
   const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
-  if (diffIds.length !== layerPaths.length) throw invalid(path, `the config lists ${diffIds.length} diff_ids for ${layerPaths.length} layers`);
+  if (diffIds.length !== layerPaths.length)
+    throw invalid(path, `the config lists ${diffIds.length} diff_ids for ${layerPaths.length} layers`);
 
   const descriptors: Descriptor[] = wanted.map((entry, i) => {
     const layer = layers.get(entry);
     if (layer === undefined) throw invalid(path, `layer ${layerPaths[i]} is missing`);
-    if (layer.diffId !== diffIds[i]) throw invalid(path, `layer ${layerPaths[i]} has diff_id ${layer.diffId}; the config says ${String(diffIds[i])}`);
+    if (layer.diffId !== diffIds[i])
+      throw invalid(path, `layer ${layerPaths[i]} has diff_id ${layer.diffId}; the config says ${String(diffIds[i])}`);
     return { mediaType: MediaType.layerGzip, digest: layer.digest, size: layer.size };
   });
   const storedConfig = await store.writeBytes(configBytes);
@@ -128,11 +141,14 @@ async function readArchive(path: string, store: BlobStore): Promise<ManifestNode
 function parseArchiveManifest(bytes: Buffer | undefined, path: string): { config: string; layers: string[] } {
   if (bytes === undefined) throw invalid(path, 'it has no manifest.json (is it a `docker save` archive?)');
   const manifests = parseJson<unknown>(bytes, path, 'manifest.json');
-  if (!Array.isArray(manifests) || manifests.length !== 1) throw invalid(path, `manifest.json lists ${Array.isArray(manifests) ? manifests.length : 'no'} images; alba takes one per archive`);
+  if (!Array.isArray(manifests) || manifests.length !== 1)
+    throw invalid(path, `manifest.json lists ${Array.isArray(manifests) ? manifests.length : 'no'} images; alba takes one per archive`);
   const { Config: config, Layers: layers = [] } = (manifests[0] ?? {}) as ArchiveManifest;
   if (typeof config !== 'string') throw invalid(path, 'manifest.json names no config');
-  if (!Array.isArray(layers) || !layers.every((l) => typeof l === 'string')) throw invalid(path, 'the Layers of manifest.json are not a list of paths');
-  if (layers.length > ARCHIVE_LIMITS.layers) throw invalid(path, `manifest.json lists ${layers.length} layers; alba takes at most ${ARCHIVE_LIMITS.layers}`);
+  if (!Array.isArray(layers) || !layers.every((l) => typeof l === 'string'))
+    throw invalid(path, 'the Layers of manifest.json are not a list of paths');
+  if (layers.length > ARCHIVE_LIMITS.layers)
+    throw invalid(path, `manifest.json lists ${layers.length} layers; alba takes at most ${ARCHIVE_LIMITS.layers}`);
   return { config, layers };
 }
 
@@ -162,12 +178,22 @@ async function indexArchive(path: string): Promise<{ manifestBytes: Buffer | und
 }
 
 /** Second pass: the config entry into memory (refused above MAX_MANIFEST_BYTES), the `wanted` layer entries streamed into the store. */
-async function readContent(path: string, configEntry: string, wanted: Set<string>, store: BlobStore): Promise<{ config: Buffer | undefined; layers: Map<string, StoredLayer> }> {
+async function readContent(
+  path: string,
+  configEntry: string,
+  wanted: Set<string>,
+  store: BlobStore,
+): Promise<{ config: Buffer | undefined; layers: Map<string, StoredLayer> }> {
   let config: Buffer | undefined;
   const layers = new Map<string, StoredLayer>();
   await eachEntry(path, async (header, stream) => {
     const name = clean(header.name);
-    if (header.type !== 'file' || (name !== configEntry && !wanted.has(name)) || (config !== undefined && name === configEntry) || layers.has(name)) {
+    if (
+      header.type !== 'file' ||
+      (name !== configEntry && !wanted.has(name)) ||
+      (config !== undefined && name === configEntry) ||
+      layers.has(name)
+    ) {
       stream.resume();
       return;
     }
@@ -292,7 +318,10 @@ async function eachEntry(path: string, onEntry: (header: tar.Header, stream: Rea
     for await (const entry of extract) {
       const header = entry.header;
       if (++entries > ARCHIVE_LIMITS.entries) throw invalid(path, `it holds more than ${ARCHIVE_LIMITS.entries} entries`);
-      if (Buffer.byteLength(header.name) > ARCHIVE_LIMITS.nameBytes || Buffer.byteLength(header.linkname ?? '') > ARCHIVE_LIMITS.nameBytes) {
+      if (
+        Buffer.byteLength(header.name) > ARCHIVE_LIMITS.nameBytes ||
+        Buffer.byteLength(header.linkname ?? '') > ARCHIVE_LIMITS.nameBytes
+      ) {
         throw invalid(path, `entry ${entries} has a name or link target over ${ARCHIVE_LIMITS.nameBytes} bytes`);
       }
       await onEntry(header, entry as unknown as Readable);
@@ -328,14 +357,17 @@ async function firstBytes(stream: Readable, n: number): Promise<{ bytes: Buffer;
 function configPlatform(config: DockerConfig, path: string): Platform {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw invalid(path, 'its config is not a JSON object');
   if (typeof config.os !== 'string' || typeof config.architecture !== 'string') throw invalid(path, 'its config has no os or architecture');
-  if (config.variant !== undefined && typeof config.variant !== 'string') throw invalid(path, 'its config has a variant that is not a string');
+  if (config.variant !== undefined && typeof config.variant !== 'string')
+    throw invalid(path, 'its config has a variant that is not a string');
   const variant = config.variant ?? (config.architecture === 'arm' ? 'v7' : undefined);
   return { os: config.os, architecture: config.architecture, ...(variant === undefined || variant === '' ? {} : { variant }) };
 }
 
 /** `linux.arm64.tar.gz`, `linux-arm-v7.tar`: when the name starts with an os, its os/arch/variant must be the config's. */
 function checkName(path: string, platform: Platform): void {
-  const parts = basename(path).replace(/\.tar(?:\.gz)?$/, '').split(/[._-]/);
+  const parts = basename(path)
+    .replace(/\.tar(?:\.gz)?$/, '')
+    .split(/[._-]/);
   const [os, architecture, variant] = parts;
   if (os === undefined || !KNOWN_OS.has(os) || architecture === undefined) return;
   const mismatch = os !== platform.os || architecture !== platform.architecture || (variant !== undefined && variant !== platform.variant);
@@ -348,7 +380,10 @@ function checkName(path: string, platform: Platform): void {
 }
 
 function clean(name: string): string {
-  return posix.normalize(name).replace(/^(?:\.\/)+/, '').replace(/^\/+/, '');
+  return posix
+    .normalize(name)
+    .replace(/^(?:\.\/)+/, '')
+    .replace(/^\/+/, '');
 }
 
 function parseJson<T>(bytes: Buffer, path: string, what: string): T {
@@ -360,5 +395,8 @@ function parseJson<T>(bytes: Buffer, path: string, what: string): T {
 }
 
 function invalid(path: string, detail: string, cause?: unknown): AlbaError {
-  return new AlbaError('ARCHIVE_INVALID', `${path}: ${detail}`, { hint: 'make the archive with `docker save`, `skopeo copy … docker-archive:FILE` or Nix dockerTools', cause });
+  return new AlbaError('ARCHIVE_INVALID', `${path}: ${detail}`, {
+    hint: 'make the archive with `docker save`, `skopeo copy … docker-archive:FILE` or Nix dockerTools',
+    cause,
+  });
 }

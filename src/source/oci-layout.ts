@@ -61,7 +61,8 @@ export async function readLayout(dir: string): Promise<OciLayout> {
     if (cause instanceof AlbaError) throw cause;
     throw invalid(dir, 'oci-layout is not JSON', cause);
   }
-  if (typeof (marker as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion !== 'string') throw invalid(dir, 'oci-layout has no imageLayoutVersion');
+  if (typeof (marker as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion !== 'string')
+    throw invalid(dir, 'oci-layout has no imageLayoutVersion');
   const index = parseManifestJson(await readLayoutFile(dir, 'index.json'), (why) => invalid(dir, `index.json cannot be read: ${why}`));
   if (index.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw invalid(dir, 'index.json is not an OCI image index');
   return layoutOf(dir, index as LayoutIndex);
@@ -70,10 +71,15 @@ export async function readLayout(dir: string): Promise<OciLayout> {
 function layoutOf(dir: string, index: LayoutIndex): OciLayout {
   const blobs = new BlobStore(join(dir, 'blobs'));
   const readBlob = async (digest: Digest, max = MAX_MANIFEST_BYTES): Promise<Buffer> => {
-    const bytes = await blobs.bytes(digest, max, (size) => invalid(dir, `blob ${digest} has ${size} bytes, more than the ${max} alba reads into memory`));
+    const bytes = await blobs.bytes(digest, max, (size) =>
+      invalid(dir, `blob ${digest} has ${size} bytes, more than the ${max} alba reads into memory`),
+    );
     if (bytes === undefined) throw invalid(dir, `blob ${digest} is missing`);
     const actual = digestOf(bytes);
-    if (actual !== digest) throw new AlbaError('DIGEST_MISMATCH', `${blobs.path(digest)}: expected ${digest}, got ${actual}`, { hint: 'the layout is corrupt; rebuild it' });
+    if (actual !== digest)
+      throw new AlbaError('DIGEST_MISMATCH', `${blobs.path(digest)}: expected ${digest}, got ${actual}`, {
+        hint: 'the layout is corrupt; rebuild it',
+      });
     return bytes;
   };
   let scanned: Promise<LayoutReferrer[]> | undefined;
@@ -111,16 +117,23 @@ export function selectRoot(layout: OciLayout, ref?: string): Descriptor {
   const names = entries.map((d) => d.annotations?.[Annotation.refName]).filter((n): n is string => n !== undefined);
   if (ref !== undefined) {
     const found = layout.findRef(ref);
-    if (found === undefined) throw new AlbaError('USAGE', `${layout.dir} has no ref ${JSON.stringify(ref)}`, { hint: `its refs: ${names.join(', ') || '(none)'}` });
+    if (found === undefined)
+      throw new AlbaError('USAGE', `${layout.dir} has no ref ${JSON.stringify(ref)}`, {
+        hint: `its refs: ${names.join(', ') || '(none)'}`,
+      });
     return found;
   }
   const unique = (list: Descriptor[]): Descriptor[] => [...new Map(list.map((d) => [d.digest, d])).values()];
   const indexes = unique(entries.filter((d) => INDEX_MEDIA_TYPES.has(d.mediaType) && d.artifactType === undefined));
   const candidates = indexes.length > 0 ? indexes : unique(entries.filter((d) => d.artifactType === undefined));
   if (candidates.length === 1) return candidates[0] as Descriptor;
-  throw new AlbaError('USAGE', candidates.length === 0 ? `${layout.dir} holds no image` : `${layout.dir} holds several images (${names.join(', ')})`, {
-    hint: candidates.length === 0 ? 'build one with `alba build`' : 'name the one you want with --ref TAG',
-  });
+  throw new AlbaError(
+    'USAGE',
+    candidates.length === 0 ? `${layout.dir} holds no image` : `${layout.dir} holds several images (${names.join(', ')})`,
+    {
+      hint: candidates.length === 0 ? 'build one with `alba build`' : 'name the one you want with --ref TAG',
+    },
+  );
 }
 
 /**
@@ -128,14 +141,20 @@ export function selectRoot(layout: OciLayout, ref?: string): Descriptor {
  * layers) with the descriptors' sizes and, with `hashes`, digests. LAYOUT_INVALID naming the first broken descriptor.
  */
 export async function checkLayout(layout: OciLayout, options: { hashes?: boolean } = {}): Promise<void> {
-  await checkHeld(layout.blobs, layout.index.manifests, { ...options, maxManifest: MAX_MANIFEST_BYTES, invalid: (detail) => invalid(layout.dir, detail) });
+  await checkHeld(layout.blobs, layout.index.manifests, {
+    ...options,
+    maxManifest: MAX_MANIFEST_BYTES,
+    invalid: (detail) => invalid(layout.dir, detail),
+  });
 }
 
 /** The layout as oci/artifacts.ts reads any store: manifests and blobs checked against their digest, referrers from the blob scan. */
 export function layoutArtifactReader(layout: OciLayout): ArtifactReader {
   return {
     manifest: async (digest) => ((await layout.blobs.has(digest)) ? layout.readBlob(digest) : undefined),
-    referrers: async (subject) => ({ entries: (await layout.referrers()).filter((r) => r.manifest.subject.digest === subject).map((r) => r.descriptor) }),
+    referrers: async (subject) => ({
+      entries: (await layout.referrers()).filter((r) => r.manifest.subject.digest === subject).map((r) => r.descriptor),
+    }),
     invalid: (digest, why) => invalid(layout.dir, `manifest ${digest} cannot be read: ${why}`),
     blob: (d, max) => layout.readBlob(parseDigest(d.digest), max),
   };
@@ -160,7 +179,13 @@ async function scanReferrers(dir: string, blobs: BlobStore): Promise<LayoutRefer
     }
     if (manifest.mediaType !== MediaType.manifest || !isDescriptor(manifest.config) || !isDescriptor(manifest.subject)) return undefined;
     const artifactType = manifest.artifactType ?? manifest.config.mediaType;
-    const descriptor: Descriptor = { mediaType: MediaType.manifest, digest, size: bytes.length, artifactType, ...(manifest.annotations === undefined ? {} : { annotations: manifest.annotations }) };
+    const descriptor: Descriptor = {
+      mediaType: MediaType.manifest,
+      digest,
+      size: bytes.length,
+      artifactType,
+      ...(manifest.annotations === undefined ? {} : { annotations: manifest.annotations }),
+    };
     return { descriptor, manifest: manifest as LayoutReferrer['manifest'] };
   });
   return found.filter((r): r is LayoutReferrer => r !== undefined);
@@ -201,6 +226,8 @@ async function readLayoutFile(dir: string, name: string): Promise<Buffer> {
 
 /** LAYOUT_INVALID naming the layout. */
 export function invalid(dir: string, detail: string, cause?: unknown): AlbaError {
-  return new AlbaError('LAYOUT_INVALID', `${dir} is not a valid OCI layout: ${detail}`, { hint: 'rebuild the layout with `alba build`', cause });
+  return new AlbaError('LAYOUT_INVALID', `${dir} is not a valid OCI layout: ${detail}`, {
+    hint: 'rebuild the layout with `alba build`',
+    cause,
+  });
 }
-

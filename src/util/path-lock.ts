@@ -11,7 +11,11 @@ const MAX_WAIT_MS = 30 * 60 * 1000;
  * live process holds it; a lock whose process is gone (killed) is taken over. `onWait` is told
  * once who is waited for. Returns the release function.
  */
-export async function acquirePathLock(path: string, onWait: (holderPid: number) => void, maxWaitMs = MAX_WAIT_MS): Promise<() => Promise<void>> {
+export async function acquirePathLock(
+  path: string,
+  onWait: (holderPid: number) => void,
+  maxWaitMs = MAX_WAIT_MS,
+): Promise<() => Promise<void>> {
   const started = Date.now();
   let told = false;
   for (;;) {
@@ -29,7 +33,8 @@ export async function acquirePathLock(path: string, onWait: (holderPid: number) 
       await rm(path, { force: true });
       continue;
     }
-    if (Date.now() - started > maxWaitMs) throw new Error(`${path} is still held by process ${holder} after ${Math.round(maxWaitMs / 60000)} minutes`);
+    if (Date.now() - started > maxWaitMs)
+      throw new Error(`${path} is still held by process ${holder} after ${Math.round(maxWaitMs / 60000)} minutes`);
     if (!told && written) {
       onWait(holder);
       told = true;

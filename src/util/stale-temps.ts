@@ -9,13 +9,21 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
  * `olderThanMs` (temp files and directories a killed run left); returns how many went. Errors
  * (a missing dir, an entry another run removed first) are ignored.
  */
-export async function removeStaleTemps(dir: string, isTemp: (name: string) => boolean, olderThanMs = STALE_TEMP_MS, now = Date.now()): Promise<number> {
+export async function removeStaleTemps(
+  dir: string,
+  isTemp: (name: string) => boolean,
+  olderThanMs = STALE_TEMP_MS,
+  now = Date.now(),
+): Promise<number> {
   const names = await readdir(dir).catch(() => [] as string[]);
   let removed = 0;
   for (const name of names.filter(isTemp)) {
     const info = await lstat(join(dir, name)).catch(() => undefined);
     if (info === undefined || now - info.mtimeMs < olderThanMs) continue;
-    await rm(join(dir, name), { recursive: true, force: true }).then(() => removed++, () => undefined);
+    await rm(join(dir, name), { recursive: true, force: true }).then(
+      () => removed++,
+      () => undefined,
+    );
   }
   return removed;
 }

@@ -26,6 +26,10 @@ export async function bigLayout(dir: string, mb: number): Promise<{ dir: string;
   const manifest = imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, platform);
   const index = imageIndexBlob({ manifests: [manifest.descriptor] });
   const out = join(dir, 'layout');
-  await publish({ root: memoryBlob(index), images: [{ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), layer] }], referrers: [] }, await openLayoutSink({ dir: out }), ['1']);
+  await publish(
+    { root: memoryBlob(index), images: [{ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), layer] }], referrers: [] },
+    await openLayoutSink({ dir: out }),
+    ['1'],
+  );
   return { dir: out, layer: digest };
 }

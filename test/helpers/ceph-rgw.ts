@@ -92,13 +92,62 @@ export async function startRgw(): Promise<RgwServer> {
   };
   try {
     run('ceph-authtool', ['--create-keyring', keyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
-    run('ceph-authtool', [keyring, '--gen-key', '-n', 'client.admin', '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *', '--cap', 'mgr', 'allow *', '--cap', 'mds', 'allow *']);
-    run('ceph-authtool', [keyring, '--gen-key', '-n', 'osd.0', '--cap', 'mon', 'allow profile osd', '--cap', 'osd', 'allow *', '--cap', 'mgr', 'allow profile osd']);
-    run('ceph-authtool', [keyring, '--gen-key', '-n', 'client.rgw.a', '--cap', 'mon', 'allow rw', '--cap', 'osd', 'allow rwx', '--cap', 'mgr', 'allow rw']);
+    run('ceph-authtool', [
+      keyring,
+      '--gen-key',
+      '-n',
+      'client.admin',
+      '--cap',
+      'mon',
+      'allow *',
+      '--cap',
+      'osd',
+      'allow *',
+      '--cap',
+      'mgr',
+      'allow *',
+      '--cap',
+      'mds',
+      'allow *',
+    ]);
+    run('ceph-authtool', [
+      keyring,
+      '--gen-key',
+      '-n',
+      'osd.0',
+      '--cap',
+      'mon',
+      'allow profile osd',
+      '--cap',
+      'osd',
+      'allow *',
+      '--cap',
+      'mgr',
+      'allow profile osd',
+    ]);
+    run('ceph-authtool', [
+      keyring,
+      '--gen-key',
+      '-n',
+      'client.rgw.a',
+      '--cap',
+      'mon',
+      'allow rw',
+      '--cap',
+      'osd',
+      'allow rwx',
+      '--cap',
+      'mgr',
+      'allow rw',
+    ]);
     run('monmaptool', ['--create', '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, '--fsid', fsid, join(dir, 'monmap')]);
     run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap'), '--keyring', keyring]);
     run('ceph-mon', [...c, '-i', 'a'], 60_000);
-    await until(() => spawnSync('ceph', [...c, '--connect-timeout', '2', 'mon', 'stat'], { stdio: 'ignore' }).status === 0, 20_000, 'the monitor');
+    await until(
+      () => spawnSync('ceph', [...c, '--connect-timeout', '2', 'mon', 'stat'], { stdio: 'ignore' }).status === 0,
+      20_000,
+      'the monitor',
+    );
     const osdUuid = crypto.randomUUID();
     const secret = run('ceph-authtool', [keyring, '-n', 'osd.0', '-p']).trim();
     const secretFile = join(dir, 'osd-secret.json');
@@ -110,12 +159,34 @@ export async function startRgw(): Promise<RgwServer> {
     await until(() => /1 up/.test(spawnSync('ceph', [...c, 'osd', 'stat'], { encoding: 'utf8' }).stdout ?? ''), 30_000, 'the OSD');
     await daemon('radosgw', [...c, '-n', 'client.rgw.a'], 90_000);
     const url = `http://127.0.0.1:${rgwPort}`;
-    await until(async () => (await fetch(`${url}/`).then((r) => r.status, () => 0)) !== 0, 60_000, 'radosgw');
-    run('radosgw-admin', [...c, 'user', 'create', '--uid', 'test', '--display-name', 'test', '--access-key', ACCESS_KEY, '--secret', SECRET_KEY]);
+    await until(
+      async () =>
+        (await fetch(`${url}/`).then(
+          (r) => r.status,
+          () => 0,
+        )) !== 0,
+      60_000,
+      'radosgw',
+    );
+    run('radosgw-admin', [
+      ...c,
+      'user',
+      'create',
+      '--uid',
+      'test',
+      '--display-name',
+      'test',
+      '--access-key',
+      ACCESS_KEY,
+      '--secret',
+      SECRET_KEY,
+    ]);
     return { url, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, websiteHost: (bucket) => `${bucket}.s3-website.localhost`, close };
   } catch (err) {
     const logs = await readdir(join(dir, 'log')).catch(() => [] as string[]);
-    const tails = await Promise.all(logs.map(async (l) => `--- ${l}\n${(await readFile(join(dir, 'log', l), 'utf8').catch(() => '')).slice(-1500)}`));
+    const tails = await Promise.all(
+      logs.map(async (l) => `--- ${l}\n${(await readFile(join(dir, 'log', l), 'utf8').catch(() => '')).slice(-1500)}`),
+    );
     await close();
     throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
   }
@@ -123,7 +194,8 @@ export async function startRgw(): Promise<RgwServer> {
 
 function run(cmd: string, args: string[], timeout = 60_000): string {
   const res = spawnSync(cmd, args, { encoding: 'utf8', timeout });
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.status ?? res.signal}): ${res.stderr}${res.error?.message ?? ''}`);
+  if (res.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${res.status ?? res.signal}): ${res.stderr}${res.error?.message ?? ''}`);
   return res.stdout;
 }
 

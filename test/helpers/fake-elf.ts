@@ -29,8 +29,10 @@ export function fakeElf(arch: TargetArch | string, tag = ''): Buffer {
   const bigEndian = target.debian === 's390x';
   const header = Buffer.alloc(is64 ? 64 : 52);
   header.set([0x7f, 0x45, 0x4c, 0x46, elf.class, bigEndian ? 2 : 1, 1], 0);
-  const u16 = (value: number, offset: number): number => (bigEndian ? header.writeUInt16BE(value, offset) : header.writeUInt16LE(value, offset));
-  const u32 = (value: number, offset: number): number => (bigEndian ? header.writeUInt32BE(value, offset) : header.writeUInt32LE(value, offset));
+  const u16 = (value: number, offset: number): number =>
+    bigEndian ? header.writeUInt16BE(value, offset) : header.writeUInt16LE(value, offset);
+  const u32 = (value: number, offset: number): number =>
+    bigEndian ? header.writeUInt32BE(value, offset) : header.writeUInt32LE(value, offset);
   u16(2, 16); // e_type: ET_EXEC
   u16(elf.machine, 18);
   u32(1, 20); // e_version

@@ -46,10 +46,24 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const timers = new Set<NodeJS.Timeout>();
-  const proxy: FaultProxy = { url: '', host: '', requests: [], fault: () => undefined, addHeaders: () => ({}), rewrite: () => undefined, close: async () => undefined };
+  const proxy: FaultProxy = {
+    url: '',
+    host: '',
+    requests: [],
+    fault: () => undefined,
+    addHeaders: () => ({}),
+    rewrite: () => undefined,
+    close: async () => undefined,
+  };
   const forward = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest): void => {
     const out = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, ...proxy.addHeaders(seen) } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, ...proxy.addHeaders(seen) },
+      },
       (answer) => {
         proxy.rewrite(seen, answer.statusCode ?? 502, answer.headers);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -60,7 +74,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.pipe(out);
   };
   const server = createServer((req, res) => {
-    const seen: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now(), ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }) };
+    const seen: SeenRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      at: Date.now(),
+      ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }),
+    };
     const n = proxy.requests.length;
     proxy.requests.push(seen);
     const fault = proxy.fault(seen, n);

@@ -45,22 +45,38 @@ export async function startIfMatchFront(upstream: string, s3: S3Client, bucket: 
     return path.startsWith(prefix) ? decodeURIComponent(path.slice(prefix.length)) : '';
   };
 
-  const decide = async (req: IncomingMessage, seen: FrontRequest, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> => {
+  const decide = async (
+    req: IncomingMessage,
+    seen: FrontRequest,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> => {
     const current = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: seen.key })).then(
       (h) => h.ETag,
       () => undefined,
     );
     if (current !== seen.ifMatch) {
-      const body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
+      const body =
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
       return { status: 412, headers: { 'content-type': 'application/xml' }, body };
     }
     const header = (name: string): string | undefined => {
       const value = req.headers[name];
       return typeof value === 'string' ? value : undefined;
     };
-    const metadata = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (k.startsWith('x-amz-meta-') && typeof v === 'string' ? [[k.slice('x-amz-meta-'.length), v]] : [])));
+    const metadata = Object.fromEntries(
+      Object.entries(req.headers).flatMap(([k, v]) =>
+        k.startsWith('x-amz-meta-') && typeof v === 'string' ? [[k.slice('x-amz-meta-'.length), v]] : [],
+      ),
+    );
     const put = await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: seen.key, Body: body, ContentType: header('content-type'), CacheControl: header('cache-control'), Metadata: metadata }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: seen.key,
+        Body: body,
+        ContentType: header('content-type'),
+        CacheControl: header('cache-control'),
+        Metadata: metadata,
+      }),
     );
     return { status: 200, headers: put.ETag === undefined ? {} : { etag: put.ETag }, body: '' };
   };
@@ -76,7 +92,10 @@ export async function startIfMatchFront(upstream: string, s3: S3Client, bucket: 
         await front.hold(seen);
         // one conditional write of a key at a time: the next waits for this one's answer
         const turn = (turns.get(seen.key) ?? Promise.resolve()).then(() => decide(req, seen, Buffer.concat(chunks)));
-        turns.set(seen.key, turn.catch(() => undefined));
+        turns.set(
+          seen.key,
+          turn.catch(() => undefined),
+        );
         return turn;
       })();
       decided.then(
@@ -88,10 +107,13 @@ export async function startIfMatchFront(upstream: string, s3: S3Client, bucket: 
       );
       return;
     }
-    const out = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      pipeline(answer, res).catch(() => undefined);
-    });
+    const out = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        pipeline(answer, res).catch(() => undefined);
+      },
+    );
     out.on('error', () => res.destroy());
     pipeline(req, out).catch(() => undefined);
   });

@@ -29,7 +29,14 @@ export function universeOf(candidates: readonly Candidate[], arch: string): Univ
 export function stanzaOf(p: IndexPackage): string {
   const fields: [string, string | undefined][] = [
     ['Package', p.name],
-    ['Source', p.source === p.name && p.sourceVersion === p.version ? undefined : p.sourceVersion === p.version ? p.source : `${p.source} (${p.sourceVersion})`],
+    [
+      'Source',
+      p.source === p.name && p.sourceVersion === p.version
+        ? undefined
+        : p.sourceVersion === p.version
+          ? p.source
+          : `${p.source} (${p.sourceVersion})`,
+    ],
     ['Version', p.version],
     ['Architecture', p.architecture],
     ['Maintainer', p.maintainer],
@@ -41,5 +48,8 @@ export function stanzaOf(p: IndexPackage): string {
     ['Size', String(p.size)],
     ['SHA256', p.sha256],
   ];
-  return fields.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v}\n`).join('');
+  return fields
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${v}\n`)
+    .join('');
 }

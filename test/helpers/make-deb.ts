@@ -42,16 +42,16 @@ export async function makeTar(entries: DebEntry[]): Promise<Buffer> {
     const type = e.type ?? (e.content !== undefined ? 'file' : 'directory');
     const body = e.content === undefined ? undefined : Buffer.from(e.content);
     const header = {
-        name: e.path,
-        type,
-        ...(e.linkname === undefined ? {} : { linkname: e.linkname }),
-        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
-        uid: e.uid ?? 0,
-        gid: e.gid ?? 0,
-        uname: 'root',
-        gname: 'root',
-        mtime: new Date((e.mtime ?? 1_700_000_000) * 1000),
-        size: body?.length ?? 0,
+      name: e.path,
+      type,
+      ...(e.linkname === undefined ? {} : { linkname: e.linkname }),
+      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      uname: 'root',
+      gname: 'root',
+      mtime: new Date((e.mtime ?? 1_700_000_000) * 1000),
+      size: body?.length ?? 0,
     };
     if (body === undefined) pack.entry(header);
     else pack.entry(header, body);
@@ -88,9 +88,18 @@ export async function makeDeb(spec: DebSpec): Promise<Buffer> {
   const files = spec.files ?? [];
   const md5sums = files
     .filter((f) => (f.type ?? (f.content !== undefined ? 'file' : 'directory')) === 'file')
-    .map((f) => `${createHash('md5').update(Buffer.from(f.content ?? '')).digest('hex')}  ${f.path.replace(/^\.\//, '')}\n`)
+    .map(
+      (f) =>
+        `${createHash('md5')
+          .update(Buffer.from(f.content ?? ''))
+          .digest('hex')}  ${f.path.replace(/^\.\//, '')}\n`,
+    )
     .join('');
-  const control = spec.controlText ?? Object.entries(spec.control).map(([k, v]) => `${k}: ${v}\n`).join('');
+  const control =
+    spec.controlText ??
+    Object.entries(spec.control)
+      .map(([k, v]) => `${k}: ${v}\n`)
+      .join('');
   const controlEntries: DebEntry[] = [
     { path: './', type: 'directory' },
     { path: './control', content: control },

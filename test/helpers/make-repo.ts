@@ -84,7 +84,8 @@ export async function makeRepo(dir: string, options: RepoOptions): Promise<Repo>
     await writeFile(join(dir, path), data);
   };
   for (const suite of options.suites) {
-    const archs = suite.architectures ?? [...new Set(suite.components.flatMap((c) => c.packages.map((p) => p.arch)))].filter((a) => a !== 'all').sort();
+    const archs =
+      suite.architectures ?? [...new Set(suite.components.flatMap((c) => c.packages.map((p) => p.arch)))].filter((a) => a !== 'all').sort();
     const indexFiles = new Map<string, Buffer>();
     for (const component of suite.components) {
       const stanzas = new Map<string, string[]>(archs.map((a) => [a, []]));
@@ -123,11 +124,18 @@ export async function makeRepo(dir: string, options: RepoOptions): Promise<Repo>
       ['Acquire-By-Hash', options.byHash === true ? 'yes' : undefined],
       ['Description', 'alba fixture repository'],
     ];
-    const release = fields.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v}\n`).join('') + `SHA256:\n${sha256Lines.join('\n')}\n`;
+    const release =
+      fields
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}: ${v}\n`)
+        .join('') + `SHA256:\n${sha256Lines.join('\n')}\n`;
     const signing = options.signing ?? 'both';
     await write(`dists/${suite.name}/Release`, release);
     if (signing === 'both' || signing === 'inrelease') {
-      await write(`dists/${suite.name}/InRelease`, await sign({ message: await createCleartextMessage({ text: release }), signingKeys: key.privateKey }));
+      await write(
+        `dists/${suite.name}/InRelease`,
+        await sign({ message: await createCleartextMessage({ text: release }), signingKeys: key.privateKey }),
+      );
     }
     if (signing === 'both' || signing === 'release-gpg') {
       const message = await createMessage({ binary: Buffer.from(release) });
@@ -153,7 +161,9 @@ async function poolEntry(component: string, spec: DebSpec): Promise<{ stanza: st
   const deb: RepoDeb = { name, version, architecture, filename, size: data.length, sha256: sha256(data) };
   const { Description: description, ...rest } = c;
   const stanza =
-    Object.entries(rest).map(([k, v]) => `${k}: ${v}\n`).join('') +
+    Object.entries(rest)
+      .map(([k, v]) => `${k}: ${v}\n`)
+      .join('') +
     `Filename: ${filename}\nSize: ${data.length}\nMD5sum: ${createHash('md5').update(data).digest('hex')}\nSHA256: ${deb.sha256}\n` +
     `Description: ${description ?? `${name} fixture`}\n`;
   return { stanza, deb, data };

@@ -31,7 +31,10 @@ export function validateOci(schema: (typeof OciSchema)[keyof typeof OciSchema], 
   const validate = ajv.getSchema(schema);
   if (validate === undefined) throw new Error(`no OCI schema ${schema} in ${ociSchemaDir()}`);
   if (validate(value)) return [];
-  return (validate.errors ?? []).map((e: { instancePath: string; message?: string; params: unknown }) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+  return (validate.errors ?? []).map(
+    (e: { instancePath: string; message?: string; params: unknown }) =>
+      `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
+  );
 }
 
 function loadSchemas(): Ajv04 {

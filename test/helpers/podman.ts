@@ -10,8 +10,20 @@ export async function podmanEnv(dir: string): Promise<Record<string, string>> {
   await mkdir(dir, { recursive: true });
   await writeFile(
     join(dir, 'containers.conf'),
-    ['[containers]', 'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]', 'netns = "none"', '[engine]', 'cgroup_manager = "cgroupfs"', 'events_logger = "file"', 'runtime = "runc"', ''].join('\n'),
+    [
+      '[containers]',
+      'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
+      'netns = "none"',
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      'runtime = "runc"',
+      '',
+    ].join('\n'),
   );
-  await writeFile(join(dir, 'storage.conf'), ['[storage]', 'driver = "vfs"', `graphroot = "${join(dir, 'root')}"`, `runroot = "${join(dir, 'run')}"`, ''].join('\n'));
+  await writeFile(
+    join(dir, 'storage.conf'),
+    ['[storage]', 'driver = "vfs"', `graphroot = "${join(dir, 'root')}"`, `runroot = "${join(dir, 'run')}"`, ''].join('\n'),
+  );
   return { CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
 }

@@ -21,11 +21,20 @@ export async function readLayerEntries(path: string, gzip = true): Promise<ReadE
     }
   })();
   const streams = gzip ? [createReadStream(path), createGunzip()] : [createReadStream(path)];
-  await Promise.all([pipeline([...streams, extract as unknown as NodeJS.WritableStream] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]), collecting]);
+  await Promise.all([
+    pipeline([...streams, extract as unknown as NodeJS.WritableStream] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]),
+    collecting,
+  ]);
   return entries;
 }
 
 /** Each entry as [name, type, octal mode, uid:gid, linkname], for comparing a layer with a table. */
 export function entryTable(entries: readonly ReadEntry[]): string[][] {
-  return entries.map((e) => [e.header.name, e.header.type ?? '', (e.header.mode ?? 0).toString(8), `${e.header.uid}:${e.header.gid}`, e.header.linkname ?? '']);
+  return entries.map((e) => [
+    e.header.name,
+    e.header.type ?? '',
+    (e.header.mode ?? 0).toString(8),
+    `${e.header.uid}:${e.header.gid}`,
+    e.header.linkname ?? '',
+  ]);
 }

@@ -40,7 +40,14 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
     options.auth !== undefined
       ? await htpasswdAuth(dir, options.auth)
       : options.token !== undefined
-        ? ['auth:', '  token:', `    realm: ${options.token.realm}`, `    service: ${options.token.service}`, `    issuer: ${options.token.issuer}`, `    rootcertbundle: ${options.token.rootCertBundle}`].join('\n')
+        ? [
+            'auth:',
+            '  token:',
+            `    realm: ${options.token.realm}`,
+            `    service: ${options.token.service}`,
+            `    issuer: ${options.token.issuer}`,
+            `    rootcertbundle: ${options.token.rootCertBundle}`,
+          ].join('\n')
         : '';
   const tls = options.tls === undefined ? [] : ['  tls:', `    certificate: ${options.tls.certificate}`, `    key: ${options.tls.key}`];
   const config = join(dir, 'config.yml');

@@ -53,24 +53,28 @@ export async function serveDir(dir: string): Promise<RepoServer> {
       return;
     }
     const file = join(dir, normalize(path).replace(/^(\.\.(\/|$))+/, ''));
-    stat(file).then(
-      (s) => {
-        if (!s.isFile()) throw new Error('not a file');
-        res.writeHead(200, { 'content-length': s.size });
-        if (fault?.dripMs !== undefined) {
-          let sent = 0;
-          const timer = setInterval(() => (sent < s.size ? res.write(Buffer.from([0x2d])) && sent++ : res.end()), fault.dripMs);
-          res.on('close', () => clearInterval(timer));
-          return;
-        }
-        if (fault?.cutAfter !== undefined) {
-          createReadStream(file, { end: fault.cutAfter - 1 }).on('end', () => res.socket?.destroy()).pipe(res, { end: false });
-          return;
-        }
-        createReadStream(file).pipe(res);
-      },
-      () => res.writeHead(404).end(),
-    ).catch(() => res.writeHead(404).end());
+    stat(file)
+      .then(
+        (s) => {
+          if (!s.isFile()) throw new Error('not a file');
+          res.writeHead(200, { 'content-length': s.size });
+          if (fault?.dripMs !== undefined) {
+            let sent = 0;
+            const timer = setInterval(() => (sent < s.size ? res.write(Buffer.from([0x2d])) && sent++ : res.end()), fault.dripMs);
+            res.on('close', () => clearInterval(timer));
+            return;
+          }
+          if (fault?.cutAfter !== undefined) {
+            createReadStream(file, { end: fault.cutAfter - 1 })
+              .on('end', () => res.socket?.destroy())
+              .pipe(res, { end: false });
+            return;
+          }
+          createReadStream(file).pipe(res);
+        },
+        () => res.writeHead(404).end(),
+      )
+      .catch(() => res.writeHead(404).end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

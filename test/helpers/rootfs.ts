@@ -73,7 +73,10 @@ export function ownersCheckable(t: { diagnostic(message: string): void }): boole
  * digest and size and every layer's diff_id on the way. Throws with umoci's output on failure.
  */
 export async function unpackImage(layout: string, ref: string, dir: string): Promise<Bundle> {
-  const res = spawnSync('umoci', ['unpack', ...(isRoot() ? [] : ['--rootless']), '--image', `${layout}:${ref}`, dir], { encoding: 'utf8', timeout: 120_000 });
+  const res = spawnSync('umoci', ['unpack', ...(isRoot() ? [] : ['--rootless']), '--image', `${layout}:${ref}`, dir], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (res.status !== 0) throw new Error(`umoci unpack ${layout}:${ref} failed (status ${res.status}):\n${res.stdout}${res.stderr}`);
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as RuntimeConfig;
   return { dir, rootfs: join(dir, 'rootfs'), config };
@@ -105,9 +108,15 @@ export async function runInBundle(bundle: Bundle, args: string[], options: RunOp
  * `QEMU [-L ROOTFS] ROOTFS/args[0] args[1..]`. `sysroot` (the -L) is needed for dynamically
  * linked programs, so that their loader and libraries come from the rootfs.
  */
-export function runWithQemu(qemu: string, rootfs: string, args: string[], options: { sysroot?: boolean; timeoutMs?: number } = {}): CommandResult {
+export function runWithQemu(
+  qemu: string,
+  rootfs: string,
+  args: string[],
+  options: { sysroot?: boolean; timeoutMs?: number } = {},
+): CommandResult {
   const [program, ...rest] = args;
-  if (program === undefined || !program.startsWith('/')) throw new Error(`runWithQemu: give the program as an absolute path in the rootfs, got ${program}`);
+  if (program === undefined || !program.startsWith('/'))
+    throw new Error(`runWithQemu: give the program as an absolute path in the rootfs, got ${program}`);
   const qemuArgs = [...(options.sysroot === true ? ['-L', rootfs] : []), join(rootfs, program), ...rest];
   return result(spawnSync(qemu, qemuArgs, { encoding: 'utf8', timeout: options.timeoutMs ?? 60_000 }));
 }

@@ -33,7 +33,9 @@ export function runAlba(args: string[], options: RunAlbaOptions = {}): Promise<A
   return new Promise((resolve, reject) => {
     const command = [process.execPath, albaBin, ...args];
     const [file, argv] =
-      options.umask === undefined ? [process.execPath, command.slice(1)] : ['sh', ['-c', 'umask "$1" && shift && exec "$@"', 'sh', options.umask, ...command]];
+      options.umask === undefined
+        ? [process.execPath, command.slice(1)]
+        : ['sh', ['-c', 'umask "$1" && shift && exec "$@"', 'sh', options.umask, ...command]];
     const child = spawn(file, argv, {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
@@ -61,7 +63,13 @@ export function explainRun(run: AlbaRun): string {
  * matches; afterwards the proxy forwards everything again. True when the kill came at that request,
  * false when the CLI exited before reaching it.
  */
-export async function killAlbaAt(proxy: FaultProxy, counts: (r: SeenRequest) => boolean, nth: number, args: string[], env: Record<string, string> = {}): Promise<boolean> {
+export async function killAlbaAt(
+  proxy: FaultProxy,
+  counts: (r: SeenRequest) => boolean,
+  nth: number,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<boolean> {
   let seen = 0;
   let reached: () => void = () => undefined;
   const stalled = new Promise<'stalled'>((resolve) => (reached = () => resolve('stalled')));

@@ -10,7 +10,8 @@ export function schemasDir(): string {
   return process.env.ALBA_SCHEMAS_DIR ?? join(repoRoot(), '..', 'shared', 'schemas');
 }
 
-const HOW = 'set ALBA_SCHEMAS_DIR to a folder holding spdx-2.3.schema.json and oci-image-spec-v1.1.1/ (the SPDX and OCI image-spec JSON schemas), or put them in ../shared/schemas';
+const HOW =
+  'set ALBA_SCHEMAS_DIR to a folder holding spdx-2.3.schema.json and oci-image-spec-v1.1.1/ (the SPDX and OCI image-spec JSON schemas), or put them in ../shared/schemas';
 
 /**
  * True when the schemas can be read. When they are missing: with CI=true this throws (schema

@@ -32,7 +32,22 @@ export interface TokenServer {
 export function makeCertificate(dir: string, name: string, subject: string, ip?: string): { certificate: string; key: string } {
   const certificate = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certificate, '-days', '2', '-subj', subject, ...(ip === undefined ? [] : ['-addext', `subjectAltName=IP:${ip}`])];
+  const args = [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    certificate,
+    '-days',
+    '2',
+    '-subj',
+    subject,
+    ...(ip === undefined ? [] : ['-addext', `subjectAltName=IP:${ip}`]),
+  ];
   const run = spawnSync('openssl', args, { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`openssl failed: ${run.stderr}`);
   return { certificate, key };
@@ -48,13 +63,23 @@ export async function startTokenServer(dir: string, user: { username: string; pa
   const { certificate, key } = makeCertificate(dir, 'token', '/CN=alba-test-token');
   const keyPem = readFileSync(key, 'utf8');
   const der = new X509Certificate(readFileSync(certificate)).raw.toString('base64');
-  const state: TokenServer = { realm: '', service: 'alba-test', issuer: 'alba-test-issuer', rootCertBundle: certificate, refreshToken: randomBytes(16).toString('hex'), requests: [], close: async () => undefined };
+  const state: TokenServer = {
+    realm: '',
+    service: 'alba-test',
+    issuer: 'alba-test-issuer',
+    rootCertBundle: certificate,
+    refreshToken: randomBytes(16).toString('hex'),
+    requests: [],
+    close: async () => undefined,
+  };
 
   const sign = (scopes: string[], subject: string): string => {
     const now = Math.floor(Date.now() / 1000);
     const access = scopes.flatMap((scope) => {
       const [type, name, actions] = scope.split(':');
-      return type === 'repository' && name !== undefined ? [{ type, name, actions: (actions ?? '').split(',').filter((a) => a === 'pull' || a === 'push') }] : [];
+      return type === 'repository' && name !== undefined
+        ? [{ type, name, actions: (actions ?? '').split(',').filter((a) => a === 'pull' || a === 'push') }]
+        : [];
     });
     const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
     const body = `${b64({ typ: 'JWT', alg: 'RS256', x5c: [der] })}.${b64({ iss: state.issuer, sub: subject, aud: state.service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access })}`;
@@ -66,18 +91,27 @@ export async function startTokenServer(dir: string, user: { username: string; pa
     const form = req.method === 'POST' ? new URLSearchParams(await text(req)) : undefined;
     const scopes = form === undefined ? url.searchParams.getAll('scope') : (form.get('scope') ?? '').split(' ').filter((s) => s !== '');
     let who = 'anonymous';
-    const basic = req.headers.authorization?.startsWith('Basic ') === true ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString('utf8') : undefined;
+    const basic =
+      req.headers.authorization?.startsWith('Basic ') === true
+        ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString('utf8')
+        : undefined;
     if (basic !== undefined) who = basic === `${user.username}:${user.password}` ? `basic:${user.username}` : 'bad-password';
-    if (form?.get('grant_type') === 'refresh_token') who = form.get('refresh_token') === state.refreshToken ? `refresh:${form.get('refresh_token')}` : 'bad-refresh';
-    if (form?.get('grant_type') === 'password') who = form.get('username') === user.username && form.get('password') === user.password ? `basic:${user.username}` : 'bad-password';
+    if (form?.get('grant_type') === 'refresh_token')
+      who = form.get('refresh_token') === state.refreshToken ? `refresh:${form.get('refresh_token')}` : 'bad-refresh';
+    if (form?.get('grant_type') === 'password')
+      who = form.get('username') === user.username && form.get('password') === user.password ? `basic:${user.username}` : 'bad-password';
     state.requests.push({ method: req.method ?? 'GET', scopes, who });
     if (who.startsWith('bad')) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
       return;
     }
     const granted = who === 'anonymous' ? [] : scopes;
     const token = sign(granted, who);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(form === undefined ? { token, expires_in: 300 } : { access_token: token, expires_in: 300 }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(form === undefined ? { token, expires_in: 300 } : { access_token: token, expires_in: 300 }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;

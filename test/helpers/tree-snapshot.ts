@@ -17,7 +17,10 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
         out[path] = `dir ${mode}`;
         await walk(path);
       } else if (info.isSymbolicLink()) out[path] = `link ${await readlink(join(dir, path))}`;
-      else out[path] = `file ${mode} ${info.size} ${createHash('sha256').update(await readFile(join(dir, path))).digest('hex')}`;
+      else
+        out[path] = `file ${mode} ${info.size} ${createHash('sha256')
+          .update(await readFile(join(dir, path)))
+          .digest('hex')}`;
     }
   };
   await walk('');

@@ -32,8 +32,19 @@ export async function verifyLayoutExternally(dir: string): Promise<void> {
     const path = join(blobs, d.digest.replace(/^sha256:/, ''));
     assert.equal((await stat(path).catch(() => undefined))?.size, d.size, `${d.digest} (${d.mediaType}) is there with ${d.size} bytes`);
     if (!/manifest|index/.test(d.mediaType ?? '')) return;
-    const doc = JSON.parse(await readFile(path, 'utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]; subject?: Descriptor };
-    for (const child of [...(doc.manifests ?? []), ...(doc.config === undefined ? [] : [doc.config]), ...(doc.layers ?? []), ...(doc.subject === undefined ? [] : [doc.subject])]) await visit(child);
+    const doc = JSON.parse(await readFile(path, 'utf8')) as {
+      manifests?: Descriptor[];
+      config?: Descriptor;
+      layers?: Descriptor[];
+      subject?: Descriptor;
+    };
+    for (const child of [
+      ...(doc.manifests ?? []),
+      ...(doc.config === undefined ? [] : [doc.config]),
+      ...(doc.layers ?? []),
+      ...(doc.subject === undefined ? [] : [doc.subject]),
+    ])
+      await visit(child);
   };
   const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
   for (const d of index.manifests) await visit(d);

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ErrorCode } from '../../src/errors.js';
 import { fakeElf } from '../helpers/fake-elf.js';
-import { FIXTURE_APP_LINES, FIXTURE_PACKAGES, fixtureRecipeYaml, makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
+import {
+  FIXTURE_APP_LINES,
+  FIXTURE_PACKAGES,
+  fixtureRecipeYaml,
+  makeFixtureDistro,
+  writeFixtureProject,
+  type FixtureProject,
+} from '../helpers/fixture-distro.js';
 import type { Repo, RepoPackage } from '../helpers/make-repo.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { explainRun, runAlba } from '../helpers/run-alba.js';
@@ -34,14 +41,21 @@ const HOSTILE: RepoPackage[] = [
     arch: 'all',
     deb: {
       control: { Package: 'evil-paths', Version: '1.0', Architecture: 'all', Maintainer: 'Mallory <mallory@example.org>' },
-      files: [{ path: './usr/', type: 'directory' }, { path: './usr/../../etc/evil', content: 'pwned\n' }],
+      files: [
+        { path: './usr/', type: 'directory' },
+        { path: './usr/../../etc/evil', content: 'pwned\n' },
+      ],
     },
   },
   {
     arch: 'all',
     deb: {
       control: { Package: 'truncated-data', Version: '1.0', Architecture: 'all', Maintainer: 'Mallory <mallory@example.org>' },
-      files: [{ path: './usr/', type: 'directory' }, { path: './usr/share/', type: 'directory' }, { path: './usr/share/blob', content: noise(16384) }],
+      files: [
+        { path: './usr/', type: 'directory' },
+        { path: './usr/share/', type: 'directory' },
+        { path: './usr/share/blob', content: noise(16384) },
+      ],
       truncateData: 6000,
     },
   },
@@ -80,14 +94,16 @@ interface Context {
   out: string;
 }
 
-
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Rewrites the recipe with other packages and locks it again. */
 async function relockWith(c: Context, packages: string[]): Promise<void> {
-  await writeFile(c.project.recipe, fixtureRecipeYaml({ url: c.server.url, keyring: repo.keyringPath, packages, extra: FIXTURE_APP_LINES }));
+  await writeFile(
+    c.project.recipe,
+    fixtureRecipeYaml({ url: c.server.url, keyring: repo.keyringPath, packages, extra: FIXTURE_APP_LINES }),
+  );
   const lock = await runAlba(['lock', c.project.recipe, '--cache', c.cache, '--update']);
   assert.equal(lock.status, 0, explainRun(lock));
 }
@@ -119,7 +135,9 @@ function swappedDeb(
     freshCache: true,
     message: () => {
       const deb = lockedDeb('libc6', 'arm64');
-      return new RegExp(`^libc6 2\\.36-9\\+deb12u7 \\(arm64\\) \\(http://127\\.0\\.0\\.1:\\d+/${escape(deb.filename)}\\): ${detail(deb, served as Buffer)}`);
+      return new RegExp(
+        `^libc6 2\\.36-9\\+deb12u7 \\(arm64\\) \\(http://127\\.0\\.0\\.1:\\d+/${escape(deb.filename)}\\): ${detail(deb, served as Buffer)}`,
+      );
     },
     breakIt: async (c) => {
       const deb = lockedDeb('libc6', 'arm64');
@@ -129,9 +147,15 @@ function swappedDeb(
     check: async (c) => {
       const deb = lockedDeb('libc6', 'arm64');
       const blobs = await cachedBlobs(`${c.cache}-fresh`);
-      const bad = createHash('sha256').update(served as Buffer).digest('hex');
+      const bad = createHash('sha256')
+        .update(served as Buffer)
+        .digest('hex');
       assert.ok(!blobs.some((b) => b.endsWith(deb.sha256) || b.endsWith(bad)), `the cache keeps the swapped .deb: ${blobs.join(' ')}`);
-      assert.deepEqual(blobs.filter((b) => b.startsWith('tmp') && b !== 'tmp'), [], 'temp files left in the cache');
+      assert.deepEqual(
+        blobs.filter((b) => b.startsWith('tmp') && b !== 'tmp'),
+        [],
+        'temp files left in the cache',
+      );
     },
   };
 }
@@ -180,7 +204,12 @@ const CASES: Case[] = [
     breakIt: (c) =>
       writeFile(
         c.project.recipe,
-        fixtureRecipeYaml({ url: c.server.url, keyring: repo.keyringPath, packages: FIXTURE_PACKAGES.filter((p) => p !== 'tzdata'), extra: FIXTURE_APP_LINES }),
+        fixtureRecipeYaml({
+          url: c.server.url,
+          keyring: repo.keyringPath,
+          packages: FIXTURE_PACKAGES.filter((p) => p !== 'tzdata'),
+          extra: FIXTURE_APP_LINES,
+        }),
       ),
   },
 ];
@@ -211,7 +240,11 @@ describe('alba build on bad input fails cleanly and keeps the previous layout', 
       assert.doesNotMatch(bad.stderr, /internal error/);
 
       assert.deepEqual(await snapshotTree(c.out), before, 'the previous layout changed');
-      assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out.alba-')), [], 'temp layout left beside --out');
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.startsWith('.out.alba-')),
+        [],
+        'temp layout left beside --out',
+      );
       await k.check?.(c);
     });
   });

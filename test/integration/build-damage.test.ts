@@ -50,8 +50,12 @@ async function flipBit(path: string): Promise<void> {
 /** The largest package layer of the first platform of a layout (not the base and files layers, which every build writes anew). */
 async function biggestLayer(out: string): Promise<string> {
   const layout = await readLayout(out);
-  const index = JSON.parse(await readFile(join(out, 'blobs', 'sha256', layout.index.manifests[0]!.digest.slice(7)), 'utf8')) as { manifests: { digest: string }[] };
-  const manifest = JSON.parse(await readFile(join(out, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { digest: string; size: number }[] };
+  const index = JSON.parse(await readFile(join(out, 'blobs', 'sha256', layout.index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+    manifests: { digest: string }[];
+  };
+  const manifest = JSON.parse(await readFile(join(out, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+    layers: { digest: string; size: number }[];
+  };
   return [...manifest.layers.slice(0, -2)].sort((a, b) => b.size - a.size)[0]!.digest.slice(7);
 }
 
@@ -71,13 +75,20 @@ describe('a damaged cache never reaches an output', () => {
   test('a flipped bit in a cached .deb: fetched again, with a note naming the cache path', async () => {
     const first = await readFile(join(work, 'out1', 'index.json'), 'utf8');
     const debs = await readdir(join(cache, 'blobs', 'sha256'));
-    const lock = JSON.parse(await readFile(project.recipe.replace(/\.yaml$/, '.lock.json'), 'utf8')) as { archs: Record<string, { name: string; sha256: string }[]> };
+    const lock = JSON.parse(await readFile(project.recipe.replace(/\.yaml$/, '.lock.json'), 'utf8')) as {
+      archs: Record<string, { name: string; sha256: string }[]>;
+    };
     const libc = lock.archs['amd64']!.find((p) => p.name === 'libc6')!;
     assert.ok(debs.includes(libc.sha256));
     await flipBit(join(cache, 'blobs', 'sha256', libc.sha256));
     await rm(join(cache, 'layers'), { recursive: true, force: true }); // so that the layer is built from the .deb again
     const res = await build(join(work, 'out4'));
-    assert.match(res.stderr, new RegExp(`note: the cached libc6 .* ${join(cache, 'blobs', 'sha256', libc.sha256).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt .*fetched again`));
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `note: the cached libc6 .* ${join(cache, 'blobs', 'sha256', libc.sha256).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt .*fetched again`,
+      ),
+    );
     assert.match(res.stderr, /fetched libc6/);
     assert.equal(res.index, first);
   });
@@ -121,7 +132,11 @@ describe('--out is replaced whole', () => {
     await build(out);
     const versions = new Set([await readFile(join(out, 'index.json'), 'utf8')]);
     for (let i = 0; i < 12; i++) {
-      const child = spawn(process.execPath, [albaBin, 'build', project.recipe, '--cache', cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`], { stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [albaBin, 'build', project.recipe, '--cache', cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`],
+        { stdio: 'ignore' },
+      );
       const exited = new Promise((r) => child.once('exit', r));
       await new Promise((r) => setTimeout(r, 150 + i * 60));
       child.kill('SIGKILL');
@@ -144,7 +159,11 @@ describe('--out is replaced whole', () => {
     assert.equal(a.status, 0, explainRun(a));
     assert.equal(b.status, 0, explainRun(b));
     await verifyLayoutExternally(out);
-    assert.deepEqual((await readdir(join(out, 'blobs'))), ['sha256']);
-    assert.deepEqual((await readdir(work)).filter((n) => n.startsWith('.twice.alba-')), [], 'nothing left beside it');
+    assert.deepEqual(await readdir(join(out, 'blobs')), ['sha256']);
+    assert.deepEqual(
+      (await readdir(work)).filter((n) => n.startsWith('.twice.alba-')),
+      [],
+      'nothing left beside it',
+    );
   });
 });

@@ -58,7 +58,15 @@ interface Config {
   os: string;
   variant?: string;
   created: string;
-  config: { User?: string; Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string; Labels?: Record<string, string>; StopSignal?: string };
+  config: {
+    User?: string;
+    Env?: string[];
+    Entrypoint?: string[];
+    Cmd?: string[];
+    WorkingDir?: string;
+    Labels?: Record<string, string>;
+    StopSignal?: string;
+  };
   rootfs: { type: string; diff_ids: string[] };
   history: { created: string; created_by: string }[];
 }
@@ -84,7 +92,12 @@ let image: ReadImage;
 before(async () => {
   const repo = await makeFixtureDistro(join(work, 'repo'));
   server = await serveDir(repo.dir);
-  project = await writeFixtureProject(join(work, 'project'), { url: server.url, keyring: repo.keyringPath, name: 'test/fixture-app', tag: TAG });
+  project = await writeFixtureProject(join(work, 'project'), {
+    url: server.url,
+    keyring: repo.keyringPath,
+    name: 'test/fixture-app',
+    tag: TAG,
+  });
   const lock = await runAlba(['lock', project.recipe, '--cache', join(work, 'cache-lock')]);
   assert.equal(lock.status, 0, explainRun(lock));
   layout = join(work, 'out');
@@ -96,7 +109,6 @@ after(async () => {
   await server?.close();
   await rm(work, { recursive: true, force: true });
 });
-
 
 function blobPath(dir: string, digest: string): string {
   return join(dir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
@@ -152,12 +164,18 @@ function packageLayer(arch: string, pkg: string): Descriptor {
 describe('alba build of the fixture distro', () => {
   test('--json prints the index, one manifest per platform and the layout', () => {
     const out = JSON.parse(build.stdout) as BuildJson;
-    assert.deepEqual(Object.keys(out).filter((k) => k !== 'timings'), ['index', 'manifests', 'layout']);
+    assert.deepEqual(
+      Object.keys(out).filter((k) => k !== 'timings'),
+      ['index', 'manifests', 'layout'],
+    );
     assert.match(out.index.digest, /^sha256:[a-f0-9]{64}$/);
     assert.equal(out.index.digest, image.indexDigest);
     assert.equal(out.index.size, (image.layoutIndex.manifests.find((d) => d.digest === out.index.digest) as Descriptor).size);
     assert.equal(out.layout, layout);
-    assert.deepEqual(out.manifests.map((m) => m.platform), [...ARCHS]);
+    assert.deepEqual(
+      out.manifests.map((m) => m.platform),
+      [...ARCHS],
+    );
     for (const m of out.manifests) {
       assert.equal(m.digest, imageOf(m.platform).descriptor.digest);
       assert.equal(m.size, imageOf(m.platform).descriptor.size);
@@ -172,7 +190,8 @@ describe('alba build of the fixture distro', () => {
   });
 
   test('oci-layout, index.json, the index, manifests and configs match the OCI schemas', async (t) => {
-    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layout, 'oci-layout'), 'utf8'))), []);
+    if (schemasAvailable(t))
+      assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layout, 'oci-layout'), 'utf8'))), []);
     if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, image.layoutIndex), []);
     if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, image.index), []);
     for (const [arch, { manifest, config }] of image.images) {
@@ -206,7 +225,10 @@ describe('alba build of the fixture distro', () => {
     ]);
     assert.deepEqual(
       image.index.manifests.map((d) => d.platform),
-      [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux', variant: 'v8' }],
+      [
+        { architecture: 'amd64', os: 'linux' },
+        { architecture: 'arm64', os: 'linux', variant: 'v8' },
+      ],
     );
     assert.equal(image.index.annotations?.['org.opencontainers.image.description'], 'alba fixture application');
     assert.equal(image.index.annotations?.['org.opencontainers.image.created'], '2024-05-20T00:00:00Z');
@@ -283,14 +305,26 @@ describe('alba build of the fixture distro', () => {
         await readFile(join(root, 'etc/passwd'), 'utf8'),
         'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
       );
-      assert.equal(await readFile(join(root, 'etc/group'), 'utf8'), 'root:x:0:\ntty:x:5:\nstaff:x:50:\nnobody:x:65534:\nnonroot:x:65532:\n');
+      assert.equal(
+        await readFile(join(root, 'etc/group'), 'utf8'),
+        'root:x:0:\ntty:x:5:\nstaff:x:50:\nnobody:x:65534:\nnonroot:x:65532:\n',
+      );
 
       // ca-certificates: the assembled bundle and the copyright, as distroless; the dpkg record says only what is there
-      const bundleText = Object.keys(FIXTURE_CERTS).sort().map((name) => FIXTURE_CERTS[name]).join('');
+      const bundleText = Object.keys(FIXTURE_CERTS)
+        .sort()
+        .map((name) => FIXTURE_CERTS[name])
+        .join('');
       assert.equal(await readFile(join(root, 'etc/ssl/certs/ca-certificates.crt'), 'utf8'), bundleText);
       await assert.rejects(stat(join(root, 'usr/share/ca-certificates')), 'the single .crt files are not in the image');
       assert.ok((await stat(join(root, 'usr/share/doc/ca-certificates/copyright'))).isFile());
-      assert.deepEqual((await readFile(join(root, 'var/lib/dpkg/status.d/ca-certificates.md5sums'), 'utf8')).trim().split('\n').map((l) => l.split(/\s+/)[1]), ['usr/share/doc/ca-certificates/copyright']);
+      assert.deepEqual(
+        (await readFile(join(root, 'var/lib/dpkg/status.d/ca-certificates.md5sums'), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s+/)[1]),
+        ['usr/share/doc/ca-certificates/copyright'],
+      );
 
       assert.equal(await readlink(join(root, 'etc/os-release')), '../usr/lib/os-release');
       assert.equal(await readFile(join(root, 'etc/os-release'), 'utf8'), FIXTURE_OS_RELEASE);
@@ -300,7 +334,9 @@ describe('alba build of the fixture distro', () => {
       assert.equal(link.ino, zone.ino, 'Etc/UTC is a hard link to UTC');
 
       const statusDir = join(root, 'var/lib/dpkg/status.d');
-      const expected = Object.keys(FIXTURE_INSTALLED).flatMap((name) => [name, `${name}.md5sums`]).sort();
+      const expected = Object.keys(FIXTURE_INSTALLED)
+        .flatMap((name) => [name, `${name}.md5sums`])
+        .sort();
       assert.deepEqual((await readdir(statusDir)).sort(), expected);
       for (const [name, p] of Object.entries(FIXTURE_INSTALLED)) {
         const stanza = await readFile(join(statusDir, name), 'utf8');
@@ -318,7 +354,13 @@ describe('alba build of the fixture distro', () => {
     const other = join(work, 'skopeo-copy');
     const run = spawnSync(
       'skopeo',
-      ['copy', '--all', ...(help.includes('--preserve-digests') ? ['--preserve-digests'] : []), `oci:${layout}:${TAG}`, `oci:${other}:${TAG}`],
+      [
+        'copy',
+        '--all',
+        ...(help.includes('--preserve-digests') ? ['--preserve-digests'] : []),
+        `oci:${layout}:${TAG}`,
+        `oci:${other}:${TAG}`,
+      ],
       { encoding: 'utf8' },
     );
     assert.equal(run.status, 0, run.stderr);
@@ -342,7 +384,8 @@ describe('alba build of the fixture distro', () => {
     const names = (await readdir(join(layout, 'sbom'))).sort();
     assert.deepEqual(names, ['amd64.spdx.json', 'arm64.spdx.json', 'index.spdx.json']);
     assert.deepEqual((await readdir(join(out2, 'sbom'))).sort(), names);
-    for (const name of names) assert.ok((await readFile(join(out2, 'sbom', name))).equals(await readFile(join(layout, 'sbom', name))), name);
+    for (const name of names)
+      assert.ok((await readFile(join(out2, 'sbom', name))).equals(await readFile(join(layout, 'sbom', name))), name);
     assert.deepEqual(await blobDigests(out2), await blobDigests(layout));
   });
 
@@ -357,7 +400,11 @@ describe('alba build of the fixture distro', () => {
             {
               manifest: descriptor.digest,
               config: manifest.config.digest,
-              layers: manifest.layers.map((l, i) => ({ createdBy: config.history[i]?.created_by, digest: l.digest, diffId: config.rootfs.diff_ids[i] })),
+              layers: manifest.layers.map((l, i) => ({
+                createdBy: config.history[i]?.created_by,
+                digest: l.digest,
+                diffId: config.rootfs.diff_ids[i],
+              })),
             },
           ];
         }),
@@ -382,7 +429,11 @@ describe('alba build of the fixture distro', () => {
     for (const [name, text] of snapshots) {
       const golden = await readFile(join(dir, name), 'utf8').catch(() => undefined);
       assert.ok(golden !== undefined, `snapshots/${name} is missing: run the test with UPDATE_SNAPSHOTS=1 to write it`);
-      assert.equal(text, golden, `the fixture build drifted from snapshots/${name}; if the change is intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff`);
+      assert.equal(
+        text,
+        golden,
+        `the fixture build drifted from snapshots/${name}; if the change is intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff`,
+      );
     }
   });
 });

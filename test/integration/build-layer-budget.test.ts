@@ -89,7 +89,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-
 async function blobJson<T>(digest: string): Promise<T> {
   return JSON.parse(await readFile(join(layout, 'blobs', 'sha256', digest.replace(/^sha256:/, '')), 'utf8')) as T;
 }
@@ -102,8 +101,12 @@ function imageOf(arch: string): { manifest: Manifest; config: Config } {
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const named = (names: string[]): string => `alba: ${names.map((n) => `${n} ${FIXTURE_INSTALLED[n]!.version}`).join(', ')}`;
-const allPackages = Object.keys(FIXTURE_INSTALLED).filter((n) => FIXTURE_INSTALLED[n]!.arch === 'all').sort();
-const archPackages = Object.keys(FIXTURE_INSTALLED).filter((n) => FIXTURE_INSTALLED[n]!.arch !== 'all').sort();
+const allPackages = Object.keys(FIXTURE_INSTALLED)
+  .filter((n) => FIXTURE_INSTALLED[n]!.arch === 'all')
+  .sort();
+const archPackages = Object.keys(FIXTURE_INSTALLED)
+  .filter((n) => FIXTURE_INSTALLED[n]!.arch !== 'all')
+  .sort();
 
 describe(`alba build with max-layers: ${MAX_LAYERS}`, () => {
   test('each manifest has at most max-layers layers: the packages in two groups, base files, user files', () => {
@@ -112,12 +115,15 @@ describe(`alba build with max-layers: ${MAX_LAYERS}`, () => {
       const { manifest, config } = imageOf(arch);
       assert.ok(manifest.layers.length <= MAX_LAYERS, `${arch}: ${manifest.layers.length} layers`);
       assert.equal(config.rootfs.diff_ids.length, manifest.layers.length);
-      assert.deepEqual(config.history.map((h) => h.created_by), [
-        named(archPackages),
-        named(allPackages),
-        'alba: base files (passwd, group, nsswitch.conf, tmp, homes, CA bundle)',
-        'alba: files /usr/bin/app',
-      ]);
+      assert.deepEqual(
+        config.history.map((h) => h.created_by),
+        [
+          named(archPackages),
+          named(allPackages),
+          'alba: base files (passwd, group, nsswitch.conf, tmp, homes, CA bundle)',
+          'alba: files /usr/bin/app',
+        ],
+      );
     }
   });
 
@@ -140,7 +146,12 @@ describe(`alba build with max-layers: ${MAX_LAYERS}`, () => {
       if (!requireTool('umoci', t)) return;
       const { rootfs } = await unpackImage(layout, PLATFORM_REFS[arch]!, join(work, `bundle-${arch}`));
       const statusDir = join(rootfs, 'var/lib/dpkg/status.d');
-      assert.deepEqual((await readdir(statusDir)).sort(), Object.keys(FIXTURE_INSTALLED).flatMap((n) => [n, `${n}.md5sums`]).sort());
+      assert.deepEqual(
+        (await readdir(statusDir)).sort(),
+        Object.keys(FIXTURE_INSTALLED)
+          .flatMap((n) => [n, `${n}.md5sums`])
+          .sort(),
+      );
       for (const [name, p] of Object.entries(FIXTURE_INSTALLED)) {
         const stanza = await readFile(join(statusDir, name), 'utf8');
         assert.match(stanza, new RegExp(`^Package: ${name}\\nStatus: install ok installed\\n`));
@@ -155,8 +166,14 @@ describe(`alba build with max-layers: ${MAX_LAYERS}`, () => {
       assert.equal(await readFile(join(rootfs, 'etc/os-release'), 'utf8'), FIXTURE_OS_RELEASE);
       const [zone, link] = [await stat(join(rootfs, 'usr/share/zoneinfo/UTC')), await stat(join(rootfs, 'usr/share/zoneinfo/Etc/UTC'))];
       assert.equal(link.ino, zone.ino, 'Etc/UTC is a hard link to UTC');
-      assert.ok((await stat(join(rootfs, 'usr/share/doc/ca-certificates/copyright'))).isFile(), 'ca-certificates: bundle keeps the copyright');
-      const bundle = Object.keys(FIXTURE_CERTS).sort().map((name) => FIXTURE_CERTS[name]).join('');
+      assert.ok(
+        (await stat(join(rootfs, 'usr/share/doc/ca-certificates/copyright'))).isFile(),
+        'ca-certificates: bundle keeps the copyright',
+      );
+      const bundle = Object.keys(FIXTURE_CERTS)
+        .sort()
+        .map((name) => FIXTURE_CERTS[name])
+        .join('');
       assert.equal(await readFile(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), 'utf8'), bundle);
       assert.equal((await lstat(join(rootfs, 'usr/bin/app'))).mode & 0o7777, 0o755);
       assert.deepEqual(await readFile(join(rootfs, 'usr/bin/app')), fakeElf(arch, `app for ${arch}\n`));
@@ -165,7 +182,12 @@ describe(`alba build with max-layers: ${MAX_LAYERS}`, () => {
     test(`${arch}: the SBOM lists every package with the checksum of its .deb`, async () => {
       const doc = JSON.parse(await readFile(join(layout, 'sbom', `${arch}.spdx.json`), 'utf8')) as { packages: SpdxPackage[] };
       const debs = doc.packages.filter((p) => p.externalRefs?.some((r) => r.referenceLocator.startsWith('pkg:deb/')));
-      assert.deepEqual(debs.map((p) => `${p.name} ${p.versionInfo}`).sort(), Object.entries(FIXTURE_INSTALLED).map(([n, p]) => `${n} ${p.version}`).sort());
+      assert.deepEqual(
+        debs.map((p) => `${p.name} ${p.versionInfo}`).sort(),
+        Object.entries(FIXTURE_INSTALLED)
+          .map(([n, p]) => `${n} ${p.version}`)
+          .sort(),
+      );
       for (const p of debs) {
         const debArch = FIXTURE_INSTALLED[p.name]!.arch === 'all' ? 'all' : arch;
         const deb = repo.debs.find((d) => d.name === p.name && d.architecture === debArch);
@@ -177,7 +199,11 @@ describe(`alba build with max-layers: ${MAX_LAYERS}`, () => {
 
   test('group layers are cached by their .debs: a rebuild from the same cache, and one from a fresh cache, give the same index', async () => {
     const records = await readdir(join(work, 'cache', 'layers'));
-    assert.equal(records.filter((r) => r.startsWith('group-')).length, 3, `one record per group layer (two per-arch groups, one all group): ${records.join(' ')}`);
+    assert.equal(
+      records.filter((r) => r.startsWith('group-')).length,
+      3,
+      `one record per group layer (two per-arch groups, one all group): ${records.join(' ')}`,
+    );
     const first = JSON.parse(build.stdout) as { index: { digest: string } };
     for (const cache of ['cache', 'cache-fresh']) {
       const again = await runAlba(['build', project.recipe, '--cache', join(work, cache), '--out', join(work, `out-${cache}`), '--json']);

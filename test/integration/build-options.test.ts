@@ -32,7 +32,9 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function indexOf(layout: string): Promise<{ manifests: { platform?: { architecture: string } }[]; annotations?: Record<string, string> }> {
+async function indexOf(
+  layout: string,
+): Promise<{ manifests: { platform?: { architecture: string } }[]; annotations?: Record<string, string> }> {
   const layoutIndex = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
   const top = layoutIndex.manifests[0]!;
   return JSON.parse(await readFile(join(layout, 'blobs', 'sha256', top.digest.slice(7)), 'utf8'));
@@ -45,7 +47,18 @@ function explain(run: AlbaRun): string {
 test('--annotation adds to the index and manifests and wins over the recipe; created stays SOURCE_DATE_EPOCH', async () => {
   const out = join(work, 'annotated');
   const revision = 'org.opencontainers.image.revision=0123abc';
-  const run = await runAlba(['build', project.recipe, '--cache', cache, '--out', out, '--annotation', revision, '--annotation', 'org.opencontainers.image.version=1.2.3']);
+  const run = await runAlba([
+    'build',
+    project.recipe,
+    '--cache',
+    cache,
+    '--out',
+    out,
+    '--annotation',
+    revision,
+    '--annotation',
+    'org.opencontainers.image.version=1.2.3',
+  ]);
   assert.equal(run.status, 0, explain(run));
   const index = await indexOf(out);
   assert.equal(index.annotations?.['org.opencontainers.image.revision'], '0123abc');
@@ -65,8 +78,14 @@ test('--arch builds only the named archs (Debian aliases accepted); an arch outs
   const out = join(work, 'one-arch');
   const run = await runAlba(['build', project.recipe, '--cache', cache, '--out', out, '--arch', 'arm64', '--json']);
   assert.equal(run.status, 0, explain(run));
-  assert.deepEqual((await indexOf(out)).manifests.map((m) => m.platform?.architecture), ['arm64']);
-  assert.deepEqual((JSON.parse(run.stdout) as { manifests: { platform: string }[] }).manifests.map((m) => m.platform), ['arm64']);
+  assert.deepEqual(
+    (await indexOf(out)).manifests.map((m) => m.platform?.architecture),
+    ['arm64'],
+  );
+  assert.deepEqual(
+    (JSON.parse(run.stdout) as { manifests: { platform: string }[] }).manifests.map((m) => m.platform),
+    ['arm64'],
+  );
   const other = await runAlba(['build', project.recipe, '--cache', cache, '--out', out, '--arch', 'armhf']);
   assert.equal(other.status, 2, explain(other));
   assert.match(other.stderr, /error\[USAGE\]: --arch armhf: not one of the recipe's archs/);
@@ -75,30 +94,46 @@ test('--arch builds only the named archs (Debian aliases accepted); an arch outs
 test('ca-certificates: package ships every file of the package besides the bundle; the default ships only the bundle and the copyright', async () => {
   const layerPaths = async (out: string): Promise<string[]> => {
     const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
-    const top = JSON.parse(await readFile(join(out, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { manifests: { digest: string }[] };
-    const manifest = JSON.parse(await readFile(join(out, 'blobs', 'sha256', top.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const top = JSON.parse(await readFile(join(out, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    const manifest = JSON.parse(await readFile(join(out, 'blobs', 'sha256', top.manifests[0]!.digest.slice(7)), 'utf8')) as {
+      layers: { digest: string }[];
+    };
     const entries = await Promise.all(manifest.layers.map((l) => readLayerEntries(join(out, 'blobs', 'sha256', l.digest.slice(7)))));
     return entries.flat().map((e) => e.header.name);
   };
-  const full = await writeFixtureProject(join(work, 'project-ca'), { url: server.url, keyring: keyringPath, tag: 'ca', extra: ['ca-certificates: package'] });
+  const full = await writeFixtureProject(join(work, 'project-ca'), {
+    url: server.url,
+    keyring: keyringPath,
+    tag: 'ca',
+    extra: ['ca-certificates: package'],
+  });
   const out = join(work, 'ca-package');
   const run = await runAlba(['build', full.recipe, '--cache', cache, '--out', out]);
   assert.equal(run.status, 0, explain(run));
   const paths = await layerPaths(out);
-  assert.ok(paths.some((p) => p.startsWith('usr/share/ca-certificates/mozilla/') && p.endsWith('.crt')), 'the .crt files are there');
+  assert.ok(
+    paths.some((p) => p.startsWith('usr/share/ca-certificates/mozilla/') && p.endsWith('.crt')),
+    'the .crt files are there',
+  );
   assert.ok(paths.includes('etc/ssl/certs/ca-certificates.crt'));
   const slim = join(work, 'ca-bundle');
   assert.equal((await runAlba(['build', project.recipe, '--cache', cache, '--out', slim])).status, 0);
   const slimPaths = await layerPaths(slim);
   assert.ok(!slimPaths.some((p) => p.startsWith('usr/share/ca-certificates/')));
   assert.ok(slimPaths.includes('usr/share/doc/ca-certificates/copyright') && slimPaths.includes('etc/ssl/certs/ca-certificates.crt'));
-  const bad = await writeFixtureProject(join(work, 'project-ca-bad'), { url: server.url, keyring: keyringPath, extra: ['ca-certificates: bundel'] });
+  const bad = await writeFixtureProject(join(work, 'project-ca-bad'), {
+    url: server.url,
+    keyring: keyringPath,
+    extra: ['ca-certificates: bundel'],
+  });
   const refused = await runAlba(['build', bad.recipe, '--cache', cache, '--out', join(work, 'ca-bad')]);
   assert.equal(refused.status, 1, explain(refused));
   assert.match(refused.stderr, /recipe\.yaml:13:18: ca-certificates: unknown mode "bundel" — did you mean "bundle"\?/);
 });
 
-test('--format oci-archive: one tar of the layout, the same bytes on every build, the layout\'s digests; docker-archive: one per platform, named by it, skopeo reads each', async (t) => {
+test("--format oci-archive: one tar of the layout, the same bytes on every build, the layout's digests; docker-archive: one per platform, named by it, skopeo reads each", async (t) => {
   if (!requireTool('skopeo', t)) return;
   const layout = join(work, 'fmt-layout');
   assert.equal((await runAlba(['build', project.recipe, '--cache', cache, '--out', layout])).status, 0);
@@ -113,7 +148,16 @@ test('--format oci-archive: one tar of the layout, the same bytes on every build
   assert.equal(raw.status, 0, String(raw.stderr));
   assert.equal(`sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`, layoutIndex.manifests[0]!.digest);
 
-  const docker = await runAlba(['build', project.recipe, '--cache', cache, '--format', 'docker-archive', '--out', join(work, 'fmt', 'app-docker.tar')]);
+  const docker = await runAlba([
+    'build',
+    project.recipe,
+    '--cache',
+    cache,
+    '--format',
+    'docker-archive',
+    '--out',
+    join(work, 'fmt', 'app-docker.tar'),
+  ]);
   assert.equal(docker.status, 0, explain(docker));
   for (const arch of ['amd64', 'arm64']) {
     const file = join(work, 'fmt', `app-docker-linux-${arch === 'arm64' ? 'arm64-v8' : arch}.tar`);
@@ -165,13 +209,30 @@ test('without a lock: each .deb is fetched once (downloads start as each arch re
   assert.match(run.stderr, /no lock file .*resolving now/);
   const debs = server.requests.slice(before).filter((p) => p.endsWith('.deb'));
   assert.ok(debs.length > 0, 'the build fetched .debs');
-  assert.deepEqual(debs.filter((p, i) => debs.indexOf(p) !== i), [], 'no .deb fetched twice');
+  assert.deepEqual(
+    debs.filter((p, i) => debs.indexOf(p) !== i),
+    [],
+    'no .deb fetched twice',
+  );
   const digest = (r: AlbaRun): string => (JSON.parse(r.stdout) as { index: { digest: string } }).index.digest;
   assert.equal(digest(run), digest(locked));
 
   const one = await writeFixtureProject(join(work, 'no-lock-amd64'), { url: server.url, keyring: keyringPath, tag: 'opt' });
   const at = server.requests.length;
-  const amd64 = await runAlba(['build', one.recipe, '--cache', join(work, 'no-lock-amd64-cache'), '--out', join(work, 'no-lock-amd64-out'), '--arch', 'amd64']);
+  const amd64 = await runAlba([
+    'build',
+    one.recipe,
+    '--cache',
+    join(work, 'no-lock-amd64-cache'),
+    '--out',
+    join(work, 'no-lock-amd64-out'),
+    '--arch',
+    'amd64',
+  ]);
   assert.equal(amd64.status, 0, explain(amd64));
-  assert.deepEqual(server.requests.slice(at).filter((p) => p.endsWith('_arm64.deb')), [], '--arch amd64 fetches no arm64 .deb');
+  assert.deepEqual(
+    server.requests.slice(at).filter((p) => p.endsWith('_arm64.deb')),
+    [],
+    '--arch amd64 fetches no arm64 .deb',
+  );
 });

@@ -110,7 +110,7 @@ async function countFiles(dir: string, suffix: string): Promise<number> {
   return entries.filter((e) => e.isFile() && e.name.endsWith(suffix)).length;
 }
 
-test('real mirror: busybox amd64 runs under runc as the recipe\'s run-as user, in its workdir', async (t) => {
+test("real mirror: busybox amd64 runs under runc as the recipe's run-as user, in its workdir", async (t) => {
   if (!requireTool('umoci', t) || !requireTool('runc', t) || !requireRoot(t)) return;
   const built = await builtOrSkip(t, 'recipes/busybox.yaml');
   if (built === undefined) return;
@@ -122,7 +122,11 @@ test('real mirror: busybox amd64 runs under runc as the recipe\'s run-as user, i
 
   const id = await runInBundle(bundle, ['/bin/busybox', 'id']);
   assert.equal(id.status, 0, describeResult(id));
-  assert.match(id.stdout, new RegExp(`^uid=${user.uid}\\(${user.name}\\) gid=${user.gid}\\(${user.name}\\)`), 'names come from the image\'s passwd and group');
+  assert.match(
+    id.stdout,
+    new RegExp(`^uid=${user.uid}\\(${user.name}\\) gid=${user.gid}\\(${user.name}\\)`),
+    "names come from the image's passwd and group",
+  );
 
   const sh = await runInBundle(bundle, ['/bin/busybox', 'sh', '-c', 'echo ok; pwd; touch /tmp/written && echo tmp-writable']);
   assert.equal(sh.status, 0, describeResult(sh));
@@ -169,7 +173,8 @@ for (const arch of [AMD64, ARM64]) {
     assert.ok((await stat(join(rootfs, 'usr/share/doc/ca-certificates/copyright'))).isFile());
     assert.match(await readFile(join(rootfs, 'etc/mime.types'), 'utf8'), /^application\/json\s+json$/m, 'media-types, as in distroless');
     assert.match(await readFile(join(rootfs, 'etc/group'), 'utf8'), /^staff:x:50:$/m);
-    for (const applet of ['sh', 'ls', 'cat', 'env', 'wget']) assert.equal(await readlink(join(rootfs, 'bin', applet)), 'busybox', `/bin/${applet} is a busybox applet link`);
+    for (const applet of ['sh', 'ls', 'cat', 'env', 'wget'])
+      assert.equal(await readlink(join(rootfs, 'bin', applet)), 'busybox', `/bin/${applet} is a busybox applet link`);
 
     const tmp = await stat(join(rootfs, 'tmp'));
     assert.ok(tmp.isDirectory());
@@ -195,17 +200,24 @@ test('real mirror: openssl (ca-certificates: package) holds one certificate in t
   const bundle = await readFile(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), 'utf8');
   const certificates = bundle.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
   assert.ok(certificates > 100);
-  assert.equal(certificates, await countFiles(join(rootfs, 'usr/share/ca-certificates'), '.crt'), 'one certificate per .crt of ca-certificates');
+  assert.equal(
+    certificates,
+    await countFiles(join(rootfs, 'usr/share/ca-certificates'), '.crt'),
+    'one certificate per .crt of ca-certificates',
+  );
 });
 
-test('real mirror: busybox --format docker-archive: podman loads it and runs it; oci-archive: skopeo reads it with the layout\'s digests', async (t) => {
+test("real mirror: busybox --format docker-archive: podman loads it and runs it; oci-archive: skopeo reads it with the layout's digests", async (t) => {
   for (const tool of ['podman', 'skopeo']) if (!requireTool(tool, t)) return;
   if (!requireRoot(t)) return;
   const built = await builtOrSkip(t, 'recipes/busybox.yaml');
   if (built === undefined) return;
   const recipePath = built.recipe.path;
   const archive = join(work, 'busybox-docker.tar');
-  const docker = await runAlba(['build', recipePath, '--mirror', 'apt', '--cache', cache, '--format', 'docker-archive', '--arch', 'amd64', '--out', archive], { timeoutMs: 600_000 });
+  const docker = await runAlba(
+    ['build', recipePath, '--mirror', 'apt', '--cache', cache, '--format', 'docker-archive', '--arch', 'amd64', '--out', archive],
+    { timeoutMs: 600_000 },
+  );
   assert.equal(docker.status, 0, docker.stderr);
   assert.match(docker.stdout, new RegExp(`wrote ${archive.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(docker-archive`));
   const pm = await podmanEnv(join(work, 'podman'));
@@ -214,11 +226,18 @@ test('real mirror: busybox --format docker-archive: podman loads it and runs it;
     const load = spawnSync('podman', ['load', '-i', archive], { encoding: 'utf8', env });
     assert.equal(load.status, 0, load.stderr);
     assert.match(load.stdout, /Loaded image.*distroless\/busybox:latest/);
-    const run = spawnSync('podman', ['run', '--rm', 'distroless/busybox:latest', 'echo', 'hello from a docker archive'], { encoding: 'utf8', env });
+    const run = spawnSync('podman', ['run', '--rm', 'distroless/busybox:latest', 'echo', 'hello from a docker archive'], {
+      encoding: 'utf8',
+      env,
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, 'hello from a docker archive\n');
     // the applet links of paths:, as distroless's :debug images
-    const shell = spawnSync('podman', ['run', '--rm', '--entrypoint', 'sh', 'distroless/busybox:latest', '-c', 'ls / && cat /etc/group | wc -l'], { encoding: 'utf8', env });
+    const shell = spawnSync(
+      'podman',
+      ['run', '--rm', '--entrypoint', 'sh', 'distroless/busybox:latest', '-c', 'ls / && cat /etc/group | wc -l'],
+      { encoding: 'utf8', env },
+    );
     assert.equal(shell.status, 0, shell.stderr);
     assert.match(shell.stdout, /^bin$/m);
     assert.match(shell.stdout, /^etc$/m);
@@ -229,12 +248,18 @@ test('real mirror: busybox --format docker-archive: podman loads it and runs it;
   const inspect = spawnSync('skopeo', ['inspect', '--raw', `docker-archive:${archive}`], { encoding: 'utf8' });
   assert.equal(inspect.status, 0, inspect.stderr);
   const ociArchive = join(work, 'busybox-oci.tar');
-  const oci = await runAlba(['build', recipePath, '--mirror', 'apt', '--cache', cache, '--format', 'oci-archive', '--out', ociArchive], { timeoutMs: 600_000 });
+  const oci = await runAlba(['build', recipePath, '--mirror', 'apt', '--cache', cache, '--format', 'oci-archive', '--out', ociArchive], {
+    timeoutMs: 600_000,
+  });
   assert.equal(oci.status, 0, oci.stderr);
   const raw = spawnSync('skopeo', ['inspect', '--raw', `oci-archive:${ociArchive}:${built.recipe.tag}`], { encoding: null });
   assert.equal(raw.status, 0, String(raw.stderr));
   const layoutIndex = (await readLayout(built.layout)).findRef(built.recipe.tag);
-  assert.equal(`sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`, layoutIndex?.digest, 'the archive\'s index is the layout\'s');
+  assert.equal(
+    `sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`,
+    layoutIndex?.digest,
+    "the archive's index is the layout's",
+  );
 });
 
 for (const runtime of ['runc', 'chroot'] as const) {
@@ -243,12 +268,14 @@ for (const runtime of ['runc', 'chroot'] as const) {
     const built = await builtOrSkip(t, 'test/recipes/openssl.yaml');
     if (built === undefined) return;
     const bundle = await bundleOf(built, AMD64);
-    assert.deepEqual(bundle.config.process.args, ['/usr/bin/openssl'], 'the recipe\'s entrypoint');
+    assert.deepEqual(bundle.config.process.args, ['/usr/bin/openssl'], "the recipe's entrypoint");
     const version = await runInBundle(bundle, [...bundle.config.process.args, 'version'], { runtime });
     assert.equal(version.status, 0, describeResult(version));
     assert.match(version.stdout, /^OpenSSL 3\.0\.\d+ .*\(Library: OpenSSL 3\.0\.\d+ /, 'the binary and libssl3 agree');
 
-    const store = await runInBundle(bundle, ['/usr/bin/openssl', 'storeutl', '-noout', '-certs', '/etc/ssl/certs/ca-certificates.crt'], { runtime });
+    const store = await runInBundle(bundle, ['/usr/bin/openssl', 'storeutl', '-noout', '-certs', '/etc/ssl/certs/ca-certificates.crt'], {
+      runtime,
+    });
     assert.equal(store.status, 0, describeResult(store));
     const found = Number(/^Total found: (\d+)$/m.exec(store.stdout)?.[1]);
     assert.ok(found > 100, `OpenSSL parsed ${found} certificates from the bundle`);
@@ -273,23 +300,46 @@ test('real mirror: busybox as per-platform docker archives (one gzipped), pushed
   if (built === undefined) return;
   const archives = join(work, 'busybox-archives');
   await mkdir(archives, { recursive: true });
-  const exports: [TargetArch, string][] = [[AMD64, 'linux.amd64.tar'], [ARM64, 'linux.arm64.tar']];
+  const exports: [TargetArch, string][] = [
+    [AMD64, 'linux.amd64.tar'],
+    [ARM64, 'linux.arm64.tar'],
+  ];
   for (const [arch, file] of exports) {
-    const copy: SpawnSyncReturns<string> = spawnSync('skopeo', ['copy', `oci:${built.layout}:${platformRefName(built.recipe.tag, arch.platform)}`, `docker-archive:${join(archives, file)}`], { encoding: 'utf8' });
+    const copy: SpawnSyncReturns<string> = spawnSync(
+      'skopeo',
+      ['copy', `oci:${built.layout}:${platformRefName(built.recipe.tag, arch.platform)}`, `docker-archive:${join(archives, file)}`],
+      { encoding: 'utf8' },
+    );
     assert.equal(copy.status, 0, copy.stderr);
   }
   await writeFile(join(archives, 'linux.amd64.tar.gz'), gzipSync(await readFile(join(archives, 'linux.amd64.tar'))));
   await rm(join(archives, 'linux.amd64.tar'));
   const registry = await startRegistry();
   try {
-    const push = await runAlba(['container', 'push', '--cache', cache, '-t', 'busybox/archives:1', archives, `docker://${registry.host}`], { env: { DOCKER_CONFIG: join(work, 'no-docker-config') } });
+    const push = await runAlba(['container', 'push', '--cache', cache, '-t', 'busybox/archives:1', archives, `docker://${registry.host}`], {
+      env: { DOCKER_CONFIG: join(work, 'no-docker-config') },
+    });
     assert.equal(push.status, 0, push.stderr);
     for (const arch of [AMD64, ARM64]) {
       const pulled = join(work, `pulled-${arch.debian}`);
-      const copy: SpawnSyncReturns<string> = spawnSync('skopeo', ['copy', '--override-arch', arch.platform.architecture, '--src-tls-verify=false', `docker://${registry.host}/busybox/archives:1`, `oci:${pulled}:img`], { encoding: 'utf8' });
+      const copy: SpawnSyncReturns<string> = spawnSync(
+        'skopeo',
+        [
+          'copy',
+          '--override-arch',
+          arch.platform.architecture,
+          '--src-tls-verify=false',
+          `docker://${registry.host}/busybox/archives:1`,
+          `oci:${pulled}:img`,
+        ],
+        { encoding: 'utf8' },
+      );
       assert.equal(copy.status, 0, copy.stderr);
       const bundle = await unpackImage(pulled, 'img', join(work, `pulled-bundle-${arch.debian}`));
-      const res = arch === AMD64 ? await runInBundle(bundle, ['/bin/busybox', 'echo', 'hello from a docker archive']) : runWithQemu(QEMU_ARM64, bundle.rootfs, ['/bin/busybox', 'echo', 'hello from a docker archive']);
+      const res =
+        arch === AMD64
+          ? await runInBundle(bundle, ['/bin/busybox', 'echo', 'hello from a docker archive'])
+          : runWithQemu(QEMU_ARM64, bundle.rootfs, ['/bin/busybox', 'echo', 'hello from a docker archive']);
       assert.equal(res.status, 0, describeResult(res));
       assert.equal(res.stdout, 'hello from a docker archive\n');
     }

@@ -82,7 +82,10 @@ class GzTar {
 
 /** A small valid image's config and manifest.json for one layer of the given diff_id. */
 function image(gz: GzTar, diffId: string, layer = 'layer.tar'): GzTar {
-  gz.file('config.json', Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } })));
+  gz.file(
+    'config.json',
+    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } })),
+  );
   return gz.file('manifest.json', Buffer.from(JSON.stringify([{ Config: 'config.json', RepoTags: ['hostile:1'], Layers: [layer] }])));
 }
 
@@ -129,14 +132,23 @@ describe('a docker archive of many large entries', () => {
     assert.ok(hostile.length < 4 * MiB, `the archive is ${hostile.length} bytes`);
     registry = await startRegistry();
     const dir = await archiveDir('hostile', hostile);
-    const res = await runAlba(['container', 'push', '--cache', join(work, 'cache'), '-t', 'hostile/app:1', dir, `docker://${registry.host}`], { env: peakRssEnv() });
+    const res = await runAlba(
+      ['container', 'push', '--cache', join(work, 'cache'), '-t', 'hostile/app:1', dir, `docker://${registry.host}`],
+      { env: peakRssEnv() },
+    );
     assert.equal(res.status, 0, explainRun(res));
     const peak = peakRssMiB(res.stderr);
     assert.ok(peak !== undefined, `no peak RSS reported\n${explainRun(res)}`);
     t.diagnostic(`peak RSS ${peak.toFixed(0)} MiB`);
     assert.ok(peak < PEAK_RSS_BOUND_MIB, `peak RSS ${peak.toFixed(0)} MiB`);
-    const manifest = (await (await fetch(`${registry.url}/v2/hostile/app/manifests/1`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).json()) as { manifests: { digest: string }[] };
-    const one = (await (await fetch(`${registry.url}/v2/hostile/app/manifests/${manifest.manifests[0]?.digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { layers: unknown[] };
+    const manifest = (await (
+      await fetch(`${registry.url}/v2/hostile/app/manifests/1`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })
+    ).json()) as { manifests: { digest: string }[] };
+    const one = (await (
+      await fetch(`${registry.url}/v2/hostile/app/manifests/${manifest.manifests[0]?.digest}`, {
+        headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+      })
+    ).json()) as { layers: unknown[] };
     assert.equal(one.layers.length, 1);
   });
 });
@@ -144,10 +156,25 @@ describe('a docker archive of many large entries', () => {
 describe('a truncated or corrupt archive is ARCHIVE_INVALID naming the file: exit 1, no stack trace, no unhandled rejection', () => {
   const cases: [string, () => Buffer, string, RegExp][] = [
     ['a .tar.gz cut inside an entry', () => hostile.subarray(0, hostile.length >> 2), 'linux.amd64.tar.gz', /not a readable tar\.gz/],
-    ['a .tar.gz cut inside the layer', () => hostile.subarray(0, hostile.length - 40_000), 'linux.amd64.tar.gz', /not a readable tar\.gz|layer layer\.tar cannot be read/],
+    [
+      'a .tar.gz cut inside the layer',
+      () => hostile.subarray(0, hostile.length - 40_000),
+      'linux.amd64.tar.gz',
+      /not a readable tar\.gz|layer layer\.tar cannot be read/,
+    ],
     ['a .tar.gz cut in its gzip header', () => hostile.subarray(0, 6), 'linux.amd64.tar.gz', /not a readable tar\.gz/],
-    ['a .tar.gz whose bytes are damaged', () => Buffer.concat([hostile.subarray(0, 100), Buffer.alloc(200, 0x55), hostile.subarray(300)]), 'linux.amd64.tar.gz', /not a readable tar\.gz/],
-    ['a plain .tar cut inside an entry', () => Buffer.concat([ustar('manifest.json', 2000), Buffer.alloc(700)]), 'linux.amd64.tar', /not a readable tar /],
+    [
+      'a .tar.gz whose bytes are damaged',
+      () => Buffer.concat([hostile.subarray(0, 100), Buffer.alloc(200, 0x55), hostile.subarray(300)]),
+      'linux.amd64.tar.gz',
+      /not a readable tar\.gz/,
+    ],
+    [
+      'a plain .tar cut inside an entry',
+      () => Buffer.concat([ustar('manifest.json', 2000), Buffer.alloc(700)]),
+      'linux.amd64.tar',
+      /not a readable tar /,
+    ],
   ];
   for (const [name, make, file, detail] of cases) {
     test(name, async () => {
@@ -173,23 +200,37 @@ describe('caps: what alba reads into memory is bounded, and so is every count', 
 
   test('a manifest.json over 4 MiB is refused on its declared size', async () => {
     const gz = new GzTar().zeros('manifest.json', 2);
-    await assert.rejects(load(await archiveDir('big-manifest', gz.done())), invalidNaming('linux.amd64.tar.gz', /manifest\.json is 8388608 bytes; alba reads at most 4194304/));
+    await assert.rejects(
+      load(await archiveDir('big-manifest', gz.done())),
+      invalidNaming('linux.amd64.tar.gz', /manifest\.json is 8388608 bytes; alba reads at most 4194304/),
+    );
   });
 
   test('a config over 4 MiB is refused on its declared size', async () => {
-    const gz = new GzTar().zeros('config.json', 2).file('manifest.json', Buffer.from(JSON.stringify([{ Config: 'config.json', Layers: [] }])));
-    await assert.rejects(load(await archiveDir('big-config', gz.done())), invalidNaming('linux.amd64.tar.gz', /config config\.json is 8388608 bytes/));
+    const gz = new GzTar()
+      .zeros('config.json', 2)
+      .file('manifest.json', Buffer.from(JSON.stringify([{ Config: 'config.json', Layers: [] }])));
+    await assert.rejects(
+      load(await archiveDir('big-config', gz.done())),
+      invalidNaming('linux.amd64.tar.gz', /config config\.json is 8388608 bytes/),
+    );
   });
 
   test(`more than ${ARCHIVE_LIMITS.layers} layers`, async () => {
     const layers = Array.from({ length: ARCHIVE_LIMITS.layers + 1 }, (_, i) => `l${i}.tar`);
     const gz = new GzTar().file('manifest.json', Buffer.from(JSON.stringify([{ Config: 'config.json', Layers: layers }])));
-    await assert.rejects(load(await archiveDir('many-layers', gz.done())), invalidNaming('linux.amd64.tar.gz', new RegExp(`${ARCHIVE_LIMITS.layers + 1} layers; alba takes at most ${ARCHIVE_LIMITS.layers}`)));
+    await assert.rejects(
+      load(await archiveDir('many-layers', gz.done())),
+      invalidNaming('linux.amd64.tar.gz', new RegExp(`${ARCHIVE_LIMITS.layers + 1} layers; alba takes at most ${ARCHIVE_LIMITS.layers}`)),
+    );
   });
 
   test('a manifest.json of the wrong shape', async () => {
     const gz = new GzTar().file('manifest.json', Buffer.from(JSON.stringify([{ Config: 'config.json', Layers: [1] }])));
-    await assert.rejects(load(await archiveDir('bad-shape', gz.done())), invalidNaming('linux.amd64.tar.gz', /Layers of manifest\.json are not a list of paths/));
+    await assert.rejects(
+      load(await archiveDir('bad-shape', gz.done())),
+      invalidNaming('linux.amd64.tar.gz', /Layers of manifest\.json are not a list of paths/),
+    );
   });
 
   test(`an entry name over ${ARCHIVE_LIMITS.nameBytes} bytes`, async () => {
@@ -198,7 +239,10 @@ describe('caps: what alba reads into memory is bounded, and so is every count', 
     pack.finalize();
     const chunks: Buffer[] = [];
     for await (const c of pack) chunks.push(c as Buffer);
-    await assert.rejects(load(await archiveDir('long-name', Buffer.concat(chunks), 'linux.amd64.tar')), invalidNaming('linux.amd64.tar', new RegExp(`over ${ARCHIVE_LIMITS.nameBytes} bytes`)));
+    await assert.rejects(
+      load(await archiveDir('long-name', Buffer.concat(chunks), 'linux.amd64.tar')),
+      invalidNaming('linux.amd64.tar', new RegExp(`over ${ARCHIVE_LIMITS.nameBytes} bytes`)),
+    );
   });
 
   test('links naming more than 4 MiB of paths', async () => {

@@ -54,7 +54,10 @@ after(() => {
 
 describe('the HTTP layer', () => {
   test('a 1 GB InRelease (declared) is refused at once as TOO_LARGE', async () => {
-    await assert.rejects(fetchBytes(`${base}/huge-declared`), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /larger than/.test(err.message));
+    await assert.rejects(
+      fetchBytes(`${base}/huge-declared`),
+      (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /larger than/.test(err.message),
+    );
   });
 
   test('a 1 GB InRelease without a length is refused after the cap, with flat memory', async () => {
@@ -67,7 +70,10 @@ describe('the HTTP layer', () => {
   test('a body that drips below the minimum rate is given up with NETWORK', async () => {
     const started = Date.now();
     const res = await send({ method: 'GET', url: `${base}/drip`, minBytesPerSecond: 100, rateWindowMs: 600 });
-    await assert.rejects(res.bytes(1024, 'drip'), (err: unknown) => isAlbaError(err, 'NETWORK') && /slower than 100 bytes\/s/.test(err.message));
+    await assert.rejects(
+      res.bytes(1024, 'drip'),
+      (err: unknown) => isAlbaError(err, 'NETWORK') && /slower than 100 bytes\/s/.test(err.message),
+    );
     assert.ok(Date.now() - started < 3000);
   });
 

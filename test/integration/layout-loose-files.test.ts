@@ -25,7 +25,10 @@ const empty = memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR
 
 function image(): ImageGraph {
   const layer = Buffer.from('a layer');
-  const layerBlob = memoryBlob({ bytes: layer, descriptor: { mediaType: MediaType.layerGzip, digest: digestOf(layer), size: layer.length } });
+  const layerBlob = memoryBlob({
+    bytes: layer,
+    descriptor: { mediaType: MediaType.layerGzip, digest: digestOf(layer), size: layer.length },
+  });
   const config = memoryBlob(jsonBlob({ architecture: 'amd64', os: 'linux' }, MediaType.config));
   const manifest = memoryBlob(imageManifestBlob({ config: config.descriptor, layers: [layerBlob.descriptor] }));
   return { root: manifest, images: [{ manifest, blobs: [config, layerBlob] }], referrers: [] };
@@ -41,11 +44,32 @@ test('the loose files are the SBOM layers by title, the newest of a title; anoth
   const subject = graph.root.descriptor;
   const doc = Buffer.from('{"sig":1}');
   const signature: Referrer = {
-    manifest: memoryBlob(artifactManifestBlob({ artifactType: 'application/vnd.example.signature', layers: [{ mediaType: 'application/vnd.example.signature', digest: digestOf(doc), size: doc.length, annotations: { 'org.opencontainers.image.title': 'sig.json' } }], subject })),
-    blobs: [empty, memoryBlob({ bytes: doc, descriptor: { mediaType: 'application/vnd.example.signature', digest: digestOf(doc), size: doc.length } })],
+    manifest: memoryBlob(
+      artifactManifestBlob({
+        artifactType: 'application/vnd.example.signature',
+        layers: [
+          {
+            mediaType: 'application/vnd.example.signature',
+            digest: digestOf(doc),
+            size: doc.length,
+            annotations: { 'org.opencontainers.image.title': 'sig.json' },
+          },
+        ],
+        subject,
+      }),
+    ),
+    blobs: [
+      empty,
+      memoryBlob({ bytes: doc, descriptor: { mediaType: 'application/vnd.example.signature', digest: digestOf(doc), size: doc.length } }),
+    ],
     subject,
   };
-  graph.referrers.push(sbom(subject, '{"v":"old"}', 'amd64.spdx.json', 100), sbom(subject, '{"v":"new"}', 'amd64.spdx.json', 200), sbom(subject, '{"v":"i"}', 'index.spdx.json', 100), signature);
+  graph.referrers.push(
+    sbom(subject, '{"v":"old"}', 'amd64.spdx.json', 100),
+    sbom(subject, '{"v":"new"}', 'amd64.spdx.json', 200),
+    sbom(subject, '{"v":"i"}', 'index.spdx.json', 100),
+    signature,
+  );
   const dir = join(work, 'kinds');
   await publish(graph, await openLayoutSink({ dir }), ['1']);
   await checkLayout(await readLayout(dir), { hashes: true });

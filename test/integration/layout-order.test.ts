@@ -49,7 +49,10 @@ async function recording(check: (op: string) => Promise<void>, body: () => Promi
     await note(`rename ${rel(from)} -> ${rel(to)}`);
   };
   fsp.rm = async (path, options) => {
-    const existed = await stat(path).then(() => true, () => false);
+    const existed = await stat(path).then(
+      () => true,
+      () => false,
+    );
     await rm(path, options);
     if (existed && !rel(path).startsWith('..')) await note(`rm ${rel(path)}`);
   };
@@ -74,11 +77,22 @@ function graph(seed: string): ImageGraph {
   const images = (['amd64', 'arm64'] as const).map((architecture) => {
     const own = layer(`${seed} for ${architecture}`);
     const config = memoryBlob(jsonBlob({ architecture, os: 'linux', seed }, MediaType.config));
-    return { manifest: memoryBlob(imageManifestBlob({ config: config.descriptor, layers: [shared.descriptor, own.descriptor] }, { os: 'linux', architecture })), blobs: [config, shared, own] };
+    return {
+      manifest: memoryBlob(
+        imageManifestBlob({ config: config.descriptor, layers: [shared.descriptor, own.descriptor] }, { os: 'linux', architecture }),
+      ),
+      blobs: [config, shared, own],
+    };
   });
   const root = memoryBlob(imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor) }));
   const sbom = sbomReferrer({ sbom: Buffer.from(`{"sbom":"${seed}"}`), subject: root.descriptor, created: 0, title: sbomTitle() });
-  const referrers = [{ manifest: memoryBlob(sbom.manifest), blobs: [memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR }), memoryBlob(sbom.sbom)], subject: root.descriptor }];
+  const referrers = [
+    {
+      manifest: memoryBlob(sbom.manifest),
+      blobs: [memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR }), memoryBlob(sbom.sbom)],
+      subject: root.descriptor,
+    },
+  ];
   return { root, images, referrers };
 }
 
@@ -107,12 +121,23 @@ describe('layout sink commit order', () => {
     assert.ok(commit >= 0, `index.json was replaced by a rename:\n${rec.ops.join('\n')}`);
     assert.equal(intoLayout.at(-1), rec.ops[commit], `index.json is the last file renamed into the layout:\n${intoLayout.join('\n')}`);
     for (const part of ['in-place/oci-layout', 'in-place/sbom/index.spdx.json', 'in-place/blobs/sha256/']) {
-      assert.ok(rec.ops.slice(0, commit).some((op) => op.includes(`-> ${part}`)), `${part} written before index.json`);
+      assert.ok(
+        rec.ops.slice(0, commit).some((op) => op.includes(`-> ${part}`)),
+        `${part} written before index.json`,
+      );
     }
     const removals = rec.ops.map((op, i) => [op, i] as const).filter(([op]) => op.startsWith('rm in-place/blobs/sha256/'));
-    const gone = [...oldBlobs].filter((hex) => ![...next.images, ...next.referrers].some((i) => [i.manifest, ...i.blobs].some((b) => b.descriptor.digest === `sha256:${hex}`)) && next.root.descriptor.digest !== `sha256:${hex}`);
+    const gone = [...oldBlobs].filter(
+      (hex) =>
+        ![...next.images, ...next.referrers].some((i) => [i.manifest, ...i.blobs].some((b) => b.descriptor.digest === `sha256:${hex}`)) &&
+        next.root.descriptor.digest !== `sha256:${hex}`,
+    );
     assert.ok(gone.length >= 4, 'the new version leaves old blobs behind');
-    assert.deepEqual(removals.map(([op]) => op.slice('rm in-place/blobs/sha256/'.length)).sort(), gone.sort(), 'exactly the old blobs the new index does not reach are removed');
+    assert.deepEqual(
+      removals.map(([op]) => op.slice('rm in-place/blobs/sha256/'.length)).sort(),
+      gone.sort(),
+      'exactly the old blobs the new index does not reach are removed',
+    );
     for (const [op, i] of removals) assert.ok(i > commit, `${op} comes after the index.json rename`);
     await checkLayout(await readLayout(out), { hashes: true });
   });
@@ -121,7 +146,10 @@ describe('layout sink commit order', () => {
     const out = join(work, 'fresh');
     const rec = await recording(
       async () => {
-        const exists = await stat(out).then(() => true, () => false);
+        const exists = await stat(out).then(
+          () => true,
+          () => false,
+        );
         if (exists) await whole(out);
       },
       async () => {
@@ -131,11 +159,17 @@ describe('layout sink commit order', () => {
     assert.deepEqual(rec.violations, [], rec.ops.join('\n'));
     const appear = rec.ops.findIndex((op) => op.endsWith(' -> fresh'));
     assert.ok(appear >= 0, `the layout appears by a rename:\n${rec.ops.join('\n')}`);
-    assert.ok(rec.ops.slice(appear + 1).every((op) => op.startsWith('rm .fresh.alba-')), `after the layout appears only the staging leftovers go:\n${rec.ops.slice(appear).join('\n')}`);
+    assert.ok(
+      rec.ops.slice(appear + 1).every((op) => op.startsWith('rm .fresh.alba-')),
+      `after the layout appears only the staging leftovers go:\n${rec.ops.slice(appear).join('\n')}`,
+    );
     const staged = rec.ops.slice(0, appear);
     const index = staged.findIndex((op) => /^rename \S+ -> \.fresh\.alba-[^/]+\/index\.json$/.test(op));
     assert.ok(index >= 0, `index.json is staged by a rename:\n${staged.join('\n')}`);
     assert.equal(index, staged.length - 1, `index.json is the last file staged:\n${staged.join('\n')}`);
-    assert.ok(staged.slice(0, index).filter((op) => /-> \.fresh\.alba-[^/]+\/blobs\/sha256\//.test(op)).length >= 7, 'every blob is staged before index.json');
+    assert.ok(
+      staged.slice(0, index).filter((op) => /-> \.fresh\.alba-[^/]+\/blobs\/sha256\//.test(op)).length >= 7,
+      'every blob is staged before index.json',
+    );
   });
 });

@@ -47,11 +47,20 @@ function elf(machine: number): Buffer {
 
 async function deb(name: string, architecture: string, files: DebEntry[]): Promise<string> {
   const path = join(dir, `${name}_${architecture}.deb`);
-  await writeFile(path, await makeDeb({ control: { Package: name, Version: '1.0', Architecture: architecture, Maintainer: 'T <t@example.org>', Description: 'fixture' }, files }));
+  await writeFile(
+    path,
+    await makeDeb({
+      control: { Package: name, Version: '1.0', Architecture: architecture, Maintainer: 'T <t@example.org>', Description: 'fixture' },
+      files,
+    }),
+  );
   return path;
 }
 
-const dirs = (...paths: string[]): DebEntry[] => [{ path: './', type: 'directory' }, ...paths.map((p) => ({ path: `./${p}`, type: 'directory' as const }))];
+const dirs = (...paths: string[]): DebEntry[] => [
+  { path: './', type: 'directory' },
+  ...paths.map((p) => ({ path: `./${p}`, type: 'directory' as const })),
+];
 
 /** Builds the fixture image for two platforms into an OCI layout, the way the build does. */
 async function buildFixture(): Promise<void> {
@@ -76,10 +85,29 @@ async function buildFixture(): Promise<void> {
       { path: `./usr/lib/${lib}/libhello.so.1.0`, content: elf(ELF_OF_DEBIAN_ARCH[arch.debian]!.machine) },
       { path: `./usr/lib/${lib}/libhello.so.1`, type: 'symlink', linkname: 'libhello.so.1.0', mode: 0o777 },
     ]);
-    const ca = await buildDebLayer({ debPath: caDeb, packageName: 'ca-certificates', store, sourceDateEpoch: EPOCH, what: `ca-certificates (${arch.name})`, capture: isCaCertificatePath });
-    const base = await buildBaseLayer({ store, users: DEFAULT_USERS, groups: DEFAULT_GROUPS, caBundle: caBundle(ca.captured), sourceDateEpoch: EPOCH });
+    const ca = await buildDebLayer({
+      debPath: caDeb,
+      packageName: 'ca-certificates',
+      store,
+      sourceDateEpoch: EPOCH,
+      what: `ca-certificates (${arch.name})`,
+      capture: isCaCertificatePath,
+    });
+    const base = await buildBaseLayer({
+      store,
+      users: DEFAULT_USERS,
+      groups: DEFAULT_GROUPS,
+      caBundle: caBundle(ca.captured),
+      sourceDateEpoch: EPOCH,
+    });
     const tz = await buildDebLayer({ debPath: tzDeb, packageName: 'tzdata', store, sourceDateEpoch: EPOCH, what: `tzdata (${arch.name})` });
-    const libLayer = await buildDebLayer({ debPath: libDeb, packageName: 'libhello1', store, sourceDateEpoch: EPOCH, what: `libhello1 (${arch.name})` });
+    const libLayer = await buildDebLayer({
+      debPath: libDeb,
+      packageName: 'libhello1',
+      store,
+      sourceDateEpoch: EPOCH,
+      what: `libhello1 (${arch.name})`,
+    });
     await writeFile(join(dir, `app-${arch.debian}`), elf(ELF_OF_DEBIAN_ARCH[arch.debian]!.machine));
     const user = await buildUserFilesLayer({
       store,
@@ -113,7 +141,13 @@ async function buildFixture(): Promise<void> {
       arch.platform,
     );
     manifests.push(manifest.descriptor);
-    images.push({ manifest: memoryBlob(manifest), blobs: [memoryBlob(config), ...layers.map(([l]) => fileBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, store.path(l.digest)))] });
+    images.push({
+      manifest: memoryBlob(manifest),
+      blobs: [
+        memoryBlob(config),
+        ...layers.map(([l]) => fileBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, store.path(l.digest))),
+      ],
+    });
   }
   const index = imageIndexBlob({ manifests });
   await publish({ root: memoryBlob(index), images, referrers: [] }, await openLayoutSink({ dir: layoutDir }), [TAG]);
@@ -141,7 +175,8 @@ describe('2-platform OCI layout from fixture debs', () => {
   test('every JSON document is valid against the OCI schemas, and every blob hashes to its digest', async (t) => {
     const layout = await readLayout(layoutDir);
     await checkLayout(layout, { hashes: true });
-    if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layoutDir, 'oci-layout'), 'utf8'))), []);
+    if (schemasAvailable(t))
+      assert.deepEqual(validateOci(OciSchema.layout, JSON.parse(await readFile(join(layoutDir, 'oci-layout'), 'utf8'))), []);
     if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, layout.index), []);
     const index = await layout.readJson<{ manifests: Descriptor[] }>(layout.findRef(TAG)!.digest);
     if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, index), []);
@@ -149,7 +184,8 @@ describe('2-platform OCI layout from fixture debs', () => {
     for (const m of index.manifests) {
       const manifest = await layout.readJson<{ config: Descriptor }>(m.digest);
       if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], m.digest);
-      if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.config, await layout.readJson(manifest.config.digest)), [], manifest.config.digest);
+      if (schemasAvailable(t))
+        assert.deepEqual(validateOci(OciSchema.config, await layout.readJson(manifest.config.digest)), [], manifest.config.digest);
     }
   });
 
@@ -164,7 +200,13 @@ describe('2-platform OCI layout from fixture debs', () => {
       if (!requireTool('umoci', t)) return;
       const asRoot = process.getuid?.() === 0;
       const bundle = join(dir, `bundle-${arch.debian}`);
-      const res = run('umoci', ['unpack', ...(asRoot ? [] : ['--rootless']), '--image', `${layoutDir}:${platformRefName(TAG, arch.platform)}`, bundle]);
+      const res = run('umoci', [
+        'unpack',
+        ...(asRoot ? [] : ['--rootless']),
+        '--image',
+        `${layoutDir}:${platformRefName(TAG, arch.platform)}`,
+        bundle,
+      ]);
       assert.equal(res.status, 0, res.output);
       const rootfs = join(bundle, 'rootfs');
       const lib = MULTIARCH[arch.debian] as string;
@@ -190,7 +232,10 @@ describe('2-platform OCI layout from fixture debs', () => {
         await readFile(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), 'utf8'),
         '-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n',
       );
-      assert.match(await readFile(join(rootfs, 'var/lib/dpkg/status.d/libhello1'), 'utf8'), new RegExp(`^Package: libhello1\nStatus: install ok installed\n.*Architecture: ${arch.debian}\n`, 's'));
+      assert.match(
+        await readFile(join(rootfs, 'var/lib/dpkg/status.d/libhello1'), 'utf8'),
+        new RegExp(`^Package: libhello1\nStatus: install ok installed\n.*Architecture: ${arch.debian}\n`, 's'),
+      );
       assert.equal((await readFile(join(rootfs, 'usr/local/bin/app'))).readUInt16LE(18), ELF_OF_DEBIAN_ARCH[arch.debian]!.machine);
       const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: { user: { uid: number }; cwd: string } };
       assert.equal(config.process.user.uid, 65532);

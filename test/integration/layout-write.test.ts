@@ -47,9 +47,14 @@ async function writeLayout(input: LayoutInput): Promise<void> {
 
 async function image(out: string, tag: string, epoch: number): Promise<LayoutInput> {
   const layer = await buildBaseLayer({ store, users: DEFAULT_USERS, groups: DEFAULT_GROUPS, sourceDateEpoch: epoch });
-  const configs = PLATFORMS.map((platform) => imageConfigBlob({ created: epoch, platform, layers: [{ diffId: layer.diffId, createdBy: 'alba: base' }] }));
+  const configs = PLATFORMS.map((platform) =>
+    imageConfigBlob({ created: epoch, platform, layers: [{ diffId: layer.diffId, createdBy: 'alba: base' }] }),
+  );
   const manifests = PLATFORMS.map((platform, i) =>
-    imageManifestBlob({ config: configs[i]!.descriptor, layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }] }, platform),
+    imageManifestBlob(
+      { config: configs[i]!.descriptor, layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }] },
+      platform,
+    ),
   );
   const index = imageIndexBlob({ manifests: manifests.map((m) => m.descriptor) });
   const layerBlob = fileBlob({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, store.path(layer.digest));
@@ -97,7 +102,7 @@ describe('layout sink', () => {
     await checkLayout(layout, { hashes: true });
     const leftovers = (await readdir(dir)).filter((n) => n.startsWith('.out2'));
     assert.deepEqual(leftovers, [], 'no temp or old directory is left beside the output');
-    assert.equal((await readdir(join(out, 'blobs', 'sha256'))).length, 1 + 2 + 2 + 1, 'the old layout\'s blobs are gone');
+    assert.equal((await readdir(join(out, 'blobs', 'sha256'))).length, 1 + 2 + 2 + 1, "the old layout's blobs are gone");
   });
 
   test('a failed write leaves the previous output untouched', async () => {
@@ -109,7 +114,10 @@ describe('layout sink', () => {
     broken.graph.images[0]!.blobs.push(fileBlob({ mediaType: 'application/octet-stream', digest: missing, size: 1 }, store.path(missing)));
     await assert.rejects(writeLayout(broken), (err: unknown) => isAlbaError(err, 'BLOB_MISSING') && err.message.includes('is missing'));
     assert.deepEqual(await snapshotTree(out), before, 'the previous layout is the same, file by file');
-    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.out3')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('.out3')),
+      [],
+    );
   });
 
   test('a layout whose index references a missing blob is refused before the swap', async () => {
@@ -124,7 +132,10 @@ describe('layout sink', () => {
     const out = join(dir, 'precious');
     await mkdir(out);
     await writeFile(join(out, 'thesis.tex'), 'years of work');
-    await assert.rejects(writeLayout(await image(out, 'x', 1)), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes(out));
+    await assert.rejects(
+      writeLayout(await image(out, 'x', 1)),
+      (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes(out),
+    );
     assert.equal(await readFile(join(out, 'thesis.tex'), 'utf8'), 'years of work');
   });
 });

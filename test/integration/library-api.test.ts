@@ -51,7 +51,12 @@ describe('library API', () => {
   test('lockRecipe, then build returns a graph and writes no layout; publish stores it children first, tags last', async () => {
     const recipe = await loadRecipe(recipePath);
     const cacheDir = join(work, 'cache');
-    const { lock } = await lockRecipe(recipe, { targets: applyMirrors(recipe.sources, [], undefined), cacheDir, allowInsecure: false, log: () => undefined });
+    const { lock } = await lockRecipe(recipe, {
+      targets: applyMirrors(recipe.sources, [], undefined),
+      cacheDir,
+      allowInsecure: false,
+      log: () => undefined,
+    });
     assert.deepEqual(Object.keys(lock.archs).sort(), ['amd64', 'arm64']);
     const result = await build({ recipe, lock, cacheDir, targets: applyMirrors(recipe.sources, [], undefined), log: () => undefined });
     assert.equal(result.graph.images.length, 2);
@@ -64,10 +69,12 @@ describe('library API', () => {
     const position = (what: string): number => order.indexOf(what);
     const root = `manifest ${result.index.digest}`;
     for (const image of result.graph.images) {
-      for (const blob of image.blobs) assert.ok(position(`blob ${blob.descriptor.digest}`) < position(`manifest ${image.manifest.descriptor.digest}`));
+      for (const blob of image.blobs)
+        assert.ok(position(`blob ${blob.descriptor.digest}`) < position(`manifest ${image.manifest.descriptor.digest}`));
       assert.ok(position(`manifest ${image.manifest.descriptor.digest}`) < position(root));
     }
-    for (const r of result.graph.referrers) assert.ok(position(`manifest ${r.manifest.descriptor.digest}`) > position(root), 'referrers after their subject');
+    for (const r of result.graph.referrers)
+      assert.ok(position(`manifest ${r.manifest.descriptor.digest}`) > position(root), 'referrers after their subject');
     assert.deepEqual(order.slice(-3), ['tag lib', 'tag also', 'finish true']);
     const blobs = order.filter((o) => o.startsWith('blob '));
     assert.equal(new Set(blobs).size, blobs.length, 'each blob once, though the platforms share the all-arch layers');
@@ -93,10 +100,18 @@ describe('library API', () => {
     };
     const recipe = await loadRecipe(recipePath);
     const cacheDir = join(work, 'cache');
-    const { lock } = await lockRecipe(recipe, { targets: applyMirrors(recipe.sources, [], undefined), cacheDir, allowInsecure: false, log: () => undefined });
+    const { lock } = await lockRecipe(recipe, {
+      targets: applyMirrors(recipe.sources, [], undefined),
+      cacheDir,
+      allowInsecure: false,
+      log: () => undefined,
+    });
     const { graph } = await build({ recipe, lock, cacheDir, targets: applyMirrors(recipe.sources, [], undefined), log: () => undefined });
     await assert.rejects(publish(graph, sink, ['x']), /disk full/);
-    assert.deepEqual(order.filter((o) => o.startsWith('tag')), []);
+    assert.deepEqual(
+      order.filter((o) => o.startsWith('tag')),
+      [],
+    );
     assert.equal(order.at(-1), 'finish false');
   });
 });

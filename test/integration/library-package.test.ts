@@ -28,7 +28,10 @@ before(async () => {
   const tarball = (await readdir(work)).find((n) => n.endsWith('.tgz'));
   assert.ok(tarball !== undefined, pack.stdout);
   await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-  const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(work, tarball)], { cwd: scratch, encoding: 'utf8' });
+  const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(work, tarball)], {
+    cwd: scratch,
+    encoding: 'utf8',
+  });
   assert.equal(install.status, 0, install.stderr);
 });
 after(async () => {
@@ -61,7 +64,28 @@ test('the packed package is imported by name, type-checks, locks, builds, publis
   await writeFile(join(scratch, 'program.ts'), PROGRAM);
   const tsc = join(repoRoot(), 'node_modules', 'typescript', 'bin', 'tsc');
   const typeRoots = join(repoRoot(), 'node_modules', '@types');
-  const check = spawnSync(process.execPath, [tsc, '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--typeRoots', typeRoots, '--types', 'node', '--outDir', '.', 'program.ts'], { cwd: scratch, encoding: 'utf8' });
+  const check = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--skipLibCheck',
+      '--typeRoots',
+      typeRoots,
+      '--types',
+      'node',
+      '--outDir',
+      '.',
+      'program.ts',
+    ],
+    { cwd: scratch, encoding: 'utf8' },
+  );
   assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   const out = join(work, 'layout');
   // spawned asynchronously: the fixture's repository server runs in this process

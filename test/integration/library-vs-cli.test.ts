@@ -40,7 +40,10 @@ describe('buildRecipe and the CLI', () => {
     const built = await buildRecipe(project.recipe, { cacheDir: join(work, 'lib-cache') });
     assert.equal(built.resolved, false, 'the lock beside the recipe was used');
     assert.equal(built.index.digest, cli.index.digest);
-    assert.deepEqual(built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest })), cli.manifests.map(({ platform, digest }) => ({ platform, digest })));
+    assert.deepEqual(
+      built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest })),
+      cli.manifests.map(({ platform, digest }) => ({ platform, digest })),
+    );
     const out = join(work, 'lib-out');
     assert.deepEqual(await writeOutput(built.graph, { format: 'oci', out, tag: built.recipe.tag }), [out]);
     assert.equal(await readFile(join(out, 'index.json'), 'utf8'), await readFile(join(work, 'cli-out', 'index.json'), 'utf8'));
@@ -51,7 +54,10 @@ describe('buildRecipe and the CLI', () => {
     const lines: string[] = [];
     const built = await buildRecipe(recipe, { cacheDir: join(work, 'lib-cache-nolock'), log: (l) => lines.push(l) });
     assert.equal(built.resolved, true);
-    assert.ok(lines.some((l) => /no lock file .*resolving now/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /no lock file .*resolving now/.test(l)),
+      lines.join('\n'),
+    );
     assert.equal(built.index.digest, cli.index.digest);
   });
 
@@ -65,13 +71,16 @@ describe('buildRecipe and the CLI', () => {
     await assert.rejects(buildRecipe(other, { lock, cacheDir: join(work, 'lib-cache') }), (err) => isAlbaError(err, 'LOCK_STALE'));
     const stale = await writeFixtureProject(join(work, 'stale'), { url: server.url, keyring: keyringPath, tag: 'lib', archs: ['amd64'] });
     await writeFile(stale.lock, await readFile(project.lock));
-    await assert.rejects(buildRecipe(stale.recipe, { cacheDir: join(work, 'lib-cache') }), (err) => isAlbaError(err, 'LOCK_STALE') && err.message.includes(stale.lock));
+    await assert.rejects(
+      buildRecipe(stale.recipe, { cacheDir: join(work, 'lib-cache') }),
+      (err) => isAlbaError(err, 'LOCK_STALE') && err.message.includes(stale.lock),
+    );
     const run = await runAlba(['build', stale.recipe, '--cache', join(work, 'cli-cache'), '--out', join(work, 'stale-out')]);
     assert.equal(run.status, 1, explainRun(run));
     assert.match(run.stderr, /error\[LOCK_STALE\]/);
   });
 
-  test('openSink on oci:DIR stores the graph as `alba container push` does: the pinned digest is the CLI build\'s index', async () => {
+  test("openSink on oci:DIR stores the graph as `alba container push` does: the pinned digest is the CLI build's index", async () => {
     const built = await buildRecipe(project.recipe, { cacheDir: join(work, 'lib-cache') });
     const dir = join(work, 'pushed');
     const opened = await openSink(`oci:${dir}`, { tags: parseTags(['lib']) });

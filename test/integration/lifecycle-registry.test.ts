@@ -25,7 +25,23 @@ const digests = new Map<string, string>();
  * The pushes, oldest first: 3 release, 2 extra and 12 dev tags (`latest` with d11, d03 with
  * 1.1.0: one push, one digest), each push another image of the fixture sharing its base layers.
  */
-const PUSHES: string[][] = [['1.0.0'], ['d01'], ['d02'], ['1.1.0', 'd03'], ['d04'], ['2.1.0-rc.1'], ['d05'], ['d06'], ['d07'], ['2.0.0'], ['d08'], ['2.1.0-rc.2'], ['d09'], ['d10'], ['d11', 'latest']];
+const PUSHES: string[][] = [
+  ['1.0.0'],
+  ['d01'],
+  ['d02'],
+  ['1.1.0', 'd03'],
+  ['d04'],
+  ['2.1.0-rc.1'],
+  ['d05'],
+  ['d06'],
+  ['d07'],
+  ['2.0.0'],
+  ['d08'],
+  ['2.1.0-rc.2'],
+  ['d09'],
+  ['d10'],
+  ['d11', 'latest'],
+];
 
 /** alba with the test's cache for the commands that keep state there (push's mount hints). */
 function alba(args: string[]): Promise<AlbaRun> {
@@ -44,7 +60,10 @@ async function tagsOf(repository: string): Promise<string[]> {
 }
 
 async function hasManifest(repository: string, digest: string): Promise<boolean> {
-  const res = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' } });
+  const res = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' },
+  });
   return res.status === 200;
 }
 
@@ -72,7 +91,16 @@ async function pushAll(repository: string, host = registry.host): Promise<void> 
   for (const [i, tags] of PUSHES.entries()) {
     const out = join(work, `build-${i}`);
     if (!digests.has(out)) {
-      const b = await runAlba(['build', fixture.recipe, '--cache', fixture.cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`]);
+      const b = await runAlba([
+        'build',
+        fixture.recipe,
+        '--cache',
+        fixture.cache,
+        '--out',
+        out,
+        '--annotation',
+        `org.opencontainers.image.revision=${i}`,
+      ]);
       assert.equal(b.status, 0, explainRun(b));
       digests.set(out, '');
     }
@@ -93,133 +121,192 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('alba container ls, rm and gc on a distribution registry', { skip: haveTools ? false : 'docker-registry or skopeo is missing' }, () => {
-  test('ls: push times from push records, newest first; classes; no referrers tags', async () => {
-    await pushAll('life/app');
-    const res = await alba(['container', 'ls', '-t', 'life/app', '--class', 'all', '--json', `docker://${registry.host}`]);
-    assert.equal(res.status, 0, explainRun(res));
-    const entries = JSON.parse(res.stdout) as { tag: string; class: string; pushed?: string; digest: string }[];
-    assert.equal(entries.length, 17);
-    assert.ok(entries.every((e) => e.pushed !== undefined && e.digest === digests.get(`life/app:${e.tag}`)), res.stdout);
-    const dev = entries.filter((e) => e.class === 'dev').map((e) => e.tag);
-    assert.equal(dev.length, 12);
-    assert.deepEqual(dev.slice(2, 5), ['d10', 'd09', 'd08'], 'newest first, by push time');
-    assert.deepEqual(entries.filter((e) => e.class === 'release').map((e) => e.tag), ['2.0.0', '1.1.0', '1.0.0']);
-    assert.deepEqual(entries.filter((e) => e.class === 'extra').map((e) => e.tag), ['2.1.0-rc.2', '2.1.0-rc.1']);
-  });
+describe(
+  'alba container ls, rm and gc on a distribution registry',
+  { skip: haveTools ? false : 'docker-registry or skopeo is missing' },
+  () => {
+    test('ls: push times from push records, newest first; classes; no referrers tags', async () => {
+      await pushAll('life/app');
+      const res = await alba(['container', 'ls', '-t', 'life/app', '--class', 'all', '--json', `docker://${registry.host}`]);
+      assert.equal(res.status, 0, explainRun(res));
+      const entries = JSON.parse(res.stdout) as { tag: string; class: string; pushed?: string; digest: string }[];
+      assert.equal(entries.length, 17);
+      assert.ok(
+        entries.every((e) => e.pushed !== undefined && e.digest === digests.get(`life/app:${e.tag}`)),
+        res.stdout,
+      );
+      const dev = entries.filter((e) => e.class === 'dev').map((e) => e.tag);
+      assert.equal(dev.length, 12);
+      assert.deepEqual(dev.slice(2, 5), ['d10', 'd09', 'd08'], 'newest first, by push time');
+      assert.deepEqual(
+        entries.filter((e) => e.class === 'release').map((e) => e.tag),
+        ['2.0.0', '1.1.0', '1.0.0'],
+      );
+      assert.deepEqual(
+        entries.filter((e) => e.class === 'extra').map((e) => e.tag),
+        ['2.1.0-rc.2', '2.1.0-rc.1'],
+      );
+    });
 
-  test('gc --keep 5: dry run = real run, the right tags go, kept tags pull with their digests and SBOMs, nothing unreachable is left', async () => {
-    const target = `docker://${registry.host}`;
-    const everything = await reachable('life/app');
-    const dry = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--dry-run', '--json', target]);
-    assert.equal(dry.status, 0, explainRun(dry));
-    assert.equal((await reachable('life/app')).size, everything.size, '--dry-run changes nothing');
-    assert.equal((await tagsOf('life/app')).length, 17);
-    const real = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--json', target]);
-    assert.equal(real.status, 0, explainRun(real));
-    const planned = JSON.parse(dry.stdout) as { dryRun: boolean; tags: string[]; untag: { tag: string }[]; objects: { key: string }[]; blobs: { count: number } };
-    const done = JSON.parse(real.stdout) as typeof planned;
-    assert.deepEqual({ ...done, dryRun: true }, planned, 'the real run does exactly the plan');
-    assert.deepEqual([...done.tags].sort(), ['d01', 'd02', 'd03', 'd04', 'd05', 'd06', 'd07']);
-    assert.deepEqual(done.untag.map((u) => u.tag), ['d03'], 'd03 shares its digest with the release 1.1.0: removed alone');
-    assert.ok(done.blobs.count > 0, 'the removed images leave blobs to the registry');
-    assert.match(real.stderr, /blobs are the registry's to collect/);
-    const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
-    assert.deepEqual(await tagsOf('life/app'), [...kept].sort());
-    for (const key of done.objects.map((o) => o.key)) assert.equal(await hasManifest('life/app', key), false, `${key} is deleted`);
-    const left = await reachable('life/app');
-    assert.deepEqual([...everything].filter((d) => !left.has(d)).sort(), done.objects.map((o) => o.key).sort(), 'exactly what no kept tag reaches went');
-    for (const tag of kept) {
-      const inspect = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/life/app:${tag}`]);
-      assert.equal(inspect.status, 0, inspect.out);
-      const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/life/app:${tag}`, `oci:${join(work, `back-${tag}`)}:x`]);
-      assert.equal(copy.status, 0, `${tag}: ${copy.out}`);
-      const sbom = await alba(['sbom', `${registry.host}/life/app:${tag}`, '--platform', 'arm64']);
-      assert.equal(sbom.status, 0, `${tag}: ${explainRun(sbom)}`);
-    }
-    const again = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--json', target]);
-    assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'a second gc has nothing to do');
-  });
+    test('gc --keep 5: dry run = real run, the right tags go, kept tags pull with their digests and SBOMs, nothing unreachable is left', async () => {
+      const target = `docker://${registry.host}`;
+      const everything = await reachable('life/app');
+      const dry = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--dry-run', '--json', target]);
+      assert.equal(dry.status, 0, explainRun(dry));
+      assert.equal((await reachable('life/app')).size, everything.size, '--dry-run changes nothing');
+      assert.equal((await tagsOf('life/app')).length, 17);
+      const real = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--json', target]);
+      assert.equal(real.status, 0, explainRun(real));
+      const planned = JSON.parse(dry.stdout) as {
+        dryRun: boolean;
+        tags: string[];
+        untag: { tag: string }[];
+        objects: { key: string }[];
+        blobs: { count: number };
+      };
+      const done = JSON.parse(real.stdout) as typeof planned;
+      assert.deepEqual({ ...done, dryRun: true }, planned, 'the real run does exactly the plan');
+      assert.deepEqual([...done.tags].sort(), ['d01', 'd02', 'd03', 'd04', 'd05', 'd06', 'd07']);
+      assert.deepEqual(
+        done.untag.map((u) => u.tag),
+        ['d03'],
+        'd03 shares its digest with the release 1.1.0: removed alone',
+      );
+      assert.ok(done.blobs.count > 0, 'the removed images leave blobs to the registry');
+      assert.match(real.stderr, /blobs are the registry's to collect/);
+      const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
+      assert.deepEqual(await tagsOf('life/app'), [...kept].sort());
+      for (const key of done.objects.map((o) => o.key)) assert.equal(await hasManifest('life/app', key), false, `${key} is deleted`);
+      const left = await reachable('life/app');
+      assert.deepEqual(
+        [...everything].filter((d) => !left.has(d)).sort(),
+        done.objects.map((o) => o.key).sort(),
+        'exactly what no kept tag reaches went',
+      );
+      for (const tag of kept) {
+        const inspect = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/life/app:${tag}`]);
+        assert.equal(inspect.status, 0, inspect.out);
+        const copy = run('skopeo', [
+          'copy',
+          '--all',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/life/app:${tag}`,
+          `oci:${join(work, `back-${tag}`)}:x`,
+        ]);
+        assert.equal(copy.status, 0, `${tag}: ${copy.out}`);
+        const sbom = await alba(['sbom', `${registry.host}/life/app:${tag}`, '--platform', 'arm64']);
+        assert.equal(sbom.status, 0, `${tag}: ${explainRun(sbom)}`);
+      }
+      const again = await alba(['container', 'gc', '-t', 'life/app', '--keep', '5', '--json', target]);
+      assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'a second gc has nothing to do');
+    });
 
-  test('rm of a tag whose digest a sibling shares refuses and changes nothing; --untag removes it alone; rm of the last tag deletes the image', async () => {
-    const target = `docker://${registry.host}`;
-    const before = await reachable('life/app');
-    const refused = await alba(['container', 'rm', '-t', 'life/app:latest', target]);
-    assert.equal(refused.status, 1, explainRun(refused));
-    assert.match(refused.stderr, /error\[TAG_SHARED\].*d11/);
-    assert.match(refused.stderr, /hint: .*--untag/);
-    assert.deepEqual([...(await reachable('life/app'))].sort(), [...before].sort(), 'a refusal changes nothing');
-    assert.ok((await tagsOf('life/app')).includes('latest'));
-    const untag = await alba(['container', 'rm', '--untag', '-t', 'life/app:latest', target]);
-    assert.equal(untag.status, 0, explainRun(untag));
-    assert.ok(!(await tagsOf('life/app')).includes('latest'));
-    assert.equal(run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/life/app:d11`]).status, 0, 'd11 still there');
-    const d11 = digests.get('life/app:d11') as string;
-    const last = await alba(['container', 'rm', '-t', 'life/app:d11', '--json', target]);
-    assert.equal(last.status, 0, explainRun(last));
-    assert.equal(await hasManifest('life/app', d11), false, 'the index of d11 is deleted');
-    assert.ok((JSON.parse(last.stdout) as { objects: unknown[] }).objects.length > 3, 'with its platform manifests and referrers');
-    const missing = await alba(['container', 'rm', '-t', 'life/app:nope', target]);
-    assert.equal(missing.status, 2, explainRun(missing));
-  });
+    test('rm of a tag whose digest a sibling shares refuses and changes nothing; --untag removes it alone; rm of the last tag deletes the image', async () => {
+      const target = `docker://${registry.host}`;
+      const before = await reachable('life/app');
+      const refused = await alba(['container', 'rm', '-t', 'life/app:latest', target]);
+      assert.equal(refused.status, 1, explainRun(refused));
+      assert.match(refused.stderr, /error\[TAG_SHARED\].*d11/);
+      assert.match(refused.stderr, /hint: .*--untag/);
+      assert.deepEqual([...(await reachable('life/app'))].sort(), [...before].sort(), 'a refusal changes nothing');
+      assert.ok((await tagsOf('life/app')).includes('latest'));
+      const untag = await alba(['container', 'rm', '--untag', '-t', 'life/app:latest', target]);
+      assert.equal(untag.status, 0, explainRun(untag));
+      assert.ok(!(await tagsOf('life/app')).includes('latest'));
+      assert.equal(
+        run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/life/app:d11`]).status,
+        0,
+        'd11 still there',
+      );
+      const d11 = digests.get('life/app:d11') as string;
+      const last = await alba(['container', 'rm', '-t', 'life/app:d11', '--json', target]);
+      assert.equal(last.status, 0, explainRun(last));
+      assert.equal(await hasManifest('life/app', d11), false, 'the index of d11 is deleted');
+      assert.ok((JSON.parse(last.stdout) as { objects: unknown[] }).objects.length > 3, 'with its platform manifests and referrers');
+      const missing = await alba(['container', 'rm', '-t', 'life/app:nope', target]);
+      assert.equal(missing.status, 2, explainRun(missing));
+    });
 
-  test('a gc killed half-way leaves every kept tag whole, and a rerun finishes the removal', async () => {
-    await pushAll('life/killed');
-    const dry = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', '--dry-run', '--json', `docker://${registry.host}`]);
-    const planned = (JSON.parse(dry.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
-    const proxy = await startFaultProxy(registry.url);
-    // the placeholder of d03 and the 6 removed indexes go first: stall on the second platform manifest or referrer
-    const deletes = (r: SeenRequest): boolean => r.method === 'DELETE' && /manifests\/sha256:/.test(r.path);
-    assert.ok(await killAlbaAt(proxy, deletes, 9, ['container', 'gc', '-t', 'life/killed', '--keep', '5', `docker://${proxy.host}`]), 'gc reached its 9th delete');
-    const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
-    for (const tag of kept) {
-      const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/life/killed:${tag}`, `oci:${join(work, `killed-${tag}`)}:x`]);
-      assert.equal(copy.status, 0, `${tag} pulls whole after the kill: ${copy.out}`);
-    }
-    assert.ok((await Promise.all(planned.map((d) => hasManifest('life/killed', d)))).some((held) => held), 'the kill left part of the plan undone');
-    const left = await tagsOf('life/killed');
-    assert.ok(left.includes('alba-removal-lease'), 'the killed removal left its lease, with its journal');
-    assert.equal(left.filter((t) => t !== 'alba-removal-lease').length, kept.length, 'the removed tags are gone already: only the journal knows what is left');
-    // the rerun may run anywhere: the journal is in the registry (and the lease is stale once unchanged for 30 s)
-    const rerun = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', `docker://${proxy.host}`]);
-    await proxy.close();
-    assert.equal(rerun.status, 0, explainRun(rerun));
-    assert.match(rerun.stderr, /left by a run that stopped .*takes it over/);
-    for (const d of planned) assert.equal(await hasManifest('life/killed', d), false, `${d} is deleted after the rerun`);
-    assert.deepEqual(await tagsOf('life/killed'), [...kept].sort());
-  });
-
-  test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
-    const build = join(work, 'build-0');
-    if (!digests.has(build)) await pushAll('life/race-seed');
-    const first = await alba(['container', 'push', '-t', 'life/race:d1', build, `docker://${registry.host}`]);
-    assert.equal(first.status, 0, explainRun(first));
-    const proxy = await startFaultProxy(registry.url);
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const index = first.stdout.trim().split('@').pop() as string;
-    const indexDelete = (r: SeenRequest): boolean => r.method === 'DELETE' && r.path.endsWith(`/manifests/${index}`);
-    // the gc's delete of the index is held: its plan is made and checked against the tags, the push tags meanwhile
-    proxy.fault = (r) => (indexDelete(r) ? { hold: held } : undefined);
-    try {
-      const gcRun = alba(['container', 'gc', '-t', 'life/race', '--keep-dev', '0', `docker://${proxy.host}`]);
-      for (let i = 0; i < 300 && !proxy.requests.some(indexDelete); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(proxy.requests.some(indexDelete), 'the gc sent the delete of the index');
-      let pushed: AlbaRun | undefined;
-      const pushRun = alba(['container', 'push', '-t', 'life/race:d2', build, `docker://${registry.host}`]).then((r) => (pushed = r));
-      await new Promise((r) => setTimeout(r, 4000));
-      assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
-      release();
-      const [gc, pu] = await Promise.all([gcRun, pushRun]);
-      assert.equal(gc.status, 0, explainRun(gc));
-      assert.equal(pu.status, 0, explainRun(pu));
-      const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/life/race:d2`, `oci:${join(work, 'race-d2')}:x`]);
-      assert.equal(copy.status, 0, `d2 pulls whole after the push reported success: ${copy.out}`);
-      assert.match(pu.stderr, /a removal is running/);
-      assert.deepEqual(await tagsOf('life/race'), ['d2'], 'the lease tag is gone');
-    } finally {
-      release();
+    test('a gc killed half-way leaves every kept tag whole, and a rerun finishes the removal', async () => {
+      await pushAll('life/killed');
+      const dry = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', '--dry-run', '--json', `docker://${registry.host}`]);
+      const planned = (JSON.parse(dry.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
+      const proxy = await startFaultProxy(registry.url);
+      // the placeholder of d03 and the 6 removed indexes go first: stall on the second platform manifest or referrer
+      const deletes = (r: SeenRequest): boolean => r.method === 'DELETE' && /manifests\/sha256:/.test(r.path);
+      assert.ok(
+        await killAlbaAt(proxy, deletes, 9, ['container', 'gc', '-t', 'life/killed', '--keep', '5', `docker://${proxy.host}`]),
+        'gc reached its 9th delete',
+      );
+      const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
+      for (const tag of kept) {
+        const copy = run('skopeo', [
+          'copy',
+          '--all',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/life/killed:${tag}`,
+          `oci:${join(work, `killed-${tag}`)}:x`,
+        ]);
+        assert.equal(copy.status, 0, `${tag} pulls whole after the kill: ${copy.out}`);
+      }
+      assert.ok(
+        (await Promise.all(planned.map((d) => hasManifest('life/killed', d)))).some((held) => held),
+        'the kill left part of the plan undone',
+      );
+      const left = await tagsOf('life/killed');
+      assert.ok(left.includes('alba-removal-lease'), 'the killed removal left its lease, with its journal');
+      assert.equal(
+        left.filter((t) => t !== 'alba-removal-lease').length,
+        kept.length,
+        'the removed tags are gone already: only the journal knows what is left',
+      );
+      // the rerun may run anywhere: the journal is in the registry (and the lease is stale once unchanged for 30 s)
+      const rerun = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', `docker://${proxy.host}`]);
       await proxy.close();
-    }
-  });
-});
+      assert.equal(rerun.status, 0, explainRun(rerun));
+      assert.match(rerun.stderr, /left by a run that stopped .*takes it over/);
+      for (const d of planned) assert.equal(await hasManifest('life/killed', d), false, `${d} is deleted after the rerun`);
+      assert.deepEqual(await tagsOf('life/killed'), [...kept].sort());
+    });
+
+    test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
+      const build = join(work, 'build-0');
+      if (!digests.has(build)) await pushAll('life/race-seed');
+      const first = await alba(['container', 'push', '-t', 'life/race:d1', build, `docker://${registry.host}`]);
+      assert.equal(first.status, 0, explainRun(first));
+      const proxy = await startFaultProxy(registry.url);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const index = first.stdout.trim().split('@').pop() as string;
+      const indexDelete = (r: SeenRequest): boolean => r.method === 'DELETE' && r.path.endsWith(`/manifests/${index}`);
+      // the gc's delete of the index is held: its plan is made and checked against the tags, the push tags meanwhile
+      proxy.fault = (r) => (indexDelete(r) ? { hold: held } : undefined);
+      try {
+        const gcRun = alba(['container', 'gc', '-t', 'life/race', '--keep-dev', '0', `docker://${proxy.host}`]);
+        for (let i = 0; i < 300 && !proxy.requests.some(indexDelete); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.ok(proxy.requests.some(indexDelete), 'the gc sent the delete of the index');
+        let pushed: AlbaRun | undefined;
+        const pushRun = alba(['container', 'push', '-t', 'life/race:d2', build, `docker://${registry.host}`]).then((r) => (pushed = r));
+        await new Promise((r) => setTimeout(r, 4000));
+        assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
+        release();
+        const [gc, pu] = await Promise.all([gcRun, pushRun]);
+        assert.equal(gc.status, 0, explainRun(gc));
+        assert.equal(pu.status, 0, explainRun(pu));
+        const copy = run('skopeo', [
+          'copy',
+          '--all',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/life/race:d2`,
+          `oci:${join(work, 'race-d2')}:x`,
+        ]);
+        assert.equal(copy.status, 0, `d2 pulls whole after the push reported success: ${copy.out}`);
+        assert.match(pu.stderr, /a removal is running/);
+        assert.deepEqual(await tagsOf('life/race'), ['d2'], 'the lease tag is gone');
+      } finally {
+        release();
+        await proxy.close();
+      }
+    });
+  },
+);

@@ -65,7 +65,8 @@ async function get(key: string): Promise<Buffer | undefined> {
     return undefined;
   }
 }
-const put = (key: string, body: string): Promise<unknown> => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/json' }));
+const put = (key: string, body: string): Promise<unknown> =>
+  s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/json' }));
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** The keys the tag `name:tag` needs whole (the index, its manifests, their configs and layers) that the bucket lacks. */
@@ -74,9 +75,17 @@ async function missingFor(name: string, tag: string): Promise<string[]> {
   const root = await get(`v2/${name}/manifests/${tag}`);
   if (root === undefined) return [`v2/${name}/manifests/${tag}`];
   const visit = async (bytes: Buffer): Promise<void> => {
-    const json = JSON.parse(bytes.toString('utf8')) as { manifests?: { digest: string }[]; config?: { digest: string }; layers?: { digest: string }[] };
+    const json = JSON.parse(bytes.toString('utf8')) as {
+      manifests?: { digest: string }[];
+      config?: { digest: string };
+      layers?: { digest: string }[];
+    };
     for (const d of [json.config, ...(json.layers ?? [])]) {
-      if (d !== undefined && (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `v2/${name}/blobs/${d.digest}` })).catch(() => undefined)) === undefined) missing.push(`blobs/${d.digest}`);
+      if (
+        d !== undefined &&
+        (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `v2/${name}/blobs/${d.digest}` })).catch(() => undefined)) === undefined
+      )
+        missing.push(`blobs/${d.digest}`);
     }
     for (const m of json.manifests ?? []) {
       const child = await get(`v2/${name}/manifests/${m.digest}`);
@@ -89,109 +98,130 @@ async function missingFor(name: string, tag: string): Promise<string[]> {
   return missing;
 }
 
-describe('rm and gc on S3 never delete what they were not asked to (Ceph RGW)', { skip: enabled ? false : 'Ceph is missing, or not root' }, () => {
-  test('a nested repository (v2/a/sub/) is never a candidate of a gc or rm of a, releases included', async () => {
-    await push(['nest/sub:1.0.0', 'nest/sub:d1']);
-    await push(['nest:d1']);
-    const nested = await keys('v2/nest/sub/');
-    const gc = await alba(['container', 'gc', '-t', 'nest', '--keep', '0', '--grace', '0', '--json', target]);
-    assert.equal(gc.status, 0, explainRun(gc));
-    assert.ok((JSON.parse(gc.stdout) as { objects: unknown[] }).objects.length > 5, 'the gc did remove nest:d1 and its content');
-    assert.deepEqual(await keys('v2/nest/sub/'), nested, 'every object of nest/sub is still there');
-    assert.deepEqual(await missingFor('nest/sub', '1.0.0'), []);
-    await push(['nest:d2']);
-    const rmRun = await alba(['container', 'rm', '-t', 'nest:d2', '--grace', '0', target]);
-    assert.equal(rmRun.status, 0, explainRun(rmRun));
-    assert.deepEqual(await keys('v2/nest/sub/'), nested);
-  });
-
-  test('a damaged or missing tags/list stops rm and gc with error[S3] naming it; nothing is deleted; repair rebuilds it', async () => {
-    await push(['dmg:1.0.0', 'dmg:d1']);
-    const before = await keys('v2/dmg/');
-    for (const damage of ['{"name":"dmg","tags":null}', '{"name":"dmg","tags":"d1"}', '[1,2]', 'not json', undefined]) {
-      if (damage === undefined) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'v2/dmg/tags/list' }));
-      else await put('v2/dmg/tags/list', damage);
-      const gc = await alba(['container', 'gc', '-t', 'dmg', '--keep', '0', '--keep-release', '0', '--grace', '0', target]);
-      assert.equal(gc.status, 1, `${damage}: ${explainRun(gc)}`);
-      assert.match(gc.stderr, /error\[S3\].*v2\/dmg\/tags\/list/, String(damage));
-      assert.match(gc.stderr, /container repair/);
-      const rmRun = await alba(['container', 'rm', '-t', 'dmg:d1', '--grace', '0', target]);
-      assert.notEqual(rmRun.status, 0, `${damage}: ${explainRun(rmRun)}`);
-      assert.deepEqual((await keys('v2/dmg/')).filter((k) => !k.endsWith('tags/list')), before.filter((k) => !k.endsWith('tags/list')), `${damage}: nothing deleted`);
-    }
-    const repaired = await alba(['container', 'repair', '-t', 'dmg', target]);
-    assert.equal(repaired.status, 0, explainRun(repaired));
-    assert.deepEqual(JSON.parse((await get('v2/dmg/tags/list'))!.toString('utf8')), { name: 'dmg', tags: ['1.0.0', 'd1'] });
-    const gc = await alba(['container', 'gc', '-t', 'dmg', '--keep', '0', '--grace', '0', target]);
-    assert.equal(gc.status, 0, explainRun(gc));
-    assert.deepEqual(await missingFor('dmg', '1.0.0'), [], 'the release is whole after the gc');
-  });
-
-  test('a garbage tag object or referrers tag stops a gc with error[S3] naming it; a push over a garbage referrers tag rewrites it', async () => {
-    await push(['junk:1.0.0']);
-    const before = await keys('v2/junk/');
-    await put('v2/junk/manifests/d9', 'garbage');
-    let gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
-    assert.equal(gc.status, 1, explainRun(gc));
-    assert.match(gc.stderr, /error\[S3\].*v2\/junk\/manifests\/d9 at \S+ is not JSON/);
-    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'v2/junk/manifests/d9' }));
-    const referrersTag = before.find((k) => /manifests\/sha256-[a-f0-9]{64}$/.test(k))!;
-    await put(referrersTag, '{"manifests": 7}');
-    gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
-    assert.equal(gc.status, 1, explainRun(gc));
-    assert.match(gc.stderr, new RegExp(`error\\[S3\\].*${referrersTag}`));
-    assert.deepEqual((await keys('v2/junk/')).sort(), before.sort(), 'nothing deleted');
-    const again = await alba(['container', 'push', '-t', 'junk:1.0.0', fixture.layout, target]);
-    assert.equal(again.status, 0, explainRun(again));
-    assert.ok(Array.isArray((JSON.parse((await get(referrersTag))!.toString('utf8')) as { manifests: unknown }).manifests), 'the referrers tag is an index again');
-    gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
-    assert.equal(gc.status, 0, explainRun(gc));
-  });
-
-  test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
-    await push(['race:d1']);
-    const proxy = await startFaultProxy(rgw.url);
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    proxy.fault = (r) => (r.method === 'DELETE' ? { hold: held } : undefined);
-    try {
-      const gcRun = alba(['container', 'gc', '-t', 'race', '--keep-dev', '0', '--grace', '0', s3Url(proxy.url, BUCKET)]);
-      for (let i = 0; i < 200 && !proxy.requests.some((r) => r.method === 'DELETE'); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(proxy.requests.some((r) => r.method === 'DELETE'), 'the gc planned and sent its first delete');
-      let pushed: AlbaRun | undefined;
-      const pushRun = alba(['container', 'push', '-t', 'race:d2', fixture.layout, target]).then((r) => (pushed = r));
-      await new Promise((r) => setTimeout(r, 4000));
-      assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
-      release();
-      const [gc, pu] = await Promise.all([gcRun, pushRun]);
+describe(
+  'rm and gc on S3 never delete what they were not asked to (Ceph RGW)',
+  { skip: enabled ? false : 'Ceph is missing, or not root' },
+  () => {
+    test('a nested repository (v2/a/sub/) is never a candidate of a gc or rm of a, releases included', async () => {
+      await push(['nest/sub:1.0.0', 'nest/sub:d1']);
+      await push(['nest:d1']);
+      const nested = await keys('v2/nest/sub/');
+      const gc = await alba(['container', 'gc', '-t', 'nest', '--keep', '0', '--grace', '0', '--json', target]);
       assert.equal(gc.status, 0, explainRun(gc));
-      assert.equal(pu.status, 0, explainRun(pu));
-      assert.ok(gc.stdout.includes('manifests/sha256:'), 'the gc deleted the index the push re-tagged');
-      assert.deepEqual(await missingFor('race', 'd2'), [], 'd2 is whole after the push reported success');
-      assert.match(pu.stderr, /a removal is running/);
-      assert.deepEqual(JSON.parse((await get('v2/race/tags/list'))!.toString('utf8')).tags, ['d2']);
-      assert.equal(await get('v2/race/.alba-removal-lease'), undefined, 'the lease is gone');
-    } finally {
-      release();
-      await proxy.close();
-    }
-  });
+      assert.ok((JSON.parse(gc.stdout) as { objects: unknown[] }).objects.length > 5, 'the gc did remove nest:d1 and its content');
+      assert.deepEqual(await keys('v2/nest/sub/'), nested, 'every object of nest/sub is still there');
+      assert.deepEqual(await missingFor('nest/sub', '1.0.0'), []);
+      await push(['nest:d2']);
+      const rmRun = await alba(['container', 'rm', '-t', 'nest:d2', '--grace', '0', target]);
+      assert.equal(rmRun.status, 0, explainRun(rmRun));
+      assert.deepEqual(await keys('v2/nest/sub/'), nested);
+    });
 
-  test('gc aborts the repository\'s multipart uploads begun before the grace period, and no other repository\'s', async () => {
-    await push(['mp:d1']);
-    const begin = async (key: string): Promise<string> => (await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
-    await begin(`v2/mp/blobs/sha256:${'a'.repeat(64)}`);
-    await begin(`v2/mp/sub/blobs/sha256:${'b'.repeat(64)}`);
-    const young = await alba(['container', 'gc', '-t', 'mp', '--keep', '5', '--json', target]);
-    assert.equal(young.status, 0, explainRun(young));
-    assert.deepEqual((JSON.parse(young.stdout) as { uploads: unknown[] }).uploads, [], 'an upload within the grace period is left');
-    const gc = await alba(['container', 'gc', '-t', 'mp', '--keep', '5', '--grace', '0', '--json', target]);
-    assert.equal(gc.status, 0, explainRun(gc));
-    assert.deepEqual((JSON.parse(gc.stdout) as { uploads: { key: string }[] }).uploads.map((u) => u.key), [`v2/mp/blobs/sha256:${'a'.repeat(64)}`]);
-    const left = (await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'v2/mp/' }))).Uploads ?? [];
-    assert.deepEqual(left.map((u) => u.Key), [`v2/mp/sub/blobs/sha256:${'b'.repeat(64)}`]);
-  });
-});
+    test('a damaged or missing tags/list stops rm and gc with error[S3] naming it; nothing is deleted; repair rebuilds it', async () => {
+      await push(['dmg:1.0.0', 'dmg:d1']);
+      const before = await keys('v2/dmg/');
+      for (const damage of ['{"name":"dmg","tags":null}', '{"name":"dmg","tags":"d1"}', '[1,2]', 'not json', undefined]) {
+        if (damage === undefined) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'v2/dmg/tags/list' }));
+        else await put('v2/dmg/tags/list', damage);
+        const gc = await alba(['container', 'gc', '-t', 'dmg', '--keep', '0', '--keep-release', '0', '--grace', '0', target]);
+        assert.equal(gc.status, 1, `${damage}: ${explainRun(gc)}`);
+        assert.match(gc.stderr, /error\[S3\].*v2\/dmg\/tags\/list/, String(damage));
+        assert.match(gc.stderr, /container repair/);
+        const rmRun = await alba(['container', 'rm', '-t', 'dmg:d1', '--grace', '0', target]);
+        assert.notEqual(rmRun.status, 0, `${damage}: ${explainRun(rmRun)}`);
+        assert.deepEqual(
+          (await keys('v2/dmg/')).filter((k) => !k.endsWith('tags/list')),
+          before.filter((k) => !k.endsWith('tags/list')),
+          `${damage}: nothing deleted`,
+        );
+      }
+      const repaired = await alba(['container', 'repair', '-t', 'dmg', target]);
+      assert.equal(repaired.status, 0, explainRun(repaired));
+      assert.deepEqual(JSON.parse((await get('v2/dmg/tags/list'))!.toString('utf8')), { name: 'dmg', tags: ['1.0.0', 'd1'] });
+      const gc = await alba(['container', 'gc', '-t', 'dmg', '--keep', '0', '--grace', '0', target]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.deepEqual(await missingFor('dmg', '1.0.0'), [], 'the release is whole after the gc');
+    });
+
+    test('a garbage tag object or referrers tag stops a gc with error[S3] naming it; a push over a garbage referrers tag rewrites it', async () => {
+      await push(['junk:1.0.0']);
+      const before = await keys('v2/junk/');
+      await put('v2/junk/manifests/d9', 'garbage');
+      let gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
+      assert.equal(gc.status, 1, explainRun(gc));
+      assert.match(gc.stderr, /error\[S3\].*v2\/junk\/manifests\/d9 at \S+ is not JSON/);
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'v2/junk/manifests/d9' }));
+      const referrersTag = before.find((k) => /manifests\/sha256-[a-f0-9]{64}$/.test(k))!;
+      await put(referrersTag, '{"manifests": 7}');
+      gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
+      assert.equal(gc.status, 1, explainRun(gc));
+      assert.match(gc.stderr, new RegExp(`error\\[S3\\].*${referrersTag}`));
+      assert.deepEqual((await keys('v2/junk/')).sort(), before.sort(), 'nothing deleted');
+      const again = await alba(['container', 'push', '-t', 'junk:1.0.0', fixture.layout, target]);
+      assert.equal(again.status, 0, explainRun(again));
+      assert.ok(
+        Array.isArray((JSON.parse((await get(referrersTag))!.toString('utf8')) as { manifests: unknown }).manifests),
+        'the referrers tag is an index again',
+      );
+      gc = await alba(['container', 'gc', '-t', 'junk', '--keep', '0', '--grace', '0', target]);
+      assert.equal(gc.status, 0, explainRun(gc));
+    });
+
+    test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
+      await push(['race:d1']);
+      const proxy = await startFaultProxy(rgw.url);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      proxy.fault = (r) => (r.method === 'DELETE' ? { hold: held } : undefined);
+      try {
+        const gcRun = alba(['container', 'gc', '-t', 'race', '--keep-dev', '0', '--grace', '0', s3Url(proxy.url, BUCKET)]);
+        for (let i = 0; i < 200 && !proxy.requests.some((r) => r.method === 'DELETE'); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.ok(
+          proxy.requests.some((r) => r.method === 'DELETE'),
+          'the gc planned and sent its first delete',
+        );
+        let pushed: AlbaRun | undefined;
+        const pushRun = alba(['container', 'push', '-t', 'race:d2', fixture.layout, target]).then((r) => (pushed = r));
+        await new Promise((r) => setTimeout(r, 4000));
+        assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
+        release();
+        const [gc, pu] = await Promise.all([gcRun, pushRun]);
+        assert.equal(gc.status, 0, explainRun(gc));
+        assert.equal(pu.status, 0, explainRun(pu));
+        assert.ok(gc.stdout.includes('manifests/sha256:'), 'the gc deleted the index the push re-tagged');
+        assert.deepEqual(await missingFor('race', 'd2'), [], 'd2 is whole after the push reported success');
+        assert.match(pu.stderr, /a removal is running/);
+        assert.deepEqual(JSON.parse((await get('v2/race/tags/list'))!.toString('utf8')).tags, ['d2']);
+        assert.equal(await get('v2/race/.alba-removal-lease'), undefined, 'the lease is gone');
+      } finally {
+        release();
+        await proxy.close();
+      }
+    });
+
+    test("gc aborts the repository's multipart uploads begun before the grace period, and no other repository's", async () => {
+      await push(['mp:d1']);
+      const begin = async (key: string): Promise<string> =>
+        (await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;
+      await begin(`v2/mp/blobs/sha256:${'a'.repeat(64)}`);
+      await begin(`v2/mp/sub/blobs/sha256:${'b'.repeat(64)}`);
+      const young = await alba(['container', 'gc', '-t', 'mp', '--keep', '5', '--json', target]);
+      assert.equal(young.status, 0, explainRun(young));
+      assert.deepEqual((JSON.parse(young.stdout) as { uploads: unknown[] }).uploads, [], 'an upload within the grace period is left');
+      const gc = await alba(['container', 'gc', '-t', 'mp', '--keep', '5', '--grace', '0', '--json', target]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.deepEqual(
+        (JSON.parse(gc.stdout) as { uploads: { key: string }[] }).uploads.map((u) => u.key),
+        [`v2/mp/blobs/sha256:${'a'.repeat(64)}`],
+      );
+      const left = (await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'v2/mp/' }))).Uploads ?? [];
+      assert.deepEqual(
+        left.map((u) => u.Key),
+        [`v2/mp/sub/blobs/sha256:${'b'.repeat(64)}`],
+      );
+    });
+  },
+);
 
 describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enabled ? false : 'Ceph is missing, or not root' }, () => {
   const dir = async (name: string, content: string): Promise<string> => {
@@ -205,7 +235,12 @@ describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enable
 
   test('a NAME with a / is refused (team/cli would be both the name document of team/cli and the tag document of team:cli)', async () => {
     const d = await dir('slash', 'x');
-    for (const args of [['push', '-t', 'team/cli:1.0', d, target], ['rm', '-t', 'team/cli:1.0', target], ['gc', '-t', 'team/cli', '--keep', '1', target], ['ls', '-t', 'team/cli', target]]) {
+    for (const args of [
+      ['push', '-t', 'team/cli:1.0', d, target],
+      ['rm', '-t', 'team/cli:1.0', target],
+      ['gc', '-t', 'team/cli', '--keep', '1', target],
+      ['ls', '-t', 'team/cli', target],
+    ]) {
       const res = await alba(['static', ...args]);
       assert.equal(res.status, 2, explainRun(res));
       assert.match(res.stderr, /error\[USAGE\].*not a static NAME/);
@@ -222,13 +257,26 @@ describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enable
     assert.match(other.stderr, /error\[TAG_EXISTS\]/);
     assert.deepEqual(await get('df-dist-v1/cli/1.0'), doc, 'the tag is unchanged');
     const dirs = await Promise.all([1, 2, 3, 4, 5].map((i) => dir(`f${i}`, `content ${i}`)));
-    const runs = await Promise.all(dirs.map((d) => alba(['static', 'push', '--force', '-t', 'cli:1.0', d, target], { timeoutMs: 300_000 })));
+    const runs = await Promise.all(
+      dirs.map((d) => alba(['static', 'push', '--force', '-t', 'cli:1.0', d, target], { timeoutMs: 300_000 })),
+    );
     for (const r of runs) assert.equal(r.status, 0, explainRun(r));
-    const final = JSON.parse((await get('df-dist-v1/cli/1.0'))!.toString('utf8')) as { flavors: { resources: { path: string; sha256: string }[]; platform: { architecture: string } }[] };
+    const final = JSON.parse((await get('df-dist-v1/cli/1.0'))!.toString('utf8')) as {
+      flavors: { resources: { path: string; sha256: string }[]; platform: { architecture: string } }[];
+    };
     for (const f of final.flavors) {
-      for (const r of f.resources) assert.equal(sha256((await get(`df-dist-v1/cli/1.0/linux/${f.platform.architecture}/${r.path}`))!), r.sha256, `${f.platform.architecture}/${r.path}`);
+      for (const r of f.resources)
+        assert.equal(
+          sha256((await get(`df-dist-v1/cli/1.0/linux/${f.platform.architecture}/${r.path}`))!),
+          r.sha256,
+          `${f.platform.architecture}/${r.path}`,
+        );
     }
-    assert.deepEqual((await keys('df-dist-v1/cli/')).filter((k) => k.endsWith('.alba-lock')), [], 'no lock is left');
+    assert.deepEqual(
+      (await keys('df-dist-v1/cli/')).filter((k) => k.endsWith('.alba-lock')),
+      [],
+      'no lock is left',
+    );
   });
 
   test('a damaged name document stops static rm and gc; static repair rebuilds it from the whole tags', async () => {

@@ -70,7 +70,12 @@ function repoOptions(key: RepoKey, extra: Partial<RepoOptions> = {}): RepoOption
       {
         name: 'stable-updates',
         architectures: ARCHS,
-        components: [{ name: 'main', packages: perArch({ Package: 'libc6', Version: '2.36-9+deb12u1', Source: 'glibc', Depends: 'libgcc-s1', 'Multi-Arch': 'same' }) }],
+        components: [
+          {
+            name: 'main',
+            packages: perArch({ Package: 'libc6', Version: '2.36-9+deb12u1', Source: 'glibc', Depends: 'libgcc-s1', 'Multi-Arch': 'same' }),
+          },
+        ],
       },
     ],
     ...extra,
@@ -118,7 +123,10 @@ async function served(dir: string, faults: Record<string, Fault> = {}): Promise<
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 function sha256(data: Buffer): string {
@@ -133,7 +141,6 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
-
 
 let key: RepoKey;
 let repo: Repo;
@@ -173,11 +180,22 @@ describe('alba lock on a good recipe', () => {
     const names = ['app', 'gcc-12-base', 'libc6', 'libgcc-s1', 'libssl1.1', 'tinymta', 'tzdata'];
     for (const arch of ARCHS) {
       const packages = lock.archs[arch] ?? [];
-      assert.deepEqual(packages.map((p) => p.name), names, arch);
+      assert.deepEqual(
+        packages.map((p) => p.name),
+        names,
+        arch,
+      );
       const byName = new Map(packages.map((p) => [p.name, p]));
       const expected: Record<string, Partial<LockedPackage>> = {
         app: { version: '1.0-1', architecture: arch, source: 'app', suite: 'stable', dependsOn: ['libc6', 'libssl1.1', 'tinymta'] },
-        libc6: { version: '2.36-9+deb12u1', architecture: arch, source: 'glibc', sourceVersion: '2.36-9+deb12u1', suite: 'stable-updates', dependsOn: ['libgcc-s1'] },
+        libc6: {
+          version: '2.36-9+deb12u1',
+          architecture: arch,
+          source: 'glibc',
+          sourceVersion: '2.36-9+deb12u1',
+          suite: 'stable-updates',
+          dependsOn: ['libgcc-s1'],
+        },
         'libgcc-s1': { version: '12.2.0-14', architecture: arch, source: 'gcc-12', suite: 'stable', dependsOn: ['gcc-12-base'] },
         'gcc-12-base': { architecture: arch, source: 'gcc-12', dependsOn: [] },
         'libssl1.1': { architecture: arch, source: 'openssl1.1', dependsOn: [] },
@@ -187,7 +205,8 @@ describe('alba lock on a good recipe', () => {
       for (const [name, fields] of Object.entries(expected)) {
         const p = byName.get(name);
         assert.ok(p !== undefined, `${arch}: ${name} missing`);
-        for (const [field, value] of Object.entries(fields)) assert.deepEqual(p[field as keyof LockedPackage], value, `${arch} ${name}.${field}`);
+        for (const [field, value] of Object.entries(fields))
+          assert.deepEqual(p[field as keyof LockedPackage], value, `${arch} ${name}.${field}`);
       }
       for (const p of packages) {
         const deb = repo.debs.find((d) => d.name === p.name && d.version === p.version && d.architecture === p.architecture);
@@ -202,7 +221,10 @@ describe('alba lock on a good recipe', () => {
   test('the lock records each Release by the hash of the InRelease served', async () => {
     assert.deepEqual(
       lock.releases.map((r) => [r.repo, r.suite, r.file]),
-      [[server.url, 'stable', 'InRelease'], [server.url, 'stable-updates', 'InRelease']],
+      [
+        [server.url, 'stable', 'InRelease'],
+        [server.url, 'stable-updates', 'InRelease'],
+      ],
     );
     for (const r of lock.releases) assert.equal(r.sha256, sha256(await readFile(join(repo.dir, 'dists', r.suite, 'InRelease'))), r.suite);
   });
@@ -212,14 +234,22 @@ describe('alba lock on a good recipe', () => {
     const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache, '--update', '--json']);
     const wall = (performance.now() - started) / 1000;
     assert.equal(run.status, 0, explainRun(run));
-    const out = JSON.parse(run.stdout) as { lock: string; timings: Record<string, number>; archs: Record<string, number>; resolutionCached: boolean };
+    const out = JSON.parse(run.stdout) as {
+      lock: string;
+      timings: Record<string, number>;
+      archs: Record<string, number>;
+      resolutionCached: boolean;
+    };
     assert.equal(out.lock, ctx.lock);
     assert.deepEqual(Object.keys(out.timings).sort(), ['indexes', 'releases', 'resolve']);
     const { releases, indexes, resolve } = out.timings as { releases: number; indexes: number; resolve: number };
     for (const seconds of [releases, indexes, resolve]) assert.ok(Number.isFinite(seconds) && seconds >= 0, String(seconds));
     // fetching and verifying two signed Release files takes some time; the stages fit within the run
     assert.ok(releases > 0, `releases took ${releases} s`);
-    assert.ok(releases + indexes + resolve <= wall, `the stages (${releases + indexes + resolve} s) fit in the run (${wall.toFixed(3)} s): seconds, not ms`);
+    assert.ok(
+      releases + indexes + resolve <= wall,
+      `the stages (${releases + indexes + resolve} s) fit in the run (${wall.toFixed(3)} s): seconds, not ms`,
+    );
     if (out.resolutionCached) assert.equal(indexes, 0, 'a cached resolution reads no index');
     assert.deepEqual(out.archs, { amd64: 7, arm64: 7 });
   });
@@ -249,7 +279,10 @@ describe('alba lock on a good recipe', () => {
     const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
     assert.equal(run.status, 0, explainRun(run));
     const relocked = JSON.parse(await readFile(ctx.lock, 'utf8')) as LockFile;
-    assert.deepEqual(Object.values(relocked.archs).map((ps) => ps.map((p) => p.name)), [['tzdata'], ['tzdata']]);
+    assert.deepEqual(
+      Object.values(relocked.archs).map((ps) => ps.map((p) => p.name)),
+      [['tzdata'], ['tzdata']],
+    );
     assert.notEqual(relocked.inputs, lock.inputs);
   });
 });
@@ -333,15 +366,20 @@ const BAD: BadCase[] = [
       const faulty = await served(repo.dir, { [amd64Index]: { body: damaged } });
       return recipeYaml({ url: faulty.url, suites: ['stable'], archs: ['amd64'] });
     },
-    says: [/http:\/\/127\.0\.0\.1:\d+\/dists\/stable\/main\/binary-amd64\/Packages\.xz: expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}/],
+    says: [
+      /http:\/\/127\.0\.0\.1:\d+\/dists\/stable\/main\/binary-amd64\/Packages\.xz: expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}/,
+    ],
   },
   {
     name: 'truncated Packages.xz (vouched for by the Release)',
     code: 'DECOMPRESS_FAILED',
     recipe: async () => {
-      const truncated = await makeRepo(join(work, 'repo-truncated'), repoOptions(key, {
-        tamperIndex: (path, data) => (path === 'main/binary-amd64/Packages.xz' ? data.subarray(0, Math.floor(data.length / 2)) : data),
-      }));
+      const truncated = await makeRepo(
+        join(work, 'repo-truncated'),
+        repoOptions(key, {
+          tamperIndex: (path, data) => (path === 'main/binary-amd64/Packages.xz' ? data.subarray(0, Math.floor(data.length / 2)) : data),
+        }),
+      );
       return recipeYaml({ url: (await served(truncated.dir)).url, suites: ['stable'], archs: ['amd64'] });
     },
     says: [/http:\/\/127\.0\.0\.1:\d+\/dists\/stable\/main\/binary-amd64\/Packages\.xz/],
@@ -364,7 +402,8 @@ function assertFailedWith(run: AlbaRun, c: BadCase): void {
   assert.equal(run.status, 1, explainRun(run));
   const [first] = run.stderr.split('\n');
   assert.match(first ?? '', new RegExp(`^alba: error\\[${c.code}\\]: `), explainRun(run));
-  for (const s of c.says) assert.match(first ?? '', typeof s === 'string' ? new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : s, explainRun(run));
+  for (const s of c.says)
+    assert.match(first ?? '', typeof s === 'string' ? new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : s, explainRun(run));
   assert.match(run.stderr, /^ {2}hint: \S/m, 'a hint says what to do');
   assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace');
   assert.doesNotMatch(run.stderr, /internal error/);
@@ -413,7 +452,6 @@ describe('alba lock on bad input: one error code, exit 1, no lock, nothing cache
       await assertCache(ctx.cache, c);
     });
   }
-
 });
 
 describe('alba lock and Release dates and text', () => {
@@ -434,7 +472,10 @@ describe('alba lock and Release dates and text', () => {
     await makeRepo(dir, withDate(older)); // the same server now serves an older, validly signed archive
     const refused = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache, '--update']);
     assert.equal(refused.status, 1, explainRun(refused));
-    assert.match(refused.stderr, /error\[RELEASE_INVALID\]: .*dists\/stable: its Release is dated 2026-11-01T10:00:00\.000Z, older than the 2026-11-20T10:00:00\.000Z the lock recorded/);
+    assert.match(
+      refused.stderr,
+      /error\[RELEASE_INVALID\]: .*dists\/stable: its Release is dated 2026-11-01T10:00:00\.000Z, older than the 2026-11-20T10:00:00\.000Z the lock recorded/,
+    );
     assert.match(refused.stderr, /hint: .*--allow-downgrade/);
     assert.ok((await readFile(ctx.lock)).equals(locked), 'the lock is untouched');
     const allowed = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache, '--update', '--allow-downgrade']);
@@ -449,9 +490,15 @@ describe('alba lock and Release dates and text', () => {
     const ctx = await recipeDir(recipeYaml({ url: faulty.url }));
     const run = await runAlba(['lock', ctx.recipe, '--cache', ctx.cache]);
     assert.equal(run.status, 0, explainRun(run));
-    assert.match(run.stderr, /note: http:\/\/127\.0\.0\.1:\d+\/dists\/stable\/InRelease holds \d+ bytes outside its signed block: ignored, never read/);
+    assert.match(
+      run.stderr,
+      /note: http:\/\/127\.0\.0\.1:\d+\/dists\/stable\/InRelease holds \d+ bytes outside its signed block: ignored, never read/,
+    );
     const lock = JSON.parse(await readFile(ctx.lock, 'utf8')) as LockFile;
-    assert.ok(Object.values(lock.archs).every((ps) => ps.some((p) => p.name === 'app')), 'resolved from the signed text');
+    assert.ok(
+      Object.values(lock.archs).every((ps) => ps.some((p) => p.name === 'app')),
+      'resolved from the signed text',
+    );
   });
 });
 

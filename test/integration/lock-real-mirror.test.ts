@@ -67,25 +67,29 @@ test('real mirror: recipes/static.yaml locks exactly its five packages (resolve:
     const packages = packagesOf(lock, arch);
     assert.deepEqual([...packages.keys()], ['base-files', 'ca-certificates', 'media-types', 'netbase', 'tzdata'], arch);
     assert.equal(packages.get('base-files')?.architecture, arch);
-    for (const name of ['ca-certificates', 'media-types', 'netbase', 'tzdata']) assert.equal(packages.get(name)?.architecture, 'all', `${arch} ${name}`);
+    for (const name of ['ca-certificates', 'media-types', 'netbase', 'tzdata'])
+      assert.equal(packages.get(name)?.architecture, 'all', `${arch} ${name}`);
   }
 });
 
 test('real mirror: recipes/base.yaml locks glibc, libgcc and OpenSSL per arch, the data packages as `all`', async (t) => {
   const lock = await lockOrSkip(t, 'base');
   if (lock === undefined) return;
-  assert.deepEqual(
-    lock.releases.map((r) => r.suite).sort(),
-    ['bookworm', 'bookworm-security', 'bookworm-updates'],
-  );
-  for (const r of lock.releases) assert.match(r.repo, /^https:\/\/snapshot\.debian\.org\/archive\/debian(-security)?\/20250520T000000Z$/, 'the lock keeps the recipe URLs, not the mirror');
+  assert.deepEqual(lock.releases.map((r) => r.suite).sort(), ['bookworm', 'bookworm-security', 'bookworm-updates']);
+  for (const r of lock.releases)
+    assert.match(
+      r.repo,
+      /^https:\/\/snapshot\.debian\.org\/archive\/debian(-security)?\/20250520T000000Z$/,
+      'the lock keeps the recipe URLs, not the mirror',
+    );
   for (const arch of ARCHS) {
     const packages = packagesOf(lock, arch);
     for (const name of ['base-files', 'libc6', 'libgcc-s1', 'gcc-12-base', 'libssl3']) {
       assert.equal(packages.get(name)?.architecture, arch, `${arch}: ${name}`);
     }
     for (const name of ['tzdata', 'netbase', 'ca-certificates']) assert.equal(packages.get(name)?.architecture, 'all', `${arch}: ${name}`);
-    for (const name of ['awk', 'mawk', 'debconf', 'openssl', 'perl-base']) assert.ok(!packages.has(name), `${arch}: ${name} is excluded or not needed`);
+    for (const name of ['awk', 'mawk', 'debconf', 'openssl', 'perl-base'])
+      assert.ok(!packages.has(name), `${arch}: ${name} is excluded or not needed`);
     assert.equal(packages.get('libc6')?.source, 'glibc');
     assert.equal(packages.get('libgcc-s1')?.source, packages.get('gcc-12-base')?.source, 'both come from gcc-12');
     assert.ok(packages.get('libc6')?.dependsOn.includes('libgcc-s1'), `${arch}: libc6 depends on libgcc-s1`);

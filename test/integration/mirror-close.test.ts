@@ -31,7 +31,11 @@ const cutOnce = new Set<string>();
 
 before(async () => {
   // several MB that no compression shrinks: the body is far larger than any socket or stream buffer
-  deb = await makeDeb({ control: { Package: 'big', Version: '1.0', Architecture: 'amd64' }, files: [{ path: './usr/lib/big/blob', content: randomBytes(6 * 1024 * 1024) }], compression: 'gz' });
+  deb = await makeDeb({
+    control: { Package: 'big', Version: '1.0', Architecture: 'amd64' },
+    files: [{ path: './usr/lib/big/blob', content: randomBytes(6 * 1024 * 1024) }],
+    compression: 'gz',
+  });
   sha256 = createHash('sha256').update(deb).digest('hex');
   server = createServer((socket: Socket) => {
     socket.on('error', () => undefined);
@@ -43,7 +47,9 @@ before(async () => {
       const path = head.split(' ')[1] ?? '/';
       requests.push(path);
       const cut = cutOnce.delete(path);
-      socket.write(`HTTP/1.0 200 OK\r\nContent-Type: application/vnd.debian.binary-package\r\nContent-Length: ${deb.length}\r\nConnection: close\r\n\r\n`);
+      socket.write(
+        `HTTP/1.0 200 OK\r\nContent-Type: application/vnd.debian.binary-package\r\nContent-Length: ${deb.length}\r\nConnection: close\r\n\r\n`,
+      );
       socket.end(cut ? deb.subarray(0, deb.length >> 1) : deb);
     });
   });
@@ -67,12 +73,21 @@ function throttle(): Transform {
 
 /** The store, its writes through throttle() (errors of the source passed on). */
 function slowly(store: BlobStore): BlobStore {
-  return Object.assign(Object.create(store) as BlobStore, { write: (source: Readable, expected?: Parameters<BlobStore['write']>[1]) => store.write(pipe(source, throttle(), () => undefined), expected) });
+  return Object.assign(Object.create(store) as BlobStore, {
+    write: (source: Readable, expected?: Parameters<BlobStore['write']>[1]) =>
+      store.write(
+        pipe(source, throttle(), () => undefined),
+        expected,
+      ),
+  });
 }
 
 function sha256Sink(): { sink: Writable; digest(): string } {
   const hash = createHash('sha256');
-  return { sink: new Writable({ highWaterMark: 16 * 1024, write: (c: Buffer, _e, done) => (hash.update(c), setTimeout(done, 1)) }), digest: () => hash.digest('hex') };
+  return {
+    sink: new Writable({ highWaterMark: 16 * 1024, write: (c: Buffer, _e, done) => (hash.update(c), setTimeout(done, 1)) }),
+    digest: () => hash.digest('hex'),
+  };
 }
 
 describe('a mirror that closes its connections (HTTP/1.0, Content-Length, Connection: close)', () => {
@@ -87,7 +102,9 @@ describe('a mirror that closes its connections (HTTP/1.0, Content-Length, Connec
   test('downloadDebs into a store written slowly: the .deb is stored whole', async () => {
     const store = new BlobStore(join(work, 'store'));
     const slowStore = slowly(store);
-    const [got] = await downloadDebs([{ url: `${base}/pool/slow.deb`, sha256, size: deb.length, what: 'big 1.0 (amd64)' }], { store: slowStore });
+    const [got] = await downloadDebs([{ url: `${base}/pool/slow.deb`, sha256, size: deb.length, what: 'big 1.0 (amd64)' }], {
+      store: slowStore,
+    });
     assert.ok(got !== undefined && !got.cached);
     assert.deepEqual(await readFile(got.path), deb);
   });
@@ -135,7 +152,10 @@ describe('redirects of a Debian GET', () => {
       assert.equal(bytes.toString(), 'hello');
       assert.equal(seen.length, 3);
       const basic = `Basic ${Buffer.from('user:s3cret').toString('base64')}`;
-      assert.deepEqual(seen.map((s) => s.headers.authorization), [basic, basic, undefined]);
+      assert.deepEqual(
+        seen.map((s) => s.headers.authorization),
+        [basic, basic, undefined],
+      );
       assert.equal(seen[2]?.port, otherPort);
     } finally {
       for (const s of [other, first]) {

@@ -89,7 +89,12 @@ function recordWrites(proxy: FaultProxy, prefix: string): Write[] {
 
 /** The descriptors a manifest or index names. */
 function named(bytes: Buffer): { mediaType: string; digest: string }[] {
-  const json = JSON.parse(bytes.toString('utf8')) as { config?: { mediaType: string; digest: string }; layers?: { mediaType: string; digest: string }[]; manifests?: { mediaType: string; digest: string }[]; subject?: { mediaType: string; digest: string } };
+  const json = JSON.parse(bytes.toString('utf8')) as {
+    config?: { mediaType: string; digest: string };
+    layers?: { mediaType: string; digest: string }[];
+    manifests?: { mediaType: string; digest: string }[];
+    subject?: { mediaType: string; digest: string };
+  };
   return [json.config, ...(json.layers ?? []), ...(json.manifests ?? []), json.subject].filter((d) => d !== undefined);
 }
 
@@ -103,9 +108,21 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
     const repo = 'v2/app/order/';
     const proxy = await startFaultProxy(rgw.url);
     const writes = recordWrites(proxy, repo);
-    const res = await alba(['container', 'push', '-t', 'app/order:1.0', '-t', 'app/order:latest', fixture.layout, s3Url(proxy.url)]).finally(() => proxy.close());
+    const res = await alba([
+      'container',
+      'push',
+      '-t',
+      'app/order:1.0',
+      '-t',
+      'app/order:latest',
+      fixture.layout,
+      s3Url(proxy.url),
+    ]).finally(() => proxy.close());
     assert.equal(res.status, 0, explainRun(res));
-    assert.deepEqual(writes.filter((w) => w.error !== undefined).map((w) => w.error), []);
+    assert.deepEqual(
+      writes.filter((w) => w.error !== undefined).map((w) => w.error),
+      [],
+    );
     const at = (w: Write, path: string): boolean => w.key === `${repo}${path}`;
     const kind = (w: Write): string => {
       const path = w.key.startsWith(repo) ? w.key.slice(repo.length) : '';
@@ -116,18 +133,30 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
       if (/^manifests\/[^/]+$/.test(path)) return 'tag';
       return 'other';
     };
-    const of = (k: string) => (w: Write): boolean => kind(w) === k;
-    for (const k of ['blob', 'manifest', 'referrers', 'tag', 'list']) assert.ok(writes.some(of(k)), `a ${k} was written:\n${listing(writes)}`);
+    const of =
+      (k: string) =>
+      (w: Write): boolean =>
+        kind(w) === k;
+    for (const k of ['blob', 'manifest', 'referrers', 'tag', 'list'])
+      assert.ok(writes.some(of(k)), `a ${k} was written:\n${listing(writes)}`);
     assert.ok(last(writes, of('blob')) < first(writes, of('manifest')), `every blob before the first manifest:\n${listing(writes)}`);
     assert.ok(last(writes, of('referrers')) < first(writes, of('tag')), `every referrers tag before the first tag:\n${listing(writes)}`);
     assert.ok(last(writes, of('tag')) < first(writes, of('list')), `every tag before tags/list:\n${listing(writes)}`);
-    assert.deepEqual(writes.filter(of('tag')).map((w) => w.key).sort(), [`${repo}manifests/1.0`, `${repo}manifests/latest`]);
+    assert.deepEqual(
+      writes
+        .filter(of('tag'))
+        .map((w) => w.key)
+        .sort(),
+      [`${repo}manifests/1.0`, `${repo}manifests/latest`],
+    );
 
     // what each write names was complete in the bucket when it was sent
     const missing: string[] = [];
-    const need = (w: Write, path: string): void => void (w.present.has(`${repo}${path}`) || missing.push(`${w.key} was sent before ${path}`));
+    const need = (w: Write, path: string): void =>
+      void (w.present.has(`${repo}${path}`) || missing.push(`${w.key} was sent before ${path}`));
     const needNamed = (w: Write, bytes: Buffer): void => {
-      for (const d of named(bytes)) need(w, d.mediaType.includes('manifest') || d.mediaType.includes('index') ? `manifests/${d.digest}` : `blobs/${d.digest}`);
+      for (const d of named(bytes))
+        need(w, d.mediaType.includes('manifest') || d.mediaType.includes('index') ? `manifests/${d.digest}` : `blobs/${d.digest}`);
     };
     const referrersTags = writes.filter(of('referrers')).map((w) => w.key.slice(`${repo}manifests/`.length));
     for (const w of writes) {
@@ -159,11 +188,23 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
 
   test('a no-op re-push makes HEAD and GET requests only: no PUT, POST or DELETE', async () => {
     const proxy = await startFaultProxy(rgw.url);
-    const res = await alba(['container', 'push', '-t', 'app/order:1.0', '-t', 'app/order:latest', fixture.layout, s3Url(proxy.url)]).finally(() => proxy.close());
+    const res = await alba([
+      'container',
+      'push',
+      '-t',
+      'app/order:1.0',
+      '-t',
+      'app/order:latest',
+      fixture.layout,
+      s3Url(proxy.url),
+    ]).finally(() => proxy.close());
     assert.equal(res.status, 0, explainRun(res));
     const methods = proxy.requests.map((r) => r.method);
     assert.ok(methods.filter((m) => m === 'HEAD').length >= 2, `the push asked the bucket what it holds:\n${methods.join(' ')}`);
-    assert.deepEqual(proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').map((r) => `${r.method} ${r.path}`), []);
+    assert.deepEqual(
+      proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').map((r) => `${r.method} ${r.path}`),
+      [],
+    );
   });
 
   test('static push: every file before the tag document, the tag document before the name document; each complete when the next is sent', async () => {
@@ -176,7 +217,10 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
     const writes = recordWrites(proxy, 'df-dist-v1/order-bin');
     const res = await alba(['static', 'push', '-t', 'order-bin:1.0', dir, s3Url(proxy.url)]).finally(() => proxy.close());
     assert.equal(res.status, 0, explainRun(res));
-    assert.deepEqual(writes.filter((w) => w.error !== undefined).map((w) => w.error), []);
+    assert.deepEqual(
+      writes.filter((w) => w.error !== undefined).map((w) => w.error),
+      [],
+    );
     // which key is what, as alba says it (`<file> -> <key>`, `tag -> <key>`, `manifest -> <key>`)
     const said = [...res.stderr.matchAll(/^(.+) -> (\S+)$/gm)].map((m) => ({ what: m[1]!, key: m[2]! }));
     const tagKey = said.find((s) => s.what === 'tag')?.key;
@@ -190,9 +234,19 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
     assert.deepEqual(fileWrites.map((w) => w.key).sort(), [...fileKeys].sort(), `each file written once:\n${listing(writes)}`);
     assert.equal(tagWrites.length, 1, listing(writes));
     assert.ok(nameWrites.length >= 1, listing(writes));
-    assert.ok(last(writes, (w) => fileWrites.includes(w)) < first(writes, (w) => w.key === tagKey), `files before the tag document:\n${listing(writes)}`);
-    assert.ok(last(writes, (w) => w.key === tagKey) < first(writes, (w) => w.key === nameKey), `the tag document before the name document:\n${listing(writes)}`);
-    assert.deepEqual(fileKeys.filter((k) => !tagWrites[0]!.present.has(k)), [], 'every file is complete when the tag document is sent');
+    assert.ok(
+      last(writes, (w) => fileWrites.includes(w)) < first(writes, (w) => w.key === tagKey),
+      `files before the tag document:\n${listing(writes)}`,
+    );
+    assert.ok(
+      last(writes, (w) => w.key === tagKey) < first(writes, (w) => w.key === nameKey),
+      `the tag document before the name document:\n${listing(writes)}`,
+    );
+    assert.deepEqual(
+      fileKeys.filter((k) => !tagWrites[0]!.present.has(k)),
+      [],
+      'every file is complete when the tag document is sent',
+    );
     for (const w of nameWrites) assert.ok(w.present.has(tagKey), 'the tag document is complete when the name document is sent');
   });
 
@@ -204,7 +258,11 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
       await mkdir(join(dir, 'linux/amd64'), { recursive: true });
       await writeFile(join(dir, 'linux/amd64/tool'), 'tool\n');
       const push = (tag: string, endpoint: string): Promise<AlbaRun> =>
-        alba(kind === 'container' ? ['container', 'push', '-t', `${name}:${tag}`, fixture.layout, s3Url(endpoint)] : ['static', 'push', '-t', `${name}:${tag}`, dir, s3Url(endpoint)]);
+        alba(
+          kind === 'container'
+            ? ['container', 'push', '-t', `${name}:${tag}`, fixture.layout, s3Url(endpoint)]
+            : ['static', 'push', '-t', `${name}:${tag}`, dir, s3Url(endpoint)],
+        );
       const base = await push('base', rgw.url); // the document exists: the next writes are If-Match
       assert.equal(base.status, 0, explainRun(base));
       const front = await startIfMatchFront(rgw.url, s3, BUCKET);
@@ -221,71 +279,111 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
       assert.equal(a.status, 0, explainRun(a));
       assert.equal(b.status, 0, explainRun(b));
       const conditional = front.requests.filter((r) => r.key === doc && r.ifMatch !== undefined);
-      assert.ok(arrived >= 2, `both pushes wrote the document with If-Match: ${JSON.stringify(front.requests.filter((r) => r.key === doc))}`);
-      assert.ok(conditional.some((r) => r.status === 412), `one was refused: ${JSON.stringify(conditional)}`);
+      assert.ok(
+        arrived >= 2,
+        `both pushes wrote the document with If-Match: ${JSON.stringify(front.requests.filter((r) => r.key === doc))}`,
+      );
+      assert.ok(
+        conditional.some((r) => r.status === 412),
+        `one was refused: ${JSON.stringify(conditional)}`,
+      );
       assert.equal(conditional.filter((r) => r.status === 200).length, 2, `each push's change landed once: ${JSON.stringify(conditional)}`);
-      assert.deepEqual(front.requests.filter((r) => r.key === `${doc}.alba-lock`), [], 'the lock object is not used where If-Match is honoured');
+      assert.deepEqual(
+        front.requests.filter((r) => r.key === `${doc}.alba-lock`),
+        [],
+        'the lock object is not used where If-Match is honoured',
+      );
       assert.deepEqual((JSON.parse((await object(doc)).toString('utf8')) as { tags: string[] }).tags, ['a', 'b', 'base']);
     });
   }
 });
 
-describe('the order of registry writes (distribution registry through a recording proxy)', { skip: withRegistry ? false : 'docker-registry is missing' }, () => {
-  const repo = 'order/app';
-  const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
-  const ask = (path: string, method = 'HEAD'): Promise<Response> => fetch(`${registry.url}/v2/${repo}/${path}`, { method, headers: { accept } });
-  const layoutBlob = (digest: string): Promise<Buffer | undefined> => readFile(join(fixture.layout, 'blobs', 'sha256', digest.slice('sha256:'.length))).catch(() => undefined);
-  /** The referrers of `digest` the registry gives: by the referrers API, else by the fallback tag. */
-  const referrersOf = async (digest: string): Promise<{ artifactType?: string; annotations?: Record<string, string> }[]> => {
-    for (const res of [await ask(`referrers/${digest}`, 'GET'), await ask(`manifests/${digest.replace(':', '-')}`, 'GET')]) {
-      if (res.status === 200) return ((await res.json()) as { manifests?: { artifactType?: string; annotations?: Record<string, string> }[] }).manifests ?? [];
-    }
-    return [];
-  };
-
-  test('container push: each manifest finds what it names already there; SBOMs and the push record are linked before a tag; only tag writes follow the first tag', async () => {
-    const index = JSON.parse(await readFile(join(fixture.layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
-    const root = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'fixture')!.digest;
-    const children = named((await layoutBlob(root))!).map((d) => d.digest);
-    const tags = ['1.0', 'latest'];
-    const missing: string[] = [];
-    const need = async (ref: string, path: string): Promise<void> => void ((await ask(path)).status === 200 || missing.push(`${ref} was sent before ${path}`));
-    /** What must be in the registry when `ref` is PUT (checked while the PUT waits at the proxy). */
-    const check = async (ref: string): Promise<void> => {
-      const bytes = ref.startsWith('sha256:') ? await layoutBlob(ref) : undefined;
-      if (bytes !== undefined) {
-        for (const d of named(bytes)) await need(ref, `${d.mediaType.includes('manifest') || d.mediaType.includes('index') ? 'manifests' : 'blobs'}/${d.digest}`);
-      } else if (ref.startsWith('sha256-')) {
-        await need(ref, `manifests/${ref.replace('-', ':')}`);
-      } else if (tags.includes(ref)) {
-        for (const m of [root, ...children]) await need(ref, `manifests/${m}`);
-        for (const child of children) for (const d of named((await layoutBlob(child))!)) await need(ref, `blobs/${d.digest}`);
-        for (const subject of [root, ...children]) {
-          if (!(await referrersOf(subject)).some((r) => r.artifactType === 'application/spdx+json')) missing.push(`${ref} was sent before the SBOM of ${subject} was linked`);
-        }
-        if (!(await referrersOf(root)).some((r) => r.annotations?.['dev.alba.push.tag'] === ref)) missing.push(`${ref} was sent before its push record was linked`);
+describe(
+  'the order of registry writes (distribution registry through a recording proxy)',
+  { skip: withRegistry ? false : 'docker-registry is missing' },
+  () => {
+    const repo = 'order/app';
+    const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
+    const ask = (path: string, method = 'HEAD'): Promise<Response> =>
+      fetch(`${registry.url}/v2/${repo}/${path}`, { method, headers: { accept } });
+    const layoutBlob = (digest: string): Promise<Buffer | undefined> =>
+      readFile(join(fixture.layout, 'blobs', 'sha256', digest.slice('sha256:'.length))).catch(() => undefined);
+    /** The referrers of `digest` the registry gives: by the referrers API, else by the fallback tag. */
+    const referrersOf = async (digest: string): Promise<{ artifactType?: string; annotations?: Record<string, string> }[]> => {
+      for (const res of [await ask(`referrers/${digest}`, 'GET'), await ask(`manifests/${digest.replace(':', '-')}`, 'GET')]) {
+        if (res.status === 200)
+          return ((await res.json()) as { manifests?: { artifactType?: string; annotations?: Record<string, string> }[] }).manifests ?? [];
       }
+      return [];
     };
-    const proxy = await startFaultProxy(registry.url);
-    const writes: { method: string; ref?: string }[] = [];
-    const errors: string[] = [];
-    proxy.fault = (r) => {
-      if (r.method === 'GET' || r.method === 'HEAD') return undefined;
-      const m = new RegExp(`^/v2/${repo}/manifests/([^?]+)$`).exec(r.path);
-      const ref = m === null ? undefined : decodeURIComponent(m[1]!);
-      writes.push({ method: r.method, ...(ref === undefined ? {} : { ref }) });
-      return r.method === 'PUT' && ref !== undefined ? { hold: check(ref).catch((err: unknown) => void errors.push(String(err))) } : undefined;
-    };
-    const res = await runAlba(['container', 'push', '--cache', join(work, 'registry-cache'), ...tags.flatMap((t) => ['-t', `${repo}:${t}`]), fixture.layout, `docker://${proxy.host}`], { env: { DOCKER_CONFIG: join(work, 'no-docker') } }).finally(() => proxy.close());
-    assert.equal(res.status, 0, explainRun(res));
-    const seen = writes.map((w) => `${w.method} ${w.ref ?? ''}`).join('\n');
-    assert.deepEqual(errors, []);
-    assert.deepEqual(missing, [], seen);
-    assert.deepEqual(writes.filter((w) => w.ref !== undefined && tags.includes(w.ref)).map((w) => w.ref), tags, seen);
-    assert.ok(tags.includes(writes.at(-1)?.ref ?? ''), `a tag is the last write:\n${seen}`);
-    const firstTag = writes.findIndex((w) => w.ref !== undefined && tags.includes(w.ref));
-    const image = new Set([root, ...children]);
-    const late = writes.slice(firstTag).filter((w) => w.method !== 'PUT' || w.ref === undefined || image.has(w.ref));
-    assert.deepEqual(late, [], `after the first tag, only tags, push records and referrers links are written:\n${seen}`);
-  });
-});
+
+    test('container push: each manifest finds what it names already there; SBOMs and the push record are linked before a tag; only tag writes follow the first tag', async () => {
+      const index = JSON.parse(await readFile(join(fixture.layout, 'index.json'), 'utf8')) as {
+        manifests: { digest: string; annotations?: Record<string, string> }[];
+      };
+      const root = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'fixture')!.digest;
+      const children = named((await layoutBlob(root))!).map((d) => d.digest);
+      const tags = ['1.0', 'latest'];
+      const missing: string[] = [];
+      const need = async (ref: string, path: string): Promise<void> =>
+        void ((await ask(path)).status === 200 || missing.push(`${ref} was sent before ${path}`));
+      /** What must be in the registry when `ref` is PUT (checked while the PUT waits at the proxy). */
+      const check = async (ref: string): Promise<void> => {
+        const bytes = ref.startsWith('sha256:') ? await layoutBlob(ref) : undefined;
+        if (bytes !== undefined) {
+          for (const d of named(bytes))
+            await need(ref, `${d.mediaType.includes('manifest') || d.mediaType.includes('index') ? 'manifests' : 'blobs'}/${d.digest}`);
+        } else if (ref.startsWith('sha256-')) {
+          await need(ref, `manifests/${ref.replace('-', ':')}`);
+        } else if (tags.includes(ref)) {
+          for (const m of [root, ...children]) await need(ref, `manifests/${m}`);
+          for (const child of children) for (const d of named((await layoutBlob(child))!)) await need(ref, `blobs/${d.digest}`);
+          for (const subject of [root, ...children]) {
+            if (!(await referrersOf(subject)).some((r) => r.artifactType === 'application/spdx+json'))
+              missing.push(`${ref} was sent before the SBOM of ${subject} was linked`);
+          }
+          if (!(await referrersOf(root)).some((r) => r.annotations?.['dev.alba.push.tag'] === ref))
+            missing.push(`${ref} was sent before its push record was linked`);
+        }
+      };
+      const proxy = await startFaultProxy(registry.url);
+      const writes: { method: string; ref?: string }[] = [];
+      const errors: string[] = [];
+      proxy.fault = (r) => {
+        if (r.method === 'GET' || r.method === 'HEAD') return undefined;
+        const m = new RegExp(`^/v2/${repo}/manifests/([^?]+)$`).exec(r.path);
+        const ref = m === null ? undefined : decodeURIComponent(m[1]!);
+        writes.push({ method: r.method, ...(ref === undefined ? {} : { ref }) });
+        return r.method === 'PUT' && ref !== undefined
+          ? { hold: check(ref).catch((err: unknown) => void errors.push(String(err))) }
+          : undefined;
+      };
+      const res = await runAlba(
+        [
+          'container',
+          'push',
+          '--cache',
+          join(work, 'registry-cache'),
+          ...tags.flatMap((t) => ['-t', `${repo}:${t}`]),
+          fixture.layout,
+          `docker://${proxy.host}`,
+        ],
+        { env: { DOCKER_CONFIG: join(work, 'no-docker') } },
+      ).finally(() => proxy.close());
+      assert.equal(res.status, 0, explainRun(res));
+      const seen = writes.map((w) => `${w.method} ${w.ref ?? ''}`).join('\n');
+      assert.deepEqual(errors, []);
+      assert.deepEqual(missing, [], seen);
+      assert.deepEqual(
+        writes.filter((w) => w.ref !== undefined && tags.includes(w.ref)).map((w) => w.ref),
+        tags,
+        seen,
+      );
+      assert.ok(tags.includes(writes.at(-1)?.ref ?? ''), `a tag is the last write:\n${seen}`);
+      const firstTag = writes.findIndex((w) => w.ref !== undefined && tags.includes(w.ref));
+      const image = new Set([root, ...children]);
+      const late = writes.slice(firstTag).filter((w) => w.method !== 'PUT' || w.ref === undefined || image.has(w.ref));
+      assert.deepEqual(late, [], `after the first tag, only tags, push records and referrers links are written:\n${seen}`);
+    });
+  },
+);

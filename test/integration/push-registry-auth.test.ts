@@ -41,10 +41,11 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-
 /** `alba container push -t TAG [flags] LAYOUT docker://HOST` with an isolated cache and docker config. */
 function push(tag: string, host: string, flags: string[] = [], env: Record<string, string> = {}): Promise<AlbaRun> {
-  return runAlba(['container', 'push', '--cache', join(work, 'push-cache'), '-t', tag, ...flags, fixture.layout, `docker://${host}`], { env: { DOCKER_CONFIG: dockerConfig, ...env } });
+  return runAlba(['container', 'push', '--cache', join(work, 'push-cache'), '-t', tag, ...flags, fixture.layout, `docker://${host}`], {
+    env: { DOCKER_CONFIG: dockerConfig, ...env },
+  });
 }
 
 describe('pushing with bearer tokens', { skip: haveTools ? false : 'docker-registry or openssl is missing' }, () => {
@@ -52,14 +53,20 @@ describe('pushing with bearer tokens', { skip: haveTools ? false : 'docker-regis
     tokens.requests.length = 0;
     const res = await push('tok/app:1', tokenRegistry.host, ['--creds', `${USER.username}:${USER.password}`]);
     assert.equal(res.status, 0, explainRun(res));
-    assert.ok(tokens.requests.some((r) => r.who === `basic:${USER.username}` && r.scopes.includes('repository:tok/app:pull,push')), JSON.stringify(tokens.requests));
+    assert.ok(
+      tokens.requests.some((r) => r.who === `basic:${USER.username}` && r.scopes.includes('repository:tok/app:pull,push')),
+      JSON.stringify(tokens.requests),
+    );
   });
 
   test("a mount asks for the source repository's pull scope too, and uploads nothing", async () => {
     tokens.requests.length = 0;
     const res = await push('tok/copy:1', tokenRegistry.host, ['--creds', `${USER.username}:${USER.password}`]);
     assert.equal(res.status, 0, explainRun(res));
-    assert.ok(tokens.requests.some((r) => r.scopes.includes('repository:tok/copy:pull,push') && r.scopes.includes('repository:tok/app:pull')), JSON.stringify(tokens.requests));
+    assert.ok(
+      tokens.requests.some((r) => r.scopes.includes('repository:tok/copy:pull,push') && r.scopes.includes('repository:tok/app:pull')),
+      JSON.stringify(tokens.requests),
+    );
     assert.match(res.stderr, /mounted/);
     assert.doesNotMatch(res.stderr, /\d+ sent, /, 'no blob was sent');
   });
@@ -71,7 +78,10 @@ describe('pushing with bearer tokens', { skip: haveTools ? false : 'docker-regis
     tokens.requests.length = 0;
     const res = await push('tok/identity:1', tokenRegistry.host, [], { DOCKER_CONFIG: dir });
     assert.equal(res.status, 0, explainRun(res));
-    assert.ok(tokens.requests.some((r) => r.method === 'POST' && r.who.startsWith('refresh:')), JSON.stringify(tokens.requests));
+    assert.ok(
+      tokens.requests.some((r) => r.method === 'POST' && r.who.startsWith('refresh:')),
+      JSON.stringify(tokens.requests),
+    );
   });
 
   test('without credentials the token grants nothing: error[REGISTRY] 401 with a hint, exit 1', async () => {

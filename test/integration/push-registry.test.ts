@@ -46,7 +46,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-
 /** `alba container push` with an isolated cache and docker config. */
 function push(args: string[], env: Record<string, string> = {}): Promise<AlbaRun> {
   return runAlba(['container', 'push', '--cache', cache, ...args], { env: { DOCKER_CONFIG: dockerConfig, ...env } });
@@ -57,15 +56,23 @@ function run(cmd: string, args: string[]): { status: number | null; out: string 
   return { status: res.status, out: `${res.stdout}${res.stderr}` };
 }
 
-async function layoutIndex(): Promise<{ digest: string; bytes: Buffer; manifests: { digest: string; platform?: { architecture: string } }[] }> {
-  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+async function layoutIndex(): Promise<{
+  digest: string;
+  bytes: Buffer;
+  manifests: { digest: string; platform?: { architecture: string } }[];
+}> {
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  };
   const digest = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === TAG)!.digest;
   const bytes = await readFile(join(layout, 'blobs', 'sha256', digest.slice(7)));
   return { digest, bytes, ...(JSON.parse(bytes.toString('utf8')) as { manifests: { digest: string }[] }) };
 }
 
 async function tagsOf(host: string, repository: string, basic?: string): Promise<string[]> {
-  const res = await fetch(`http://${host}/v2/${repository}/tags/list`, { headers: basic === undefined ? {} : { authorization: `Basic ${Buffer.from(basic).toString('base64')}` } });
+  const res = await fetch(`http://${host}/v2/${repository}/tags/list`, {
+    headers: basic === undefined ? {} : { authorization: `Basic ${Buffer.from(basic).toString('base64')}` },
+  });
   if (res.status === 404) return [];
   return ((await res.json()) as { tags: string[] | null }).tags ?? [];
 }
@@ -74,278 +81,391 @@ function blobUploads(proxy: FaultProxy): number {
   return proxy.requests.filter((r) => (r.method === 'PATCH' || r.method === 'PUT') && r.path.includes('/blobs/uploads/')).length;
 }
 
-describe('alba container push to a distribution registry', { skip: haveTools ? false : 'docker-registry, skopeo, umoci or htpasswd is missing' }, () => {
-  test('push, then skopeo pulls back the same digests, inspect --raw is the index, umoci unpacks, alba sbom reads the SBOMs', async () => {
-    const res = await push(['-t', 'fixture/app:1.0', '-t', 'fixture/app:latest', layout, `docker://${registry.host}`]);
-    assert.equal(res.status, 0, explainRun(res));
-    const index = await layoutIndex();
-    assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/fixture/app@${index.digest}`);
-    assert.match(res.stderr, /\[blob linux\/amd64\] \d+ sent/);
-    assert.deepEqual((await tagsOf(registry.host, 'fixture/app')).filter((t) => !t.startsWith('sha256-')).sort(), ['1.0', 'latest']);
-
-    const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/fixture/app:1.0`]);
-    assert.equal(raw.status, 0, raw.out);
-    assert.ok(Buffer.from(raw.out, 'utf8').equals(index.bytes), 'skopeo inspect --raw is the built index, byte for byte');
-
-    const back = join(work, 'back');
-    const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/fixture/app:1.0`, `oci:${back}:1.0`]);
-    assert.equal(copy.status, 0, copy.out);
-    const pulled = (await readdir(join(back, 'blobs', 'sha256'))).sort();
-    const builtImageBlobs = new Set(await imageBlobsOf(layout, index.digest));
-    assert.deepEqual(pulled, [...builtImageBlobs].sort(), 'the pulled layout holds exactly the image blobs of the built one');
-
-    for (const arch of ['amd64', 'arm64']) {
-      const single = join(work, `single-${arch}`);
-      const one = run('skopeo', ['copy', '--override-arch', arch, '--src-tls-verify=false', `docker://${registry.host}/fixture/app:1.0`, `oci:${single}:img`]);
-      assert.equal(one.status, 0, one.out);
-      const bundle = join(work, `bundle-${arch}`);
-      const unpack = run('umoci', ['unpack', ...(process.getuid?.() === 0 ? [] : ['--rootless']), '--image', `${single}:img`, bundle]);
-      assert.equal(unpack.status, 0, unpack.out);
-    }
-
-    for (const [args, file] of [[[], 'index.spdx.json'], [['--platform', 'linux/arm64'], 'arm64.spdx.json'], [['--platform', 'amd64'], 'amd64.spdx.json']] as const) {
-      const sbom = await runAlba(['sbom', `${registry.host}/fixture/app:1.0`, ...args]);
-      assert.equal(sbom.status, 0, explainRun(sbom));
-      assert.ok(Buffer.from(sbom.stdout, 'utf8').equals(await readFile(join(layout, 'sbom', file))), `alba sbom ${args.join(' ')} is sbom/${file}`);
-    }
-  });
-
-  test('pushing again sends no blob bytes and writes no manifest', async () => {
-    const proxy = await startFaultProxy(registry.url);
-    try {
-      const first = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
-      assert.equal(first.status, 0, explainRun(first));
-      assert.ok(blobUploads(proxy) > 0, 'the first push uploads');
-      proxy.requests.length = 0;
-      const started = Date.now();
-      const second = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
-      const seconds = (Date.now() - started) / 1000;
-      assert.equal(second.status, 0, explainRun(second));
-      assert.equal(blobUploads(proxy), 0, `no upload on a no-op push:\n${proxy.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`);
-      assert.ok(proxy.requests.some((r) => r.path.includes('/fixture/again/')), 'the re-push went through the proxy');
-      assert.deepEqual(proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').map((r) => `${r.method} ${r.path}`), [], 'a no-op re-push makes only HEAD and GET requests');
-      assert.match(second.stderr, /skipped/);
-      process.stderr.write(`# no-op re-push took ${seconds.toFixed(2)} s (CLI start included)\n`);
-    } finally {
-      await proxy.close();
-    }
-  });
-
-  test('a second repository of the same registry gets its blobs by cross-repository mount', async () => {
-    const proxy = await startFaultProxy(registry.url);
-    try {
-      assert.equal((await push(['-t', 'fixture/source:1.0', layout, `docker://${proxy.host}`])).status, 0);
-      proxy.requests.length = 0;
-      const res = await push(['-t', 'fixture/mounted:1.0', layout, `docker://${proxy.host}`]);
+describe(
+  'alba container push to a distribution registry',
+  { skip: haveTools ? false : 'docker-registry, skopeo, umoci or htpasswd is missing' },
+  () => {
+    test('push, then skopeo pulls back the same digests, inspect --raw is the index, umoci unpacks, alba sbom reads the SBOMs', async () => {
+      const res = await push(['-t', 'fixture/app:1.0', '-t', 'fixture/app:latest', layout, `docker://${registry.host}`]);
       assert.equal(res.status, 0, explainRun(res));
-      assert.ok(proxy.requests.some((r) => r.method === 'POST' && r.path.includes('mount=') && r.path.includes('from=fixture%2Fsource')), 'mount requests were made');
-      assert.equal(blobUploads(proxy), 0, 'no blob was uploaded');
-      assert.match(res.stderr, /mounted/);
-    } finally {
-      await proxy.close();
-    }
-  });
+      const index = await layoutIndex();
+      assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/fixture/app@${index.digest}`);
+      assert.match(res.stderr, /\[blob linux\/amd64\] \d+ sent/);
+      assert.deepEqual((await tagsOf(registry.host, 'fixture/app')).filter((t) => !t.startsWith('sha256-')).sort(), ['1.0', 'latest']);
 
-  test('--chunk-size uploads in PATCHes of that size; the image pulls back whole', async () => {
-    const proxy = await startFaultProxy(registry.url);
-    try {
-      const res = await push(['-t', 'fixture/chunked:1', '--chunk-size', '1k', '--cache', join(work, 'chunk-cache'), layout, `docker://${proxy.host}`]);
-      assert.equal(res.status, 0, explainRun(res));
-      const patches = proxy.requests.filter((r) => r.method === 'PATCH').length;
-      const blobs = new Set(await imageBlobsOf(layout, (await layoutIndex()).digest)).size;
-      assert.ok(patches > blobs, `${patches} PATCH requests for ${blobs} blobs`);
-      const back = run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.host}/fixture/chunked:1`, `oci:${join(work, 'chunked-back')}:1`]);
-      assert.equal(back.status, 0, back.out);
-    } finally {
-      await proxy.close();
-    }
-  });
+      const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/fixture/app:1.0`]);
+      assert.equal(raw.status, 0, raw.out);
+      assert.ok(Buffer.from(raw.out, 'utf8').equals(index.bytes), 'skopeo inspect --raw is the built index, byte for byte');
 
-  test('a blob over 16 MiB goes up in one streamed PATCH, then an empty PUT', async () => {
-    const big = await bigLayout(join(work, 'big'), 20);
-    const proxy = await startFaultProxy(registry.url);
-    try {
-      const res = await push(['-t', 'fixture/big:1', '--cache', join(work, 'big-cache'), big.dir, `docker://${proxy.host}`]);
-      assert.equal(res.status, 0, explainRun(res));
-      assert.equal(proxy.requests.filter((r) => r.method === 'PATCH').length, 1);
-      const blob = await fetch(`${registry.url}/v2/fixture/big/blobs/${big.layer}`);
-      assert.equal(digestOf(Buffer.from(await blob.arrayBuffer())), big.layer);
-    } finally {
-      await proxy.close();
-    }
-  });
-
-  test('oci:DIR as a target writes a layout with per-platform refs', async () => {
-    const dir = join(work, 'oci-target');
-    const res = await push(['-t', 'copy:v2', layout, `oci:${dir}`]);
-    assert.equal(res.status, 0, explainRun(res));
-    const copy = await readLayout(dir);
-    await checkLayout(copy, { hashes: true });
-    assert.equal(copy.findRef('v2')?.digest, (await layoutIndex()).digest);
-    assert.ok(copy.findRef('v2-linux-arm64-v8'));
-  });
-
-  test('alba build --push builds and pushes; the last stdout line pins the digest', async () => {
-    const res = await runAlba(['build', recipe, '--cache', cache, '--push', `docker://${registry.host}`], { env: { DOCKER_CONFIG: dockerConfig } });
-    assert.equal(res.status, 0, explainRun(res));
-    assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/test/fixture@${(await layoutIndex()).digest}`);
-    assert.deepEqual((await tagsOf(registry.host, 'test/fixture')).filter((t) => !t.startsWith('sha256-')), [TAG]);
-  });
-
-  test('container ls lists the tags of a repository with their class and digest, not the referrers tags', async () => {
-    const res = await runAlba(['container', 'ls', '-t', 'fixture/app', '--class', 'all', '--json', `docker://${registry.host}`]);
-    assert.equal(res.status, 0, explainRun(res));
-    const entries = JSON.parse(res.stdout) as { tag: string; class: string; digest: string }[];
-    assert.deepEqual(entries.map((e) => [e.tag, e.class]).sort(), [['1.0', 'dev'], ['latest', 'dev']]);
-    assert.ok(entries.every((e) => e.digest.startsWith('sha256:')));
-  });
-
-  describe('credentials', () => {
-    const basic = `${USER.username}:${USER.password}`;
-    test('from --creds', async () => {
-      const res = await push(['-t', 'auth/flag:1', '--creds', basic, layout, `docker://${authRegistry.host}`]);
-      assert.equal(res.status, 0, explainRun(res));
-      assert.deepEqual((await tagsOf(authRegistry.host, 'auth/flag', basic)).filter((t) => !t.startsWith('sha256-')), ['1']);
-    });
-    test('from ALBA_REGISTRY_USER / ALBA_REGISTRY_PASSWORD', async () => {
-      const res = await push(['-t', 'auth/env:1', layout, `docker://${authRegistry.host}`], { ALBA_REGISTRY_USER: USER.username, ALBA_REGISTRY_PASSWORD: USER.password });
-      assert.equal(res.status, 0, explainRun(res));
-    });
-    test("from docker's config.json (base64 auth)", async () => {
-      const dir = join(work, 'cfg-auth');
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [authRegistry.host]: { auth: Buffer.from(basic).toString('base64') } } }));
-      const res = await push(['-t', 'auth/config:1', layout, `docker://${authRegistry.host}`], { DOCKER_CONFIG: dir });
-      assert.equal(res.status, 0, explainRun(res));
-    });
-    test('from a docker-credential helper on PATH', async () => {
-      const dir = join(work, 'cfg-helper');
-      const bin = join(work, 'helper-bin');
-      await mkdir(dir, { recursive: true });
-      await mkdir(bin, { recursive: true });
-      await writeFile(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [authRegistry.host]: 'albatest' } }));
-      const helper = join(bin, 'docker-credential-albatest');
-      await writeFile(helper, `#!/bin/sh\nread server\n[ "$server" = "${authRegistry.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\nprintf '{"ServerURL":"%s","Username":"${USER.username}","Secret":"${USER.password}"}' "$server"\n`);
-      await chmod(helper, 0o755);
-      const res = await push(['-t', 'auth/helper:1', layout, `docker://${authRegistry.host}`], { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH ?? ''}` });
-      assert.equal(res.status, 0, explainRun(res));
-    });
-    test('a wrong password: error[REGISTRY] 401 with a hint, exit 1, no stack trace, nothing tagged', async () => {
-      const res = await push(['-t', 'auth/wrong:1', '--creds', `${USER.username}:nope`, layout, `docker://${authRegistry.host}`]);
-      assert.equal(res.status, 1, explainRun(res));
-      assert.match(res.stderr, /error\[REGISTRY\].*401/);
-      assert.match(res.stderr, /hint:/);
-      assert.doesNotMatch(res.stderr, /\n\s+at /);
-      assert.doesNotMatch(res.stderr, /nope/, 'the password is never printed');
-      assert.deepEqual(await tagsOf(authRegistry.host, 'auth/wrong', basic), []);
-    });
-  });
-
-  describe('docker archives', () => {
-    let archives: string;
-    before(async () => {
-      if (!haveTools) return;
-      archives = join(work, 'archives');
-      await mkdir(archives, { recursive: true });
-      const amd64 = run('skopeo', ['copy', `oci:${layout}:${TAG}-linux-amd64`, `docker-archive:${join(archives, 'linux.amd64.tar')}`]);
-      assert.equal(amd64.status, 0, amd64.out);
-      const arm64 = join(work, 'arm64.tar');
-      const copy = run('skopeo', ['copy', `oci:${layout}:${TAG}-linux-arm64-v8`, `docker-archive:${arm64}`]);
+      const back = join(work, 'back');
+      const copy = run('skopeo', [
+        'copy',
+        '--all',
+        '--src-tls-verify=false',
+        `docker://${registry.host}/fixture/app:1.0`,
+        `oci:${back}:1.0`,
+      ]);
       assert.equal(copy.status, 0, copy.out);
-      await writeFile(join(archives, 'linux.arm64.tar.gz'), gzipSync(await readFile(arm64)));
-    });
+      const pulled = (await readdir(join(back, 'blobs', 'sha256'))).sort();
+      const builtImageBlobs = new Set(await imageBlobsOf(layout, index.digest));
+      assert.deepEqual(pulled, [...builtImageBlobs].sort(), 'the pulled layout holds exactly the image blobs of the built one');
 
-    test('a directory of archives (one gzipped) becomes one 2-platform index; the same archives give the same digest; umoci unpacks each', async () => {
-      const first = await push(['-t', 'archives/app:1', archives, `docker://${registry.host}`]);
-      assert.equal(first.status, 0, explainRun(first));
-      assert.match(first.stderr, /-- load docker archives --/);
-      const second = await push(['-t', 'archives/again:1', archives, `docker://${registry.host}`]);
-      assert.equal(second.status, 0, explainRun(second));
-      const digest = (r: AlbaRun): string => r.stdout.trim().split('@').pop() as string;
-      assert.equal(digest(first), digest(second));
-      const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/archives/app:1`]);
-      const index = JSON.parse(raw.out) as { manifests: { platform: { architecture: string } }[] };
-      assert.deepEqual(index.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
       for (const arch of ['amd64', 'arm64']) {
-        const single = join(work, `archive-${arch}`);
-        const one = run('skopeo', ['copy', '--override-arch', arch, '--src-tls-verify=false', `docker://${registry.host}/archives/app:1`, `oci:${single}:img`]);
+        const single = join(work, `single-${arch}`);
+        const one = run('skopeo', [
+          'copy',
+          '--override-arch',
+          arch,
+          '--src-tls-verify=false',
+          `docker://${registry.host}/fixture/app:1.0`,
+          `oci:${single}:img`,
+        ]);
         assert.equal(one.status, 0, one.out);
-        const unpack = run('umoci', ['unpack', ...(process.getuid?.() === 0 ? [] : ['--rootless']), '--image', `${single}:img`, join(work, `archive-bundle-${arch}`)]);
+        const bundle = join(work, `bundle-${arch}`);
+        const unpack = run('umoci', ['unpack', ...(process.getuid?.() === 0 ? [] : ['--rootless']), '--image', `${single}:img`, bundle]);
         assert.equal(unpack.status, 0, unpack.out);
+      }
+
+      for (const [args, file] of [
+        [[], 'index.spdx.json'],
+        [['--platform', 'linux/arm64'], 'arm64.spdx.json'],
+        [['--platform', 'amd64'], 'amd64.spdx.json'],
+      ] as const) {
+        const sbom = await runAlba(['sbom', `${registry.host}/fixture/app:1.0`, ...args]);
+        assert.equal(sbom.status, 0, explainRun(sbom));
+        assert.ok(
+          Buffer.from(sbom.stdout, 'utf8').equals(await readFile(join(layout, 'sbom', file))),
+          `alba sbom ${args.join(' ')} is sbom/${file}`,
+        );
       }
     });
 
-    test('an archive whose config disagrees with its name is refused', async () => {
-      const wrong = join(work, 'wrong-archives');
-      await mkdir(wrong, { recursive: true });
-      await writeFile(join(wrong, 'linux.arm64.tar'), await readFile(join(archives, 'linux.amd64.tar')));
-      const res = await push(['-t', 'archives/wrong:1', wrong, `docker://${registry.host}`]);
-      assert.equal(res.status, 1, explainRun(res));
-      assert.match(res.stderr, /error\[PLATFORM_MISMATCH\].*linux\/arm64.*linux\/amd64/);
-      assert.deepEqual(await tagsOf(registry.host, 'archives/wrong'), []);
-    });
-  });
-
-  describe('faults injected by a proxy', () => {
-    const withProxy = async (fault: FaultProxy['fault'], repository: string, env: Record<string, string> = {}): Promise<{ res: AlbaRun; proxy: FaultProxy }> => {
+    test('pushing again sends no blob bytes and writes no manifest', async () => {
       const proxy = await startFaultProxy(registry.url);
-      proxy.fault = fault;
       try {
-        return { res: await push(['-t', `${repository}:1`, layout, `docker://${proxy.host}`], env), proxy };
+        const first = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
+        assert.equal(first.status, 0, explainRun(first));
+        assert.ok(blobUploads(proxy) > 0, 'the first push uploads');
+        proxy.requests.length = 0;
+        const started = Date.now();
+        const second = await push(['-t', 'fixture/again:1.0', layout, `docker://${proxy.host}`]);
+        const seconds = (Date.now() - started) / 1000;
+        assert.equal(second.status, 0, explainRun(second));
+        assert.equal(blobUploads(proxy), 0, `no upload on a no-op push:\n${proxy.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`);
+        assert.ok(
+          proxy.requests.some((r) => r.path.includes('/fixture/again/')),
+          'the re-push went through the proxy',
+        );
+        assert.deepEqual(
+          proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').map((r) => `${r.method} ${r.path}`),
+          [],
+          'a no-op re-push makes only HEAD and GET requests',
+        );
+        assert.match(second.stderr, /skipped/);
+        process.stderr.write(`# no-op re-push took ${seconds.toFixed(2)} s (CLI start included)\n`);
       } finally {
         await proxy.close();
       }
-    };
-    const expectPushed = async (res: AlbaRun, repository: string): Promise<void> => {
-      assert.equal(res.status, 0, explainRun(res));
-      assert.equal(res.stdout.trim().split('@').pop(), (await layoutIndex()).digest);
-      assert.deepEqual((await tagsOf(registry.host, repository)).filter((t) => !t.startsWith('sha256-')), ['1']);
-    };
+    });
 
-    test('a 500 on the first blob PUT is retried', async () => {
-      let done = false;
-      const { res } = await withProxy((r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), { status: 500 }) : undefined), 'faults/500');
-      assert.ok(done, 'the 500 was injected');
-      await expectPushed(res, 'faults/500');
-      assert.match(res.stderr, /retrying/);
+    test('a second repository of the same registry gets its blobs by cross-repository mount', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      try {
+        assert.equal((await push(['-t', 'fixture/source:1.0', layout, `docker://${proxy.host}`])).status, 0);
+        proxy.requests.length = 0;
+        const res = await push(['-t', 'fixture/mounted:1.0', layout, `docker://${proxy.host}`]);
+        assert.equal(res.status, 0, explainRun(res));
+        assert.ok(
+          proxy.requests.some((r) => r.method === 'POST' && r.path.includes('mount=') && r.path.includes('from=fixture%2Fsource')),
+          'mount requests were made',
+        );
+        assert.equal(blobUploads(proxy), 0, 'no blob was uploaded');
+        assert.match(res.stderr, /mounted/);
+      } finally {
+        await proxy.close();
+      }
     });
-    test('a 429 with Retry-After: 2 is honoured', async () => {
-      let done = false;
-      const started = Date.now();
-      const { res } = await withProxy((r) => (!done && r.method === 'HEAD' && r.path.includes('/blobs/') ? ((done = true), { status: 429, headers: { 'retry-after': '2' } }) : undefined), 'faults/429');
-      assert.ok(done, 'the 429 was injected');
-      await expectPushed(res, 'faults/429');
-      assert.ok(Date.now() - started >= 2000, 'waited for Retry-After');
-      assert.match(res.stderr, /retrying in 2\.0 s/);
+
+    test('--chunk-size uploads in PATCHes of that size; the image pulls back whole', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      try {
+        const res = await push([
+          '-t',
+          'fixture/chunked:1',
+          '--chunk-size',
+          '1k',
+          '--cache',
+          join(work, 'chunk-cache'),
+          layout,
+          `docker://${proxy.host}`,
+        ]);
+        assert.equal(res.status, 0, explainRun(res));
+        const patches = proxy.requests.filter((r) => r.method === 'PATCH').length;
+        const blobs = new Set(await imageBlobsOf(layout, (await layoutIndex()).digest)).size;
+        assert.ok(patches > blobs, `${patches} PATCH requests for ${blobs} blobs`);
+        const back = run('skopeo', [
+          'copy',
+          '--all',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/fixture/chunked:1`,
+          `oci:${join(work, 'chunked-back')}:1`,
+        ]);
+        assert.equal(back.status, 0, back.out);
+      } finally {
+        await proxy.close();
+      }
     });
-    test('a connection reset mid-upload is retried', async () => {
-      let done = false;
-      const { res } = await withProxy((r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), 'reset') : undefined), 'faults/reset');
-      assert.ok(done, 'a connection was reset');
-      await expectPushed(res, 'faults/reset');
-      assert.match(res.stderr, /retrying/);
+
+    test('a blob over 16 MiB goes up in one streamed PATCH, then an empty PUT', async () => {
+      const big = await bigLayout(join(work, 'big'), 20);
+      const proxy = await startFaultProxy(registry.url);
+      try {
+        const res = await push(['-t', 'fixture/big:1', '--cache', join(work, 'big-cache'), big.dir, `docker://${proxy.host}`]);
+        assert.equal(res.status, 0, explainRun(res));
+        assert.equal(proxy.requests.filter((r) => r.method === 'PATCH').length, 1);
+        const blob = await fetch(`${registry.url}/v2/fixture/big/blobs/${big.layer}`);
+        assert.equal(digestOf(Buffer.from(await blob.arrayBuffer())), big.layer);
+      } finally {
+        await proxy.close();
+      }
     });
-    test('an answer that stalls past the idle timeout is retried', async () => {
-      let done = false;
-      const { res } = await withProxy((r) => (!done && r.method === 'HEAD' ? ((done = true), { stallMs: 3000 }) : undefined), 'faults/stall', { ALBA_HTTP_IDLE_TIMEOUT: '1' });
-      assert.ok(done, 'an answer was stalled');
-      await expectPushed(res, 'faults/stall');
-      assert.match(res.stderr, /retrying/);
+
+    test('oci:DIR as a target writes a layout with per-platform refs', async () => {
+      const dir = join(work, 'oci-target');
+      const res = await push(['-t', 'copy:v2', layout, `oci:${dir}`]);
+      assert.equal(res.status, 0, explainRun(res));
+      const copy = await readLayout(dir);
+      await checkLayout(copy, { hashes: true });
+      assert.equal(copy.findRef('v2')?.digest, (await layoutIndex()).digest);
+      assert.ok(copy.findRef('v2-linux-arm64-v8'));
     });
-    test('a registry that stays down: NETWORK after bounded retries, exit 1, no tag', async () => {
-      const { res, proxy } = await withProxy((r) => (r.path === '/v2/' ? undefined : { status: 503 }), 'faults/down');
-      assert.equal(res.status, 1, explainRun(res));
-      assert.match(res.stderr, /error\[REGISTRY\].*503/);
-      // bounded: the ping, then at most 8 blobs in flight, each tried 1 + 4 times; nothing new starts after a failure
-      assert.ok(proxy.requests.length <= 1 + 8 * 5, `bounded: ${proxy.requests.length} requests`);
-      assert.deepEqual(await tagsOf(registry.host, 'faults/down'), []);
+
+    test('alba build --push builds and pushes; the last stdout line pins the digest', async () => {
+      const res = await runAlba(['build', recipe, '--cache', cache, '--push', `docker://${registry.host}`], {
+        env: { DOCKER_CONFIG: dockerConfig },
+      });
+      assert.equal(res.status, 0, explainRun(res));
+      assert.equal(res.stdout.trim().split('\n').pop(), `${registry.host}/test/fixture@${(await layoutIndex()).digest}`);
+      assert.deepEqual(
+        (await tagsOf(registry.host, 'test/fixture')).filter((t) => !t.startsWith('sha256-')),
+        [TAG],
+      );
     });
-  });
-});
+
+    test('container ls lists the tags of a repository with their class and digest, not the referrers tags', async () => {
+      const res = await runAlba(['container', 'ls', '-t', 'fixture/app', '--class', 'all', '--json', `docker://${registry.host}`]);
+      assert.equal(res.status, 0, explainRun(res));
+      const entries = JSON.parse(res.stdout) as { tag: string; class: string; digest: string }[];
+      assert.deepEqual(entries.map((e) => [e.tag, e.class]).sort(), [
+        ['1.0', 'dev'],
+        ['latest', 'dev'],
+      ]);
+      assert.ok(entries.every((e) => e.digest.startsWith('sha256:')));
+    });
+
+    describe('credentials', () => {
+      const basic = `${USER.username}:${USER.password}`;
+      test('from --creds', async () => {
+        const res = await push(['-t', 'auth/flag:1', '--creds', basic, layout, `docker://${authRegistry.host}`]);
+        assert.equal(res.status, 0, explainRun(res));
+        assert.deepEqual(
+          (await tagsOf(authRegistry.host, 'auth/flag', basic)).filter((t) => !t.startsWith('sha256-')),
+          ['1'],
+        );
+      });
+      test('from ALBA_REGISTRY_USER / ALBA_REGISTRY_PASSWORD', async () => {
+        const res = await push(['-t', 'auth/env:1', layout, `docker://${authRegistry.host}`], {
+          ALBA_REGISTRY_USER: USER.username,
+          ALBA_REGISTRY_PASSWORD: USER.password,
+        });
+        assert.equal(res.status, 0, explainRun(res));
+      });
+      test("from docker's config.json (base64 auth)", async () => {
+        const dir = join(work, 'cfg-auth');
+        await mkdir(dir, { recursive: true });
+        await writeFile(
+          join(dir, 'config.json'),
+          JSON.stringify({ auths: { [authRegistry.host]: { auth: Buffer.from(basic).toString('base64') } } }),
+        );
+        const res = await push(['-t', 'auth/config:1', layout, `docker://${authRegistry.host}`], { DOCKER_CONFIG: dir });
+        assert.equal(res.status, 0, explainRun(res));
+      });
+      test('from a docker-credential helper on PATH', async () => {
+        const dir = join(work, 'cfg-helper');
+        const bin = join(work, 'helper-bin');
+        await mkdir(dir, { recursive: true });
+        await mkdir(bin, { recursive: true });
+        await writeFile(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [authRegistry.host]: 'albatest' } }));
+        const helper = join(bin, 'docker-credential-albatest');
+        await writeFile(
+          helper,
+          `#!/bin/sh\nread server\n[ "$server" = "${authRegistry.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\nprintf '{"ServerURL":"%s","Username":"${USER.username}","Secret":"${USER.password}"}' "$server"\n`,
+        );
+        await chmod(helper, 0o755);
+        const res = await push(['-t', 'auth/helper:1', layout, `docker://${authRegistry.host}`], {
+          DOCKER_CONFIG: dir,
+          PATH: `${bin}:${process.env.PATH ?? ''}`,
+        });
+        assert.equal(res.status, 0, explainRun(res));
+      });
+      test('a wrong password: error[REGISTRY] 401 with a hint, exit 1, no stack trace, nothing tagged', async () => {
+        const res = await push(['-t', 'auth/wrong:1', '--creds', `${USER.username}:nope`, layout, `docker://${authRegistry.host}`]);
+        assert.equal(res.status, 1, explainRun(res));
+        assert.match(res.stderr, /error\[REGISTRY\].*401/);
+        assert.match(res.stderr, /hint:/);
+        assert.doesNotMatch(res.stderr, /\n\s+at /);
+        assert.doesNotMatch(res.stderr, /nope/, 'the password is never printed');
+        assert.deepEqual(await tagsOf(authRegistry.host, 'auth/wrong', basic), []);
+      });
+    });
+
+    describe('docker archives', () => {
+      let archives: string;
+      before(async () => {
+        if (!haveTools) return;
+        archives = join(work, 'archives');
+        await mkdir(archives, { recursive: true });
+        const amd64 = run('skopeo', ['copy', `oci:${layout}:${TAG}-linux-amd64`, `docker-archive:${join(archives, 'linux.amd64.tar')}`]);
+        assert.equal(amd64.status, 0, amd64.out);
+        const arm64 = join(work, 'arm64.tar');
+        const copy = run('skopeo', ['copy', `oci:${layout}:${TAG}-linux-arm64-v8`, `docker-archive:${arm64}`]);
+        assert.equal(copy.status, 0, copy.out);
+        await writeFile(join(archives, 'linux.arm64.tar.gz'), gzipSync(await readFile(arm64)));
+      });
+
+      test('a directory of archives (one gzipped) becomes one 2-platform index; the same archives give the same digest; umoci unpacks each', async () => {
+        const first = await push(['-t', 'archives/app:1', archives, `docker://${registry.host}`]);
+        assert.equal(first.status, 0, explainRun(first));
+        assert.match(first.stderr, /-- load docker archives --/);
+        const second = await push(['-t', 'archives/again:1', archives, `docker://${registry.host}`]);
+        assert.equal(second.status, 0, explainRun(second));
+        const digest = (r: AlbaRun): string => r.stdout.trim().split('@').pop() as string;
+        assert.equal(digest(first), digest(second));
+        const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/archives/app:1`]);
+        const index = JSON.parse(raw.out) as { manifests: { platform: { architecture: string } }[] };
+        assert.deepEqual(
+          index.manifests.map((m) => m.platform.architecture),
+          ['amd64', 'arm64'],
+        );
+        for (const arch of ['amd64', 'arm64']) {
+          const single = join(work, `archive-${arch}`);
+          const one = run('skopeo', [
+            'copy',
+            '--override-arch',
+            arch,
+            '--src-tls-verify=false',
+            `docker://${registry.host}/archives/app:1`,
+            `oci:${single}:img`,
+          ]);
+          assert.equal(one.status, 0, one.out);
+          const unpack = run('umoci', [
+            'unpack',
+            ...(process.getuid?.() === 0 ? [] : ['--rootless']),
+            '--image',
+            `${single}:img`,
+            join(work, `archive-bundle-${arch}`),
+          ]);
+          assert.equal(unpack.status, 0, unpack.out);
+        }
+      });
+
+      test('an archive whose config disagrees with its name is refused', async () => {
+        const wrong = join(work, 'wrong-archives');
+        await mkdir(wrong, { recursive: true });
+        await writeFile(join(wrong, 'linux.arm64.tar'), await readFile(join(archives, 'linux.amd64.tar')));
+        const res = await push(['-t', 'archives/wrong:1', wrong, `docker://${registry.host}`]);
+        assert.equal(res.status, 1, explainRun(res));
+        assert.match(res.stderr, /error\[PLATFORM_MISMATCH\].*linux\/arm64.*linux\/amd64/);
+        assert.deepEqual(await tagsOf(registry.host, 'archives/wrong'), []);
+      });
+    });
+
+    describe('faults injected by a proxy', () => {
+      const withProxy = async (
+        fault: FaultProxy['fault'],
+        repository: string,
+        env: Record<string, string> = {},
+      ): Promise<{ res: AlbaRun; proxy: FaultProxy }> => {
+        const proxy = await startFaultProxy(registry.url);
+        proxy.fault = fault;
+        try {
+          return { res: await push(['-t', `${repository}:1`, layout, `docker://${proxy.host}`], env), proxy };
+        } finally {
+          await proxy.close();
+        }
+      };
+      const expectPushed = async (res: AlbaRun, repository: string): Promise<void> => {
+        assert.equal(res.status, 0, explainRun(res));
+        assert.equal(res.stdout.trim().split('@').pop(), (await layoutIndex()).digest);
+        assert.deepEqual(
+          (await tagsOf(registry.host, repository)).filter((t) => !t.startsWith('sha256-')),
+          ['1'],
+        );
+      };
+
+      test('a 500 on the first blob PUT is retried', async () => {
+        let done = false;
+        const { res } = await withProxy(
+          (r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), { status: 500 }) : undefined),
+          'faults/500',
+        );
+        assert.ok(done, 'the 500 was injected');
+        await expectPushed(res, 'faults/500');
+        assert.match(res.stderr, /retrying/);
+      });
+      test('a 429 with Retry-After: 2 is honoured', async () => {
+        let done = false;
+        const started = Date.now();
+        const { res } = await withProxy(
+          (r) =>
+            !done && r.method === 'HEAD' && r.path.includes('/blobs/')
+              ? ((done = true), { status: 429, headers: { 'retry-after': '2' } })
+              : undefined,
+          'faults/429',
+        );
+        assert.ok(done, 'the 429 was injected');
+        await expectPushed(res, 'faults/429');
+        assert.ok(Date.now() - started >= 2000, 'waited for Retry-After');
+        assert.match(res.stderr, /retrying in 2\.0 s/);
+      });
+      test('a connection reset mid-upload is retried', async () => {
+        let done = false;
+        const { res } = await withProxy(
+          (r) => (!done && r.method === 'PUT' && r.path.includes('/blobs/uploads/') ? ((done = true), 'reset') : undefined),
+          'faults/reset',
+        );
+        assert.ok(done, 'a connection was reset');
+        await expectPushed(res, 'faults/reset');
+        assert.match(res.stderr, /retrying/);
+      });
+      test('an answer that stalls past the idle timeout is retried', async () => {
+        let done = false;
+        const { res } = await withProxy(
+          (r) => (!done && r.method === 'HEAD' ? ((done = true), { stallMs: 3000 }) : undefined),
+          'faults/stall',
+          { ALBA_HTTP_IDLE_TIMEOUT: '1' },
+        );
+        assert.ok(done, 'an answer was stalled');
+        await expectPushed(res, 'faults/stall');
+        assert.match(res.stderr, /retrying/);
+      });
+      test('a registry that stays down: NETWORK after bounded retries, exit 1, no tag', async () => {
+        const { res, proxy } = await withProxy((r) => (r.path === '/v2/' ? undefined : { status: 503 }), 'faults/down');
+        assert.equal(res.status, 1, explainRun(res));
+        assert.match(res.stderr, /error\[REGISTRY\].*503/);
+        // bounded: the ping, then at most 8 blobs in flight, each tried 1 + 4 times; nothing new starts after a failure
+        assert.ok(proxy.requests.length <= 1 + 8 * 5, `bounded: ${proxy.requests.length} requests`);
+        assert.deepEqual(await tagsOf(registry.host, 'faults/down'), []);
+      });
+    });
+  },
+);
 
 /** Every blob an image index reaches (the index, manifests, configs, layers), as hex names. */
 async function imageBlobsOf(dir: string, digest: string): Promise<string[]> {
-  const read = async (d: string): Promise<{ manifests?: { digest: string }[]; config?: { digest: string }; layers?: { digest: string }[] }> =>
+  const read = async (
+    d: string,
+  ): Promise<{ manifests?: { digest: string }[]; config?: { digest: string }; layers?: { digest: string }[] }> =>
     JSON.parse(await readFile(join(dir, 'blobs', 'sha256', d.slice(7)), 'utf8')) as never;
   const out = new Set<string>([digest.slice(7)]);
   for (const m of (await read(digest)).manifests ?? []) {
@@ -355,4 +475,3 @@ async function imageBlobsOf(dir: string, digest: string): Promise<string[]> {
   }
   return [...out];
 }
-

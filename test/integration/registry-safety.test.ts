@@ -81,139 +81,183 @@ function withAuthorization(proxy: FaultProxy): string[] {
   return proxy.requests.filter((r) => r.authorization !== undefined).map((r) => `${r.method} ${r.path}: ${r.authorization}`);
 }
 
-describe("credentials go only to the registry's origin", { skip: haveTools ? false : 'docker-registry, htpasswd or openssl is missing' }, () => {
-  test('blobs uploaded to a Location on another origin are sent without Authorization (the storage checks its own way)', () =>
-    withProxies(registry.url, 2, async ([front, storage]) => {
-      uploadsTo(front!, storage!);
-      // Stands in for the storage's own check (a signed URL): it adds what the registry behind it needs.
-      storage!.addHeaders = () => ({ authorization: BASIC });
-      const client = clientVia(front!, 'safety/upload');
-      await client.ping();
-      const small = randomBlob(3000);
-      const chunked = randomBlob(5000);
-      await client.uploadBlob(small);
-      await client.uploadBlob(chunked, { chunkSize: 2048 });
-      const methods = new Set(storage!.requests.map((r) => r.method));
-      assert.ok(methods.has('PUT') && methods.has('PATCH'), `the uploads went to the other origin: ${[...methods].join(', ')}`);
-      assert.deepEqual(withAuthorization(storage!), [], 'the other origin saw no credentials');
-      assert.ok(front!.requests.some((r) => r.authorization === BASIC), "the registry's origin got them");
-      assert.equal(await client.hasBlob(small.descriptor.digest as Digest), true);
-      assert.equal(await client.hasBlob(chunked.descriptor.digest as Digest), true);
-    }));
+describe(
+  "credentials go only to the registry's origin",
+  { skip: haveTools ? false : 'docker-registry, htpasswd or openssl is missing' },
+  () => {
+    test('blobs uploaded to a Location on another origin are sent without Authorization (the storage checks its own way)', () =>
+      withProxies(registry.url, 2, async ([front, storage]) => {
+        uploadsTo(front!, storage!);
+        // Stands in for the storage's own check (a signed URL): it adds what the registry behind it needs.
+        storage!.addHeaders = () => ({ authorization: BASIC });
+        const client = clientVia(front!, 'safety/upload');
+        await client.ping();
+        const small = randomBlob(3000);
+        const chunked = randomBlob(5000);
+        await client.uploadBlob(small);
+        await client.uploadBlob(chunked, { chunkSize: 2048 });
+        const methods = new Set(storage!.requests.map((r) => r.method));
+        assert.ok(methods.has('PUT') && methods.has('PATCH'), `the uploads went to the other origin: ${[...methods].join(', ')}`);
+        assert.deepEqual(withAuthorization(storage!), [], 'the other origin saw no credentials');
+        assert.ok(
+          front!.requests.some((r) => r.authorization === BASIC),
+          "the registry's origin got them",
+        );
+        assert.equal(await client.hasBlob(small.descriptor.digest as Digest), true);
+        assert.equal(await client.hasBlob(chunked.descriptor.digest as Digest), true);
+      }));
 
-  test('another origin asking for credentials gets none: error[REGISTRY] 401 naming it, with a hint, no password', () =>
-    withProxies(registry.url, 2, async ([front, storage]) => {
-      uploadsTo(front!, storage!);
-      const client = clientVia(front!, 'safety/refused');
-      await client.ping();
-      await assert.rejects(client.uploadBlob(randomBlob(3000)), (err: unknown) => {
-        assert.ok(err instanceof RegistryError, String(err));
-        assert.equal(err.status, 401);
-        assert.ok(err.message.includes(storage!.host), err.message);
-        assert.match(err.hint ?? '', /another origin/);
-        assert.ok(!`${err.message}${err.hint}`.includes(USER.password));
-        return true;
-      });
-      assert.ok(storage!.requests.length > 0);
-      assert.deepEqual(withAuthorization(storage!), []);
-    }));
+    test('another origin asking for credentials gets none: error[REGISTRY] 401 naming it, with a hint, no password', () =>
+      withProxies(registry.url, 2, async ([front, storage]) => {
+        uploadsTo(front!, storage!);
+        const client = clientVia(front!, 'safety/refused');
+        await client.ping();
+        await assert.rejects(client.uploadBlob(randomBlob(3000)), (err: unknown) => {
+          assert.ok(err instanceof RegistryError, String(err));
+          assert.equal(err.status, 401);
+          assert.ok(err.message.includes(storage!.host), err.message);
+          assert.match(err.hint ?? '', /another origin/);
+          assert.ok(!`${err.message}${err.hint}`.includes(USER.password));
+          return true;
+        });
+        assert.ok(storage!.requests.length > 0);
+        assert.deepEqual(withAuthorization(storage!), []);
+      }));
 
-  test("another origin's bearer challenge is not answered: its realm never gets the password", () =>
-    withProxies(registry.url, 3, async ([front, storage, realm]) => {
-      uploadsTo(front!, storage!);
-      realm!.fault = () => ({ status: 200, body: '{"token":"stolen"}' });
-      storage!.fault = () => ({ status: 401, headers: { 'www-authenticate': `Bearer realm="${realm!.url}/token",service="elsewhere"` } });
-      const client = clientVia(front!, 'safety/challenge');
-      await client.ping();
-      await assert.rejects(client.uploadBlob(randomBlob(3000)), (err: unknown) => err instanceof RegistryError && err.status === 401);
-      assert.ok(storage!.requests.length > 0, 'the fault fired');
-      assert.deepEqual(realm!.requests.map((r) => `${r.method} ${r.path} ${r.authorization ?? ''}`), []);
-    }));
+    test("another origin's bearer challenge is not answered: its realm never gets the password", () =>
+      withProxies(registry.url, 3, async ([front, storage, realm]) => {
+        uploadsTo(front!, storage!);
+        realm!.fault = () => ({ status: 200, body: '{"token":"stolen"}' });
+        storage!.fault = () => ({ status: 401, headers: { 'www-authenticate': `Bearer realm="${realm!.url}/token",service="elsewhere"` } });
+        const client = clientVia(front!, 'safety/challenge');
+        await client.ping();
+        await assert.rejects(client.uploadBlob(randomBlob(3000)), (err: unknown) => err instanceof RegistryError && err.status === 401);
+        assert.ok(storage!.requests.length > 0, 'the fault fired');
+        assert.deepEqual(
+          realm!.requests.map((r) => `${r.method} ${r.path} ${r.authorization ?? ''}`),
+          [],
+        );
+      }));
 
-  test('the next page of the tag list on another origin is read without Authorization', () =>
-    withProxies(registry.url, 2, async ([front, storage]) => {
-      front!.fault = (r) =>
-        r.method === 'GET' && r.path.startsWith('/v2/safety/list/tags/list')
-          ? { status: 200, headers: { link: `<${storage!.url}/v2/safety/list/tags/list?n=1000&last=a>; rel="next"` }, body: JSON.stringify({ name: 'safety/list', tags: ['a'] }) }
-          : undefined;
-      storage!.fault = () => ({ status: 200, body: JSON.stringify({ name: 'safety/list', tags: ['b'] }) });
-      const client = clientVia(front!, 'safety/list');
-      await client.ping();
-      assert.deepEqual(await client.tags(), ['a', 'b']);
-      assert.ok(front!.requests.some((r) => r.path.includes('tags/list') && r.authorization === BASIC), "the registry's page was read with the credentials");
-      assert.equal(storage!.requests.length, 1);
-      assert.deepEqual(withAuthorization(storage!), []);
-    }));
+    test('the next page of the tag list on another origin is read without Authorization', () =>
+      withProxies(registry.url, 2, async ([front, storage]) => {
+        front!.fault = (r) =>
+          r.method === 'GET' && r.path.startsWith('/v2/safety/list/tags/list')
+            ? {
+                status: 200,
+                headers: { link: `<${storage!.url}/v2/safety/list/tags/list?n=1000&last=a>; rel="next"` },
+                body: JSON.stringify({ name: 'safety/list', tags: ['a'] }),
+              }
+            : undefined;
+        storage!.fault = () => ({ status: 200, body: JSON.stringify({ name: 'safety/list', tags: ['b'] }) });
+        const client = clientVia(front!, 'safety/list');
+        await client.ping();
+        assert.deepEqual(await client.tags(), ['a', 'b']);
+        assert.ok(
+          front!.requests.some((r) => r.path.includes('tags/list') && r.authorization === BASIC),
+          "the registry's page was read with the credentials",
+        );
+        assert.equal(storage!.requests.length, 1);
+        assert.deepEqual(withAuthorization(storage!), []);
+      }));
 
-  test('a blob GET redirected to another origin is followed without Authorization', () =>
-    withProxies(registry.url, 2, async ([front, storage]) => {
-      const blob = randomBlob(4000);
-      await clientVia(front!, 'safety/redirect').uploadBlob(blob);
-      front!.fault = (r) => (r.method === 'GET' && r.path.includes('/blobs/sha256:') ? { status: 307, headers: { location: `${storage!.url}${r.path}` }, body: '' } : undefined);
-      storage!.addHeaders = () => ({ authorization: BASIC });
-      const client = clientVia(front!, 'safety/redirect');
-      await client.ping();
-      const bytes = await client.blob(blob.descriptor);
-      assert.ok(bytes.equals(blob.bytes as Buffer));
-      assert.ok(front!.requests.some((r) => r.method === 'GET' && r.path.includes('/blobs/') && r.authorization === BASIC));
-      assert.deepEqual(storage!.requests.map((r) => r.method), ['GET']);
-      assert.deepEqual(withAuthorization(storage!), []);
-    }));
+    test('a blob GET redirected to another origin is followed without Authorization', () =>
+      withProxies(registry.url, 2, async ([front, storage]) => {
+        const blob = randomBlob(4000);
+        await clientVia(front!, 'safety/redirect').uploadBlob(blob);
+        front!.fault = (r) =>
+          r.method === 'GET' && r.path.includes('/blobs/sha256:')
+            ? { status: 307, headers: { location: `${storage!.url}${r.path}` }, body: '' }
+            : undefined;
+        storage!.addHeaders = () => ({ authorization: BASIC });
+        const client = clientVia(front!, 'safety/redirect');
+        await client.ping();
+        const bytes = await client.blob(blob.descriptor);
+        assert.ok(bytes.equals(blob.bytes as Buffer));
+        assert.ok(front!.requests.some((r) => r.method === 'GET' && r.path.includes('/blobs/') && r.authorization === BASIC));
+        assert.deepEqual(
+          storage!.requests.map((r) => r.method),
+          ['GET'],
+        );
+        assert.deepEqual(withAuthorization(storage!), []);
+      }));
 
-  test('with a token service: the password goes only to the realm, the token only to the registry, neither to an upload on another origin', () =>
-    withProxies(tokenRegistry.url, 2, async ([front, storage]) => {
-      const scope = 'repository:safety/bearer:pull,push';
-      const answer = await fetch(`${tokens.realm}?service=${tokens.service}&scope=${scope}`, { headers: { authorization: BASIC } });
-      const { token } = (await answer.json()) as { token: string };
-      uploadsTo(front!, storage!);
-      storage!.addHeaders = () => ({ authorization: `Bearer ${token}` });
-      tokens.requests.length = 0;
-      const client = clientVia(front!, 'safety/bearer');
-      await client.ping();
-      await client.uploadBlob(randomBlob(5000), { chunkSize: 2048 });
-      assert.ok(storage!.requests.some((r) => r.method === 'PATCH'));
-      assert.deepEqual(withAuthorization(storage!), []);
-      const sent = new Set(front!.requests.flatMap((r) => (r.authorization === undefined ? [] : [r.authorization.split(' ')[0]])));
-      assert.deepEqual([...sent], ['Bearer'], "the registry's origin got the token, never the password");
-      assert.ok(tokens.requests.length > 0 && tokens.requests.every((r) => r.who === `basic:${USER.username}`), JSON.stringify(tokens.requests));
-    }));
-});
+    test('with a token service: the password goes only to the realm, the token only to the registry, neither to an upload on another origin', () =>
+      withProxies(tokenRegistry.url, 2, async ([front, storage]) => {
+        const scope = 'repository:safety/bearer:pull,push';
+        const answer = await fetch(`${tokens.realm}?service=${tokens.service}&scope=${scope}`, { headers: { authorization: BASIC } });
+        const { token } = (await answer.json()) as { token: string };
+        uploadsTo(front!, storage!);
+        storage!.addHeaders = () => ({ authorization: `Bearer ${token}` });
+        tokens.requests.length = 0;
+        const client = clientVia(front!, 'safety/bearer');
+        await client.ping();
+        await client.uploadBlob(randomBlob(5000), { chunkSize: 2048 });
+        assert.ok(storage!.requests.some((r) => r.method === 'PATCH'));
+        assert.deepEqual(withAuthorization(storage!), []);
+        const sent = new Set(front!.requests.flatMap((r) => (r.authorization === undefined ? [] : [r.authorization.split(' ')[0]])));
+        assert.deepEqual([...sent], ['Bearer'], "the registry's origin got the token, never the password");
+        assert.ok(
+          tokens.requests.length > 0 && tokens.requests.every((r) => r.who === `basic:${USER.username}`),
+          JSON.stringify(tokens.requests),
+        );
+      }));
+  },
+);
 
-describe('blob upload steps are never retried in place; Retry-After dates are honoured', { skip: haveTools ? false : 'docker-registry, htpasswd or openssl is missing' }, () => {
-  const session = (r: SeenRequest): string | undefined => /\/blobs\/uploads\/([^/?]+)/.exec(r.path)?.[1];
-  for (const method of ['PATCH', 'PUT'] as const) {
-    for (const [name, fault] of [['a 500', { status: 500 }], ['a reset connection', 'reset']] as [string, Fault][]) {
-      test(`${name} on a ${method} restarts the upload with a new session, never sends to that Location again`, () =>
-        withProxies(registry.url, 1, async ([proxy]) => {
-          let fired: SeenRequest | undefined;
-          proxy!.fault = (r) => (fired === undefined && r.method === method && session(r) !== undefined ? ((fired = r), fault) : undefined);
-          const client = clientVia(proxy!, `safety/retry-${method.toLowerCase()}`);
-          const blob = randomBlob(5000);
-          await client.uploadBlob(blob, { chunkSize: 2048 });
-          assert.ok(fired !== undefined, 'the fault fired');
-          const failed = session(fired);
-          const later = proxy!.requests.slice(proxy!.requests.indexOf(fired) + 1);
-          const trace = proxy!.requests.map((r) => `${r.method} ${r.path}`).join('\n');
-          assert.deepEqual(later.filter((r) => session(r) === failed).map((r) => `${r.method} ${r.path}`), [], `nothing more went to the failed session:\n${trace}`);
-          assert.ok(later.some((r) => r.method === 'POST' && r.path.endsWith('/blobs/uploads/')), `a new session was started:\n${trace}`);
-          assert.equal(await client.hasBlob(blob.descriptor.digest as Digest), true);
-        }));
+describe(
+  'blob upload steps are never retried in place; Retry-After dates are honoured',
+  { skip: haveTools ? false : 'docker-registry, htpasswd or openssl is missing' },
+  () => {
+    const session = (r: SeenRequest): string | undefined => /\/blobs\/uploads\/([^/?]+)/.exec(r.path)?.[1];
+    for (const method of ['PATCH', 'PUT'] as const) {
+      for (const [name, fault] of [
+        ['a 500', { status: 500 }],
+        ['a reset connection', 'reset'],
+      ] as [string, Fault][]) {
+        test(`${name} on a ${method} restarts the upload with a new session, never sends to that Location again`, () =>
+          withProxies(registry.url, 1, async ([proxy]) => {
+            let fired: SeenRequest | undefined;
+            proxy!.fault = (r) =>
+              fired === undefined && r.method === method && session(r) !== undefined ? ((fired = r), fault) : undefined;
+            const client = clientVia(proxy!, `safety/retry-${method.toLowerCase()}`);
+            const blob = randomBlob(5000);
+            await client.uploadBlob(blob, { chunkSize: 2048 });
+            assert.ok(fired !== undefined, 'the fault fired');
+            const failed = session(fired);
+            const later = proxy!.requests.slice(proxy!.requests.indexOf(fired) + 1);
+            const trace = proxy!.requests.map((r) => `${r.method} ${r.path}`).join('\n');
+            assert.deepEqual(
+              later.filter((r) => session(r) === failed).map((r) => `${r.method} ${r.path}`),
+              [],
+              `nothing more went to the failed session:\n${trace}`,
+            );
+            assert.ok(
+              later.some((r) => r.method === 'POST' && r.path.endsWith('/blobs/uploads/')),
+              `a new session was started:\n${trace}`,
+            );
+            assert.equal(await client.hasBlob(blob.descriptor.digest as Digest), true);
+          }));
+      }
     }
-  }
 
-  test('a 503 with Retry-After as an HTTP date: the retry is not sent before that date', () =>
-    withProxies(registry.url, 1, async ([proxy]) => {
-      // Two to three seconds ahead, on a whole second (HTTP dates have no fraction); the backoff alone would wait 0.4-0.6 s.
-      const at = Math.ceil((Date.now() + 2000) / 1000) * 1000;
-      let fired: SeenRequest | undefined;
-      proxy!.fault = (r) => (fired === undefined && r.path === '/v2/' ? ((fired = r), { status: 503, headers: { 'retry-after': new Date(at).toUTCString() } }) : undefined);
-      await clientVia(proxy!, 'safety/retry-after', { retry: { retries: 4, baseMs: 500, maxMs: 20_000 } }).ping();
-      assert.ok(fired !== undefined, 'the fault fired');
-      const retry = proxy!.requests.slice(proxy!.requests.indexOf(fired) + 1).find((r) => r.path === '/v2/');
-      assert.ok(retry !== undefined, 'the request was retried');
-      assert.ok(retry.at >= at - 50, `the retry came ${at - retry.at} ms before the Retry-After date`);
-    }));
-});
+    test('a 503 with Retry-After as an HTTP date: the retry is not sent before that date', () =>
+      withProxies(registry.url, 1, async ([proxy]) => {
+        // Two to three seconds ahead, on a whole second (HTTP dates have no fraction); the backoff alone would wait 0.4-0.6 s.
+        const at = Math.ceil((Date.now() + 2000) / 1000) * 1000;
+        let fired: SeenRequest | undefined;
+        proxy!.fault = (r) =>
+          fired === undefined && r.path === '/v2/'
+            ? ((fired = r), { status: 503, headers: { 'retry-after': new Date(at).toUTCString() } })
+            : undefined;
+        await clientVia(proxy!, 'safety/retry-after', { retry: { retries: 4, baseMs: 500, maxMs: 20_000 } }).ping();
+        assert.ok(fired !== undefined, 'the fault fired');
+        const retry = proxy!.requests.slice(proxy!.requests.indexOf(fired) + 1).find((r) => r.path === '/v2/');
+        assert.ok(retry !== undefined, 'the request was retried');
+        assert.ok(retry.at >= at - 50, `the retry came ${at - retry.at} ms before the Retry-After date`);
+      }));
+  },
+);
 
 describe('referrers tags are not user tags', () => {
   const referrers = `sha256-${'0f'.repeat(32)}`;
@@ -233,7 +277,9 @@ describe('referrers tags are not user tags', () => {
 });
 
 /** A hostile registry on 127.0.0.1: `routes` answers by path (without query); anything else is 404. `hits` records path and query, `auth` each path with its Authorization scheme. */
-async function fakeRegistry(routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => void>): Promise<{ host: string; url: string; hits: string[]; auth: string[]; close(): Promise<void> }> {
+async function fakeRegistry(
+  routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => void>,
+): Promise<{ host: string; url: string; hits: string[]; auth: string[]; close(): Promise<void> }> {
   const hits: string[] = [];
   const auth: string[] = [];
   const server = createServer((req, res) => {
@@ -275,7 +321,8 @@ describe('bounded against a hostile registry', () => {
     fake = await fakeRegistry({
       '/v2/': (_req, res) => json(res, {}),
       '/v2/huge/tags/list': (_req, res) => json(res, { name: 'huge', tags: Array.from({ length: 300_000 }, (_, i) => `t${i}`) }),
-      '/v2/loop/tags/list': (_req, res) => json(res, { name: 'loop', tags: ['a'] }, { link: '</v2/loop/tags/list?n=1000&last=a>; rel="next"' }),
+      '/v2/loop/tags/list': (_req, res) =>
+        json(res, { name: 'loop', tags: ['a'] }, { link: '</v2/loop/tags/list?n=1000&last=a>; rel="next"' }),
       '/v2/endless/tags/list': (_req, res, url) => {
         const last = Number(url.searchParams.get('last') ?? '0');
         json(res, { name: 'endless', tags: [] }, { link: `</v2/endless/tags/list?n=1000&last=${last + 1}>; rel="next"` });
@@ -286,7 +333,12 @@ describe('bounded against a hostile registry', () => {
         res.end(`{"name":"fat","tags":["t${last}"]${' '.repeat(3 * 1024 * 1024)}}`);
       },
       '/v2/garbage/tags/list': (_req, res, url) => {
-        const bodies: Record<string, string> = { text: 'not json', number: '{"tags":7}', item: '{"tags":[1]}', path: '{"tags":["../../other/manifests/x"]}' };
+        const bodies: Record<string, string> = {
+          text: 'not json',
+          number: '{"tags":7}',
+          item: '{"tags":[1]}',
+          path: '{"tags":["../../other/manifests/x"]}',
+        };
         const last = url.searchParams.get('last');
         if (last === null) json(res, { name: 'garbage', tags: ['a'] }, { link: `</v2/garbage/tags/list?last=${garbage}>; rel="next"` });
         else res.writeHead(200, { 'content-type': 'application/json' }).end(bodies[last]);
@@ -333,20 +385,30 @@ describe('bounded against a hostile registry', () => {
     await fake?.close();
     await tokenFake?.close();
   });
-  const client = (repository: string, options: RegistryClientOptions = {}): RegistryClient => new RegistryClient({ registry: fake.host, repository }, { retry: FAST_RETRY, ...options });
+  const client = (repository: string, options: RegistryClientOptions = {}): RegistryClient =>
+    new RegistryClient({ registry: fake.host, repository }, { retry: FAST_RETRY, ...options });
   const pagesOf = (repository: string): number => fake.hits.filter((h) => h.startsWith(`/v2/${repository}/tags/list`)).length;
 
   test(`a tag list of 300k tags in one page is TOO_LARGE (at most ${MAX_TAGS}), not a crash`, async () => {
-    await assert.rejects(client('huge').tags(), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /more than 100000 tags/.test(err.message) && err.message.includes(fake.host));
+    await assert.rejects(
+      client('huge').tags(),
+      (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /more than 100000 tags/.test(err.message) && err.message.includes(fake.host),
+    );
   });
 
   test('a Link back to a page already read is REGISTRY after reading it once', async () => {
-    await assert.rejects(client('loop').tags(), (err: unknown) => isAlbaError(err, 'REGISTRY') && /leads back to a page already read/.test(err.message));
+    await assert.rejects(
+      client('loop').tags(),
+      (err: unknown) => isAlbaError(err, 'REGISTRY') && /leads back to a page already read/.test(err.message),
+    );
     assert.equal(pagesOf('loop'), 2);
   });
 
   test(`a Link that never ends is TOO_LARGE after ${MAX_TAG_PAGES} pages, never a list cut short`, async () => {
-    await assert.rejects(client('endless').tags(), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /more than 1000 pages/.test(err.message));
+    await assert.rejects(
+      client('endless').tags(),
+      (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /more than 1000 pages/.test(err.message),
+    );
     assert.equal(pagesOf('endless'), MAX_TAG_PAGES);
   });
 
@@ -356,18 +418,32 @@ describe('bounded against a hostile registry', () => {
   });
 
   test('a tag list that is not JSON, or holds something else than tags, is REGISTRY naming the page', async () => {
-    const cases: Record<string, RegExp> = { text: /is not JSON/, number: /"tags" that is not a list/, item: /holds 1, which is not a tag/, path: /holds "\.\.\/\.\.\/other\/manifests\/x"/ };
+    const cases: Record<string, RegExp> = {
+      text: /is not JSON/,
+      number: /"tags" that is not a list/,
+      item: /holds 1, which is not a tag/,
+      path: /holds "\.\.\/\.\.\/other\/manifests\/x"/,
+    };
     for (const [name, message] of Object.entries(cases)) {
       garbage = name;
       // The first page is good, the next one is garbage.
-      await assert.rejects(client('garbage').tags(), (err: unknown) => isAlbaError(err, 'REGISTRY') && message.test(err.message) && err.message.includes(`last=${name}`));
+      await assert.rejects(
+        client('garbage').tags(),
+        (err: unknown) => isAlbaError(err, 'REGISTRY') && message.test(err.message) && err.message.includes(`last=${name}`),
+      );
     }
   });
 
   test('a manifest over the 4 MiB cap is TOO_LARGE; a declared Content-Length over it is refused before reading the body', async () => {
-    await assert.rejects(client('big').manifest('chunked'), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /larger than 4194304 bytes/.test(err.message));
+    await assert.rejects(
+      client('big').manifest('chunked'),
+      (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /larger than 4194304 bytes/.test(err.message),
+    );
     // The fake sends 1 KiB of its declared 1 GiB and then nothing: reading it would end in NETWORK after the idle timeout.
-    await assert.rejects(client('big', { idleMs: 1500 }).manifest('declared'), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /declares 1073741824/.test(err.message));
+    await assert.rejects(
+      client('big', { idleMs: 1500 }).manifest('declared'),
+      (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /declares 1073741824/.test(err.message),
+    );
     assert.equal(declared.written, 1024);
     await declared.dropped;
   });
@@ -375,7 +451,10 @@ describe('bounded against a hostile registry', () => {
   const tokenTest = (path: string, check: (err: unknown) => boolean) => async (): Promise<void> => {
     realm = path;
     const started = tokenFake.hits.length;
-    const client = new RegistryClient({ registry: tokenFake.host, repository: 'token' }, { retry: FAST_RETRY, credentials: USER, idleMs: 1500 });
+    const client = new RegistryClient(
+      { registry: tokenFake.host, repository: 'token' },
+      { retry: FAST_RETRY, credentials: USER, idleMs: 1500 },
+    );
     await assert.rejects(client.ping(), (err: unknown) => {
       assert.ok(check(err), String(err));
       assert.ok((err as Error).message.includes(`${tokenFake.url}${path}`), `the message names the realm: ${(err as Error).message}`);
@@ -389,14 +468,30 @@ describe('bounded against a hostile registry', () => {
     { timeout: 30_000 },
     tokenTest('/token-drip', (err) => isAlbaError(err, 'NETWORK') && /did not finish its answer within 1.5 s/.test((err as Error).message)),
   );
-  test('a token answer that stops midway is given up, naming the realm', { timeout: 30_000 }, tokenTest('/token-silent', (err) => isAlbaError(err, 'NETWORK') && /token service (did not finish its answer within 1\.5 s|cut its answer)/.test((err as Error).message)));
+  test(
+    'a token answer that stops midway is given up, naming the realm',
+    { timeout: 30_000 },
+    tokenTest(
+      '/token-silent',
+      (err) =>
+        isAlbaError(err, 'NETWORK') &&
+        /token service (did not finish its answer within 1\.5 s|cut its answer)/.test((err as Error).message),
+    ),
+  );
   test('a token realm redirecting to another origin: the password is not sent there', async () => {
     realm = '/token-moved';
     const client = new RegistryClient({ registry: tokenFake.host, repository: 'token' }, { retry: FAST_RETRY, credentials: USER });
     await assert.rejects(client.ping(), (err: unknown) => err instanceof RegistryError && err.status === 401);
     assert.ok(tokenFake.auth.includes('/token-moved Basic'), 'the realm got the password');
-    assert.ok(fake.auth.includes('/token-elsewhere none'), `the other origin got no credentials: ${fake.auth.filter((a) => a.startsWith('/token')).join(', ')}`);
+    assert.ok(
+      fake.auth.includes('/token-elsewhere none'),
+      `the other origin got no credentials: ${fake.auth.filter((a) => a.startsWith('/token')).join(', ')}`,
+    );
     assert.ok(!fake.auth.includes('/token-elsewhere Basic'));
   });
-  test('a token answer over the cap is TOO_LARGE, naming the realm', { timeout: 30_000 }, tokenTest('/token-big', (err) => isAlbaError(err, 'TOO_LARGE')));
+  test(
+    'a token answer over the cap is TOO_LARGE, naming the realm',
+    { timeout: 30_000 },
+    tokenTest('/token-big', (err) => isAlbaError(err, 'TOO_LARGE')),
+  );
 });

@@ -32,9 +32,40 @@ const suite = (extra: Partial<RepoSuite> = {}): RepoSuite => ({
     {
       name: 'main',
       packages: [
-        { arch: 'amd64', deb: { control: { Package: 'hello', Version: '1:2.10-3', Architecture: 'amd64', Depends: 'libc6 (>= 2.34)', 'Pre-Depends': 'dpkg', Maintainer: 'Jöhn <j@example.org>' }, files: [{ path: './usr/bin/hello', content: 'amd64' }] } },
-        { arch: 'arm64', deb: { control: { Package: 'hello', Version: '1:2.10-3', Architecture: 'arm64', Depends: 'libc6 (>= 2.34)' }, files: [{ path: './usr/bin/hello', content: 'arm64' }] } },
-        { arch: 'all', deb: { control: { Package: 'tzdata', Version: '2025b-1', Architecture: 'all', Source: 'tzdata-src (2025b-0.1)', Provides: 'tzdata-data', 'Multi-Arch': 'foreign' } } },
+        {
+          arch: 'amd64',
+          deb: {
+            control: {
+              Package: 'hello',
+              Version: '1:2.10-3',
+              Architecture: 'amd64',
+              Depends: 'libc6 (>= 2.34)',
+              'Pre-Depends': 'dpkg',
+              Maintainer: 'Jöhn <j@example.org>',
+            },
+            files: [{ path: './usr/bin/hello', content: 'amd64' }],
+          },
+        },
+        {
+          arch: 'arm64',
+          deb: {
+            control: { Package: 'hello', Version: '1:2.10-3', Architecture: 'arm64', Depends: 'libc6 (>= 2.34)' },
+            files: [{ path: './usr/bin/hello', content: 'arm64' }],
+          },
+        },
+        {
+          arch: 'all',
+          deb: {
+            control: {
+              Package: 'tzdata',
+              Version: '2025b-1',
+              Architecture: 'all',
+              Source: 'tzdata-src (2025b-0.1)',
+              Provides: 'tzdata-data',
+              'Multi-Arch': 'foreign',
+            },
+          },
+        },
       ],
     },
   ],
@@ -100,17 +131,36 @@ describe('happy path', () => {
     const tz = ctx.repo.debs.find((d) => d.name === 'tzdata');
     assert.deepEqual(packagesOf(amd64), [
       {
-        name: 'hello', version: '1:2.10-3', architecture: 'amd64', source: 'hello', sourceVersion: '1:2.10-3',
-        depends: 'libc6 (>= 2.34)', preDepends: 'dpkg', maintainer: 'Jöhn <j@example.org>',
-        filename: hello?.filename, size: hello?.size, sha256: hello?.sha256,
+        name: 'hello',
+        version: '1:2.10-3',
+        architecture: 'amd64',
+        source: 'hello',
+        sourceVersion: '1:2.10-3',
+        depends: 'libc6 (>= 2.34)',
+        preDepends: 'dpkg',
+        maintainer: 'Jöhn <j@example.org>',
+        filename: hello?.filename,
+        size: hello?.size,
+        sha256: hello?.sha256,
       },
       {
-        name: 'tzdata', version: '2025b-1', architecture: 'all', source: 'tzdata-src', sourceVersion: '2025b-0.1',
-        provides: 'tzdata-data', multiArch: 'foreign', filename: tz?.filename, size: tz?.size, sha256: tz?.sha256,
+        name: 'tzdata',
+        version: '2025b-1',
+        architecture: 'all',
+        source: 'tzdata-src',
+        sourceVersion: '2025b-0.1',
+        provides: 'tzdata-data',
+        multiArch: 'foreign',
+        filename: tz?.filename,
+        size: tz?.size,
+        sha256: tz?.sha256,
       },
     ]);
     const arm64 = await loadPackagesIndex(release, 'main', 'arm64', { cacheDir: ctx.cacheDir });
-    assert.deepEqual(packagesOf(arm64).map((p) => `${p.name}:${p.architecture}`), ['hello:arm64', 'tzdata:all']);
+    assert.deepEqual(
+      packagesOf(arm64).map((p) => `${p.name}:${p.architecture}`),
+      ['hello:arm64', 'tzdata:all'],
+    );
 
     const before = ctx.server.requests.length;
     const warmRelease = await fetchRelease({ url: ctx.server.url, suite: 'stable', keyring: ctx.keyring });
@@ -122,10 +172,18 @@ describe('happy path', () => {
 
   test('debs are downloaded into the store once, then served from it', async () => {
     const store = new BlobStore(cacheArea(ctx.cacheDir, 'blobs'));
-    const items = ctx.repo.debs.map((d) => ({ url: `${ctx.server.url}/${d.filename}`, sha256: d.sha256, size: d.size, what: `${d.name} ${d.version}` }));
+    const items = ctx.repo.debs.map((d) => ({
+      url: `${ctx.server.url}/${d.filename}`,
+      sha256: d.sha256,
+      size: d.size,
+      what: `${d.name} ${d.version}`,
+    }));
     const progress: boolean[] = [];
     const first = await downloadDebs(items, { store, concurrency: 2, onProgress: (p) => progress.push(p.cached) });
-    assert.deepEqual(first.map((r) => r.cached), [false, false, false]);
+    assert.deepEqual(
+      first.map((r) => r.cached),
+      [false, false, false],
+    );
     assert.deepEqual(progress, [false, false, false]);
     for (const [i, r] of first.entries()) {
       assert.equal(r.digest, `sha256:${ctx.repo.debs[i]?.sha256}`);
@@ -133,7 +191,10 @@ describe('happy path', () => {
     }
     const before = ctx.server.requests.length;
     const again = await downloadDebs(items, { store });
-    assert.deepEqual(again.map((r) => r.cached), [true, true, true]);
+    assert.deepEqual(
+      again.map((r) => r.cached),
+      [true, true, true],
+    );
     assert.equal(ctx.server.requests.length, before);
   });
 });
@@ -143,14 +204,20 @@ describe('signatures', () => {
     const { repo, server, keyring } = await served();
     const text = await readFile(join(repo.dir, 'dists/stable/InRelease'), 'utf8');
     server.fault('/dists/stable/InRelease', { body: text.replace('Components: main', 'Components: main evil') });
-    await assert.rejects(fetchRelease({ url: server.url, suite: 'stable', keyring }), rejectsWith('SIGNATURE_INVALID', `${server.url}/dists/stable/InRelease`, 'does not verify'));
+    await assert.rejects(
+      fetchRelease({ url: server.url, suite: 'stable', keyring }),
+      rejectsWith('SIGNATURE_INVALID', `${server.url}/dists/stable/InRelease`, 'does not verify'),
+    );
   });
 
   test('a Release signed by an unknown key is SIGNATURE_INVALID naming the key id', async () => {
     const { server } = await served();
     const other = await makeRepo(join(work, 'other-key'), { suites: [suite()] });
     const keyring = await loadKeyring([other.keyringPath]);
-    await assert.rejects(fetchRelease({ url: server.url, suite: 'stable', keyring }), rejectsWith('SIGNATURE_INVALID', /signed by unknown key [0-9a-f]{16} \(not in .*keyring\.gpg\)/));
+    await assert.rejects(
+      fetchRelease({ url: server.url, suite: 'stable', keyring }),
+      rejectsWith('SIGNATURE_INVALID', /signed by unknown key [0-9a-f]{16} \(not in .*keyring\.gpg\)/),
+    );
   });
 
   test('allowInsecure accepts an unknown key and says the Release is not verified', async () => {
@@ -163,7 +230,10 @@ describe('signatures', () => {
 
   test('an unsigned repository is SIGNATURE_INVALID, or accepted with allowInsecure', async () => {
     const { server, keyring } = await served({ signing: 'none' });
-    await assert.rejects(fetchRelease({ url: server.url, suite: 'stable', keyring }), rejectsWith('SIGNATURE_INVALID', `${server.url}/dists/stable/Release is not signed`));
+    await assert.rejects(
+      fetchRelease({ url: server.url, suite: 'stable', keyring }),
+      rejectsWith('SIGNATURE_INVALID', `${server.url}/dists/stable/Release is not signed`),
+    );
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring, allowInsecure: true });
     assert.deepEqual([release.file, release.verified], ['Release', false]);
   });
@@ -183,7 +253,10 @@ describe('signatures', () => {
     server.fault('/dists/stable/InRelease', { status: 404 });
     const text = await readFile(join(repo.dir, 'dists/stable/Release'), 'utf8');
     server.fault('/dists/stable/Release', { body: text.replace('Suite: stable', 'Suite: evil') });
-    await assert.rejects(fetchRelease({ url: server.url, suite: 'stable', keyring }), rejectsWith('SIGNATURE_INVALID', `${server.url}/dists/stable/Release has a signature that does not verify`));
+    await assert.rejects(
+      fetchRelease({ url: server.url, suite: 'stable', keyring }),
+      rejectsWith('SIGNATURE_INVALID', `${server.url}/dists/stable/Release has a signature that does not verify`),
+    );
   });
 
   test('a missing keyring file is KEYRING_MISSING', async () => {
@@ -193,8 +266,13 @@ describe('signatures', () => {
 
 describe('Valid-Until', () => {
   test('an expired Release is RELEASE_INVALID, but fine for a snapshot source', async () => {
-    const { server, keyring } = await served({ suites: [suite({ date: new Date('2024-01-01T00:00:00Z'), validUntil: new Date('2024-01-08T00:00:00Z') })] });
-    await assert.rejects(fetchRelease({ url: server.url, suite: 'stable', keyring }), rejectsWith('RELEASE_INVALID', 'expired', '2024-01-08T00:00:00.000Z'));
+    const { server, keyring } = await served({
+      suites: [suite({ date: new Date('2024-01-01T00:00:00Z'), validUntil: new Date('2024-01-08T00:00:00Z') })],
+    });
+    await assert.rejects(
+      fetchRelease({ url: server.url, suite: 'stable', keyring }),
+      rejectsWith('RELEASE_INVALID', 'expired', '2024-01-08T00:00:00.000Z'),
+    );
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring, snapshot: true });
     assert.equal(release.validUntil, '2024-01-08T00:00:00.000Z');
     assert.equal(release.verified, true);
@@ -211,7 +289,10 @@ describe('broken indexes', () => {
     server.fault(path, { body: bad });
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });
     const expected = release.files.get('main/binary-amd64/Packages.xz')?.sha256 ?? '';
-    await assert.rejects(loadPackagesIndex(release, 'main', 'amd64', { cacheDir }), rejectsWith('DIGEST_MISMATCH', `${server.url}${path}`, `expected sha256:${expected}`));
+    await assert.rejects(
+      loadPackagesIndex(release, 'main', 'amd64', { cacheDir }),
+      rejectsWith('DIGEST_MISMATCH', `${server.url}${path}`, `expected sha256:${expected}`),
+    );
     assert.deepEqual(await filesUnder(cacheDir), []);
   });
 
@@ -220,12 +301,17 @@ describe('broken indexes', () => {
     const path = '/dists/stable/main/binary-amd64/Packages.xz';
     server.fault(path, { body: (await readFile(join(repo.dir, path))).subarray(0, 100) });
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });
-    await assert.rejects(loadPackagesIndex(release, 'main', 'amd64', { cacheDir }), rejectsWith('SIZE_MISMATCH', `${server.url}${path}`, 'got 100'));
+    await assert.rejects(
+      loadPackagesIndex(release, 'main', 'amd64', { cacheDir }),
+      rejectsWith('SIZE_MISMATCH', `${server.url}${path}`, 'got 100'),
+    );
     assert.deepEqual(await filesUnder(cacheDir), []);
   });
 
   test('a truncated Packages.xz vouched for by the Release is DECOMPRESS_FAILED and is not cached', async () => {
-    const { server, keyring, cacheDir } = await served({ tamperIndex: (path, data) => (path.endsWith('.xz') ? data.subarray(0, data.length - 20) : data) });
+    const { server, keyring, cacheDir } = await served({
+      tamperIndex: (path, data) => (path.endsWith('.xz') ? data.subarray(0, data.length - 20) : data),
+    });
     const release = await fetchRelease({ url: server.url, suite: 'stable', keyring });
     await assert.rejects(loadPackagesIndex(release, 'main', 'amd64', { cacheDir }), rejectsWith('DECOMPRESS_FAILED', 'Packages.xz'));
     assert.deepEqual(await filesUnder(cacheDir), []);
@@ -279,7 +365,9 @@ describe('transient failures are retried; lasting ones are not hidden', () => {
     const other = repo.debs[1]!;
     const otherPath = `/${other.filename}`;
     server.fault(otherPath, { cutAfter: Math.floor(other.size / 2), times: 1 });
-    const [again] = await downloadDebs([{ url: `${server.url}${otherPath}`, sha256: other.sha256, size: other.size, what: 'other' }], { store });
+    const [again] = await downloadDebs([{ url: `${server.url}${otherPath}`, sha256: other.sha256, size: other.size, what: 'other' }], {
+      store,
+    });
     assert.deepEqual(await readFile(again!.path), await readFile(join(repo.dir, other.filename)));
     assert.equal(count(server, otherPath), 2);
   });
@@ -333,7 +421,10 @@ describe('broken debs', () => {
     assert.ok(deb !== undefined);
     server.fault(`/${deb.filename}`, { body: Buffer.concat([await readFile(join(repo.dir, deb.filename)), Buffer.alloc(10)]) });
     const store = new BlobStore(cacheArea(cacheDir, 'blobs'));
-    await assert.rejects(downloadDebs([{ url: `${server.url}/${deb.filename}`, sha256: deb.sha256, size: deb.size, what: 'hello' }], { store }), rejectsWith('SIZE_MISMATCH', 'hello', `expected ${deb.size} bytes`));
+    await assert.rejects(
+      downloadDebs([{ url: `${server.url}/${deb.filename}`, sha256: deb.sha256, size: deb.size, what: 'hello' }], { store }),
+      rejectsWith('SIZE_MISMATCH', 'hello', `expected ${deb.size} bytes`),
+    );
     assert.deepEqual(await filesUnder(cacheArea(cacheDir, 'blobs')), []);
   });
 });
@@ -358,12 +449,18 @@ describe('network', () => {
   test('a server that does not answer is NETWORK after the timeout', async () => {
     const { server, keyring } = await served();
     server.fault('/dists/stable/InRelease', { hang: true });
-    await assert.rejects(fetchRelease({ url: server.url, suite: 'stable', keyring, timeoutMs: 200 }), rejectsWith('NETWORK', 'no answer for 0.2 s'));
+    await assert.rejects(
+      fetchRelease({ url: server.url, suite: 'stable', keyring, timeoutMs: 200 }),
+      rejectsWith('NETWORK', 'no answer for 0.2 s'),
+    );
   });
 
   test('a missing suite is HTTP_STATUS 404', async () => {
     const { server, keyring } = await served();
-    await assert.rejects(fetchRelease({ url: server.url, suite: 'nosuch', keyring }), rejectsWith('HTTP_STATUS', `GET ${server.url}/dists/nosuch/Release: 404 Not Found`));
+    await assert.rejects(
+      fetchRelease({ url: server.url, suite: 'nosuch', keyring }),
+      rejectsWith('HTTP_STATUS', `GET ${server.url}/dists/nosuch/Release: 404 Not Found`),
+    );
   });
 
   test('the mirror option fetches from another URL but keeps the canonical one', async () => {

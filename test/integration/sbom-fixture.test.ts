@@ -5,7 +5,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FIXTURE_DEPENDS, FIXTURE_INSTALLED, FIXTURE_LICENSES, makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
+import {
+  FIXTURE_DEPENDS,
+  FIXTURE_INSTALLED,
+  FIXTURE_LICENSES,
+  makeFixtureDistro,
+  writeFixtureProject,
+  type FixtureProject,
+} from '../helpers/fixture-distro.js';
 import type { Repo } from '../helpers/make-repo.js';
 import { OciSchema, validateOci } from '../helpers/oci-schemas.js';
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
@@ -81,7 +88,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -143,7 +149,8 @@ describe('SBOMs of the fixture build', () => {
   test('every SPDX document in <layout>/sbom/ is valid SPDX 2.3', async (t) => {
     const names = (await readdir(join(layout, 'sbom'))).sort();
     assert.deepEqual(names, ['amd64.spdx.json', 'arm64.spdx.json', 'index.spdx.json']);
-    if (schemasAvailable(t)) for (const name of names) assert.deepEqual(spdxProblems(JSON.parse((await sbomFile(name)).toString('utf8'))), [], name);
+    if (schemasAvailable(t))
+      for (const name of names) assert.deepEqual(spdxProblems(JSON.parse((await sbomFile(name)).toString('utf8'))), [], name);
   });
 
   test('alba sbom prints the index document, and with --platform the platform one, byte for byte', async () => {
@@ -165,7 +172,10 @@ describe('SBOMs of the fixture build', () => {
 
   test('each image and the index have one referrer manifest carrying their document', async (t) => {
     const found = await referrers();
-    const subjects: [string, string][] = [[TAG, 'index.spdx.json'], ...ARCHS.map((a): [string, string] => [SLUG_REFS[a] as string, `${a}.spdx.json`])];
+    const subjects: [string, string][] = [
+      [TAG, 'index.spdx.json'],
+      ...ARCHS.map((a): [string, string] => [SLUG_REFS[a] as string, `${a}.spdx.json`]),
+    ];
     assert.equal(found.size, subjects.length);
     for (const [refName, file] of subjects) {
       const subject = ref(refName);
@@ -177,7 +187,7 @@ describe('SBOMs of the fixture build', () => {
       assert.equal(manifest.mediaType, MANIFEST);
       assert.deepEqual(manifest.subject, { mediaType: subject.mediaType, digest: subject.digest, size: subject.size });
       assert.equal(manifest.config.mediaType, 'application/vnd.oci.empty.v1+json');
-      assert.equal((await readFile(join(layout, 'blobs', 'sha256', manifest.config.digest.slice(7)), 'utf8')), '{}');
+      assert.equal(await readFile(join(layout, 'blobs', 'sha256', manifest.config.digest.slice(7)), 'utf8'), '{}');
       const document = await sbomFile(file);
       assert.deepEqual(
         manifest.layers.map((l) => [l.mediaType, l.digest, l.size, l.annotations?.['org.opencontainers.image.title']]),
@@ -190,9 +200,16 @@ describe('SBOMs of the fixture build', () => {
   for (const arch of ARCHS) {
     test(`${arch}: the SBOM lists exactly the packages of the image's status.d`, async (t) => {
       if (!requireTool('umoci', t)) return;
-      const listed = debPackages(await sbomDoc(arch)).map((p) => `${p.name} ${p.versionInfo}`).sort();
+      const listed = debPackages(await sbomDoc(arch))
+        .map((p) => `${p.name} ${p.versionInfo}`)
+        .sort();
       assert.deepEqual(listed, await installedPackages(arch));
-      assert.deepEqual(listed, Object.entries(FIXTURE_INSTALLED).map(([n, p]) => `${n} ${p.version}`).sort());
+      assert.deepEqual(
+        listed,
+        Object.entries(FIXTURE_INSTALLED)
+          .map(([n, p]) => `${n} ${p.version}`)
+          .sort(),
+      );
     });
 
     test(`${arch}: package checksums and download locations are those of the fixture .debs`, async () => {
@@ -202,7 +219,10 @@ describe('SBOMs of the fixture build', () => {
         assert.ok(deb !== undefined, `${p.name} ${debArch} is not in the fixture`);
         assert.deepEqual(p.checksums, [{ algorithm: 'SHA256', checksumValue: sha256(await readFile(join(repo.dir, deb.filename))) }]);
         assert.equal(p.downloadLocation, `${server.url}/${deb.filename}`);
-        assert.ok(p.externalRefs?.some((r) => r.referenceType === 'purl' && r.referenceLocator.includes(`arch=${debArch}`)), `${p.name} purl`);
+        assert.ok(
+          p.externalRefs?.some((r) => r.referenceType === 'purl' && r.referenceLocator.includes(`arch=${debArch}`)),
+          `${p.name} purl`,
+        );
       }
     });
 
@@ -211,7 +231,10 @@ describe('SBOMs of the fixture build', () => {
       const declared = Object.fromEntries(debPackages(doc).map((p) => [p.name, p.licenseDeclared]));
       assert.deepEqual(declared, FIXTURE_LICENSES);
       const extracted = doc.hasExtractedLicensingInfos ?? [];
-      assert.deepEqual(extracted.map((e) => e.licenseId), ['LicenseRef-public-domain']);
+      assert.deepEqual(
+        extracted.map((e) => e.licenseId),
+        ['LicenseRef-public-domain'],
+      );
       assert.match(extracted[0]?.extractedText ?? '', /This database is in the public domain\./);
     });
 
@@ -231,7 +254,9 @@ describe('SBOMs of the fixture build', () => {
         .filter((r) => r.relationshipType === 'DEPENDS_ON')
         .map((r) => `${names.get(r.spdxElementId)} -> ${names.get(r.relatedSpdxElement)}`)
         .sort();
-      const expected = Object.entries(FIXTURE_DEPENDS).flatMap(([from, tos]) => tos.map((to) => `${from} -> ${to}`)).sort();
+      const expected = Object.entries(FIXTURE_DEPENDS)
+        .flatMap(([from, tos]) => tos.map((to) => `${from} -> ${to}`))
+        .sort();
       assert.deepEqual(edges, expected);
     });
   }

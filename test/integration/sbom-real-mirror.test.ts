@@ -161,10 +161,7 @@ for (const arch of ARCHS) {
     const status = await statusEntries(rootfs);
     const debs = debsOf(await readSbom(layout, arch));
     assert.ok(debs.length >= 8, `only ${debs.length} Debian packages in the SBOM`);
-    assert.deepEqual(
-      new Map(debs.map((d) => [d.name, { version: d.version, architecture: d.architecture }])),
-      status,
-    );
+    assert.deepEqual(new Map(debs.map((d) => [d.name, { version: d.version, architecture: d.architecture }])), status);
   });
 
   test(`real mirror: ${arch.name} SBOM checksums are the lock's sha256 and the sha256 of each cached .deb`, async (t) => {
@@ -172,13 +169,17 @@ for (const arch of ARCHS) {
     if (lockFile === undefined) return;
     const locked = lockedOf(lockFile, arch);
     const debs = debsOf(await readSbom(layout, arch));
-    assert.deepEqual(debs.map((d) => d.name).sort(), [...locked.keys()].sort(), 'the SBOM has the lock\'s packages');
+    assert.deepEqual(debs.map((d) => d.name).sort(), [...locked.keys()].sort(), "the SBOM has the lock's packages");
     for (const deb of debs) {
       const pinned = locked.get(deb.name) as LockedPackage;
       assert.equal(deb.version, pinned.version, deb.name);
       assert.equal(deb.architecture, pinned.architecture, deb.name);
       assert.equal(deb.sha256, pinned.sha256, `${deb.name}: SBOM checksum vs lock`);
-      assert.equal(await sha256File(join(cache, 'blobs', 'sha256', pinned.sha256)), deb.sha256, `${deb.name}: SBOM checksum vs the downloaded .deb`);
+      assert.equal(
+        await sha256File(join(cache, 'blobs', 'sha256', pinned.sha256)),
+        deb.sha256,
+        `${deb.name}: SBOM checksum vs the downloaded .deb`,
+      );
       // Built with --mirror apt: the SBOM names the URL the .deb really came from, and it serves that .deb.
       assert.ok(deb.spdx.downloadLocation.endsWith(`/${pinned.filename}`), `${deb.name}: ${deb.spdx.downloadLocation}`);
       assert.ok(!deb.spdx.downloadLocation.startsWith(pinned.repo), `${deb.name}: names the snapshot, not the mirror used`);
@@ -199,7 +200,8 @@ for (const arch of ARCHS) {
       .sort();
     const inLock = [...lockedOf(lockFile, arch).values()].flatMap((p) => [...new Set(p.dependsOn)].map((d) => `${p.name} -> ${d}`)).sort();
     assert.deepEqual(inSbom, inLock);
-    for (const edge of ['libssl3 -> libc6', 'libc6 -> libgcc-s1', 'libgcc-s1 -> gcc-12-base']) assert.ok(inSbom.includes(edge), `${arch.name}: ${edge}`);
+    for (const edge of ['libssl3 -> libc6', 'libc6 -> libgcc-s1', 'libgcc-s1 -> gcc-12-base'])
+      assert.ok(inSbom.includes(edge), `${arch.name}: ${edge}`);
   });
 }
 
@@ -217,12 +219,17 @@ test('real mirror: SBOM licences: netbase and tzdata from their DEP-5 copyright,
 
     const { rootfs } = await unpacked(layout, arch);
     for (const [name, declared] of debs) {
-      for (const ref of declared.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) assert.ok((texts.get(ref) ?? '').trim() !== '', `${arch.name} ${name}: ${ref} has its text`);
+      for (const ref of declared.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? [])
+        assert.ok((texts.get(ref) ?? '').trim() !== '', `${arch.name} ${name}: ${ref} has its text`);
       const copyright = await readFile(join(rootfs, 'usr/share/doc', name, 'copyright'), 'utf8');
       if (/^Format: \S*copyright-format\/1\.0/.test(copyright)) {
         assert.notEqual(declared, 'NOASSERTION', `${arch.name} ${name}: a DEP-5 copyright gives a licence`);
       } else {
-        assert.match(declared, /^(NOASSERTION|LicenseRef-[A-Za-z0-9.-]+)$/, `${arch.name} ${name}: not DEP-5, so no SPDX id may be guessed`);
+        assert.match(
+          declared,
+          /^(NOASSERTION|LicenseRef-[A-Za-z0-9.-]+)$/,
+          `${arch.name} ${name}: not DEP-5, so no SPDX id may be guessed`,
+        );
       }
     }
   }
@@ -238,7 +245,10 @@ test('real mirror: every SBOM document validates; the index SBOM holds the SHA1 
     const bytes = await readFile(sbomPath(layout, arch));
     if (arch !== undefined) {
       if (schemasAvailable(t)) assert.deepEqual(spdxProblems(JSON.parse(bytes.toString('utf8'))), [], `${arch.name}.spdx.json`);
-      assert.deepEqual(refs.get(`DocumentRef-${arch.name}`), { algorithm: 'SHA1', checksumValue: createHash('sha1').update(bytes).digest('hex') });
+      assert.deepEqual(refs.get(`DocumentRef-${arch.name}`), {
+        algorithm: 'SHA1',
+        checksumValue: createHash('sha1').update(bytes).digest('hex'),
+      });
     }
     await access(join(layout, 'blobs', 'sha256', createHash('sha256').update(bytes).digest('hex')));
   }
@@ -258,7 +268,8 @@ test('real mirror: a static binary added with files: is in the amd64 SBOM with t
   if (!requireTool('umoci', t) || !requireTool('file', t) || lockOrSkip(t) === undefined) return;
   const kind = spawnSync('file', ['-L', STATIC_BINARY], { encoding: 'utf8' }).stdout;
   if (!/ELF 64-bit .*x86-64.*statically linked/.test(kind)) {
-    if (process.env.CI === 'true') assert.fail(`${STATIC_BINARY} must be a static x86-64 binary (apt-get install busybox-static); file says: ${kind}`);
+    if (process.env.CI === 'true')
+      assert.fail(`${STATIC_BINARY} must be a static x86-64 binary (apt-get install busybox-static); file says: ${kind}`);
     return t.skip(`${STATIC_BINARY} is not a static x86-64 binary (install busybox-static): ${kind}`);
   }
   const dir = join(work, 'files');
@@ -276,8 +287,15 @@ test('real mirror: a static binary added with files: is in the amd64 SBOM with t
   const doc = await readSbom(out, amd64);
   if (schemasAvailable(t)) assert.deepEqual(spdxProblems(doc), []);
   const files = doc.packages.filter((p) => p.primaryPackagePurpose === 'FILE');
-  assert.deepEqual(files.map((f) => [f.packageFileName, f.checksums]), [[dst, [{ algorithm: 'SHA256', checksumValue: expected }]]]);
-  assert.ok(doc.relationships.some((r) => r.spdxElementId === 'SPDXRef-Image' && r.relationshipType === 'CONTAINS' && r.relatedSpdxElement === files[0]?.SPDXID));
+  assert.deepEqual(
+    files.map((f) => [f.packageFileName, f.checksums]),
+    [[dst, [{ algorithm: 'SHA256', checksumValue: expected }]]],
+  );
+  assert.ok(
+    doc.relationships.some(
+      (r) => r.spdxElementId === 'SPDXRef-Image' && r.relationshipType === 'CONTAINS' && r.relatedSpdxElement === files[0]?.SPDXID,
+    ),
+  );
   const { rootfs } = await unpacked(out, amd64);
   assert.equal(await sha256File(join(rootfs, dst)), expected, 'the SBOM checksum is that of the file in the image');
   assert.deepEqual(

@@ -34,7 +34,11 @@ before(async () => {
   registry = await startRegistry();
   pushedIndex = await pushWithAlba(registry.host, 'fixture/app:1.0');
   // skopeo copies the image but not the SBOM referrers (they are not in index.json)
-  const bare = spawnSync('skopeo', ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:${TAG}`, `docker://${registry.host}/fixture/bare:1.0`], { encoding: 'utf8' });
+  const bare = spawnSync(
+    'skopeo',
+    ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:${TAG}`, `docker://${registry.host}/fixture/bare:1.0`],
+    { encoding: 'utf8' },
+  );
   assert.equal(bare.status, 0, bare.stderr);
 });
 after(async () => {
@@ -45,11 +49,12 @@ after(async () => {
 
 /** Pushes the layout with `alba container push`; returns the index digest it prints. */
 async function pushWithAlba(host: string, nameTag: string, extra: string[] = []): Promise<string> {
-  const res = await runAlba(['container', 'push', '--cache', join(work, 'cache'), '-t', nameTag, ...extra, layout, `docker://${host}`], { env: { DOCKER_CONFIG: join(work, 'no-docker-config') } });
+  const res = await runAlba(['container', 'push', '--cache', join(work, 'cache'), '-t', nameTag, ...extra, layout, `docker://${host}`], {
+    env: { DOCKER_CONFIG: join(work, 'no-docker-config') },
+  });
   assert.equal(res.status, 0, explainRun(res));
   return res.stdout.trim().split('@').pop() as string;
 }
-
 
 function sbomFile(name: string): Promise<Buffer> {
   return readFile(join(layout, 'sbom', name));
@@ -57,7 +62,9 @@ function sbomFile(name: string): Promise<Buffer> {
 
 /** The digest of a ref of the layout's index.json. */
 async function layoutDigest(ref: string): Promise<string> {
-  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  };
   const found = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === ref);
   assert.ok(found !== undefined, `no ref ${ref} in the layout`);
   return found.digest;
@@ -96,16 +103,28 @@ describe('alba sbom REF from a distribution registry', () => {
     for (const [args, file] of cases) await assertPrints(args, file);
   });
 
-  test('failures: the registry\'s error code, or SBOM_NOT_FOUND, exit status 1', needs, async () => {
+  test("failures: the registry's error code, or SBOM_NOT_FOUND, exit status 1", needs, async () => {
     const missingDigest = `sha256:${'0'.repeat(64)}`;
     const cases: [string[], RegExp][] = [
-      [[`${registry.host}/fixture/app:2.0`], /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/v2\/fixture\/app\/manifests\/2\.0: 404 MANIFEST_UNKNOWN/m],
+      [
+        [`${registry.host}/fixture/app:2.0`],
+        /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/v2\/fixture\/app\/manifests\/2\.0: 404 MANIFEST_UNKNOWN/m,
+      ],
       [[`${registry.host}/fixture/app@${missingDigest}`], /^alba: error\[REGISTRY\]: .* 404 MANIFEST_UNKNOWN/m],
       // distribution 2.8 reports an unknown repository as MANIFEST_UNKNOWN on manifest GETs (NAME_UNKNOWN only on tags/list)
       [[`${registry.host}/no/such:1.0`], /^alba: error\[REGISTRY\]: GET .*\/v2\/no\/such\/manifests\/1\.0: 404 MANIFEST_UNKNOWN/m],
-      [[`${registry.host}/fixture/bare:1.0`], /^alba: error\[SBOM_NOT_FOUND\]: no SPDX SBOM for 127\.0\.0\.1:\d+\/fixture\/bare:1\.0 \(sha256:/m],
-      [[`${registry.host}/fixture/bare:1.0`, '--platform', 'arm64'], /^alba: error\[SBOM_NOT_FOUND\]: no SPDX SBOM for platform arm64 of /m],
-      [[`${registry.host}/fixture/app:1.0`, '--platform', 'linux/s390x'], /^alba: error\[SBOM_NOT_FOUND\]: no images for platform linux\/s390x in index sha256:/m],
+      [
+        [`${registry.host}/fixture/bare:1.0`],
+        /^alba: error\[SBOM_NOT_FOUND\]: no SPDX SBOM for 127\.0\.0\.1:\d+\/fixture\/bare:1\.0 \(sha256:/m,
+      ],
+      [
+        [`${registry.host}/fixture/bare:1.0`, '--platform', 'arm64'],
+        /^alba: error\[SBOM_NOT_FOUND\]: no SPDX SBOM for platform arm64 of /m,
+      ],
+      [
+        [`${registry.host}/fixture/app:1.0`, '--platform', 'linux/s390x'],
+        /^alba: error\[SBOM_NOT_FOUND\]: no images for platform linux\/s390x in index sha256:/m,
+      ],
     ];
     for (const [args, expected] of cases) {
       const run = await runAlba(['sbom', ...args]);
@@ -143,7 +162,10 @@ describe('alba sbom REF from a distribution registry', () => {
       const ref = `${secured.host}/fixture/app:1.0`;
       const anonymous = await runAlba(['sbom', ref], { env: { ALBA_REGISTRY_AUTH: '' } });
       assert.equal(anonymous.status, 1, explainRun(anonymous));
-      assert.match(anonymous.stderr, /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/v2\/: 401 UNAUTHORIZED: authentication required/m);
+      assert.match(
+        anonymous.stderr,
+        /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/v2\/: 401 UNAUTHORIZED: authentication required/m,
+      );
       assert.match(anonymous.stderr, /hint: .*--creds USER:PASSWORD/);
       const wrong = await runAlba(['sbom', ref, '--creds', `${USER.username}:nope`]);
       assert.equal(wrong.status, 1, explainRun(wrong));
@@ -167,7 +189,10 @@ describe('alba sbom REF from a distribution registry', () => {
       await assertPrints([`${proxy.host}/fixture/app:1.0`, '--platform', 'arm64', '--creds', CREDS], 'arm64.spdx.json');
       assert.deepEqual(proxy.tokenQueries, [{ service: 'alba-test', scope: 'repository:fixture/app:pull' }]);
       const arm64 = await layoutDigest(REFS.arm64);
-      assert.ok(proxy.requests.includes(`/v2/fixture/app/referrers/${arm64}?artifactType=application%2Fspdx%2Bjson`), proxy.requests.join('\n'));
+      assert.ok(
+        proxy.requests.includes(`/v2/fixture/app/referrers/${arm64}?artifactType=application%2Fspdx%2Bjson`),
+        proxy.requests.join('\n'),
+      );
       assert.ok(proxy.requests.includes(`/v2/fixture/app/manifests/sha256-${arm64.slice(7)}`), proxy.requests.join('\n'));
     });
 
@@ -176,14 +201,20 @@ describe('alba sbom REF from a distribution registry', () => {
       proxy.requests.length = 0;
       await assertPrints([`${proxy.host}/fixture/app:1.0`, '--creds', CREDS], 'index.spdx.json');
       const index = await layoutDigest(REFS.index);
-      assert.ok(proxy.requests.some((p) => p.startsWith(`/v2/fixture/app/referrers/${index}`)), proxy.requests.join('\n'));
+      assert.ok(
+        proxy.requests.some((p) => p.startsWith(`/v2/fixture/app/referrers/${index}`)),
+        proxy.requests.join('\n'),
+      );
       assert.ok(!proxy.requests.some((p) => p.includes('/manifests/sha256-')), proxy.requests.join('\n'));
     });
 
     test('without credentials the token service refuses: REGISTRY 401', needs, async () => {
       const run = await runAlba(['sbom', `${proxy.host}/fixture/app:1.0`], { env: { ALBA_REGISTRY_AUTH: '' } });
       assert.equal(run.status, 1, explainRun(run));
-      assert.match(run.stderr, /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/token\?service=alba-test&scope=repository%3Afixture%2Fapp%3Apull: 401 UNAUTHORIZED/m);
+      assert.match(
+        run.stderr,
+        /^alba: error\[REGISTRY\]: GET http:\/\/127\.0\.0\.1:\d+\/token\?service=alba-test&scope=repository%3Afixture%2Fapp%3Apull: 401 UNAUTHORIZED/m,
+      );
     });
   });
 });
@@ -209,19 +240,28 @@ async function startBearerProxy(upstream: string, expectedBasic: string): Promis
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/token') {
-      if (req.headers.authorization !== expectedBasic) return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] });
+      if (req.headers.authorization !== expectedBasic)
+        return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] });
       state.tokenQueries.push({ service: url.searchParams.get('service'), scope: url.searchParams.get('scope') });
       return json(res, 200, { token: TOKEN });
     }
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
       const scope = url.pathname === '/v2/' ? '' : ',scope="repository:fixture/app:pull"';
-      return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'token required' }] }, {
-        'www-authenticate': `Bearer realm="http://${state.host}/token",service="alba-test"${scope}`,
-      });
+      return json(
+        res,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'token required' }] },
+        {
+          'www-authenticate': `Bearer realm="http://${state.host}/token",service="alba-test"${scope}`,
+        },
+      );
     }
     state.requests.push(url.pathname + url.search);
     const referrers = /^\/v2\/(.+)\/referrers\/sha256:([a-f0-9]{64})$/.exec(url.pathname);
-    const target = referrers !== null && state.referrersApi ? `${upstream}/v2/${referrers[1]}/manifests/sha256-${referrers[2]}` : `${upstream}${url.pathname}${url.search}`;
+    const target =
+      referrers !== null && state.referrersApi
+        ? `${upstream}/v2/${referrers[1]}/manifests/sha256-${referrers[2]}`
+        : `${upstream}${url.pathname}${url.search}`;
     const answer = await fetch(target, { method: req.method ?? 'GET', headers: { accept: req.headers.accept ?? '*/*' } });
     const headers: Record<string, string> = {};
     for (const name of ['content-type', 'docker-content-digest', 'www-authenticate']) {

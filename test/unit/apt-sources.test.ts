@@ -52,7 +52,12 @@ Suites: bookworm
 Components: main
 `,
     expect: [
-      { uri: 'http://m.example/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'], signedBy: '/usr/share/keyrings/debian-archive-keyring.gpg' },
+      {
+        uri: 'http://m.example/debian',
+        suites: ['bookworm', 'bookworm-updates'],
+        components: ['main'],
+        signedBy: '/usr/share/keyrings/debian-archive-keyring.gpg',
+      },
       { uri: 'http://m1.example/debian-security', suites: ['bookworm-security'], components: ['main', 'non-free-firmware'] },
       { uri: 'http://m2.example/debian-security', suites: ['bookworm-security'], components: ['main', 'non-free-firmware'] },
     ],
@@ -61,13 +66,23 @@ Components: main
     name: 'deb822 inline Signed-By key is kept as written',
     path: 'x.sources',
     text: 'Types: deb\nURIs: http://k.example/debian\nSuites: sid\nComponents: main\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n -----END PGP PUBLIC KEY BLOCK-----\n',
-    expect: [{ uri: 'http://k.example/debian', suites: ['sid'], components: ['main'], signedBy: '-----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n -----END PGP PUBLIC KEY BLOCK-----' }],
+    expect: [
+      {
+        uri: 'http://k.example/debian',
+        suites: ['sid'],
+        components: ['main'],
+        signedBy: '-----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n -----END PGP PUBLIC KEY BLOCK-----',
+      },
+    ],
   },
 ];
 
 for (const c of cases) {
   test(`parseAptSources: ${c.name}`, () => {
-    assert.deepEqual(parseAptSources([{ path: c.path, text: c.text }]), c.expect.map((e) => ({ ...e, file: c.path })));
+    assert.deepEqual(
+      parseAptSources([{ path: c.path, text: c.text }]),
+      c.expect.map((e) => ({ ...e, file: c.path })),
+    );
   });
 }
 
@@ -76,12 +91,22 @@ test('readHostAptSources reads sources.list and sources.list.d/*.list|*.sources,
   try {
     await mkdir(join(root, 'sources.list.d'));
     await writeFile(join(root, 'sources.list'), 'deb http://a.example/debian bookworm main\n');
-    await writeFile(join(root, 'sources.list.d', 'b.sources'), 'Types: deb\nURIs: http://b.example/debian\nSuites: trixie\nComponents: main\n');
+    await writeFile(
+      join(root, 'sources.list.d', 'b.sources'),
+      'Types: deb\nURIs: http://b.example/debian\nSuites: trixie\nComponents: main\n',
+    );
     await writeFile(join(root, 'sources.list.d', 'c.list'), 'deb http://c.example/debian sid main\n');
     await writeFile(join(root, 'sources.list.d', 'd.list.disabled'), 'deb http://d.example/debian sid main\n');
     const host = await readHostAptSources(root);
-    assert.deepEqual(host.files, [join(root, 'sources.list'), join(root, 'sources.list.d', 'b.sources'), join(root, 'sources.list.d', 'c.list')]);
-    assert.deepEqual(host.sources.map((s) => s.uri), ['http://a.example/debian', 'http://b.example/debian', 'http://c.example/debian']);
+    assert.deepEqual(host.files, [
+      join(root, 'sources.list'),
+      join(root, 'sources.list.d', 'b.sources'),
+      join(root, 'sources.list.d', 'c.list'),
+    ]);
+    assert.deepEqual(
+      host.sources.map((s) => s.uri),
+      ['http://a.example/debian', 'http://b.example/debian', 'http://c.example/debian'],
+    );
   } finally {
     await rm(root, { recursive: true });
   }

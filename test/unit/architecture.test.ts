@@ -49,7 +49,10 @@ describe('architecture', () => {
   for (const [folder, forbidden] of Object.entries(FORBIDDEN)) {
     test(`${folder}/ imports none of ${forbidden.join(', ')}`, () => {
       const bad = all.filter(([from, to]) => topFolder(from) === folder && forbidden.includes(topFolder(to)));
-      assert.deepEqual(bad.map(([from, to]) => `${from} -> ${to}`), []);
+      assert.deepEqual(
+        bad.map(([from, to]) => `${from} -> ${to}`),
+        [],
+      );
     });
   }
 });

@@ -45,7 +45,8 @@ describe('help', () => {
       const run = await runAlba(args);
       assert.equal(run.status, 0, explainRun(run));
       assert.match(run.stdout, /^Usage: alba /);
-      for (const command of ['lock', 'build', 'sbom', 'container', 'static', 'completion']) assert.match(run.stdout, new RegExp(`\\n {2}${command} `));
+      for (const command of ['lock', 'build', 'sbom', 'container', 'static', 'completion'])
+        assert.match(run.stdout, new RegExp(`\\n {2}${command} `));
     }
     const version = await runAlba(['--version']);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
@@ -57,7 +58,11 @@ describe('mistakes are USAGE (exit 2) with a suggestion', () => {
     [['biuld', 'x.yaml'], /error\[USAGE\]: .*unknown command 'biuld'/, /hint: did you mean build\?/],
     [['build', 'x.yaml', '--frmat', 'oci'], /error\[USAGE\]: alba build: unknown option '--frmat'/, /hint: did you mean --format\?/],
     [['container', 'pish'], /error\[USAGE\]: unknown subcommand "container pish"/, /hint: did you mean "alba container push"\?/],
-    [['container', 'push', '--tga', 'a:1', 'x', 'oci:y'], /error\[USAGE\]: alba container push: unknown option '--tga'/, /hint: did you mean --tag\?/],
+    [
+      ['container', 'push', '--tga', 'a:1', 'x', 'oci:y'],
+      /error\[USAGE\]: alba container push: unknown option '--tga'/,
+      /hint: did you mean --tag\?/,
+    ],
     [['help', 'gcc'], /error\[USAGE\]: alba help: no command "gcc"/, /hint: did you mean "alba help gc"\?/],
     [['container'], /error\[USAGE\]: alba container needs a subcommand: push, ls, rm, gc, repair/, /hint: /],
     [['build'], /error\[USAGE\]: alba build: missing required argument 'recipe'/, /hint: run `alba build --help`/],
@@ -92,7 +97,11 @@ describe('completion', () => {
     assert.deepEqual(bashComplete(script, ['alba', 'con']), ['container']);
     assert.deepEqual(bashComplete(script, ['alba', 'container', '']), ['push', 'ls', 'rm', 'gc', 'repair']);
     assert.deepEqual(bashComplete(script, ['alba', '-q', 'container', 'push', '--ch']), ['--chunk-size']);
-    assert.deepEqual(bashComplete(script, ['alba', 'static', 'gc', '-t', 'x', '--keep-']), ['--keep-release', '--keep-extra', '--keep-dev']);
+    assert.deepEqual(bashComplete(script, ['alba', 'static', 'gc', '-t', 'x', '--keep-']), [
+      '--keep-release',
+      '--keep-extra',
+      '--keep-dev',
+    ]);
     assert.deepEqual(bashComplete(script, ['alba', 'build', '--arch', 'amd64', '--for']), ['--format']);
   });
 
@@ -103,7 +112,12 @@ describe('completion', () => {
     assert.equal(spawnSync('zsh', ['-n', script]).status, 0);
     // compadd and compdef exist only inside zsh's completion system: stand-ins print what would be offered
     const program = `compdef() { :; }; compadd() { shift; print -l -- "$@"; }; source "$1"; words=(alba container ''); CURRENT=3; PREFIX=''; _alba`;
-    assert.deepEqual(spawnSync('zsh', ['-c', program, 'zsh', script], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== ''), ['push', 'ls', 'rm', 'gc', 'repair']);
+    assert.deepEqual(
+      spawnSync('zsh', ['-c', program, 'zsh', script], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => l !== ''),
+      ['push', 'ls', 'rm', 'gc', 'repair'],
+    );
   });
 
   test('fish: the script parses and completes the command path', async (t) => {
@@ -111,7 +125,10 @@ describe('completion', () => {
     const script = join(work, 'alba.fish');
     await writeFile(script, (await runAlba(['completion', 'fish'])).stdout);
     const complete = (line: string): string[] =>
-      spawnSync('fish', ['-c', `source ${script}; complete -C '${line}'`], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split('\t')[0] ?? '').filter((l) => l !== '');
+      spawnSync('fish', ['-c', `source ${script}; complete -C '${line}'`], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map((l) => l.split('\t')[0] ?? '')
+        .filter((l) => l !== '');
     assert.deepEqual(complete('alba con'), ['container']);
     assert.deepEqual(complete('alba container ').sort(), ['gc', 'ls', 'push', 'repair', 'rm']);
   });
@@ -122,13 +139,26 @@ describe('each command loads only its own library code', () => {
     const layout = await bigLayout(join(work, 'src'), 1);
     const trace = join(work, 'modules.txt');
     const hooks = join(work, 'hooks.mjs');
-    await writeFile(hooks, `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(process.env.ALBA_MODULE_TRACE, r.url + '\\n');\n  return r;\n}\n`);
+    await writeFile(
+      hooks,
+      `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(process.env.ALBA_MODULE_TRACE, r.url + '\\n');\n  return r;\n}\n`,
+    );
     const register = join(work, 'register.mjs');
     await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
-    const run = spawnSync(process.execPath, ['--import', register, albaBin, 'container', 'push', '-t', '1', layout.dir, `oci:${join(work, 'out')}`], { encoding: 'utf8', env: { ...process.env, ALBA_MODULE_TRACE: trace } });
+    const run = spawnSync(
+      process.execPath,
+      ['--import', register, albaBin, 'container', 'push', '-t', '1', layout.dir, `oci:${join(work, 'out')}`],
+      { encoding: 'utf8', env: { ...process.env, ALBA_MODULE_TRACE: trace } },
+    );
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     const loaded = (await readFile(trace, 'utf8')).split('\n');
-    assert.ok(loaded.some((u) => u.endsWith('/sink/layout/layout-sink.js')), 'the trace sees the modules the push loads');
-    assert.deepEqual(loaded.filter((u) => /\/openpgp\/|\/debian\/resolver\.js$|\/lock\/lock\.js$|@aws-sdk/.test(u)), []);
+    assert.ok(
+      loaded.some((u) => u.endsWith('/sink/layout/layout-sink.js')),
+      'the trace sees the modules the push loads',
+    );
+    assert.deepEqual(
+      loaded.filter((u) => /\/openpgp\/|\/debian\/resolver\.js$|\/lock\/lock\.js$|@aws-sdk/.test(u)),
+      [],
+    );
   });
 });

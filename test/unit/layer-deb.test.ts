@@ -59,10 +59,22 @@ async function debFile(spec: DebSpec, name = `p${counter++}.deb`): Promise<strin
 
 /** A .deb whose data.tar.<compression> member is `tar` compressed as it is (a valid control member beside it). */
 async function rawDataDeb(compression: 'xz' | 'gz' | 'zst', tar: Buffer): Promise<string> {
-  const controlText = Object.entries(control()).map(([k, v]) => `${k}: ${v}\n`).join('');
-  const controlTar = await makeTar([{ path: './', type: 'directory' }, { path: './control', content: controlText }]);
+  const controlText = Object.entries(control())
+    .map(([k, v]) => `${k}: ${v}\n`)
+    .join('');
+  const controlTar = await makeTar([
+    { path: './', type: 'directory' },
+    { path: './control', content: controlText },
+  ]);
   const path = join(dir, `raw${counter++}.deb`);
-  await writeFile(path, makeAr([{ name: 'debian-binary', data: Buffer.from('2.0\n') }, { name: 'control.tar.xz', data: compress(controlTar, 'xz') }, { name: `data.tar.${compression}`, data: compress(tar, compression) }]));
+  await writeFile(
+    path,
+    makeAr([
+      { name: 'debian-binary', data: Buffer.from('2.0\n') },
+      { name: 'control.tar.xz', data: compress(controlTar, 'xz') },
+      { name: `data.tar.${compression}`, data: compress(tar, compression) },
+    ]),
+  );
   return path;
 }
 
@@ -138,7 +150,15 @@ describe('buildDebLayer content', () => {
     ];
     const layer = await build(await debFile({ control: control(), files }));
     const names = (await readLayerEntries(store.path(layer.digest))).map((e) => e.header.name);
-    assert.deepEqual(names, ['var/', 'var/lib/', 'var/lib/hello', 'var/lib/dpkg/', 'var/lib/dpkg/status.d/', 'var/lib/dpkg/status.d/hello', 'var/lib/dpkg/status.d/hello.md5sums']);
+    assert.deepEqual(names, [
+      'var/',
+      'var/lib/',
+      'var/lib/hello',
+      'var/lib/dpkg/',
+      'var/lib/dpkg/status.d/',
+      'var/lib/dpkg/status.d/hello',
+      'var/lib/dpkg/status.d/hello.md5sums',
+    ]);
   });
 
   test('captures the files the predicate selects', async () => {
@@ -210,7 +230,11 @@ describe('deterministicGzip', () => {
   /** The gzip stream of `chunks` written one by one through every stage. */
   async function gzipOf(chunks: Buffer[]): Promise<Buffer> {
     const out: Buffer[] = [];
-    await pipeline(Readable.from(chunks, { objectMode: false }), ...deterministicGzip(), new Writable({ write: (c: Buffer, _e, done) => (out.push(c), done()) }));
+    await pipeline(
+      Readable.from(chunks, { objectMode: false }),
+      ...deterministicGzip(),
+      new Writable({ write: (c: Buffer, _e, done) => (out.push(c), done()) }),
+    );
     return Buffer.concat(out);
   }
 
@@ -253,7 +277,12 @@ describe('buildDebLayer refusals', () => {
       code: 'DEB_UNSAFE_ENTRY',
       mentions: 'not an earlier file',
     },
-    { name: 'character device', files: [{ path: './dev/null', type: 'character-device' }], code: 'DEB_UNSAFE_ENTRY', mentions: 'character device' },
+    {
+      name: 'character device',
+      files: [{ path: './dev/null', type: 'character-device' }],
+      code: 'DEB_UNSAFE_ENTRY',
+      mentions: 'character device',
+    },
     {
       name: 'entry through a symlink of the package',
       files: [
@@ -303,7 +332,10 @@ describe('buildDebLayer refusals', () => {
 
   test('an ar member longer than the file', async () => {
     const path = join(dir, 'short-ar.deb');
-    const ar = makeAr([{ name: 'debian-binary', data: Buffer.from('2.0\n') }, { name: 'control.tar.xz', data: Buffer.alloc(100) }]);
+    const ar = makeAr([
+      { name: 'debian-binary', data: Buffer.from('2.0\n') },
+      { name: 'control.tar.xz', data: Buffer.alloc(100) },
+    ]);
     await writeFile(path, ar.subarray(0, ar.length - 30));
     await assert.rejects(build(path), (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /truncated/.test(err.message));
   });
@@ -314,14 +346,22 @@ describe('buildDebLayer refusals', () => {
   });
 
   test('a control file of two paragraphs (a phantom package for scanners)', async () => {
-    const text = Object.entries(control()).map(([k, v]) => `${k}: ${v}\n`).join('');
+    const text = Object.entries(control())
+      .map(([k, v]) => `${k}: ${v}\n`)
+      .join('');
     const deb = await debFile({ control: control(), controlText: `${text}\nPackage: phantom\nVersion: 6.6.6\n`, files: tree });
-    await assert.rejects(build(deb), (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /2 paragraphs, not one/.test(err.message) && err.message.includes('hello 1.0-1'));
+    await assert.rejects(
+      build(deb),
+      (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /2 paragraphs, not one/.test(err.message) && err.message.includes('hello 1.0-1'),
+    );
   });
 
   test('an empty data.tar (0 bytes), as dpkg-deb refuses it', async () => {
     const deb = await debFile({ control: control(), files: tree, compression: 'none', truncateData: 0 });
-    await assert.rejects(build(deb), (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /data\.tar member is empty \(0 bytes\)/.test(err.message));
+    await assert.rejects(
+      build(deb),
+      (err: unknown) => isAlbaError(err, 'DEB_INVALID') && /data\.tar member is empty \(0 bytes\)/.test(err.message),
+    );
   });
 
   // dpkg-deb is the reference: a data.tar.* that decompresses to no bytes is "not a tar archive" to
@@ -341,7 +381,10 @@ describe('buildDebLayer refusals', () => {
   test('a data.tar.xz of only the end-of-archive blocks is a package without files, as dpkg-deb accepts it', async (t) => {
     const deb = await rawDataDeb('xz', Buffer.alloc(1024));
     const layer = await build(deb);
-    assert.deepEqual(entryTable(await readLayerEntries(store.path(layer.digest))).map((e) => e[0]), ['var/', 'var/lib/', 'var/lib/dpkg/', 'var/lib/dpkg/status.d/', 'var/lib/dpkg/status.d/hello']);
+    assert.deepEqual(
+      entryTable(await readLayerEntries(store.path(layer.digest))).map((e) => e[0]),
+      ['var/', 'var/lib/', 'var/lib/dpkg/', 'var/lib/dpkg/status.d/', 'var/lib/dpkg/status.d/hello'],
+    );
     if (requireTool('dpkg-deb', t)) assert.equal(spawnSync('dpkg-deb', ['-c', deb]).status, 0, 'dpkg-deb accepts it');
   });
 });

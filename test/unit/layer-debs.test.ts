@@ -21,22 +21,51 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-const control = (name: string): Record<string, string> => ({ Package: name, Version: '1.0-1', Architecture: 'all', Maintainer: 'A <a@example.org>', Description: name });
+const control = (name: string): Record<string, string> => ({
+  Package: name,
+  Version: '1.0-1',
+  Architecture: 'all',
+  Maintainer: 'A <a@example.org>',
+  Description: name,
+});
 const d = (path: string): DebEntry => ({ path, type: 'directory' });
 const f = (path: string, content: string): DebEntry => ({ path, content });
 
 /** alpha ships var/ itself and etc/conf; beta overrides etc/conf and has a certificate; gamma has a hard link and no copyright. */
 const FILES: Record<string, DebEntry[]> = {
   alpha: [
-    d('./'), d('./usr/'), d('./usr/bin/'), f('./usr/bin/alpha', 'a'), d('./usr/share/'), d('./usr/share/doc/'), d('./usr/share/doc/alpha/'),
-    f('./usr/share/doc/alpha/copyright', 'alpha copyright\n'), d('./etc/'), f('./etc/conf', 'from alpha\n'), d('./var/'),
+    d('./'),
+    d('./usr/'),
+    d('./usr/bin/'),
+    f('./usr/bin/alpha', 'a'),
+    d('./usr/share/'),
+    d('./usr/share/doc/'),
+    d('./usr/share/doc/alpha/'),
+    f('./usr/share/doc/alpha/copyright', 'alpha copyright\n'),
+    d('./etc/'),
+    f('./etc/conf', 'from alpha\n'),
+    d('./var/'),
   ],
   beta: [
-    d('./'), d('./usr/'), d('./usr/share/'), d('./usr/share/ca-certificates/'), d('./usr/share/ca-certificates/mozilla/'),
-    f('./usr/share/ca-certificates/mozilla/X.crt', 'X\n'), d('./usr/share/doc/'), d('./usr/share/doc/beta/'),
-    f('./usr/share/doc/beta/copyright', 'beta copyright\n'), d('./etc/'), f('./etc/conf', 'from beta\n'),
+    d('./'),
+    d('./usr/'),
+    d('./usr/share/'),
+    d('./usr/share/ca-certificates/'),
+    d('./usr/share/ca-certificates/mozilla/'),
+    f('./usr/share/ca-certificates/mozilla/X.crt', 'X\n'),
+    d('./usr/share/doc/'),
+    d('./usr/share/doc/beta/'),
+    f('./usr/share/doc/beta/copyright', 'beta copyright\n'),
+    d('./etc/'),
+    f('./etc/conf', 'from beta\n'),
   ],
-  gamma: [d('./'), d('./usr/'), d('./usr/lib/'), f('./usr/lib/gamma.so', 'g'), { path: './usr/lib/gamma.so.1', type: 'link', linkname: './usr/lib/gamma.so' }],
+  gamma: [
+    d('./'),
+    d('./usr/'),
+    d('./usr/lib/'),
+    f('./usr/lib/gamma.so', 'g'),
+    { path: './usr/lib/gamma.so.1', type: 'link', linkname: './usr/lib/gamma.so' },
+  ],
 };
 
 async function debFile(spec: DebSpec): Promise<string> {
@@ -55,37 +84,82 @@ async function source(name: string, files = FILES[name]!, compression: DebSpec['
 }
 
 async function three(compression: DebSpec['compression'] = 'xz'): Promise<DebSource[]> {
-  return [await source('alpha', undefined, compression), await source('beta', undefined, compression), await source('gamma', undefined, compression)];
+  return [
+    await source('alpha', undefined, compression),
+    await source('beta', undefined, compression),
+    await source('gamma', undefined, compression),
+  ];
 }
 
-const text = (entries: ReadEntry[], name: string): string[] => entries.filter((e) => e.header.name === name).map((e) => e.content.toString('utf8'));
+const text = (entries: ReadEntry[], name: string): string[] =>
+  entries.filter((e) => e.header.name === name).map((e) => e.content.toString('utf8'));
 
 describe('buildDebsLayer of three packages', () => {
   test('writes each package in order with its status.d files; the status.d parents once', async () => {
     const layer = await buildDebsLayer({ debs: await three(), store, sourceDateEpoch: EPOCH });
     const entries = await readLayerEntries(store.path(layer.digest));
-    assert.deepEqual(entries.map((e) => e.header.name), [
-      'usr/', 'usr/bin/', 'usr/bin/alpha', 'usr/share/', 'usr/share/doc/', 'usr/share/doc/alpha/', 'usr/share/doc/alpha/copyright', 'etc/', 'etc/conf', 'var/',
-      'var/lib/', 'var/lib/dpkg/', 'var/lib/dpkg/status.d/', 'var/lib/dpkg/status.d/alpha', 'var/lib/dpkg/status.d/alpha.md5sums',
-      'usr/', 'usr/share/', 'usr/share/ca-certificates/', 'usr/share/ca-certificates/mozilla/', 'usr/share/ca-certificates/mozilla/X.crt',
-      'usr/share/doc/', 'usr/share/doc/beta/', 'usr/share/doc/beta/copyright', 'etc/', 'etc/conf',
-      'var/lib/dpkg/status.d/beta', 'var/lib/dpkg/status.d/beta.md5sums',
-      'usr/', 'usr/lib/', 'usr/lib/gamma.so', 'usr/lib/gamma.so.1',
-      'var/lib/dpkg/status.d/gamma', 'var/lib/dpkg/status.d/gamma.md5sums',
-    ]);
-    assert.deepEqual(text(entries, 'etc/conf'), ['from alpha\n', 'from beta\n'], 'the later package comes later, so it wins in a tar merge');
+    assert.deepEqual(
+      entries.map((e) => e.header.name),
+      [
+        'usr/',
+        'usr/bin/',
+        'usr/bin/alpha',
+        'usr/share/',
+        'usr/share/doc/',
+        'usr/share/doc/alpha/',
+        'usr/share/doc/alpha/copyright',
+        'etc/',
+        'etc/conf',
+        'var/',
+        'var/lib/',
+        'var/lib/dpkg/',
+        'var/lib/dpkg/status.d/',
+        'var/lib/dpkg/status.d/alpha',
+        'var/lib/dpkg/status.d/alpha.md5sums',
+        'usr/',
+        'usr/share/',
+        'usr/share/ca-certificates/',
+        'usr/share/ca-certificates/mozilla/',
+        'usr/share/ca-certificates/mozilla/X.crt',
+        'usr/share/doc/',
+        'usr/share/doc/beta/',
+        'usr/share/doc/beta/copyright',
+        'etc/',
+        'etc/conf',
+        'var/lib/dpkg/status.d/beta',
+        'var/lib/dpkg/status.d/beta.md5sums',
+        'usr/',
+        'usr/lib/',
+        'usr/lib/gamma.so',
+        'usr/lib/gamma.so.1',
+        'var/lib/dpkg/status.d/gamma',
+        'var/lib/dpkg/status.d/gamma.md5sums',
+      ],
+    );
+    assert.deepEqual(
+      text(entries, 'etc/conf'),
+      ['from alpha\n', 'from beta\n'],
+      'the later package comes later, so it wins in a tar merge',
+    );
     for (const name of ['alpha', 'beta', 'gamma']) {
-      assert.deepEqual(text(entries, `var/lib/dpkg/status.d/${name}`), [`Package: ${name}\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: all\nMaintainer: A <a@example.org>\nDescription: ${name}\n`]);
+      assert.deepEqual(text(entries, `var/lib/dpkg/status.d/${name}`), [
+        `Package: ${name}\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: all\nMaintainer: A <a@example.org>\nDescription: ${name}\n`,
+      ]);
       assert.match(text(entries, `var/lib/dpkg/status.d/${name}.md5sums`)[0] ?? '', /^[0-9a-f]{32} {2}\S/);
     }
     const link = entries.find((e) => e.header.name === 'usr/lib/gamma.so.1');
     assert.deepEqual([link?.header.type, link?.header.linkname], ['link', 'usr/lib/gamma.so']);
   });
 
-  test('returns each package\'s control, copyright, file count and captured files, in order', async () => {
+  test("returns each package's control, copyright, file count and captured files, in order", async () => {
     const layer = await buildDebsLayer({ debs: await three(), store, sourceDateEpoch: EPOCH });
     assert.deepEqual(
-      layer.packages.map((p) => [p.control.split('\n')[0], p.copyright, p.fileCount, [...p.captured].map(([path, c]) => [path, c.toString()])]),
+      layer.packages.map((p) => [
+        p.control.split('\n')[0],
+        p.copyright,
+        p.fileCount,
+        [...p.captured].map(([path, c]) => [path, c.toString()]),
+      ]),
       [
         ['Package: alpha', 'alpha copyright\n', 3, []],
         ['Package: beta', 'beta copyright\n', 3, [['usr/share/ca-certificates/mozilla/X.crt', 'X\n']]],
@@ -102,12 +176,17 @@ describe('buildDebsLayer of three packages', () => {
     assert.notEqual(reversed.digest, first.digest);
   });
 
-  test('a one-package layer is exactly buildDebLayer\'s', async () => {
+  test("a one-package layer is exactly buildDebLayer's", async () => {
     const alpha = await source('alpha');
     const single = await buildDebLayer({ ...alpha, store, sourceDateEpoch: EPOCH });
     const group = await buildDebsLayer({ debs: [alpha], store, sourceDateEpoch: EPOCH });
     assert.deepEqual([group.digest, group.diffId, group.size], [single.digest, single.diffId, single.size]);
-    assert.deepEqual(group.packages[0], { control: single.control, copyright: single.copyright, fileCount: single.fileCount, captured: single.captured });
+    assert.deepEqual(group.packages[0], {
+      control: single.control,
+      copyright: single.copyright,
+      fileCount: single.fileCount,
+      captured: single.captured,
+    });
   });
 
   test('writes the status.d parents again when a later package replaced one with a file', async () => {
@@ -115,19 +194,30 @@ describe('buildDebsLayer of three packages', () => {
     const layer = await buildDebsLayer({ debs: [await source('alpha'), beta], store, sourceDateEpoch: EPOCH });
     const names = (await readLayerEntries(store.path(layer.digest))).map((e) => e.header.name);
     assert.deepEqual(names.slice(names.indexOf('var/lib')), [
-      'var/lib', 'var/lib/', 'var/lib/dpkg/', 'var/lib/dpkg/status.d/', 'var/lib/dpkg/status.d/beta', 'var/lib/dpkg/status.d/beta.md5sums',
+      'var/lib',
+      'var/lib/',
+      'var/lib/dpkg/',
+      'var/lib/dpkg/status.d/',
+      'var/lib/dpkg/status.d/beta',
+      'var/lib/dpkg/status.d/beta.md5sums',
     ]);
   });
 
   const refusals: { name: string; debs: () => Promise<DebSource[]>; mentions: string[] }[] = [
     {
       name: 'a hard link to a file of an earlier package of the layer',
-      debs: async () => [await source('alpha'), await source('gamma', [d('./'), { path: './usr/bin/alpha2', type: 'link', linkname: './usr/bin/alpha' }])],
+      debs: async () => [
+        await source('alpha'),
+        await source('gamma', [d('./'), { path: './usr/bin/alpha2', type: 'link', linkname: './usr/bin/alpha' }]),
+      ],
       mentions: ['gamma 1.0-1', 'not an earlier file of the package'],
     },
     {
       name: 'a later package making a status.d parent a symlink',
-      debs: async () => [await source('alpha'), await source('beta', [d('./'), d('./var/'), { path: './var/lib', type: 'symlink', linkname: '/tmp' }])],
+      debs: async () => [
+        await source('alpha'),
+        await source('beta', [d('./'), d('./var/'), { path: './var/lib', type: 'symlink', linkname: '/tmp' }]),
+      ],
       mentions: ['beta 1.0-1', 'var/lib/', 'symlink where the dpkg status directory must be'],
     },
   ];

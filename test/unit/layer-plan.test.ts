@@ -4,10 +4,13 @@ import { planLayerGroups, type PlannedPackage } from '../../src/builder/layer-pl
 
 /** Packages from a compact spec: `a` is arch-specific, `a:all` is Architecture: all. */
 function pkgs(spec: string): PlannedPackage[] {
-  return spec.split(' ').filter((s) => s !== '').map((s) => {
-    const [name, arch] = s.split(':');
-    return { name: name!, architecture: arch ?? 'amd64' };
-  });
+  return spec
+    .split(' ')
+    .filter((s) => s !== '')
+    .map((s) => {
+      const [name, arch] = s.split(':');
+      return { name: name!, architecture: arch ?? 'amd64' };
+    });
 }
 
 /** Groups as `a b|c d`: names within a group by space, groups by `|`. */
@@ -31,12 +34,27 @@ const cases: Array<{ name: string; packages: string; budget: number; expect: str
     budget: 4,
     expect: 'base-files gcc-12-base|ca-certificates tzdata|libc6|libgcc-s1',
   },
-  { name: 'share at least 1 even when the proportion rounds to 0', packages: 'a b c d e f g h i z:all', budget: 3, expect: 'a b c d e|f g h i|z' },
-  { name: 'other side keeps at least 1', packages: 'a b:all c:all d:all e:all f:all g:all h:all i:all', budget: 3, expect: 'a|b c d e|f g h i' },
+  {
+    name: 'share at least 1 even when the proportion rounds to 0',
+    packages: 'a b c d e f g h i z:all',
+    budget: 3,
+    expect: 'a b c d e|f g h i|z',
+  },
+  {
+    name: 'other side keeps at least 1',
+    packages: 'a b:all c:all d:all e:all f:all g:all h:all i:all',
+    budget: 3,
+    expect: 'a|b c d e|f g h i',
+  },
   { name: 'one all package among many: share round(5/6)=1', packages: 'a:all b c d e f', budget: 5, expect: 'a|b c|d|e|f' },
   { name: 'many all packages: share round(25/6)=4', packages: 'a b:all c:all d:all e:all f:all', budget: 5, expect: 'a|b c|d|e|f' },
   { name: 'half rounds up: share round(2.5)=3', packages: 'a b c d:all e:all f:all', budget: 5, expect: 'a b|c|d|e|f' },
-  { name: 'groups ordered by their first name, all groups among the others', packages: 'a b m:all n:all x y z', budget: 4, expect: 'a b|m n|x y|z' },
+  {
+    name: 'groups ordered by their first name, all groups among the others',
+    packages: 'a b m:all n:all x y z',
+    budget: 4,
+    expect: 'a b|m n|x y|z',
+  },
 ];
 
 describe('planLayerGroups', () => {
@@ -53,7 +71,8 @@ describe('planLayerGroups', () => {
   test('does not depend on the input order', () => {
     const spec = pkgs('k:all a b:all c d e f:all g h i j');
     const reversed = [...spec].reverse();
-    for (let budget = 1; budget <= 12; budget++) assert.deepEqual(planLayerGroups(reversed, budget), planLayerGroups(spec, budget), `budget ${budget}`);
+    for (let budget = 1; budget <= 12; budget++)
+      assert.deepEqual(planLayerGroups(reversed, budget), planLayerGroups(spec, budget), `budget ${budget}`);
   });
 
   test('the same all packages give the same groups on archs with the same counts', () => {
@@ -82,17 +101,26 @@ describe('planLayerGroups', () => {
       const what = `round ${round}: ${count} packages, budget ${budget}`;
       assert.ok(groups.length <= budget, `${what}: ${groups.length} groups`);
       assert.equal(groups.length, Math.min(count, budget), `${what}: uses the budget`);
-      assert.ok(groups.every((g) => g.length > 0), `${what}: an empty group`);
+      assert.ok(
+        groups.every((g) => g.length > 0),
+        `${what}: an empty group`,
+      );
       const flat = groups.flat();
       assert.equal(flat.length, count, `${what}: package count`);
       assert.equal(new Set(flat).size, count, `${what}: a package twice`);
       for (const g of groups) {
-        assert.deepEqual(g.map((p) => p.name), g.map((p) => p.name).sort(), `${what}: a group out of name order`);
-        if (budget > 1) assert.equal(new Set(g.map((p) => p.architecture === 'all')).size, 1, `${what}: a group mixes all and arch packages`);
+        assert.deepEqual(
+          g.map((p) => p.name),
+          g.map((p) => p.name).sort(),
+          `${what}: a group out of name order`,
+        );
+        if (budget > 1)
+          assert.equal(new Set(g.map((p) => p.architecture === 'all')).size, 1, `${what}: a group mixes all and arch packages`);
       }
       for (const side of [true, false]) {
         const sizes = groups.filter((g) => (g[0]!.architecture === 'all') === side).map((g) => g.length);
-        if (sizes.length > 0 && budget > 1) assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `${what}: uneven sizes ${sizes.join(',')}`);
+        if (sizes.length > 0 && budget > 1)
+          assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `${what}: uneven sizes ${sizes.join(',')}`);
       }
     }
   });

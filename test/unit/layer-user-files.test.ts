@@ -176,10 +176,42 @@ describe('buildUserFilesLayer with paths:', () => {
     const header = (name: string): Record<string, unknown> => {
       const h = entries.find((e) => e.header.name === name)?.header;
       assert.ok(h !== undefined, name);
-      return { type: h.type, mode: (h.mode ?? 0).toString(8), uid: h.uid, gid: h.gid, uname: h.uname, gname: h.gname, linkname: h.linkname };
+      return {
+        type: h.type,
+        mode: (h.mode ?? 0).toString(8),
+        uid: h.uid,
+        gid: h.gid,
+        uname: h.uname,
+        gname: h.gname,
+        linkname: h.linkname,
+      };
     };
-    assert.deepEqual(header('etc/app/config.yaml'), { type: 'file', mode: '640', uid: 65532, gid: 65532, uname: '', gname: '', linkname: null });
-    assert.deepEqual(header('etc/app/config.link'), { type: 'link', mode: '640', uid: 65532, gid: 65532, uname: '', gname: '', linkname: 'etc/app/config.yaml' });
-    assert.deepEqual(header('var/lib/app/state.link'), { type: 'link', mode: '600', uid: 1000, gid: 50, uname: '', gname: '', linkname: 'var/lib/app/state' });
+    assert.deepEqual(header('etc/app/config.yaml'), {
+      type: 'file',
+      mode: '640',
+      uid: 65532,
+      gid: 65532,
+      uname: '',
+      gname: '',
+      linkname: null,
+    });
+    assert.deepEqual(header('etc/app/config.link'), {
+      type: 'link',
+      mode: '640',
+      uid: 65532,
+      gid: 65532,
+      uname: '',
+      gname: '',
+      linkname: 'etc/app/config.yaml',
+    });
+    assert.deepEqual(header('var/lib/app/state.link'), {
+      type: 'link',
+      mode: '600',
+      uid: 1000,
+      gid: 50,
+      uname: '',
+      gname: '',
+      linkname: 'var/lib/app/state',
+    });
   });
 });

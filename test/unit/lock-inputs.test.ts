@@ -33,7 +33,8 @@ test('a lock is stale when the archs, exclude, sources (url, suites, components)
     ['components', { sources: BASE.sources.replace('[main]', '[main, contrib]') }],
     ['packages', { packages: '[libc6]' }],
   ];
-  for (const [what, change] of changes) assert.notEqual(resolutionInputs(recipe(change)), base, `a change of ${what} must make the lock stale`);
+  for (const [what, change] of changes)
+    assert.notEqual(resolutionInputs(recipe(change)), base, `a change of ${what} must make the lock stale`);
   assert.equal(resolutionInputs(recipe({ exclude: '[debconf]' })), base);
   assert.equal(resolutionInputs(recipe({ name: 'renamed' })), base, 'the name is no resolution input');
 });
@@ -42,42 +43,89 @@ const lock = (dates: string[]): LockFile => ({
   lockVersion: 1,
   name: 'app',
   inputs: '',
-  releases: dates.map((date, i) => ({ repo: 'http://deb.example/debian', suite: `s${i}`, file: 'InRelease', sha256: '0'.repeat(64), date })),
+  releases: dates.map((date, i) => ({
+    repo: 'http://deb.example/debian',
+    suite: `s${i}`,
+    file: 'InRelease',
+    sha256: '0'.repeat(64),
+    date,
+  })),
   archs: {},
 });
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
-test('SOURCE_DATE_EPOCH 1: the recipe\'s source-date-epoch wins over everything', () => {
+test("SOURCE_DATE_EPOCH 1: the recipe's source-date-epoch wins over everything", () => {
   const r = recipe({ extra: 'source-date-epoch: 1700000000\n' });
-  assert.deepEqual(sourceDateEpoch(r, lock(['2025-05-01T00:00:00Z']), { SOURCE_DATE_EPOCH: '1600000000' }), { seconds: 1_700_000_000, from: 'recipe' });
+  assert.deepEqual(sourceDateEpoch(r, lock(['2025-05-01T00:00:00Z']), { SOURCE_DATE_EPOCH: '1600000000' }), {
+    seconds: 1_700_000_000,
+    from: 'recipe',
+  });
 });
 
 test('SOURCE_DATE_EPOCH 2: the environment variable, else', () => {
-  assert.deepEqual(sourceDateEpoch(recipe(), lock(['2025-05-01T00:00:00Z']), { SOURCE_DATE_EPOCH: '1600000000' }), { seconds: 1_600_000_000, from: 'environment' });
+  assert.deepEqual(sourceDateEpoch(recipe(), lock(['2025-05-01T00:00:00Z']), { SOURCE_DATE_EPOCH: '1600000000' }), {
+    seconds: 1_600_000_000,
+    from: 'environment',
+  });
   assert.throws(() => sourceDateEpoch(recipe(), lock([]), { SOURCE_DATE_EPOCH: 'yesterday' }), /not a number of seconds/);
 });
 
 test('SOURCE_DATE_EPOCH 3: the snapshot time, when every locked Release is dated at or before it', () => {
-  const r = parseRecipe('name: app\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\nkeyring: [/k.gpg]\n', 'recipe.yaml', '/');
-  assert.deepEqual(sourceDateEpoch(r, lock(['2025-05-10T08:00:00Z', '2025-05-19T20:00:00Z']), {}), { seconds: seconds('2025-05-20T00:00:00Z'), from: 'snapshot' });
+  const r = parseRecipe(
+    'name: app\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\nkeyring: [/k.gpg]\n',
+    'recipe.yaml',
+    '/',
+  );
+  assert.deepEqual(sourceDateEpoch(r, lock(['2025-05-10T08:00:00Z', '2025-05-19T20:00:00Z']), {}), {
+    seconds: seconds('2025-05-20T00:00:00Z'),
+    from: 'snapshot',
+  });
   // a mirror newer than the snapshot was used: rule 4
-  assert.deepEqual(sourceDateEpoch(r, lock(['2025-05-10T08:00:00Z', '2025-06-01T12:00:00Z']), {}), { seconds: seconds('2025-06-01T12:00:00Z'), from: 'release date' });
+  assert.deepEqual(sourceDateEpoch(r, lock(['2025-05-10T08:00:00Z', '2025-06-01T12:00:00Z']), {}), {
+    seconds: seconds('2025-06-01T12:00:00Z'),
+    from: 'release date',
+  });
 });
 
 test('SOURCE_DATE_EPOCH 4: without a snapshot, the newest Release Date of the lock', () => {
-  assert.deepEqual(sourceDateEpoch(recipe(), lock(['2025-05-10T08:00:00Z', '2025-06-01T12:00:00Z', '2025-01-01T00:00:00Z']), {}), { seconds: seconds('2025-06-01T12:00:00Z'), from: 'release date' });
-  assert.deepEqual(sourceDateEpoch(recipe(), lock(['2025-05-10T08:00:00Z']), { SOURCE_DATE_EPOCH: '' }), { seconds: seconds('2025-05-10T08:00:00Z'), from: 'release date' }, 'an empty variable is no value');
+  assert.deepEqual(sourceDateEpoch(recipe(), lock(['2025-05-10T08:00:00Z', '2025-06-01T12:00:00Z', '2025-01-01T00:00:00Z']), {}), {
+    seconds: seconds('2025-06-01T12:00:00Z'),
+    from: 'release date',
+  });
+  assert.deepEqual(
+    sourceDateEpoch(recipe(), lock(['2025-05-10T08:00:00Z']), { SOURCE_DATE_EPOCH: '' }),
+    { seconds: seconds('2025-05-10T08:00:00Z'), from: 'release date' },
+    'an empty variable is no value',
+  );
 });
 
 test('--index-compression auto: xz from snapshot.debian.org itself, gz from a mirror or a plain source; xz and gz force', () => {
-  const snapshot = { url: 'https://snapshot.debian.org/archive/debian/20250520T000000Z', suites: ['bookworm'], components: ['main'], snapshot: true, archive: 'debian' };
+  const snapshot = {
+    url: 'https://snapshot.debian.org/archive/debian/20250520T000000Z',
+    suites: ['bookworm'],
+    components: ['main'],
+    snapshot: true,
+    archive: 'debian',
+  };
   const plain = { url: 'http://deb.example/debian', suites: ['bookworm'], components: ['main'], snapshot: false };
   const direct = { source: snapshot, suite: 'bookworm', fetchUrl: snapshot.url };
   const mirrored = { source: snapshot, suite: 'bookworm', fetchUrl: 'http://mirror.example/debian' };
   const own = { source: plain, suite: 'bookworm', fetchUrl: plain.url };
-  assert.deepEqual([direct, mirrored, own].map((t) => indexCompressionOf(t, 'auto')), ['xz', 'gz', 'gz']);
-  assert.deepEqual([direct, mirrored, own].map((t) => indexCompressionOf(t, 'xz')), ['xz', 'xz', 'xz']);
-  assert.deepEqual([direct, mirrored, own].map((t) => indexCompressionOf(t, 'gz')), ['gz', 'gz', 'gz']);
+  assert.deepEqual(
+    [direct, mirrored, own].map((t) => indexCompressionOf(t, 'auto')),
+    ['xz', 'gz', 'gz'],
+  );
+  assert.deepEqual(
+    [direct, mirrored, own].map((t) => indexCompressionOf(t, 'xz')),
+    ['xz', 'xz', 'xz'],
+  );
+  assert.deepEqual(
+    [direct, mirrored, own].map((t) => indexCompressionOf(t, 'gz')),
+    ['gz', 'gz', 'gz'],
+  );
   assert.equal(indexCompressionOption('lock', undefined), 'auto');
-  assert.throws(() => indexCompressionOption('lock', 'zstd'), (err) => isAlbaError(err, 'USAGE') && /expected auto, xz or gz/.test(err.message));
+  assert.throws(
+    () => indexCompressionOption('lock', 'zstd'),
+    (err) => isAlbaError(err, 'USAGE') && /expected auto, xz or gz/.test(err.message),
+  );
 });

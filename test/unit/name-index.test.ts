@@ -12,7 +12,10 @@ test('NameIndex: every name finds its stanzas (several for one name, in stanza o
     if (i % 997 !== 0) continue;
     assert.ok(index.candidates(name).includes(i * 10), name);
   }
-  assert.deepEqual(index.candidates('lib-0').filter((o) => o === 0 || o === 1_000_000), [0, 1_000_000]);
+  assert.deepEqual(
+    index.candidates('lib-0').filter((o) => o === 0 || o === 1_000_000),
+    [0, 1_000_000],
+  );
   assert.deepEqual(index.candidates('no-such-package'), []);
   assert.equal(index.all().length, 70_001);
   assert.deepEqual(index.all().slice(0, 3), [0, 10, 20]);

@@ -37,7 +37,13 @@ describe('canonical JSON', () => {
   });
 
   test('descriptors get one member order whatever the input order', () => {
-    const shuffled = { size: 3, annotations: { b: '1', a: '2' }, digest: d('c'), platform: { variant: 'v7', os: 'linux', architecture: 'arm' }, mediaType: 'x/y' };
+    const shuffled = {
+      size: 3,
+      annotations: { b: '1', a: '2' },
+      digest: d('c'),
+      platform: { variant: 'v7', os: 'linux', architecture: 'arm' },
+      mediaType: 'x/y',
+    };
     assert.equal(
       canonicalJson(descriptorJson(shuffled as Descriptor)),
       `{"mediaType":"x/y","digest":"${d('c')}","size":3,"platform":{"architecture":"arm","os":"linux","variant":"v7"},"annotations":{"a":"2","b":"1"}}`,
@@ -64,7 +70,11 @@ describe('image config', () => {
   });
 
   test('minimal config: empty config object, no variant', () => {
-    const value = imageConfig({ created: 0, platform: { os: 'linux', architecture: 'amd64' }, layers: [{ diffId: d('a'), createdBy: 'x' }] });
+    const value = imageConfig({
+      created: 0,
+      platform: { os: 'linux', architecture: 'amd64' },
+      layers: [{ diffId: d('a'), createdBy: 'x' }],
+    });
     assert.equal(
       canonicalJson(value),
       `{"created":"1970-01-01T00:00:00Z","architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["${d('a')}"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"x"}]}`,
@@ -97,14 +107,23 @@ describe('manifests and index', () => {
   test('image index: platforms in order, annotations sorted, schema-valid', (t) => {
     const amd = { ...imageManifestBlob({ config, layers: [layer] }, { os: 'linux', architecture: 'amd64' }).descriptor };
     const arm = { ...imageManifestBlob({ config, layers: [layer] }, configInput.platform).descriptor };
-    const value = imageIndex({ manifests: [amd, arm], annotations: { 'org.opencontainers.image.version': '1', 'org.opencontainers.image.created': 'x' } });
+    const value = imageIndex({
+      manifests: [amd, arm],
+      annotations: { 'org.opencontainers.image.version': '1', 'org.opencontainers.image.created': 'x' },
+    });
     assert.deepEqual(Object.keys(value), ['schemaVersion', 'mediaType', 'manifests', 'annotations']);
-    assert.deepEqual(Object.keys((value.annotations ?? {}) as object), ['org.opencontainers.image.created', 'org.opencontainers.image.version']);
+    assert.deepEqual(Object.keys((value.annotations ?? {}) as object), [
+      'org.opencontainers.image.created',
+      'org.opencontainers.image.version',
+    ]);
     const blob = imageIndexBlob({ manifests: [amd, arm] });
     const parsed = JSON.parse(blob.bytes.toString()) as { manifests: Descriptor[] };
     assert.deepEqual(
       parsed.manifests.map((m) => m.platform),
-      [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux', variant: 'v8' }],
+      [
+        { architecture: 'amd64', os: 'linux' },
+        { architecture: 'arm64', os: 'linux', variant: 'v8' },
+      ],
     );
     if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, parsed), []);
     assert.equal(blob.descriptor.mediaType, MediaType.index);
@@ -115,7 +134,12 @@ describe('manifests and index', () => {
     assert.equal(EMPTY_DESCRIPTOR.size, 2);
     const sbom: Descriptor = { mediaType: MediaType.spdx, digest: d('5'), size: 99 };
     const subject = imageIndexBlob({ manifests: [] }).descriptor;
-    const input = { artifactType: MediaType.spdx, layers: [sbom], subject, annotations: { 'org.opencontainers.image.created': '2023-11-14T22:13:20Z' } };
+    const input = {
+      artifactType: MediaType.spdx,
+      layers: [sbom],
+      subject,
+      annotations: { 'org.opencontainers.image.created': '2023-11-14T22:13:20Z' },
+    };
     const value = artifactManifest(input);
     assert.deepEqual(Object.keys(value), ['schemaVersion', 'mediaType', 'artifactType', 'config', 'layers', 'subject', 'annotations']);
     assert.deepEqual(value.config, EMPTY_DESCRIPTOR);
@@ -127,7 +151,14 @@ describe('manifests and index', () => {
 
   test('subject goes after layers in an image manifest, and the schema catches a broken manifest', (t) => {
     const subject = { mediaType: MediaType.manifest, digest: d('9'), size: 1 };
-    assert.deepEqual(Object.keys(JSON.parse(canonicalJson(imageManifest({ config, layers: [layer], subject }))) as object), ['schemaVersion', 'mediaType', 'config', 'layers', 'subject']);
-    if (schemasAvailable(t)) assert.notDeepEqual(validateOci(OciSchema.manifest, { ...imageManifest({ config, layers: [layer] }), schemaVersion: 1 }), []);
+    assert.deepEqual(Object.keys(JSON.parse(canonicalJson(imageManifest({ config, layers: [layer], subject }))) as object), [
+      'schemaVersion',
+      'mediaType',
+      'config',
+      'layers',
+      'subject',
+    ]);
+    if (schemasAvailable(t))
+      assert.notDeepEqual(validateOci(OciSchema.manifest, { ...imageManifest({ config, layers: [layer] }), schemaVersion: 1 }), []);
   });
 });

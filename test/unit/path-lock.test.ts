@@ -22,14 +22,18 @@ test('a live holder is waited for (and named once); the lock is taken when it is
   assert.equal(taken, false, 'the second writer waits');
   assert.deepEqual(waited, [process.pid]);
   await release();
-  await (await second)();
+  await (
+    await second
+  )();
   assert.equal(taken, true);
 });
 
 test('a lock whose process is gone is taken over; an empty one only once it is old', async () => {
   const dead = join(dir, 'dead.lock');
   await writeFile(dead, '2147483646\n');
-  await (await acquirePathLock(dead, () => assert.fail('a dead holder is not waited for')))();
+  await (
+    await acquirePathLock(dead, () => assert.fail('a dead holder is not waited for'))
+  )();
   const empty = join(dir, 'empty.lock');
   await writeFile(empty, '');
   let taken = false;
@@ -38,6 +42,8 @@ test('a lock whose process is gone is taken over; an empty one only once it is o
   assert.equal(taken, false, 'a fresh lock without a pid is being written: wait');
   const old = new Date(Date.now() - 60_000);
   await utimes(empty, old, old);
-  await (await pending)();
+  await (
+    await pending
+  )();
   assert.equal(taken, true, 'an old one is abandoned');
 });

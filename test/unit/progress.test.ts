@@ -4,7 +4,15 @@ import { Progress } from '../../src/cli/progress.js';
 import { formatBytes } from '../../src/util/format-bytes.js';
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { written: string } {
-  const stream = { isTTY, columns: 40, written: '', write(text: string) { stream.written += text; return true; } };
+  const stream = {
+    isTTY,
+    columns: 40,
+    written: '',
+    write(text: string) {
+      stream.written += text;
+      return true;
+    },
+  };
   return stream as unknown as NodeJS.WriteStream & { written: string };
 }
 
@@ -19,7 +27,10 @@ describe('Progress', () => {
     assert.ok(stream.written.endsWith('\r\x1b[K'));
   });
   test('nothing when the stream is not a TTY, or under CI=true', () => {
-    for (const [tty, env] of [[false, {}], [true, { CI: 'true' }]] as const) {
+    for (const [tty, env] of [
+      [false, {}],
+      [true, { CI: 'true' }],
+    ] as const) {
       const stream = fakeStream(tty);
       const p = new Progress(() => 'drawn', stream, env);
       p.update();

@@ -32,14 +32,21 @@ function fixtureGraph(): ImageGraph {
   const base = layer('base layer, shared by every platform');
   const images = PLATFORMS.map((platform) => {
     const own = layer(`layer of ${platform.architecture}`);
-    const config = memoryBlob(jsonBlob({ architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers' } }, MediaType.config));
+    const config = memoryBlob(
+      jsonBlob({ architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers' } }, MediaType.config),
+    );
     const manifest = memoryBlob(imageManifestBlob({ config: config.descriptor, layers: [base.descriptor, own.descriptor] }, platform));
     return { manifest, blobs: [config, base, own] };
   });
   const root = memoryBlob(imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor) }));
   const empty = memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR });
   const referrers = [root, ...images.map((i) => i.manifest)].map((subject, n) => {
-    const r = sbomReferrer({ sbom: Buffer.from(`{"spdx":${n}}`), subject: subject.descriptor, created: 1_700_000_000, title: `${n}.spdx.json` });
+    const r = sbomReferrer({
+      sbom: Buffer.from(`{"spdx":${n}}`),
+      subject: subject.descriptor,
+      created: 1_700_000_000,
+      title: `${n}.spdx.json`,
+    });
     return { manifest: memoryBlob(r.manifest), blobs: [empty, memoryBlob(r.sbom)], subject: subject.descriptor };
   });
   return { root, images, referrers };
@@ -47,7 +54,12 @@ function fixtureGraph(): ImageGraph {
 
 /** The descriptors a manifest or index names: config, layers, children, subject. */
 function referenced(blob: Blob): Descriptor[] {
-  const json = JSON.parse(blob.bytes!.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[]; subject?: Descriptor };
+  const json = JSON.parse(blob.bytes!.toString('utf8')) as {
+    config?: Descriptor;
+    layers?: Descriptor[];
+    manifests?: Descriptor[];
+    subject?: Descriptor;
+  };
   return [json.config, ...(json.layers ?? []), ...(json.manifests ?? []), json.subject].filter((d): d is Descriptor => d !== undefined);
 }
 
@@ -91,7 +103,8 @@ class RecordingSink implements Sink {
 
   async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
     await this.call(`link ${subject.digest}`, () => {
-      for (const d of [subject, ...referrers]) if (!this.has(d.digest)) this.violations.push(`link of ${subject.digest} before ${d.digest} was stored`);
+      for (const d of [subject, ...referrers])
+        if (!this.has(d.digest)) this.violations.push(`link of ${subject.digest} before ${d.digest} was stored`);
       if (this.tagged.length > 0) this.violations.push(`link of ${subject.digest} after tag ${this.tagged[0]}`);
     });
     this.linked.add(subject.digest);
@@ -101,8 +114,10 @@ class RecordingSink implements Sink {
     await this.call(`tag ${tag}`, () => {
       if (this.inFlight !== 1) this.violations.push(`tag ${tag} while ${this.inFlight - 1} other calls were in flight`);
       for (const digest of allDigests(this.graph)) if (!this.has(digest)) this.violations.push(`tag ${tag} before ${digest} was stored`);
-      for (const r of this.graph.referrers) if (!this.linked.has(r.subject.digest)) this.violations.push(`tag ${tag} before the referrers of ${r.subject.digest} were linked`);
-      if (root.descriptor.digest !== this.graph.root.descriptor.digest) this.violations.push(`tag ${tag} names ${root.descriptor.digest}, not the root`);
+      for (const r of this.graph.referrers)
+        if (!this.linked.has(r.subject.digest)) this.violations.push(`tag ${tag} before the referrers of ${r.subject.digest} were linked`);
+      if (root.descriptor.digest !== this.graph.root.descriptor.digest)
+        this.violations.push(`tag ${tag} names ${root.descriptor.digest}, not the root`);
     });
     this.tagged.push(tag);
     return 'sent';
@@ -148,9 +163,17 @@ describe('the publish walk', () => {
       const result = await publish(graph, sink, ['1.0', 'latest'], { concurrency });
       assert.deepEqual(sink.violations, [], sink.log.join('\n'));
       assert.deepEqual([...sink.puts].sort(), [...allDigests(graph)].sort(), 'every node stored, each once');
-      assert.deepEqual([...sink.linked].sort(), [graph.root, ...graph.images.map((i) => i.manifest)].map((b) => b.descriptor.digest).sort(), 'the referrers of every subject linked');
+      assert.deepEqual(
+        [...sink.linked].sort(),
+        [graph.root, ...graph.images.map((i) => i.manifest)].map((b) => b.descriptor.digest).sort(),
+        'the referrers of every subject linked',
+      );
       assert.deepEqual(sink.tagged, ['1.0', 'latest']);
-      assert.deepEqual(sink.log.slice(-5), ['begin tag 1.0', 'end tag 1.0', 'begin tag latest', 'end tag latest', 'finish true'], 'the tags, one after the other, are the last calls');
+      assert.deepEqual(
+        sink.log.slice(-5),
+        ['begin tag 1.0', 'end tag 1.0', 'begin tag latest', 'end tag latest', 'finish true'],
+        'the tags, one after the other, are the last calls',
+      );
       assert.deepEqual(result.manifests, { sent: 1 + PLATFORMS.length + graph.referrers.length, skipped: 0, mounted: 0 });
     });
   }
@@ -161,7 +184,10 @@ describe('the publish walk', () => {
     const sink = new RecordingSink(graph, new Set(imageClosure));
     const result = await publish(graph, sink, ['2.0']);
     assert.deepEqual(sink.violations, [], sink.log.join('\n'));
-    assert.ok(sink.puts.every((d) => !imageClosure.includes(d)), `nothing of the held image is stored again: ${sink.puts.join(' ')}`);
+    assert.ok(
+      sink.puts.every((d) => !imageClosure.includes(d)),
+      `nothing of the held image is stored again: ${sink.puts.join(' ')}`,
+    );
     assert.equal(result.manifests.sent, graph.referrers.length, 'the referrer manifests are stored');
     assert.equal(sink.linked.size, 1 + PLATFORMS.length);
     assert.deepEqual(sink.tagged, ['2.0']);
@@ -174,7 +200,12 @@ describe('the publish walk', () => {
     await sink.putManifest(graph.root);
     await sink.tag('early', graph.root);
     await sink.linkReferrers(graph.root.descriptor, [graph.referrers[0]!.manifest.descriptor]);
-    assert.ok(sink.violations.some((v) => v.startsWith(`manifest ${graph.root.descriptor.digest} before ${graph.images[0]!.manifest.descriptor.digest}`)), sink.violations.join('\n'));
+    assert.ok(
+      sink.violations.some((v) =>
+        v.startsWith(`manifest ${graph.root.descriptor.digest} before ${graph.images[0]!.manifest.descriptor.digest}`),
+      ),
+      sink.violations.join('\n'),
+    );
     assert.ok(sink.violations.some((v) => v.startsWith('tag early before')));
     assert.ok(sink.violations.some((v) => v.includes('after tag early')));
   });

@@ -27,7 +27,10 @@ const reader: GraphReader = {
   referrers: async (subject): Promise<StoredReferrers> => {
     const bytes = referrersTags.get(subject);
     if (bytes === undefined) return { entries: [] };
-    return { entries: (JSON.parse(bytes.toString()) as { manifests: Descriptor[] }).manifests, tagIndex: { digest: digestOf(bytes), size: bytes.length } };
+    return {
+      entries: (JSON.parse(bytes.toString()) as { manifests: Descriptor[] }).manifests,
+      tagIndex: { digest: digestOf(bytes), size: bytes.length },
+    };
   },
   invalid: (d, why) => new Error(`${d}: ${why}`),
 };
@@ -56,7 +59,10 @@ test('unreachedBy: what only the removed index reaches, the shared platform mani
   const kept = await reach([newIndex.digest as Digest], reader);
   const removed = await reach([oldIndex.digest as Digest], reader);
   const gone = unreachedBy(kept, removed);
-  assert.deepEqual(gone.manifests.map((m) => m.digest), [oldIndex.digest, ...[onlyOld.digest].sort(), sbomOld.digest, oldTagIndex.digest]);
+  assert.deepEqual(
+    gone.manifests.map((m) => m.digest),
+    [oldIndex.digest, ...[onlyOld.digest].sort(), sbomOld.digest, oldTagIndex.digest],
+  );
   assert.deepEqual(gone.blobs.map((b) => b.digest).sort(), [digestOf('cfg old'), digestOf('old layer'), digestOf('sbom old')].sort());
   assert.deepEqual(gone.referrersTags, [onlyOld.digest]);
   assert.deepEqual(unreachedBy(await reach([newIndex.digest as Digest], reader), await reach([oldIndex.digest as Digest], reader)), gone);

@@ -31,23 +31,54 @@ test('max-layers is read within 3..125', () => {
 });
 
 test('default accounts are the distroless ones', () => {
-  assert.deepEqual(DEFAULT_USERS.map((u) => [u.name, u.uid, u.gid, u.home, u.shell]), [
-    ['root', 0, 0, '/root', '/sbin/nologin'], ['nobody', 65534, 65534, '/nonexistent', '/sbin/nologin'], ['nonroot', 65532, 65532, '/home/nonroot', '/sbin/nologin'],
-  ]);
-  assert.deepEqual(DEFAULT_GROUPS.map((g) => [g.name, g.gid]), [['root', 0], ['tty', 5], ['staff', 50], ['nobody', 65534], ['nonroot', 65532]]);
+  assert.deepEqual(
+    DEFAULT_USERS.map((u) => [u.name, u.uid, u.gid, u.home, u.shell]),
+    [
+      ['root', 0, 0, '/root', '/sbin/nologin'],
+      ['nobody', 65534, 65534, '/nonexistent', '/sbin/nologin'],
+      ['nonroot', 65532, 65532, '/home/nonroot', '/sbin/nologin'],
+    ],
+  );
+  assert.deepEqual(
+    DEFAULT_GROUPS.map((g) => [g.name, g.gid]),
+    [
+      ['root', 0],
+      ['tty', 5],
+      ['staff', 50],
+      ['nobody', 65534],
+      ['nonroot', 65532],
+    ],
+  );
 });
 
 const expansions: Array<{ dist: string; urls: string[]; suites: string[][] }> = [
-  { dist: 'bookworm', urls: ['https://snapshot.debian.org/archive/debian/T', 'https://snapshot.debian.org/archive/debian-security/T'], suites: [['bookworm', 'bookworm-updates'], ['bookworm-security']] },
-  { dist: 'buster', urls: ['https://snapshot.debian.org/archive/debian/T', 'https://snapshot.debian.org/archive/debian-security/T'], suites: [['buster', 'buster-updates'], ['buster/updates']] },
+  {
+    dist: 'bookworm',
+    urls: ['https://snapshot.debian.org/archive/debian/T', 'https://snapshot.debian.org/archive/debian-security/T'],
+    suites: [['bookworm', 'bookworm-updates'], ['bookworm-security']],
+  },
+  {
+    dist: 'buster',
+    urls: ['https://snapshot.debian.org/archive/debian/T', 'https://snapshot.debian.org/archive/debian-security/T'],
+    suites: [['buster', 'buster-updates'], ['buster/updates']],
+  },
   { dist: 'sid', urls: ['https://snapshot.debian.org/archive/debian/T'], suites: [['sid']] },
 ];
 for (const e of expansions) {
   test(`snapshot expansion of ${e.dist}`, () => {
     const sources = expandSnapshot('T', e.dist);
-    assert.deepEqual(sources.map((s) => s.url), e.urls);
-    assert.deepEqual(sources.map((s) => s.suites), e.suites);
-    assert.deepEqual(sources.map((s) => s.archive), ['debian', 'debian-security'].slice(0, e.urls.length));
+    assert.deepEqual(
+      sources.map((s) => s.url),
+      e.urls,
+    );
+    assert.deepEqual(
+      sources.map((s) => s.suites),
+      e.suites,
+    );
+    assert.deepEqual(
+      sources.map((s) => s.archive),
+      ['debian', 'debian-security'].slice(0, e.urls.length),
+    );
     assert.ok(sources.every((s) => s.snapshot && s.components.join() === 'main'));
   });
 }
@@ -62,7 +93,13 @@ test('explicit sources are appended after the snapshot ones; snapshot URLs among
 `);
   assert.deepEqual(r.sources.slice(2), [
     { url: 'https://deb.example.org/debian', suites: ['bookworm'], components: ['main', 'contrib'], snapshot: false },
-    { url: 'https://snapshot.debian.org/archive/debian-ports/20250520T000000Z', suites: ['sid'], components: ['main'], archive: 'debian-ports', snapshot: true },
+    {
+      url: 'https://snapshot.debian.org/archive/debian-ports/20250520T000000Z',
+      suites: ['sid'],
+      components: ['main'],
+      archive: 'debian-ports',
+      snapshot: true,
+    },
   ]);
   assert.equal(r.sources.length, 4);
 });
@@ -74,14 +111,20 @@ test('sources without snapshot: no snapshot field', () => {
 });
 
 test('parseSnapshotUrl', () => {
-  assert.deepEqual(parseSnapshotUrl('https://snapshot.debian.org/archive/debian/20250520T000000Z/'), { archive: 'debian', timestamp: '20250520T000000Z' });
+  assert.deepEqual(parseSnapshotUrl('https://snapshot.debian.org/archive/debian/20250520T000000Z/'), {
+    archive: 'debian',
+    timestamp: '20250520T000000Z',
+  });
   assert.equal(parseSnapshotUrl('https://ftp.example.org/debian'), undefined);
   assert.equal(parseSnapshotUrl('https://snapshot.debian.org/archive/debian/latest'), undefined);
 });
 
 test('archs accept aliases and numbers, keep order and drop duplicates', () => {
   const r = parse(BASE.replace('[amd64]', '[x86_64, armhf, 386, amd64, linux/arm/v7]'));
-  assert.deepEqual(r.archs.map((a) => a.name), ['amd64', 'arm/v7', '386']);
+  assert.deepEqual(
+    r.archs.map((a) => a.name),
+    ['amd64', 'arm/v7', '386'],
+  );
 });
 
 test('every value the recipe can set', () => {
@@ -144,14 +187,29 @@ test('YAML anchors and aliases are followed', () => {
 });
 
 const modes: Array<[string, number | undefined]> = [
-  ['0755', 0o755], ['755', 0o755], ['0o644', 0o644], ['07777', 0o7777], ['0', 0], ['0789', undefined], ['17777', undefined], ['rwx', undefined], ['', undefined],
+  ['0755', 0o755],
+  ['755', 0o755],
+  ['0o644', 0o644],
+  ['07777', 0o7777],
+  ['0', 0],
+  ['0789', undefined],
+  ['17777', undefined],
+  ['rwx', undefined],
+  ['', undefined],
 ];
 for (const [text, want] of modes) test(`parseMode(${JSON.stringify(text)})`, () => assert.equal(parseMode(text), want));
 
 const specs: Array<[string, ReturnType<typeof parsePackageSpec>]> = [
-  ['libc6', { name: 'libc6' }], ['libc6=2.36-9+deb12u10', { name: 'libc6', version: '2.36-9+deb12u10' }],
-  ['busybox-static=1:1.35.0-4+b1', { name: 'busybox-static', version: '1:1.35.0-4+b1' }], ['libstdc++6', { name: 'libstdc++6' }],
-  ['g++=4:12.2.0-3', { name: 'g++', version: '4:12.2.0-3' }], ['x', undefined], ['Libc6', undefined], ['libc6=', undefined],
-  ['libc6=v1', undefined], ['libc6 (>= 2)', undefined], ['libc6:amd64', undefined],
+  ['libc6', { name: 'libc6' }],
+  ['libc6=2.36-9+deb12u10', { name: 'libc6', version: '2.36-9+deb12u10' }],
+  ['busybox-static=1:1.35.0-4+b1', { name: 'busybox-static', version: '1:1.35.0-4+b1' }],
+  ['libstdc++6', { name: 'libstdc++6' }],
+  ['g++=4:12.2.0-3', { name: 'g++', version: '4:12.2.0-3' }],
+  ['x', undefined],
+  ['Libc6', undefined],
+  ['libc6=', undefined],
+  ['libc6=v1', undefined],
+  ['libc6 (>= 2)', undefined],
+  ['libc6:amd64', undefined],
 ];
 for (const [text, want] of specs) test(`parsePackageSpec(${JSON.stringify(text)})`, () => assert.deepEqual(parsePackageSpec(text), want));

@@ -12,7 +12,10 @@ test('loadRecipe resolves paths against the recipe directory', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'alba-recipe-'));
   try {
     const file = join(dir, 'app.yaml');
-    await writeFile(file, 'name: app\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\nkeyring: [k.gpg]\nfiles: [{src: "bin/{arch}", dst: /app}]\n');
+    await writeFile(
+      file,
+      'name: app\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\nkeyring: [k.gpg]\nfiles: [{src: "bin/{arch}", dst: /app}]\n',
+    );
     const r = await loadRecipe(file);
     assert.equal(r.path, file);
     assert.deepEqual(r.keyrings, [join(dir, 'k.gpg')]);
@@ -32,29 +35,49 @@ test('loadRecipe reports problems with the path as given', async () => {
   try {
     const file = join(dir, 'bad.yaml');
     await writeFile(file, 'name: app\narchs: [amd64]\n');
-    await assert.rejects(loadRecipe(file), (err) => isAlbaError(err, 'RECIPE_INVALID') && err.message.startsWith(`${file}:1:1: missing required key "packages"`));
+    await assert.rejects(
+      loadRecipe(file),
+      (err) => isAlbaError(err, 'RECIPE_INVALID') && err.message.startsWith(`${file}:1:1: missing required key "packages"`),
+    );
   } finally {
     await rm(dir, { recursive: true });
   }
 });
 
-const examples: Array<{ file: string; resolve: string; packages: string[]; extra?: (r: Awaited<ReturnType<typeof loadRecipe>>) => void }> = [
-  { file: 'static', resolve: 'explicit', packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates'] },
-  { file: 'base', resolve: 'dependencies', packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates', 'libc6', 'libssl3'], extra: (r) => assert.deepEqual(r.exclude, ['awk', 'debconf', 'openssl']) },
-  {
-    file: 'busybox', resolve: 'explicit', packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates', 'busybox-static'],
-    extra: (r) => assert.deepEqual([r.entrypoint, r.cmd], [['/bin/busybox'], ['sh']]),
-  },
-];
+const examples: Array<{ file: string; resolve: string; packages: string[]; extra?: (r: Awaited<ReturnType<typeof loadRecipe>>) => void }> =
+  [
+    { file: 'static', resolve: 'explicit', packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates'] },
+    {
+      file: 'base',
+      resolve: 'dependencies',
+      packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates', 'libc6', 'libssl3'],
+      extra: (r) => assert.deepEqual(r.exclude, ['awk', 'debconf', 'openssl']),
+    },
+    {
+      file: 'busybox',
+      resolve: 'explicit',
+      packages: ['base-files', 'netbase', 'media-types', 'tzdata', 'ca-certificates', 'busybox-static'],
+      extra: (r) => assert.deepEqual([r.entrypoint, r.cmd], [['/bin/busybox'], ['sh']]),
+    },
+  ];
 for (const e of examples) {
   test(`example recipes/${e.file}.yaml is valid`, async () => {
     const r = await loadRecipe(join(repoRoot(), 'recipes', `${e.file}.yaml`));
     assert.equal(r.name, `distroless/${e.file}`);
-    assert.deepEqual(r.archs.map((a) => a.name), ['amd64', 'arm64']);
+    assert.deepEqual(
+      r.archs.map((a) => a.name),
+      ['amd64', 'arm64'],
+    );
     assert.equal(r.snapshot, '20250520T000000Z');
-    assert.deepEqual(r.sources.map((s) => s.suites), [['bookworm', 'bookworm-updates'], ['bookworm-security']]);
+    assert.deepEqual(
+      r.sources.map((s) => s.suites),
+      [['bookworm', 'bookworm-updates'], ['bookworm-security']],
+    );
     assert.equal(r.resolve, e.resolve);
-    assert.deepEqual(r.packages.map((p) => p.name), e.packages);
+    assert.deepEqual(
+      r.packages.map((p) => p.name),
+      e.packages,
+    );
     assert.equal(r.runAs, 'nonroot');
     e.extra?.(r);
   });
@@ -68,8 +91,14 @@ test('the YAML examples of docs/recipe.md are valid recipes', async () => {
   assert.deepEqual(full.env, { APP_PORT: '8080' });
   const minimal = 'name: a\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\n';
   const paths = parseRecipe(minimal + blocks[1]!, 'paths.yaml', '/r');
-  assert.deepEqual(paths.paths.map((p) => p.type), ['symlink', 'directory']);
+  assert.deepEqual(
+    paths.paths.map((p) => p.type),
+    ['symlink', 'directory'],
+  );
   const accounts = parseRecipe(minimal + blocks[2]!, 'accounts.yaml', '/r');
-  assert.deepEqual(accounts.users.map((u) => u.name), ['root', 'app']);
+  assert.deepEqual(
+    accounts.users.map((u) => u.name),
+    ['root', 'app'],
+  );
   assert.equal(accounts.runAs, 'app');
 });

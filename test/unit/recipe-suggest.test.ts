@@ -3,8 +3,15 @@ import { test } from 'node:test';
 import { closest, didYouMean, editDistance } from '../../src/recipe/suggest.js';
 
 const distances: Array<[string, string, number]> = [
-  ['', '', 0], ['abc', '', 3], ['', 'abc', 3], ['packages', 'packages', 0], ['packges', 'packages', 1],
-  ['pakcages', 'packages', 1], ['kitten', 'sitting', 3], ['amd46', 'amd64', 1], ['ca', 'abc', 3],
+  ['', '', 0],
+  ['abc', '', 3],
+  ['', 'abc', 3],
+  ['packages', 'packages', 0],
+  ['packges', 'packages', 1],
+  ['pakcages', 'packages', 1],
+  ['kitten', 'sitting', 3],
+  ['amd46', 'amd64', 1],
+  ['ca', 'abc', 3],
 ];
 for (const [a, b, d] of distances) test(`editDistance(${a}, ${b}) = ${d}`, () => assert.equal(editDistance(a, b), d));
 

@@ -3,7 +3,13 @@ import { describe, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
 import { parseDigest } from '../../src/oci/digest.js';
 import { parseChallenges, parseCredentials, basicAuthorization } from '../../src/sink/registry/auth.js';
-import { formatReference, manifestReference, parseReference, registryBaseUrl, type ImageReference } from '../../src/sink/registry/reference.js';
+import {
+  formatReference,
+  manifestReference,
+  parseReference,
+  registryBaseUrl,
+  type ImageReference,
+} from '../../src/sink/registry/reference.js';
 import { parseErrorBody, RegistryError } from '../../src/sink/registry/registry-error.js';
 
 const D = parseDigest(`sha256:${'ab'.repeat(32)}`);
@@ -36,7 +42,10 @@ describe('parseReference', () => {
   ];
   for (const [input, why] of invalid) {
     test(`refuses ${JSON.stringify(input.slice(0, 40))}`, () => {
-      assert.throws(() => parseReference(input), (err: unknown) => isAlbaError(err, 'USAGE') && why.test(err.message));
+      assert.throws(
+        () => parseReference(input),
+        (err: unknown) => isAlbaError(err, 'USAGE') && why.test(err.message),
+      );
     });
   }
 
@@ -76,7 +85,12 @@ describe('auth', () => {
       ['Basic realm="test-registry"', [{ scheme: 'basic', params: { realm: 'test-registry' } }]],
       [
         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/x:pull,push"',
-        [{ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/x:pull,push' } }],
+        [
+          {
+            scheme: 'bearer',
+            params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/x:pull,push' },
+          },
+        ],
       ],
       ['bearer realm=http://h/t, service=s', [{ scheme: 'bearer', params: { realm: 'http://h/t', service: 's' } }]],
       [
@@ -95,7 +109,10 @@ describe('auth', () => {
     assert.deepEqual(parseCredentials('alice:pa:ss', '--creds'), { username: 'alice', password: 'pa:ss' });
     assert.deepEqual(parseCredentials('bob:', '--creds'), { username: 'bob', password: '' });
     for (const bad of ['alice', ':pw', '']) {
-      assert.throws(() => parseCredentials(bad, 'ALBA_REGISTRY_AUTH'), (err: unknown) => isAlbaError(err, 'USAGE') && /^ALBA_REGISTRY_AUTH must be/.test(err.message));
+      assert.throws(
+        () => parseCredentials(bad, 'ALBA_REGISTRY_AUTH'),
+        (err: unknown) => isAlbaError(err, 'USAGE') && /^ALBA_REGISTRY_AUTH must be/.test(err.message),
+      );
     }
     assert.equal(basicAuthorization({ username: 'alice', password: 'pa:ss' }), `Basic ${Buffer.from('alice:pa:ss').toString('base64')}`);
   });
@@ -104,9 +121,10 @@ describe('auth', () => {
 describe('registry errors', () => {
   test('parseErrorBody', () => {
     const cases: [string, ReturnType<typeof parseErrorBody>][] = [
-      ['{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"x"}}]}', [
-        { code: 'NAME_UNKNOWN', message: 'repository name not known to registry', detail: { name: 'x' } },
-      ]],
+      [
+        '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"x"}}]}',
+        [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry', detail: { name: 'x' } }],
+      ],
       ['{"errors":[{"message":"m"},7]}', [{ code: 'UNKNOWN', message: 'm' }]],
       ['404 page not found\n', []],
       ['{"errors":null}', []],
@@ -118,15 +136,32 @@ describe('registry errors', () => {
   test('message and hint', () => {
     const cases: [ConstructorParameters<typeof RegistryError>[0], RegExp, RegExp][] = [
       [
-        { method: 'GET', url: 'http://u:p@h/v2/a/manifests/1', status: 404, errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] },
+        {
+          method: 'GET',
+          url: 'http://u:p@h/v2/a/manifests/1',
+          status: 404,
+          errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }],
+        },
         /^GET http:\/\/h\/v2\/a\/manifests\/1: 404 MANIFEST_UNKNOWN: manifest unknown$/,
         /no such repository, tag or digest/,
       ],
       [{ method: 'GET', url: 'http://h/v2/', status: 401, errors: [], anonymous: true }, /: 401 unauthorized$/, /--creds USER:PASSWORD/],
-      [{ method: 'GET', url: 'http://h/v2/', status: 401, errors: [], anonymous: false }, /: 401 unauthorized$/, /refused these credentials/],
+      [
+        { method: 'GET', url: 'http://h/v2/', status: 401, errors: [], anonymous: false },
+        /: 401 unauthorized$/,
+        /refused these credentials/,
+      ],
       [{ method: 'GET', url: 'http://h/v2/x', status: 503, errors: [] }, /: 503 no error details$/, /retry later/],
-      [{ method: 'GET', url: 'http://h/v2/x', status: 429, errors: [{ code: 'TOOMANYREQUESTS', message: '' }] }, /: 429 TOOMANYREQUESTS$/, /retry later/],
-      [{ method: 'GET', url: 'http://h/v2/x', status: 404, errors: [{ code: 'NAME_UNKNOWN', message: 'n' }] }, /NAME_UNKNOWN: n/, /repository does not exist/],
+      [
+        { method: 'GET', url: 'http://h/v2/x', status: 429, errors: [{ code: 'TOOMANYREQUESTS', message: '' }] },
+        /: 429 TOOMANYREQUESTS$/,
+        /retry later/,
+      ],
+      [
+        { method: 'GET', url: 'http://h/v2/x', status: 404, errors: [{ code: 'NAME_UNKNOWN', message: 'n' }] },
+        /NAME_UNKNOWN: n/,
+        /repository does not exist/,
+      ],
     ];
     for (const [failure, message, hint] of cases) {
       const err = new RegistryError(failure);

@@ -9,7 +9,13 @@ const PARSE: Array<{ field: string; context?: RelationContext; want: RelationGro
   {
     field: 'a (>= 1.0) | b:any, c [amd64] <!nocheck>',
     context: { arch: 'amd64' },
-    want: [[{ name: 'a', op: '>=', version: '1.0' }, { name: 'b', archQualifier: 'any' }], [{ name: 'c' }]],
+    want: [
+      [
+        { name: 'a', op: '>=', version: '1.0' },
+        { name: 'b', archQualifier: 'any' },
+      ],
+      [{ name: 'c' }],
+    ],
   },
   { field: 'c [amd64]', context: { arch: 'arm64' }, want: [] },
   { field: 'c [!amd64 !i386]', context: { arch: 'i386' }, want: [] },
@@ -31,7 +37,10 @@ const PARSE: Array<{ field: string; context?: RelationContext; want: RelationGro
     ],
   },
   { field: 'a (< 1), b (> 2:1.0-1)', want: [[{ name: 'a', op: '<=', version: '1' }], [{ name: 'b', op: '>=', version: '2:1.0-1' }]] },
-  { field: 'a (= 1), b (>> 1), c (<= 1)', want: [[{ name: 'a', op: '=', version: '1' }], [{ name: 'b', op: '>>', version: '1' }], [{ name: 'c', op: '<=', version: '1' }]] },
+  {
+    field: 'a (= 1), b (>> 1), c (<= 1)',
+    want: [[{ name: 'a', op: '=', version: '1' }], [{ name: 'b', op: '>>', version: '1' }], [{ name: 'c', op: '<=', version: '1' }]],
+  },
   { field: 'python3:native (>= 3.11)', want: [[{ name: 'python3', archQualifier: 'native', op: '>=', version: '3.11' }]] },
 ];
 
@@ -41,13 +50,20 @@ test('parseRelations reads groups, alternatives, qualifiers and restrictions', (
 
 test('parseRelations rejects malformed fields with an UNSATISFIABLE error naming the part', () => {
   for (const field of ['a (>= )', 'a | | b', 'a (~ 1)', 'a b', '(>= 1)']) {
-    assert.throws(() => parseRelations(field), (err: unknown) => isAlbaError(err, 'UNSATISFIABLE') && err.message.includes(field), field);
+    assert.throws(
+      () => parseRelations(field),
+      (err: unknown) => isAlbaError(err, 'UNSATISFIABLE') && err.message.includes(field),
+      field,
+    );
   }
 });
 
 test('parseProvides keeps = versions only', () => {
   assert.deepEqual(parseProvides('foo (= 1.2), bar, baz (>= 3), qux:any'), [
-    { name: 'foo', version: '1.2' }, { name: 'bar' }, { name: 'baz' }, { name: 'qux' },
+    { name: 'foo', version: '1.2' },
+    { name: 'bar' },
+    { name: 'baz' },
+    { name: 'qux' },
   ]);
 });
 

@@ -52,7 +52,10 @@ describe('parseRelease', () => {
   ];
   for (const [name, text, message] of bad) {
     test(`RELEASE_INVALID: ${name}`, () => {
-      assert.throws(() => parseRelease(text, 'R'), (err) => isAlbaError(err, 'RELEASE_INVALID') && message.test(err.message));
+      assert.throws(
+        () => parseRelease(text, 'R'),
+        (err) => isAlbaError(err, 'RELEASE_INVALID') && message.test(err.message),
+      );
     });
   }
 });
@@ -68,7 +71,11 @@ describe('checkValidUntil', () => {
     test(`now ${name} Valid-Until → ${ok ? 'accepted' : 'RELEASE_INVALID'}`, () => {
       const run = (): void => checkValidUntil(info, 'R', new Date(now));
       if (ok) run();
-      else assert.throws(run, (err) => isAlbaError(err, 'RELEASE_INVALID') && /R expired: Valid-Until 2025-05-17T08:50:25.000Z/.test(err.message));
+      else
+        assert.throws(
+          run,
+          (err) => isAlbaError(err, 'RELEASE_INVALID') && /R expired: Valid-Until 2025-05-17T08:50:25.000Z/.test(err.message),
+        );
     });
   }
   test('no Valid-Until never expires', () => {
@@ -99,8 +106,16 @@ describe('signature checks', async () => {
   });
 
   const problems: [string, () => Promise<string>, RegExp][] = [
-    ['altered text', async () => (await clearsign(RELEASE, [trusted])).replace('Suite: stable', 'Suite: evil'), /^has a signature that does not verify: key [0-9a-f]{16} \(/],
-    ['unknown key', async () => clearsign(RELEASE, [stranger]), new RegExp(`^is signed by unknown key ${await idOf(stranger)} \\(not in trusted\\.gpg\\)$`)],
+    [
+      'altered text',
+      async () => (await clearsign(RELEASE, [trusted])).replace('Suite: stable', 'Suite: evil'),
+      /^has a signature that does not verify: key [0-9a-f]{16} \(/,
+    ],
+    [
+      'unknown key',
+      async () => clearsign(RELEASE, [stranger]),
+      new RegExp(`^is signed by unknown key ${await idOf(stranger)} \\(not in trusted\\.gpg\\)$`),
+    ],
     ['not signed at all', async () => RELEASE, /^is not an OpenPGP cleartext-signed file/],
   ];
   for (const [name, make, problem] of problems) {
@@ -115,7 +130,11 @@ describe('signature checks', async () => {
     const data = Buffer.from(RELEASE);
     const good = await verifyDetached(data, Buffer.from(await detach(data, trusted)), keyring);
     assert.deepEqual(good, { text: RELEASE, signedBy: [await idOf(trusted)] });
-    const altered = await verifyDetached(Buffer.from(RELEASE.replace('main contrib', 'main evil')), Buffer.from(await detach(data, trusted)), keyring);
+    const altered = await verifyDetached(
+      Buffer.from(RELEASE.replace('main contrib', 'main evil')),
+      Buffer.from(await detach(data, trusted)),
+      keyring,
+    );
     assert.match(altered.problem ?? '', /^has a signature that does not verify/);
     const unknown = await verifyDetached(data, Buffer.from(await detach(data, stranger)), keyring);
     assert.match(unknown.problem ?? '', /^is signed by unknown key/);

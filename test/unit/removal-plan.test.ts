@@ -34,9 +34,39 @@ const node = (children: Digest[], blobs: [Digest, number][], referrersTag?: Dige
 const graph: StoredGraph = new Map([
   [oldIndex, node([shared, onlyOld], [])],
   [newIndex, node([shared, onlyNew], [])],
-  [shared, node([], [[d('cfg shared'), 10], [base, 1000]])],
-  [onlyOld, node([sbom], [[d('cfg old'), 10], [base, 1000], [d('old layer'), 500]], sbomTagIndex)],
-  [onlyNew, node([], [[d('cfg new'), 10], [base, 1000], [d('new layer'), 700]])],
+  [
+    shared,
+    node(
+      [],
+      [
+        [d('cfg shared'), 10],
+        [base, 1000],
+      ],
+    ),
+  ],
+  [
+    onlyOld,
+    node(
+      [sbom],
+      [
+        [d('cfg old'), 10],
+        [base, 1000],
+        [d('old layer'), 500],
+      ],
+      sbomTagIndex,
+    ),
+  ],
+  [
+    onlyNew,
+    node(
+      [],
+      [
+        [d('cfg new'), 10],
+        [base, 1000],
+        [d('new layer'), 700],
+      ],
+    ),
+  ],
   [sbom, node([], [[d('sbom doc'), 300]])],
 ]);
 
@@ -70,8 +100,16 @@ describe('planBucketRemoval (S3 static registry)', () => {
   test('removing the old release: its index, its own manifest, its SBOM and referrers tag, its own blobs; shared ones stay', () => {
     const plan = planBucketRemoval(state(), { tags: ['0.1.0'], graceMs: HOUR }, NOW);
     assert.deepEqual(plan.phases[0], [`${B}manifests/0.1.0`, `${B}manifests/sha256-${onlyOld.slice(7)}`]);
-    assert.deepEqual(plan.phases[1], [`${B}manifests/${oldIndex}`, `${B}manifests/${onlyOld}`, `${B}manifests/${sbom}`, `${B}manifests/${sbomTagIndex}`]);
-    assert.deepEqual(new Set(plan.phases[2]), new Set([`${B}blobs/${d('cfg old')}`, `${B}blobs/${d('old layer')}`, `${B}blobs/${d('sbom doc')}`]));
+    assert.deepEqual(plan.phases[1], [
+      `${B}manifests/${oldIndex}`,
+      `${B}manifests/${onlyOld}`,
+      `${B}manifests/${sbom}`,
+      `${B}manifests/${sbomTagIndex}`,
+    ]);
+    assert.deepEqual(
+      new Set(plan.phases[2]),
+      new Set([`${B}blobs/${d('cfg old')}`, `${B}blobs/${d('old layer')}`, `${B}blobs/${d('sbom doc')}`]),
+    );
     assert.deepEqual(plan.unlist, ['0.1.0']);
     assert.ok(!keysOf(plan).includes(`${B}blobs/${base}`), 'the shared base layer stays');
     assert.ok(!keysOf(plan).includes(`${B}manifests/${shared}`), 'the shared platform manifest stays');
@@ -83,18 +121,36 @@ describe('planBucketRemoval (S3 static registry)', () => {
   });
 
   test('another repository whose name starts with this one (v2/app/sub/…) is never a candidate, releases included', () => {
-    const nested = ['v2/app/sub/manifests/1.0.0', `v2/app/sub/manifests/${oldIndex}`, `v2/app/sub/blobs/${base}`, 'v2/app/sub/tags/list', 'v2/app/manifests/x/y', 'v2/app/blobs/not-a-digest'];
-    const plan = planBucketRemoval(state({ objects: [...state().objects, ...nested.map((k) => old(k))] }), { tags: ['0.1.0', 'latest', 'd1'], graceMs: 0 }, NOW);
+    const nested = [
+      'v2/app/sub/manifests/1.0.0',
+      `v2/app/sub/manifests/${oldIndex}`,
+      `v2/app/sub/blobs/${base}`,
+      'v2/app/sub/tags/list',
+      'v2/app/manifests/x/y',
+      'v2/app/blobs/not-a-digest',
+    ];
+    const plan = planBucketRemoval(
+      state({ objects: [...state().objects, ...nested.map((k) => old(k))] }),
+      { tags: ['0.1.0', 'latest', 'd1'], graceMs: 0 },
+      NOW,
+    );
     for (const k of nested) assert.ok(!keysOf(plan).includes(k), k);
   });
 
   test('a missing tags/list while old tag objects exist is an error, never a reason to delete', () => {
-    assert.throws(() => planBucketRemoval(state({ listed: undefined }), { tags: ['d1'], graceMs: HOUR }, NOW), (e: unknown) => isAlbaError(e, 'S3') && /tags\/list is missing/.test(e.message) && /repair/.test(e.hint ?? ''));
+    assert.throws(
+      () => planBucketRemoval(state({ listed: undefined }), { tags: ['d1'], graceMs: HOUR }, NOW),
+      (e: unknown) => isAlbaError(e, 'S3') && /tags\/list is missing/.test(e.message) && /repair/.test(e.hint ?? ''),
+    );
   });
 
   test('a missing tags/list with only young tag objects (a first push under way) is no error', () => {
     const objects = [...contentKeys.map((k) => old(k)), young(`${B}manifests/d1`)];
-    const plan = planBucketRemoval(state({ listed: undefined, objects, tagDigests: new Map([['d1', newIndex]]) }), { tags: [], graceMs: HOUR }, NOW);
+    const plan = planBucketRemoval(
+      state({ listed: undefined, objects, tagDigests: new Map([['d1', newIndex]]) }),
+      { tags: [], graceMs: HOUR },
+      NOW,
+    );
     assert.ok(!keysOf(plan).includes(`${B}manifests/${newIndex}`), 'the young tag is a root');
   });
 
@@ -116,7 +172,7 @@ describe('planBucketRemoval (S3 static registry)', () => {
     assert.deepEqual(keysOf(planBucketRemoval(state({ objects }), { tags: ['d1'], graceMs: HOUR }, NOW)), [`${B}manifests/d1`]);
   });
 
-  test('a killed removal\'s journal: its tags are removed too', () => {
+  test("a killed removal's journal: its tags are removed too", () => {
     const plan = planBucketRemoval(state(), { tags: [], unfinished: ['0.1.0'], graceMs: HOUR }, NOW);
     assert.ok(keysOf(plan).includes(`${B}manifests/0.1.0`) && keysOf(plan).includes(`${B}manifests/${oldIndex}`));
     assert.deepEqual(plan.unlist, ['0.1.0']);
@@ -124,7 +180,15 @@ describe('planBucketRemoval (S3 static registry)', () => {
 
   test('a user tag that merely starts with sha256- is a tag (a root), not content', () => {
     const objects = [...state().objects, old(`${B}manifests/sha256-abc`)];
-    const plan = planBucketRemoval(state({ objects, listed: ['0.1.0', 'd1', 'latest', 'sha256-abc'], tagDigests: new Map([...state().tagDigests, ['sha256-abc', oldIndex]]) }), { tags: ['0.1.0'], graceMs: HOUR }, NOW);
+    const plan = planBucketRemoval(
+      state({
+        objects,
+        listed: ['0.1.0', 'd1', 'latest', 'sha256-abc'],
+        tagDigests: new Map([...state().tagDigests, ['sha256-abc', oldIndex]]),
+      }),
+      { tags: ['0.1.0'], graceMs: HOUR },
+      NOW,
+    );
     assert.ok(!keysOf(plan).includes(`${B}manifests/sha256-abc`));
     assert.ok(!keysOf(plan).includes(`${B}manifests/${oldIndex}`), 'what it reaches stays');
   });
@@ -134,18 +198,23 @@ describe('planBucketRemoval (S3 static registry)', () => {
     const at = (k: string): number => keysOf(plan).indexOf(k);
     assert.equal(plan.objects.length, contentKeys.length + 3);
     for (const tag of ['0.1.0', 'd1', 'latest']) assert.ok(at(`${B}manifests/${tag}`) < at(`${B}manifests/${oldIndex}`));
-    assert.ok(at(`${B}manifests/${oldIndex}`) < at(`${B}manifests/${onlyOld}`) && at(`${B}manifests/${newIndex}`) < at(`${B}manifests/${shared}`));
+    assert.ok(
+      at(`${B}manifests/${oldIndex}`) < at(`${B}manifests/${onlyOld}`) && at(`${B}manifests/${newIndex}`) < at(`${B}manifests/${shared}`),
+    );
     assert.ok(at(`${B}manifests/${onlyOld}`) < at(`${B}manifests/${sbom}`));
     assert.ok(Math.max(...plan.phases[1].map(at)) < Math.min(...plan.phases[2].map(at)), 'every manifest before any blob');
   });
 
-  test('multipart uploads: the repository\'s own, begun before the grace period, are aborted; others are not', () => {
+  test("multipart uploads: the repository's own, begun before the grace period, are aborted; others are not", () => {
     const uploads = [
       { key: `${B}blobs/${d('big')}`, uploadId: 'a', initiated: new Date(NOW - 2 * HOUR) },
       { key: `${B}blobs/${d('fresh')}`, uploadId: 'b', initiated: new Date(NOW - 60_000) },
       { key: `v2/app/sub/blobs/${d('big')}`, uploadId: 'c', initiated: new Date(NOW - 2 * HOUR) },
     ];
-    assert.deepEqual(planBucketRemoval(state({ uploads }), { tags: [], graceMs: HOUR }, NOW).uploads.map((u) => u.uploadId), ['a']);
+    assert.deepEqual(
+      planBucketRemoval(state({ uploads }), { tags: [], graceMs: HOUR }, NOW).uploads.map((u) => u.uploadId),
+      ['a'],
+    );
   });
 });
 
@@ -168,9 +237,12 @@ describe('planStaticRemoval (static binaries)', () => {
     assert.equal(plan.bytes, 25);
   });
   test('a missing name document while tags exist is an error', () => {
-    assert.throws(() => planStaticRemoval(st({ listed: undefined }), { tags: ['1.0.0'], graceMs: HOUR }, NOW), (e: unknown) => isAlbaError(e, 'S3') && /static repair/.test(e.hint ?? ''));
+    assert.throws(
+      () => planStaticRemoval(st({ listed: undefined }), { tags: ['1.0.0'], graceMs: HOUR }, NOW),
+      (e: unknown) => isAlbaError(e, 'S3') && /static repair/.test(e.hint ?? ''),
+    );
   });
-  test('a killed removal\'s tags are finished', () => {
+  test("a killed removal's tags are finished", () => {
     assert.deepEqual(planStaticRemoval(st(), { tags: [], unfinished: ['1.1.0'], graceMs: HOUR }, NOW).phases[0], [`${S}/1.1.0`]);
   });
 });

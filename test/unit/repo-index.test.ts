@@ -28,7 +28,16 @@ const stanza = (extra: string, base = BASE): IndexFields => {
   assert.ok(s !== undefined);
   return s;
 };
-const plain: IndexPackage = { name: 'p', version: '1.0-1', architecture: 'amd64', source: 'p', sourceVersion: '1.0-1', filename: 'pool/main/p/p/p_1.0-1_amd64.deb', size: 10, sha256: H };
+const plain: IndexPackage = {
+  name: 'p',
+  version: '1.0-1',
+  architecture: 'amd64',
+  source: 'p',
+  sourceVersion: '1.0-1',
+  filename: 'pool/main/p/p/p_1.0-1_amd64.deb',
+  size: 10,
+  sha256: H,
+};
 
 describe('toIndexPackage', () => {
   const cases: [string, string, IndexPackage][] = [
@@ -49,21 +58,41 @@ describe('toIndexPackage', () => {
     ['no SHA256', BASE.replace(/SHA256:.*\n/, ''), /^IDX: stanza of p lacks sha256$/],
     ['no Package', BASE.replace(/Package:.*\n/, ''), /^IDX: stanza of \(no Package field\) lacks package$/],
     ['bad Size', BASE.replace('Size: 10', 'Size: ten'), /^IDX: stanza of p has a bad Size ten$/],
-    ['a Version that is no Debian version', BASE.replace('Version: 1.0-1', 'Version: :::1.0-'), /^IDX: stanza of p :::1\.0-: Version ":::1\.0-" is not a Debian version: its epoch is empty$/],
-    ['an empty revision', BASE.replace('Version: 1.0-1', 'Version: 1.0-'), /Version "1\.0-" is not a Debian version: its revision is empty$/],
-    ['a SHA256 that is not 64 hex digits', BASE.replace(H.toUpperCase(), 'abc'), /^IDX: stanza of p 1\.0-1: SHA256 "abc" is not 64 hex digits$/],
-    ['a Source version that is no Debian version', `${BASE}Source: psrc (1.0 beta)\n`, /Source version "1\.0 beta" is not a Debian version: it holds a space$/],
+    [
+      'a Version that is no Debian version',
+      BASE.replace('Version: 1.0-1', 'Version: :::1.0-'),
+      /^IDX: stanza of p :::1\.0-: Version ":::1\.0-" is not a Debian version: its epoch is empty$/,
+    ],
+    [
+      'an empty revision',
+      BASE.replace('Version: 1.0-1', 'Version: 1.0-'),
+      /Version "1\.0-" is not a Debian version: its revision is empty$/,
+    ],
+    [
+      'a SHA256 that is not 64 hex digits',
+      BASE.replace(H.toUpperCase(), 'abc'),
+      /^IDX: stanza of p 1\.0-1: SHA256 "abc" is not 64 hex digits$/,
+    ],
+    [
+      'a Source version that is no Debian version',
+      `${BASE}Source: psrc (1.0 beta)\n`,
+      /Source version "1\.0 beta" is not a Debian version: it holds a space$/,
+    ],
   ];
   for (const [name, text, message] of broken) {
     test(`INDEX_INVALID: ${name}`, () => {
-      assert.throws(() => toIndexPackage(stanza('', text), 'IDX'), (err) => isAlbaError(err, 'INDEX_INVALID') && message.test(err.message));
+      assert.throws(
+        () => toIndexPackage(stanza('', text), 'IDX'),
+        (err) => isAlbaError(err, 'INDEX_INVALID') && message.test(err.message),
+      );
     });
   }
 });
 
 describe('PackagesScanner', () => {
   test('keeps the fields alba reads, in any case, with continuation lines; steps over the rest', () => {
-    const text = 'PACKAGE: p\r\nDescription: long\n more\n# comment\nDepends: a,\n b\nmaintainer: Zoë <z@x>\nversion: 1:2.0-1\n\n\nPackage: q\nVersion: 3\nVersion: 4\n';
+    const text =
+      'PACKAGE: p\r\nDescription: long\n more\n# comment\nDepends: a,\n b\nmaintainer: Zoë <z@x>\nversion: 1:2.0-1\n\n\nPackage: q\nVersion: 3\nVersion: 4\n';
     assert.deepEqual(scan(text), [
       { package: 'p', depends: 'a,\n b', maintainer: 'Zoë <z@x>', version: '1:2.0-1' },
       { package: 'q', version: '4' },
@@ -79,7 +108,10 @@ describe('PackagesScanner', () => {
     for (let i = 0; i < 1600; i++) scanner.push(chunk); // 100 MiB
     scanner.push(Buffer.from('\n continued\n\nPackage: b\nVersion: 2\n'));
     scanner.end();
-    assert.deepEqual(got, [{ package: 'a', version: '1' }, { package: 'b', version: '2' }]);
+    assert.deepEqual(got, [
+      { package: 'a', version: '1' },
+      { package: 'b', version: '2' },
+    ]);
     assert.ok(process.memoryUsage().rss - rss < 64 * 1024 * 1024, 'the line is not held');
   });
 
@@ -87,9 +119,12 @@ describe('PackagesScanner', () => {
     const scanner = new PackagesScanner(() => undefined, 'IDX');
     scanner.push(Buffer.from('Depends: '));
     const chunk = Buffer.from('y'.repeat(64 * 1024));
-    assert.throws(() => {
-      for (let i = 0; i <= MAX_LINE / chunk.length + 1; i++) scanner.push(chunk);
-    }, (err) => isAlbaError(err, 'INDEX_INVALID') && /^IDX: a line of over \d+ bytes \("Depends: yyy/.test(err.message));
+    assert.throws(
+      () => {
+        for (let i = 0; i <= MAX_LINE / chunk.length + 1; i++) scanner.push(chunk);
+      },
+      (err) => isAlbaError(err, 'INDEX_INVALID') && /^IDX: a line of over \d+ bytes \("Depends: yyy/.test(err.message),
+    );
   });
 
   test('lines split across chunks at every byte offset scan as one text', () => {
@@ -110,8 +145,16 @@ describe('PackagesScanner', () => {
 
 describe('pickPackagesIndex', () => {
   const release = (paths: string[], acquireByHash = false): Release => ({
-    url: 'http://canonical/debian', fetchedFrom: 'http://mirror/debian', suite: 'stable', file: 'InRelease', sha256: H,
-    verified: true, signedBy: [], architectures: ['amd64'], components: ['main'], acquireByHash,
+    url: 'http://canonical/debian',
+    fetchedFrom: 'http://mirror/debian',
+    suite: 'stable',
+    file: 'InRelease',
+    sha256: H,
+    verified: true,
+    signedBy: [],
+    architectures: ['amd64'],
+    components: ['main'],
+    acquireByHash,
     files: new Map(paths.map((p, i) => [p, { size: i + 1, sha256: String(i).repeat(64) }])),
   });
   const cases: [string[], string][] = [
@@ -131,7 +174,10 @@ describe('pickPackagesIndex', () => {
     const all = ['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz'];
     assert.equal(pickPackagesIndex(release(all), 'main', 'amd64', 'gz').path, 'main/binary-amd64/Packages.gz');
     assert.equal(pickPackagesIndex(release(all), 'main', 'amd64', 'gz').compression, 'gz');
-    assert.equal(pickPackagesIndex(release(['main/binary-amd64/Packages.xz']), 'main', 'amd64', 'gz').path, 'main/binary-amd64/Packages.xz');
+    assert.equal(
+      pickPackagesIndex(release(['main/binary-amd64/Packages.xz']), 'main', 'amd64', 'gz').path,
+      'main/binary-amd64/Packages.xz',
+    );
   });
   test('by hash when the Release offers it, with the plain path as fallback', () => {
     const file = pickPackagesIndex(release(['main/binary-amd64/Packages.xz'], true), 'main', 'amd64');
@@ -139,7 +185,10 @@ describe('pickPackagesIndex', () => {
     assert.equal(file.fallbackUrl, 'http://mirror/debian/dists/stable/main/binary-amd64/Packages.xz');
   });
   test('INDEX_MISSING when the Release lists none', () => {
-    assert.throws(() => pickPackagesIndex(release(['main/binary-arm64/Packages.xz']), 'main', 'amd64'), (err) => isAlbaError(err, 'INDEX_MISSING'));
+    assert.throws(
+      () => pickPackagesIndex(release(['main/binary-arm64/Packages.xz']), 'main', 'amd64'),
+      (err) => isAlbaError(err, 'INDEX_MISSING'),
+    );
   });
 });
 
@@ -149,7 +198,18 @@ describe('index cache', async () => {
   const TEXT = `${BASE}Description: dropped\n\nPackage: q\nSource: qsrc (0.1)\nVersion: 1.0-1\nArchitecture: amd64\nDepends: p\nPre-Depends: x\nProvides: y\nMulti-Arch: foreign\nMaintainer: Zoë 😀 "quoted" <z@x>\nFilename: pool/q.deb\nSize: 10\nSHA256: ${H}\n`;
   const packages: IndexPackage[] = [
     plain,
-    { ...plain, name: 'q', source: 'qsrc', sourceVersion: '0.1', filename: 'pool/q.deb', depends: 'p', preDepends: 'x', provides: 'y', multiArch: 'foreign', maintainer: 'Zoë 😀 "quoted" <z@x>' },
+    {
+      ...plain,
+      name: 'q',
+      source: 'qsrc',
+      sourceVersion: '0.1',
+      filename: 'pool/q.deb',
+      depends: 'p',
+      preDepends: 'x',
+      provides: 'y',
+      multiArch: 'foreign',
+      maintainer: 'Zoë 😀 "quoted" <z@x>',
+    },
   ];
   const write = (sha256: string, text = TEXT): IndexTable => {
     const writer = new IndexTableWriter('IDX', { cacheDir: dir, sha256 });
@@ -171,16 +231,25 @@ describe('index cache', async () => {
     const back = read(H);
     assert.ok(back instanceof IndexTable);
     assert.deepEqual(packagesOf({ table: back }), packages);
-    assert.deepEqual(back.offsetsNamed('q').map((offset) => back.candidateAt(offset).source), ['qsrc']);
+    assert.deepEqual(
+      back.offsetsNamed('q').map((offset) => back.candidateAt(offset).source),
+      ['qsrc'],
+    );
     assert.deepEqual(back.offsetsNamed('nosuch'), []);
-    assert.deepEqual(back.provides.map(([, value]) => value), ['y']);
+    assert.deepEqual(
+      back.provides.map(([, value]) => value),
+      ['y'],
+    );
     assert.doesNotMatch(await readFile(indexCachePath(dir, H), 'utf8'), /Description/, 'only the fields alba reads are kept');
     assert.deepEqual(await readdir(join(dir, 'indexes')), [`${H}.deb822`]);
   });
 
   test('a stanza that fails its checks is INDEX_INVALID, and no entry is left', () => {
     const writer = new IndexTableWriter('IDX', { cacheDir: dir, sha256: '4'.repeat(64) });
-    assert.throws(() => writer.push(Buffer.from(`${BASE.replace('Version: 1.0-1', 'Version: :::1.0-')}\n`)), (err) => isAlbaError(err, 'INDEX_INVALID'));
+    assert.throws(
+      () => writer.push(Buffer.from(`${BASE.replace('Version: 1.0-1', 'Version: :::1.0-')}\n`)),
+      (err) => isAlbaError(err, 'INDEX_INVALID'),
+    );
     writer.abort();
     assert.equal(read('4'.repeat(64)), undefined);
   });
@@ -200,4 +269,3 @@ describe('index cache', async () => {
     assert.equal(read('5'.repeat(64)), CORRUPT, 'a file of another format');
   });
 });
-

@@ -53,7 +53,11 @@ const BASE = [
 const CASES: Case[] = [
   {
     name: 'highest version across suites wins, with its own origin',
-    candidates: [pkg('libfoo 1.0-1'), pkg('libfoo 1.0-1+deb12u1', { suite: 'bookworm-updates' }), pkg('libfoo 1.0~rc1', { suite: 'bookworm-updates' })],
+    candidates: [
+      pkg('libfoo 1.0-1'),
+      pkg('libfoo 1.0-1+deb12u1', { suite: 'bookworm-updates' }),
+      pkg('libfoo 1.0~rc1', { suite: 'bookworm-updates' }),
+    ],
     requests: ['libfoo'],
     want: ['libfoo 1.0-1+deb12u1'],
   },
@@ -67,7 +71,11 @@ const CASES: Case[] = [
     name: 'a pin that matches no version lists the available ones',
     candidates: [pkg('libfoo 1.0-1'), pkg('libfoo 1.1-1', { suite: 'bookworm-updates' })],
     requests: ['libfoo=1.0'],
-    error: { code: 'PACKAGE_NOT_FOUND', message: `package libfoo=1.0 not found in ${WHERE}; available: 1.1-1, 1.0-1`, hint: /pin one of the available/ },
+    error: {
+      code: 'PACKAGE_NOT_FOUND',
+      message: `package libfoo=1.0 not found in ${WHERE}; available: 1.1-1, 1.0-1`,
+      hint: /pin one of the available/,
+    },
   },
   {
     name: 'an unknown request is not found',
@@ -79,14 +87,29 @@ const CASES: Case[] = [
     name: 'a virtual request names its providers',
     candidates: [pkg('mawk 1.3.4', { provides: 'awk' }), pkg('gawk 5.2', { provides: 'awk' })],
     requests: ['awk'],
-    error: { code: 'PACKAGE_NOT_FOUND', message: `package awk not found in ${WHERE}; it is a virtual package provided by gawk, mawk`, hint: /gawk, mawk/ },
+    error: {
+      code: 'PACKAGE_NOT_FOUND',
+      message: `package awk not found in ${WHERE}; it is a virtual package provided by gawk, mawk`,
+      hint: /gawk, mawk/,
+    },
   },
   {
     name: 'Depends and Pre-Depends closure with dependsOn',
-    candidates: [...BASE, pkg('app 1', { depends: 'libfoo (>= 1), libc6', preDepends: 'base-files' }), pkg('libfoo 1.2', { depends: 'libc6 (>= 2.34)' }), pkg('base-files 12.4', { architecture: 'all' })],
+    candidates: [
+      ...BASE,
+      pkg('app 1', { depends: 'libfoo (>= 1), libc6', preDepends: 'base-files' }),
+      pkg('libfoo 1.2', { depends: 'libc6 (>= 2.34)' }),
+      pkg('base-files 12.4', { architecture: 'all' }),
+    ],
     requests: ['app'],
     want: ['app 1', 'base-files 12.4', 'libc6 2.36-9+deb12u4', 'libfoo 1.2', 'libgcc-s1 12.2.0-14'],
-    dependsOn: { app: ['base-files', 'libc6', 'libfoo'], 'base-files': [], libc6: ['libgcc-s1'], libfoo: ['libc6'], 'libgcc-s1': ['libc6'] },
+    dependsOn: {
+      app: ['base-files', 'libc6', 'libfoo'],
+      'base-files': [],
+      libc6: ['libgcc-s1'],
+      libfoo: ['libc6'],
+      'libgcc-s1': ['libc6'],
+    },
   },
   {
     name: 'explicit mode takes only the requests; dependsOn stays within the selection',
@@ -112,20 +135,35 @@ const CASES: Case[] = [
   },
   {
     name: 'alternatives: one already selected as a dependency wins',
-    candidates: [pkg('app 1', { depends: 'zlib' }), pkg('zlib 1', { depends: 'libb, other' }), pkg('other 1', { depends: 'liba | libb' }), pkg('liba 1'), pkg('libb 1')],
+    candidates: [
+      pkg('app 1', { depends: 'zlib' }),
+      pkg('zlib 1', { depends: 'libb, other' }),
+      pkg('other 1', { depends: 'liba | libb' }),
+      pkg('liba 1'),
+      pkg('libb 1'),
+    ],
     requests: ['app'],
     want: ['app 1', 'libb 1', 'other 1', 'zlib 1'],
     dependsOn: { other: ['libb'] },
   },
   {
     name: 'a dependency takes the highest version that satisfies it',
-    candidates: [pkg('app 1', { depends: 'libfoo (<< 2)' }), pkg('libfoo 1.5'), pkg('libfoo 2.0'), pkg('libfoo 1.9', { suite: 'bookworm-updates' })],
+    candidates: [
+      pkg('app 1', { depends: 'libfoo (<< 2)' }),
+      pkg('libfoo 1.5'),
+      pkg('libfoo 2.0'),
+      pkg('libfoo 1.9', { suite: 'bookworm-updates' }),
+    ],
     requests: ['app'],
     want: ['app 1', 'libfoo 1.9'],
   },
   {
     name: 'versioned provides satisfy a versioned dependency',
-    candidates: [pkg('app 1', { depends: 'virt (>= 2)' }), pkg('old 1', { provides: 'virt (= 1)' }), pkg('new 1', { provides: 'virt (= 2.1)' })],
+    candidates: [
+      pkg('app 1', { depends: 'virt (>= 2)' }),
+      pkg('old 1', { provides: 'virt (= 1)' }),
+      pkg('new 1', { provides: 'virt (= 2.1)' }),
+    ],
     requests: ['app'],
     want: ['app 1', 'new 1'],
     dependsOn: { app: ['new'] },
@@ -158,13 +196,22 @@ const CASES: Case[] = [
   },
   {
     name: ':any and :native qualifiers accept the package of that name',
-    candidates: [pkg('app 1', { depends: 'python3:any (>= 3.11), perl:native' }), pkg('python3 3.11.2', { multiArch: 'allowed' }), pkg('perl 5.36')],
+    candidates: [
+      pkg('app 1', { depends: 'python3:any (>= 3.11), perl:native' }),
+      pkg('python3 3.11.2', { multiArch: 'allowed' }),
+      pkg('perl 5.36'),
+    ],
     requests: ['app'],
     want: ['app 1', 'perl 5.36', 'python3 3.11.2'],
   },
   {
     name: 'candidates of another architecture are ignored, all is kept',
-    candidates: [pkg('app 1', { depends: 'libfoo, data' }), pkg('libfoo 2', { architecture: 'arm64' }), pkg('libfoo 1'), pkg('data 3', { architecture: 'all' })],
+    candidates: [
+      pkg('app 1', { depends: 'libfoo, data' }),
+      pkg('libfoo 2', { architecture: 'arm64' }),
+      pkg('libfoo 1'),
+      pkg('data 3', { architecture: 'all' }),
+    ],
     requests: ['app'],
     want: ['app 1', 'data 3', 'libfoo 1'],
   },
@@ -176,7 +223,12 @@ const CASES: Case[] = [
   },
   {
     name: 'excluded dependencies are met without being pulled in',
-    candidates: [pkg('app 1', { depends: 'perl-base, libfoo (>= 9), virt' }), pkg('perl-base 5.36'), pkg('libfoo 1'), pkg('prov 1', { provides: 'virt' })],
+    candidates: [
+      pkg('app 1', { depends: 'perl-base, libfoo (>= 9), virt' }),
+      pkg('perl-base 5.36'),
+      pkg('libfoo 1'),
+      pkg('prov 1', { provides: 'virt' }),
+    ],
     requests: ['app'],
     exclude: ['perl-base', 'libfoo', 'prov'],
     want: ['app 1'],
@@ -184,14 +236,22 @@ const CASES: Case[] = [
   },
   {
     name: 'an excluded first alternative meets the group: debconf | debconf-2.0',
-    candidates: [pkg('ca-certificates 1', { depends: 'debconf (>= 0.5) | debconf-2.0' }), pkg('debconf 1.5', { provides: 'debconf-2.0' }), pkg('cdebconf 0.2', { provides: 'debconf-2.0' })],
+    candidates: [
+      pkg('ca-certificates 1', { depends: 'debconf (>= 0.5) | debconf-2.0' }),
+      pkg('debconf 1.5', { provides: 'debconf-2.0' }),
+      pkg('cdebconf 0.2', { provides: 'debconf-2.0' }),
+    ],
     requests: ['ca-certificates'],
     exclude: ['debconf'],
     want: ['ca-certificates 1'],
   },
   {
     name: 'a virtual dependency takes a provider that is not excluded',
-    candidates: [pkg('app 1', { depends: 'debconf-2.0' }), pkg('debconf 1.5', { provides: 'debconf-2.0' }), pkg('cdebconf 0.2', { provides: 'debconf-2.0' })],
+    candidates: [
+      pkg('app 1', { depends: 'debconf-2.0' }),
+      pkg('debconf 1.5', { provides: 'debconf-2.0' }),
+      pkg('cdebconf 0.2', { provides: 'debconf-2.0' }),
+    ],
     requests: ['app'],
     exclude: ['cdebconf'],
     want: ['app 1', 'debconf 1.5'],
@@ -213,13 +273,25 @@ const CASES: Case[] = [
     name: 'an unmet versioned dependency shows the chain and the highest version',
     candidates: [pkg('app 1', { depends: 'libfoo (>= 2)' }), pkg('libfoo 1.4-2'), pkg('libfoo 1.3-1')],
     requests: ['app'],
-    error: { code: 'UNSATISFIABLE', message: `app → libfoo (>= 2) → not found in ${WHERE}; highest is 1.4-2`, hint: /add libfoo to exclude: .*pin another version of app.*add a source/ },
+    error: {
+      code: 'UNSATISFIABLE',
+      message: `app → libfoo (>= 2) → not found in ${WHERE}; highest is 1.4-2`,
+      hint: /add libfoo to exclude: .*pin another version of app.*add a source/,
+    },
   },
   {
     name: 'a deep chain goes through every relation followed, naming providers',
-    candidates: [pkg('app 1', { depends: 'libbar | libqux' }), pkg('libbar 1', { depends: 'virt' }), pkg('prov 1', { provides: 'virt', depends: 'libbaz (>= 3) | nosuch' }), pkg('libbaz 2')],
+    candidates: [
+      pkg('app 1', { depends: 'libbar | libqux' }),
+      pkg('libbar 1', { depends: 'virt' }),
+      pkg('prov 1', { provides: 'virt', depends: 'libbaz (>= 3) | nosuch' }),
+      pkg('libbaz 2'),
+    ],
     requests: ['app'],
-    error: { code: 'UNSATISFIABLE', message: `app → libbar | libqux → virt [prov] → libbaz (>= 3) | nosuch → libbaz (>= 3): not found in ${WHERE}; highest is 2; nosuch: not found in ${WHERE}` },
+    error: {
+      code: 'UNSATISFIABLE',
+      message: `app → libbar | libqux → virt [prov] → libbaz (>= 3) | nosuch → libbaz (>= 3): not found in ${WHERE}; highest is 2; nosuch: not found in ${WHERE}`,
+    },
   },
   {
     name: 'a selected version that does not meet a later dependency is an error',
@@ -249,23 +321,36 @@ const CASES: Case[] = [
 ];
 
 function input(c: Case, candidates = c.candidates): ResolveInput {
-  return { arch: 'amd64', universe: universeOf(candidates, 'amd64'), requests: c.requests.map(req), mode: c.mode ?? 'dependencies', exclude: c.exclude ?? [], where: WHERE };
+  return {
+    arch: 'amd64',
+    universe: universeOf(candidates, 'amd64'),
+    requests: c.requests.map(req),
+    mode: c.mode ?? 'dependencies',
+    exclude: c.exclude ?? [],
+    where: WHERE,
+  };
 }
 
 for (const c of CASES) {
   test(`resolve: ${c.name}`, () => {
     if (c.error !== undefined) {
       const { code, message, hint } = c.error;
-      assert.throws(() => resolve(input(c)), (err: unknown) => {
-        assert.ok(isAlbaError(err, code), `expected ${code}, got ${String(err)}`);
-        assert.equal(err.message, message);
-        if (hint !== undefined) assert.match(err.hint ?? '', hint);
-        return true;
-      });
+      assert.throws(
+        () => resolve(input(c)),
+        (err: unknown) => {
+          assert.ok(isAlbaError(err, code), `expected ${code}, got ${String(err)}`);
+          assert.equal(err.message, message);
+          if (hint !== undefined) assert.match(err.hint ?? '', hint);
+          return true;
+        },
+      );
       return;
     }
     const result = resolve(input(c));
-    assert.deepEqual(result.map((p) => `${p.name} ${p.version}`), c.want);
+    assert.deepEqual(
+      result.map((p) => `${p.name} ${p.version}`),
+      c.want,
+    );
     if (c.dependsOn !== undefined) {
       for (const [name, want] of Object.entries(c.dependsOn)) {
         assert.deepEqual(result.find((p) => p.name === name)?.dependsOn, want, `dependsOn of ${name}`);
@@ -282,8 +367,11 @@ test('resolve: the winning candidate keeps its origin', () => {
 test('resolve: the result does not depend on the order of candidates', () => {
   const candidates = [
     pkg('app 1', { depends: 'awk, libfoo | libbar, libc6' }),
-    pkg('mawk 1.3', { provides: 'awk' }), pkg('gawk 5.2', { provides: 'awk' }),
-    pkg('libfoo 1'), pkg('libfoo 1', { suite: 'bookworm-updates' }), pkg('libbar 1'),
+    pkg('mawk 1.3', { provides: 'awk' }),
+    pkg('gawk 5.2', { provides: 'awk' }),
+    pkg('libfoo 1'),
+    pkg('libfoo 1', { suite: 'bookworm-updates' }),
+    pkg('libbar 1'),
     ...BASE,
   ];
   const c: Case = { name: 'order', candidates, requests: ['app'] };
@@ -304,9 +392,19 @@ test('resolve: 63,000 candidates (a 21,000-deep chain, 3 versions each) resolve 
       candidates.push(pkg(`pkg${i} ${version}`, { ...(deps === undefined ? {} : { depends: deps }), provides: `virt${i % 100} (= ${i})` }));
     }
   }
-  const result = resolve({ arch: 'amd64', universe: universeOf(candidates, 'amd64'), requests: [{ name: 'pkg20999' }], mode: 'dependencies', exclude: [], where: WHERE });
+  const result = resolve({
+    arch: 'amd64',
+    universe: universeOf(candidates, 'amd64'),
+    requests: [{ name: 'pkg20999' }],
+    mode: 'dependencies',
+    exclude: [],
+    where: WHERE,
+  });
   assert.equal(result.length, 21_000);
-  assert.ok(result.every((p) => p.version === '1.1-1'), 'every package at its highest version');
+  assert.ok(
+    result.every((p) => p.version === '1.1-1'),
+    'every package at its highest version',
+  );
   const byName = new Map(result.map((p) => [p.name, p]));
   // virt49 is provided by every selected pkg<i> with i % 100 = 49: the lowest name wins.
   assert.deepEqual(byName.get('pkg20999')?.dependsOn, ['pkg10049', 'pkg20998']);

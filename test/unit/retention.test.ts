@@ -6,24 +6,46 @@ import { parseDuration, planRetention } from '../../src/lifecycle/retention.js';
 const DAY = 86_400_000;
 const now = Date.UTC(2026, 11, 1);
 const at = (tag: string, daysAgo: number) => entryOf({ tag, pushed: new Date(now - daysAgo * DAY) });
-const entries = [at('1.0.0', 50), at('1.1.0', 40), at('1.2.0-rc.1', 30), at('1.2.0-rc.2', 20), at('1.2.0-rc.3', 10), ...[1, 2, 3, 4, 5].map((d) => at(`nightly-${d}`, d))];
+const entries = [
+  at('1.0.0', 50),
+  at('1.1.0', 40),
+  at('1.2.0-rc.1', 30),
+  at('1.2.0-rc.2', 20),
+  at('1.2.0-rc.3', 10),
+  ...[1, 2, 3, 4, 5].map((d) => at(`nightly-${d}`, d)),
+];
 
 test('releases are kept; the N newest of each pruned class are kept; each tag has one rule', () => {
   const plan = planRetention(entries, { keep: { extra: 1, dev: 2 }, now });
   assert.equal(plan.length, entries.length);
-  assert.deepEqual(plan.filter((d) => d.remove).map((d) => d.entry.tag).sort(), ['1.2.0-rc.1', '1.2.0-rc.2', 'nightly-3', 'nightly-4', 'nightly-5']);
+  assert.deepEqual(
+    plan
+      .filter((d) => d.remove)
+      .map((d) => d.entry.tag)
+      .sort(),
+    ['1.2.0-rc.1', '1.2.0-rc.2', 'nightly-3', 'nightly-4', 'nightly-5'],
+  );
   assert.ok(plan.filter((d) => d.entry.class === 'release').every((d) => !d.remove));
 });
 
 test('--older-than spares recent tags beyond the N newest', () => {
   const plan = planRetention(entries, { keep: { dev: 1 }, olderThanMs: 4 * DAY, now });
-  assert.deepEqual(plan.filter((d) => d.remove).map((d) => d.entry.tag).sort(), ['nightly-4', 'nightly-5']);
+  assert.deepEqual(
+    plan
+      .filter((d) => d.remove)
+      .map((d) => d.entry.tag)
+      .sort(),
+    ['nightly-4', 'nightly-5'],
+  );
   assert.equal(plan.find((d) => d.entry.tag === 'nightly-2')?.rule, 'pushed more recently than --older-than');
 });
 
 test('--keep-release prunes releases too', () => {
   const plan = planRetention(entries, { keep: { release: 1 }, now });
-  assert.deepEqual(plan.filter((d) => d.remove).map((d) => d.entry.tag), ['1.0.0']);
+  assert.deepEqual(
+    plan.filter((d) => d.remove).map((d) => d.entry.tag),
+    ['1.0.0'],
+  );
 });
 
 test('durations', () => {

@@ -20,7 +20,12 @@ const transient = (err: unknown): boolean => (err as Error).message.startsWith('
 const cases: { name: string; errors: string[]; result: string; calls: number }[] = [
   { name: 'succeeds at once', errors: [], result: 'ok', calls: 1 },
   { name: 'retries a transient failure', errors: ['transient 1'], result: 'ok', calls: 2 },
-  { name: 'retries as many times as the policy says, then gives up with the last error', errors: ['transient 1', 'transient 2', 'transient 3'], result: 'transient 3', calls: 3 },
+  {
+    name: 'retries as many times as the policy says, then gives up with the last error',
+    errors: ['transient 1', 'transient 2', 'transient 3'],
+    result: 'transient 3',
+    calls: 3,
+  },
   { name: 'does not retry a lasting failure', errors: ['lasting'], result: 'lasting', calls: 1 },
   { name: 'stops at a lasting failure after a transient one', errors: ['transient 1', 'lasting'], result: 'lasting', calls: 2 },
 ];

@@ -94,7 +94,10 @@ describe('parseDep5 expressions', () => {
 
 describe('parseDep5 LicenseRefs', () => {
   it('takes the text of an unknown licence from its standalone License paragraph', () => {
-    const text = dep5(['GPL-2+ with OpenSSL exception', 'SomeCorp-1'], 'License: SomeCorp-1\n Permission is granted\n .\n to do anything.\n');
+    const text = dep5(
+      ['GPL-2+ with OpenSSL exception', 'SomeCorp-1'],
+      'License: SomeCorp-1\n Permission is granted\n .\n to do anything.\n',
+    );
     assert.deepEqual(parseDep5(text), {
       expression: 'LicenseRef-GPL-2-plus-with-OpenSSL-exception AND LicenseRef-SomeCorp-1',
       extracted: [
@@ -118,7 +121,10 @@ describe('parseDep5 LicenseRefs', () => {
     it(`keeps a line that is not a DEP-5 expression whole: ${line} → ${ref}`, () => {
       const parsed = parseDep5(dep5([line, 'Zlib']));
       assert.equal(parsed?.expression, `${ref} AND Zlib`);
-      assert.deepEqual(parsed?.extracted.map((e) => [e.id, e.name]), [[ref, line]]);
+      assert.deepEqual(
+        parsed?.extracted.map((e) => [e.id, e.name]),
+        [[ref, line]],
+      );
     });
   }
   it('maps known exceptions: GPL-2 with Linux-syscall-note exception', () => {
@@ -135,7 +141,10 @@ describe('parseDep5 LicenseRefs', () => {
 
 describe('parseDep5 refuses what it cannot read fully', () => {
   const cases: { name: string; text: string }[] = [
-    { name: 'old DEP-5 draft format URL', text: 'Format-Specification: http://svn.debian.org/wsvn/dep/web/deps/dep5.mdwn?rev=135\n\nFiles: *\nLicense: GPL-2+\n' },
+    {
+      name: 'old DEP-5 draft format URL',
+      text: 'Format-Specification: http://svn.debian.org/wsvn/dep/web/deps/dep5.mdwn?rev=135\n\nFiles: *\nLicense: GPL-2+\n',
+    },
     { name: 'no Files paragraph', text: `${FORMAT}\nLicense: GPL-2+\n text\n` },
     { name: 'a Files paragraph without License', text: `${FORMAT}\nFiles: *\nCopyright: x\n\nFiles: a/*\nLicense: MIT\n` },
     { name: 'a License field with no name on its first line', text: `${FORMAT}\nFiles: *\nCopyright: x\nLicense:\n QEMU is GPL-2.\n` },

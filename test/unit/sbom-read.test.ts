@@ -32,7 +32,9 @@ interface Fixture {
  * An OCI layout like `alba build` writes: one multi-arch index tagged `tag`, two platform manifests,
  * an SBOM referrer for each and for the index. `listReferrers` puts the referrers in index.json.
  */
-async function layout(options: { listReferrers: boolean; tag?: string; extraIndexEntries?: Descriptor[] } = { listReferrers: true }): Promise<Fixture> {
+async function layout(
+  options: { listReferrers: boolean; tag?: string; extraIndexEntries?: Descriptor[] } = { listReferrers: true },
+): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'alba-sbom-read-'));
   roots.push(dir);
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
@@ -52,7 +54,11 @@ async function layout(options: { listReferrers: boolean; tag?: string; extraInde
     index: Buffer.from('{"doc":"index"}\n'),
   };
   const referrers: Descriptor[] = [];
-  for (const [subject, key] of [[images[0], 'amd64'], [images[1], 'arm64'], [index, 'index']] as const) {
+  for (const [subject, key] of [
+    [images[0], 'amd64'],
+    [images[1], 'arm64'],
+    [index, 'index'],
+  ] as const) {
     assert.ok(subject);
     const r = sbomReferrer({ sbom: sbomOf[key], subject, created: 0, title: sbomTitle(key === 'index' ? undefined : key) });
     await put(r.sbom);
@@ -148,7 +154,9 @@ describe('readSbom', () => {
   it('fails with DIGEST_MISMATCH when a referrer manifest was altered, LAYOUT_INVALID when its layer is missing', async () => {
     const fixture = await layout({ listReferrers: false });
     const names = await readdir(join(fixture.dir, 'blobs', 'sha256'));
-    const referrer = (await Promise.all(names.map(async (n) => [n, await readFile(join(fixture.dir, 'blobs', 'sha256', n), 'utf8')] as const))).find(([, text]) => text.includes('"subject"') && text.includes('"doc"') === false && text.includes(digestOf(fixture.sbomOf.arm64)));
+    const referrer = (
+      await Promise.all(names.map(async (n) => [n, await readFile(join(fixture.dir, 'blobs', 'sha256', n), 'utf8')] as const))
+    ).find(([, text]) => text.includes('"subject"') && text.includes('"doc"') === false && text.includes(digestOf(fixture.sbomOf.arm64)));
     assert.ok(referrer);
     await writeFile(join(fixture.dir, 'blobs', 'sha256', referrer[0]), referrer[1].replace('"schemaVersion":2', '"schemaVersion":2 '));
     await rejectsWith(readSbom(fixture.dir, { platform: 'arm64' }), 'DIGEST_MISMATCH');

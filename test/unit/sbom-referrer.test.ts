@@ -98,7 +98,10 @@ describe('referrers tag schema fallback', () => {
     const index = referrersIndex([b, a, b]);
     const parsed = JSON.parse(index.bytes.toString()) as { manifests: Descriptor[] };
     if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.index, parsed), []);
-    assert.deepEqual(parsed.manifests.map((m) => m.digest), [a.digest, b.digest].sort());
+    assert.deepEqual(
+      parsed.manifests.map((m) => m.digest),
+      [a.digest, b.digest].sort(),
+    );
     assert.equal(parsed.manifests[0]?.artifactType, 'application/spdx+json');
     assert.deepEqual(index.descriptor, { mediaType: MediaType.index, digest: digestOf(index.bytes), size: index.bytes.length });
     assert.deepEqual(referrersIndex([a, b]).bytes, index.bytes);

@@ -44,7 +44,12 @@ const PACKAGES: SbomPackage[] = [
     dependsOn: ['libc6'],
     license: parseDep5(`${FORMAT}Files: *\nCopyright: x\nLicense: Apache-2.0\n`),
   }),
-  deb('netbase', { version: '6.4', architecture: 'all', maintainer: "Marco d'Itri <md@linux.it>", license: parseDep5(`${FORMAT}Files: *\nCopyright: x\nLicense: GPL-2\n`) }),
+  deb('netbase', {
+    version: '6.4',
+    architecture: 'all',
+    maintainer: "Marco d'Itri <md@linux.it>",
+    license: parseDep5(`${FORMAT}Files: *\nCopyright: x\nLicense: GPL-2\n`),
+  }),
   deb('tzdata', {
     version: '2024a-0+deb12u1',
     architecture: 'all',
@@ -84,7 +89,7 @@ function pkg(doc: SpdxDocument, name: string): SpdxDocument['packages'][number] 
 }
 
 describe('imageSbom', () => {
-  it('versionInfo is the binary package\'s version, not its source\'s (a binNMU)', () => {
+  it("versionInfo is the binary package's version, not its source's (a binNMU)", () => {
     const binnmu = deb('libfoo1', { version: '1.2-3+b1', source: 'foo', sourceVersion: '1.2-3' });
     const doc = imageSbom(input({ packages: [...PACKAGES, binnmu] }));
     const pkg = doc.packages.find((p) => p.name === 'libfoo1');
@@ -128,7 +133,11 @@ describe('imageSbom', () => {
       image?.externalRefs?.[0]?.referenceLocator,
       `pkg:oci/app@sha256%3A${input().manifest.digest.slice(7)}?arch=arm64&repository_url=ghcr.io/acme/app&tag=1.2.3`,
     );
-    assert.deepEqual(doc.relationships[0], { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: 'SPDXRef-Image' });
+    assert.deepEqual(doc.relationships[0], {
+      spdxElementId: 'SPDXRef-DOCUMENT',
+      relationshipType: 'DESCRIBES',
+      relatedSpdxElement: 'SPDXRef-Image',
+    });
   });
 
   it('records each Debian package with origin, checksum, source, supplier, purl and licence', () => {
@@ -204,19 +213,31 @@ describe('imageSbom', () => {
     if (schemasAvailable(t)) assert.deepEqual(spdxProblems(doc), []);
     const idA = `LicenseRef-public-domain-${createHash('sha256').update('text A').digest('hex').slice(0, 8)}`;
     const idB = `LicenseRef-public-domain-${createHash('sha256').update('text B').digest('hex').slice(0, 8)}`;
-    assert.deepEqual(['a', 'b', 'c'].map((n) => pkg(doc, n).licenseDeclared), [idA, idB, idA]);
-    assert.deepEqual(doc.hasExtractedLicensingInfos?.map((e) => [e.licenseId, e.extractedText]), [[idA, 'text A'], [idB, 'text B']].sort());
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((n) => pkg(doc, n).licenseDeclared),
+      [idA, idB, idA],
+    );
+    assert.deepEqual(
+      doc.hasExtractedLicensingInfos?.map((e) => [e.licenseId, e.extractedText]),
+      [
+        [idA, 'text A'],
+        [idB, 'text B'],
+      ].sort(),
+    );
     assert.deepEqual(serializeSbom(imageSbom(input({ packages: shuffled(packages), files: [] }))), serializeSbom(doc));
   });
 
   it('keeps SPDXIDs unique when names sanitize alike', (t) => {
     const doc = imageSbom(input({ packages: [deb('a+b'), deb('a.b'), deb('a-b')], files: [] }));
     if (schemasAvailable(t)) assert.deepEqual(spdxProblems(doc), []);
-    assert.deepEqual(doc.packages.slice(1).map((p) => [p.name, p.SPDXID]), [
-      ['a+b', 'SPDXRef-deb-a-b-arm64-1'],
-      ['a-b', 'SPDXRef-deb-a-b-arm64-2'],
-      ['a.b', 'SPDXRef-deb-a.b-arm64'],
-    ]);
+    assert.deepEqual(
+      doc.packages.slice(1).map((p) => [p.name, p.SPDXID]),
+      [
+        ['a+b', 'SPDXRef-deb-a-b-arm64-1'],
+        ['a-b', 'SPDXRef-deb-a-b-arm64-2'],
+        ['a.b', 'SPDXRef-deb-a.b-arm64'],
+      ],
+    );
   });
 
   it('refuses a dependency on a package the image does not hold', () => {
@@ -249,11 +270,14 @@ describe('indexSbom', () => {
     const doc = indexSbom(indexInput);
     const arm = images[2];
     assert.ok(arm);
-    assert.deepEqual(doc.externalDocumentRefs?.find((r) => r.externalDocumentId === 'DocumentRef-arm-v7'), {
-      externalDocumentId: 'DocumentRef-arm-v7',
-      spdxDocument: `https://alba.dev/spdx/ghcr.io/acme/app/${arm.manifest.digest.slice(7)}`,
-      checksum: { algorithm: 'SHA1', checksumValue: createHash('sha1').update(arm.sbom).digest('hex') },
-    });
+    assert.deepEqual(
+      doc.externalDocumentRefs?.find((r) => r.externalDocumentId === 'DocumentRef-arm-v7'),
+      {
+        externalDocumentId: 'DocumentRef-arm-v7',
+        spdxDocument: `https://alba.dev/spdx/ghcr.io/acme/app/${arm.manifest.digest.slice(7)}`,
+        checksum: { algorithm: 'SHA1', checksumValue: createHash('sha1').update(arm.sbom).digest('hex') },
+      },
+    );
     assert.equal(doc.documentNamespace, `https://alba.dev/spdx/ghcr.io/acme/app/${indexInput.index.digest.slice(7)}`);
   });
 
@@ -271,7 +295,10 @@ describe('indexSbom', () => {
         'SPDXRef-Index CONTAINS SPDXRef-Image-arm64',
       ],
     );
-    assert.equal(doc.packages[0]?.externalRefs?.[0]?.referenceLocator, `pkg:oci/app@sha256%3A${indexInput.index.digest.slice(7)}?tag=1.2.3`);
+    assert.equal(
+      doc.packages[0]?.externalRefs?.[0]?.referenceLocator,
+      `pkg:oci/app@sha256%3A${indexInput.index.digest.slice(7)}?tag=1.2.3`,
+    );
     assert.equal(
       doc.packages.find((p) => p.SPDXID === 'SPDXRef-Image-arm-v7')?.externalRefs?.[0]?.referenceLocator,
       `pkg:oci/app@sha256%3A${images[2]?.manifest.digest.slice(7)}?arch=arm&tag=1.2.3`,
@@ -287,12 +314,18 @@ describe('supplierFromMaintainer', () => {
     ['Some Body', 'Person: Some Body'],
     [undefined, 'NOASSERTION'],
   ];
-  for (const [maintainer, supplier] of cases) it(`${String(maintainer)} → ${supplier}`, () => assert.equal(supplierFromMaintainer(maintainer), supplier));
+  for (const [maintainer, supplier] of cases)
+    it(`${String(maintainer)} → ${supplier}`, () => assert.equal(supplierFromMaintainer(maintainer), supplier));
 });
 
 describe('assignIds', () => {
   it('suffixes only the ids that collide, skipping suffixes already taken', () => {
-    assert.deepEqual(assignIds('deb', ['x+1', 'x-1', 'x-1-1', 'y']), ['SPDXRef-deb-x-1-2', 'SPDXRef-deb-x-1-3', 'SPDXRef-deb-x-1-1', 'SPDXRef-deb-y']);
+    assert.deepEqual(assignIds('deb', ['x+1', 'x-1', 'x-1-1', 'y']), [
+      'SPDXRef-deb-x-1-2',
+      'SPDXRef-deb-x-1-3',
+      'SPDXRef-deb-x-1-1',
+      'SPDXRef-deb-y',
+    ]);
   });
 });
 
@@ -302,12 +335,24 @@ describe('spdxProblems (the validator the tests above rely on)', () => {
     const broken = {
       ...doc,
       packages: doc.packages.map((p, i) => (i === 1 ? { ...p, downloadLocation: undefined, licenseDeclared: 'LicenseRef-nowhere' } : p)),
-      relationships: [...doc.relationships, { spdxElementId: 'SPDXRef-Image', relationshipType: 'CONTAINS', relatedSpdxElement: 'SPDXRef-missing' }],
+      relationships: [
+        ...doc.relationships,
+        { spdxElementId: 'SPDXRef-Image', relationshipType: 'CONTAINS', relatedSpdxElement: 'SPDXRef-missing' },
+      ],
     };
     if (!schemasAvailable(t)) return;
     const problems = spdxProblems(JSON.parse(JSON.stringify(broken)));
-    assert.ok(problems.some((p) => p.startsWith('schema:') && p.includes('downloadLocation')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('dangling relationship')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('LicenseRef-nowhere has no extracted licensing info')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('schema:') && p.includes('downloadLocation')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('dangling relationship')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('LicenseRef-nowhere has no extracted licensing info')),
+      problems.join('\n'),
+    );
   });
 });

@@ -16,7 +16,15 @@ describe('tags a user may name', () => {
   test('the referrers namespace is refused with its own hint; near misses are ordinary tags', () => {
     assert.match(userTagProblem(REFERRERS)?.problem ?? '', /referrers tag/);
     assert.match(userTagProblem(REFERRERS)?.hint ?? '', /SBOMs/);
-    for (const ok of ['sha256-abc', `sha256-${'a'.repeat(63)}`, `sha256-${'a'.repeat(65)}`, `sha256-${'A'.repeat(64)}`, `sha512-${'a'.repeat(64)}`, '1.0', 'latest']) {
+    for (const ok of [
+      'sha256-abc',
+      `sha256-${'a'.repeat(63)}`,
+      `sha256-${'a'.repeat(65)}`,
+      `sha256-${'A'.repeat(64)}`,
+      `sha512-${'a'.repeat(64)}`,
+      '1.0',
+      'latest',
+    ]) {
       assert.equal(userTagProblem(ok), undefined, ok);
       assert.equal(REFERRERS_TAG_RE.test(ok), false, ok);
     }
@@ -25,12 +33,21 @@ describe('tags a user may name', () => {
   });
 
   test('push -t NAME:sha256-<hex> is USAGE', () => {
-    assert.throws(() => parseTags([`app:${REFERRERS}`]), (err: unknown) => isAlbaError(err, 'USAGE') && /referrers tag/.test(err.message) && /SBOMs/.test(err.hint ?? ''));
-    assert.throws(() => parseTags([REFERRERS]), (err: unknown) => isAlbaError(err, 'USAGE'));
+    assert.throws(
+      () => parseTags([`app:${REFERRERS}`]),
+      (err: unknown) => isAlbaError(err, 'USAGE') && /referrers tag/.test(err.message) && /SBOMs/.test(err.hint ?? ''),
+    );
+    assert.throws(
+      () => parseTags([REFERRERS]),
+      (err: unknown) => isAlbaError(err, 'USAGE'),
+    );
   });
 
   test('an image reference with a referrers tag is USAGE; with a digest it is fine', () => {
-    assert.throws(() => parseReference(`127.0.0.1:5000/app:${REFERRERS}`), (err: unknown) => isAlbaError(err, 'USAGE') && /referrers tag/.test(err.message));
+    assert.throws(
+      () => parseReference(`127.0.0.1:5000/app:${REFERRERS}`),
+      (err: unknown) => isAlbaError(err, 'USAGE') && /referrers tag/.test(err.message),
+    );
     assert.equal(parseReference(`127.0.0.1:5000/app@sha256:${'ab12'.repeat(16)}`).digest, `sha256:${'ab12'.repeat(16)}`);
   });
 

@@ -110,14 +110,22 @@ test('parseVersion splits epoch at the first colon and revision at the last hyph
 
 test('satisfies applies every operator, including the obsolete < and >', () => {
   const cases: Array<[string, Parameters<typeof satisfies>[1], string, boolean]> = [
-    ['1.0', '<<', '1.1', true], ['1.1', '<<', '1.1', false],
-    ['1.1', '<=', '1.1', true], ['1.2', '<=', '1.1', false],
-    ['1.1', '=', '0:1.1', true], ['1.1-1', '=', '1.1', false],
-    ['1.1', '>=', '1.1', true], ['1.0', '>=', '1.1', false],
-    ['1.2', '>>', '1.1', true], ['1.1', '>>', '1.1', false],
-    ['1.1', '<', '1.1', true], ['1.2', '<', '1.1', false],
-    ['1.1', '>', '1.1', true], ['1.0', '>', '1.1', false],
-    ['2.36-9+deb12u4', '>=', '2.36', true], ['1.0~rc1', '>=', '1.0', false],
+    ['1.0', '<<', '1.1', true],
+    ['1.1', '<<', '1.1', false],
+    ['1.1', '<=', '1.1', true],
+    ['1.2', '<=', '1.1', false],
+    ['1.1', '=', '0:1.1', true],
+    ['1.1-1', '=', '1.1', false],
+    ['1.1', '>=', '1.1', true],
+    ['1.0', '>=', '1.1', false],
+    ['1.2', '>>', '1.1', true],
+    ['1.1', '>>', '1.1', false],
+    ['1.1', '<', '1.1', true],
+    ['1.2', '<', '1.1', false],
+    ['1.1', '>', '1.1', true],
+    ['1.0', '>', '1.1', false],
+    ['2.36-9+deb12u4', '>=', '2.36', true],
+    ['1.0~rc1', '>=', '1.0', false],
   ];
   for (const [v, op, wanted, want] of cases) assert.equal(satisfies(v, op, wanted), want, `${v} ${op} ${wanted}`);
 });

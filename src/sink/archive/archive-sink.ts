@@ -66,7 +66,11 @@ export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink
     const hex = digestHex(parseDigest(blob.descriptor.digest));
     if (seen.has(hex)) return 'skipped';
     seen.add(hex);
-    await entry(`blobs/sha256/${hex}`, blob.descriptor.size, async () => blob.bytes ?? ((await blob.open()) as unknown as NodeJS.ReadableStream));
+    await entry(
+      `blobs/sha256/${hex}`,
+      blob.descriptor.size,
+      async () => blob.bytes ?? ((await blob.open()) as unknown as NodeJS.ReadableStream),
+    );
     return 'sent';
   };
   return {
@@ -81,9 +85,14 @@ export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink
         return 'sent';
       }
       if (root.descriptor.mediaType !== MediaType.manifest) {
-        throw new AlbaError('USAGE', 'a docker archive holds one image, not an index of several', { hint: 'build one platform (--arch), or let alba write one archive per platform' });
+        throw new AlbaError('USAGE', 'a docker archive holds one image, not an index of several', {
+          hint: 'build one platform (--arch), or let alba write one archive per platform',
+        });
       }
-      const manifest = JSON.parse((await blobBytes(root, MAX_MANIFEST_BYTES)).toString('utf8')) as { config: Descriptor; layers: Descriptor[] };
+      const manifest = JSON.parse((await blobBytes(root, MAX_MANIFEST_BYTES)).toString('utf8')) as {
+        config: Descriptor;
+        layers: Descriptor[];
+      };
       const path = (d: Descriptor): string => `blobs/sha256/${digestHex(parseDigest(d.digest))}`;
       docker.push({ Config: path(manifest.config), RepoTags: options.repoTags ?? [], Layers: manifest.layers.map(path) });
       return 'sent';
@@ -96,7 +105,10 @@ export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink
         const files: [string, Buffer][] =
           options.format === 'docker-archive'
             ? [['manifest.json', Buffer.from(JSON.stringify(docker))]]
-            : [['oci-layout', json({ imageLayoutVersion: '1.0.0' })], ['index.json', json(imageIndex({ manifests: refs }))]];
+            : [
+                ['oci-layout', json({ imageLayoutVersion: '1.0.0' })],
+                ['index.json', json(imageIndex({ manifests: refs }))],
+              ];
         for (const [name, bytes] of files) await entry(name, bytes.length, async () => bytes);
         pack.finalize();
         await written;

@@ -17,10 +17,19 @@ export function platformRefName(tag: string, platform: Platform): string {
 export async function layoutRefs(tag: string, root: Blob): Promise<Descriptor[]> {
   const refs = [named(root.descriptor, tag)];
   if (root.descriptor.mediaType !== MediaType.index) return refs;
-  const index = parseManifestJson(await blobBytes(root, MAX_MANIFEST_BYTES), (why) => new AlbaError('LAYOUT_INVALID', `index ${root.descriptor.digest} cannot be read: ${why}`, { hint: 'the image index is corrupt; build it again' }));
+  const index = parseManifestJson(
+    await blobBytes(root, MAX_MANIFEST_BYTES),
+    (why) =>
+      new AlbaError('LAYOUT_INVALID', `index ${root.descriptor.digest} cannot be read: ${why}`, {
+        hint: 'the image index is corrupt; build it again',
+      }),
+  );
   const children = index.manifests ?? [];
   for (const child of children) {
-    if (child.platform === undefined) throw new AlbaError('LAYOUT_INVALID', `manifest ${child.digest} has no platform, so it cannot get a per-platform ref`, { hint: 'give every entry of the image index a platform' });
+    if (child.platform === undefined)
+      throw new AlbaError('LAYOUT_INVALID', `manifest ${child.digest} has no platform, so it cannot get a per-platform ref`, {
+        hint: 'give every entry of the image index a platform',
+      });
     refs.push(named(child, platformRefName(tag, child.platform)));
   }
   return refs;

@@ -53,16 +53,24 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
   await mkdir(parent, { recursive: true });
   let release: () => Promise<void>;
   try {
-    release = await acquirePathLock(join(parent, `${prefix}lock`), (pid) => options.log?.(`waiting for alba (pid ${pid}), which is writing ${options.dir}`));
+    release = await acquirePathLock(join(parent, `${prefix}lock`), (pid) =>
+      options.log?.(`waiting for alba (pid ${pid}), which is writing ${options.dir}`),
+    );
   } catch (cause) {
-    throw new AlbaError('LAYOUT_INVALID', `${options.dir}: another alba has been writing it for too long`, { hint: 'see whether that run hangs; stop it, then build again', cause });
+    throw new AlbaError('LAYOUT_INVALID', `${options.dir}: another alba has been writing it for too long`, {
+      hint: 'see whether that run hangs; stop it, then build again',
+      cause,
+    });
   }
   try {
     // what killed runs left beside the target (staged layouts, temp files)
     await removeStaleTemps(parent, (name) => name.startsWith(prefix) && name !== `${prefix}lock`);
     await checkReplaceable(target);
     const staging = join(parent, `${prefix}${process.pid}-${randomBytes(4).toString('hex')}`);
-    const inPlace = await stat(target).then((i) => i.isDirectory(), () => false);
+    const inPlace = await stat(target).then(
+      (i) => i.isDirectory(),
+      () => false,
+    );
     const root = inPlace ? target : staging;
     const temps = `${staging}.tmp`;
     const blobs = new BlobStore(join(root, 'blobs'), temps);
@@ -78,7 +86,11 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
       kept.add(hex);
       // a blob the previous layout already holds is kept when its bytes still hash to its name: read, not rewritten
       if (before.has(hex) && (await blobs.verify(parseDigest(digest)))) return 'skipped';
-      await blobs.write(await blob.open(), { digest: parseDigest(digest), size, what: `blob ${digest}${blob.file === undefined ? '' : ` (${blob.file})`}` });
+      await blobs.write(await blob.open(), {
+        digest: parseDigest(digest),
+        size,
+        what: `blob ${digest}${blob.file === undefined ? '' : ` (${blob.file})`}`,
+      });
       return 'sent';
     };
     const discardAdded = async (): Promise<void> => {
@@ -144,12 +156,20 @@ const FILE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
  * its content layer as `<kind dir>/<title>`, read from the blobs just stored. A title that is not
  * a plain file name gets no file (told to `log`).
  */
-async function looseFiles(root: string, blobs: BlobStore, linked: readonly Descriptor[], manifests: ReadonlyMap<string, Blob>, log?: (line: string) => void): Promise<LooseFile[]> {
+async function looseFiles(
+  root: string,
+  blobs: BlobStore,
+  linked: readonly Descriptor[],
+  manifests: ReadonlyMap<string, Blob>,
+  log?: (line: string) => void,
+): Promise<LooseFile[]> {
   const files = new Map<string, LooseFile>();
   for (const d of [...linked].sort(newestFirst)) {
     const blob = manifests.get(d.digest);
     if (blob === undefined) continue;
-    const manifest = parseManifestJson(await blobBytes(blob, MAX_MANIFEST_BYTES), (why) => invalid(root, `referrer ${d.digest} cannot be read: ${why}`));
+    const manifest = parseManifestJson(await blobBytes(blob, MAX_MANIFEST_BYTES), (why) =>
+      invalid(root, `referrer ${d.digest} cannot be read: ${why}`),
+    );
     for (const kind of ARTIFACT_KINDS) {
       const layer = kind.looseDir === undefined ? undefined : artifactLayer(manifest, kind);
       const title = layer?.annotations?.[Annotation.title];
@@ -160,7 +180,9 @@ async function looseFiles(root: string, blobs: BlobStore, linked: readonly Descr
       }
       const path = `${kind.looseDir}/${title}`;
       if (files.has(path)) continue;
-      const bytes = await blobs.bytes(parseDigest(layer.digest), MAX_ARTIFACT_BYTES, (size) => invalid(root, `${layer.digest} has ${size} bytes, more than the ${MAX_ARTIFACT_BYTES} of a ${kind.what}`));
+      const bytes = await blobs.bytes(parseDigest(layer.digest), MAX_ARTIFACT_BYTES, (size) =>
+        invalid(root, `${layer.digest} has ${size} bytes, more than the ${MAX_ARTIFACT_BYTES} of a ${kind.what}`),
+      );
       if (bytes === undefined) throw invalid(root, `referrer ${d.digest} names ${layer.digest}, which is missing`);
       files.set(path, { path, bytes });
     }
@@ -181,8 +203,10 @@ async function writeLayoutFiles(dir: string, index: ReturnType<typeof imageIndex
 
 /** After the commit: removes the blobs the new layout does not hold and every other entry but its own files. */
 async function removeUnused(dir: string, kept: ReadonlySet<string>, files: readonly { path: string }[]): Promise<void> {
-  for (const hex of await readdir(join(dir, 'blobs', 'sha256'))) if (!kept.has(hex)) await rm(join(dir, 'blobs', 'sha256', hex), { force: true });
-  for (const name of await readdir(join(dir, 'blobs'))) if (name !== 'sha256') await rm(join(dir, 'blobs', name), { recursive: true, force: true });
+  for (const hex of await readdir(join(dir, 'blobs', 'sha256')))
+    if (!kept.has(hex)) await rm(join(dir, 'blobs', 'sha256', hex), { force: true });
+  for (const name of await readdir(join(dir, 'blobs')))
+    if (name !== 'sha256') await rm(join(dir, 'blobs', name), { recursive: true, force: true });
   const own = new Set(['oci-layout', 'index.json', 'blobs', ...files.map((f) => f.path)]);
   const walk = async (sub: string): Promise<void> => {
     for (const entry of await readdir(join(dir, sub), { withFileTypes: true })) {
@@ -199,7 +223,12 @@ async function removeUnused(dir: string, kept: ReadonlySet<string>, files: reado
 async function checkReplaceable(target: string): Promise<void> {
   const info = await stat(target).catch(() => undefined);
   if (info === undefined) return;
-  const isLayout = info.isDirectory() && (await stat(join(target, 'oci-layout')).then(() => true, () => false));
+  const isLayout =
+    info.isDirectory() &&
+    (await stat(join(target, 'oci-layout')).then(
+      () => true,
+      () => false,
+    ));
   const isEmptyDir = info.isDirectory() && (await readdir(target)).length === 0;
   if (!isLayout && !isEmptyDir) {
     throw new AlbaError('LAYOUT_INVALID', `${target} exists and is not an OCI layout; alba will not replace it`, {

@@ -20,7 +20,9 @@ export interface Challenge {
 export function parseCredentials(text: string, source: string): Credentials {
   const colon = text.indexOf(':');
   if (colon <= 0) {
-    throw new AlbaError('USAGE', `${source} must be USER:PASSWORD`, { hint: 'e.g. --creds alice:s3cret, or ALBA_REGISTRY_AUTH=alice:s3cret' });
+    throw new AlbaError('USAGE', `${source} must be USER:PASSWORD`, {
+      hint: 'e.g. --creds alice:s3cret, or ALBA_REGISTRY_AUTH=alice:s3cret',
+    });
   }
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }

@@ -62,7 +62,10 @@ export class RegistryClient {
   private referrersApi: boolean | undefined;
   readonly repository: string;
 
-  constructor(ref: Pick<ImageReference, 'registry' | 'repository'>, private readonly options: RegistryClientOptions = {}) {
+  constructor(
+    ref: Pick<ImageReference, 'registry' | 'repository'>,
+    private readonly options: RegistryClientOptions = {},
+  ) {
     this.repository = ref.repository;
     const actions = ['pull', ...(options.push === true ? ['push'] : []), ...(options.delete === true ? ['delete'] : [])].join(',');
     const scopes = [`repository:${ref.repository}:${actions}`, ...(options.mountFrom ?? []).map((r) => `repository:${r}:pull`)];
@@ -99,7 +102,9 @@ export class RegistryClient {
     const bytes = await res.bytes(MAX_MANIFEST_BYTES, `manifest ${reference}`);
     const digest = digestOf(bytes);
     if (reference.startsWith('sha256:') && reference !== digest) {
-      throw new AlbaError('DIGEST_MISMATCH', `GET ${redactUrl(url)}: the manifest's digest is ${digest}`, { hint: 'the registry served other content than asked for; do not trust it' });
+      throw new AlbaError('DIGEST_MISMATCH', `GET ${redactUrl(url)}: the manifest's digest is ${digest}`, {
+        hint: 'the registry served other content than asked for; do not trust it',
+      });
     }
     return { bytes, digest, mediaType: jsonMediaType(bytes) ?? (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '' };
   }
@@ -108,19 +113,28 @@ export class RegistryClient {
   async blob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
     const url = this.path(`blobs/${descriptor.digest}`);
     if (descriptor.size > MAX_BLOB_BYTES) {
-      throw new AlbaError('REGISTRY', `blob ${descriptor.digest} (${descriptor.size} bytes) is too large to read into memory`, { hint: 'this command reads only small blobs such as SBOMs' });
+      throw new AlbaError('REGISTRY', `blob ${descriptor.digest} (${descriptor.size} bytes) is too large to read into memory`, {
+        hint: 'this command reads only small blobs such as SBOMs',
+      });
     }
     const res = await this.transport.request('GET', url);
     if (!ok(res)) await this.transport.fail('GET', url, res);
     const bytes = await res.bytes(descriptor.size, `blob ${descriptor.digest}`).catch((cause: unknown) => {
-      throw new AlbaError('SIZE_MISMATCH', `GET ${redactUrl(url)}: more than the ${descriptor.size} bytes its descriptor says`, { hint: 'the registry or the manifest is corrupt', cause });
+      throw new AlbaError('SIZE_MISMATCH', `GET ${redactUrl(url)}: more than the ${descriptor.size} bytes its descriptor says`, {
+        hint: 'the registry or the manifest is corrupt',
+        cause,
+      });
     });
     if (bytes.length !== descriptor.size) {
-      throw new AlbaError('SIZE_MISMATCH', `GET ${redactUrl(url)}: ${bytes.length} bytes, its descriptor says ${descriptor.size}`, { hint: 'the registry or the manifest is corrupt' });
+      throw new AlbaError('SIZE_MISMATCH', `GET ${redactUrl(url)}: ${bytes.length} bytes, its descriptor says ${descriptor.size}`, {
+        hint: 'the registry or the manifest is corrupt',
+      });
     }
     const digest = digestOf(bytes);
     if (digest !== descriptor.digest) {
-      throw new AlbaError('DIGEST_MISMATCH', `GET ${redactUrl(url)}: the content's digest is ${digest}`, { hint: 'the registry served corrupt content; do not trust it' });
+      throw new AlbaError('DIGEST_MISMATCH', `GET ${redactUrl(url)}: the content's digest is ${digest}`, {
+        hint: 'the registry served corrupt content; do not trust it',
+      });
     }
     return bytes;
   }
@@ -139,8 +153,11 @@ export class RegistryClient {
       new AlbaError('TOO_LARGE', `GET ${redactUrl(url)}: the tag list of ${this.repository} has ${what}`, {
         hint: `alba reads at most ${MAX_TAGS} tags in ${MAX_TAG_PAGES} pages (${MAX_TAG_LIST_BYTES / 1024 / 1024} MiB); the registry is broken or hostile, or the repository needs pruning by other means`,
       });
-    for (let url: string | undefined = new URL(this.path('tags/list?n=1000')).href; url !== undefined; ) {
-      if (pages.has(url)) throw new AlbaError('REGISTRY', `GET ${redactUrl(url)}: the tag list's Link leads back to a page already read`, { hint: 'the registry pages its tag list in a loop; it is broken or hostile' });
+    for (let url: string | undefined = new URL(this.path('tags/list?n=1000')).href; url !== undefined;) {
+      if (pages.has(url))
+        throw new AlbaError('REGISTRY', `GET ${redactUrl(url)}: the tag list's Link leads back to a page already read`, {
+          hint: 'the registry pages its tag list in a loop; it is broken or hostile',
+        });
       if (pages.size === MAX_TAG_PAGES) throw tooLarge(url, `more than ${MAX_TAG_PAGES} pages`);
       pages.add(url);
       const res: HttpResponse = await this.transport.request('GET', url);
@@ -201,7 +218,11 @@ export class RegistryClient {
     if (res.status === 201) return true;
     if (res.status === 202) {
       const location = res.headers.get('location');
-      if (location !== null) await this.transport.request('DELETE', this.absolute(location), { retry: false }).then((r) => r.discard(), () => undefined);
+      if (location !== null)
+        await this.transport.request('DELETE', this.absolute(location), { retry: false }).then(
+          (r) => r.discard(),
+          () => undefined,
+        );
       return false;
     }
     return this.transport.fail('POST', url, res);
@@ -216,29 +237,37 @@ export class RegistryClient {
   async uploadBlob(blob: Blob, options: UploadOptions = {}): Promise<void> {
     const { digest, size } = blob.descriptor;
     let attempt = 0;
-    await withRetry(async () => {
-      if (attempt++ > 0 && (await this.hasBlob(digest as Digest))) return;
-      const startUrl = this.path('blobs/uploads/');
-      const start = await this.transport.request('POST', startUrl, { headers: { 'content-length': '0' } });
-      if (start.status !== 202) await this.transport.fail('POST', startUrl, start);
-      await start.discard();
-      let location = this.location(start, startUrl);
-      if (size <= (options.monolithicMax ?? DEFAULT_MONOLITHIC_MAX) && options.chunkSize === undefined) {
-        await this.finishUpload(location, digest, blob);
-        return;
-      }
-      const minChunk = Number(start.headers.get('oci-chunk-min-length') ?? '0') || 0;
-      const chunk = options.chunkSize === undefined ? undefined : Math.max(options.chunkSize, minChunk);
-      if (chunk === undefined) {
-        location = await this.patch(location, async () => ({ stream: await blob.open(), length: size }));
-      } else {
-        for (let offset = 0; offset < size; offset += chunk) {
-          const end = Math.min(size, offset + chunk);
-          location = await this.patch(location, async () => ({ stream: await rangeOf(blob, offset, end), length: end - offset }), `${offset}-${end - 1}`);
+    await withRetry(
+      async () => {
+        if (attempt++ > 0 && (await this.hasBlob(digest as Digest))) return;
+        const startUrl = this.path('blobs/uploads/');
+        const start = await this.transport.request('POST', startUrl, { headers: { 'content-length': '0' } });
+        if (start.status !== 202) await this.transport.fail('POST', startUrl, start);
+        await start.discard();
+        let location = this.location(start, startUrl);
+        if (size <= (options.monolithicMax ?? DEFAULT_MONOLITHIC_MAX) && options.chunkSize === undefined) {
+          await this.finishUpload(location, digest, blob);
+          return;
         }
-      }
-      await this.finishUpload(location, digest);
-    }, this.options.retry ?? DEFAULT_RETRY, (err, delay) => this.options.onRetry?.(`upload of ${digest}: ${err.message}`, delay));
+        const minChunk = Number(start.headers.get('oci-chunk-min-length') ?? '0') || 0;
+        const chunk = options.chunkSize === undefined ? undefined : Math.max(options.chunkSize, minChunk);
+        if (chunk === undefined) {
+          location = await this.patch(location, async () => ({ stream: await blob.open(), length: size }));
+        } else {
+          for (let offset = 0; offset < size; offset += chunk) {
+            const end = Math.min(size, offset + chunk);
+            location = await this.patch(
+              location,
+              async () => ({ stream: await rangeOf(blob, offset, end), length: end - offset }),
+              `${offset}-${end - 1}`,
+            );
+          }
+        }
+        await this.finishUpload(location, digest);
+      },
+      this.options.retry ?? DEFAULT_RETRY,
+      (err, delay) => this.options.onRetry?.(`upload of ${digest}: ${err.message}`, delay),
+    );
   }
 
   private async patch(location: string, body: () => Promise<{ stream: Readable; length: number }>, range?: string): Promise<string> {
@@ -265,7 +294,8 @@ export class RegistryClient {
 
   /** Uploads the OCI empty blob (`{}`, the config of artifact manifests) unless the repository has it. */
   async ensureEmptyBlob(): Promise<void> {
-    if (!(await this.hasBlob(EMPTY_DESCRIPTOR.digest as Digest))) await this.uploadBlob(memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR }));
+    if (!(await this.hasBlob(EMPTY_DESCRIPTOR.digest as Digest)))
+      await this.uploadBlob(memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR }));
   }
 
   /** PUTs a manifest or index under `reference` (its digest or a tag) with its exact media type; returns the `OCI-Subject` header. */
@@ -291,7 +321,8 @@ export class RegistryClient {
     const url = this.path(`referrers/${subject}${query}`);
     const res = await this.transport.request('GET', url, { headers: { accept: MediaType.index } });
     const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim();
-    if (ok(res) && type === MediaType.index) return indexEntries(await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`), `referrers index of ${subject}`);
+    if (ok(res) && type === MediaType.index)
+      return indexEntries(await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`), `referrers index of ${subject}`);
     if (ok(res) || res.status === 404 || res.status === 400 || res.status === 406 || res.status === 403) {
       await res.discard();
       return undefined;
@@ -318,7 +349,12 @@ export class RegistryClient {
       if (fromApi !== undefined) return { entries: fromApi };
     }
     const index = await this.manifestIfFound(referrersTag(subject));
-    return index === undefined ? { entries: [] } : { entries: indexEntries(index.bytes, `referrers index of ${subject}`), tagIndex: { digest: index.digest, size: index.bytes.length } };
+    return index === undefined
+      ? { entries: [] }
+      : {
+          entries: indexEntries(index.bytes, `referrers index of ${subject}`),
+          tagIndex: { digest: index.digest, size: index.bytes.length },
+        };
   }
 
   /** The entries of the referrers tag `sha256-<hex>` of `subject`; [] when there is none. */
@@ -334,13 +370,21 @@ export class RegistryClient {
   async deleteManifest(reference: string): Promise<'deleted' | 'missing' | 'refused'> {
     const url = this.path(`manifests/${reference}`);
     const res = await this.transport.request('DELETE', url);
-    if (res.status === 202 || res.status === 200 || res.status === 404 || ((res.status === 400 || res.status === 405) && !isDigest(reference))) {
+    if (
+      res.status === 202 ||
+      res.status === 200 ||
+      res.status === 404 ||
+      ((res.status === 400 || res.status === 405) && !isDigest(reference))
+    ) {
       await res.discard();
       return res.status === 404 ? 'missing' : res.status === 400 || res.status === 405 ? 'refused' : 'deleted';
     }
     if (res.status === 405) {
       const err = await this.transport.fail('DELETE', url, res).catch((e: unknown) => e as RegistryError);
-      throw new AlbaError('REGISTRY', err.message, { hint: 'the registry does not allow deletes (distribution: storage.delete.enabled: true in its config)', cause: err });
+      throw new AlbaError('REGISTRY', err.message, {
+        hint: 'the registry does not allow deletes (distribution: storage.delete.enabled: true in its config)',
+        cause: err,
+      });
     }
     return this.transport.fail('DELETE', url, res);
   }
@@ -393,7 +437,10 @@ async function rangeOf(blob: Blob, start: number, end: number): Promise<Readable
 
 /** The tags of one `tags/list` page (`tags` may be null or absent); anything else is REGISTRY naming the page. */
 function tagListPage(bytes: Buffer, url: string): string[] {
-  const invalid = (why: string): AlbaError => new AlbaError('REGISTRY', `GET ${redactUrl(url)}: the tag list ${why}`, { hint: 'the registry served a corrupt tag list; it is broken or hostile' });
+  const invalid = (why: string): AlbaError =>
+    new AlbaError('REGISTRY', `GET ${redactUrl(url)}: the tag list ${why}`, {
+      hint: 'the registry served a corrupt tag list; it is broken or hostile',
+    });
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
@@ -417,7 +464,8 @@ function indexEntries(bytes: Buffer, what: string): Descriptor[] {
   } catch (cause) {
     throw new AlbaError('REGISTRY', `the ${what} is not JSON`, { hint: 'the registry served a corrupt index', cause });
   }
-  if (!Array.isArray(parsed.manifests)) throw new AlbaError('REGISTRY', `the ${what} has no manifests list`, { hint: 'the registry served a corrupt index' });
+  if (!Array.isArray(parsed.manifests))
+    throw new AlbaError('REGISTRY', `the ${what} has no manifests list`, { hint: 'the registry served a corrupt index' });
   return (parsed.manifests as Partial<Descriptor>[]).filter(
     (d): d is Descriptor => typeof d?.mediaType === 'string' && isDigest(d.digest) && typeof d.size === 'number',
   );

@@ -43,9 +43,11 @@ export async function findCredentials(registry: string, sources: CredentialSourc
   const user = env.ALBA_REGISTRY_USER;
   const password = env.ALBA_REGISTRY_PASSWORD;
   if (user !== undefined && user !== '' && password !== undefined) return { username: user, password };
-  if (env.ALBA_REGISTRY_AUTH !== undefined && env.ALBA_REGISTRY_AUTH !== '') return parseCredentials(env.ALBA_REGISTRY_AUTH, 'ALBA_REGISTRY_AUTH');
+  if (env.ALBA_REGISTRY_AUTH !== undefined && env.ALBA_REGISTRY_AUTH !== '')
+    return parseCredentials(env.ALBA_REGISTRY_AUTH, 'ALBA_REGISTRY_AUTH');
   const dockerConfig = join(env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
-  const podman = env.REGISTRY_AUTH_FILE ?? (env.XDG_RUNTIME_DIR === undefined ? undefined : join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  const podman =
+    env.REGISTRY_AUTH_FILE ?? (env.XDG_RUNTIME_DIR === undefined ? undefined : join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
   for (const path of [dockerConfig, ...(podman === undefined ? [] : [podman])]) {
     const file = await readAuthFile(path);
     if (file === undefined) continue;
@@ -65,8 +67,10 @@ async function fromAuthFile(file: AuthFile, registry: string, path: string, env:
   const auths = file.auths ?? {};
   const entry = Object.entries(auths).find(([key]) => keys.includes(normalizeKey(key)))?.[1];
   if (entry === undefined) return undefined;
-  if (entry.identitytoken !== undefined && entry.identitytoken !== '') return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken };
-  if (entry.auth !== undefined && entry.auth !== '') return parseCredentials(Buffer.from(entry.auth, 'base64').toString('utf8'), `the "auth" of ${registry} in ${path}`);
+  if (entry.identitytoken !== undefined && entry.identitytoken !== '')
+    return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken };
+  if (entry.auth !== undefined && entry.auth !== '')
+    return parseCredentials(Buffer.from(entry.auth, 'base64').toString('utf8'), `the "auth" of ${registry} in ${path}`);
   if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
   return undefined;
 }
@@ -89,7 +93,8 @@ async function readAuthFile(path: string): Promise<AuthFile | undefined> {
   } catch {
     return undefined;
   }
-  if (text.length > MAX_AUTH_FILE) throw new AlbaError('USAGE', `${path} is larger than ${MAX_AUTH_FILE} bytes`, { hint: 'this is not a docker or podman auth file' });
+  if (text.length > MAX_AUTH_FILE)
+    throw new AlbaError('USAGE', `${path} is larger than ${MAX_AUTH_FILE} bytes`, { hint: 'this is not a docker or podman auth file' });
   try {
     return JSON.parse(text) as AuthFile;
   } catch (cause) {
@@ -110,18 +115,37 @@ function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promis
     child.stderr.on('data', (c: Buffer) => {
       if (err.length < 4096) err += c.toString('utf8');
     });
-    child.on('error', (cause) => reject(new AlbaError('USAGE', `cannot run the credential helper ${program}: ${cause.message}`, { hint: `install ${program}, or remove it from your docker config.json`, cause })));
+    child.on('error', (cause) =>
+      reject(
+        new AlbaError('USAGE', `cannot run the credential helper ${program}: ${cause.message}`, {
+          hint: `install ${program}, or remove it from your docker config.json`,
+          cause,
+        }),
+      ),
+    );
     child.on('close', (code) => {
       if (code !== 0) {
         if (/not found/i.test(`${out}${err}`)) return resolve(undefined);
-        return reject(new AlbaError('USAGE', `the credential helper ${program} failed for ${server}: ${(err || out).trim().slice(0, 200)}`, { hint: `run "${program} get" by hand to see why, or pass --creds` }));
+        return reject(
+          new AlbaError('USAGE', `the credential helper ${program} failed for ${server}: ${(err || out).trim().slice(0, 200)}`, {
+            hint: `run "${program} get" by hand to see why, or pass --creds`,
+          }),
+        );
       }
       try {
         const parsed = JSON.parse(out) as { Username?: string; Secret?: string };
         if (parsed.Secret === undefined || parsed.Secret === '') return resolve(undefined);
-        resolve(parsed.Username === '<token>' ? { username: '', password: '', identityToken: parsed.Secret } : { username: parsed.Username ?? '', password: parsed.Secret });
+        resolve(
+          parsed.Username === '<token>'
+            ? { username: '', password: '', identityToken: parsed.Secret }
+            : { username: parsed.Username ?? '', password: parsed.Secret },
+        );
       } catch {
-        reject(new AlbaError('USAGE', `the credential helper ${program} printed something that is not JSON`, { hint: `run "${program} get" by hand to see why` }));
+        reject(
+          new AlbaError('USAGE', `the credential helper ${program} printed something that is not JSON`, {
+            hint: `run "${program} get" by hand to see why`,
+          }),
+        );
       }
     });
     child.stdin.end(`${server}\n`);

@@ -24,7 +24,8 @@ const REFERENCE_HINT = 'write the image as HOST[:PORT]/NAME[:TAG] or HOST[:PORT]
  * USAGE, and so is a tag in the referrers namespace (`sha256-<hex>`: alba's, not a user's).
  */
 export function parseReference(input: string): ImageReference {
-  const invalid = (why: string, hint = REFERENCE_HINT): AlbaError => new AlbaError('USAGE', `not an image reference: ${JSON.stringify(input)} (${why})`, { hint });
+  const invalid = (why: string, hint = REFERENCE_HINT): AlbaError =>
+    new AlbaError('USAGE', `not an image reference: ${JSON.stringify(input)} (${why})`, { hint });
   const at = input.indexOf('@');
   const beforeDigest = at === -1 ? input : input.slice(0, at);
   let digest: Digest | undefined;

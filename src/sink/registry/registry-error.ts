@@ -74,7 +74,8 @@ function registryHint(f: RegistryFailure): string {
   }
   if (f.status === 403 || codes.has('DENIED')) return 'these credentials may not read this repository: check its permissions';
   if (codes.has('NAME_UNKNOWN')) return 'the repository does not exist on this registry: check the name';
-  if (codes.has('MANIFEST_UNKNOWN')) return 'the registry has no such repository, tag or digest: check the reference (is the image pushed?)';
+  if (codes.has('MANIFEST_UNKNOWN'))
+    return 'the registry has no such repository, tag or digest: check the reference (is the image pushed?)';
   if (codes.has('BLOB_UNKNOWN')) return 'the registry lacks content the image refers to: push the image again';
   if (f.status === 429 || f.status >= 500) return 'the registry failed or is rate limiting; retry later';
   return 'check the image reference and the registry address';

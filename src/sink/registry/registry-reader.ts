@@ -12,7 +12,8 @@ export function registryReader(client: RegistryClient, hint: string): ArtifactRe
   return {
     manifest: async (digest) => (await client.manifestIfFound(digest))?.bytes,
     // with an artifactType (the referrer finder), the API is asked for that type only
-    referrers: async (subject, artifactType) => (artifactType === undefined ? client.storedReferrers(subject) : { entries: await client.referrers(subject, artifactType) }),
+    referrers: async (subject, artifactType) =>
+      artifactType === undefined ? client.storedReferrers(subject) : { entries: await client.referrers(subject, artifactType) },
     invalid: (digest, why) => new AlbaError('REGISTRY', `${client.repository}@${digest} is not a manifest: ${why}`, { hint }),
     blob: (d) => client.blob(d),
   };

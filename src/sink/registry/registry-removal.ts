@@ -65,7 +65,10 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
     await lease.journal(plan.tags, digests);
     const leaving = new Set([...plan.tags, ...lease.unfinished.tags]);
     const now = (await this.list()).filter((f) => !leaving.has(f.tag));
-    const reached = await reach(now.map((f) => f.digest as Digest), this.reader());
+    const reached = await reach(
+      now.map((f) => f.digest as Digest),
+      this.reader(),
+    );
     for (const digest of digests) {
       if (reached.manifests.has(digest as Digest)) continue;
       await lease.check();
@@ -77,11 +80,21 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
     if ((await this.client.deleteManifest(u.tag)) !== 'refused') return;
     if (this.mode === 'tag-delete-only') {
       const kept = u.siblings.length > 0 ? `the tags ${u.siblings.join(', ')}` : 'kept tags (through their index)';
-      throw new AlbaError('TAG_SHARED', `${this.client.repository}:${u.tag} is ${u.digest}, which ${kept} also name; deleting it by digest would remove them too, and this registry does not delete a tag alone (400 to a DELETE by tag)`, {
-        hint: 'pass --untag to move the tag to a placeholder manifest and delete that (as regctl tag rm does), or remove the other tags as well',
-      });
+      throw new AlbaError(
+        'TAG_SHARED',
+        `${this.client.repository}:${u.tag} is ${u.digest}, which ${kept} also name; deleting it by digest would remove them too, and this registry does not delete a tag alone (400 to a DELETE by tag)`,
+        {
+          hint: 'pass --untag to move the tag to a placeholder manifest and delete that (as regctl tag rm does), or remove the other tags as well',
+        },
+      );
     }
-    const placeholder = memoryBlob(artifactManifestBlob({ artifactType: PLACEHOLDER_TYPE, layers: [EMPTY_DESCRIPTOR], annotations: { 'dev.alba.untagged': `${u.tag} ${new Date().toISOString()}` } }));
+    const placeholder = memoryBlob(
+      artifactManifestBlob({
+        artifactType: PLACEHOLDER_TYPE,
+        layers: [EMPTY_DESCRIPTOR],
+        annotations: { 'dev.alba.untagged': `${u.tag} ${new Date().toISOString()}` },
+      }),
+    );
     await this.client.ensureEmptyBlob();
     await this.client.putManifest(u.tag, placeholder);
     await this.client.deleteManifest(placeholder.descriptor.digest);
@@ -89,6 +102,9 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
 
   /** Reads the repository for the reachability walk. */
   private reader(): GraphReader {
-    return registryReader(this.client, 'nothing was deleted; the registry holds content alba cannot read: push that image again, or delete it with the registry’s own tools');
+    return registryReader(
+      this.client,
+      'nothing was deleted; the registry holds content alba cannot read: push that image again, or delete it with the registry’s own tools',
+    );
   }
 }

@@ -41,7 +41,10 @@ export interface RegistrySink extends Sink {
 const LINK_ATTEMPTS = 5;
 
 /** Opens a sink on one repository of a registry; pings it first, so authentication fails early. */
-export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'repository'>, options: RegistrySinkOptions = {}): Promise<RegistrySink> {
+export async function openRegistrySink(
+  ref: Pick<ImageReference, 'registry' | 'repository'>,
+  options: RegistrySinkOptions = {},
+): Promise<RegistrySink> {
   const mountFrom = [...new Set([...(options.mountFrom ?? [])])].filter((r) => r !== ref.repository);
   const client = new RegistryClient(ref, { ...options, push: true, mountFrom });
   await client.ping();
@@ -76,16 +79,21 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
         await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(index));
       } catch (err) {
         // the tag lists manifests the registry no longer holds (deleted by a removal or another tool): those entries go
-        if (!(err instanceof RegistryError && err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN'))) throw err;
+        if (!(err instanceof RegistryError && err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN')))
+          throw err;
         listed = (await Promise.all(listed.map(async (d) => ((await client.hasManifest(d.digest)) ? [d] : [])))).flat();
         const pruned = mergedReferrersIndex(listed, referrers) ?? referrersIndex([...listed]);
         await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(pruned));
       }
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
     }
-    throw new AlbaError('REGISTRY', `${formatReference({ registry: ref.registry, repository: ref.repository })}: the referrers tag of ${subject.digest} kept losing entries to other writers`, {
-      hint: 'several pushes rewrite it at once; push again when they are done',
-    });
+    throw new AlbaError(
+      'REGISTRY',
+      `${formatReference({ registry: ref.registry, repository: ref.repository })}: the referrers tag of ${subject.digest} kept losing entries to other writers`,
+      {
+        hint: 'several pushes rewrite it at once; push again when they are done',
+      },
+    );
   };
 
   return {
@@ -116,7 +124,8 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
     },
     linkReferrers: link,
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
-      if (tag === LEASE_TAG) throw new AlbaError('USAGE', `${tag} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
+      if (tag === LEASE_TAG)
+        throw new AlbaError('USAGE', `${tag} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
       if ((await client.manifestDigest(tag).catch(() => undefined)) === root.descriptor.digest) return 'skipped';
       const record = memoryBlob(pushRecord(root.descriptor, tag, new Date()));
       await client.ensureEmptyBlob();
@@ -132,4 +141,3 @@ export async function openRegistrySink(ref: Pick<ImageReference, 'registry' | 'r
     awaitRemovals: () => awaitRemovals(registryLease(client), options.log),
   };
 }
-

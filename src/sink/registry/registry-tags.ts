@@ -12,7 +12,10 @@ import type { ImageReference } from './reference.js';
  * time (from the push records among the digest's referrers; tags pushed by other tools have none).
  * The referrers tags (`sha256-<hex>`) are not tags of the image.
  */
-export async function listRegistryTags(ref: Pick<ImageReference, 'registry' | 'repository'>, options: RegistryClientOptions = {}): Promise<TagFacts[]> {
+export async function listRegistryTags(
+  ref: Pick<ImageReference, 'registry' | 'repository'>,
+  options: RegistryClientOptions = {},
+): Promise<TagFacts[]> {
   const client = new RegistryClient(ref, options);
   await client.ping();
   return tagFacts(client);

@@ -23,7 +23,13 @@ const LEASE_ANNOTATION = 'dev.alba.lease';
 export function registryLease(client: RegistryClient): LeaseMedium {
   let mine: string | undefined;
   const put = async (record: LeaseRecord): Promise<void> => {
-    const blob = memoryBlob(artifactManifestBlob({ artifactType: LEASE_TYPE, layers: [EMPTY_DESCRIPTOR], annotations: { [LEASE_ANNOTATION]: JSON.stringify(record) } }));
+    const blob = memoryBlob(
+      artifactManifestBlob({
+        artifactType: LEASE_TYPE,
+        layers: [EMPTY_DESCRIPTOR],
+        annotations: { [LEASE_ANNOTATION]: JSON.stringify(record) },
+      }),
+    );
     await client.ensureEmptyBlob();
     await client.putManifest(LEASE_TAG, blob);
     const previous = mine;

@@ -80,7 +80,9 @@ export class RegistryTransport {
       return res;
     };
     if (request.retry === false) return once();
-    return withRetry(once, this.options.retry ?? DEFAULT_RETRY, (err, delay) => this.options.onRetry?.(`${method} ${redactUrl(url)}: ${err.message}`, delay));
+    return withRetry(once, this.options.retry ?? DEFAULT_RETRY, (err, delay) =>
+      this.options.onRetry?.(`${method} ${redactUrl(url)}: ${err.message}`, delay),
+    );
   }
 
   /** Throws the RegistryError for a failed answer (reads its `errors[]`). */
@@ -107,8 +109,9 @@ export class RegistryTransport {
 
   /** One request with the Authorization its origin may have, following redirects of GET and HEAD hop by hop. */
   private send(method: string, url: string, request: RegistryRequest): Promise<HttpResponse> {
-    return sendScoped({ method, url, headers: request.headers ?? {}, ...(request.body === undefined ? {} : { body: request.body }), ...this.limits() }, (to) =>
-      this.authorization !== undefined && this.ownOrigin(to) ? this.authorization : undefined,
+    return sendScoped(
+      { method, url, headers: request.headers ?? {}, ...(request.body === undefined ? {} : { body: request.body }), ...this.limits() },
+      (to) => (this.authorization !== undefined && this.ownOrigin(to) ? this.authorization : undefined),
     );
   }
 
@@ -149,16 +152,27 @@ export class RegistryTransport {
     const scopes = [...new Set([...(challenge.params.scope === undefined ? [] : challenge.params.scope.split(' ')), ...this.scopes])];
     const credentials = this.options.credentials;
     if (credentials?.identityToken !== undefined) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'alba', scope: scopes.join(' ') });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: credentials.identityToken,
+        client_id: 'alba',
+        scope: scopes.join(' '),
+      });
       if (challenge.params.service !== undefined) form.set('service', challenge.params.service);
-      const res = await this.tokenRequest('POST', challenge.params.realm as string, { 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form.toString()));
+      const res = await this.tokenRequest(
+        'POST',
+        challenge.params.realm as string,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        Buffer.from(form.toString()),
+      );
       if (res.status !== 404 && res.status !== 405) return this.readToken('POST', challenge.params.realm as string, res);
       await res.discard();
     }
     const url = new URL(challenge.params.realm as string);
     if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
     for (const scope of scopes) url.searchParams.append('scope', scope);
-    const headers: Record<string, string> = credentials === undefined || credentials.identityToken !== undefined ? {} : { authorization: basicAuthorization(credentials) };
+    const headers: Record<string, string> =
+      credentials === undefined || credentials.identityToken !== undefined ? {} : { authorization: basicAuthorization(credentials) };
     return this.readToken('GET', url.href, await this.tokenRequest('GET', url.href, headers));
   }
 
@@ -167,10 +181,18 @@ export class RegistryTransport {
     const { authorization, ...rest } = headers;
     return withRetry(async () => {
       const res = await sendScoped(
-        { method, url, headers: { accept: 'application/json', ...rest }, ...(body === undefined ? {} : { body: async () => ({ stream: body, length: body.length }) }), ...this.limits(), ...this.tokenLimits() },
+        {
+          method,
+          url,
+          headers: { accept: 'application/json', ...rest },
+          ...(body === undefined ? {} : { body: async () => ({ stream: body, length: body.length }) }),
+          ...this.limits(),
+          ...this.tokenLimits(),
+        },
         (to) => (authorization !== undefined && sameOrigin(to, url) ? authorization : undefined),
       );
-      if (retryableStatus(res.status)) throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), await this.error(method, url, res));
+      if (retryableStatus(res.status))
+        throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), await this.error(method, url, res));
       return res;
     }, this.options.retry ?? DEFAULT_RETRY);
   }
@@ -208,7 +230,9 @@ export class RegistryTransport {
     }
     const token = typeof parsed.token === 'string' && parsed.token !== '' ? parsed.token : parsed.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new AlbaError('REGISTRY', `${method} ${redactUrl(url)}: the token service answered without a token`, { hint: "the registry's auth service is misbehaving; retry later" });
+      throw new AlbaError('REGISTRY', `${method} ${redactUrl(url)}: the token service answered without a token`, {
+        hint: "the registry's auth service is misbehaving; retry later",
+      });
     }
     return token;
   }
@@ -239,7 +263,9 @@ async function sendScoped(request: HttpRequest, authFor: (url: string) => string
     if (!follow || !REDIRECT_STATUS.has(res.status) || location === null) return res;
     await res.discard();
     if (hop === MAX_REDIRECTS) {
-      throw new AlbaError('REGISTRY', `${request.method} ${redactUrl(request.url)}: more than ${MAX_REDIRECTS} redirects`, { hint: 'the registry (or a proxy in front of it) redirects in a loop; check its configuration' });
+      throw new AlbaError('REGISTRY', `${request.method} ${redactUrl(request.url)}: more than ${MAX_REDIRECTS} redirects`, {
+        hint: 'the registry (or a proxy in front of it) redirects in a loop; check its configuration',
+      });
     }
     url = new URL(location, url).href;
   }

@@ -2,14 +2,19 @@ import { findArch, type TargetArch } from '../debian/arch.js';
 import { sourceDateEpoch, type Epoch } from './epoch.js';
 import { assembleImage, type AssembledImage } from './image.js';
 import { debDownload, fetchBaseUrls } from './deb-downloads.js';
-import { buildPackageLayers, packageLayerBudget, planArchLayers } from './package-layers.js';
+import { buildPackageLayers, packageLayerBudget, planArchLayers, type ArchLayerPlan } from './package-layers.js';
 import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './sboms.js';
+import type { SbomPackage } from '../sbom/types.js';
 import { userFilesFor } from './user-files.js';
 import { cacheArea, removeStaleCacheTemps } from '../cache.js';
 import { downloadDebs, type DebDownload } from '../debian/download.js';
 import { AlbaError } from '../errors.js';
 import { buildBaseLayer } from '../layer/base-layer.js';
-import { caBundle } from '../layer/ca-bundle.js';
+import { readAdditionalCas } from '../layer/additional-cas.js';
+import { caBundle, packageCas } from '../layer/ca-bundle.js';
+import type { DebContent } from '../layer/deb-layer.js';
+import { buildMaintainerLayer, isEmptyPlan, maintainerFiles, maintainerHistory, planMaintainerLayer, type MaintainerPlan } from '../layer/maintainer-layer.js';
+import type { ScriptAction } from '../layer/maintainer-scripts.js';
 import type { LayerBlob } from '../layer/layer-writer.js';
 import { buildUserFilesLayer } from '../layer/user-files.js';
 import { BlobStore } from '../oci/blob-store.js';
@@ -87,6 +92,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const epoch = sourceDateEpoch(recipe, lock, options.env ?? process.env);
   await removeStaleCacheTemps(options.cacheDir);
   const store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
+  const additionalCas = await readAdditionalCas(recipe.additionalCaCertificates ?? []);
 
   const unique = uniqueDebs(archs.flatMap((a) => lock.archs[a.name] ?? []));
   const fetchBase = fetchBaseUrls(options.targets);
@@ -108,20 +114,38 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const download = clock();
 
   const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
-  const plans = archs.map((arch) => planArchLayers(arch, lock.archs[arch.name] ?? [], packageLayerBudget(recipe, arch)));
-  const packageLayers = await buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates, ...(options.onProgress === undefined ? {} : { onLayer: (done: number, total: number) => options.onProgress?.({ stage: 'layers', done, total }) }) });
+  let plans = archs.map((arch) => planArchLayers(arch, lock.archs[arch.name] ?? [], packageLayerBudget(recipe, arch)));
+  const buildLayers = () => buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates, ...(options.onProgress === undefined ? {} : { onLayer: (done: number, total: number) => options.onProgress?.({ stage: 'layers', done, total }) }) });
+  let packageLayers = await buildLayers();
+  // what maintainer scripts would have made: known only once the packages are read
+  const planMaintainer = ({ packages }: ArchLayerPlan): { plan: MaintainerPlan; certificates: number } => {
+    const certificates = packages.find((p) => p.name === 'ca-certificates');
+    const cas = [...(certificates === undefined ? [] : packageCas(packageLayers.contentOf(certificates).captured)), ...additionalCas.flatMap((c) => c.certificates)];
+    return { plan: planMaintainerLayer(packages.map((p) => ({ name: p.name, ...facts(packageLayers.contentOf(p)) })), cas), certificates: cas.length };
+  };
+  let maintainer = plans.map(planMaintainer);
+  if (plans.some((p, i) => !isEmptyPlan(maintainer[i]!.plan) && p.groups.length > packageLayerBudget(recipe, p.arch) - 1)) {
+    // that layer needs one more of max-layers: those archs' packages share one layer more
+    plans = plans.map((p, i) => (isEmptyPlan(maintainer[i]!.plan) ? p : planArchLayers(p.arch, p.packages, packageLayerBudget(recipe, p.arch) - 1)));
+    packageLayers = await buildLayers();
+    maintainer = plans.map(planMaintainer);
+  }
+  warnNotMade(maintainer.map((m) => m.plan), options.log);
   const annotations = imageAnnotations(recipe, epoch, options.annotations);
   const baseLayers = new Map<string, LayerBlob>();
   const images: AssembledImage[] = [];
   const sbomFacts: ImageSbomFacts[] = [];
-  for (const { arch, packages, groups } of plans) {
+  for (const [i, { arch, packages, groups }] of plans.entries()) {
     const certificates = packages.find((p) => p.name === 'ca-certificates');
-    const bundle = certificates === undefined ? undefined : caBundle(packageLayers.contentOf(certificates).captured);
+    const bundle = certificates === undefined && additionalCas.length === 0 ? undefined : `${certificates === undefined ? '' : caBundle(packageLayers.contentOf(certificates).captured)}${additionalCas.map((c) => c.text).join('')}`;
     let base = baseLayers.get(bundle ?? '');
     if (base === undefined) {
-      base = await buildBaseLayer({ store, users: recipe.users, groups: recipe.groups, ...(bundle === undefined ? {} : { caBundle: bundle }), sourceDateEpoch: epoch.seconds });
+      const localCas = additionalCas.length === 0 ? {} : { localCas: additionalCas };
+      base = await buildBaseLayer({ store, users: recipe.users, groups: recipe.groups, ...(bundle === undefined ? {} : { caBundle: bundle }), ...localCas, sourceDateEpoch: epoch.seconds });
       baseLayers.set(bundle ?? '', base);
     }
+    const { plan: maintainerPlan, certificates: trusted } = maintainer[i]!;
+    const maintainerLayer = isEmptyPlan(maintainerPlan) ? undefined : { layer: await buildMaintainerLayer(store, maintainerPlan, epoch.seconds), history: maintainerHistory(maintainerPlan, trusted) };
     const files = userFiles.get(arch)!;
     const filesLayer = files.length === 0 && recipe.paths.length === 0 ? undefined : await buildUserFilesLayer({ store, files, paths: recipe.paths, arch, sourceDateEpoch: epoch.seconds });
     const image = assembleImage(
@@ -131,6 +155,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         packageGroups: groups.map((g) => ({ layer: packageLayers.layerOf(g), packages: g })),
         base,
         caBundle: bundle !== undefined,
+        ...(maintainerLayer === undefined ? {} : { maintainer: maintainerLayer }),
         ...(filesLayer === undefined ? {} : { files: { layer: filesLayer, files } }),
       },
       epoch.seconds,
@@ -140,8 +165,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     sbomFacts.push({
       arch,
       manifest: image.manifest.descriptor,
-      packages: packages.map((p) => sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`)),
-      files: filesLayer?.files ?? [],
+      packages: packages.map((p) => withScriptComment(sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`), packageLayers.contentOf(p))),
+      files: [
+        ...(filesLayer?.files ?? []),
+        ...additionalCas.map((c) => ({ path: `/${c.path}`, sha256: c.sha256, comment: 'from the recipe\'s additional-ca-certificates; its certificates are in /etc/ssl/certs/ca-certificates.crt' })),
+        ...maintainerFiles(maintainerPlan),
+      ],
     });
   }
   const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations });
@@ -200,4 +229,28 @@ function uniqueDebs(packages: LockedPackage[]): LockedPackage[] {
 /** Manifest and index annotations: `created` from SOURCE_DATE_EPOCH, then the recipe's, then the command line's. */
 function imageAnnotations(recipe: Recipe, epoch: Epoch, fromFlags: Record<string, string> = {}): Record<string, string> {
   return { 'org.opencontainers.image.created': rfc3339(epoch.seconds), ...recipe.annotations, ...fromFlags };
+}
+
+/** The maintainer facts of a package, as planMaintainerLayer takes them. */
+function facts(content: DebContent): { facts?: NonNullable<DebContent['maintainer']> } {
+  return content.maintainer === undefined ? {} : { facts: content.maintainer };
+}
+
+/** One warning per package (whatever the number of archs) whose postinst did something alba did not make. */
+function warnNotMade(plans: readonly MaintainerPlan[], log: (line: string) => void): void {
+  const seen = new Set<string>();
+  for (const { name, actions } of plans.flatMap((p) => p.notMade)) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    log(`warning: ${name}: its postinst is not run; alba did not make: ${actions.map((a) => `${a.action} (${a.note})`).join('; ')}`);
+  }
+}
+
+/** The SBOM entry of a package with a comment saying what of its postinst alba made, when it has one. */
+function withScriptComment(entry: SbomPackage, content: DebContent): SbomPackage {
+  const actions = content.maintainer?.actions ?? [];
+  if (actions.length === 0) return entry;
+  const list = (outcome: ScriptAction['outcome']): string => actions.filter((a) => a.outcome === outcome).map((a) => a.action).join(', ');
+  const parts = [['made by alba', list('made')], ['not needed in a container', list('not-needed')], ['not made', list('not-made')]].filter(([, v]) => v !== '');
+  return { ...entry, comment: `postinst not run; ${parts.map(([k, v]) => `${k}: ${v}`).join('; ')}` };
 }

@@ -15,6 +15,8 @@ export interface ImageLayers {
   base: LayerBlob;
   /** True when the base layer holds a CA bundle. */
   caBundle: boolean;
+  /** The layer of maintainer scripts' effects (alternatives, Java trust store), after the base layer. */
+  maintainer?: { layer: LayerBlob; history: string };
   files?: { layer: LayerBlob; files: UserFile[] };
 }
 
@@ -28,10 +30,11 @@ export interface AssembledImage {
 
 /** Writes the config (with a history line per layer) and the manifest of one platform image (pure). */
 export function assembleImage(recipe: Recipe, arch: TargetArch, parts: ImageLayers, created: number, annotations: Record<string, string>): AssembledImage {
-  const layers = [...parts.packageGroups.map((g) => g.layer), parts.base, ...(parts.files === undefined ? [] : [parts.files.layer])];
+  const layers = [...parts.packageGroups.map((g) => g.layer), parts.base, ...(parts.maintainer === undefined ? [] : [parts.maintainer.layer]), ...(parts.files === undefined ? [] : [parts.files.layer])];
   const history: ConfigLayer[] = [
     ...parts.packageGroups.map((g) => ({ diffId: g.layer.diffId, createdBy: `alba: ${g.packages.map((p) => `${p.name} ${p.version}`).join(', ')}` })),
     { diffId: parts.base.diffId, createdBy: `alba: base files (passwd, group, nsswitch.conf, tmp, homes${parts.caBundle ? ', CA bundle' : ''})` },
+    ...(parts.maintainer === undefined ? [] : [{ diffId: parts.maintainer.layer.diffId, createdBy: parts.maintainer.history }]),
     ...(parts.files === undefined ? [] : [{ diffId: parts.files.layer.diffId, createdBy: ownLayerHistory(parts.files.files, recipe) }]),
   ];
   const user = imageUser(recipe);

@@ -11,8 +11,8 @@ import { cacheArea } from '../cache.js';
 /** What a bundle-only ca-certificates layer keeps of the package (the bundle itself is in the base layer). */
 const CA_COPYRIGHT = 'usr/share/doc/ca-certificates/copyright';
 
-/** Bump when the bytes buildDebsLayer writes change, so cached layers are rebuilt. */
-const LAYER_FORMAT = 1;
+/** Bump when the bytes buildDebsLayer writes, or what it returns (DebContent), change, so cached layers are rebuilt. */
+const LAYER_FORMAT = 2;
 
 /** One package of a package layer. */
 export interface PackageLayerDeb {
@@ -116,10 +116,10 @@ function blobOf(layer: LayerBlob): LayerBlob {
 function toCached(content: DebContent): CachedContent {
   const captured: Record<string, string> = {};
   for (const [path, data] of content.captured) captured[path] = data.toString('base64');
-  return { control: content.control, ...(content.copyright === undefined ? {} : { copyright: content.copyright }), fileCount: content.fileCount, captured };
+  return { control: content.control, ...(content.copyright === undefined ? {} : { copyright: content.copyright }), fileCount: content.fileCount, captured, ...(content.maintainer === undefined ? {} : { maintainer: content.maintainer }) };
 }
 
 function fromCached(cached: CachedContent): DebContent {
   const captured = new Map(Object.entries(cached.captured).map(([p, b64]) => [p, Buffer.from(b64, 'base64')] as const));
-  return { control: cached.control, ...(cached.copyright === undefined ? {} : { copyright: cached.copyright }), fileCount: cached.fileCount, captured };
+  return { control: cached.control, ...(cached.copyright === undefined ? {} : { copyright: cached.copyright }), fileCount: cached.fileCount, captured, ...(cached.maintainer === undefined ? {} : { maintainer: cached.maintainer }) };
 }

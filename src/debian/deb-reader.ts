@@ -22,6 +22,8 @@ export interface DebControl {
   control: string;
   /** Text of `md5sums`, when the package has one. */
   md5sums?: string;
+  /** Text of the `postinst` maintainer script, when the package has one (alba never runs it; see layer/maintainer-scripts.ts). */
+  postinst?: string;
 }
 
 /** The uncompressed data.tar of a package, as a stream. */
@@ -87,7 +89,7 @@ export async function readControl(debPath: string, what: string = basename(debPa
       const name = entry.header.name.replace(/^\.\//, '');
       const chunks: Buffer[] = [];
       for await (const chunk of entry) chunks.push(chunk as Buffer);
-      if (name === 'control' || name === 'md5sums') files.set(name, Buffer.concat(chunks).toString('utf8'));
+      if (name === 'control' || name === 'md5sums' || name === 'postinst') files.set(name, Buffer.concat(chunks).toString('utf8'));
     }
   })();
   await Promise.all([
@@ -101,7 +103,8 @@ export async function readControl(debPath: string, what: string = basename(debPa
   const paragraphs = parseDeb822(control).length;
   if (paragraphs !== 1) throw invalid(what, `its control file holds ${paragraphs} paragraphs, not one (a second one would show scanners a package that is not there)`);
   const md5sums = files.get('md5sums');
-  return md5sums === undefined ? { control } : { control, md5sums };
+  const postinst = files.get('postinst');
+  return { control, ...(md5sums === undefined ? {} : { md5sums }), ...(postinst === undefined ? {} : { postinst }) };
 }
 
 /** Opens the package's data.tar, decompressed; errors in the stream are AlbaErrors naming `what`. */

@@ -2,7 +2,8 @@
  * The base layer's content, as a pure plan (written by base-layer.ts). Distroless layout:
  * - etc/passwd, etc/group from the recipe's accounts (`name:x:uid:gid:name:home:shell`,
  *   `name:x:gid:member,member`), etc/nsswitch.conf (files-only lookups, dns for hosts),
- *   etc/ssl/certs/ca-certificates.crt when a CA bundle is given; all 0644.
+ *   etc/ssl/certs/ca-certificates.crt when a CA bundle is given, the recipe's additional CA
+ *   files in usr/local/share/ca-certificates/; all 0644.
  * - tmp/ 1777, root/ 0700, and a 0700 home for every user whose home is not `/` or
  *   `/nonexistent`, owned by that user (distroless: /home/nonroot 0700 65532:65532);
  *   the directories above homes are 0755 root.
@@ -28,6 +29,8 @@ export interface BaseFilesInput {
   groups: readonly GroupAccount[];
   /** The CA bundle text (see ca-bundle.ts); no certificate file when undefined. */
   caBundle?: string;
+  /** The recipe's additional CA files (additional-cas.ts): layer path and text, 0644. */
+  localCas?: readonly { path: string; text: string }[];
 }
 
 /** Where the CA bundle goes (the path OpenSSL, Go and distroless's SSL_CERT_FILE use). */
@@ -74,6 +77,7 @@ export function planBaseFiles(input: BaseFilesInput): PlannedEntry[] {
   add(file('etc/group', groupText(input.groups)));
   add(file('etc/nsswitch.conf', NSSWITCH_CONF));
   if (input.caBundle !== undefined) add(file(CA_BUNDLE_PATH, input.caBundle));
+  for (const ca of input.localCas ?? []) add(file(ca.path, ca.text));
   add({ path: 'tmp/', type: 'directory', mode: 0o1777, uid: 0, gid: 0 });
   add({ path: 'root/', type: 'directory', mode: 0o700, uid: 0, gid: 0 });
   for (const user of input.users) {

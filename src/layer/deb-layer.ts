@@ -28,6 +28,7 @@ import { openDataTar, readControl } from '../debian/deb-reader.js';
 import { AlbaError, isAlbaError } from '../errors.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import { STATUS_DIR, statusPaths, statusStanza } from './dpkg-status.js';
+import { isEmptyFacts, isJinfoPath, maintainerFacts, type MaintainerFacts } from './maintainer-scripts.js';
 import { addEntry, tarHeader, writeLayer, type LayerBlob, type TarEntry } from './layer-writer.js';
 import { DIR_MODE, normaliseEntryPath, parentDirs, unsafe } from './tar-path.js';
 
@@ -76,6 +77,8 @@ export interface DebContent {
   fileCount: number;
   /** Content of the captured files (see `capture`; files over CAPTURE_LIMIT are skipped), by layer path. */
   captured: Map<string, Buffer>;
+  /** What its postinst does and which alternatives it registers, when there is anything to say (maintainer-scripts.ts). */
+  maintainer?: MaintainerFacts;
 }
 
 /** A package's layer, stored, plus what the build and the SBOM need from the package. */
@@ -99,10 +102,10 @@ export async function buildDebsLayer(opts: DebsLayerOptions): Promise<DebsLayer>
   const prepared: PreparedDeb[] = [];
   for (const deb of opts.debs) {
     const paths = statusPaths(deb.packageName);
-    const { control, md5sums } = await readControl(deb.debPath, deb.what);
+    const { control, md5sums, postinst } = await readControl(deb.debPath, deb.what);
     const stanza = statusStanza(control, deb.packageName, deb.what);
     const kept = md5sums === undefined || deb.only === undefined ? md5sums : onlyLines(md5sums, deb.only);
-    prepared.push({ ...deb, paths, control, stanza, ...(kept === undefined ? {} : { md5sums: kept }) });
+    prepared.push({ ...deb, paths, control, stanza, ...(kept === undefined ? {} : { md5sums: kept }), ...(postinst === undefined ? {} : { postinst }) });
   }
   const packages: DebContent[] = [];
   const blob = await writeLayer(opts.store, async (pack) => {
@@ -118,6 +121,7 @@ interface PreparedDeb extends DebSource {
   control: string;
   stanza: string;
   md5sums?: string;
+  postinst?: string;
 }
 
 /**
@@ -128,7 +132,7 @@ interface PreparedDeb extends DebSource {
 async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string>, epoch: number): Promise<DebContent> {
   const { what, packageName } = deb;
   const copyrightPath = `usr/share/doc/${packageName}/copyright`;
-  const wanted = (path: string): boolean => path === copyrightPath || (deb.capture?.(path) ?? false);
+  const wanted = (path: string): boolean => path === copyrightPath || isJinfoPath(path) || (deb.capture?.(path) ?? false);
   const captured = new Map<string, Buffer>();
   let fileCount = 0;
   const state = newState();
@@ -193,7 +197,10 @@ async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string
 
   const copyright = captured.get(copyrightPath)?.toString('utf8');
   if (!(deb.capture?.(copyrightPath) ?? false)) captured.delete(copyrightPath);
-  return { control: deb.control, ...(copyright === undefined ? {} : { copyright }), fileCount, captured };
+  const jinfo = [...captured.keys()].filter(isJinfoPath).sort().map((path) => ({ path, text: captured.get(path)!.toString('utf8') }));
+  for (const { path } of jinfo) if (!(deb.capture?.(path) ?? false)) captured.delete(path);
+  const maintainer = maintainerFacts(packageName, deb.postinst, jinfo, new Set([...state.files.keys(), ...state.symlinks]));
+  return { control: deb.control, ...(copyright === undefined ? {} : { copyright }), fileCount, captured, ...(isEmptyFacts(maintainer) ? {} : { maintainer }) };
 }
 
 /** Files up to this size are read into memory and written as one tar entry; larger ones stream. */

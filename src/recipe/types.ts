@@ -96,4 +96,9 @@ export interface Recipe {
    * dpkg record only; `package` every file of the package as well.
    */
   caCertificates: 'bundle' | 'package';
+  /**
+   * `additional-ca-certificates`: absolute paths of PEM files of CA certificates to trust besides
+   * the ca-certificates package's (bundle, /usr/local/share/ca-certificates, Java trust store).
+   */
+  additionalCaCertificates?: string[];
 }

@@ -9,6 +9,7 @@ import { readImageConfig } from './validate-config.js';
 import { readFiles } from './validate-files.js';
 import { readPaths } from './validate-paths.js';
 import { readSources } from './validate-sources.js';
+import { localCaName } from '../layer/additional-cas.js';
 import type { Located, YamlReader } from './yaml-reader.js';
 import { DEBIAN_ARCHIVE_KEYRING } from '../debian/archive-keyring.js';
 import { REPOSITORY_RE, TAG_RE, userTagProblem } from '../oci/names.js';
@@ -17,7 +18,7 @@ import { REPOSITORY_RE, TAG_RE, userTagProblem } from '../oci/names.js';
 export const RECIPE_KEYS = [
   'name', 'tag', 'archs', 'snapshot', 'dist', 'sources', 'keyring', 'packages', 'resolve', 'exclude',
   'files', 'accounts', 'run-as', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'annotations',
-  'stop-signal', 'source-date-epoch', 'max-layers', 'ca-certificates', 'paths',
+  'stop-signal', 'source-date-epoch', 'max-layers', 'ca-certificates', 'paths', 'additional-ca-certificates',
 ] as const;
 
 
@@ -73,6 +74,8 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const maxLayers = maxLayersAt === undefined ? DEFAULT_MAX_LAYERS : r.integer(maxLayersAt, ...MAX_LAYERS_RANGE);
   const caAt = fields.get('ca-certificates');
   const caCertificates = caAt === undefined ? 'bundle' : readChoice(r, caAt, CA_MODES);
+  const extraCasAt = fields.get('additional-ca-certificates');
+  const additionalCas = extraCasAt === undefined ? [] : readAdditionalCas(r, extraCasAt, baseDir);
   if (r.issues.items.length > 0) return undefined;
   if (name === undefined || tag === undefined || archs === undefined || packages === undefined) return undefined;
   if (keyrings === undefined || resolveMode === undefined || exclude === undefined || maxLayers === undefined || caCertificates === undefined) return undefined;
@@ -81,7 +84,30 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
     users: accounts.users, groups: accounts.groups, ...config, maxLayers, caCertificates,
   };
   if (snapshot !== undefined) recipe.snapshot = snapshot;
+  if (additionalCas.length > 0) recipe.additionalCaCertificates = additionalCas;
   return recipe;
+}
+
+/** `additional-ca-certificates`: PEM file paths, relative to the recipe, each with its own image name (`<name>.crt`). */
+function readAdditionalCas(r: YamlReader, value: Located, baseDir: string): string[] {
+  const items = r.stringList(value) ?? [];
+  const names = new Map<string, number>();
+  const out: string[] = [];
+  for (const { value: file, at } of items) {
+    if (file === '' || file.endsWith('/')) {
+      r.problem(at, `"${file}" is not a file path`, 'name a PEM file, e.g. certs/company-ca.pem');
+      continue;
+    }
+    const name = localCaName(file);
+    const first = names.get(name);
+    if (first !== undefined) {
+      r.problem(at, `"${file}" would be /usr/local/share/ca-certificates/${name}, as the file of line ${r.issues.lineOf(first)}`, 'give each CA file its own base name');
+      continue;
+    }
+    names.set(name, at.at);
+    out.push(resolve(baseDir, file));
+  }
+  return out;
 }
 
 function readName(r: YamlReader, value: Located): string | undefined {

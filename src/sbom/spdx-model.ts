@@ -23,6 +23,7 @@ export interface SpdxPackage {
   copyrightText: string;
   externalRefs?: { referenceCategory: 'PACKAGE-MANAGER'; referenceType: 'purl'; referenceLocator: string }[];
   primaryPackagePurpose: PackagePurpose;
+  comment?: string;
 }
 
 /** An SPDX 2.3 relationship. */

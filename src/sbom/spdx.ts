@@ -56,6 +56,7 @@ export function imageSbom(input: ImageSbomInput): SpdxDocument {
       purlRef(debPurl({ name: p.name, version: p.version, arch: p.architecture, distro: input.distro, source: p.source, sourceVersion: p.sourceVersion })),
     ],
     primaryPackagePurpose: p.purpose ?? defaultPurpose(p.name),
+    ...(p.comment === undefined ? {} : { comment: p.comment }),
   }));
   const filePackages = files.map((f, i): SpdxPackage => ({
     name: f.path,
@@ -68,6 +69,7 @@ export function imageSbom(input: ImageSbomInput): SpdxDocument {
     licenseDeclared: NONE,
     copyrightText: NONE,
     primaryPackagePurpose: 'FILE',
+    ...(f.comment === undefined ? {} : { comment: f.comment }),
   }));
 
   const relationships: SpdxRelationship[] = [describes(IMAGE_SPDXID)];

@@ -40,6 +40,8 @@ export interface SbomPackage {
   dependsOn: string[];
   /** Overrides the default purpose (lib* → LIBRARY, base-files → OPERATING_SYSTEM, else APPLICATION). */
   purpose?: PackagePurpose;
+  /** A note for readers (the SPDX package comment): what of the package's postinst alba made and did not make. */
+  comment?: string;
 }
 
 /** A user file the recipe put into the image. */
@@ -48,6 +50,8 @@ export interface SbomFile {
   path: string;
   /** Hex sha256 of the content. */
   sha256: string;
+  /** A note for readers (the SPDX package comment), e.g. what alba made the file from. */
+  comment?: string;
 }
 
 /** Digest and size of a manifest or index. */

@@ -9,6 +9,7 @@ import { startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { explainRun, killAlbaAt, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
+import { GC_PUSHES } from '../helpers/gc-pushes.js';
 
 // `alba container ls|rm|gc` on a real distribution 2.8 registry: push times from push records,
 // keep-N by class, removal by digest parents first, tags sharing a digest, a gc killed half-way
@@ -20,28 +21,6 @@ const cache = join(work, 'push-cache');
 let fixture: FixtureLayout;
 let registry: RegistryServer;
 const digests = new Map<string, string>();
-
-/**
- * The pushes, oldest first: 3 release, 2 extra and 12 dev tags (`latest` with d11, d03 with
- * 1.1.0: one push, one digest), each push another image of the fixture sharing its base layers.
- */
-const PUSHES: string[][] = [
-  ['1.0.0'],
-  ['d01'],
-  ['d02'],
-  ['1.1.0', 'd03'],
-  ['d04'],
-  ['2.1.0-rc.1'],
-  ['d05'],
-  ['d06'],
-  ['d07'],
-  ['2.0.0'],
-  ['d08'],
-  ['2.1.0-rc.2'],
-  ['d09'],
-  ['d10'],
-  ['d11', 'latest'],
-];
 
 /** alba with the test's cache for the commands that keep state there (push's mount hints). */
 function alba(args: string[]): Promise<AlbaRun> {
@@ -86,9 +65,9 @@ async function reachable(repository: string): Promise<Set<string>> {
   return seen;
 }
 
-/** Pushes PUSHES to `repository`, each push another build of the fixture. */
+/** Pushes GC_PUSHES to `repository`, each push another build of the fixture. */
 async function pushAll(repository: string, host = registry.host): Promise<void> {
-  for (const [i, tags] of PUSHES.entries()) {
+  for (const [i, tags] of GC_PUSHES.entries()) {
     const out = join(work, `build-${i}`);
     if (!digests.has(out)) {
       const b = await runAlba([

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -14,10 +13,10 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
+import type { RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
-import { listKeys, rgwClient, rgwEnv, rgwTestsEnabled, s3Url } from '../helpers/rgw-client.js';
+import { listKeys, rgwTestsEnabled, startRgwBucket, s3Url } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 
 // The safety rules of rm and gc on S3 (docs/lifecycle.md, "Safety"), against Ceph RGW (~13 s to
@@ -37,11 +36,7 @@ let target: string;
 before(async () => {
   if (!enabled) return;
   fixture = await buildFixtureLayout(work, 'fixture');
-  rgw = await startRgw();
-  env = rgwEnv(rgw, work);
-  s3 = rgwClient(rgw);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  target = s3Url(rgw.url, BUCKET);
+  ({ rgw, env, s3, target } = await startRgwBucket(work, BUCKET));
 });
 after(async () => {
   await rgw?.close();

@@ -4,13 +4,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { startIfMatchFront } from '../helpers/if-match-front.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
-import { listKeys, rgwClient, rgwEnv, rgwTestsEnabled, s3Url as s3UrlOf } from '../helpers/rgw-client.js';
+import { listKeys, rgwTestsEnabled, startRgwBucket, s3Url as s3UrlOf } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -37,10 +37,7 @@ before(async () => {
   fixture = await buildFixtureLayout(work, 'fixture');
   if (withRegistry) registry = await startRegistry();
   if (!enabled) return;
-  rgw = await startRgw();
-  env = rgwEnv(rgw, work);
-  s3 = rgwClient(rgw);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  ({ rgw, env, s3 } = await startRgwBucket(work, BUCKET));
 });
 after(async () => {
   await registry?.close();

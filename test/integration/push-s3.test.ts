@@ -6,22 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  PutBucketPolicyCommand,
-  PutBucketWebsiteCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
+import { GetObjectCommand, PutBucketPolicyCommand, PutBucketWebsiteCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { bigLayout } from '../helpers/big-layout.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { podmanEnv } from '../helpers/podman.js';
-import { listKeys, rgwClient, rgwEnv, rgwTestsEnabled, s3Url as s3UrlOf } from '../helpers/rgw-client.js';
+import { listKeys, rgwTestsEnabled, startRgwBucket, s3Url as s3UrlOf } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, killAlbaAt, runAlba } from '../helpers/run-alba.js';
 import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
+import { GC_PUSHES } from '../helpers/gc-pushes.js';
 
 // `alba container push s3://…` and `alba static push` against Ceph RGW (started here, ~13 s),
 // read back through the S3 API and pulled by skopeo through RGW's static website behind nginx.
@@ -40,10 +34,7 @@ let target: string;
 before(async () => {
   if (!enabled) return;
   fixture = await buildFixtureLayout(work, 'fixture');
-  rgw = await startRgw();
-  env = rgwEnv(rgw, work);
-  s3 = rgwClient(rgw);
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  ({ rgw, env, s3 } = await startRgwBucket(work, BUCKET));
   await s3.send(new PutBucketWebsiteCommand({ Bucket: BUCKET, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
   const policy = {
     Version: '2012-10-17',
@@ -296,27 +287,10 @@ describe(
 
     test('container gc --keep 5 of 3 release, 2 extra and 12 dev tags sharing base layers, and static gc: dry run = real run, kept tags pull with their digests and SBOMs, kept binaries download, nothing unreachable is left, grace spares a fresh upload', async () => {
       // oldest first; `latest` goes with d11 and d03 with 1.1.0 (one push, one digest); a static tag beside each push
-      const pushes = [
-        ['1.0.0'],
-        ['d01'],
-        ['d02'],
-        ['1.1.0', 'd03'],
-        ['d04'],
-        ['2.1.0-rc.1'],
-        ['d05'],
-        ['d06'],
-        ['d07'],
-        ['2.0.0'],
-        ['d08'],
-        ['2.1.0-rc.2'],
-        ['d09'],
-        ['d10'],
-        ['d11', 'latest'],
-      ];
       const digests = new Map<string, string>();
       const bins = join(work, 'gc-bins');
       for (const p of ['linux/amd64', 'linux/arm64']) await mkdir(join(bins, p), { recursive: true });
-      for (const [i, tags] of pushes.entries()) {
+      for (const [i, tags] of GC_PUSHES.entries()) {
         const out = join(work, `gc-${i}`);
         const b = await runAlba([
           'build',

@@ -118,7 +118,8 @@ export async function loadDownloads(url) {
       }),
     };
   }));
-  return tags.filter(Boolean).sort((a, b) => (b.pushed?.getTime() ?? 0) - (a.pushed?.getTime() ?? 0));
+  // newest first by push time; the same second: the higher version first
+  return tags.filter(Boolean).sort((a, b) => (b.pushed?.getTime() ?? 0) - (a.pushed?.getTime() ?? 0) || b.tag.localeCompare(a.tag, 'en', { numeric: true }));
 }
 
 function tagBlock(t) {

@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketCorsCommand,
   PutBucketPolicyCommand,
   PutBucketWebsiteCommand,
   PutObjectCommand,
@@ -22,12 +26,12 @@ import { pushStatic, scanStaticDir } from '../../src/sink/s3/static-binaries.js'
 import { openStaticRegistrySink } from '../../src/sink/s3/static-registry.js';
 import { BucketImageStore } from '../../src/sink/s3/image-store.js';
 import { StaticNameStore } from '../../src/sink/s3/static-store.js';
-import { rebuildPages } from '../../src/site/bucket-pages.js';
 import { readLayoutGraph } from '../../src/source/layout-source.js';
 import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { rgwClient, rgwEnv, rgwTestsEnabled, s3Url } from '../helpers/rgw-client.js';
+import { explainRun, runAlba } from '../helpers/run-alba.js';
 import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
 
 // The download pages alba writes into a bucket (docs/s3.md, "Pages"), in Debian's chromium driven
@@ -126,7 +130,7 @@ async function visit(path: string, options: { javascript?: boolean; width?: numb
   const requests: string[] = [];
   await page.setJavaScriptEnabled(options.javascript !== false);
   await page.setCacheEnabled(false); // the pages are cached for 60 s, as tags/list: each visit reads the bucket
-  await page.setViewport({ width: options.width ?? 1200, height: 900 });
+  await page.setViewport({ width: options.width ?? 1100, height: options.width === undefined ? 760 : 800 });
   page.on('console', (m) => (m.type() === 'error' || m.type() === 'warn' ? problems.push(`console ${m.type()}: ${m.text()}`) : undefined));
   page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
   page.on('dialog', (d) => {
@@ -166,7 +170,7 @@ function tagsOn(v: Visit): Promise<{ tag: string; visible: boolean }[]> {
 
 async function screenshot(v: Visit, name: string): Promise<void> {
   const dir = process.env.ALBA_SITE_SCREENSHOTS;
-  if (dir !== undefined) await v.page.screenshot({ path: join(dir, `${name}.png`) as `${string}.png`, fullPage: true });
+  if (dir !== undefined) await v.page.screenshot({ path: join(dir, `${name}.png`) as `${string}.png` });
 }
 
 function skopeo(args: string[]): string {
@@ -410,8 +414,13 @@ describe(
       await s3.send(
         new PutObjectCommand({ Bucket: BUCKET, Key: 'df-dist-v1/app', Body: JSON.stringify({ ...doc, tags: [...doc.tags, HOSTILE] }) }),
       );
-      const { pages } = await rebuildPages(new S3Store(target));
-      assert.deepEqual(pages.sort(), ['df-dist-v1/app/index.html', 'index.html', 'v2/team/fixture/index.html']);
+      const rebuilt = await runAlba(['pages', '--json', s3Url(rgw.url, BUCKET)], { env: rgwEnv(rgw, work) });
+      assert.equal(rebuilt.status, 0, explainRun(rebuilt));
+      assert.deepEqual((JSON.parse(rebuilt.stdout) as { pages: string[] }).pages.sort(), [
+        'df-dist-v1/app/index.html',
+        'index.html',
+        'v2/team/fixture/index.html',
+      ]);
 
       const hostile = await visit('/df-dist-v1/app/');
       await hostile.page.click('details.others summary');
@@ -457,6 +466,80 @@ describe(
         ['1.0.0', '1.1.0-rc1'],
       );
       await clean(v);
+    });
+
+    test('alba static push --no-pages leaves the page alone; alba pages brings it up to date', async () => {
+      const etag = async (): Promise<string | undefined> =>
+        (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'df-dist-v1/app/index.html' }))).ETag;
+      const before = await etag();
+      const dir = await binaries('3.0.0');
+      const pushed = await runAlba(['static', 'push', '--no-pages', '-t', 'app:3.0.0', dir, s3Url(rgw.url, BUCKET)], {
+        env: rgwEnv(rgw, work),
+      });
+      assert.equal(pushed.status, 0, explainRun(pushed));
+      assert.equal(await etag(), before, 'the page is unchanged');
+      const rebuilt = await runAlba(['pages', s3Url(rgw.url, BUCKET)], { env: rgwEnv(rgw, work) });
+      assert.equal(rebuilt.status, 0, explainRun(rebuilt));
+      const v = await visit('/df-dist-v1/app/');
+      assert.equal((await tagsOn(v))[0]?.tag, '3.0.0');
+      await clean(v);
+    });
+
+    test('embedding: embed.js renders df-dist-v1/NAME into a page of another origin, once the bucket allows that origin (CORS)', async () => {
+      const site = createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': `default-src 'self' ${front.url}` });
+        res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>project</title></head><body><h1>Downloads</h1>
+<div id="dl" data-alba-downloads="${front.url}/df-dist-v1/app"></div>
+<script type="module" src="${front.url}/_alba/embed.js"></script></body></html>`);
+      });
+      await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+      const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+      try {
+        // without a CORS rule, the browser refuses the module: the rule is what makes embedding work
+        const refused = await browser.newPage();
+        await refused.setCacheEnabled(false);
+        const errors: string[] = [];
+        refused.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
+        await refused.goto(origin, { waitUntil: 'networkidle0' });
+        assert.equal(await refused.$('#dl .alba-releases'), null);
+        assert.ok(
+          errors.some((e) => /CORS/.test(e)),
+          errors.join('\n'),
+        );
+        await refused.close();
+        await s3.send(
+          new PutBucketCorsCommand({
+            Bucket: BUCKET,
+            CORSConfiguration: {
+              CORSRules: [{ AllowedOrigins: [origin], AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['*'], MaxAgeSeconds: 3600 }],
+            },
+          }),
+        );
+        const page = await browser.newPage();
+        await page.setCacheEnabled(false);
+        const problems: string[] = [];
+        page.on('console', (m) => (m.type() === 'error' ? problems.push(m.text()) : undefined));
+        page.on('pageerror', (e) => problems.push(String(e)));
+        await page.goto(origin, { waitUntil: 'networkidle0' });
+        assert.deepEqual(problems, []);
+        await page.waitForSelector('#dl .alba-releases', { timeout: 10_000 });
+        const shown = await page.$$eval('#dl .alba-tag', (tags) =>
+          tags.map((t) => ({ tag: t.querySelector('h4')!.textContent, visible: t.checkVisibility() })),
+        );
+        assert.deepEqual(
+          shown.filter((t) => t.visible).map((t) => t.tag),
+          ['3.0.0', '2.1.0', '2.0.0', '1.1.0', '1.0.0'],
+        );
+        assert.ok(
+          shown.some((t) => !t.visible && t.tag === '1.2.0+feat'),
+          'extra builds behind the control',
+        );
+        const link = await page.$eval('#dl .alba-tag a', (a) => (a as HTMLAnchorElement).href);
+        assert.ok(link.startsWith(`${front.url}/df-dist-v1/app/3.0.0/`), link);
+        await page.close();
+      } finally {
+        site.close();
+      }
     });
   },
 );

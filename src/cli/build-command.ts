@@ -8,9 +8,10 @@ import { stopwatch } from '../util/stopwatch.js';
 import { given, indexCompressionOption, out, repeatable, stderrLog } from './args.js';
 import { describeLock, type LockProgress } from './lock-command.js';
 import { Progress } from './progress.js';
+import { withPushOutputOptions, type PushOutputFlags } from './push-targets.js';
 import { withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
 
-interface BuildFlags extends RegistryFlagValues {
+interface BuildFlags extends RegistryFlagValues, PushOutputFlags {
   out?: string;
   format: OutputFormat;
   arch?: string;
@@ -20,30 +21,34 @@ interface BuildFlags extends RegistryFlagValues {
   indexCompression?: string;
   json?: boolean;
   annotation?: string[];
-  push?: string;
+  push?: string[];
+  annotationsFromCi?: boolean;
 }
 
 /** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout (or archives), and pushes it with --push. */
 export function buildCommand(): Command {
-  return withRegistryOptions(
-    new Command('build')
-      .description('build the multi-arch image of a recipe into an OCI layout (with its SBOMs), using the lock file beside it')
-      .argument('<recipe>', 'the recipe (YAML)')
-      .option('--out <path>', 'output layout directory, or archive file with --format (default: out/<name>, out/<name>.tar)')
-      .addOption(
-        new Option('--format <format>', 'oci: a layout directory; oci-archive: one tar; docker-archive: one tar per platform')
-          .choices(['oci', 'oci-archive', 'docker-archive'])
-          .default('oci'),
-      )
-      .option('--arch <a,b>', "build only these of the recipe's architectures")
-      .option('--cache <dir>', 'download and layer cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
-      .option('--mirror <mirror>', "without a lock: fetch from a mirror ('apt', a base URL or ARCHIVE=URL); repeatable", repeatable)
-      .option('--allow-insecure', 'without a lock: accept unsigned or badly signed Release files')
-      .option('--index-compression <c>', 'without a lock: auto, xz or gz Packages files')
-      .option('--annotation <key=value>', 'an annotation of the index and manifests; repeatable', repeatable)
-      .option('--push <target>', 'then push, as `alba container push` does (docker://…, oci:DIR, s3://…)')
-      .option('--no-pages', 'with --push to s3://: leave the download pages alone')
-      .option('--json', 'print one JSON object'),
+  return withPushOutputOptions(
+    withRegistryOptions(
+      new Command('build')
+        .description('build the multi-arch image of a recipe into an OCI layout (with its SBOMs), using the lock file beside it')
+        .argument('<recipe>', 'the recipe (YAML)')
+        .option('--out <path>', 'output layout directory, or archive file with --format (default: out/<name>, out/<name>.tar)')
+        .addOption(
+          new Option('--format <format>', 'oci: a layout directory; oci-archive: one tar; docker-archive: one tar per platform')
+            .choices(['oci', 'oci-archive', 'docker-archive'])
+            .default('oci'),
+        )
+        .option('--arch <a,b>', "build only these of the recipe's architectures")
+        .option('--cache <dir>', 'download and layer cache (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
+        .option('--mirror <mirror>', "without a lock: fetch from a mirror ('apt', a base URL or ARCHIVE=URL); repeatable", repeatable)
+        .option('--allow-insecure', 'without a lock: accept unsigned or badly signed Release files')
+        .option('--index-compression <c>', 'without a lock: auto, xz or gz Packages files')
+        .option('--annotation <key=value>', 'an annotation of the index and manifests; repeatable', repeatable)
+        .option('--annotations-from-ci', "add org.opencontainers.image.source/revision/url/version from GitHub's or GitLab's variables")
+        .option('--push <target>', 'then push, as `alba container push` does (docker://…, oci:DIR, s3://…); repeatable', repeatable)
+        .option('--no-pages', 'with --push to s3://: leave the download pages alone')
+        .option('--json', 'print one JSON object'),
+    ),
   )
     .addHelpText(
       'after',
@@ -53,7 +58,9 @@ export function buildCommand(): Command {
 }
 
 async function run(recipePath: string, flags: BuildFlags): Promise<void> {
-  const annotations = parseAnnotations(flags.annotation ?? []);
+  if (flags.push !== undefined) flags.push.forEach((await import('../sink/target.js')).parseTarget); // a mistyped target fails before the build
+  const fromCi = flags.annotationsFromCi === true ? (await import('../ci/annotations.js')).ciAnnotations() : {};
+  const annotations = { ...fromCi, ...parseAnnotations(flags.annotation ?? []) };
   const [{ buildRecipe }, { writeOutput }] = await Promise.all([import('../builder/build-recipe.js'), import('../sink/build-output.js')]);
   let locking: LockProgress | undefined;
   let state: BuildProgress | undefined;
@@ -95,7 +102,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const pushed =
     flags.push === undefined
       ? undefined
-      : await (await import('./push.js')).pushGraph(built.graph, flags.push, [{ name: recipe.name, tag: recipe.tag }], flags);
+      : await (await import('./push-targets.js')).pushTargets(built.graph, flags.push, [{ name: recipe.name, tag: recipe.tag }], flags);
   if (flags.json === true) {
     const manifests = built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
     const where = format === 'oci' ? { layout: outPath } : { archives: written };
@@ -104,7 +111,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
         index: { digest: built.index.digest, size: built.index.size },
         manifests,
         ...(writeLayout ? where : {}),
-        ...(pushed === undefined ? {} : { pushed: pushed.pinned }),
+        ...(pushed === undefined ? {} : { pushed: pushed[0]?.pinned, pushes: pushed.map((p) => p.pinned) }),
         timings: { ...timings, write: clock() },
       }),
     );
@@ -116,7 +123,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   out(`index    ${built.index.digest}`);
   for (const file of written)
     out(`wrote ${file} (${format}, tag ${recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`);
-  if (pushed !== undefined) out(pushed.pinned);
+  for (const p of pushed ?? []) out(p.pinned);
 }
 
 /** The progress line of a build: `.debs 12/40, 8.1 MB of 20.3 MB, 4.2 MB/s` or `layers 7/38`, with the elapsed time. */

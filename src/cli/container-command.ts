@@ -7,9 +7,10 @@ import { given, out, positiveInt, repeatable, stderrLog } from './args.js';
 import { lifecycleCommands } from './lifecycle-command.js';
 import { lsCommand } from './ls.js';
 import type { PushFlags } from './push.js';
+import { withPushOutputOptions, type PushOutputFlags } from './push-targets.js';
 import { withRegistryOptions } from './registry-flags.js';
 
-interface ContainerPushFlags extends Omit<PushFlags, 'chunkSize' | 'concurrency'> {
+interface ContainerPushFlags extends Omit<PushFlags, 'chunkSize' | 'concurrency'>, PushOutputFlags {
   tag?: string[];
   ref?: string;
   chunkSize?: string;
@@ -24,8 +25,8 @@ export function containerCommand(): Command {
       .description('push an OCI layout or a directory of docker archives to a registry, a layout or an S3 static registry')
       .argument('<src>', 'an OCI layout (what alba build writes) or a directory of docker save archives')
       .argument(
-        '<target>',
-        'docker://HOST[:PORT][/REPO[:TAG]], oci:DIR or s3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true',
+        '<target...>',
+        'docker://HOST[:PORT][/REPO[:TAG]], oci:DIR or s3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true; several: each gets the image',
       )
       .option('-t, --tag <name:tag>', 'a tag to push (NAME:TAG, or TAG when TARGET names the repository); repeatable', repeatable)
       .option('--ref <tag>', "which image of the layout's index.json, when it holds several"),
@@ -35,7 +36,8 @@ export function containerCommand(): Command {
     .option('--concurrency <n>', 'nodes stored at once (default 4)')
     .option('--cache <dir>', 'blob cache and mount hints (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
     .option('--no-pages', 's3: leave the download pages (v2/NAME/index.html, index.html) alone')
-    .option('--json', 'print one JSON object')
+    .option('--json', 'print one JSON object');
+  withPushOutputOptions(push)
     .addHelpText('after', '\nExample:\n  alba container push -t app:1.0 -t app:latest out/app docker://registry.example:5000')
     .action(pushRun);
   const group = new Command('container')
@@ -46,8 +48,9 @@ export function containerCommand(): Command {
   return group;
 }
 
-async function pushRun(src: string, target: string, flags: ContainerPushFlags): Promise<void> {
-  const [{ parseTags }, { pushGraph }] = await Promise.all([import('../sink/target.js'), import('./push.js')]);
+async function pushRun(src: string, targets: string[], flags: ContainerPushFlags): Promise<void> {
+  const [{ parseTags, parseTarget }, { pushTargets }] = await Promise.all([import('../sink/target.js'), import('./push-targets.js')]);
+  targets.forEach(parseTarget); // a mistyped target fails before the source is read
   const tags = parseTags(flags.tag ?? []);
   const graph = await loadSource(resolve(src), flags.ref, flags.cache);
   const { chunkSize, concurrency, ...rest } = flags;
@@ -55,21 +58,19 @@ async function pushRun(src: string, target: string, flags: ContainerPushFlags): 
     ...given('chunkSize', chunkSize === undefined ? undefined : positiveInt(chunkSize, '--chunk-size')),
     ...given('concurrency', concurrency === undefined ? undefined : positiveInt(concurrency, '--concurrency')),
   };
-  const outcome = await pushGraph(graph, target, tags, { ...rest, ...sizes });
-  const { result } = outcome;
-  if (flags.json === true)
-    return out(
-      JSON.stringify({
-        target: outcome.target,
-        digest: result.root.digest,
-        tags: result.tags,
-        blobs: result.blobs,
-        manifests: result.manifests,
-        pinned: outcome.pinned,
-      }),
-    );
+  const outcomes = await pushTargets(graph, targets, tags, { ...rest, ...sizes });
+  const json = outcomes.map(({ target, result, pinned, credentials }) => ({
+    target,
+    digest: result.root.digest,
+    tags: result.tags,
+    blobs: result.blobs,
+    manifests: result.manifests,
+    pinned,
+    ...given('credentials', credentials),
+  }));
+  if (flags.json === true) return out(JSON.stringify({ ...json[0], targets: json }));
   stderrLog('✅ push succeeded');
-  out(outcome.pinned);
+  for (const outcome of outcomes) out(outcome.pinned);
 }
 
 /** An OCI layout (a directory with `oci-layout`), or a directory of docker archives. */

@@ -8,6 +8,7 @@ import { containerCommand } from './container-command.js';
 import { lockCommand } from './lock-command.js';
 import { pagesCommand } from './pages-command.js';
 import { sbomCommand } from './sbom-command.js';
+import { refuseRepeatedValues } from './single-value.js';
 import { staticCommand } from './static-command.js';
 
 /** The command tree. Each command imports the library only when it runs: a push does not pay for OpenPGP or the resolver. */
@@ -41,6 +42,7 @@ export function program(): Command {
       .exitOverride((err) => {
         throw err.code.startsWith('commander.help') || err.code === 'commander.version' ? err : usage(err, command);
       });
+    refuseRepeatedValues(command, fullName(command));
     if (command.commands.length > 0 && command !== root) command.allowExcessArguments().action(() => unknownSubcommand(command));
     command.commands.forEach(configure);
   };

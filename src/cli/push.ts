@@ -24,21 +24,40 @@ export interface PushOutcome {
   result: PublishResult;
   target: string;
   referrersTag?: boolean;
+  /** Which source of the credentials chain was used for the registry (never the secret), e.g. `CI_JOB_TOKEN`. */
+  credentials?: string;
+}
+
+/** How pushGraph reports. */
+export interface PushReport {
+  /** Draw the progress line (default true; off when several targets push at once). */
+  progress?: boolean;
 }
 
 /** Publishes `graph` to `targetText` under `tags`, with a progress line, then a trace per platform on stderr (blobs sent, skipped, mounted). */
-export async function pushGraph(graph: ImageGraph, targetText: string, tags: ImageTag[], flags: PushFlags): Promise<PushOutcome> {
+export async function pushGraph(
+  graph: ImageGraph,
+  targetText: string,
+  tags: ImageTag[],
+  flags: PushFlags,
+  report: PushReport = {},
+): Promise<PushOutcome> {
   const [{ openSink }, { publish }] = await Promise.all([import('../sink/target.js'), import('../sink/publish.js')]);
   const total = totalBlobBytes(graph);
   let done = 0;
   let sent = 0;
   const progress = new Progress(
     (elapsed) => `pushing: ${formatBytes(done + sent)} of ${formatBytes(total)}, ${formatBytes(sent / Math.max(elapsed, 0.001))}/s`,
+    report.progress === false ? ({ isTTY: false } as NodeJS.WriteStream) : process.stderr,
   );
+  let credentials: string | undefined;
   const idle = Number(process.env.ALBA_HTTP_IDLE_TIMEOUT); // seconds an answer may stay silent
   const opened = await openSink(targetText, {
     tags,
-    registry: registryOption(flags),
+    registry: registryOption(flags, (host, source) => {
+      credentials = source;
+      stderrLog(`credentials for ${host}: ${source}`);
+    }),
     ...given('cacheDir', flags.cache),
     ...given('chunkSize', flags.chunkSize),
     ...given('mountFrom', flags.mountFrom),
@@ -51,7 +70,6 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
     onRetry: (what, delay) => stderrLog(`retrying in ${(delay / 1000).toFixed(1)} s: ${what}`),
     log: stderrLog,
   });
-  stderrLog(`--- push to ${opened.sink.name} ---`);
   const trace = new Map<string, Record<string, number>>();
   const onEvent = (e: PublishEvent): void => {
     const key =
@@ -69,6 +87,7 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
   const result = await publish(graph, opened.sink, opened.tags, { ...given('concurrency', flags.concurrency), onEvent }).finally(() =>
     progress.clear(),
   );
+  stderrLog(`--- push to ${opened.sink.name} ---`);
   for (const [key, row] of trace)
     stderrLog(
       `[${key}] ${Object.entries(row)
@@ -76,7 +95,13 @@ export async function pushGraph(graph: ImageGraph, targetText: string, tags: Ima
         .join(', ')}`,
     );
   const referrersTag = opened.referrersTag?.();
-  return { pinned: opened.pinned(result.root.digest), result, target: opened.sink.name, ...given('referrersTag', referrersTag) };
+  return {
+    pinned: opened.pinned(result.root.digest),
+    result,
+    target: opened.sink.name,
+    ...given('referrersTag', referrersTag),
+    ...given('credentials', credentials),
+  };
 }
 
 /** The bytes of every distinct blob of the graph (what a first push sends). */

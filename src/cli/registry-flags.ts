@@ -5,7 +5,10 @@ import type { RegistryClientOptions } from '../sink/registry/client.js';
 /** Adds the options every command that talks to a registry takes. */
 export function withRegistryOptions(command: Command): Command {
   return command
-    .option('--creds <user:password>', 'registry credentials (else $ALBA_REGISTRY_AUTH, docker or podman config)')
+    .option(
+      '--creds <user:password>',
+      'registry credentials (else $ALBA_REGISTRY_*, DOCKER_AUTH_CONFIG, CI variables, docker or podman config)',
+    )
     .option('--plain-http', 'talk http, not https (loopback registries always use http)')
     .option('--ca-file <file>', 'trust the CA certificates of a PEM file too')
     .option('--insecure-skip-tls-verify', 'accept any TLS certificate');
@@ -45,9 +48,14 @@ export function anyRegistryFlag(access: RegistryAccess): boolean {
 }
 
 /** Client options for `registry`: the credentials chain (see credentials.ts), plain http, TLS. */
-export async function registryClientOptions(registry: string, access: RegistryAccess): Promise<RegistryClientOptions> {
-  const { findCredentials } = await import('../sink/registry/credentials.js');
-  const credentials = await findCredentials(registry, access.creds === undefined ? {} : { flag: access.creds });
+export async function registryClientOptions(
+  registry: string,
+  access: RegistryAccess,
+  onSource?: (registry: string, source: string) => void,
+): Promise<RegistryClientOptions> {
+  const { locateCredentials } = await import('../sink/registry/credentials.js');
+  const { credentials, source } = await locateCredentials(registry, access.creds === undefined ? {} : { flag: access.creds });
+  onSource?.(registry, source);
   return {
     ...(credentials === undefined ? {} : { credentials }),
     ...(access.plainHttp === true ? { plainHttp: true } : {}),
@@ -55,8 +63,11 @@ export async function registryClientOptions(registry: string, access: RegistryAc
   };
 }
 
-/** openSink's and openTagStore's `registry` option for these flags. */
-export function registryOption(values: RegistryFlagValues): (registry: string) => Promise<RegistryClientOptions> {
+/** openSink's and openTagStore's `registry` option for these flags; `onSource` is told which source of the chain gave the credentials (never them). */
+export function registryOption(
+  values: RegistryFlagValues,
+  onSource?: (registry: string, source: string) => void,
+): (registry: string) => Promise<RegistryClientOptions> {
   const access = registryAccess(values);
-  return (registry) => registryClientOptions(registry, access);
+  return (registry) => registryClientOptions(registry, access, onSource);
 }

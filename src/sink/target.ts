@@ -25,6 +25,7 @@ const TARGET_HINT = 'write docker://HOST[:PORT]/REPO[:TAG], oci:DIR or s3://BUCK
  * `library/x`), `oci:DIR`, `s3://BUCKET[/PREFIX]?…`. Anything else is USAGE.
  */
 export function parseTarget(text: string): Target {
+  refuseUserinfo(text);
   if (text.startsWith('oci:')) {
     const dir = text.slice('oci:'.length);
     if (dir === '') throw new AlbaError('USAGE', 'oci: needs a directory, e.g. oci:out/app', { hint: TARGET_HINT });
@@ -49,6 +50,22 @@ export function parseTarget(text: string): Target {
     };
   }
   throw new AlbaError('USAGE', `not a push target: ${JSON.stringify(text)}`, { hint: TARGET_HINT });
+}
+
+/** `docker://user:pass@host/…` (or `s3://key:secret@…`): USAGE, naming the target without what precedes the `@`. */
+function refuseUserinfo(text: string): void {
+  const m = /^(docker|s3):\/\/([^/?#]*)@/.exec(text);
+  if (m === null) return;
+  throw new AlbaError(
+    'USAGE',
+    `${m[1]}://${text.slice(m[0].length)}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
+    {
+      hint:
+        m[1] === 'docker'
+          ? 'drop USER:PASSWORD@ and pass them as --creds, ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD, or a docker login (see docs/registry.md)'
+          : 'drop KEY:SECRET@ and pass them as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE',
+    },
+  );
 }
 
 /** One `-t NAME:TAG` (or `-t TAG` when the target names the repository). */

@@ -17,7 +17,7 @@ after(() => rm(work, { recursive: true, force: true }));
 describe('help', () => {
   const cases: [string[], RegExp][] = [
     [['build', '--help'], /^Usage: alba build \[options\] <recipe>/],
-    [['container', 'push', '--help'], /^Usage: alba container push \[options\] <src> <target>/],
+    [['container', 'push', '--help'], /^Usage: alba container push \[options\] <src> <target\.\.\.>/],
     [['help', 'container', 'gc'], /^Usage: alba container gc \[options\] <target>/],
     [['help', 'build'], /^Usage: alba build /],
     [['static', 'rm', '-h'], /^Usage: alba static rm /],

@@ -1,10 +1,16 @@
 /**
- * Where registry credentials come from, first match wins: `--creds USER:PASSWORD`; env
- * `ALBA_REGISTRY_USER` + `ALBA_REGISTRY_PASSWORD`, or `ALBA_REGISTRY_AUTH=USER:PASSWORD`; docker's
- * `config.json` (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: `credHelpers`, then
- * `credsStore`, then `auths` with a base64 `auth`, `username`/`password` or `identitytoken`);
- * podman's `auth.json` (`$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`).
- * Helpers run as `docker-credential-NAME get`, as docker runs them.
+ * Where registry credentials come from, first match wins (docs/registry.md, docs/ci.md):
+ * 1. `--creds USER:PASSWORD`;
+ * 2. env `ALBA_REGISTRY_USER` + `ALBA_REGISTRY_PASSWORD`, or `ALBA_REGISTRY_AUTH=USER:PASSWORD`;
+ * 3. env `DOCKER_AUTH_CONFIG`: a whole docker config as JSON (GitLab's documented way);
+ * 4. GitLab CI, for the host `CI_REGISTRY` names only: `CI_REGISTRY_USER` + `CI_REGISTRY_PASSWORD`,
+ *    else `CI_JOB_TOKEN` as user `gitlab-ci-token`;
+ * 5. GitHub Actions, for `ghcr.io` only: `GITHUB_TOKEN` as `GITHUB_ACTOR`;
+ * 6. docker's `config.json` (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: `credHelpers`,
+ *    then `credsStore`, then `auths` with a base64 `auth`, `username`/`password` or `identitytoken`);
+ * 7. podman's `auth.json` (`$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`).
+ * Helpers run as `docker-credential-NAME get`, as docker runs them. What was used is told by
+ * name (`source`), never by value.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -38,13 +44,44 @@ const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'dock
 
 /** The credentials for `registry` (as written in references: `ghcr.io`, `127.0.0.1:5000`, `docker.io`), or undefined for anonymous access. */
 export async function findCredentials(registry: string, sources: CredentialSources = {}): Promise<Credentials | undefined> {
+  return (await locateCredentials(registry, sources)).credentials;
+}
+
+/** Found credentials and where from. */
+export interface LocatedCredentials {
+  credentials?: Credentials;
+  /** Where they came from, never their value: `--creds`, `CI_JOB_TOKEN`, `/home/u/.docker/config.json (credHelpers: ecr-login)`, or `none` (anonymous). */
+  source: string;
+}
+
+/** As findCredentials, saying which source of the chain gave them. */
+export async function locateCredentials(registry: string, sources: CredentialSources = {}): Promise<LocatedCredentials> {
   const env = sources.env ?? process.env;
-  if (sources.flag !== undefined) return parseCredentials(sources.flag, '--creds');
-  const user = env.ALBA_REGISTRY_USER;
+  const set = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  if (sources.flag !== undefined) return { credentials: parseCredentials(sources.flag, '--creds'), source: '--creds' };
+  const user = set('ALBA_REGISTRY_USER');
   const password = env.ALBA_REGISTRY_PASSWORD;
-  if (user !== undefined && user !== '' && password !== undefined) return { username: user, password };
-  if (env.ALBA_REGISTRY_AUTH !== undefined && env.ALBA_REGISTRY_AUTH !== '')
-    return parseCredentials(env.ALBA_REGISTRY_AUTH, 'ALBA_REGISTRY_AUTH');
+  if (user !== undefined && password !== undefined)
+    return { credentials: { username: user, password }, source: 'ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD' };
+  const albaAuth = set('ALBA_REGISTRY_AUTH');
+  if (albaAuth !== undefined) return { credentials: parseCredentials(albaAuth, 'ALBA_REGISTRY_AUTH'), source: 'ALBA_REGISTRY_AUTH' };
+  const inline = set('DOCKER_AUTH_CONFIG');
+  if (inline !== undefined) {
+    const found = await fromAuthFile(parseAuthFile(inline, 'DOCKER_AUTH_CONFIG'), registry, 'DOCKER_AUTH_CONFIG', env);
+    if (found !== undefined) return found;
+  }
+  const ciRegistry = set('CI_REGISTRY');
+  if (ciRegistry !== undefined && normalizeKey(ciRegistry) === registry) {
+    const ciUser = set('CI_REGISTRY_USER');
+    const ciPassword = set('CI_REGISTRY_PASSWORD');
+    if (ciUser !== undefined && ciPassword !== undefined)
+      return { credentials: { username: ciUser, password: ciPassword }, source: 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD' };
+    const jobToken = set('CI_JOB_TOKEN');
+    if (jobToken !== undefined) return { credentials: { username: 'gitlab-ci-token', password: jobToken }, source: 'CI_JOB_TOKEN' };
+  }
+  const githubToken = set('GITHUB_TOKEN');
+  if (githubToken !== undefined && registry === 'ghcr.io')
+    return { credentials: { username: set('GITHUB_ACTOR') ?? 'x-access-token', password: githubToken }, source: 'GITHUB_TOKEN' };
   const dockerConfig = join(env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
   const podman =
     env.REGISTRY_AUTH_FILE ?? (env.XDG_RUNTIME_DIR === undefined ? undefined : join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
@@ -54,25 +91,33 @@ export async function findCredentials(registry: string, sources: CredentialSourc
     const found = await fromAuthFile(file, registry, path, env);
     if (found !== undefined) return found;
   }
-  return undefined;
+  return { source: 'none' };
 }
 
-async function fromAuthFile(file: AuthFile, registry: string, path: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
+async function fromAuthFile(
+  file: AuthFile,
+  registry: string,
+  path: string,
+  env: NodeJS.ProcessEnv,
+): Promise<LocatedCredentials | undefined> {
   const keys = keysFor(registry);
   const helper = keys.map((k) => file.credHelpers?.[k]).find((h) => h !== undefined) ?? file.credsStore;
   if (helper !== undefined && helper !== '') {
     const fromHelper = await runHelper(helper, registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry, env);
-    if (fromHelper !== undefined) return fromHelper;
+    if (fromHelper !== undefined) return { credentials: fromHelper, source: `${path} (credential helper ${helper})` };
   }
   const auths = file.auths ?? {};
   const entry = Object.entries(auths).find(([key]) => keys.includes(normalizeKey(key)))?.[1];
   if (entry === undefined) return undefined;
-  if (entry.identitytoken !== undefined && entry.identitytoken !== '')
-    return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken };
-  if (entry.auth !== undefined && entry.auth !== '')
-    return parseCredentials(Buffer.from(entry.auth, 'base64').toString('utf8'), `the "auth" of ${registry} in ${path}`);
-  if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
-  return undefined;
+  const credentials =
+    entry.identitytoken !== undefined && entry.identitytoken !== ''
+      ? { username: entry.username ?? '', password: '', identityToken: entry.identitytoken }
+      : entry.auth !== undefined && entry.auth !== ''
+        ? parseCredentials(Buffer.from(entry.auth, 'base64').toString('utf8'), `the "auth" of ${registry} in ${path}`)
+        : entry.username !== undefined && entry.password !== undefined
+          ? { username: entry.username, password: entry.password }
+          : undefined;
+  return credentials === undefined ? undefined : { credentials, source: path };
 }
 
 /** The keys an auth file may use for `registry`. */
@@ -95,11 +140,22 @@ async function readAuthFile(path: string): Promise<AuthFile | undefined> {
   }
   if (text.length > MAX_AUTH_FILE)
     throw new AlbaError('USAGE', `${path} is larger than ${MAX_AUTH_FILE} bytes`, { hint: 'this is not a docker or podman auth file' });
+  return parseAuthFile(text, path);
+}
+
+/** A docker config (or podman auth file) as JSON: an object, else USAGE naming where it came from (never its content). */
+function parseAuthFile(text: string, where: string): AuthFile {
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as AuthFile;
-  } catch (cause) {
-    throw new AlbaError('USAGE', `${path} is not JSON`, { hint: 'fix or remove the file (docker login writes it)', cause });
+    parsed = JSON.parse(text);
+  } catch {
+    throw new AlbaError('USAGE', `${where} is not JSON`, { hint: 'fix or remove it (docker login writes this format)' });
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new AlbaError('USAGE', `${where} is not a docker config (a JSON object with "auths")`, {
+      hint: 'e.g. {"auths": {"registry.example": {"auth": "<base64 of user:password>"}}}',
+    });
+  return parsed as AuthFile;
 }
 
 /** `docker-credential-NAME get` with the server on stdin; undefined when it has no credentials for it. */

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import type { PushOutputFiles } from '../ci/outputs.js';
+import type { ImageGraph } from '../oci/graph.js';
+import type { ImageTag } from '../sink/target.js';
+import { given, stderrLog } from './args.js';
+import { pushGraph, type PushFlags, type PushOutcome } from './push.js';
+
+/** The options of what a push leaves for the next CI job (`alba build --push`, `alba container push`). */
+export function withPushOutputOptions(command: Command): Command {
+  return command
+    .option('--digest-file <file>', 'after a successful push, write the pushed digest (sha256:…) to FILE')
+    .option('--image-name-with-digest-file <file>', 'after a successful push, write HOST/REPO@sha256:… (one line per target) to FILE')
+    .option('--metadata-file <file>', 'after a successful push, write JSON (digest, platforms, and per target name, tags, digest) to FILE');
+}
+
+/** Those options as commander gives them. */
+export interface PushOutputFlags {
+  digestFile?: string;
+  imageNameWithDigestFile?: string;
+  metadataFile?: string;
+}
+
+/**
+ * Pushes `graph` to every target at once, each with its own publish walk over the same graph
+ * (the blobs are the cache's files: built or converted once, read by each walk, the second time
+ * from the page cache). A failed target does not stop the others: the summary names each
+ * target's outcome, then the (first) failure is thrown. The output files are written only when
+ * every target succeeded.
+ */
+export async function pushTargets(
+  graph: ImageGraph,
+  targets: readonly string[],
+  tags: ImageTag[],
+  flags: PushFlags & PushOutputFlags,
+): Promise<PushOutcome[]> {
+  const several = targets.length > 1;
+  const settled = await Promise.allSettled(targets.map((t) => pushGraph(graph, t, tags, flags, several ? { progress: false } : {})));
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (several || failures.length > 0)
+    settled.forEach((s, i) =>
+      stderrLog(s.status === 'fulfilled' ? `✅ ${targets[i]}: pushed ${s.value.pinned}` : `❌ ${targets[i]}: ${message(s.reason)}`),
+    );
+  if (failures.length > 0) {
+    if (several) stderrLog(`${outcomes.length} of ${targets.length} targets pushed; no output file written`);
+    throw failures[0];
+  }
+  const files: PushOutputFiles = {
+    ...given('digestFile', flags.digestFile),
+    ...given('imageNameWithDigestFile', flags.imageNameWithDigestFile),
+    ...given('metadataFile', flags.metadataFile),
+  };
+  if (Object.keys(files).length > 0) {
+    const { pushMetadata, writePushOutputs } = await import('../ci/outputs.js');
+    const metadata = pushMetadata(
+      graph,
+      outcomes.map((o, i) => ({ target: targets[i] ?? o.target, name: o.target, pinned: o.pinned, tags: o.result.tags })),
+    );
+    for (const file of await writePushOutputs(files, metadata)) stderrLog(`wrote ${file}`);
+  }
+  return outcomes;
+}
+
+function message(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}

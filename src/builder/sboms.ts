@@ -3,6 +3,8 @@ import type { DebContent } from '../layer/deb-layer.js';
 import type { Descriptor } from '../oci/types.js';
 import type { LockedPackage } from '../lock/lock-types.js';
 import { parseDep5 } from '../sbom/dep5.js';
+import { CYCLONEDX_SBOM, SPDX_SBOM, type ArtifactKind } from '../oci/artifacts.js';
+import { imageCyclonedx, indexCyclonedx, serializeCyclonedx } from '../sbom/cyclonedx.js';
 import { sbomReferrer, sbomTitle, type SbomReferrer } from '../sbom/referrer.js';
 import { imageSbom, indexSbom, serializeSbom } from '../sbom/spdx.js';
 import type { SbomFile, SbomImageName, SbomPackage } from '../sbom/types.js';
@@ -21,20 +23,29 @@ export interface SbomArtifacts {
 }
 
 /**
- * The SPDX document of every platform image and of the index, each attached to its subject by an
- * OCI 1.1 referrer manifest, its layer titled `<arch>.spdx.json` / `index.spdx.json` (the file a layout gets).
+ * The SPDX 2.3 and the CycloneDX 1.6 document of every platform image and of the index, each
+ * attached to its subject by an OCI 1.1 referrer manifest, its layer titled `<arch>.spdx.json` /
+ * `index.spdx.json` and `<arch>.cdx.json` / `index.cdx.json` (the files a layout gets). SPDX
+ * referrers come first, then CycloneDX ones, each platform then the index.
  */
 export function sbomArtifacts(naming: SbomImageName, images: ImageSbomFacts[], index: Descriptor): SbomArtifacts {
   const referrers: SbomArtifacts['referrers'] = [];
-  const attach = (bytes: Buffer, subject: Descriptor, title: string): void => {
-    referrers.push({ ...sbomReferrer({ sbom: bytes, subject, created: naming.created, title }), subject });
+  const attach = (bytes: Buffer, subject: Descriptor, title: string, kind: ArtifactKind): void => {
+    referrers.push({ ...sbomReferrer({ sbom: bytes, subject, created: naming.created, title, kind }), subject });
   };
-  const perImage = images.map((image) => {
-    const bytes = serializeSbom(imageSbom({ ...naming, ...image, distro: 'debian-12' }));
-    attach(bytes, image.manifest, sbomTitle(archSlug(image.arch)));
-    return { arch: image.arch, manifest: image.manifest, sbom: bytes };
+  const inputs = images.map((image) => ({ ...naming, ...image, distro: 'debian-12' }));
+  const spdx = inputs.map((input) => {
+    const bytes = serializeSbom(imageSbom(input));
+    attach(bytes, input.manifest, sbomTitle(archSlug(input.arch)), SPDX_SBOM);
+    return { arch: input.arch, manifest: input.manifest, sbom: bytes };
   });
-  attach(serializeSbom(indexSbom({ ...naming, index, images: perImage })), index, sbomTitle());
+  attach(serializeSbom(indexSbom({ ...naming, index, images: spdx })), index, sbomTitle(), SPDX_SBOM);
+  const cdx = inputs.map((input) => {
+    const bytes = serializeCyclonedx(imageCyclonedx(input));
+    attach(bytes, input.manifest, sbomTitle(archSlug(input.arch), 'cdx'), CYCLONEDX_SBOM);
+    return { arch: input.arch, manifest: input.manifest, bom: bytes };
+  });
+  attach(serializeCyclonedx(indexCyclonedx({ ...naming, index, images: cdx })), index, sbomTitle(undefined, 'cdx'), CYCLONEDX_SBOM);
   return { referrers };
 }
 

@@ -29,8 +29,16 @@ export const SPDX_SBOM: ArtifactKind = {
   looseDir: 'sbom',
 };
 
+/** The CycloneDX document attached beside the SPDX one by `alba build`. */
+export const CYCLONEDX_SBOM: ArtifactKind = {
+  what: 'CycloneDX SBOM',
+  artifactType: MediaType.cyclonedx,
+  layerMediaType: MediaType.cyclonedx,
+  looseDir: 'sbom',
+};
+
 /** Every kind of referrer alba reads. */
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = [SPDX_SBOM];
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = [SPDX_SBOM, CYCLONEDX_SBOM];
 
 /** The largest artifact layer (an SBOM document) alba reads into memory. */
 export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;

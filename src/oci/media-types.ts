@@ -7,6 +7,7 @@ export const MediaType = {
   layerTar: 'application/vnd.oci.image.layer.v1.tar',
   empty: 'application/vnd.oci.empty.v1+json',
   spdx: 'application/spdx+json',
+  cyclonedx: 'application/vnd.cyclonedx+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
 } as const;

@@ -1,4 +1,4 @@
-import { SPDX_SBOM } from '../oci/artifacts.js';
+import { SPDX_SBOM, type ArtifactKind } from '../oci/artifacts.js';
 import { rfc3339 } from '../oci/config.js';
 import { digestOf } from '../oci/digest.js';
 import type { JsonBlob } from '../oci/json.js';
@@ -16,6 +16,8 @@ export interface SbomReferrerInput {
   created: number;
   /** Layer title, see sbomTitle(). */
   title: string;
+  /** SPDX_SBOM (the default) or CYCLONEDX_SBOM: the artifactType and layer media type. */
+  kind?: ArtifactKind;
 }
 
 /** The SBOM layer blob and the referrer manifest pointing at it. */
@@ -24,26 +26,27 @@ export interface SbomReferrer {
   manifest: JsonBlob;
 }
 
-/** `<arch slug>.spdx.json` for a platform document, `index.spdx.json` for the index document. */
-export function sbomTitle(archSlug?: string): string {
-  return `${archSlug ?? 'index'}.spdx.json`;
+/** `<arch slug>.spdx.json` for a platform document, `index.spdx.json` for the index document (`.cdx.json` for CycloneDX). */
+export function sbomTitle(archSlug?: string, format: 'spdx' | 'cdx' = 'spdx'): string {
+  return `${archSlug ?? 'index'}.${format}.json`;
 }
 
 /**
- * The OCI 1.1 artifact manifest that attaches an SPDX document to its subject: artifactType
- * application/spdx+json, the empty config, the document as the one layer, in canonical JSON.
+ * The OCI 1.1 artifact manifest that attaches an SBOM document to its subject: artifactType
+ * application/spdx+json (or application/vnd.cyclonedx+json), the empty config, the document as the one layer, in canonical JSON.
  * The manifest descriptor carries artifactType and annotations, as referrers index entries do.
  */
 export function sbomReferrer(input: SbomReferrerInput): SbomReferrer {
+  const kind = input.kind ?? SPDX_SBOM;
   const sbomBytes = Buffer.from(input.sbom);
   const sbomDescriptor: Descriptor = {
-    mediaType: SPDX_SBOM.layerMediaType,
+    mediaType: kind.layerMediaType,
     digest: digestOf(sbomBytes),
     size: sbomBytes.length,
     annotations: { [Annotation.title]: input.title },
   };
   const manifest = artifactManifestBlob({
-    artifactType: SPDX_SBOM.artifactType,
+    artifactType: kind.artifactType,
     layers: [sbomDescriptor],
     subject: { mediaType: input.subject.mediaType, digest: input.subject.digest, size: input.subject.size },
     annotations: { [Annotation.created]: rfc3339(input.created) },

@@ -272,7 +272,7 @@ describe('alba build of the fixture distro', () => {
       if (p.arch === 'all') assert.deepEqual(amd, arm, `${name} layer`);
       else assert.notEqual(amd.digest, arm.digest, `${name} layer`);
     }
-    const sbomBlobs = 7; // 3 SPDX documents, 3 referrer manifests, the empty config `{}`
+    const sbomBlobs = 13; // 3 SPDX and 3 CycloneDX documents, their 6 referrer manifests, the empty config `{}`
     assert.equal((await blobDigests(layout)).size, reachableBlobs(image).size + sbomBlobs, 'blobs stored beyond the image graph and SBOMs');
   });
 
@@ -382,7 +382,7 @@ describe('alba build of the fixture distro', () => {
     assert.deepEqual(second.manifests, first.manifests);
     assert.deepEqual(await readFile(join(out2, 'index.json')), await readFile(join(layout, 'index.json')));
     const names = (await readdir(join(layout, 'sbom'))).sort();
-    assert.deepEqual(names, ['amd64.spdx.json', 'arm64.spdx.json', 'index.spdx.json']);
+    assert.deepEqual(names, ['amd64.cdx.json', 'amd64.spdx.json', 'arm64.cdx.json', 'arm64.spdx.json', 'index.cdx.json', 'index.spdx.json']);
     assert.deepEqual((await readdir(join(out2, 'sbom'))).sort(), names);
     for (const name of names)
       assert.ok((await readFile(join(out2, 'sbom', name))).equals(await readFile(join(layout, 'sbom', name))), name);

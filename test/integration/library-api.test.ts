@@ -60,7 +60,7 @@ describe('library API', () => {
     assert.deepEqual(Object.keys(lock.archs).sort(), ['amd64', 'arm64']);
     const result = await build({ recipe, lock, cacheDir, targets: applyMirrors(recipe.sources, [], undefined), log: () => undefined });
     assert.equal(result.graph.images.length, 2);
-    assert.equal(result.graph.referrers.length, 3, 'an SBOM per platform and one for the index');
+    assert.equal(result.graph.referrers.length, 6, 'an SPDX and a CycloneDX SBOM per platform and for the index');
     assert.equal(result.graph.root.descriptor.digest, result.index.digest);
 
     const order: string[] = [];
@@ -86,7 +86,7 @@ describe('library API', () => {
     const back = await readLayoutGraph(dir);
     assert.equal(back.ref, 'lib');
     assert.equal(back.graph.root.descriptor.digest, result.index.digest);
-    assert.equal(back.graph.referrers.length, 3, 'the layout source finds the SBOM referrers by subject');
+    assert.equal(back.graph.referrers.length, 6, 'the layout source finds the SBOM referrers by subject');
     assert.ok((await readFile(join(dir, 'sbom', 'index.spdx.json'))).length > 0);
   });
 

@@ -32,7 +32,10 @@ export type ErrorCode =
   | 'TOO_LARGE'
   | 'TAG_SHARED'
   | 'TAG_EXISTS'
-  | 'S3';
+  | 'S3'
+  | 'SIGN_KEY'
+  | 'SIGNATURE_MISSING'
+  | 'ATTESTATION_INVALID';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */
 export class AlbaError extends Error {

@@ -34,6 +34,8 @@ export interface BuildRecipeOptions extends Partial<Pick<BuildOptions, 'archs' |
 /** A recipe's build, and what it was built from. */
 export interface RecipeBuild extends BuildResult {
   recipe: Recipe;
+  /** The lock it was built from (the lock file's, or the one resolved now). */
+  lock: LockFile;
   /** True when there was no lock and the recipe was resolved for this build (nothing is written to the lock file). */
   resolved: boolean;
 }
@@ -91,5 +93,5 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     ...(verified === undefined ? {} : { verified }),
   });
-  return { ...result, recipe, resolved: verified !== undefined };
+  return { ...result, recipe, lock, resolved: verified !== undefined };
 }

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { BuildProgress } from '../builder/build.js';
+import type { RecipeBuild } from '../builder/build-recipe.js';
+import type { ImageGraph } from '../oci/graph.js';
+import type { ImageTag } from '../sink/target.js';
 import { AlbaError } from '../errors.js';
 import type { OutputFormat } from '../sink/build-output.js';
 import { formatBytes } from '../util/format-bytes.js';
@@ -23,6 +26,7 @@ interface BuildFlags extends RegistryFlagValues, PushOutputFlags {
   annotation?: string[];
   push?: string[];
   annotationsFromCi?: boolean;
+  signKey?: string;
 }
 
 /** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout (or archives), and pushes it with --push. */
@@ -47,6 +51,7 @@ export function buildCommand(): Command {
         .option('--annotations-from-ci', "add org.opencontainers.image.source/revision/url/version from GitHub's or GitLab's variables")
         .option('--push <target>', 'then push, as `alba container push` does (docker://…, oci:DIR, s3://…); repeatable', repeatable)
         .option('--no-pages', 'with --push to s3://: leave the download pages alone')
+        .option('--sign-key <file>', 'with --push: sign, attest the SBOMs and SLSA provenance (see docs/trust.md)')
         .option('--json', 'print one JSON object'),
     ),
   )
@@ -68,6 +73,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const progress = new Progress((elapsed) =>
     state === undefined && locking !== undefined ? describeLock(locking, elapsed) : describeProgress(state, elapsed - (since ??= elapsed)),
   ).tick();
+  const startedOn = new Date();
   const built = await buildRecipe(resolve(recipePath), {
     ...given('cacheDir', flags.cache),
     ...given('mirrors', flags.mirror),
@@ -99,10 +105,11 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const written = writeLayout
     ? await writeOutput(built.graph, { format, out: outPath, tag: recipe.tag, repoTag: `${recipe.name}:${recipe.tag}`, log: stderrLog })
     : [];
+  const tags = [{ name: recipe.name, tag: recipe.tag }];
   const pushed =
     flags.push === undefined
       ? undefined
-      : await (await import('./push-targets.js')).pushTargets(built.graph, flags.push, [{ name: recipe.name, tag: recipe.tag }], flags);
+      : await (await import('./push-targets.js')).pushTargets(built.graph, flags.push, tags, flags, await signing(built, flags, tags, startedOn, annotations));
   if (flags.json === true) {
     const manifests = built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
     const where = format === 'oci' ? { layout: outPath } : { archives: written };
@@ -124,6 +131,14 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   for (const file of written)
     out(`wrote ${file} (${format}, tag ${recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`);
   for (const p of pushed ?? []) out(p.pinned);
+}
+
+/** With --sign-key: the graph signed for each target, with the build's provenance (trust/sign-push.ts). */
+async function signing(built: RecipeBuild, flags: BuildFlags, tags: ImageTag[], startedOn: Date, annotations: Record<string, string>): Promise<((t: string) => Promise<ImageGraph>) | undefined> {
+  if (flags.signKey === undefined) return undefined;
+  const { signerFor, buildProvenance } = await import('../trust/sign-push.js');
+  const sign = await signerFor(flags.signKey, await buildProvenance(built, startedOn, annotations));
+  return (t) => sign(built.graph, t, tags);
 }
 
 /** The progress line of a build: `.debs 12/40, 8.1 MB of 20.3 MB, 4.2 MB/s` or `layers 7/38`, with the elapsed time. */

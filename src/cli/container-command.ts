@@ -16,6 +16,7 @@ interface ContainerPushFlags extends Omit<PushFlags, 'chunkSize' | 'concurrency'
   chunkSize?: string;
   concurrency?: string;
   json?: boolean;
+  signKey?: string;
 }
 
 /** `alba container push|ls|rm|gc|repair`. */
@@ -36,6 +37,7 @@ export function containerCommand(): Command {
     .option('--concurrency <n>', 'nodes stored at once (default 4)')
     .option('--cache <dir>', 'blob cache and mount hints (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
     .option('--no-pages', 's3: leave the download pages (v2/NAME/index.html, index.html) alone')
+    .option('--sign-key <file>', 'sign the index and each platform, attest the SBOMs (cosign key: ALBA_SIGN_PASSWORD; docs/trust.md)')
     .option('--json', 'print one JSON object');
   withPushOutputOptions(push)
     .addHelpText('after', '\nExample:\n  alba container push -t app:1.0 -t app:latest out/app docker://registry.example:5000')
@@ -53,12 +55,13 @@ async function pushRun(src: string, targets: string[], flags: ContainerPushFlags
   targets.forEach(parseTarget); // a mistyped target fails before the source is read
   const tags = parseTags(flags.tag ?? []);
   const graph = await loadSource(resolve(src), flags.ref, flags.cache);
-  const { chunkSize, concurrency, ...rest } = flags;
+  const { chunkSize, concurrency, signKey, ...rest } = flags;
+  const signed = signKey === undefined ? undefined : await (await import('../trust/sign-push.js')).signerFor(signKey);
   const sizes = {
     ...given('chunkSize', chunkSize === undefined ? undefined : positiveInt(chunkSize, '--chunk-size')),
     ...given('concurrency', concurrency === undefined ? undefined : positiveInt(concurrency, '--concurrency')),
   };
-  const outcomes = await pushTargets(graph, targets, tags, { ...rest, ...sizes });
+  const outcomes = await pushTargets(graph, targets, tags, { ...rest, ...sizes }, signed && ((t) => signed(graph, t, tags)));
   const json = outcomes.map(({ target, result, pinned, credentials }) => ({
     target,
     digest: result.root.digest,

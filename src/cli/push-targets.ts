@@ -32,9 +32,11 @@ export async function pushTargets(
   targets: readonly string[],
   tags: ImageTag[],
   flags: PushFlags & PushOutputFlags,
+  /** The graph for one target, when it depends on it (signatures name the target's repository: trust/sign-push.ts). */
+  graphFor?: (target: string) => Promise<ImageGraph>,
 ): Promise<PushOutcome[]> {
   const several = targets.length > 1;
-  const settled = await Promise.allSettled(targets.map((t) => pushGraph(graph, t, tags, flags, several ? { progress: false } : {})));
+  const settled = await Promise.allSettled(targets.map(async (t) => pushGraph((await graphFor?.(t)) ?? graph, t, tags, flags, several ? { progress: false } : {})));
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   if (several || failures.length > 0)

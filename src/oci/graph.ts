@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { VerifyingStream } from './digest.js';
 import { AlbaError } from '../errors.js';
+import type { Attachment } from './cosign.js';
 import type { JsonBlob } from './json.js';
 import type { Descriptor } from './types.js';
 
@@ -37,6 +38,8 @@ export interface ImageGraph {
   /** The platform manifests of an index root, with their config and layers; for a manifest root, that one image. */
   images: ManifestNode[];
   referrers: Referrer[];
+  /** cosign signatures and attestations (oci/cosign.ts), merged into what the store's `sha256-<hex>.sig|.att` tags hold; only when signing was asked for. */
+  attachments?: Attachment[];
 }
 
 /** One image of a graph as a graph of its own: that manifest as the root, with its referrers. */

@@ -3,15 +3,16 @@
  * then the root, then the referrer manifests after their subject, then the referrers' links, then
  * the tags, so that no reader ever sees a manifest whose content is missing, or a tag before its image.
  */
-import type { Blob, ImageGraph, ManifestNode } from '../oci/graph.js';
+import { mergeAttachment } from '../oci/cosign.js';
+import { memoryBlob, type Blob, type ImageGraph, type ManifestNode } from '../oci/graph.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { Sink, StoreOutcome } from './sink.js';
 
 /** What the walk tells as it goes. */
 export interface PublishEvent {
-  /** `blob`, `manifest`, `referrer` or `tag`. */
-  kind: 'blob' | 'manifest' | 'referrer' | 'tag';
+  /** `blob`, `manifest`, `referrer`, `attachment` (a cosign signature or attestation manifest) or `tag`. */
+  kind: 'blob' | 'manifest' | 'referrer' | 'attachment' | 'tag';
   /** The node's descriptor (the root's for a tag). */
   descriptor: Descriptor;
   outcome: StoreOutcome;
@@ -116,6 +117,17 @@ async function walk(
       (b, held) => (held ? skip() : sink.putManifest(b)),
     );
     await mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers));
+    // signatures and attestations once what they sign is stored, before the tags: a tag never names an image its signature is not yet beside
+    await mapLimit(graph.attachments ?? [], limit, async (attachment) => {
+      const merged = mergeAttachment(await sink.readTag?.(attachment.tag), attachment);
+      if (merged === undefined) return emit({ kind: 'attachment', descriptor: attachment.subject, outcome: 'skipped' });
+      for (const blob of [memoryBlob(merged.config), ...merged.added]) result.blobs[await sink.putBlob(blob)]++;
+      const manifest = memoryBlob(merged.manifest);
+      const outcome = await sink.putManifest(manifest);
+      await (sink.tagAttachment === undefined ? sink.tag(attachment.tag, manifest) : sink.tagAttachment(attachment.tag, manifest));
+      result.manifests[outcome]++;
+      emit({ kind: 'attachment', descriptor: merged.manifest.descriptor, outcome });
+    });
     for (const tag of tags) {
       const outcome = await sink.tag(tag, graph.root);
       emit({ kind: 'tag', descriptor: graph.root.descriptor, outcome, tag });

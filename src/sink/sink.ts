@@ -27,6 +27,10 @@ export interface Sink {
   linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void>;
   /** Points `tag` at the root (already stored); 'skipped' when it already did. */
   tag(tag: string, root: Blob): Promise<StoreOutcome>;
+  /** The manifest `tag` points at, when there is one: cosign's `sha256-<hex>.sig|.att` tags are merged with, not replaced (absent: nothing is ever there). */
+  readTag?(tag: string): Promise<Buffer | undefined>;
+  /** Points a signature or attestation tag at its manifest (already stored): not an image tag (no push record, not in tags/list); absent: tag(). */
+  tagAttachment?(tag: string, manifest: Blob): Promise<void>;
   /** Called once after the last tag (`ok`) or after a failure: a sink that stages its output commits or discards it here. */
   finish(ok: boolean): Promise<void>;
   /**

@@ -123,6 +123,8 @@ export async function openRegistrySink(
       return 'sent';
     },
     linkReferrers: link,
+    readTag: async (tag: string) => (await client.manifestIfFound(tag))?.bytes,
+    tagAttachment: async (tag: string, manifest: Blob) => void (await client.putManifest(tag, manifest)),
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       if (tag === LEASE_TAG)
         throw new AlbaError('USAGE', `${tag} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });

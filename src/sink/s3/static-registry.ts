@@ -57,6 +57,8 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
       await putOnce(key(`manifests/${index.descriptor.digest}`), memoryBlob(index), MediaType.index);
       await store.put(tagKey, index.bytes, { contentType: MediaType.index, cacheControl: MUTABLE });
     },
+    readTag: async (tag) => (await store.get(key(`manifests/${tag}`), MAX_MANIFEST_BYTES))?.bytes,
+    tagAttachment: async (tag, m) => void (await store.put(key(`manifests/${tag}`), await blobBytes(m, MAX_MANIFEST_BYTES), { contentType: m.descriptor.mediaType, cacheControl: MUTABLE })),
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       const bytes = await blobBytes(root, MAX_MANIFEST_BYTES);
       tagged.push(tag);

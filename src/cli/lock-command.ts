@@ -4,7 +4,7 @@ import type { LockOptions } from '../lock/lock.js';
 import { given, indexCompressionOption, out, repeatable, stderrLog } from './args.js';
 import { Progress } from './progress.js';
 
-interface LockFlags {
+export interface LockFlags {
   update?: boolean;
   mirror?: string[];
   cache?: string;
@@ -12,6 +12,8 @@ interface LockFlags {
   allowDowngrade?: boolean;
   indexCompression?: string;
   json?: boolean;
+  check?: boolean;
+  snapshot?: string;
 }
 
 /** How far a lock is, as lock()'s onProgress tells it. */
@@ -33,6 +35,8 @@ export function lockCommand(): Command {
     .option('--allow-downgrade', 'accept Release files older than those the lock recorded (refused by default: a rollback)')
     .option('--index-compression <c>', 'auto (xz from snapshot.debian.org, gz from mirrors), xz or gz')
     .option('--json', 'print one JSON object')
+    .option('--check', 'compare the lock with what the sources serve now; write nothing; exit 3 when packages would change')
+    .option('--snapshot <latest|TIMESTAMP>', 'with --check on a snapshot recipe: compare against this snapshot instead')
     .addHelpText('after', '\nExample:\n  alba lock recipes/busybox.yaml --mirror apt --update')
     .action(run);
 }
@@ -50,6 +54,8 @@ async function run(recipeArg: string, flags: LockFlags): Promise<void> {
   const recipePath = resolve(recipeArg);
   const recipe = await loadRecipe(recipePath);
   const lockPath = lockPathFor(recipePath);
+  if (flags.check === true || flags.snapshot !== undefined)
+    return (await import('./lock-check.js')).lockCheck(recipe, lockPath, flags, indexCompression);
   const existing = await readLock(lockPath);
   if (existing !== undefined && flags.update !== true && isLockFresh(existing, recipe))
     return stderrLog(`${lockPath} is up to date (use --update to re-resolve)`);

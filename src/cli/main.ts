@@ -19,7 +19,8 @@ async function main(args: string[]): Promise<number> {
   }
   try {
     await root.parseAsync(argv, { from: 'user' });
-    return 0;
+    // a command may end with a status of its own (`alba lock --check`: 3 when packages would change)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError && err.exitCode === 0) return 0;
     printError(err);

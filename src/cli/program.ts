@@ -10,6 +10,7 @@ import { pagesCommand } from './pages-command.js';
 import { sbomCommand } from './sbom-command.js';
 import { refuseRepeatedValues } from './single-value.js';
 import { staticCommand } from './static-command.js';
+import { verifyCommand } from './verify-command.js';
 
 /** The command tree. Each command imports the library only when it runs: a push does not pay for OpenPGP or the resolver. */
 export function program(): Command {
@@ -21,6 +22,7 @@ export function program(): Command {
     .addCommand(lockCommand())
     .addCommand(buildCommand())
     .addCommand(sbomCommand())
+    .addCommand(verifyCommand())
     .addCommand(containerCommand())
     .addCommand(staticCommand())
     .addCommand(pagesCommand())

@@ -2,7 +2,7 @@
  * The referrer kinds alba attests, and the in-toto predicate type each becomes (what
  * `cosign verify-attestation --type` names). A new SBOM format is one more row.
  */
-import { SPDX_SBOM, type ArtifactKind } from '../oci/artifacts.js';
+import { CYCLONEDX_SBOM, SPDX_SBOM, type ArtifactKind } from '../oci/artifacts.js';
 
 export interface AttestedKind {
   kind: ArtifactKind;
@@ -11,4 +11,7 @@ export interface AttestedKind {
   cosignType: string;
 }
 
-export const ATTESTED_KINDS: readonly AttestedKind[] = [{ kind: SPDX_SBOM, predicateType: 'https://spdx.dev/Document', cosignType: 'spdxjson' }];
+export const ATTESTED_KINDS: readonly AttestedKind[] = [
+  { kind: SPDX_SBOM, predicateType: 'https://spdx.dev/Document', cosignType: 'spdxjson' },
+  { kind: CYCLONEDX_SBOM, predicateType: 'https://cyclonedx.org/bom', cosignType: 'cyclonedx' },
+];

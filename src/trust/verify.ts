@@ -1,0 +1,136 @@
+/**
+ * `alba verify`: the cosign signatures of an image's root and of each platform manifest, checked
+ * with a public key; the attestations signed by that key (their DSSE signature, their subject
+ * being the image they are attached to); the SBOM referrers being the documents the attestations
+ * sign. Signatures and attestations of other keys are passed over (a second signer's), but one of
+ * this key that names another image is a failure. Reads any store through an ArtifactReader.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { KeyObject } from 'node:crypto';
+import { AlbaError, type ErrorCode } from '../errors.js';
+import { findArtifact, readArtifact, type ArtifactReader } from '../oci/artifacts.js';
+import { attachmentLayers, attachmentTag, Cosign } from '../oci/cosign.js';
+import { digestHex, type Digest } from '../oci/digest.js';
+import { parseManifestJson } from '../oci/manifest-json.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Descriptor } from '../oci/types.js';
+import { MAX_ENVELOPE_BYTES, pae, parseEnvelope, parseStatement, signedDigest } from './dsse.js';
+import { verifySignature } from './keys.js';
+import { ATTESTED_KINDS } from './predicates.js';
+
+/** Where to verify: a store, the root digest, how messages name it, and the manifests its tags name. */
+export interface TrustSource {
+  name: string;
+  reader: ArtifactReader;
+  root: Digest;
+  /** The manifest bytes `tag` points at (cosign's `sha256-<hex>.sig|.att`), undefined when there is none. */
+  tag(tag: string): Promise<Buffer | undefined>;
+}
+
+/** What was found for one manifest (the root, or a platform's). */
+export interface SubjectReport {
+  digest: string;
+  platform?: string;
+  /** Signatures of this key that verify. */
+  signatures: number;
+  /** Predicate types of the attestations of this key that verify (with their subject). */
+  attestations: string[];
+  /** Layers of other keys, passed over. */
+  others: number;
+}
+
+/** The result: each subject, and every failure (code and message). */
+export interface VerifyReport {
+  name: string;
+  root: string;
+  subjects: SubjectReport[];
+  failures: { code: ErrorCode; digest: string; message: string }[];
+}
+
+/** Verifies the image `source.root` names with `key`; failures are listed, not thrown (see failIfAny). */
+export async function verifyImage(source: TrustSource, key: KeyObject): Promise<VerifyReport> {
+  const report: VerifyReport = { name: source.name, root: source.root, subjects: [], failures: [] };
+  const rootBytes = await source.reader.manifest(source.root);
+  if (rootBytes === undefined) throw new AlbaError('REGISTRY', `${source.name}: ${source.root} is not there`, { hint: 'check the reference' });
+  const root = parseManifestJson(rootBytes, (why) => source.reader.invalid(source.root, why));
+  const children: Descriptor[] = root.mediaType === MediaType.index || root.mediaType === MediaType.dockerManifestList ? (root.manifests ?? []) : [];
+  const subjects = [{ digest: source.root } as Descriptor, ...children];
+  for (const subject of subjects) {
+    const fail = (code: ErrorCode, message: string): void => void report.failures.push({ code, digest: subject.digest, message: `${source.name}@${subject.digest}: ${message}` });
+    const entry: SubjectReport = { digest: subject.digest, ...(subject.platform === undefined ? {} : { platform: platformText(subject.platform) }), signatures: 0, attestations: [], others: 0 };
+    report.subjects.push(entry);
+    await checkSignatures(source, subject.digest as Digest, key, entry, fail);
+    await checkAttestations(source, subject.digest as Digest, key, entry, fail);
+  }
+  return report;
+}
+
+/** Throws the first failure's code with every failure in the message. */
+export function failIfAny(report: VerifyReport): void {
+  const [first] = report.failures;
+  if (first === undefined) return;
+  throw new AlbaError(first.code, report.failures.map((f) => f.message).join('\n  '), {
+    hint: 'do not deploy this image on the strength of these signatures; sign it again (alba build --push --sign-key, cosign sign) or check the key',
+  });
+}
+
+type Fail = (code: ErrorCode, message: string) => void;
+
+async function checkSignatures(source: TrustSource, subject: Digest, key: KeyObject, entry: SubjectReport, fail: Fail): Promise<void> {
+  const tag = attachmentTag(subject, 'sig');
+  const layers = attachmentLayers(await source.tag(tag)).filter((l) => l.mediaType === Cosign.simpleSigning);
+  if (layers.length === 0) return fail('SIGNATURE_MISSING', `no signature (no ${tag} with simple signing layers)`);
+  for (const layer of layers) {
+    const payload = await source.reader.blob(layer, MAX_ENVELOPE_BYTES);
+    const signature = Buffer.from(layer.annotations?.[Cosign.signature] ?? '', 'base64');
+    if (!verifySignature(key, payload, signature)) {
+      entry.others++;
+      continue;
+    }
+    const claimed = signedDigest(payload, `${source.name}@${layer.digest}`);
+    if (claimed !== subject) return fail('SIGNATURE_INVALID', `a signature by this key names another image (${claimed})`);
+    entry.signatures++;
+  }
+  if (entry.signatures === 0) fail('SIGNATURE_INVALID', `none of the ${layers.length} signatures under ${tag} verifies with this key`);
+}
+
+async function checkAttestations(source: TrustSource, subject: Digest, key: KeyObject, entry: SubjectReport, fail: Fail): Promise<void> {
+  const layers = attachmentLayers(await source.tag(attachmentTag(subject, 'att'))).filter((l) => l.mediaType === Cosign.dsse);
+  for (const layer of layers) {
+    const where = `${source.name}@${layer.digest}`;
+    let envelope;
+    try {
+      envelope = parseEnvelope(await source.reader.blob(layer, MAX_ENVELOPE_BYTES), where);
+    } catch (err) {
+      if (err instanceof AlbaError) return fail(err.code, err.message);
+      throw err;
+    }
+    const payload = Buffer.from(envelope.payload, 'base64');
+    const signed = envelope.signatures.some((s) => verifySignature(key, pae(envelope.payloadType, payload), Buffer.from(s.sig, 'base64')));
+    if (!signed) {
+      entry.others++;
+      continue;
+    }
+    let statement;
+    try {
+      statement = parseStatement(payload, where);
+    } catch (err) {
+      if (err instanceof AlbaError) return fail(err.code, err.message);
+      throw err;
+    }
+    if (!statement.subject.some((s) => s.digest?.sha256 === digestHex(subject)))
+      return fail('ATTESTATION_INVALID', `an attestation (${statement.predicateType}) by this key is about another image (${statement.subject.map((s) => s.digest?.sha256).join(', ')})`);
+    const attested = ATTESTED_KINDS.find((a) => a.predicateType === statement.predicateType);
+    if (attested !== undefined) {
+      const found = await findArtifact(source.reader, subject, attested.kind);
+      const document = found === undefined ? undefined : (JSON.parse((await readArtifact(source.reader, found)).toString('utf8')) as unknown);
+      if (document !== undefined && !isDeepStrictEqual(document, statement.predicate))
+        return fail('ATTESTATION_INVALID', `the ${attested.kind.what} attached (${found?.descriptor.digest}) is not the one the attestation signs`);
+    }
+    entry.attestations.push(statement.predicateType);
+  }
+}
+
+function platformText(p: NonNullable<Descriptor['platform']>): string {
+  return [p.os, p.architecture, ...(p.variant === undefined ? [] : [p.variant])].join('/');
+}

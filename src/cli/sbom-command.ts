@@ -1,29 +1,34 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { AlbaError } from '../errors.js';
 import { anyRegistryFlag, registryAccess, registryClientOptions, withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
 
 interface SbomFlags extends RegistryFlagValues {
   platform?: string;
+  format: 'spdx' | 'cyclonedx';
   ref?: string;
 }
 
 /**
- * `alba sbom LAYOUT|REF [--platform P]`: prints the SPDX document of an image (default: of the
- * index), from an OCI layout directory or, for anything that is not a directory or a path, a registry.
+ * `alba sbom LAYOUT|REF [--platform P] [--format spdx|cyclonedx]`: prints the SPDX (or CycloneDX)
+ * document of an image (default: of the index), from an OCI layout directory or, for anything that is not a directory or a path, a registry.
  */
 export function sbomCommand(): Command {
   return withRegistryOptions(
     new Command('sbom')
-      .description("print the SPDX SBOM of an image (default: the index's), from an OCI layout or a registry")
+      .description("print the SPDX or CycloneDX SBOM of an image (default: the index's), from an OCI layout or a registry")
       .argument('<target>', 'a layout directory, or an image reference HOST/NAME:TAG or HOST/NAME@sha256:…')
       .option('--platform <platform>', "the document of that platform's image (e.g. linux/arm64)")
+      .addOption(new Option('--format <format>', 'which document: SPDX 2.3 or CycloneDX 1.6').choices(['spdx', 'cyclonedx']).default('spdx'))
       .option('--ref <tag>', 'layouts only: which index of index.json, when it holds several'),
   )
-    .addHelpText('after', '\nExample:\n  alba sbom out/busybox --platform linux/arm64 | jq .packages[].name')
+    .addHelpText(
+      'after',
+      '\nExample:\n  alba sbom out/busybox --platform linux/arm64 | jq .packages[].name\n  alba sbom ghcr.io/acme/app:1.0 --format cyclonedx | jq .components[].purl',
+    )
     .action(async (target: string, flags: SbomFlags) => {
-      const platform = flags.platform === undefined ? {} : { platform: flags.platform };
+      const platform = { format: flags.format, ...(flags.platform === undefined ? {} : { platform: flags.platform }) };
       if (looksLikePath(target) || (await isDirectory(target))) {
         if (anyRegistryFlag(registryAccess(flags))) {
           throw new AlbaError(

@@ -1,18 +1,26 @@
 /**
- * Reading the SPDX document of an image back, from any store: the subject (what a ref names, or
+ * Reading the SPDX or CycloneDX document of an image back, from any store: the subject (what a ref names, or
  * its platform manifest) is resolved here, the referrer is found by oci/artifacts.ts over the
  * store's reader (an OCI layout here, a registry in read-registry.ts).
  */
 import { findArch } from '../debian/arch.js';
 import { AlbaError } from '../errors.js';
-import { findArtifact, readArtifact, SPDX_SBOM, type ArtifactReader } from '../oci/artifacts.js';
+import { CYCLONEDX_SBOM, findArtifact, readArtifact, SPDX_SBOM, type ArtifactKind, type ArtifactReader } from '../oci/artifacts.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { parseManifestJson, platformString } from '../oci/manifest-json.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { layoutArtifactReader, readLayout, selectRoot } from '../source/oci-layout.js';
 
+/** The SBOM formats alba writes, by the name `--format` takes. */
+export const SBOM_FORMATS = { spdx: SPDX_SBOM, cyclonedx: CYCLONEDX_SBOM } as const satisfies Record<string, ArtifactKind>;
+
+/** `spdx` (SPDX 2.3) or `cyclonedx` (CycloneDX 1.6). */
+export type SbomFormat = keyof typeof SBOM_FORMATS;
+
 /** Which SBOM to read from a layout. */
 export interface ReadSbomOptions {
+  /** Which document: `spdx` (the default) or `cyclonedx`. */
+  format?: SbomFormat;
   /** `linux/arm64`, `arm64`, `arm/v7`, `armhf`…; without it, the document of the index. */
   platform?: string;
   /** `org.opencontainers.image.ref.name` of the index in index.json, when the layout holds several. */
@@ -30,9 +38,10 @@ export interface SbomSource {
 }
 
 /**
- * The SPDX document stored in an OCI layout for a platform image (or the index without
- * `platform`): the layer of the newest referrer manifest whose subject is that manifest and whose
- * artifactType is application/spdx+json, found among the layout's blobs.
+ * The SPDX (or, with `format: 'cyclonedx'`, CycloneDX) document stored in an OCI layout for a
+ * platform image (or the index without `platform`): the layer of the newest referrer manifest whose
+ * subject is that manifest and whose artifactType is application/spdx+json
+ * (application/vnd.cyclonedx+json), found among the layout's blobs.
  */
 export async function readSbom(layoutDir: string, options: ReadSbomOptions = {}): Promise<Buffer> {
   const layout = await readLayout(layoutDir);
@@ -40,16 +49,18 @@ export async function readSbom(layoutDir: string, options: ReadSbomOptions = {})
   return readSbomFrom(
     { reader: layoutArtifactReader(layout), root: parseDigest(root.digest), name: layoutDir, notFoundHint: 'build the image with `alba build` (which attaches an SBOM to every image and the index), or check the platform name' },
     options.platform,
+    options.format,
   );
 }
 
-/** The SPDX document of `source.root` (an index or a manifest) or, with `platform`, of that platform's manifest in the root index. */
-export async function readSbomFrom(source: SbomSource, platform?: string): Promise<Buffer> {
+/** The SBOM (SPDX unless `format` says otherwise) of `source.root` (an index or a manifest) or, with `platform`, of that platform's manifest in the root index. */
+export async function readSbomFrom(source: SbomSource, platform?: string, format: SbomFormat = 'spdx'): Promise<Buffer> {
+  const kind = SBOM_FORMATS[format];
   const subject = platform === undefined ? source.root : await platformSubject(source, platform);
-  const found = await findArtifact(source.reader, subject, SPDX_SBOM);
+  const found = await findArtifact(source.reader, subject, kind);
   if (found === undefined) {
     const what = platform === undefined ? source.name : `platform ${platform} of ${source.name}`;
-    throw new AlbaError('SBOM_NOT_FOUND', `no SPDX SBOM for ${what} (${subject}): no referrer with artifactType ${SPDX_SBOM.artifactType}`, {
+    throw new AlbaError('SBOM_NOT_FOUND', `no ${kind.what} for ${what} (${subject}): no referrer with artifactType ${kind.artifactType}`, {
       hint: typeof source.notFoundHint === 'string' ? source.notFoundHint : source.notFoundHint(subject),
     });
   }

@@ -576,8 +576,8 @@ describe(
       assert.equal(left.length, 1);
       assert.deepEqual(
         await keys(`df-dist-v1/albatros/`),
-        (await keys(`df-dist-v1/albatros/${left[0]}`)).sort(),
-        'only the kept tag has objects',
+        [...(await keys(`df-dist-v1/albatros/${left[0]}`)), 'df-dist-v1/albatros/index.html'].sort(),
+        'only the kept tag has objects (and the download page)',
       );
       const bin = await fetch(`${front.url}/df-dist-v1/albatros/${left[0]}/linux/amd64/albatros`);
       assert.equal(await bin.text(), 'albatros for linux/amd64\n');

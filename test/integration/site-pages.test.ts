@@ -358,34 +358,47 @@ describe(
         await v.page.$eval('article[id="1.0.0"] p.meta code.digest', (c) => c.textContent),
         `sha256:${sha256(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${front.host}/team/fixture:1.0.0`]))}`,
       );
+      const types: Record<string, string> = { SPDX: 'application/spdx+json', CycloneDX: 'application/vnd.cyclonedx+json' };
       for (const row of shown) {
-        assert.deepEqual(
-          row.sboms.map((s) => s.format),
-          ['SPDX'],
-          `${row.platform} has its SPDX document`,
-        );
-        // the referrer of the platform manifest, as a registry client finds it (the referrers tag)
+        // the referrers of the platform manifest, as a registry client finds them (the referrers tag)
         const referrers = JSON.parse(
           skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${front.host}/team/fixture:sha256-${row.digest.slice(7)}`]),
         ) as { manifests: { digest: string; artifactType?: string }[] };
-        const spdx = referrers.manifests.find((m) => m.artifactType === 'application/spdx+json')!;
-        const referrer = JSON.parse(
-          skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${front.host}/team/fixture@${spdx.digest}`]),
-        ) as { layers: { digest: string }[] };
-        const fetched = await v.page.evaluate(async (href) => {
-          const res = await fetch(href);
-          const bytes = await res.arrayBuffer();
-          const hash = await crypto.subtle.digest('SHA-256', bytes);
-          return {
-            sha256: [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join(''),
-            spdx: (JSON.parse(new TextDecoder().decode(bytes)) as { spdxVersion?: string }).spdxVersion,
-          };
-        }, row.sboms[0]!.href);
-        assert.deepEqual(
-          fetched,
-          { sha256: referrer.layers[0]!.digest.slice(7), spdx: 'SPDX-2.3' },
-          `${row.platform}: the SBOM link downloads the referrer's document`,
+        const sboms = referrers.manifests.filter((m) => Object.values(types).includes(m.artifactType ?? ''));
+        assert.ok(
+          row.sboms.some((s) => s.format === 'SPDX'),
+          `${row.platform} has its SPDX document`,
         );
+        assert.deepEqual(
+          row.sboms.map((s) => types[s.format]).sort(),
+          sboms.map((m) => m.artifactType).sort(),
+          `${row.platform}: a link per SBOM referrer`,
+        );
+        for (const link of row.sboms) {
+          const referrer = JSON.parse(
+            skopeo([
+              'inspect',
+              '--raw',
+              '--tls-verify=false',
+              `docker://${front.host}/team/fixture@${sboms.find((m) => m.artifactType === types[link.format])!.digest}`,
+            ]),
+          ) as { layers: { digest: string }[] };
+          const fetched = await v.page.evaluate(async (href) => {
+            const res = await fetch(href);
+            const bytes = await res.arrayBuffer();
+            const hash = await crypto.subtle.digest('SHA-256', bytes);
+            const json = JSON.parse(new TextDecoder().decode(bytes)) as { spdxVersion?: string; bomFormat?: string };
+            return {
+              sha256: [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+              format: json.spdxVersion === undefined ? json.bomFormat : 'SPDX',
+            };
+          }, link.href);
+          assert.deepEqual(
+            fetched,
+            { sha256: referrer.layers[0]!.digest.slice(7), format: link.format },
+            `${row.platform}: the ${link.format} link downloads the referrer's document`,
+          );
+        }
       }
       await screenshot(v, 'site-image-desktop');
       await clean(v);
@@ -539,6 +552,29 @@ describe(
         await page.close();
       } finally {
         site.close();
+      }
+    });
+
+    test('each push writes its pages after the document that lists its tag (static: the name document; images: tags/list)', async () => {
+      const proxy = await startFaultProxy(rgw.url);
+      try {
+        const via = parseS3Target(s3Url(proxy.url, BUCKET));
+        await pushBinaries('4.0.0', {}, via);
+        const { graph } = await readLayoutGraph(fixture.layout);
+        await publish(graph, await openStaticRegistrySink(via, 'team/fixture'), ['4.0.0']);
+        const puts = proxy.requests
+          .filter((r) => r.method === 'PUT')
+          .map((r) => decodeURIComponent(r.path.split('?')[0]!.slice(`/${BUCKET}/`.length)));
+        const order = (key: string): number => puts.indexOf(key);
+        for (const [page, document] of [
+          ['df-dist-v1/app/index.html', 'df-dist-v1/app'],
+          ['v2/team/fixture/index.html', 'v2/team/fixture/tags/list'],
+        ] as const) {
+          assert.ok(order(document) >= 0 && order(page) > order(document), `${page} after ${document}: ${puts.join(' ')}`);
+          assert.ok(puts.lastIndexOf('index.html') > puts.lastIndexOf(document), `the root page after ${document}`);
+        }
+      } finally {
+        await proxy.close();
       }
     });
   },

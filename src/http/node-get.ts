@@ -15,6 +15,7 @@ import { request as httpRequest, STATUS_CODES, type ClientRequest, type Incoming
 import { request as httpsRequest } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../errors.js';
+import { proxyFor, tunnelAgent, type Proxy } from './proxy.js';
 import { describe, HTTP_DEFAULTS, NetworkError, rateWatch, splitCredentials, type AnswerHeaders, type HttpLimits } from './request.js';
 
 /** Redirects followed before the redirect itself is returned (as undici's maxRedirections). */
@@ -49,11 +50,12 @@ export async function get(request: GetRequest): Promise<GetResponse> {
   const origin = new URL(target).origin;
   let why: string | undefined;
   let tooSlow = false;
+  let through = ''; // the proxy of the current hop, for messages (never its credentials)
   const fail = (err: unknown, duringBody: boolean): NetworkError =>
     err instanceof NetworkError
       ? err
       : new NetworkError(
-          `cannot reach ${shown}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`,
+          `cannot reach ${shown}${through}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`,
           request.networkHint,
           err,
           duringBody,
@@ -76,16 +78,31 @@ export async function get(request: GetRequest): Promise<GetResponse> {
     const disarm = (): void => clearTimeout(timer);
     arm();
     let res: IncomingMessage;
+    let via: Proxy | undefined;
     try {
+      via = proxyFor(url);
+      through = via === undefined ? '' : ` (through the proxy ${via.origin})`;
       res = await new Promise<IncomingMessage>((resolve, reject) => {
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-        req = send(url, { method: 'GET', headers }, resolve);
+        req =
+          via === undefined
+            ? send(url, { method: 'GET', headers }, resolve)
+            : url.protocol === 'https:'
+              ? httpsRequest(url, { method: 'GET', headers, agent: tunnelFor(via) }, resolve)
+              : forward(via, url, headers, resolve);
         req.on('error', reject);
         req.end();
       });
     } catch (err) {
       disarm();
       throw fail(err, false);
+    }
+    if (via !== undefined && res.statusCode === 407) {
+      await drain(res, arm);
+      disarm();
+      throw new AlbaError('NETWORK', `GET ${shown}: the proxy ${via.origin} answered 407 Proxy Authentication Required`, {
+        hint: 'put the proxy credentials in the proxy URL: HTTP_PROXY=http://USER:PASSWORD@HOST:PORT (they are never printed)',
+      });
     }
     const location = res.headers.location;
     if (REDIRECTS.has(res.statusCode ?? 0) && location !== undefined && hops < MAX_REDIRECTS) {
@@ -120,6 +137,29 @@ export async function get(request: GetRequest): Promise<GetResponse> {
       },
     };
   }
+}
+
+const tunnels = new Map<string, ReturnType<typeof tunnelAgent>>();
+
+/** The CONNECT-tunnelling agent of a proxy (one pool per proxy). */
+function tunnelFor(proxy: Proxy): ReturnType<typeof tunnelAgent> {
+  let agent = tunnels.get(proxy.uri);
+  if (agent === undefined) tunnels.set(proxy.uri, (agent = tunnelAgent(proxy, true)));
+  return agent;
+}
+
+/** A plain-http GET through a forwarding proxy, as apt and curl send it: the absolute URL as the request target. */
+function forward(proxy: Proxy, url: URL, headers: Record<string, string>, onAnswer: (res: IncomingMessage) => void): ClientRequest {
+  return httpRequest(
+    {
+      host: proxy.host,
+      port: proxy.port,
+      method: 'GET',
+      path: url.href,
+      headers: { ...headers, host: url.host, ...(proxy.authorization === undefined ? {} : { 'proxy-authorization': proxy.authorization }) },
+    },
+    onAnswer,
+  );
 }
 
 /** The body through a pass-through that re-arms the idle timer per chunk, feeds the rate watch and checks the length at the end. */

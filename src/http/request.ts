@@ -6,8 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
-import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
+import type { Agent, Dispatcher, ProxyAgent, request as undiciRequest } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
+import { proxyFor, type Proxy } from './proxy.js';
 
 /** Time limits of one request. */
 export interface HttpLimits {
@@ -86,7 +87,8 @@ const TLS_HINT =
 export async function send(request: HttpRequest): Promise<HttpResponse> {
   const idleMs = request.idleMs ?? HTTP_DEFAULTS.idleMs;
   const { target, headers: credentialHeaders } = splitCredentials(request.url);
-  const shown = `${request.method === 'GET' ? '' : `${request.method} `}${redactUrl(request.url)}`;
+  const proxy = proxyFor(new URL(target));
+  const shown = `${request.method === 'GET' ? '' : `${request.method} `}${redactUrl(request.url)}${proxy === undefined ? '' : ` (through the proxy ${proxy.origin})`}`;
   const controller = new AbortController();
   let why: string | undefined;
   let tooSlow = false;
@@ -116,7 +118,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   const headers: Record<string, string> = { ...credentialHeaders, ...request.headers };
   if (body?.length !== undefined) headers['content-length'] = String(body.length);
   const undici = await loadUndici();
-  const dispatcher = dispatcherFor(request.tls, undici.Agent);
+  const dispatcher = dispatcherFor(request.tls, proxy, undici);
   arm();
   let res: Dispatcher.ResponseData;
   try {
@@ -225,25 +227,29 @@ const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
 interface Undici {
   request: typeof undiciRequest;
   Agent: typeof Agent;
+  ProxyAgent: typeof ProxyAgent;
 }
 
 const agents = new Map<string, Dispatcher>();
 
-/** One connection pool per TLS setting (the default one when there is none). */
-function dispatcherFor(tls: TlsOptions | undefined, AgentClass: typeof Agent): Dispatcher | undefined {
-  if (tls === undefined || (tls.insecureSkipVerify !== true && tls.caFile === undefined)) return undefined;
-  const key = `${tls.insecureSkipVerify === true} ${tls.caFile ?? ''}`;
+/** One connection pool per TLS setting and proxy (the default one when there is neither); a proxy's pool tunnels with CONNECT. */
+function dispatcherFor(tls: TlsOptions | undefined, proxy: Proxy | undefined, undici: Undici): Dispatcher | undefined {
+  const custom = tls !== undefined && (tls.insecureSkipVerify === true || tls.caFile !== undefined);
+  if (!custom && proxy === undefined) return undefined;
+  const key = `${tls?.insecureSkipVerify === true} ${tls?.caFile ?? ''} ${proxy?.uri ?? ''}`;
   let agent = agents.get(key);
   if (agent === undefined) {
     let ca: Buffer | undefined;
-    if (tls.caFile !== undefined) {
+    if (tls?.caFile !== undefined) {
       try {
         ca = readFileSync(tls.caFile);
       } catch (cause) {
         throw new AlbaError('USAGE', `--ca-file ${tls.caFile} cannot be read`, { hint: 'give a PEM file of CA certificates', cause });
       }
     }
-    agent = new AgentClass({ connect: { rejectUnauthorized: tls.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) } });
+    const connect = { rejectUnauthorized: tls?.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) };
+    // the proxy's credentials reach undici only inside its URI (sent as Proxy-Authorization to the proxy)
+    agent = proxy === undefined ? new undici.Agent({ connect }) : new undici.ProxyAgent({ uri: proxy.uri, requestTls: connect });
     agents.set(key, agent);
   }
   return agent;

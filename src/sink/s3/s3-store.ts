@@ -7,6 +7,7 @@ import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsC
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { AlbaError } from '../../errors.js';
+import { environmentAgent, proxyConfigured } from '../../http/proxy.js';
 import { DEFAULT_RETRY, withRetry } from '../../http/retry.js';
 import type { S3Target } from './s3-target.js';
 
@@ -57,6 +58,8 @@ export class S3Store {
       responseChecksumValidation: 'WHEN_REQUIRED',
       // retries are alba's (http/retry.ts), so that a stream body is made afresh for each try
       maxAttempts: 1,
+      // HTTPS_PROXY/HTTP_PROXY/NO_PROXY, as for every request of alba (http/proxy.ts)
+      ...(proxyConfigured() ? { requestHandler: { httpAgent: environmentAgent(false), httpsAgent: environmentAgent(true) } } : {}),
     });
   }
 

@@ -1,0 +1,203 @@
+/**
+ * The proxy of the environment, as curl, apt and Go read it: `https_proxy`/`HTTPS_PROXY` for https
+ * URLs, `http_proxy`/`HTTP_PROXY` for http URLs (lowercase first; no fallback from one scheme to
+ * the other), except for the hosts `no_proxy`/`NO_PROXY` names (`*`; `host`, which covers its
+ * subdomains; `.domain` or `*.domain`; `host:port`; an IP address). Loopback addresses are proxied
+ * like any other unless NO_PROXY names them, as curl does.
+ *
+ * Used by every HTTP client of alba: request.ts (registries, through undici's ProxyAgent), node-get.ts
+ * (Debian mirrors: http as a plain forward, https through a CONNECT tunnel) and the S3 store (the
+ * AWS SDK's handler, through tunnelAgent). A proxy's credentials go in Proxy-Authorization to the
+ * proxy only and are never printed: `shown` is the proxy without them.
+ */
+import { Agent as HttpAgent, type AgentOptions } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { AlbaError } from '../errors.js';
+
+/** The proxy to use for one URL. */
+export interface Proxy {
+  /** `http://HOST:PORT`, without credentials. */
+  origin: string;
+  host: string;
+  port: number;
+  /** The `Proxy-Authorization` header, when the proxy URL holds credentials. */
+  authorization?: string;
+  /** The proxy URL as given (with its credentials): for undici's ProxyAgent only, never for messages. */
+  uri: string;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+/** The longest CONNECT answer head read before giving up. */
+const MAX_CONNECT_HEAD = 16 * 1024;
+
+/** The proxy for `url`, or undefined for a direct connection. */
+export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): Proxy | undefined {
+  const pick = (...names: string[]): string | undefined => names.map((n) => env[n]).find((v) => v !== undefined && v.trim() !== '');
+  const raw =
+    url.protocol === 'https:'
+      ? pick('https_proxy', 'HTTPS_PROXY')
+      : url.protocol === 'http:'
+        ? pick('http_proxy', 'HTTP_PROXY')
+        : undefined;
+  if (raw === undefined) return undefined;
+  const port = Number(url.port) || DEFAULT_PORTS[url.protocol] || 0;
+  if (bypassed(url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port, pick('no_proxy', 'NO_PROXY') ?? '')) return undefined;
+  return parseProxy(raw.trim());
+}
+
+/** `http://[user:password@]host[:port]` (the scheme may be left out). Other schemes are USAGE. */
+export function parseProxy(text: string): Proxy {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  const shown = withScheme.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new AlbaError('USAGE', `the proxy ${shown} is not a URL`, {
+      hint: 'set HTTPS_PROXY/HTTP_PROXY to http://[USER:PASSWORD@]HOST:PORT',
+    });
+  }
+  if (url.protocol !== 'http:')
+    throw new AlbaError('USAGE', `the proxy ${shown}: only http:// proxies are supported`, {
+      hint: 'set HTTPS_PROXY/HTTP_PROXY to http://HOST:PORT (the tunnel to an https server is still TLS end to end)',
+    });
+  const port = Number(url.port) || 80;
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  return {
+    origin: `http://${url.host}`,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    ...(user === '' && password === '' ? {} : { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }),
+    uri: withScheme,
+  };
+}
+
+/** True when NO_PROXY names `host` (lowercase, no brackets) on `port`. */
+export function bypassed(host: string, port: number, noProxy: string): boolean {
+  for (const entry of noProxy
+    .toLowerCase()
+    .split(/[,\s]+/)
+    .filter((e) => e !== '')) {
+    if (entry === '*') return true;
+    const m = /^(.*?)(?::(\d+))?$/.exec(entry.startsWith('[') ? entry.replace(/^\[([^\]]*)\]/, '$1') : entry);
+    const name = (m?.[1] ?? entry).replace(/^\*/, '');
+    const entryPort = m?.[2] === undefined || isIP(entry) === 6 ? undefined : Number(m[2]);
+    if (entryPort !== undefined && entryPort !== port) continue;
+    const bare = isIP(entry) === 6 ? entry : name;
+    if (bare.startsWith('.') ? host.endsWith(bare) || host === bare.slice(1) : host === bare || host.endsWith(`.${bare}`)) return true;
+  }
+  return false;
+}
+
+/**
+ * Opens a CONNECT tunnel through `proxy` to `host:port`: the raw socket once the proxy answered
+ * 2xx; a refusal (407 without valid credentials, 403…) is a NETWORK-like error naming the proxy
+ * without its credentials.
+ */
+export function openTunnel(proxy: Proxy, host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: proxy.host, port: proxy.port });
+    const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    let head = Buffer.alloc(0);
+    const fail = (message: string): void => {
+      socket.destroy();
+      reject(new Error(`proxy ${proxy.origin}: ${message}`));
+    };
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (head.length > MAX_CONNECT_HEAD) fail('its answer to CONNECT is too long');
+        return;
+      }
+      socket.off('data', onData);
+      socket.off('error', onError);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'))?.[1];
+      if (status === undefined || !status.startsWith('2'))
+        return fail(
+          `CONNECT ${authority} answered ${status ?? 'something that is not HTTP'}${status === '407' ? ' (proxy authentication required: put USER:PASSWORD@ in the proxy URL)' : ''}`,
+        );
+      const rest = head.subarray(end + 4);
+      if (rest.length > 0) socket.unshift(rest);
+      resolve(socket);
+    };
+    const onError = (err: Error): void => fail(err.message);
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('connect', () =>
+      socket.write(
+        `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${proxy.authorization === undefined ? '' : `Proxy-Authorization: ${proxy.authorization}\r\n`}\r\n`,
+      ),
+    );
+  });
+}
+
+type Callback = (err: Error | null, stream: Duplex) => void;
+type Target = { host?: string | null; hostname?: string | null; port?: number | string | null };
+
+/** A node:http(s) Agent whose connections are CONNECT tunnels through `proxy` (TLS inside the tunnel for https). */
+export function tunnelAgent(proxy: Proxy, secure: boolean, options: AgentOptions & ConnectionOptions = {}): HttpAgent {
+  const create = (target: Target, tls: ConnectionOptions | undefined, cb: Callback = () => undefined): void => {
+    const host = (target.hostname ?? target.host ?? 'localhost').replace(/^\[|\]$/g, '');
+    const port = Number(target.port) || (secure ? 443 : 80);
+    openTunnel(proxy, host, port).then(
+      (socket) => {
+        if (tls === undefined) return cb(null, socket);
+        const secured = tlsConnect({ ...tls, socket, ...(isIP(host) === 0 ? { servername: host } : {}) });
+        secured.once('secureConnect', () => cb(null, secured));
+        secured.once('error', (err) => cb(err, secured));
+      },
+      (err: Error) => cb(err, undefined as unknown as Duplex),
+    );
+  };
+  if (secure) {
+    return new (class extends HttpsAgent {
+      override createConnection(o: Target, cb?: Callback): undefined {
+        create(o, o as ConnectionOptions, cb);
+        return undefined;
+      }
+    })({ keepAlive: true, ...options });
+  }
+  return new (class extends HttpAgent {
+    override createConnection(o: Target, cb?: Callback): undefined {
+      create(o, undefined, cb);
+      return undefined;
+    }
+  })({ keepAlive: true, ...options });
+}
+
+/** True when the environment names any proxy (then clients that pool their own connections take environmentAgent). */
+export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].some((n) => (env[n] ?? '').trim() !== '');
+}
+
+/**
+ * A node:http(s) Agent that decides per connection, by proxyFor: a CONNECT tunnel through the
+ * proxy, or a direct connection (for the AWS SDK's handler, which pools through such agents).
+ */
+export function environmentAgent(secure: boolean): HttpAgent {
+  const tunnels = new Map<string, HttpAgent>();
+  const pick = (o: Target): { proxy: Proxy | undefined; host: string; port: number } => {
+    const host = (o.hostname ?? o.host ?? 'localhost').replace(/^\[|\]$/g, '');
+    const port = Number(o.port) || (secure ? 443 : 80);
+    const authority = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    return { proxy: proxyFor(new URL(`${secure ? 'https' : 'http'}://${authority}`)), host, port };
+  };
+  const through = (proxy: Proxy): HttpAgent => {
+    let agent = tunnels.get(proxy.uri);
+    if (agent === undefined) tunnels.set(proxy.uri, (agent = tunnelAgent(proxy, secure)));
+    return agent;
+  };
+  const Base = secure ? HttpsAgent : HttpAgent;
+  return new (class extends Base {
+    override createConnection(o: Target, cb?: Callback): Duplex | undefined {
+      const { proxy } = pick(o);
+      if (proxy === undefined) return super.createConnection(o as never, cb) as Duplex | undefined;
+      return (through(proxy) as unknown as { createConnection(o: Target, cb?: Callback): undefined }).createConnection(o, cb);
+    }
+  })({ keepAlive: true });
+}

@@ -91,6 +91,17 @@ describe('alba sbom REF from a distribution registry', () => {
     for (const [args, file] of cases) await assertPrints(args, file);
   });
 
+  test('--format cyclonedx: the CycloneDX documents pushed beside the SPDX ones, byte for byte', needs, async () => {
+    const ref = `${registry.host}/fixture/app:1.0`;
+    const cases: [string[], string][] = [
+      [[ref, '--format', 'cyclonedx'], 'index.cdx.json'],
+      [[ref, '--format', 'cyclonedx', '--platform', 'linux/arm64'], 'arm64.cdx.json'],
+      [[`${registry.host}/fixture/app@${await layoutDigest(REFS.amd64)}`, '--format', 'cyclonedx'], 'amd64.cdx.json'],
+      [[ref, '--format', 'spdx', '--platform', 'amd64'], 'amd64.spdx.json'],
+    ];
+    for (const [args, file] of cases) await assertPrints(args, file);
+  });
+
   test('by digest: of the index, and of a platform manifest directly', needs, async () => {
     const index = await layoutDigest(REFS.index);
     assert.equal(index, pushedIndex);

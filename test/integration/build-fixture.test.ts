@@ -412,12 +412,14 @@ describe('alba build of the fixture distro', () => {
     };
     const amd64 = imageOf('amd64');
     const sbom = (await readFile(join(layout, 'sbom', 'amd64.spdx.json'), 'utf8')).replaceAll(server.url, REPO_PLACEHOLDER);
+    const cdx = (await readFile(join(layout, 'sbom', 'amd64.cdx.json'), 'utf8')).replaceAll(server.url, REPO_PLACEHOLDER);
     const snapshots: [string, string][] = [
       ['fixture-build.json', pretty(summary)],
       ['fixture-index.json', pretty(image.index)],
       ['fixture-manifest-amd64.json', pretty(amd64.manifest)],
       ['fixture-config-amd64.json', pretty(amd64.config)],
       ['fixture-sbom-amd64.spdx.json', sbom],
+      ['fixture-sbom-amd64.cdx.json', cdx],
     ];
     const dir = join(repoRoot(), 'snapshots');
     if (process.env.UPDATE_SNAPSHOTS === '1') {

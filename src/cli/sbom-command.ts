@@ -20,7 +20,9 @@ export function sbomCommand(): Command {
       .description("print the SPDX or CycloneDX SBOM of an image (default: the index's), from an OCI layout or a registry")
       .argument('<target>', 'a layout directory, or an image reference HOST/NAME:TAG or HOST/NAME@sha256:…')
       .option('--platform <platform>', "the document of that platform's image (e.g. linux/arm64)")
-      .addOption(new Option('--format <format>', 'which document: SPDX 2.3 or CycloneDX 1.6').choices(['spdx', 'cyclonedx']).default('spdx'))
+      .addOption(
+        new Option('--format <format>', 'which document: SPDX 2.3 or CycloneDX 1.6').choices(['spdx', 'cyclonedx']).default('spdx'),
+      )
       .option('--ref <tag>', 'layouts only: which index of index.json, when it holds several'),
   )
     .addHelpText(

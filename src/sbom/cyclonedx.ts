@@ -41,7 +41,14 @@ export function imageCyclonedx(input: ImageSbomInput): CdxDocument {
   const files = [...input.files].sort((a, b) => compareText(a.path, b.path));
   const licenses = mergeLicenses(debs.map((p) => p.license));
   const purls = debs.map((p) =>
-    debPurl({ name: p.name, version: p.version, arch: p.architecture, distro: input.distro, source: p.source, sourceVersion: p.sourceVersion }),
+    debPurl({
+      name: p.name,
+      version: p.version,
+      arch: p.architecture,
+      distro: input.distro,
+      source: p.source,
+      sourceVersion: p.sourceVersion,
+    }),
   );
   const debRefs = uniqueRefs(purls);
   const debComponents = debs.map((p, i): CdxComponent => {
@@ -64,9 +71,12 @@ export function imageCyclonedx(input: ImageSbomInput): CdxDocument {
     };
   });
   const fileRefs = uniqueRefs(files.map((f) => `file:${f.path}`));
-  const fileComponents = files.map(
-    (f, i): CdxComponent => ({ type: 'file', 'bom-ref': fileRefs[i] as string, name: f.path, hashes: [sha256(f.sha256)] }),
-  );
+  const fileComponents = files.map((f, i): CdxComponent => ({
+    type: 'file',
+    'bom-ref': fileRefs[i] as string,
+    name: f.path,
+    hashes: [sha256(f.sha256)],
+  }));
   const image = ociComponent(input, input.manifest.digest, input.arch.platform.architecture);
   const dependencies: CdxDependency[] = [
     { ref: image['bom-ref'], dependsOn: sorted([...debRefs, ...fileRefs]) },
@@ -151,7 +161,14 @@ function ociComponent(naming: SbomImageName, digest: Digest, arch?: string): Cdx
     ...(naming.tag === undefined ? {} : { tag: naming.tag }),
     ...(naming.repositoryUrl === undefined ? {} : { repositoryUrl: naming.repositoryUrl }),
   });
-  return { type: 'container', 'bom-ref': purl, name: naming.name, version: naming.tag ?? digest, hashes: [sha256(digestHex(digest))], purl };
+  return {
+    type: 'container',
+    'bom-ref': purl,
+    name: naming.name,
+    version: naming.tag ?? digest,
+    hashes: [sha256(digestHex(digest))],
+    purl,
+  };
 }
 
 /** Each package's node: the refs of the packages that satisfied its Depends (itself left out); a name the image lacks is an internal error. */

@@ -28,7 +28,8 @@ export async function readRegistrySbom(reference: string, options: ReadRegistryS
       reader: registryReader(client, 'the registry holds a corrupt manifest'),
       root: top.digest,
       name: formatReference(ref),
-      notFoundHint: (subject) => `push the image with its SBOM referrers (registries without the referrers API need the ${referrersTag(subject)} tag too), or check the platform`,
+      notFoundHint: (subject) =>
+        `push the image with its SBOM referrers (registries without the referrers API need the ${referrersTag(subject)} tag too), or check the platform`,
     },
     options.platform,
     options.format,

@@ -47,7 +47,12 @@ export async function readSbom(layoutDir: string, options: ReadSbomOptions = {})
   const layout = await readLayout(layoutDir);
   const root = selectRoot(layout, options.ref);
   return readSbomFrom(
-    { reader: layoutArtifactReader(layout), root: parseDigest(root.digest), name: layoutDir, notFoundHint: 'build the image with `alba build` (which attaches an SBOM to every image and the index), or check the platform name' },
+    {
+      reader: layoutArtifactReader(layout),
+      root: parseDigest(root.digest),
+      name: layoutDir,
+      notFoundHint: 'build the image with `alba build` (which attaches an SBOM to every image and the index), or check the platform name',
+    },
     options.platform,
     options.format,
   );
@@ -73,7 +78,9 @@ async function platformSubject(source: SbomSource, platform: string): Promise<Di
   if (bytes === undefined) throw source.reader.invalid(source.root, 'it is missing');
   const root = parseManifestJson(bytes, (why) => source.reader.invalid(source.root, why));
   if (root.manifests === undefined) {
-    throw new AlbaError('USAGE', `${source.name} is a single image (${root.mediaType ?? 'a manifest'}), not a multi-platform index`, { hint: 'drop --platform' });
+    throw new AlbaError('USAGE', `${source.name} is a single image (${root.mediaType ?? 'a manifest'}), not a multi-platform index`, {
+      hint: 'drop --platform',
+    });
   }
   return parseDigest(platformEntry(root.manifests, platform, source.root).digest);
 }
@@ -84,9 +91,13 @@ export function platformEntry(manifests: Descriptor[], requested: string, indexD
   const matches = manifests.filter((d) => d.platform !== undefined && samePlatform(d.platform, wanted));
   const platforms = manifests.map((d) => (d.platform === undefined ? d.digest : platformString(d.platform)));
   if (matches.length !== 1) {
-    throw new AlbaError('SBOM_NOT_FOUND', `${matches.length === 0 ? 'no' : 'several'} images for platform ${requested} in index ${indexDigest}`, {
-      hint: `the index has: ${platforms.join(', ')}`,
-    });
+    throw new AlbaError(
+      'SBOM_NOT_FOUND',
+      `${matches.length === 0 ? 'no' : 'several'} images for platform ${requested} in index ${indexDigest}`,
+      {
+        hint: `the index has: ${platforms.join(', ')}`,
+      },
+    );
   }
   return matches[0] as Descriptor;
 }

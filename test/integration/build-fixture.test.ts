@@ -382,7 +382,14 @@ describe('alba build of the fixture distro', () => {
     assert.deepEqual(second.manifests, first.manifests);
     assert.deepEqual(await readFile(join(out2, 'index.json')), await readFile(join(layout, 'index.json')));
     const names = (await readdir(join(layout, 'sbom'))).sort();
-    assert.deepEqual(names, ['amd64.cdx.json', 'amd64.spdx.json', 'arm64.cdx.json', 'arm64.spdx.json', 'index.cdx.json', 'index.spdx.json']);
+    assert.deepEqual(names, [
+      'amd64.cdx.json',
+      'amd64.spdx.json',
+      'arm64.cdx.json',
+      'arm64.spdx.json',
+      'index.cdx.json',
+      'index.spdx.json',
+    ]);
     assert.deepEqual((await readdir(join(out2, 'sbom'))).sort(), names);
     for (const name of names)
       assert.ok((await readFile(join(out2, 'sbom', name))).equals(await readFile(join(layout, 'sbom', name))), name);

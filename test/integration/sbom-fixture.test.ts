@@ -183,7 +183,14 @@ async function unpackedPackages(arch: string): Promise<string[]> {
 describe('SBOMs of the fixture build', () => {
   test('every SPDX document in <layout>/sbom/ is valid SPDX 2.3', async (t) => {
     const names = (await readdir(join(layout, 'sbom'))).sort();
-    assert.deepEqual(names, ['amd64.cdx.json', 'amd64.spdx.json', 'arm64.cdx.json', 'arm64.spdx.json', 'index.cdx.json', 'index.spdx.json']);
+    assert.deepEqual(names, [
+      'amd64.cdx.json',
+      'amd64.spdx.json',
+      'arm64.cdx.json',
+      'arm64.spdx.json',
+      'index.cdx.json',
+      'index.spdx.json',
+    ]);
     if (schemasAvailable(t))
       for (const name of names.filter((n) => n.endsWith('.spdx.json')))
         assert.deepEqual(spdxProblems(JSON.parse((await sbomFile(name)).toString('utf8'))), [], name);
@@ -212,7 +219,10 @@ describe('SBOMs of the fixture build', () => {
     ] as [string[], string][]) {
       const run = await runAlba(['sbom', layout, '--format', 'cyclonedx', ...args]);
       assert.equal(run.status, 0, explainRun(run));
-      assert.ok(Buffer.from(run.stdout, 'utf8').equals(await sbomFile(file)), `alba sbom --format cyclonedx ${args.join(' ')} is not sbom/${file}`);
+      assert.ok(
+        Buffer.from(run.stdout, 'utf8').equals(await sbomFile(file)),
+        `alba sbom --format cyclonedx ${args.join(' ')} is not sbom/${file}`,
+      );
     }
     const missing = await runAlba(['sbom', layout, '--platform', 'linux/s390x']);
     assert.equal(missing.status, 1, explainRun(missing));
@@ -223,32 +233,32 @@ describe('SBOMs of the fixture build', () => {
     [SPDX, 'spdx'],
     [CYCLONEDX, 'cdx'],
   ] as const)
-  test(`each image and the index have one ${ext} referrer manifest carrying their document`, async (t) => {
-    const found = await referrers(artifactType);
-    const subjects: [string, string][] = [
-      [TAG, `index.${ext}.json`],
-      ...ARCHS.map((a): [string, string] => [SLUG_REFS[a] as string, `${a}.${ext}.json`]),
-    ];
-    assert.equal(found.size, subjects.length);
-    for (const [refName, file] of subjects) {
-      const subject = ref(refName);
-      const matching = [...found.entries()].filter(([, r]) => r.manifest.subject?.digest === subject.digest);
-      assert.equal(matching.length, 1, `referrers of ${refName}`);
-      const [digest, { manifest, bytes }] = matching[0] as [string, { manifest: Referrer; bytes: Buffer }];
-      assert.equal(sha256(bytes), digest.slice('sha256:'.length));
-      if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], `referrer of ${refName}`);
-      assert.equal(manifest.mediaType, MANIFEST);
-      assert.deepEqual(manifest.subject, { mediaType: subject.mediaType, digest: subject.digest, size: subject.size });
-      assert.equal(manifest.config.mediaType, 'application/vnd.oci.empty.v1+json');
-      assert.equal(await readFile(join(layout, 'blobs', 'sha256', manifest.config.digest.slice(7)), 'utf8'), '{}');
-      const document = await sbomFile(file);
-      assert.deepEqual(
-        manifest.layers.map((l) => [l.mediaType, l.digest, l.size, l.annotations?.['org.opencontainers.image.title']]),
-        [[artifactType, `sha256:${sha256(document)}`, document.length, file]],
-      );
-      assert.ok((await readFile(join(layout, 'blobs', 'sha256', sha256(document)))).equals(document));
-    }
-  });
+    test(`each image and the index have one ${ext} referrer manifest carrying their document`, async (t) => {
+      const found = await referrers(artifactType);
+      const subjects: [string, string][] = [
+        [TAG, `index.${ext}.json`],
+        ...ARCHS.map((a): [string, string] => [SLUG_REFS[a] as string, `${a}.${ext}.json`]),
+      ];
+      assert.equal(found.size, subjects.length);
+      for (const [refName, file] of subjects) {
+        const subject = ref(refName);
+        const matching = [...found.entries()].filter(([, r]) => r.manifest.subject?.digest === subject.digest);
+        assert.equal(matching.length, 1, `referrers of ${refName}`);
+        const [digest, { manifest, bytes }] = matching[0] as [string, { manifest: Referrer; bytes: Buffer }];
+        assert.equal(sha256(bytes), digest.slice('sha256:'.length));
+        if (schemasAvailable(t)) assert.deepEqual(validateOci(OciSchema.manifest, manifest), [], `referrer of ${refName}`);
+        assert.equal(manifest.mediaType, MANIFEST);
+        assert.deepEqual(manifest.subject, { mediaType: subject.mediaType, digest: subject.digest, size: subject.size });
+        assert.equal(manifest.config.mediaType, 'application/vnd.oci.empty.v1+json');
+        assert.equal(await readFile(join(layout, 'blobs', 'sha256', manifest.config.digest.slice(7)), 'utf8'), '{}');
+        const document = await sbomFile(file);
+        assert.deepEqual(
+          manifest.layers.map((l) => [l.mediaType, l.digest, l.size, l.annotations?.['org.opencontainers.image.title']]),
+          [[artifactType, `sha256:${sha256(document)}`, document.length, file]],
+        );
+        assert.ok((await readFile(join(layout, 'blobs', 'sha256', sha256(document)))).equals(document));
+      }
+    });
 
   for (const arch of ARCHS) {
     test(`${arch}: CycloneDX components ≡ SPDX packages ≡ status.d (name, version, purl, .deb sha256, URL, licence)`, async (t) => {
@@ -256,7 +266,14 @@ describe('SBOMs of the fixture build', () => {
       const spdx = await sbomDoc(arch);
       const components = cdxDebs(cdx);
       assert.deepEqual(
-        components.map((c) => [c.name, c.version, c.purl, c.hashes, c.externalReferences?.[0]?.url, c.licenses?.[0]?.expression ?? 'NOASSERTION']),
+        components.map((c) => [
+          c.name,
+          c.version,
+          c.purl,
+          c.hashes,
+          c.externalReferences?.[0]?.url,
+          c.licenses?.[0]?.expression ?? 'NOASSERTION',
+        ]),
         debPackages(spdx).map((p) => [
           p.name,
           p.versionInfo,
@@ -273,10 +290,7 @@ describe('SBOMs of the fixture build', () => {
         assert.deepEqual(c.hashes, [{ alg: 'SHA-256', content: sha256(await readFile(join(repo.dir, deb.filename))) }], c.name);
         assert.match(c.purl ?? '', new RegExp(`^pkg:deb/debian/${c.name}@[^?]+\\?arch=${debArch}&distro=debian-12`));
       }
-      assert.deepEqual(
-        Object.fromEntries(components.map((c) => [c.name, c.licenses?.[0]?.expression ?? 'NOASSERTION'])),
-        FIXTURE_LICENSES,
-      );
+      assert.deepEqual(Object.fromEntries(components.map((c) => [c.name, c.licenses?.[0]?.expression ?? 'NOASSERTION'])), FIXTURE_LICENSES);
       const program = await readFile(project.programs.get(arch) as string);
       assert.deepEqual(
         cdx.components.filter((c) => c.type === 'file').map((c) => [c.name, c.hashes]),
@@ -292,7 +306,10 @@ describe('SBOMs of the fixture build', () => {
       assert.deepEqual(cdx.metadata.component.hashes, [{ alg: 'SHA-256', content: manifest.digest.slice(7) }]);
       assert.equal(cdx.metadata.component.type, 'container');
       assert.match(cdx.metadata.component.purl ?? '', new RegExp(`@sha256%3A${manifest.digest.slice(7)}\\?arch=${arch}`));
-      assert.deepEqual(cdx.metadata.tools.components.map((c) => c.name), ['alba']);
+      assert.deepEqual(
+        cdx.metadata.tools.components.map((c) => c.name),
+        ['alba'],
+      );
       const names = new Map(cdx.components.map((c) => [c['bom-ref'], c.name]));
       const edges = cdx.dependencies
         .filter((d) => d.ref !== cdx.metadata.component['bom-ref'])
@@ -391,7 +408,10 @@ describe('SBOMs of the fixture build', () => {
       ARCHS.map(async (arch) => {
         const bytes = await sbomFile(`${arch}.cdx.json`);
         const serial = (JSON.parse(bytes.toString('utf8')) as CdxDoc).serialNumber.slice('urn:uuid:'.length);
-        return [ref(SLUG_REFS[arch] as string).digest, { type: 'bom', url: `urn:cdx:${serial}/1`, hashes: [{ alg: 'SHA-256', content: sha256(bytes) }] }];
+        return [
+          ref(SLUG_REFS[arch] as string).digest,
+          { type: 'bom', url: `urn:cdx:${serial}/1`, hashes: [{ alg: 'SHA-256', content: sha256(bytes) }] },
+        ];
       }),
     );
     assert.deepEqual(

@@ -259,7 +259,10 @@ test('real mirror: a second build into a fresh directory with the same cache wri
   const second = join(work, 'out-2');
   if ((await alba(['build', recipePath, '--out', second])) === undefined) return t.skip(skipReason);
   const first = await sbomFiles(layout);
-  assert.deepEqual([...first.keys()], ['amd64.cdx.json', 'amd64.spdx.json', 'arm64.cdx.json', 'arm64.spdx.json', 'index.cdx.json', 'index.spdx.json']);
+  assert.deepEqual(
+    [...first.keys()],
+    ['amd64.cdx.json', 'amd64.spdx.json', 'arm64.cdx.json', 'arm64.spdx.json', 'index.cdx.json', 'index.spdx.json'],
+  );
   assert.deepEqual(await sbomFiles(second), first);
   assert.deepEqual(await readFile(join(second, 'index.json')), await readFile(join(layout, 'index.json')));
 });

@@ -71,7 +71,14 @@ describe('CycloneDX 1.6 documents', () => {
     const spdxDebs = spdx.packages.filter((p) => purlOf(p).startsWith('pkg:deb/'));
     const cdxDebs = cdx.components.filter((c) => c.purl?.startsWith('pkg:deb/'));
     assert.deepEqual(
-      cdxDebs.map((c) => [c.name, c.version, c.purl, c.hashes?.[0]?.content, c.externalReferences?.[0]?.url, c.licenses?.[0]?.expression ?? 'NOASSERTION']),
+      cdxDebs.map((c) => [
+        c.name,
+        c.version,
+        c.purl,
+        c.hashes?.[0]?.content,
+        c.externalReferences?.[0]?.url,
+        c.licenses?.[0]?.expression ?? 'NOASSERTION',
+      ]),
       spdxDebs.map((p) => [p.name, p.versionInfo, purlOf(p), p.checksums?.[0]?.checksumValue, p.downloadLocation, p.licenseDeclared]),
     );
     // conflicting LicenseRef texts are renamed exactly as in the SPDX document
@@ -80,19 +87,16 @@ describe('CycloneDX 1.6 documents', () => {
       cdx.components.filter((c) => c.type === 'file').map((c) => [c.name, c.hashes?.[0]?.content]),
       spdx.packages.filter((p) => p.primaryPackagePurpose === 'FILE').map((p) => [p.name, p.checksums?.[0]?.checksumValue]),
     );
-    assert.deepEqual(
-      Object.fromEntries(cdxDebs.map((c) => [c.name, c.type])),
-      {
-        'base-files': 'operating-system',
-        curl: 'application',
-        libc6: 'library',
-        libssl3: 'library',
-        netbase: 'application',
-        'no-mail': 'application',
-        'other-pd': 'application',
-        tzdata: 'application',
-      },
-    );
+    assert.deepEqual(Object.fromEntries(cdxDebs.map((c) => [c.name, c.type])), {
+      'base-files': 'operating-system',
+      curl: 'application',
+      libc6: 'library',
+      libssl3: 'library',
+      netbase: 'application',
+      'no-mail': 'application',
+      'other-pd': 'application',
+      tzdata: 'application',
+    });
     assert.deepEqual(cdxDebs.find((c) => c.name === 'libssl3')?.supplier, {
       name: 'Debian OpenSSL Team',
       contact: [{ email: 'pkg-openssl-devel@alioth-lists.debian.net' }],
@@ -109,7 +113,10 @@ describe('CycloneDX 1.6 documents', () => {
       .map((r) => `${purlById.get(r.spdxElementId)} -> ${purlById.get(r.relatedSpdxElement)}`)
       .sort();
     const image = cdx.metadata.component['bom-ref'];
-    const cdxEdges = cdx.dependencies.filter((d) => d.ref !== image).flatMap((d) => d.dependsOn.map((to) => `${d.ref} -> ${to}`)).sort();
+    const cdxEdges = cdx.dependencies
+      .filter((d) => d.ref !== image)
+      .flatMap((d) => d.dependsOn.map((to) => `${d.ref} -> ${to}`))
+      .sort();
     assert.deepEqual(cdxEdges, spdxEdges);
     assert.equal(cdxEdges.length, 3);
     assert.deepEqual(cdx.dependencies.find((d) => d.ref === image)?.dependsOn, cdx.components.map((c) => c['bom-ref']).sort());
@@ -137,6 +144,8 @@ describe('CycloneDX 1.6 documents', () => {
         },
       ]),
     );
-    assert.deepEqual(doc.dependencies, [{ ref: doc.metadata.component['bom-ref'], dependsOn: doc.components.map((c) => c['bom-ref']).sort() }]);
+    assert.deepEqual(doc.dependencies, [
+      { ref: doc.metadata.component['bom-ref'], dependsOn: doc.components.map((c) => c['bom-ref']).sort() },
+    ]);
   });
 });

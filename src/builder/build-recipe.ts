@@ -11,6 +11,7 @@ import type { FetchTarget } from '../recipe/mirror.js';
 import type { Recipe } from '../recipe/types.js';
 import { build, type BuildOptions, type BuildResult } from './build.js';
 import { BuildPrefetch } from './deb-downloads.js';
+import { openRemoteCache, type RemoteCacheMode } from './remote-cache.js';
 
 /** How to build a recipe: build()'s options, with the lock and targets found or made here. */
 export interface BuildRecipeOptions extends Partial<Pick<BuildOptions, 'archs' | 'annotations' | 'env' | 'onProgress'>> {
@@ -29,6 +30,9 @@ export interface BuildRecipeOptions extends Partial<Pick<BuildOptions, 'archs' |
   /** When resolving: told after each Release is verified and each arch is resolved. */
   onLockProgress?: LockOptions['onProgress'];
   log?: (line: string) => void;
+  /** `--remote-cache` (`s3://…`) and its mode (default readwrite): see remote-cache.ts. */
+  remoteCache?: string;
+  remoteCacheMode?: RemoteCacheMode;
 }
 
 /** A recipe's build, and what it was built from. */
@@ -92,6 +96,7 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     ...(verified === undefined ? {} : { verified }),
+    ...(options.remoteCache === undefined ? {} : { remoteCache: await openRemoteCache(options.remoteCache, options.remoteCacheMode ?? 'readwrite', log) }),
   });
   return { ...result, recipe, lock, resolved: verified !== undefined };
 }

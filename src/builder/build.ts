@@ -5,6 +5,7 @@ import { debDownload, fetchBaseUrls } from './deb-downloads.js';
 import { buildPackageLayers, packageLayerBudget, planArchLayers, type ArchLayerPlan } from './package-layers.js';
 import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './sboms.js';
 import type { SbomPackage } from '../sbom/types.js';
+import { debsNeeded, layerWants, type RemoteLayerCache } from './remote-cache.js';
 import { userFilesFor } from './user-files.js';
 import { cacheArea, removeStaleCacheTemps } from '../cache.js';
 import { downloadDebs, type DebDownload } from '../debian/download.js';
@@ -47,6 +48,8 @@ export interface BuildOptions {
   onProgress?: (progress: BuildProgress) => void;
   /** SHA256 of .debs this process downloaded into the cache, verified as they were written (DebPrefetch): not hashed again. */
   verified?: ReadonlySet<string>;
+  /** `--remote-cache`: layers taken from it before any .deb is downloaded, and written to it after the build. */
+  remoteCache?: RemoteLayerCache;
 }
 
 /** How far a build is: .debs in the cache (with their bytes) and layers done, out of how many. */
@@ -76,6 +79,8 @@ export interface BuildResult {
   images: BuiltImage[];
   epoch: Epoch;
   timings: { download: number; layers: number };
+  /** With a remote cache in readwrite mode: its writes, under way (they never reject). */
+  remoteCacheWrites?: Promise<void>;
 }
 
 /**
@@ -108,13 +113,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         options.onProgress?.({ stage: 'download', done: p.done, total: p.total, bytes, totalBytes });
       },
     });
-  const downloaded = await fetchDebs([...downloads.values()]);
+  let plans = archs.map((arch) => planArchLayers(arch, lock.archs[arch.name] ?? [], packageLayerBudget(recipe, arch)));
+  // with a remote cache: its layers into the local cache first, then only the .debs of the layers neither holds
+  const remote = options.remoteCache === undefined ? undefined : layerWants(plans, (a) => packageLayerBudget(recipe, a), epoch.seconds, recipe.caCertificates);
+  const needed = remote === undefined ? undefined : debsNeeded(remote.primary, await options.remoteCache!.fill(store, options.cacheDir, remote.wants));
+  const downloaded = await fetchDebs([...downloads.values()].filter((d) => needed?.has(d.sha256) ?? true));
   const fresh = new Set([...downloaded.filter((d) => !d.cached).map((d) => digestHex(d.digest)), ...(options.verified ?? [])]);
   const refetch = async (sha256: string): Promise<void> => void (await fetchDebs([downloads.get(sha256)!]));
   const download = clock();
 
   const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
-  let plans = archs.map((arch) => planArchLayers(arch, lock.archs[arch.name] ?? [], packageLayerBudget(recipe, arch)));
   const buildLayers = () => buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates, ...(options.onProgress === undefined ? {} : { onLayer: (done: number, total: number) => options.onProgress?.({ stage: 'layers', done, total }) }) });
   let packageLayers = await buildLayers();
   // what maintainer scripts would have made: known only once the packages are read
@@ -175,6 +183,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
   const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations });
   const layersTime = clock();
+  // written while the caller publishes; it never fails the build (remote-cache.ts)
+  const builtLayers = plans.flatMap((p) => p.groups.map((g) => ({ want: { packages: g, sourceDateEpoch: epoch.seconds, caCertificates: recipe.caCertificates }, layer: packageLayers.layerOf(g) })));
+  const remoteCacheWrites = options.remoteCache?.write(store, builtLayers);
 
   const sboms = sbomArtifacts({ toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds }, sbomFacts, index.descriptor);
   const empty = memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR });
@@ -199,6 +210,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     graph,
     epoch,
     timings: { download, layers: layersTime },
+    ...(remoteCacheWrites === undefined ? {} : { remoteCacheWrites }),
   };
 }
 

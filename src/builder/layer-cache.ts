@@ -59,10 +59,9 @@ interface GroupRecord extends LayerBlob {
  */
 export async function packagesLayer(store: BlobStore, cacheDir: string, req: PackagesLayerRequest): Promise<DebsLayer> {
   const single = req.debs.length === 1;
-  const key = single ? req.debs[0]!.debSha256 : `group-${digestHex(digestOf(req.debs.map((d) => d.debSha256).join('\n')))}`;
   const bundleOnly = req.caCertificates === 'bundle' && req.debs.some((d) => d.packageName === 'ca-certificates');
-  const recordPath = join(cacheArea(cacheDir, 'layers'), `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}${bundleOnly ? '-cabundle' : ''}.json`);
-  const cached = await readRecord(recordPath, single);
+  const recordPath = layerRecordPath(cacheDir, layerRecordName(req));
+  const cached = await readLayerRecord(recordPath, single);
   if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) {
     if (await store.verify(cached.digest)) return cached;
     req.log(`note: the cached layer ${store.path(cached.digest)} is corrupt (its bytes no longer hash to its name): removed and built again`);
@@ -71,6 +70,11 @@ export async function packagesLayer(store: BlobStore, cacheDir: string, req: Pac
   for (const deb of req.debs) {
     const digest = parseDigest(`sha256:${deb.debSha256}`);
     if (req.fresh.has(deb.debSha256) || (await store.verify(digest))) continue;
+    // not downloaded at all: the build skipped it, expecting this layer from the remote cache (remote-cache.ts)
+    if (!(await store.has(digest))) {
+      await req.refetch(deb.debSha256);
+      continue;
+    }
     req.log(`note: the cached ${deb.what} ${store.path(digest)} is corrupt (its bytes no longer hash to its name): fetched again`);
     await store.evict(digest);
     await req.refetch(deb.debSha256);
@@ -86,12 +90,47 @@ export async function packagesLayer(store: BlobStore, cacheDir: string, req: Pac
     store,
     sourceDateEpoch: req.sourceDateEpoch,
   });
-  await writeFileAtomic(recordPath, JSON.stringify(single ? toSingleRecord(layer) : toGroupRecord(layer)));
+  await writeFileAtomic(recordPath, layerRecordJson(layer));
   return layer;
 }
 
+/**
+ * The name of a layer's record in the cache: keyed by what decides its bytes — the .debs (one
+ * package: its sha256; a group: the sha256 of their sha256s, one per line, in layer order), the
+ * layer format, SOURCE_DATE_EPOCH and whether ca-certificates is reduced to the bundle.
+ */
+export function layerRecordName(req: Pick<PackagesLayerRequest, 'debs' | 'sourceDateEpoch' | 'caCertificates'>): string {
+  const single = req.debs.length === 1;
+  const key = single ? req.debs[0]!.debSha256 : `group-${digestHex(digestOf(req.debs.map((d) => d.debSha256).join('\n')))}`;
+  const bundleOnly = req.caCertificates === 'bundle' && req.debs.some((d) => d.packageName === 'ca-certificates');
+  return `${key}-f${LAYER_FORMAT}-e${req.sourceDateEpoch}${bundleOnly ? '-cabundle' : ''}.json`;
+}
+
+/** The serialized record of a built layer (the local cache's format, also the remote cache's payload). */
+export function layerRecordJson(layer: DebsLayer): string {
+  return JSON.stringify(layer.packages.length === 1 ? toSingleRecord(layer) : toGroupRecord(layer));
+}
+
+/** A record's text parsed as a layer of `count` packages, or undefined when it is not one. */
+export function parseLayerRecord(text: string, count: number): DebsLayer | undefined {
+  try {
+    const record = JSON.parse(text) as SingleRecord | GroupRecord;
+    const contents = count === 1 ? [record as SingleRecord] : (record as GroupRecord).packages;
+    if (!Array.isArray(contents) || contents.length !== count || !Number.isSafeInteger(record.size) || record.size < 0 || typeof record.mediaType !== 'string') return undefined;
+    for (const c of contents) if (typeof c.control !== 'string' || typeof c.captured !== 'object' || c.captured === null || !Number.isSafeInteger(c.fileCount)) return undefined;
+    return { digest: parseDigest(record.digest), diffId: parseDigest(record.diffId), size: record.size, mediaType: record.mediaType, packages: contents.map(fromCached) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The local cache's record of a layer (at `cacheArea(cacheDir, 'layers')/<layerRecordName>`). */
+export function layerRecordPath(cacheDir: string, name: string): string {
+  return join(cacheArea(cacheDir, 'layers'), name);
+}
+
 /** The recorded layer, or undefined when there is no record or it cannot be read (the layer is then rebuilt). */
-async function readRecord(path: string, single: boolean): Promise<DebsLayer | undefined> {
+export async function readLayerRecord(path: string, single: boolean): Promise<DebsLayer | undefined> {
   try {
     const record = JSON.parse(await readFile(path, 'utf8')) as SingleRecord | GroupRecord;
     const contents = single ? [record as SingleRecord] : (record as GroupRecord).packages;

@@ -27,6 +27,8 @@ interface BuildFlags extends RegistryFlagValues, PushOutputFlags {
   push?: string[];
   annotationsFromCi?: boolean;
   signKey?: string;
+  remoteCache?: string;
+  remoteCacheMode?: string;
 }
 
 /** `alba build RECIPE`: builds the recipe's multi-arch image into an OCI layout (or archives), and pushes it with --push. */
@@ -52,6 +54,8 @@ export function buildCommand(): Command {
         .option('--push <target>', 'then push, as `alba container push` does (docker://…, oci:DIR, s3://…); repeatable', repeatable)
         .option('--no-pages', 'with --push to s3://: leave the download pages alone')
         .option('--sign-key <file>', 'with --push: sign, attest the SBOMs and SLSA provenance (see docs/trust.md)')
+        .option('--remote-cache <url>', 'a layer cache shared by runners: s3://BUCKET[/PREFIX]?endpoint=… (default $ALBA_REMOTE_CACHE)')
+        .option('--remote-cache-mode <mode>', 'read or readwrite (default)')
         .option('--json', 'print one JSON object'),
     ),
   )
@@ -96,6 +100,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
       progress.update();
     },
     log: stderrLog,
+    ...(await import('../builder/remote-cache.js')).remoteCacheOptions(flags.remoteCache, flags.remoteCacheMode, process.env),
   }).finally(() => progress.clear());
   const { recipe, timings } = built;
   const clock = stopwatch();

@@ -83,12 +83,12 @@ export function bypassed(host: string, port: number, noProxy: string): boolean {
     .split(/[,\s]+/)
     .filter((e) => e !== '')) {
     if (entry === '*') return true;
-    const m = /^(.*?)(?::(\d+))?$/.exec(entry.startsWith('[') ? entry.replace(/^\[([^\]]*)\]/, '$1') : entry);
-    const name = (m?.[1] ?? entry).replace(/^\*/, '');
-    const entryPort = m?.[2] === undefined || isIP(entry) === 6 ? undefined : Number(m[2]);
-    if (entryPort !== undefined && entryPort !== port) continue;
-    const bare = isIP(entry) === 6 ? entry : name;
-    if (bare.startsWith('.') ? host.endsWith(bare) || host === bare.slice(1) : host === bare || host.endsWith(`.${bare}`)) return true;
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    const withPort = bracketed === null && isIP(entry) !== 6 ? /^(.*):(\d+)$/.exec(entry) : null;
+    const name = (bracketed?.[1] ?? withPort?.[1] ?? entry).replace(/^\*/, '');
+    const entryPort = bracketed?.[2] ?? withPort?.[2];
+    if (entryPort !== undefined && Number(entryPort) !== port) continue;
+    if (name.startsWith('.') ? host.endsWith(name) || host === name.slice(1) : host === name || host.endsWith(`.${name}`)) return true;
   }
   return false;
 }

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ciAnnotations } from '../../src/ci/annotations.js';
+import { bypassed, parseProxy, proxyFor } from '../../src/http/proxy.js';
+import { locateCredentials } from '../../src/sink/registry/credentials.js';
+import { parseTarget } from '../../src/sink/target.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'alba-ci-unit-'));
+after(() => rm(dir, { recursive: true, force: true }));
+const none = { HOME: join(dir, 'nohome'), DOCKER_CONFIG: join(dir, 'none') };
+const gitlab = {
+  CI_REGISTRY: 'registry.gitlab.example:5050',
+  CI_REGISTRY_USER: 'gl-user',
+  CI_REGISTRY_PASSWORD: 'gl-pw',
+  CI_JOB_TOKEN: 'job',
+};
+
+describe('the credentials chain', () => {
+  test('order: --creds, ALBA_REGISTRY_*, DOCKER_AUTH_CONFIG, GitLab, GitHub, files', async () => {
+    const dac = JSON.stringify({ auths: { 'registry.gitlab.example:5050': { username: 'd', password: 'p' } } });
+    const host = 'registry.gitlab.example:5050';
+    const env = { ...none, ...gitlab, DOCKER_AUTH_CONFIG: dac, ALBA_REGISTRY_AUTH: 'a:b' };
+    assert.equal((await locateCredentials(host, { flag: 'f:g', env })).source, '--creds');
+    assert.equal((await locateCredentials(host, { env })).source, 'ALBA_REGISTRY_AUTH');
+    assert.equal((await locateCredentials(host, { env: { ...env, ALBA_REGISTRY_AUTH: '' } })).source, 'DOCKER_AUTH_CONFIG');
+    const ci = await locateCredentials(host, { env: { ...none, ...gitlab } });
+    assert.deepEqual(ci, { credentials: { username: 'gl-user', password: 'gl-pw' }, source: 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD' });
+    const job = await locateCredentials(host, { env: { ...none, CI_REGISTRY: host, CI_JOB_TOKEN: 'job' } });
+    assert.deepEqual(job, { credentials: { username: 'gitlab-ci-token', password: 'job' }, source: 'CI_JOB_TOKEN' });
+  });
+
+  test('a DOCKER_AUTH_CONFIG without the host falls through to the next source', async () => {
+    const dac = JSON.stringify({ auths: { 'elsewhere.example': { auth: Buffer.from('x:y').toString('base64') } } });
+    const found = await locateCredentials('registry.gitlab.example:5050', { env: { ...none, ...gitlab, DOCKER_AUTH_CONFIG: dac } });
+    assert.equal(found.source, 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD');
+  });
+
+  test('the CI variables serve only their own host; GITHUB_TOKEN only ghcr.io', async () => {
+    assert.deepEqual(await locateCredentials('registry.gitlab.example', { env: { ...none, ...gitlab } }), { source: 'none' });
+    const gh = { ...none, GITHUB_TOKEN: 'ghs_x', GITHUB_ACTOR: 'octo' };
+    assert.deepEqual(await locateCredentials('ghcr.io', { env: gh }), {
+      credentials: { username: 'octo', password: 'ghs_x' },
+      source: 'GITHUB_TOKEN',
+    });
+    assert.deepEqual(await locateCredentials('docker.io', { env: gh }), { source: 'none' });
+  });
+
+  test('a DOCKER_AUTH_CONFIG that is not JSON is USAGE, without its content', async () => {
+    await assert.rejects(
+      locateCredentials('r.example', { env: { ...none, DOCKER_AUTH_CONFIG: '{"auths": secret-value' } }),
+      (err: Error) => /DOCKER_AUTH_CONFIG is not JSON/.test(err.message) && !JSON.stringify(err).includes('secret-value'),
+    );
+    await assert.rejects(locateCredentials('r.example', { env: { ...none, DOCKER_AUTH_CONFIG: '[1]' } }), /not a docker config/);
+  });
+
+  test('credentials in a target URL are refused, naming the target without them', () => {
+    for (const [url, shown] of [
+      ['docker://u:p%40ss@reg.example/app', 'docker://reg.example/app'],
+      ['docker://u:p@ss@reg.example/app', 'docker://reg.example/app'],
+      ['s3://KEY:SECRET@bucket?endpoint=x', 's3://bucket?endpoint=x'],
+    ] as const)
+      assert.throws(
+        () => parseTarget(url),
+        (err: Error) =>
+          err.message.startsWith(`${shown}: credentials in a target URL are refused`) && !/p@ss|p%40ss|SECRET/.test(err.message),
+      );
+    assert.equal(parseTarget('docker://reg.example/a@sha256:'.replace('@sha256:', '')).kind, 'registry');
+  });
+});
+
+describe('the proxy of the environment', () => {
+  const env = {
+    https_proxy: 'http://u:p@proxy.corp:3128',
+    HTTP_PROXY: 'proxy.corp:8080',
+    NO_PROXY: 'internal.example, .svc,10.0.0.1,reg.example:5000',
+  };
+  test('per scheme, lowercase first, no fallback from one scheme to the other', () => {
+    assert.equal(proxyFor(new URL('https://ghcr.io/v2/'), env)?.origin, 'http://proxy.corp:3128');
+    assert.equal(proxyFor(new URL('http://deb.debian.org/debian'), env)?.origin, 'http://proxy.corp:8080');
+    assert.equal(proxyFor(new URL('https://ghcr.io/'), { HTTP_PROXY: 'http://p:1' }), undefined);
+    assert.equal(proxyFor(new URL('https://ghcr.io/'), { HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:1' })?.host, 'lower');
+  });
+  test('NO_PROXY: host and its subdomains, .domain, IP, host:port, *', () => {
+    for (const url of [
+      'https://internal.example/',
+      'https://a.internal.example/',
+      'https://x.svc/',
+      'http://10.0.0.1/',
+      'https://reg.example:5000/',
+    ])
+      assert.equal(proxyFor(new URL(url), env), undefined, url);
+    for (const url of ['https://notinternal.example/', 'https://reg.example/', 'http://10.0.0.11/', 'https://svc.example/'])
+      assert.notEqual(proxyFor(new URL(url), env), undefined, url);
+    assert.equal(bypassed('anything', 443, '*'), true);
+    assert.equal(bypassed('::1', 443, '[::1]'), true);
+  });
+  test('credentials go to Proxy-Authorization and stay out of the origin; non-http proxies are USAGE without them', () => {
+    const p = parseProxy('http://us%40er:pa%3Ass@proxy.corp:3128');
+    assert.equal(p.origin, 'http://proxy.corp:3128');
+    assert.equal(p.authorization, `Basic ${Buffer.from('us@er:pa:ss').toString('base64')}`);
+    assert.throws(
+      () => parseProxy('socks5://u:secret@proxy:1080'),
+      (err: Error) => /only http:\/\/ proxies/.test(err.message) && !err.message.includes('secret'),
+    );
+  });
+});
+
+describe('--annotations-from-ci', () => {
+  test('GitHub Actions: source and url from the server and repository, revision, version on a tag only', () => {
+    const gh = { GITHUB_ACTIONS: 'true', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'o/r', GITHUB_SHA: 'abc' };
+    assert.deepEqual(ciAnnotations({ ...gh, GITHUB_REF_TYPE: 'branch', GITHUB_REF_NAME: 'main' }), {
+      'org.opencontainers.image.source': 'https://github.com/o/r',
+      'org.opencontainers.image.url': 'https://github.com/o/r',
+      'org.opencontainers.image.revision': 'abc',
+    });
+    assert.equal(ciAnnotations({ ...gh, GITHUB_REF_TYPE: 'tag', GITHUB_REF_NAME: 'v1.2' })['org.opencontainers.image.version'], 'v1.2');
+  });
+  test('GitLab CI; neither is USAGE', () => {
+    const gl = ciAnnotations({
+      GITLAB_CI: 'true',
+      CI_PROJECT_URL: 'https://gitlab.example/g/p',
+      CI_COMMIT_SHA: 'def',
+      CI_COMMIT_TAG: '2.0',
+    });
+    assert.equal(gl['org.opencontainers.image.revision'], 'def');
+    assert.equal(gl['org.opencontainers.image.version'], '2.0');
+    assert.throws(() => ciAnnotations({}), /neither GitHub Actions nor GitLab CI/);
+  });
+});

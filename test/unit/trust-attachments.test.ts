@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { attachmentTag, Cosign, mergeAttachment } from '../../src/oci/cosign.js';
+import { digestOf, type Digest } from '../../src/oci/digest.js';
+import { memoryBlob, type Blob, type ImageGraph } from '../../src/oci/graph.js';
+import { imageIndexBlob } from '../../src/oci/image-index.js';
+import { jsonBlob } from '../../src/oci/json.js';
+import { imageManifestBlob } from '../../src/oci/manifest.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import type { Descriptor } from '../../src/oci/types.js';
+import { publish } from '../../src/sink/publish.js';
+import type { Sink, StoreOutcome } from '../../src/sink/sink.js';
+import { loadSigningKey } from '../../src/trust/keys.js';
+import { signGraph } from '../../src/trust/sign-graph.js';
+import { repoRoot } from '../helpers/repo-root.js';
+
+// Signatures as graph nodes: merged with what the tag holds (a second signer appends, the same
+// signer's payload is not added twice), stored by the one walk after the images and before the tags.
+
+const keyFile = (name: string) => join(repoRoot(), 'test', 'unit', 'trust-keys', name);
+
+function graph(): ImageGraph {
+  const layer = memoryBlob({ bytes: Buffer.from('layer'), descriptor: { mediaType: MediaType.layerGzip, digest: digestOf('layer'), size: 5 } });
+  const config = memoryBlob(jsonBlob({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }, MediaType.config));
+  const manifest = memoryBlob(imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, { os: 'linux', architecture: 'amd64' }));
+  const root = memoryBlob(imageIndexBlob({ manifests: [manifest.descriptor] }));
+  return { root, images: [{ manifest, blobs: [config, layer] }], referrers: [] };
+}
+
+/** A registry-like sink in memory that records the order of calls. */
+function memorySink(): Sink & { calls: string[]; tags: Map<string, Buffer> } {
+  const calls: string[] = [];
+  const tags = new Map<string, Buffer>();
+  const stored = new Map<string, Blob>();
+  const put = async (b: Blob): Promise<StoreOutcome> => (calls.push(`put ${b.descriptor.digest}`), stored.set(b.descriptor.digest, b), 'sent');
+  return {
+    name: 'memory',
+    calls,
+    tags,
+    holdsComplete: async () => false,
+    putBlob: put,
+    putManifest: put,
+    linkReferrers: async () => undefined,
+    readTag: async (tag) => tags.get(tag),
+    tagAttachment: async (tag, m) => void (calls.push(`attach ${tag}`), tags.set(tag, m.bytes!)),
+    tag: async (tag, root) => (calls.push(`tag ${tag}`), tags.set(tag, root.bytes!), 'sent'),
+    finish: async () => undefined,
+  };
+}
+
+const layersOf = (bytes: Buffer | undefined): Descriptor[] => (JSON.parse(bytes!.toString()) as { layers: Descriptor[] }).layers;
+
+describe('signatures in the publish walk', () => {
+  test('stored after the root, before the tags; a second signer appends; the same key again adds nothing', async () => {
+    const g = graph();
+    const alice = await loadSigningKey(keyFile('p256.pem'), {});
+    const bob = await loadSigningKey(keyFile('cosign-test.key'), { ALBA_SIGN_PASSWORD: 'unit test only' });
+    const sink = memorySink();
+    await publish(await signGraph(g, { key: alice, identity: 'r.example/app' }), sink, ['1.0']);
+    const sigTag = attachmentTag(g.root.descriptor.digest as Digest, 'sig');
+    const rootAt = sink.calls.indexOf(`put ${g.root.descriptor.digest}`);
+    const attachAt = sink.calls.indexOf(`attach ${sigTag}`);
+    assert.ok(rootAt >= 0 && attachAt > rootAt && attachAt < sink.calls.indexOf('tag 1.0'), sink.calls.join('\n'));
+    assert.equal(layersOf(sink.tags.get(sigTag)).length, 1);
+    await publish(await signGraph(g, { key: bob, identity: 'r.example/app' }), sink, ['1.0']);
+    assert.equal(layersOf(sink.tags.get(sigTag)).length, 2, 'a second signer appends');
+    await publish(await signGraph(g, { key: alice, identity: 'r.example/app' }), sink, ['1.0']);
+    assert.equal(layersOf(sink.tags.get(sigTag)).length, 2, 'the same signer signing the same payload again adds no layer');
+    const platformTag = attachmentTag(g.images[0]!.manifest.descriptor.digest as Digest, 'sig');
+    assert.equal(layersOf(sink.tags.get(platformTag)).length, 2, 'the platform manifest is signed too');
+  });
+
+  test('an unsigned graph has no attachments: the walk stores what it stored before', async () => {
+    const sink = memorySink();
+    await publish(graph(), sink, ['1.0']);
+    assert.ok(!sink.calls.some((c) => c.startsWith('attach')));
+  });
+
+  test('the same signer replaces its earlier attestation of a type; others are kept', () => {
+    const subject = graph().root.descriptor;
+    const layer = (text: string, signer: string): Blob =>
+      memoryBlob({ bytes: Buffer.from(text), descriptor: { mediaType: Cosign.dsse, digest: digestOf(text), size: text.length, annotations: { [Cosign.predicateType]: 'p', [Cosign.signer]: signer } } });
+    const att = (blob: Blob) => ({
+      tag: 't',
+      subject,
+      layers: [{ blob, present: (d: Descriptor) => d.digest === blob.descriptor.digest, replaces: (d: Descriptor) => d.annotations?.[Cosign.signer] === blob.descriptor.annotations?.[Cosign.signer] }],
+    });
+    const first = mergeAttachment(undefined, att(layer('a1', 'alice')))!;
+    const second = mergeAttachment(first.manifest.bytes, att(layer('b1', 'bob')))!;
+    const third = mergeAttachment(second.manifest.bytes, att(layer('a2', 'alice')))!;
+    assert.deepEqual(layersOf(third.manifest.bytes).map((l) => l.digest), [digestOf('b1'), digestOf('a2')]);
+    assert.equal(mergeAttachment(third.manifest.bytes, att(layer('a2', 'alice'))), undefined, 'nothing new: nothing stored');
+  });
+});

@@ -130,6 +130,7 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
     const kept = tags.filter((_, i) => whole[i] === true).sort();
     // written whole, over whatever is there: the damaged document is what this replaces
     await this.store.put(`${this.base}tags/list`, Buffer.from(`${JSON.stringify({ name: this.repository(), tags: kept })}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
+    await (await import('../../site/bucket-pages.js')).refreshImagePages(this.store, this.base);
     return { tags: kept, broken: tags.filter((_, i) => whole[i] !== true).sort() };
   }
 

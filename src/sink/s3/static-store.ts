@@ -129,6 +129,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     const kept = candidates.filter((_, i) => whole[i] === true).sort(compareTags);
     const name = this.base.slice(this.base.lastIndexOf('/') + 1);
     await this.store.put(this.base, Buffer.from(`${JSON.stringify({ name, tags: kept })}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
+    await (await import('../../site/bucket-pages.js')).refreshStaticPages(this.store, this.base);
     return { tags: kept, broken: candidates.filter((_, i) => whole[i] !== true).sort(compareTags) };
   }
 

@@ -27,6 +27,9 @@ export function cyclonedxSchemaValidator(): ValidateFunction {
     const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
     const ajv = new Ajv({ allErrors: true, strict: false });
     addFormats(ajv);
+    // the two formats of the schema ajv-formats lacks (ajv-formats-draft2019 has them): checked loosely rather than ignored
+    ajv.addFormat('iri-reference', /^[^\s<>"{}|\\^`]*$/u);
+    ajv.addFormat('idn-email', /^[^\s@]+@[^\s@]+$/u);
     for (const name of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) {
       ajv.addSchema({ ...read(name), $id: `http://cyclonedx.org/schema/${name}` });
     }

@@ -38,6 +38,12 @@ describe('CycloneDX 1.6 documents', () => {
     const doc = JSON.parse(serializeCyclonedx(imageCyclonedx(input())).toString('utf8')) as CdxDocument;
     (doc.components[0] as { hashes: unknown[] }).hashes = [{ alg: 'sha256', content: 'x' }];
     assert.notDeepEqual(cyclonedxProblems(doc), []);
+    const mail = JSON.parse(serializeCyclonedx(imageCyclonedx(input())).toString('utf8')) as CdxDocument;
+    (mail.components.find((c) => c.supplier?.contact !== undefined)?.supplier?.contact ?? [])[0] = { email: 'not an address' };
+    assert.deepEqual(cyclonedxProblems(mail), ['schema: /components/0/supplier/contact/0/email must match format "idn-email"']);
+    const refs = JSON.parse(serializeCyclonedx(imageCyclonedx(input())).toString('utf8')) as CdxDocument;
+    refs.dependencies.push({ ref: 'nowhere', dependsOn: [] });
+    assert.deepEqual(cyclonedxProblems(refs), ['dependency names unknown ref nowhere']);
   });
 
   it('same facts in another order give the same bytes; no wall-clock time, the serial number comes from name and digest', () => {

@@ -13,6 +13,7 @@ import type { LockedPackage, LockFile } from '../../src/lock/lock-types.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { unpackImage, type Bundle } from '../helpers/rootfs.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { cyclonedxProblems } from '../helpers/cyclonedx-schema.js';
 import { spdxProblems } from '../helpers/spdx-schema.js';
 import { requireTool } from '../helpers/tools.js';
 import { schemasAvailable } from '../helpers/schemas.js';
@@ -154,7 +155,40 @@ async function sbomFiles(out: string): Promise<Map<string, Buffer>> {
   return new Map(await Promise.all(names.map(async (n) => [n, await readFile(join(dir, n))] as [string, Buffer])));
 }
 
+interface CdxDocument {
+  components: {
+    name: string;
+    version?: string;
+    purl?: string;
+    hashes?: { alg: string; content: string }[];
+    licenses?: { expression: string }[];
+  }[];
+}
+
 for (const arch of ARCHS) {
+  test(`real mirror: ${arch.name} CycloneDX is schema-valid; components ≡ SPDX packages ≡ status.d, with the lock's sha256`, async (t) => {
+    const lockFile = lockOrSkip(t);
+    if (lockFile === undefined || !requireTool('umoci', t)) return;
+    const cdx = JSON.parse(await readFile(join(layout, 'sbom', `${arch.name}.cdx.json`), 'utf8')) as CdxDocument;
+    assert.deepEqual(cyclonedxProblems(cdx), []);
+    const components = cdx.components.filter((c) => c.purl?.startsWith('pkg:deb/'));
+    const spdx = debsOf(await readSbom(layout, arch));
+    assert.deepEqual(
+      components.map((c) => [c.name, c.version, c.purl, c.hashes?.[0]?.content, c.licenses?.[0]?.expression ?? 'NOASSERTION']),
+      spdx.map((d) => [
+        d.name,
+        d.version,
+        d.spdx.externalRefs?.find((r) => r.referenceType === 'purl')?.referenceLocator,
+        d.sha256,
+        d.spdx.licenseDeclared,
+      ]),
+    );
+    const status = await statusEntries((await unpacked(layout, arch)).rootfs);
+    assert.deepEqual(components.map((c) => `${c.name} ${c.version}`).sort(), [...status].map(([name, s]) => `${name} ${s.version}`).sort());
+    const locked = lockedOf(lockFile, arch);
+    for (const c of components) assert.deepEqual(c.hashes, [{ alg: 'SHA-256', content: locked.get(c.name)?.sha256 }], c.name);
+  });
+
   test(`real mirror: ${arch.name} SBOM lists exactly the status.d entries of the unpacked rootfs (name, Version, Architecture)`, async (t) => {
     if (!requireTool('umoci', t) || lockOrSkip(t) === undefined) return;
     const { rootfs } = await unpacked(layout, arch);

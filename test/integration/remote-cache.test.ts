@@ -107,6 +107,13 @@ test('a remote cache that is down costs a warning, not the build', { skip: !enab
   assert.deepEqual(digests(e.json), first);
 });
 
+test('--remote-cache-mode read writes nothing to the cache', { skip: !enabled }, async () => {
+  const other = cacheUrl.replace(`s3://${BUCKET}/fleet?`, `s3://${BUCKET}/readonly?`);
+  const r = await runner(['--remote-cache', other, '--remote-cache-mode', 'read']);
+  assert.equal(r.run.status, 0, explainRun(r.run));
+  assert.deepEqual(await listKeys(rgw.s3, BUCKET, 'readonly/'), [], r.run.stderr);
+});
+
 test(
   'a corrupt blob and a hostile record are refused with a warning, the layers built from the .debs, the same digests, the entries repaired',
   { skip: !enabled },
@@ -118,8 +125,9 @@ test(
       ...e,
       entry: JSON.parse(e.text) as { key: string; record: { digest: string; control: string } },
     }));
-    const [victim, donor] = parsed.filter((e) => typeof e.entry.record.control === 'string');
-    assert.ok(victim !== undefined && donor !== undefined);
+    const [victim, donor, broken] = parsed.filter((e) => typeof e.entry.record.control === 'string');
+    assert.ok(victim !== undefined && donor !== undefined && broken !== undefined);
+    assert.equal(new Set([victim, donor, broken].map((e) => e.entry.record.digest)).size, 3);
     // hostile: the victim's key over another package's record (a valid layer, the wrong package)
     await rgw.s3.send(
       new PutObjectCommand({
@@ -128,8 +136,8 @@ test(
         Body: JSON.stringify({ key: victim.entry.key, record: donor.entry.record }),
       }),
     );
-    // corrupt: the donor's layer blob flipped
-    const blobKey = `${ROOT}blobs/sha256/${donor.entry.record.digest.slice('sha256:'.length)}`;
+    // corrupt: a third entry's layer blob flipped
+    const blobKey = `${ROOT}blobs/sha256/${broken.entry.record.digest.slice('sha256:'.length)}`;
     const blob = Buffer.from(
       await (await rgw.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: blobKey }))).Body!.transformToByteArray(),
     );

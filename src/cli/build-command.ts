@@ -77,6 +77,8 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const progress = new Progress((elapsed) =>
     state === undefined && locking !== undefined ? describeLock(locking, elapsed) : describeProgress(state, elapsed - (since ??= elapsed)),
   ).tick();
+  if (flags.signKey !== undefined && flags.push === undefined)
+    throw new AlbaError('USAGE', '--sign-key signs what --push publishes', { hint: 'add --push TARGET (docs/trust.md)' });
   const startedOn = new Date();
   const built = await buildRecipe(resolve(recipePath), {
     ...given('cacheDir', flags.cache),

@@ -12,6 +12,9 @@ export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
  */
 export const REFERRERS_TAG_RE = /^sha256-[a-f0-9]{64}$/;
 
+/** cosign's signature and attestation tags, `sha256-<hex of the subject>.sig|.att` (docs/trust.md): not image tags either. */
+export const ATTACHMENT_TAG_RE = /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/;
+
 /** Why `tag` cannot be a tag a user names (the grammar, or the referrers namespace), with a hint; undefined when it can. */
 export function userTagProblem(tag: string): { problem: string; hint: string } | undefined {
   if (REFERRERS_TAG_RE.test(tag)) {
@@ -20,6 +23,8 @@ export function userTagProblem(tag: string): { problem: string; hint: string } |
       hint: "tags of that form link SBOMs and push records to the image of that digest (OCI referrers tag schema); alba keeps them in step with the image's own tags: name another tag",
     };
   }
+  if (ATTACHMENT_TAG_RE.test(tag))
+    return { problem: `${JSON.stringify(tag)} is a cosign signature or attestation tag, not an image tag`, hint: 'sign with --sign-key (docs/trust.md); name another tag' };
   if (TAG_RE.test(tag)) return undefined;
   return {
     problem: `${JSON.stringify(tag)} is not a valid tag`,

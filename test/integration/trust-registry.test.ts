@@ -235,6 +235,23 @@ describe('alba verify', needs, () => {
     }
   });
 
+  test('verifies a layout a signed push wrote (oci:DIR); signature tags are not image tags (ls, -t)', async () => {
+    const dir = join(work, 'signed-layout');
+    const push = await runAlba(['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', '-t', 'signed', layout, `oci:${dir}`], { env });
+    assert.equal(push.status, 0, explainRun(push));
+    const r = await runAlba(['verify', dir, '--key', pub, '--json']);
+    assert.equal(r.status, 0, explainRun(r));
+    assert.equal((JSON.parse(r.stdout) as { subjects: unknown[] }).subjects.length, 1 + built.manifests.length);
+    const ls = await runAlba(['container', 'ls', '--class', 'all', '--json', '-t', 'fixture/app', `docker://${registry.host}`]);
+    assert.equal(ls.status, 0, explainRun(ls));
+    assert.ok(!/\.(sig|att)"/.test(ls.stdout), `alba container ls lists signature tags: ${ls.stdout}`);
+    const bad = await runAlba(['container', 'push', '-t', `${sigTag(built.index.digest)}`, layout, `oci:${join(work, 'x')}`]);
+    assert.equal(bad.status, 2, explainRun(bad));
+    const unsignedBuild = await runAlba(['build', recipe, '--cache', cache, '--out', join(work, 'y'), '--sign-key', key], { env });
+    assert.equal(unsignedBuild.status, 2, explainRun(unsignedBuild));
+    assert.match(unsignedBuild.stderr, /--sign-key signs what --push publishes/);
+  });
+
   test('refuses a wrong key, a tampered signature, a payload naming another image, an attestation about another image', async () => {
     const verify = (repo: string, publicKey = pub) => runAlba(['verify', `${registry.host}/${repo}:signed`, '--key', publicKey]);
     const wrong = await verify('fixture/app', otherPub);

@@ -1,5 +1,5 @@
 import type { Digest } from '../../oci/digest.js';
-import { REFERRERS_TAG_RE } from '../../oci/names.js';
+import { ATTACHMENT_TAG_RE, REFERRERS_TAG_RE } from '../../oci/names.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
@@ -23,7 +23,7 @@ export async function listRegistryTags(
 
 /** listRegistryTags() through an open client. */
 export async function tagFacts(client: RegistryClient): Promise<TagFacts[]> {
-  const tags = (await client.tags()).filter((t) => !REFERRERS_TAG_RE.test(t) && t !== LEASE_TAG);
+  const tags = (await client.tags()).filter((t) => !REFERRERS_TAG_RE.test(t) && !ATTACHMENT_TAG_RE.test(t) && t !== LEASE_TAG);
   const times = new Map<string, Promise<Map<string, Date>>>();
   const timesOf = (digest: string): Promise<Map<string, Date>> => {
     let pending = times.get(digest);

@@ -181,11 +181,10 @@ export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function environmentAgent(secure: boolean): HttpAgent {
   const tunnels = new Map<string, HttpAgent>();
-  const pick = (o: Target): { proxy: Proxy | undefined; host: string; port: number } => {
+  const pick = (o: Target): Proxy | undefined => {
     const host = (o.hostname ?? o.host ?? 'localhost').replace(/^\[|\]$/g, '');
-    const port = Number(o.port) || (secure ? 443 : 80);
-    const authority = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-    return { proxy: proxyFor(new URL(`${secure ? 'https' : 'http'}://${authority}`)), host, port };
+    const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${Number(o.port) || (secure ? 443 : 80)}`;
+    return proxyFor(new URL(`${secure ? 'https' : 'http'}://${authority}`));
   };
   const through = (proxy: Proxy): HttpAgent => {
     let agent = tunnels.get(proxy.uri);
@@ -195,7 +194,7 @@ export function environmentAgent(secure: boolean): HttpAgent {
   const Base = secure ? HttpsAgent : HttpAgent;
   return new (class extends Base {
     override createConnection(o: Target, cb?: Callback): Duplex | undefined {
-      const { proxy } = pick(o);
+      const proxy = pick(o);
       if (proxy === undefined) return super.createConnection(o as never, cb) as Duplex | undefined;
       return (through(proxy) as unknown as { createConnection(o: Target, cb?: Callback): undefined }).createConnection(o, cb);
     }

@@ -2,7 +2,8 @@
  * The one HTTP layer of alba (Debian mirrors, registries): streamed request and response bodies,
  * a deadline for the answer's headers, an idle timeout between two chunks of a body, a minimum
  * rate over a window (a server dripping bytes is given up), size caps on bodies read into
- * memory, and credentials kept out of every message.
+ * memory, and credentials kept out of every message. Through the environment's proxy
+ * (HTTPS_PROXY/HTTP_PROXY/NO_PROXY: proxy.ts) as a CONNECT tunnel.
  */
 import { readFileSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';

@@ -55,58 +55,17 @@ async function main(): Promise<void> {
     const signed: MeasuredRun[] = [];
     const skopeo: MeasuredRun[] = [];
     const noop: MeasuredRun[] = [];
+    /** `alba container push` of the layout to `host`, with `cache` (and `extra` options). */
+    const albaPush = async (host: string, cache: string, extra: string[] = []): Promise<MeasuredRun> =>
+      ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, cache), ...extra, '-t', `bench/base:${tag}`, layout, `docker://${host}`]));
     for (let i = 0; i < RUNS; i++) {
       const a = await startRegistry();
-      alba.push(
-        ok(
-          await measure(process.execPath, [
-            albaBin,
-            'container',
-            'push',
-            '--cache',
-            join(work, `push-cache-${i}`),
-            '-t',
-            `bench/base:${tag}`,
-            layout,
-            `docker://${a.host}`,
-          ]),
-        ),
-      );
-      noop.push(
-        ok(
-          await measure(process.execPath, [
-            albaBin,
-            'container',
-            'push',
-            '--cache',
-            join(work, `push-cache-${i}`),
-            '-t',
-            `bench/base:${tag}`,
-            layout,
-            `docker://${a.host}`,
-          ]),
-        ),
-      );
+      alba.push(await albaPush(a.host, `push-cache-${i}`));
+      noop.push(await albaPush(a.host, `push-cache-${i}`));
       await a.close();
       // the same first push, signing the index and the 4 platforms and attesting their SBOMs (docs/trust.md)
       const g = await startRegistry();
-      signed.push(
-        ok(
-          await measure(process.execPath, [
-            albaBin,
-            'container',
-            'push',
-            '--cache',
-            join(work, `signed-cache-${i}`),
-            '--sign-key',
-            signKey,
-            '-t',
-            `bench/base:${tag}`,
-            layout,
-            `docker://${g.host}`,
-          ]),
-        ),
-      );
+      signed.push(await albaPush(g.host, `signed-cache-${i}`, ['--sign-key', signKey]));
       await g.close();
       const s = await startRegistry();
       skopeo.push(

@@ -9,6 +9,7 @@ import { startRegistry, type RegistryServer } from '../helpers/registry-server.j
 import { serveDir, type RepoServer } from '../helpers/repo-server.js';
 import { rgwTestsEnabled, startRgwBucket, type RgwBucket } from '../helpers/rgw-client.js';
 import { explainRun, runAlba } from '../helpers/run-alba.js';
+import { freePort } from '../helpers/free-port.js';
 import { requireTool } from '../helpers/tools.js';
 
 // HTTPS_PROXY/HTTP_PROXY/NO_PROXY for every request: the Debian mirror (a plain forward), the
@@ -118,5 +119,18 @@ describe('behind a proxy', { skip: haveTools ? false : 'docker-registry is missi
     assert.equal(atRegistry.status, 1, explainRun(atRegistry));
     assert.match(atRegistry.stderr, proxyNamed);
     for (const res of [atMirror, atRegistry]) assert.doesNotMatch(`${res.stdout}${res.stderr}`, /wr0ng-pass/);
+  });
+
+  test('a proxy that is down: error[NETWORK] naming the proxy, without its credentials', async () => {
+    const down = `http://proxy-user:d0wn-pass@127.0.0.1:${await freePort()}`;
+    const res = await runAlba(['build', recipe, '--cache', join(work, 'cache-down'), '--push', `docker://${registry.host}/down/app`], {
+      env: proxyEnv({ HTTP_PROXY: down, https_proxy: down }),
+    });
+    assert.equal(res.status, 1, explainRun(res));
+    assert.match(
+      res.stderr,
+      /error\[NETWORK\]: cannot reach http:\/\/127\.0\.0\.1:\d+\/\S+ \(through the proxy http:\/\/127\.0\.0\.1:\d+\)/,
+    );
+    assert.doesNotMatch(`${res.stdout}${res.stderr}`, /d0wn-pass/);
   });
 });

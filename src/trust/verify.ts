@@ -15,6 +15,7 @@ import { parseManifestJson } from '../oci/manifest-json.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { MAX_ENVELOPE_BYTES, pae, parseEnvelope, parseStatement, signedDigest } from './dsse.js';
+import { installedPackages, sbomPackages } from './installed.js';
 import { verifySignature } from './keys.js';
 import { ATTESTED_KINDS } from './predicates.js';
 
@@ -60,7 +61,7 @@ export async function verifyImage(source: TrustSource, key: KeyObject): Promise<
     const entry: SubjectReport = { digest: subject.digest, ...(subject.platform === undefined ? {} : { platform: platformText(subject.platform) }), signatures: 0, attestations: [], others: 0 };
     report.subjects.push(entry);
     await checkSignatures(source, subject.digest as Digest, key, entry, fail);
-    await checkAttestations(source, subject.digest as Digest, key, entry, fail);
+    await checkAttestations(source, subject.digest as Digest, key, entry, fail, subject.digest === source.root && children.length > 0 ? undefined : () => platformPackages(source, subject.digest as Digest));
   }
   return report;
 }
@@ -94,7 +95,15 @@ async function checkSignatures(source: TrustSource, subject: Digest, key: KeyObj
   if (entry.signatures === 0) fail('SIGNATURE_INVALID', `none of the ${layers.length} signatures under ${tag} verifies with this key`);
 }
 
-async function checkAttestations(source: TrustSource, subject: Digest, key: KeyObject, entry: SubjectReport, fail: Fail): Promise<void> {
+async function checkAttestations(
+  source: TrustSource,
+  subject: Digest,
+  key: KeyObject,
+  entry: SubjectReport,
+  fail: Fail,
+  installed?: () => Promise<Set<string>>,
+): Promise<void> {
+  let packages: Promise<Set<string>> | undefined;
   const layers = attachmentLayers(await source.tag(attachmentTag(subject, 'att'))).filter((l) => l.mediaType === Cosign.dsse);
   for (const layer of layers) {
     const where = `${source.name}@${layer.digest}`;
@@ -126,9 +135,24 @@ async function checkAttestations(source: TrustSource, subject: Digest, key: KeyO
       const document = found === undefined ? undefined : (JSON.parse((await readArtifact(source.reader, found)).toString('utf8')) as unknown);
       if (document !== undefined && !isDeepStrictEqual(document, statement.predicate))
         return fail('ATTESTATION_INVALID', `the ${attested.kind.what} attached (${found?.descriptor.digest}) is not the one the attestation signs`);
+      const listed = sbomPackages(statement.predicate);
+      if (installed !== undefined && listed !== undefined) {
+        const image = await (packages ??= installed());
+        const missing = [...image].filter((p) => !listed.has(p));
+        const extra = [...listed].filter((p) => !image.has(p));
+        if (missing.length + extra.length > 0)
+          return fail('ATTESTATION_INVALID', `the signed ${attested.kind.what} does not list what the image's status.d says (${[...missing.map((p) => `missing ${p}`), ...extra.map((p) => `not installed: ${p}`)].slice(0, 5).join('; ')})`);
+      }
     }
     entry.attestations.push(statement.predicateType);
   }
+}
+
+/** The packages the status.d of the image manifest `digest` lists. */
+async function platformPackages(source: TrustSource, digest: Digest): Promise<Set<string>> {
+  const bytes = await source.reader.manifest(digest);
+  if (bytes === undefined) throw source.reader.invalid(digest, 'it is not there');
+  return installedPackages(source.reader, parseManifestJson(bytes, (why) => source.reader.invalid(digest, why)));
 }
 
 function platformText(p: NonNullable<Descriptor['platform']>): string {

@@ -252,6 +252,30 @@ describe('alba verify', needs, () => {
     assert.match(unsignedBuild.stderr, /--sign-key signs what --push publishes/);
   });
 
+  test("checks that a signed SBOM lists what the image's status.d says", async () => {
+    const amd64 = built.manifests.find((m) => m.platform === 'amd64')!;
+    const spdx = JSON.parse(await readFile(join(layout, 'sbom', 'amd64.spdx.json'), 'utf8')) as { packages: { name: string }[] };
+    const attest = async (repo: string, predicate: unknown): Promise<void> => {
+      // skopeo copies the image without alba's referrers: the signed SBOM is all there is to compare with status.d
+      const copy = tryRun('skopeo', ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:signed`, `docker://${registry.host}/${repo}:signed`]);
+      assert.equal(copy.status, 0, copy.stderr);
+      const file = join(work, `${repo.replace('/', '-')}.json`);
+      await writeFile(file, JSON.stringify(predicate));
+      const common = ['--key', key, '--tlog-upload=false', '--allow-http-registry', '-y'];
+      run(cosign, ['sign', ...common, '--recursive', ref(built.index.digest, repo)], { COSIGN_PASSWORD: PASSWORD });
+      run(cosign, ['attest', ...common, '--type', 'spdxjson', '--predicate', file, ref(amd64.digest, repo)], { COSIGN_PASSWORD: PASSWORD });
+    };
+    await attest('fixture/sbom-ok', spdx);
+    const good = await runAlba(['verify', `${registry.host}/fixture/sbom-ok:signed`, '--key', pub]);
+    assert.equal(good.status, 0, explainRun(good));
+    const dropped = spdx.packages.find((p) => p.name === 'tzdata');
+    assert.ok(dropped !== undefined, 'the fixture SBOM lists tzdata');
+    await attest('fixture/sbom-short', { ...spdx, packages: spdx.packages.filter((p) => p !== dropped) });
+    const short = await runAlba(['verify', `${registry.host}/fixture/sbom-short:signed`, '--key', pub]);
+    assert.equal(short.status, 1, explainRun(short));
+    assert.match(short.stderr, /error\[ATTESTATION_INVALID\].*status\.d says \(missing tzdata /s);
+  });
+
   test('refuses a wrong key, a tampered signature, a payload naming another image, an attestation about another image', async () => {
     const verify = (repo: string, publicKey = pub) => runAlba(['verify', `${registry.host}/${repo}:signed`, '--key', publicKey]);
     const wrong = await verify('fixture/app', otherPub);

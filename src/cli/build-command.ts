@@ -11,7 +11,7 @@ import { stopwatch } from '../util/stopwatch.js';
 import { given, indexCompressionOption, out, repeatable, stderrLog } from './args.js';
 import { describeLock, type LockProgress } from './lock-command.js';
 import { Progress } from './progress.js';
-import { withPushOutputOptions, type PushOutputFlags } from './push-targets.js';
+import { checkPushOutputFlags, withPushOutputOptions, type PushOutputFlags } from './push-targets.js';
 import { withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
 
 interface BuildFlags extends RegistryFlagValues, PushOutputFlags {
@@ -67,6 +67,7 @@ export function buildCommand(): Command {
 }
 
 async function run(recipePath: string, flags: BuildFlags): Promise<void> {
+  checkPushOutputFlags(flags, flags.push !== undefined);
   if (flags.push !== undefined) flags.push.forEach((await import('../sink/target.js')).parseTarget); // a mistyped target fails before the build
   const fromCi = flags.annotationsFromCi === true ? (await import('../ci/annotations.js')).ciAnnotations() : {};
   const annotations = { ...fromCi, ...parseAnnotations(flags.annotation ?? []) };

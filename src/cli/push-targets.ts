@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AlbaError } from '../errors.js';
 import type { PushOutputFiles } from '../ci/outputs.js';
 import type { ImageGraph } from '../oci/graph.js';
 import type { ImageTag } from '../sink/target.js';
@@ -20,6 +21,19 @@ export interface PushOutputFlags {
   metadataFile?: string;
 }
 
+/** The output files need a push: `--digest-file` without `--push` is USAGE, not a file silently never written. */
+export function checkPushOutputFlags(flags: PushOutputFlags, pushing: boolean): void {
+  const given = Object.entries({
+    '--digest-file': flags.digestFile,
+    '--image-name-with-digest-file': flags.imageNameWithDigestFile,
+    '--metadata-file': flags.metadataFile,
+  }).find(([, v]) => v !== undefined);
+  if (!pushing && given !== undefined)
+    throw new AlbaError('USAGE', `${given[0]} is written after a push, and there is no --push`, {
+      hint: 'add --push TARGET, or drop the option',
+    });
+}
+
 /**
  * Pushes `graph` to every target at once, each with its own publish walk over the same graph
  * (the blobs are the cache's files: built or converted once, read by each walk, the second time
@@ -36,7 +50,9 @@ export async function pushTargets(
   graphFor?: (target: string) => Promise<ImageGraph>,
 ): Promise<PushOutcome[]> {
   const several = targets.length > 1;
-  const settled = await Promise.allSettled(targets.map(async (t) => pushGraph((await graphFor?.(t)) ?? graph, t, tags, flags, several ? { progress: false } : {})));
+  const settled = await Promise.allSettled(
+    targets.map(async (t) => pushGraph((await graphFor?.(t)) ?? graph, t, tags, flags, several ? { progress: false } : {})),
+  );
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   if (several || failures.length > 0)

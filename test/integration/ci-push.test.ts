@@ -185,5 +185,8 @@ describe('outputs for the next job, several destinations', { skip: haveTools ? f
       assert.equal(res.status, 2, explainRun(res));
       assert.match(res.stderr, /error\[USAGE\].*takes one value and was given twice/);
     }
+    const noPush = await runAlba(['build', fixture.recipe, '--digest-file', join(work, 'never')]);
+    assert.equal(noPush.status, 2, explainRun(noPush));
+    assert.match(noPush.stderr, /--digest-file is written after a push, and there is no --push/);
   });
 });

@@ -36,12 +36,24 @@ export function verifyCommand(): Command {
       const key = await loadPublicKey(resolve(flags.key));
       const isLayout = /^(?:\/|\.|~)/.test(target) || ((await stat(target).catch(() => undefined))?.isDirectory() ?? false);
       if (isLayout && anyRegistryFlag(registryAccess(flags)))
-        throw new AlbaError('USAGE', `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`, { hint: 'drop them' });
+        throw new AlbaError(
+          'USAGE',
+          `--creds, --plain-http and the TLS options are for registry references, and ${target} is a layout directory`,
+          { hint: 'drop them' },
+        );
       if (!isLayout && flags.ref !== undefined)
-        throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, { hint: 'put the tag in the reference: HOST/NAME:TAG' });
+        throw new AlbaError('USAGE', `--ref picks an index in a layout directory, and ${target} is not a directory`, {
+          hint: 'put the tag in the reference: HOST/NAME:TAG',
+        });
       const source = isLayout
         ? await sources.layoutTrustSource(resolve(target), flags.ref)
-        : await sources.registryTrustSource(target, await registryClientOptions((await import('../sink/registry/reference.js')).parseReference(target).registry, registryAccess(flags)));
+        : await sources.registryTrustSource(
+            target,
+            await registryClientOptions(
+              (await import('../sink/registry/reference.js')).parseReference(target).registry,
+              registryAccess(flags),
+            ),
+          );
       const report = await verifyImage(source, key);
       out(flags.json === true ? JSON.stringify({ ...report, ok: report.failures.length === 0 }) : summary(report));
       failIfAny(report);

@@ -92,5 +92,7 @@ export function mergeAttachment(existing: Buffer | undefined, attachment: Attach
 
 function isLayer(v: unknown): v is Descriptor {
   const d = v as Descriptor | null;
-  return typeof d === 'object' && d !== null && typeof d.digest === 'string' && typeof d.mediaType === 'string' && typeof d.size === 'number';
+  return (
+    typeof d === 'object' && d !== null && typeof d.digest === 'string' && typeof d.mediaType === 'string' && typeof d.size === 'number'
+  );
 }

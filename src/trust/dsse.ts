@@ -45,7 +45,9 @@ export function parseEnvelope(bytes: Buffer, where: string): Envelope {
   }
   if (typeof value.payloadType !== 'string' || typeof value.payload !== 'string' || !Array.isArray(value.signatures))
     throw invalidAttestation(where, 'it is not a DSSE envelope (payloadType, payload, signatures)');
-  const signatures = value.signatures.filter((s): s is Envelope['signatures'][number] => typeof s === 'object' && s !== null && typeof s.sig === 'string');
+  const signatures = value.signatures.filter(
+    (s): s is Envelope['signatures'][number] => typeof s === 'object' && s !== null && typeof s.sig === 'string',
+  );
   return { payloadType: value.payloadType, payload: value.payload, signatures };
 }
 
@@ -71,7 +73,12 @@ export function parseStatement(payload: Buffer, where: string): Statement {
   } catch {
     throw invalidAttestation(where, 'its payload is not JSON');
   }
-  if (typeof value._type !== 'string' || !value._type.startsWith('https://in-toto.io/Statement/') || typeof value.predicateType !== 'string' || !Array.isArray(value.subject))
+  if (
+    typeof value._type !== 'string' ||
+    !value._type.startsWith('https://in-toto.io/Statement/') ||
+    typeof value.predicateType !== 'string' ||
+    !Array.isArray(value.subject)
+  )
     throw invalidAttestation(where, 'its payload is not an in-toto statement');
   return value as Statement;
 }
@@ -80,7 +87,11 @@ export function parseStatement(payload: Buffer, where: string): Statement {
 export function simpleSigningPayload(reference: string, digest: Digest): Buffer {
   return Buffer.from(
     JSON.stringify({
-      critical: { identity: { 'docker-reference': reference }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
+      critical: {
+        identity: { 'docker-reference': reference },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
       optional: null,
     }),
     'utf8',

@@ -26,7 +26,12 @@ export async function installedPackages(reader: ArtifactReader, manifest: Manife
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {
       const name = header.name.replace(/^\.?\//, '');
-      const wanted = header.type === 'file' && name.startsWith(`${STATUS_DIR}/`) && !name.slice(STATUS_DIR.length + 1).includes('.') && header.size !== undefined && header.size <= MAX_STANZA_BYTES;
+      const wanted =
+        header.type === 'file' &&
+        name.startsWith(`${STATUS_DIR}/`) &&
+        !name.slice(STATUS_DIR.length + 1).includes('.') &&
+        header.size !== undefined &&
+        header.size <= MAX_STANZA_BYTES;
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => {
         if (wanted) chunks.push(c as Buffer);

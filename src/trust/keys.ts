@@ -77,13 +77,17 @@ export function verifySignature(key: KeyObject, data: Buffer, signature: Buffer)
 
 /** sha256 of a public key's SPKI DER, hex. */
 export function fingerprintOf(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 async function readKeyFile(file: string): Promise<string> {
   const info = await stat(file).catch(() => undefined);
   if (info === undefined || !info.isFile())
-    throw new AlbaError('SIGN_KEY', `${file}: no such key file`, { hint: 'give the path of a key file (cosign generate-key-pair, or openssl)' });
+    throw new AlbaError('SIGN_KEY', `${file}: no such key file`, {
+      hint: 'give the path of a key file (cosign generate-key-pair, or openssl)',
+    });
   if (info.size > MAX_KEY_FILE) throw unsupported(file, `it has ${info.size} bytes, more than a key has`);
   return (await readFile(file)).toString('latin1');
 }
@@ -115,7 +119,8 @@ async function openCosignKey(file: string, body: string, password: string): Prom
     !isCount(p)
   )
     throw unsupported(file, 'its key derivation or cipher is not scrypt + nacl/secretbox');
-  if (128 * N * r > SCRYPT_MAXMEM / 2 || p > 16) throw unsupported(file, `its scrypt parameters (N=${N}, r=${r}, p=${p}) are larger than alba accepts`);
+  if (128 * N * r > SCRYPT_MAXMEM / 2 || p > 16)
+    throw unsupported(file, `its scrypt parameters (N=${N}, r=${r}, p=${p}) are larger than alba accepts`);
   const secret = await new Promise<Buffer>((resolve, reject) =>
     scrypt(Buffer.from(password, 'utf8'), Buffer.from(kdf.salt as string, 'base64'), 32, { N, r, p, maxmem: SCRYPT_MAXMEM }, (err, key) =>
       err === null ? resolve(key) : reject(err),
@@ -144,7 +149,10 @@ function pkcs8(key: string | Buffer, file: string): KeyObject {
 
 function checkP256(key: KeyObject, file: string): void {
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
-    throw unsupported(file, `it is a ${key.asymmetricKeyType ?? 'unknown'} key${key.asymmetricKeyDetails?.namedCurve === undefined ? '' : ` on ${key.asymmetricKeyDetails.namedCurve}`}, not EC P-256`);
+    throw unsupported(
+      file,
+      `it is a ${key.asymmetricKeyType ?? 'unknown'} key${key.asymmetricKeyDetails?.namedCurve === undefined ? '' : ` on ${key.asymmetricKeyDetails.namedCurve}`}, not EC P-256`,
+    );
 }
 
 function isCount(v: unknown): v is number {

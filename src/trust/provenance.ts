@@ -47,11 +47,17 @@ export async function provenanceFacts(input: {
   const { recipe, lock } = input;
   const debs = new Map<string, ResourceDescriptor>();
   for (const arch of input.archs)
-    for (const p of lock.archs[arch] ?? []) debs.set(p.sha256, { name: `${p.name}_${p.version}_${p.architecture}.deb`, uri: `${p.repo}/${p.filename}`, digest: { sha256: p.sha256 } });
+    for (const p of lock.archs[arch] ?? [])
+      debs.set(p.sha256, {
+        name: `${p.name}_${p.version}_${p.architecture}.deb`,
+        uri: `${p.repo}/${p.filename}`,
+        digest: { sha256: p.sha256 },
+      });
   const releases = lock.releases.map((r) => ({ uri: `${r.repo}/dists/${r.suite}/${r.file}`, digest: { sha256: r.sha256 } }));
   const files = new Map<string, ResourceDescriptor>();
   for (const arch of recipe.archs.filter((a) => input.archs.includes(a.name)))
-    for (const f of userFilesFor(recipe.files, arch)) if (!files.has(f.src)) files.set(f.src, { name: f.dst, uri: `file://${f.src}`, digest: { sha256: await sha256File(f.src) } });
+    for (const f of userFilesFor(recipe.files, arch))
+      if (!files.has(f.src)) files.set(f.src, { name: f.dst, uri: `file://${f.src}`, digest: { sha256: await sha256File(f.src) } });
   return {
     recipe: { path: recipe.path, sha256: await sha256File(recipe.path) },
     archs: input.archs,
@@ -68,7 +74,11 @@ export function provenancePredicate(facts: ProvenanceFacts): unknown {
   return {
     buildDefinition: {
       buildType: ALBA_BUILD_TYPE,
-      externalParameters: { recipe: { path: facts.recipe.path, digest: { sha256: facts.recipe.sha256 } }, archs: facts.archs, ...facts.options },
+      externalParameters: {
+        recipe: { path: facts.recipe.path, digest: { sha256: facts.recipe.sha256 } },
+        archs: facts.archs,
+        ...facts.options,
+      },
       internalParameters: { alba: version },
       resolvedDependencies: facts.dependencies,
     },

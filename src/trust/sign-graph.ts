@@ -35,7 +35,9 @@ export async function signGraph(graph: ImageGraph, options: SignOptions): Promis
   const attestations = new Map<string, AttachmentLayer[]>(subjects.map((s) => [s.digest, []]));
   for (const referrer of graph.referrers) {
     const layers = attestations.get(referrer.subject.digest);
-    const attested = ATTESTED_KINDS.find((a) => (referrer.manifest.descriptor.artifactType ?? artifactTypeOf(referrer.manifest)) === a.kind.artifactType);
+    const attested = ATTESTED_KINDS.find(
+      (a) => (referrer.manifest.descriptor.artifactType ?? artifactTypeOf(referrer.manifest)) === a.kind.artifactType,
+    );
     const content = referrer.blobs.find((b) => b.descriptor.mediaType === attested?.kind.layerMediaType);
     if (layers === undefined || attested === undefined || content === undefined) continue;
     const predicate: unknown = JSON.parse((await blobBytes(content, MAX_ARTIFACT_BYTES)).toString('utf8'));
@@ -59,7 +61,8 @@ function signatureLayer(subject: Descriptor, { key, identity }: SignOptions): At
   return {
     blob,
     present: (d) =>
-      d.digest === blob.descriptor.digest && verifySignature(key.publicKey, payload, Buffer.from(d.annotations?.[Cosign.signature] ?? '', 'base64')),
+      d.digest === blob.descriptor.digest &&
+      verifySignature(key.publicKey, payload, Buffer.from(d.annotations?.[Cosign.signature] ?? '', 'base64')),
     replaces: () => false,
   };
 }
@@ -67,7 +70,11 @@ function signatureLayer(subject: Descriptor, { key, identity }: SignOptions): At
 /** The DSSE layer of one statement; it replaces the same signer's earlier attestation of that type. */
 function attestationLayer(subject: Descriptor, predicateType: string, predicate: unknown, { key, identity }: SignOptions): AttachmentLayer {
   const envelope = signedEnvelope(statement(identity, subject.digest as Digest, predicateType, predicate), key.sign);
-  const blob = layerBlob(envelope, Cosign.dsse, { [Cosign.signature]: '', [Cosign.predicateType]: predicateType, [Cosign.signer]: key.fingerprint });
+  const blob = layerBlob(envelope, Cosign.dsse, {
+    [Cosign.signature]: '',
+    [Cosign.predicateType]: predicateType,
+    [Cosign.signer]: key.fingerprint,
+  });
   return {
     blob,
     present: (d) => d.digest === blob.descriptor.digest,

@@ -18,9 +18,14 @@ export type TargetSigner = (graph: ImageGraph, targetText: string, tags: readonl
  * ALBA_SIGN_PASSWORD or COSIGN_PASSWORD): each target's graph signed for the repository it names,
  * with `provenance` attested too when given.
  */
-export async function signerFor(keyFile: string, provenance?: ProvenanceFacts, env: NodeJS.ProcessEnv = process.env): Promise<TargetSigner> {
+export async function signerFor(
+  keyFile: string,
+  provenance?: ProvenanceFacts,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TargetSigner> {
   const key = await loadSigningKey(keyFile, env);
-  return (graph, targetText, tags) => signGraph(graph, { key, identity: signingIdentity(targetText, tags), ...(provenance === undefined ? {} : { provenance }) });
+  return (graph, targetText, tags) =>
+    signGraph(graph, { key, identity: signingIdentity(targetText, tags), ...(provenance === undefined ? {} : { provenance }) });
 }
 
 /** `HOST/REPO` of a registry target (a bare host with the -t NAME), else the -t NAME (S3, layouts), else the target. */

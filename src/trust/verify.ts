@@ -52,16 +52,32 @@ export interface VerifyReport {
 export async function verifyImage(source: TrustSource, key: KeyObject): Promise<VerifyReport> {
   const report: VerifyReport = { name: source.name, root: source.root, subjects: [], failures: [] };
   const rootBytes = await source.reader.manifest(source.root);
-  if (rootBytes === undefined) throw new AlbaError('REGISTRY', `${source.name}: ${source.root} is not there`, { hint: 'check the reference' });
+  if (rootBytes === undefined)
+    throw new AlbaError('REGISTRY', `${source.name}: ${source.root} is not there`, { hint: 'check the reference' });
   const root = parseManifestJson(rootBytes, (why) => source.reader.invalid(source.root, why));
-  const children: Descriptor[] = root.mediaType === MediaType.index || root.mediaType === MediaType.dockerManifestList ? (root.manifests ?? []) : [];
+  const children: Descriptor[] =
+    root.mediaType === MediaType.index || root.mediaType === MediaType.dockerManifestList ? (root.manifests ?? []) : [];
   const subjects = [{ digest: source.root } as Descriptor, ...children];
   for (const subject of subjects) {
-    const fail = (code: ErrorCode, message: string): void => void report.failures.push({ code, digest: subject.digest, message: `${source.name}@${subject.digest}: ${message}` });
-    const entry: SubjectReport = { digest: subject.digest, ...(subject.platform === undefined ? {} : { platform: platformText(subject.platform) }), signatures: 0, attestations: [], others: 0 };
+    const fail = (code: ErrorCode, message: string): void =>
+      void report.failures.push({ code, digest: subject.digest, message: `${source.name}@${subject.digest}: ${message}` });
+    const entry: SubjectReport = {
+      digest: subject.digest,
+      ...(subject.platform === undefined ? {} : { platform: platformText(subject.platform) }),
+      signatures: 0,
+      attestations: [],
+      others: 0,
+    };
     report.subjects.push(entry);
     await checkSignatures(source, subject.digest as Digest, key, entry, fail);
-    await checkAttestations(source, subject.digest as Digest, key, entry, fail, subject.digest === source.root && children.length > 0 ? undefined : () => platformPackages(source, subject.digest as Digest));
+    await checkAttestations(
+      source,
+      subject.digest as Digest,
+      key,
+      entry,
+      fail,
+      subject.digest === source.root && children.length > 0 ? undefined : () => platformPackages(source, subject.digest as Digest),
+    );
   }
   return report;
 }
@@ -128,20 +144,30 @@ async function checkAttestations(
       throw err;
     }
     if (!statement.subject.some((s) => s.digest?.sha256 === digestHex(subject)))
-      return fail('ATTESTATION_INVALID', `an attestation (${statement.predicateType}) by this key is about another image (${statement.subject.map((s) => s.digest?.sha256).join(', ')})`);
+      return fail(
+        'ATTESTATION_INVALID',
+        `an attestation (${statement.predicateType}) by this key is about another image (${statement.subject.map((s) => s.digest?.sha256).join(', ')})`,
+      );
     const attested = ATTESTED_KINDS.find((a) => a.predicateType === statement.predicateType);
     if (attested !== undefined) {
       const found = await findArtifact(source.reader, subject, attested.kind);
-      const document = found === undefined ? undefined : (JSON.parse((await readArtifact(source.reader, found)).toString('utf8')) as unknown);
+      const document =
+        found === undefined ? undefined : (JSON.parse((await readArtifact(source.reader, found)).toString('utf8')) as unknown);
       if (document !== undefined && !isDeepStrictEqual(document, statement.predicate))
-        return fail('ATTESTATION_INVALID', `the ${attested.kind.what} attached (${found?.descriptor.digest}) is not the one the attestation signs`);
+        return fail(
+          'ATTESTATION_INVALID',
+          `the ${attested.kind.what} attached (${found?.descriptor.digest}) is not the one the attestation signs`,
+        );
       const listed = sbomPackages(statement.predicate);
       if (installed !== undefined && listed !== undefined) {
         const image = await (packages ??= installed());
         const missing = [...image].filter((p) => !listed.has(p));
         const extra = [...listed].filter((p) => !image.has(p));
         if (missing.length + extra.length > 0)
-          return fail('ATTESTATION_INVALID', `the signed ${attested.kind.what} does not list what the image's status.d says (${[...missing.map((p) => `missing ${p}`), ...extra.map((p) => `not installed: ${p}`)].slice(0, 5).join('; ')})`);
+          return fail(
+            'ATTESTATION_INVALID',
+            `the signed ${attested.kind.what} does not list what the image's status.d says (${[...missing.map((p) => `missing ${p}`), ...extra.map((p) => `not installed: ${p}`)].slice(0, 5).join('; ')})`,
+          );
       }
     }
     entry.attestations.push(statement.predicateType);
@@ -152,7 +178,10 @@ async function checkAttestations(
 async function platformPackages(source: TrustSource, digest: Digest): Promise<Set<string>> {
   const bytes = await source.reader.manifest(digest);
   if (bytes === undefined) throw source.reader.invalid(digest, 'it is not there');
-  return installedPackages(source.reader, parseManifestJson(bytes, (why) => source.reader.invalid(digest, why)));
+  return installedPackages(
+    source.reader,
+    parseManifestJson(bytes, (why) => source.reader.invalid(digest, why)),
+  );
 }
 
 function platformText(p: NonNullable<Descriptor['platform']>): string {

@@ -22,8 +22,13 @@ export function trixieTools(): TrixieTools | string {
   if (fetched !== undefined) return fetched;
   const tools = { cosign: join(CACHE, 'root/usr/bin/cosign'), skopeo: join(CACHE, 'skopeo') };
   if (!existsSync(tools.cosign) || !existsSync(tools.skopeo)) {
-    const script = [join(repoRoot(), '.ci', 'fetch-trixie-tool.sh'), join(repoRoot(), '..', 'shared', 'peers', 'fetch-trixie-tool.sh')].find((s) => existsSync(s)) ?? '.ci/fetch-trixie-tool.sh';
-    const run = existsSync(script) ? spawnSync('bash', [script, CACHE, 'cosign', 'skopeo'], { encoding: 'utf8', timeout: 300_000 }) : undefined;
+    const script =
+      [join(repoRoot(), '.ci', 'fetch-trixie-tool.sh'), join(repoRoot(), '..', 'shared', 'peers', 'fetch-trixie-tool.sh')].find((s) =>
+        existsSync(s),
+      ) ?? '.ci/fetch-trixie-tool.sh';
+    const run = existsSync(script)
+      ? spawnSync('bash', [script, CACHE, 'cosign', 'skopeo'], { encoding: 'utf8', timeout: 300_000 })
+      : undefined;
     if (run?.status !== 0 || !existsSync(tools.cosign) || !existsSync(tools.skopeo)) {
       const why = `cosign/skopeo from Debian 13 could not be fetched into ${CACHE} (${run === undefined ? `${script} is missing` : run.stderr.trim() || `status ${run.status}`})`;
       if (process.env.CI === 'true') throw new Error(why);

@@ -69,7 +69,11 @@ function run(file: string, args: string[], extra: Record<string, string> = {}): 
   return r;
 }
 
-function tryRun(file: string, args: string[], extra: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+function tryRun(
+  file: string,
+  args: string[],
+  extra: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(file, args, { encoding: 'utf8', env: { ...process.env, ...extra }, cwd: work, timeout: 120_000 });
 }
 
@@ -95,14 +99,29 @@ const cosignVerify = (digest: string, publicKey = pub, repo = 'fixture/app') =>
 /** Pushes the layout to `repo` (signed with `signKey` when given). */
 async function pushLayout(repo: string, signKey?: string): Promise<void> {
   const res = await runAlba(
-    ['container', 'push', '--cache', cache, ...(signKey === undefined ? [] : ['--sign-key', signKey]), '--ref', 'signed', layout, `docker://${registry.host}/${repo}:signed`],
+    [
+      'container',
+      'push',
+      '--cache',
+      cache,
+      ...(signKey === undefined ? [] : ['--sign-key', signKey]),
+      '--ref',
+      'signed',
+      layout,
+      `docker://${registry.host}/${repo}:signed`,
+    ],
     { env },
   );
   assert.equal(res.status, 0, explainRun(res));
 }
 
-async function registryJson(repo: string, reference: string): Promise<{ layers: { digest: string; annotations?: Record<string, string> }[] }> {
-  const res = await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+async function registryJson(
+  repo: string,
+  reference: string,
+): Promise<{ layers: { digest: string; annotations?: Record<string, string> }[] }> {
+  const res = await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   assert.equal(res.status, 200, `GET ${repo}:${reference}`);
   return (await res.json()) as { layers: { digest: string; annotations?: Record<string, string> }[] };
 }
@@ -141,7 +160,16 @@ describe('cosign reads what alba signed', needs, () => {
         ['spdxjson', `${slug}.spdx.json`],
         ['cyclonedx', `${slug}.cdx.json`],
       ] as const) {
-        const r = tryRun(cosign, ['verify-attestation', '--key', pub, '--insecure-ignore-tlog', '--allow-http-registry', '--type', type, ref(m.digest)]);
+        const r = tryRun(cosign, [
+          'verify-attestation',
+          '--key',
+          pub,
+          '--insecure-ignore-tlog',
+          '--allow-http-registry',
+          '--type',
+          type,
+          ref(m.digest),
+        ]);
         assert.equal(r.status, 0, `cosign verify-attestation --type ${type} ${m.platform}: ${r.stderr}`);
         const files = await readdir(join(layout, 'sbom'));
         const name = file;
@@ -155,12 +183,26 @@ describe('cosign reads what alba signed', needs, () => {
   });
 
   test('SLSA provenance v1 on the index and each platform names every .deb sha256 of the lock', async () => {
-    const lock = JSON.parse(await readFile(lockPath, 'utf8')) as { archs: Record<string, { sha256: string }[]>; releases: { sha256: string }[] };
+    const lock = JSON.parse(await readFile(lockPath, 'utf8')) as {
+      archs: Record<string, { sha256: string }[]>;
+      releases: { sha256: string }[];
+    };
     const debs = new Set(Object.values(lock.archs).flatMap((ps) => ps.map((p) => p.sha256)));
     assert.ok(debs.size > 0);
-    const recipeSha = createHash('sha256').update(await readFile(recipe)).digest('hex');
+    const recipeSha = createHash('sha256')
+      .update(await readFile(recipe))
+      .digest('hex');
     for (const digest of allDigests()) {
-      const r = tryRun(cosign, ['verify-attestation', '--key', pub, '--insecure-ignore-tlog', '--allow-http-registry', '--type', 'slsaprovenance1', ref(digest)]);
+      const r = tryRun(cosign, [
+        'verify-attestation',
+        '--key',
+        pub,
+        '--insecure-ignore-tlog',
+        '--allow-http-registry',
+        '--type',
+        'slsaprovenance1',
+        ref(digest),
+      ]);
       assert.equal(r.status, 0, `cosign verify-attestation --type slsaprovenance1 ${digest}: ${r.stderr}`);
       const { predicate, subject } = statementOf(r.stdout) as { predicate: Provenance; subject: { digest: { sha256: string } }[] };
       assert.equal(subject[0]?.digest.sha256, digest.slice('sha256:'.length));
@@ -189,7 +231,17 @@ describe('cosign reads what alba signed', needs, () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(registries, { recursive: true }));
     await writeFile(join(registries, 'alba.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n`);
     const copy = (repo: string, digest: string) =>
-      tryRun(skopeo, ['--policy', policy, '--registries.d', registries, 'copy', '--remove-signatures', '--src-tls-verify=false', `docker://${ref(digest, repo)}`, `oci:${join(work, `pulled-${repo.replace('/', '-')}`)}`]);
+      tryRun(skopeo, [
+        '--policy',
+        policy,
+        '--registries.d',
+        registries,
+        'copy',
+        '--remove-signatures',
+        '--src-tls-verify=false',
+        `docker://${ref(digest, repo)}`,
+        `oci:${join(work, `pulled-${repo.replace('/', '-')}`)}`,
+      ]);
     const signed = copy('fixture/app', built.manifests[0]!.digest);
     assert.equal(signed.status, 0, `skopeo copy of a signed platform: ${signed.stderr}`);
     await pushLayout('fixture/unsigned');
@@ -211,13 +263,27 @@ describe('alba verify', needs, () => {
     assert.equal(report.subjects.length, 1 + built.manifests.length);
     for (const s of report.subjects) {
       assert.equal(s.signatures, 1);
-      for (const t of ['https://spdx.dev/Document', 'https://cyclonedx.org/bom', 'https://slsa.dev/provenance/v1']) assert.ok(s.attestations.includes(t), `no ${t}`);
+      for (const t of ['https://spdx.dev/Document', 'https://cyclonedx.org/bom', 'https://slsa.dev/provenance/v1'])
+        assert.ok(s.attestations.includes(t), `no ${t}`);
     }
   });
 
   test('reads a signature cosign made (cosign sign --recursive) on an alba image', async () => {
     await pushLayout('fixture/by-cosign');
-    run(cosign, ['sign', '--key', key, '--recursive', '--tlog-upload=false', '--allow-http-registry', '-y', ref(built.index.digest, 'fixture/by-cosign')], { COSIGN_PASSWORD: PASSWORD });
+    run(
+      cosign,
+      [
+        'sign',
+        '--key',
+        key,
+        '--recursive',
+        '--tlog-upload=false',
+        '--allow-http-registry',
+        '-y',
+        ref(built.index.digest, 'fixture/by-cosign'),
+      ],
+      { COSIGN_PASSWORD: PASSWORD },
+    );
     const r = await runAlba(['verify', `${registry.host}/fixture/by-cosign:signed`, '--key', pub]);
     assert.equal(r.status, 0, explainRun(r));
   });
@@ -237,7 +303,10 @@ describe('alba verify', needs, () => {
 
   test('verifies a layout a signed push wrote (oci:DIR); signature tags are not image tags (ls, -t)', async () => {
     const dir = join(work, 'signed-layout');
-    const push = await runAlba(['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', '-t', 'signed', layout, `oci:${dir}`], { env });
+    const push = await runAlba(
+      ['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', '-t', 'signed', layout, `oci:${dir}`],
+      { env },
+    );
     assert.equal(push.status, 0, explainRun(push));
     const r = await runAlba(['verify', dir, '--key', pub, '--json']);
     assert.equal(r.status, 0, explainRun(r));
@@ -257,7 +326,13 @@ describe('alba verify', needs, () => {
     const spdx = JSON.parse(await readFile(join(layout, 'sbom', 'amd64.spdx.json'), 'utf8')) as { packages: { name: string }[] };
     const attest = async (repo: string, predicate: unknown): Promise<void> => {
       // skopeo copies the image without alba's referrers: the signed SBOM is all there is to compare with status.d
-      const copy = tryRun('skopeo', ['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:signed`, `docker://${registry.host}/${repo}:signed`]);
+      const copy = tryRun('skopeo', [
+        'copy',
+        '--all',
+        '--dest-tls-verify=false',
+        `oci:${layout}:signed`,
+        `docker://${registry.host}/${repo}:signed`,
+      ]);
       assert.equal(copy.status, 0, copy.stderr);
       const file = join(work, `${repo.replace('/', '-')}.json`);
       await writeFile(file, JSON.stringify(predicate));
@@ -311,9 +386,12 @@ describe('alba verify', needs, () => {
 
 describe('key material', needs, () => {
   test('is in no output, error or file alba writes', async () => {
-    const bad = await runAlba(['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', layout, `docker://${registry.host}/fixture/nokey:1`], {
-      env: { ...env, ALBA_SIGN_PASSWORD: `${PASSWORD} wrong` },
-    });
+    const bad = await runAlba(
+      ['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', layout, `docker://${registry.host}/fixture/nokey:1`],
+      {
+        env: { ...env, ALBA_SIGN_PASSWORD: `${PASSWORD} wrong` },
+      },
+    );
     assert.equal(bad.status, 1, explainRun(bad));
     assert.match(bad.stderr, /error\[SIGN_KEY\].*passphrase does not open/);
     const list = await secrets();
@@ -342,7 +420,10 @@ describe('key material', needs, () => {
 });
 
 interface Provenance {
-  buildDefinition: { externalParameters: { recipe: { digest: { sha256: string } } }; resolvedDependencies: { digest: { sha256: string } }[] };
+  buildDefinition: {
+    externalParameters: { recipe: { digest: { sha256: string } } };
+    resolvedDependencies: { digest: { sha256: string } }[];
+  };
   runDetails: { builder: { id: string } };
 }
 
@@ -351,5 +432,8 @@ function statementOf(stdout: string): { predicate: unknown; subject: { digest: {
   const line = stdout.split('\n').find((l) => l.trim() !== '');
   assert.ok(line !== undefined, 'cosign printed no attestation');
   const envelope = JSON.parse(line) as { payload: string };
-  return JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { predicate: unknown; subject: { digest: { sha256: string } }[] };
+  return JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+    predicate: unknown;
+    subject: { digest: { sha256: string } }[];
+  };
 }

@@ -41,16 +41,23 @@ before(async () => {
   fixture = await buildFixtureLayout(work, 'fixture');
   ({ rgw, env, s3, target } = await startRgwBucket(work, BUCKET));
   await s3.send(new PutBucketWebsiteCommand({ Bucket: BUCKET, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
-  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }] };
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }],
+  };
   await s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify(policy) }));
   front = await startWebsiteFront(rgw.url, rgw.websiteHost(BUCKET));
   run(cosign, ['generate-key-pair', '--output-key-prefix', join(work, 'cosign')]);
   run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', other]);
   run('openssl', ['pkey', '-in', other, '-pubout', '-out', otherPub]);
   await push(key);
-  const layoutIndex = JSON.parse(await readFile(join(fixture.layout, 'index.json'), 'utf8')) as { manifests: { digest: string; mediaType: string }[] };
+  const layoutIndex = JSON.parse(await readFile(join(fixture.layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; mediaType: string }[];
+  };
   index = layoutIndex.manifests.find((m) => m.mediaType.endsWith('index.v1+json'))!.digest;
-  const rootIndex = JSON.parse(await readFile(join(fixture.layout, 'blobs', 'sha256', index.slice(7)), 'utf8')) as { manifests: { digest: string }[] };
+  const rootIndex = JSON.parse(await readFile(join(fixture.layout, 'blobs', 'sha256', index.slice(7)), 'utf8')) as {
+    manifests: { digest: string }[];
+  };
   platforms = rootIndex.manifests.map((m) => m.digest);
 });
 after(async () => {
@@ -67,14 +74,34 @@ function run(file: string, args: string[]): string {
 }
 
 async function push(signKey: string): Promise<void> {
-  const res = await runAlba(['container', 'push', '--cache', fixture.cache, '--sign-key', signKey, '-t', 'fixture/app:1.0', '--ref', 'fixture', fixture.layout, target], {
-    env: { ...env, ALBA_SIGN_PASSWORD: PASSWORD, DOCKER_CONFIG: join(work, 'no-docker') },
-  });
+  const res = await runAlba(
+    [
+      'container',
+      'push',
+      '--cache',
+      fixture.cache,
+      '--sign-key',
+      signKey,
+      '-t',
+      'fixture/app:1.0',
+      '--ref',
+      'fixture',
+      fixture.layout,
+      target,
+    ],
+    {
+      env: { ...env, ALBA_SIGN_PASSWORD: PASSWORD, DOCKER_CONFIG: join(work, 'no-docker') },
+    },
+  );
   assert.equal(res.status, 0, explainRun(res));
 }
 
 const cosignVerify = (digest: string, publicKey = pub, ...extra: string[]) =>
-  spawnSync(cosign, [...extra, '--key', publicKey, '--insecure-ignore-tlog', '--allow-http-registry', `${front.host}/fixture/app@${digest}`], { encoding: 'utf8', timeout: 120_000 });
+  spawnSync(
+    cosign,
+    [...extra, '--key', publicKey, '--insecure-ignore-tlog', '--allow-http-registry', `${front.host}/fixture/app@${digest}`],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
 
 async function objectJson(key: string): Promise<{ layers?: unknown[]; tags?: string[] }> {
   const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));

@@ -21,9 +21,14 @@ import { repoRoot } from '../helpers/repo-root.js';
 const keyFile = (name: string) => join(repoRoot(), 'test', 'unit', 'trust-keys', name);
 
 function graph(): ImageGraph {
-  const layer = memoryBlob({ bytes: Buffer.from('layer'), descriptor: { mediaType: MediaType.layerGzip, digest: digestOf('layer'), size: 5 } });
+  const layer = memoryBlob({
+    bytes: Buffer.from('layer'),
+    descriptor: { mediaType: MediaType.layerGzip, digest: digestOf('layer'), size: 5 },
+  });
   const config = memoryBlob(jsonBlob({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }, MediaType.config));
-  const manifest = memoryBlob(imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, { os: 'linux', architecture: 'amd64' }));
+  const manifest = memoryBlob(
+    imageManifestBlob({ config: config.descriptor, layers: [layer.descriptor] }, { os: 'linux', architecture: 'amd64' }),
+  );
   const root = memoryBlob(imageIndexBlob({ manifests: [manifest.descriptor] }));
   return { root, images: [{ manifest, blobs: [config, layer] }], referrers: [] };
 }
@@ -33,7 +38,11 @@ function memorySink(): Sink & { calls: string[]; tags: Map<string, Buffer> } {
   const calls: string[] = [];
   const tags = new Map<string, Buffer>();
   const stored = new Map<string, Blob>();
-  const put = async (b: Blob): Promise<StoreOutcome> => (calls.push(`put ${b.descriptor.digest}`), stored.set(b.descriptor.digest, b), 'sent');
+  const put = async (b: Blob): Promise<StoreOutcome> => (
+    calls.push(`put ${b.descriptor.digest}`),
+    stored.set(b.descriptor.digest, b),
+    'sent'
+  );
   return {
     name: 'memory',
     calls,
@@ -80,16 +89,33 @@ describe('signatures in the publish walk', () => {
   test('the same signer replaces its earlier attestation of a type; others are kept', () => {
     const subject = graph().root.descriptor;
     const layer = (text: string, signer: string): Blob =>
-      memoryBlob({ bytes: Buffer.from(text), descriptor: { mediaType: Cosign.dsse, digest: digestOf(text), size: text.length, annotations: { [Cosign.predicateType]: 'p', [Cosign.signer]: signer } } });
+      memoryBlob({
+        bytes: Buffer.from(text),
+        descriptor: {
+          mediaType: Cosign.dsse,
+          digest: digestOf(text),
+          size: text.length,
+          annotations: { [Cosign.predicateType]: 'p', [Cosign.signer]: signer },
+        },
+      });
     const att = (blob: Blob) => ({
       tag: 't',
       subject,
-      layers: [{ blob, present: (d: Descriptor) => d.digest === blob.descriptor.digest, replaces: (d: Descriptor) => d.annotations?.[Cosign.signer] === blob.descriptor.annotations?.[Cosign.signer] }],
+      layers: [
+        {
+          blob,
+          present: (d: Descriptor) => d.digest === blob.descriptor.digest,
+          replaces: (d: Descriptor) => d.annotations?.[Cosign.signer] === blob.descriptor.annotations?.[Cosign.signer],
+        },
+      ],
     });
     const first = mergeAttachment(undefined, att(layer('a1', 'alice')))!;
     const second = mergeAttachment(first.manifest.bytes, att(layer('b1', 'bob')))!;
     const third = mergeAttachment(second.manifest.bytes, att(layer('a2', 'alice')))!;
-    assert.deepEqual(layersOf(third.manifest.bytes).map((l) => l.digest), [digestOf('b1'), digestOf('a2')]);
+    assert.deepEqual(
+      layersOf(third.manifest.bytes).map((l) => l.digest),
+      [digestOf('b1'), digestOf('a2')],
+    );
     assert.equal(mergeAttachment(third.manifest.bytes, att(layer('a2', 'alice'))), undefined, 'nothing new: nothing stored');
   });
 });

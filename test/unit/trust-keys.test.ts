@@ -17,7 +17,11 @@ const PASSWORD = 'unit test only';
 describe('signing keys', () => {
   test("cosign's encrypted key opens with ALBA_SIGN_PASSWORD, or COSIGN_PASSWORD, and signs what cosign.pub verifies", async () => {
     const pub = await loadPublicKey(join(dir, 'cosign-test.pub'));
-    for (const env of [{ ALBA_SIGN_PASSWORD: PASSWORD }, { COSIGN_PASSWORD: PASSWORD }, { ALBA_SIGN_PASSWORD: PASSWORD, COSIGN_PASSWORD: 'other' }]) {
+    for (const env of [
+      { ALBA_SIGN_PASSWORD: PASSWORD },
+      { COSIGN_PASSWORD: PASSWORD },
+      { ALBA_SIGN_PASSWORD: PASSWORD, COSIGN_PASSWORD: 'other' },
+    ]) {
       const key = await loadSigningKey(join(dir, 'cosign-test.key'), env);
       const data = Buffer.from('payload');
       assert.ok(verifySignature(pub, data, key.sign(data)));
@@ -52,8 +56,11 @@ describe('signing keys', () => {
 });
 
 describe('DSSE', () => {
-  test('PAE is the spec\'s encoding (DSSEv1 SP len(type) SP type SP len(body) SP body)', () => {
-    assert.equal(pae('http://example.com/HelloWorld', Buffer.from('hello world')).toString(), 'DSSEv1 29 http://example.com/HelloWorld 11 hello world');
+  test("PAE is the spec's encoding (DSSEv1 SP len(type) SP type SP len(body) SP body)", () => {
+    assert.equal(
+      pae('http://example.com/HelloWorld', Buffer.from('hello world')).toString(),
+      'DSSEv1 29 http://example.com/HelloWorld 11 hello world',
+    );
   });
 
   test('an envelope signs PAE(payloadType, payload), not the payload alone', async () => {

@@ -11,7 +11,7 @@ import type { FetchTarget } from '../recipe/mirror.js';
 import type { Recipe } from '../recipe/types.js';
 import { build, type BuildOptions, type BuildResult } from './build.js';
 import { BuildPrefetch } from './deb-downloads.js';
-import { openRemoteCache, type RemoteCacheMode } from './remote-cache.js';
+import type { RemoteLayerCache } from './remote-cache.js';
 
 /** How to build a recipe: build()'s options, with the lock and targets found or made here. */
 export interface BuildRecipeOptions extends Partial<Pick<BuildOptions, 'archs' | 'annotations' | 'env' | 'onProgress'>> {
@@ -30,9 +30,8 @@ export interface BuildRecipeOptions extends Partial<Pick<BuildOptions, 'archs' |
   /** When resolving: told after each Release is verified and each arch is resolved. */
   onLockProgress?: LockOptions['onProgress'];
   log?: (line: string) => void;
-  /** `--remote-cache` (`s3://…`) and its mode (default readwrite): see remote-cache.ts. */
-  remoteCache?: string;
-  remoteCacheMode?: RemoteCacheMode;
+  /** `--remote-cache`: see remote-cache.ts. */
+  remoteCache?: RemoteLayerCache;
 }
 
 /** A recipe's build, and what it was built from. */
@@ -60,9 +59,13 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
   let lock = lockPath === undefined ? options.lock : await readLock(lockPath);
   const where = lockPath ?? 'the lock';
   if (lock !== undefined && !isLockFresh(lock, recipe)) {
-    throw new AlbaError('LOCK_STALE', `${where} was made from other packages, sources or archs than ${recipePath ?? `recipe ${recipe.name}`} now lists`, {
-      hint: 'run `alba lock --update` to re-resolve',
-    });
+    throw new AlbaError(
+      'LOCK_STALE',
+      `${where} was made from other packages, sources or archs than ${recipePath ?? `recipe ${recipe.name}`} now lists`,
+      {
+        hint: 'run `alba lock --update` to re-resolve',
+      },
+    );
   }
   let verified: ReadonlySet<string> | undefined;
   if (lock === undefined) {
@@ -96,7 +99,7 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     ...(verified === undefined ? {} : { verified }),
-    ...(options.remoteCache === undefined ? {} : { remoteCache: await openRemoteCache(options.remoteCache, options.remoteCacheMode ?? 'readwrite', log) }),
+    ...(options.remoteCache === undefined ? {} : { remoteCache: options.remoteCache }),
   });
   return { ...result, recipe, lock, resolved: verified !== undefined };
 }

@@ -49,7 +49,11 @@ const MAX_BLOB = 1024 * 1024 * 1024;
 export interface RemoteStore {
   get(key: string, max: number): Promise<{ bytes: Buffer } | undefined>;
   head(key: string): Promise<{ size: number } | undefined>;
-  put(key: string, body: Buffer | { open: () => Promise<Readable>; size: number }, options: { contentType: string; cacheControl: string }): Promise<boolean>;
+  put(
+    key: string,
+    body: Buffer | { open: () => Promise<Readable>; size: number },
+    options: { contentType: string; cacheControl: string },
+  ): Promise<boolean>;
   where(key: string): string;
 }
 
@@ -108,24 +112,35 @@ export class RemoteLayerCache {
     if (this.mode !== 'readwrite') return;
     const byName = new Map(built.map((b) => [nameOf(b.want), b.layer] as const));
     let warned = false;
-    await mapLimit([...byName].filter(([name]) => !this.present.has(name)), 4, async ([name, layer]) => {
-      try {
-        // an entry another runner wrote is left alone; one refused here is replaced
-        if (!this.refused.has(name) && (await this.remote.head(this.key(`records/${name}`))) !== undefined) return;
-        const blobKey = this.key(`blobs/sha256/${digestHex(layer.digest)}`);
-        if (this.badBlobs.has(layer.digest) || (await this.remote.head(blobKey))?.size !== layer.size) {
-          const path = store.path(layer.digest);
-          await this.remote.put(blobKey, { open: async () => createReadStream(path), size: layer.size }, { contentType: 'application/octet-stream', cacheControl: 'no-cache' });
+    await mapLimit(
+      [...byName].filter(([name]) => !this.present.has(name)),
+      4,
+      async ([name, layer]) => {
+        try {
+          // an entry another runner wrote is left alone; one refused here is replaced
+          if (!this.refused.has(name) && (await this.remote.head(this.key(`records/${name}`))) !== undefined) return;
+          const blobKey = this.key(`blobs/sha256/${digestHex(layer.digest)}`);
+          if (this.badBlobs.has(layer.digest) || (await this.remote.head(blobKey))?.size !== layer.size) {
+            const path = store.path(layer.digest);
+            await this.remote.put(
+              blobKey,
+              { open: async () => createReadStream(path), size: layer.size },
+              { contentType: 'application/octet-stream', cacheControl: 'no-cache' },
+            );
+          }
+          const record = JSON.stringify({ key: name, record: JSON.parse(layerRecordJson(layer)) as unknown });
+          await this.remote.put(this.key(`records/${name}`), Buffer.from(record), {
+            contentType: 'application/json',
+            cacheControl: 'no-cache',
+          });
+          this.report.written++;
+        } catch (err) {
+          this.report.warnings++;
+          if (!warned) this.log(`warning: remote cache: entries not written (${(err as Error).message}); the build is not affected`);
+          warned = true;
         }
-        const record = JSON.stringify({ key: name, record: JSON.parse(layerRecordJson(layer)) as unknown });
-        await this.remote.put(this.key(`records/${name}`), Buffer.from(record), { contentType: 'application/json', cacheControl: 'no-cache' });
-        this.report.written++;
-      } catch (err) {
-        this.report.warnings++;
-        if (!warned) this.log(`warning: remote cache: entries not written (${(err as Error).message}); the build is not affected`);
-        warned = true;
-      }
-    });
+      },
+    );
   }
 
   private key(path: string): string {
@@ -193,10 +208,17 @@ export class RemoteLayerCache {
  * its layer budget, the groups of one layer fewer (build() replans so when a maintainer layer is
  * needed).
  */
-export function layerWants(plans: readonly ArchLayerPlan[], budgetOf: (arch: TargetArch) => number, sourceDateEpoch: number, caCertificates: LayerWant['caCertificates']): { wants: LayerWant[]; primary: LayerWant[] } {
+export function layerWants(
+  plans: readonly ArchLayerPlan[],
+  budgetOf: (arch: TargetArch) => number,
+  sourceDateEpoch: number,
+  caCertificates: LayerWant['caCertificates'],
+): { wants: LayerWant[]; primary: LayerWant[] } {
   const wantOf = (packages: readonly LockedPackage[]): LayerWant => ({ packages, sourceDateEpoch, caCertificates });
   const primary = plans.flatMap((p) => p.groups.map(wantOf));
-  const fallback = plans.filter((p) => p.groups.length > budgetOf(p.arch) - 1).flatMap((p) => planArchLayers(p.arch, p.packages, budgetOf(p.arch) - 1).groups.map(wantOf));
+  const fallback = plans
+    .filter((p) => p.groups.length > budgetOf(p.arch) - 1)
+    .flatMap((p) => planArchLayers(p.arch, p.packages, budgetOf(p.arch) - 1).groups.map(wantOf));
   return { wants: [...primary, ...fallback], primary };
 }
 
@@ -255,28 +277,10 @@ async function uncompressedDigest(path: string): Promise<Digest> {
   return `sha256:${hash.digest('hex')}` as Digest;
 }
 
-/** The remote cache a URL names (`s3://BUCKET[/PREFIX]?endpoint=…`, as the S3 destination); USAGE for anything else. */
-export async function openRemoteCache(url: string, mode: RemoteCacheMode, log: (line: string) => void): Promise<RemoteLayerCache> {
-  if (!url.startsWith('s3://')) {
-    throw new AlbaError('USAGE', `--remote-cache ${url.replace(/\/\/[^/@]*@/, '//')}: not an s3:// URL`, {
-      hint: 'write s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=REGION&s3ForcePathStyle=true (credentials as for the S3 destination)',
-    });
-  }
-  if (/^s3:\/\/[^/?#]*@/.test(url)) throw new AlbaError('USAGE', '--remote-cache: credentials in the URL are refused', { hint: 'give them as for the S3 destination (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, a profile)' });
-  const [{ parseS3Target }, { S3Store }] = await Promise.all([import('../sink/s3/s3-target.js'), import('../sink/s3/s3-store.js')]);
-  const target = parseS3Target(url);
-  return new RemoteLayerCache(new S3Store(target), target.prefix, mode, log);
-}
-
 /** `--remote-cache-mode` (readwrite when absent); anything else is USAGE. */
 export function remoteCacheMode(value: string | undefined): RemoteCacheMode {
   if (value === undefined || value === 'readwrite' || value === 'read') return value ?? 'readwrite';
-  throw new AlbaError('USAGE', `--remote-cache-mode ${value}: expected read or readwrite`, { hint: 'read: use the cache, write nothing to it' });
-}
-
-/** buildRecipe()'s remote cache options from `--remote-cache` (else ALBA_REMOTE_CACHE; empty: none) and `--remote-cache-mode`. */
-export function remoteCacheOptions(flag: string | undefined, mode: string | undefined, env: NodeJS.ProcessEnv): { remoteCache?: string; remoteCacheMode?: RemoteCacheMode } {
-  const url = flag ?? env['ALBA_REMOTE_CACHE'];
-  const checked = remoteCacheMode(mode);
-  return url === undefined || url === '' ? {} : { remoteCache: url, remoteCacheMode: checked };
+  throw new AlbaError('USAGE', `--remote-cache-mode ${value}: expected read or readwrite`, {
+    hint: 'read: use the cache, write nothing to it',
+  });
 }

@@ -103,7 +103,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
       progress.update();
     },
     log: stderrLog,
-    ...(await import('../builder/remote-cache.js')).remoteCacheOptions(flags.remoteCache, flags.remoteCacheMode, process.env),
+    ...(await (await import('./remote-cache.js')).remoteCacheOption(flags.remoteCache, flags.remoteCacheMode, process.env, stderrLog)),
   }).finally(() => progress.clear());
   const { recipe, timings } = built;
   const clock = stopwatch();

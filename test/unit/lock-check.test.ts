@@ -7,7 +7,11 @@ import { parseRecipe } from '../../src/recipe/parse.js';
 
 // `alba lock --check`: the comparison and `--snapshot`, one case per rule.
 
-const snapshotRecipe = parseRecipe('name: app\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\n', 'recipe.yaml', '/');
+const snapshotRecipe = parseRecipe(
+  'name: app\narchs: [amd64]\nsnapshot: 20250520T000000Z\ndist: bookworm\npackages: [libc6]\n',
+  'recipe.yaml',
+  '/',
+);
 
 function pkg(name: string, version: string, suite = 'bookworm'): LockedPackage {
   return {

@@ -46,9 +46,10 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** `alba container push` with an isolated cache and docker config. */
+/** `alba container push` with an isolated cache (unless `args` name one: --cache is given once) and docker config. */
 function push(args: string[], env: Record<string, string> = {}): Promise<AlbaRun> {
-  return runAlba(['container', 'push', '--cache', cache, ...args], { env: { DOCKER_CONFIG: dockerConfig, ...env } });
+  const cacheArgs = args.includes('--cache') ? [] : ['--cache', cache];
+  return runAlba(['container', 'push', ...cacheArgs, ...args], { env: { DOCKER_CONFIG: dockerConfig, ...env } });
 }
 
 function run(cmd: string, args: string[]): { status: number | null; out: string } {

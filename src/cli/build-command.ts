@@ -27,6 +27,7 @@ interface BuildFlags extends RegistryFlagValues, PushOutputFlags {
   push?: string[];
   annotationsFromCi?: boolean;
   signKey?: string;
+  signIdentity?: string;
   remoteCache?: string;
   remoteCacheMode?: string;
 }
@@ -54,6 +55,7 @@ export function buildCommand(): Command {
         .option('--push <target>', 'then push, as `alba container push` does (docker://…, oci:DIR, s3://…); repeatable', repeatable)
         .option('--no-pages', 'with --push to s3://: leave the download pages alone')
         .option('--sign-key <file>', 'with --push: sign, attest the SBOMs and SLSA provenance (see docs/trust.md)')
+        .option('--sign-identity <host/repo>', 'with --sign-key: the repository the signatures name (default: the target\'s; S3: the -t NAME)')
         .option('--remote-cache <url>', 'a layer cache shared by runners: s3://BUCKET[/PREFIX]?endpoint=… (default $ALBA_REMOTE_CACHE)')
         .option('--remote-cache-mode <mode>', 'read or readwrite (default)')
         .option('--json', 'print one JSON object'),
@@ -145,7 +147,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
 async function signing(built: RecipeBuild, flags: BuildFlags, tags: ImageTag[], startedOn: Date, annotations: Record<string, string>): Promise<((t: string) => Promise<ImageGraph>) | undefined> {
   if (flags.signKey === undefined) return undefined;
   const { signerFor, buildProvenance } = await import('../trust/sign-push.js');
-  const sign = await signerFor(flags.signKey, await buildProvenance(built, startedOn, annotations));
+  const sign = await signerFor(flags.signKey, { provenance: await buildProvenance(built, startedOn, annotations), ...given('identity', flags.signIdentity) });
   return (t) => sign(built.graph, t, tags);
 }
 

@@ -17,6 +17,7 @@ interface ContainerPushFlags extends Omit<PushFlags, 'chunkSize' | 'concurrency'
   concurrency?: string;
   json?: boolean;
   signKey?: string;
+  signIdentity?: string;
 }
 
 /** `alba container push|ls|rm|gc|repair`. */
@@ -38,6 +39,7 @@ export function containerCommand(): Command {
     .option('--cache <dir>', 'blob cache and mount hints (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
     .option('--no-pages', 's3: leave the download pages (v2/NAME/index.html, index.html) alone')
     .option('--sign-key <file>', 'sign the index and each platform, attest the SBOMs (cosign key: ALBA_SIGN_PASSWORD; docs/trust.md)')
+    .option('--sign-identity <host/repo>', "with --sign-key: the repository the signatures name (default: the target's; S3: the -t NAME)")
     .option('--json', 'print one JSON object');
   withPushOutputOptions(push)
     .addHelpText('after', '\nExample:\n  alba container push -t app:1.0 -t app:latest out/app docker://registry.example:5000')
@@ -55,8 +57,8 @@ async function pushRun(src: string, targets: string[], flags: ContainerPushFlags
   targets.forEach(parseTarget); // a mistyped target fails before the source is read
   const tags = parseTags(flags.tag ?? []);
   const graph = await loadSource(resolve(src), flags.ref, flags.cache);
-  const { chunkSize, concurrency, signKey, ...rest } = flags;
-  const signed = signKey === undefined ? undefined : await (await import('../trust/sign-push.js')).signerFor(signKey);
+  const { chunkSize, concurrency, signKey, signIdentity, ...rest } = flags;
+  const signed = signKey === undefined ? undefined : await (await import('../trust/sign-push.js')).signerFor(signKey, given('identity', signIdentity));
   const sizes = {
     ...given('chunkSize', chunkSize === undefined ? undefined : positiveInt(chunkSize, '--chunk-size')),
     ...given('concurrency', concurrency === undefined ? undefined : positiveInt(concurrency, '--concurrency')),

@@ -16,16 +16,21 @@ export type TargetSigner = (graph: ImageGraph, targetText: string, tags: readonl
 /**
  * The signer of `--sign-key FILE` (the key read and opened once, its passphrase from
  * ALBA_SIGN_PASSWORD or COSIGN_PASSWORD): each target's graph signed for the repository it names,
- * with `provenance` attested too when given.
+ * with `provenance` attested too when given; `identity` (`--sign-identity`) names another repository
+ * (the host an S3 static registry is served from).
  */
 export async function signerFor(
   keyFile: string,
-  provenance?: ProvenanceFacts,
-  env: NodeJS.ProcessEnv = process.env,
+  options: { provenance?: ProvenanceFacts; identity?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TargetSigner> {
-  const key = await loadSigningKey(keyFile, env);
+  const key = await loadSigningKey(keyFile, options.env ?? process.env);
+  const { provenance } = options;
   return (graph, targetText, tags) =>
-    signGraph(graph, { key, identity: signingIdentity(targetText, tags), ...(provenance === undefined ? {} : { provenance }) });
+    signGraph(graph, {
+      key,
+      identity: options.identity ?? signingIdentity(targetText, tags),
+      ...(provenance === undefined ? {} : { provenance }),
+    });
 }
 
 /** `HOST/REPO` of a registry target (a bare host with the -t NAME), else the -t NAME (S3, layouts), else the target. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +20,7 @@ const PASSWORD = 'an s3 passphrase';
 const enabled = rgwTestsEnabled(['nginx']);
 const tools = enabled ? trixieTools() : 'Ceph RGW tests are not enabled here';
 const needs = typeof tools === 'string' ? { skip: tools } : {};
-const { cosign } = typeof tools === 'string' ? ({} as TrixieTools) : tools;
+const { cosign, skopeo } = typeof tools === 'string' ? ({} as TrixieTools) : tools;
 
 const work = await mkdtemp(join(tmpdir(), 'alba-trust-s3-'));
 let fixture: FixtureLayout;
@@ -82,6 +82,8 @@ async function push(signKey: string): Promise<void> {
       fixture.cache,
       '--sign-key',
       signKey,
+      '--sign-identity',
+      `${front.host}/fixture/app`,
       '-t',
       'fixture/app:1.0',
       '--ref',
@@ -133,5 +135,44 @@ describe('signing on an S3 static registry', needs, () => {
     for (const p of [pub, otherPub]) assert.equal(cosignVerify(index, p, 'verify').status, 0, `cosign verify with ${p}`);
     const tags = await objectJson('v2/fixture/app/tags/list');
     assert.deepEqual(tags.tags, ['1.0']);
+  });
+
+  test('skopeo 1.18 pulls a platform through the website under a sigstoreSigned policy (--sign-identity names the website host)', async () => {
+    const policy = join(work, 'policy.json');
+    const registries = join(work, 'registries.d');
+    const policyFor = (keyPath: string) =>
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: { docker: { [front.host]: [{ type: 'sigstoreSigned', keyPath, signedIdentity: { type: 'matchRepository' } }] } },
+      });
+    await mkdir(registries, { recursive: true });
+    await writeFile(join(registries, 'front.yaml'), `docker:\n  ${front.host}:\n    use-sigstore-attachments: true\n`);
+    const copy = () =>
+      spawnSync(
+        skopeo,
+        [
+          '--policy',
+          policy,
+          '--registries.d',
+          registries,
+          'copy',
+          '--remove-signatures',
+          '--src-tls-verify=false',
+          `docker://${front.host}/fixture/app@${platforms[0]}`,
+          `oci:${join(work, 'pulled')}`,
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+    await writeFile(policy, policyFor(pub));
+    const signed = copy();
+    assert.equal(signed.status, 0, signed.stderr);
+    const stranger = join(work, 'stranger.pub');
+    run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', join(work, 'stranger.pem')]);
+    run('openssl', ['pkey', '-in', join(work, 'stranger.pem'), '-pubout', '-out', stranger]);
+    await writeFile(policy, policyFor(stranger));
+    assert.notEqual(copy().status, 0, 'skopeo accepted signatures of a key the policy does not name');
   });
 });

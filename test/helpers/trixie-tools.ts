@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 
@@ -36,4 +37,40 @@ export function trixieTools(): TrixieTools | string {
     }
   }
   return (fetched = tools);
+}
+
+/**
+ * `skopeo copy` (Debian 13's) of `image` (`HOST/REPO@sha256:…`, plain HTTP) into an OCI layout
+ * under `dir`, under a policy that rejects everything but images of HOST signed by `keyPath`
+ * (`sigstoreSigned`, identity `matchRepository`, cosign's attachments read).
+ */
+export async function sigstorePull(skopeo: string, dir: string, image: string, keyPath: string): Promise<SpawnSyncReturns<string>> {
+  const host = image.slice(0, image.indexOf('/'));
+  const policy = join(dir, 'policy.json');
+  const registries = join(dir, 'registries.d');
+  await mkdir(registries, { recursive: true });
+  await writeFile(
+    policy,
+    JSON.stringify({
+      default: [{ type: 'reject' }],
+      transports: { docker: { [host]: [{ type: 'sigstoreSigned', keyPath, signedIdentity: { type: 'matchRepository' } }] } },
+    }),
+  );
+  await writeFile(join(registries, 'sigstore.yaml'), `docker:\n  ${host}:\n    use-sigstore-attachments: true\n`);
+  const out = await mkdtemp(join(dir, 'pulled-'));
+  return spawnSync(
+    skopeo,
+    [
+      '--policy',
+      policy,
+      '--registries.d',
+      registries,
+      'copy',
+      '--remove-signatures',
+      '--src-tls-verify=false',
+      `docker://${image}`,
+      `oci:${out}`,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
 }

@@ -10,7 +10,7 @@ import { startRegistry, type RegistryServer } from '../helpers/registry-server.j
 import { serveDir } from '../helpers/repo-server.js';
 import { explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
-import { trixieTools, type TrixieTools } from '../helpers/trixie-tools.js';
+import { sigstorePull, trixieTools, type TrixieTools } from '../helpers/trixie-tools.js';
 
 // Signatures and attestations alba writes, checked by tools nobody here wrote (cosign 2.5, skopeo
 // 1.18 from Debian 13) against a CNCF distribution registry, and cosign's read by `alba verify`.
@@ -215,37 +215,11 @@ describe('cosign reads what alba signed', needs, () => {
   });
 
   test('skopeo 1.18 with a sigstoreSigned policy pulls a signed platform and refuses an unsigned repository', async () => {
-    const policy = join(work, 'policy.json');
-    const registries = join(work, 'registries.d');
-    await writeFile(
-      policy,
-      JSON.stringify({
-        default: [{ type: 'reject' }],
-        transports: {
-          docker: {
-            [`${registry.host}`]: [{ type: 'sigstoreSigned', keyPath: pub, signedIdentity: { type: 'matchRepository' } }],
-          },
-        },
-      }),
-    );
-    await import('node:fs/promises').then((fs) => fs.mkdir(registries, { recursive: true }));
-    await writeFile(join(registries, 'alba.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n`);
-    const copy = (repo: string, digest: string) =>
-      tryRun(skopeo, [
-        '--policy',
-        policy,
-        '--registries.d',
-        registries,
-        'copy',
-        '--remove-signatures',
-        '--src-tls-verify=false',
-        `docker://${ref(digest, repo)}`,
-        `oci:${join(work, `pulled-${repo.replace('/', '-')}`)}`,
-      ]);
-    const signed = copy('fixture/app', built.manifests[0]!.digest);
+    const copy = (repo: string, digest: string) => sigstorePull(skopeo, work, ref(digest, repo), pub);
+    const signed = await copy('fixture/app', built.manifests[0]!.digest);
     assert.equal(signed.status, 0, `skopeo copy of a signed platform: ${signed.stderr}`);
     await pushLayout('fixture/unsigned');
-    const unsigned = copy('fixture/unsigned', built.manifests[0]!.digest);
+    const unsigned = await copy('fixture/unsigned', built.manifests[0]!.digest);
     assert.notEqual(unsigned.status, 0, 'skopeo pulled an unsigned image under a sigstoreSigned policy');
     assert.match(unsigned.stderr, /signature/i, unsigned.stderr);
   });

@@ -15,6 +15,7 @@
 import { AlbaError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { reachIn, unreachedBy, type StoredGraph } from '../oci/reachability.js';
+import { ATTACHMENT_TAG_RE } from '../oci/names.js';
 
 /** One object of a bucket, as listed. */
 export interface BucketObject {
@@ -138,7 +139,7 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
       listed === undefined
         ? []
         : roots
-            .filter((x) => !listed.has(x.k?.name ?? ''))
+            .filter((x) => !listed.has(x.k?.name ?? '') && !ATTACHMENT_TAG_RE.test(x.k?.name ?? '')) // cosign's .sig/.att: kept, never listed
             .map((x) => x.k?.name ?? '')
             .sort(),
     uploads: state.uploads.filter((u) => bucketKeyKind(state.base, u.key) !== undefined && now - u.initiated.getTime() >= request.graceMs),

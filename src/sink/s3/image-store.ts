@@ -21,6 +21,7 @@ import type { TagFacts, TagStore } from '../sink.js';
 import { readTagList, updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
 import { MUTABLE, type S3Store } from './s3-store.js';
+import { ATTACHMENT_TAG_RE } from '../../oci/names.js';
 
 /** Image NAME of a static registry whose keys start with `base` (`[PREFIX/]v2/NAME/`). */
 export class BucketImageStore implements TagStore<BucketRemovalPlan> {
@@ -109,7 +110,7 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
    */
   async repair(): Promise<{ tags: string[]; broken: string[] }> {
     const objects = await this.store.list(`${this.base}manifests/`);
-    const tags = objects.map((o) => bucketKeyKind(this.base, o.key)).filter((k) => k?.kind === 'tag').map((k) => k?.name ?? '');
+    const tags = objects.map((o) => bucketKeyKind(this.base, o.key)).filter((k) => k?.kind === 'tag' && !ATTACHMENT_TAG_RE.test(k.name)).map((k) => k?.name ?? ''); // signatures are not image tags
     class Broken extends Error {}
     const content: GraphReader = { ...this.reader(), referrers: async () => ({ entries: [] }), invalid: (d, why) => new Broken(`${d}: ${why}`) };
     const whole = await mapLimit(tags, 4, async (tag) => {

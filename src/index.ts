@@ -50,3 +50,5 @@ export { signerFor, signingIdentity, buildProvenance } from './trust/sign-push.j
 export { provenanceFacts, provenancePredicate, ALBA_BUILD_TYPE, SLSA_PROVENANCE_V1, type ProvenanceFacts } from './trust/provenance.js';
 export { verifyImage, failIfAny, type VerifyReport, type TrustSource } from './trust/verify.js';
 export { layoutTrustSource, registryTrustSource } from './trust/verify-source.js';
+export { writeBucketPages } from './site/bucket-pages.js';
+export { RecipeInvalidError, type RecipeProblem } from './recipe/issues.js';

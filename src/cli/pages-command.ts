@@ -14,16 +14,9 @@ export function pagesCommand(): Command {
         throw new AlbaError('USAGE', `pages are written into a bucket, and ${targetText} is not an s3:// URL`, {
           hint: 's3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true',
         });
-      const [{ parseS3Target }, { S3Store }, { rebuildPages }] = await Promise.all([
-        import('../sink/s3/s3-target.js'),
-        import('../sink/s3/s3-store.js'),
-        import('../site/bucket-pages.js'),
-      ]);
-      const store = new S3Store(parseS3Target(targetText));
-      await store.checkBucket();
-      const { pages } = await rebuildPages(store);
+      const { where, pages } = await (await import('../site/bucket-pages.js')).writeBucketPages(targetText);
       if (flags.json === true) return out(JSON.stringify({ pages }));
       for (const key of pages) stderrLog(`page -> ${key}`);
-      out(`wrote ${pages.length} pages to ${store.where('')}`);
+      out(`wrote ${pages.length} pages to ${where}`);
     });
 }

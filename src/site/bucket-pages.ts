@@ -16,7 +16,8 @@ import { referrersTag } from '../oci/referrers.js';
 import { tagClass, TAG_CLASSES, type TagClass } from '../lifecycle/tag-class.js';
 import { mapLimit } from '../util/map-limit.js';
 import { isTagList, readTagList } from '../sink/s3/json-document.js';
-import { MUTABLE, type S3Store } from '../sink/s3/s3-store.js';
+import { MUTABLE, S3Store } from '../sink/s3/s3-store.js';
+import { parseS3Target } from '../sink/s3/s3-target.js';
 import { compareTags, isTagDocument } from '../sink/s3/static-store.js';
 import { ASSETS } from './assets.js';
 import {
@@ -52,6 +53,13 @@ export async function refreshStaticPages(store: S3Store, base: string): Promise<
 export async function refreshImagePages(store: S3Store, base: string): Promise<void> {
   await writeImagePage(store, base);
   await refreshRootPage(store);
+}
+
+/** `alba pages s3://…` as a library call: opens the bucket of an s3:// target and rebuilds every page of it. */
+export async function writeBucketPages(target: string): Promise<{ where: string; pages: string[] }> {
+  const store = new S3Store(parseS3Target(target));
+  await store.checkBucket();
+  return { where: store.where(''), ...(await rebuildPages(store)) };
 }
 
 /** Rebuilds every page of the target (`alba pages`): each static NAME and image repository found, the root page and `_alba/`. */

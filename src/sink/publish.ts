@@ -116,18 +116,21 @@ async function walk(
       graph.referrers.map((r, i) => ({ blob: r.manifest, held: referrersHeld[i] === true })),
       (b, held) => (held ? skip() : sink.putManifest(b)),
     );
-    await mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers));
-    // signatures and attestations once what they sign is stored, before the tags: a tag never names an image its signature is not yet beside
-    await mapLimit(graph.attachments ?? [], limit, async (attachment) => {
-      const merged = mergeAttachment(await sink.readTag?.(attachment.tag), attachment);
-      if (merged === undefined) return emit({ kind: 'attachment', descriptor: attachment.subject, outcome: 'skipped' });
-      for (const blob of [memoryBlob(merged.config), ...merged.added]) result.blobs[await sink.putBlob(blob)]++;
-      const manifest = memoryBlob(merged.manifest);
-      const outcome = await sink.putManifest(manifest);
-      await (sink.tagAttachment === undefined ? sink.tag(attachment.tag, manifest) : sink.tagAttachment(attachment.tag, manifest));
-      result.manifests[outcome]++;
-      emit({ kind: 'attachment', descriptor: merged.manifest.descriptor, outcome });
-    });
+    // signatures and attestations once what they sign is stored (beside the referrers' links), before the tags: a tag never names an image its signature is not yet beside
+    const settled = await Promise.allSettled([
+      mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers)),
+      mapLimit(graph.attachments ?? [], limit, async (attachment) => {
+        const merged = mergeAttachment(await sink.readTag?.(attachment.tag), attachment);
+        if (merged === undefined) return emit({ kind: 'attachment', descriptor: attachment.subject, outcome: 'skipped' });
+        for (const outcome of await Promise.all([memoryBlob(merged.config), ...merged.added].map((b) => sink.putBlob(b)))) result.blobs[outcome]++;
+        const manifest = memoryBlob(merged.manifest);
+        const outcome = await sink.putManifest(manifest);
+        await (sink.tagAttachment === undefined ? sink.tag(attachment.tag, manifest) : sink.tagAttachment(attachment.tag, manifest));
+        result.manifests[outcome]++;
+        emit({ kind: 'attachment', descriptor: merged.manifest.descriptor, outcome });
+      }),
+    ]);
+    for (const s of settled) if (s.status === 'rejected') throw s.reason; // both ended: nothing is in flight when the sink is told
     for (const tag of tags) {
       const outcome = await sink.tag(tag, graph.root);
       emit({ kind: 'tag', descriptor: graph.root.descriptor, outcome, tag });

@@ -122,7 +122,8 @@ async function walk(
       mapLimit(graph.attachments ?? [], limit, async (attachment) => {
         const merged = mergeAttachment(await sink.readTag?.(attachment.tag), attachment);
         if (merged === undefined) return emit({ kind: 'attachment', descriptor: attachment.subject, outcome: 'skipped' });
-        for (const outcome of await Promise.all([memoryBlob(merged.config), ...merged.added].map((b) => sink.putBlob(b)))) result.blobs[outcome]++;
+        for (const outcome of await Promise.all([memoryBlob(merged.config), ...merged.added].map((b) => sink.putBlob(b))))
+          result.blobs[outcome]++;
         const manifest = memoryBlob(merged.manifest);
         const outcome = await sink.putManifest(manifest);
         await (sink.tagAttachment === undefined ? sink.tag(attachment.tag, manifest) : sink.tagAttachment(attachment.tag, manifest));

@@ -5,6 +5,7 @@
 import { AlbaError } from '../errors.js';
 import { REFERRERS_TAG_RE, userTagProblem } from '../oci/names.js';
 import type { TagStoreKind } from '../sink/target.js';
+import type { RemovalTarget } from './removal.js';
 import { parseDuration, type RetentionPolicy } from './retention.js';
 import type { TagClass } from './tag-class.js';
 
@@ -17,8 +18,6 @@ export interface RetentionText {
   olderThan?: string;
 }
 
-export type RemovalRequest = { tag: string } | { policy: RetentionPolicy };
-
 /** `-t NAME:TAG` of `rm` or `-t NAME` of `gc` with gc's counts: the NAME and the request for runRemoval. */
 export function removalRequest(
   kind: 'container' | 'static',
@@ -26,7 +25,7 @@ export function removalRequest(
   tagText: string,
   retention: RetentionText,
   now = Date.now(),
-): { name: string; request: RemovalRequest } {
+): { name: string; request: RemovalTarget } {
   if (sub === 'gc') return { name: tagText, request: { policy: retentionPolicy(retention, now) } };
   const colon = tagText.lastIndexOf(':');
   const name = tagText.slice(0, Math.max(0, colon));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -60,7 +60,7 @@ async function get(key: string): Promise<Buffer | undefined> {
     return undefined;
   }
 }
-const put = (key: string, body: string): Promise<unknown> =>
+const put = (key: string, body: string | Buffer): Promise<unknown> =>
   s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/json' }));
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -288,5 +288,51 @@ describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enable
     const repaired = await alba(['static', 'repair', '-t', 'tool', target]);
     assert.equal(repaired.status, 0, explainRun(repaired));
     assert.deepEqual(JSON.parse((await get('df-dist-v1/tool'))!.toString('utf8')), { name: 'tool', tags: ['2.0.0', '2.1.0'] });
+  });
+});
+
+describe('alba sbom -t NAME:TAG s3://… (Ceph RGW)', { skip: enabled ? false : 'Ceph is missing, or not root' }, () => {
+  before(async () => {
+    if (enabled) await push(['sbom/app:1.0']);
+  });
+
+  test('prints the documents the layout holds, byte for byte: the index SPDX, a platform SPDX and CycloneDX', async () => {
+    const cases: [string[], string][] = [
+      [[], 'index.spdx.json'],
+      [['--platform', 'linux/arm64'], 'arm64.spdx.json'],
+      [['--platform', 'amd64', '--format', 'cyclonedx'], 'amd64.cdx.json'],
+    ];
+    for (const [args, file] of cases) {
+      const res = await alba(['sbom', '-t', 'sbom/app:1.0', ...args, target]);
+      assert.equal(res.status, 0, explainRun(res));
+      assert.equal(res.stdout, await readFile(join(fixture.layout, 'sbom', file), 'utf8'), file);
+    }
+  });
+
+  test('an unknown tag is SBOM_NOT_FOUND; a garbage referrers tag or an altered SBOM blob is error[S3] naming the key', async () => {
+    const missing = await alba(['sbom', '-t', 'sbom/app:9.9', target]);
+    assert.equal(missing.status, 1, explainRun(missing));
+    assert.match(missing.stderr, /error\[SBOM_NOT_FOUND\].*v2\/sbom\/app\/manifests\/9\.9/);
+    const index = JSON.parse((await get('v2/sbom/app/manifests/1.0'))!.toString('utf8')) as { manifests: { digest: string }[] };
+    const arm = index.manifests[1]!.digest;
+    const referrersKey = `v2/sbom/app/manifests/sha256-${arm.slice('sha256:'.length)}`;
+    const referrers = (await get(referrersKey))!;
+    await put(referrersKey, '{"manifests": 7}');
+    const garbage = await alba(['sbom', '-t', 'sbom/app:1.0', '--platform', 'arm64', target]);
+    assert.equal(garbage.status, 1, explainRun(garbage));
+    assert.match(garbage.stderr, new RegExp(`error\\[S3\\].*${referrersKey}`));
+    await put(referrersKey, referrers);
+    const spdx = (JSON.parse(referrers.toString('utf8')) as { manifests: { digest: string; artifactType?: string }[] }).manifests.find(
+      (m) => m.artifactType === 'application/spdx+json',
+    )!;
+    const layer = (JSON.parse((await get(`v2/sbom/app/manifests/${spdx.digest}`))!.toString('utf8')) as { layers: { digest: string }[] })
+      .layers[0]!.digest;
+    const blobKey = `v2/sbom/app/blobs/${layer}`;
+    const blob = (await get(blobKey))!;
+    await put(blobKey, Buffer.from(blob.toString('utf8').replace('SPDX-2.3', 'SPDX-2.4')));
+    const altered = await alba(['sbom', '-t', 'sbom/app:1.0', '--platform', 'arm64', target]);
+    assert.equal(altered.status, 1, explainRun(altered));
+    assert.match(altered.stderr, new RegExp(`error\\[S3\\].*${blobKey} .*does not hold`));
+    await put(blobKey, blob);
   });
 });

@@ -11,15 +11,21 @@
 import { AlbaError } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
-import { readGraph, type GraphReader, type StoredReferrers } from '../../oci/reachability.js';
-import { referrersTag } from '../../oci/referrers.js';
+import { readGraph, type GraphReader } from '../../oci/reachability.js';
 import { parseManifestJson, type ManifestJson } from '../../oci/manifest-json.js';
 import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
-import { bucketKeyKind, planBucketRemoval, type BucketRemovalPlan, type BucketRepoState, type RemovalRequest } from '../../lifecycle/removal-plan.js';
+import {
+  bucketKeyKind,
+  planBucketRemoval,
+  type BucketRemovalPlan,
+  type BucketRepoState,
+  type RemovalRequest,
+} from '../../lifecycle/removal-plan.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts, TagStore } from '../sink.js';
 import { readTagList, updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
+import { bucketImageReader } from './bucket-reader.js';
 import { MUTABLE, type S3Store } from './s3-store.js';
 import { ATTACHMENT_TAG_RE } from '../../oci/names.js';
 
@@ -52,7 +58,8 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
       if (info === undefined || object === undefined) return undefined;
       const root = this.parse(key, object.bytes);
       let size = object.bytes.length;
-      const images = root.manifests === undefined ? [root] : await Promise.all(root.manifests.map(async (d) => ((size += d.size), manifest(d.digest))));
+      const images =
+        root.manifests === undefined ? [root] : await Promise.all(root.manifests.map(async (d) => ((size += d.size), manifest(d.digest))));
       for (const m of images) for (const d of [m?.config, ...(m?.layers ?? [])]) if (d !== undefined) size += d.size;
       return { tag, digest: digestOf(object.bytes), size, ...(info.lastModified === undefined ? {} : { pushed: info.lastModified }) };
     });
@@ -70,7 +77,9 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
 
   /** The repository as a removal plans from it. */
   async readState(): Promise<BucketRepoState> {
-    const objects = (await Promise.all([this.store.list(`${this.base}blobs/`), this.store.list(`${this.base}manifests/`)])).flat().filter((o) => bucketKeyKind(this.base, o.key) !== undefined);
+    const objects = (await Promise.all([this.store.list(`${this.base}blobs/`), this.store.list(`${this.base}manifests/`)]))
+      .flat()
+      .filter((o) => bucketKeyKind(this.base, o.key) !== undefined);
     const listed = await readTagList(this.store, `${this.base}tags/list`);
     const tagKeys = objects.filter((o) => bucketKeyKind(this.base, o.key)?.kind === 'tag').map((o) => o.key);
     const digests = await mapLimit(tagKeys, 8, async (key) => {
@@ -110,9 +119,16 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
    */
   async repair(): Promise<{ tags: string[]; broken: string[] }> {
     const objects = await this.store.list(`${this.base}manifests/`);
-    const tags = objects.map((o) => bucketKeyKind(this.base, o.key)).filter((k) => k?.kind === 'tag' && !ATTACHMENT_TAG_RE.test(k.name)).map((k) => k?.name ?? ''); // signatures are not image tags
+    const tags = objects
+      .map((o) => bucketKeyKind(this.base, o.key))
+      .filter((k) => k?.kind === 'tag' && !ATTACHMENT_TAG_RE.test(k.name))
+      .map((k) => k?.name ?? ''); // signatures are not image tags
     class Broken extends Error {}
-    const content: GraphReader = { ...this.reader(), referrers: async () => ({ entries: [] }), invalid: (d, why) => new Broken(`${d}: ${why}`) };
+    const content: GraphReader = {
+      ...this.reader(),
+      referrers: async () => ({ entries: [] }),
+      invalid: (d, why) => new Broken(`${d}: ${why}`),
+    };
     const whole = await mapLimit(tags, 4, async (tag) => {
       const got = await this.store.get(`${this.base}manifests/${tag}`, MAX_MANIFEST_BYTES);
       if (got === undefined) return false;
@@ -122,7 +138,9 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
         const named = new Set([digest, ...[...graph.values()].flatMap((n) => n.children)]);
         if ([...named].some((d) => !graph.has(d))) return false;
         const blobs = new Map([...graph.values()].flatMap((n) => [...n.blobs]));
-        return (await mapLimit([...blobs], 8, async ([d, size]) => (await this.store.head(`${this.base}blobs/${d}`))?.size === size)).every(Boolean);
+        return (await mapLimit([...blobs], 8, async ([d, size]) => (await this.store.head(`${this.base}blobs/${d}`))?.size === size)).every(
+          Boolean,
+        );
       } catch (err) {
         if (err instanceof Broken) return false;
         throw err;
@@ -130,7 +148,10 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
     });
     const kept = tags.filter((_, i) => whole[i] === true).sort();
     // written whole, over whatever is there: the damaged document is what this replaces
-    await this.store.put(`${this.base}tags/list`, Buffer.from(`${JSON.stringify({ name: this.repository(), tags: kept })}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
+    await this.store.put(`${this.base}tags/list`, Buffer.from(`${JSON.stringify({ name: this.repository(), tags: kept })}\n`), {
+      contentType: 'application/json',
+      cacheControl: MUTABLE,
+    });
     await (await import('../../site/bucket-pages.js')).refreshImagePages(this.store, this.base);
     return { tags: kept, broken: tags.filter((_, i) => whole[i] !== true).sort() };
   }
@@ -142,19 +163,7 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
   }
 
   private reader(): GraphReader {
-    const where = (digest: string): string => this.store.where(`${this.base}manifests/${digest}`);
-    return {
-      manifest: async (digest) => (await this.store.get(`${this.base}manifests/${digest}`, MAX_MANIFEST_BYTES))?.bytes,
-      referrers: async (subject): Promise<StoredReferrers> => {
-        const key = `${this.base}manifests/${referrersTag(subject)}`;
-        const got = await this.store.get(key, MAX_MANIFEST_BYTES);
-        if (got === undefined) return { entries: [] };
-        const entries = this.parse(key, got.bytes).manifests;
-        if (!Array.isArray(entries)) throw this.invalid(key, 'is not an index of referrers');
-        return { entries, tagIndex: { digest: digestOf(got.bytes), size: got.bytes.length } };
-      },
-      invalid: (digest, why) => new AlbaError('S3', `${where(digest)} is not a manifest: ${why}`, { hint: 'nothing was deleted; delete that object (or push the image again) and run again' }),
-    };
+    return bucketImageReader(this.store, this.base, 'nothing was deleted; delete that object (or push the image again) and run again');
   }
 
   private async readJson(key: string): Promise<ManifestJson | undefined> {
@@ -168,6 +177,8 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
   }
 
   private invalid(key: string, why: string): AlbaError {
-    return new AlbaError('S3', `${this.store.where(key)} ${why}`, { hint: 'nothing was deleted; delete that object (or push the image again) and run again' });
+    return new AlbaError('S3', `${this.store.where(key)} ${why}`, {
+      hint: 'nothing was deleted; delete that object (or push the image again) and run again',
+    });
   }
 }

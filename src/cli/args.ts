@@ -49,3 +49,25 @@ export function positiveInt(text: string, flag: string): number {
 export function given<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
+
+/** `--annotation KEY=VALUE` options (e.g. org.opencontainers.image.revision=$GIT_SHA) as a map. */
+export function parseAnnotations(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0)
+      throw new AlbaError('USAGE', `--annotation ${v}: expected KEY=VALUE`, {
+        hint: 'e.g. --annotation org.opencontainers.image.revision=$(git rev-parse HEAD)',
+      });
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** A comma-separated option (`--arch amd64, arm64`) as its non-empty items; undefined when not given. */
+export function listOption(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+}

@@ -58,7 +58,8 @@ async function pushRun(src: string, targets: string[], flags: ContainerPushFlags
   const tags = parseTags(flags.tag ?? []);
   const graph = await loadSource(resolve(src), flags.ref, flags.cache);
   const { chunkSize, concurrency, signKey, signIdentity, ...rest } = flags;
-  const signed = signKey === undefined ? undefined : await (await import('../trust/sign-push.js')).signerFor(signKey, given('identity', signIdentity));
+  const signed =
+    signKey === undefined ? undefined : await (await import('../trust/sign-push.js')).signerFor(signKey, given('identity', signIdentity));
   const sizes = {
     ...given('chunkSize', chunkSize === undefined ? undefined : positiveInt(chunkSize, '--chunk-size')),
     ...given('concurrency', concurrency === undefined ? undefined : positiveInt(concurrency, '--concurrency')),

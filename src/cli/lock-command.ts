@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import type { LockOptions } from '../lock/lock.js';
 import { given, indexCompressionOption, out, repeatable, stderrLog } from './args.js';
-import { Progress } from './progress.js';
+import { describeLock, Progress, type LockProgress } from './progress.js';
 
 export interface LockFlags {
   update?: boolean;
@@ -15,9 +14,6 @@ export interface LockFlags {
   check?: boolean;
   snapshot?: string;
 }
-
-/** How far a lock is, as lock()'s onProgress tells it. */
-export type LockProgress = Parameters<NonNullable<LockOptions['onProgress']>>[0];
 
 /** `alba lock RECIPE`: resolves the recipe and writes RECIPE's lock file beside it. */
 export function lockCommand(): Command {
@@ -95,15 +91,4 @@ async function run(recipeArg: string, flags: LockFlags): Promise<void> {
   for (const [arch, packages] of Object.entries(lock.archs))
     out(`${arch.padEnd(8)} ${packages.length} packages: ${packages.map((p) => p.name).join(' ')}`);
   out(`wrote ${lockPath}`);
-}
-
-/** The progress line of a lock: Release files verified, then archs resolved. */
-export function describeLock(state: LockProgress | undefined, elapsed: number): string {
-  const what =
-    state === undefined
-      ? 'locking…'
-      : state.stage === 'releases'
-        ? `Release files ${state.done}/${state.total}`
-        : `archs resolved ${state.done}/${state.total}`;
-  return `${what}  ${elapsed.toFixed(0)} s`;
 }

@@ -1,3 +1,6 @@
+import type { BuildProgress } from '../builder/build.js';
+import type { LockOptions } from '../lock/lock.js';
+import { formatBytes } from '../util/format-bytes.js';
 import { isQuiet } from './args.js';
 
 /**
@@ -47,4 +50,52 @@ export class Progress {
     if (this.drawn) this.stream.write('\r\x1b[K');
     this.drawn = false;
   }
+}
+
+/** The progress line of a build: `.debs 12/40, 8.1 MB of 20.3 MB, 4.2 MB/s` or `layers 7/38`, with the elapsed time. */
+export function describeBuild(state: BuildProgress | undefined, elapsed: number): string {
+  const time = `${elapsed.toFixed(0)} s`;
+  if (state === undefined) return `building… ${time}`;
+  if (state.stage === 'layers') return `layers ${state.done}/${state.total}  ${time}`;
+  return `.debs ${state.done}/${state.total}, ${formatBytes(state.bytes ?? 0)} of ${formatBytes(state.totalBytes ?? 0)}, ${formatBytes((state.bytes ?? 0) / Math.max(elapsed, 0.001))}/s  ${time}`;
+}
+
+/** The progress line of `alba build`: resolving (without a lock), then downloads and layers; the build's rate counts from its first progress. */
+export class BuildProgressLine {
+  private locking: LockProgress | undefined;
+  private state: BuildProgress | undefined;
+  private since: number | undefined;
+  private readonly line = new Progress((elapsed) =>
+    this.state === undefined && this.locking !== undefined
+      ? describeLock(this.locking, elapsed)
+      : describeBuild(this.state, elapsed - (this.since ??= elapsed)),
+  ).tick();
+
+  lock(p: LockProgress): void {
+    this.locking = p;
+    this.line.update();
+  }
+
+  build(p: BuildProgress): void {
+    this.state = p;
+    this.line.update();
+  }
+
+  clear(): void {
+    this.line.clear();
+  }
+}
+
+/** How far a lock is, as lock()'s onProgress tells it. */
+export type LockProgress = Parameters<NonNullable<LockOptions['onProgress']>>[0];
+
+/** The progress line of a lock: Release files verified, then archs resolved. */
+export function describeLock(state: LockProgress | undefined, elapsed: number): string {
+  const what =
+    state === undefined
+      ? 'locking…'
+      : state.stage === 'releases'
+        ? `Release files ${state.done}/${state.total}`
+        : `archs resolved ${state.done}/${state.total}`;
+  return `${what}  ${elapsed.toFixed(0)} s`;
 }

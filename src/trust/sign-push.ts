@@ -52,3 +52,15 @@ export function buildProvenance(built: RecipeBuild, startedOn: Date, annotations
     startedOn,
   });
 }
+
+/** The signer of `alba build --push --sign-key FILE`: each target's graph of `built` signed, with the build's provenance attested. */
+export async function buildSigner(
+  built: RecipeBuild,
+  options: { keyFile: string; identity?: string; startedOn: Date; annotations: Record<string, string>; tags: readonly ImageTag[] },
+): Promise<(targetText: string) => Promise<ImageGraph>> {
+  const sign = await signerFor(options.keyFile, {
+    provenance: await buildProvenance(built, options.startedOn, options.annotations),
+    ...(options.identity === undefined ? {} : { identity: options.identity }),
+  });
+  return (targetText) => sign(built.graph, targetText, options.tags);
+}

@@ -1,0 +1,41 @@
+import type { RecipeBuild } from '../builder/build-recipe.js';
+import type { OutputFormat } from '../sink/build-output.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { out } from './args.js';
+import type { PushOutcome } from './push.js';
+
+/** What `alba build` did: the build, where it wrote (`outPath` undefined: nothing written), what it pushed. */
+export interface BuildReport {
+  built: RecipeBuild;
+  format: OutputFormat;
+  outPath: string | undefined;
+  written: string[];
+  pushed: PushOutcome[] | undefined;
+  writeMs: number;
+}
+
+/** `--json`: one object with the index, each platform manifest, the layout or archives, the pushes and the timings. */
+export function printBuildJson({ built, format, outPath, written, pushed, writeMs }: BuildReport): void {
+  const manifests = built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
+  const where = outPath === undefined ? {} : format === 'oci' ? { layout: outPath } : { archives: written };
+  out(
+    JSON.stringify({
+      index: { digest: built.index.digest, size: built.index.size },
+      manifests,
+      ...where,
+      ...(pushed === undefined ? {} : { pushed: pushed[0]?.pinned, pushes: pushed.map((p) => p.pinned) }),
+      timings: { ...built.timings, write: writeMs },
+    }),
+  );
+}
+
+/** A line per platform (digest, layers, size, packages), the index, each file written and each pinned push. */
+export async function printBuild({ built, format, written, pushed }: BuildReport): Promise<void> {
+  const { archSlug } = await import('../debian/arch.js');
+  for (const i of built.images)
+    out(`${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatBytes(i.size)}  ${i.packages} packages`);
+  out(`index    ${built.index.digest}`);
+  for (const file of written)
+    out(`wrote ${file} (${format}, tag ${built.recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`);
+  for (const p of pushed ?? []) out(p.pinned);
+}

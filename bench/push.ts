@@ -57,7 +57,20 @@ async function main(): Promise<void> {
     const noop: MeasuredRun[] = [];
     /** `alba container push` of the layout to `host`, with `cache` (and `extra` options). */
     const albaPush = async (host: string, cache: string, extra: string[] = []): Promise<MeasuredRun> =>
-      ok(await measure(process.execPath, [albaBin, 'container', 'push', '--cache', join(work, cache), ...extra, '-t', `bench/base:${tag}`, layout, `docker://${host}`]));
+      ok(
+        await measure(process.execPath, [
+          albaBin,
+          'container',
+          'push',
+          '--cache',
+          join(work, cache),
+          ...extra,
+          '-t',
+          `bench/base:${tag}`,
+          layout,
+          `docker://${host}`,
+        ]),
+      );
     for (let i = 0; i < RUNS; i++) {
       const a = await startRegistry();
       alba.push(await albaPush(a.host, `push-cache-${i}`));

@@ -14,7 +14,14 @@ import { buildBaseLayer } from '../layer/base-layer.js';
 import { readAdditionalCas } from '../layer/additional-cas.js';
 import { caBundle, packageCas } from '../layer/ca-bundle.js';
 import type { DebContent } from '../layer/deb-layer.js';
-import { buildMaintainerLayer, isEmptyPlan, maintainerFiles, maintainerHistory, planMaintainerLayer, type MaintainerPlan } from '../layer/maintainer-layer.js';
+import {
+  buildMaintainerLayer,
+  isEmptyPlan,
+  maintainerFiles,
+  maintainerHistory,
+  planMaintainerLayer,
+  type MaintainerPlan,
+} from '../layer/maintainer-layer.js';
 import type { ScriptAction } from '../layer/maintainer-scripts.js';
 import type { LayerBlob } from '../layer/layer-writer.js';
 import { buildUserFilesLayer } from '../layer/user-files.js';
@@ -115,47 +122,89 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     });
   let plans = archs.map((arch) => planArchLayers(arch, lock.archs[arch.name] ?? [], packageLayerBudget(recipe, arch)));
   // with a remote cache: its layers into the local cache first, then only the .debs of the layers neither holds
-  const remote = options.remoteCache === undefined ? undefined : layerWants(plans, (a) => packageLayerBudget(recipe, a), epoch.seconds, recipe.caCertificates);
-  const needed = remote === undefined ? undefined : debsNeeded(remote.primary, await options.remoteCache!.fill(store, options.cacheDir, remote.wants));
+  const remote =
+    options.remoteCache === undefined
+      ? undefined
+      : layerWants(plans, (a) => packageLayerBudget(recipe, a), epoch.seconds, recipe.caCertificates);
+  const needed =
+    remote === undefined ? undefined : debsNeeded(remote.primary, await options.remoteCache!.fill(store, options.cacheDir, remote.wants));
   const downloaded = await fetchDebs([...downloads.values()].filter((d) => needed?.has(d.sha256) ?? true));
   const fresh = new Set([...downloaded.filter((d) => !d.cached).map((d) => digestHex(d.digest)), ...(options.verified ?? [])]);
   const refetch = async (sha256: string): Promise<void> => void (await fetchDebs([downloads.get(sha256)!]));
   const download = clock();
 
   const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
-  const buildLayers = () => buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, { fresh, refetch, log: options.log, caCertificates: recipe.caCertificates, ...(options.onProgress === undefined ? {} : { onLayer: (done: number, total: number) => options.onProgress?.({ stage: 'layers', done, total }) }) });
+  const buildLayers = () =>
+    buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, {
+      fresh,
+      refetch,
+      log: options.log,
+      caCertificates: recipe.caCertificates,
+      ...(options.onProgress === undefined
+        ? {}
+        : { onLayer: (done: number, total: number) => options.onProgress?.({ stage: 'layers', done, total }) }),
+    });
   let packageLayers = await buildLayers();
   // what maintainer scripts would have made: known only once the packages are read
   const planMaintainer = ({ packages }: ArchLayerPlan): { plan: MaintainerPlan; certificates: number } => {
     const certificates = packages.find((p) => p.name === 'ca-certificates');
-    const cas = [...(certificates === undefined ? [] : packageCas(packageLayers.contentOf(certificates).captured)), ...additionalCas.flatMap((c) => c.certificates)];
-    return { plan: planMaintainerLayer(packages.map((p) => ({ name: p.name, ...facts(packageLayers.contentOf(p)) })), cas), certificates: cas.length };
+    const cas = [
+      ...(certificates === undefined ? [] : packageCas(packageLayers.contentOf(certificates).captured)),
+      ...additionalCas.flatMap((c) => c.certificates),
+    ];
+    return {
+      plan: planMaintainerLayer(
+        packages.map((p) => ({ name: p.name, ...facts(packageLayers.contentOf(p)) })),
+        cas,
+      ),
+      certificates: cas.length,
+    };
   };
   let maintainer = plans.map(planMaintainer);
   if (plans.some((p, i) => !isEmptyPlan(maintainer[i]!.plan) && p.groups.length > packageLayerBudget(recipe, p.arch) - 1)) {
     // that layer needs one more of max-layers: those archs' packages share one layer more
-    plans = plans.map((p, i) => (isEmptyPlan(maintainer[i]!.plan) ? p : planArchLayers(p.arch, p.packages, packageLayerBudget(recipe, p.arch) - 1)));
+    plans = plans.map((p, i) =>
+      isEmptyPlan(maintainer[i]!.plan) ? p : planArchLayers(p.arch, p.packages, packageLayerBudget(recipe, p.arch) - 1),
+    );
     packageLayers = await buildLayers();
     maintainer = plans.map(planMaintainer);
   }
-  warnNotMade(maintainer.map((m) => m.plan), options.log);
+  warnNotMade(
+    maintainer.map((m) => m.plan),
+    options.log,
+  );
   const annotations = imageAnnotations(recipe, epoch, options.annotations);
   const baseLayers = new Map<string, LayerBlob>();
   const images: AssembledImage[] = [];
   const sbomFacts: ImageSbomFacts[] = [];
   for (const [i, { arch, packages, groups }] of plans.entries()) {
     const certificates = packages.find((p) => p.name === 'ca-certificates');
-    const bundle = certificates === undefined && additionalCas.length === 0 ? undefined : `${certificates === undefined ? '' : caBundle(packageLayers.contentOf(certificates).captured)}${additionalCas.map((c) => c.text).join('')}`;
+    const bundle =
+      certificates === undefined && additionalCas.length === 0
+        ? undefined
+        : `${certificates === undefined ? '' : caBundle(packageLayers.contentOf(certificates).captured)}${additionalCas.map((c) => c.text).join('')}`;
     let base = baseLayers.get(bundle ?? '');
     if (base === undefined) {
       const localCas = additionalCas.length === 0 ? {} : { localCas: additionalCas };
-      base = await buildBaseLayer({ store, users: recipe.users, groups: recipe.groups, ...(bundle === undefined ? {} : { caBundle: bundle }), ...localCas, sourceDateEpoch: epoch.seconds });
+      base = await buildBaseLayer({
+        store,
+        users: recipe.users,
+        groups: recipe.groups,
+        ...(bundle === undefined ? {} : { caBundle: bundle }),
+        ...localCas,
+        sourceDateEpoch: epoch.seconds,
+      });
       baseLayers.set(bundle ?? '', base);
     }
     const { plan: maintainerPlan, certificates: trusted } = maintainer[i]!;
-    const maintainerLayer = isEmptyPlan(maintainerPlan) ? undefined : { layer: await buildMaintainerLayer(store, maintainerPlan, epoch.seconds), history: maintainerHistory(maintainerPlan, trusted) };
+    const maintainerLayer = isEmptyPlan(maintainerPlan)
+      ? undefined
+      : { layer: await buildMaintainerLayer(store, maintainerPlan, epoch.seconds), history: maintainerHistory(maintainerPlan, trusted) };
     const files = userFiles.get(arch)!;
-    const filesLayer = files.length === 0 && recipe.paths.length === 0 ? undefined : await buildUserFilesLayer({ store, files, paths: recipe.paths, arch, sourceDateEpoch: epoch.seconds });
+    const filesLayer =
+      files.length === 0 && recipe.paths.length === 0
+        ? undefined
+        : await buildUserFilesLayer({ store, files, paths: recipe.paths, arch, sourceDateEpoch: epoch.seconds });
     const image = assembleImage(
       recipe,
       arch,
@@ -173,10 +222,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     sbomFacts.push({
       arch,
       manifest: image.manifest.descriptor,
-      packages: packages.map((p) => withScriptComment(sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`), packageLayers.contentOf(p))),
+      packages: packages.map((p) =>
+        withScriptComment(sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`), packageLayers.contentOf(p)),
+      ),
       files: [
         ...(filesLayer?.files ?? []),
-        ...additionalCas.map((c) => ({ path: `/${c.path}`, sha256: c.sha256, comment: 'from the recipe\'s additional-ca-certificates; its certificates are in /etc/ssl/certs/ca-certificates.crt' })),
+        ...additionalCas.map((c) => ({
+          path: `/${c.path}`,
+          sha256: c.sha256,
+          comment: "from the recipe's additional-ca-certificates; its certificates are in /etc/ssl/certs/ca-certificates.crt",
+        })),
         ...maintainerFiles(maintainerPlan),
       ],
     });
@@ -184,16 +239,28 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations });
   const layersTime = clock();
   // written while the caller publishes; it never fails the build (remote-cache.ts)
-  const builtLayers = plans.flatMap((p) => p.groups.map((g) => ({ want: { packages: g, sourceDateEpoch: epoch.seconds, caCertificates: recipe.caCertificates }, layer: packageLayers.layerOf(g) })));
+  const builtLayers = plans.flatMap((p) =>
+    p.groups.map((g) => ({
+      want: { packages: g, sourceDateEpoch: epoch.seconds, caCertificates: recipe.caCertificates },
+      layer: packageLayers.layerOf(g),
+    })),
+  );
   const remoteCacheWrites = options.remoteCache?.write(store, builtLayers);
 
-  const sboms = sbomArtifacts({ toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds }, sbomFacts, index.descriptor);
+  const sboms = sbomArtifacts(
+    { toolVersion: version, name: recipe.name, tag: recipe.tag, created: epoch.seconds },
+    sbomFacts,
+    index.descriptor,
+  );
   const empty = memoryBlob({ bytes: EMPTY_JSON_BYTES, descriptor: EMPTY_DESCRIPTOR });
   const graph: ImageGraph = {
     root: memoryBlob(index),
     images: images.map((i) => ({
       manifest: memoryBlob(i.manifest),
-      blobs: [memoryBlob(i.config), ...i.layers.map((l) => fileBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, store.path(l.digest)))],
+      blobs: [
+        memoryBlob(i.config),
+        ...i.layers.map((l) => fileBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, store.path(l.digest))),
+      ],
     })),
     referrers: sboms.referrers.map((r) => ({ manifest: memoryBlob(r.manifest), blobs: [empty, memoryBlob(r.sbom)], subject: r.subject })),
   };
@@ -215,15 +282,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 }
 
 function selectArchs(recipe: Recipe, lock: LockFile, wanted: string[] | undefined): TargetArch[] {
-  const archs = wanted === undefined ? recipe.archs : wanted.map((name) => {
-    const arch = findArch(name);
-    if (arch === undefined || !recipe.archs.some((a) => a.name === arch.name)) {
-      throw new AlbaError('USAGE', `--arch ${name}: not one of the recipe's archs (${recipe.archs.map((a) => a.name).join(', ')})`, {
-        hint: 'add it to archs: in the recipe and run `alba lock --update`',
-      });
-    }
-    return arch;
-  });
+  const archs =
+    wanted === undefined
+      ? recipe.archs
+      : wanted.map((name) => {
+          const arch = findArch(name);
+          if (arch === undefined || !recipe.archs.some((a) => a.name === arch.name)) {
+            throw new AlbaError('USAGE', `--arch ${name}: not one of the recipe's archs (${recipe.archs.map((a) => a.name).join(', ')})`, {
+              hint: 'add it to archs: in the recipe and run `alba lock --update`',
+            });
+          }
+          return arch;
+        });
   for (const arch of archs) {
     if (lock.archs[arch.name] === undefined) {
       throw new AlbaError('LOCK_STALE', `the lock file has no packages for ${arch.name}`, { hint: 'run `alba lock --update`' });
@@ -262,7 +332,15 @@ function warnNotMade(plans: readonly MaintainerPlan[], log: (line: string) => vo
 function withScriptComment(entry: SbomPackage, content: DebContent): SbomPackage {
   const actions = content.maintainer?.actions ?? [];
   if (actions.length === 0) return entry;
-  const list = (outcome: ScriptAction['outcome']): string => actions.filter((a) => a.outcome === outcome).map((a) => a.action).join(', ');
-  const parts = [['made by alba', list('made')], ['not needed in a container', list('not-needed')], ['not made', list('not-made')]].filter(([, v]) => v !== '');
+  const list = (outcome: ScriptAction['outcome']): string =>
+    actions
+      .filter((a) => a.outcome === outcome)
+      .map((a) => a.action)
+      .join(', ');
+  const parts = [
+    ['made by alba', list('made')],
+    ['not needed in a container', list('not-needed')],
+    ['not made', list('not-made')],
+  ].filter(([, v]) => v !== '');
   return { ...entry, comment: `postinst not run; ${parts.map(([k, v]) => `${k}: ${v}`).join('; ')}` };
 }

@@ -78,17 +78,26 @@ export class BuildPrefetch {
   }
 
   private async layer(group: LockedPackage[], sourceDateEpoch: number): Promise<void> {
-    const downloaded = await Promise.all(group.map((p) => this.debs.get(p.sha256)));
+    const downloaded = await Promise.all(group.map((p) => this.debs.get(p.sha256) ?? Promise.resolve(undefined)));
     const digests = group.map((p) => `sha256:${p.sha256}` as Digest);
     // a download that failed is build()'s to meet again and report
     if (!(await Promise.all(digests.map((d) => this.store.has(d)))).every(Boolean)) return;
-    await this.building.run(() => packagesLayer(this.store, this.options.cacheDir, {
-      debs: group.map((p, i) => ({ debPath: this.store.path(digests[i]!), debSha256: p.sha256, packageName: p.name, what: describePackage(p) })),
-      sourceDateEpoch,
-      fresh: new Set(group.filter((_, i) => downloaded[i] === true).map((p) => p.sha256)),
-      caCertificates: this.options.recipe.caCertificates,
-      refetch: async () => undefined,
-      log: this.options.log,
-    })).catch(() => undefined);
+    await this.building
+      .run(() =>
+        packagesLayer(this.store, this.options.cacheDir, {
+          debs: group.map((p, i) => ({
+            debPath: this.store.path(digests[i]!),
+            debSha256: p.sha256,
+            packageName: p.name,
+            what: describePackage(p),
+          })),
+          sourceDateEpoch,
+          fresh: new Set(group.filter((_, i) => downloaded[i] === true).map((p) => p.sha256)),
+          caCertificates: this.options.recipe.caCertificates,
+          refetch: async () => undefined,
+          log: this.options.log,
+        }),
+      )
+      .catch(() => undefined);
   }
 }

@@ -20,7 +20,9 @@ export function sourceDateEpoch(recipe: Recipe, lock: Pick<LockFile, 'releases'>
   const fromEnv = env.SOURCE_DATE_EPOCH;
   if (fromEnv !== undefined && fromEnv !== '') {
     if (!/^\d+$/.test(fromEnv)) {
-      throw new AlbaError('USAGE', `SOURCE_DATE_EPOCH=${fromEnv} is not a number of seconds`, { hint: 'e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)' });
+      throw new AlbaError('USAGE', `SOURCE_DATE_EPOCH=${fromEnv} is not a number of seconds`, {
+        hint: 'e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)',
+      });
     }
     return { seconds: Number(fromEnv), from: 'environment' };
   }

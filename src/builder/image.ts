@@ -29,11 +29,28 @@ export interface AssembledImage {
 }
 
 /** Writes the config (with a history line per layer) and the manifest of one platform image (pure). */
-export function assembleImage(recipe: Recipe, arch: TargetArch, parts: ImageLayers, created: number, annotations: Record<string, string>): AssembledImage {
-  const layers = [...parts.packageGroups.map((g) => g.layer), parts.base, ...(parts.maintainer === undefined ? [] : [parts.maintainer.layer]), ...(parts.files === undefined ? [] : [parts.files.layer])];
+export function assembleImage(
+  recipe: Recipe,
+  arch: TargetArch,
+  parts: ImageLayers,
+  created: number,
+  annotations: Record<string, string>,
+): AssembledImage {
+  const layers = [
+    ...parts.packageGroups.map((g) => g.layer),
+    parts.base,
+    ...(parts.maintainer === undefined ? [] : [parts.maintainer.layer]),
+    ...(parts.files === undefined ? [] : [parts.files.layer]),
+  ];
   const history: ConfigLayer[] = [
-    ...parts.packageGroups.map((g) => ({ diffId: g.layer.diffId, createdBy: `alba: ${g.packages.map((p) => `${p.name} ${p.version}`).join(', ')}` })),
-    { diffId: parts.base.diffId, createdBy: `alba: base files (passwd, group, nsswitch.conf, tmp, homes${parts.caBundle ? ', CA bundle' : ''})` },
+    ...parts.packageGroups.map((g) => ({
+      diffId: g.layer.diffId,
+      createdBy: `alba: ${g.packages.map((p) => `${p.name} ${p.version}`).join(', ')}`,
+    })),
+    {
+      diffId: parts.base.diffId,
+      createdBy: `alba: base files (passwd, group, nsswitch.conf, tmp, homes${parts.caBundle ? ', CA bundle' : ''})`,
+    },
     ...(parts.maintainer === undefined ? [] : [{ diffId: parts.maintainer.layer.diffId, createdBy: parts.maintainer.history }]),
     ...(parts.files === undefined ? [] : [{ diffId: parts.files.layer.diffId, createdBy: ownLayerHistory(parts.files.files, recipe) }]),
   ];
@@ -60,6 +77,9 @@ function layerDescriptor(layer: LayerBlob): Descriptor {
 
 /** The history line of the image's own layer: `alba: files /usr/bin/app paths symlink /bin/sh …`. */
 function ownLayerHistory(files: readonly { dst: string }[], recipe: Recipe): string {
-  const parts = [...(files.length === 0 ? [] : [`files ${files.map((f) => f.dst).join(' ')}`]), ...(recipe.paths.length === 0 ? [] : [`paths ${recipe.paths.map((p) => `${p.type} ${p.path}`).join(' ')}`])];
+  const parts = [
+    ...(files.length === 0 ? [] : [`files ${files.map((f) => f.dst).join(' ')}`]),
+    ...(recipe.paths.length === 0 ? [] : [`paths ${recipe.paths.map((p) => `${p.type} ${p.path}`).join(' ')}`]),
+  ];
   return `alba: ${parts.join(' ')}`;
 }

@@ -64,7 +64,9 @@ export async function packagesLayer(store: BlobStore, cacheDir: string, req: Pac
   const cached = await readLayerRecord(recordPath, single);
   if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) {
     if (await store.verify(cached.digest)) return cached;
-    req.log(`note: the cached layer ${store.path(cached.digest)} is corrupt (its bytes no longer hash to its name): removed and built again`);
+    req.log(
+      `note: the cached layer ${store.path(cached.digest)} is corrupt (its bytes no longer hash to its name): removed and built again`,
+    );
     await store.evict(cached.digest);
   }
   for (const deb of req.debs) {
@@ -116,9 +118,24 @@ export function parseLayerRecord(text: string, count: number): DebsLayer | undef
   try {
     const record = JSON.parse(text) as SingleRecord | GroupRecord;
     const contents = count === 1 ? [record as SingleRecord] : (record as GroupRecord).packages;
-    if (!Array.isArray(contents) || contents.length !== count || !Number.isSafeInteger(record.size) || record.size < 0 || typeof record.mediaType !== 'string') return undefined;
-    for (const c of contents) if (typeof c.control !== 'string' || typeof c.captured !== 'object' || c.captured === null || !Number.isSafeInteger(c.fileCount)) return undefined;
-    return { digest: parseDigest(record.digest), diffId: parseDigest(record.diffId), size: record.size, mediaType: record.mediaType, packages: contents.map(fromCached) };
+    if (
+      !Array.isArray(contents) ||
+      contents.length !== count ||
+      !Number.isSafeInteger(record.size) ||
+      record.size < 0 ||
+      typeof record.mediaType !== 'string'
+    )
+      return undefined;
+    for (const c of contents)
+      if (typeof c.control !== 'string' || typeof c.captured !== 'object' || c.captured === null || !Number.isSafeInteger(c.fileCount))
+        return undefined;
+    return {
+      digest: parseDigest(record.digest),
+      diffId: parseDigest(record.diffId),
+      size: record.size,
+      mediaType: record.mediaType,
+      packages: contents.map(fromCached),
+    };
   } catch {
     return undefined;
   }
@@ -134,7 +151,13 @@ export async function readLayerRecord(path: string, single: boolean): Promise<De
   try {
     const record = JSON.parse(await readFile(path, 'utf8')) as SingleRecord | GroupRecord;
     const contents = single ? [record as SingleRecord] : (record as GroupRecord).packages;
-    return { digest: parseDigest(record.digest), diffId: parseDigest(record.diffId), size: record.size, mediaType: record.mediaType, packages: contents.map(fromCached) };
+    return {
+      digest: parseDigest(record.digest),
+      diffId: parseDigest(record.diffId),
+      size: record.size,
+      mediaType: record.mediaType,
+      packages: contents.map(fromCached),
+    };
   } catch {
     return undefined;
   }
@@ -155,10 +178,22 @@ function blobOf(layer: LayerBlob): LayerBlob {
 function toCached(content: DebContent): CachedContent {
   const captured: Record<string, string> = {};
   for (const [path, data] of content.captured) captured[path] = data.toString('base64');
-  return { control: content.control, ...(content.copyright === undefined ? {} : { copyright: content.copyright }), fileCount: content.fileCount, captured, ...(content.maintainer === undefined ? {} : { maintainer: content.maintainer }) };
+  return {
+    control: content.control,
+    ...(content.copyright === undefined ? {} : { copyright: content.copyright }),
+    fileCount: content.fileCount,
+    captured,
+    ...(content.maintainer === undefined ? {} : { maintainer: content.maintainer }),
+  };
 }
 
 function fromCached(cached: CachedContent): DebContent {
   const captured = new Map(Object.entries(cached.captured).map(([p, b64]) => [p, Buffer.from(b64, 'base64')] as const));
-  return { control: cached.control, ...(cached.copyright === undefined ? {} : { copyright: cached.copyright }), fileCount: cached.fileCount, captured, ...(cached.maintainer === undefined ? {} : { maintainer: cached.maintainer }) };
+  return {
+    control: cached.control,
+    ...(cached.copyright === undefined ? {} : { copyright: cached.copyright }),
+    fileCount: cached.fileCount,
+    captured,
+    ...(cached.maintainer === undefined ? {} : { maintainer: cached.maintainer }),
+  };
 }

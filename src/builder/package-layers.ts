@@ -54,15 +54,24 @@ export async function buildPackageLayers(
   const contents = new Map<string, DebContent>();
   const { onLayer, ...shared } = debs;
   let done = 0;
-  await mapLimit([...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)), 3, async ([key, group]) => {
-    const layer = await packagesLayer(store, cacheDir, {
-      debs: group.map((p) => ({ debPath: store.path(`sha256:${p.sha256}` as Digest), debSha256: p.sha256, packageName: p.name, what: describePackage(p) })),
-      sourceDateEpoch,
-      ...shared,
-    });
-    onLayer?.(++done, groups.size);
-    layers.set(key, layer);
-    group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));
-  });
+  await mapLimit(
+    [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+    3,
+    async ([key, group]) => {
+      const layer = await packagesLayer(store, cacheDir, {
+        debs: group.map((p) => ({
+          debPath: store.path(`sha256:${p.sha256}` as Digest),
+          debSha256: p.sha256,
+          packageName: p.name,
+          what: describePackage(p),
+        })),
+        sourceDateEpoch,
+        ...shared,
+      });
+      onLayer?.(++done, groups.size);
+      layers.set(key, layer);
+      group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));
+    },
+  );
   return { layerOf: (group) => layers.get(keyOf(group))!, contentOf: (p) => contents.get(p.sha256)! };
 }

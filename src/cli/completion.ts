@@ -74,7 +74,7 @@ ${fn}() {
     if [[ -n "$subs" ]]; then compadd -- \${=subs}; else _files; fi
   fi
 }
-if [[ "\$funcstack[1]" == "${fn}" ]]; then ${fn} "$@"; else compdef ${fn} ${name}; fi`;
+if [[ "$funcstack[1]" == "${fn}" ]]; then ${fn} "$@"; else compdef ${fn} ${name}; fi`;
   }
   return `# bash completion for ${name}
 ${body}

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { AlbaError } from '../errors.js';
 import { closest } from '../recipe/suggest.js';
 import { version } from '../version.js';

@@ -63,7 +63,8 @@ export async function* arMembers(debPath: string, what: string = basename(debPat
       if (!/^\d+$/.test(sizeText)) throw invalid(what, `bad size ${JSON.stringify(sizeText)} for ar member ${name}`);
       const size = Number(sizeText);
       const offset = pos + HEADER_SIZE;
-      if (offset + size > fileSize) throw invalid(what, `ar member ${name} is truncated (${size} bytes declared, ${fileSize - offset} present)`);
+      if (offset + size > fileSize)
+        throw invalid(what, `ar member ${name} is truncated (${size} bytes declared, ${fileSize - offset} present)`);
       yield { name, offset, size };
       pos = offset + size + (size % 2);
     }
@@ -101,7 +102,11 @@ export async function readControl(debPath: string, what: string = basename(debPa
   const control = files.get('control');
   if (control === undefined) throw invalid(what, `${member.name} has no control file`);
   const paragraphs = parseDeb822(control).length;
-  if (paragraphs !== 1) throw invalid(what, `its control file holds ${paragraphs} paragraphs, not one (a second one would show scanners a package that is not there)`);
+  if (paragraphs !== 1)
+    throw invalid(
+      what,
+      `its control file holds ${paragraphs} paragraphs, not one (a second one would show scanners a package that is not there)`,
+    );
   const md5sums = files.get('md5sums');
   const postinst = files.get('postinst');
   return { control, ...(md5sums === undefined ? {} : { md5sums }), ...(postinst === undefined ? {} : { postinst }) };
@@ -112,7 +117,12 @@ export async function openDataTar(debPath: string, what: string = basename(debPa
   const member = await findMember(debPath, 'data.tar', what);
   if (member.size === 0) throw invalid(what, `its ${member.name} member is empty (0 bytes), as dpkg-deb would say`);
   const raw: Readable = createReadStream(debPath, { start: member.offset, end: member.offset + member.size - 1 });
-  const stream = pipelineCb(raw, decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }), notEmpty(what, member.name), () => undefined);
+  const stream = pipelineCb(
+    raw,
+    decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }),
+    notEmpty(what, member.name),
+    () => undefined,
+  );
   return { stream, compression: member.compression };
 }
 
@@ -138,7 +148,8 @@ async function findMember(debPath: string, prefix: string, what: string): Promis
   for await (const member of arMembers(debPath, what)) {
     if (!member.name.startsWith(prefix)) continue;
     const compression = MEMBER_COMPRESSION[member.name.slice(prefix.length)];
-    if (compression === undefined) throw invalid(what, `unsupported member ${member.name} (alba reads ${prefix}, ${prefix}.xz, .gz or .zst)`);
+    if (compression === undefined)
+      throw invalid(what, `unsupported member ${member.name} (alba reads ${prefix}, ${prefix}.xz, .gz or .zst)`);
     return { ...member, compression };
   }
   throw invalid(what, `it has no ${prefix}.* member`);

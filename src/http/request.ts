@@ -6,7 +6,7 @@
  * (HTTPS_PROXY/HTTP_PROXY/NO_PROXY: proxy.ts) as a CONNECT tunnel.
  */
 import { readFileSync } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import type { Agent, Dispatcher, ProxyAgent, request as undiciRequest } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, type Proxy } from './proxy.js';

@@ -40,13 +40,23 @@ export async function readAdditionalCas(files: readonly string[]): Promise<Addit
   const out: AdditionalCa[] = [];
   for (const file of files) {
     const info = await stat(file).catch((err: unknown) => {
-      throw new AlbaError('FILE_MISSING', `additional-ca-certificates: ${file} does not exist (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, { hint: 'fix the path (relative to the recipe\'s directory)', cause: err });
+      throw new AlbaError(
+        'FILE_MISSING',
+        `additional-ca-certificates: ${file} does not exist (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+        { hint: "fix the path (relative to the recipe's directory)", cause: err },
+      );
     });
-    if (!info.isFile() || info.size > MAX_PEM_BYTES) throw invalid(file, info.isFile() ? `is larger than ${MAX_PEM_BYTES} bytes` : 'is not a regular file');
+    if (!info.isFile() || info.size > MAX_PEM_BYTES)
+      throw invalid(file, info.isFile() ? `is larger than ${MAX_PEM_BYTES} bytes` : 'is not a regular file');
     const bytes = await readFile(file);
     const text = bytes.toString('utf8');
     const { certificates, others } = pemBlocks(text);
-    if (others.length > 0) throw invalid(file, `holds a ${others[0]} block, not only certificates`, 'a trust store file must hold only CERTIFICATE blocks — never put a private key into an image');
+    if (others.length > 0)
+      throw invalid(
+        file,
+        `holds a ${others[0]} block, not only certificates`,
+        'a trust store file must hold only CERTIFICATE blocks — never put a private key into an image',
+      );
     if (certificates.length === 0) throw invalid(file, 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
     certificates.forEach((der, i) => {
       try {
@@ -66,6 +76,10 @@ export async function readAdditionalCas(files: readonly string[]): Promise<Addit
   return out;
 }
 
-function invalid(file: string, why: string, hint = 'give a PEM file of CA certificates, as `openssl x509 -outform PEM` writes them'): AlbaError {
+function invalid(
+  file: string,
+  why: string,
+  hint = 'give a PEM file of CA certificates, as `openssl x509 -outform PEM` writes them',
+): AlbaError {
   return new AlbaError('CA_CERTIFICATE_INVALID', `additional-ca-certificates: ${file} ${why}`, { hint });
 }

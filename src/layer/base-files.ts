@@ -90,5 +90,8 @@ export function planBaseFiles(input: BaseFilesInput): PlannedEntry[] {
 
 function homePath(user: UserAccount): string {
   if (user.home.startsWith('/') && !user.home.split('/').includes('..')) return normaliseEntryPath(`.${user.home}`, true, user.name);
-  throw recipeProblem(`user ${user.name}: home ${JSON.stringify(user.home)} is not an absolute path without ".."`, 'write the home directory as an absolute path, e.g. /home/app');
+  throw recipeProblem(
+    `user ${user.name}: home ${JSON.stringify(user.home)} is not an absolute path without ".."`,
+    'write the home directory as an absolute path, e.g. /home/app',
+  );
 }

@@ -44,7 +44,13 @@ export interface TrustedCa {
 export function packageCas(certificates: ReadonlyMap<string, Buffer>): TrustedCa[] {
   const paths = [...certificates.keys()].filter(isCaCertificatePath).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return paths.flatMap((p) => {
-    const name = `debian:${p.slice(p.lastIndexOf('/') + 1).replace(/\.crt$/, '.pem').toLowerCase()}`;
-    return pemBlocks((certificates.get(p) as Buffer).toString('utf8')).certificates.map((der, i) => ({ alias: i === 0 ? name : `${name}-${i + 1}`, der }));
+    const name = `debian:${p
+      .slice(p.lastIndexOf('/') + 1)
+      .replace(/\.crt$/, '.pem')
+      .toLowerCase()}`;
+    return pemBlocks((certificates.get(p) as Buffer).toString('utf8')).certificates.map((der, i) => ({
+      alias: i === 0 ? name : `${name}-${i + 1}`,
+      der,
+    }));
   });
 }

@@ -105,7 +105,14 @@ export async function buildDebsLayer(opts: DebsLayerOptions): Promise<DebsLayer>
     const { control, md5sums, postinst } = await readControl(deb.debPath, deb.what);
     const stanza = statusStanza(control, deb.packageName, deb.what);
     const kept = md5sums === undefined || deb.only === undefined ? md5sums : onlyLines(md5sums, deb.only);
-    prepared.push({ ...deb, paths, control, stanza, ...(kept === undefined ? {} : { md5sums: kept }), ...(postinst === undefined ? {} : { postinst }) });
+    prepared.push({
+      ...deb,
+      paths,
+      control,
+      stanza,
+      ...(kept === undefined ? {} : { md5sums: kept }),
+      ...(postinst === undefined ? {} : { postinst }),
+    });
   }
   const packages: DebContent[] = [];
   const blob = await writeLayer(opts.store, async (pack) => {
@@ -182,7 +189,10 @@ async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string
   } catch (err) {
     data.stream.destroy();
     extract.destroy();
-    const feedError = await feeding.then(() => undefined, (e: unknown) => e);
+    const feedError = await feeding.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     throw explain(err, feedError, what);
   }
   for (const dir of parentDirs(deb.paths.stanza)) {
@@ -197,10 +207,19 @@ async function appendDeb(pack: tar.Pack, deb: PreparedDeb, layerDirs: Set<string
 
   const copyright = captured.get(copyrightPath)?.toString('utf8');
   if (!(deb.capture?.(copyrightPath) ?? false)) captured.delete(copyrightPath);
-  const jinfo = [...captured.keys()].filter(isJinfoPath).sort().map((path) => ({ path, text: captured.get(path)!.toString('utf8') }));
+  const jinfo = [...captured.keys()]
+    .filter(isJinfoPath)
+    .sort()
+    .map((path) => ({ path, text: captured.get(path)!.toString('utf8') }));
   for (const { path } of jinfo) if (!(deb.capture?.(path) ?? false)) captured.delete(path);
   const maintainer = maintainerFacts(packageName, deb.postinst, jinfo, new Set([...state.files.keys(), ...state.symlinks]));
-  return { control: deb.control, ...(copyright === undefined ? {} : { copyright }), fileCount, captured, ...(isEmptyFacts(maintainer) ? {} : { maintainer }) };
+  return {
+    control: deb.control,
+    ...(copyright === undefined ? {} : { copyright }),
+    fileCount,
+    captured,
+    ...(isEmptyFacts(maintainer) ? {} : { maintainer }),
+  };
 }
 
 /** Files up to this size are read into memory and written as one tar entry; larger ones stream. */
@@ -216,7 +235,11 @@ async function readAll(entry: AsyncIterable<unknown>): Promise<Buffer> {
 /** The lines of an md5sums file (`<md5>  <path>`, paths without `./`) for the given layer paths. */
 function onlyLines(md5sums: string, paths: readonly string[]): string {
   const keep = new Set(paths);
-  return md5sums.split('\n').filter((line) => keep.has(line.replace(/^[0-9a-f]+ +/, '').replace(/^\.?\//, ''))).map((l) => `${l}\n`).join('');
+  return md5sums
+    .split('\n')
+    .filter((line) => keep.has(line.replace(/^[0-9a-f]+ +/, '').replace(/^\.?\//, '')))
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 /** The directories status.d files need, outermost first: `var/` … `var/lib/dpkg/status.d/`. */

@@ -53,10 +53,14 @@ export async function checkElfArch(path: string, arch: TargetArch): Promise<void
       await fh.close();
     }
   } catch (err) {
-    throw new AlbaError('FILE_MISSING', `${arch.name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: 'build the file for every arch of the recipe, or fix the `src` template of the file',
-      cause: err,
-    });
+    throw new AlbaError(
+      'FILE_MISSING',
+      `${arch.name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: 'build the file for every arch of the recipe, or fix the `src` template of the file',
+        cause: err,
+      },
+    );
   }
   const ident = parseElfIdent(head.subarray(0, bytesRead));
   if (ident === undefined || (ident.machine === arch.elfMachine && ident.elfClass === arch.elfClass)) return;

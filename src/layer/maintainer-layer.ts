@@ -30,7 +30,10 @@ export interface MaintainerPlan {
  * Plans the layer from the image's packages (name and maintainer facts) and CA certificates. A JRE
  * is in the image when a package ships a `.jinfo` file.
  */
-export function planMaintainerLayer(packages: readonly { name: string; facts?: MaintainerFacts }[], cas: readonly TrustedCa[]): MaintainerPlan {
+export function planMaintainerLayer(
+  packages: readonly { name: string; facts?: MaintainerFacts }[],
+  cas: readonly TrustedCa[],
+): MaintainerPlan {
   const withFacts = packages.flatMap((p) => (p.facts === undefined ? [] : [{ name: p.name, facts: p.facts }]));
   const { links, chosen } = chooseAlternatives(withFacts);
   const jre = withFacts.some((p) => p.facts.jinfo.length > 0);
@@ -58,7 +61,14 @@ export function maintainerHistory(plan: MaintainerPlan, certificates: number): s
 /** The files of the layer for the SBOM (links have no content). */
 export function maintainerFiles(plan: MaintainerPlan): { path: string; sha256: string; comment: string }[] {
   if (plan.javaCacerts === undefined) return [];
-  return [{ path: `/${JAVA_CACERTS_PATH}`, sha256: createHash('sha256').update(plan.javaCacerts).digest('hex'), comment: 'made by alba: the Java trust store (PKCS#12, password changeit) of the certificates of /etc/ssl/certs/ca-certificates.crt, as ca-certificates-java would' }];
+  return [
+    {
+      path: `/${JAVA_CACERTS_PATH}`,
+      sha256: createHash('sha256').update(plan.javaCacerts).digest('hex'),
+      comment:
+        'made by alba: the Java trust store (PKCS#12, password changeit) of the certificates of /etc/ssl/certs/ca-certificates.crt, as ca-certificates-java would',
+    },
+  ];
 }
 
 /** Writes the planned layer into the store. */
@@ -76,7 +86,8 @@ export function buildMaintainerLayer(store: BlobStore, plan: MaintainerPlan, sou
         dirs.add(dir);
         await addEntry(pack, { path: dir, type: 'directory', mode: DIR_MODE, uid: 0, gid: 0, mtime });
       }
-      if (e.target !== undefined) await addEntry(pack, { path: e.path, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime, linkname: e.target });
+      if (e.target !== undefined)
+        await addEntry(pack, { path: e.path, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime, linkname: e.target });
       else await addEntry(pack, { path: e.path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime }, e.content);
     }
   });

@@ -118,21 +118,63 @@ export function jinfoAlternatives(text: string, from: string): Alternative[] {
     if (m === null) continue;
     const [, , tool, path] = m as unknown as [string, string, string, string];
     const base = path.split('/').slice(0, -2).join('/');
-    out.push({ name: tool, link: `/usr/bin/${tool}`, path, priority, slaves: [{ link: `/usr/share/man/man1/${tool}.1.gz`, name: `${tool}.1.gz`, path: `${base}/man/man1/${tool}.1.gz` }], from });
+    out.push({
+      name: tool,
+      link: `/usr/bin/${tool}`,
+      path,
+      priority,
+      slaves: [{ link: `/usr/share/man/man1/${tool}.1.gz`, name: `${tool}.1.gz`, path: `${base}/man/man1/${tool}.1.gz` }],
+      from,
+    });
   }
   return out;
 }
 
 /** Commands of postinsts and what alba does about them; the first match of a line wins. */
 const KNOWN: readonly { re: RegExp; action: string; outcome: ActionOutcome; note: string }[] = [
-  { re: /\bupdate-ca-certificates\b(?!-java)/, action: 'update-ca-certificates', outcome: 'made', note: 'alba assembles /etc/ssl/certs/ca-certificates.crt' },
-  { re: /\bupdate-ca-certificates-java\b|\bca-certificates-java\.jar\b/, action: 'update-ca-certificates-java', outcome: 'made', note: 'alba writes /etc/ssl/certs/java/cacerts when a JRE is in the image' },
-  { re: /\bpy3?compile\b|\bpy_compile\.py\b/, action: 'byte-compile Python modules', outcome: 'not-made', note: 'no .pyc: Python compiles in memory what it imports (docs/recipe.md#python)' },
-  { re: /\bldconfig\b/, action: 'ldconfig', outcome: 'not-needed', note: 'no /etc/ld.so.cache: the loader searches the standard directories (docs/recipe.md#ldsocache)' },
-  { re: /\b(update-binfmts|deb-systemd-helper|deb-systemd-invoke|systemctl|invoke-rc\.d|update-rc\.d|dpkg-maintscript-helper|dpkg-trigger|mountpoint|update-mime|install-info|update-menus|debconf|db_get|db_input)\b/, action: 'services, triggers, binfmt, upgrades', outcome: 'not-needed', note: 'a container starts no services and is never upgraded in place' },
-  { re: /\b(adduser|addgroup|useradd|groupadd)\b/, action: 'create accounts', outcome: 'not-made', note: 'accounts come from the recipe (`accounts:`)' },
+  {
+    re: /\bupdate-ca-certificates\b(?!-java)/,
+    action: 'update-ca-certificates',
+    outcome: 'made',
+    note: 'alba assembles /etc/ssl/certs/ca-certificates.crt',
+  },
+  {
+    re: /\bupdate-ca-certificates-java\b|\bca-certificates-java\.jar\b/,
+    action: 'update-ca-certificates-java',
+    outcome: 'made',
+    note: 'alba writes /etc/ssl/certs/java/cacerts when a JRE is in the image',
+  },
+  {
+    re: /\bpy3?compile\b|\bpy_compile\.py\b/,
+    action: 'byte-compile Python modules',
+    outcome: 'not-made',
+    note: 'no .pyc: Python compiles in memory what it imports (docs/recipe.md#python)',
+  },
+  {
+    re: /\bldconfig\b/,
+    action: 'ldconfig',
+    outcome: 'not-needed',
+    note: 'no /etc/ld.so.cache: the loader searches the standard directories (docs/recipe.md#ldsocache)',
+  },
+  {
+    re: /\b(update-binfmts|deb-systemd-helper|deb-systemd-invoke|systemctl|invoke-rc\.d|update-rc\.d|dpkg-maintscript-helper|dpkg-trigger|mountpoint|update-mime|install-info|update-menus|debconf|db_get|db_input)\b/,
+    action: 'services, triggers, binfmt, upgrades',
+    outcome: 'not-needed',
+    note: 'a container starts no services and is never upgraded in place',
+  },
+  {
+    re: /\b(adduser|addgroup|useradd|groupadd)\b/,
+    action: 'create accounts',
+    outcome: 'not-made',
+    note: 'accounts come from the recipe (`accounts:`)',
+  },
   { re: /\bfc-cache\b/, action: 'fc-cache', outcome: 'not-made', note: 'no fontconfig cache: fontconfig scans the fonts at first use' },
-  { re: /(^|\|\||&&|;|\bthen|\bdo)\s*(mkdir|touch|chmod|chown|ln|cp|mv|rm -f \/etc|cat\b.*>)\s/, action: 'create or change files', outcome: 'not-made', note: 'alba writes only what it can derive from the packages' },
+  {
+    re: /(^|\|\||&&|;|\bthen|\bdo)\s*(mkdir|touch|chmod|chown|ln|cp|mv|rm -f \/etc|cat\b.*>)\s/,
+    action: 'create or change files',
+    outcome: 'not-made',
+    note: 'alba writes only what it can derive from the packages',
+  },
 ];
 
 /** A line that only tests whether a command exists (`if which py3compile >/dev/null; then`). */
@@ -157,7 +199,11 @@ export function postinstActions(script: string, jinfoMade: boolean, pkg = ''): S
   const { dynamic, alternatives } = staticAlternatives(script, '');
   if (alternatives.length > 0 || dynamic > 0) {
     const made = dynamic === 0 || jinfoMade;
-    out.push({ action: 'update-alternatives', outcome: made ? 'made' : 'not-made', note: made ? 'alba writes the links (/etc/alternatives)' : 'its arguments are computed by the script and the package has no .jinfo' });
+    out.push({
+      action: 'update-alternatives',
+      outcome: made ? 'made' : 'not-made',
+      note: made ? 'alba writes the links (/etc/alternatives)' : 'its arguments are computed by the script and the package has no .jinfo',
+    });
   }
   const files = new Set<string>();
   for (const known of KNOWN) {
@@ -165,13 +211,18 @@ export function postinstActions(script: string, jinfoMade: boolean, pkg = ''): S
     if (hits.length === 0) continue;
     if (known.action === 'create or change files') {
       for (const l of hits) {
-        for (const word of l.replace(/["']/g, '').replace(/\$\{?DPKG_ROOT\}?/g, '').split(/[\s;|&<>()]+/)) {
+        for (const word of l
+          .replace(/["']/g, '')
+          .replace(/\$\{?DPKG_ROOT\}?/g, '')
+          .split(/[\s;|&<>()]+/)) {
           if (/^\/(etc|usr|var)\/[A-Za-z0-9._+/-]+$/.test(word)) files.add(word.replace(/\/$/, ''));
         }
       }
       const override = FILE_ACTIONS_NOT_NEEDED[pkg];
       const action = files.size === 0 ? known.action : `${known.action} (${[...files].sort().join(' ')})`;
-      out.push(override === undefined ? { action, outcome: known.outcome, note: known.note } : { action, outcome: 'not-needed', note: override });
+      out.push(
+        override === undefined ? { action, outcome: known.outcome, note: known.note } : { action, outcome: 'not-needed', note: override },
+      );
       continue;
     }
     out.push({ action: known.action, outcome: known.outcome, note: known.note });
@@ -183,8 +234,16 @@ export function postinstActions(script: string, jinfoMade: boolean, pkg = ''): S
  * The facts of one package: its postinst's actions and literal alternatives (kept when the
  * package ships their target), its .jinfo files and JVM files.
  */
-export function maintainerFacts(pkg: string, postinst: string | undefined, jinfo: { path: string; text: string }[], shipped: ReadonlySet<string>): MaintainerFacts {
-  const jvmFiles = [...shipped].filter(isJvmAlternativeTarget).map((p) => `/${p}`).sort();
+export function maintainerFacts(
+  pkg: string,
+  postinst: string | undefined,
+  jinfo: { path: string; text: string }[],
+  shipped: ReadonlySet<string>,
+): MaintainerFacts {
+  const jvmFiles = [...shipped]
+    .filter(isJvmAlternativeTarget)
+    .map((p) => `/${p}`)
+    .sort();
   const literal = postinst === undefined ? [] : staticAlternatives(postinst, pkg).alternatives;
   const alternatives = literal
     .filter((a) => shipped.has(a.path.slice(1)))
@@ -210,7 +269,10 @@ export interface AlternativeLink {
  * target path, so the choice never depends on package order); `LINK → /etc/alternatives/NAME →
  * PATH`, and the same for each slave whose target is in the image. Sorted by path.
  */
-export function chooseAlternatives(facts: readonly { name: string; facts: MaintainerFacts }[]): { links: AlternativeLink[]; chosen: Alternative[] } {
+export function chooseAlternatives(facts: readonly { name: string; facts: MaintainerFacts }[]): {
+  links: AlternativeLink[];
+  chosen: Alternative[];
+} {
   const present = new Set(facts.flatMap((f) => f.facts.jvmFiles));
   const candidates = facts.flatMap(({ name, facts: f }) => [
     ...f.alternatives,

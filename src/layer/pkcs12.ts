@@ -89,7 +89,10 @@ const attribute = (type: string, value: Buffer): Buffer => seq(oid(type), set(va
 
 function certBag(cert: TrustedCertificate): Buffer {
   const value = seq(oid(OID.x509Certificate), explicit0(octets(cert.der)));
-  const attributes = set(attribute(OID.friendlyName, tlv(0x1e, bmp(cert.alias))), attribute(OID.javaTrustedKeyUsage, oid(OID.anyExtendedKeyUsage)));
+  const attributes = set(
+    attribute(OID.friendlyName, tlv(0x1e, bmp(cert.alias))),
+    attribute(OID.javaTrustedKeyUsage, oid(OID.anyExtendedKeyUsage)),
+  );
   return seq(oid(OID.certBag), explicit0(value), attributes);
 }
 
@@ -121,7 +124,9 @@ export function pkcs12TrustStore(certificates: readonly TrustedCertificate[], pa
   const safeContents = seq(...certificates.map(certBag));
   const authSafe = seq(seq(oid(OID.data), explicit0(octets(safeContents))));
   const salt = createHash('sha256').update(authSafe).digest().subarray(0, 20);
-  const mac = createHmac('sha256', pkcs12MacKey(password, salt, MAC_ITERATIONS)).update(authSafe).digest();
+  const mac = createHmac('sha256', pkcs12MacKey(password, salt, MAC_ITERATIONS))
+    .update(authSafe)
+    .digest();
   const macData = seq(seq(seq(oid(OID.sha256), NULL), octets(mac)), octets(salt), integer(MAC_ITERATIONS));
   return seq(integer(3), seq(oid(OID.data), explicit0(octets(authSafe))), macData);
 }

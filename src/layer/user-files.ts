@@ -82,11 +82,16 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
     .map((link) => {
       const target = linkable.get(layerPath(link.target ?? ''));
       if (target === undefined) {
-        throw recipeProblem(`the hard link ${link.path} names ${link.target ?? '(nothing)'}, which is not a file of this recipe`, 'a hard link can only name a `files:` dst or an `empty-file` of the same recipe');
+        throw recipeProblem(
+          `the hard link ${link.path} names ${link.target ?? '(nothing)'}, which is not a file of this recipe`,
+          'a hard link can only name a `files:` dst or an `empty-file` of the same recipe',
+        );
       }
       return { link, target };
     });
-  const explicitDirs = new Map(paths.filter((p) => p.type === 'directory' || p.type === 'permissions').map((p) => [`${layerPath(p.path)}/`, p]));
+  const explicitDirs = new Map(
+    paths.filter((p) => p.type === 'directory' || p.type === 'permissions').map((p) => [`${layerPath(p.path)}/`, p]),
+  );
   // every entry but hard links, in path order; a file's content is read when its turn comes
   const items = [
     ...planned.map((file) => ({ path: file.path, file })),
@@ -110,7 +115,15 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
           await addEntry(pack, { path: item.path, type: 'file', mode: spec.mode, uid: spec.uid, gid: spec.gid, mtime }, Buffer.alloc(0));
           placed.push({ path: spec.path, sha256: EMPTY_SHA256, size: 0 });
         } else if (spec.type === 'symlink') {
-          await addEntry(pack, { path: item.path, type: 'symlink', mode: 0o777, uid: spec.uid, gid: spec.gid, mtime, linkname: spec.target ?? '' });
+          await addEntry(pack, {
+            path: item.path,
+            type: 'symlink',
+            mode: 0o777,
+            uid: spec.uid,
+            gid: spec.gid,
+            mtime,
+            linkname: spec.target ?? '',
+          });
         } else await directory(item.path);
         continue;
       }
@@ -119,14 +132,24 @@ export async function buildUserFilesLayer(opts: UserFilesLayerOptions): Promise<
       const hasher = new HashingStream();
       const source = createReadStream(file.src).on('error', (err) => hasher.destroy(err));
       await addStreamEntry(pack, entry, source.pipe(hasher)).catch((err: unknown) => {
-        throw isAlbaError(err) ? err : missing(arch, file.src, `changed or became unreadable while alba read it (${(err as Error).message})`, err);
+        throw isAlbaError(err)
+          ? err
+          : missing(arch, file.src, `changed or became unreadable while alba read it (${(err as Error).message})`, err);
       });
       placed.push({ path: file.dst, sha256: digestHex(hasher.digest()), size: hasher.size });
     }
     for (const { link, target } of hardlinks) {
       const path = layerPath(link.path);
       for (const dir of parentDirs(path)) await directory(dir);
-      await addEntry(pack, { path, type: 'link', mode: target.mode, uid: target.uid, gid: target.gid, mtime, linkname: layerPath(link.target ?? '') });
+      await addEntry(pack, {
+        path,
+        type: 'link',
+        mode: target.mode,
+        uid: target.uid,
+        gid: target.gid,
+        mtime,
+        linkname: layerPath(link.target ?? ''),
+      });
       const file = placed.find((f) => f.path === link.target);
       if (file !== undefined) placed.push({ ...file, path: link.path });
     }
@@ -146,7 +169,10 @@ function layerPath(path: string): string {
 function imagePath(dst: string): string {
   const parts = dst.split('/').filter((p) => p !== '' && p !== '.');
   if (!dst.startsWith('/') || parts.length === 0 || parts.includes('..')) {
-    throw recipeProblem(`file destination ${JSON.stringify(dst)} is not an absolute file path without ".."`, 'write `dst` as an absolute path in the image, e.g. /usr/local/bin/app');
+    throw recipeProblem(
+      `file destination ${JSON.stringify(dst)} is not an absolute file path without ".."`,
+      'write `dst` as an absolute path in the image, e.g. /usr/local/bin/app',
+    );
   }
   return parts.join('/');
 }

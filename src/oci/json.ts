@@ -22,6 +22,7 @@ export function sortedRecord(record: Record<string, string> | undefined): Record
 
 /** A descriptor with its members in the canonical order (mediaType, artifactType, digest, size, data, platform, annotations). */
 export function descriptorJson(d: Descriptor): Descriptor {
+  const annotations = sortedRecord(d.annotations);
   return {
     mediaType: d.mediaType,
     ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
@@ -37,7 +38,7 @@ export function descriptorJson(d: Descriptor): Descriptor {
             ...(d.platform.variant === undefined ? {} : { variant: d.platform.variant }),
           },
         }),
-    ...(sortedRecord(d.annotations) === undefined ? {} : { annotations: sortedRecord(d.annotations) }),
+    ...(annotations === undefined ? {} : { annotations }),
   };
 }
 

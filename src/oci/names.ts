@@ -24,7 +24,10 @@ export function userTagProblem(tag: string): { problem: string; hint: string } |
     };
   }
   if (ATTACHMENT_TAG_RE.test(tag))
-    return { problem: `${JSON.stringify(tag)} is a cosign signature or attestation tag, not an image tag`, hint: 'sign with --sign-key (docs/trust.md); name another tag' };
+    return {
+      problem: `${JSON.stringify(tag)} is a cosign signature or attestation tag, not an image tag`,
+      hint: 'sign with --sign-key (docs/trust.md); name another tag',
+    };
   if (TAG_RE.test(tag)) return undefined;
   return {
     problem: `${JSON.stringify(tag)} is not a valid tag`,

@@ -30,9 +30,7 @@ export class IssueList {
 
 /** One `file:line:col: problem (hint)` line per issue, in the given order. */
 export function formatIssues(file: string, issues: readonly RecipeIssue[]): string {
-  return issues
-    .map((i) => `${file}:${i.line}:${i.col}: ${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`)
-    .join('\n');
+  return issues.map((i) => `${file}:${i.line}:${i.col}: ${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`).join('\n');
 }
 
 /** One recipe problem as a library caller gets it: the recipe file and, when known, the position. */
@@ -57,7 +55,11 @@ export class RecipeInvalidError extends AlbaError {
 /** The RECIPE_INVALID error listing every issue, one per line. */
 export function recipeInvalid(file: string, issues: readonly RecipeIssue[]): RecipeInvalidError {
   const count = issues.length === 1 ? 'the problem' : `the ${issues.length} problems`;
-  return new RecipeInvalidError(formatIssues(file, issues), `fix ${count} listed above; docs/recipe.md describes every key and its format`, issues.map((i) => ({ file, ...i })));
+  return new RecipeInvalidError(
+    formatIssues(file, issues),
+    `fix ${count} listed above; docs/recipe.md describes every key and its format`,
+    issues.map((i) => ({ file, ...i })),
+  );
 }
 
 /** RECIPE_INVALID for one problem found after parsing (no position: the layer planner, the resolver). */

@@ -12,9 +12,15 @@ export async function loadRecipe(path: string): Promise<Recipe> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new AlbaError('RECIPE_NOT_FOUND', `recipe ${path} does not exist`, { hint: 'check the path; examples are in recipes/', cause: err });
+      throw new AlbaError('RECIPE_NOT_FOUND', `recipe ${path} does not exist`, {
+        hint: 'check the path; examples are in recipes/',
+        cause: err,
+      });
     }
-    throw new AlbaError('RECIPE_NOT_FOUND', `recipe ${path} cannot be read: ${(err as Error).message}`, { hint: 'check that the file is readable', cause: err });
+    throw new AlbaError('RECIPE_NOT_FOUND', `recipe ${path} cannot be read: ${(err as Error).message}`, {
+      hint: 'check that the file is readable',
+      cause: err,
+    });
   }
   return parseRecipe(text, path, dirname(resolve(path)));
 }

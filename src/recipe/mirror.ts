@@ -3,10 +3,7 @@ import { AlbaError, redactUrl } from '../errors.js';
 import type { SourceSpec } from './types.js';
 
 /** One `--mirror` option: the host's apt sources, a base URL for every archive, or a URL for one archive. */
-export type MirrorOption =
-  | { kind: 'apt' }
-  | { kind: 'base'; url: string }
-  | { kind: 'archive'; archive: string; url: string };
+export type MirrorOption = { kind: 'apt' } | { kind: 'base'; url: string } | { kind: 'archive'; archive: string; url: string };
 
 /** Where one suite of one source is fetched from; `source.url` stays the canonical URL recorded in the lock. */
 export interface FetchTarget {
@@ -71,7 +68,8 @@ function mirrorTable(mirrors: readonly MirrorOption[]): { base?: string; byArchi
       base = m.url;
     } else if (m.kind === 'archive') {
       const known = byArchive.get(m.archive);
-      if (known !== undefined && known !== m.url) throw usage(`two mirrors given for archive ${m.archive}: ${redactUrl(known)} and ${redactUrl(m.url)}`);
+      if (known !== undefined && known !== m.url)
+        throw usage(`two mirrors given for archive ${m.archive}: ${redactUrl(known)} and ${redactUrl(m.url)}`);
       byArchive.set(m.archive, m.url);
     }
   }

@@ -27,7 +27,12 @@ export function checkRecipe(text: string, file: string, baseDir: string): { reci
     return { issues: sorted(issues.items) };
   }
   const reader = new YamlReader(doc, text, issues);
-  const recipe = validateRecipe(reader, { node: doc.contents, at: doc.contents.range?.[0] ?? 0, what: '' }, resolve(baseDir, basename(file)), baseDir);
+  const recipe = validateRecipe(
+    reader,
+    { node: doc.contents, at: doc.contents.range?.[0] ?? 0, what: '' },
+    resolve(baseDir, basename(file)),
+    baseDir,
+  );
   if (recipe === undefined || issues.items.length > 0) return { issues: sorted(issues.items) };
   return { recipe, issues: [] };
 }

@@ -71,7 +71,11 @@ function accountName(r: YamlReader, parent: Located, value: Located | undefined)
   }
   const name = r.string(value);
   if (name !== undefined && !ACCOUNT_NAME.test(name)) {
-    r.problem(value, `"${name}" is not a valid account name`, 'lowercase letters, digits, _ and -, starting with a letter or _, at most 32');
+    r.problem(
+      value,
+      `"${name}" is not a valid account name`,
+      'lowercase letters, digits, _ and -, starting with a letter or _, at most 32',
+    );
     return undefined;
   }
   return name;

@@ -25,22 +25,29 @@ export function readImageConfig(
   if (runAs !== undefined) setIf(out, 'runAs', readRunAs(r, runAs, accounts));
   for (const key of ['entrypoint', 'cmd'] as const) {
     const value = at(key);
-    if (value !== undefined) setIf(out, key, r.stringList(value)?.map((i) => i.value));
+    if (value !== undefined)
+      setIf(
+        out,
+        key,
+        r.stringList(value)?.map((i) => i.value),
+      );
   }
   const env = at('env');
   if (env !== undefined) {
-    out.env = r.stringMap(env, (name, where) => {
-      if (!ENV_NAME.test(name)) r.problem(where, `"${name}" is not a valid environment variable name`);
-    }) ?? {};
+    out.env =
+      r.stringMap(env, (name, where) => {
+        if (!ENV_NAME.test(name)) r.problem(where, `"${name}" is not a valid environment variable name`);
+      }) ?? {};
   }
   const workdir = at('workdir');
   if (workdir !== undefined) setIf(out, 'workdir', r.absolutePath(workdir));
   for (const key of ['labels', 'annotations'] as const) {
     const value = at(key);
     if (value !== undefined) {
-      out[key] = r.stringMap(value, (name, where) => {
-        if (name === '') r.problem(where, 'keys must not be empty');
-      }) ?? {};
+      out[key] =
+        r.stringMap(value, (name, where) => {
+          if (name === '') r.problem(where, 'keys must not be empty');
+        }) ?? {};
     }
   }
   const signal = at('stop-signal');
@@ -68,11 +75,19 @@ function readRunAs(
   }
   let ok = true;
   if (!/^[0-9]+$/.test(user!) && !accounts.users.some((u) => u.name === user)) {
-    r.problem(value, `user "${user}" is not in accounts.users`, `known users: ${[...new Set(accounts.users.map((u) => u.name))].join(', ')}`);
+    r.problem(
+      value,
+      `user "${user}" is not in accounts.users`,
+      `known users: ${[...new Set(accounts.users.map((u) => u.name))].join(', ')}`,
+    );
     ok = false;
   }
   if (group !== undefined && !/^[0-9]+$/.test(group) && !accounts.groups.some((g) => g.name === group)) {
-    r.problem(value, `group "${group}" is not in accounts.groups`, `known groups: ${[...new Set(accounts.groups.map((g) => g.name))].join(', ')}`);
+    r.problem(
+      value,
+      `group "${group}" is not in accounts.groups`,
+      `known groups: ${[...new Set(accounts.groups.map((g) => g.name))].join(', ')}`,
+    );
     ok = false;
   }
   return ok ? text : undefined;

@@ -35,7 +35,8 @@ export function readFiles(r: YamlReader, value: Located, baseDir: string): FileS
     const uid = uidAt === undefined ? 0 : r.integer(uidAt, 0, MAX_ID);
     const gid = gidAt === undefined ? 0 : r.integer(gidAt, 0, MAX_ID);
     const checkElf = elfAt === undefined ? true : r.boolean(elfAt);
-    if (src === undefined || dst === undefined || mode === undefined || uid === undefined || gid === undefined || checkElf === undefined) continue;
+    if (src === undefined || dst === undefined || mode === undefined || uid === undefined || gid === undefined || checkElf === undefined)
+      continue;
     out.push({ src: resolve(baseDir, src), dst, mode, uid, gid, checkElf });
   }
   return out;

@@ -9,7 +9,13 @@ export const PATH_TYPES: readonly PathType[] = ['directory', 'empty-file', 'syml
 const PATH_KEYS = ['type', 'path', 'target', 'mode', 'uid', 'gid'];
 const MAX_ID = 2 ** 31 - 1;
 /** Modes when the entry gives none (links are 0777 in a tar, whatever is asked). */
-const DEFAULT_MODE: Record<PathType, number> = { directory: 0o755, 'empty-file': 0o644, symlink: 0o777, hardlink: 0o644, permissions: 0o755 };
+const DEFAULT_MODE: Record<PathType, number> = {
+  directory: 0o755,
+  'empty-file': 0o644,
+  symlink: 0o777,
+  hardlink: 0o644,
+  permissions: 0o755,
+};
 
 /**
  * Validates `paths:` (apko's field): `type` one of PATH_TYPES, `path` an absolute normalized
@@ -30,12 +36,14 @@ export function readPaths(r: YamlReader, value: Located, files: readonly FileSpe
     if (pathAt === undefined) r.problem(item, 'missing required key "path"');
     const typeText = typeAt === undefined ? undefined : r.string(typeAt);
     const type = PATH_TYPES.find((t) => t === typeText);
-    if (typeAt !== undefined && typeText !== undefined && type === undefined) r.problem(typeAt, `unknown type "${typeText}"${didYouMean(typeText, PATH_TYPES)}`, `one of ${PATH_TYPES.join(', ')}`);
+    if (typeAt !== undefined && typeText !== undefined && type === undefined)
+      r.problem(typeAt, `unknown type "${typeText}"${didYouMean(typeText, PATH_TYPES)}`, `one of ${PATH_TYPES.join(', ')}`);
     const path = pathAt === undefined ? undefined : imagePath(r, pathAt);
     if (path !== undefined && pathAt !== undefined) {
       const first = seen.get(path);
       if (first !== undefined) r.problem(pathAt, `"${path}" is already in paths (line ${r.issues.lineOf(first)})`);
-      else if (files.some((f) => f.dst === path)) r.problem(pathAt, `"${path}" is also the dst of a file`, 'a path is either a file of files: or an entry of paths:');
+      else if (files.some((f) => f.dst === path))
+        r.problem(pathAt, `"${path}" is also the dst of a file`, 'a path is either a file of files: or an entry of paths:');
       else seen.set(path, pathAt.at);
     }
     const link = type === 'symlink' || type === 'hardlink';
@@ -50,14 +58,27 @@ export function readPaths(r: YamlReader, value: Located, files: readonly FileSpe
     const gidAt = fields.get('gid');
     const uid = uidAt === undefined ? 0 : r.integer(uidAt, 0, MAX_ID);
     const gid = gidAt === undefined ? 0 : r.integer(gidAt, 0, MAX_ID);
-    if (type === undefined || path === undefined || mode === undefined || uid === undefined || gid === undefined || (link && target === undefined)) continue;
+    if (
+      type === undefined ||
+      path === undefined ||
+      mode === undefined ||
+      uid === undefined ||
+      gid === undefined ||
+      (link && target === undefined)
+    )
+      continue;
     const spec: PathSpec = { type, path, mode, uid, gid, ...(target === undefined ? {} : { target }) };
     if (type === 'hardlink' && targetAt !== undefined) hardlinks.push({ spec, at: targetAt });
     out.push(spec);
   }
   const placed = new Set([...files.map((f) => f.dst), ...out.filter((p) => p.type === 'empty-file').map((p) => p.path)]);
   for (const { spec, at } of hardlinks) {
-    if (!placed.has(spec.target!)) r.problem(at, `"${spec.target}" is not a file this recipe places`, 'a hard link must point at a files: dst or an empty-file of paths: (OCI layers cannot link into other layers)');
+    if (!placed.has(spec.target!))
+      r.problem(
+        at,
+        `"${spec.target}" is not a file this recipe places`,
+        'a hard link must point at a files: dst or an empty-file of paths: (OCI layers cannot link into other layers)',
+      );
   }
   return out;
 }

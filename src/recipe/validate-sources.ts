@@ -25,7 +25,11 @@ export function readSources(r: YamlReader, keys: SourceKeys, root: Located): { s
     r.problem(keys.snapshot, 'snapshot needs dist', 'add the Debian release, e.g. dist: bookworm');
   }
   if (keys.snapshot === undefined && keys.sources === undefined) {
-    r.issues.at(root.at, 'no sources: the recipe has neither snapshot + dist nor sources', 'add snapshot: 20250520T000000Z and dist: bookworm, or a sources: list');
+    r.issues.at(
+      root.at,
+      'no sources: the recipe has neither snapshot + dist nor sources',
+      'add snapshot: 20250520T000000Z and dist: bookworm, or a sources: list',
+    );
   }
   const expanded = snapshot !== undefined && dist !== undefined ? expandSnapshot(snapshot, dist) : [];
   const explicit = keys.sources === undefined ? [] : readExplicit(r, keys.sources, expanded);
@@ -75,7 +79,11 @@ function readExplicit(r: YamlReader, value: Located, expanded: readonly SourceSp
     const components = componentsAt === undefined ? ['main'] : names(r, componentsAt, COMPONENT, 'component');
     if (url === undefined || suites === undefined || components === undefined) continue;
     const snapshot = parseSnapshotUrl(url);
-    out.push(snapshot === undefined ? { url, suites, components, snapshot: false } : { url, suites, components, archive: snapshot.archive, snapshot: true });
+    out.push(
+      snapshot === undefined
+        ? { url, suites, components, snapshot: false }
+        : { url, suites, components, archive: snapshot.archive, snapshot: true },
+    );
   }
   return out;
 }

@@ -16,11 +16,32 @@ import { REPOSITORY_RE, TAG_RE, userTagProblem } from '../oci/names.js';
 
 /** Every top-level key a recipe may have. */
 export const RECIPE_KEYS = [
-  'name', 'tag', 'archs', 'snapshot', 'dist', 'sources', 'keyring', 'packages', 'resolve', 'exclude',
-  'files', 'accounts', 'run-as', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'annotations',
-  'stop-signal', 'source-date-epoch', 'max-layers', 'ca-certificates', 'paths', 'additional-ca-certificates',
+  'name',
+  'tag',
+  'archs',
+  'snapshot',
+  'dist',
+  'sources',
+  'keyring',
+  'packages',
+  'resolve',
+  'exclude',
+  'files',
+  'accounts',
+  'run-as',
+  'entrypoint',
+  'cmd',
+  'env',
+  'workdir',
+  'labels',
+  'annotations',
+  'stop-signal',
+  'source-date-epoch',
+  'max-layers',
+  'ca-certificates',
+  'paths',
+  'additional-ca-certificates',
 ] as const;
-
 
 /** Layers an image may have when the recipe does not say (`max-layers`). */
 export const DEFAULT_MAX_LAYERS = 100;
@@ -56,7 +77,11 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const name = nameAt && readName(r, nameAt);
   const tag = tagAt === undefined ? 'latest' : readTag(r, tagAt);
   const archs = archsAt && readArchs(r, archsAt);
-  const { sources, snapshot } = readSources(r, { snapshot: fields.get('snapshot'), dist: fields.get('dist'), sources: fields.get('sources') }, root);
+  const { sources, snapshot } = readSources(
+    r,
+    { snapshot: fields.get('snapshot'), dist: fields.get('dist'), sources: fields.get('sources') },
+    root,
+  );
   const keyringAt = fields.get('keyring');
   const keyrings = keyringAt === undefined ? [DEBIAN_ARCHIVE_KEYRING] : readKeyrings(r, keyringAt, baseDir);
   const packages = packagesAt && readPackages(r, packagesAt);
@@ -78,10 +103,31 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const additionalCas = extraCasAt === undefined ? [] : readAdditionalCas(r, extraCasAt, baseDir);
   if (r.issues.items.length > 0) return undefined;
   if (name === undefined || tag === undefined || archs === undefined || packages === undefined) return undefined;
-  if (keyrings === undefined || resolveMode === undefined || exclude === undefined || maxLayers === undefined || caCertificates === undefined) return undefined;
+  if (
+    keyrings === undefined ||
+    resolveMode === undefined ||
+    exclude === undefined ||
+    maxLayers === undefined ||
+    caCertificates === undefined
+  )
+    return undefined;
   const recipe: Recipe = {
-    path, name, tag, archs, sources, keyrings, packages, resolve: resolveMode, exclude, files, paths,
-    users: accounts.users, groups: accounts.groups, ...config, maxLayers, caCertificates,
+    path,
+    name,
+    tag,
+    archs,
+    sources,
+    keyrings,
+    packages,
+    resolve: resolveMode,
+    exclude,
+    files,
+    paths,
+    users: accounts.users,
+    groups: accounts.groups,
+    ...config,
+    maxLayers,
+    caCertificates,
   };
   if (snapshot !== undefined) recipe.snapshot = snapshot;
   if (additionalCas.length > 0) recipe.additionalCaCertificates = additionalCas;
@@ -101,7 +147,11 @@ function readAdditionalCas(r: YamlReader, value: Located, baseDir: string): stri
     const name = localCaName(file);
     const first = names.get(name);
     if (first !== undefined) {
-      r.problem(at, `"${file}" would be /usr/local/share/ca-certificates/${name}, as the file of line ${r.issues.lineOf(first)}`, 'give each CA file its own base name');
+      r.problem(
+        at,
+        `"${file}" would be /usr/local/share/ca-certificates/${name}, as the file of line ${r.issues.lineOf(first)}`,
+        'give each CA file its own base name',
+      );
       continue;
     }
     names.set(name, at.at);
@@ -147,7 +197,11 @@ function readArchs(r: YamlReader, value: Located): TargetArch[] | undefined {
     const arch = text === undefined ? undefined : findArch(text);
     if (text !== undefined && arch === undefined) {
       const known = ARCHS.map((a) => a.name);
-      r.problem(item, `unknown arch "${text}"${didYouMean(text, [...known, ...ARCHS.map((a) => a.debian)])}`, `known archs: ${known.join(', ')}`);
+      r.problem(
+        item,
+        `unknown arch "${text}"${didYouMean(text, [...known, ...ARCHS.map((a) => a.debian)])}`,
+        `known archs: ${known.join(', ')}`,
+      );
     }
     if (arch === undefined) ok = false;
     else if (!out.includes(arch)) out.push(arch);
@@ -205,7 +259,8 @@ function readExclude(r: YamlReader, value: Located, packages: readonly PackageRe
   const seen = new Unique<string>(r, 'excluded package');
   for (const { value: name, at } of items) {
     if (!PACKAGE_NAME.test(name)) r.problem(at, `"${name}" is not a package name`);
-    else if (packages.some((p) => p.name === name)) r.problem(at, `"${name}" is both in packages and in exclude`, 'remove it from one of them');
+    else if (packages.some((p) => p.name === name))
+      r.problem(at, `"${name}" is both in packages and in exclude`, 'remove it from one of them');
     else seen.check(name, at);
   }
   return items.map((i) => i.value);

@@ -137,7 +137,11 @@ export class YamlReader {
   stringList(value: Located): Array<{ value: string; at: Located }> | undefined {
     if (this.isScalarOf(value, 'string')) {
       const text = this.string(value) ?? '';
-      this.problem(value, 'must be a list of strings, got a string', `write one item per argument: ${JSON.stringify(text.split(/\s+/).filter(Boolean))}`);
+      this.problem(
+        value,
+        'must be a list of strings, got a string',
+        `write one item per argument: ${JSON.stringify(text.split(/\s+/).filter(Boolean))}`,
+      );
       return undefined;
     }
     const items = this.list(value);
@@ -165,7 +169,11 @@ export class YamlReader {
       const keyAt = offsetOf(key) ?? value.at;
       const keyText = this.text({ node: key, at: keyAt, what: `${value.what} key` });
       if (keyText === undefined) continue;
-      const item = { node: pair.value, at: this.isEmpty({ node: pair.value, at: keyAt, what: '' }) ? keyAt : (offsetOf(this.deref(pair.value)) ?? keyAt), what: `${value.what}.${keyText}` };
+      const item = {
+        node: pair.value,
+        at: this.isEmpty({ node: pair.value, at: keyAt, what: '' }) ? keyAt : (offsetOf(this.deref(pair.value)) ?? keyAt),
+        what: `${value.what}.${keyText}`,
+      };
       checkKey?.(keyText, { ...item, at: keyAt });
       const text = this.text(item);
       if (text !== undefined) out[keyText] = text;

@@ -44,7 +44,12 @@ export function parseDep5(text: string): DeclaredLicense | undefined {
     for (const conjunct of conjuncts(expr)) terms.set(render(conjunct, undefined), conjunct);
   }
   const expression =
-    terms.size === 1 ? [...terms.keys()].join('') : [...terms.values()].map((t) => render(t, 'AND')).sort(compare).join(' AND ');
+    terms.size === 1
+      ? [...terms.keys()].join('')
+      : [...terms.values()]
+          .map((t) => render(t, 'AND'))
+          .sort(compare)
+          .join(' AND ');
   const extracted = extractedLicenses(expression, unknowns, rest);
   return { expression, extracted };
 }
@@ -86,7 +91,10 @@ function normalize(name: string): string {
  * `and` binds tighter than `or`; a comma separates groups at the lowest precedence.
  */
 function parseExpression(line: string, unknown: (name: string) => string): Expr | undefined {
-  const tokens = line.replace(/,/g, ' , ').split(/\s+/).filter((t) => t !== '');
+  const tokens = line
+    .replace(/,/g, ' , ')
+    .split(/\s+/)
+    .filter((t) => t !== '');
   let pos = 0;
   const peek = (): string | undefined => tokens[pos]?.toLowerCase();
 

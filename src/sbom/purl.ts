@@ -55,9 +55,9 @@ export interface OciPurlInput {
   digest: Digest;
   /** OCI architecture (`amd64`, `arm64`, `arm`…). */
   arch?: string;
-  tag?: string;
+  tag?: string | undefined;
   /** e.g. `ghcr.io/acme/app`. */
-  repositoryUrl?: string;
+  repositoryUrl?: string | undefined;
 }
 
 /** `pkg:oci/<name>@sha256%3A<hex>?arch=…&repository_url=…&tag=…` per the purl oci type. */

@@ -88,7 +88,7 @@ export function assignIds(prefix: string, keys: string[]): string[] {
 export function supplierFromMaintainer(maintainer: string | undefined): string {
   if (maintainer === undefined || maintainer.trim() === '') return 'NOASSERTION';
   const match = /^(.*?)\s*<([^>]*)>\s*$/.exec(maintainer.trim());
-  const name = (match ? match[1] : maintainer).trim();
+  const name = (match?.[1] ?? maintainer).trim();
   const email = match?.[2]?.trim();
   const team =
     /\b(maintainers|team|group|developers|packagers|project)\b/i.test(name) ||

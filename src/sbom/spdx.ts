@@ -34,8 +34,14 @@ const NONE = 'NOASSERTION';
 export function imageSbom(input: ImageSbomInput): SpdxDocument {
   const debs = [...input.packages].sort(comparePackages);
   const files = [...input.files].sort((a, b) => compareText(a.path, b.path));
-  const debIds = assignIds('deb', debs.map((p) => `${p.name}-${p.architecture}`));
-  const fileIds = assignIds('File', files.map((f) => f.path.replace(/^\/+/, '')));
+  const debIds = assignIds(
+    'deb',
+    debs.map((p) => `${p.name}-${p.architecture}`),
+  );
+  const fileIds = assignIds(
+    'File',
+    files.map((f) => f.path.replace(/^\/+/, '')),
+  );
   const licenses = mergeLicenses(debs.map((p) => p.license));
 
   const imagePurl = ociPurl({ ...purlName(input), digest: input.manifest.digest, arch: input.arch.platform.architecture });
@@ -53,7 +59,16 @@ export function imageSbom(input: ImageSbomInput): SpdxDocument {
     licenseDeclared: licenses.declared[i] as string,
     copyrightText: NONE,
     externalRefs: [
-      purlRef(debPurl({ name: p.name, version: p.version, arch: p.architecture, distro: input.distro, source: p.source, sourceVersion: p.sourceVersion })),
+      purlRef(
+        debPurl({
+          name: p.name,
+          version: p.version,
+          arch: p.architecture,
+          distro: input.distro,
+          source: p.source,
+          sourceVersion: p.sourceVersion,
+        }),
+      ),
     ],
     primaryPackagePurpose: p.purpose ?? defaultPurpose(p.name),
     ...(p.comment === undefined ? {} : { comment: p.comment }),
@@ -173,7 +188,7 @@ function namespaceOf(sbom: Uint8Array): string {
   return parsed.documentNamespace;
 }
 
-function purlName(input: ImageSbomInput | IndexSbomInput): { name: string; tag?: string; repositoryUrl?: string } {
+function purlName(input: ImageSbomInput | IndexSbomInput): { name: string; tag?: string | undefined; repositoryUrl?: string | undefined } {
   return { name: input.name, tag: input.tag, repositoryUrl: input.repositoryUrl };
 }
 

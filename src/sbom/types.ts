@@ -35,7 +35,7 @@ export interface SbomPackage {
   /** Hex sha256 of the .deb. */
   sha256: string;
   /** From the package's DEP-5 copyright file (parseDep5); undefined → NOASSERTION. */
-  license?: DeclaredLicense;
+  license?: DeclaredLicense | undefined;
   /** Names of packages of this image that satisfied its Depends/Pre-Depends. */
   dependsOn: string[];
   /** Overrides the default purpose (lib* → LIBRARY, base-files → OPERATING_SYSTEM, else APPLICATION). */
@@ -66,7 +66,7 @@ export interface SbomImageName {
   toolVersion: string;
   /** Image name, e.g. `ghcr.io/acme/app` (the purl name is its last segment, lowercased). */
   name: string;
-  tag?: string;
+  tag?: string | undefined;
   /** purl `repository_url` qualifier, e.g. `ghcr.io/acme/app`. */
   repositoryUrl?: string;
   /** SOURCE_DATE_EPOCH, in seconds. */

@@ -58,7 +58,10 @@ export async function publish(
   // ends, the walk goes again without trusting what it found, storing whatever is missing
   for (let round = 0; round < 3 && sink.awaitRemovals !== undefined && (await sink.awaitRemovals()); round++) {
     const again = await walk(graph, sink, tags, options, true);
-    for (const k of ['sent', 'mounted'] as const) ((result.blobs[k] += again.blobs[k]), (result.manifests[k] += again.manifests[k]));
+    for (const k of ['sent', 'mounted'] as const) {
+      result.blobs[k] += again.blobs[k];
+      result.manifests[k] += again.manifests[k];
+    }
   }
   return result;
 }

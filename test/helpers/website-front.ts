@@ -18,7 +18,11 @@ export interface WebsiteFront {
  * AWS pick a bucket's website mode), so that real clients can pull from `http://127.0.0.1:PORT/v2/…`;
  * `headers` are added to every answer (e.g. a Content-Security-Policy, as a site would send).
  */
-export async function startWebsiteFront(s3Url: string, websiteHost: string, options: { headers?: Record<string, string> } = {}): Promise<WebsiteFront> {
+export async function startWebsiteFront(
+  s3Url: string,
+  websiteHost: string,
+  options: { headers?: Record<string, string> } = {},
+): Promise<WebsiteFront> {
   const dir = await mkdtemp(join(tmpdir(), 'alba-front-'));
   await mkdir(join(dir, 'tmp'), { recursive: true });
   const port = await freePort();
@@ -42,7 +46,9 @@ http {
       proxy_set_header Host ${websiteHost};
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-${Object.entries(options.headers ?? {}).map(([k, v]) => `      add_header ${k} "${v.replace(/["\\]/g, '')}" always;\n`).join('')}    }
+${Object.entries(options.headers ?? {})
+  .map(([k, v]) => `      add_header ${k} "${v.replace(/["\\]/g, '')}" always;\n`)
+  .join('')}    }
   }
 }
 `,
@@ -50,7 +56,12 @@ ${Object.entries(options.headers ?? {}).map(([k, v]) => `      add_header ${k} "
   const child = spawn('nginx', ['-c', conf, '-e', join(dir, 'error.log')], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
-  while ((await fetch(`${url}/`).then((r) => r.status, () => 0)) === 0) {
+  while (
+    (await fetch(`${url}/`).then(
+      (r) => r.status,
+      () => 0,
+    )) === 0
+  ) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error('nginx did not start');
     await new Promise((r) => setTimeout(r, 100));
   }

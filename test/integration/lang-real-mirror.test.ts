@@ -50,10 +50,68 @@ function openssl(args: string[], cwd: string): void {
 /** A CA and a server certificate for 127.0.0.1 it signs, made with the openssl command. */
 function makeCa(dir: string, name: string): { ca: string; cert: string; key: string } {
   const p = (f: string) => join(dir, `${name}-${f}`);
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '30', '-subj', `/CN=alba test ${name} CA`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], dir);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      p('ca.key'),
+      '-out',
+      p('ca.pem'),
+      '-days',
+      '30',
+      '-subj',
+      `/CN=alba test ${name} CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      p('server.key'),
+      '-out',
+      p('server.csr'),
+      '-subj',
+      '/CN=127.0.0.1',
+    ],
+    dir,
+  );
   writeFileSyncish(p('ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.pem'), '-days', '30', '-extfile', p('ext.cnf')], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      p('server.csr'),
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      p('server.pem'),
+      '-days',
+      '30',
+      '-extfile',
+      p('ext.cnf'),
+    ],
+    dir,
+  );
   return { ca: p('ca.pem'), cert: p('server.pem'), key: p('server.key') };
 }
 
@@ -72,8 +130,13 @@ const start = (cert, key, body) => new Promise((ok) => { const s = https.createS
 Promise.all([start(certA, keyA, 'hello from the trusted server'), start(certB, keyB, 'hello from a stranger')]).then((ports) => console.log(JSON.stringify(ports)));
 `;
 
-async function serve(trusted: { cert: string; key: string }, stranger: { cert: string; key: string }): Promise<{ child: ChildProcess; ports: [number, number] }> {
-  const child = spawn(process.execPath, ['-e', SERVERS, trusted.cert, trusted.key, stranger.cert, stranger.key], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function serve(
+  trusted: { cert: string; key: string },
+  stranger: { cert: string; key: string },
+): Promise<{ child: ChildProcess; ports: [number, number] }> {
+  const child = spawn(process.execPath, ['-e', SERVERS, trusted.cert, trusted.key, stranger.cert, stranger.key], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -92,7 +155,11 @@ before(async () => {
   const trusted = makeCa(dir, 'trusted');
   const stranger = makeCa(dir, 'stranger');
   const { child, ports } = await serve(trusted, stranger);
-  pki = { caPem: trusted.ca, servers: child, url: { trusted: `https://127.0.0.1:${ports[0]}/`, stranger: `https://127.0.0.1:${ports[1]}/` } };
+  pki = {
+    caPem: trusted.ca,
+    servers: child,
+    url: { trusted: `https://127.0.0.1:${ports[0]}/`, stranger: `https://127.0.0.1:${ports[1]}/` },
+  };
 });
 after(() => {
   pki?.servers.kill();
@@ -114,7 +181,10 @@ function build(lang: Lang): Promise<Built> {
       const dir = join(work, lang);
       await mkdir(dir);
       const recipe = join(dir, `${lang}.yaml`);
-      await writeFile(recipe, `${await readFile(join(repoRoot(), 'recipes', `${lang}.yaml`), 'utf8')}additional-ca-certificates: [company-ca.pem]\n`);
+      await writeFile(
+        recipe,
+        `${await readFile(join(repoRoot(), 'recipes', `${lang}.yaml`), 'utf8')}additional-ca-certificates: [company-ca.pem]\n`,
+      );
       await copyFile(pki!.caPem, join(dir, 'company-ca.pem'));
       const layout = join(dir, 'out');
       const run = await runAlba(['build', recipe, '--mirror', 'apt', '--cache', cache, '--out', layout], { timeoutMs: 900_000 });
@@ -177,7 +247,10 @@ async function resolveInRootfs(rootfs: string, path: string, depth = 0): Promise
 async function whichInImage(bundle: Bundle, name: string): Promise<string> {
   const path = bundle.config.process.env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   for (const dir of path.split(':')) {
-    const found = await lstat(join(bundle.rootfs, dir, name)).then(() => true, () => false);
+    const found = await lstat(join(bundle.rootfs, dir, name)).then(
+      () => true,
+      () => false,
+    );
     if (found) return resolveInRootfs(bundle.rootfs, `${dir}/${name}`);
   }
   throw new Error(`${name} is not on the image's PATH (${path})`);
@@ -195,7 +268,14 @@ async function runLang(bundle: Bundle, arch: TargetArch, args: string[]): Promis
   const { uid, gid } = bundle.config.process.user;
   const env = Object.fromEntries(bundle.config.process.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   for (let dir = bundle.rootfs; dir !== tmpdir() && dir !== '/'; dir = dirname(dir)) await chmod(dir, 0o755);
-  const res = spawnSync(QEMU_ARM64, ['-L', bundle.rootfs, join(bundle.rootfs, program), ...args.slice(1)], { encoding: 'utf8', timeout: 300_000, uid, gid, env, cwd: '/' });
+  const res = spawnSync(QEMU_ARM64, ['-L', bundle.rootfs, join(bundle.rootfs, program), ...args.slice(1)], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    uid,
+    gid,
+    env,
+    cwd: '/',
+  });
   return { status: res.status, stdout: res.stdout ?? '', stderr: `${res.stderr ?? ''}${res.error === undefined ? '' : String(res.error)}` };
 }
 
@@ -206,12 +286,17 @@ function canRun(t: TestContext, arch: TargetArch): boolean {
 
 /** SHA-256 fingerprints (`AA:BB:…`) of the certificates of a PEM text, sorted. */
 function fingerprints(pem: string): string[] {
-  return pemBlocks(pem).certificates.map((der) => new X509Certificate(der).fingerprint256).sort();
+  return pemBlocks(pem)
+    .certificates.map((der) => new X509Certificate(der).fingerprint256)
+    .sort();
 }
 
 const VERSION_COMMANDS: Record<Lang, { args: string[]; out: RegExp }> = {
   java17: { args: ['java', '-version'], out: /^openjdk version "17\./m },
-  python3: { args: ['python3', '-c', 'import os, ssl, sys; print(sys.version_info[:2], os.getuid(), ssl.OPENSSL_VERSION)'], out: /^\(3, 11\) 65532 OpenSSL 3\./ },
+  python3: {
+    args: ['python3', '-c', 'import os, ssl, sys; print(sys.version_info[:2], os.getuid(), ssl.OPENSSL_VERSION)'],
+    out: /^\(3, 11\) 65532 OpenSSL 3\./,
+  },
   nodejs: { args: ['node', '-e', 'console.log(process.version, process.getuid())'], out: /^v18\.\d+\.\d+ 65532$/m },
 };
 
@@ -222,7 +307,11 @@ for (const lang of ['java17', 'python3', 'nodejs'] as const) {
       const built = await builtOrSkip(t, lang);
       if (built === undefined) return;
       const bundle = await bundleOf(built, arch);
-      assert.deepEqual(bundle.config.process.user, { uid: NONROOT.uid, gid: NONROOT.gid, ...(bundle.config.process.user.additionalGids === undefined ? {} : { additionalGids: bundle.config.process.user.additionalGids }) });
+      assert.deepEqual(bundle.config.process.user, {
+        uid: NONROOT.uid,
+        gid: NONROOT.gid,
+        ...(bundle.config.process.user.additionalGids === undefined ? {} : { additionalGids: bundle.config.process.user.additionalGids }),
+      });
       const { args, out } = VERSION_COMMANDS[lang];
       const res = await runLang(bundle, arch, args);
       assert.equal(res.status, 0, describeResult(res));
@@ -240,8 +329,19 @@ for (const lang of ['java17', 'python3', 'nodejs'] as const) {
         await copyFile(join(repoRoot(), 'test/lang/TlsGet.class'), join(bundle.rootfs, 'tmp/TlsGet.class'));
         return runLang(bundle, AMD64, ['java', '-cp', '/tmp', 'TlsGet', url]);
       }
-      if (lang === 'python3') return runLang(bundle, AMD64, ['python3', '-c', 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())', url]);
-      return runLang(bundle, AMD64, ['node', '-e', 'require("https").get(process.argv[1], (r) => r.pipe(process.stdout)).on("error", (e) => { console.error(e.message); process.exit(1); })', url]);
+      if (lang === 'python3')
+        return runLang(bundle, AMD64, [
+          'python3',
+          '-c',
+          'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())',
+          url,
+        ]);
+      return runLang(bundle, AMD64, [
+        'node',
+        '-e',
+        'require("https").get(process.argv[1], (r) => r.pipe(process.stdout)).on("error", (e) => { console.error(e.message); process.exit(1); })',
+        url,
+      ]);
     };
     const ok = await client(pki.url.trusted);
     assert.equal(ok.status, 0, describeResult(ok));
@@ -285,19 +385,40 @@ test('real mirror: java17: the alternatives links, status.d and both SBOMs list 
     assert.equal(await readlink(join(rootfs, 'usr/bin/java')), '/etc/alternatives/java');
     assert.equal(await readlink(join(rootfs, 'etc/alternatives/java')), `${jvm}/bin/java`);
     assert.equal(await readlink(join(rootfs, 'usr/bin/keytool')), '/etc/alternatives/keytool');
-    assert.equal(await readlink(join(rootfs, `${jvm.slice(1)}/lib/security/cacerts`)), '/etc/ssl/certs/java/cacerts', 'the JRE reads the store alba wrote');
+    assert.equal(
+      await readlink(join(rootfs, `${jvm.slice(1)}/lib/security/cacerts`)),
+      '/etc/ssl/certs/java/cacerts',
+      'the JRE reads the store alba wrote',
+    );
 
-    const sbom = JSON.parse(await readFile(join(built.layout, 'sbom', `${arch.platform.architecture}.spdx.json`), 'utf8')) as { packages: { name: string; versionInfo?: string; checksums?: { checksumValue: string }[]; comment?: string; primaryPackagePurpose: string }[] };
+    const sbom = JSON.parse(await readFile(join(built.layout, 'sbom', `${arch.platform.architecture}.spdx.json`), 'utf8')) as {
+      packages: {
+        name: string;
+        versionInfo?: string;
+        checksums?: { checksumValue: string }[];
+        comment?: string;
+        primaryPackagePurpose: string;
+      }[];
+    };
     const debs = sbom.packages.filter((p) => p.primaryPackagePurpose !== 'FILE' && p.primaryPackagePurpose !== 'CONTAINER');
     for (const p of debs) {
       const stanza = await readFile(join(rootfs, 'var/lib/dpkg/status.d', p.name), 'utf8');
-      assert.match(stanza, new RegExp(`^Version: ${p.versionInfo!.replace(/[.+]/g, '\\$&')}$`, 'm'), `status.d/${p.name} has the SBOM's version`);
+      assert.match(
+        stanza,
+        new RegExp(`^Version: ${p.versionInfo!.replace(/[.+]/g, '\\$&')}$`, 'm'),
+        `status.d/${p.name} has the SBOM's version`,
+      );
     }
     assert.ok(debs.some((p) => p.name === 'openjdk-17-jre-headless'));
-    assert.ok(!debs.some((p) => p.name === 'ca-certificates-java' || p.name === 'util-linux' || p.name === 'libcups2'), 'excluded as distroless does');
+    assert.ok(
+      !debs.some((p) => p.name === 'ca-certificates-java' || p.name === 'util-linux' || p.name === 'libcups2'),
+      'excluded as distroless does',
+    );
     const jdk = debs.find((p) => p.name === 'openjdk-17-jre-headless')!;
     assert.match(jdk.comment ?? '', /postinst not run; made by alba: update-alternatives/);
-    const files = new Map(sbom.packages.filter((p) => p.primaryPackagePurpose === 'FILE').map((p) => [p.name, p.checksums?.[0]?.checksumValue]));
+    const files = new Map(
+      sbom.packages.filter((p) => p.primaryPackagePurpose === 'FILE').map((p) => [p.name, p.checksums?.[0]?.checksumValue]),
+    );
     for (const path of ['/etc/ssl/certs/java/cacerts', '/usr/local/share/ca-certificates/company-ca.crt']) {
       const sha = spawnSync('sha256sum', [join(rootfs, path)], { encoding: 'utf8' }).stdout.split(' ')[0];
       assert.equal(files.get(path), sha, `the SBOM lists ${path} with its sha256`);
@@ -305,7 +426,11 @@ test('real mirror: java17: the alternatives links, status.d and both SBOMs list 
   }
   const index = JSON.parse(await readFile(join(built.layout, 'sbom', 'index.spdx.json'), 'utf8')) as { externalDocumentRefs?: unknown[] };
   assert.equal(index.externalDocumentRefs?.length, 2, 'the index SBOM refers to both platform documents');
-  assert.match(built.run.stderr, /^warning: openjdk-17-jre-headless: its postinst is not run; alba did not make: create or change files \(\/etc\/\.java/m, 'what alba cannot reproduce is said at build time');
+  assert.match(
+    built.run.stderr,
+    /^warning: openjdk-17-jre-headless: its postinst is not run; alba did not make: create or change files \(\/etc\/\.java/m,
+    'what alba cannot reproduce is said at build time',
+  );
 });
 
 test('real mirror: nodejs: /usr/bin/js, the alternative of a literal update-alternatives line, points at nodejs', async (t) => {

@@ -14,6 +14,7 @@ import { sbomReferrer, sbomTitle } from '../../src/sbom/referrer.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { openLayoutSink } from '../../src/sink/layout/layout-sink.js';
 import { publish } from '../../src/sink/publish.js';
+import type * as FsPromises from 'node:fs/promises';
 
 // The layout sink's commit order, seen on the real filesystem: rename(2) and rm of node:fs/promises
 // are wrapped (the ESM bindings re-synced) so that every rename and removal under the test's
@@ -22,7 +23,7 @@ import { publish } from '../../src/sink/publish.js';
 // and the previous layout's blobs must go only after it.
 
 const require = createRequire(import.meta.url);
-const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+const fsp = require('node:fs/promises') as typeof FsPromises;
 const work = await mkdtemp(join(tmpdir(), 'alba-layout-order-'));
 after(() => rmFs(work, { recursive: true, force: true }));
 

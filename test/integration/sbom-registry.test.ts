@@ -180,7 +180,7 @@ describe('alba sbom REF from a distribution registry', () => {
       assert.match(anonymous.stderr, /hint: .*--creds USER:PASSWORD/);
       const wrong = await runAlba(['sbom', ref, '--creds', `${USER.username}:nope`]);
       assert.equal(wrong.status, 1, explainRun(wrong));
-      assert.match(wrong.stderr, /error\[REGISTRY\]: .* 401 .*\n  hint: the registry refused these credentials/);
+      assert.match(wrong.stderr, /error\[REGISTRY\]: .* 401 .*\n {2}hint: the registry refused these credentials/);
       assert.doesNotMatch(wrong.stderr, /nope/);
       await assertPrints([ref, '--creds', CREDS], 'index.spdx.json');
       await assertPrints([ref, '--platform', 'linux/arm64'], 'arm64.spdx.json', { ALBA_REGISTRY_AUTH: CREDS });

@@ -336,7 +336,7 @@ describe('alba verify', needs, () => {
     const sig = await registryJson('fixture/tampered', sigTag(amd64));
     const annotation = sig.layers[0]!.annotations!['dev.cosignproject.cosign/signature']!;
     const flipped = Buffer.from(annotation, 'base64');
-    flipped[flipped.length - 1] ^= 1;
+    flipped[flipped.length - 1]! ^= 1;
     sig.layers[0]!.annotations!['dev.cosignproject.cosign/signature'] = flipped.toString('base64');
     await putManifest('fixture/tampered', sigTag(amd64), sig);
     const tampered = await verify('fixture/tampered');

@@ -68,7 +68,7 @@ describe('CycloneDX 1.6 documents', () => {
     assert.deepEqual(doc.metadata.component.hashes, [{ alg: 'SHA-256', content: digest.slice(7) }]);
     assert.equal(doc.metadata.component.purl, imageSbom(input()).packages[0] && purlOf(imageSbom(input()).packages[0]!));
     assert.deepEqual(doc.metadata.properties, [{ name: 'alba:oci:platform', value: 'linux/arm64/v8' }]);
-    assert.equal(imageCyclonedx(input({ tag: undefined } as Partial<ImageSbomInput>)).metadata.component.version, digest);
+    assert.equal(imageCyclonedx(input({ tag: undefined })).metadata.component.version, digest);
   });
 
   it('components are the packages of the SPDX document: same purls, .deb sha256, URLs and declared licences', () => {

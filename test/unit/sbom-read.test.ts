@@ -44,7 +44,7 @@ async function layout(
   };
   const images: Descriptor[] = [];
   for (const name of ['amd64', 'arm64'] as const) {
-    const manifest = blob(MediaType.manifest, JSON.stringify({ schemaVersion: 2, name }), { platform: findArch(name)?.platform });
+    const manifest = blob(MediaType.manifest, JSON.stringify({ schemaVersion: 2, name }), { platform: findArch(name)!.platform });
     images.push(await put(manifest));
   }
   const index = await put(blob(MediaType.index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.index, manifests: images })));

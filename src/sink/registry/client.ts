@@ -12,7 +12,7 @@ import type { StoredReferrers } from '../../oci/reachability.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { Credentials } from './auth.js';
 import { registryBaseUrl, type ImageReference } from './reference.js';
-import { RegistryError } from './registry-error.js';
+import { type RegistryError } from './registry-error.js';
 import { RegistryTransport, type TransportOptions } from './transport.js';
 
 /** How to reach a registry. */

@@ -44,7 +44,8 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
     const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
     if (!(await store.put(change.key, encode(next), { ...writeOptions(change), ...condition }))) {
       // refused although the ETag is unchanged: this server refuses every If-Match (Ceph RGW 16)
-      if ('ifMatch' in condition && (await read(store, change.key, change.valid))?.etag === current?.etag) return withLock(store, change.key, () => changeLocked(store, change));
+      if ('ifMatch' in condition && (await read(store, change.key, change.valid))?.etag === current?.etag)
+        return withLock(store, change.key, () => changeLocked(store, change));
       continue;
     }
     await pause(30 + Math.random() * 120);
@@ -75,7 +76,9 @@ export async function withLock(store: S3Store, key: string, work: () => Promise<
   const lock = `${key}${LOCK_SUFFIX}`;
   const started = Date.now();
   let seen: { etag: string | undefined; since: number } | undefined;
-  while (!(await store.put(lock, Buffer.from(`${randomUUID()}\n`), { contentType: 'text/plain', cacheControl: 'no-store', ifNoneMatch: '*' }))) {
+  while (
+    !(await store.put(lock, Buffer.from(`${randomUUID()}\n`), { contentType: 'text/plain', cacheControl: 'no-store', ifNoneMatch: '*' }))
+  ) {
     const holder = (await store.head(lock))?.etag;
     const now = Date.now();
     if (seen === undefined || seen.etag !== holder) seen = { etag: holder, since: now };
@@ -140,7 +143,9 @@ export interface TagListDocument {
 /** True when `doc` is a tag-list document. */
 export function isTagList(doc: unknown): doc is TagListDocument {
   const d = doc as Partial<TagListDocument> | null;
-  return typeof d === 'object' && d !== null && typeof d.name === 'string' && Array.isArray(d.tags) && d.tags.every((t) => typeof t === 'string');
+  return (
+    typeof d === 'object' && d !== null && typeof d.name === 'string' && Array.isArray(d.tags) && d.tags.every((t) => typeof t === 'string')
+  );
 }
 
 /** The tags of the tag-list document at `key`; undefined when there is none; error[S3] naming the key when it is not one. */
@@ -149,10 +154,17 @@ export async function readTagList(store: S3Store, key: string): Promise<string[]
 }
 
 /** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units). */
-export function updateTagList(store: S3Store, key: string, name: string, edit: { add?: readonly string[]; remove?: readonly string[] }, order?: (a: string, b: string) => number): Promise<void> {
+export function updateTagList(
+  store: S3Store,
+  key: string,
+  name: string,
+  edit: { add?: readonly string[]; remove?: readonly string[] },
+  order?: (a: string, b: string) => number,
+): Promise<void> {
   const add = edit.add ?? [];
   const remove = new Set(edit.remove ?? []);
-  const holds = (doc: TagListDocument | undefined): boolean => add.every((t) => doc?.tags.includes(t) === true) && !(doc?.tags ?? []).some((t) => remove.has(t));
+  const holds = (doc: TagListDocument | undefined): boolean =>
+    add.every((t) => doc?.tags.includes(t) === true) && !(doc?.tags ?? []).some((t) => remove.has(t));
   return updateDocument<TagListDocument>(store, {
     key,
     contentType: 'application/json',

@@ -3,7 +3,18 @@
  * chain) and `@aws-sdk/lib-storage` (multipart for large bodies), with every failure turned into
  * `error[S3]` naming the endpoint, bucket, key and the server's code, with a hint.
  */
-import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { AlbaError } from '../../errors.js';
@@ -68,7 +79,8 @@ export class S3Store {
     try {
       await this.call(() => this.client.send(new HeadBucketCommand({ Bucket: this.target.bucket })));
     } catch (err) {
-      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404 && err.name !== 'NoSuchBucket') Object.defineProperty(err, 'name', { value: 'NoSuchBucket' });
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404 && err.name !== 'NoSuchBucket')
+        Object.defineProperty(err, 'name', { value: 'NoSuchBucket' });
       // HEAD has no body, so a 403 loses the server's code (SignatureDoesNotMatch, AccessDenied…): a GET tells it
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) {
         const told = await this.get('.alba-probe', 1).then(
@@ -104,7 +116,9 @@ export class S3Store {
       const res = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key })));
       if ((res.ContentLength ?? 0) > max) {
         (res.Body as Readable | undefined)?.destroy();
-        throw new AlbaError('TOO_LARGE', `${this.where(key)} has ${res.ContentLength} bytes, more than the ${max} alba reads`, { hint: 'this object is not one alba wrote; check the prefix' });
+        throw new AlbaError('TOO_LARGE', `${this.where(key)} has ${res.ContentLength} bytes, more than the ${max} alba reads`, {
+          hint: 'this object is not one alba wrote; check the prefix',
+        });
       }
       const chunks: Buffer[] = [];
       for await (const chunk of res.Body as Readable) chunks.push(chunk as Buffer);
@@ -126,7 +140,11 @@ export class S3Store {
       await this.call(() => this.putOnce(key, body, options));
       return true;
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed' || err.name === 'ConditionalRequestConflict')) return false;
+      if (
+        err instanceof S3ServiceException &&
+        (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed' || err.name === 'ConditionalRequestConflict')
+      )
+        return false;
       throw this.error('PUT', key, err);
     }
   }
@@ -137,8 +155,17 @@ export class S3Store {
     let token: string | undefined;
     try {
       do {
-        const page = await this.call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.target.bucket, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) })));
-        for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        const page = await this.call(() =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.target.bucket,
+              Prefix: prefix,
+              ...(token === undefined ? {} : { ContinuationToken: token }),
+            }),
+          ),
+        );
+        for (const o of page.Contents ?? [])
+          if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
         token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
     } catch (err) {
@@ -154,8 +181,18 @@ export class S3Store {
     let token: string | undefined;
     try {
       do {
-        const page = await this.call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.target.bucket, Prefix: prefix, Delimiter: '/', ...(token === undefined ? {} : { ContinuationToken: token }) })));
-        for (const o of page.Contents ?? []) if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        const page = await this.call(() =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.target.bucket,
+              Prefix: prefix,
+              Delimiter: '/',
+              ...(token === undefined ? {} : { ContinuationToken: token }),
+            }),
+          ),
+        );
+        for (const o of page.Contents ?? [])
+          if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
         for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) folders.push(p.Prefix);
         token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
@@ -171,10 +208,17 @@ export class S3Store {
     let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
     try {
       for (let page = 0; page < 10_000; page++) {
-        const res = await this.call(() => this.client.send(new ListMultipartUploadsCommand({ Bucket: this.target.bucket, Prefix: prefix, ...marker })));
-        for (const u of res.Uploads ?? []) if (u.Key !== undefined && u.UploadId !== undefined) out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
+        const res = await this.call(() =>
+          this.client.send(new ListMultipartUploadsCommand({ Bucket: this.target.bucket, Prefix: prefix, ...marker })),
+        );
+        for (const u of res.Uploads ?? [])
+          if (u.Key !== undefined && u.UploadId !== undefined)
+            out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
         if (res.IsTruncated !== true || res.NextKeyMarker === undefined) break;
-        marker = { KeyMarker: res.NextKeyMarker, ...(res.NextUploadIdMarker === undefined ? {} : { UploadIdMarker: res.NextUploadIdMarker }) };
+        marker = {
+          KeyMarker: res.NextKeyMarker,
+          ...(res.NextUploadIdMarker === undefined ? {} : { UploadIdMarker: res.NextUploadIdMarker }),
+        };
       }
     } catch (err) {
       throw this.error('LIST-UPLOADS', prefix, err);
@@ -185,7 +229,9 @@ export class S3Store {
   /** Aborts a multipart upload (one already gone is not an error). */
   async abortUpload(key: string, uploadId: string): Promise<void> {
     try {
-      await this.call(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: key, UploadId: uploadId })));
+      await this.call(() =>
+        this.client.send(new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: key, UploadId: uploadId })),
+      );
     } catch (err) {
       if (isMissing(err) || (err instanceof S3ServiceException && err.name === 'NoSuchUpload')) return;
       throw this.error('ABORT-UPLOAD', key, err);
@@ -216,18 +262,24 @@ export class S3Store {
       ...(options.metadata === undefined ? {} : { Metadata: options.metadata }),
     };
     if (Buffer.isBuffer(body) || body.size <= MULTIPART_ABOVE) {
-        const data = Buffer.isBuffer(body) ? body : await body.open();
-        await this.client.send(
-          new PutObjectCommand({
-            ...common,
-            Body: data,
-            ContentLength: Buffer.isBuffer(body) ? body.length : body.size,
-            ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
-            ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
-          }),
-        );
+      const data = Buffer.isBuffer(body) ? body : await body.open();
+      await this.client.send(
+        new PutObjectCommand({
+          ...common,
+          Body: data,
+          ContentLength: Buffer.isBuffer(body) ? body.length : body.size,
+          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+          ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+        }),
+      );
     } else {
-      await new Upload({ client: this.client, params: { ...common, Body: await body.open() }, partSize: PART_SIZE, queueSize: 4, leavePartsOnError: false }).done();
+      await new Upload({
+        client: this.client,
+        params: { ...common, Body: await body.open() },
+        partSize: PART_SIZE,
+        queueSize: 4,
+        leavePartsOnError: false,
+      }).done();
     }
   }
 
@@ -254,7 +306,13 @@ function transient(err: unknown): boolean {
     return status === 429 || status >= 500 || err.name === 'SlowDown' || err.name === 'RequestTimeout';
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ECONNREFUSED' || (err as Error | undefined)?.name === 'TimeoutError';
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ECONNREFUSED' ||
+    (err as Error | undefined)?.name === 'TimeoutError'
+  );
 }
 
 function isMissing(err: unknown): boolean {

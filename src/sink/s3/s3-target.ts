@@ -29,7 +29,12 @@ export function parseS3Target(text: string): S3Target {
     if (!known.has(key)) throw new AlbaError('USAGE', `${text}: unknown parameter ${JSON.stringify(key)}`, { hint: HINT });
   }
   const endpointParam = url.searchParams.get('endpoint');
-  const endpoint = endpointParam === null || endpointParam === '' ? undefined : /^https?:\/\//.test(endpointParam) ? endpointParam.replace(/\/+$/, '') : `https://${endpointParam}`;
+  const endpoint =
+    endpointParam === null || endpointParam === ''
+      ? undefined
+      : /^https?:\/\//.test(endpointParam)
+        ? endpointParam.replace(/\/+$/, '')
+        : `https://${endpointParam}`;
   return {
     bucket: url.hostname,
     prefix: decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, ''),

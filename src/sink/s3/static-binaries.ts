@@ -38,7 +38,8 @@ export interface Flavor {
 }
 
 /** What a static push tells as it goes. */
-export type StaticPushEvent = { kind: 'file'; from: string; to: string; outcome: 'sent' | 'skipped' } | { kind: 'tag' | 'manifest'; to: string };
+export type StaticPushEvent =
+  { kind: 'file'; from: string; to: string; outcome: 'sent' | 'skipped' } | { kind: 'tag' | 'manifest'; to: string };
 
 /** The default key prefix of static binaries. */
 export const DEFAULT_STATIC_PREFIX = 'df-dist-v1';
@@ -49,22 +50,31 @@ const VARIANT_RE = /^v\d+$/;
 export async function scanStaticDir(dir: string): Promise<Flavor[]> {
   const flavors: Flavor[] = [];
   const subdirs = async (d: string): Promise<string[]> =>
-    (await readdir(d, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    (await readdir(d, { withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   for (const os of await subdirs(dir)) {
     for (const architecture of await subdirs(join(dir, os))) {
       const base = join(dir, os, architecture);
       const entries = await readdir(base, { withFileTypes: true });
-      const variants = entries.filter((e) => e.isDirectory() && VARIANT_RE.test(e.name)).map((e) => e.name).sort();
+      const variants = entries
+        .filter((e) => e.isDirectory() && VARIANT_RE.test(e.name))
+        .map((e) => e.name)
+        .sort();
       const direct = await files(base, new Set(variants));
       if (direct.length > 0) flavors.push({ platform: { os, architecture }, resources: await resources(base, direct) });
       for (const variant of variants) {
         const list = await files(join(base, variant), new Set());
-        if (list.length > 0) flavors.push({ platform: { os, architecture, variant }, resources: await resources(join(base, variant), list) });
+        if (list.length > 0)
+          flavors.push({ platform: { os, architecture, variant }, resources: await resources(join(base, variant), list) });
       }
     }
   }
   if (flavors.length === 0) {
-    throw new AlbaError('USAGE', `${dir} holds no <os>/<arch>/<file>`, { hint: 'lay the binaries out as DIR/linux/amd64/app, DIR/linux/arm64/app, DIR/linux/arm/v7/app…' });
+    throw new AlbaError('USAGE', `${dir} holds no <os>/<arch>/<file>`, {
+      hint: 'lay the binaries out as DIR/linux/amd64/app, DIR/linux/arm64/app, DIR/linux/arm/v7/app…',
+    });
   }
   return flavors;
 }
@@ -94,7 +104,11 @@ export function tagDocument(flavors: readonly Flavor[]): unknown {
   return {
     flavors: flavors.map((f) => ({
       resources: f.resources.map((r) => ({ path: r.path, size: r.size, sha256: r.sha256 })),
-      platform: { architecture: f.platform.architecture, os: f.platform.os, ...(f.platform.variant === undefined ? {} : { variant: f.platform.variant }) },
+      platform: {
+        architecture: f.platform.architecture,
+        os: f.platform.os,
+        ...(f.platform.variant === undefined ? {} : { variant: f.platform.variant }),
+      },
     })),
   };
 }
@@ -108,11 +122,15 @@ export const STATIC_TAG_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
 export function checkStaticReference(name: string, tag?: string): void {
   if (!STATIC_NAME_RE.test(name) || name.endsWith(LOCK_SUFFIX)) {
     throw new AlbaError('USAGE', `${JSON.stringify(name)} is not a static NAME: one path segment of lowercase letters, digits, . _ -`, {
-      hint: name.includes('/') ? `a "/" would make the name document of ${name} the tag document of ${name.slice(0, name.lastIndexOf('/'))}: use ${name.replaceAll('/', '-')}, or --prefix for a folder` : 'e.g. -t albatros:0.9',
+      hint: name.includes('/')
+        ? `a "/" would make the name document of ${name} the tag document of ${name.slice(0, name.lastIndexOf('/'))}: use ${name.replaceAll('/', '-')}, or --prefix for a folder`
+        : 'e.g. -t albatros:0.9',
     });
   }
   if (tag !== undefined && (!STATIC_TAG_RE.test(tag) || tag.endsWith(LOCK_SUFFIX) || tag === 'index.html')) {
-    throw new AlbaError('USAGE', `${JSON.stringify(tag)} is not a valid static tag`, { hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +, not starting with . or -, and not index.html (the download page)' });
+    throw new AlbaError('USAGE', `${JSON.stringify(tag)} is not a valid static tag`, {
+      hint: 'tags are up to 128 of A-Z a-z 0-9 . _ - +, not starting with . or -, and not index.html (the download page)',
+    });
   }
 }
 
@@ -137,7 +155,13 @@ export interface StaticPushOptions {
  * `force`. Then, if a removal of NAME is running, the push waits for it and writes again
  * whatever it took, before it returns.
  */
-export async function pushStatic(target: S3Target, name: string, tag: string, flavors: readonly Flavor[], options: StaticPushOptions = {}): Promise<void> {
+export async function pushStatic(
+  target: S3Target,
+  name: string,
+  tag: string,
+  flavors: readonly Flavor[],
+  options: StaticPushOptions = {},
+): Promise<void> {
   checkStaticReference(name, tag);
   const store = new S3Store(target);
   await store.checkBucket();
@@ -150,23 +174,39 @@ export async function pushStatic(target: S3Target, name: string, tag: string, fl
   const writeTag = async (): Promise<void> => {
     const held = await acquireLease(bucketLease(store, `${base}/${tag}${LOCK_SUFFIX}`), options.log);
     try {
-      const existing = await tags.tagDocument(tag).catch((err: unknown) => (options.force === true && isAlbaError(err, 'S3') ? undefined : Promise.reject(err)));
+      const existing = await tags
+        .tagDocument(tag)
+        .catch((err: unknown) => (options.force === true && isAlbaError(err, 'S3') ? undefined : Promise.reject(err)));
       if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(document) && options.force !== true) {
-        throw new AlbaError('TAG_EXISTS', `${store.where(`${base}/${tag}`)}: ${name}:${tag} exists with other files`, { hint: 'a static tag names fixed bytes: push a new tag, or pass --force to replace it' });
+        throw new AlbaError('TAG_EXISTS', `${store.where(`${base}/${tag}`)}: ${name}:${tag} exists with other files`, {
+          hint: 'a static tag names fixed bytes: push a new tag, or pass --force to replace it',
+        });
       }
       const outcomes = await mapLimit(files, 4, async ({ r, key }) => {
         const present = await store.head(key);
         const same = present !== undefined && present.size === r.size && present.metadata?.sha256 === r.sha256;
-        if (!same) await store.put(key, { open: async () => createReadStream(r.file), size: r.size }, { contentType: 'application/octet-stream', cacheControl: MUTABLE, metadata: { sha256: r.sha256 } });
+        if (!same)
+          await store.put(
+            key,
+            { open: async () => createReadStream(r.file), size: r.size },
+            { contentType: 'application/octet-stream', cacheControl: MUTABLE, metadata: { sha256: r.sha256 } },
+          );
         return same ? ('skipped' as const) : ('sent' as const);
       });
       files.forEach(({ r, key }, i) => emit({ kind: 'file', from: r.file, to: key, outcome: outcomes[i] ?? 'sent' }));
       await held.check();
-      await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(document)}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
+      await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(document)}\n`), {
+        contentType: 'application/json',
+        cacheControl: MUTABLE,
+      });
       emit({ kind: 'tag', to: `${base}/${tag}` });
       // files a replaced document named and this one does not
       const named = new Set(files.map((f) => f.key));
-      await mapLimit((await store.list(`${base}/${tag}/`)).filter((o) => !named.has(o.key)), 8, (o) => store.remove(o.key));
+      await mapLimit(
+        (await store.list(`${base}/${tag}/`)).filter((o) => !named.has(o.key)),
+        8,
+        (o) => store.remove(o.key),
+      );
     } finally {
       await held.release();
     }

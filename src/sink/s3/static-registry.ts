@@ -21,9 +21,12 @@ import { removalLease } from './removal-lease.js';
 import { IMMUTABLE, MUTABLE, S3Store } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
 
-
 /** Opens the static registry of `name` in the target bucket (checking first that the bucket answers). */
-export async function openStaticRegistrySink(target: S3Target, name: string, options: { onBytes?: (n: number) => void; log?: (line: string) => void; pages?: boolean } = {}): Promise<Sink> {
+export async function openStaticRegistrySink(
+  target: S3Target,
+  name: string,
+  options: { onBytes?: (n: number) => void; log?: (line: string) => void; pages?: boolean } = {},
+): Promise<Sink> {
   const store = new S3Store(target);
   await store.checkBucket();
   const key = (path: string): string => keyOf(target, `v2/${name}/${path}`);
@@ -58,7 +61,11 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
       await store.put(tagKey, index.bytes, { contentType: MediaType.index, cacheControl: MUTABLE });
     },
     readTag: async (tag) => (await store.get(key(`manifests/${tag}`), MAX_MANIFEST_BYTES))?.bytes,
-    tagAttachment: async (tag, m) => void (await store.put(key(`manifests/${tag}`), await blobBytes(m, MAX_MANIFEST_BYTES), { contentType: m.descriptor.mediaType, cacheControl: MUTABLE })),
+    tagAttachment: async (tag, m) =>
+      void (await store.put(key(`manifests/${tag}`), await blobBytes(m, MAX_MANIFEST_BYTES), {
+        contentType: m.descriptor.mediaType,
+        cacheControl: MUTABLE,
+      })),
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       const bytes = await blobBytes(root, MAX_MANIFEST_BYTES);
       tagged.push(tag);
@@ -72,13 +79,13 @@ export async function openStaticRegistrySink(target: S3Target, name: string, opt
       if (!ok || tagged.length === 0) return;
       await updateTagList(store, key('tags/list'), name, { add: tagged });
       const ping = keyOf(target, 'v2/index.html');
-      if ((await store.head(ping)) === undefined) await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
+      if ((await store.head(ping)) === undefined)
+        await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
       // the repository's page and the root page, after tags/list (src/site/bucket-pages.ts)
       if (options.pages !== false) await (await import('../../site/bucket-pages.js')).refreshImagePages(store, key(''));
     },
   };
 }
-
 
 /** The referrer descriptors a referrers tag lists; none when it is not an index of descriptors. */
 function referrersOf(bytes: Buffer): Descriptor[] {

@@ -10,7 +10,13 @@ import { AlbaError } from '../../errors.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
 import { platformString } from '../../oci/manifest-json.js';
 import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
-import { planStaticRemoval, type BucketObject, type BucketRemovalPlan, type RemovalRequest, type StaticNameState } from '../../lifecycle/removal-plan.js';
+import {
+  planStaticRemoval,
+  type BucketObject,
+  type BucketRemovalPlan,
+  type RemovalRequest,
+  type StaticNameState,
+} from '../../lifecycle/removal-plan.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts, TagStore } from '../sink.js';
 import { LOCK_SUFFIX, readTagList, updateTagList } from './json-document.js';
@@ -19,7 +25,10 @@ import { MUTABLE, type S3Store } from './s3-store.js';
 
 /** A tag document: `{"flavors":[{"resources":[{"path","size","sha256"}],"platform":{…}}]}`. */
 export interface TagDocument {
-  flavors: { resources: { path: string; size: number; sha256: string }[]; platform: { os: string; architecture: string; variant?: string } }[];
+  flavors: {
+    resources: { path: string; size: number; sha256: string }[];
+    platform: { os: string; architecture: string; variant?: string };
+  }[];
 }
 
 /** True when `doc` is a tag document. */
@@ -79,7 +88,11 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
 
   /** The name as a removal plans from it: the name document's tags, each tag's document and files. */
   async readState(): Promise<StaticNameState> {
-    const [listed, tags, uploads] = await Promise.all([readTagList(this.store, this.base), this.tagObjects(), this.store.listUploads(`${this.base}/`)]);
+    const [listed, tags, uploads] = await Promise.all([
+      readTagList(this.store, this.base),
+      this.tagObjects(),
+      this.store.listUploads(`${this.base}/`),
+    ]);
     return { base: this.base, listed, tags, uploads };
   }
 
@@ -88,7 +101,14 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     const tags = new Map<string, { document?: BucketObject; files: BucketObject[] }>();
     for (const o of await this.store.list(`${this.base}/`)) {
       const [tag, ...rest] = o.key.slice(this.base.length + 1).split('/');
-      if (tag === undefined || tag === '' || tag.startsWith('.') || tag.endsWith(LOCK_SUFFIX) || (tag === 'index.html' && rest.length === 0)) continue; // index.html: the download page
+      if (
+        tag === undefined ||
+        tag === '' ||
+        tag.startsWith('.') ||
+        tag.endsWith(LOCK_SUFFIX) ||
+        (tag === 'index.html' && rest.length === 0)
+      )
+        continue; // index.html: the download page
       const entry = tags.get(tag) ?? { files: [] };
       if (rest.length === 0) entry.document = o;
       else entry.files.push(o);
@@ -120,15 +140,22 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     const whole = await mapLimit(candidates, 4, async (tag) => {
       const doc = await this.tagDocument(tag).catch((err: unknown) => (err instanceof AlbaError ? undefined : Promise.reject(err)));
       if (doc === undefined) return false;
-      const files = doc.flavors.flatMap((f) => f.resources.map((r) => ({ r, key: `${this.base}/${tag}/${platformString(f.platform)}/${r.path}` })));
-      return (await mapLimit(files, 8, async ({ r, key }) => {
-        const info = await this.store.head(key);
-        return info?.size === r.size && info.metadata?.sha256 === r.sha256;
-      })).every(Boolean);
+      const files = doc.flavors.flatMap((f) =>
+        f.resources.map((r) => ({ r, key: `${this.base}/${tag}/${platformString(f.platform)}/${r.path}` })),
+      );
+      return (
+        await mapLimit(files, 8, async ({ r, key }) => {
+          const info = await this.store.head(key);
+          return info?.size === r.size && info.metadata?.sha256 === r.sha256;
+        })
+      ).every(Boolean);
     });
     const kept = candidates.filter((_, i) => whole[i] === true).sort(compareTags);
     const name = this.base.slice(this.base.lastIndexOf('/') + 1);
-    await this.store.put(this.base, Buffer.from(`${JSON.stringify({ name, tags: kept })}\n`), { contentType: 'application/json', cacheControl: MUTABLE });
+    await this.store.put(this.base, Buffer.from(`${JSON.stringify({ name, tags: kept })}\n`), {
+      contentType: 'application/json',
+      cacheControl: MUTABLE,
+    });
     await (await import('../../site/bucket-pages.js')).refreshStaticPages(this.store, this.base);
     return { tags: kept, broken: candidates.filter((_, i) => whole[i] !== true).sort(compareTags) };
   }
@@ -144,7 +171,10 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     } catch {
       doc = undefined;
     }
-    if (!isTagDocument(doc)) throw new AlbaError('S3', `${this.store.where(key)} is not a static tag document`, { hint: 'nothing was changed; push that tag again (with --force), or delete that object and run: alba static repair -t NAME TARGET' });
+    if (!isTagDocument(doc))
+      throw new AlbaError('S3', `${this.store.where(key)} is not a static tag document`, {
+        hint: 'nothing was changed; push that tag again (with --force), or delete that object and run: alba static repair -t NAME TARGET',
+      });
     return doc;
   }
 }

@@ -85,6 +85,14 @@ export interface LeaseMedium {
   read(): Promise<{ version: string; record: LeaseRecord | undefined } | undefined>;
   /** Removes the lease of that version. */
   remove(version: string): Promise<void>;
+  /**
+   * The removal epoch, where the medium keeps one: a value every removal changes when it takes
+   * the lease and again before it lets it go. A push compares it before its walk and after its
+   * tags: a change means a removal ran meanwhile, even one that has already ended.
+   */
+  epoch?(): Promise<string | undefined>;
+  /** Changes the epoch (a removal taking or letting go of the lease). */
+  bumpEpoch?(): Promise<void>;
 }
 
 /** A lease this process holds. */
@@ -110,7 +118,10 @@ export async function acquireLease(medium: LeaseMedium, log: (line: string) => v
   for (;;) {
     if (await medium.create({ ...record, renewed: new Date().toISOString() })) {
       await pause(50 + Math.random() * 100);
-      if ((await medium.read())?.record?.id === record.id) break;
+      if ((await medium.read())?.record?.id === record.id) {
+        await medium.bumpEpoch?.();
+        break;
+      }
       continue;
     }
     const there = await medium.read();
@@ -169,7 +180,10 @@ export async function acquireLease(medium: LeaseMedium, log: (line: string) => v
       clearInterval(timer);
       await writes;
       const there = await medium.read();
-      if (there?.record?.id === record.id) await medium.remove(there.version);
+      if (there?.record?.id !== record.id) return;
+      // the epoch changes before the lease goes: a push that finds no lease finds the new epoch
+      await medium.bumpEpoch?.();
+      await medium.remove(there.version);
     },
   };
 }
@@ -210,4 +224,20 @@ function busy(medium: LeaseMedium, record: LeaseRecord | undefined, push = false
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * For a push that has written its tags, given the removal epoch it read before its walk: waits
+ * while a removal holds a live lease, then tells whether a removal ran since that read (a lease
+ * was there, or the epoch changed: one started, or ended, meanwhile), with the epoch now. When
+ * one ran, the push must check its tags' closure again and store what is missing.
+ */
+export async function removalsSince(
+  medium: LeaseMedium,
+  before: string | undefined,
+  log: (line: string) => void = () => undefined,
+): Promise<{ ran: boolean; epoch: string | undefined }> {
+  const waited = await awaitRemovals(medium, log);
+  const epoch = await medium.epoch?.();
+  return { ran: waited || epoch !== before, epoch };
 }

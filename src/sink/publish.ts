@@ -53,10 +53,14 @@ export async function publish(
   tags: readonly string[],
   options: PublishOptions = {},
 ): Promise<PublishResult> {
+  let epoch = await sink.removalEpoch?.();
   const result = await walk(graph, sink, tags, options, false);
-  // a removal running meanwhile may have taken what this push found already stored: once it
-  // ends, the walk goes again without trusting what it found, storing whatever is missing
-  for (let round = 0; round < 3 && sink.awaitRemovals !== undefined && (await sink.awaitRemovals()); round++) {
+  // a removal that ran meanwhile (or still runs) may have taken what this push found already
+  // stored: once it ends, the walk goes again without trusting what it found, storing whatever is missing
+  for (let round = 0; round < 3 && sink.removalsSince !== undefined; round++) {
+    const since = await sink.removalsSince(epoch);
+    if (!since.ran) break;
+    epoch = since.epoch;
     const again = await walk(graph, sink, tags, options, true);
     for (const k of ['sent', 'mounted'] as const) {
       result.blobs[k] += again.blobs[k];

@@ -33,12 +33,14 @@ export interface Sink {
   tagAttachment?(tag: string, manifest: Blob): Promise<void>;
   /** Called once after the last tag (`ok`) or after a failure: a sink that stages its output commits or discards it here. */
   finish(ok: boolean): Promise<void>;
+  /** Where removals can run (a registry, a bucket): the removal epoch now (lifecycle/lease.ts), read before a walk. */
+  removalEpoch?(): Promise<string | undefined>;
   /**
-   * After a successful finish, where removals can run (a registry, a bucket): waits while a
-   * removal holds the store's lease (lifecycle/lease.ts); true when there was one, and the walk
-   * must then store again whatever the removal took.
+   * After the tags: waits while a removal holds the store's lease; `ran` when a removal ran since
+   * the epoch `before` was read (a lease was there, or the epoch changed), and the walk must then
+   * store again whatever the removal took.
    */
-  awaitRemovals?(): Promise<boolean>;
+  removalsSince?(before: string | undefined): Promise<{ ran: boolean; epoch: string | undefined }>;
 }
 
 /** What a store knows of one tag (`ls`). */

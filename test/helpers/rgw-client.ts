@@ -41,7 +41,7 @@ export function s3Url(endpoint: string, bucket: string): string {
   return `s3://${bucket}?endpoint=${endpoint}&region=us-east-1&s3ForcePathStyle=true`;
 }
 
-/** Every key of `bucket` under `prefix`, sorted. */
+/** Every key of `bucket` under `prefix`, sorted; without alba's removal epoch (`.alba-removal-epoch`: bookkeeping of rm/gc, nobody's content). */
 export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const out: string[] = [];
   let token: string | undefined;
@@ -49,7 +49,7 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
     const page = await s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }),
     );
-    out.push(...(page.Contents ?? []).map((o) => o.Key as string));
+    out.push(...(page.Contents ?? []).map((o) => o.Key as string).filter((k) => !k.endsWith('/.alba-removal-epoch')));
     token = page.NextContinuationToken;
   } while (token !== undefined);
   return out.sort();

@@ -210,3 +210,29 @@ describe('the publish walk', () => {
     assert.ok(sink.violations.some((v) => v.includes('after tag early')));
   });
 });
+
+describe('publish and a removal that ran during the walk', () => {
+  /** Holds the image complete when the walk starts; a removal takes it away and ends (the epoch moves from e1 to e2, no lease left). */
+  class RacedSink extends RecordingSink {
+    epoch = 'e1';
+    asked: (string | undefined)[] = [];
+    async removalEpoch(): Promise<string | undefined> {
+      return this.epoch;
+    }
+    async removalsSince(before: string | undefined): Promise<{ ran: boolean; epoch: string | undefined }> {
+      this.asked.push(before);
+      if (this.asked.length === 1) this.epoch = 'e2'; // the removal started after removalEpoch() and ended before this call
+      return { ran: this.epoch !== before, epoch: this.epoch };
+    }
+  }
+
+  test('an epoch that changed, with no lease left, makes the walk store everything again; an unchanged one stops it', async () => {
+    const graph = fixtureGraph();
+    const imageClosure: string[] = [graph.root, ...graph.images.flatMap((i) => [i.manifest, ...i.blobs])].map((b) => b.descriptor.digest);
+    const sink = new RacedSink(graph, new Set(imageClosure));
+    await publish(graph, sink, ['2.0']);
+    assert.deepEqual(sink.asked, ['e1', 'e2'], 'asked with the epoch read before the walk, then with the new one');
+    for (const d of imageClosure) assert.ok(sink.puts.includes(d), `${d} is stored again after the removal`);
+    assert.deepEqual(sink.tagged, ['2.0', '2.0']);
+  });
+});

@@ -16,7 +16,7 @@ import { pushRecord } from './push-record.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
-import { awaitRemovals } from '../../lifecycle/lease.js';
+import { removalsSince } from '../../lifecycle/lease.js';
 import { LEASE_TAG, registryLease } from './removal-lease.js';
 import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
 import type { MountHints } from './mount-hints.js';
@@ -140,6 +140,6 @@ export async function openRegistrySink(
     async finish(): Promise<void> {
       await options.mounts?.save();
     },
-    awaitRemovals: () => awaitRemovals(registryLease(client), options.log),
+    removalsSince: (before) => removalsSince(registryLease(client), before, options.log),
   };
 }

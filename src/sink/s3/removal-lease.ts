@@ -6,15 +6,24 @@
  * components and of static tags, so the key is nobody's content; sweeps never see it (they
  * consider only `blobs/` and `manifests/`).
  */
+import { randomUUID } from 'node:crypto';
 import { type LeaseMedium, type LeaseRecord, parseLeaseRecord } from '../../lifecycle/lease.js';
 import type { S3Store } from './s3-store.js';
 
 /** The last path segment of a lease object's key. */
 export const LEASE_OBJECT = '.alba-removal-lease';
+/** The last path segment of the removal epoch's key (see LeaseMedium.epoch): kept, a few bytes, nobody's content. */
+export const EPOCH_OBJECT = '.alba-removal-epoch';
 
 /** The removal lease of the repository or static name whose keys start with `base` (ending in `/`). */
 export function removalLease(store: S3Store, base: string): LeaseMedium {
-  return bucketLease(store, `${base}${LEASE_OBJECT}`);
+  const epochKey = `${base}${EPOCH_OBJECT}`;
+  return {
+    ...bucketLease(store, `${base}${LEASE_OBJECT}`),
+    epoch: async () => (await store.get(epochKey, 1024))?.bytes.toString('utf8'),
+    bumpEpoch: async () =>
+      void (await store.put(epochKey, Buffer.from(randomUUID()), { contentType: 'text/plain', cacheControl: 'no-store' })),
+  };
 }
 
 /** A lease held as the object `key` (the removal lease; a static push's lock on its tag). */

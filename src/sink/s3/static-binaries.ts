@@ -11,7 +11,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError, isAlbaError } from '../../errors.js';
-import { acquireLease, awaitRemovals } from '../../lifecycle/lease.js';
+import { acquireLease, removalsSince } from '../../lifecycle/lease.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { Platform } from '../../oci/types.js';
 import { LOCK_SUFFIX, updateTagList } from './json-document.js';
@@ -211,11 +211,16 @@ export async function pushStatic(
       await held.release();
     }
   };
+  // a removal that ran meanwhile may have taken files this push found already there: write again
+  const removals = removalLease(store, `${base}/`);
+  let epoch = await removals.epoch?.();
   for (let round = 0; round < 3; round++) {
     await writeTag();
     await updateTagList(store, base, name, { add: [tag] }, compareTags);
     emit({ kind: 'manifest', to: base });
-    if (!(await awaitRemovals(removalLease(store, `${base}/`), options.log))) break;
+    const since = await removalsSince(removals, epoch, options.log);
+    if (!since.ran) break;
+    epoch = since.epoch;
   }
   // after the name document, from the documents as they are now (src/site/bucket-pages.ts)
   if (options.pages !== false) await (await import('../../site/bucket-pages.js')).refreshStaticPages(store, base);

@@ -15,7 +15,7 @@ import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
-import { awaitRemovals } from '../../lifecycle/lease.js';
+import { removalsSince } from '../../lifecycle/lease.js';
 import { updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
 import { IMMUTABLE, MUTABLE, S3Store } from './s3-store.js';
@@ -74,7 +74,8 @@ export async function openStaticRegistrySink(
       await store.put(key(`manifests/${tag}`), bytes, { contentType: root.descriptor.mediaType, cacheControl: MUTABLE });
       return 'sent';
     },
-    awaitRemovals: () => awaitRemovals(removalLease(store, key('')), options.log),
+    removalEpoch: async () => removalLease(store, key('')).epoch?.(),
+    removalsSince: (before) => removalsSince(removalLease(store, key('')), before, options.log),
     async finish(ok: boolean): Promise<void> {
       if (!ok || tagged.length === 0) return;
       await updateTagList(store, key('tags/list'), name, { add: tagged });

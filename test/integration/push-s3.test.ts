@@ -399,11 +399,16 @@ describe(
       }
       assert.deepEqual(
         (await keys('df-dist-v1/tool/')).filter(
-          (k) => !staticKept.some((t) => k === `df-dist-v1/tool/${t}` || k.startsWith(`df-dist-v1/tool/${t}/`)),
+          (k) =>
+            k !== 'df-dist-v1/tool/index.html' && // the download page, checked below
+            !staticKept.some((t) => k === `df-dist-v1/tool/${t}` || k.startsWith(`df-dist-v1/tool/${t}/`)),
         ),
         [],
         'no object of a removed static tag is left',
       );
+      const page = await (await fetch(`${front.url}/df-dist-v1/tool/`)).text();
+      const listed = [...page.matchAll(/<article class="tag" id="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(listed.sort(), [...staticKept].sort(), 'the download page lists exactly the kept tags');
     });
 
     test('a wrong secret: error[S3] SignatureDoesNotMatch with a hint, exit 1, nothing tagged', async () => {

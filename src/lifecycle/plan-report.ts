@@ -1,6 +1,6 @@
 /**
  * What `rm` and `gc` report of a removal plan, for people and for `--json`: the untagged tags,
- * the objects deleted, the uploads aborted and the totals (stdout), and notes on what alba leaves
+ * the objects deleted (cosign's signature and attestation tags named as such), the uploads aborted and the totals (stdout), and notes on what alba leaves
  * (stderr). Pure: the caller prints.
  */
 import type { BucketRemovalPlan, RegistryRemovalPlan, RemovalPlan } from './removal-plan.js';
@@ -32,7 +32,7 @@ export function planReport(plan: RemovalPlan, dryRun: boolean, where: string): P
       (u) =>
         `${dryRun ? 'would untag' : 'untag'} ${u.tag} (its ${u.digest} stays: ${u.siblings.length > 0 ? `also tagged ${u.siblings.join(', ')}` : 'kept tags reach it'})`,
     ),
-    ...plan.objects.map((o) => `${dryRun ? 'would delete' : 'delete'} ${o.key} (${o.size} bytes)`),
+    ...plan.objects.map((o) => `${dryRun ? 'would delete' : 'delete'} ${o.key} (${o.size} bytes${signatureOf(plan, o.key)})`),
     ...(bucket?.uploads ?? []).map(
       (u) => `${dryRun ? 'would abort' : 'abort'} the upload of ${u.key} (begun ${u.initiated.toISOString()})`,
     ),
@@ -48,7 +48,17 @@ export function planReport(plan: RemovalPlan, dryRun: boolean, where: string): P
           `note: blobs are the registry's to collect: ${registry.blobs.count} blobs (${registry.blobs.bytes} bytes) are no longer reached by any tag of ${where}; distribution frees them with \`registry garbage-collect\` (registry read-only), other registries with their own garbage collection`,
         ]),
   ];
-  return { json: { dryRun, tags: plan.tags, ...extra, objects: plan.objects, bytes: plan.bytes }, lines, notes };
+  return {
+    json: { dryRun, tags: plan.tags, ...extra, attachments: plan.attachments, objects: plan.objects, bytes: plan.bytes },
+    lines,
+    notes,
+  };
+}
+
+/** `, the cosign tag sha256-….sig of sha256:…` when `key` (an S3 key or a registry's digest) is one of `plan.attachments`. */
+function signatureOf(plan: RemovalPlan, key: string): string {
+  const a = plan.attachments.find((x) => x.digest === key || key.endsWith(`/manifests/${x.tag}`));
+  return a === undefined ? '' : `, the cosign tag ${a.tag} of ${a.subject}`;
 }
 
 /** One retention decision of a gc, as a line: `remove d01 (dev: beyond the 10 newest)`. */

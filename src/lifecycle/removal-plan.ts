@@ -8,7 +8,12 @@
  * - an object stays while a remaining tag reaches it (through indexes, platform manifests,
  *   configs, layers and the referrers of every reached manifest), or while it is younger than
  *   the grace period (a push running meanwhile has written it but not yet its tag);
- * - tag objects and referrers tags go first, then manifests parents before children, then blobs;
+ * - cosign's `sha256-<hex>.sig|.att|.sbom` tags are not roots: each stays exactly while its
+ *   subject `sha256:<hex>` stays (lifecycle/attachments.ts), so a digest that another tag still
+ *   reaches keeps its signatures; on S3 one whose subject no tag reaches goes once older than the
+ *   grace (as any stray), on a registry only when this removal deletes its subject;
+ * - tag objects and referrers tags go first, then signatures with the manifests parents before
+ *   children (a signature goes only once no tag names its subject), then blobs;
  * - a tag list that is missing while tag objects older than the grace exist is an error, never
  *   a reason to delete.
  */
@@ -16,6 +21,7 @@ import { AlbaError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { reachIn, unreachedBy, type StoredGraph } from '../oci/reachability.js';
 import { ATTACHMENT_TAG_RE } from '../oci/names.js';
+import { attachmentSubject, reachWithAttachments, type AttachmentTag } from './attachments.js';
 
 /** One object of a bucket, as listed. */
 export interface BucketObject {
@@ -30,13 +36,23 @@ export interface RemovalPlan {
   /** S3 keys, or a registry's manifest digests, each with its size, in the order they go. */
   objects: { key: string; size: number }[];
   bytes: number;
+  /** cosign's tags that go with their subject (their objects are among `objects`). */
+  attachments: GoingAttachment[];
+}
+
+/** A cosign tag a removal takes away: its subject goes (or, on S3, no tag reaches it). */
+export interface GoingAttachment {
+  tag: string;
+  subject: Digest;
+  /** Its manifest's digest. */
+  digest: Digest;
 }
 
 /** Deletes grouped by phase: a phase starts once the one before it is done. */
 export interface BucketRemovalPlan extends RemovalPlan {
   /** Tags to take out of the tag list (first of all). */
   unlist: string[];
-  /** Keys: the tag objects (and referrers tags), then manifests by digest (parents first), then blobs. */
+  /** Keys: the tag objects (and referrers tags), then signature tags and manifests by digest (parents first), then blobs. */
   phases: [string[], string[], string[]];
   /** Tag objects the tag list does not name: kept as roots (`alba container repair` lists them again). */
   unlisted: string[];
@@ -83,14 +99,14 @@ const REFERRERS_TAG_NAME = /^sha256-[a-f0-9]{64}$/;
 export function bucketKeyKind(
   base: string,
   key: string,
-): { kind: 'tag' | 'referrers-tag' | 'manifest' | 'blob'; name: string } | undefined {
+): { kind: 'tag' | 'referrers-tag' | 'attachment' | 'manifest' | 'blob'; name: string } | undefined {
   if (!key.startsWith(base)) return undefined;
   const [dir, name, ...more] = key.slice(base.length).split('/');
   if (name === undefined || name === '' || more.length > 0) return undefined;
   if (dir === 'blobs') return DIGEST_NAME.test(name) ? { kind: 'blob', name } : undefined;
   if (dir !== 'manifests') return undefined;
   if (DIGEST_NAME.test(name)) return { kind: 'manifest', name };
-  return { kind: REFERRERS_TAG_NAME.test(name) ? 'referrers-tag' : 'tag', name };
+  return { kind: REFERRERS_TAG_NAME.test(name) ? 'referrers-tag' : ATTACHMENT_TAG_RE.test(name) ? 'attachment' : 'tag', name };
 }
 
 /** The removal of `request.tags` from an image repository of a bucket (pure; see the file comment). */
@@ -107,8 +123,20 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
   }
   const roots = tagObjects.filter((x) => !removing.has(x.k?.name ?? ''));
   const rootDigests = roots.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined);
-  const kept = reachIn(state.graph, rootDigests);
+  // cosign's tags: a young one (a push under way writes them before its tags) is a root; an older one stays while its subject does
+  const attachmentObjects = kinds.filter((x) => x.k?.kind === 'attachment');
+  const attachmentOf = (x: { o: BucketObject; k: { name: string } | undefined }): AttachmentTag | undefined => {
+    const digest = state.tagDigests.get(x.k?.name ?? '');
+    return digest === undefined ? undefined : { tag: x.k?.name ?? '', digest };
+  };
+  const youngAttachments = attachmentObjects.filter((x) => young(x.o)).map(attachmentOf);
+  const { kept, attachments: keptAttachments } = reachWithAttachments(
+    state.graph,
+    [...rootDigests, ...youngAttachments.flatMap((a) => (a === undefined ? [] : [a.digest]))],
+    attachmentObjects.filter((x) => !young(x.o)).flatMap((x) => attachmentOf(x) ?? []),
+  );
   const keep = new Set<string>(roots.map((x) => x.o.key));
+  for (const x of attachmentObjects) if (young(x.o) || keptAttachments.some((a) => a.tag === x.k?.name)) keep.add(x.o.key);
   for (const d of kept.manifests.keys()) keep.add(`${state.base}manifests/${d}`);
   for (const d of kept.blobs.keys()) keep.add(`${state.base}blobs/${d}`);
   for (const [subject, index] of kept.referrersTags) {
@@ -117,18 +145,20 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
   }
   const removedTags = tagObjects.filter((x) => removing.has(x.k?.name ?? ''));
   const doomed = kinds.filter((x) => x.k !== undefined && x.k.kind !== 'tag' && !keep.has(x.o.key) && !young(x.o));
-  // manifests parents first: the order of the walk from the removed tags, then any other (orphans of killed pushes)
-  const removedReach = reachIn(
-    state.graph,
-    removedTags.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined),
-  );
+  const goingAttachments = doomed.filter((x) => x.k?.kind === 'attachment');
+  // manifests parents first: the order of the walk from the removed tags (then their signatures), then any other (orphans of killed pushes)
+  const removedReach = reachIn(state.graph, [
+    ...removedTags.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined),
+    ...goingAttachments.flatMap((x) => attachmentOf(x)?.digest ?? []),
+  ]);
   const rank = new Map(unreachedBy(kept, removedReach).manifests.map((m, i) => [`${state.base}manifests/${m.digest}`, i]));
+  const byKey = (a: { o: BucketObject }, b: { o: BucketObject }): number => (a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0);
   const byRank = (a: { o: BucketObject }, b: { o: BucketObject }): number =>
-    (rank.get(a.o.key) ?? rank.size) - (rank.get(b.o.key) ?? rank.size) || (a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0);
+    (rank.get(a.o.key) ?? rank.size) - (rank.get(b.o.key) ?? rank.size) || byKey(a, b);
   const phases: [typeof doomed, typeof doomed, typeof doomed] = [
     [...removedTags, ...doomed.filter((x) => x.k?.kind === 'referrers-tag')],
-    doomed.filter((x) => x.k?.kind === 'manifest').sort(byRank),
-    doomed.filter((x) => x.k?.kind === 'blob').sort((a, b) => (a.o.key < b.o.key ? -1 : 1)),
+    [...goingAttachments.sort(byKey), ...doomed.filter((x) => x.k?.kind === 'manifest').sort(byRank)],
+    doomed.filter((x) => x.k?.kind === 'blob').sort(byKey),
   ];
   const objects = phases.flat().map((x) => ({ key: x.o.key, size: x.o.size }));
   return {
@@ -139,9 +169,13 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
       listed === undefined
         ? []
         : roots
-            .filter((x) => !listed.has(x.k?.name ?? '') && !ATTACHMENT_TAG_RE.test(x.k?.name ?? '')) // cosign's .sig/.att: kept, never listed
+            .filter((x) => !listed.has(x.k?.name ?? '')) // cosign's .sig/.att are not roots: never listed, never reported
             .map((x) => x.k?.name ?? '')
             .sort(),
+    attachments: goingAttachments.flatMap((x) => {
+      const a = attachmentOf(x);
+      return a === undefined ? [] : [{ tag: a.tag, subject: attachmentSubject(a.tag) as Digest, digest: a.digest }];
+    }),
     uploads: state.uploads.filter((u) => bucketKeyKind(state.base, u.key) !== undefined && now - u.initiated.getTime() >= request.graceMs),
     objects,
     bytes: objects.reduce((n, o) => n + o.size, 0),
@@ -182,6 +216,7 @@ export function planStaticRemoval(state: StaticNameState, request: RemovalReques
       .filter((t) => !listed.has(t) && !removing.includes(t) && state.tags.get(t)?.document !== undefined)
       .sort(),
     uploads: state.uploads.filter((u) => u.key.startsWith(`${state.base}/`) && now - u.initiated.getTime() >= request.graceMs),
+    attachments: [],
     objects,
     bytes: objects.reduce((n, o) => n + o.size, 0),
   };
@@ -189,9 +224,11 @@ export function planStaticRemoval(state: StaticNameState, request: RemovalReques
 
 /** A registry repository, as read before a removal. */
 export interface RegistryRepoState {
-  /** Every tag with its digest (referrers tags and the removal lease excluded). */
+  /** Every tag with its digest (referrers tags, cosign's tags and the removal lease excluded). */
   tags: readonly { tag: string; digest: Digest }[];
-  /** What the tags reach. */
+  /** cosign's `sha256-<hex>.sig|.att|.sbom` tags with their digests. */
+  attachments?: readonly AttachmentTag[];
+  /** What the tags and cosign's tags reach. */
   graph: StoredGraph;
 }
 
@@ -203,7 +240,7 @@ export interface Untag {
   siblings: string[];
 }
 
-/** What a registry removal does: tags removed alone, then manifests deleted by digest (`objects`, parents first). */
+/** What a registry removal does: tags removed alone, then manifests deleted by digest (`objects`: parents first, then the signatures of the subjects that went). */
 export interface RegistryRemovalPlan extends RemovalPlan {
   untag: Untag[];
   /** Blobs no remaining tag reaches: the registry frees them in its own garbage collection. */
@@ -214,14 +251,19 @@ export interface RegistryRemovalPlan extends RemovalPlan {
  * The removal of `request.tags` from a registry repository (pure). A registry deletes manifests
  * by digest, and a delete takes every tag on that digest with it: a removed tag whose digest a
  * kept tag reaches is removed alone (untag); every other removed digest goes, with what it
- * reaches and no kept tag reaches (referrers tag indexes, referrers, platform manifests), parents first.
+ * reaches and no kept tag reaches (referrers tag indexes, referrers, platform manifests), parents first,
+ * then cosign's tags of the manifests that went (a digest a kept tag reaches keeps them). cosign's
+ * tags of a manifest this removal does not delete are left alone: a registry's untagged manifests
+ * are not alba's to collect (they may be pulled by digest), nor are their signatures.
  */
 export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRequest): RegistryRemovalPlan {
   const removed = new Set([...request.tags, ...(request.unfinished ?? [])]);
   const keptTags = state.tags.filter((t) => !removed.has(t.tag));
-  const kept = reachIn(
+  const attachments = state.attachments ?? [];
+  const { kept } = reachWithAttachments(
     state.graph,
     keptTags.map((t) => t.digest),
+    attachments,
   );
   const untag: Untag[] = [];
   const roots = new Set<Digest>();
@@ -231,15 +273,31 @@ export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRe
     if (kept.manifests.has(digest)) untag.push({ tag, digest, siblings: keptTags.filter((t) => t.digest === digest).map((t) => t.tag) });
     else roots.add(digest);
   }
-  const gone = unreachedBy(kept, reachIn(state.graph, [...roots]));
+  // the signatures of what goes, and theirs in turn (what is kept keeps its own: reachWithAttachments)
+  const going: AttachmentTag[] = [];
+  for (let more = true; more;) {
+    const reached = reachIn(state.graph, [...roots, ...going.map((a) => a.digest)]).manifests;
+    const next = attachments.filter(
+      (a) => !going.includes(a) && reached.has(attachmentSubject(a.tag) as Digest) && !kept.manifests.has(a.digest),
+    );
+    going.push(...next);
+    more = next.length > 0;
+  }
+  const gone = unreachedBy(kept, reachIn(state.graph, [...roots, ...going.map((a) => a.digest)]));
+  const goingDigests = new Set<string>(going.map((a) => a.digest));
+  const manifests = [
+    ...gone.manifests.filter((m) => !goingDigests.has(m.digest)),
+    ...gone.manifests.filter((m) => goingDigests.has(m.digest)),
+  ];
   // first what a killed removal left (its index is gone, so no tag reaches these), but what a tag reaches again
   const left = (request.unfinishedObjects ?? []).filter(
     (d) => !kept.manifests.has(d as Digest) && !gone.manifests.some((m) => m.digest === d),
   );
-  const objects = [...left.map((key) => ({ key, size: 0 })), ...gone.manifests.map((m) => ({ key: m.digest, size: m.size }))];
+  const objects = [...left.map((key) => ({ key, size: 0 })), ...manifests.map((m) => ({ key: m.digest, size: m.size }))];
   return {
     tags: [...request.tags],
     untag,
+    attachments: going.map((a) => ({ tag: a.tag, subject: attachmentSubject(a.tag) as Digest, digest: a.digest })),
     objects,
     bytes: objects.reduce((n, o) => n + o.size, 0),
     blobs: { count: gone.blobs.length, bytes: gone.blobs.reduce((n, b) => n + b.size, 0) },

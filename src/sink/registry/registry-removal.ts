@@ -5,7 +5,8 @@
  * tag whose digest a kept tag still reaches alone (a tag DELETE where the registry allows it,
  * else by moving it to a placeholder manifest and deleting that, as `regctl tag rm` does; `rm`
  * does that only when asked), and deletes every other removed root by digest with what it
- * reached and no kept tag reaches, parents first. Blobs are the registry's to collect. The
+ * reached and no kept tag reaches, parents first, then cosign's `.sig`/`.att` of the manifests that
+ * went (a digest a kept tag reaches keeps its signatures). Blobs are the registry's to collect. The
  * removal lease (removal-lease.ts) announces the removal to pushes and holds its journal: what
  * it still has to delete, which a later removal finishes when this one is killed.
  */
@@ -20,7 +21,7 @@ import type { TagFacts, TagStore } from '../sink.js';
 import type { RegistryClient } from './client.js';
 import { registryReader } from './registry-reader.js';
 import { registryLease } from './removal-lease.js';
-import { tagFacts } from './registry-tags.js';
+import { attachmentTags, tagFacts } from './registry-tags.js';
 
 /** How tags whose digest must stay are removed. */
 export type UntagMode = 'placeholder' | 'tag-delete-only';
@@ -50,14 +51,15 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
   /** Reads the tags and what they reach, and plans (nothing is changed). */
   async plan(request: RemovalRequest): Promise<RegistryRemovalPlan> {
     const tags = (await this.list()).map((f) => ({ tag: f.tag, digest: f.digest as Digest }));
-    const graph = await readGraph([...new Set(tags.map((t) => t.digest))], this.reader());
-    return planRegistryRemoval({ tags, graph }, request);
+    const attachments = await attachmentTags(this.client);
+    const graph = await readGraph([...new Set([...tags, ...attachments].map((t) => t.digest))], this.reader());
+    return planRegistryRemoval({ tags, attachments, graph }, request);
   }
 
   /**
    * Carries out a plan: the tags removed alone first (so a refusal changes nothing), then the
    * journal, then the deletes in order; a manifest a tag has come to reach since the plan (a push
-   * meanwhile) is spared, and the lease is checked before each delete.
+   * meanwhile), and the signatures of one, are spared, and the lease is checked before each delete.
    */
   async remove(plan: RegistryRemovalPlan, lease: HeldLease): Promise<void> {
     for (const u of plan.untag) await this.untagOnly(u);
@@ -69,8 +71,9 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
       now.map((f) => f.digest as Digest),
       this.reader(),
     );
+    const signed = new Set<string>(plan.attachments.filter((a) => reached.manifests.has(a.subject)).map((a) => a.digest));
     for (const digest of digests) {
-      if (reached.manifests.has(digest as Digest)) continue;
+      if (reached.manifests.has(digest as Digest) || signed.has(digest)) continue;
       await lease.check();
       await this.client.deleteManifest(digest);
     }

@@ -21,6 +21,16 @@ export async function listRegistryTags(
   return tagFacts(client);
 }
 
+/** cosign's `sha256-<hex>.sig|.att|.sbom` tags of the repository with the digest each holds (a removal keeps them with their subjects). */
+export async function attachmentTags(client: RegistryClient): Promise<{ tag: string; digest: Digest }[]> {
+  const tags = (await client.tags()).filter((t) => ATTACHMENT_TAG_RE.test(t));
+  const found = await mapLimit(tags, 8, async (tag) => {
+    const digest = await client.manifestDigest(tag);
+    return digest === undefined ? undefined : { tag, digest: digest as Digest };
+  });
+  return found.filter((f) => f !== undefined);
+}
+
 /** listRegistryTags() through an open client. */
 export async function tagFacts(client: RegistryClient): Promise<TagFacts[]> {
   const tags = (await client.tags()).filter((t) => !REFERRERS_TAG_RE.test(t) && !ATTACHMENT_TAG_RE.test(t) && t !== LEASE_TAG);

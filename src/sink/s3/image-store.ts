@@ -3,8 +3,8 @@
  * listing (push time = the tag object's Last-Modified: alba writes it only when its content
  * changes), reading the state a removal plans from (only the repository's own `blobs/<x>` and
  * `manifests/<x>`: a nested repository `NAME/sub` is never a candidate), carrying a plan out
- * (tags/list first, then tag objects and referrers tags, then manifests parents first, then
- * blobs, checking the removal lease before each phase), aborting the multipart uploads a killed
+ * (tags/list first, then tag objects and referrers tags, then cosign's tags of the subjects that
+ * go and manifests parents first, then blobs, checking the removal lease before each phase), aborting the multipart uploads a killed
  * push left, and rebuilding `tags/list` from the tag objects (`alba container repair`).
  * Anything in the bucket that does not read as what alba wrote there is error[S3] naming the key.
  */
@@ -27,7 +27,6 @@ import { readTagList, updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
 import { bucketImageReader } from './bucket-reader.js';
 import { MUTABLE, type S3Store } from './s3-store.js';
-import { ATTACHMENT_TAG_RE } from '../../oci/names.js';
 
 /** Image NAME of a static registry whose keys start with `base` (`[PREFIX/]v2/NAME/`). */
 export class BucketImageStore implements TagStore<BucketRemovalPlan> {
@@ -81,7 +80,7 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
       .flat()
       .filter((o) => bucketKeyKind(this.base, o.key) !== undefined);
     const listed = await readTagList(this.store, `${this.base}tags/list`);
-    const tagKeys = objects.filter((o) => bucketKeyKind(this.base, o.key)?.kind === 'tag').map((o) => o.key);
+    const tagKeys = objects.filter((o) => ['tag', 'attachment'].includes(bucketKeyKind(this.base, o.key)?.kind ?? '')).map((o) => o.key); // cosign's tags too: they stay with their subjects
     const digests = await mapLimit(tagKeys, 8, async (key) => {
       const got = await this.store.get(key, MAX_MANIFEST_BYTES);
       if (got === undefined) return undefined; // deleted since the listing: no root
@@ -121,8 +120,8 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
     const objects = await this.store.list(`${this.base}manifests/`);
     const tags = objects
       .map((o) => bucketKeyKind(this.base, o.key))
-      .filter((k) => k?.kind === 'tag' && !ATTACHMENT_TAG_RE.test(k.name))
-      .map((k) => k?.name ?? ''); // signatures are not image tags
+      .filter((k) => k?.kind === 'tag')
+      .map((k) => k?.name ?? ''); // cosign's tags (kind 'attachment') are not image tags
     class Broken extends Error {}
     const content: GraphReader = {
       ...this.reader(),

@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'TAG_SHARED'
   | 'TAG_EXISTS'
   | 'S3'
+  | 'REMOTE_CACHE'
   | 'SIGN_KEY'
   | 'SIGNATURE_MISSING'
   | 'ATTESTATION_INVALID';

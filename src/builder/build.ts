@@ -135,7 +135,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   const userFiles = new Map(archs.map((arch) => [arch, userFilesFor(recipe.files, arch)] as const));
   const buildLayers = () =>
-    buildPackageLayers(plans, store, options.cacheDir, epoch.seconds, {
+    buildPackageLayers(plans, options.remoteCache?.storeView(store) ?? store, options.cacheDir, epoch.seconds, {
       fresh,
       refetch,
       log: options.log,
@@ -259,7 +259,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       manifest: memoryBlob(i.manifest),
       blobs: [
         memoryBlob(i.config),
-        ...i.layers.map((l) => fileBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, store.path(l.digest))),
+        ...i.layers.map((l) => {
+          const descriptor = { mediaType: l.mediaType, digest: l.digest, size: l.size };
+          return options.remoteCache?.lazyBlob(descriptor, store) ?? fileBlob(descriptor, store.path(l.digest));
+        }),
       ],
     })),
     referrers: sboms.referrers.map((r) => ({ manifest: memoryBlob(r.manifest), blobs: [empty, memoryBlob(r.sbom)], subject: r.subject })),

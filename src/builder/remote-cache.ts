@@ -8,8 +8,8 @@
  * from a lock copies the entries it needs into the local cache before downloading, and downloads
  * only the .debs of layers the remote cache does not have; with a complete cache, none.
  *
- * Layout under the URL's prefix, in a folder no registry repository can be named (`.`), which gc
- * never lists: `.alba-remote-cache/v1/records/<record name>` and `.alba-remote-cache/v1/blobs/sha256/<hex>`.
+ * Backends (RemoteCacheBackend): an S3 prefix (s3Backend, below) or an OCI repository
+ * (remote-cache-registry.ts); they move bytes, every check is here.
  *
  * Trust: a record names its key and is checked against the locked packages (name, version,
  * architecture of each control stanza); its blob is written to the local store only when its bytes
@@ -18,6 +18,12 @@
  * then overwritten with the good one. Writes go after the local build (blob first, then record,
  * so a record is never visible before its blob) and never fail the build: a cache that is down or
  * read-only costs a warning. Two runners writing the same entry write the same bytes.
+ *
+ * Lazily (`alba build --push` without --out): a layer the disk lacks is taken by its checked record
+ * alone; the graph carries it by digest and size (lazyBlob) and its bytes are fetched, and checked
+ * as above, only when a sink opens it, so a push to a destination that holds (or mounts) the layer
+ * reads none of it. Its diff_id is then the record's word, unchecked: the pairing the writer of the
+ * cache computed, as every record's package facts are.
  */
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -29,6 +35,9 @@ import type { DebsLayer } from '../layer/deb-layer.js';
 import type { TargetArch } from '../debian/arch.js';
 import type { LockedPackage } from '../lock/lock-types.js';
 import type { BlobStore } from '../oci/blob-store.js';
+import { fileBlob, type Blob } from '../oci/graph.js';
+import type { Descriptor } from '../oci/types.js';
+import type { LayerBlob } from '../layer/layer-writer.js';
 import { digestHex, type Digest } from '../oci/digest.js';
 import { mapLimit } from '../util/map-limit.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -38,14 +47,39 @@ import { layerRecordJson, layerRecordName, layerRecordPath, parseLayerRecord, re
 /** `--remote-cache-mode`. */
 export type RemoteCacheMode = 'read' | 'readwrite';
 
-/** Where the entries are, under the URL's prefix. */
+/** Where the S3 backend keeps the entries, under the URL's prefix. */
 const ROOT = '.alba-remote-cache/v1';
 /** A record holds a few control stanzas and the CA files of ca-certificates: far below this. */
-const MAX_RECORD = 8 * 1024 * 1024;
+export const MAX_RECORD = 8 * 1024 * 1024;
 /** Layers larger than this are not read from the remote cache (the blob is read whole, then verified). */
 const MAX_BLOB = 1024 * 1024 * 1024;
 
-/** The few operations the remote cache needs of a store (S3Store has them). */
+/**
+ * Where a remote cache keeps its entries (an S3 prefix: s3Backend below; an OCI repository:
+ * remote-cache-registry.ts). `name` is an entry's key (a local record name); the record is the
+ * JSON `{key, record}` the core checks. A backend only moves bytes: every check is the core's.
+ */
+export interface RemoteCacheBackend {
+  /** Where an entry's record is, for messages (no credentials). */
+  whereRecord(name: string): string;
+  /** Where a layer blob is, for messages. */
+  whereBlob(digest: Digest): string;
+  /** The record's bytes (at most `max`, else RefusedEntry), undefined when there is none; any other error: the cache is down. */
+  readRecord(name: string, max: number): Promise<Buffer | undefined>;
+  /** The layer blob's bytes (at most `size`), undefined when missing. */
+  readBlob(digest: Digest, size: number): Promise<Buffer | undefined>;
+  /** True when the entry's record is there. */
+  hasRecord(name: string): Promise<boolean>;
+  /** Writes an entry: the layer blob unless held (or `replaceBlob`: it was found corrupt), then the record, so a record is never visible before its blob. */
+  writeEntry(name: string, record: Buffer, layer: LayerBlob & { path: string }, replaceBlob: boolean): Promise<void>;
+  /** For a registry cache: where its blobs can be mounted from (same registry only). */
+  readonly mountSource?: { registry: string; repository: string };
+}
+
+/** A backend's word that an entry is there but cannot be one (garbage, too large): refused, never "down". */
+export class RefusedEntry extends Error {}
+
+/** The few operations the S3 backend needs of a store (S3Store has them). */
 export interface RemoteStore {
   get(key: string, max: number): Promise<{ bytes: Buffer } | undefined>;
   head(key: string): Promise<{ size: number } | undefined>;
@@ -55,6 +89,41 @@ export interface RemoteStore {
     options: { contentType: string; cacheControl: string },
   ): Promise<boolean>;
   where(key: string): string;
+}
+
+/**
+ * The S3 backend: under the URL's prefix, in a folder no registry repository can be named (`.`),
+ * which gc never lists: `.alba-remote-cache/v1/records/<record name>` and `.alba-remote-cache/v1/blobs/sha256/<hex>`.
+ */
+export function s3Backend(remote: RemoteStore, prefix: string): RemoteCacheBackend {
+  const key = (path: string): string => (prefix === '' ? `${ROOT}/${path}` : `${prefix}/${ROOT}/${path}`);
+  const recordKey = (name: string): string => key(`records/${name}`);
+  const blobKey = (digest: Digest): string => key(`blobs/sha256/${digestHex(digest)}`);
+  const get = async (k: string, max: number): Promise<Buffer | undefined> => {
+    try {
+      return (await remote.get(k, max))?.bytes;
+    } catch (err) {
+      if (err instanceof AlbaError && err.code === 'TOO_LARGE') throw new RefusedEntry('too large');
+      throw err;
+    }
+  };
+  return {
+    whereRecord: (name) => remote.where(recordKey(name)),
+    whereBlob: (digest) => remote.where(blobKey(digest)),
+    readRecord: (name, max) => get(recordKey(name), max),
+    readBlob: (digest, size) => get(blobKey(digest), size),
+    hasRecord: async (name) => (await remote.head(recordKey(name))) !== undefined,
+    async writeEntry(name, record, layer, replaceBlob) {
+      if (replaceBlob || (await remote.head(blobKey(layer.digest)))?.size !== layer.size) {
+        await remote.put(
+          blobKey(layer.digest),
+          { open: async () => createReadStream(layer.path), size: layer.size },
+          { contentType: 'application/octet-stream', cacheControl: 'no-cache' },
+        );
+      }
+      await remote.put(recordKey(name), record, { contentType: 'application/json', cacheControl: 'no-cache' });
+    },
+  };
 }
 
 /** One layer a build needs: its packages in layer order, with the options that decide its bytes. */
@@ -71,30 +140,53 @@ export interface RemoteCacheReport {
   refused: number;
   written: number;
   warnings: number;
+  /** Layers taken by their record alone, their bytes fetched only if a sink asks for them. */
+  lazy: number;
+  /** Layer blob bytes read from the remote cache. */
+  blobBytes: number;
+}
+
+/** How the remote cache serves a build. */
+export interface RemoteCacheOptions {
+  mode: RemoteCacheMode;
+  log: (line: string) => void;
+  /**
+   * Take a layer the local disk lacks by its verified record alone: the graph carries it by digest
+   * and size, and its bytes are fetched (and verified) only when a sink opens it — a push to a
+   * destination that already holds it, or mounts it, reads none (`alba build --push` without --out).
+   */
+  lazy?: boolean;
 }
 
 /** The remote cache of one build. */
 export class RemoteLayerCache {
-  readonly report: RemoteCacheReport = { hits: 0, misses: 0, refused: 0, written: 0, warnings: 0 };
+  readonly report: RemoteCacheReport = { hits: 0, misses: 0, refused: 0, written: 0, warnings: 0, lazy: 0, blobBytes: 0 };
+  readonly mode: RemoteCacheMode;
+  private readonly log: (line: string) => void;
+  private readonly lazyAllowed: boolean;
   /** Records already in the remote cache, verified: not written again. */
   private readonly present = new Set<string>();
   /** Records refused by fill(): written again with the local build's. */
   private readonly refused = new Set<string>();
   /** Blobs refused by fill() (their bytes do not hash to their name): uploaded again. */
   private readonly badBlobs = new Set<string>();
+  /** Layers taken lazily: their record, and the fetch once started. */
+  private readonly lazyLayers = new Map<string, { layer: LayerBlob; name: string; fetched?: Promise<void> }>();
   /** The remote could not be read at all: no more reads are tried. */
   private down = false;
 
   constructor(
-    private readonly remote: RemoteStore,
-    private readonly prefix: string,
-    readonly mode: RemoteCacheMode,
-    private readonly log: (line: string) => void,
-  ) {}
+    readonly backend: RemoteCacheBackend,
+    options: RemoteCacheOptions,
+  ) {
+    this.mode = options.mode;
+    this.log = options.log;
+    this.lazyAllowed = options.lazy === true;
+  }
 
   /**
    * Copies into the local cache (store and layer records) each wanted layer the remote cache holds
-   * and the local one does not; returns the record names the local cache now holds.
+   * and the local one does not (lazily: only its record); returns the record names the local cache now holds.
    */
   async fill(store: BlobStore, cacheDir: string, wants: readonly LayerWant[]): Promise<Set<string>> {
     const held = new Set<string>();
@@ -107,32 +199,56 @@ export class RemoteLayerCache {
     return held;
   }
 
+  /**
+   * The store the layer stage reads: the layers taken lazily count as held and verified there
+   * (their bytes are checked when fetched: lazyBlob).
+   */
+  storeView(store: BlobStore): BlobStore {
+    if (this.lazyLayers.size === 0) return store;
+    const lazy = this.lazyLayers;
+    const view = Object.create(store) as BlobStore;
+    view.has = async (digest) => lazy.has(digest) || store.has(digest);
+    view.verify = async (digest) => (lazy.has(digest) && !(await store.has(digest))) || store.verify(digest);
+    return view;
+  }
+
+  /** The graph's blob of a layer taken lazily (undefined for any other): opening it fetches the bytes once, verified, into `store`. */
+  lazyBlob(descriptor: Descriptor, store: BlobStore): Blob | undefined {
+    const entry = this.lazyLayers.get(descriptor.digest);
+    if (entry === undefined) return undefined;
+    const local = fileBlob(descriptor, store.path(descriptor.digest as Digest));
+    return {
+      descriptor,
+      open: async () => {
+        entry.fetched ??= this.fetchLazy(store, entry.name, entry.layer);
+        await entry.fetched;
+        return local.open();
+      },
+    };
+  }
+
   /** Writes the entries of the layers built (or found) locally that the remote cache does not hold; never throws. */
   async write(store: BlobStore, built: readonly { want: LayerWant; layer: DebsLayer }[]): Promise<void> {
-    if (this.mode !== 'readwrite') return;
+    if (this.mode !== 'readwrite' || this.down) return;
     const byName = new Map(built.map((b) => [nameOf(b.want), b.layer] as const));
     let warned = false;
     await mapLimit(
       [...byName].filter(([name]) => !this.present.has(name)),
       4,
       async ([name, layer]) => {
+        if (warned) return; // the first failure settles it: no more requests to a cache that fails
         try {
           // an entry another runner wrote is left alone; one refused here is replaced
-          if (!this.refused.has(name) && (await this.remote.head(this.key(`records/${name}`))) !== undefined) return;
-          const blobKey = this.key(`blobs/sha256/${digestHex(layer.digest)}`);
-          if (this.badBlobs.has(layer.digest) || (await this.remote.head(blobKey))?.size !== layer.size) {
-            const path = store.path(layer.digest);
-            await this.remote.put(
-              blobKey,
-              { open: async () => createReadStream(path), size: layer.size },
-              { contentType: 'application/octet-stream', cacheControl: 'no-cache' },
-            );
-          }
-          const record = JSON.stringify({ key: name, record: JSON.parse(layerRecordJson(layer)) as unknown });
-          await this.remote.put(this.key(`records/${name}`), Buffer.from(record), {
-            contentType: 'application/json',
-            cacheControl: 'no-cache',
-          });
+          if (!this.refused.has(name) && (await this.backend.hasRecord(name))) return;
+          const record = Buffer.from(JSON.stringify({ key: name, record: JSON.parse(layerRecordJson(layer)) as unknown }));
+          const blob = {
+            digest: layer.digest,
+            diffId: layer.diffId,
+            size: layer.size,
+            mediaType: layer.mediaType,
+            path: store.path(layer.digest),
+          };
+          await this.backend.writeEntry(name, record, blob, this.badBlobs.has(layer.digest));
           this.report.written++;
         } catch (err) {
           this.report.warnings++;
@@ -143,18 +259,16 @@ export class RemoteLayerCache {
     );
   }
 
-  private key(path: string): string {
-    return this.prefix === '' ? `${ROOT}/${path}` : `${this.prefix}/${ROOT}/${path}`;
-  }
-
   /** One entry into the local cache; false when it is missing, refused or unreadable. */
   private async fetch(store: BlobStore, cacheDir: string, name: string, want: LayerWant): Promise<boolean> {
-    const recordKey = this.key(`records/${name}`);
     let text: Buffer | undefined;
     try {
-      text = (await this.remote.get(recordKey, MAX_RECORD))?.bytes;
+      text = await this.backend.readRecord(name, MAX_RECORD);
     } catch (err) {
-      if (err instanceof AlbaError && err.code === 'TOO_LARGE') return this.refuse(recordKey, 'too large');
+      if (err instanceof RefusedEntry) {
+        this.refused.add(name); // replaced by the local build's
+        return this.refuse(this.backend.whereRecord(name), err.message);
+      }
       this.down = true;
       this.report.warnings++;
       this.log(`warning: remote cache unreachable (${(err as Error).message}): building without it`);
@@ -166,27 +280,19 @@ export class RemoteLayerCache {
     }
     this.refused.add(name); // until it passes every check
     const layer = checkRecord(text, name, want);
-    if (typeof layer === 'string') return this.refuse(recordKey, layer);
-    const blobKey = this.key(`blobs/sha256/${digestHex(layer.digest)}`);
-    try {
-      if (!(await store.has(layer.digest))) {
-        if (layer.size > MAX_BLOB) return this.refuse(recordKey, `its layer has ${layer.size} bytes, more than the ${MAX_BLOB} read`);
-        const blob = await this.remote.get(blobKey, layer.size);
-        if (blob === undefined) {
-          this.report.misses++;
-          return false;
-        }
-        await store.write(Readable.from([blob.bytes]), { digest: layer.digest, size: layer.size, what: this.remote.where(blobKey) });
-      }
-      const diffId = await uncompressedDigest(store.path(layer.digest));
-      if (diffId !== layer.diffId) {
-        await store.evict(layer.digest);
+    if (typeof layer === 'string') return this.refuse(this.backend.whereRecord(name), layer);
+    if (this.lazyAllowed && !(await store.has(layer.digest))) {
+      if (layer.size > MAX_BLOB)
+        return this.refuse(this.backend.whereRecord(name), `its layer has ${layer.size} bytes, more than the ${MAX_BLOB} read`);
+      this.lazyLayers.set(layer.digest, { layer, name });
+      this.report.lazy++;
+    } else {
+      try {
+        if (!(await this.fetchBlob(store, name, layer))) return false;
+      } catch (err) {
         this.badBlobs.add(layer.digest);
-        return this.refuse(recordKey, `its layer's uncompressed bytes hash to ${diffId}, not to the record's diff_id ${layer.diffId}`);
+        return this.refuse(this.backend.whereBlob(layer.digest), (err as Error).message);
       }
-    } catch (err) {
-      this.badBlobs.add(layer.digest);
-      return this.refuse(blobKey, (err as Error).message);
     }
     await writeFileAtomic(layerRecordPath(cacheDir, name), layerRecordJson(layer));
     this.refused.delete(name);
@@ -195,10 +301,56 @@ export class RemoteLayerCache {
     return true;
   }
 
-  private refuse(key: string, why: string): false {
+  /**
+   * The layer blob of a checked record into `store`: its bytes must hash to the record's digest and
+   * size, its uncompressed bytes to its diff_id (else evicted, and an Error saying why); false when the blob is missing.
+   */
+  private async fetchBlob(store: BlobStore, name: string, layer: LayerBlob): Promise<boolean> {
+    if (!(await store.has(layer.digest))) {
+      if (layer.size > MAX_BLOB) throw new Error(`its layer has ${layer.size} bytes, more than the ${MAX_BLOB} read`);
+      const blob = await this.backend.readBlob(layer.digest, layer.size);
+      if (blob === undefined) {
+        this.report.misses++;
+        return false;
+      }
+      this.report.blobBytes += blob.length;
+      await store.write(Readable.from([blob]), { digest: layer.digest, size: layer.size, what: this.backend.whereBlob(layer.digest) });
+    }
+    const diffId = await uncompressedDigest(store.path(layer.digest));
+    if (diffId !== layer.diffId) {
+      await store.evict(layer.digest);
+      throw new Error(
+        `its layer's uncompressed bytes hash to ${diffId}, not to the diff_id ${layer.diffId} of ${this.backend.whereRecord(name)}`,
+      );
+    }
+    return true;
+  }
+
+  /** The bytes of a layer taken lazily, when a sink needs them: a layer that is missing or fails a check fails the push, never published. */
+  private async fetchLazy(store: BlobStore, name: string, layer: LayerBlob): Promise<void> {
+    let fetched: boolean;
+    try {
+      fetched = await this.fetchBlob(store, name, layer);
+    } catch (err) {
+      throw new AlbaError('REMOTE_CACHE', `${this.backend.whereBlob(layer.digest)} is refused: ${(err as Error).message}`, {
+        hint: 'the build took this layer from the remote cache by its record; nothing was published with it. Run again without --remote-cache (or with --out) to build it from the .deb, which repairs the entry',
+        cause: err,
+      });
+    }
+    if (!fetched)
+      throw new AlbaError(
+        'REMOTE_CACHE',
+        `${this.backend.whereBlob(layer.digest)} is missing, although ${this.backend.whereRecord(name)} names it`,
+        {
+          hint: 'the cache lost the blob meanwhile; run again (the layer is then built from the .deb)',
+        },
+      );
+  }
+
+  private refuse(where: string, why: string): false {
     this.report.refused++;
     this.report.warnings++;
-    this.log(`warning: remote cache: ${this.remote.where(key)} refused (${why}): built from the .deb instead`);
+    this.log(`warning: remote cache: ${where} refused (${why}): built from the .deb instead`);
     return false;
   }
 }

@@ -7,7 +7,7 @@ import { given, indexCompressionOption, listOption, parseAnnotations, repeatable
 import { printBuild, printBuildJson } from './build-report.js';
 import { BuildProgressLine } from './progress.js';
 import { checkPushOutputFlags, withPushOutputOptions, type PushOutputFlags } from './push-targets.js';
-import { withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
+import { registryAccess, withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
 
 interface BuildFlags extends RegistryFlagValues, PushOutputFlags {
   out?: string;
@@ -54,7 +54,10 @@ export function buildCommand(): Command {
           '--sign-identity <host/repo>',
           "with --sign-key: the repository the signatures name (default: the target's; S3: the -t NAME)",
         )
-        .option('--remote-cache <url>', 'a layer cache shared by runners: s3://BUCKET[/PREFIX]?endpoint=… (default $ALBA_REMOTE_CACHE)')
+        .option(
+          '--remote-cache <url>',
+          'a layer cache shared by runners: s3://BUCKET[/PREFIX]?endpoint=… or docker://HOST/REPO (default $ALBA_REMOTE_CACHE)',
+        )
         .option('--remote-cache-mode <mode>', 'read or readwrite (default)')
         .option('--json', 'print one JSON object'),
     ),
@@ -76,6 +79,12 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   if (flags.signKey !== undefined && flags.push === undefined)
     throw new AlbaError('USAGE', '--sign-key signs what --push publishes', { hint: 'add --push TARGET (docs/trust.md)' });
   const startedOn = new Date();
+  const { remoteCacheOption, cacheMountFrom } = await import('./remote-cache.js');
+  // pushing without --out: a layer of the remote cache is fetched only if a target lacks it (remote-cache.ts)
+  const remote = await remoteCacheOption(flags.remoteCache, flags.remoteCacheMode, process.env, stderrLog, {
+    access: registryAccess(flags),
+    lazy: flags.push !== undefined && flags.out === undefined,
+  });
   const built = await buildRecipe(resolve(recipePath), {
     ...given('cacheDir', flags.cache),
     ...given('mirrors', flags.mirror),
@@ -86,7 +95,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
     onLockProgress: (p) => progress.lock(p),
     onProgress: (p) => progress.build(p),
     log: stderrLog,
-    ...(await (await import('./remote-cache.js')).remoteCacheOption(flags.remoteCache, flags.remoteCacheMode, process.env, stderrLog)),
+    ...remote,
   }).finally(() => progress.clear());
   const { recipe } = built;
   const clock = stopwatch();
@@ -106,7 +115,9 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const pushed =
     flags.push === undefined
       ? undefined
-      : await (await import('./push-targets.js')).pushTargets(built.graph, flags.push, tags, flags, sign);
+      : await (
+          await import('./push-targets.js')
+        ).pushTargets(built.graph, flags.push, tags, { ...flags, mountFrom: cacheMountFrom(remote.remoteCache, flags.push) }, sign);
   const report = { built, format, outPath: writeLayout ? outPath : undefined, written, pushed, writeMs: clock() };
   if (flags.json === true) printBuildJson(report);
   else await printBuild(report);

@@ -11,6 +11,8 @@
  *   - one package over 100 MB (BIG_PACKAGE, `resolve: explicit`, amd64), cold: peak memory.
  * Every alba run goes through GNU time for its peak RSS. mmdebstrap: `--variant=extract
  * --mode=root` of each arch's package list from the lock, the four archs one after the other.
+ * The cold cases and mmdebstrap run in turn (coldBuildRuns); issue 22's rows come last
+ * (coldBuildRows, also run by bench/table.ts): ratios, targets, peak RSS.
  *
  * Suites: by default both tools use the host's bookworm entry only (bookworm, bookworm-updates),
  * read from the host apt sources at run time (bench/util.ts benchRecipe: the host mirror's
@@ -21,9 +23,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BuildResult } from '../src/builder/build.js';
 import type { LockTimings } from '../src/lock/lock.js';
 import type { LockFile } from '../src/lock/lock-types.js';
+import { ratioRow, ratioTable, rssRow, rssTable, type RatioRow, type RssRow } from './rows.js';
 import { albaBin } from '../test/helpers/run-alba.js';
 import {
   albaLock,
@@ -38,6 +42,7 @@ import {
   measure,
   medianWall,
   requireGnuTime,
+  type LockRun,
   type Sample,
 } from './util.js';
 
@@ -70,22 +75,13 @@ async function main(): Promise<void> {
   try {
     const { text, sources } = await benchRecipe(BENCH_ARCHS, WITH_SECURITY);
     const recipe = join(work, 'base.yaml');
-    const lockPath = join(work, 'base.lock.json');
     const out = join(work, 'out');
     await writeFile(recipe, text);
 
-    const coldNoLock: BuildSample[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      await rm(lockPath, { force: true });
-      coldNoLock.push(await albaBuild(recipe, join(work, `cache-nolock-${i}`), out));
-    }
+    const cold = await coldBuildRuns(work, recipe, sources.aptLines, RUNS);
+    const { coldNoLock, coldLocked, peer, locking } = cold;
 
-    const locking = await albaLock(recipe, join(work, 'cache-lock'));
-    const lock = JSON.parse(await readFile(locking.lockPath, 'utf8')) as LockFile;
-    const coldLocked: BuildSample[] = [];
-    for (let i = 0; i < RUNS; i++) coldLocked.push(await albaBuild(recipe, join(work, `cache-locked-${i}`), out));
-
-    const warmCache = join(work, `cache-locked-${RUNS - 1}`);
+    const warmCache = cold.lockedCache;
     const warm: BuildSample[] = [];
     for (let i = 0; i < WARM_RUNS; i++) warm.push(await albaBuild(recipe, warmCache, out));
 
@@ -109,9 +105,6 @@ async function main(): Promise<void> {
     const big = [await albaBuild(bigRecipe, join(work, 'cache-big'), join(work, 'out-big'))];
     big.push(await albaBuild(bigRecipe, join(work, 'cache-big'), join(work, 'out-big')));
 
-    const peer: BuildSample[] = [];
-    for (let i = 0; i < RUNS; i++) peer.push(await mmdebstrap(lock, sources.aptLines, work));
-
     const scenarios: Scenario[] = [
       { name: 'alba cold, no lock (resolve + download + build)', samples: coldNoLock },
       { name: 'alba lock alone, empty cache (part of "no lock")', samples: [{ wall: locking.wall, peakRssMb: locking.peakRssMb }] },
@@ -123,12 +116,91 @@ async function main(): Promise<void> {
       { name: `mmdebstrap extract, ${BENCH_ARCHS.length} archs in sequence`, samples: peer },
     ];
     const suites = sources.suites.join(', ');
+    const issue = coldRows(cold);
     process.stdout.write(
-      `${report(scenarios, { coldNoLock, coldLocked, warm, warmNewBinary, big, peer }, locking.timings, suites).join('\n')}\n`,
+      `${[
+        ...report(scenarios, { coldNoLock, coldLocked, warm, warmNewBinary, big, peer }, locking.timings, suites),
+        '',
+        'issue 22, cold builds (alba without a lock, alba from a lock and mmdebstrap alternating):',
+        '',
+        ...ratioTable([issue.noLock, issue.locked]),
+        '',
+        ...rssTable([...issue.rss, rssRow(`builds from a lock, with ${BIG_PACKAGE}`, [...coldLocked, ...big], COLD_TARGET.peakRssMb)]),
+      ].join('\n')}\n`,
     );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Issue 22's targets: cold builds at least 5× (without a lock) and 8× (from a lock) faster than mmdebstrap; peak RSS under 128 MB. */
+const COLD_TARGET = { noLockSpeedup: 5, lockedSpeedup: 8, peakRssMb: 128 };
+
+/** The cold runs of one benchmark: alba without a lock, alba from a lock and mmdebstrap, alternating. */
+export interface ColdBuildRuns {
+  coldNoLock: BuildSample[];
+  coldLocked: BuildSample[];
+  peer: BuildSample[];
+  /** The `alba lock` run that made the lock (untimed in the rows) and the lock. */
+  locking: LockRun;
+  lock: LockFile;
+  /** The cache of the last cold locked build (warm after it). */
+  lockedCache: string;
+}
+
+/** Issue 22's rows "cold build without a lock" and "cold build from a lock" (vs mmdebstrap), and the peak RSS of each. */
+export interface ColdBuildRows {
+  noLock: RatioRow;
+  locked: RatioRow;
+  rss: RssRow[];
+}
+
+/**
+ * Issue 22's cold-build rows: `runs` times, in turn, alba without a lock (empty cache, no lock file),
+ * alba from a lock (empty cache) and mmdebstrap (--variant=extract, the lock's packages, the archs one
+ * after the other), for recipes/base.yaml on 4 archs.
+ */
+export async function coldBuildRows(options: { runs?: number; withSecurity?: boolean } = {}): Promise<ColdBuildRows> {
+  requireGnuTime();
+  const work = await mkdtemp(join(tmpdir(), 'alba-bench-build-'));
+  try {
+    const { text, sources } = await benchRecipe(BENCH_ARCHS, options.withSecurity ?? false);
+    const recipe = join(work, 'base.yaml');
+    await writeFile(recipe, text);
+    return coldRows(await coldBuildRuns(work, recipe, sources.aptLines, options.runs ?? RUNS));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function coldRows(runs: ColdBuildRuns): ColdBuildRows {
+  const peer = { name: `mmdebstrap extract, ${BENCH_ARCHS.length} archs`, samples: runs.peer };
+  return {
+    noLock: ratioRow('cold build without a lock', runs.coldNoLock, peer, COLD_TARGET.noLockSpeedup),
+    locked: ratioRow('cold build from a lock', runs.coldLocked, peer, COLD_TARGET.lockedSpeedup),
+    rss: [
+      rssRow('build, resolving (no lock)', runs.coldNoLock, COLD_TARGET.peakRssMb),
+      rssRow('build from a lock', runs.coldLocked, COLD_TARGET.peakRssMb),
+    ],
+  };
+}
+
+/** The cold runs, alternating (see ColdBuildRuns); `recipe` is in `work`, its lock beside it. */
+export async function coldBuildRuns(work: string, recipe: string, aptLines: readonly string[], runs: number): Promise<ColdBuildRuns> {
+  const out = join(work, 'out-cold');
+  const locking = await albaLock(recipe, join(work, 'cache-lock'));
+  const lockText = await readFile(locking.lockPath, 'utf8');
+  const lock = JSON.parse(lockText) as LockFile;
+  const result: ColdBuildRuns = { coldNoLock: [], coldLocked: [], peer: [], locking, lock, lockedCache: '' };
+  for (let i = 0; i < runs; i++) {
+    await rm(locking.lockPath, { force: true });
+    result.coldNoLock.push(await albaBuild(recipe, join(work, `cache-nolock-${i}`), out));
+    await writeFile(locking.lockPath, lockText);
+    result.lockedCache = join(work, `cache-locked-${i}`);
+    result.coldLocked.push(await albaBuild(recipe, result.lockedCache, out));
+    result.peer.push(await mmdebstrap(lock, aptLines, work));
+  }
+  return result;
 }
 
 /** One `alba build --json` of the recipe with this cache, under GNU time. */
@@ -201,4 +273,4 @@ function report(
   ];
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -19,12 +19,16 @@ import { memoryBlob, type Blob } from '../oci/graph.js';
 import { digestHex, digestOf, type Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
+import type { LayerBlob } from '../layer/layer-writer.js';
 import { RefusedEntry, type RemoteCacheBackend } from './remote-cache.js';
 
 /** The config media type of an entry's manifest: the record. */
 export const RECORD_MEDIA_TYPE = 'application/vnd.alba.remote-cache.record.v1+json';
 /** The artifactType of an entry's manifest. */
 export const ENTRY_ARTIFACT_TYPE = 'application/vnd.alba.remote-cache.entry.v1';
+
+/** Tries of one entry's write. */
+const WRITE_ATTEMPTS = 3;
 
 /** What the backend needs of a registry client (RegistryClient has it). */
 export interface CacheRegistryClient {
@@ -65,30 +69,43 @@ export function registryBackend(client: CacheRegistryClient, ref: { registry: st
     },
     hasRecord: (name) => client.hasManifest(entryTag(name)),
     async writeEntry(name, record, layer) {
-      const layerDescriptor: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
-      if (!(await client.hasBlob(layer.digest))) {
-        await client.uploadBlob({ descriptor: layerDescriptor, open: async (): Promise<Readable> => createReadStream(layer.path) });
+      // another runner uploading the same blobs at that moment can make the registry refuse the
+      // manifest for a blob it has not settled yet (distribution 2.8): the entry is written again, blobs first
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await writeOnce(name, record, layer);
+        } catch (err) {
+          if (attempt === WRITE_ATTEMPTS) throw err;
+          await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 300));
+        }
       }
-      const config = memoryBlob({
-        bytes: record,
-        descriptor: { mediaType: RECORD_MEDIA_TYPE, digest: digestOf(record), size: record.length },
-      });
-      if (!(await client.hasBlob(config.descriptor.digest as Digest))) await client.uploadBlob(config);
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaType.manifest,
-          artifactType: ENTRY_ARTIFACT_TYPE,
-          config: config.descriptor,
-          layers: [layerDescriptor],
-        }),
-      );
-      await client.putManifest(
-        entryTag(name),
-        memoryBlob({ bytes: manifest, descriptor: { mediaType: MediaType.manifest, digest: digestOf(manifest), size: manifest.length } }),
-      );
     },
   };
+
+  async function writeOnce(name: string, record: Buffer, layer: LayerBlob & { path: string }): Promise<void> {
+    const layerDescriptor: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
+    if (!(await client.hasBlob(layer.digest))) {
+      await client.uploadBlob({ descriptor: layerDescriptor, open: async (): Promise<Readable> => createReadStream(layer.path) });
+    }
+    const config = memoryBlob({
+      bytes: record,
+      descriptor: { mediaType: RECORD_MEDIA_TYPE, digest: digestOf(record), size: record.length },
+    });
+    if (!(await client.hasBlob(config.descriptor.digest as Digest))) await client.uploadBlob(config);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.manifest,
+        artifactType: ENTRY_ARTIFACT_TYPE,
+        config: config.descriptor,
+        layers: [layerDescriptor],
+      }),
+    );
+    await client.putManifest(
+      entryTag(name),
+      memoryBlob({ bytes: manifest, descriptor: { mediaType: MediaType.manifest, digest: digestOf(manifest), size: manifest.length } }),
+    );
+  }
 }
 
 /** The record's descriptor in an entry's manifest, or why the manifest is not an entry. */

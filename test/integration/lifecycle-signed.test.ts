@@ -4,15 +4,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PutBucketPolicyCommand, PutBucketWebsiteCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { RgwServer } from '../helpers/ceph-rgw.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
-import { listKeys, rgwTestsEnabled, startRgwBucket } from '../helpers/rgw-client.js';
+import { listKeys, rgwTestsEnabled } from '../helpers/rgw-client.js';
 import { explainRun, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 import { trixieTools, type TrixieTools } from '../helpers/trixie-tools.js';
-import { startWebsiteFront, type WebsiteFront } from '../helpers/website-front.js';
+import { startWebsiteBucket } from '../helpers/website-bucket.js';
+import type { WebsiteFront } from '../helpers/website-front.js';
 
 // Signatures follow their image through `alba container rm|gc`, on a distribution registry and on
 // an S3 static registry (Ceph RGW, read by cosign through its website behind nginx). Two signed
@@ -161,6 +162,12 @@ function scenario(dest: () => Destination): void {
       [...before.keys()].some((t) => t.endsWith('.att')),
       'attestations too',
     );
+    const ls = await runAlba(['container', 'ls', '-t', REPO, '--class', 'all', '--json', dest().target], {
+      env: { ...env, ...dest().env },
+    });
+    assert.equal(ls.status, 0, explainRun(ls));
+    const listed = (JSON.parse(ls.stdout) as { tag: string }[]).map((e) => e.tag).sort();
+    assert.deepEqual(listed, ['a1', 'a2', 'b1'], 'cosign tags are not listed as tags');
   });
 
   test('rm of a tag whose digest another tag still names: every signature and attestation stays; cosign verifies that image', async () => {
@@ -242,14 +249,7 @@ describe('signatures through rm and gc on an S3 static registry', s3Needs, () =>
   let target: string;
   let s3env: Record<string, string>;
   before(async () => {
-    ({ rgw, env: s3env, s3, target } = await startRgwBucket(work, BUCKET));
-    await s3.send(new PutBucketWebsiteCommand({ Bucket: BUCKET, WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } }));
-    const policy = {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }],
-    };
-    await s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify(policy) }));
-    front = await startWebsiteFront(rgw.url, rgw.websiteHost(BUCKET));
+    ({ rgw, env: s3env, s3, target, front } = await startWebsiteBucket(work, BUCKET));
   });
   after(async () => {
     await front?.close();

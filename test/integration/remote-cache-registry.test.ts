@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,9 +10,10 @@ import { MediaType } from '../../src/oci/media-types.js';
 import { entryTag, RECORD_MEDIA_TYPE } from '../../src/builder/remote-cache-registry.js';
 import type { LockFile } from '../../src/lock/lock-types.js';
 import { startFaultProxy, type FaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
-import { makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
+import type { FixtureProject } from '../helpers/fixture-distro.js';
+import { debsIn, digests, startFleet, type BuildJson } from '../helpers/remote-cache-fleet.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
-import { serveDir, type RepoServer } from '../helpers/repo-server.js';
+import type { RepoServer } from '../helpers/repo-server.js';
 import { explainRun, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -33,11 +34,6 @@ let lock: LockFile;
 let cacheUrl: string;
 let first: { index: string; manifests: string[] };
 let runners = 0;
-
-interface BuildJson {
-  index: { digest: string };
-  manifests: { digest: string }[];
-}
 
 interface Entry {
   tag: string;
@@ -62,16 +58,6 @@ async function runner(extra: string[], out = true): Promise<{ run: AlbaRun; json
     requests: proxy.requests.slice(seen),
     ...(run.status === 0 ? { json: JSON.parse(run.stdout) as BuildJson } : {}),
   };
-}
-
-function digests(json: BuildJson | undefined): { index: string; manifests: string[] } {
-  return { index: json?.index.digest ?? '', manifests: (json?.manifests ?? []).map((m) => m.digest) };
-}
-
-async function debsIn(cache: string): Promise<string[]> {
-  const names = await readdir(join(cache, 'blobs', 'sha256')).catch(() => [] as string[]);
-  const debs = new Set(Object.values(lock.archs).flatMap((ps) => ps.map((p) => p.sha256)));
-  return names.filter((n) => debs.has(n));
 }
 
 function client(repository: string): RegistryClient {
@@ -131,17 +117,7 @@ before(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.url);
   cacheUrl = `docker://${proxy.host}/${CACHE}`;
-  const repo = await makeFixtureDistro(join(work, 'repo'));
-  server = await serveDir(repo.dir);
-  project = await writeFixtureProject(join(work, 'project'), {
-    url: server.url,
-    keyring: repo.keyringPath,
-    name: 'test/fleet',
-    tag: '1.0',
-  });
-  const locked = await runAlba(['lock', project.recipe, '--cache', join(work, 'cache-lock')]);
-  assert.equal(locked.status, 0, explainRun(locked));
-  lock = JSON.parse(await readFile(project.lock, 'utf8')) as LockFile;
+  ({ server, project, lock } = await startFleet(work));
 });
 after(async () => {
   await server?.close();
@@ -171,7 +147,7 @@ test(
     const c = await runner(['--remote-cache', cacheUrl, '--remote-cache-mode', 'read']);
     assert.equal(c.run.status, 0, explainRun(c.run));
     assert.deepEqual(digests(c.json), first);
-    assert.deepEqual(await debsIn(c.cache), []);
+    assert.deepEqual(await debsIn(c.cache, lock), []);
   },
 );
 
@@ -251,7 +227,7 @@ test(
     assert.equal(again.run.status, 0, explainRun(again.run));
     assert.deepEqual(digests(again.json), first);
     assert.deepEqual(blobReads(again.requests, layers), [], 'layer bytes read from the cache');
-    assert.deepEqual(await debsIn(again.cache), []);
+    assert.deepEqual(await debsIn(again.cache, lock), []);
     assert.equal((await client('dest').manifestDigest('1.0')) ?? '', first.index);
   },
 );

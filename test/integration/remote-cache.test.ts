@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RgwBucket } from '../helpers/rgw-client.js';
 import { listKeys, rgwTestsEnabled, startRgwBucket } from '../helpers/rgw-client.js';
-import { makeFixtureDistro, writeFixtureProject, type FixtureProject } from '../helpers/fixture-distro.js';
-import { serveDir, type RepoServer } from '../helpers/repo-server.js';
+import type { FixtureProject } from '../helpers/fixture-distro.js';
+import { debsIn, digests, startFleet, type BuildJson } from '../helpers/remote-cache-fleet.js';
+import type { RepoServer } from '../helpers/repo-server.js';
 import { explainRun, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import type { LockFile } from '../../src/lock/lock-types.js';
 
@@ -26,11 +27,6 @@ let cacheUrl: string;
 let first: { index: string; manifests: string[] };
 let runners = 0;
 
-interface BuildJson {
-  index: { digest: string };
-  manifests: { digest: string }[];
-}
-
 /** One build as a fresh runner: an empty cache directory. */
 async function runner(
   extra: string[] = [],
@@ -42,17 +38,6 @@ async function runner(
   return { run, cache, ...(run.status === 0 ? { json: JSON.parse(run.stdout) as BuildJson } : {}) };
 }
 
-function digests(json: BuildJson | undefined): { index: string; manifests: string[] } {
-  return { index: json?.index.digest ?? '', manifests: (json?.manifests ?? []).map((m) => m.digest) };
-}
-
-/** The .debs of the lock found in a runner's cache. */
-async function debsIn(cache: string): Promise<string[]> {
-  const names = await readdir(join(cache, 'blobs', 'sha256')).catch(() => [] as string[]);
-  const debs = new Set(Object.values(lock.archs).flatMap((ps) => ps.map((p) => p.sha256)));
-  return names.filter((n) => debs.has(n));
-}
-
 async function getText(key: string): Promise<string> {
   const res = await rgw.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   return (await res.Body!.transformToString()) ?? '';
@@ -62,17 +47,7 @@ before(async () => {
   if (!enabled) return;
   rgw = await startRgwBucket(work, BUCKET);
   cacheUrl = rgw.target.replace(`s3://${BUCKET}?`, `s3://${BUCKET}/fleet?`);
-  const repo = await makeFixtureDistro(join(work, 'repo'));
-  server = await serveDir(repo.dir);
-  project = await writeFixtureProject(join(work, 'project'), {
-    url: server.url,
-    keyring: repo.keyringPath,
-    name: 'test/fleet',
-    tag: '1.0',
-  });
-  const locked = await runAlba(['lock', project.recipe, '--cache', join(work, 'cache-lock')]);
-  assert.equal(locked.status, 0, explainRun(locked));
-  lock = JSON.parse(await readFile(project.lock, 'utf8')) as LockFile;
+  ({ server, project, lock } = await startFleet(work));
 });
 after(async () => {
   await server?.close();
@@ -171,7 +146,7 @@ test(
     const d = await runner(['--remote-cache', cacheUrl, '--remote-cache-mode', 'read']);
     assert.equal(d.run.status, 0, explainRun(d.run));
     assert.deepEqual(digests(d.json), first);
-    assert.deepEqual(await debsIn(d.cache), []);
+    assert.deepEqual(await debsIn(d.cache, lock), []);
     assert.doesNotMatch(d.run.stderr, /warning/);
     const without = await runner();
     assert.notEqual(without.run.status, 0, 'without the remote cache the build needs the mirror');

@@ -5,11 +5,10 @@
  * in the same script; then the no-op re-push; then peak RSS of pushing a layer of 15 MB and of
  * 150 MB (flat memory means the same RSS).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { bigLayout } from '../test/helpers/big-layout.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { albaBin } from '../test/helpers/run-alba.js';
 import { startRegistry } from '../test/helpers/registry-server.js';
 import {
   BENCH_ARCHS,
@@ -23,6 +22,7 @@ import {
   requireGnuTime,
   type MeasuredRun,
 } from './util.js';
+import { alba, buildLayout, skopeoCopy, succeeded as ok } from './peers.js';
 
 const RUNS = 5;
 
@@ -31,49 +31,22 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'alba-bench-push-'));
   try {
     const { text } = await benchRecipe(BENCH_ARCHS, false);
-    const recipe = join(work, 'base.yaml');
-    await writeFile(recipe, text);
     const layout = join(work, 'layout');
-    const build = await measure(process.execPath, [
-      albaBin,
-      'build',
-      recipe,
-      '--mirror',
-      'apt',
-      '--cache',
-      join(work, 'cache'),
-      '--out',
-      layout,
-      '--json',
-    ]);
-    if (build.status !== 0) throw new Error(`build failed:\n${build.stderr}`);
+    await buildLayout(join(work, 'base.yaml'), text, join(work, 'cache'), layout);
     const tag = 'latest';
 
     const signKey = join(work, 'sign.pem');
     ok(await measure('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', signKey]));
-    const alba: MeasuredRun[] = [];
+    const albaRuns: MeasuredRun[] = [];
     const signed: MeasuredRun[] = [];
     const skopeo: MeasuredRun[] = [];
     const noop: MeasuredRun[] = [];
     /** `alba container push` of the layout to `host`, with `cache` (and `extra` options). */
-    const albaPush = async (host: string, cache: string, extra: string[] = []): Promise<MeasuredRun> =>
-      ok(
-        await measure(process.execPath, [
-          albaBin,
-          'container',
-          'push',
-          '--cache',
-          join(work, cache),
-          ...extra,
-          '-t',
-          `bench/base:${tag}`,
-          layout,
-          `docker://${host}`,
-        ]),
-      );
+    const albaPush = (host: string, cache: string, extra: string[] = []): Promise<MeasuredRun> =>
+      alba(['container', 'push', '--cache', join(work, cache), ...extra, '-t', `bench/base:${tag}`, layout, `docker://${host}`]);
     for (let i = 0; i < RUNS; i++) {
       const a = await startRegistry();
-      alba.push(await albaPush(a.host, `push-cache-${i}`));
+      albaRuns.push(await albaPush(a.host, `push-cache-${i}`));
       noop.push(await albaPush(a.host, `push-cache-${i}`));
       await a.close();
       // the same first push, signing the index and the 4 platforms and attesting their SBOMs (docs/trust.md)
@@ -81,17 +54,7 @@ async function main(): Promise<void> {
       signed.push(await albaPush(g.host, `signed-cache-${i}`, ['--sign-key', signKey]));
       await g.close();
       const s = await startRegistry();
-      skopeo.push(
-        ok(
-          await measure('skopeo', [
-            'copy',
-            '--all',
-            '--dest-tls-verify=false',
-            `oci:${layout}:${tag}`,
-            `docker://${s.host}/bench/base:${tag}`,
-          ]),
-        ),
-      );
+      skopeo.push(await skopeoCopy(layout, tag, s.host, 'bench/base'));
       await s.close();
     }
 
@@ -101,30 +64,18 @@ async function main(): Promise<void> {
       const r = await startRegistry();
       rss.push([
         mb,
-        ok(
-          await measure(process.execPath, [
-            albaBin,
-            'container',
-            'push',
-            '--cache',
-            join(work, `big-cache-${mb}`),
-            '-t',
-            'bench/big:1',
-            big,
-            `docker://${r.host}`,
-          ]),
-        ),
+        await alba(['container', 'push', '--cache', join(work, `big-cache-${mb}`), '-t', 'bench/big:1', big, `docker://${r.host}`]),
       ]);
       await r.close();
     }
 
     const m = (runs: MeasuredRun[]): number => median(runs.map((r) => r.wall));
-    const ratio = m(skopeo) / m(alba);
+    const ratio = m(skopeo) / m(albaRuns);
     const lines = [
       `push of recipes/base.yaml (${BENCH_ARCHS.join(', ')}) to a fresh local distribution 2.8 registry, ${RUNS} runs, medians`,
       '',
       ...markdownTable(caseHeader([]), [
-        caseCells('alba container push (first push)', alba, []),
+        caseCells('alba container push (first push)', albaRuns, []),
         caseCells('alba container push --sign-key (first push)', signed, []),
         caseCells('skopeo copy --all (first push)', skopeo, []),
         caseCells('alba no-op re-push', noop, []),
@@ -132,7 +83,7 @@ async function main(): Promise<void> {
       ]),
       '',
       `first push: skopeo / alba = ${ratio.toFixed(2)}× (target ≥ 1: ${ratio >= 1 ? 'met' : 'MISSED'})`,
-      `signing and attesting (index + ${BENCH_ARCHS.length} platforms, SPDX + CycloneDX each): +${fmt(m(signed) - m(alba))} s over the unsigned first push`,
+      `signing and attesting (index + ${BENCH_ARCHS.length} platforms, SPDX + CycloneDX each): +${fmt(m(signed) - m(albaRuns))} s over the unsigned first push`,
       `no-op re-push: ${fmt(m(noop))} s (target < 0.3 s: ${m(noop) < 0.3 ? 'met' : 'MISSED'}; Node start included)`,
       `RSS 15 MB vs 150 MB layer: ${rss.map(([, r]) => r.peakRssMb.toFixed(0)).join(' vs ')} MB`,
     ];
@@ -140,11 +91,6 @@ async function main(): Promise<void> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-}
-
-function ok(run: MeasuredRun): MeasuredRun {
-  if (run.status !== 0) throw new Error(`failed (status ${run.status}):\n${run.stderr}`);
-  return run;
 }
 
 await main();

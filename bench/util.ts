@@ -160,16 +160,16 @@ export interface BenchRecipe {
 }
 
 /**
- * recipes/base.yaml for `archs`. By default its `snapshot:`/`dist:` become one explicit snapshot source
+ * recipes/base.yaml (or another recipe `file` of recipes/) for `archs`. By default its `snapshot:`/`dist:` become one explicit snapshot source
  * of the `debian` archive with the suites the host apt source of that dist serves (bookworm,
  * bookworm-updates): the host mirror's bookworm-security indexes for armhf and i386 do not match its
  * InRelease (and by-hash is absent), so neither alba nor apt can use them. `withSecurity` keeps the
  * recipe's sources as written and uses every host apt source of the dist.
  */
-export async function benchRecipe(archs: readonly string[], withSecurity: boolean): Promise<BenchRecipe> {
-  const original = await readFile(join(repoRoot(), 'recipes', 'base.yaml'), 'utf8');
+export async function benchRecipe(archs: readonly string[], withSecurity: boolean, file = 'base.yaml'): Promise<BenchRecipe> {
+  const original = await readFile(join(repoRoot(), 'recipes', file), 'utf8');
   const { snapshot, dist } = parse(original) as { snapshot?: string; dist?: string };
-  if (snapshot === undefined || dist === undefined) throw new Error('recipes/base.yaml has no `snapshot:` and `dist:`');
+  if (snapshot === undefined || dist === undefined) throw new Error(`recipes/${file} has no \`snapshot:\` and \`dist:\``);
   const sources = await hostSources(snapshot, dist, withSecurity);
   const text = withArchs(`${original.replace(/^(snapshot|dist):.*\n/gm, '')}${sources.yaml}`, archs);
   return { text, sources };

@@ -4,7 +4,7 @@
  * the tags, so that no reader ever sees a manifest whose content is missing, or a tag before its image.
  */
 import { mergeAttachment } from '../oci/cosign.js';
-import { memoryBlob, type Blob, type ImageGraph, type ManifestNode } from '../oci/graph.js';
+import { memoryBlob, type Blob, type ImageGraph, type ManifestNode, type Referrer } from '../oci/graph.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { Sink, StoreOutcome } from './sink.js';
@@ -102,6 +102,15 @@ async function walk(
           mapLimit(graph.referrers, limit, (r) => sink.holdsComplete(r.manifest.descriptor)),
         ]);
     const missing = graph.referrers.filter((_, i) => referrersHeld[i] !== true);
+    // what may be stored, asked about at once (one wave of HEADs) while the blobs go
+    if (!rootHeld || missing.length > 0)
+      sink.prefetch?.({
+        blobs: [...(rootHeld ? [] : graph.images), ...missing].flatMap((n) => n.blobs.map((b) => b.descriptor)),
+        manifests: [
+          ...(rootHeld ? [] : [...graph.images.map((i) => i.manifest.descriptor), graph.root.descriptor]),
+          ...missing.map((r) => r.manifest.descriptor),
+        ],
+      });
     // every blob first (the images' and the referrers'), in one pool: nothing waits for a slow platform
     await store(
       'blob',
@@ -117,12 +126,17 @@ async function walk(
         graph.images.map((i) => ({ blob: i.manifest, platform: platformOf(i), held: rootHeld })),
         (b, held) => (held ? skip() : sink.putManifest(b)),
       );
-    await store('manifest', [{ blob: graph.root, held: rootHeld }], (b, held) => (held ? skip() : sink.putManifest(b)));
-    await store(
-      'referrer',
-      graph.referrers.map((r, i) => ({ blob: r.manifest, held: referrersHeld[i] === true })),
-      (b, held) => (held ? skip() : sink.putManifest(b)),
-    );
+    // the root, and beside it the referrers whose subject is already stored; then each referrer once its subject is
+    const heldReferrer = new Map(graph.referrers.map((r, i) => [r, referrersHeld[i] === true]));
+    for (const [i, wave] of referrerWaves(graph, rootIsImage).entries())
+      await Promise.all([
+        i === 0 ? store('manifest', [{ blob: graph.root, held: rootHeld }], (b, held) => (held ? skip() : sink.putManifest(b))) : undefined,
+        store(
+          'referrer',
+          wave.map((r) => ({ blob: r.manifest, held: heldReferrer.get(r) === true })),
+          (b, held) => (held ? skip() : sink.putManifest(b)),
+        ),
+      ]);
     // signatures and attestations once what they sign is stored (beside the referrers' links), before the tags: a tag never names an image its signature is not yet beside
     const settled = await Promise.allSettled([
       mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers)),
@@ -169,6 +183,29 @@ function platformOf(node: ManifestNode): Platform | undefined {
 function unique<T extends Owned>(items: readonly T[]): T[] {
   const seen = new Set<string>();
   return items.filter(({ blob }) => !seen.has(blob.descriptor.digest) && seen.add(blob.descriptor.digest) !== undefined);
+}
+
+/**
+ * The referrers in waves, each after the wave that stores its subject: the first wave goes beside
+ * the root (referrers of the platform manifests, stored before it), the next ones after the root
+ * (its referrers, then referrers of referrers); a subject the graph does not store comes last.
+ */
+function referrerWaves(graph: ImageGraph, rootIsImage: boolean): Referrer[][] {
+  const stored = new Set(rootIsImage ? [] : graph.images.map((i) => i.manifest.descriptor.digest));
+  const waves: Referrer[][] = [];
+  let left = [...graph.referrers];
+  while (left.length > 0) {
+    const wave = left.filter((r) => stored.has(r.subject.digest));
+    if (waves.length > 0 && wave.length === 0) {
+      waves.push(left);
+      break;
+    }
+    waves.push(wave);
+    if (waves.length === 1) stored.add(graph.root.descriptor.digest);
+    for (const r of wave) stored.add(r.manifest.descriptor.digest);
+    left = left.filter((r) => !wave.includes(r));
+  }
+  return waves.length === 0 ? [[]] : waves;
 }
 
 /** The referrer descriptors of each subject, in the graph's order. */

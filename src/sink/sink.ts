@@ -19,6 +19,12 @@ export interface Sink {
    * S3 sink writes children first): the walk then skips that part of the graph.
    */
   holdsComplete(descriptor: Descriptor): Promise<boolean>;
+  /**
+   * Told, once the walk knows the root is not held, of every blob and manifest it may store: a sink
+   * may start asking what it holds of them all at once (one wave of HEADs instead of one per store),
+   * and answer putBlob/putManifest from those answers (publish.ts).
+   */
+  prefetch?(nodes: { blobs: readonly Descriptor[]; manifests: readonly Descriptor[] }): void;
   /** Stores a config, layer or artifact blob. */
   putBlob(blob: Blob): Promise<StoreOutcome>;
   /** Stores a manifest or index by its digest; everything it references is already stored. */

@@ -13,6 +13,8 @@ import { RegistryError } from './registry-error.js';
 import { memoryBlob } from '../../oci/graph.js';
 import { AlbaError } from '../../errors.js';
 import { pushRecord } from './push-record.js';
+import { EMPTY_DESCRIPTOR } from '../../oci/manifest.js';
+import { Prefetched } from '../prefetch.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
@@ -49,7 +51,10 @@ export async function openRegistrySink(
   const client = new RegistryClient(ref, { ...options, push: true, mountFrom });
   await client.ping();
   let api: boolean | undefined;
+  let apiProbe: Promise<Descriptor[] | undefined> | undefined;
   const subjectsAnswered = new Set<string>();
+  const blobsHeld = new Prefetched((digest) => client.hasBlob(digest as Digest));
+  const manifestsHeld = new Prefetched((digest) => client.hasManifest(digest));
 
   /**
    * Lists `referrers` among the referrers of `subject`: nothing to do where the registry took the
@@ -62,13 +67,18 @@ export async function openRegistrySink(
       return;
     }
     for (let attempt = 0; ; attempt++) {
-      // A referrers tag that already lists them all settles it without asking for the API (a re-push).
+      // The referrers tag and (the first time) the referrers API asked at once; a tag that already
+      // lists them all settles it whatever the API says (a re-push).
+      const probe = api === undefined ? (apiProbe ??= client.referrersFromApi(subject.digest as Digest)) : undefined;
+      probe?.catch(() => undefined);
       let listed = await client.referrersTagEntries(subject.digest as Digest);
       const index = mergedReferrersIndex(listed, referrers);
       if (index === undefined) return;
       if (attempt === LINK_ATTEMPTS) break;
       if (api !== false) {
-        const fromApi = await client.referrersFromApi(subject.digest as Digest);
+        // the registry's answer for one subject tells whether it has the API; where it has, it
+        // indexed every referrer it took (each manifest PUT with a subject), so nothing is left to link
+        const fromApi = await (probe ?? client.referrersFromApi(subject.digest as Digest));
         if (fromApi !== undefined) {
           api = true;
           return;
@@ -100,9 +110,13 @@ export async function openRegistrySink(
     name: formatReference({ registry: ref.registry, repository: ref.repository }),
     referrersApi: () => api,
     holdsComplete: (d: Descriptor) => client.hasManifest(d.digest),
+    prefetch({ blobs, manifests }) {
+      blobsHeld.start(blobs.map((d) => d.digest));
+      manifestsHeld.start(manifests.map((d) => d.digest));
+    },
     async putBlob(blob: Blob): Promise<StoreOutcome> {
       const digest = blob.descriptor.digest as Digest;
-      if (await client.hasBlob(digest)) {
+      if (await blobsHeld.get(digest)) {
         options.mounts?.record(digest, ref.repository);
         return 'skipped';
       }
@@ -117,7 +131,7 @@ export async function openRegistrySink(
       return 'sent';
     },
     async putManifest(blob: Blob): Promise<StoreOutcome> {
-      if (await client.hasManifest(blob.descriptor.digest)) return 'skipped';
+      if (await manifestsHeld.get(blob.descriptor.digest)) return 'skipped';
       const subject = await client.putManifest(blob.descriptor.digest, blob);
       if (subject !== undefined) subjectsAnswered.add(subject);
       return 'sent';
@@ -128,9 +142,14 @@ export async function openRegistrySink(
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       if (tag === LEASE_TAG)
         throw new AlbaError('USAGE', `${tag} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
-      if ((await client.manifestDigest(tag).catch(() => undefined)) === root.descriptor.digest) return 'skipped';
+      // where the tag is and whether the record's empty blob is there, asked at once
+      const [current, emptyHeld] = await Promise.all([
+        client.manifestDigest(tag).catch(() => undefined),
+        client.hasBlob(EMPTY_DESCRIPTOR.digest as Digest).catch(() => false),
+      ]);
+      if (current === root.descriptor.digest) return 'skipped';
       const record = memoryBlob(pushRecord(root.descriptor, tag, new Date()));
-      await client.ensureEmptyBlob();
+      if (!emptyHeld) await client.ensureEmptyBlob();
       const subject = await client.putManifest(record.descriptor.digest, record);
       if (subject !== undefined) subjectsAnswered.add(subject);
       await link(root.descriptor, [record.descriptor]);

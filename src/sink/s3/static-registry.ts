@@ -14,6 +14,7 @@ import { mergedReferrersIndex, referrersTag } from '../../oci/referrers.js';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
+import { Prefetched } from '../prefetch.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { removalsSince } from '../../lifecycle/lease.js';
 import { updateTagList } from './json-document.js';
@@ -32,8 +33,9 @@ export async function openStaticRegistrySink(
   const key = (path: string): string => keyOf(target, `v2/${name}/${path}`);
   const tagged: string[] = [];
 
+  const held = new Prefetched((k) => store.head(k));
   const putOnce = async (k: string, blob: Blob, contentType: string): Promise<StoreOutcome> => {
-    const present = await store.head(k);
+    const present = await held.get(k);
     if (present !== undefined && present.size === blob.descriptor.size) return 'skipped';
     const streamed = options.onBytes === undefined ? blob : countedBlob(blob, options.onBytes);
     const body = blob.bytes ?? { open: () => streamed.open(), size: blob.descriptor.size };
@@ -46,6 +48,9 @@ export async function openStaticRegistrySink(
     async holdsComplete(d: Descriptor): Promise<boolean> {
       const info = await store.head(key(`manifests/${d.digest}`));
       return info !== undefined && info.size === d.size;
+    },
+    prefetch({ blobs, manifests }) {
+      held.start([...blobs.map((d) => key(`blobs/${d.digest}`)), ...manifests.map((d) => key(`manifests/${d.digest}`))]);
     },
     putBlob: (blob) => putOnce(key(`blobs/${blob.descriptor.digest}`), blob, 'application/octet-stream'),
     putManifest: (blob) => putOnce(key(`manifests/${blob.descriptor.digest}`), blob, blob.descriptor.mediaType),

@@ -177,9 +177,9 @@ export async function benchRecipe(archs: readonly string[], withSecurity: boolea
 
 /** The recipe text with its `archs:` line replaced. */
 export function withArchs(recipeText: string, archs: readonly string[]): string {
-  const replaced = recipeText.replace(/^archs:.*$/m, `archs: [${archs.join(', ')}]`);
-  if (replaced === recipeText) throw new Error('the recipe has no one-line `archs:` to replace');
-  return replaced;
+  // (a test of the match, not of a change: the recipe may already name these archs)
+  if (!/^archs:.*$/m.test(recipeText)) throw new Error('the recipe has no one-line `archs:` to replace');
+  return recipeText.replace(/^archs:.*$/m, `archs: [${archs.join(', ')}]`);
 }
 
 async function hostSources(snapshot: string, dist: string, withSecurity: boolean): Promise<BenchSources> {

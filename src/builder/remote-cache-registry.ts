@@ -15,6 +15,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { AlbaError } from '../errors.js';
 import { memoryBlob, type Blob } from '../oci/graph.js';
 import { digestHex, digestOf, type Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -53,7 +54,11 @@ export function registryBackend(client: CacheRegistryClient, ref: { registry: st
     whereRecord: (name) => `${where}:${entryTag(name)}`,
     whereBlob: (digest) => `${where}@${digest}`,
     async readRecord(name, max) {
-      const found = await client.manifestIfFound(entryTag(name));
+      const found = await client.manifestIfFound(entryTag(name)).catch((err: unknown) => {
+        // the registry answered, with something that is not a manifest alba reads
+        if (err instanceof AlbaError && (err.code === 'TOO_LARGE' || err.code === 'DIGEST_MISMATCH')) throw new RefusedEntry(err.message);
+        throw err;
+      });
       if (found === undefined) return undefined;
       const config = entryConfig(found.bytes);
       if (typeof config === 'string') throw new RefusedEntry(config);

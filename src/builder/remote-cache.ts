@@ -269,9 +269,11 @@ export class RemoteLayerCache {
         this.refused.add(name); // replaced by the local build's
         return this.refuse(this.backend.whereRecord(name), err.message);
       }
+      if (!this.down) {
+        this.report.warnings++;
+        this.log(`warning: remote cache unreachable (${(err as Error).message}): building without it`);
+      }
       this.down = true;
-      this.report.warnings++;
-      this.log(`warning: remote cache unreachable (${(err as Error).message}): building without it`);
       return false;
     }
     if (text === undefined) {

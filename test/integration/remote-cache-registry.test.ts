@@ -213,6 +213,29 @@ test(
 );
 
 test(
+  '--creds is for the push targets: the cache on another host, asking for credentials, never gets them',
+  { skip: !enabled },
+  async () => {
+    // the cache asks for Basic credentials: a client holding --creds for it would send them on the next request
+    proxy.fault = (q) =>
+      q.authorization === undefined ? { status: 401, headers: { 'www-authenticate': 'Basic realm="cache"' } } : undefined;
+    try {
+      const r = await runner(['--remote-cache', cacheUrl, '--push', `docker://${registry.host}/creds`, '--creds', 'pusher:s3cret'], false);
+      assert.equal(r.run.status, 0, explainRun(r.run));
+      assert.ok(r.requests.length > 0, 'the cache was not asked');
+      assert.deepEqual(
+        r.requests.filter((q) => q.authorization !== undefined).map((q) => `${q.method} ${q.path}`),
+        [],
+      );
+      assert.match(r.run.stderr, /warning: remote cache/);
+      assert.doesNotMatch(r.run.stderr + r.run.stdout, /s3cret/);
+    } finally {
+      proxy.fault = () => undefined;
+    }
+  },
+);
+
+test(
   'with the mirror closed and an empty disk: build --push from a warm cache to a registry holding the layers reads no layer byte and no .deb, and pushes the same digests',
   { skip: !enabled },
   async () => {

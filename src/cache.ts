@@ -4,14 +4,15 @@
  * - `indexes/`: parsed Packages indexes by SHA256 (debian/index-cache.ts);
  * - `layers/`: records of built package layers by their inputs (builder/layer-cache.ts);
  * - `resolutions/`: earlier resolutions by their inputs (lock/resolution-cache.ts);
- * - `mounts/`: which repositories of a registry hold which blobs (sink/registry/mount-hints.ts).
+ * - `mounts/`: which repositories of a registry hold which blobs (sink/registry/mount-hints.ts);
+ * - `builds/`: the stamp of each `alba build` command line's last build (cli/warm-build.ts).
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { removeStaleTemps } from './util/stale-temps.js';
 
 /** One area of the cache directory. */
-export type CacheArea = 'blobs' | 'indexes' | 'layers' | 'resolutions' | 'mounts';
+export type CacheArea = 'blobs' | 'indexes' | 'layers' | 'resolutions' | 'mounts' | 'builds';
 
 /** alba's cache root: `$XDG_CACHE_HOME/alba`, else `~/.cache/alba`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -28,6 +29,6 @@ export function cacheArea(cacheDir: string, area: CacheArea): string {
 export async function removeStaleCacheTemps(cacheDir: string): Promise<void> {
   await removeStaleTemps(join(cacheArea(cacheDir, 'blobs'), 'tmp'), () => true);
   await removeStaleTemps(cacheArea(cacheDir, 'indexes'), (name) => name.startsWith('.tmp-'));
-  for (const area of ['layers', 'resolutions', 'mounts'] as const)
+  for (const area of ['layers', 'resolutions', 'mounts', 'builds'] as const)
     await removeStaleTemps(cacheArea(cacheDir, area), (name) => name.endsWith('.tmp'));
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { findArch, type TargetArch } from '../debian/arch.js';
 import { sourceDateEpoch, type Epoch } from './epoch.js';
 import { assembleImage, type AssembledImage } from './image.js';
@@ -35,6 +36,7 @@ import type { Descriptor } from '../oci/types.js';
 import type { FetchTarget } from '../recipe/mirror.js';
 import type { LockFile, LockedPackage } from '../lock/lock-types.js';
 import type { Recipe } from '../recipe/types.js';
+import { StatIndex } from '../util/stat-index.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { version } from '../version.js';
 
@@ -88,6 +90,8 @@ export interface BuildResult {
   timings: { download: number; layers: number };
   /** With a remote cache in readwrite mode: its writes, under way (they never reject). */
   remoteCacheWrites?: Promise<void>;
+  /** The files besides recipe and lock the build read (the recipe's files of each arch, its additional CA files), with the SHA256 of what it read. */
+  inputs: { path: string; sha256: string }[];
 }
 
 /**
@@ -103,7 +107,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const archs = selectArchs(recipe, lock, options.archs);
   const epoch = sourceDateEpoch(recipe, lock, options.env ?? process.env);
   await removeStaleCacheTemps(options.cacheDir);
-  const store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
+  // cached layers and .debs whose stat is unchanged since they last hashed to their names are not read again
+  const verified = StatIndex.load(verifiedIndexPath(options.cacheDir));
+  const store = new BlobStore(cacheArea(options.cacheDir, 'blobs'), undefined, verified);
   const additionalCas = await readAdditionalCas(recipe.additionalCaCertificates ?? []);
 
   const unique = uniqueDebs(archs.flatMap((a) => lock.archs[a.name] ?? []));
@@ -177,6 +183,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const baseLayers = new Map<string, LayerBlob>();
   const images: AssembledImage[] = [];
   const sbomFacts: ImageSbomFacts[] = [];
+  const inputs = (recipe.additionalCaCertificates ?? []).flatMap((path, i) => {
+    const sha256 = additionalCas[i]?.sha256;
+    return sha256 === undefined ? [] : [{ path, sha256 }];
+  });
   for (const [i, { arch, packages, groups }] of plans.entries()) {
     const certificates = packages.find((p) => p.name === 'ca-certificates');
     const bundle =
@@ -205,6 +215,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       files.length === 0 && recipe.paths.length === 0
         ? undefined
         : await buildUserFilesLayer({ store, files, paths: recipe.paths, arch, sourceDateEpoch: epoch.seconds });
+    // (a file not found among those placed gets no SHA256: then no warm no-op is recorded, cli/warm-build.ts)
+    for (const f of files) inputs.push({ path: f.src, sha256: filesLayer?.files.find((p) => p.path === f.dst)?.sha256 ?? '' });
     const image = assembleImage(
       recipe,
       arch,
@@ -237,6 +249,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     });
   }
   const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations });
+  await verified.save();
   const layersTime = clock();
   // written while the caller publishes; it never fails the build (remote-cache.ts)
   const builtLayers = plans.flatMap((p) =>
@@ -280,8 +293,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     graph,
     epoch,
     timings: { download, layers: layersTime },
+    inputs,
     ...(remoteCacheWrites === undefined ? {} : { remoteCacheWrites }),
   };
+}
+
+/** The stat index of the blobs a build verified (the cache's and the --out layout's, by path). */
+export function verifiedIndexPath(cacheDir: string): string {
+  return join(cacheArea(cacheDir, 'builds'), 'verified.json');
 }
 
 function selectArchs(recipe: Recipe, lock: LockFile, wanted: string[] | undefined): TargetArch[] {

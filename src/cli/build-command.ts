@@ -4,7 +4,7 @@ import { AlbaError } from '../errors.js';
 import type { OutputFormat } from '../sink/build-output.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { given, indexCompressionOption, listOption, parseAnnotations, repeatable, stderrLog } from './args.js';
-import { printBuild, printBuildJson } from './build-report.js';
+import { buildJson, buildLines, printBuild, printBuildJson } from './build-report.js';
 import { BuildProgressLine } from './progress.js';
 import { checkPushOutputFlags, withPushOutputOptions, type PushOutputFlags } from './push-targets.js';
 import { registryAccess, withRegistryOptions, type RegistryFlagValues } from './registry-flags.js';
@@ -85,6 +85,15 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
     access: registryAccess(flags),
     lazy: flags.push !== undefined && flags.out === undefined,
   });
+  // a build the next run may answer without building (warm-build.ts): its inputs as the build is about to read them
+  const warm = (await import('./warm-build.js')).warmRequest();
+  const { lockPathFor } = await import('../lock/lock-file.js');
+  const before = warm === undefined ? undefined : (await import('./warm-build.js')).inputsBefore(warm, lockPathFor(resolve(recipePath)));
+  const warnings: string[] = [];
+  const log = (line: string): void => {
+    if (line.startsWith('warning:')) warnings.push(line);
+    stderrLog(line);
+  };
   const built = await buildRecipe(resolve(recipePath), {
     ...given('cacheDir', flags.cache),
     ...given('mirrors', flags.mirror),
@@ -94,7 +103,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
     indexCompression: indexCompressionOption('build', flags.indexCompression),
     onLockProgress: (p) => progress.lock(p),
     onProgress: (p) => progress.build(p),
-    log: stderrLog,
+    log,
     ...remote,
   }).finally(() => progress.clear());
   const { recipe } = built;
@@ -103,7 +112,16 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const outPath = resolve(flags.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
   const writeLayout = flags.push === undefined || flags.out !== undefined;
   const written = writeLayout
-    ? await writeOutput(built.graph, { format, out: outPath, tag: recipe.tag, repoTag: `${recipe.name}:${recipe.tag}`, log: stderrLog })
+    ? await writeOutput(built.graph, {
+        format,
+        out: outPath,
+        tag: recipe.tag,
+        repoTag: `${recipe.name}:${recipe.tag}`,
+        log: stderrLog,
+        statIndex: (await import('../builder/build.js')).verifiedIndexPath(
+          resolve(flags.cache ?? (await import('../cache.js')).defaultCacheDir()),
+        ),
+      })
     : [];
   const tags = [{ name: recipe.name, tag: recipe.tag }];
   const sign =
@@ -119,6 +137,22 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
           await import('./push-targets.js')
         ).pushTargets(built.graph, flags.push, tags, { ...flags, mountFrom: cacheMountFrom(remote.remoteCache, flags.push) }, sign);
   const report = { built, format, outPath: writeLayout ? outPath : undefined, written, pushed, writeMs: clock() };
+  if (
+    warm !== undefined &&
+    before !== undefined &&
+    format === 'oci' &&
+    pushed === undefined &&
+    !built.resolved &&
+    remote.remoteCache === undefined
+  )
+    await (
+      await import('./warm-build.js')
+    ).recordWarmBuild(warm, before, {
+      out: outPath,
+      lockPath: lockPathFor(resolve(recipePath)),
+      inputs: built.inputs,
+      report: { text: await buildLines(report), json: buildJson(report), warnings },
+    });
   if (flags.json === true) printBuildJson(report);
   else await printBuild(report);
 }

@@ -15,27 +15,39 @@ export interface BuildReport {
 }
 
 /** `--json`: one object with the index, each platform manifest, the layout or archives, the pushes and the timings. */
-export function printBuildJson({ built, format, outPath, written, pushed, writeMs }: BuildReport): void {
+export function printBuildJson(report: BuildReport): void {
+  out(JSON.stringify(buildJson(report)));
+}
+
+/** The object `--json` prints. */
+export function buildJson({ built, format, outPath, written, pushed, writeMs }: BuildReport): Record<string, unknown> {
   const manifests = built.images.map((i) => ({ platform: i.arch.name, digest: i.manifest.digest, size: i.manifest.size }));
   const where = outPath === undefined ? {} : format === 'oci' ? { layout: outPath } : { archives: written };
-  out(
-    JSON.stringify({
-      index: { digest: built.index.digest, size: built.index.size },
-      manifests,
-      ...where,
-      ...(pushed === undefined ? {} : { pushed: pushed[0]?.pinned, pushes: pushed.map((p) => p.pinned) }),
-      timings: { ...built.timings, write: writeMs },
-    }),
-  );
+  return {
+    index: { digest: built.index.digest, size: built.index.size },
+    manifests,
+    ...where,
+    ...(pushed === undefined ? {} : { pushed: pushed[0]?.pinned, pushes: pushed.map((p) => p.pinned) }),
+    timings: { ...built.timings, write: writeMs },
+  };
 }
 
 /** A line per platform (digest, layers, size, packages), the index, each file written and each pinned push. */
-export async function printBuild({ built, format, written, pushed }: BuildReport): Promise<void> {
+export async function printBuild(report: BuildReport): Promise<void> {
+  for (const line of await buildLines(report)) out(line);
+}
+
+/** The lines printBuild prints. */
+export async function buildLines({ built, format, written, pushed }: BuildReport): Promise<string[]> {
   const { archSlug } = await import('../debian/arch.js');
-  for (const i of built.images)
-    out(`${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatBytes(i.size)}  ${i.packages} packages`);
-  out(`index    ${built.index.digest}`);
-  for (const file of written)
-    out(`wrote ${file} (${format}, tag ${built.recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`);
-  for (const p of pushed ?? []) out(p.pinned);
+  return [
+    ...built.images.map(
+      (i) => `${archSlug(i.arch).padEnd(8)} ${i.manifest.digest}  ${i.layers} layers  ${formatBytes(i.size)}  ${i.packages} packages`,
+    ),
+    `index    ${built.index.digest}`,
+    ...written.map(
+      (file) => `wrote ${file} (${format}, tag ${built.recipe.tag}, SOURCE_DATE_EPOCH ${built.epoch.seconds} from ${built.epoch.from})`,
+    ),
+    ...(pushed ?? []).map((p) => p.pinned),
+  ];
 }

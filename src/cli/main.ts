@@ -11,6 +11,8 @@ async function main(args: string[]): Promise<number> {
     process.stdout.write(`${(await import('../version.js')).version}\n`);
     return 0;
   }
+  // `alba build` with nothing changed since its last run: answered from its stamp (warm-build.ts)
+  if (argv[0] === 'build' && (await import('./warm-build.js')).tryWarmBuild(argv)) return 0;
   const [{ CommanderError }, { program }] = await Promise.all([import('commander'), import('./program.js')]);
   const root = program();
   if (argv.length === 0) {

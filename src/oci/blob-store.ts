@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError } from '../errors.js';
 import { HashingStream, digestHex, parseDigest, type Digest } from './digest.js';
+import type { StatIndex } from '../util/stat-index.js';
 import { parseManifestJson } from './manifest-json.js';
 import type { Descriptor } from './types.js';
 import { MediaType } from './media-types.js';
@@ -37,6 +38,8 @@ export class BlobStore {
     readonly root: string,
     /** Where blobs are written before their rename (default `<root>/tmp`; on the same filesystem). */
     private readonly tempDir = join(root, 'tmp'),
+    /** verify(): a blob whose stat is the one recorded when it last hashed to its name is not read again (util/stat-index.ts). */
+    private readonly verified?: StatIndex,
   ) {}
 
   /** Path of a blob in the store (it may not exist). */
@@ -96,6 +99,18 @@ export class BlobStore {
 
   /** True when the stored blob is there and its bytes still hash to its name (a disk error or a tool may have changed them). */
   async verify(digest: Digest): Promise<boolean> {
+    const path = this.path(digest);
+    const at = Date.now();
+    const before = this.verified === undefined ? undefined : await stat(path, { bigint: true }).catch(() => undefined);
+    if (before !== undefined && this.verified?.trusts(path, digest, before) === true) return true;
+    const ok = await this.hashes(digest);
+    if (before !== undefined && ok) this.verified?.note(path, digest, before, at);
+    if (!ok) this.verified?.forget(path);
+    return ok;
+  }
+
+  /** True when the blob's bytes hash to its name (read whole). */
+  private async hashes(digest: Digest): Promise<boolean> {
     const hash = createHash('sha256');
     // one reused buffer, large reads: each read is a round trip through libuv's thread pool
     const buffer = Buffer.allocUnsafe(VERIFY_READ_BYTES);

@@ -17,6 +17,8 @@ export interface OutputOptions {
   /** docker-archive: the `NAME:TAG` its `RepoTags` lists. */
   repoTag?: string;
   log?: (line: string) => void;
+  /** oci: the stat index of the blobs verified (see openLayoutSink). */
+  statIndex?: string;
 }
 
 /**
@@ -27,7 +29,12 @@ export interface OutputOptions {
 export async function writeOutput(graph: ImageGraph, options: OutputOptions): Promise<string[]> {
   const { format, out, tag } = options;
   if (format === 'oci') {
-    await publish(graph, await openLayoutSink({ dir: out, ...(options.log === undefined ? {} : { log: options.log }) }), [tag]);
+    const sink = await openLayoutSink({
+      dir: out,
+      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(options.statIndex === undefined ? {} : { statIndex: options.statIndex }),
+    });
+    await publish(graph, sink, [tag]);
     return [out];
   }
   if (format === 'oci-archive') {

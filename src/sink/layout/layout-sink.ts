@@ -25,6 +25,7 @@ import { Annotation, parseManifestJson } from '../../oci/manifest-json.js';
 import type { Descriptor } from '../../oci/types.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { acquirePathLock } from '../../util/path-lock.js';
+import { StatIndex } from '../../util/stat-index.js';
 import { removeStaleTemps } from '../../util/stale-temps.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { layoutRefs } from './layout-refs.js';
@@ -35,6 +36,8 @@ export interface LayoutSinkOptions {
   dir: string;
   /** Told when the sink waits for another writer of the same path. */
   log?: (line: string) => void;
+  /** A stat index file (util/stat-index.ts): a blob the previous layout holds, unchanged since it last hashed to its name, is not read again. */
+  statIndex?: string;
 }
 
 /**
@@ -73,7 +76,8 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
     );
     const root = inPlace ? target : staging;
     const temps = `${staging}.tmp`;
-    const blobs = new BlobStore(join(root, 'blobs'), temps);
+    const verified = options.statIndex === undefined || !inPlace ? undefined : StatIndex.load(options.statIndex);
+    const blobs = new BlobStore(join(root, 'blobs'), temps, verified);
     await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
     const before = inPlace ? new Set(await readdir(join(target, 'blobs', 'sha256')).catch(() => [] as string[])) : new Set<string>();
     const kept = new Set<string>();
@@ -128,6 +132,7 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
           }
           await writeLayoutFiles(target, index, files);
           await removeUnused(target, kept, files);
+          await verified?.save();
         } finally {
           await rm(staging, { recursive: true, force: true });
           await rm(temps, { recursive: true, force: true });

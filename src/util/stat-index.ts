@@ -1,0 +1,102 @@
+/**
+ * A stat index, like git's: for a file whose bytes were hashed, its size, inode, mtime and ctime
+ * (nanoseconds) and when that stat was taken. A file whose stat is still the recorded one has the
+ * recorded bytes, and need not be hashed again, unless it was changed less than RACY_MS before the
+ * stat was taken: a second change in the same clock tick could keep every field (racy-git), so
+ * such a record is not trusted. ctime cannot be set by a program: a file written and given back its
+ * old mtime still differs.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, type BigIntStats } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** A file changed less than this before its stat was taken is not trusted by its stat. */
+export const RACY_MS = 2000;
+/** Records kept in an index file at most (the most recently taken). */
+const MAX_RECORDS = 20_000;
+
+/** A file's stat when it was hashed. */
+export interface StatRecord {
+  size: number;
+  ino: string;
+  mtimeNs: string;
+  ctimeNs: string;
+  /** When the stat was taken (ms since the epoch). */
+  at: number;
+}
+
+/** The record of a stat taken at `at`. */
+export function statRecord(s: BigIntStats, at: number): StatRecord {
+  return { size: Number(s.size), ino: String(s.ino), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), at };
+}
+
+/** True when `s` is the recorded stat and the record is not racy: the file holds the bytes it held. */
+export function unchangedSince(r: StatRecord, s: BigIntStats): boolean {
+  return (
+    s.isFile() &&
+    Number(s.size) === r.size &&
+    String(s.ino) === r.ino &&
+    String(s.mtimeNs) === r.mtimeNs &&
+    String(s.ctimeNs) === r.ctimeNs &&
+    Number(s.ctimeNs / 1_000_000n) < r.at - RACY_MS
+  );
+}
+
+/** Files known to hash to a digest, by path, kept in one JSON file. */
+export class StatIndex {
+  private changed = false;
+
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly records: Map<string, StatRecord & { digest: string }>,
+  ) {}
+
+  /** The index kept in `file` (empty when it is missing or unreadable); without a file, one for this process only. */
+  static load(file?: string): StatIndex {
+    const records = new Map<string, StatRecord & { digest: string }>();
+    if (file !== undefined) {
+      try {
+        const parsed = JSON.parse(readFileSync(file, 'utf8')) as { records?: [string, StatRecord & { digest: string }][] };
+        for (const [path, r] of parsed.records ?? []) if (typeof r?.digest === 'string') records.set(path, r);
+      } catch {
+        // no index yet, or a damaged one: every file is hashed again
+      }
+    }
+    return new StatIndex(file, records);
+  }
+
+  /** True when `path` (stat `s` now) was recorded with `digest` and has not changed since. */
+  trusts(path: string, digest: string, s: BigIntStats): boolean {
+    const r = this.records.get(path);
+    return r !== undefined && r.digest === digest && unchangedSince(r, s);
+  }
+
+  /** Records that `path`, with stat `s` taken at `at` (before its bytes were read), hashes to `digest`. */
+  note(path: string, digest: string, s: BigIntStats, at: number): void {
+    this.records.set(path, { ...statRecord(s, at), digest });
+    this.changed = true;
+  }
+
+  /** Forgets `path` (removed, or found corrupt). */
+  forget(path: string): void {
+    this.changed = this.records.delete(path) || this.changed;
+  }
+
+  /** Writes the index file when something was recorded (atomically; a failure only costs hashing next time). */
+  async save(): Promise<void> {
+    if (this.file === undefined || !this.changed) return;
+    const records = [...this.records].sort((a, b) => b[1].at - a[1].at).slice(0, MAX_RECORDS);
+    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(dirname(this.file), { recursive: true });
+      await writeFile(tmp, JSON.stringify({ records }));
+      await rename(tmp, this.file);
+      this.changed = false;
+    } catch {
+      // next time the files are hashed again
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { damageInPlace } from '../helpers/damage.js';
+import { after, describe, test } from 'node:test';
+import { BlobStore } from '../../src/oci/blob-store.js';
+import type { Digest } from '../../src/oci/digest.js';
+import { RACY_MS, StatIndex } from '../../src/util/stat-index.js';
+
+const work = await mkdtemp(join(tmpdir(), 'alba-stat-index-'));
+after(() => rm(work, { recursive: true, force: true }));
+
+/** An mtime damageInPlace() can give back exactly (Date keeps milliseconds only). */
+const WHOLE_SECOND = 1_700_000_000;
+const big = (path: string) => statSync(path, { bigint: true });
+/** A stat "taken" long after the file's last change: not racy. */
+const later = (): number => Date.now() + RACY_MS + 10_000;
+
+describe('StatIndex', () => {
+  test('trusts an unchanged file, not a racy record, another digest or a file written again with its old mtime', async () => {
+    const file = join(work, 'a');
+    await writeFile(file, 'hello');
+    await utimes(file, WHOLE_SECOND, WHOLE_SECOND); // so that damageInPlace() gives back the very same mtime
+    const index = StatIndex.load();
+    index.note(file, 'sha256:x', big(file), Date.now());
+    assert.equal(index.trusts(file, 'sha256:x', big(file)), false, 'changed within RACY_MS of the stat: hashed again');
+    index.note(file, 'sha256:x', big(file), later());
+    assert.equal(index.trusts(file, 'sha256:x', big(file)), true);
+    assert.equal(index.trusts(file, 'sha256:y', big(file)), false);
+    await damageInPlace(file);
+    assert.equal(index.trusts(file, 'sha256:x', big(file)), false, 'same size and mtime, but the ctime moved');
+  });
+
+  test('is kept in its file', async () => {
+    const file = join(work, 'b');
+    await writeFile(file, 'bytes');
+    const path = join(work, 'idx', 'verified.json');
+    const index = StatIndex.load(path);
+    index.note(file, 'sha256:b', big(file), later());
+    await index.save();
+    assert.equal(StatIndex.load(path).trusts(file, 'sha256:b', big(file)), true);
+    await writeFile(path, '{garbage');
+    assert.equal(StatIndex.load(path).trusts(file, 'sha256:b', big(file)), false);
+  });
+});
+
+describe('BlobStore.verify with a stat index', () => {
+  test('a blob damaged after it was recorded is hashed and found corrupt', async () => {
+    const root = join(work, 'store');
+    await mkdir(join(root, 'sha256'), { recursive: true });
+    const bytes = Buffer.from('a layer, say');
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const index = StatIndex.load();
+    const store = new BlobStore(root, undefined, index);
+    await writeFile(store.path(digest), bytes);
+    await utimes(store.path(digest), WHOLE_SECOND, WHOLE_SECOND);
+    assert.equal(await store.verify(digest), true);
+    // as a later run would see it: recorded long after its last change
+    index.note(store.path(digest), digest, big(store.path(digest)), later());
+    assert.equal(await store.verify(digest), true);
+    await damageInPlace(store.path(digest));
+    assert.equal(await store.verify(digest), false);
+    assert.equal(await store.verify(digest), false, 'and it stays corrupt');
+  });
+});

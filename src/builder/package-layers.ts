@@ -9,6 +9,9 @@ import { planLayerGroups } from './layer-plan.js';
 import type { Recipe } from '../recipe/types.js';
 import { userFilesFor } from './user-files.js';
 
+/** Package layers built at once: each is a pipeline of an xz process, the main thread (tar) and a zlib thread, so a few keep both cores busy. */
+const LAYERS_AT_ONCE = 3;
+
 /** One arch's packages and how they are grouped into layers. */
 export interface ArchLayerPlan {
   arch: TargetArch;
@@ -54,9 +57,11 @@ export async function buildPackageLayers(
   const contents = new Map<string, DebContent>();
   const { onLayer, ...shared } = debs;
   let done = 0;
+  // the largest first (by .deb bytes): a big layer started last would run alone at the end, on one core
+  const bytes = (group: LockedPackage[]): number => group.reduce((n, p) => n + p.size, 0);
   await mapLimit(
-    [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
-    3,
+    [...groups.entries()].sort(([a, ga], [b, gb]) => bytes(gb) - bytes(ga) || (a < b ? -1 : 1)),
+    LAYERS_AT_ONCE,
     async ([key, group]) => {
       const layer = await packagesLayer(store, cacheDir, {
         debs: group.map((p) => ({

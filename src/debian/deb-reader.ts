@@ -34,6 +34,8 @@ export interface DataTar {
 }
 
 const AR_MAGIC = '!<arch>\n';
+/** data.tar members are read in chunks of this size (createReadStream's default is 64 KiB). */
+const DATA_READ_BYTES = 512 * 1024;
 const HEADER_SIZE = 60;
 const MEMBER_COMPRESSION: Record<string, Compression> = { '': 'none', '.xz': 'xz', '.gz': 'gz', '.zst': 'zst' };
 const INVALID_HINT = 'the .deb is corrupt or not a Debian package; delete it from the cache and fetch it again';
@@ -116,7 +118,12 @@ export async function readControl(debPath: string, what: string = basename(debPa
 export async function openDataTar(debPath: string, what: string = basename(debPath)): Promise<DataTar> {
   const member = await findMember(debPath, 'data.tar', what);
   if (member.size === 0) throw invalid(what, `its ${member.name} member is empty (0 bytes), as dpkg-deb would say`);
-  const raw: Readable = createReadStream(debPath, { start: member.offset, end: member.offset + member.size - 1 });
+  // large reads: each is a round trip through libuv's thread pool, which the layer's gzip keeps busy
+  const raw: Readable = createReadStream(debPath, {
+    start: member.offset,
+    end: member.offset + member.size - 1,
+    highWaterMark: DATA_READ_BYTES,
+  });
   const stream = pipelineCb(
     raw,
     decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }),

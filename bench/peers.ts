@@ -2,7 +2,7 @@
  * What several benchmarks share beyond bench/util.ts: a checked run, the benchmark layout (a
  * recipe built once), and the peers alba is measured against, each one call: `node -e 0`,
  * `skopeo copy --all`, `aws s3 sync` of the same objects, `mmdebstrap --variant=extract` per arch
- * of a lock, `apt-get update` with a private state. Used by bench/push.ts, bench/s3.ts,
+ * of a lock. Used by bench/push.ts, bench/s3.ts,
  * bench/table.ts and bench/curve.ts.
  */
 import { copyFile, mkdir, readFile, writeFile, rm } from 'node:fs/promises';
@@ -123,26 +123,4 @@ export async function mmdebstrapLock(lock: LockFile, archs: readonly string[], a
     sample.peakRssMb = Math.max(sample.peakRssMb, run.peakRssMb);
   }
   return sample;
-}
-
-/** `apt-get update` of `archs` from `aptLines` only, the lists under a fresh private `dir` (cold). */
-export async function aptGetUpdate(dir: string, archs: readonly string[], aptLines: readonly string[]): Promise<MeasuredRun> {
-  const debian = archs.map((a) => archOf(a).debian);
-  await mkdir(join(dir, 'parts'), { recursive: true });
-  for (const sub of ['lists/partial', 'cache/archives/partial']) await mkdir(join(dir, sub), { recursive: true });
-  await writeFile(join(dir, 'sources.list'), `${aptLines.join('\n')}\n`);
-  const set = {
-    'APT::Architecture': debian[0] ?? 'amd64',
-    'APT::Architectures': debian.join(','),
-    'Dir::Etc::SourceList': join(dir, 'sources.list'),
-    'Dir::Etc::SourceParts': join(dir, 'parts'),
-    'Dir::State::Lists': join(dir, 'lists'),
-    'Dir::Cache': join(dir, 'cache'),
-    'Dir::State::status': '/dev/null',
-    'APT::Sandbox::User': 'root', // the private dirs are root's, mode 0700
-  };
-  return succeeded(
-    await measure('apt-get', ['-q', ...Object.entries(set).flatMap(([k, v]) => ['-o', `${k}=${v}`]), 'update']),
-    'apt-get update',
-  );
 }

@@ -14,31 +14,33 @@
  * gathers the alba runs of the other rows. The image: recipes/base.yaml for amd64, arm64, arm/v7,
  * 386 from the host's bookworm mirror (bench/util.ts benchRecipe).
  *
- * The cases of bench/build.ts, bench/lock.ts and bench/startup.ts are scripts without exported
- * functions; the thin cases here (one `alba …` run each, through bench/peers.ts) stand in for them.
+ * The cold rows come from bench/build.ts (coldBuildRows) and bench/lock.ts (coldLockRow), which run
+ * alba and the peer in turn themselves (with this checkout's alba). bench/startup.ts exports no
+ * case: the warm and no-op rows are thin cases here (one `alba …` run each, through bench/peers.ts).
  */
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import type { LockFile } from '../src/lock/lock-types.js';
 import { startRegistry } from '../test/helpers/registry-server.js';
 import { startRgw } from '../test/helpers/ceph-rgw.js';
-import { archOf, BENCH_ARCHS, benchRecipe, markdownTable, median, requireGnuTime, type BenchRecipe, type MeasuredRun } from './util.js';
 import {
-  alba,
-  aptGetUpdate,
-  awsSync,
-  benchAlbaBin,
-  buildLayout,
-  mmdebstrapLock,
-  nodeStart,
-  objectTree,
-  s3ClientFor,
-  skopeoCopy,
-} from './peers.js';
+  archOf,
+  BENCH_ARCHS,
+  benchRecipe,
+  markdownTable,
+  median,
+  requireGnuTime,
+  type BenchRecipe,
+  type MeasuredRun,
+  type Sample,
+} from './util.js';
+import { alba, awsSync, benchAlbaBin, buildLayout, nodeStart, objectTree, s3ClientFor, skopeoCopy } from './peers.js';
+import { coldBuildRows } from './build.js';
+import { coldLockRow } from './lock.js';
+import type { RatioRow } from './rows.js';
 
 const ROWS = ['push', 's3', 'warm', 'cold', 'lock'] as const;
 type RowGroup = (typeof ROWS)[number];
@@ -170,15 +172,26 @@ async function s3Rows(ctx: Context): Promise<Row[]> {
     const noop: Runs = [];
     const node: Runs = [];
     const sync: Runs = [];
+    const bare: Runs = [];
     await alternate(
       RUNS,
       async (i) => {
-        await client.send(new CreateBucketCommand({ Bucket: `alba-${i}` }));
-        const push = (): Promise<MeasuredRun> =>
-          alba(['container', 'push', '-t', 'bench/base:latest', layout, `s3://alba-${i}?endpoint=${rgw.url}&s3ForcePathStyle=true`]);
-        first.push(await push());
-        noop.push(await push());
+        const push = (bucket: string, extra: string[] = []): Promise<MeasuredRun> =>
+          alba([
+            'container',
+            'push',
+            ...extra,
+            '-t',
+            'bench/base:latest',
+            layout,
+            `s3://${bucket}?endpoint=${rgw.url}&s3ForcePathStyle=true`,
+          ]);
+        for (const b of [`alba-${i}`, `bare-${i}`]) await client.send(new CreateBucketCommand({ Bucket: b }));
+        first.push(await push(`alba-${i}`));
+        noop.push(await push(`alba-${i}`));
         node.push(await nodeStart());
+        // without the download pages, which the sync does not write (docs/s3.md)
+        bare.push(await push(`bare-${i}`, ['--no-pages']));
       },
       async (i) => {
         await client.send(new CreateBucketCommand({ Bucket: `sync-${i}` }));
@@ -189,6 +202,7 @@ async function s3Rows(ctx: Context): Promise<Row[]> {
     ctx.rss.push.push(...first, ...noop);
     return [
       fasterRow(`first push of the same to RGW (${tree.objects} objects)`, first, '`aws s3 sync` of the same objects', sync, 1.5),
+      fasterRow('… the same, `--no-pages`', bare, '`aws s3 sync` of the same objects', sync, 1.5),
       startupRow('no-op re-push (S3)', noop, node, 2),
     ];
   } finally {
@@ -236,55 +250,27 @@ async function warmRows(ctx: Context): Promise<Row[]> {
   return [startupRow('warm build, nothing changed', warm, node, 1.5), startupRow('warm build, new static binary', newBinary, node2, 2)];
 }
 
-/** The `layers` stage seconds of an `alba build --json` run. */
-function layersOf(run: MeasuredRun): number {
-  return (JSON.parse(run.stdout) as { timings: { layers: number } }).timings.layers;
+/** An issue row bench/build.ts or bench/lock.ts measured (alba and its peer in turn), as a row of this table. */
+function fromRatioRow(r: RatioRow, note = ''): Row {
+  return fasterRow(r.name, r.alba, `${r.peer.name}`, r.peer.samples, r.target, note);
 }
 
 async function coldRows(ctx: Context): Promise<Row[]> {
-  const recipe = join(ctx.work, 'cold.yaml');
-  const lockPath = join(ctx.work, 'cold.lock.json');
-  await writeFile(recipe, ctx.bench.text);
-  const build = (cache: string): Promise<MeasuredRun> =>
-    alba(['build', recipe, '--mirror', 'apt', '--cache', join(ctx.work, cache), '--out', join(ctx.work, 'cold-out'), '--json']);
-  const noLock: MeasuredRun[] = [];
-  const locked: MeasuredRun[] = [];
-  const peer: Runs = [];
-  // alba build writes no lock: `alba lock` writes it once (not timed), and it is moved aside for the runs without one
-  await alba(['lock', recipe, '--mirror', 'apt', '--cache', join(ctx.work, 'cold-lock-cache'), '--update', '--json']);
-  const lock = JSON.parse(await readFile(lockPath, 'utf8')) as LockFile;
-  await alternate(
-    RUNS,
-    async (i) => {
-      await rename(lockPath, `${lockPath}.aside`);
-      noLock.push(await build(`cold-nolock-${i}`).finally(() => rename(`${lockPath}.aside`, lockPath)));
-      locked.push(await build(`cold-locked-${i}`));
-    },
-    async () => void peer.push(await mmdebstrapLock(lock, BENCH_ARCHS, ctx.bench.sources.aptLines, ctx.work)),
-  );
-  ctx.rss.resolving.push(...noLock);
-  ctx.rss.locked.push(...locked);
-  ctx.rss.mmdebstrap.push(...peer);
-  const layers = median(locked.map(layersOf));
+  const rows = await coldBuildRows({ runs: RUNS });
+  ctx.rss.resolving.push(...rows.noLock.alba);
+  ctx.rss.locked.push(...rows.locked.alba);
+  ctx.rss.mmdebstrap.push(...rows.noLock.peer.samples);
+  const layers = rows.locked.alba.flatMap((x) => (x as Sample<{ layers?: number }>).timings?.layers ?? []);
   return [
-    fasterRow('cold build without a lock', noLock, 'mmdebstrap', peer, 5),
-    fasterRow('cold build from a lock', locked, 'mmdebstrap', peer, 8, ` (layers ${layers.toFixed(2)} s of it)`),
+    fromRatioRow(rows.noLock),
+    fromRatioRow(rows.locked, layers.length === 0 ? '' : ` (layers ${median(layers).toFixed(2)} s of it)`),
   ];
 }
 
 async function lockRows(ctx: Context): Promise<Row[]> {
-  const recipe = join(ctx.work, 'lock.yaml');
-  await writeFile(recipe, ctx.bench.text);
-  const cold: Runs = [];
-  const apt: Runs = [];
-  await alternate(
-    RUNS,
-    async (i) =>
-      void cold.push(await alba(['lock', recipe, '--mirror', 'apt', '--cache', join(ctx.work, `lock-cache-${i}`), '--update', '--json'])),
-    async (i) => void apt.push(await aptGetUpdate(join(ctx.work, `apt-${i}`), BENCH_ARCHS, ctx.bench.sources.aptLines)),
-  );
-  ctx.rss.resolving.push(...cold);
-  return [fasterRow(`cold \`alba lock\`, ${BENCH_ARCHS.length} archs`, cold, '`apt-get update`, same sources', apt, 4)];
+  const { row } = await coldLockRow({ runs: RUNS });
+  ctx.rss.resolving.push(...row.alba);
+  return [fromRatioRow(row)];
 }
 
 function rssRow(ctx: Context): Row {

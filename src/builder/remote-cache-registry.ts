@@ -4,7 +4,8 @@
  *
  * Each entry is one small image manifest tagged `alba-v1-<sha256 hex of the key>` (a valid tag
  * whatever the key): its config is the record (the JSON `{key, record}` the core checks, media type
- * RECORD_MEDIA_TYPE) and its one layer the layer blob, so the registry's garbage collection keeps
+ * RECORD_MEDIA_TYPE; a small one also embedded as the descriptor's `data`, checked alike, so a read
+ * takes one request) and its one layer the layer blob, so the registry's garbage collection keeps
  * both as long as the tag is there. A manifest is accepted by the registry only once its blobs are
  * stored, so a record is never visible before its layer; two runners writing one entry write the
  * same manifest. Reads go through the client's checks (a manifest or blob must hash to its digest);
@@ -28,6 +29,8 @@ export const RECORD_MEDIA_TYPE = 'application/vnd.alba.remote-cache.record.v1+js
 /** The artifactType of an entry's manifest. */
 export const ENTRY_ARTIFACT_TYPE = 'application/vnd.alba.remote-cache.entry.v1';
 
+/** Records up to this size are also embedded in their manifest (base64, under the registries' 4 MiB manifest limit). */
+const MAX_EMBEDDED = 512 * 1024;
 /** Tries of one entry's write. */
 const WRITE_ATTEMPTS = 3;
 
@@ -63,6 +66,13 @@ export function registryBackend(client: CacheRegistryClient, ref: { registry: st
       const config = entryConfig(found.bytes);
       if (typeof config === 'string') throw new RefusedEntry(config);
       if (config.size > max) throw new RefusedEntry(`its record has ${config.size} bytes, more than the ${max} read`);
+      if (config.data !== undefined) {
+        // embedded (one request instead of two), held to the descriptor as a fetched blob is
+        const bytes = Buffer.from(config.data, 'base64');
+        if (bytes.length !== config.size || digestOf(bytes) !== config.digest)
+          throw new RefusedEntry('its embedded record does not match its descriptor');
+        return bytes;
+      }
       return client.blob(config).catch((err: unknown) => {
         // the registry answered, but not with the record's bytes
         throw new RefusedEntry((err as Error).message);
@@ -96,13 +106,15 @@ export function registryBackend(client: CacheRegistryClient, ref: { registry: st
       bytes: record,
       descriptor: { mediaType: RECORD_MEDIA_TYPE, digest: digestOf(record), size: record.length },
     });
+    // a small record also rides in the manifest (the descriptor's `data`): a reader needs one request, not two
+    const embedded = record.length <= MAX_EMBEDDED ? { data: record.toString('base64') } : {};
     if (!(await client.hasBlob(config.descriptor.digest as Digest))) await client.uploadBlob(config);
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.manifest,
         artifactType: ENTRY_ARTIFACT_TYPE,
-        config: config.descriptor,
+        config: { ...config.descriptor, ...embedded },
         layers: [layerDescriptor],
       }),
     );
@@ -114,8 +126,8 @@ export function registryBackend(client: CacheRegistryClient, ref: { registry: st
 }
 
 /** The record's descriptor in an entry's manifest, or why the manifest is not an entry. */
-function entryConfig(bytes: Buffer): Pick<Descriptor, 'digest' | 'size'> | string {
-  let manifest: { config?: { mediaType?: unknown; digest?: unknown; size?: unknown } };
+function entryConfig(bytes: Buffer): (Pick<Descriptor, 'digest' | 'size'> & { data?: string }) | string {
+  let manifest: { config?: { mediaType?: unknown; digest?: unknown; size?: unknown; data?: unknown } };
   try {
     manifest = JSON.parse(bytes.toString('utf8')) as typeof manifest;
   } catch {
@@ -127,8 +139,13 @@ function entryConfig(bytes: Buffer): Pick<Descriptor, 'digest' | 'size'> | strin
     typeof config.digest !== 'string' ||
     !/^sha256:[0-9a-f]{64}$/.test(config.digest) ||
     !Number.isSafeInteger(config.size) ||
-    (config.size as number) < 0
+    (config.size as number) < 0 ||
+    (config.data !== undefined && typeof config.data !== 'string')
   )
     return 'its manifest is not an alba remote cache entry';
-  return { digest: config.digest as Digest, size: config.size as number };
+  return {
+    digest: config.digest as Digest,
+    size: config.size as number,
+    ...(typeof config.data === 'string' ? { data: config.data } : {}),
+  };
 }

@@ -190,7 +190,7 @@ export class RemoteLayerCache {
    */
   async fill(store: BlobStore, cacheDir: string, wants: readonly LayerWant[]): Promise<Set<string>> {
     const held = new Set<string>();
-    await mapLimit(uniqueWants(wants), 8, async ([name, want]) => {
+    await mapLimit(uniqueWants(wants), 16, async ([name, want]) => {
       const local = await readLayerRecord(layerRecordPath(cacheDir, name), want.packages.length === 1);
       if (local !== undefined && (await store.has(local.digest))) return void held.add(name);
       if (this.down) return;

@@ -173,8 +173,18 @@ test(
   { skip: !enabled },
   async () => {
     const all = (await entries()).filter((e) => typeof e.record.record.control === 'string');
-    const [victim, donor, broken, garbage] = all;
-    assert.ok(victim !== undefined && donor !== undefined && broken !== undefined && garbage !== undefined);
+    const [victim, donor, broken, garbage, forged] = all;
+    assert.ok(victim !== undefined && donor !== undefined && broken !== undefined && garbage !== undefined && forged !== undefined);
+    // forged: the embedded record (one request) is another record than the descriptor names
+    const genuine = JSON.parse(forged.manifest.toString('utf8')) as { config: { data?: string } };
+    assert.equal(typeof genuine.config.data, 'string', 'small records ride in their manifest');
+    const lie = Buffer.from(
+      JSON.stringify({ key: forged.record.key, record: { ...forged.record.record, diffId: donor.record.record.diffId } }),
+    );
+    await putManifestBytes(
+      forged.tag,
+      Buffer.from(JSON.stringify({ ...genuine, config: { ...genuine.config, data: lie.toString('base64') } })),
+    );
     // hostile: the victim's key over another package's record (a valid layer, the wrong package)
     await putEntry(victim.tag, { key: victim.record.key, record: donor.record.record }, donor.layer);
     // garbage: an image manifest whose config is not a record
@@ -203,12 +213,17 @@ test(
         new RegExp(`warning: remote cache: .*${garbage.tag}.* refused \\(its manifest is not an alba remote cache entry`),
       );
       assert.match(c.run.stderr, new RegExp(`warning: remote cache: .*${broken.layer.digest}.* refused \\(`));
+      assert.match(
+        c.run.stderr,
+        new RegExp(`warning: remote cache: .*${forged.tag}.* refused \\(its embedded record does not match its descriptor`),
+      );
     } finally {
       proxy.fault = () => undefined;
     }
     const after = new Map((await entries()).map((e) => [e.tag, e.manifest] as const));
     assert.ok(after.get(victim.tag)?.equals(victim.manifest), 'the hostile record was not replaced by the good one');
     assert.ok(after.get(garbage.tag)?.equals(garbage.manifest), 'the garbage entry was not replaced');
+    assert.ok(after.get(forged.tag)?.equals(forged.manifest), 'the forged entry was not replaced');
   },
 );
 

@@ -1,7 +1,7 @@
 /**
  * Start-up cost of the CLI: wall time of `node -e 0`, `alba --version` and
  * `alba container push --help`, run N times each (default 30, interleaved so that a busy machine
- * slows all three alike), median and min in milliseconds. `node dist/bench/startup.js [N] [OTHER_BIN]`:
+ * slows all three alike), median and min in milliseconds, and each median over `node -e 0`'s. `node dist/bench/startup.js [N] [OTHER_BIN]`:
  * with OTHER_BIN (another checkout's bin/alba.js, e.g. before a change), its two commands run interleaved too.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,8 +25,9 @@ for (let i = 0; i < runs; i++) {
     times.get(name)?.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
 }
+const node = median(times.get('node -e 0') ?? []);
 const rows = cases.map(([name]) => {
   const t = times.get(name) ?? [];
-  return [name, median(t).toFixed(1), Math.min(...t).toFixed(1)];
+  return [name, median(t).toFixed(1), Math.min(...t).toFixed(1), `${(median(t) / node).toFixed(2)}×`];
 });
-for (const line of markdownTable(['command', 'median ms', 'min ms'], rows)) console.log(line);
+for (const line of markdownTable(['command', 'median ms', 'min ms', '× `node -e 0` (same run)'], rows)) console.log(line);

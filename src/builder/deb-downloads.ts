@@ -7,7 +7,7 @@ import type { Digest } from '../oci/digest.js';
 import type { FetchTarget } from '../recipe/mirror.js';
 import type { Recipe } from '../recipe/types.js';
 import { sourceDateEpoch } from './epoch.js';
-import { packagesLayer } from './layer-cache.js';
+import { layerRecordName, layerRecordPath, packagesLayer, readLayerRecord } from './layer-cache.js';
 import { describePackage, packageLayerBudget, planArchLayers } from './package-layers.js';
 import { Slots } from '../util/slots.js';
 
@@ -80,20 +80,26 @@ export class BuildPrefetch {
   private async layer(group: LockedPackage[], sourceDateEpoch: number): Promise<void> {
     const downloaded = await Promise.all(group.map((p) => this.debs.get(p.sha256) ?? Promise.resolve(undefined)));
     const digests = group.map((p) => `sha256:${p.sha256}` as Digest);
+    const { caCertificates } = this.options.recipe;
+    const debs = group.map((p, i) => ({
+      debPath: this.store.path(digests[i]!),
+      debSha256: p.sha256,
+      packageName: p.name,
+      what: describePackage(p),
+    }));
+    // already built (a warm cache): build() checks that layer; hashing it here too would read every cached layer twice
+    const record = layerRecordPath(this.options.cacheDir, layerRecordName({ debs, sourceDateEpoch, caCertificates }));
+    const recorded = await readLayerRecord(record, group.length === 1);
+    if (recorded !== undefined && (await this.store.has(recorded.digest))) return;
     // a download that failed is build()'s to meet again and report
     if (!(await Promise.all(digests.map((d) => this.store.has(d)))).every(Boolean)) return;
     await this.building
       .run(() =>
         packagesLayer(this.store, this.options.cacheDir, {
-          debs: group.map((p, i) => ({
-            debPath: this.store.path(digests[i]!),
-            debSha256: p.sha256,
-            packageName: p.name,
-            what: describePackage(p),
-          })),
+          debs,
           sourceDateEpoch,
           fresh: new Set(group.filter((_, i) => downloaded[i] === true).map((p) => p.sha256)),
-          caCertificates: this.options.recipe.caCertificates,
+          caCertificates,
           refetch: async () => undefined,
           log: this.options.log,
         }),

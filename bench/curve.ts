@@ -128,6 +128,11 @@ async function main(): Promise<void> {
           c.peer.push(sample);
         }
         cases.push(c);
+        // each case as it ends, so that a long run that is stopped still tells what it measured
+        process.stderr.write(
+          `bench/curve: ${size} ${c.packages} packages × ${archs.length}: cold ${wall(c.cold).toFixed(2)} s ${rss(c.cold).toFixed(0)} MB, ` +
+            `warm ${wall(c.warm).toFixed(2)} s ${rss(c.warm).toFixed(0)} MB${c.peer.length === 0 ? '' : `, mmdebstrap ${wall(c.peer).toFixed(2)} s`}\n`,
+        );
       }
     }
   } finally {

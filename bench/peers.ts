@@ -68,7 +68,8 @@ export function s3ClientFor(rgw: { url: string; accessKey: string; secretKey: st
   });
 }
 
-const AWS = '/usr/bin/aws';
+/** The AWS CLI, from PATH (or ALBA_BENCH_AWS). */
+const AWS = process.env.ALBA_BENCH_AWS ?? 'aws';
 
 /** `aws s3 sync` of `dir` into `bucket` at `endpoint` (the S3 environment must be set). */
 export async function awsSync(endpoint: string, dir: string, bucket: string): Promise<MeasuredRun> {

@@ -68,10 +68,19 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     );
   }
   let verified: ReadonlySet<string> | undefined;
+  const resolving = lock === undefined;
+  const prefetch = new BuildPrefetch({
+    recipe,
+    cacheDir,
+    targets,
+    log,
+    onProgress: options.onProgress,
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  const wanted = options.archs?.map((a) => findArch(a.trim())?.name);
+  const selected = (name: string): boolean => wanted === undefined || wanted.includes(name);
   if (lock === undefined) {
     log(`no lock file (${lockPath ?? 'none given'}): resolving now; run \`alba lock\` to pin the packages`);
-    const prefetch = new BuildPrefetch({ recipe, cacheDir, targets, log, ...(options.env === undefined ? {} : { env: options.env }) });
-    const wanted = options.archs?.map((a) => findArch(a.trim())?.name);
     lock = (
       await lockRecipe(recipe, {
         targets,
@@ -82,10 +91,14 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
         ...(options.onLockProgress === undefined ? {} : { onProgress: options.onLockProgress }),
         onArchResolved: (name, packages, releases) => {
           const arch = recipe.archs.find((a) => a.name === name);
-          if (arch !== undefined && (wanted === undefined || wanted.includes(name))) prefetch.add(arch, packages, releases);
+          if (arch !== undefined && selected(name)) prefetch.add(arch, packages, releases);
         },
       })
     ).lock;
+    verified = await prefetch.finish();
+  } else if (options.remoteCache === undefined) {
+    // from a lock: every arch's downloads and layers at once, as when resolving (the remote cache, when there is one, is asked first by build())
+    for (const arch of recipe.archs) if (selected(arch.name)) prefetch.add(arch, lock.archs[arch.name] ?? [], lock.releases);
     verified = await prefetch.finish();
   }
   const result = await build({
@@ -101,5 +114,5 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     ...(verified === undefined ? {} : { verified }),
     ...(options.remoteCache === undefined ? {} : { remoteCache: options.remoteCache }),
   });
-  return { ...result, recipe, lock, resolved: verified !== undefined };
+  return { ...result, recipe, lock, resolved: resolving };
 }

@@ -10,6 +10,7 @@ import { sourceDateEpoch } from './epoch.js';
 import { layerRecordName, layerRecordPath, packagesLayer, readLayerRecord } from './layer-cache.js';
 import { describePackage, packageLayerBudget, planArchLayers } from './package-layers.js';
 import { Slots } from '../util/slots.js';
+import type { BuildProgress } from './build.js';
 
 /** Maps a locked package to the URL of the repository it is fetched from (a mirror, or its own). */
 export function fetchBaseUrls(targets: readonly FetchTarget[]): (p: LockedPackage) => string {
@@ -29,6 +30,8 @@ export interface PrefetchOptions {
   targets: readonly FetchTarget[];
   env?: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** Told as each .deb is in the cache and each layer is done, as build() tells its own stages. */
+  onProgress?: ((progress: BuildProgress) => void) | undefined;
 }
 
 /**
@@ -45,6 +48,7 @@ export class BuildPrefetch {
   private readonly layers = new Map<string, Promise<void>>();
   /** Layers built at once: as build() does, so that memory stays where build() keeps it. */
   private readonly building = new Slots(2);
+  private readonly count = { debs: 0, bytes: 0, totalBytes: 0, layers: 0 };
 
   constructor(private readonly options: PrefetchOptions) {
     this.store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
@@ -54,7 +58,11 @@ export class BuildPrefetch {
   /** Starts the work of one resolved arch. */
   add(arch: TargetArch, packages: LockedPackage[], releases: LockedRelease[]): void {
     const { recipe } = this.options;
-    for (const p of packages) if (!this.debs.has(p.sha256)) this.debs.set(p.sha256, this.download(p));
+    for (const p of packages) {
+      if (this.debs.has(p.sha256)) continue;
+      this.count.totalBytes += p.size;
+      this.debs.set(p.sha256, this.download(p));
+    }
     const epoch = sourceDateEpoch(recipe, { releases }, this.options.env ?? process.env).seconds;
     for (const group of planArchLayers(arch, packages, packageLayerBudget(recipe, arch)).groups) {
       const key = group.map((p) => p.sha256).join(' ');
@@ -71,13 +79,35 @@ export class BuildPrefetch {
   }
 
   private download(p: LockedPackage): Promise<boolean> {
+    const { count, options } = this;
     return downloadDebs([debDownload(p, this.fetchBase)], { store: this.store }).then(
-      ([got]) => got !== undefined && !got.cached,
+      ([got]) => {
+        count.bytes += p.size;
+        count.debs += 1;
+        if (got !== undefined && !got.cached) options.log(`fetched ${describePackage(p)}`);
+        options.onProgress?.({
+          stage: 'download',
+          done: count.debs,
+          total: this.debs.size,
+          bytes: count.bytes,
+          totalBytes: count.totalBytes,
+        });
+        return got !== undefined && !got.cached;
+      },
       () => false,
     );
   }
 
+  private layerDone(): void {
+    this.options.onProgress?.({ stage: 'layers', done: ++this.count.layers, total: this.layers.size });
+  }
+
   private async layer(group: LockedPackage[], sourceDateEpoch: number): Promise<void> {
+    await this.buildLayer(group, sourceDateEpoch);
+    this.layerDone();
+  }
+
+  private async buildLayer(group: LockedPackage[], sourceDateEpoch: number): Promise<void> {
     const downloaded = await Promise.all(group.map((p) => this.debs.get(p.sha256) ?? Promise.resolve(undefined)));
     const digests = group.map((p) => `sha256:${p.sha256}` as Digest);
     const { caCertificates } = this.options.recipe;

@@ -19,6 +19,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import type { LockFile } from '../src/lock/lock-types.js';
 import { repoRoot } from '../test/helpers/repo-root.js';
 import { BENCH_ARCHS, benchRecipe, markdownTable, median, requireGnuTime, type Sample } from './util.js';
@@ -56,7 +57,7 @@ const archSets = values.archs.split(',').map((x) => {
 const REPS = Math.max(1, Number(values.reps));
 
 /** One measured case. */
-interface Case {
+export interface Case {
   size: Size;
   archs: readonly string[];
   /** Packages per arch in the lock (the largest arch's count). */
@@ -102,8 +103,12 @@ async function main(): Promise<void> {
         for (let rep = 0; rep < REPS; rep++) {
           process.stderr.write(`bench/curve: ${size}, ${archs.length} arch(s), rep ${rep + 1}/${REPS}\n`);
           const cache = join(work, `cache-${size}-${archs.length}-${rep}`);
+          // one more try after a failure: a mirror that stops answering once must not cost the whole curve
           const build = async (): Promise<Sample> =>
-            alba(['build', recipe, '--mirror', 'apt', '--cache', cache, '--out', join(work, 'out'), '--json']);
+            alba(['build', recipe, '--mirror', 'apt', '--cache', cache, '--out', join(work, 'out'), '--json']).catch((err: unknown) => {
+              process.stderr.write(`bench/curve: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}; once more\n`);
+              return alba(['build', recipe, '--mirror', 'apt', '--cache', cache, '--out', join(work, 'out'), '--json']);
+            });
           const lockPath = join(work, `curve-${size}-${archs.length}.lock.json`);
           await rm(lockPath, { force: true });
           c.cold.push(await build());
@@ -131,7 +136,7 @@ async function main(): Promise<void> {
         // each case as it ends, so that a long run that is stopped still tells what it measured
         process.stderr.write(
           `bench/curve: ${size} ${c.packages} packages × ${archs.length}: cold ${wall(c.cold).toFixed(2)} s ${rss(c.cold).toFixed(0)} MB, ` +
-            `warm ${wall(c.warm).toFixed(2)} s ${rss(c.warm).toFixed(0)} MB${c.peer.length === 0 ? '' : `, mmdebstrap ${wall(c.peer).toFixed(2)} s`}\n`,
+            `warm ${wall(c.warm).toFixed(2)} s ${rss(c.warm).toFixed(0)} MB${c.peer.length === 0 ? '' : `, mmdebstrap ${wall(c.peer).toFixed(2)} s ${rss(c.peer).toFixed(0)} MB`}\n`,
         );
       }
     }
@@ -147,7 +152,7 @@ async function main(): Promise<void> {
 }
 
 /** The table, then the two checks. */
-function report(cases: readonly Case[]): string[] {
+export function report(cases: readonly Case[]): string[] {
   const first = [...cases].sort((a, b) => units(a) - units(b))[0];
   const ratio = (c: Case, samples: readonly Sample[]): string =>
     c.peer.length === 0 ? '–' : `${(wall(c.peer) / wall(samples)).toFixed(2)}×`;
@@ -198,7 +203,7 @@ function report(cases: readonly Case[]): string[] {
 }
 
 /** A two-panel plot (seconds, peak RSS) against packages × archs: alba cold, alba warm, mmdebstrap. */
-function svg(cases: readonly Case[]): string {
+export function svg(cases: readonly Case[]): string {
   const W = 720;
   const H = 300;
   const pad = { l: 56, r: 16, t: 28, b: 44 };
@@ -213,7 +218,9 @@ function svg(cases: readonly Case[]): string {
       : []),
   ];
   const panel = (x0: number, title: string, value: (s: (typeof series)[number], c: Case) => number, limit?: number): string => {
-    const values = series.flatMap((s) => cases.filter((c) => s.name !== 'mmdebstrap' || c.peer.length > 0).map((c) => value(s, c)));
+    const values = series
+      .flatMap((s) => cases.filter((c) => s.name !== 'mmdebstrap' || c.peer.length > 0).map((c) => value(s, c)))
+      .filter(Number.isFinite);
     const yMax = Math.max(limit ?? 0, ...values) * 1.1;
     const px = (x: number): number => x0 + (x / xMax) * panelW;
     const py = (y: number): number => H - pad.b - (y / yMax) * (H - pad.t - pad.b);
@@ -242,7 +249,8 @@ function svg(cases: readonly Case[]): string {
         .filter((c) => s.name !== 'mmdebstrap' || c.peer.length > 0)
         .map((c) => [units(c), value(s, c)] as const)
         .sort((a, b) => a[0] - b[0]);
-      for (const [x, y] of points) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+      for (const [x, y] of points.filter(([, y]) => Number.isFinite(y)))
+        parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
     }
     return parts.join('\n');
   };
@@ -263,4 +271,4 @@ function svg(cases: readonly Case[]): string {
   ].join('\n');
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

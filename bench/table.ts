@@ -75,7 +75,7 @@ function fasterRow(name: string, albaRuns: Runs, peerName: string, peerRuns: Run
     alba: `${s(m(albaRuns))}${note}`,
     peer: `${peerName} ${s(m(peerRuns))}`,
     ratio: `${ratio.toFixed(2)}×${ratio < 1 ? ' (slower)' : ''}`,
-    target: `≥ ${atLeast}× faster than ${peerName.split(' ')[0]}`,
+    target: `≥ ${atLeast}× faster than ${peerName.replace(/`/g, '').split(' ')[0]}`,
     met: ratio >= atLeast,
   };
 }

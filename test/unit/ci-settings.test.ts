@@ -79,7 +79,7 @@ describe('the proxy of the environment', () => {
   };
   test('per scheme, lowercase first, no fallback from one scheme to the other', () => {
     assert.equal(proxyFor(new URL('https://ghcr.io/v2/'), env)?.origin, 'http://proxy.corp:3128');
-    assert.equal(proxyFor(new URL('http://deb.debian.org/debian'), env)?.origin, 'http://proxy.corp:8080');
+    assert.equal(proxyFor(new URL('http://mirror.example/debian'), env)?.origin, 'http://proxy.corp:8080');
     assert.equal(proxyFor(new URL('https://ghcr.io/'), { HTTP_PROXY: 'http://p:1' }), undefined);
     assert.equal(proxyFor(new URL('https://ghcr.io/'), { HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:1' })?.host, 'lower');
   });

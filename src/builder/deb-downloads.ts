@@ -119,7 +119,7 @@ export class BuildPrefetch {
     }));
     // already built (a warm cache): build() checks that layer; hashing it here too would read every cached layer twice
     const record = layerRecordPath(this.options.cacheDir, layerRecordName({ debs, sourceDateEpoch, caCertificates }));
-    const recorded = await readLayerRecord(record, group.length === 1);
+    const recorded = await readLayerRecord(record, group.length);
     if (recorded !== undefined && (await this.store.has(recorded.digest))) return;
     // a download that failed is build()'s to meet again and report
     if (!(await Promise.all(digests.map((d) => this.store.has(d)))).every(Boolean)) return;

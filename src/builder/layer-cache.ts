@@ -58,10 +58,9 @@ interface GroupRecord extends LayerBlob {
  * are captured for the CA bundle.
  */
 export async function packagesLayer(store: BlobStore, cacheDir: string, req: PackagesLayerRequest): Promise<DebsLayer> {
-  const single = req.debs.length === 1;
   const bundleOnly = req.caCertificates === 'bundle' && req.debs.some((d) => d.packageName === 'ca-certificates');
   const recordPath = layerRecordPath(cacheDir, layerRecordName(req));
-  const cached = await readLayerRecord(recordPath, single);
+  const cached = await readLayerRecord(recordPath, req.debs.length);
   if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) {
     if (await store.verify(cached.digest)) return cached;
     req.log(
@@ -146,21 +145,10 @@ export function layerRecordPath(cacheDir: string, name: string): string {
   return join(cacheArea(cacheDir, 'layers'), name);
 }
 
-/** The recorded layer, or undefined when there is no record or it cannot be read (the layer is then rebuilt). */
-export async function readLayerRecord(path: string, single: boolean): Promise<DebsLayer | undefined> {
-  try {
-    const record = JSON.parse(await readFile(path, 'utf8')) as SingleRecord | GroupRecord;
-    const contents = single ? [record as SingleRecord] : (record as GroupRecord).packages;
-    return {
-      digest: parseDigest(record.digest),
-      diffId: parseDigest(record.diffId),
-      size: record.size,
-      mediaType: record.mediaType,
-      packages: contents.map(fromCached),
-    };
-  } catch {
-    return undefined;
-  }
+/** The recorded layer of `count` packages, or undefined when there is no record or it is not one (the layer is then rebuilt). */
+export async function readLayerRecord(path: string, count: number): Promise<DebsLayer | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseLayerRecord(text, count);
 }
 
 function toSingleRecord(layer: DebsLayer): SingleRecord {

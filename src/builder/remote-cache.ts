@@ -191,7 +191,7 @@ export class RemoteLayerCache {
   async fill(store: BlobStore, cacheDir: string, wants: readonly LayerWant[]): Promise<Set<string>> {
     const held = new Set<string>();
     await mapLimit(uniqueWants(wants), 16, async ([name, want]) => {
-      const local = await readLayerRecord(layerRecordPath(cacheDir, name), want.packages.length === 1);
+      const local = await readLayerRecord(layerRecordPath(cacheDir, name), want.packages.length);
       if (local !== undefined && (await store.has(local.digest))) return void held.add(name);
       if (this.down) return;
       if (await this.fetch(store, cacheDir, name, want)) held.add(name);

@@ -205,7 +205,7 @@ export async function coldBuildRuns(work: string, recipe: string, aptLines: read
 
 /** One `alba build --json` of the recipe with this cache, under GNU time. */
 async function albaBuild(recipe: string, cache: string, out: string): Promise<BuildSample> {
-  const run = await measure(process.execPath, [albaBin, 'build', recipe, '--mirror', 'apt', '--cache', cache, '--out', out, '--json']);
+  const run = await measure(albaBin, ['build', recipe, '--mirror', 'apt', '--cache', cache, '--out', out, '--json']);
   if (run.status !== 0) throw new Error(`alba build ${recipe} failed (status ${run.status}):\n${run.stderr}`);
   const { timings } = JSON.parse(run.stdout) as { timings: BuildTimings };
   return { wall: run.wall, peakRssMb: run.peakRssMb, timings };

@@ -22,9 +22,9 @@ export function succeeded(run: MeasuredRun, what = 'run'): MeasuredRun {
 /** The alba measured: this checkout's, or ALBA_BENCH_BIN (another checkout's bin/alba.js, e.g. before a change). */
 export const benchAlbaBin = process.env.ALBA_BENCH_BIN ?? albaBin;
 
-/** `alba ARGS…` under GNU time, checked. */
+/** `alba ARGS…` under GNU time, checked; the bin is run as a user runs it (its `#!` line's node options included). */
 export async function alba(args: readonly string[], what = `alba ${args[0] ?? ''}`): Promise<MeasuredRun> {
-  return succeeded(await measure(process.execPath, [benchAlbaBin, ...args]), what);
+  return succeeded(await measure(benchAlbaBin, args), what);
 }
 
 /** `alba build RECIPE --mirror apt --cache CACHE --out OUT --json` (the recipe's text is written to `recipe` first). */

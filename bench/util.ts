@@ -216,7 +216,7 @@ export interface LockRun extends Sample<LockTimings> {
 
 /** `alba lock RECIPE --mirror apt --cache CACHE --update --json`, under GNU time; throws when it fails. */
 export async function albaLock(recipe: string, cache: string): Promise<LockRun> {
-  const run = await measure(process.execPath, [albaBin, 'lock', recipe, '--mirror', 'apt', '--cache', cache, '--update', '--json']);
+  const run = await measure(albaBin, ['lock', recipe, '--mirror', 'apt', '--cache', cache, '--update', '--json']);
   if (run.status !== 0) throw new Error(`alba lock ${recipe} failed (status ${run.status}):\n${run.stderr}`);
   const out = JSON.parse(run.stdout) as { lock: string; timings: LockTimings; resolutionCached: boolean };
   return { wall: run.wall, peakRssMb: run.peakRssMb, timings: out.timings, lockPath: out.lock, resolutionCached: out.resolutionCached };

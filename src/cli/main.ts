@@ -36,4 +36,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(141);
 });
 
-process.exitCode = await main(process.argv.slice(2));
+// Ends now rather than when the event loop drains: the connection pools' sockets and the heap's
+// teardown cost 50-150 ms after the work is done. stdout and stderr are written synchronously
+// (files, pipes and terminals on Linux), and every write alba makes is awaited before main() returns.
+process.exit(await main(process.argv.slice(2)));

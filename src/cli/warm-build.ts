@@ -15,7 +15,7 @@
  * - outputs: every file of the layout (index.json, oci-layout, each blob, the loose SBOMs) and
  *   the listing of each of its directories.
  * A file whose stat is unchanged is taken as unchanged (util/stat-index.ts), unless it was changed
- * less than RACY_MS before it was recorded (a change in the same clock tick could keep its stat): that one, and one
+ * less than racyMs() before it was recorded (a change in the same clock tick could keep its stat): that one, and one
  * whose stat changed but not its size, is hashed again and compared. Anything else (a missing
  * stamp, another key, a changed input, a changed, missing or extra output file, what a killed run
  * left beside --out or in the cache's temp area) runs the build, which repairs the layout, clears
@@ -277,9 +277,10 @@ function aptFiles(request: WarmRequest): string[] {
   return [join(APT_ROOT, 'sources.list'), ...names.sort().map((n) => join(dir, n))];
 }
 
-/** alba's own version and code: the name, size and mtime of every file of the compiled CLI's tree. */
+/** alba's own version and code: the name, size and mtime of every file of the running CLI's tree (dist/src, or the bundle's dist/alba). */
 function codeIdentity(): string {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = basename(here) === 'cli' ? dirname(here) : here;
   const hash = createHash('sha256');
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {

@@ -220,9 +220,13 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** undici, loaded by the first request (a build whose inputs are all cached makes none). */
+/**
+ * undici, loaded by the first request (a build whose inputs are all cached makes none). Its
+ * `default` is the CommonJS module.exports, both from Node and from the bundle (esbuild gives a
+ * dynamically imported CommonJS chunk no named exports).
+ */
 let undiciModule: Promise<Undici> | undefined;
-const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici').then((m) => m.default));
 
 /** What alba uses of undici. */
 interface Undici {

@@ -1,7 +1,7 @@
 /**
  * A stat index, like git's: for a file whose bytes were hashed, its size, inode, mtime and ctime
  * (nanoseconds) and when that stat was taken. A file whose stat is still the recorded one has the
- * recorded bytes, and need not be hashed again, unless it was changed less than RACY_MS before the
+ * recorded bytes, and need not be hashed again, unless it was changed less than racyMs() before the
  * stat was taken: a second change in the same clock tick could keep every field (racy-git), so
  * such a record is not trusted. ctime cannot be set by a program: a file written and given back its
  * old mtime still differs.
@@ -11,8 +11,22 @@ import { readFileSync, type BigIntStats } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** A file changed less than this before its stat was taken is not trusted by its stat. */
+/**
+ * A file changed less than this before its stat was taken is not trusted by its stat, on a file
+ * system whose times are whole seconds (FAT keeps 2 s, some network file systems 1 s)…
+ */
 export const RACY_MS = 2000;
+/**
+ * …and on one whose times have a fraction of a second (ext4, xfs, btrfs, tmpfs, overlayfs), where
+ * they come from the kernel's clock tick (1–10 ms): a build run right after the last one still
+ * trusts the blobs that one hashed.
+ */
+export const FINE_RACY_MS = 100;
+
+/** The racy window of a file: whole-second ctimes (no fraction) are taken as a coarse file system's. */
+export function racyMs(s: BigIntStats): number {
+  return s.ctimeNs % 1_000_000_000n === 0n ? RACY_MS : FINE_RACY_MS;
+}
 /** Records kept in an index file at most (the most recently taken). */
 const MAX_RECORDS = 20_000;
 
@@ -39,7 +53,7 @@ export function unchangedSince(r: StatRecord, s: BigIntStats): boolean {
     String(s.ino) === r.ino &&
     String(s.mtimeNs) === r.mtimeNs &&
     String(s.ctimeNs) === r.ctimeNs &&
-    Number(s.ctimeNs / 1_000_000n) < r.at - RACY_MS
+    Number(s.ctimeNs / 1_000_000n) < r.at - racyMs(s)
   );
 }
 

@@ -22,7 +22,7 @@ export interface RunAlbaOptions {
   umask?: string;
 }
 
-/** Path of the compiled CLI (`bin/alba.js`, which loads dist/src/cli/main.js: run `tsc -p .` first). */
+/** Path of the CLI (`bin/alba.js`, which loads the bundle dist/alba/ or dist/src/cli/main.js: run `npm run build` first). */
 export const albaBin = join(repoRoot(), 'bin', 'alba.js');
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { bigLayout } from '../helpers/big-layout.js';
 import { albaBin, explainRun, runAlba } from '../helpers/run-alba.js';
@@ -135,9 +135,14 @@ describe('completion', () => {
 });
 
 describe('each command loads only its own library code', () => {
-  test('a push to a layout loads neither OpenPGP, the resolver nor the AWS SDK', async () => {
-    const layout = await bigLayout(join(work, 'src'), 1);
-    const trace = join(work, 'modules.txt');
+  /** What a push to a layout must not load. */
+  const FORBIDDEN = /\/openpgp\/|\/debian\/resolver\.js$|\/lock\/lock\.js$|@aws-sdk/;
+  const root = join(dirname(albaBin), '..');
+
+  /** The module URLs `entry` (the CLI's main module) loads for a push to a layout. */
+  const loadedBy = async (entry: string, name: string): Promise<string[]> => {
+    const layout = await bigLayout(join(work, `src-${name}`), 1);
+    const trace = join(work, `modules-${name}.txt`);
     const hooks = join(work, 'hooks.mjs');
     await writeFile(
       hooks,
@@ -147,17 +152,38 @@ describe('each command loads only its own library code', () => {
     await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
     const run = spawnSync(
       process.execPath,
-      ['--import', register, albaBin, 'container', 'push', '-t', '1', layout.dir, `oci:${join(work, 'out')}`],
+      ['--import', register, entry, 'container', 'push', '-t', '1', layout.dir, `oci:${join(work, `out-${name}`)}`],
       { encoding: 'utf8', env: { ...process.env, ALBA_MODULE_TRACE: trace } },
     );
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-    const loaded = (await readFile(trace, 'utf8')).split('\n');
+    return (await readFile(trace, 'utf8')).split('\n');
+  };
+
+  test('a push to a layout loads neither OpenPGP, the resolver nor the AWS SDK (compiled modules)', async () => {
+    const loaded = await loadedBy(join(root, 'dist', 'src', 'cli', 'main.js'), 'tsc');
     assert.ok(
       loaded.some((u) => u.endsWith('/sink/layout/layout-sink.js')),
       'the trace sees the modules the push loads',
     );
     assert.deepEqual(
-      loaded.filter((u) => /\/openpgp\/|\/debian\/resolver\.js$|\/lock\/lock\.js$|@aws-sdk/.test(u)),
+      loaded.filter((u) => FORBIDDEN.test(u)),
+      [],
+    );
+  });
+
+  test('… nor from the bundle bin/alba.js runs (its chunks name the modules they hold)', async () => {
+    const bundle = join(root, 'dist', 'alba', 'alba.js');
+    const chunks = (await loadedBy(bundle, 'bundle')).filter((u) => u.startsWith('file:') && u.includes('/dist/alba/'));
+    // esbuild writes each module's path as a comment line before its code: `// dist/src/…` or `// node_modules/…`
+    const held = (
+      await Promise.all(chunks.map(async (u) => (await readFile(new URL(u), 'utf8')).match(/^\/\/ (?:dist|node_modules)\/\S+$/gm) ?? []))
+    ).flat();
+    assert.ok(
+      held.some((m) => m.endsWith('/sink/layout/layout-sink.js')),
+      'the chunks loaded hold the modules the push needs',
+    );
+    assert.deepEqual(
+      held.filter((m) => FORBIDDEN.test(m)),
       [],
     );
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { damageInPlace } from '../helpers/damage.js';
 import { after, describe, test } from 'node:test';
 import { BlobStore } from '../../src/oci/blob-store.js';
 import type { Digest } from '../../src/oci/digest.js';
-import { RACY_MS, StatIndex } from '../../src/util/stat-index.js';
+import { FINE_RACY_MS, RACY_MS, StatIndex, unchangedSince, statRecord } from '../../src/util/stat-index.js';
 
 const work = await mkdtemp(join(tmpdir(), 'alba-stat-index-'));
 after(() => rm(work, { recursive: true, force: true }));
@@ -32,6 +32,29 @@ describe('StatIndex', () => {
     assert.equal(index.trusts(file, 'sha256:y', big(file)), false);
     await damageInPlace(file);
     assert.equal(index.trusts(file, 'sha256:x', big(file)), false, 'same size and mtime, but the ctime moved');
+  });
+
+  test('the racy window: 100 ms for times with a fraction of a second, 2 s for whole seconds', async () => {
+    const file = join(work, 'racy');
+    await writeFile(file, 'x');
+    const real = big(file);
+    const withCtime = (ctimeNs: bigint): BigIntStats => Object.assign(Object.create(real) as BigIntStats, { ctimeNs });
+    const fine = 1_700_000_000_250_000_000n; // 1_700_000_000.25 s
+    const whole = 1_700_000_001_000_000_000n;
+    const ms = (ns: bigint): number => Number(ns / 1_000_000n);
+    // [file's ctime, record taken this many ms after it, trusted]
+    const rows: [bigint, number, boolean][] = [
+      [fine, FINE_RACY_MS + 50, true],
+      [fine, FINE_RACY_MS - 50, false],
+      [fine, 0, false],
+      [whole, FINE_RACY_MS + 50, false],
+      [whole, RACY_MS - 100, false],
+      [whole, RACY_MS + 100, true],
+    ];
+    for (const [ctime, after, trusted] of rows) {
+      const s = withCtime(ctime);
+      assert.equal(unchangedSince(statRecord(s, ms(ctime) + after), s), trusted, `ctime ${ctime} ns, recorded ${after} ms later`);
+    }
   });
 
   test('is kept in its file', async () => {

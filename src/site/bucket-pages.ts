@@ -99,10 +99,14 @@ export async function refreshImagePages(store: S3Store, base: string): Promise<v
  * the push moved nothing and its own page, read once, already shows each tag it pushed
  * (page-shows.ts). True when it refreshed them.
  */
-export async function pagesAfterPush(store: S3Store, base: string, push: { moved: boolean; tags: readonly PushedTag[] }): Promise<boolean> {
-  const image = push.tags.some((t) => t.kind === 'image');
+export async function pagesAfterPush(
+  store: S3Store,
+  base: string,
+  push: { kind: 'image' | 'static'; moved: boolean; tags: readonly PushedTag[] },
+): Promise<boolean> {
+  const image = push.kind === 'image';
   const page = push.moved ? undefined : await readPage(store, image ? `${base}${PAGE}` : `${base}/${PAGE}`);
-  if (mayLeavePages({ ...push, page })) return false;
+  if (mayLeavePages({ moved: push.moved, page, tags: push.tags })) return false;
   await (image ? refreshImagePages(store, base) : refreshStaticPages(store, base));
   return true;
 }
@@ -334,31 +338,37 @@ async function discover(io: Reads): Promise<{ statics: string[]; images: string[
   let budget = MAX_FOLDERS;
   const spend = (folders: readonly string[]): string[] => folders.filter(() => --budget >= 0);
   const top = await io.listFolder(root);
-  const statics = (
-    await mapLimit(spend(top.folders.filter((f) => f !== `${root}v2/` && f !== `${root}${ASSETS_DIR}/`)), READS, async (folder) => {
+  // spent now, in this order (the top folders, then v2/), before either search goes
+  const folders = spend(top.folders.filter((f) => f !== `${root}v2/` && f !== `${root}${ASSETS_DIR}/`));
+  const v2 = top.folders.includes(`${root}v2/`) ? spend([`${root}v2/`]) : [];
+  const names = async (): Promise<string[]> => {
+    const found = await mapLimit(folders, READS, async (folder) => {
       const level = await io.listFolder(folder);
       const candidates = level.objects.filter((o) => level.folders.includes(`${o.key}/`) && o.size < MAX_MANIFEST_BYTES);
       return mapLimit(candidates, READS, async (o) => {
         const doc = parseJson((await io.get(o.key, MAX_MANIFEST_BYTES))?.bytes);
         return isTagList(doc) && doc.name === o.key.slice(folder.length) ? o.key : undefined;
       });
-    })
-  )
-    .flat()
-    .filter((k): k is string => k !== undefined);
-  const images: string[] = [];
-  let level = top.folders.includes(`${root}v2/`) ? spend([`${root}v2/`]) : [];
-  for (let depth = 0; depth <= MAX_REPOSITORY_DEPTH && level.length > 0; depth++) {
-    const listed = await mapLimit(level, READS, (dir) => io.listFolder(dir));
-    const next: string[] = [];
-    level.forEach((dir, i) => {
-      const folders = listed[i]?.folders ?? [];
-      const repository = depth > 0 && folders.includes(`${dir}tags/`) && folders.includes(`${dir}manifests/`);
-      if (repository) images.push(dir);
-      next.push(...folders.filter((sub) => !(repository && [`${dir}tags/`, `${dir}manifests/`, `${dir}blobs/`].includes(sub))));
     });
-    level = depth < MAX_REPOSITORY_DEPTH ? spend(next) : [];
-  }
+    return found.flat().filter((k): k is string => k !== undefined);
+  };
+  const repositories = async (): Promise<string[]> => {
+    const images: string[] = [];
+    let level = v2;
+    for (let depth = 0; depth <= MAX_REPOSITORY_DEPTH && level.length > 0; depth++) {
+      const listed = await mapLimit(level, READS, (dir) => io.listFolder(dir));
+      const next: string[] = [];
+      level.forEach((dir, i) => {
+        const subs = listed[i]?.folders ?? [];
+        const repository = depth > 0 && subs.includes(`${dir}tags/`) && subs.includes(`${dir}manifests/`);
+        if (repository) images.push(dir);
+        next.push(...subs.filter((sub) => !(repository && [`${dir}tags/`, `${dir}manifests/`, `${dir}blobs/`].includes(sub))));
+      });
+      level = depth < MAX_REPOSITORY_DEPTH ? spend(next) : [];
+    }
+    return images;
+  };
+  const [statics, images] = await all([names(), repositories()]);
   return { statics: statics.sort(), images: images.sort() };
 }
 

@@ -237,7 +237,7 @@ export async function pushStatic(
     }));
     await (
       await import('../../site/bucket-pages.js')
-    ).pagesAfterPush(store, base, { moved, tags: [{ kind: 'static', tag, flavors: shown }] });
+    ).pagesAfterPush(store, base, { kind: 'static', moved, tags: [{ kind: 'static', tag, flavors: shown }] });
   }
 }
 

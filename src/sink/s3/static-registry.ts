@@ -100,7 +100,7 @@ export async function openStaticRegistrySink(
       if (options.pages !== false)
         await (
           await import('../../site/bucket-pages.js')
-        ).pagesAfterPush(store, key(''), { moved, tags: tagged.map((t) => ({ kind: 'image', name, ...t })) });
+        ).pagesAfterPush(store, key(''), { kind: 'image', moved, tags: tagged.map((t) => ({ kind: 'image', name, ...t })) });
     },
   };
 }

@@ -6,7 +6,9 @@
  * two pushes racing on one page, the last writer's check sees both tags and rewrites the page
  * if the other push's older rendering landed last. A tag is shown only when its objects were
  * all there when the page was rendered (static: the tag document and every file it names with
- * its size; images: the tag object and every manifest it names).
+ * its size; images: the tag object and every manifest it names). The reads of one refresh go out
+ * in parallel, at most READS at a time; a push that moved nothing may leave the pages alone
+ * (pagesAfterPush, the rule in page-shows.ts).
  */
 import { createHash } from 'node:crypto';
 import { isDigest, digestOf, type Digest } from '../oci/digest.js';
@@ -14,12 +16,15 @@ import { MAX_MANIFEST_BYTES } from '../oci/graph.js';
 import { MediaType } from '../oci/media-types.js';
 import { referrersTag } from '../oci/referrers.js';
 import { tagClass, TAG_CLASSES, type TagClass } from '../lifecycle/tag-class.js';
+import { isAlbaError } from '../errors.js';
 import { mapLimit } from '../util/map-limit.js';
+import { Slots } from '../util/slots.js';
 import { isTagList, readTagList } from '../sink/s3/json-document.js';
 import { MUTABLE, S3Store } from '../sink/s3/s3-store.js';
 import { parseS3Target } from '../sink/s3/s3-target.js';
 import { compareTags, isTagDocument } from '../sink/s3/static-store.js';
 import { ASSETS } from './assets.js';
+import { mayLeavePages, type PushedTag } from './page-shows.js';
 import {
   ASSETS_DIR,
   renderImagePage,
@@ -36,6 +41,10 @@ import {
 export const PAGE = 'index.html';
 const HTML = 'text/html; charset=utf-8';
 const ROUNDS = 5;
+/** Requests of one refresh in flight at most (its reads go out in parallel: RGW takes ~45 ms per GET). */
+const READS = 12;
+/** A page read back by a push that moved nothing is read up to this size (a larger one is rewritten). */
+const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 /** How deep `v2/` is searched for repositories (path components of a NAME). */
 const MAX_REPOSITORY_DEPTH = 8;
 /** Folders listed at most while looking for names and repositories. */
@@ -43,16 +52,73 @@ const MAX_FOLDERS = 10_000;
 const DEFAULT_STATIC_PREFIX = 'df-dist-v1';
 const SBOM_TYPES: Record<string, SbomLink['format']> = { [MediaType.spdx]: 'SPDX', 'application/vnd.cyclonedx+json': 'CycloneDX' };
 
-/** Refreshes the page of the static NAME whose name document is `base` (`[ROOT/]PREFIX/NAME`), then the root page. */
-export async function refreshStaticPages(store: S3Store, base: string): Promise<void> {
-  await writeStaticPage(store, base);
-  await refreshRootPage(store);
+/**
+ * The bucket as a refresh reads it: every request through one gate of READS slots, so that the
+ * reads of nested lists (tags, their manifests, their SBOMs) go out together and stay bounded.
+ */
+class Reads {
+  private readonly slots = new Slots(READS);
+
+  constructor(readonly store: S3Store) {}
+
+  get(key: string, max: number): ReturnType<S3Store['get']> {
+    return this.slots.run(() => this.store.get(key, max));
+  }
+
+  head(key: string): ReturnType<S3Store['head']> {
+    return this.slots.run(() => this.store.head(key));
+  }
+
+  list(prefix: string): ReturnType<S3Store['list']> {
+    return this.slots.run(() => this.store.list(prefix));
+  }
+
+  listFolder(prefix: string): ReturnType<S3Store['listFolder']> {
+    return this.slots.run(() => this.store.listFolder(prefix));
+  }
+
+  tagList(key: string): Promise<string[] | undefined> {
+    return this.slots.run(() => readTagList(this.store, key));
+  }
 }
 
-/** Refreshes the page of the image repository whose keys start with `base` (`[ROOT/]v2/NAME/`), then the root page. */
+/** Refreshes the page of the static NAME whose name document is `base` (`[ROOT/]PREFIX/NAME`) and the root page. */
+export async function refreshStaticPages(store: S3Store, base: string): Promise<void> {
+  const io = new Reads(store);
+  await all([writeStaticPage(io, base), refreshRootPage(io)]);
+}
+
+/** Refreshes the page of the image repository whose keys start with `base` (`[ROOT/]v2/NAME/`) and the root page. */
 export async function refreshImagePages(store: S3Store, base: string): Promise<void> {
-  await writeImagePage(store, base);
-  await refreshRootPage(store);
+  const io = new Reads(store);
+  await all([writeImagePage(io, base), refreshRootPage(io)]);
+}
+
+/**
+ * After a push's last write: refreshes the pages (as refreshStaticPages/refreshImagePages) unless
+ * the push moved nothing and its own page, read once, already shows each tag it pushed
+ * (page-shows.ts). True when it refreshed them.
+ */
+export async function pagesAfterPush(
+  store: S3Store,
+  base: string,
+  push: { kind: 'image' | 'static'; moved: boolean; tags: readonly PushedTag[] },
+): Promise<boolean> {
+  const image = push.kind === 'image';
+  const page = push.moved ? undefined : await readPage(store, image ? `${base}${PAGE}` : `${base}/${PAGE}`);
+  if (mayLeavePages({ moved: push.moved, page, tags: push.tags })) return false;
+  await (image ? refreshImagePages(store, base) : refreshStaticPages(store, base));
+  return true;
+}
+
+/** The page at `key` as text; undefined when there is none or it is larger than MAX_PAGE_BYTES. */
+async function readPage(store: S3Store, key: string): Promise<string | undefined> {
+  try {
+    return (await store.get(key, MAX_PAGE_BYTES))?.bytes.toString('utf8');
+  } catch (err) {
+    if (isAlbaError(err, 'TOO_LARGE')) return undefined;
+    throw err;
+  }
 }
 
 /** `alba pages s3://…` as a library call: opens the bucket of an s3:// target and rebuilds every page of it. */
@@ -64,11 +130,12 @@ export async function writeBucketPages(target: string): Promise<{ where: string;
 
 /** Rebuilds every page of the target (`alba pages`): each static NAME and image repository found, the root page and `_alba/`. */
 export async function rebuildPages(store: S3Store): Promise<{ pages: string[] }> {
-  const found = await discover(store);
+  const io = new Reads(store);
+  const found = await discover(io);
   const pages: string[] = [];
-  for (const base of found.statics) pages.push(await writeStaticPage(store, base));
-  for (const base of found.images) pages.push(await writeImagePage(store, base));
-  pages.push(await refreshRootPage(store, found));
+  for (const base of found.statics) pages.push(await writeStaticPage(io, base));
+  for (const base of found.images) pages.push(await writeImagePage(io, base));
+  pages.push(await refreshRootPage(io, found));
   return { pages };
 }
 
@@ -77,49 +144,57 @@ function rootOf(store: S3Store): string {
   return store.target.prefix === '' ? '' : `${store.target.prefix}/`;
 }
 
+/** Promise.all that waits for every one of `work` to settle before it throws the first failure (in the list's order): nothing keeps running behind the caller's back. */
+async function all<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** `../` once per folder between the page's folder (`dir`, ending in `/`) and the root. */
 function upTo(store: S3Store, dir: string): string {
   return '../'.repeat(dir.slice(rootOf(store).length).split('/').length - 1);
 }
 
-async function writeStaticPage(store: S3Store, base: string): Promise<string> {
+async function writeStaticPage(io: Reads, base: string): Promise<string> {
   const key = `${base}/${PAGE}`;
   const name = base.slice(base.lastIndexOf('/') + 1);
-  await settle(store, key, async () => renderStaticPage({ name, root: upTo(store, `${base}/`), tags: await readStaticTags(store, base) }));
+  await settle(io, key, async () => renderStaticPage({ name, root: upTo(io.store, `${base}/`), tags: await readStaticTags(io, base) }));
   return key;
 }
 
-async function writeImagePage(store: S3Store, base: string): Promise<string> {
+async function writeImagePage(io: Reads, base: string): Promise<string> {
   const key = `${base}${PAGE}`;
-  const name = base.slice(`${rootOf(store)}v2/`.length, -1);
-  await settle(store, key, async () => renderImagePage({ name, root: upTo(store, base), tags: await readImageTags(store, base) }));
+  const name = base.slice(`${rootOf(io.store)}v2/`.length, -1);
+  await settle(io, key, async () => renderImagePage({ name, root: upTo(io.store, base), tags: await readImageTags(io, base) }));
   return key;
 }
 
-/** The root page (and the `_alba/` files, when they differ from this alba's). */
-export async function refreshRootPage(store: S3Store, known?: { statics: string[]; images: string[] }): Promise<string> {
+/** The root page (and the `_alba/` files, when they differ from this alba's, checked meanwhile). */
+async function refreshRootPage(io: Reads, known?: { statics: string[]; images: string[] }): Promise<string> {
+  const store = io.store;
   const root = rootOf(store);
-  await mapLimit(ASSETS, 3, (a) => putIfChanged(store, `${root}${ASSETS_DIR}/${a.name}`, a.body, a.contentType));
+  const assets = mapLimit(ASSETS, ASSETS.length, (a) => putIfChanged(io, `${root}${ASSETS_DIR}/${a.name}`, a.body, a.contentType));
   const key = `${root}${PAGE}`;
   const title = `${store.target.bucket}${store.target.prefix === '' ? '' : `/${store.target.prefix}`}`;
-  await settle(store, key, async () => {
-    const found = known ?? (await discover(store));
-    const [downloads, images] = await Promise.all([
-      mapLimit(found.statics, 8, async (base) =>
+  const page = settle(io, key, async () => {
+    const found = known ?? (await discover(io));
+    const [downloads, images] = await all([
+      mapLimit(found.statics, READS, async (base) =>
         rootEntry(
-          store,
+          io,
           base.slice(root.length),
           `${base.slice(root.length)}/`,
-          (await readTagList(store, base).catch(() => undefined)) ?? [],
+          (await io.tagList(base).catch(() => undefined)) ?? [],
           (tag) => `${base}/${tag}`,
         ),
       ),
-      mapLimit(found.images, 8, async (base) =>
+      mapLimit(found.images, READS, async (base) =>
         rootEntry(
-          store,
+          io,
           base.slice(`${root}v2/`.length, -1),
           base.slice(root.length),
-          (await readTagList(store, `${base}tags/list`).catch(() => undefined)) ?? [],
+          (await io.tagList(`${base}tags/list`).catch(() => undefined)) ?? [],
           (tag) => `${base}manifests/${tag}`,
         ),
       ),
@@ -133,17 +208,18 @@ export async function refreshRootPage(store: S3Store, known?: { statics: string[
       images,
     });
   });
+  await all([assets, page]);
   return key;
 }
 
-async function rootEntry(store: S3Store, name: string, href: string, tags: string[], tagKey: (tag: string) => string): Promise<RootEntry> {
+async function rootEntry(io: Reads, name: string, href: string, tags: string[], tagKey: (tag: string) => string): Promise<RootEntry> {
   const counts = Object.fromEntries(TAG_CLASSES.map((c) => [c, 0])) as Record<TagClass, number>;
   for (const t of tags) counts[tagClass(t)]++;
   const latest = tags
     .filter((t) => tagClass(t) === 'release')
     .sort(compareTags)
     .at(-1);
-  const pushed = latest === undefined ? undefined : (await store.head(tagKey(latest)))?.lastModified;
+  const pushed = latest === undefined ? undefined : (await io.head(tagKey(latest)))?.lastModified;
   return { name, href, counts, ...(latest === undefined ? {} : { latest: { tag: latest, ...(pushed === undefined ? {} : { pushed }) } }) };
 }
 
@@ -152,28 +228,28 @@ async function rootEntry(store: S3Store, name: string, href: string, tags: strin
  * comment): the page a reader gets was rendered from documents read after every write that
  * preceded the last check.
  */
-async function settle(store: S3Store, key: string, render: () => Promise<string>): Promise<void> {
+async function settle(io: Reads, key: string, render: () => Promise<string>): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
-    if (!(await putIfChanged(store, key, await render(), HTML))) return;
+    if (!(await putIfChanged(io, key, await render(), HTML))) return;
   }
 }
 
 /** Writes `body` at `key` unless the object already holds it (its ETag is the MD5 of a single-part PUT); true when written. */
-async function putIfChanged(store: S3Store, key: string, body: string, contentType: string): Promise<boolean> {
+async function putIfChanged(io: Reads, key: string, body: string, contentType: string): Promise<boolean> {
   const bytes = Buffer.from(body, 'utf8');
-  const present = await store.head(key);
+  const present = await io.head(key);
   if (present?.etag === `"${createHash('md5').update(bytes).digest('hex')}"` && present.contentType === contentType) return false;
-  await store.put(key, bytes, { contentType, cacheControl: MUTABLE });
+  await io.store.put(key, bytes, { contentType, cacheControl: MUTABLE });
   return true;
 }
 
 /** The tags of a static NAME whose document and files are all there. */
-async function readStaticTags(store: S3Store, base: string): Promise<StaticTagEntry[]> {
-  const [tags, objects] = await Promise.all([readTagList(store, base), store.list(`${base}/`)]);
+async function readStaticTags(io: Reads, base: string): Promise<StaticTagEntry[]> {
+  const [tags, objects] = await all([io.tagList(base), io.list(`${base}/`)]);
   const sizes = new Map(objects.map((o) => [o.key, o]));
-  const entries = await mapLimit(tags ?? [], 8, async (tag): Promise<StaticTagEntry | undefined> => {
+  const entries = await mapLimit(tags ?? [], READS, async (tag): Promise<StaticTagEntry | undefined> => {
     const info = sizes.get(`${base}/${tag}`);
-    const doc = info === undefined ? undefined : parseJson((await store.get(`${base}/${tag}`, MAX_MANIFEST_BYTES))?.bytes);
+    const doc = info === undefined ? undefined : parseJson((await io.get(`${base}/${tag}`, MAX_MANIFEST_BYTES))?.bytes);
     if (info === undefined || !isTagDocument(doc)) return undefined;
     const flavors = doc.flavors.map((f) => ({
       platform: [f.platform.os, f.platform.architecture, ...(f.platform.variant === undefined ? [] : [f.platform.variant])].join('/'),
@@ -193,8 +269,8 @@ interface ManifestJson {
 }
 
 /** The tags of an image repository whose tag object and manifests are all there, with platforms and SBOMs. */
-async function readImageTags(store: S3Store, base: string): Promise<ImageTagEntry[]> {
-  const [tags, objects] = await Promise.all([readTagList(store, `${base}tags/list`), store.list(`${base}manifests/`)]);
+async function readImageTags(io: Reads, base: string): Promise<ImageTagEntry[]> {
+  const [tags, objects] = await all([io.tagList(`${base}tags/list`), io.list(`${base}manifests/`)]);
   const present = new Map(objects.map((o) => [o.key, o]));
   const cache = new Map<string, Promise<{ json: ManifestJson; size: number } | undefined>>();
   const manifest = (digest: string): Promise<{ json: ManifestJson; size: number } | undefined> => {
@@ -202,7 +278,7 @@ async function readImageTags(store: S3Store, base: string): Promise<ImageTagEntr
     if (pending === undefined) {
       const key = `${base}manifests/${digest}`;
       pending = present.has(key)
-        ? store
+        ? io
             .get(key, MAX_MANIFEST_BYTES)
             .then((got) =>
               got === undefined || digestOf(got.bytes) !== digest ? undefined : asManifest(parseJson(got.bytes), got.bytes.length),
@@ -214,9 +290,9 @@ async function readImageTags(store: S3Store, base: string): Promise<ImageTagEntr
   };
   const sboms = async (subject: Digest): Promise<SbomLink[]> => {
     const tagIndex = present.has(`${base}manifests/${referrersTag(subject)}`)
-      ? asManifest(parseJson((await store.get(`${base}manifests/${referrersTag(subject)}`, MAX_MANIFEST_BYTES))?.bytes), 0)
+      ? asManifest(parseJson((await io.get(`${base}manifests/${referrersTag(subject)}`, MAX_MANIFEST_BYTES))?.bytes), 0)
       : undefined;
-    const links = await mapLimit(descriptors(tagIndex?.json.manifests), 4, async (d): Promise<SbomLink | undefined> => {
+    const links = await mapLimit(descriptors(tagIndex?.json.manifests), READS, async (d): Promise<SbomLink | undefined> => {
       const format = SBOM_TYPES[typeof d.artifactType === 'string' ? d.artifactType : ''];
       const layer = format === undefined ? undefined : descriptors((await manifest(d.digest))?.json.layers)[0];
       return layer === undefined || format === undefined ? undefined : { format, digest: layer.digest };
@@ -225,56 +301,74 @@ async function readImageTags(store: S3Store, base: string): Promise<ImageTagEntr
   };
   const imageSize = (m: { json: ManifestJson; size: number }): number =>
     m.size + [...descriptors([m.json.config]), ...descriptors(m.json.layers)].reduce((sum, d) => sum + d.size, 0);
-  const entries = await mapLimit(tags ?? [], 4, async (tag): Promise<ImageTagEntry | undefined> => {
+  const entries = await mapLimit(tags ?? [], READS, async (tag): Promise<ImageTagEntry | undefined> => {
     const key = `${base}manifests/${tag}`;
     const info = present.get(key);
-    const got = info === undefined ? undefined : await store.get(key, MAX_MANIFEST_BYTES);
+    const got = info === undefined ? undefined : await io.get(key, MAX_MANIFEST_BYTES);
     const root = got === undefined ? undefined : asManifest(parseJson(got.bytes), got.bytes.length);
     if (info === undefined || got === undefined || root === undefined) return undefined;
     const digest = digestOf(got.bytes);
     const children = Array.isArray(root.json.manifests) ? descriptors(root.json.manifests) : [];
-    const platforms = await mapLimit(children, 4, async (d): Promise<ImagePlatform | undefined> => {
-      const child = await manifest(d.digest);
-      return child === undefined
-        ? undefined
-        : { platform: platformOf(d.platform), digest: d.digest, size: imageSize(child), sboms: await sboms(d.digest as Digest) };
-    });
+    // each platform's manifest and SBOMs, and the index's SBOMs, read at once
+    const [platforms, indexSboms] = await all([
+      mapLimit(children, READS, async (d): Promise<ImagePlatform | undefined> => {
+        const [child, links] = await all([manifest(d.digest), sboms(d.digest as Digest)]);
+        return child === undefined
+          ? undefined
+          : { platform: platformOf(d.platform), digest: d.digest, size: imageSize(child), sboms: links };
+      }),
+      sboms(digest),
+    ]);
     if (platforms.some((p) => p === undefined)) return undefined; // a manifest it names is gone
     const whole = platforms.filter((p): p is ImagePlatform => p !== undefined);
     const size = Array.isArray(root.json.manifests) ? root.size + whole.reduce((sum, p) => sum + p.size, 0) : imageSize(root);
-    return { tag, pushed: info.lastModified, digest, size, platforms: whole, sboms: await sboms(digest) };
+    return { tag, pushed: info.lastModified, digest, size, platforms: whole, sboms: indexSboms };
   });
   return entries.filter((e): e is ImageTagEntry => e !== undefined);
 }
 
-/** The static NAMEs (their name documents' keys) and image repositories (`[ROOT/]v2/NAME/`) of the target. */
-async function discover(store: S3Store): Promise<{ statics: string[]; images: string[] }> {
-  const root = rootOf(store);
+/**
+ * The static NAMEs (their name documents' keys) and image repositories (`[ROOT/]v2/NAME/`) of the
+ * target. Each level of folders is listed at once; the budget of MAX_FOLDERS is spent in the
+ * order of the listing, level by level, so what a bucket over the budget leaves out does not
+ * depend on timing.
+ */
+async function discover(io: Reads): Promise<{ statics: string[]; images: string[] }> {
+  const root = rootOf(io.store);
   let budget = MAX_FOLDERS;
-  const top = await store.listFolder(root);
-  const statics: string[] = [];
-  for (const folder of top.folders) {
-    if (folder === `${root}v2/` || folder === `${root}${ASSETS_DIR}/` || --budget < 0) continue;
-    const level = await store.listFolder(folder);
-    const candidates = level.objects.filter((o) => level.folders.includes(`${o.key}/`) && o.size < MAX_MANIFEST_BYTES);
-    const named = await mapLimit(candidates, 8, async (o) => {
-      const doc = parseJson((await store.get(o.key, MAX_MANIFEST_BYTES))?.bytes);
-      return isTagList(doc) && doc.name === o.key.slice(folder.length) ? o.key : undefined;
+  const spend = (folders: readonly string[]): string[] => folders.filter(() => --budget >= 0);
+  const top = await io.listFolder(root);
+  // spent now, in this order (the top folders, then v2/), before either search goes
+  const folders = spend(top.folders.filter((f) => f !== `${root}v2/` && f !== `${root}${ASSETS_DIR}/`));
+  const v2 = top.folders.includes(`${root}v2/`) ? spend([`${root}v2/`]) : [];
+  const names = async (): Promise<string[]> => {
+    const found = await mapLimit(folders, READS, async (folder) => {
+      const level = await io.listFolder(folder);
+      const candidates = level.objects.filter((o) => level.folders.includes(`${o.key}/`) && o.size < MAX_MANIFEST_BYTES);
+      return mapLimit(candidates, READS, async (o) => {
+        const doc = parseJson((await io.get(o.key, MAX_MANIFEST_BYTES))?.bytes);
+        return isTagList(doc) && doc.name === o.key.slice(folder.length) ? o.key : undefined;
+      });
     });
-    statics.push(...named.filter((k): k is string => k !== undefined));
-  }
-  const images: string[] = [];
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    if (depth > MAX_REPOSITORY_DEPTH || --budget < 0) return;
-    const { folders } = await store.listFolder(dir);
-    const repository = depth > 0 && folders.includes(`${dir}tags/`) && folders.includes(`${dir}manifests/`);
-    if (repository) images.push(dir);
-    for (const sub of folders) {
-      if (repository && [`${dir}tags/`, `${dir}manifests/`, `${dir}blobs/`].includes(sub)) continue;
-      await walk(sub, depth + 1);
-    }
+    return found.flat().filter((k): k is string => k !== undefined);
   };
-  if (top.folders.includes(`${root}v2/`)) await walk(`${root}v2/`, 0);
+  const repositories = async (): Promise<string[]> => {
+    const images: string[] = [];
+    let level = v2;
+    for (let depth = 0; depth <= MAX_REPOSITORY_DEPTH && level.length > 0; depth++) {
+      const listed = await mapLimit(level, READS, (dir) => io.listFolder(dir));
+      const next: string[] = [];
+      level.forEach((dir, i) => {
+        const subs = listed[i]?.folders ?? [];
+        const repository = depth > 0 && subs.includes(`${dir}tags/`) && subs.includes(`${dir}manifests/`);
+        if (repository) images.push(dir);
+        next.push(...subs.filter((sub) => !(repository && [`${dir}tags/`, `${dir}manifests/`, `${dir}blobs/`].includes(sub))));
+      });
+      level = depth < MAX_REPOSITORY_DEPTH ? spend(next) : [];
+    }
+    return images;
+  };
+  const [statics, images] = await all([names(), repositories()]);
   return { statics: statics.sort(), images: images.sort() };
 }
 

@@ -193,9 +193,13 @@ ${section('dev', of('dev'), 'h3')}
   return `${tags.length === 0 ? `<p>No ${noun} yet.</p>` : section('release', of('release'), 'h2')}\n${hidden}`;
 }
 
+/** The link of a tag's heading: its deep link, named by the tag itself (two tags may share an anchor, never this text). */
+export function tagLink(tag: string): string {
+  return `<a href="#${escapeHtml(encodeURIComponent(anchorOf(tag)))}" aria-label="Link to ${escapeHtml(tag)}">${escapeHtml(tag)}</a>`;
+}
+
 function tagHeading(tag: string, pushed: Date | undefined, level: 'h3' | 'h4'): string {
-  const id = anchorOf(tag);
-  return `<${level} class="tag-name"><a href="#${escapeHtml(encodeURIComponent(id))}" aria-label="Link to ${escapeHtml(tag)}">${escapeHtml(tag)}</a></${level}>
+  return `<${level} class="tag-name">${tagLink(tag)}</${level}>
 <p class="meta">Pushed ${timeOf(pushed)}</p>`;
 }
 
@@ -216,11 +220,19 @@ ${body.join('\n')}
 
 /** A tag's block: its heading (a deep link), its push time, then `content`. */
 function tagArticle(tag: string, pushed: Date | undefined, level: 'h3' | 'h4', content: string): string {
-  return `<article class="tag" id="${escapeHtml(anchorOf(tag))}">
+  return `${tagArticleOpen(tag)}
 ${tagHeading(tag, pushed, level)}
 ${content}
-</article>`;
+${TAG_ARTICLE_CLOSE}`;
 }
+
+/** The first line of a tag's block (its id is the tag's anchor). */
+export function tagArticleOpen(tag: string): string {
+  return `<article class="tag" id="${escapeHtml(anchorOf(tag))}">`;
+}
+
+/** The last line of a tag's block. */
+export const TAG_ARTICLE_CLOSE = '</article>';
 
 /** The page of one NAME: its tags by class. */
 function tagsPage<T extends { tag: string; pushed?: Date }>(
@@ -233,23 +245,35 @@ function tagsPage<T extends { tag: string; pushed?: Date }>(
   return page({ title: `${model.name} — ${kind}`, root: model.root, heading: escapeHtml(model.name), intro, body });
 }
 
+/** What a static tag's block holds under its heading: the table of its files (a download link, size and SHA256 each). */
+export function staticTagTable(t: Pick<StaticTagEntry, 'tag' | 'flavors'>): string {
+  const rows = t.flavors.flatMap((f) =>
+    f.files.map((file) => {
+      const href = hrefOf(t.tag, ...f.platform.split('/'), ...file.path.split('/'));
+      const label = `${f.platform}/${file.path}`;
+      return [
+        escapeHtml(f.platform),
+        `<a class="download" href="${escapeHtml(href)}" download aria-label="Download ${escapeHtml(file.path)} for ${escapeHtml(f.platform)} (${escapeHtml(t.tag)})">${escapeHtml(file.path)}</a>`,
+        sizeOf(file.size),
+        `<code class="sha256" data-copy-label="SHA256 of ${escapeHtml(label)}">${escapeHtml(file.sha256)}</code>`,
+      ];
+    }),
+  );
+  return table(['Platform', 'File', 'Size', 'SHA256'], rows);
+}
+
+/**
+ * The lines of an image tag's block under its heading that name it: the pull command and the
+ * start of the line with its digest (the size, SBOM links and platforms follow).
+ */
+export function imageTagLines(name: string, tag: string, digest: string): string {
+  const pull = `<p><code class="pull" data-copy-label="pull command of ${escapeHtml(tag)}">docker pull <span class="host">HOST</span>/${escapeHtml(name)}:${escapeHtml(tag)}</code></p>`;
+  return `${pull}\n<p class="meta">Digest <code class="digest">${escapeHtml(digest)}</code> · `;
+}
+
 /** A static NAME's page (`PREFIX/NAME/index.html`, served at `PREFIX/NAME/`). */
 export function renderStaticPage(model: StaticPage): string {
-  const tagBlock = (t: StaticTagEntry, level: 'h3' | 'h4'): string => {
-    const rows = t.flavors.flatMap((f) =>
-      f.files.map((file) => {
-        const href = hrefOf(t.tag, ...f.platform.split('/'), ...file.path.split('/'));
-        const label = `${f.platform}/${file.path}`;
-        return [
-          escapeHtml(f.platform),
-          `<a class="download" href="${escapeHtml(href)}" download aria-label="Download ${escapeHtml(file.path)} for ${escapeHtml(f.platform)} (${escapeHtml(t.tag)})">${escapeHtml(file.path)}</a>`,
-          sizeOf(file.size),
-          `<code class="sha256" data-copy-label="SHA256 of ${escapeHtml(label)}">${escapeHtml(file.sha256)}</code>`,
-        ];
-      }),
-    );
-    return tagArticle(t.tag, t.pushed, level, table(['Platform', 'File', 'Size', 'SHA256'], rows));
-  };
+  const tagBlock = (t: StaticTagEntry, level: 'h3' | 'h4'): string => tagArticle(t.tag, t.pushed, level, staticTagTable(t));
   const intro = `<p class="muted">Static binaries. Tag list as JSON: <a href="../${escapeHtml(encodeURIComponent(model.name))}">${escapeHtml(model.name)}</a>.</p>`;
   return tagsPage(model, 'downloads', intro, tagBlock);
 }
@@ -271,9 +295,13 @@ export function renderImagePage(model: ImagePage): string {
       sizeOf(p.size),
       sbomLinks(p.sboms, `${t.tag} ${p.platform}`),
     ]);
-    const pull = `<p><code class="pull" data-copy-label="pull command of ${escapeHtml(t.tag)}">docker pull <span class="host">HOST</span>/${escapeHtml(model.name)}:${escapeHtml(t.tag)}</code></p>`;
-    const meta = `<p class="meta">Digest <code class="digest">${escapeHtml(t.digest)}</code> · ${sizeOf(t.size)} compressed · index SBOM: ${sbomLinks(t.sboms, `${t.tag} (index)`)}</p>`;
-    return tagArticle(t.tag, t.pushed, level, `${pull}\n${meta}\n${table(['Platform', 'Digest', 'Size', 'SBOM'], rows)}`);
+    const meta = `${sizeOf(t.size)} compressed · index SBOM: ${sbomLinks(t.sboms, `${t.tag} (index)`)}</p>`;
+    return tagArticle(
+      t.tag,
+      t.pushed,
+      level,
+      `${imageTagLines(model.name, t.tag, t.digest)}${meta}\n${table(['Platform', 'Digest', 'Size', 'SBOM'], rows)}`,
+    );
   };
   const intro = `<p class="muted">Container image. <span class="host">HOST</span> is the host this page is served from.</p>`;
   return tagsPage(model, 'images', intro, tagBlock);

@@ -35,32 +35,34 @@ const LOCK_STALE_MS = 10_000;
 /** How long a writer waits for a lock before giving up. */
 const LOCK_WAIT_MS = 60_000;
 
-/** Applies the change (see the file comment); throws S3 when it cannot make it stick. */
-export async function updateDocument<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
+/** Applies the change (see the file comment); throws S3 when it cannot make it stick. True when this call wrote the document. */
+export async function updateDocument<T>(store: S3Store, change: DocumentChange<T>): Promise<boolean> {
+  let wrote = false;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const current = await read(store, change.key, change.valid);
     const next = change.change(current?.doc);
-    if (next === undefined) return;
+    if (next === undefined) return wrote;
     const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
     if (!(await store.put(change.key, encode(next), { ...writeOptions(change), ...condition }))) {
       // refused although the ETag is unchanged: this server refuses every If-Match (Ceph RGW 16)
       if ('ifMatch' in condition && (await read(store, change.key, change.valid))?.etag === current?.etag)
-        return withLock(store, change.key, () => changeLocked(store, change));
+        return (await withLock(store, change.key, () => changeLocked(store, change))) || wrote;
       continue;
     }
+    wrote = true;
     await pause(30 + Math.random() * 120);
-    if (change.holds((await read(store, change.key, change.valid))?.doc)) return;
+    if (change.holds((await read(store, change.key, change.valid))?.doc)) return true;
   }
   throw tooBusy(store, change.key);
 }
 
 /** The read-change-write of a writer holding the lock: unconditional, checked by a re-read. */
-async function changeLocked<T>(store: S3Store, change: DocumentChange<T>): Promise<void> {
+async function changeLocked<T>(store: S3Store, change: DocumentChange<T>): Promise<boolean> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const next = change.change((await read(store, change.key, change.valid))?.doc);
-    if (next === undefined) return;
+    if (next === undefined) return attempt > 0; // an earlier attempt wrote
     await store.put(change.key, encode(next), writeOptions(change));
-    if (change.holds((await read(store, change.key, change.valid))?.doc)) return;
+    if (change.holds((await read(store, change.key, change.valid))?.doc)) return true;
   }
   throw tooBusy(store, change.key);
 }
@@ -72,7 +74,7 @@ function tooBusy(store: S3Store, key: string): AlbaError {
 }
 
 /** Runs `work` while holding the lock object of `key` (see the file comment). */
-export async function withLock(store: S3Store, key: string, work: () => Promise<void>): Promise<void> {
+export async function withLock<T>(store: S3Store, key: string, work: () => Promise<T>): Promise<T> {
   const lock = `${key}${LOCK_SUFFIX}`;
   const started = Date.now();
   let seen: { etag: string | undefined; since: number } | undefined;
@@ -94,7 +96,7 @@ export async function withLock(store: S3Store, key: string, work: () => Promise<
     await pause(50 + Math.random() * 150);
   }
   try {
-    await work();
+    return await work();
   } finally {
     await store.remove(lock);
   }
@@ -153,14 +155,14 @@ export async function readTagList(store: S3Store, key: string): Promise<string[]
   return (await read(store, key, isTagList))?.doc.tags;
 }
 
-/** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units). */
+/** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units); true when this call wrote it. */
 export function updateTagList(
   store: S3Store,
   key: string,
   name: string,
   edit: { add?: readonly string[]; remove?: readonly string[] },
   order?: (a: string, b: string) => number,
-): Promise<void> {
+): Promise<boolean> {
   const add = edit.add ?? [];
   const remove = new Set(edit.remove ?? []);
   const holds = (doc: TagListDocument | undefined): boolean =>

@@ -3,7 +3,8 @@
  * `DIR/<os>/<arch>[/<variant>]/…` goes to `PREFIX/NAME/TAG/<os>/<arch>[/<variant>]/…`, then the tag
  * document `PREFIX/NAME/TAG` (`{"flavors":[{"resources":[{"path","size","sha256"}],"platform":{…}}]}`)
  * is written, then the name document `PREFIX/NAME` (`{"name","tags":[…]}`), so a reader never finds
- * a tag naming a file that is not there. Files already there with the same size and SHA256 are skipped.
+ * a tag naming a file that is not there. Files already there with the same size and SHA256 are
+ * skipped, and so is a tag document that already says the same (its Last-Modified is the push time).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -153,7 +154,8 @@ export interface StaticPushOptions {
  * and document are written, so concurrent pushes of one tag take turns and a document never
  * names bytes that are not its files'; a tag that exists with other files is replaced only with
  * `force`. Then, if a removal of NAME is running, the push waits for it and writes again
- * whatever it took, before it returns.
+ * whatever it took. Last the pages, unless the push wrote nothing and the page already shows the
+ * tag with these files (src/site/page-shows.ts).
  */
 export async function pushStatic(
   target: S3Target,
@@ -171,6 +173,8 @@ export async function pushStatic(
   const tags = new StaticNameStore(store, base);
   const files = flavors.flatMap((f) => f.resources.map((r) => ({ r, key: `${base}/${tag}/${platformPath(f.platform)}/${r.path}` })));
   const document = tagDocument(flavors);
+  /** Whether this push wrote or deleted a file or document (the pages are then refreshed). */
+  let moved = false;
   const writeTag = async (): Promise<void> => {
     const held = await acquireLease(bucketLease(store, `${base}/${tag}${LOCK_SUFFIX}`), options.log);
     try {
@@ -185,6 +189,7 @@ export async function pushStatic(
       const outcomes = await mapLimit(files, 4, async ({ r, key }) => {
         const present = await store.head(key);
         const same = present !== undefined && present.size === r.size && present.metadata?.sha256 === r.sha256;
+        if (!same) moved = true;
         if (!same)
           await store.put(
             key,
@@ -195,18 +200,20 @@ export async function pushStatic(
       });
       files.forEach(({ r, key }, i) => emit({ kind: 'file', from: r.file, to: key, outcome: outcomes[i] ?? 'sent' }));
       await held.check();
-      await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(document)}\n`), {
-        contentType: 'application/json',
-        cacheControl: MUTABLE,
-      });
+      // the same document already there is left alone, and so its time (the push time: docs/lifecycle.md)
+      if (existing === undefined || JSON.stringify(existing) !== JSON.stringify(document)) {
+        moved = true;
+        await store.put(`${base}/${tag}`, Buffer.from(`${JSON.stringify(document)}\n`), {
+          contentType: 'application/json',
+          cacheControl: MUTABLE,
+        });
+      }
       emit({ kind: 'tag', to: `${base}/${tag}` });
       // files a replaced document named and this one does not
       const named = new Set(files.map((f) => f.key));
-      await mapLimit(
-        (await store.list(`${base}/${tag}/`)).filter((o) => !named.has(o.key)),
-        8,
-        (o) => store.remove(o.key),
-      );
+      const stale = (await store.list(`${base}/${tag}/`)).filter((o) => !named.has(o.key));
+      if (stale.length > 0) moved = true;
+      await mapLimit(stale, 8, (o) => store.remove(o.key));
     } finally {
       await held.release();
     }
@@ -216,14 +223,22 @@ export async function pushStatic(
   let epoch = await removals.epoch?.();
   for (let round = 0; round < 3; round++) {
     await writeTag();
-    await updateTagList(store, base, name, { add: [tag] }, compareTags);
+    if (await updateTagList(store, base, name, { add: [tag] }, compareTags)) moved = true;
     emit({ kind: 'manifest', to: base });
     const since = await removalsSince(removals, epoch, options.log);
     if (!since.ran) break;
     epoch = since.epoch;
   }
   // after the name document, from the documents as they are now (src/site/bucket-pages.ts)
-  if (options.pages !== false) await (await import('../../site/bucket-pages.js')).refreshStaticPages(store, base);
+  if (options.pages !== false) {
+    const shown = flavors.map((f) => ({
+      platform: platformPath(f.platform),
+      files: f.resources.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+    }));
+    await (
+      await import('../../site/bucket-pages.js')
+    ).pagesAfterPush(store, base, { kind: 'static', moved, tags: [{ kind: 'static', tag, flavors: shown }] });
+  }
 }
 
 function platformPath(p: Platform): string {

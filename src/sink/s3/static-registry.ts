@@ -4,7 +4,9 @@
  * referrers tag `manifests/sha256-<hex of subject>`, `tags/list`, and `v2/index.html` so that a
  * website endpoint answers the `/v2/` ping with 200. Content-addressed objects are immutable and
  * cached for a year; tags and tags/list for a minute. Children are written before parents and the
- * tags and tags/list last, so a reader never finds a tag whose content is missing.
+ * tags and tags/list last, so a reader never finds a tag whose content is missing. The download
+ * pages follow tags/list; a push that wrote nothing leaves them alone when its own page already
+ * shows its tags with this digest (src/site/page-shows.ts).
  */
 import { createHash } from 'node:crypto';
 import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
@@ -31,7 +33,9 @@ export async function openStaticRegistrySink(
   const store = new S3Store(target);
   await store.checkBucket();
   const key = (path: string): string => keyOf(target, `v2/${name}/${path}`);
-  const tagged: string[] = [];
+  const tagged: { tag: string; digest: string }[] = [];
+  /** Whether this push wrote an object (the pages are then refreshed). */
+  let moved = false;
 
   const held = new Prefetched((k) => store.head(k));
   const putOnce = async (k: string, blob: Blob, contentType: string): Promise<StoreOutcome> => {
@@ -39,6 +43,7 @@ export async function openStaticRegistrySink(
     if (present !== undefined && present.size === blob.descriptor.size) return 'skipped';
     const streamed = options.onBytes === undefined ? blob : countedBlob(blob, options.onBytes);
     const body = blob.bytes ?? { open: () => streamed.open(), size: blob.descriptor.size };
+    moved = true;
     await store.put(k, body, { contentType, cacheControl: IMMUTABLE });
     return 'sent';
   };
@@ -63,19 +68,21 @@ export async function openStaticRegistrySink(
       if (index === undefined) return;
       // by digest too, as for every manifest, so clients that resolve the tag can fetch it by digest
       await putOnce(key(`manifests/${index.descriptor.digest}`), memoryBlob(index), MediaType.index);
+      moved = true;
       await store.put(tagKey, index.bytes, { contentType: MediaType.index, cacheControl: MUTABLE });
     },
     readTag: async (tag) => (await store.get(key(`manifests/${tag}`), MAX_MANIFEST_BYTES))?.bytes,
-    tagAttachment: async (tag, m) =>
-      void (await store.put(key(`manifests/${tag}`), await blobBytes(m, MAX_MANIFEST_BYTES), {
-        contentType: m.descriptor.mediaType,
-        cacheControl: MUTABLE,
-      })),
+    async tagAttachment(tag, m) {
+      const bytes = await blobBytes(m, MAX_MANIFEST_BYTES);
+      moved = true;
+      await store.put(key(`manifests/${tag}`), bytes, { contentType: m.descriptor.mediaType, cacheControl: MUTABLE });
+    },
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       const bytes = await blobBytes(root, MAX_MANIFEST_BYTES);
-      tagged.push(tag);
+      if (!tagged.some((t) => t.tag === tag)) tagged.push({ tag, digest: root.descriptor.digest });
       const present = await store.head(key(`manifests/${tag}`));
       if (present?.etag === `"${createHash('md5').update(bytes).digest('hex')}"`) return 'skipped';
+      moved = true;
       await store.put(key(`manifests/${tag}`), bytes, { contentType: root.descriptor.mediaType, cacheControl: MUTABLE });
       return 'sent';
     },
@@ -83,12 +90,17 @@ export async function openStaticRegistrySink(
     removalsSince: (before) => removalsSince(removalLease(store, key('')), before, options.log),
     async finish(ok: boolean): Promise<void> {
       if (!ok || tagged.length === 0) return;
-      await updateTagList(store, key('tags/list'), name, { add: tagged });
+      if (await updateTagList(store, key('tags/list'), name, { add: tagged.map((t) => t.tag) })) moved = true;
       const ping = keyOf(target, 'v2/index.html');
-      if ((await store.head(ping)) === undefined)
+      if ((await store.head(ping)) === undefined) {
+        moved = true;
         await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
+      }
       // the repository's page and the root page, after tags/list (src/site/bucket-pages.ts)
-      if (options.pages !== false) await (await import('../../site/bucket-pages.js')).refreshImagePages(store, key(''));
+      if (options.pages !== false)
+        await (
+          await import('../../site/bucket-pages.js')
+        ).pagesAfterPush(store, key(''), { kind: 'image', moved, tags: tagged.map((t) => ({ kind: 'image', name, ...t })) });
     },
   };
 }

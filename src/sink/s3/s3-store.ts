@@ -114,14 +114,24 @@ export class S3Store {
   async get(key: string, max: number): Promise<{ bytes: Buffer; etag?: string } | undefined> {
     try {
       const res = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key })));
+      const tooLarge = (what: string): AlbaError =>
+        new AlbaError('TOO_LARGE', `${this.where(key)} ${what}`, { hint: 'this object is not one alba wrote; check the prefix' });
+      const body = res.Body as Readable | undefined;
       if ((res.ContentLength ?? 0) > max) {
-        (res.Body as Readable | undefined)?.destroy();
-        throw new AlbaError('TOO_LARGE', `${this.where(key)} has ${res.ContentLength} bytes, more than the ${max} alba reads`, {
-          hint: 'this object is not one alba wrote; check the prefix',
-        });
+        body?.destroy();
+        throw tooLarge(`has ${res.ContentLength} bytes, more than the ${max} alba reads`);
       }
+      // a body without a length (chunked) is counted as it comes
       const chunks: Buffer[] = [];
-      for await (const chunk of res.Body as Readable) chunks.push(chunk as Buffer);
+      let got = 0;
+      for await (const chunk of body ?? []) {
+        got += (chunk as Buffer).length;
+        if (got > max) {
+          body?.destroy();
+          throw tooLarge(`sent more than the ${max} bytes alba reads (its answer gave no length)`);
+        }
+        chunks.push(chunk as Buffer);
+      }
       return { bytes: Buffer.concat(chunks), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
     } catch (err) {
       if (err instanceof AlbaError) throw err;

@@ -21,6 +21,8 @@ export interface Expected {
   size?: number;
   /** Names the content in errors, e.g. `libc6 2.36-9 (http://…/libc6_2.36-9_amd64.deb)`. */
   what: string;
+  /** A last check once digest and size hold, before the blob becomes visible (a layer's diff_id, computed as it streamed in); throws to refuse it. */
+  check?: () => void | Promise<void>;
 }
 
 /** Digest and size of a stored blob. */
@@ -73,7 +75,7 @@ export class BlobStore {
     return bytes;
   }
 
-  /** Streams `source` into the store; verifies `expected` before the blob becomes visible. */
+  /** Streams `source` into the store; verifies `expected` (digest, size, then its `check`) before the blob becomes visible. */
   async write(source: Readable, expected?: Expected): Promise<Stored> {
     const tmp = await this.tempPath();
     const hasher = new HashingStream();
@@ -82,6 +84,7 @@ export class BlobStore {
       await pipeline(source, hasher, out);
       const digest = hasher.digest();
       checkExpected(expected, digest, hasher.size);
+      await expected?.check?.();
       await mkdir(join(this.root, 'sha256'), { recursive: true });
       await rename(tmp, this.path(digest));
       return { digest, size: hasher.size };

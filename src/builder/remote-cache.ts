@@ -176,7 +176,7 @@ export class RemoteLayerCache {
   private readonly badBlobs = new Set<string>();
   /** Layer blobs this process streamed into the local store and checked (digest, size, diff_id): not hashed again. */
   private readonly checked = new Set<string>();
-  /** Bounds the blob reads of fill(). */
+  /** Bounds the blob reads of fill(), the largest first. */
   private readonly blobReads = new Slots(BLOB_READS);
   /** Layers taken lazily: their record, and the fetch once started. */
   private readonly lazyLayers = new Map<string, { layer: LayerBlob; name: string; fetched?: Promise<void> }>();
@@ -300,7 +300,7 @@ export class RemoteLayerCache {
       this.report.lazy++;
     } else {
       try {
-        if (!(await this.blobReads.run(() => this.fetchBlob(store, name, layer)))) return false;
+        if (!(await this.blobReads.run(() => this.fetchBlob(store, name, layer), layer.size))) return false;
       } catch (err) {
         this.badBlobs.add(layer.digest);
         return this.refuse(this.backend.whereBlob(layer.digest), (err as Error).message);

@@ -43,7 +43,7 @@ import { mapLimit } from '../util/map-limit.js';
 import { Slots } from '../util/slots.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { planArchLayers, type ArchLayerPlan } from './package-layers.js';
-import { layerRecordJson, layerRecordName, layerRecordPath, parseLayerRecord, readLayerRecord } from './layer-cache.js';
+import { layerRecord, layerRecordJson, layerRecordName, layerRecordPath, readLayerRecord } from './layer-cache.js';
 
 /** `--remote-cache-mode`. */
 export type RemoteCacheMode = 'read' | 'readwrite';
@@ -430,7 +430,7 @@ export function checkRecord(text: Buffer, name: string, want: LayerWant): DebsLa
     return 'not JSON';
   }
   if (entry.key !== name) return `it names another key (${JSON.stringify(entry.key)?.slice(0, 120)})`;
-  const layer = parseLayerRecord(JSON.stringify(entry.record), want.packages.length);
+  const layer = layerRecord(entry.record, want.packages.length);
   if (layer === undefined) return 'not a layer record of these packages';
   for (const [i, p] of want.packages.entries()) {
     const control = layer.packages[i]!.control;

@@ -127,14 +127,17 @@ async function main(): Promise<void> {
     for (const push of PUSH_MODES) {
       const samples = new Map<string, BuildRun[]>();
       for (let i = 0; i < RUNS; i++) {
-        let index: string | undefined;
+        // each binary its own revision each round: new manifests (none pushed by the other just before), the same layers
+        const indexes = new Map<number, string>();
         for (const [name, flags] of Object.entries(cases)) {
-          for (const { label, bin } of BINS) {
-            // a new revision each round: new manifests, the same layers
-            const pushFlags = push ? ['--push', destination, '--annotation', `org.opencontainers.image.revision=r${i}`] : [];
+          // the binaries in turn, the first one alternating from round to round
+          for (const b of BINS.map((_, k) => (k + i) % BINS.length)) {
+            const { label, bin } = BINS[b]!;
+            const pushFlags = push ? ['--push', destination, '--annotation', `org.opencontainers.image.revision=r${i}-${b}`] : [];
             const got = await build([...flags, ...pushFlags], !push, bin);
-            index ??= got.index;
-            if (got.index !== (push ? index : fill.index)) throw new Error(`${name}: index ${got.index}, not ${push ? index : fill.index}`);
+            const expected = push ? (indexes.get(b) ?? got.index) : fill.index;
+            indexes.set(b, expected);
+            if (got.index !== expected) throw new Error(`${name}${label}: index ${got.index}, not ${expected}`);
             samples.set(`${name}${label}`, [...(samples.get(`${name}${label}`) ?? []), got]);
           }
         }

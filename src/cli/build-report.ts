@@ -57,8 +57,8 @@ export async function buildLines({ built, format, written, pushed, remoteCache }
   ];
 }
 
-/** `remote cache: 24 layers from it (29.6 MB read), 0 lazily, 0 missing, 0 refused, 0 written`. */
+/** `remote cache: 24 layers (0 by their record alone), 28.2 MB of layers read, 0 missing, 0 refused, 0 written`. */
 export function remoteCacheLine(r: RemoteCacheReport): string {
   const warnings = r.warnings === 0 ? '' : `, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}`;
-  return `remote cache: ${r.hits} layers from it (${formatBytes(r.blobBytes)} read), ${r.lazy} lazily, ${r.misses} missing, ${r.refused} refused, ${r.written} written${warnings}`;
+  return `remote cache: ${r.hits} layers (${r.lazy} by their record alone), ${formatBytes(r.blobBytes)} of layers read, ${r.misses} missing, ${r.refused} refused, ${r.written} written${warnings}`;
 }

@@ -158,6 +158,9 @@ test(
     assert.deepEqual(digests(d.json), first);
     assert.deepEqual(await debsIn(d.cache, lock), []);
     assert.doesNotMatch(d.run.stderr, /warning/);
+    const report = d.json?.remoteCache;
+    assert.ok(report !== undefined && report.hits > 0 && report.blobBytes > 0, `--json remoteCache: ${JSON.stringify(report)}`);
+    assert.deepEqual([report.misses, report.refused, report.lazy, report.written], [0, 0, 0, 0]);
     const without = await runner();
     assert.notEqual(without.run.status, 0, 'without the remote cache the build needs the mirror');
   },

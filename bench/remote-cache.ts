@@ -6,14 +6,19 @@
  * holds the layers (an earlier commit's image; each round pushes a new revision annotation, so the
  * manifests are new): with a remote cache, a push without --out takes the layers by their records
  * and reads none of their bytes. Reports wall time, peak RSS, the .deb bytes each run downloaded
- * (the .debs of the lock found in its cache afterwards) and what its cache held afterwards.
+ * (the .debs of the lock found in its cache afterwards), the layer bytes it read from the remote
+ * cache (`--json` remoteCache.blobBytes) and what its cache held afterwards.
  *
- *   npx tsc -p . && node dist/bench/remote-cache.js
+ *   npx tsc -p . && node dist/bench/remote-cache.js [--runs N] [--cases build,push] [--backends s3,docker] [--baseline DIR]
+ *
+ * `--baseline DIR`: another checkout of alba, built (DIR/bin/alba.js), runs every case too,
+ * alternating with this one: before/after figures from one run.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { LockFile } from '../src/lock/lock-types.js';
 import { startRgw } from '../test/helpers/ceph-rgw.js';
 import { startRegistry } from '../test/helpers/registry-server.js';
@@ -21,15 +26,45 @@ import { rgwClient, rgwEnv, s3Url } from '../test/helpers/rgw-client.js';
 import { albaBin } from '../test/helpers/run-alba.js';
 import { albaLock, BENCH_ARCHS, benchRecipe, fmt, markdownTable, measure, median, requireGnuTime, type MeasuredRun } from './util.js';
 
-const RUNS = 3;
+const HELP = `usage: node dist/bench/remote-cache.js [options]
+  --runs N              alternating runs of each case (default 3)
+  --cases build,push    build into --out, and/or build + push without --out (default both)
+  --backends s3,docker  the remote caches measured besides none (default both)
+  --baseline DIR        also run DIR/bin/alba.js (another built checkout) in every case, alternating`;
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    cases: { type: 'string', default: 'build,push' },
+    backends: { type: 'string', default: 's3,docker' },
+    baseline: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+const RUNS = Math.max(1, Number(args.runs));
+const listed = (value: string, allowed: readonly string[], flag: string): string[] =>
+  value.split(',').map((v) => {
+    if (!allowed.includes(v)) throw new Error(`${flag}: ${v} is not one of ${allowed.join(', ')}`);
+    return v;
+  });
+const PUSH_MODES = listed(args.cases, ['build', 'push'], '--cases').map((c) => c === 'push');
+const BACKENDS = listed(args.backends, ['s3', 'docker'], '--backends') as ('s3' | 'docker')[];
+/** The alba binaries measured: this checkout's, and the baseline's. */
+const BINS: { label: string; bin: string }[] = [
+  { label: '', bin: albaBin },
+  ...(args.baseline === undefined ? [] : [{ label: ' (baseline)', bin: join(resolve(args.baseline), 'bin', 'alba.js') }]),
+];
 
 interface BuildRun extends MeasuredRun {
   debBytes: number;
   cacheBytes: number;
+  /** Layer bytes read from the remote cache (undefined: the build does not report it). */
+  layerBytes: number | undefined;
   index: string;
 }
 
 async function main(): Promise<void> {
+  if (args.help) return void console.log(HELP);
   requireGnuTime();
   const work = await mkdtemp(join(tmpdir(), 'alba-bench-remote-cache-'));
   const rgw = await startRgw();
@@ -46,11 +81,11 @@ async function main(): Promise<void> {
     const lock = JSON.parse(await readFile((await albaLock(recipe, join(work, 'cache-lock'))).lockPath, 'utf8')) as LockFile;
     const debs = new Set(Object.values(lock.archs).flatMap((ps) => ps.map((p) => p.sha256)));
     let n = 0;
-    const build = async (extra: string[], out = true): Promise<BuildRun> => {
+    const build = async (extra: string[], out = true, bin = albaBin): Promise<BuildRun> => {
       const cache = join(work, `cache-${++n}`);
       const outArgs = out ? ['--out', join(work, `out-${n}`)] : [];
       const run = await measure(process.execPath, [
-        albaBin,
+        bin,
         'build',
         recipe,
         '--mirror',
@@ -72,7 +107,8 @@ async function main(): Promise<void> {
       }
       await rm(cache, { recursive: true, force: true });
       await rm(join(work, `out-${n}`), { recursive: true, force: true });
-      return { ...run, debBytes, cacheBytes, index: (JSON.parse(run.stdout) as { index: { digest: string } }).index.digest };
+      const json = JSON.parse(run.stdout) as { index: { digest: string }; remoteCache?: { blobBytes: number } };
+      return { ...run, debBytes, cacheBytes, layerBytes: json.remoteCache?.blobBytes, index: json.index.digest };
     };
     const fill = await build(['--remote-cache', remotes.s3]);
     const fillDocker = await build(['--remote-cache', remotes.docker, '--push', destination], false);
@@ -80,24 +116,30 @@ async function main(): Promise<void> {
     console.log(
       `filled the remote caches in ${fmt(fill.wall)} s and ${fmt(fillDocker.wall)} s (${(fill.debBytes / 1e6).toFixed(1)} MB of .debs); ${destination} holds the layers`,
     );
-    const cases = {
-      'cold, no remote cache': [] as string[],
-      'cold, warm s3:// cache': ['--remote-cache', remotes.s3, '--remote-cache-mode', 'read'],
-      'cold, warm docker:// cache': ['--remote-cache', remotes.docker, '--remote-cache-mode', 'read'],
+    const cases: Record<string, string[]> = {
+      'cold, no remote cache': [],
+      ...Object.fromEntries(
+        BACKENDS.map((b) => [`cold, warm ${b}:// cache`, ['--remote-cache', remotes[b], '--remote-cache-mode', 'read']]),
+      ),
     };
     const rows: string[][] = [];
     const medians: Record<string, number> = {};
-    for (const push of [false, true]) {
+    for (const push of PUSH_MODES) {
       const samples = new Map<string, BuildRun[]>();
       for (let i = 0; i < RUNS; i++) {
-        let index: string | undefined;
+        // each binary its own revision each round: new manifests (none pushed by the other just before), the same layers
+        const indexes = new Map<number, string>();
         for (const [name, flags] of Object.entries(cases)) {
-          // a new revision each round: new manifests, the same layers
-          const pushFlags = push ? ['--push', destination, '--annotation', `org.opencontainers.image.revision=r${i}`] : [];
-          const got = await build([...flags, ...pushFlags], !push);
-          index ??= got.index;
-          if (got.index !== (push ? index : fill.index)) throw new Error(`${name}: index ${got.index}, not ${push ? index : fill.index}`);
-          samples.set(name, [...(samples.get(name) ?? []), got]);
+          // the binaries in turn, the first one alternating from round to round
+          for (const b of BINS.map((_, k) => (k + i) % BINS.length)) {
+            const { label, bin } = BINS[b]!;
+            const pushFlags = push ? ['--push', destination, '--annotation', `org.opencontainers.image.revision=r${i}-${b}`] : [];
+            const got = await build([...flags, ...pushFlags], !push, bin);
+            const expected = push ? (indexes.get(b) ?? got.index) : fill.index;
+            indexes.set(b, expected);
+            if (got.index !== expected) throw new Error(`${name}${label}: index ${got.index}, not ${expected}`);
+            samples.set(`${name}${label}`, [...(samples.get(`${name}${label}`) ?? []), got]);
+          }
         }
       }
       for (const [name, runs] of samples) {
@@ -110,17 +152,20 @@ async function main(): Promise<void> {
           fmt(Math.min(...runs.map((r) => r.wall))),
           Math.max(...runs.map((r) => r.peakRssMb)).toFixed(0),
           (median(runs.map((r) => r.debBytes)) / 1e6).toFixed(1),
+          runs.every((r) => r.layerBytes !== undefined) ? (median(runs.map((r) => r.layerBytes!)) / 1e6).toFixed(1) : '–',
           (median(runs.map((r) => r.cacheBytes)) / 1e6).toFixed(1),
         ]);
       }
     }
-    for (const line of markdownTable(['case', 'runs', 'median s', 'min s', 'peak RSS MB', '.deb MB downloaded', 'cache MB after'], rows))
-      console.log(line);
-    const ratio = (a: string, b: string): string => (medians[a]! / medians[b]!).toFixed(1);
-    for (const backend of ['s3://', 'docker://'])
-      console.log(
-        `${backend}: build ${ratio('cold, no remote cache', `cold, warm ${backend} cache`)}× faster with the warm remote cache; build + push ${ratio('cold, no remote cache, + push', `cold, warm ${backend} cache, + push`)}×`,
-      );
+    const header = ['case', 'runs', 'median s', 'min s', 'peak RSS MB', '.deb MB downloaded', 'layer MB from remote', 'cache MB after'];
+    for (const line of markdownTable(header, rows)) console.log(line);
+    const ratio = (a: string, b: string): string =>
+      medians[a] === undefined || medians[b] === undefined ? '–' : `${(medians[a] / medians[b]).toFixed(1)}×`;
+    for (const { label } of BINS)
+      for (const backend of BACKENDS.map((b) => `${b}://`))
+        console.log(
+          `${backend}${label}: build ${ratio(`cold, no remote cache${label}`, `cold, warm ${backend} cache${label}`)} faster with the warm remote cache; build + push ${ratio(`cold, no remote cache${label}, + push`, `cold, warm ${backend} cache${label}, + push`)}`,
+        );
     console.log(`same index digest in every build: ${fill.index}`);
   } finally {
     await registry.close();

@@ -114,8 +114,20 @@ export function layerRecordJson(layer: DebsLayer): string {
 
 /** A record's text parsed as a layer of `count` packages, or undefined when it is not one. */
 export function parseLayerRecord(text: string, count: number): DebsLayer | undefined {
+  let parsed: unknown;
   try {
-    const record = JSON.parse(text) as SingleRecord | GroupRecord;
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return layerRecord(parsed, count);
+}
+
+/** A parsed record (JSON of unknown shape) as a layer of `count` packages, or undefined when it is not one. */
+export function layerRecord(parsed: unknown, count: number): DebsLayer | undefined {
+  try {
+    const record = parsed as SingleRecord | GroupRecord;
+    if (typeof record !== 'object' || record === null) return undefined;
     const contents = count === 1 ? [record as SingleRecord] : (record as GroupRecord).packages;
     if (
       !Array.isArray(contents) ||

@@ -40,6 +40,7 @@ export interface CacheRegistryClient {
   hasManifest(reference: string): Promise<boolean>;
   putManifest(reference: string, blob: Blob): Promise<string | undefined>;
   blob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer>;
+  openBlob(digest: Digest, size: number): Promise<Readable | undefined>;
   hasBlob(digest: Digest): Promise<boolean>;
   uploadBlob(blob: Blob): Promise<void>;
 }
@@ -78,10 +79,8 @@ export function registryBackend(client: CacheRegistryClient, ref: { registry: st
         throw new RefusedEntry((err as Error).message);
       });
     },
-    async readBlob(digest, size) {
-      if (!(await client.hasBlob(digest))) return undefined;
-      return client.blob({ digest, size });
-    },
+    // one GET, its body streamed: a 404 is a missing blob
+    readBlob: (digest, size) => client.openBlob(digest, size),
     hasRecord: (name) => client.hasManifest(entryTag(name)),
     async writeEntry(name, record, layer) {
       // another runner uploading the same blobs at that moment can make the registry refuse the

@@ -27,8 +27,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { AlbaError } from '../errors.js';
 import type { DebsLayer } from '../layer/deb-layer.js';
@@ -40,9 +40,10 @@ import type { Descriptor } from '../oci/types.js';
 import type { LayerBlob } from '../layer/layer-writer.js';
 import { digestHex, type Digest } from '../oci/digest.js';
 import { mapLimit } from '../util/map-limit.js';
+import { Slots } from '../util/slots.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { planArchLayers, type ArchLayerPlan } from './package-layers.js';
-import { layerRecordJson, layerRecordName, layerRecordPath, parseLayerRecord, readLayerRecord } from './layer-cache.js';
+import { layerRecord, layerRecordJson, layerRecordName, layerRecordPath, readLayerRecord } from './layer-cache.js';
 
 /** `--remote-cache-mode`. */
 export type RemoteCacheMode = 'read' | 'readwrite';
@@ -51,8 +52,14 @@ export type RemoteCacheMode = 'read' | 'readwrite';
 const ROOT = '.alba-remote-cache/v1';
 /** A record holds a few control stanzas and the CA files of ca-certificates: far below this. */
 export const MAX_RECORD = 8 * 1024 * 1024;
-/** Layers larger than this are not read from the remote cache (the blob is read whole, then verified). */
+/** Layers larger than this are not read from the remote cache (a record naming one is refused: no package layer is that large). */
 const MAX_BLOB = 1024 * 1024 * 1024;
+/** Records read at once (small: latency-bound). */
+const RECORD_READS = 32;
+/** Layer blobs streamed into the local store at once (each gunzipped on the side, in zlib's thread pool). */
+const BLOB_READS = 6;
+/** Gunzip output chunks: larger than zlib's 16 KiB default, a third less CPU for the thread pool round trips and the hashing calls. */
+const GUNZIP_CHUNK = 128 * 1024;
 
 /**
  * Where a remote cache keeps its entries (an S3 prefix: s3Backend below; an OCI repository:
@@ -66,8 +73,8 @@ export interface RemoteCacheBackend {
   whereBlob(digest: Digest): string;
   /** The record's bytes (at most `max`, else RefusedEntry), undefined when there is none; any other error: the cache is down. */
   readRecord(name: string, max: number): Promise<Buffer | undefined>;
-  /** The layer blob's bytes (at most `size`), undefined when missing. */
-  readBlob(digest: Digest, size: number): Promise<Buffer | undefined>;
+  /** The layer blob's bytes as a stream (the body of one GET; refused unread when it declares more than `size` bytes), undefined when missing. */
+  readBlob(digest: Digest, size: number): Promise<Readable | undefined>;
   /** True when the entry's record is there. */
   hasRecord(name: string): Promise<boolean>;
   /** Writes an entry: the layer blob unless held (or `replaceBlob`: it was found corrupt), then the record, so a record is never visible before its blob. */
@@ -82,6 +89,7 @@ export class RefusedEntry extends Error {}
 /** The few operations the S3 backend needs of a store (S3Store has them). */
 export interface RemoteStore {
   get(key: string, max: number): Promise<{ bytes: Buffer } | undefined>;
+  open(key: string, max: number): Promise<Readable | undefined>;
   head(key: string): Promise<{ size: number } | undefined>;
   put(
     key: string,
@@ -99,19 +107,15 @@ export function s3Backend(remote: RemoteStore, prefix: string): RemoteCacheBacke
   const key = (path: string): string => (prefix === '' ? `${ROOT}/${path}` : `${prefix}/${ROOT}/${path}`);
   const recordKey = (name: string): string => key(`records/${name}`);
   const blobKey = (digest: Digest): string => key(`blobs/sha256/${digestHex(digest)}`);
-  const get = async (k: string, max: number): Promise<Buffer | undefined> => {
-    try {
-      return (await remote.get(k, max))?.bytes;
-    } catch (err) {
-      if (err instanceof AlbaError && err.code === 'TOO_LARGE') throw new RefusedEntry('too large');
-      throw err;
-    }
+  const tooLarge = (err: unknown): never => {
+    if (err instanceof AlbaError && err.code === 'TOO_LARGE') throw new RefusedEntry('too large');
+    throw err;
   };
   return {
     whereRecord: (name) => remote.where(recordKey(name)),
     whereBlob: (digest) => remote.where(blobKey(digest)),
-    readRecord: (name, max) => get(recordKey(name), max),
-    readBlob: (digest, size) => get(blobKey(digest), size),
+    readRecord: async (name, max) => (await remote.get(recordKey(name), max).catch(tooLarge))?.bytes,
+    readBlob: (digest, size) => remote.open(blobKey(digest), size).catch(tooLarge),
     hasRecord: async (name) => (await remote.head(recordKey(name))) !== undefined,
     async writeEntry(name, record, layer, replaceBlob) {
       if (replaceBlob || (await remote.head(blobKey(layer.digest)))?.size !== layer.size) {
@@ -170,6 +174,10 @@ export class RemoteLayerCache {
   private readonly refused = new Set<string>();
   /** Blobs refused by fill() (their bytes do not hash to their name): uploaded again. */
   private readonly badBlobs = new Set<string>();
+  /** Layer blobs this process streamed into the local store and checked (digest, size, diff_id): not hashed again. */
+  private readonly checked = new Set<string>();
+  /** Bounds the blob reads of fill(), the largest first. */
+  private readonly blobReads = new Slots(BLOB_READS);
   /** Layers taken lazily: their record, and the fetch once started. */
   private readonly lazyLayers = new Map<string, { layer: LayerBlob; name: string; fetched?: Promise<void> }>();
   /** The remote could not be read at all: no more reads are tried. */
@@ -190,7 +198,7 @@ export class RemoteLayerCache {
    */
   async fill(store: BlobStore, cacheDir: string, wants: readonly LayerWant[]): Promise<Set<string>> {
     const held = new Set<string>();
-    await mapLimit(uniqueWants(wants), 16, async ([name, want]) => {
+    await mapLimit(uniqueWants(wants), RECORD_READS, async ([name, want]) => {
       const local = await readLayerRecord(layerRecordPath(cacheDir, name), want.packages.length);
       if (local !== undefined && (await store.has(local.digest))) return void held.add(name);
       if (this.down) return;
@@ -201,14 +209,16 @@ export class RemoteLayerCache {
 
   /**
    * The store the layer stage reads: the layers taken lazily count as held and verified there
-   * (their bytes are checked when fetched: lazyBlob).
+   * (their bytes are checked when fetched: lazyBlob), and so do the blobs fill() streamed in
+   * (hashed as they were written, moments ago: not read again).
    */
   storeView(store: BlobStore): BlobStore {
-    if (this.lazyLayers.size === 0) return store;
-    const lazy = this.lazyLayers;
+    if (this.lazyLayers.size === 0 && this.checked.size === 0) return store;
+    const { lazyLayers: lazy, checked } = this;
     const view = Object.create(store) as BlobStore;
     view.has = async (digest) => lazy.has(digest) || store.has(digest);
-    view.verify = async (digest) => (lazy.has(digest) && !(await store.has(digest))) || store.verify(digest);
+    view.verify = async (digest) =>
+      (checked.has(digest) && (await store.has(digest))) || (lazy.has(digest) && !(await store.has(digest))) || store.verify(digest);
     return view;
   }
 
@@ -290,7 +300,7 @@ export class RemoteLayerCache {
       this.report.lazy++;
     } else {
       try {
-        if (!(await this.fetchBlob(store, name, layer))) return false;
+        if (!(await this.blobReads.run(() => this.fetchBlob(store, name, layer), layer.size))) return false;
       } catch (err) {
         this.badBlobs.add(layer.digest);
         return this.refuse(this.backend.whereBlob(layer.digest), (err as Error).message);
@@ -304,27 +314,44 @@ export class RemoteLayerCache {
   }
 
   /**
-   * The layer blob of a checked record into `store`: its bytes must hash to the record's digest and
-   * size, its uncompressed bytes to its diff_id (else evicted, and an Error saying why); false when the blob is missing.
+   * The layer blob of a checked record into `store`, streamed from the remote cache: its bytes must
+   * hash to the record's digest and size, its uncompressed bytes (gunzipped as they stream by) to
+   * its diff_id, before it becomes visible in the store (else it is never stored, and an Error says
+   * why); false when the blob is missing. A blob the store already holds is checked from disk (evicted when its diff_id is not the record's).
    */
   private async fetchBlob(store: BlobStore, name: string, layer: LayerBlob): Promise<boolean> {
-    if (!(await store.has(layer.digest))) {
-      if (layer.size > MAX_BLOB) throw new Error(`its layer has ${layer.size} bytes, more than the ${MAX_BLOB} read`);
-      const blob = await this.backend.readBlob(layer.digest, layer.size);
-      if (blob === undefined) {
-        this.report.misses++;
-        return false;
-      }
-      this.report.blobBytes += blob.length;
-      await store.write(Readable.from([blob]), { digest: layer.digest, size: layer.size, what: this.backend.whereBlob(layer.digest) });
-    }
-    const diffId = await uncompressedDigest(store.path(layer.digest));
-    if (diffId !== layer.diffId) {
-      await store.evict(layer.digest);
-      throw new Error(
+    const notDiffId = (diffId: Digest): Error =>
+      new Error(
         `its layer's uncompressed bytes hash to ${diffId}, not to the diff_id ${layer.diffId} of ${this.backend.whereRecord(name)}`,
       );
+    if (await store.has(layer.digest)) {
+      const diffId = await uncompressedDigest(store.path(layer.digest));
+      if (diffId === layer.diffId) return true;
+      await store.evict(layer.digest);
+      throw notDiffId(diffId);
     }
+    if (layer.size > MAX_BLOB) throw new Error(`its layer has ${layer.size} bytes, more than the ${MAX_BLOB} read`);
+    const body = await this.backend.readBlob(layer.digest, layer.size);
+    if (body === undefined) {
+      this.report.misses++;
+      return false;
+    }
+    const what = this.backend.whereBlob(layer.digest);
+    const diff = new DiffIdStream(layer.size, what);
+    try {
+      await store.write(through(body, diff), {
+        digest: layer.digest,
+        size: layer.size,
+        what,
+        check: () => {
+          const diffId = diff.diffId();
+          if (diffId !== layer.diffId) throw notDiffId(diffId);
+        },
+      });
+    } finally {
+      this.report.blobBytes += diff.bytes;
+    }
+    this.checked.add(layer.digest);
     return true;
   }
 
@@ -403,7 +430,7 @@ export function checkRecord(text: Buffer, name: string, want: LayerWant): DebsLa
     return 'not JSON';
   }
   if (entry.key !== name) return `it names another key (${JSON.stringify(entry.key)?.slice(0, 120)})`;
-  const layer = parseLayerRecord(JSON.stringify(entry.record), want.packages.length);
+  const layer = layerRecord(entry.record, want.packages.length);
   if (layer === undefined) return 'not a layer record of these packages';
   for (const [i, p] of want.packages.entries()) {
     const control = layer.packages[i]!.control;
@@ -415,20 +442,92 @@ export function checkRecord(text: Buffer, name: string, want: LayerWant): DebsLa
   return layer;
 }
 
-/** sha256 of a gzip blob's uncompressed bytes (a layer's diff_id), streamed. */
-async function uncompressedDigest(path: string): Promise<Digest> {
-  const hash = createHash('sha256');
-  await pipeline(
-    createReadStream(path),
-    createGunzip(),
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
+/**
+ * Passes a layer blob's bytes on unchanged, failing once more than `max` have come (a server
+ * sending more than the record says is not read to the end), while gunzipping them on the side
+ * (zlib works in the thread pool; its backpressure holds the stream) and hashing what comes out:
+ * diffId() is then the blob's diff_id, or throws why its bytes are not gzip. Memory stays flat.
+ */
+class DiffIdStream extends Transform {
+  /** Bytes passed on. */
+  bytes = 0;
+  private readonly gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
+  private readonly hash = createHash('sha256');
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly max: number,
+    private readonly what: string,
+  ) {
+    super();
+    this.gunzip.on('data', (chunk: Buffer) => this.hash.update(chunk));
+    this.gunzip.on('error', (err) => (this.failure ??= err));
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max)
+      return done(
+        new AlbaError('SIZE_MISMATCH', `${this.what}: more than the ${this.max} bytes expected`, {
+          hint: 'the remote cache serves other bytes than its record names; the entry is refused',
+        }),
+      );
+    this.push(chunk);
+    // not gzip (the gunzip failed, and closed): nothing more to learn from the rest but its digest, which the store computes
+    if (this.failure !== undefined || this.gunzip.destroyed || this.gunzip.write(chunk)) return done();
+    const go = (): void => {
+      this.gunzip.off('drain', go).off('close', go);
+      done();
+    };
+    this.gunzip.on('drain', go).on('close', go);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.failure !== undefined) return done();
+    this.gunzip.end();
+    finished(this.gunzip).then(
+      () => done(),
+      (err: Error) => {
+        this.failure ??= err;
         done();
       },
+    );
+  }
+
+  override _destroy(err: Error | null, done: (err: Error | null) => void): void {
+    this.gunzip.destroy();
+    done(err);
+  }
+
+  /** The sha256 of the gunzipped bytes, once the stream has ended; throws when they are not gzip. */
+  diffId(): Digest {
+    if (this.failure !== undefined) throw new Error(`its layer is not gzip (${this.failure.message})`);
+    return `sha256:${this.hash.digest('hex')}` as Digest;
+  }
+}
+
+/**
+ * `source` piped into `transform`, each destroyed with the other. It flows at once: an error
+ * before the reader's pipeline is set up is kept (`errored`), for that pipeline to reject with.
+ */
+function through(source: Readable, transform: Transform): Transform {
+  transform.on('error', () => undefined);
+  source.on('error', (err) => transform.destroy(err));
+  transform.on('close', () => source.destroy());
+  return source.pipe(transform);
+}
+
+/** sha256 of a stored gzip blob's uncompressed bytes (a layer's diff_id), streamed. */
+async function uncompressedDigest(path: string): Promise<Digest> {
+  const diff = new DiffIdStream(Number.MAX_SAFE_INTEGER, path);
+  await pipeline(
+    createReadStream(path),
+    diff,
+    new Writable({
+      write: (_chunk, _encoding, done) => done(),
     }),
   );
-  return `sha256:${hash.digest('hex')}` as Digest;
+  return diff.diffId();
 }
 
 /** `--remote-cache-mode` (readwrite when absent); anything else is USAGE. */

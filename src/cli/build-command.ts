@@ -136,7 +136,18 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
       : await (
           await import('./push-targets.js')
         ).pushTargets(built.graph, flags.push, tags, { ...flags, mountFrom: cacheMountFrom(remote.remoteCache, flags.push) }, sign);
-  const report = { built, format, outPath: writeLayout ? outPath : undefined, written, pushed, writeMs: clock() };
+  const writeMs = clock();
+  // the remote cache's writes never block the build or the push; the summary waits for them, to count them (the process would wait anyway)
+  await built.remoteCacheWrites;
+  const report = {
+    built,
+    format,
+    outPath: writeLayout ? outPath : undefined,
+    written,
+    pushed,
+    writeMs,
+    ...(remote.remoteCache === undefined ? {} : { remoteCache: remote.remoteCache.report }),
+  };
   if (
     warm !== undefined &&
     before !== undefined &&

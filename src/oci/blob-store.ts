@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -21,6 +21,8 @@ export interface Expected {
   size?: number;
   /** Names the content in errors, e.g. `libc6 2.36-9 (http://…/libc6_2.36-9_amd64.deb)`. */
   what: string;
+  /** A last check once digest and size hold, before the blob becomes visible (a layer's diff_id, computed as it streamed in); throws to refuse it. */
+  check?: () => void | Promise<void>;
 }
 
 /** Digest and size of a stored blob. */
@@ -73,7 +75,7 @@ export class BlobStore {
     return bytes;
   }
 
-  /** Streams `source` into the store; verifies `expected` before the blob becomes visible. */
+  /** Streams `source` into the store; verifies `expected` (digest, size, then its `check`) before the blob becomes visible. */
   async write(source: Readable, expected?: Expected): Promise<Stored> {
     const tmp = await this.tempPath();
     const hasher = new HashingStream();
@@ -82,11 +84,33 @@ export class BlobStore {
       await pipeline(source, hasher, out);
       const digest = hasher.digest();
       checkExpected(expected, digest, hasher.size);
+      await expected?.check?.();
       await mkdir(join(this.root, 'sha256'), { recursive: true });
       await rename(tmp, this.path(digest));
       return { digest, size: hasher.size };
     } finally {
       await whenClosed(out);
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Stores a copy of a local file (a blob of another store): copied by the kernel (copy_file_range;
+   * a copy, never a link, so damage to one cannot spread to the other), then its copy hashed once
+   * and checked against `expected` before it becomes visible. Rejects with the copy's error (ENOENT
+   * when `file` is missing).
+   */
+  async copyIn(file: string, expected?: Expected): Promise<Stored> {
+    const tmp = await this.tempPath();
+    try {
+      await copyFile(file, tmp);
+      const { digest, size } = await hashFile(tmp);
+      checkExpected(expected, digest, size);
+      await expected?.check?.();
+      await mkdir(join(this.root, 'sha256'), { recursive: true });
+      await rename(tmp, this.path(digest));
+      return { digest, size };
+    } finally {
       await rm(tmp, { force: true });
     }
   }
@@ -111,20 +135,8 @@ export class BlobStore {
 
   /** True when the blob's bytes hash to its name (read whole). */
   private async hashes(digest: Digest): Promise<boolean> {
-    const hash = createHash('sha256');
-    // one reused buffer, large reads: each read is a round trip through libuv's thread pool
-    const buffer = Buffer.allocUnsafe(VERIFY_READ_BYTES);
-    try {
-      const file = await open(this.path(digest), 'r');
-      try {
-        for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0;) hash.update(buffer.subarray(0, got));
-      } finally {
-        await file.close();
-      }
-    } catch {
-      return false;
-    }
-    return `sha256:${hash.digest('hex')}` === digest;
+    const hashed = await hashFile(this.path(digest)).catch(() => undefined);
+    return hashed?.digest === digest;
   }
 
   /** Removes a stored blob (one found corrupt). */
@@ -136,6 +148,22 @@ export class BlobStore {
     await mkdir(this.tempDir, { recursive: true });
     return join(this.tempDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
   }
+}
+
+/** The sha256 and size of a file, read whole. */
+async function hashFile(path: string): Promise<Stored> {
+  const hash = createHash('sha256');
+  // one reused buffer, large reads: each read is a round trip through libuv's thread pool
+  const buffer = Buffer.allocUnsafe(VERIFY_READ_BYTES);
+  let size = 0;
+  const file = await open(path, 'r');
+  try {
+    for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; size += got)
+      hash.update(buffer.subarray(0, got));
+  } finally {
+    await file.close();
+  }
+  return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
 }
 
 /** Throws DIGEST_MISMATCH / SIZE_MISMATCH when a written blob is not what was expected. */

@@ -10,6 +10,8 @@ import { explainRun, runAlba } from './run-alba.js';
 export interface BuildJson {
   index: { digest: string };
   manifests: { digest: string }[];
+  /** With --remote-cache: what it did. */
+  remoteCache?: { hits: number; misses: number; refused: number; written: number; warnings: number; lazy: number; blobBytes: number };
 }
 
 /** The fixture distro served on 127.0.0.1, a project `test/fleet:1.0` on it, and its lock. */

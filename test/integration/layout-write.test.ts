@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -138,4 +138,49 @@ describe('layout sink', () => {
     );
     assert.equal(await readFile(join(out, 'thesis.tex'), 'utf8'), 'years of work');
   });
+
+  test('a blob is copied from the cache, never linked: damage to the cache afterwards does not reach the layout', async () => {
+    const out = join(dir, 'out5');
+    const input = await image(out, 'x', 1_500_000_000);
+    await writeLayout(input);
+    const layer = input.graph.images[0]!.blobs[1]!;
+    const cached = store.path(parseDigest(layer.descriptor.digest));
+    const copied = join(out, 'blobs', 'sha256', layer.descriptor.digest.slice('sha256:'.length));
+    assert.notEqual((await stat(copied)).ino, (await stat(cached)).ino, 'the layout shares its inode with the cache');
+    await flipByte(cached);
+    try {
+      await checkLayout(await readLayout(out), { hashes: true });
+    } finally {
+      await flipByte(cached);
+    }
+  });
+
+  test('a cached blob whose bytes no longer hash to its digest is refused; the previous layout is untouched', async () => {
+    const out = join(dir, 'out6');
+    await writeLayout(await image(out, 'good', 1_400_000_000));
+    const before = await snapshotTree(out);
+    const input = await image(out, 'damaged', 1_300_000_000);
+    const cached = store.path(parseDigest(input.graph.images[0]!.blobs[1]!.descriptor.digest));
+    await flipByte(cached);
+    try {
+      await assert.rejects(writeLayout(input), (err: unknown) => isAlbaError(err, 'DIGEST_MISMATCH') && err.message.includes(cached));
+    } finally {
+      await flipByte(cached);
+    }
+    assert.deepEqual(await snapshotTree(out), before, 'the previous layout is the same, file by file');
+  });
 });
+
+/** Flips the middle byte of a file in place (same inode, same size). */
+async function flipByte(path: string): Promise<void> {
+  const file = await open(path, 'r+');
+  try {
+    const { size } = await file.stat();
+    const byte = Buffer.alloc(1);
+    await file.read(byte, 0, 1, size >> 1);
+    byte[0]! ^= 0xff;
+    await file.write(byte, 0, 1, size >> 1);
+  } finally {
+    await file.close();
+  }
+}

@@ -265,6 +265,11 @@ test(
     assert.equal(again.run.status, 0, explainRun(again.run));
     assert.deepEqual(digests(again.json), first);
     assert.deepEqual(blobReads(again.requests, layers), [], 'layer bytes read from the cache');
+    assert.deepEqual(
+      { lazy: again.json?.remoteCache?.lazy, blobBytes: again.json?.remoteCache?.blobBytes },
+      { lazy: layers.size, blobBytes: 0 },
+      'the --json report of the remote cache',
+    );
     assert.deepEqual(await debsIn(again.cache, lock), []);
     assert.equal((await client('dest').manifestDigest('1.0')) ?? '', first.index);
   },

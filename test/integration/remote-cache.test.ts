@@ -90,7 +90,7 @@ test('--remote-cache-mode read writes nothing to the cache', { skip: !enabled },
 });
 
 test(
-  'a corrupt blob and a hostile record are refused with a warning, the layers built from the .debs, the same digests, the entries repaired',
+  'a corrupt blob, a hostile record and a record with another diff_id are refused with a warning, the layers built from the .debs, the same digests, the entries repaired',
   { skip: !enabled },
   async () => {
     const keys = await listKeys(rgw.s3, BUCKET, ROOT);
@@ -98,17 +98,25 @@ test(
     const entries = await Promise.all(records.map(async (k) => ({ key: k, text: await getText(k) })));
     const parsed = entries.map((e) => ({
       ...e,
-      entry: JSON.parse(e.text) as { key: string; record: { digest: string; control: string } },
+      entry: JSON.parse(e.text) as { key: string; record: { digest: string; diffId: string; control: string } },
     }));
-    const [victim, donor, broken] = parsed.filter((e) => typeof e.entry.record.control === 'string');
-    assert.ok(victim !== undefined && donor !== undefined && broken !== undefined);
-    assert.equal(new Set([victim, donor, broken].map((e) => e.entry.record.digest)).size, 3);
+    const [victim, donor, broken, mislabeled] = parsed.filter((e) => typeof e.entry.record.control === 'string');
+    assert.ok(victim !== undefined && donor !== undefined && broken !== undefined && mislabeled !== undefined);
+    assert.equal(new Set([victim, donor, broken, mislabeled].map((e) => e.entry.record.digest)).size, 4);
     // hostile: the victim's key over another package's record (a valid layer, the wrong package)
     await rgw.s3.send(
       new PutObjectCommand({
         Bucket: BUCKET,
         Key: victim.key,
         Body: JSON.stringify({ key: victim.entry.key, record: donor.entry.record }),
+      }),
+    );
+    // mislabeled: the right package and blob, another layer's diff_id (the blob is checked as it streams in)
+    await rgw.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: mislabeled.key,
+        Body: JSON.stringify({ key: mislabeled.entry.key, record: { ...mislabeled.entry.record, diffId: donor.entry.record.diffId } }),
       }),
     );
     // corrupt: a third entry's layer blob flipped
@@ -129,6 +137,8 @@ test(
       ),
     );
     assert.match(c.run.stderr, /warning: remote cache: .* refused \(.*(SHA256|digest|hash)/i);
+    assert.match(c.run.stderr, /warning: remote cache: .* refused \(its layer's uncompressed bytes hash to sha256:\w+, not to the diff_id/);
+    assert.equal(await getText(mislabeled.key), mislabeled.text, 'the mislabeled record was not replaced by the good one');
     assert.equal(await getText(victim.key), victim.text, 'the hostile record was not replaced by the good one');
     const repaired = Buffer.from(
       await (await rgw.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: blobKey }))).Body!.transformToByteArray(),
@@ -148,6 +158,9 @@ test(
     assert.deepEqual(digests(d.json), first);
     assert.deepEqual(await debsIn(d.cache, lock), []);
     assert.doesNotMatch(d.run.stderr, /warning/);
+    const report = d.json?.remoteCache;
+    assert.ok(report !== undefined && report.hits > 0 && report.blobBytes > 0, `--json remoteCache: ${JSON.stringify(report)}`);
+    assert.deepEqual([report.misses, report.refused, report.lazy, report.written], [0, 0, 0, 0]);
     const without = await runner();
     assert.notEqual(without.run.status, 0, 'without the remote cache the build needs the mirror');
   },

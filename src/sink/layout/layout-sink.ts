@@ -7,7 +7,8 @@
  *   old index still finds all of its own), the new index is checked against them, then
  *   `index.json` is replaced in one rename(2) — the commit — and only then are the blobs and
  *   files the new layout does not use removed. A failed walk removes what it added.
- * Every blob is copied (never hard-linked to the build cache) and verified while written; one the
+ * Every blob is copied (never hard-linked to the build cache: a blob in a local file by the kernel,
+ * then its copy hashed once) and verified before it becomes visible; one the
  * previous layout holds is kept when its bytes still hash to its name. One
  * writer at a time per path: a second one waits for the lock file `.<name>.alba-lock` beside it.
  */
@@ -90,11 +91,20 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
       kept.add(hex);
       // a blob the previous layout already holds is kept when its bytes still hash to its name: read, not rewritten
       if (before.has(hex) && (await blobs.verify(parseDigest(digest)))) return 'skipped';
-      await blobs.write(await blob.open(), {
-        digest: parseDigest(digest),
-        size,
-        what: `blob ${digest}${blob.file === undefined ? '' : ` (${blob.file})`}`,
-      });
+      const expected = { digest: parseDigest(digest), size, what: `blob ${digest}${blob.file === undefined ? '' : ` (${blob.file})`}` };
+      // a blob in a local file (the build cache) is copied by the kernel and its copy hashed once;
+      // a missing file goes the stream's way, which says so (BLOB_MISSING)
+      const copied =
+        blob.file === undefined
+          ? false
+          : await blobs.copyIn(blob.file, expected).then(
+              () => true,
+              (err: NodeJS.ErrnoException) => {
+                if (err.code === 'ENOENT') return false;
+                throw err;
+              },
+            );
+      if (!copied) await blobs.write(await blob.open(), expected);
       return 'sent';
     };
     const discardAdded = async (): Promise<void> => {

@@ -140,6 +140,29 @@ export class RegistryClient {
   }
 
   /**
+   * A blob as a stream (the body of one GET, watched by the transport's timeouts), undefined when
+   * the registry answers 404; SIZE_MISMATCH, unread, when it declares more than `size` bytes. The
+   * caller checks the bytes (size, digest) as they stream.
+   */
+  async openBlob(digest: Digest, size: number): Promise<Readable | undefined> {
+    const url = this.path(`blobs/${digest}`);
+    const res = await this.transport.request('GET', url);
+    if (res.status === 404) {
+      await res.discard();
+      return undefined;
+    }
+    if (!ok(res)) await this.transport.fail('GET', url, res);
+    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+    if (declared > size) {
+      await res.discard();
+      throw new AlbaError('SIZE_MISMATCH', `GET ${redactUrl(url)}: ${declared} bytes, its descriptor says ${size}`, {
+        hint: 'the registry or the manifest is corrupt',
+      });
+    }
+    return res.stream();
+  }
+
+  /**
    * Every tag of the repository (`GET tags/list`, following `Link` pages); [] for an unknown
    * repository. Bounded: more than MAX_TAGS tags, MAX_TAG_PAGES pages or MAX_TAG_LIST_BYTES is
    * TOO_LARGE, a `Link` back to a page already read is REGISTRY. Never cut short silently: a

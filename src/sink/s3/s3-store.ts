@@ -16,7 +16,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { AlbaError } from '../../errors.js';
 import { environmentAgent, proxyConfigured } from '../../http/proxy.js';
 import { DEFAULT_RETRY, withRetry } from '../../http/retry.js';
@@ -133,6 +133,32 @@ export class S3Store {
         chunks.push(chunk as Buffer);
       }
       return { bytes: Buffer.concat(chunks), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
+    } catch (err) {
+      if (err instanceof AlbaError) throw err;
+      if (isMissing(err)) return undefined;
+      throw this.error('GET', key, err);
+    }
+  }
+
+  /**
+   * GET of an object as a stream (its body, unread), refused (TOO_LARGE, the body dropped) when it
+   * declares more than `max` bytes; undefined when there is none. The caller checks what it reads.
+   */
+  async open(key: string, max: number): Promise<Readable | undefined> {
+    try {
+      const res = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key })));
+      const body = res.Body as Readable;
+      if ((res.ContentLength ?? 0) > max) {
+        body.destroy();
+        throw new AlbaError('TOO_LARGE', `${this.where(key)} has ${res.ContentLength} bytes, more than the ${max} alba reads`, {
+          hint: 'this object is not one alba wrote; check the prefix',
+        });
+      }
+      // a failure while the body streams is named as one of the GET
+      const named = new PassThrough();
+      body.on('error', (err) => named.destroy(this.error('GET', key, err)));
+      named.on('close', () => body.destroy());
+      return body.pipe(named);
     } catch (err) {
       if (err instanceof AlbaError) throw err;
       if (isMissing(err)) return undefined;

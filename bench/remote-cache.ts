@@ -84,18 +84,8 @@ async function main(): Promise<void> {
     const build = async (extra: string[], out = true, bin = albaBin): Promise<BuildRun> => {
       const cache = join(work, `cache-${++n}`);
       const outArgs = out ? ['--out', join(work, `out-${n}`)] : [];
-      const run = await measure(process.execPath, [
-        bin,
-        'build',
-        recipe,
-        '--mirror',
-        'apt',
-        '--cache',
-        cache,
-        ...outArgs,
-        '--json',
-        ...extra,
-      ]);
+      // the bin run as a user runs it (its `#!` line's node options included)
+      const run = await measure(bin, ['build', recipe, '--mirror', 'apt', '--cache', cache, ...outArgs, '--json', ...extra]);
       if (run.status !== 0) throw new Error(`alba build ${extra.join(' ')} failed (status ${run.status}):\n${run.stderr}`);
       const blobs = join(cache, 'blobs', 'sha256');
       let debBytes = 0;

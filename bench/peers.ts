@@ -6,7 +6,8 @@
  * bench/table.ts and bench/curve.ts.
  */
 import { copyFile, mkdir, readFile, writeFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { readLayoutGraph } from '../src/source/layout-source.js';
 import type { LockFile } from '../src/lock/lock-types.js';
@@ -21,6 +22,12 @@ export function succeeded(run: MeasuredRun, what = 'run'): MeasuredRun {
 
 /** The alba measured: this checkout's, or ALBA_BENCH_BIN (another checkout's bin/alba.js, e.g. before a change). */
 export const benchAlbaBin = process.env.ALBA_BENCH_BIN ?? albaBin;
+
+/** Which code `bin` runs, by bin/alba.js's rule: its bundle, or dist/src when a `tsc`-only rebuild left the bundle older (slower start-up). */
+export function binRuns(bin: string): string {
+  const mtime = (path: string): number => statSync(join(dirname(bin), '..', path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  return mtime('dist/alba/alba.js') >= mtime('dist/src/cli/main.js') ? 'the bundle' : 'dist/src (the bundle is older: run `npm run build`)';
+}
 
 /** `alba ARGS…` under GNU time, checked; the bin is run as a user runs it (its `#!` line's node options included). */
 export async function alba(args: readonly string[], what = `alba ${args[0] ?? ''}`): Promise<MeasuredRun> {

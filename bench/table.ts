@@ -37,7 +37,7 @@ import {
   type MeasuredRun,
   type Sample,
 } from './util.js';
-import { alba, awsSync, benchAlbaBin, buildLayout, nodeStart, objectTree, s3ClientFor, skopeoCopy } from './peers.js';
+import { alba, awsSync, benchAlbaBin, binRuns, buildLayout, nodeStart, objectTree, s3ClientFor, skopeoCopy } from './peers.js';
 import { coldBuildRows } from './build.js';
 import { coldLockRow } from './lock.js';
 import type { RatioRow } from './rows.js';
@@ -316,7 +316,7 @@ async function main(): Promise<void> {
     rows.push(rssRow(ctx));
     const verdict = (met: boolean | undefined): string => (met === undefined ? '–' : met ? 'met' : 'MISSED');
     const lines = [
-      `issue 22's table: ${benchAlbaBin}, recipes/base.yaml for ${BENCH_ARCHS.join(', ')} (suites ${ctx.bench.sources.suites.join(', ')}); ` +
+      `issue 22's table: ${benchAlbaBin} (running ${binRuns(benchAlbaBin)}), recipes/base.yaml for ${BENCH_ARCHS.join(', ')} (suites ${ctx.bench.sources.suites.join(', ')}); ` +
         `medians of ${RUNS} runs, alba and the peer alternating; node ${process.version}, ${availableParallelism()} CPUs`,
       '',
       ...markdownTable(

@@ -260,10 +260,14 @@ async function coldRows(ctx: Context): Promise<Row[]> {
   ctx.rss.resolving.push(...rows.noLock.alba);
   ctx.rss.locked.push(...rows.locked.alba);
   ctx.rss.mmdebstrap.push(...rows.noLock.peer.samples);
-  const layers = rows.locked.alba.flatMap((x) => (x as Sample<{ layers?: number }>).timings?.layers ?? []);
+  // downloads and package layers: before build() (prefetch, every arch at once) and what build() still had to make
+  const layers = rows.locked.alba.flatMap((x) => {
+    const t = (x as Sample<{ layers?: number; prefetch?: number }>).timings;
+    return t?.layers === undefined ? [] : [t.layers + (t.prefetch ?? 0)];
+  });
   return [
     fromRatioRow(rows.noLock),
-    fromRatioRow(rows.locked, layers.length === 0 ? '' : ` (layers ${median(layers).toFixed(2)} s of it)`),
+    fromRatioRow(rows.locked, layers.length === 0 ? '' : ` (downloads and layers ${median(layers).toFixed(2)} s of it)`),
   ];
 }
 

@@ -12,6 +12,7 @@ import type { Recipe } from '../recipe/types.js';
 import { build, type BuildOptions, type BuildResult } from './build.js';
 import { BuildPrefetch } from './deb-downloads.js';
 import type { RemoteLayerCache } from './remote-cache.js';
+import { stopwatch } from '../util/stopwatch.js';
 
 /** How to build a recipe: build()'s options, with the lock and targets found or made here. */
 export interface BuildRecipeOptions extends Partial<Pick<BuildOptions, 'archs' | 'annotations' | 'env' | 'onProgress'>> {
@@ -68,6 +69,7 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     );
   }
   let verified: ReadonlySet<string> | undefined;
+  const clock = stopwatch();
   const resolving = lock === undefined;
   const prefetch = new BuildPrefetch({
     recipe,
@@ -101,6 +103,7 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     for (const arch of recipe.archs) if (selected(arch.name)) prefetch.add(arch, lock.archs[arch.name] ?? [], lock.releases);
     verified = await prefetch.finish();
   }
+  const prefetchSeconds = clock();
   const result = await build({
     recipe,
     lock,
@@ -114,5 +117,5 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     ...(verified === undefined ? {} : { verified }),
     ...(options.remoteCache === undefined ? {} : { remoteCache: options.remoteCache }),
   });
-  return { ...result, recipe, lock, resolved: resolving };
+  return { ...result, timings: { ...result.timings, prefetch: prefetchSeconds }, recipe, lock, resolved: resolving };
 }

@@ -87,7 +87,12 @@ export interface BuildResult {
   index: Descriptor;
   images: BuiltImage[];
   epoch: Epoch;
-  timings: { download: number; layers: number };
+  /**
+   * Seconds of build()'s stages: the .debs still missing, the layers still to make and the images;
+   * `prefetch` (buildRecipe): the downloads and package layers made before build(), every arch at
+   * once, overlapping the resolution when there is no lock.
+   */
+  timings: { download: number; layers: number; prefetch?: number };
   /** With a remote cache in readwrite mode: its writes, under way (they never reject). */
   remoteCacheWrites?: Promise<void>;
   /** The files besides recipe and lock the build read (the recipe's files of each arch, its additional CA files), with the SHA256 of what it read. */

@@ -67,6 +67,8 @@ export function s3Environment(keys: { accessKey: string; secretKey: string }): R
 /** Sets the S3 environment of `rgw` in this process (for the AWS CLI and alba) and returns an SDK client on it, to create buckets. */
 export function s3ClientFor(rgw: { url: string; accessKey: string; secretKey: string }): S3Client {
   Object.assign(process.env, s3Environment(rgw));
+  // as src/sink/s3/s3-store.ts: the pinned SDK's notice about its later releases is noise
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     endpoint: rgw.url,
     region: 'us-east-1',

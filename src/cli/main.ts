@@ -36,7 +36,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(141);
 });
 
-// Ends now rather than when the event loop drains: the connection pools' sockets and the heap's
-// teardown cost 50-150 ms after the work is done. stdout and stderr are written synchronously
-// (files, pipes and terminals on Linux), and every write alba makes is awaited before main() returns.
-process.exit(await main(process.argv.slice(2)));
+// Ends after one more turn of the event loop rather than when it drains: the connection pools'
+// sockets and the heap's teardown cost 50-150 ms after the work is done. stdout and stderr are
+// written synchronously (files, pipes and terminals on Linux), every write alba makes is awaited
+// before main() returns, and the turn lets a write to a reader that went away report its EPIPE (141 above).
+const status = await main(process.argv.slice(2));
+setImmediate(() => process.exit(status));

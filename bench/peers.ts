@@ -20,10 +20,10 @@ export function succeeded(run: MeasuredRun, what = 'run'): MeasuredRun {
   return run;
 }
 
-/** The alba measured: this checkout's, or ALBA_BENCH_BIN (another checkout's bin/alba.js, e.g. before a change). */
+/** The alba measured: this checkout's, or ALBA_BENCH_BIN (another checkout's bin/alba.cjs, e.g. before a change). */
 export const benchAlbaBin = process.env.ALBA_BENCH_BIN ?? albaBin;
 
-/** Which code `bin` runs, by bin/alba.js's rule: its bundle, or dist/src when a `tsc`-only rebuild left the bundle older (slower start-up). */
+/** Which code `bin` runs, by bin/alba.cjs's rule: its bundle, or dist/src when a `tsc`-only rebuild left the bundle older (slower start-up). */
 export function binRuns(bin: string): string {
   const mtime = (path: string): number => statSync(join(dirname(bin), '..', path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
   return mtime('dist/alba/alba.js') >= mtime('dist/src/cli/main.js') ? 'the bundle' : 'dist/src (the bundle is older: run `npm run build`)';

@@ -11,10 +11,11 @@
  *
  *   npx tsc -p . && node dist/bench/remote-cache.js [--runs N] [--cases build,push] [--backends s3,docker] [--baseline DIR]
  *
- * `--baseline DIR`: another checkout of alba, built (DIR/bin/alba.js), runs every case too,
+ * `--baseline DIR`: another checkout of alba, built (DIR/bin/alba.cjs, or bin/alba.js before it was CommonJS), runs every case too,
  * alternating with this one: before/after figures from one run.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +31,7 @@ const HELP = `usage: node dist/bench/remote-cache.js [options]
   --runs N              alternating runs of each case (default 3)
   --cases build,push    build into --out, and/or build + push without --out (default both)
   --backends s3,docker  the remote caches measured besides none (default both)
-  --baseline DIR        also run DIR/bin/alba.js (another built checkout) in every case, alternating`;
+  --baseline DIR        also run DIR/bin/alba.cjs (another built checkout) in every case, alternating`;
 
 const { values: args } = parseArgs({
   options: {
@@ -52,8 +53,14 @@ const BACKENDS = listed(args.backends, ['s3', 'docker'], '--backends') as ('s3' 
 /** The alba binaries measured: this checkout's, and the baseline's. */
 const BINS: { label: string; bin: string }[] = [
   { label: '', bin: albaBin },
-  ...(args.baseline === undefined ? [] : [{ label: ' (baseline)', bin: join(resolve(args.baseline), 'bin', 'alba.js') }]),
+  ...(args.baseline === undefined ? [] : [{ label: ' (baseline)', bin: baselineBin(resolve(args.baseline)) }]),
 ];
+
+/** DIR's bin (alba.js before it became CommonJS). */
+function baselineBin(dir: string): string {
+  const cjs = join(dir, 'bin', 'alba.cjs');
+  return existsSync(cjs) ? cjs : join(dir, 'bin', 'alba.js');
+}
 
 interface BuildRun extends MeasuredRun {
   debBytes: number;

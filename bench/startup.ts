@@ -2,7 +2,7 @@
  * Start-up cost of the CLI: wall time of `node -e 0`, `alba --version` and
  * `alba container push --help`, run N times each (default 30, interleaved so that a busy machine
  * slows all three alike), median and min in milliseconds, and each median over `node -e 0`'s. `node dist/bench/startup.js [N] [OTHER_BIN]`:
- * with OTHER_BIN (another checkout's bin/alba.js, e.g. before a change), its two commands run interleaved too.
+ * with OTHER_BIN (another checkout's bin/alba.cjs, e.g. before a change), its two commands run interleaved too.
  */
 import { spawnSync } from 'node:child_process';
 import { albaBin } from '../test/helpers/run-alba.js';

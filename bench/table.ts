@@ -5,7 +5,7 @@
  *
  *   npm run bench:table                         (tsc -p . && node dist/bench/table.js)
  *   node dist/bench/table.js --runs 5 --rows push,s3
- *   ALBA_BENCH_BIN=/other/checkout/bin/alba.js node dist/bench/table.js   (another alba, e.g. before a change)
+ *   ALBA_BENCH_BIN=/other/checkout/bin/alba.cjs node dist/bench/table.js   (another alba, e.g. before a change)
  *
  * Rows (--rows, comma-separated; default all): push (first push to a local distribution registry
  * vs `skopeo copy --all`, and the no-op re-push vs `node -e 0`), s3 (the same to Ceph RGW vs

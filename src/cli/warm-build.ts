@@ -286,7 +286,7 @@ function codeIdentity(): string {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.js') || e.name.endsWith('.json')) {
+      else if (/\.(c?js|json)$/.test(e.name)) {
         const s = statSync(path);
         hash.update(`${relative(root, path)} ${s.size} ${s.mtimeMs}\n`);
       }

@@ -22,11 +22,11 @@ export interface RunAlbaOptions {
   umask?: string;
 }
 
-/** Path of the CLI (`bin/alba.js`, which loads the bundle dist/alba/ or dist/src/cli/main.js: run `npm run build` first). */
-export const albaBin = join(repoRoot(), 'bin', 'alba.js');
+/** Path of the CLI (`bin/alba.cjs`, which loads the bundle dist/alba/ or dist/src/cli/main.js: run `npm run build` first). */
+export const albaBin = join(repoRoot(), 'bin', 'alba.cjs');
 
 /**
- * Runs `node bin/alba.js ...args` as a child process, as a user would. Asynchronous on purpose:
+ * Runs `node bin/alba.cjs ...args` as a child process, as a user would. Asynchronous on purpose:
  * a test's own 127.0.0.1 server must keep serving while the CLI runs.
  */
 export function runAlba(args: string[], options: RunAlbaOptions = {}): Promise<AlbaRun> {

@@ -93,6 +93,27 @@ describe('alba build with nothing changed', () => {
     assert.match(text.stdout, new RegExp(`index +${first.index}`));
   });
 
+  test("is answered before Node's ESM loader starts (bin/alba.cjs runs dist/alba/warm.cjs first)", async () => {
+    // Node's internal modules each run loaded, written at exit by a preloaded script
+    const probe = join(work, 'module-list.cjs');
+    await writeFile(
+      probe,
+      "process.on('exit', () => require('node:fs').writeFileSync(process.env.ALBA_TEST_MODULES, process.moduleLoadList.join('\\n')));\n",
+    );
+    const loaded = async (extra: string[]): Promise<string[]> => {
+      const list = join(work, 'modules.txt');
+      const env = { NODE_OPTIONS: `--require ${probe}`, ALBA_TEST_MODULES: list };
+      const run = await answered(extra, env);
+      assert.equal(run.upToDate, extra.length === 0, run.stderr);
+      return (await readFile(list, 'utf8')).split('\n');
+    };
+    const ESM_LOADER = 'NativeModule internal/modules/esm/loader';
+    assert.ok(!(await loaded([])).includes(ESM_LOADER), 'the warm answer started the ESM loader');
+    // the probe sees it when the CLI runs (a build that cannot be answered)
+    assert.ok((await loaded(['--annotation', 'probe=1'])).includes(ESM_LOADER));
+    await expectUpToDate(false);
+  });
+
   test('another command line is not answered by it (--arch, an annotation)', async () => {
     await expectUpToDate(false, ['--arch', 'amd64']);
     await expectUpToDate(false, ['--annotation', 'a=b']);

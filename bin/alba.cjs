@@ -1,0 +1,17 @@
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The bundle (dist/alba/, `npm run build`) unless a `tsc`-only rebuild left it older than dist/src.
+// --max-semi-space-size=4: peak RSS under 128 MB (docs/architecture.md, "Peak RSS").
+// CommonJS, so that `alba build` with nothing changed is answered (dist/alba/warm.cjs,
+// src/cli/warm-entry.ts) before Node's ESM loader starts; the CLI itself is ESM.
+'use strict';
+const { statSync } = require('node:fs');
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+
+const mtime = (path) => statSync(join(__dirname, path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const bundle = '../dist/alba/alba.js';
+const compiled = '../dist/src/cli/main.js';
+const bundled = mtime(bundle) >= mtime(compiled);
+if (!(bundled && process.argv.includes('build') && require('../dist/alba/warm.cjs').answerWarmBuild(process.argv.slice(2)))) {
+  import(pathToFileURL(join(__dirname, bundled ? bundle : compiled)).href);
+}

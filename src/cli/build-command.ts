@@ -156,9 +156,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
     !built.resolved &&
     remote.remoteCache === undefined
   )
-    await (
-      await import('./warm-build.js')
-    ).recordWarmBuild(warm, before, {
+    (await import('./warm-build.js')).recordWarmBuild(warm, before, {
       out: outPath,
       lockPath: lockPathFor(resolve(recipePath)),
       inputs: built.inputs,

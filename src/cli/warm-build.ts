@@ -22,8 +22,19 @@
  * the leftovers and records a new stamp.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type BigIntStats,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../cache.js';
@@ -126,7 +137,7 @@ export function tryWarmBuild(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (!stamp.inputs.every(holds) || !stamp.inputDirs.every(sameListing)) return false;
   if (!stamp.outputs.every(holds) || !stamp.outputDirs.every(sameListing)) return false;
   if (leftovers(stamp.out, current.cacheDir)) return false;
-  if (refreshed.length > 0) void refreshStamp(current.stampPath, stamp, refreshed);
+  if (refreshed.length > 0) refreshStamp(current.stampPath, stamp, refreshed);
   if (!isQuiet()) {
     for (const line of stamp.report.warnings) stderrLog(line);
     stderrLog(`${stamp.out} is up to date: the recipe, lock, files and alba are those of its last build (nothing rebuilt)`);
@@ -211,7 +222,7 @@ export function inputsBefore(request: WarmRequest, lockPath: string): InputsBefo
  * After a successful build into an OCI layout: records its stamp. Nothing is recorded when an
  * input now differs from what the build read (it changed during the build), or when recording fails.
  */
-export async function recordWarmBuild(request: WarmRequest, before: InputsBefore, built: BuiltFacts): Promise<void> {
+export function recordWarmBuild(request: WarmRequest, before: InputsBefore, built: BuiltFacts): void {
   try {
     const inputs: FileRecord[] = [];
     const expected = new Map<string, string | undefined>([...before.files, ...built.inputs.map((i) => [i.path, i.sha256] as const)]);
@@ -247,7 +258,7 @@ export async function recordWarmBuild(request: WarmRequest, before: InputsBefore
       outputDirs,
       report: built.report,
     };
-    await writeStamp(request.stampPath, stamp);
+    writeStamp(request.stampPath, stamp);
   } catch {
     // a stamp is an optimisation: without one, the next build runs
   }
@@ -368,20 +379,25 @@ function sameListing(d: DirRecord): boolean {
   return now.length === d.names.length && now.every((n, i) => n === d.names[i]);
 }
 
-async function writeStamp(path: string, stamp: Stamp): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+/** Written synchronously: the process ends one event-loop turn after a warm answer (main.ts), before any asynchronous write would land. */
+function writeStamp(path: string, stamp: Stamp): void {
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(tmp, JSON.stringify(stamp));
-    await rename(tmp, path);
+    writeFileSync(tmp, JSON.stringify(stamp));
+    renameSync(tmp, path);
   } finally {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
   }
 }
 
 /** The stamp with the records of files hashed again (unchanged bytes) replaced, so the next run trusts their stat. */
-async function refreshStamp(path: string, stamp: Stamp, fresh: readonly FileRecord[]): Promise<void> {
+function refreshStamp(path: string, stamp: Stamp, fresh: readonly FileRecord[]): void {
   const byPath = new Map(fresh.map((r) => [r.path, r]));
   const update = (r: FileRecord): FileRecord => byPath.get(r.path) ?? r;
-  await writeStamp(path, { ...stamp, inputs: stamp.inputs.map(update), outputs: stamp.outputs.map(update) }).catch(() => undefined);
+  try {
+    writeStamp(path, { ...stamp, inputs: stamp.inputs.map(update), outputs: stamp.outputs.map(update) });
+  } catch {
+    // not refreshed: the next run hashes those files again
+  }
 }

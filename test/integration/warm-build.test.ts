@@ -185,6 +185,22 @@ describe('a changed --out is repaired', () => {
     assert.deepEqual(await tree(out), layout);
   });
 
+  test('a file hashed again by an answer is recorded anew, so the next answer trusts its stat', async () => {
+    await expectUpToDate(true);
+    const path = join(blobs, await biggest());
+    await utimes(path, 1_700_000_001, 1_700_000_001); // its ctime moves: the next answer hashes it
+    await expectUpToDate(true);
+    const ctimeNs = String((await stat(path, { bigint: true })).ctimeNs);
+    const builds = join(cache, 'builds');
+    const recorded: unknown[] = [];
+    for (const name of await readdir(builds)) {
+      if (name === 'verified.json' || !name.endsWith('.json')) continue;
+      const stamp = JSON.parse(await readFile(join(builds, name), 'utf8')) as { outputs: { path: string; ctimeNs?: string }[] };
+      recorded.push(...stamp.outputs.filter((r) => r.path === path).map((r) => r.ctimeNs));
+    }
+    assert.ok(recorded.includes(ctimeNs), `no stamp records ${path} with its new ctime ${ctimeNs}: ${recorded.join(', ')}`);
+  });
+
   test('a missing blob, an extra file, a damaged index.json', async () => {
     await expectUpToDate(true);
     await rm(join(blobs, await biggest()));

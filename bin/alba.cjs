@@ -12,6 +12,17 @@ const mtime = (path) => statSync(join(__dirname, path), { throwIfNoEntry: false 
 const bundle = '../dist/alba/alba.js';
 const compiled = '../dist/src/cli/main.js';
 const bundled = mtime(bundle) >= mtime(compiled);
-if (!(bundled && process.argv.includes('build') && require('../dist/alba/warm.cjs').answerWarmBuild(process.argv.slice(2)))) {
+/** True when warm.cjs answered; a bundle without it (a build of an older alba, cut short) leaves it to the CLI. */
+function answered() {
+  let warm;
+  try {
+    warm = require('../dist/alba/warm.cjs');
+  } catch (err) {
+    if (err?.code === 'MODULE_NOT_FOUND') return false;
+    throw err;
+  }
+  return warm.answerWarmBuild(process.argv.slice(2));
+}
+if (!(bundled && process.argv.includes('build') && answered())) {
   import(pathToFileURL(join(__dirname, bundled ? bundle : compiled)).href);
 }

@@ -16,7 +16,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { AlbaError } from '../../errors.js';
 import { environmentAgent, proxyConfigured } from '../../http/proxy.js';
 import { DEFAULT_RETRY, withRetry } from '../../http/retry.js';
@@ -112,32 +112,20 @@ export class S3Store {
 
   /** GET of a small object, refused above `max` bytes; undefined when there is none. */
   async get(key: string, max: number): Promise<{ bytes: Buffer; etag?: string } | undefined> {
-    try {
-      const res = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key })));
-      const tooLarge = (what: string): AlbaError =>
-        new AlbaError('TOO_LARGE', `${this.where(key)} ${what}`, { hint: 'this object is not one alba wrote; check the prefix' });
-      const body = res.Body as Readable | undefined;
-      if ((res.ContentLength ?? 0) > max) {
-        body?.destroy();
-        throw tooLarge(`has ${res.ContentLength} bytes, more than the ${max} alba reads`);
+    const got = await this.getBody(key, max);
+    if (got === undefined) return undefined;
+    // a body without a length (chunked) is counted as it comes
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of got.body) {
+      size += (chunk as Buffer).length;
+      if (size > max) {
+        got.body.destroy();
+        throw this.tooLarge(key, `sent more than the ${max} bytes alba reads (its answer gave no length)`);
       }
-      // a body without a length (chunked) is counted as it comes
-      const chunks: Buffer[] = [];
-      let got = 0;
-      for await (const chunk of body ?? []) {
-        got += (chunk as Buffer).length;
-        if (got > max) {
-          body?.destroy();
-          throw tooLarge(`sent more than the ${max} bytes alba reads (its answer gave no length)`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      return { bytes: Buffer.concat(chunks), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
-    } catch (err) {
-      if (err instanceof AlbaError) throw err;
-      if (isMissing(err)) return undefined;
-      throw this.error('GET', key, err);
+      chunks.push(chunk as Buffer);
     }
+    return { bytes: Buffer.concat(chunks), ...(got.etag === undefined ? {} : { etag: got.etag }) };
   }
 
   /**
@@ -145,25 +133,31 @@ export class S3Store {
    * declares more than `max` bytes; undefined when there is none. The caller checks what it reads.
    */
   async open(key: string, max: number): Promise<Readable | undefined> {
+    return (await this.getBody(key, max))?.body;
+  }
+
+  /** The GET of open() and get(): the body, whose failures are named as ones of the GET, and the ETag. */
+  private async getBody(key: string, max: number): Promise<{ body: Readable; etag?: string } | undefined> {
     try {
       const res = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key })));
-      const body = res.Body as Readable;
+      const body = (res.Body as Readable | undefined) ?? Readable.from([]);
       if ((res.ContentLength ?? 0) > max) {
         body.destroy();
-        throw new AlbaError('TOO_LARGE', `${this.where(key)} has ${res.ContentLength} bytes, more than the ${max} alba reads`, {
-          hint: 'this object is not one alba wrote; check the prefix',
-        });
+        throw this.tooLarge(key, `has ${res.ContentLength} bytes, more than the ${max} alba reads`);
       }
-      // a failure while the body streams is named as one of the GET
       const named = new PassThrough();
       body.on('error', (err) => named.destroy(this.error('GET', key, err)));
       named.on('close', () => body.destroy());
-      return body.pipe(named);
+      return { body: body.pipe(named), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
     } catch (err) {
       if (err instanceof AlbaError) throw err;
       if (isMissing(err)) return undefined;
       throw this.error('GET', key, err);
     }
+  }
+
+  private tooLarge(key: string, what: string): AlbaError {
+    return new AlbaError('TOO_LARGE', `${this.where(key)} ${what}`, { hint: 'this object is not one alba wrote; check the prefix' });
   }
 
   /**

@@ -1,6 +1,6 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=20
 // The bundle (dist/alba/, `npm run build`) unless a `tsc`-only rebuild left it older than dist/src.
-// --max-semi-space-size=4: peak RSS under 128 MB (docs/architecture.md, "Peak RSS").
+// --max-semi-space-size=4 --heap-growing-percent=20: peak RSS under 128 MB (docs/architecture.md, "Peak RSS").
 // CommonJS, so that `alba build` with nothing changed is answered (dist/alba/warm.cjs,
 // src/cli/warm-entry.ts) before Node's ESM loader starts; the CLI itself is ESM.
 'use strict';

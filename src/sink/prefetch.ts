@@ -38,6 +38,11 @@ export class Prefetched<T> {
     }
   }
 
+  /** An answer learnt otherwise, for get() to take instead of asking (unless one is pending already). */
+  remember(key: string, answer: T): void {
+    if (!this.answers.has(key)) this.answers.set(key, Promise.resolve(answer));
+  }
+
   /** The answer asked ahead for `digest` (taken: a later call asks afresh), else asks now. */
   async get(digest: string): Promise<T> {
     const ahead = this.answers.get(digest);

@@ -139,7 +139,7 @@ async function walk(
       ]);
     // signatures and attestations once what they sign is stored (beside the referrers' links), before the tags: a tag never names an image its signature is not yet beside
     const settled = await Promise.allSettled([
-      mapLimit([...bySubject(graph)], limit, ([subject, referrers]) => sink.linkReferrers(subject, referrers)),
+      linkAll(graph, sink, tags, limit),
       mapLimit(graph.attachments ?? [], limit, async (attachment) => {
         const merged = mergeAttachment(await sink.readTag?.(attachment.tag), attachment);
         if (merged === undefined) return emit({ kind: 'attachment', descriptor: attachment.subject, outcome: 'skipped' });
@@ -206,6 +206,22 @@ function referrerWaves(graph: ImageGraph, rootIsImage: boolean): Referrer[][] {
     left = left.filter((r) => !wave.includes(r));
   }
   return waves.length === 0 ? [[]] : waves;
+}
+
+/**
+ * Links the referrers of each subject, the root's with what its tags need (Sink.tagReferrers,
+ * stored meanwhile): one link of the root, where a sink such as a registry's pauses to read it back.
+ */
+async function linkAll(graph: ImageGraph, sink: Sink, tags: readonly string[], limit: number): Promise<void> {
+  const root = graph.root.descriptor;
+  const forTags = sink.tagReferrers?.(tags, root);
+  forTags?.catch(() => undefined); // awaited by the root's link below
+  const subjects = [...bySubject(graph)];
+  if (forTags !== undefined && !subjects.some(([subject]) => subject.digest === root.digest)) subjects.push([root, []]);
+  await mapLimit(subjects, limit, async ([subject, referrers]) => {
+    const all = subject.digest === root.digest ? [...referrers, ...((await forTags) ?? [])] : referrers;
+    if (all.length > 0) await sink.linkReferrers(subject, all);
+  });
 }
 
 /** The referrer descriptors of each subject, in the graph's order. */

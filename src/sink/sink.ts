@@ -31,6 +31,12 @@ export interface Sink {
   putManifest(blob: Blob): Promise<StoreOutcome>;
   /** Makes the referrer manifests (already stored) findable from their subject, e.g. through the `sha256-<hex>` tag. */
   linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void>;
+  /**
+   * Before the links: stores what pointing `tags` at the root needs listed among the root's
+   * referrers (a registry's push records, one per tag that moves) and returns their descriptors,
+   * which the walk links with the root's own referrers in one go. Absent: nothing is needed.
+   */
+  tagReferrers?(tags: readonly string[], root: Descriptor): Promise<Descriptor[]>;
   /** Points `tag` at the root (already stored); 'skipped' when it already did. */
   tag(tag: string, root: Blob): Promise<StoreOutcome>;
   /** The manifest `tag` points at, when there is one: cosign's `sha256-<hex>.sig|.att` tags are merged with, not replaced (absent: nothing is ever there). */

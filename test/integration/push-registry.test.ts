@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { digestOf } from '../../src/oci/digest.js';
+import { digestOf, type Digest } from '../../src/oci/digest.js';
 import { checkLayout, readLayout } from '../../src/source/oci-layout.js';
 import { after, before, describe, test } from 'node:test';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
@@ -13,6 +13,9 @@ import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
+import { openRegistrySink } from '../../src/sink/registry/registry-sink.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { Readable } from 'node:stream';
 
 // `alba container push` against a real CNCF distribution 2.8 registry, checked with skopeo and
 // umoci; no-op re-push, auth sources, cross-repository mounts, docker archives and injected faults
@@ -167,6 +170,28 @@ describe(
       } finally {
         await proxy.close();
       }
+    });
+
+    test('the sink never takes an earlier "held" for granted: a manifest deleted after holdsComplete saw it is stored again by putManifest', async () => {
+      const first = await push(['-t', 'fixture/held:1.0', layout, `docker://${registry.host}`]);
+      assert.equal(first.status, 0, explainRun(first));
+      const { digest, bytes } = await layoutIndex();
+      const descriptor = { mediaType: MediaType.index, digest: digest as Digest, size: bytes.length };
+      const sink = await openRegistrySink({ registry: registry.host, repository: 'fixture/held' });
+      assert.equal(await sink.holdsComplete(descriptor), true);
+      const removed = await fetch(`${registry.url}/v2/fixture/held/manifests/${digest}`, { method: 'DELETE' });
+      assert.equal(removed.status, 202, 'the test registry deletes the index');
+      const stored = await sink.putManifest({
+        descriptor,
+        bytes,
+        open: async () => Readable.from([bytes]),
+      });
+      assert.equal(stored, 'sent', 'the index is sent again, not skipped on the answer holdsComplete had');
+      const back = await fetch(`${registry.url}/v2/fixture/held/manifests/${digest}`, {
+        method: 'HEAD',
+        headers: { accept: MediaType.index },
+      });
+      assert.equal(back.status, 200, 'the registry holds the index again');
     });
 
     test('a second repository of the same registry gets its blobs by cross-repository mount', async () => {

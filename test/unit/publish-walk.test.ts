@@ -193,6 +193,35 @@ describe('the publish walk', () => {
     assert.deepEqual(sink.tagged, ['2.0']);
   });
 
+  test("what the tags need (a registry's push records) is linked with the root's referrers, in one link of the root, before the tags", async () => {
+    /** Stores one record per tag, as a registry's sink does, and notes every link. */
+    class TaggingSink extends RecordingSink {
+      readonly links: { subject: string; referrers: string[] }[] = [];
+      async tagReferrers(tags: readonly string[], root: Descriptor): Promise<Descriptor[]> {
+        return tags.map((tag) => {
+          const record = { mediaType: MediaType.manifest, digest: digestOf(Buffer.from(`${root.digest} ${tag}`)), size: 1 };
+          this.stored.add(record.digest);
+          return record;
+        });
+      }
+      override async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
+        this.links.push({ subject: subject.digest, referrers: referrers.map((d) => d.digest) });
+        await super.linkReferrers(subject, referrers);
+      }
+    }
+    const graph = fixtureGraph();
+    const sink = new TaggingSink(graph);
+    await publish(graph, sink, ['1.0', 'latest']);
+    assert.deepEqual(sink.violations, [], sink.log.join('\n'));
+    const root = graph.root.descriptor.digest;
+    const rootLinks = sink.links.filter((l) => l.subject === root);
+    assert.equal(rootLinks.length, 1, `the root is linked once: ${JSON.stringify(sink.links)}`);
+    const records = ['1.0', 'latest'].map((tag) => digestOf(Buffer.from(`${root} ${tag}`)));
+    const sboms = graph.referrers.filter((r) => r.subject.digest === root).map((r) => r.manifest.descriptor.digest);
+    assert.deepEqual(rootLinks[0]!.referrers, [...sboms, ...records], "the root's referrers, then the records");
+    assert.deepEqual(sink.tagged, ['1.0', 'latest']);
+  });
+
   test('the recording sink sees a parent stored before its child (it would catch a broken walk)', async () => {
     // the checks themselves: a sink driven in the wrong order must report it
     const graph = fixtureGraph();

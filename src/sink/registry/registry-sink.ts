@@ -95,7 +95,8 @@ export async function openRegistrySink(
         const pruned = mergedReferrersIndex(listed, referrers) ?? referrersIndex([...listed]);
         await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(pruned));
       }
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+      // long enough for another writer's read and rewrite to land; wider on each try, so two writers fall out of step
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 100 * (attempt + 1)));
     }
     throw new AlbaError(
       'REGISTRY',
@@ -106,10 +107,40 @@ export async function openRegistrySink(
     );
   };
 
+  /** What tagReferrers found of each tag: already on the root, or moving (its push record stored, and linked by the walk). */
+  const tagStates = new Map<string, 'in place' | 'recorded'>();
+  /** Each tag's push record stored, unless the tag is already on the root (tags and the empty blob asked at once). */
+  const tagReferrers = async (tags: readonly string[], root: Descriptor): Promise<Descriptor[]> => {
+    const lease = tags.find((t) => t === LEASE_TAG);
+    if (lease !== undefined)
+      throw new AlbaError('USAGE', `${lease} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
+    const [current, emptyHeld] = await Promise.all([
+      Promise.all(tags.map((tag) => client.manifestDigest(tag).catch(() => undefined))),
+      client.hasBlob(EMPTY_DESCRIPTOR.digest as Digest).catch(() => false),
+    ]);
+    const moving = tags.filter((_, i) => current[i] !== root.digest);
+    for (const tag of tags) tagStates.set(tag, moving.includes(tag) ? 'recorded' : 'in place');
+    if (moving.length > 0 && !emptyHeld) await client.ensureEmptyBlob();
+    const at = new Date();
+    return Promise.all(
+      moving.map(async (tag) => {
+        const record = memoryBlob(pushRecord(root, tag, at));
+        const subject = await client.putManifest(record.descriptor.digest, record);
+        if (subject !== undefined) subjectsAnswered.add(subject);
+        return record.descriptor;
+      }),
+    );
+  };
+
   return {
     name: formatReference({ registry: ref.registry, repository: ref.repository }),
     referrersApi: () => api,
-    holdsComplete: (d: Descriptor) => client.hasManifest(d.digest),
+    async holdsComplete(d: Descriptor): Promise<boolean> {
+      const held = await client.hasManifest(d.digest);
+      // a manifest found missing is not asked about again by its store (a stale "missing" only sends it again; "held" is never kept)
+      if (!held) manifestsHeld.remember(d.digest, false);
+      return held;
+    },
     prefetch({ blobs, manifests }) {
       blobsHeld.start(blobs.map((d) => d.digest));
       manifestsHeld.start(manifests.map((d) => d.digest));
@@ -139,20 +170,16 @@ export async function openRegistrySink(
     linkReferrers: link,
     readTag: async (tag: string) => (await client.manifestIfFound(tag))?.bytes,
     tagAttachment: async (tag: string, manifest: Blob) => void (await client.putManifest(tag, manifest)),
+    tagReferrers,
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
-      if (tag === LEASE_TAG)
-        throw new AlbaError('USAGE', `${tag} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
-      // where the tag is and whether the record's empty blob is there, asked at once
-      const [current, emptyHeld] = await Promise.all([
-        client.manifestDigest(tag).catch(() => undefined),
-        client.hasBlob(EMPTY_DESCRIPTOR.digest as Digest).catch(() => false),
-      ]);
-      if (current === root.descriptor.digest) return 'skipped';
-      const record = memoryBlob(pushRecord(root.descriptor, tag, new Date()));
-      if (!emptyHeld) await client.ensureEmptyBlob();
-      const subject = await client.putManifest(record.descriptor.digest, record);
-      if (subject !== undefined) subjectsAnswered.add(subject);
-      await link(root.descriptor, [record.descriptor]);
+      // the walk asked tagReferrers first and linked the record; a caller of the sink alone has it done here
+      if (!tagStates.has(tag)) {
+        const records = await tagReferrers([tag], root.descriptor);
+        if (records.length > 0) await link(root.descriptor, records);
+      }
+      const state = tagStates.get(tag);
+      tagStates.delete(tag);
+      if (state === 'in place') return 'skipped';
       await client.putManifest(tag, root);
       return 'sent';
     },

@@ -218,10 +218,14 @@ async function linkAll(graph: ImageGraph, sink: Sink, tags: readonly string[], l
   forTags?.catch(() => undefined); // awaited by the root's link below
   const subjects = [...bySubject(graph)];
   if (forTags !== undefined && !subjects.some(([subject]) => subject.digest === root.digest)) subjects.push([root, []]);
-  await mapLimit(subjects, limit, async ([subject, referrers]) => {
-    const all = subject.digest === root.digest ? [...referrers, ...((await forTags) ?? [])] : referrers;
-    if (all.length > 0) await sink.linkReferrers(subject, all);
-  });
+  try {
+    await mapLimit(subjects, limit, async ([subject, referrers]) => {
+      const all = subject.digest === root.digest ? [...referrers, ...((await forTags) ?? [])] : referrers;
+      if (all.length > 0) await sink.linkReferrers(subject, all);
+    });
+  } finally {
+    await forTags?.catch(() => undefined); // ended even when another link failed first: nothing in flight when the sink is told
+  }
 }
 
 /** The referrer descriptors of each subject, in the graph's order. */

@@ -194,6 +194,36 @@ describe(
       assert.equal(back.status, 200, 'the registry holds the index again');
     });
 
+    test('a tag found in place before the links is asked again before the tags: moved meanwhile, it gets a push record and is moved back', async () => {
+      const first = await push(['-t', 'fixture/moved:1.0', layout, `docker://${registry.host}`]);
+      assert.equal(first.status, 0, explainRun(first));
+      const { digest, bytes, manifests } = await layoutIndex();
+      const root = { mediaType: MediaType.index, digest: digest as Digest, size: bytes.length };
+      const sink = await openRegistrySink({ registry: registry.host, repository: 'fixture/moved' });
+      assert.deepEqual(await sink.tagReferrers!(['1.0'], root), [], 'the tag is on the root: no record');
+      // another push moves the tag meanwhile (to one of the platform manifests)
+      const platform = await readFile(join(layout, 'blobs', 'sha256', manifests[0]!.digest.slice(7)));
+      const moved = await fetch(`${registry.url}/v2/fixture/moved/manifests/1.0`, {
+        method: 'PUT',
+        headers: { 'content-type': MediaType.manifest },
+        body: platform,
+      });
+      assert.equal(moved.status, 201);
+      const outcome = await sink.tag('1.0', { descriptor: root, bytes, open: async () => Readable.from([bytes]) });
+      assert.equal(outcome, 'sent', 'the tag is written again, not skipped on the answer tagReferrers had');
+      const now = await fetch(`${registry.url}/v2/fixture/moved/manifests/1.0`, { method: 'HEAD', headers: { accept: MediaType.index } });
+      assert.equal(now.headers.get('docker-content-digest'), digest, 'the tag is back on the root');
+      const referrers = await fetch(`${registry.url}/v2/fixture/moved/manifests/${digest.replace(':', '-')}`, {
+        headers: { accept: MediaType.index },
+      });
+      const listed = ((await referrers.json()) as { manifests: { annotations?: Record<string, string> }[] }).manifests;
+      assert.equal(
+        listed.filter((d) => d.annotations?.['dev.alba.push.tag'] === '1.0').length,
+        2,
+        'a second push record for 1.0 is linked',
+      );
+    });
+
     test('a second repository of the same registry gets its blobs by cross-repository mount', async () => {
       const proxy = await startFaultProxy(registry.url);
       try {

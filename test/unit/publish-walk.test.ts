@@ -143,12 +143,15 @@ class RecordingSink implements Sink {
     return 'sent';
   }
 
-  /** Checks, then takes a few turns of the event loop (so calls run together interleave), then ends. */
-  private async call(what: string, check: () => void): Promise<void> {
+  /** Checks, then takes a few turns of the event loop (so calls run together interleave, or `turns`), then ends. */
+  protected async call(
+    what: string,
+    check: () => void,
+    turns = 1 + (parseInt(what.replace(/^.*sha256:/, '').slice(0, 2), 16) % 7 || 0),
+  ): Promise<void> {
     this.inFlight++;
     this.log.push(`begin ${what}`);
     check();
-    const turns = 1 + (parseInt(what.replace(/^.*sha256:/, '').slice(0, 2), 16) % 7 || 0);
     for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
     this.log.push(`end ${what}`);
     this.inFlight--;
@@ -220,6 +223,31 @@ describe('the publish walk', () => {
     const sboms = graph.referrers.filter((r) => r.subject.digest === root).map((r) => r.manifest.descriptor.digest);
     assert.deepEqual(rootLinks[0]!.referrers, [...sboms, ...records], "the root's referrers, then the records");
     assert.deepEqual(sink.tagged, ['1.0', 'latest']);
+  });
+
+  test('a link that fails first still lets what the tags need end before the sink is told (nothing in flight at finish)', async () => {
+    /** Its first link fails; its tag referrers take several turns of the event loop, counted as calls in flight. */
+    class FailingLinkSink extends RecordingSink {
+      async tagReferrers(_tags: readonly string[], root: Descriptor): Promise<Descriptor[]> {
+        await this.call(`tag referrers ${root.digest}`, () => undefined, 20);
+        return [];
+      }
+      override async linkReferrers(subject: Descriptor): Promise<void> {
+        throw new Error(`link of ${subject.digest} failed`);
+      }
+    }
+    const fixture = fixtureGraph();
+    // the root's referrers last: with one link at a time, the root's link (which waits for the tag referrers) never starts
+    const root = fixture.root.descriptor.digest;
+    const graph = {
+      ...fixture,
+      referrers: [...fixture.referrers].sort((a, b) => Number(a.subject.digest === root) - Number(b.subject.digest === root)),
+    };
+    const sink = new FailingLinkSink(graph);
+    await assert.rejects(publish(graph, sink, ['1.0'], { concurrency: 1 }), /link of .* failed/);
+    assert.deepEqual(sink.violations, [], sink.log.join('\n'));
+    assert.equal(sink.log.at(-1), 'finish false');
+    assert.deepEqual(sink.tagged, [], 'no tag');
   });
 
   test('the recording sink sees a parent stored before its child (it would catch a broken walk)', async () => {

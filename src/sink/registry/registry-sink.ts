@@ -61,6 +61,7 @@ export async function openRegistrySink(
    * subject itself; else the referrers tag, merged with what it holds, then read back after a
    * moment and merged again while another push's rewrite has dropped an entry (bounded).
    */
+  const firstPause = 100 + Math.random() * 200;
   const link = async (subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> => {
     if (subjectsAnswered.has(subject.digest)) {
       api = true;
@@ -95,8 +96,9 @@ export async function openRegistrySink(
         const pruned = mergedReferrersIndex(listed, referrers) ?? referrersIndex([...listed]);
         await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(pruned));
       }
-      // long enough for another writer's read and rewrite to land; wider on each try, so two writers fall out of step
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 100 * (attempt + 1)));
+      // long enough for another writer's read and rewrite to land (100-300 ms); the first pause is drawn
+      // once per push, so the subjects linked at once wait as one, not for the longest of their draws
+      await new Promise((r) => setTimeout(r, attempt === 0 ? firstPause : 100 + Math.random() * 200));
     }
     throw new AlbaError(
       'REGISTRY',
@@ -107,19 +109,21 @@ export async function openRegistrySink(
     );
   };
 
-  /** What tagReferrers found of each tag: already on the root, or moving (its push record stored, and linked by the walk). */
-  const tagStates = new Map<string, 'in place' | 'recorded'>();
+  /** By root digest and tag: the tags tagReferrers found moving, whose push records are stored (and linked by the walk). */
+  const recorded = new Set<string>();
+  const recordKey = (root: Descriptor, tag: string): string => `${root.digest} ${tag}`;
   /** Each tag's push record stored, unless the tag is already on the root (tags and the empty blob asked at once). */
   const tagReferrers = async (tags: readonly string[], root: Descriptor): Promise<Descriptor[]> => {
     const lease = tags.find((t) => t === LEASE_TAG);
     if (lease !== undefined)
       throw new AlbaError('USAGE', `${lease} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
+    if (tags.length === 0) return [];
     const [current, emptyHeld] = await Promise.all([
       Promise.all(tags.map((tag) => client.manifestDigest(tag).catch(() => undefined))),
       client.hasBlob(EMPTY_DESCRIPTOR.digest as Digest).catch(() => false),
     ]);
     const moving = tags.filter((_, i) => current[i] !== root.digest);
-    for (const tag of tags) tagStates.set(tag, moving.includes(tag) ? 'recorded' : 'in place');
+    for (const tag of moving) recorded.add(recordKey(root, tag));
     if (moving.length > 0 && !emptyHeld) await client.ensureEmptyBlob();
     const at = new Date();
     return Promise.all(
@@ -172,18 +176,19 @@ export async function openRegistrySink(
     tagAttachment: async (tag: string, manifest: Blob) => void (await client.putManifest(tag, manifest)),
     tagReferrers,
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
-      // the walk asked tagReferrers first and linked the record; a caller of the sink alone has it done here
-      if (!tagStates.has(tag)) {
+      // a tag the walk found moving has its push record stored and linked (tagReferrers, then the root's link);
+      // any other is asked about now, right before it is written (it may have moved, or gone, since)
+      if (!recorded.delete(recordKey(root.descriptor, tag))) {
         const records = await tagReferrers([tag], root.descriptor);
-        if (records.length > 0) await link(root.descriptor, records);
+        if (records.length === 0) return 'skipped';
+        await link(root.descriptor, records);
+        recorded.delete(recordKey(root.descriptor, tag));
       }
-      const state = tagStates.get(tag);
-      tagStates.delete(tag);
-      if (state === 'in place') return 'skipped';
       await client.putManifest(tag, root);
       return 'sent';
     },
     async finish(): Promise<void> {
+      recorded.clear();
       await options.mounts?.save();
     },
     removalsSince: (before) => removalsSince(registryLease(client), before, options.log),

@@ -4,7 +4,7 @@ import { sourceDateEpoch, type Epoch } from './epoch.js';
 import { assembleImage, type AssembledImage } from './image.js';
 import { debDownload, fetchBaseUrls } from './deb-downloads.js';
 import { buildPackageLayers, packageLayerBudget, planArchLayers, type ArchLayerPlan } from './package-layers.js';
-import { sbomArtifacts, sbomPackage, type ImageSbomFacts } from './sboms.js';
+import { sbomArtifacts, sbomPackage, type ImageSbomFacts, type LicenseMemo } from './sboms.js';
 import type { SbomPackage } from '../sbom/types.js';
 import { debsNeeded, layerWants, type RemoteLayerCache } from './remote-cache.js';
 import { userFilesFor } from './user-files.js';
@@ -55,7 +55,7 @@ export interface BuildOptions {
   annotations?: Record<string, string>;
   /** Told after each .deb is in the cache and each layer is built or found. */
   onProgress?: (progress: BuildProgress) => void;
-  /** SHA256 of .debs this process downloaded into the cache, verified as they were written (DebPrefetch): not hashed again. */
+  /** SHA256 of .debs this process downloaded into the cache and of layers it built there, hashed as they were written (BuildPrefetch): not hashed again. */
   verified?: ReadonlySet<string>;
   /** `--remote-cache`: layers taken from it before any .deb is downloaded, and written to it after the build. */
   remoteCache?: RemoteLayerCache;
@@ -188,6 +188,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const baseLayers = new Map<string, LayerBlob>();
   const images: AssembledImage[] = [];
   const sbomFacts: ImageSbomFacts[] = [];
+  const licenses: LicenseMemo = new Map();
   const inputs = (recipe.additionalCaCertificates ?? []).flatMap((path, i) => {
     const sha256 = additionalCas[i]?.sha256;
     return sha256 === undefined ? [] : [{ path, sha256 }];
@@ -240,7 +241,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       arch,
       manifest: image.manifest.descriptor,
       packages: packages.map((p) =>
-        withScriptComment(sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`), packageLayers.contentOf(p)),
+        withScriptComment(
+          sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`, licenses),
+          packageLayers.contentOf(p),
+        ),
       ),
       files: [
         ...(filesLayer?.files ?? []),

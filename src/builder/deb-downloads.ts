@@ -1,9 +1,9 @@
 import { cacheArea } from '../cache.js';
 import type { TargetArch } from '../debian/arch.js';
-import { downloadDebs, type DebDownload } from '../debian/download.js';
+import { DEB_DOWNLOADS, downloadDebs, type DebDownload } from '../debian/download.js';
 import type { LockedPackage, LockedRelease } from '../lock/lock-types.js';
 import { BlobStore } from '../oci/blob-store.js';
-import type { Digest } from '../oci/digest.js';
+import { digestHex, type Digest } from '../oci/digest.js';
 import type { FetchTarget } from '../recipe/mirror.js';
 import type { Recipe } from '../recipe/types.js';
 import { sourceDateEpoch } from './epoch.js';
@@ -48,7 +48,15 @@ export class BuildPrefetch {
   private readonly layers = new Map<string, Promise<void>>();
   /** Layers built at once: as build() does, so that memory stays where build() keeps it. */
   private readonly building = new Slots(2);
+  /**
+   * .debs downloaded at once, the largest first (its layer is the longest to build): as many as
+   * build()'s downloadDebs takes, though they are started one package at a time; unbounded, a
+   * large image opened hundreds of connections to the mirror, each holding its buffers.
+   */
+  private readonly fetching = new Slots(DEB_DOWNLOADS);
   private readonly count = { debs: 0, bytes: 0, totalBytes: 0, layers: 0 };
+  /** SHA256 (hex) of the layers built here (or found in the cache and hashed by packagesLayer). */
+  private readonly built = new Set<string>();
 
   constructor(private readonly options: PrefetchOptions) {
     this.store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
@@ -70,32 +78,38 @@ export class BuildPrefetch {
     }
   }
 
-  /** Waits for all the work started; the SHA256 of the .debs downloaded (and verified while written) by this process. */
+  /**
+   * Waits for all the work started; the SHA256 (hex) of the blobs this process hashed as it wrote
+   * them, or checked: the .debs it downloaded and the layers it built (build() then reads their
+   * records, not their bytes: a large image's layers are hundreds of MB).
+   */
   async finish(): Promise<Set<string>> {
     await Promise.all(this.layers.values());
-    const fresh = new Set<string>();
+    const fresh = new Set(this.built);
     for (const [sha256, downloaded] of this.debs) if (await downloaded) fresh.add(sha256.toLowerCase());
     return fresh;
   }
 
   private download(p: LockedPackage): Promise<boolean> {
     const { count, options } = this;
-    return downloadDebs([debDownload(p, this.fetchBase)], { store: this.store }).then(
-      ([got]) => {
-        count.bytes += p.size;
-        count.debs += 1;
-        if (got !== undefined && !got.cached) options.log(`fetched ${describePackage(p)}`);
-        options.onProgress?.({
-          stage: 'download',
-          done: count.debs,
-          total: this.debs.size,
-          bytes: count.bytes,
-          totalBytes: count.totalBytes,
-        });
-        return got !== undefined && !got.cached;
-      },
-      () => false,
-    );
+    return this.fetching
+      .run(() => downloadDebs([debDownload(p, this.fetchBase)], { store: this.store }), p.size)
+      .then(
+        ([got]) => {
+          count.bytes += p.size;
+          count.debs += 1;
+          if (got !== undefined && !got.cached) options.log(`fetched ${describePackage(p)}`);
+          options.onProgress?.({
+            stage: 'download',
+            done: count.debs,
+            total: this.debs.size,
+            bytes: count.bytes,
+            totalBytes: count.totalBytes,
+          });
+          return got !== undefined && !got.cached;
+        },
+        () => false,
+      );
   }
 
   private layerDone(): void {
@@ -123,7 +137,7 @@ export class BuildPrefetch {
     if (recorded !== undefined && (await this.store.has(recorded.digest))) return;
     // a download that failed is build()'s to meet again and report
     if (!(await Promise.all(digests.map((d) => this.store.has(d)))).every(Boolean)) return;
-    await this.building
+    const layer = await this.building
       .run(() =>
         packagesLayer(this.store, this.options.cacheDir, {
           debs,
@@ -135,5 +149,6 @@ export class BuildPrefetch {
         }),
       )
       .catch(() => undefined);
+    if (layer !== undefined) this.built.add(digestHex(layer.digest));
   }
 }

@@ -26,7 +26,10 @@ export interface PackageLayerDeb {
 export interface PackagesLayerRequest {
   debs: readonly PackageLayerDeb[];
   sourceDateEpoch: number;
-  /** The .debs of the store that were just downloaded and verified (the others are checked before use). */
+  /**
+   * SHA256 (hex) of blobs of the store this process wrote or hashed moments ago — .debs downloaded,
+   * layers the build prefetch built — not hashed again (the others are checked before use).
+   */
   fresh: ReadonlySet<string>;
   /** What of ca-certificates goes into its layer (recipe `ca-certificates`). */
   caCertificates: 'bundle' | 'package';
@@ -62,7 +65,7 @@ export async function packagesLayer(store: BlobStore, cacheDir: string, req: Pac
   const recordPath = layerRecordPath(cacheDir, layerRecordName(req));
   const cached = await readLayerRecord(recordPath, req.debs.length);
   if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) {
-    if (await store.verify(cached.digest)) return cached;
+    if (req.fresh.has(digestHex(cached.digest)) || (await store.verify(cached.digest))) return cached;
     req.log(
       `note: the cached layer ${store.path(cached.digest)} is corrupt (its bytes no longer hash to its name): removed and built again`,
     );

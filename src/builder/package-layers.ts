@@ -55,6 +55,7 @@ export async function buildPackageLayers(
   const groups = new Map(plans.flatMap((plan) => plan.groups.map((g) => [keyOf(g), g] as const)));
   const layers = new Map<string, DebsLayer>();
   const contents = new Map<string, DebContent>();
+  const copyrights = new Map<string, string>();
   const { onLayer, ...shared } = debs;
   let done = 0;
   // the largest first (by .deb bytes): a big layer started last would run alone at the end, on one core
@@ -74,9 +75,20 @@ export async function buildPackageLayers(
         ...shared,
       });
       onLayer?.(++done, groups.size);
+      // a source's copyright file comes with each of its binary packages, in each arch's record
+      // (perl's 220 kB, a dozen times for 4 archs): one copy of each text is kept for the build
+      for (const content of layer.packages) if (content.copyright !== undefined) content.copyright = oneCopy(copyrights, content.copyright);
       layers.set(key, layer);
       group.forEach((p, i) => contents.set(p.sha256, layer.packages[i]!));
     },
   );
   return { layerOf: (group) => layers.get(keyOf(group))!, contentOf: (p) => contents.get(p.sha256)! };
+}
+
+/** The first of equal strings `seen` was given: the others are left for the garbage collector. */
+function oneCopy(seen: Map<string, string>, text: string): string {
+  const first = seen.get(text);
+  if (first !== undefined) return first;
+  seen.set(text, text);
+  return text;
 }

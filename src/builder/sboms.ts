@@ -7,7 +7,7 @@ import { CYCLONEDX_SBOM, SPDX_SBOM, type ArtifactKind } from '../oci/artifacts.j
 import { imageCyclonedx, indexCyclonedx, serializeCyclonedx } from '../sbom/cyclonedx.js';
 import { sbomReferrer, sbomTitle, type SbomReferrer } from '../sbom/referrer.js';
 import { imageSbom, indexSbom, serializeSbom } from '../sbom/spdx.js';
-import type { SbomFile, SbomImageName, SbomPackage } from '../sbom/types.js';
+import type { DeclaredLicense, SbomFile, SbomImageName, SbomPackage } from '../sbom/types.js';
 
 /** What the SBOM of one platform image is made from. */
 export interface ImageSbomFacts {
@@ -49,9 +49,17 @@ export function sbomArtifacts(naming: SbomImageName, images: ImageSbomFacts[], i
   return { referrers };
 }
 
+/** Declared licences by copyright file text, for one build: a package's file is parsed once, not once per arch. */
+export type LicenseMemo = Map<string, DeclaredLicense | undefined>;
+
 /** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */
-export function sbomPackage(p: LockedPackage, content: DebContent, downloadUrl: string): SbomPackage {
-  const license = content.copyright === undefined ? undefined : parseDep5(content.copyright);
+export function sbomPackage(p: LockedPackage, content: DebContent, downloadUrl: string, licenses: LicenseMemo): SbomPackage {
+  const { copyright } = content;
+  let license: DeclaredLicense | undefined;
+  if (copyright !== undefined) {
+    license = licenses.has(copyright) ? licenses.get(copyright) : parseDep5(copyright);
+    licenses.set(copyright, license);
+  }
   return {
     name: p.name,
     version: p.version,

@@ -33,11 +33,14 @@ export interface DownloadProgress {
   cached: boolean;
 }
 
+/** .deb downloads in flight: parallelism pays on mirror cache misses; more only holds more buffers and connections. */
+export const DEB_DOWNLOADS = 6;
+
 /** How to download. */
 export interface DownloadOptions {
   /** Store of the cache dir (`<cacheDir>/blobs`). */
   store: BlobStore;
-  /** Downloads in flight (default 6: parallelism pays on mirror cache misses). */
+  /** Downloads in flight (default DEB_DOWNLOADS). */
   concurrency?: number;
   onProgress?: (progress: DownloadProgress) => void;
   timeoutMs?: number;
@@ -51,7 +54,7 @@ export interface DownloadOptions {
  */
 export async function downloadDebs(items: readonly DebDownload[], options: DownloadOptions): Promise<DownloadedDeb[]> {
   let done = 0;
-  return mapLimit(items, options.concurrency ?? 6, async (item) => {
+  return mapLimit(items, options.concurrency ?? DEB_DOWNLOADS, async (item) => {
     const digest = parseDigest(`sha256:${item.sha256.toLowerCase()}`);
     const cached = await options.store.has(digest);
     // A download cut midway left nothing in the store: it is safe to start it again.

@@ -150,18 +150,31 @@ export class BlobStore {
   }
 }
 
+/**
+ * Read buffers of hashFile no hash is using, for the next ones: a buffer per file hashed was garbage
+ * outside V8's heap that only a collection frees (a write of a large layout hashes hundreds of files,
+ * eight at a time: 30 MB of such buffers at once).
+ */
+const spareBuffers: Buffer[] = [];
+/** Spare read buffers kept at most (as many as hashes run at once in a publish walk). */
+const SPARE_BUFFERS = 8;
+
 /** The sha256 and size of a file, read whole. */
 async function hashFile(path: string): Promise<Stored> {
   const hash = createHash('sha256');
-  // one reused buffer, large reads: each read is a round trip through libuv's thread pool
-  const buffer = Buffer.allocUnsafe(VERIFY_READ_BYTES);
+  // one buffer for the whole file, large reads: each read is a round trip through libuv's thread pool
+  const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(VERIFY_READ_BYTES);
   let size = 0;
-  const file = await open(path, 'r');
   try {
-    for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; size += got)
-      hash.update(buffer.subarray(0, got));
+    const file = await open(path, 'r');
+    try {
+      for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; size += got)
+        hash.update(buffer.subarray(0, got));
+    } finally {
+      await file.close();
+    }
   } finally {
-    await file.close();
+    if (spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buffer);
   }
   return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
 }

@@ -68,9 +68,11 @@ function licenseText(name: string, paragraphs: Stanza[]): string {
   const wanted = normalize(name);
   const ordered = [...paragraphs.filter((p) => field(p, 'Files') === undefined), ...paragraphs];
   for (const paragraph of ordered) {
-    const [first, ...body] = (field(paragraph, 'License') ?? '').split('\n');
-    if (first === undefined || normalize(first) !== wanted) continue;
-    const text = body.map(unfoldLine).join('\n').trim();
+    const license = field(paragraph, 'License') ?? '';
+    // the name line alone is compared: a body is split only for the paragraph that names the licence
+    const end = license.indexOf('\n');
+    if (normalize(end === -1 ? license : license.slice(0, end)) !== wanted) continue;
+    const text = (end === -1 ? [] : license.slice(end + 1).split('\n')).map(unfoldLine).join('\n').trim();
     if (text !== '') return text;
   }
   return `The Debian copyright file names the licence "${name}" without giving its text.`;

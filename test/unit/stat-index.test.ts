@@ -89,3 +89,29 @@ describe('BlobStore.verify with a stat index', () => {
     assert.equal(await store.verify(digest), false, 'and it stays corrupt');
   });
 });
+
+describe('BlobStore.verify, many at once', () => {
+  test('hashes read with shared spare buffers never mix: each of 24 blobs of several reads, one missing and one damaged among them', async () => {
+    const root = join(work, 'store-many');
+    await mkdir(join(root, 'sha256'), { recursive: true });
+    const store = new BlobStore(root);
+    // larger than one 1 MiB read, each of another size, so reads of different files interleave
+    const blobs = await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        const bytes = Buffer.alloc(1024 * 1024 + 7919 * (i + 1), i + 1);
+        const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+        if (i !== 5) await writeFile(store.path(digest), bytes);
+        return digest;
+      }),
+    );
+    await damageInPlace(store.path(blobs[9]!));
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all(blobs.map((d) => store.verify(d)));
+      assert.deepEqual(
+        results,
+        blobs.map((_, i) => i !== 5 && i !== 9),
+        `round ${round + 1}: only the missing and the damaged blob fail`,
+      );
+    }
+  });
+});

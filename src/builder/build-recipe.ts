@@ -10,7 +10,7 @@ import { loadRecipe } from '../recipe/load.js';
 import type { FetchTarget } from '../recipe/mirror.js';
 import type { Recipe } from '../recipe/types.js';
 import { build, type BuildOptions, type BuildResult } from './build.js';
-import { BuildPrefetch } from './deb-downloads.js';
+import { BuildPrefetch, type PrefetchResult } from './deb-downloads.js';
 import type { RemoteLayerCache } from './remote-cache.js';
 import { stopwatch } from '../util/stopwatch.js';
 
@@ -68,7 +68,7 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
       },
     );
   }
-  let verified: ReadonlySet<string> | undefined;
+  let prefetched: PrefetchResult | undefined;
   const clock = stopwatch();
   const resolving = lock === undefined;
   const prefetch = new BuildPrefetch({
@@ -97,11 +97,11 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
         },
       })
     ).lock;
-    verified = await prefetch.finish();
+    prefetched = await prefetch.finish();
   } else if (options.remoteCache === undefined) {
     // from a lock: every arch's downloads and layers at once, as when resolving (the remote cache, when there is one, is asked first by build())
     for (const arch of recipe.archs) if (selected(arch.name)) prefetch.add(arch, lock.archs[arch.name] ?? [], lock.releases);
-    verified = await prefetch.finish();
+    prefetched = await prefetch.finish();
   }
   const prefetchSeconds = clock();
   const result = await build({
@@ -114,7 +114,7 @@ export async function buildRecipe(recipeOrPath: string | Recipe, options: BuildR
     ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-    ...(verified === undefined ? {} : { verified }),
+    ...(prefetched === undefined ? {} : prefetched),
     ...(options.remoteCache === undefined ? {} : { remoteCache: options.remoteCache }),
   });
   return { ...result, timings: { ...result.timings, prefetch: prefetchSeconds }, recipe, lock, resolved: resolving };

@@ -1,3 +1,5 @@
+import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findArch, type TargetArch } from '../debian/arch.js';
 import { sourceDateEpoch, type Epoch } from './epoch.js';
@@ -27,7 +29,7 @@ import type { ScriptAction } from '../layer/maintainer-scripts.js';
 import type { LayerBlob } from '../layer/layer-writer.js';
 import { buildUserFilesLayer } from '../layer/user-files.js';
 import { BlobStore } from '../oci/blob-store.js';
-import { digestHex } from '../oci/digest.js';
+import { digestHex, parseDigest } from '../oci/digest.js';
 import { rfc3339 } from '../oci/config.js';
 import { imageIndexBlob } from '../oci/image-index.js';
 import { fileBlob, memoryBlob, type ImageGraph } from '../oci/graph.js';
@@ -57,6 +59,12 @@ export interface BuildOptions {
   onProgress?: (progress: BuildProgress) => void;
   /** SHA256 of .debs this process downloaded into the cache and of layers it built there, hashed as they were written (BuildPrefetch): not hashed again. */
   verified?: ReadonlySet<string>;
+  /**
+   * Of those, the layers: the stat of each file right after it was written. One still unchanged,
+   * and written longer ago than the racy window, is recorded in the stat index as a hash would
+   * record it, so that later builds do not read it either.
+   */
+  written?: ReadonlyMap<string, BigIntStats>;
   /** `--remote-cache`: layers taken from it before any .deb is downloaded, and written to it after the build. */
   remoteCache?: RemoteLayerCache;
 }
@@ -258,6 +266,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     });
   }
   const index = imageIndexBlob({ manifests: images.map((i) => i.manifest.descriptor), annotations });
+  await noteWritten(verified, store, options.written);
   await verified.save();
   const layersTime = clock();
   // written while the caller publishes; it never fails the build (remote-cache.ts)
@@ -305,6 +314,20 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     inputs,
     ...(remoteCacheWrites === undefined ? {} : { remoteCacheWrites }),
   };
+}
+
+/**
+ * Records in the stat index each blob hashed as it was written (by the build prefetch) whose file
+ * still has the stat taken right after that write, and was written longer than the racy window ago.
+ */
+async function noteWritten(index: StatIndex, store: BlobStore, written: ReadonlyMap<string, BigIntStats> | undefined): Promise<void> {
+  for (const [hex, after] of written ?? []) {
+    const digest = parseDigest(`sha256:${hex}`);
+    const path = store.path(digest);
+    const at = Date.now();
+    const now = await stat(path, { bigint: true }).catch(() => undefined);
+    if (now !== undefined) index.noteWritten(path, digest, after, now, at);
+  }
 }
 
 /** The stat index of the blobs a build verified (the cache's and the --out layout's, by path). */

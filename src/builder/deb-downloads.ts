@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { cacheArea } from '../cache.js';
 import type { TargetArch } from '../debian/arch.js';
 import { DEB_DOWNLOADS, downloadDebs, type DebDownload } from '../debian/download.js';
@@ -21,6 +23,14 @@ export function fetchBaseUrls(targets: readonly FetchTarget[]): (p: LockedPackag
 /** The download of a locked package's .deb, from where `fetchBase` says. */
 export function debDownload(p: LockedPackage, fetchBase: (p: LockedPackage) => string): DebDownload {
   return { url: `${fetchBase(p)}/${p.filename}`, sha256: p.sha256, size: p.size, what: describePackage(p) };
+}
+
+/** What the prefetch hashed as it wrote it: build() neither reads it again nor forgets it. */
+export interface PrefetchResult {
+  /** SHA256 (hex) of the .debs downloaded and the layers built by this process (BuildOptions.verified). */
+  verified: Set<string>;
+  /** Each layer built here, by SHA256 (hex): its file's stat right after (BuildOptions.written). */
+  written: Map<string, BigIntStats>;
 }
 
 /** What the prefetch needs of the build to come. */
@@ -55,8 +65,11 @@ export class BuildPrefetch {
    */
   private readonly fetching = new Slots(DEB_DOWNLOADS);
   private readonly count = { debs: 0, bytes: 0, totalBytes: 0, layers: 0 };
-  /** SHA256 (hex) of the layers built here (or found in the cache and hashed by packagesLayer). */
-  private readonly built = new Set<string>();
+  /**
+   * The layers built here (or found in the cache and hashed by packagesLayer), by SHA256 (hex): the
+   * stat of each file right after, for build()'s stat index (undefined when it could not be taken).
+   */
+  private readonly built = new Map<string, BigIntStats | undefined>();
 
   constructor(private readonly options: PrefetchOptions) {
     this.store = new BlobStore(cacheArea(options.cacheDir, 'blobs'));
@@ -78,16 +91,13 @@ export class BuildPrefetch {
     }
   }
 
-  /**
-   * Waits for all the work started; the SHA256 (hex) of the blobs this process hashed as it wrote
-   * them, or checked: the .debs it downloaded and the layers it built (build() then reads their
-   * records, not their bytes: a large image's layers are hundreds of MB).
-   */
-  async finish(): Promise<Set<string>> {
+  /** Waits for all the work started; what this process hashed as it wrote it, for build(). */
+  async finish(): Promise<PrefetchResult> {
     await Promise.all(this.layers.values());
-    const fresh = new Set(this.built);
-    for (const [sha256, downloaded] of this.debs) if (await downloaded) fresh.add(sha256.toLowerCase());
-    return fresh;
+    const verified = new Set(this.built.keys());
+    for (const [sha256, downloaded] of this.debs) if (await downloaded) verified.add(sha256.toLowerCase());
+    const written = new Map([...this.built].flatMap(([hex, s]) => (s === undefined ? [] : [[hex, s] as const])));
+    return { verified, written };
   }
 
   private download(p: LockedPackage): Promise<boolean> {
@@ -149,6 +159,7 @@ export class BuildPrefetch {
         }),
       )
       .catch(() => undefined);
-    if (layer !== undefined) this.built.add(digestHex(layer.digest));
+    if (layer !== undefined)
+      this.built.set(digestHex(layer.digest), await stat(this.store.path(layer.digest), { bigint: true }).catch(() => undefined));
   }
 }

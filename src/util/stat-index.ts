@@ -92,6 +92,18 @@ export class StatIndex {
     this.changed = true;
   }
 
+  /**
+   * Records that `path` hashes to `digest` without reading it: its bytes were hashed as they were
+   * written, and `after` is its stat taken right after that write. Only when the file's stat `now`
+   * (taken at `at`) is still `after`, and the write is older than the racy window; else nothing is
+   * recorded and the next check hashes the file. True when recorded.
+   */
+  noteWritten(path: string, digest: string, after: BigIntStats, now: BigIntStats, at: number): boolean {
+    if (!unchangedSince(statRecord(after, at), now)) return false;
+    this.note(path, digest, now, at);
+    return true;
+  }
+
   /** Forgets `path` (removed, or found corrupt). */
   forget(path: string): void {
     this.changed = this.records.delete(path) || this.changed;

@@ -115,3 +115,26 @@ describe('BlobStore.verify, many at once', () => {
     }
   });
 });
+
+describe('StatIndex.noteWritten: a blob hashed as it was written is recorded without a read', () => {
+  const cases: { name: string; change?: (path: string) => Promise<void>; at: (after: BigIntStats) => number; recorded: boolean }[] = [
+    { name: 'unchanged since the write, written long ago', at: () => later(), recorded: true },
+    { name: 'unchanged, but written within the racy window', at: (after) => Number(after.ctimeNs / 1_000_000n) + 10, recorded: false },
+    { name: 'damaged in place after the write (same size, mtime given back)', change: damageInPlace, at: () => later(), recorded: false },
+    { name: 'replaced after the write', change: (path) => writeFile(path, 'other bytes'), at: () => later(), recorded: false },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const path = join(work, `written-${cases.indexOf(c)}`);
+      await writeFile(path, 'layer bytes');
+      await utimes(path, WHOLE_SECOND, WHOLE_SECOND);
+      const after = big(path);
+      await c.change?.(path);
+      const index = StatIndex.load();
+      const digest = `sha256:${createHash('sha256').update('layer bytes').digest('hex')}`;
+      assert.equal(index.noteWritten(path, digest, after, big(path), c.at(after)), c.recorded);
+      // recorded or not, the index trusts the file only when it still holds the bytes written
+      assert.equal(index.trusts(path, digest, big(path)), c.recorded);
+    });
+  }
+});

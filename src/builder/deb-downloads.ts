@@ -59,7 +59,7 @@ export class BuildPrefetch {
   /** Layers built at once: as build() does, so that memory stays where build() keeps it. */
   private readonly building = new Slots(2);
   /**
-   * .debs downloaded at once, the largest first (its layer is the longest to build): as many as
+   * .debs downloaded at once, those waiting for a turn the largest first (its layer is the longest to build): as many as
    * build()'s downloadDebs takes, though they are started one package at a time; unbounded, a
    * large image opened hundreds of connections to the mirror, each holding its buffers.
    */

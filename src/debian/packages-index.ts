@@ -105,7 +105,7 @@ function where(release: Release, file: IndexFile): string {
 
 /**
  * zlib's output chunk for an index (see decompressor). 256 KiB: a 4-arch lock of a 159-package
- * image took 3.6 CPU-s and peaked at 117-121 MB with 1 MiB chunks, 3.1-3.5 CPU-s and 113-118 MB
+ * image took 3.6-3.7 CPU-s and peaked at 111-119 MB with 1 MiB chunks, 3.1-3.5 CPU-s and 110-115 MB
  * with these (fewer bytes between collections; still few thread-pool round trips).
  */
 const DECODED_CHUNK_BYTES = 1 << 18;

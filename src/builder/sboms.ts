@@ -55,11 +55,8 @@ export type LicenseMemo = Map<string, DeclaredLicense | undefined>;
 /** The SBOM entry of a package; `downloadUrl` is where this build fetched it (the snapshot URL unless a mirror was used). */
 export function sbomPackage(p: LockedPackage, content: DebContent, downloadUrl: string, licenses: LicenseMemo): SbomPackage {
   const { copyright } = content;
-  let license: DeclaredLicense | undefined;
-  if (copyright !== undefined) {
-    license = licenses.has(copyright) ? licenses.get(copyright) : parseDep5(copyright);
-    licenses.set(copyright, license);
-  }
+  if (copyright !== undefined && !licenses.has(copyright)) licenses.set(copyright, parseDep5(copyright));
+  const license = copyright === undefined ? undefined : licenses.get(copyright);
   return {
     name: p.name,
     version: p.version,

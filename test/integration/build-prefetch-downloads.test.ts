@@ -20,17 +20,22 @@ test('the build prefetch has at most DEB_DOWNLOADS .debs in flight, the largest 
   let inFlight = 0;
   let most = 0;
   const order: number[] = [];
+  let lastAnswer = 0;
   const server = createServer((req, res) => {
     const i = Number(/pkg(\d+)\.deb$/.exec(req.url ?? '')?.[1]);
     const body = debs[i];
     if (body === undefined) return void res.writeHead(404).end();
     order.push(i);
     most = Math.max(most, ++inFlight);
-    // answered a moment later: the other downloads have had every chance to start meanwhile
+    // answered a moment later, one at a time 30 ms apart: the other downloads have had every chance to
+    // start meanwhile, and each freed slot's next request reaches the server before the next slot frees
+    // (two slots freed in one tick would race their requests on two connections)
+    const at = Math.max(Date.now() + 40, lastAnswer + 30);
+    lastAnswer = at;
     setTimeout(() => {
       inFlight--;
       res.writeHead(200, { 'content-length': body.length }).end(body);
-    }, 40);
+    }, at - Date.now());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/debian`;

@@ -65,20 +65,31 @@ export class BuildProgressLine {
   private locking: LockProgress | undefined;
   private state: BuildProgress | undefined;
   private since: number | undefined;
-  private readonly line = new Progress((elapsed) =>
-    this.state === undefined && this.locking !== undefined
-      ? describeLock(this.locking, elapsed)
-      : describeBuild(this.state, elapsed - (this.since ??= elapsed)),
-  ).tick();
+  private readonly line: Progress;
+
+  constructor(stream?: NodeJS.WriteStream, env?: NodeJS.ProcessEnv) {
+    this.line = new Progress(
+      (elapsed) =>
+        this.state === undefined && this.locking !== undefined
+          ? describeLock(this.locking, elapsed)
+          : describeBuild(this.state, elapsed - (this.since ??= elapsed)),
+      stream,
+      env,
+    ).tick();
+  }
+
+  // a new stage is drawn at once, whenever the line was drawn last: a stage is never skipped unseen
 
   lock(p: LockProgress): void {
+    const stageChanged = this.locking?.stage !== p.stage;
     this.locking = p;
-    this.line.update();
+    this.line.update(stageChanged);
   }
 
   build(p: BuildProgress): void {
+    const stageChanged = this.state?.stage !== p.stage;
     this.state = p;
-    this.line.update();
+    this.line.update(stageChanged);
   }
 
   clear(): void {

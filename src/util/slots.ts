@@ -12,17 +12,19 @@ export class Slots {
   /** Runs `task` when a slot is free. */
   async run<T>(task: () => Promise<T>, priority = 0): Promise<T> {
     if (this.running >= this.size) {
+      // woken with the slot of the task that ended (handed over, never freed in between: a task
+      // that comes meanwhile cannot take it)
       await new Promise<void>((start) => {
         const at = this.waiting.findIndex((w) => w.priority < priority);
         this.waiting.splice(at === -1 ? this.waiting.length : at, 0, { priority, start });
       });
-    }
-    this.running++;
+    } else this.running++;
     try {
       return await task();
     } finally {
-      this.running--;
-      this.waiting.shift()?.start();
+      const next = this.waiting.shift();
+      if (next === undefined) this.running--;
+      else next.start();
     }
   }
 }

@@ -130,16 +130,24 @@ describe('--out is replaced whole', () => {
   test('a build killed at many instants leaves the old layout or the new one, valid', async () => {
     const out = join(work, 'killed');
     await build(out);
-    const versions = new Set([await readFile(join(out, 'index.json'), 'utf8')]);
-    for (let i = 0; i < 12; i++) {
+    const spawnBuild = (revision: string): { exited: Promise<unknown>; kill: () => void } => {
       const child = spawn(
         process.execPath,
-        [albaBin, 'build', project.recipe, '--cache', cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${i}`],
+        [albaBin, 'build', project.recipe, '--cache', cache, '--out', out, '--annotation', `org.opencontainers.image.revision=${revision}`],
         { stdio: 'ignore' },
       );
-      const exited = new Promise((r) => child.once('exit', r));
-      await new Promise((r) => setTimeout(r, 150 + i * 60));
-      child.kill('SIGKILL');
+      return { exited: new Promise((r) => child.once('exit', r)), kill: () => child.kill('SIGKILL') };
+    };
+    // the kills spread over a whole build as long as one takes on this machine now (a new annotation:
+    // no warm answer), the last ones after its commit
+    const started = Date.now();
+    await spawnBuild('timed').exited;
+    const whole = Date.now() - started;
+    const versions = new Set([await readFile(join(out, 'index.json'), 'utf8')]);
+    for (let i = 0; i < 12; i++) {
+      const { exited, kill } = spawnBuild(String(i));
+      await new Promise((r) => setTimeout(r, (whole * (i + 1)) / 10));
+      kill();
       await exited;
       await verifyLayoutExternally(out);
       versions.add(await readFile(join(out, 'index.json'), 'utf8'));

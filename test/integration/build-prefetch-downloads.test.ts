@@ -20,22 +20,24 @@ test('the build prefetch has at most DEB_DOWNLOADS .debs in flight, the largest 
   let inFlight = 0;
   let most = 0;
   const order: number[] = [];
-  let lastAnswer = 0;
+  // answers held, then given one at a time, each only once the slot the one before freed has been
+  // taken by a new request (or every request has come): never two slots freed at once, whose next
+  // requests would race over two connections; and at most DEB_DOWNLOADS in flight is seen whole
+  const held: (() => void)[] = [];
+  const answerOne = (): void => {
+    if (inFlight === DEB_DOWNLOADS || order.length === debs.length) held.shift()?.();
+  };
   const server = createServer((req, res) => {
     const i = Number(/pkg(\d+)\.deb$/.exec(req.url ?? '')?.[1]);
     const body = debs[i];
     if (body === undefined) return void res.writeHead(404).end();
     order.push(i);
     most = Math.max(most, ++inFlight);
-    // answered a moment later, one at a time 30 ms apart: the other downloads have had every chance to
-    // start meanwhile, and each freed slot's next request reaches the server before the next slot frees
-    // (two slots freed in one tick would race their requests on two connections)
-    const at = Math.max(Date.now() + 40, lastAnswer + 30);
-    lastAnswer = at;
-    setTimeout(() => {
+    held.push(() => {
       inFlight--;
-      res.writeHead(200, { 'content-length': body.length }).end(body);
-    }, at - Date.now());
+      res.writeHead(200, { 'content-length': body.length }).end(body, () => setImmediate(answerOne));
+    });
+    answerOne();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/debian`;

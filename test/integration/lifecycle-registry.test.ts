@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
-import { startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
+import { type FaultProxy, startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { explainRun, killAlbaAt, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
@@ -254,6 +254,7 @@ describe(
       const first = await alba(['container', 'push', '-t', 'life/race:d1', build, `docker://${registry.host}`]);
       assert.equal(first.status, 0, explainRun(first));
       const proxy = await startFaultProxy(registry.url);
+      let pushProxy: FaultProxy | undefined;
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
       const index = first.stdout.trim().split('@').pop() as string;
@@ -265,9 +266,16 @@ describe(
         for (let i = 0; i < 300 && !proxy.requests.some(indexDelete); i++) await new Promise((r) => setTimeout(r, 100));
         assert.ok(proxy.requests.some(indexDelete), 'the gc sent the delete of the index');
         let pushed: AlbaRun | undefined;
-        const pushRun = alba(['container', 'push', '-t', 'life/race:d2', build, `docker://${registry.host}`]).then((r) => (pushed = r));
-        await new Promise((r) => setTimeout(r, 4000));
+        // the push through a proxy of its own: the gc is released once the push has read the lease
+        // twice (the second read comes after it found the first live), not after a guessed delay
+        const leaseWatch = await startFaultProxy(registry.url);
+        pushProxy = leaseWatch;
+        const pushRun = alba(['container', 'push', '-t', 'life/race:d2', build, `docker://${leaseWatch.host}`]).then((r) => (pushed = r));
+        const leaseReads = (): number =>
+          leaseWatch.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/manifests/alba-removal-lease')).length;
+        for (let i = 0; i < 1200 && leaseReads() < 2 && pushed === undefined; i++) await new Promise((r) => setTimeout(r, 50));
         assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
+        assert.ok(leaseReads() >= 2, 'the push read the lease, found it live, and reads it again');
         release();
         const [gc, pu] = await Promise.all([gcRun, pushRun]);
         assert.equal(gc.status, 0, explainRun(gc));
@@ -285,6 +293,7 @@ describe(
       } finally {
         release();
         await proxy.close();
+        await pushProxy?.close();
       }
     });
   },

@@ -14,7 +14,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { RgwServer } from '../helpers/ceph-rgw.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { listKeys, rgwTestsEnabled, startRgwBucket, s3Url } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
@@ -165,6 +165,7 @@ describe(
     test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
       await push(['race:d1']);
       const proxy = await startFaultProxy(rgw.url);
+      let pushProxy: FaultProxy | undefined;
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
       proxy.fault = (r) => (r.method === 'DELETE' ? { hold: held } : undefined);
@@ -176,9 +177,18 @@ describe(
           'the gc planned and sent its first delete',
         );
         let pushed: AlbaRun | undefined;
-        const pushRun = alba(['container', 'push', '-t', 'race:d2', fixture.layout, target]).then((r) => (pushed = r));
-        await new Promise((r) => setTimeout(r, 4000));
+        // the push through a proxy of its own: the gc is released once the push has read the lease
+        // twice (the second read comes after it found the first live), not after a guessed delay
+        const leaseWatch = await startFaultProxy(rgw.url);
+        pushProxy = leaseWatch;
+        const pushRun = alba(['container', 'push', '-t', 'race:d2', fixture.layout, s3Url(leaseWatch.url, BUCKET)]).then(
+          (r) => (pushed = r),
+        );
+        const leaseReads = (): number =>
+          leaseWatch.requests.filter((r) => r.method === 'GET' && r.path.includes('.alba-removal-lease')).length;
+        for (let i = 0; i < 1200 && leaseReads() < 2 && pushed === undefined; i++) await new Promise((r) => setTimeout(r, 50));
         assert.equal(pushed, undefined, 'the push waits while the gc holds its lease');
+        assert.ok(leaseReads() >= 2, 'the push read the lease, found it live, and reads it again');
         release();
         const [gc, pu] = await Promise.all([gcRun, pushRun]);
         assert.equal(gc.status, 0, explainRun(gc));
@@ -191,6 +201,7 @@ describe(
       } finally {
         release();
         await proxy.close();
+        await pushProxy?.close();
       }
     });
 

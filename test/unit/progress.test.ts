@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Progress } from '../../src/cli/progress.js';
+import { BuildProgressLine, Progress } from '../../src/cli/progress.js';
 import { formatBytes } from '../../src/util/format-bytes.js';
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { written: string } {
@@ -38,6 +38,22 @@ describe('Progress', () => {
       assert.equal(stream.written, '');
       assert.equal(p.enabled, false);
     }
+  });
+  test('a build or lock stage is drawn as it begins, even within 100 ms of the last draw', () => {
+    const stream = fakeStream(true);
+    const line = new BuildProgressLine(stream, {});
+    line.lock({ stage: 'releases', done: 0, total: 1 });
+    line.lock({ stage: 'archs', done: 0, total: 1 });
+    line.build({ stage: 'download', done: 1, total: 1, bytes: 1, totalBytes: 1 });
+    line.build({ stage: 'layers', done: 0, total: 3 });
+    line.build({ stage: 'layers', done: 1, total: 3 }); // the same stage, within 100 ms: not drawn again
+    line.clear();
+    const drawn = stream.written.split('\r').filter((l) => l !== '' && l !== '\x1b[K');
+    assert.deepEqual(
+      drawn.map((l) => l.split(' ')[0]),
+      ['Release', 'archs', '.debs', 'layers'],
+    );
+    assert.match(drawn[3]!, /^layers 0\/3/);
   });
   test('formatBytes', () => {
     assert.equal(formatBytes(512), '0.5 kB');

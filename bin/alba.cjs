@@ -1,6 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=20
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=20 --liftoff-only
 // The bundle (dist/alba/, `npm run build`) unless a `tsc`-only rebuild left it older than dist/src.
-// --max-semi-space-size=4 --heap-growing-percent=20: peak RSS under 128 MB (docs/architecture.md, "Peak RSS").
+// --max-semi-space-size=4 --heap-growing-percent=20: peak RSS under 128 MB (docs/architecture.md, "Peak RSS");
+// --liftoff-only: WebAssembly (undici's HTTP parser, the xz decoder) is not recompiled by TurboFan,
+// whose compile of the HTTP parser took ~30 MB for a moment and ~0.2 CPU-s in every push (same page).
 // CommonJS, so that `alba build` with nothing changed is answered (dist/alba/warm.cjs,
 // src/cli/warm-entry.ts) before Node's ESM loader starts; the CLI itself is ESM.
 'use strict';

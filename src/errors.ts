@@ -56,7 +56,17 @@ export function isAlbaError(err: unknown, code?: ErrorCode): err is AlbaError {
   return err instanceof AlbaError && (code === undefined || err.code === code);
 }
 
-/** Removes user:password from a URL so it can appear in a message. */
+/**
+ * A URL as it may appear in a message: without `user:password@` and with the values of the query
+ * parameters that are credentials (a presigned storage URL's signature, a SAS token) replaced by
+ * `REDACTED`. The user part ends at the last `@` of the authority, as URL parsers split it (a
+ * password may hold `@`); in text that is not a URL (a password holding `/`), at its last `@`.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+  const userInfo = URL.canParse(url) ? /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i : /^([a-z][a-z0-9+.-]*:\/\/)[^?#]*@/i;
+  return url.replace(userInfo, '$1').replace(SECRET_QUERY, '$1REDACTED');
 }
+
+/** Query parameters whose values are credentials: AWS and Google presigned URLs, Azure SAS, bearer tokens. */
+const SECRET_QUERY =
+  /([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|signature|sig|access_token|token)=)[^&#]*/gi;

@@ -12,7 +12,7 @@ import { debsNeeded, layerWants, type RemoteLayerCache } from './remote-cache.js
 import { userFilesFor } from './user-files.js';
 import { cacheArea, removeStaleCacheTemps } from '../cache.js';
 import { downloadDebs, type DebDownload } from '../debian/download.js';
-import { AlbaError } from '../errors.js';
+import { AlbaError, redactUrl } from '../errors.js';
 import { buildBaseLayer } from '../layer/base-layer.js';
 import { readAdditionalCas } from '../layer/additional-cas.js';
 import { caBundle, packageCas } from '../layer/ca-bundle.js';
@@ -250,7 +250,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       manifest: image.manifest.descriptor,
       packages: packages.map((p) =>
         withScriptComment(
-          sbomPackage(p, packageLayers.contentOf(p), `${fetchBase(p)}/${p.filename}`, licenses),
+          sbomPackage(p, packageLayers.contentOf(p), redactUrl(`${fetchBase(p)}/${p.filename}`), licenses),
           packageLayers.contentOf(p),
         ),
       ),

@@ -2,6 +2,7 @@ import type { ImageGraph } from '../oci/graph.js';
 import type { Platform } from '../oci/types.js';
 import type { PublishEvent, PublishResult } from '../sink/publish.js';
 import type { ImageTag } from '../sink/target.js';
+import { idleMsFromEnvironment } from '../http/limits.js';
 import { formatBytes } from '../util/format-bytes.js';
 import { given, stderrLog } from './args.js';
 import { Progress } from './progress.js';
@@ -51,7 +52,7 @@ export async function pushGraph(
     report.progress === false ? ({ isTTY: false } as NodeJS.WriteStream) : process.stderr,
   );
   let credentials: string | undefined;
-  const idle = Number(process.env.ALBA_HTTP_IDLE_TIMEOUT); // seconds an answer may stay silent
+  const idleMs = idleMsFromEnvironment();
   const opened = await openSink(targetText, {
     tags,
     registry: registryOption(flags, (host, source) => {
@@ -62,7 +63,7 @@ export async function pushGraph(
     ...given('chunkSize', flags.chunkSize),
     ...given('mountFrom', flags.mountFrom),
     ...given('pages', flags.pages),
-    ...(Number.isFinite(idle) && idle > 0 ? { idleMs: idle * 1000 } : {}),
+    ...(idleMs === undefined ? {} : { idleMs }),
     onBytes: (n) => {
       sent += n;
       progress.update();

@@ -1,4 +1,4 @@
-import { AlbaError } from '../errors.js';
+import { AlbaError, redactUrl } from '../errors.js';
 import { RemoteLayerCache, remoteCacheMode, s3Backend } from '../builder/remote-cache.js';
 import type { RegistryAccess } from './registry-flags.js';
 
@@ -45,7 +45,7 @@ export async function remoteCacheOption(
     ]);
     const ref = rest.includes('/') ? parseReference(rest) : undefined;
     if (ref === undefined || ref.digest !== undefined || /:[^/]+$/.test(rest.slice(rest.indexOf('/') + 1))) {
-      throw new AlbaError('USAGE', `--remote-cache ${url}: expected docker://HOST/REPO (a repository of its own, no tag)`, {
+      throw new AlbaError('USAGE', `--remote-cache ${redactUrl(url)}: expected docker://HOST/REPO (a repository of its own, no tag)`, {
         hint: 'e.g. docker://registry.example.com/team/alba-cache; its tags are the cache entries',
       });
     }
@@ -62,7 +62,7 @@ export async function remoteCacheOption(
     return { remoteCache: new RemoteLayerCache(registryBackend(client, where), options) };
   }
   if (!url.startsWith('s3://')) {
-    throw new AlbaError('USAGE', `--remote-cache ${url}: not an s3:// or docker:// URL`, {
+    throw new AlbaError('USAGE', `--remote-cache ${redactUrl(url)}: not an s3:// or docker:// URL`, {
       hint: 'write s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=REGION&s3ForcePathStyle=true, or docker://HOST/REPO',
     });
   }

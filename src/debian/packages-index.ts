@@ -64,7 +64,7 @@ export function pickPackagesIndex(release: Release, component: string, arch: str
       ? { ...common, url: `${dir}/by-hash/SHA256/${entry.sha256}`, fallbackUrl: plain }
       : { ...common, url: plain };
   }
-  throw new AlbaError('INDEX_MISSING', `${release.url} ${release.suite} lists no ${base}(.xz|.gz) in its Release file`, {
+  throw new AlbaError('INDEX_MISSING', `${redactUrl(release.url)} ${release.suite} lists no ${base}(.xz|.gz) in its Release file`, {
     hint:
       `check the component and architecture: the suite has components [${release.components.join(' ')}] ` +
       `and architectures [${release.architectures.join(' ')}]`,

@@ -16,7 +16,8 @@ import { request as httpsRequest } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, tunnelAgent, type Proxy } from './proxy.js';
-import { describe, HTTP_DEFAULTS, NetworkError, rateWatch, splitCredentials, type AnswerHeaders, type HttpLimits } from './request.js';
+import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
+import { describe, NetworkError, splitCredentials, type AnswerHeaders } from './request.js';
 
 /** Redirects followed before the redirect itself is returned (as undici's maxRedirections). */
 const MAX_REDIRECTS = 5;

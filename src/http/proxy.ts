@@ -15,7 +15,8 @@ import { Agent as HttpsAgent } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { AlbaError } from '../errors.js';
+import { AlbaError, redactUrl } from '../errors.js';
+import { decodedUserInfo } from './urls.js';
 
 /** The proxy to use for one URL. */
 export interface Proxy {
@@ -51,7 +52,7 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): Proxy 
 /** `http://[user:password@]host[:port]` (the scheme may be left out). Other schemes are USAGE. */
 export function parseProxy(text: string): Proxy {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
-  const shown = withScheme.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+  const shown = redactUrl(withScheme);
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -65,8 +66,13 @@ export function parseProxy(text: string): Proxy {
       hint: 'set HTTPS_PROXY/HTTP_PROXY to http://HOST:PORT (the tunnel to an https server is still TLS end to end)',
     });
   const port = Number(url.port) || 80;
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  const [user, password] = decodedUserInfo(
+    url,
+    () =>
+      new AlbaError('USAGE', `the proxy ${shown}: its user or password holds a % that is not an escape`, {
+        hint: 'write a % in the user name or password of HTTPS_PROXY/HTTP_PROXY as %25',
+      }),
+  );
   return {
     origin: `http://${url.host}`,
     host: url.hostname.replace(/^\[|\]$/g, ''),

@@ -10,15 +10,8 @@ import { type Readable, Transform } from 'node:stream';
 import type { Agent, Dispatcher, ProxyAgent, request as undiciRequest } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, type Proxy } from './proxy.js';
-
-/** Time limits of one request. */
-export interface HttpLimits {
-  /** Time allowed to get the response headers, and between two chunks of a body (default 30 s). */
-  idleMs?: number;
-  /** A body must bring at least `minBytesPerSecond` on average over each window of `rateWindowMs` (defaults 1024 B/s over 60 s). */
-  minBytesPerSecond?: number;
-  rateWindowMs?: number;
-}
+import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
+import { decodedUserInfo } from './urls.js';
 
 /** One request. */
 export interface HttpRequest extends HttpLimits {
@@ -60,9 +53,6 @@ export interface HttpResponse {
   /** Drops the body. */
   discard(): Promise<void>;
 }
-
-/** Defaults, also the documented values. */
-export const HTTP_DEFAULTS = { idleMs: 30_000, minBytesPerSecond: 1024, rateWindowMs: 60_000 } as const;
 
 /** A failure to reach the server or a connection lost: the request may be tried again. */
 export class NetworkError extends AlbaError {
@@ -120,6 +110,8 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   if (body?.length !== undefined) headers['content-length'] = String(body.length);
   const undici = await loadUndici();
   const dispatcher = dispatcherFor(request.tls, proxy, undici);
+  // the idle timeout runs from the request's last chunk sent: a large body on a slow link is not "no answer"
+  const sending = body === undefined || Buffer.isBuffer(body.stream) ? body?.stream : rearming(body.stream, arm);
   arm();
   let res: Dispatcher.ResponseData;
   try {
@@ -131,11 +123,11 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
       headersTimeout: 0,
       bodyTimeout: 0,
       ...(dispatcher === undefined ? {} : { dispatcher }),
-      ...(body === undefined ? {} : { body: body.stream }),
+      ...(sending === undefined ? {} : { body: sending }),
     });
   } catch (err) {
     disarm();
-    if (body !== undefined && !Buffer.isBuffer(body.stream)) body.stream.destroy();
+    if (sending !== undefined && !Buffer.isBuffer(sending)) sending.destroy();
     throw fail(err, false);
   }
   const answerHeaders = toHeaders(res.headers);
@@ -270,23 +262,17 @@ function toHeaders(record: Record<string, string | string[] | undefined>): Answe
   };
 }
 
-/** Aborts (through `give`) a body that brings less than the minimum rate over a window. */
-export function rateWatch(limits: HttpLimits, give: (why: string) => void): { add(n: number): void; stop(): void } {
-  const minRate = limits.minBytesPerSecond ?? HTTP_DEFAULTS.minBytesPerSecond;
-  const windowMs = limits.rateWindowMs ?? HTTP_DEFAULTS.rateWindowMs;
-  let received = 0;
-  const interval = setInterval(() => {
-    if (received < (minRate * windowMs) / 1000)
-      give(`the body came slower than ${minRate} bytes/s over ${windowMs / 1000} s (${received} bytes)`);
-    received = 0;
-  }, windowMs);
-  interval.unref();
-  return {
-    add: (n) => {
-      received += n;
+/** `body` passed on as it is read, calling `arm` at each chunk; each destroyed with the other. */
+function rearming(body: Readable, arm: () => void): Readable {
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      arm();
+      done(null, chunk);
     },
-    stop: () => clearInterval(interval),
-  };
+  });
+  body.on('error', (err) => out.destroy(err));
+  out.on('close', () => body.destroy());
+  return body.pipe(out);
 }
 
 /** Moves `user:password@` out of the URL into an Authorization header (fetch refuses them in URLs). */
@@ -301,7 +287,14 @@ export function splitCredentials(url: string): { target: string; headers: Record
     });
   }
   if (parsed.username === '' && parsed.password === '') return { target: url, headers: {} };
-  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
+  const [user, password] = decodedUserInfo(
+    parsed,
+    () =>
+      new AlbaError('USAGE', `${redactUrl(url)}: its user or password holds a % that is not an escape`, {
+        hint: 'write a % in a user name or password as %25',
+      }),
+  );
+  const basic = Buffer.from(`${user}:${password}`).toString('base64');
   parsed.username = '';
   parsed.password = '';
   return { target: parsed.toString(), headers: { authorization: `Basic ${basic}` } };

@@ -1,5 +1,5 @@
 import type { TargetArch } from '../debian/arch.js';
-import { AlbaError } from '../errors.js';
+import { AlbaError, redactUrl } from '../errors.js';
 import { removeStaleCacheTemps } from '../cache.js';
 import { loadKeyring } from '../debian/keyring.js';
 import type { IndexCompression } from '../debian/packages-index.js';
@@ -89,7 +89,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
   await keyring; // a Release that is not signed at all never asked for it
   if (options.previous !== undefined && options.allowDowngrade !== true) checkNoRollback(releases, options.previous);
   for (const r of releases)
-    if (!r.verified) options.log(`warning: ${r.fetchedFrom}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
+    if (!r.verified) options.log(`warning: ${redactUrl(r.fetchedFrom)}/dists/${r.suite}: signature NOT verified (--allow-insecure)`);
   const releasesTime = clock();
   for (const r of releases) {
     if (
@@ -99,7 +99,7 @@ export async function lockRecipe(recipe: Recipe, options: LockOptions): Promise<
       Date.parse(r.date) > snapshotSeconds(recipe.snapshot) * 1000
     ) {
       options.log(
-        `note: ${r.fetchedFrom} serves ${r.suite} as of ${r.date}, newer than snapshot ${recipe.snapshot}: the lock pins the mirror's packages`,
+        `note: ${redactUrl(r.fetchedFrom)} serves ${r.suite} as of ${r.date}, newer than snapshot ${recipe.snapshot}: the lock pins the mirror's packages`,
       );
     }
   }
@@ -171,7 +171,7 @@ export function checkNoRollback(releases: readonly Pick<Release, 'url' | 'suite'
     if (before === undefined || r.date === undefined || Date.parse(r.date) >= Date.parse(before)) continue;
     throw new AlbaError(
       'RELEASE_INVALID',
-      `${r.fetchedFrom}/dists/${r.suite}: its Release is dated ${r.date}, older than the ${before} the lock recorded`,
+      `${redactUrl(r.fetchedFrom)}/dists/${r.suite}: its Release is dated ${r.date}, older than the ${before} the lock recorded`,
       {
         hint: 'a stale mirror or a rollback attack serves an older archive; use an up-to-date mirror, or pass --allow-downgrade if going back is intended',
       },

@@ -80,11 +80,11 @@ function mirrorTable(mirrors: readonly MirrorOption[]): { base?: string; byArchi
 /** The host source serving `suite` with every component of `source` (preferring one named after its archive), or why none does. */
 function hostSourceFor(host: readonly AptSource[], source: SourceSpec, suite: string): AptSource | string {
   const serving = host.filter((h) => /^https?:\/\//.test(h.uri) && h.suites.includes(suite));
-  if (serving.length === 0) return `no host apt source serves suite ${suite} (of ${source.url})`;
+  if (serving.length === 0) return `no host apt source serves suite ${suite} (of ${redactUrl(source.url)})`;
   const covering = serving.filter((h) => source.components.every((c) => h.components.includes(c)));
   if (covering.length === 0) {
     const offered = [...new Set(serving.flatMap((h) => h.components))].join(' ');
-    return `host apt sources serving suite ${suite} offer components ${offered || '(none)'} but ${source.url} needs ${source.components.join(' ')}`;
+    return `host apt sources serving suite ${suite} offer components ${offered || '(none)'} but ${redactUrl(source.url)} needs ${source.components.join(' ')}`;
   }
   const named = covering.find((h) => trimSlashes(h.uri).split('/').pop() === source.archive);
   return named ?? covering[0]!;

@@ -1,3 +1,4 @@
+import { redactUrl } from '../errors.js';
 import type { SourceSpec } from './types.js';
 import { expandSnapshot, parseSnapshotUrl, snapshotTimestampProblem } from './snapshot.js';
 import { Unique } from './unique.js';
@@ -95,11 +96,19 @@ function readUrl(r: YamlReader, value: Located): string | undefined {
   try {
     url = new URL(text);
   } catch {
-    r.problem(value, `"${text}" is not a URL`, 'write the repository root, e.g. https://ftp.example.org/debian');
+    r.problem(value, `"${redactUrl(text)}" is not a URL`, 'write the repository root, e.g. https://ftp.example.org/debian');
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    r.problem(value, `"${text}" must be an http or https URL`);
+    r.problem(value, `"${redactUrl(text)}" must be an http or https URL`);
+    return undefined;
+  }
+  if (url.username !== '' || url.password !== '') {
+    r.problem(
+      value,
+      `"${redactUrl(text)}" holds a user name or password`,
+      'a source URL is written into the lock, the SBOMs and the provenance: give a private archive with its credentials as --mirror URL (used to fetch, never recorded), or through the apt sources of --mirror apt',
+    );
     return undefined;
   }
   return text.replace(/\/+$/, '');

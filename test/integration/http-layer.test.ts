@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fetchBytes } from '../../src/debian/http.js';
 import { isAlbaError } from '../../src/errors.js';
-import { HTTP_DEFAULTS, send } from '../../src/http/request.js';
+import { HTTP_DEFAULTS } from '../../src/http/limits.js';
+import { send } from '../../src/http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay } from '../../src/http/retry.js';
 
 // The one HTTP layer against a hostile 127.0.0.1 server: huge bodies, dripping bodies.
@@ -34,6 +36,12 @@ before(async () => {
         else res.end();
       };
       pump();
+      return;
+    }
+    if (req.url === '/upload') {
+      let received = 0;
+      req.on('data', (chunk: Buffer) => (received += chunk.length));
+      req.on('end', () => res.writeHead(201).end(String(received)));
       return;
     }
     if (req.url === '/drip') {
@@ -75,6 +83,22 @@ describe('the HTTP layer', () => {
       (err: unknown) => isAlbaError(err, 'NETWORK') && /slower than 100 bytes\/s/.test(err.message),
     );
     assert.ok(Date.now() - started < 3000);
+  });
+
+  test('a request body that takes longer than the idle timeout to send is not "no answer": the timeout runs from its last chunk', async () => {
+    // 8 chunks 150 ms apart (1.2 s) with a 500 ms idle timeout
+    const chunks = Array.from({ length: 8 }, () => Buffer.alloc(1024, 0x43));
+    const body = Readable.from(
+      (async function* () {
+        for (const chunk of chunks) {
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          yield chunk;
+        }
+      })(),
+    );
+    const res = await send({ method: 'PUT', url: `${base}/upload`, idleMs: 500, body: async () => ({ stream: body, length: 8 * 1024 }) });
+    assert.equal(res.status, 201);
+    assert.equal((await res.bytes(100, 'answer')).toString(), String(8 * 1024));
   });
 
   test('by default, a byte every 20 s is given up within two minutes', () => {

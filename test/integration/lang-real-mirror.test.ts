@@ -11,6 +11,7 @@ import { platformRefName } from '../../src/sink/layout/layout-refs.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { describeResult, requireRoot, runInBundle, unpackImage, type Bundle, type CommandResult } from '../helpers/rootfs.js';
 import { runAlba, type AlbaRun } from '../helpers/run-alba.js';
+import { makeCa } from '../helpers/test-pki.js';
 import { requireTool } from '../helpers/tools.js';
 
 // The language recipes (recipes/java17.yaml, python3.yaml, nodejs.yaml), built against the host's
@@ -41,83 +42,6 @@ interface Pki {
 }
 
 let pki: Pki | undefined;
-
-function openssl(args: string[], cwd: string): void {
-  const res = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${res.stderr}`);
-}
-
-/** A CA and a server certificate for 127.0.0.1 it signs, made with the openssl command. */
-function makeCa(dir: string, name: string): { ca: string; cert: string; key: string } {
-  const p = (f: string) => join(dir, `${name}-${f}`);
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      p('ca.key'),
-      '-out',
-      p('ca.pem'),
-      '-days',
-      '30',
-      '-subj',
-      `/CN=alba test ${name} CA`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign',
-    ],
-    dir,
-  );
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      p('server.key'),
-      '-out',
-      p('server.csr'),
-      '-subj',
-      '/CN=127.0.0.1',
-    ],
-    dir,
-  );
-  writeFileSyncish(p('ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      p('server.csr'),
-      '-CA',
-      p('ca.pem'),
-      '-CAkey',
-      p('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      p('server.pem'),
-      '-days',
-      '30',
-      '-extfile',
-      p('ext.cnf'),
-    ],
-    dir,
-  );
-  return { ca: p('ca.pem'), cert: p('server.pem'), key: p('server.key') };
-}
-
-function writeFileSyncish(path: string, text: string): void {
-  spawnSync('sh', ['-c', 'cat > "$1"', 'sh', path], { input: text });
-}
 
 /**
  * The two HTTPS servers, in a child process: the tests run containers with spawnSync, which blocks

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { RegistryError } from '../../src/sink/registry/registry-error.js';
 import { startFaultProxy, type Fault, type FaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { explainRun, runAlba } from '../helpers/run-alba.js';
+import { makeCa } from '../helpers/test-pki.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -182,6 +185,34 @@ describe(
         assert.deepEqual(withAuthorization(storage!), []);
       }));
 
+    test('a blob GET redirected to another origin that asks for credentials: none are sent, nor is its realm asked for a token', () =>
+      withProxies(registry.url, 3, async ([front, storage, realm]) => {
+        const blob = randomBlob(4000);
+        await clientVia(front!, 'safety/redirect-401').uploadBlob(blob);
+        front!.fault = (r) =>
+          r.method === 'GET' && r.path.includes('/blobs/sha256:')
+            ? { status: 307, headers: { location: `${storage!.url}${r.path}` }, body: '' }
+            : undefined;
+        storage!.fault = () => ({ status: 401, headers: { 'www-authenticate': `Bearer realm="${realm!.url}/token",service="elsewhere"` } });
+        realm!.fault = () => ({ status: 200, body: '{"token":"stolen"}' });
+        const client = clientVia(front!, 'safety/redirect-401');
+        await client.ping();
+        await assert.rejects(client.blob(blob.descriptor), (err: unknown) => {
+          assert.ok(err instanceof RegistryError, String(err));
+          assert.equal(err.status, 401);
+          assert.ok(err.message.includes(storage!.host), `the error names the origin that asked: ${err.message}`);
+          assert.match(err.hint ?? '', /another origin/);
+          return true;
+        });
+        assert.ok(storage!.requests.length > 0, 'the redirect was followed');
+        assert.deepEqual(withAuthorization(storage!), []);
+        assert.deepEqual(
+          realm!.requests.map((r) => `${r.method} ${r.path} ${r.authorization ?? ''}`),
+          [],
+          "the other origin's realm was never asked",
+        );
+      }));
+
     test('with a token service: the password goes only to the realm, the token only to the registry, neither to an upload on another origin', () =>
       withProxies(tokenRegistry.url, 2, async ([front, storage]) => {
         const scope = 'repository:safety/bearer:pull,push';
@@ -344,6 +375,10 @@ describe('bounded against a hostile registry', () => {
         else res.writeHead(200, { 'content-type': 'application/json' }).end(bodies[last]);
       },
       '/token-elsewhere': (_req, res) => json(res, { token: 'from-elsewhere' }),
+      '/v2/broken/manifests/moved': (_req, res) => res.writeHead(307, { location: 'http://127.0.0.1:99999/v2/x' }).end(),
+      '/v2/broken/tags/list': (_req, res) => json(res, { name: 'broken', tags: ['a'] }, { link: '<http://[>; rel="next"' }),
+      '/v2/relative-realm/tags/list': (_req, res) =>
+        res.writeHead(401, { 'www-authenticate': 'Bearer realm="/token",service="fake"' }).end(),
       '/v2/big/manifests/chunked': (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
         const chunk = Buffer.alloc(1024 * 1024, 0x20);
@@ -489,6 +524,47 @@ describe('bounded against a hostile registry', () => {
     );
     assert.ok(!fake.auth.includes('/token-elsewhere Basic'));
   });
+  test('a Location, a Link or a token realm that is no URL is REGISTRY naming it, never an internal error', async () => {
+    const garbage = (what: RegExp) => (err: unknown) =>
+      isAlbaError(err, 'REGISTRY') && what.test(err.message) && /is not a URL/.test(err.message);
+    await assert.rejects(client('broken').manifest('moved'), garbage(/the redirect to "http:\/\/127\.0\.0\.1:99999\/v2\/x"/));
+    await assert.rejects(client('broken').tags(), garbage(/the tag list's Link to its next page, "http:\/\/\["/));
+    await assert.rejects(client('relative-realm', { credentials: USER }).tags(), garbage(/the challenge's token realm "\/token"/));
+  });
+
+  test('a registry served over https naming a plain-http token realm: the password is not sent there', async (t) => {
+    if (!requireTool('openssl', t)) return;
+    const pki = makeCa(await mkdtemp(join(work, 'tls-')), 'registry');
+    const realmHits: string[] = [];
+    const plain = createServer((req, res) => {
+      realmHits.push(`${req.url} ${req.headers.authorization ?? 'none'}`);
+      json(res, { token: 'sent-in-clear' });
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const realmUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/token`;
+    const secure = createHttpsServer({ cert: readFileSync(pki.cert), key: readFileSync(pki.key) }, (_req, res) =>
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${realmUrl}",service="fake"` }).end(),
+    );
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(secure.address() as AddressInfo).port}`;
+      const client = new RegistryClient(
+        { registry: host, repository: 'downgrade' },
+        { retry: FAST_RETRY, credentials: USER, tls: { caFile: pki.ca } },
+      );
+      await assert.rejects(client.ping(), (err: unknown) => {
+        assert.ok(isAlbaError(err, 'REGISTRY') && /is plain http/.test(err.message), String(err));
+        assert.ok(!`${(err as Error).message}`.includes(USER.password));
+        return true;
+      });
+      assert.deepEqual(realmHits, [], 'the plain-http realm was never asked');
+    } finally {
+      plain.closeAllConnections();
+      secure.closeAllConnections();
+      await Promise.all([new Promise((r) => plain.close(r)), new Promise((r) => secure.close(r))]);
+    }
+  });
+
   test(
     'a token answer over the cap is TOO_LARGE, naming the realm',
     { timeout: 30_000 },

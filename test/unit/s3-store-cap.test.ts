@@ -1,16 +1,46 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
-import { S3Store } from '../../src/sink/s3/s3-store.js';
+import type { HttpLimits } from '../../src/http/limits.js';
+import { MAX_LIST_PAGES, S3Store } from '../../src/sink/s3/s3-store.js';
 import { parseS3Target } from '../../src/sink/s3/s3-target.js';
 
-// A hostile S3 endpoint: every GET answers 200 with a chunked body (no Content-Length) that never ends.
+// A hostile S3 endpoint, by key: a body without a length that never ends, a listing that pages in a
+// loop or forever, an answer that never comes, a body that drips.
 let server: Server;
 let sent = 0;
+let listed = 0;
+const silent = new Set<ServerResponse>();
+const credentials = { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY };
+
+/** A ListObjectsV2 page of one key, truncated, whose next page is `token`. */
+function listPage(res: ServerResponse, token: string): void {
+  res.writeHead(200, { 'content-type': 'application/xml' });
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bucket</Name><KeyCount>1</KeyCount><IsTruncated>true</IsTruncated>` +
+      `<Contents><Key>k${token}</Key><Size>1</Size></Contents><NextContinuationToken>${token}</NextContinuationToken></ListBucketResult>`,
+  );
+}
+
 before(async () => {
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
   server = createServer((req, res) => {
+    req.resume();
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.searchParams.get('list-type') === '2') {
+      listed++;
+      const prefix = url.searchParams.get('prefix');
+      return listPage(res, prefix === 'loop/' ? 'same' : `t${listed}`);
+    }
+    if (url.pathname === '/bucket/silent') return void silent.add(res);
+    if (url.pathname === '/bucket/drip') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write('x'), 200);
+      return void res.on('close', () => clearInterval(timer));
+    }
     res.writeHead(200, { 'content-type': 'application/json', etag: '"x"' });
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     const more = (): void => {
@@ -20,28 +50,59 @@ before(async () => {
       }
       res.end();
     };
-    req.resume();
     more();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 });
-after(() => new Promise<void>((r) => server.close(() => r())));
+after(async () => {
+  for (const [k, v] of Object.entries(credentials))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+const store = (limits: HttpLimits = {}): S3Store =>
+  new S3Store(
+    parseS3Target(`s3://bucket?endpoint=http://127.0.0.1:${(server.address() as AddressInfo).port}&region=us-east-1&s3ForcePathStyle=true`),
+    limits,
+  );
 
 test('an S3 object sent without a length is refused once it passes the cap (TOO_LARGE), not read whole', async () => {
-  const port = (server.address() as AddressInfo).port;
-  const env = { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY };
-  process.env.AWS_ACCESS_KEY_ID = 'test';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-  try {
-    const store = new S3Store(parseS3Target(`s3://bucket?endpoint=http://127.0.0.1:${port}&region=us-east-1&s3ForcePathStyle=true`));
-    await assert.rejects(
-      store.get('v2/x/tags/list', 1024 * 1024),
-      (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /gave no length/.test(err.message) && /127\.0\.0\.1/.test(err.message),
-    );
-    assert.ok(sent < 64 * 1024 * 1024, `the body was given up near the cap (${sent} bytes sent)`);
-  } finally {
-    for (const [k, v] of Object.entries(env))
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-  }
+  await assert.rejects(
+    store().get('v2/x/tags/list', 1024 * 1024),
+    (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /gave no length/.test(err.message) && /127\.0\.0\.1/.test(err.message),
+  );
+  assert.ok(sent < 64 * 1024 * 1024, `the body was given up near the cap (${sent} bytes sent)`);
+});
+
+test('a listing whose next page is one already read is S3, not an endless loop', { timeout: 30_000 }, async () => {
+  const before = listed;
+  await assert.rejects(store().list('loop/'), (err: unknown) => isAlbaError(err, 'S3') && /one already read/.test(err.message));
+  assert.equal(listed - before, 2, 'the page was asked for twice, not more');
+});
+
+test(`a listing that pages on and on is TOO_LARGE after ${MAX_LIST_PAGES} pages`, { timeout: 30_000 }, async () => {
+  const before = listed;
+  await assert.rejects(
+    store().listFolder('endless/'),
+    (err: unknown) => isAlbaError(err, 'TOO_LARGE') && new RegExp(`more than ${MAX_LIST_PAGES} pages`).test(err.message),
+  );
+  assert.equal(listed - before, MAX_LIST_PAGES);
+});
+
+test('an answer that never comes is given up after the idle timeout (and its retries), as S3', { timeout: 60_000 }, async () => {
+  await assert.rejects(store({ idleMs: 300 }).head('silent'), (err: unknown) => isAlbaError(err, 'S3') && /timed out/.test(err.message));
+  assert.ok(silent.size >= 2, `asked again after the first silence (${silent.size} requests)`);
+});
+
+test('a body that drips below the minimum rate is given up with NETWORK', { timeout: 30_000 }, async () => {
+  const body = await store({ minBytesPerSecond: 100, rateWindowMs: 500 }).open('drip', 1024 * 1024);
+  assert.ok(body !== undefined);
+  await assert.rejects(
+    (async () => {
+      for await (const _ of body);
+    })(),
+    (err: unknown) => isAlbaError(err, 'NETWORK') && /slower than 100 bytes\/s/.test(err.message) && /drip/.test(err.message),
+  );
 });

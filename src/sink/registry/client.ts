@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../../errors.js';
 import type { HttpResponse } from '../../http/request.js';
+import { registryUrl } from '../../http/urls.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry } from '../../http/retry.js';
 import { digestOf, isDigest, type Digest } from '../../oci/digest.js';
 import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
@@ -195,7 +196,7 @@ export class RegistryClient {
       for (const tag of tagListPage(page, url)) out.push(tag);
       if (out.length > MAX_TAGS) throw tooLarge(url, `more than ${MAX_TAGS} tags`);
       const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
-      url = next === undefined ? undefined : new URL(next, url).href;
+      url = next === undefined ? undefined : registryUrl(next, url, "the tag list's Link to its next page,");
     }
     return out;
   }
@@ -241,9 +242,9 @@ export class RegistryClient {
     if (res.status === 201) return true;
     if (res.status === 202) {
       const location = res.headers.get('location');
+      // dropping the session is a courtesy: a broken Location, or a failed DELETE, changes nothing
       if (location !== null)
-        await this.transport.request('DELETE', this.absolute(location), { retry: false }).then(
-          (r) => r.discard(),
+        await (async () => (await this.transport.request('DELETE', this.absolute(location), { retry: false })).discard())().catch(
           () => undefined,
         );
       return false;
@@ -417,12 +418,12 @@ export class RegistryClient {
   }
 
   private absolute(location: string): string {
-    return new URL(location, this.transport.baseUrl).href;
+    return registryUrl(location, this.transport.baseUrl, 'the upload Location');
   }
 
   private location(res: HttpResponse, previous: string): string {
     const location = res.headers.get('location');
-    return location === null ? previous : new URL(location, previous).href;
+    return location === null ? previous : registryUrl(location, previous, 'the upload Location');
   }
 
   /** A failed step of an upload session: retryable answers restart the upload, others fail. */

@@ -1,7 +1,9 @@
 import { AlbaError, redactUrl } from '../../errors.js';
-import { NetworkError, send, type HttpLimits, type HttpRequest, type HttpResponse, type TlsOptions } from '../../http/request.js';
+import type { HttpLimits } from '../../http/limits.js';
+import { NetworkError, send, type HttpRequest, type HttpResponse, type TlsOptions } from '../../http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../../http/retry.js';
 import { basicAuthorization, parseChallenges, type Challenge, type Credentials } from './auth.js';
+import { registryUrl } from '../../http/urls.js';
 import { parseErrorBody, RegistryError } from './registry-error.js';
 
 /** How to talk to one registry. */
@@ -46,6 +48,8 @@ const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 export class RegistryTransport {
   private authorization: string | undefined;
   private challenge: Challenge | undefined;
+  /** The URL each answer came from, when redirects led elsewhere than asked: errors name it, and whether it is another origin. */
+  private readonly answeredAt = new WeakMap<HttpResponse, string>();
 
   constructor(
     /** `http(s)://host[:port]`, no trailing slash. */
@@ -63,17 +67,19 @@ export class RegistryTransport {
   /** Sends `method url`; returns the answer whatever its status, but for retryable ones while tries are left. */
   async request(method: string, url: string, request: RegistryRequest = {}): Promise<HttpResponse> {
     const once = async (): Promise<HttpResponse> => {
-      let res = await this.send(method, url, request);
-      if (res.status === 401 && !this.ownOrigin(url)) {
+      // `at`: the URL that answered, after the redirects followed (a storage backend's, maybe)
+      let { res, at } = await this.send(method, url, request);
+      if (res.status === 401 && !this.ownOrigin(at)) {
         // Another origin asking for credentials gets none, nor do its challenges name a token realm alba would trust.
       } else if (res.status === 401 && (await this.authorize(res))) {
         await res.discard();
-        res = await this.send(method, url, request);
+        ({ res, at } = await this.send(method, url, request));
       } else if (res.status === 401 && this.challenge !== undefined && insufficientScope(res)) {
         await res.discard();
         this.authorization = `Bearer ${await this.token(this.challenge)}`;
-        res = await this.send(method, url, request);
+        ({ res, at } = await this.send(method, url, request));
       }
+      this.answeredAt.set(res, at);
       if (request.retry !== false && retryableStatus(res.status)) {
         throw new RetryableAnswer(res.status, parseRetryAfter(res.headers.get('retry-after')), await this.error(method, url, res));
       }
@@ -90,7 +96,8 @@ export class RegistryTransport {
     throw await this.error(method, url, res);
   }
 
-  private async error(method: string, url: string, res: HttpResponse): Promise<RegistryError> {
+  private async error(method: string, asked: string, res: HttpResponse): Promise<RegistryError> {
+    const url = this.answeredAt.get(res) ?? asked;
     const body = await res.bytes(MAX_ERROR_BODY, 'error body', true).catch(() => Buffer.alloc(0));
     return new RegistryError({
       method,
@@ -107,8 +114,8 @@ export class RegistryTransport {
     return sameOrigin(url, this.baseUrl);
   }
 
-  /** One request with the Authorization its origin may have, following redirects of GET and HEAD hop by hop. */
-  private send(method: string, url: string, request: RegistryRequest): Promise<HttpResponse> {
+  /** One request with the Authorization its origin may have, following redirects of GET and HEAD hop by hop; `at` is the URL that answered. */
+  private send(method: string, url: string, request: RegistryRequest): Promise<Scoped> {
     return sendScoped(
       { method, url, headers: request.headers ?? {}, ...(request.body === undefined ? {} : { body: request.body }), ...this.limits() },
       (to) => (this.authorization !== undefined && this.ownOrigin(to) ? this.authorization : undefined),
@@ -149,8 +156,18 @@ export class RegistryTransport {
    * with basic auth when there are credentials, anonymously otherwise.
    */
   private async token(challenge: Challenge): Promise<string> {
-    const scopes = [...new Set([...(challenge.params.scope === undefined ? [] : challenge.params.scope.split(' ')), ...this.scopes])];
+    const realm = registryUrl(challenge.params.realm as string, undefined, "the challenge's token realm");
     const credentials = this.options.credentials;
+    if (credentials !== undefined && this.baseUrl.startsWith('https:') && realm.startsWith('http:')) {
+      throw new AlbaError(
+        'REGISTRY',
+        `${this.baseUrl}: its token realm ${redactUrl(realm)} is plain http: the credentials are not sent there in clear`,
+        {
+          hint: 'the registry is served over TLS but names a token service without it; it is misconfigured or hostile',
+        },
+      );
+    }
+    const scopes = [...new Set([...(challenge.params.scope === undefined ? [] : challenge.params.scope.split(' ')), ...this.scopes])];
     if (credentials?.identityToken !== undefined) {
       const form = new URLSearchParams({
         grant_type: 'refresh_token',
@@ -161,14 +178,14 @@ export class RegistryTransport {
       if (challenge.params.service !== undefined) form.set('service', challenge.params.service);
       const res = await this.tokenRequest(
         'POST',
-        challenge.params.realm as string,
+        realm,
         { 'content-type': 'application/x-www-form-urlencoded' },
         Buffer.from(form.toString()),
       );
-      if (res.status !== 404 && res.status !== 405) return this.readToken('POST', challenge.params.realm as string, res);
+      if (res.status !== 404 && res.status !== 405) return this.readToken('POST', realm, res);
       await res.discard();
     }
-    const url = new URL(challenge.params.realm as string);
+    const url = new URL(realm);
     if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
     for (const scope of scopes) url.searchParams.append('scope', scope);
     const headers: Record<string, string> =
@@ -180,7 +197,7 @@ export class RegistryTransport {
   private tokenRequest(method: string, url: string, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
     const { authorization, ...rest } = headers;
     return withRetry(async () => {
-      const res = await sendScoped(
+      const { res } = await sendScoped(
         {
           method,
           url,
@@ -252,7 +269,7 @@ export function sameOrigin(a: string, b: string): boolean {
  * following redirects of GET and HEAD itself, each hop asking `authFor` again: a redirect to
  * another origin (a blob GET sent to a storage backend) is sent no credentials.
  */
-async function sendScoped(request: HttpRequest, authFor: (url: string) => string | undefined): Promise<HttpResponse> {
+async function sendScoped(request: HttpRequest, authFor: (url: string) => string | undefined): Promise<Scoped> {
   const follow = request.body === undefined && (request.method === 'GET' || request.method === 'HEAD');
   let url = request.url;
   for (let hop = 0; ; hop++) {
@@ -260,15 +277,21 @@ async function sendScoped(request: HttpRequest, authFor: (url: string) => string
     const headers = { ...request.headers, ...(authorization === undefined ? {} : { authorization }) };
     const res = await send({ ...request, url, headers, redirect: false });
     const location = res.headers.get('location');
-    if (!follow || !REDIRECT_STATUS.has(res.status) || location === null) return res;
+    if (!follow || !REDIRECT_STATUS.has(res.status) || location === null) return { res, at: url };
     await res.discard();
     if (hop === MAX_REDIRECTS) {
       throw new AlbaError('REGISTRY', `${request.method} ${redactUrl(request.url)}: more than ${MAX_REDIRECTS} redirects`, {
         hint: 'the registry (or a proxy in front of it) redirects in a loop; check its configuration',
       });
     }
-    url = new URL(location, url).href;
+    url = registryUrl(location, url, `${request.method}: the redirect to`);
   }
+}
+
+/** An answer and the URL that gave it (the last of the redirects followed). */
+interface Scoped {
+  res: HttpResponse;
+  at: string;
 }
 
 /** A 401 whose challenge says the token lacks a scope (e.g. it expired or was issued for less). */

@@ -11,14 +11,16 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { AlbaError } from '../../errors.js';
 import { environmentAgent, proxyConfigured } from '../../http/proxy.js';
+import { HTTP_DEFAULTS, idleMsFromEnvironment, rateWatch, type HttpLimits } from '../../http/limits.js';
 import { DEFAULT_RETRY, withRetry } from '../../http/retry.js';
 import type { S3Target } from './s3-target.js';
 
@@ -52,11 +54,24 @@ export const MUTABLE = 'public, max-age=60';
 const MULTIPART_ABOVE = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
 
-/** One bucket of one S3 server. */
+/** Pages of one listing read at most (1000 keys each from S3 and RGW): a server that pages on and on is TOO_LARGE, never an endless loop. */
+export const MAX_LIST_PAGES = 1000;
+
+/**
+ * One bucket of one S3 server. Every answer has the limits of alba's other HTTP: a connection, or a
+ * socket silent for the idle timeout (30 s, ALBA_HTTP_IDLE_TIMEOUT) is given up (and tried again by
+ * the retry policy); a GET body slower than the minimum rate is given up.
+ */
 export class S3Store {
   private readonly client: S3Client;
+  private readonly limits: HttpLimits;
 
-  constructor(readonly target: S3Target) {
+  constructor(
+    readonly target: S3Target,
+    limits: HttpLimits = {},
+  ) {
+    const idleMs = limits.idleMs ?? idleMsFromEnvironment() ?? HTTP_DEFAULTS.idleMs;
+    this.limits = { ...limits, idleMs };
     // alba pins its SDK release, which supports Node 20: its notice about later releases is noise here.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
@@ -69,8 +84,12 @@ export class S3Store {
       responseChecksumValidation: 'WHEN_REQUIRED',
       // retries are alba's (http/retry.ts), so that a stream body is made afresh for each try
       maxAttempts: 1,
-      // HTTPS_PROXY/HTTP_PROXY/NO_PROXY, as for every request of alba (http/proxy.ts)
-      ...(proxyConfigured() ? { requestHandler: { httpAgent: environmentAgent(false), httpsAgent: environmentAgent(true) } } : {}),
+      requestHandler: {
+        connectionTimeout: idleMs,
+        socketTimeout: idleMs,
+        // HTTPS_PROXY/HTTP_PROXY/NO_PROXY, as for every request of alba (http/proxy.ts)
+        ...(proxyConfigured() ? { httpAgent: environmentAgent(false), httpsAgent: environmentAgent(true) } : {}),
+      },
     });
   }
 
@@ -145,9 +164,26 @@ export class S3Store {
         body.destroy();
         throw this.tooLarge(key, `has ${res.ContentLength} bytes, more than the ${max} alba reads`);
       }
-      const named = new PassThrough();
+      // the body as it comes, watched for its rate; its failures named as ones of the GET
+      const rate = rateWatch(this.limits, (why) =>
+        named.destroy(
+          new AlbaError('NETWORK', `GET ${this.where(key)}: ${why}`, {
+            hint: 'the S3 server (or the network to it) is too slow or stalled; retry later',
+          }),
+        ),
+      );
+      const named = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          rate.add(chunk.length);
+          done(null, chunk);
+        },
+      });
       body.on('error', (err) => named.destroy(this.error('GET', key, err)));
-      named.on('close', () => body.destroy());
+      named.on('close', () => {
+        rate.stop();
+        body.destroy();
+      });
+      named.on('end', () => rate.stop());
       return { body: body.pipe(named), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
     } catch (err) {
       if (err instanceof AlbaError) throw err;
@@ -182,25 +218,9 @@ export class S3Store {
   /** Every object whose key starts with `prefix`, with size and Last-Modified (ListObjectsV2, all pages). */
   async list(prefix: string): Promise<{ key: string; size: number; lastModified: Date }[]> {
     const out: { key: string; size: number; lastModified: Date }[] = [];
-    let token: string | undefined;
-    try {
-      do {
-        const page = await this.call(() =>
-          this.client.send(
-            new ListObjectsV2Command({
-              Bucket: this.target.bucket,
-              Prefix: prefix,
-              ...(token === undefined ? {} : { ContinuationToken: token }),
-            }),
-          ),
-        );
-        for (const o of page.Contents ?? [])
-          if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
-        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-      } while (token !== undefined);
-    } catch (err) {
-      throw this.error('LIST', prefix, err);
-    }
+    for await (const page of this.listPages(prefix))
+      for (const o of page.Contents ?? [])
+        if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
     return out;
   }
 
@@ -208,28 +228,50 @@ export class S3Store {
   async listFolder(prefix: string): Promise<{ objects: { key: string; size: number; lastModified: Date }[]; folders: string[] }> {
     const objects: { key: string; size: number; lastModified: Date }[] = [];
     const folders: string[] = [];
+    for await (const page of this.listPages(prefix, '/')) {
+      for (const o of page.Contents ?? [])
+        if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) folders.push(p.Prefix);
+    }
+    return { objects, folders };
+  }
+
+  /**
+   * The pages of a ListObjectsV2 under `prefix`: at most MAX_LIST_PAGES (TOO_LARGE past them), each
+   * continuation token a new one (a server handing one out again pages in a loop: S3).
+   */
+  private async *listPages(prefix: string, delimiter?: '/'): AsyncGenerator<ListObjectsV2CommandOutput> {
+    const seen = new Set<string>();
     let token: string | undefined;
-    try {
-      do {
-        const page = await this.call(() =>
+    for (let pages = 0; ; pages++) {
+      if (pages === MAX_LIST_PAGES)
+        throw new AlbaError('TOO_LARGE', `LIST ${this.where(prefix)}: more than ${MAX_LIST_PAGES} pages`, {
+          hint: 'alba lists at most a million keys under one prefix; the server is broken or hostile, or the prefix holds more than alba wrote',
+        });
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await this.call(() =>
           this.client.send(
             new ListObjectsV2Command({
               Bucket: this.target.bucket,
               Prefix: prefix,
-              Delimiter: '/',
+              ...(delimiter === undefined ? {} : { Delimiter: delimiter }),
               ...(token === undefined ? {} : { ContinuationToken: token }),
             }),
           ),
         );
-        for (const o of page.Contents ?? [])
-          if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
-        for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) folders.push(p.Prefix);
-        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-      } while (token !== undefined);
-    } catch (err) {
-      throw this.error('LIST', prefix, err);
+      } catch (err) {
+        throw this.error('LIST', prefix, err);
+      }
+      yield page;
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      if (token === undefined) return;
+      if (seen.has(token))
+        throw new AlbaError('S3', `LIST ${this.where(prefix)}: the listing's next page is one already read`, {
+          hint: 'the S3 server pages its listing in a loop; it is broken or hostile',
+        });
+      seen.add(token);
     }
-    return { objects, folders };
   }
 
   /** The multipart uploads in progress under `prefix` (key, upload id, when it began), all pages. */

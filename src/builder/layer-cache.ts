@@ -5,6 +5,7 @@ import { buildDebsLayer, type DebContent, type DebsLayer } from '../layer/deb-la
 import type { LayerBlob } from '../layer/layer-writer.js';
 import type { BlobStore } from '../oci/blob-store.js';
 import { digestHex, digestOf, parseDigest } from '../oci/digest.js';
+import { MediaType } from '../oci/media-types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheArea } from '../cache.js';
 
@@ -137,12 +138,10 @@ export function layerRecord(parsed: unknown, count: number): DebsLayer | undefin
       contents.length !== count ||
       !Number.isSafeInteger(record.size) ||
       record.size < 0 ||
-      typeof record.mediaType !== 'string'
+      record.mediaType !== MediaType.layerGzip
     )
       return undefined;
-    for (const c of contents)
-      if (typeof c.control !== 'string' || typeof c.captured !== 'object' || c.captured === null || !Number.isSafeInteger(c.fileCount))
-        return undefined;
+    for (const c of contents as unknown[]) if (!isCachedContent(c)) return undefined;
     return {
       digest: parseDigest(record.digest),
       diffId: parseDigest(record.diffId),
@@ -153,6 +152,39 @@ export function layerRecord(parsed: unknown, count: number): DebsLayer | undefin
   } catch {
     return undefined;
   }
+}
+
+/** True when `c` has the shape of a package's cached content, every field of its type (a record from a remote cache is anyone's JSON). */
+function isCachedContent(c: unknown): c is CachedContent {
+  if (!isObject(c) || typeof c.control !== 'string' || !Number.isSafeInteger(c.fileCount)) return false;
+  if (c.copyright !== undefined && typeof c.copyright !== 'string') return false;
+  if (!isObject(c.captured) || !Object.values(c.captured).every((v) => typeof v === 'string')) return false;
+  return c.maintainer === undefined || isMaintainerFacts(c.maintainer);
+}
+
+function isMaintainerFacts(m: unknown): boolean {
+  const strings = (o: unknown, keys: readonly string[]): boolean => isObject(o) && keys.every((k) => typeof o[k] === 'string');
+  return (
+    isObject(m) &&
+    Array.isArray(m.actions) &&
+    m.actions.every((a) => strings(a, ['action', 'outcome', 'note'])) &&
+    Array.isArray(m.alternatives) &&
+    m.alternatives.every(
+      (a) =>
+        strings(a, ['name', 'link', 'path', 'from']) &&
+        Number.isFinite((a as { priority?: unknown }).priority) &&
+        Array.isArray((a as { slaves?: unknown }).slaves) &&
+        (a as { slaves: unknown[] }).slaves.every((s) => strings(s, ['link', 'name', 'path'])),
+    ) &&
+    Array.isArray(m.jinfo) &&
+    m.jinfo.every((j) => strings(j, ['path', 'text'])) &&
+    Array.isArray(m.jvmFiles) &&
+    m.jvmFiles.every((f) => typeof f === 'string')
+  );
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The local cache's record of a layer (at `cacheArea(cacheDir, 'layers')/<layerRecordName>`). */

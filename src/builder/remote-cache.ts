@@ -60,6 +60,14 @@ const RECORD_READS = 32;
 const BLOB_READS = 6;
 /** Gunzip output chunks: larger than zlib's 16 KiB default, a third less CPU for the thread pool round trips and the hashing calls. */
 const GUNZIP_CHUNK = 128 * 1024;
+/**
+ * What a layer blob may unpack to: 200 times its size (package layers unpack to 2-5 times theirs),
+ * at least 256 MiB, at most 8 GiB. More is a gzip bomb (1 GiB of gzip can unpack to 1 TB: hours of
+ * hashing), refused; a real layer past it is only rebuilt from its .debs.
+ */
+export function unpackCap(size: number): number {
+  return Math.min(8 * 1024 ** 3, Math.max(256 * 1024 ** 2, 200 * size));
+}
 
 /**
  * Where a remote cache keeps its entries (an S3 prefix: s3Backend below; an OCI repository:
@@ -325,7 +333,7 @@ export class RemoteLayerCache {
         `its layer's uncompressed bytes hash to ${diffId}, not to the diff_id ${layer.diffId} of ${this.backend.whereRecord(name)}`,
       );
     if (await store.has(layer.digest)) {
-      const diffId = await uncompressedDigest(store.path(layer.digest));
+      const diffId = await uncompressedDigest(store.path(layer.digest), layer.size);
       if (diffId === layer.diffId) return true;
       await store.evict(layer.digest);
       throw notDiffId(diffId);
@@ -423,12 +431,14 @@ function uniqueWants(wants: readonly LayerWant[]): [string, LayerWant][] {
 
 /** The layer of a remote record, or why it is refused: it must name `name` and hold the locked packages, in order. */
 export function checkRecord(text: Buffer, name: string, want: LayerWant): DebsLayer | string {
-  let entry: { key?: unknown; record?: unknown };
+  let parsed: unknown;
   try {
-    entry = JSON.parse(text.toString('utf8')) as { key?: unknown; record?: unknown };
+    parsed = JSON.parse(text.toString('utf8'));
   } catch {
     return 'not JSON';
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'not a JSON object';
+  const entry = parsed as { key?: unknown; record?: unknown };
   if (entry.key !== name) return `it names another key (${JSON.stringify(entry.key)?.slice(0, 120)})`;
   const layer = layerRecord(entry.record, want.packages.length);
   if (layer === undefined) return 'not a layer record of these packages';
@@ -451,6 +461,9 @@ export function checkRecord(text: Buffer, name: string, want: LayerWant): DebsLa
 class DiffIdStream extends Transform {
   /** Bytes passed on. */
   bytes = 0;
+  /** Bytes unpacked. */
+  private unpacked = 0;
+  private readonly cap: number;
   private readonly gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
   private readonly hash = createHash('sha256');
   private failure: Error | undefined;
@@ -460,8 +473,14 @@ class DiffIdStream extends Transform {
     private readonly what: string,
   ) {
     super();
-    this.gunzip.on('data', (chunk: Buffer) => this.hash.update(chunk));
-    this.gunzip.on('error', (err) => (this.failure ??= err));
+    this.cap = unpackCap(max);
+    this.gunzip.on('data', (chunk: Buffer) => {
+      this.unpacked += chunk.length;
+      if (this.unpacked <= this.cap) return void this.hash.update(chunk);
+      this.failure ??= new Error(`its layer of ${max} bytes unpacks to more than ${this.cap} (a gzip bomb)`);
+      this.gunzip.destroy();
+    });
+    this.gunzip.on('error', (err) => (this.failure ??= new Error(`its layer is not gzip (${err.message})`)));
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -488,7 +507,7 @@ class DiffIdStream extends Transform {
     finished(this.gunzip).then(
       () => done(),
       (err: Error) => {
-        this.failure ??= err;
+        this.failure ??= new Error(`its layer is not gzip (${err.message})`);
         done();
       },
     );
@@ -501,7 +520,7 @@ class DiffIdStream extends Transform {
 
   /** The sha256 of the gunzipped bytes, once the stream has ended; throws when they are not gzip. */
   diffId(): Digest {
-    if (this.failure !== undefined) throw new Error(`its layer is not gzip (${this.failure.message})`);
+    if (this.failure !== undefined) throw this.failure;
     return `sha256:${this.hash.digest('hex')}` as Digest;
   }
 }
@@ -517,9 +536,9 @@ function through(source: Readable, transform: Transform): Transform {
   return source.pipe(transform);
 }
 
-/** sha256 of a stored gzip blob's uncompressed bytes (a layer's diff_id), streamed. */
-async function uncompressedDigest(path: string): Promise<Digest> {
-  const diff = new DiffIdStream(Number.MAX_SAFE_INTEGER, path);
+/** sha256 of a stored gzip blob's uncompressed bytes (a layer's diff_id), streamed; `size`: its record's. */
+async function uncompressedDigest(path: string, size: number): Promise<Digest> {
+  const diff = new DiffIdStream(size, path);
   await pipeline(
     createReadStream(path),
     diff,

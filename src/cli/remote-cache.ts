@@ -30,7 +30,7 @@ export async function remoteCacheOption(
   const url = flag ?? env['ALBA_REMOTE_CACHE'];
   if (url === undefined || url === '') return {};
   const options = { mode: checked, log, ...(context.lazy === true ? { lazy: true } : {}) };
-  if (/^(s3|docker):\/\/[^/?#]*@/.test(url)) {
+  if ((await import('../sink/target.js')).credentialsInUrl(url)) {
     throw new AlbaError('USAGE', '--remote-cache: credentials in the URL are refused', {
       hint: 'give them as for a push there (S3: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile; a registry: docker login, DOCKER_AUTH_CONFIG, ALBA_REGISTRY_*)',
     });

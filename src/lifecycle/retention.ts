@@ -1,7 +1,8 @@
 /**
  * Which tags a `gc` keeps (pure). Per class, the policy says how many of the newest to keep
  * (`undefined`: all of them; by default releases are kept for ever, extras and dev builds are
- * pruned); `olderThan` spares every tag pushed more recently. Each tag is decided by exactly one rule.
+ * pruned); `olderThan` spares every tag pushed more recently, and every tag whose push time is unknown.
+ * Each tag is decided by exactly one rule.
  */
 import type { TagEntry } from './listing.js';
 import { sortEntries } from './listing.js';
@@ -31,7 +32,10 @@ export function planRetention(entries: readonly TagEntry[], policy: RetentionPol
     sortEntries(entries.filter((e) => e.class === cls)).forEach((entry, i) => {
       if (keep === undefined) out.push({ entry, remove: false, rule: `${cls} tags are kept` });
       else if (i < keep) out.push({ entry, remove: false, rule: `one of the ${keep} newest ${cls} tags` });
-      else if (policy.olderThanMs !== undefined && entry.pushed !== undefined && policy.now - entry.pushed.getTime() < policy.olderThanMs) {
+      else if (policy.olderThanMs !== undefined && entry.pushed === undefined) {
+        // its age is unknown (pushed by another tool: no push record): it may be a minute old
+        out.push({ entry, remove: false, rule: 'no push time, so not known to be older than --older-than' });
+      } else if (policy.olderThanMs !== undefined && policy.now - entry.pushed!.getTime() < policy.olderThanMs) {
         out.push({ entry, remove: false, rule: 'pushed more recently than --older-than' });
       } else out.push({ entry, remove: true, rule: `beyond the ${keep} newest ${cls} tags` });
     });

@@ -1,5 +1,5 @@
 import { cacheArea, defaultCacheDir } from '../cache.js';
-import { AlbaError } from '../errors.js';
+import { AlbaError, redactUrl } from '../errors.js';
 import type { BucketRemovalPlan, RegistryRemovalPlan } from '../lifecycle/removal-plan.js';
 import type { RegistryClientOptions } from './registry/client.js';
 import type { UntagMode } from './registry/registry-removal.js';
@@ -52,18 +52,31 @@ export function parseTarget(text: string): Target {
   throw new AlbaError('USAGE', `not a push target: ${JSON.stringify(text)}`, { hint: TARGET_HINT });
 }
 
-/** `docker://user:pass@host/…` (or `s3://key:secret@…`): USAGE, naming the target without what precedes the `@`. */
+/**
+ * True when a `docker://` or `s3://` URL holds credentials: for docker, an `@` that does not start a
+ * digest (`@sha256:…`); for s3, an `@` before the query, or a user part in its `endpoint`. A
+ * password may hold `/`, `?` or `@`: what is not a digest counts.
+ */
+export function credentialsInUrl(text: string): boolean {
+  if (text.startsWith('docker://')) return /@(?!sha(256|384|512):)/.test(text);
+  if (!text.startsWith('s3://')) return false;
+  const query = text.indexOf('?');
+  if ((query === -1 ? text : text.slice(0, query)).includes('@')) return true;
+  const endpoint = query === -1 ? null : new URLSearchParams(text.slice(query + 1)).get('endpoint');
+  return endpoint !== null && /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i.test(endpoint);
+}
+
+/** `docker://user:pass@host/…` (or `s3://key:secret@…`): USAGE, naming the target without its credentials. */
 function refuseUserinfo(text: string): void {
-  const m = /^(docker|s3):\/\/([^/?#]*)@/.exec(text);
-  if (m === null) return;
+  if (!credentialsInUrl(text)) return;
+  const docker = text.startsWith('docker://');
   throw new AlbaError(
     'USAGE',
-    `${m[1]}://${text.slice(m[0].length)}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
+    `${redactUrl(text.replace(/([?&]endpoint=)[^&]*@/, '$1'))}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
     {
-      hint:
-        m[1] === 'docker'
-          ? 'drop USER:PASSWORD@ and pass them as --creds, ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD, or a docker login (see docs/registry.md)'
-          : 'drop KEY:SECRET@ and pass them as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE',
+      hint: docker
+        ? 'drop USER:PASSWORD@ and pass them as --creds, ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD, or a docker login (see docs/registry.md)'
+        : 'drop KEY:SECRET@ (from the bucket or the endpoint) and pass them as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE',
     },
   );
 }

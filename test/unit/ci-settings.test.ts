@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ciAnnotations } from '../../src/ci/annotations.js';
+import { isAlbaError } from '../../src/errors.js';
 import { bypassed, parseProxy, proxyFor } from '../../src/http/proxy.js';
 import { locateCredentials } from '../../src/sink/registry/credentials.js';
 import { parseTarget } from '../../src/sink/target.js';
@@ -19,17 +20,61 @@ const gitlab = {
 };
 
 describe('the credentials chain', () => {
-  test('order: --creds, ALBA_REGISTRY_*, DOCKER_AUTH_CONFIG, GitLab, GitHub, files', async () => {
+  test('order: --creds, ALBA_REGISTRY_* for ALBA_REGISTRY_HOST, DOCKER_AUTH_CONFIG, GitLab, GitHub, other ALBA_REGISTRY_*, files', async () => {
     const dac = JSON.stringify({ auths: { 'registry.gitlab.example:5050': { username: 'd', password: 'p' } } });
     const host = 'registry.gitlab.example:5050';
-    const env = { ...none, ...gitlab, DOCKER_AUTH_CONFIG: dac, ALBA_REGISTRY_AUTH: 'a:b' };
+    const env = { ...none, ...gitlab, DOCKER_AUTH_CONFIG: dac, ALBA_REGISTRY_AUTH: 'a:b', ALBA_REGISTRY_HOST: `https://${host}` };
     assert.equal((await locateCredentials(host, { flag: 'f:g', env })).source, '--creds');
     assert.equal((await locateCredentials(host, { env })).source, 'ALBA_REGISTRY_AUTH');
+    assert.equal((await locateCredentials(host, { env: { ...env, ALBA_REGISTRY_HOST: 'other.example' } })).source, 'DOCKER_AUTH_CONFIG');
+    assert.equal((await locateCredentials(host, { env: { ...env, ALBA_REGISTRY_HOST: '' } })).source, 'DOCKER_AUTH_CONFIG');
     assert.equal((await locateCredentials(host, { env: { ...env, ALBA_REGISTRY_AUTH: '' } })).source, 'DOCKER_AUTH_CONFIG');
     const ci = await locateCredentials(host, { env: { ...none, ...gitlab } });
     assert.deepEqual(ci, { credentials: { username: 'gl-user', password: 'gl-pw' }, source: 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD' });
     const job = await locateCredentials(host, { env: { ...none, CI_REGISTRY: host, CI_JOB_TOKEN: 'job' } });
     assert.deepEqual(job, { credentials: { username: 'gitlab-ci-token', password: 'job' }, source: 'CI_JOB_TOKEN' });
+  });
+
+  test("ALBA_REGISTRY_* without ALBA_REGISTRY_HOST never reach the CI's own registry, nor ghcr.io with GITHUB_TOKEN", async () => {
+    const alba = { ALBA_REGISTRY_USER: 'hub-user', ALBA_REGISTRY_PASSWORD: 'hub-secret' };
+    const atGitlab = await locateCredentials('registry.gitlab.example:5050', { env: { ...none, ...gitlab, ...alba } });
+    assert.equal(atGitlab.source, 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD');
+    const atGhcr = await locateCredentials('ghcr.io', { env: { ...none, ...alba, GITHUB_TOKEN: 'ghs_x' } });
+    assert.equal(atGhcr.source, 'GITHUB_TOKEN');
+    const elsewhere = await locateCredentials('docker.io', { env: { ...none, ...gitlab, ...alba } });
+    assert.deepEqual(elsewhere.credentials, { username: 'hub-user', password: 'hub-secret' });
+    const bound = await locateCredentials('docker.io', { env: { ...none, ...alba, ALBA_REGISTRY_HOST: 'quay.io' } });
+    assert.deepEqual(bound, { source: 'none' }, 'bound to another host: not sent here');
+  });
+
+  test("Docker Hub's names are one registry; a malformed auths entry or helper name is USAGE; an empty DOCKER_CONFIG is unset", async () => {
+    const hub = JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('h:k').toString('base64') } } });
+    for (const name of ['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+      assert.deepEqual(
+        (await locateCredentials(name, { env: { ...none, DOCKER_AUTH_CONFIG: hub } })).credentials,
+        { username: 'h', password: 'k' },
+        name,
+      );
+    for (const entry of [null, { auth: 123 }, [1], { username: 'u', password: { x: 1 } }])
+      await assert.rejects(
+        locateCredentials('r.example', { env: { ...none, DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { 'r.example': entry } }) } }),
+        (err: unknown) => isAlbaError(err, 'USAGE') && /the entry of r\.example/.test(err.message),
+        JSON.stringify(entry),
+      );
+    await assert.rejects(
+      locateCredentials('r.example', { env: { ...none, DOCKER_AUTH_CONFIG: JSON.stringify({ credsStore: '../evil' }) } }),
+      (err: unknown) => isAlbaError(err, 'USAGE') && /plain name/.test(err.message),
+    );
+    // an empty DOCKER_CONFIG (a CI variable defined but empty) is not the working directory
+    const cwd = process.cwd();
+    const here = await mkdtemp(join(dir, 'cwd-'));
+    await writeFile(join(here, 'config.json'), JSON.stringify({ auths: { 'r.example': { auth: Buffer.from('w:d').toString('base64') } } }));
+    process.chdir(here);
+    try {
+      assert.deepEqual(await locateCredentials('r.example', { env: { HOME: join(dir, 'nohome'), DOCKER_CONFIG: '' } }), { source: 'none' });
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   test('a DOCKER_AUTH_CONFIG without the host falls through to the next source', async () => {
@@ -61,11 +106,15 @@ describe('the credentials chain', () => {
       ['docker://u:p%40ss@reg.example/app', 'docker://reg.example/app'],
       ['docker://u:p@ss@reg.example/app', 'docker://reg.example/app'],
       ['s3://KEY:SECRET@bucket?endpoint=x', 's3://bucket?endpoint=x'],
+      ['docker://alice:pa/ss@ghcr.io/o/app', 'docker://ghcr.io/o/app'],
+      ['s3://AKIA:wJalr/XUtn@bucket?endpoint=x', 's3://bucket?endpoint=x'],
+      ['s3://bucket?endpoint=https://K:S3CRET@minio:9000', 's3://bucket?endpoint=minio:9000'],
     ] as const)
       assert.throws(
         () => parseTarget(url),
         (err: Error) =>
-          err.message.startsWith(`${shown}: credentials in a target URL are refused`) && !/p@ss|p%40ss|SECRET/.test(err.message),
+          err.message.startsWith(`${shown}: credentials in a target URL are refused`) &&
+          !/p@ss|p%40ss|SECRET|pa\/ss|XUtn|S3CRET/.test(err.message),
       );
     assert.equal(parseTarget('docker://reg.example/a@sha256:'.replace('@sha256:', '')).kind, 'registry');
   });

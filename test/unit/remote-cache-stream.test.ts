@@ -186,3 +186,46 @@ test('memory stays flat with the size of a layer: the body is written while it i
   assert.ok(size > 64 * 1024 * 1024);
   assert.ok(ahead < 8 * 1024 * 1024, `the reader ran ${ahead} bytes ahead of the store (a layer of ${size})`);
 });
+
+test('a gzip bomb (more unpacked than 200 times its size) is refused before it is hashed whole, never stored', async () => {
+  // 64 MiB of zeros in one gzip member of ~64 KiB, the member 32 times over: ~2 MiB unpacking to 2 GiB
+  const member = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+  const bomb = Buffer.concat(Array.from({ length: 32 }, () => member));
+  const unpacked = createHash('sha256');
+  for (let i = 0; i < 32; i++) unpacked.update(Buffer.alloc(64 * 1024 * 1024));
+  const layer = { digest: sha256(bomb), size: bomb.length, diffId: `sha256:${unpacked.digest('hex')}` as Digest };
+  const started = Date.now();
+  const r = await fill(() => Readable.from([bomb]), layer);
+  assert.equal(r.stored, false);
+  assert.match(r.warnings.join('\n'), /refused \(its layer of \d+ bytes unpacks to more than \d+ \(a gzip bomb\)/);
+  assert.ok(Date.now() - started < 60_000);
+});
+
+/** The remote cache's read of one record (no blob): held or refused, with the warnings. */
+async function fillRecord(record: Buffer): Promise<{ held: boolean; warnings: string[] }> {
+  const dir = join(work, `run-${++runs}`);
+  const warnings: string[] = [];
+  const cache = new RemoteLayerCache(
+    backend(record, () => Readable.from([blob])),
+    { mode: 'read', log: (line) => warnings.push(line) },
+  );
+  const held = await cache.fill(new BlobStore(join(dir, 'blobs')), dir, [want]);
+  return { held: held.has(name), warnings };
+}
+
+test('records that are JSON but not entries, or whose fields have other types, are refused: the build goes on', async () => {
+  const base = JSON.parse(entry(good).toString()) as { key: string; record: Record<string, unknown> };
+  const variants: [string, unknown][] = [
+    ['null', null],
+    ['an array', [1]],
+    ['a layer media type that is not gzip', { ...base, record: { ...base.record, mediaType: 'application/vnd.oci.image.layer.v1.tar' } }],
+    ['a copyright that is no string', { ...base, record: { ...base.record, copyright: {} } }],
+    ['maintainer facts of another shape', { ...base, record: { ...base.record, maintainer: { actions: 'x' } } }],
+    ['captured files that are no strings', { ...base, record: { ...base.record, captured: { '/etc/x': 1 } } }],
+  ];
+  for (const [what, value] of variants) {
+    const r = await fillRecord(Buffer.from(JSON.stringify(value)));
+    assert.equal(r.held, false, what);
+    assert.match(r.warnings.join('\n'), /refused/, what);
+  }
+});

@@ -40,6 +40,16 @@ test('--older-than spares recent tags beyond the N newest', () => {
   assert.equal(plan.find((d) => d.entry.tag === 'nightly-2')?.rule, 'pushed more recently than --older-than');
 });
 
+test('--older-than never removes a tag whose push time is unknown (pushed by another tool); without it, such a tag counts as oldest', () => {
+  const undated = [...entries, entryOf({ tag: 'nightly-by-crane' })];
+  const withAge = planRetention(undated, { keep: { dev: 1 }, olderThanMs: 4 * DAY, now });
+  const decided = withAge.find((d) => d.entry.tag === 'nightly-by-crane');
+  assert.equal(decided?.remove, false);
+  assert.equal(decided?.rule, 'no push time, so not known to be older than --older-than');
+  const byCount = planRetention(undated, { keep: { dev: 1 }, now });
+  assert.equal(byCount.find((d) => d.entry.tag === 'nightly-by-crane')?.remove, true);
+});
+
 test('--keep-release prunes releases too', () => {
   const plan = planRetention(entries, { keep: { release: 1 }, now });
   assert.deepEqual(

@@ -1,16 +1,22 @@
 /**
  * Where registry credentials come from, first match wins (docs/registry.md, docs/ci.md):
  * 1. `--creds USER:PASSWORD`;
- * 2. env `ALBA_REGISTRY_USER` + `ALBA_REGISTRY_PASSWORD`, or `ALBA_REGISTRY_AUTH=USER:PASSWORD`;
- * 3. env `DOCKER_AUTH_CONFIG`: a whole docker config as JSON (GitLab's documented way);
+ * 2. env `ALBA_REGISTRY_USER` + `ALBA_REGISTRY_PASSWORD`, or `ALBA_REGISTRY_AUTH=USER:PASSWORD`, when
+ *    `ALBA_REGISTRY_HOST` names this registry;
+ * 3. env `DOCKER_AUTH_CONFIG`: a whole docker config as JSON (GitLab's documented way), for the
+ *    hosts it names;
  * 4. GitLab CI, for the host `CI_REGISTRY` names only: `CI_REGISTRY_USER` + `CI_REGISTRY_PASSWORD`,
  *    else `CI_JOB_TOKEN` as user `gitlab-ci-token`;
  * 5. GitHub Actions, for `ghcr.io` only: `GITHUB_TOKEN` as `GITHUB_ACTOR`;
- * 6. docker's `config.json` (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: `credHelpers`,
+ * 6. `ALBA_REGISTRY_*` without `ALBA_REGISTRY_HOST`: for any registry but those of 4 and 5 (GitLab
+ *    sets its variables in every job: a password meant for another registry never goes to its own);
+ * 7. docker's `config.json` (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: `credHelpers`,
  *    then `credsStore`, then `auths` with a base64 `auth`, `username`/`password` or `identitytoken`);
- * 7. podman's `auth.json` (`$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`).
- * Helpers run as `docker-credential-NAME get`, as docker runs them. What was used is told by
- * name (`source`), never by value.
+ * 8. podman's `auth.json` (`$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`).
+ * An empty variable counts as unset. Helpers run as `docker-credential-NAME get`, as docker runs
+ * them (NAME a plain name, the answer within 30 s). Docker Hub is one registry whatever its name
+ * (`docker.io`, `index.docker.io`, `registry-1.docker.io`). What was used is told by name
+ * (`source`), never by value.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -41,6 +47,10 @@ export interface CredentialSources {
 
 const MAX_AUTH_FILE = 1024 * 1024;
 const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+/** A credential helper's name: `docker-credential-NAME` is looked up on PATH, so NAME is never a path. */
+const HELPER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** A credential helper must answer within this. */
+const HELPER_TIMEOUT_MS = 30_000;
 
 /** The credentials for `registry` (as written in references: `ghcr.io`, `127.0.0.1:5000`, `docker.io`), or undefined for anonymous access. */
 export async function findCredentials(registry: string, sources: CredentialSources = {}): Promise<Credentials | undefined> {
@@ -59,19 +69,30 @@ export async function locateCredentials(registry: string, sources: CredentialSou
   const env = sources.env ?? process.env;
   const set = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
   if (sources.flag !== undefined) return { credentials: parseCredentials(sources.flag, '--creds'), source: '--creds' };
-  const user = set('ALBA_REGISTRY_USER');
-  const password = env.ALBA_REGISTRY_PASSWORD;
-  if (user !== undefined && password !== undefined)
-    return { credentials: { username: user, password }, source: 'ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD' };
-  const albaAuth = set('ALBA_REGISTRY_AUTH');
-  if (albaAuth !== undefined) return { credentials: parseCredentials(albaAuth, 'ALBA_REGISTRY_AUTH'), source: 'ALBA_REGISTRY_AUTH' };
+  const albaHost = set('ALBA_REGISTRY_HOST');
+  const fromAlba = (): LocatedCredentials | undefined => {
+    const user = set('ALBA_REGISTRY_USER');
+    const password = env.ALBA_REGISTRY_PASSWORD;
+    if (user !== undefined && password !== undefined)
+      return { credentials: { username: user, password }, source: 'ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD' };
+    const albaAuth = set('ALBA_REGISTRY_AUTH');
+    return albaAuth === undefined
+      ? undefined
+      : { credentials: parseCredentials(albaAuth, 'ALBA_REGISTRY_AUTH'), source: 'ALBA_REGISTRY_AUTH' };
+  };
+  if (albaHost !== undefined) {
+    if (sameRegistry(normalizeKey(albaHost), registry)) {
+      const bound = fromAlba();
+      if (bound !== undefined) return bound;
+    }
+  }
   const inline = set('DOCKER_AUTH_CONFIG');
   if (inline !== undefined) {
     const found = await fromAuthFile(parseAuthFile(inline, 'DOCKER_AUTH_CONFIG'), registry, 'DOCKER_AUTH_CONFIG', env);
     if (found !== undefined) return found;
   }
   const ciRegistry = set('CI_REGISTRY');
-  if (ciRegistry !== undefined && normalizeKey(ciRegistry) === registry) {
+  if (ciRegistry !== undefined && sameRegistry(normalizeKey(ciRegistry), registry)) {
     const ciUser = set('CI_REGISTRY_USER');
     const ciPassword = set('CI_REGISTRY_PASSWORD');
     if (ciUser !== undefined && ciPassword !== undefined)
@@ -82,9 +103,13 @@ export async function locateCredentials(registry: string, sources: CredentialSou
   const githubToken = set('GITHUB_TOKEN');
   if (githubToken !== undefined && registry === 'ghcr.io')
     return { credentials: { username: set('GITHUB_ACTOR') ?? 'x-access-token', password: githubToken }, source: 'GITHUB_TOKEN' };
-  const dockerConfig = join(env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
-  const podman =
-    env.REGISTRY_AUTH_FILE ?? (env.XDG_RUNTIME_DIR === undefined ? undefined : join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  if (albaHost === undefined) {
+    const unbound = fromAlba();
+    if (unbound !== undefined) return unbound;
+  }
+  const dockerConfig = join(set('DOCKER_CONFIG') ?? join(homedir(), '.docker'), 'config.json');
+  const runtimeDir = set('XDG_RUNTIME_DIR');
+  const podman = set('REGISTRY_AUTH_FILE') ?? (runtimeDir === undefined ? undefined : join(runtimeDir, 'containers', 'auth.json'));
   for (const path of [dockerConfig, ...(podman === undefined ? [] : [podman])]) {
     const file = await readAuthFile(path);
     if (file === undefined) continue;
@@ -101,14 +126,20 @@ async function fromAuthFile(
   env: NodeJS.ProcessEnv,
 ): Promise<LocatedCredentials | undefined> {
   const keys = keysFor(registry);
-  const helper = keys.map((k) => file.credHelpers?.[k]).find((h) => h !== undefined) ?? file.credsStore;
+  const named = keys.map((k) => (isRecord(file.credHelpers) ? file.credHelpers[k] : undefined)).find((h) => h !== undefined);
+  const helper = named ?? file.credsStore;
   if (helper !== undefined && helper !== '') {
-    const fromHelper = await runHelper(helper, registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry, env);
+    if (typeof helper !== 'string' || !HELPER_NAME_RE.test(helper))
+      throw new AlbaError('USAGE', `${path}: a credential helper name must be a plain name (letters, digits, . _ -)`, {
+        hint: 'docker runs docker-credential-NAME from PATH; fix "credsStore" or "credHelpers" there',
+      });
+    const fromHelper = await runHelper(helper, isDockerHub(registry) ? 'https://index.docker.io/v1/' : registry, env);
     if (fromHelper !== undefined) return { credentials: fromHelper, source: `${path} (credential helper ${helper})` };
   }
-  const auths = file.auths ?? {};
-  const entry = Object.entries(auths).find(([key]) => keys.includes(normalizeKey(key)))?.[1];
-  if (entry === undefined) return undefined;
+  const auths = isRecord(file.auths) ? file.auths : {};
+  const found = Object.entries(auths).find(([key]) => keys.includes(normalizeKey(key)))?.[1];
+  if (found === undefined) return undefined;
+  const entry = checkedEntry(found, registry, path);
   const credentials =
     entry.identitytoken !== undefined && entry.identitytoken !== ''
       ? { username: entry.username ?? '', password: '', identityToken: entry.identitytoken }
@@ -122,7 +153,31 @@ async function fromAuthFile(
 
 /** The keys an auth file may use for `registry`. */
 function keysFor(registry: string): string[] {
-  return registry === 'docker.io' ? DOCKER_HUB_KEYS.map(normalizeKey) : [registry];
+  return isDockerHub(registry) ? DOCKER_HUB_KEYS.map(normalizeKey) : [registry];
+}
+
+/** True for each of Docker Hub's names. */
+function isDockerHub(registry: string): boolean {
+  return DOCKER_HUB_KEYS.includes(registry);
+}
+
+/** True when the names (as normalizeKey leaves them) are the same registry: equal, or both Docker Hub. */
+function sameRegistry(a: string, b: string): boolean {
+  return a === b || (isDockerHub(a) && isDockerHub(b));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An `auths` entry whose fields are strings, else USAGE naming the registry and the file (never the content). */
+function checkedEntry(entry: unknown, registry: string, path: string): AuthEntry {
+  const fields = ['auth', 'username', 'password', 'identitytoken'] as const;
+  if (!isRecord(entry) || fields.some((f) => entry[f] !== undefined && typeof entry[f] !== 'string'))
+    throw new AlbaError('USAGE', `${path}: the entry of ${registry} in "auths" is not an object of strings`, {
+      hint: 'e.g. {"auths": {"registry.example": {"auth": "<base64 of user:password>"}}}',
+    });
+  return entry as AuthEntry;
 }
 
 /** `https://host/v1/` → `host` (Docker Hub's key stays whole, as docker writes it). */
@@ -162,7 +217,9 @@ function parseAuthFile(text: string, where: string): AuthFile {
 function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const program = `docker-credential-${name}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
+    // a helper that exits before reading its input: its close says why
+    child.stdin.on('error', () => undefined);
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -179,7 +236,13 @@ function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promis
         }),
       ),
     );
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
+      if (signal !== null)
+        return reject(
+          new AlbaError('USAGE', `the credential helper ${program} did not answer for ${server} within ${HELPER_TIMEOUT_MS / 1000} s`, {
+            hint: `run "${program} get" by hand to see why, or pass --creds`,
+          }),
+        );
       if (code !== 0) {
         if (/not found/i.test(`${out}${err}`)) return resolve(undefined);
         return reject(

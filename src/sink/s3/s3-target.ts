@@ -1,4 +1,4 @@
-import { AlbaError } from '../../errors.js';
+import { AlbaError, redactUrl } from '../../errors.js';
 
 /** A bucket (and optional prefix) of an S3 server, as `s3://BUCKET[/PREFIX]?endpoint=…&region=…&s3ForcePathStyle=true` names it. */
 export interface S3Target {
@@ -21,12 +21,13 @@ export function parseS3Target(text: string): S3Target {
   try {
     url = new URL(text);
   } catch (cause) {
-    throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(text)}`, { hint: HINT, cause });
+    throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(redactUrl(text))}`, { hint: HINT, cause });
   }
-  if (url.protocol !== 's3:' || url.hostname === '') throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(text)}`, { hint: HINT });
+  if (url.protocol !== 's3:' || url.hostname === '')
+    throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(redactUrl(text))}`, { hint: HINT });
   const known = new Set(['endpoint', 'region', 's3ForcePathStyle']);
   for (const key of url.searchParams.keys()) {
-    if (!known.has(key)) throw new AlbaError('USAGE', `${text}: unknown parameter ${JSON.stringify(key)}`, { hint: HINT });
+    if (!known.has(key)) throw new AlbaError('USAGE', `${redactUrl(text)}: unknown parameter ${JSON.stringify(key)}`, { hint: HINT });
   }
   const endpointParam = url.searchParams.get('endpoint');
   const endpoint =

@@ -15,6 +15,9 @@ export const REFERRERS_TAG_RE = /^sha256-[a-f0-9]{64}$/;
 /** cosign's signature and attestation tags, `sha256-<hex of the subject>.sig|.att` (docs/trust.md): not image tags either. */
 export const ATTACHMENT_TAG_RE = /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/;
 
+/** The tags of a `--remote-cache docker://…` repository's entries (`alba-v1-<sha256 of the key>`): cache entries, not images (ls, rm and gc leave them). */
+export const REMOTE_CACHE_TAG_RE = /^alba-v1-[a-f0-9]{64}$/;
+
 /** Why `tag` cannot be a tag a user names (the grammar, or the referrers namespace), with a hint; undefined when it can. */
 export function userTagProblem(tag: string): { problem: string; hint: string } | undefined {
   if (REFERRERS_TAG_RE.test(tag)) {

@@ -180,6 +180,32 @@ describe(
       assert.deepEqual((JSON.parse(again.stdout) as { objects: unknown[] }).objects, [], 'a second gc has nothing to do');
     });
 
+    test("a remote cache's entries (alba-v1-<hex> tags) in the repository gc prunes are not tags of images: ls, gc leave them", async () => {
+      const target = `docker://${registry.host}`;
+      const lock = await runAlba(['lock', fixture.recipe, '--cache', fixture.cache]);
+      assert.equal(lock.status, 0, explainRun(lock));
+      const built = await runAlba([
+        'build',
+        fixture.recipe,
+        '--cache',
+        fixture.cache,
+        '--remote-cache',
+        `docker://${registry.host}/life/shared`,
+        '--push',
+        `docker://${registry.host}/life/shared:nightly`,
+      ]);
+      assert.equal(built.status, 0, explainRun(built));
+      const entries = (await tagsOf('life/shared')).filter((t) => t.startsWith('alba-v1-'));
+      assert.ok(entries.length > 0, 'the build wrote cache entries beside its image');
+      const ls = await alba(['container', 'ls', '-t', 'life/shared', '--class', 'all', '--json', target]);
+      // the recipe's own tag and the one pushed
+      assert.deepEqual((JSON.parse(ls.stdout) as { tag: string }[]).map((e) => e.tag).sort(), ['app', 'nightly']);
+      const gc = await alba(['container', 'gc', '-t', 'life/shared', '--keep-dev', '0', '--json', target]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.deepEqual([...(JSON.parse(gc.stdout) as { tags: string[] }).tags].sort(), ['app', 'nightly']);
+      assert.deepEqual(await tagsOf('life/shared'), entries, 'every cache entry is left');
+    });
+
     test('rm of a tag whose digest a sibling shares refuses and changes nothing; --untag removes it alone; rm of the last tag deletes the image', async () => {
       const target = `docker://${registry.host}`;
       const before = await reachable('life/app');

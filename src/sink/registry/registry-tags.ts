@@ -1,5 +1,5 @@
 import type { Digest } from '../../oci/digest.js';
-import { ATTACHMENT_TAG_RE, REFERRERS_TAG_RE } from '../../oci/names.js';
+import { ATTACHMENT_TAG_RE, REFERRERS_TAG_RE, REMOTE_CACHE_TAG_RE } from '../../oci/names.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
@@ -10,7 +10,8 @@ import type { ImageReference } from './reference.js';
 /**
  * The tags of one repository with the digest each points at and, where alba pushed it, its push
  * time (from the push records among the digest's referrers; tags pushed by other tools have none).
- * The referrers tags (`sha256-<hex>`) are not tags of the image.
+ * The referrers tags (`sha256-<hex>`), cosign's, the removal lease and a remote cache's entries
+ * (`alba-v1-<hex>`) are not tags of images.
  */
 export async function listRegistryTags(
   ref: Pick<ImageReference, 'registry' | 'repository'>,
@@ -33,7 +34,9 @@ export async function attachmentTags(client: RegistryClient): Promise<{ tag: str
 
 /** listRegistryTags() through an open client. */
 export async function tagFacts(client: RegistryClient): Promise<TagFacts[]> {
-  const tags = (await client.tags()).filter((t) => !REFERRERS_TAG_RE.test(t) && !ATTACHMENT_TAG_RE.test(t) && t !== LEASE_TAG);
+  const tags = (await client.tags()).filter(
+    (t) => !REFERRERS_TAG_RE.test(t) && !ATTACHMENT_TAG_RE.test(t) && !REMOTE_CACHE_TAG_RE.test(t) && t !== LEASE_TAG,
+  );
   const times = new Map<string, Promise<Map<string, Date>>>();
   const timesOf = (digest: string): Promise<Map<string, Date>> => {
     let pending = times.get(digest);

@@ -31,6 +31,10 @@ export function buildJson({ built, format, outPath, written, pushed, writeMs, re
     manifests,
     ...where,
     ...(pushed === undefined ? {} : { pushed: pushed[0]?.pinned, pushes: pushed.map((p) => p.pinned) }),
+    // which source of the credentials chain each registry push used, never the secret
+    ...(pushed?.some((p) => p.credentials !== undefined)
+      ? { credentials: pushed.flatMap((p) => (p.credentials === undefined ? [] : [{ target: p.target, source: p.credentials }])) }
+      : {}),
     timings: { ...built.timings, write: writeMs },
     ...(remoteCache === undefined ? {} : { remoteCache: { ...remoteCache } }),
   };

@@ -52,10 +52,14 @@ export async function remoteCacheOption(
     const where = { registry: ref.registry, repository: ref.repository };
     const client = new RegistryClient(where, {
       // never --creds: those are for the push targets; the cache's host gets what the chain has for it
-      ...(await registryClientOptions(ref.registry, {
-        ...(context.access?.plainHttp === true ? { plainHttp: true } : {}),
-        ...(context.access?.tls === undefined ? {} : { tls: context.access.tls }),
-      })),
+      ...(await registryClientOptions(
+        ref.registry,
+        {
+          ...(context.access?.plainHttp === true ? { plainHttp: true } : {}),
+          ...(context.access?.tls === undefined ? {} : { tls: context.access.tls }),
+        },
+        (host, source) => log(`credentials for ${host} (remote cache): ${source}`),
+      )),
       push: checked === 'readwrite',
       retry: CACHE_RETRY,
     });

@@ -4,7 +4,8 @@
  * read the state and carry the plan out; every safety rule lives here:
  * - only the repository's own objects are candidates (the state holds no other);
  * - a tag is removed only when asked, or when a killed removal of the same store was removing it
- *   (its lease's journal); a tag object the tag list does not name stays a root;
+ *   (its lease's journal) and it still names the digest the journal says (pushed again since, it
+ *   is not the killed removal's to finish); a tag object the tag list does not name stays a root;
  * - an object stays while a remaining tag reaches it (through indexes, platform manifests,
  *   configs, layers and the referrers of every reached manifest), or while it is younger than
  *   the grace period (a push running meanwhile has written it but not yet its tag);
@@ -52,6 +53,8 @@ export interface GoingAttachment {
 export interface BucketRemovalPlan extends RemovalPlan {
   /** Tags to take out of the tag list (first of all). */
   unlist: string[];
+  /** The lease's journal of this removal: each tag going, as `TAG@DIGEST` where it names one (journalEntry). */
+  journal: string[];
   /** Keys: the tag objects (and referrers tags), then signature tags and manifests by digest (parents first), then blobs. */
   phases: [string[], string[], string[]];
   /** Tag objects the tag list does not name: kept as roots (`alba container repair` lists them again). */
@@ -86,13 +89,32 @@ export interface BucketRepoState {
 /** What was asked, and what a killed removal left to finish. */
 export interface RemovalRequest {
   tags: readonly string[];
-  /** Tags a killed removal was removing (its stale lease's journal). */
+  /** Tags a killed removal was removing (its stale lease's journal: `TAG@DIGEST`, or `TAG` from an older alba or a static tag). */
   unfinished?: readonly string[];
   /** What a killed registry removal had still to delete (manifest digests, in order): no tag may name them any more. */
   unfinishedObjects?: readonly string[];
 }
 
 const DIGEST_NAME = /^sha256:[a-f0-9]{64}$/;
+
+/** A journal entry: `TAG@DIGEST`, what the tag named when the removal began (a tag holds no `@`), or `TAG` when it names none. */
+export function journalEntry(tag: string, digest: string | undefined): string {
+  return digest === undefined ? tag : `${tag}@${digest}`;
+}
+
+/**
+ * The tags of a killed removal's journal it is this removal's to finish: each, unless it names
+ * another digest now than when the killed removal began (pushed again since). `current`: what a tag
+ * names now (undefined: no tag object any more, or a static tag).
+ */
+export function unfinishedTags(entries: readonly string[] | undefined, current: (tag: string) => string | undefined): string[] {
+  return (entries ?? []).flatMap((entry) => {
+    const at = entry.indexOf('@');
+    const tag = at === -1 ? entry : entry.slice(0, at);
+    const now = current(tag);
+    return at !== -1 && now !== undefined && now !== entry.slice(at + 1) ? [] : [tag];
+  });
+}
 const REFERRERS_TAG_NAME = /^sha256-[a-f0-9]{64}$/;
 
 /** How a key of a repository reads: a tag object, a referrers tag, a manifest or blob by digest, or none of the repository's. */
@@ -111,7 +133,7 @@ export function bucketKeyKind(
 
 /** The removal of `request.tags` from an image repository of a bucket (pure; see the file comment). */
 export function planBucketRemoval(state: BucketRepoState, request: RemovalRequest & { graceMs: number }, now: number): BucketRemovalPlan {
-  const removing = new Set([...request.tags, ...(request.unfinished ?? [])]);
+  const removing = new Set([...request.tags, ...unfinishedTags(request.unfinished, (t) => state.tagDigests.get(t))]);
   const young = (o: BucketObject): boolean => now - o.lastModified.getTime() < request.graceMs;
   const kinds = state.objects.map((o) => ({ o, k: bucketKeyKind(state.base, o.key) }));
   const tagObjects = kinds.filter((x) => x.k?.kind === 'tag');
@@ -164,6 +186,7 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
   return {
     tags: [...request.tags],
     unlist: [...removing].sort(),
+    journal: [...removing].sort().map((t) => journalEntry(t, state.tagDigests.get(t))),
     phases: [phases[0].map((x) => x.o.key), phases[1].map((x) => x.o.key), phases[2].map((x) => x.o.key)],
     unlisted:
       listed === undefined
@@ -196,7 +219,7 @@ export interface StaticNameState {
 
 /** The removal of static tags (pure): the name document first, then the tag documents, then their files (files belong to one tag). */
 export function planStaticRemoval(state: StaticNameState, request: RemovalRequest & { graceMs: number }, now: number): BucketRemovalPlan {
-  const removing = [...new Set([...request.tags, ...(request.unfinished ?? [])])].sort();
+  const removing = [...new Set([...request.tags, ...unfinishedTags(request.unfinished, () => undefined)])].sort();
   if (state.listed === undefined && [...state.tags.keys()].some((t) => !removing.includes(t))) {
     throw new AlbaError('S3', `${state.base} (the name document) is missing while tags of it exist (${state.tags.size})`, {
       hint: 'nothing was deleted; rebuild it from the tag documents with: alba static repair -t NAME TARGET',
@@ -211,6 +234,7 @@ export function planStaticRemoval(state: StaticNameState, request: RemovalReques
   return {
     tags: [...request.tags],
     unlist: removing,
+    journal: removing,
     phases: [documents.map((o) => o.key), files.map((o) => o.key), []],
     unlisted: [...state.tags.keys()]
       .filter((t) => !listed.has(t) && !removing.includes(t) && state.tags.get(t)?.document !== undefined)
@@ -242,6 +266,10 @@ export interface Untag {
 
 /** What a registry removal does: tags removed alone, then manifests deleted by digest (`objects`: parents first, then the signatures of the subjects that went). */
 export interface RegistryRemovalPlan extends RemovalPlan {
+  /** Every tag going: the ones asked for and what a killed removal left (unfinishedTags). */
+  removing: string[];
+  /** The lease's journal of this removal (journalEntry). */
+  journal: string[];
   untag: Untag[];
   /** Blobs no remaining tag reaches: the registry frees them in its own garbage collection. */
   blobs: { count: number; bytes: number };
@@ -257,7 +285,8 @@ export interface RegistryRemovalPlan extends RemovalPlan {
  * are not alba's to collect (they may be pulled by digest), nor are their signatures.
  */
 export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRequest): RegistryRemovalPlan {
-  const removed = new Set([...request.tags, ...(request.unfinished ?? [])]);
+  const digestOf = (tag: string): Digest | undefined => state.tags.find((t) => t.tag === tag)?.digest;
+  const removed = new Set([...request.tags, ...unfinishedTags(request.unfinished, digestOf)]);
   const keptTags = state.tags.filter((t) => !removed.has(t.tag));
   const attachments = state.attachments ?? [];
   const { kept } = reachWithAttachments(
@@ -296,6 +325,8 @@ export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRe
   const objects = [...left.map((key) => ({ key, size: 0 })), ...manifests.map((m) => ({ key: m.digest, size: m.size }))];
   return {
     tags: [...request.tags],
+    removing: [...removed].sort(),
+    journal: [...removed].sort().map((t) => journalEntry(t, digestOf(t))),
     untag,
     attachments: going.map((a) => ({ tag: a.tag, subject: attachmentSubject(a.tag) as Digest, digest: a.digest })),
     objects,

@@ -27,6 +27,7 @@ function bare(env: Record<string, string>): Record<string, string> {
     'ALBA_REGISTRY_USER',
     'ALBA_REGISTRY_PASSWORD',
     'ALBA_REGISTRY_AUTH',
+    'ALBA_REGISTRY_HOST',
     'DOCKER_AUTH_CONFIG',
     'CI_REGISTRY',
     'CI_REGISTRY_USER',
@@ -158,6 +159,26 @@ describe('outputs for the next job, several destinations', { skip: haveTools ? f
     );
     assert.deepEqual(meta.platforms.map((p: { platform: string }) => p.platform).sort(), ['linux/amd64', 'linux/arm64/v8']);
     assert.deepEqual(res.stdout.trim().split('\n'), [`${registry.host}/two/app@${digest}`, `${open.host}/two/app@${digest}`]);
+  });
+
+  test("a job pushing to its GitLab registry and to another with ALBA_REGISTRY_*: each gets its own, the other's password never", async () => {
+    // the open registry stands for Docker Hub: ALBA_REGISTRY_* are for it, the job's variables for CI_REGISTRY
+    const res = await push(['-t', 'both/app:1', '--json', fixture.layout, `docker://${registry.host}`, `docker://${open.host}`], {
+      CI_REGISTRY: registry.host,
+      CI_REGISTRY_USER: USER.username,
+      CI_REGISTRY_PASSWORD: USER.password,
+      ALBA_REGISTRY_USER: 'hub-user',
+      ALBA_REGISTRY_PASSWORD: 'hub-secret',
+    });
+    assert.equal(res.status, 0, explainRun(res));
+    assert.deepEqual(
+      (JSON.parse(res.stdout) as { targets: { target: string; credentials: string }[] }).targets.map((o) => [o.target, o.credentials]),
+      [
+        [`docker://${registry.host}`, 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD'],
+        [`docker://${open.host}`, 'ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD'],
+      ],
+    );
+    assert.doesNotMatch(`${res.stdout}${res.stderr}`, /hub-secret/);
   });
 
   test('one failing target is reported while the other completes; exit 1; no output file', async () => {

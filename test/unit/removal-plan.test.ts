@@ -178,6 +178,22 @@ describe('planBucketRemoval (S3 static registry)', () => {
     assert.deepEqual(plan.unlist, ['0.1.0']);
   });
 
+  test("a killed removal's journal entry TAG@DIGEST is finished only while the tag still names that digest (pushed again since: left alone)", () => {
+    const rows: [string, boolean][] = [
+      [`0.1.0@${oldIndex}`, true],
+      [`0.1.0@${newIndex}`, false], // the killed gc began when 0.1.0 named newIndex: 0.1.0 was pushed again since
+      ['0.1.0', true], // an older alba's journal: no digest to compare
+    ];
+    for (const [entry, finished] of rows) {
+      const plan = planBucketRemoval(state(), { tags: [], unfinished: [entry], graceMs: HOUR }, NOW);
+      assert.equal(plan.unlist.includes('0.1.0'), finished, entry);
+      assert.equal(keysOf(plan).includes(`${B}manifests/0.1.0`), finished, entry);
+      assert.equal(keysOf(plan).includes(`${B}manifests/${oldIndex}`), finished, entry);
+    }
+    const gone = planBucketRemoval(state(), { tags: ['d1'], graceMs: HOUR }, NOW);
+    assert.deepEqual(gone.journal, [`d1@${newIndex}`], 'the journal holds what each tag named');
+  });
+
   test('a user tag that merely starts with sha256- is a tag (a root), not content', () => {
     const objects = [...state().objects, old(`${B}manifests/sha256-abc`)];
     const plan = planBucketRemoval(
@@ -262,6 +278,15 @@ describe('planRegistryRemoval', () => {
     const plan = planRegistryRemoval({ tags, graph }, { tags: ['0.1.0'] });
     assert.deepEqual(keysOf(plan), [oldIndex, onlyOld, sbom, sbomTagIndex]);
     assert.deepEqual(plan.blobs, { count: 3, bytes: 810 });
+  });
+  test("a killed removal's tag pushed again since (another digest than its journal says) is not removed, nor its new content", () => {
+    const repushed = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${d('what 0.1.0 named before')}`] });
+    assert.deepEqual(repushed.removing, []);
+    assert.deepEqual(keysOf(repushed), []);
+    const same = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${oldIndex}`] });
+    assert.deepEqual(same.removing, ['0.1.0']);
+    assert.deepEqual(keysOf(same), [oldIndex, onlyOld, sbom, sbomTagIndex]);
+    assert.deepEqual(planRegistryRemoval({ tags, graph }, { tags: ['0.1.0'] }).journal, [`0.1.0@${oldIndex}`]);
   });
   test('what a killed removal left goes first, unless a tag reaches it again', () => {
     const plan = planRegistryRemoval({ tags, graph }, { tags: [], unfinishedObjects: [d('orphan platform manifest'), shared] });

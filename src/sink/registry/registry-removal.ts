@@ -64,8 +64,8 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
   async remove(plan: RegistryRemovalPlan, lease: HeldLease): Promise<void> {
     for (const u of plan.untag) await this.untagOnly(u);
     const digests = plan.objects.map((o) => o.key);
-    await lease.journal(plan.tags, digests);
-    const leaving = new Set([...plan.tags, ...lease.unfinished.tags]);
+    await lease.journal(plan.journal, digests);
+    const leaving = new Set(plan.removing);
     const now = (await this.list()).filter((f) => !leaving.has(f.tag));
     const reached = await reach(
       now.map((f) => f.digest as Digest),

@@ -97,7 +97,7 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
    * removed tags), then each phase, the lease checked before each, then the pages again.
    */
   async remove(plan: BucketRemovalPlan, lease: HeldLease, options: { pages?: boolean } = {}): Promise<void> {
-    await lease.journal(plan.unlist);
+    await lease.journal(plan.journal);
     await lease.check();
     if (plan.unlist.length > 0 && (await readTagList(this.store, `${this.base}tags/list`)) !== undefined) {
       await updateTagList(this.store, `${this.base}tags/list`, this.repository(), { remove: plan.unlist });

@@ -119,7 +119,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
 
   /** Carries out a plan: the name document first, then the pages (without the removed tags), then each phase, the lease checked before each, then the pages again. */
   async remove(plan: BucketRemovalPlan, lease: HeldLease, options: { pages?: boolean } = {}): Promise<void> {
-    await lease.journal(plan.unlist);
+    await lease.journal(plan.journal);
     await lease.check();
     if (plan.unlist.length > 0 && (await readTagList(this.store, this.base)) !== undefined) {
       await updateTagList(this.store, this.base, this.base.slice(this.base.lastIndexOf('/') + 1), { remove: plan.unlist }, compareTags);

@@ -174,8 +174,8 @@ describe('outputs for the next job, several destinations', { skip: haveTools ? f
     assert.deepEqual(
       (JSON.parse(res.stdout) as { targets: { target: string; credentials: string }[] }).targets.map((o) => [o.target, o.credentials]),
       [
-        [`docker://${registry.host}`, 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD'],
-        [`docker://${open.host}`, 'ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD'],
+        [`${registry.host}/both/app`, 'CI_REGISTRY_USER/CI_REGISTRY_PASSWORD'],
+        [`${open.host}/both/app`, 'ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD'],
       ],
     );
     assert.doesNotMatch(`${res.stdout}${res.stderr}`, /hub-secret/);

@@ -9,20 +9,17 @@ function openssl(args: string[], cwd: string): void {
   if (res.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${res.stderr}`);
 }
 
+/** `openssl req` arguments making a new P-256 key, unencrypted, into `keyout`. */
+function newKey(keyout: string, extra: string[] = []): string[] {
+  return ['req', ...extra, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyout];
+}
+
 /** A CA and a server certificate for 127.0.0.1 it signs, made with the openssl command. */
 export function makeCa(dir: string, name: string): { ca: string; cert: string; key: string } {
   const p = (f: string) => join(dir, `${name}-${f}`);
   openssl(
     [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      p('ca.key'),
+      ...newKey(p('ca.key'), ['-x509']),
       '-out',
       p('ca.pem'),
       '-days',
@@ -36,23 +33,7 @@ export function makeCa(dir: string, name: string): { ca: string; cert: string; k
     ],
     dir,
   );
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      p('server.key'),
-      '-out',
-      p('server.csr'),
-      '-subj',
-      '/CN=127.0.0.1',
-    ],
-    dir,
-  );
+  openssl([...newKey(p('server.key')), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1'], dir);
   writeFileSync(p('ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   openssl(
     [

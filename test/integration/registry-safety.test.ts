@@ -80,6 +80,14 @@ function uploadsTo(front: FaultProxy, storage: FaultProxy): void {
   };
 }
 
+/** Makes `front` answer every blob GET with a redirect to the same path on `storage`, another origin. */
+function blobsRedirectedTo(front: FaultProxy, storage: FaultProxy): void {
+  front.fault = (r) =>
+    r.method === 'GET' && r.path.includes('/blobs/sha256:')
+      ? { status: 307, headers: { location: `${storage.url}${r.path}` }, body: '' }
+      : undefined;
+}
+
 function withAuthorization(proxy: FaultProxy): string[] {
   return proxy.requests.filter((r) => r.authorization !== undefined).map((r) => `${r.method} ${r.path}: ${r.authorization}`);
 }
@@ -168,10 +176,7 @@ describe(
       withProxies(registry.url, 2, async ([front, storage]) => {
         const blob = randomBlob(4000);
         await clientVia(front!, 'safety/redirect').uploadBlob(blob);
-        front!.fault = (r) =>
-          r.method === 'GET' && r.path.includes('/blobs/sha256:')
-            ? { status: 307, headers: { location: `${storage!.url}${r.path}` }, body: '' }
-            : undefined;
+        blobsRedirectedTo(front!, storage!);
         storage!.addHeaders = () => ({ authorization: BASIC });
         const client = clientVia(front!, 'safety/redirect');
         await client.ping();
@@ -189,10 +194,7 @@ describe(
       withProxies(registry.url, 3, async ([front, storage, realm]) => {
         const blob = randomBlob(4000);
         await clientVia(front!, 'safety/redirect-401').uploadBlob(blob);
-        front!.fault = (r) =>
-          r.method === 'GET' && r.path.includes('/blobs/sha256:')
-            ? { status: 307, headers: { location: `${storage!.url}${r.path}` }, body: '' }
-            : undefined;
+        blobsRedirectedTo(front!, storage!);
         storage!.fault = () => ({ status: 401, headers: { 'www-authenticate': `Bearer realm="${realm!.url}/token",service="elsewhere"` } });
         realm!.fault = () => ({ status: 200, body: '{"token":"stolen"}' });
         const client = clientVia(front!, 'safety/redirect-401');

@@ -42,6 +42,7 @@ import { digestHex, type Digest } from '../oci/digest.js';
 import { mapLimit } from '../util/map-limit.js';
 import { Slots } from '../util/slots.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { through } from '../util/through.js';
 import { planArchLayers, type ArchLayerPlan } from './package-layers.js';
 import { layerRecord, layerRecordJson, layerRecordName, layerRecordPath, readLayerRecord } from './layer-cache.js';
 
@@ -523,17 +524,6 @@ class DiffIdStream extends Transform {
     if (this.failure !== undefined) throw this.failure;
     return `sha256:${this.hash.digest('hex')}` as Digest;
   }
-}
-
-/**
- * `source` piped into `transform`, each destroyed with the other. It flows at once: an error
- * before the reader's pipeline is set up is kept (`errored`), for that pipeline to reject with.
- */
-function through(source: Readable, transform: Transform): Transform {
-  transform.on('error', () => undefined);
-  source.on('error', (err) => transform.destroy(err));
-  transform.on('close', () => source.destroy());
-  return source.pipe(transform);
 }
 
 /** sha256 of a stored gzip blob's uncompressed bytes (a layer's diff_id), streamed; `size`: its record's. */

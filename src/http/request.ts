@@ -12,6 +12,7 @@ import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, type Proxy } from './proxy.js';
 import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
 import { decodedUserInfo } from './urls.js';
+import { through } from '../util/through.js';
 
 /** One request. */
 export interface HttpRequest extends HttpLimits {
@@ -111,7 +112,18 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   const undici = await loadUndici();
   const dispatcher = dispatcherFor(request.tls, proxy, undici);
   // the idle timeout runs from the request's last chunk sent: a large body on a slow link is not "no answer"
-  const sending = body === undefined || Buffer.isBuffer(body.stream) ? body?.stream : rearming(body.stream, arm);
+  const sending =
+    body === undefined || Buffer.isBuffer(body.stream)
+      ? body?.stream
+      : through(
+          body.stream,
+          new Transform({
+            transform(chunk: Buffer, _enc, done) {
+              arm();
+              done(null, chunk);
+            },
+          }),
+        );
   arm();
   let res: Dispatcher.ResponseData;
   try {
@@ -260,19 +272,6 @@ function toHeaders(record: Record<string, string | string[] | undefined>): Answe
       return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
     },
   };
-}
-
-/** `body` passed on as it is read, calling `arm` at each chunk; each destroyed with the other. */
-function rearming(body: Readable, arm: () => void): Readable {
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      arm();
-      done(null, chunk);
-    },
-  });
-  body.on('error', (err) => out.destroy(err));
-  out.on('close', () => body.destroy());
-  return body.pipe(out);
 }
 
 /** Moves `user:password@` out of the URL into an Authorization header (fetch refuses them in URLs). */

@@ -22,6 +22,7 @@ import { AlbaError } from '../../errors.js';
 import { environmentAgent, proxyConfigured } from '../../http/proxy.js';
 import { HTTP_DEFAULTS, idleMsFromEnvironment, rateWatch, type HttpLimits } from '../../http/limits.js';
 import { DEFAULT_RETRY, withRetry } from '../../http/retry.js';
+import { through } from '../../util/through.js';
 import type { S3Target } from './s3-target.js';
 
 /** What HEAD says of an object. */
@@ -178,13 +179,9 @@ export class S3Store {
           done(null, chunk);
         },
       });
-      body.on('error', (err) => named.destroy(this.error('GET', key, err)));
-      named.on('close', () => {
-        rate.stop();
-        body.destroy();
-      });
+      named.on('close', () => rate.stop());
       named.on('end', () => rate.stop());
-      return { body: body.pipe(named), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
+      return { body: through(body, named, (err) => this.error('GET', key, err)), ...(res.ETag === undefined ? {} : { etag: res.ETag }) };
     } catch (err) {
       if (err instanceof AlbaError) throw err;
       if (isMissing(err)) return undefined;

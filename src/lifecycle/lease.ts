@@ -14,6 +14,12 @@
  * A killed removal's lease stops being renewed: it is stale once its version has
  * not changed for STALE_MS (watched, so clocks need not agree) or once its own renewal time is
  * older than STALE_MS plus CLOCK_SKEW_MS (so a lease left long ago costs no wait).
+ * A removal that was only stalled (a paused VM, a stopped process) must not wake up and go on
+ * deleting after a push judged its lease stale: the holder fences itself. Each renewal first reads
+ * the lease and writes only while it is still its own (a lease taken over is never overwritten),
+ * and once its last confirmed renewal began more than FENCE_MS ago (half of STALE_MS: a watcher
+ * cannot have judged it stale before) it stops for good: `guard()`, called before every delete,
+ * throws from then on, and the lease is left for the next removal to take over with its journal.
  * This file holds the rules and the waiting; sink/s3 and sink/registry hold the objects.
  */
 import { randomUUID } from 'node:crypto';
@@ -24,6 +30,8 @@ import { AlbaError } from '../errors.js';
 export const RENEW_MS = 5_000;
 /** A lease not renewed for this long belongs to a removal that died. */
 export const STALE_MS = 30_000;
+/** A holder whose last confirmed renewal began longer ago than this deletes nothing more (see the file comment). */
+export const FENCE_MS = STALE_MS / 2;
 /** How far the clocks of two machines may disagree, for judging a lease by its own time. */
 export const CLOCK_SKEW_MS = 120_000;
 /** How long a push or a removal waits for a live lease before giving up. */
@@ -104,21 +112,30 @@ export interface HeldLease {
   readonly unfinished: { tags: string[]; objects: string[] };
   /** Records what this removal takes away (with the unfinished part), before its first delete. */
   journal(tags: readonly string[], objects?: readonly string[]): Promise<void>;
-  /** Throws when the lease is no longer this process's (another removal judged it stale): call before each delete batch. */
+  /** Throws when the lease is no longer this process's (another removal took it over) or `guard()` would: call before each delete batch. */
   check(): Promise<void>;
-  /** Stops renewing and removes the lease. */
+  /** Throws, without a request, once a renewal failed or the last confirmed one is older than FENCE_MS (for good): call before every delete. */
+  guard(): void;
+  /** Stops renewing and removes the lease (left in place once fenced: the next removal takes it over and finishes the journal). */
   release(): Promise<void>;
 }
 
 /** Takes the removal lease, waiting while another removal holds a live one; a stale one is replaced and its journal taken over. */
-export async function acquireLease(medium: LeaseMedium, log: (line: string) => void = () => undefined): Promise<HeldLease> {
+export async function acquireLease(
+  medium: LeaseMedium,
+  log: (line: string) => void = () => undefined,
+  /** A monotonic clock in ms (tests stall it). */
+  clock: () => number = () => performance.now(),
+): Promise<HeldLease> {
   const record: LeaseRecord = { id: randomUUID(), holder: `${hostname()} pid ${process.pid}`, renewed: new Date().toISOString(), tags: [] };
   const unfinished = new Set<string>();
   const unfinishedObjects: string[] = [];
   const watch = new LeaseWatch();
   const started = Date.now();
   let told = false;
+  let confirmed = clock();
   for (;;) {
+    confirmed = clock();
     if (await medium.create({ ...record, renewed: new Date().toISOString() })) {
       await pause(50 + Math.random() * 100);
       if ((await medium.read())?.record?.id === record.id) {
@@ -148,11 +165,25 @@ export async function acquireLease(medium: LeaseMedium, log: (line: string) => v
   if (unfinishedObjects.length > 0) record.objects = [...unfinishedObjects];
   let writes: Promise<void> = Promise.resolve();
   let failure: unknown;
+  const fenced = (): boolean => {
+    if (failure === undefined && clock() - confirmed > FENCE_MS) failure = stalled(medium, clock() - confirmed);
+    return failure !== undefined;
+  };
+  // read, then write only over this holder's own lease; a renewal confirmed counts from when it began
+  const renew = async (): Promise<void> => {
+    if (fenced()) return;
+    const began = clock();
+    const there = await medium.read();
+    if (there?.record?.id !== record.id) throw takenOver(medium, there?.record);
+    await medium.write({ ...record, renewed: new Date().toISOString() });
+    if (!fenced()) confirmed = began;
+  };
   const write = (): Promise<void> => {
-    writes = writes
-      .then(() => medium.write({ ...record, renewed: new Date().toISOString() }))
-      .catch((err: unknown) => void (failure ??= err));
+    writes = writes.then(renew).catch((err: unknown) => void (failure ??= err));
     return writes;
+  };
+  const guard = (): void => {
+    if (fenced()) throw failure;
   };
   if (unfinished.size > 0 || unfinishedObjects.length > 0) await write();
   const timer = setInterval(() => void write(), RENEW_MS);
@@ -164,24 +195,19 @@ export async function acquireLease(medium: LeaseMedium, log: (line: string) => v
       const all = [...(record.objects ?? []), ...objects.filter((o) => !(record.objects ?? []).includes(o))];
       if (all.length > 0) record.objects = all;
       await write();
-      if (failure !== undefined) throw failure;
+      guard();
     },
     async check() {
-      if (failure !== undefined) throw failure;
+      guard();
       const there = await medium.read();
-      if (there?.record?.id !== record.id) {
-        throw new AlbaError(
-          medium.code,
-          `${medium.where}: this removal's lease was taken over by ${there?.record?.holder ?? 'nobody'} (this run was stalled for over ${STALE_MS / 1000} s); it stopped before deleting more`,
-          {
-            hint: 'run the removal again: it finishes what this one started',
-          },
-        );
-      }
+      if (there?.record?.id !== record.id) throw (failure ??= takenOver(medium, there?.record));
+      guard();
     },
+    guard,
     async release() {
       clearInterval(timer);
       await writes;
+      if (failure !== undefined) return;
       const there = await medium.read();
       if (there?.record?.id !== record.id) return;
       // the epoch changes before the lease goes: a push that finds no lease finds the new epoch
@@ -211,6 +237,22 @@ export async function awaitRemovals(medium: LeaseMedium, log: (line: string) => 
     if (Date.now() - started > WAIT_MS) throw busy(medium, there?.record, true);
     await pause(POLL_MS);
   }
+}
+
+function takenOver(medium: LeaseMedium, by: LeaseRecord | undefined): AlbaError {
+  return new AlbaError(
+    medium.code,
+    `${medium.where}: this removal's lease was taken over by ${by?.holder ?? 'nobody'} (this run was stalled for over ${STALE_MS / 1000} s); it stopped before deleting more`,
+    { hint: 'run the removal again: it finishes what this one started' },
+  );
+}
+
+function stalled(medium: LeaseMedium, ms: number): AlbaError {
+  return new AlbaError(
+    medium.code,
+    `${medium.where}: this run's lease was last renewed ${Math.round(ms / 1000)} s ago (the machine or the store stalled), so another run may have judged it stale; it stopped before deleting more`,
+    { hint: 'run the removal again: it takes the lease over and finishes what this one started' },
+  );
 }
 
 function busy(medium: LeaseMedium, record: LeaseRecord | undefined, push = false): AlbaError {

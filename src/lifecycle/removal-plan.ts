@@ -5,7 +5,8 @@
  * - only the repository's own objects are candidates (the state holds no other);
  * - a tag is removed only when asked, or when a killed removal of the same store was removing it
  *   (its lease's journal) and it still names the digest the journal says (pushed again since, it
- *   is not the killed removal's to finish); a tag object the tag list does not name stays a root;
+ *   is not the killed removal's to finish) or, on a registry, that entry's placeholder (the killed
+ *   run was removing it alone); a tag object the tag list does not name stays a root;
  * - an object stays while a remaining tag reaches it (through indexes, platform manifests,
  *   configs, layers and the referrers of every reached manifest), or while it is younger than
  *   the grace period (a push running meanwhile has written it but not yet its tag);
@@ -14,15 +15,17 @@
  *   reaches keeps its signatures; on S3 one whose subject no tag reaches goes once older than the
  *   grace (as any stray), on a registry only when this removal deletes its subject;
  * - tag objects and referrers tags go first, then signatures with the manifests parents before
- *   children (a signature goes only once no tag names its subject), then blobs;
+ *   children (a signature goes only once no tag names its subject), then blobs; on a registry,
+ *   where a referrers tag goes with its index, that index goes before the referrers it lists;
  * - a tag list that is missing while tag objects older than the grace exist is an error, never
  *   a reason to delete.
  */
 import { AlbaError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import { reachIn, unreachedBy, type StoredGraph } from '../oci/reachability.js';
+import { reachIn, unreachedBy, type Reach, type StoredGraph } from '../oci/reachability.js';
 import { ATTACHMENT_TAG_RE } from '../oci/names.js';
 import { attachmentSubject, reachWithAttachments, type AttachmentTag } from './attachments.js';
+import { untagPlaceholder } from './untag-placeholder.js';
 
 /** One object of a bucket, as listed. */
 export interface BucketObject {
@@ -55,8 +58,12 @@ export interface BucketRemovalPlan extends RemovalPlan {
   unlist: string[];
   /** The lease's journal of this removal: each tag going, as `TAG@DIGEST` where it names one (journalEntry). */
   journal: string[];
-  /** Keys: the tag objects (and referrers tags), then signature tags and manifests by digest (parents first), then blobs. */
-  phases: [string[], string[], string[]];
+  /**
+   * Keys in waves, each started once the one before is done (its deletes may run at once): the tag
+   * objects and referrers tags; cosign's signature tags; manifests by digest, parents first
+   * (parentsFirst, none when no manifest goes); blobs.
+   */
+  phases: string[][];
   /** Tag objects the tag list does not name: kept as roots (`alba container repair` lists them again). */
   unlisted: string[];
   /** Multipart uploads of the repository begun before the grace period (a killed push's): aborted last. */
@@ -89,7 +96,7 @@ export interface BucketRepoState {
 /** What was asked, and what a killed removal left to finish. */
 export interface RemovalRequest {
   tags: readonly string[];
-  /** Tags a killed removal was removing (its stale lease's journal: `TAG@DIGEST`, or `TAG` from an older alba or a static tag). */
+  /** Tags a killed removal was removing (its stale lease's journal: `TAG@DIGEST`, or `TAG` from an older alba or a tag with nothing to name). */
   unfinished?: readonly string[];
   /** What a killed registry removal had still to delete (manifest digests, in order): no tag may name them any more. */
   unfinishedObjects?: readonly string[];
@@ -105,14 +112,22 @@ export function journalEntry(tag: string, digest: string | undefined): string {
 /**
  * The tags of a killed removal's journal it is this removal's to finish: each, unless it names
  * another digest now than when the killed removal began (pushed again since). `current`: what a tag
- * names now (undefined: no tag object any more, or a static tag).
+ * names now (undefined: no tag object any more, or a static tag). `placeholder` (registries): the
+ * digest of the placeholder a removal points TAG at to remove it alone (lifecycle/untag-placeholder.ts);
+ * a tag naming the placeholder of its own entry was left there by the killed run, which is unfinished.
  */
-export function unfinishedTags(entries: readonly string[] | undefined, current: (tag: string) => string | undefined): string[] {
+export function unfinishedTags(
+  entries: readonly string[] | undefined,
+  current: (tag: string) => string | undefined,
+  placeholder?: (tag: string, digest: string) => string,
+): string[] {
   return (entries ?? []).flatMap((entry) => {
     const at = entry.indexOf('@');
     const tag = at === -1 ? entry : entry.slice(0, at);
     const now = current(tag);
-    return at !== -1 && now !== undefined && now !== entry.slice(at + 1) ? [] : [tag];
+    if (at === -1 || now === undefined) return [tag];
+    const then = entry.slice(at + 1);
+    return now === then || now === placeholder?.(tag, then) ? [tag] : [];
   });
 }
 const REFERRERS_TAG_NAME = /^sha256-[a-f0-9]{64}$/;
@@ -168,26 +183,24 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
   const removedTags = tagObjects.filter((x) => removing.has(x.k?.name ?? ''));
   const doomed = kinds.filter((x) => x.k !== undefined && x.k.kind !== 'tag' && !keep.has(x.o.key) && !young(x.o));
   const goingAttachments = doomed.filter((x) => x.k?.kind === 'attachment');
-  // manifests parents first: the order of the walk from the removed tags (then their signatures), then any other (orphans of killed pushes)
-  const removedReach = reachIn(state.graph, [
-    ...removedTags.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined),
-    ...goingAttachments.flatMap((x) => attachmentOf(x)?.digest ?? []),
-  ]);
-  const rank = new Map(unreachedBy(kept, removedReach).manifests.map((m, i) => [`${state.base}manifests/${m.digest}`, i]));
   const byKey = (a: { o: BucketObject }, b: { o: BucketObject }): number => (a.o.key < b.o.key ? -1 : a.o.key > b.o.key ? 1 : 0);
-  const byRank = (a: { o: BucketObject }, b: { o: BucketObject }): number =>
-    (rank.get(a.o.key) ?? rank.size) - (rank.get(b.o.key) ?? rank.size) || byKey(a, b);
-  const phases: [typeof doomed, typeof doomed, typeof doomed] = [
-    [...removedTags, ...doomed.filter((x) => x.k?.kind === 'referrers-tag')],
-    [...goingAttachments.sort(byKey), ...doomed.filter((x) => x.k?.kind === 'manifest').sort(byRank)],
+  // manifests wave by wave, each once every doomed manifest naming it has gone (a killed removal never leaves one naming a deleted one)
+  const manifests = new Map(doomed.filter((x) => x.k?.kind === 'manifest').map((x) => [x.k?.name as Digest, x]));
+  const manifestWaves = parentsFirst([...manifests.keys()], state.graph).map((wave) =>
+    wave.map((d) => manifests.get(d) as (typeof doomed)[0]),
+  );
+  const waves = [
+    [...removedTags, ...doomed.filter((x) => x.k?.kind === 'referrers-tag')].sort(byKey),
+    goingAttachments.sort(byKey),
+    ...manifestWaves,
     doomed.filter((x) => x.k?.kind === 'blob').sort(byKey),
   ];
-  const objects = phases.flat().map((x) => ({ key: x.o.key, size: x.o.size }));
+  const objects = waves.flat().map((x) => ({ key: x.o.key, size: x.o.size }));
   return {
     tags: [...request.tags],
     unlist: [...removing].sort(),
     journal: [...removing].sort().map((t) => journalEntry(t, state.tagDigests.get(t))),
-    phases: [phases[0].map((x) => x.o.key), phases[1].map((x) => x.o.key), phases[2].map((x) => x.o.key)],
+    phases: waves.map((wave) => wave.map((x) => x.o.key)),
     unlisted:
       listed === undefined
         ? []
@@ -205,21 +218,57 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
   };
 }
 
+/**
+ * `digests` (manifests a removal deletes) in waves, parents first (pure): a manifest comes in the
+ * wave after the last of those of `digests` that name it (an index its platform manifests, a
+ * subject its referrers); a referrers tag's index goes with its subject, before the referrers it
+ * lists. Digests `graph` does not hold (orphans of killed pushes) are in the first wave; any left
+ * in a cycle (a hostile referrers listing) in a last one.
+ */
+export function parentsFirst(digests: readonly Digest[], graph: StoredGraph): Digest[][] {
+  const set = new Set(digests);
+  const withSubject = new Map<Digest, Digest>();
+  for (const d of set) {
+    const index = graph.get(d)?.referrersTag?.digest;
+    if (index !== undefined && index !== d && set.has(index)) withSubject.set(index, d);
+  }
+  const children = (d: Digest): Digest[] =>
+    [...new Set(graph.get(d)?.children ?? [])].filter((c) => c !== d && set.has(c) && !withSubject.has(c));
+  const parents = new Map([...set].filter((d) => !withSubject.has(d)).map((d) => [d, 0]));
+  for (const d of parents.keys()) for (const c of children(d)) parents.set(c, (parents.get(c) ?? 0) + 1);
+  const waves: Digest[][] = [];
+  let wave = [...parents].filter(([, n]) => n === 0).map(([d]) => d);
+  while (wave.length > 0) {
+    waves.push(wave);
+    const next: Digest[] = [];
+    for (const d of wave) for (const c of children(d)) if (parents.set(c, (parents.get(c) ?? 0) - 1).get(c) === 0) next.push(c);
+    wave = next;
+  }
+  const placed = new Set(waves.flat());
+  const cycle = [...parents.keys()].filter((d) => !placed.has(d));
+  if (cycle.length > 0) waves.push(cycle);
+  for (const [index, subject] of withSubject) waves.find((w) => w.includes(subject))?.push(index);
+  return waves.map((w) => w.sort());
+}
+
 /** The static binaries of one NAME (`PREFIX/NAME`), as read before a removal. */
 export interface StaticNameState {
   /** `PREFIX/NAME` (no trailing `/`). */
   base: string;
   /** What the name document lists; undefined when there is none. */
   listed: readonly string[] | undefined;
-  /** Each tag with a tag document or files: the document (when there is one) and its files (`base/TAG/…`). */
-  tags: ReadonlyMap<string, { document?: BucketObject; files: readonly BucketObject[] }>;
+  /**
+   * Each tag with a tag document or files: the document (when there is one), the digest of its
+   * bytes (read for the tags a removal asks for or a journal names) and its files (`base/TAG/…`).
+   */
+  tags: ReadonlyMap<string, { document?: BucketObject; digest?: string; files: readonly BucketObject[] }>;
   /** The multipart uploads in progress under `base/`. */
   uploads: readonly BucketUpload[];
 }
 
 /** The removal of static tags (pure): the name document first, then the tag documents, then their files (files belong to one tag). */
 export function planStaticRemoval(state: StaticNameState, request: RemovalRequest & { graceMs: number }, now: number): BucketRemovalPlan {
-  const removing = [...new Set([...request.tags, ...unfinishedTags(request.unfinished, () => undefined)])].sort();
+  const removing = [...new Set([...request.tags, ...unfinishedTags(request.unfinished, (t) => state.tags.get(t)?.digest)])].sort();
   if (state.listed === undefined && [...state.tags.keys()].some((t) => !removing.includes(t))) {
     throw new AlbaError('S3', `${state.base} (the name document) is missing while tags of it exist (${state.tags.size})`, {
       hint: 'nothing was deleted; rebuild it from the tag documents with: alba static repair -t NAME TARGET',
@@ -234,7 +283,7 @@ export function planStaticRemoval(state: StaticNameState, request: RemovalReques
   return {
     tags: [...request.tags],
     unlist: removing,
-    journal: removing,
+    journal: removing.map((t) => journalEntry(t, state.tags.get(t)?.digest)),
     phases: [documents.map((o) => o.key), files.map((o) => o.key), []],
     unlisted: [...state.tags.keys()]
       .filter((t) => !listed.has(t) && !removing.includes(t) && state.tags.get(t)?.document !== undefined)
@@ -279,14 +328,17 @@ export interface RegistryRemovalPlan extends RemovalPlan {
  * The removal of `request.tags` from a registry repository (pure). A registry deletes manifests
  * by digest, and a delete takes every tag on that digest with it: a removed tag whose digest a
  * kept tag reaches is removed alone (untag); every other removed digest goes, with what it
- * reaches and no kept tag reaches (referrers tag indexes, referrers, platform manifests), parents first,
- * then cosign's tags of the manifests that went (a digest a kept tag reaches keeps them). cosign's
- * tags of a manifest this removal does not delete are left alone: a registry's untagged manifests
- * are not alba's to collect (they may be pulled by digest), nor are their signatures.
+ * reaches and no kept tag reaches (referrers tag indexes, referrers, platform manifests), parents first
+ * (a referrers tag index before its subject and the referrers it lists), then cosign's tags of the
+ * manifests that went (a digest a kept tag reaches keeps them). cosign's tags of a manifest this
+ * removal does not delete are left alone: a registry's untagged manifests are not alba's to
+ * collect (they may be pulled by digest), nor are their signatures. A journalled tag a killed run
+ * left on its placeholder is finished: the placeholder, no kept tag's, goes by digest.
  */
 export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRequest): RegistryRemovalPlan {
   const digestOf = (tag: string): Digest | undefined => state.tags.find((t) => t.tag === tag)?.digest;
-  const removed = new Set([...request.tags, ...unfinishedTags(request.unfinished, digestOf)]);
+  const placeholder = (tag: string, digest: string): string => untagPlaceholder(tag, digest).descriptor.digest;
+  const removed = new Set([...request.tags, ...unfinishedTags(request.unfinished, digestOf, placeholder)]);
   const keptTags = state.tags.filter((t) => !removed.has(t.tag));
   const attachments = state.attachments ?? [];
   const { kept } = reachWithAttachments(
@@ -313,16 +365,17 @@ export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRe
     more = next.length > 0;
   }
   const gone = unreachedBy(kept, reachIn(state.graph, [...roots, ...going.map((a) => a.digest)]));
+  const sizes = new Map<string, number>(gone.manifests.map((m) => [m.digest, m.size]));
+  // parents first, a referrers tag index before the referrers it lists (never one naming a deleted manifest); signatures last
+  const order = parentsFirst(
+    gone.manifests.map((m) => m.digest),
+    state.graph,
+  ).flat();
   const goingDigests = new Set<string>(going.map((a) => a.digest));
-  const manifests = [
-    ...gone.manifests.filter((m) => !goingDigests.has(m.digest)),
-    ...gone.manifests.filter((m) => goingDigests.has(m.digest)),
-  ];
+  const manifests = [...order.filter((d) => !goingDigests.has(d)), ...order.filter((d) => goingDigests.has(d))];
   // first what a killed removal left (its index is gone, so no tag reaches these), but what a tag reaches again
-  const left = (request.unfinishedObjects ?? []).filter(
-    (d) => !kept.manifests.has(d as Digest) && !gone.manifests.some((m) => m.digest === d),
-  );
-  const objects = [...left.map((key) => ({ key, size: 0 })), ...manifests.map((m) => ({ key: m.digest, size: m.size }))];
+  const left = (request.unfinishedObjects ?? []).filter((d) => !kept.manifests.has(d as Digest) && !sizes.has(d));
+  const objects = [...left.map((key) => ({ key, size: 0 })), ...manifests.map((key) => ({ key, size: sizes.get(key) ?? 0 }))];
   return {
     tags: [...request.tags],
     removing: [...removed].sort(),
@@ -333,4 +386,15 @@ export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRe
     bytes: objects.reduce((n, o) => n + o.size, 0),
     blobs: { count: gone.blobs.length, bytes: gone.blobs.reduce((n, b) => n + b.size, 0) },
   };
+}
+
+/**
+ * The deletes of a registry plan still to do, given what the tags that stay reach when read again
+ * just before (`now`): a manifest a tag has come to reach since the plan (a push meanwhile) is
+ * spared, and so are the referrers tag index and the signatures of such a manifest.
+ */
+export function registryDeletes(plan: RegistryRemovalPlan, now: Reach): string[] {
+  const spared = new Set<string>([...now.manifests.keys(), ...[...now.referrersTags.values()].map((t) => t.digest)]);
+  for (const a of plan.attachments) if (now.manifests.has(a.subject)) spared.add(a.digest);
+  return plan.objects.map((o) => o.key).filter((d) => !spared.has(d));
 }

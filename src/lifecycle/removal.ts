@@ -21,7 +21,7 @@ export interface RemovalOptions {
   graceMs?: number;
   /** Plan and report, change nothing (no lease either). */
   dryRun?: boolean;
-  /** Notes: waiting for a lease, finishing a killed removal. */
+  /** Notes and warnings: waiting for a lease, finishing a killed removal, a registry that deletes more than asked. */
   log?: (line: string) => void;
   /** Called with the retention decisions (gc) before the plan is made. */
   onDecisions?: (decisions: TagDecision[]) => void;
@@ -48,7 +48,7 @@ export async function runRemoval<P extends RemovalPlan>(
       ...(lease === undefined ? {} : { unfinished: lease.unfinished.tags, unfinishedObjects: lease.unfinished.objects }),
     });
     options.onPlan?.(plan);
-    if (lease !== undefined) await store.remove(plan, lease, options.pages === false ? { pages: false } : {});
+    if (lease !== undefined) await store.remove(plan, lease, { ...(options.pages === false ? { pages: false } : {}), log });
     return plan;
   } finally {
     await lease?.release();

@@ -83,8 +83,8 @@ export interface TagStore<P extends RemovalPlan = RemovalPlan> {
   lease(log?: (line: string) => void): Promise<HeldLease>;
   /** Reads the state and plans removing the tags (changes nothing). */
   plan(request: RemovalRequest & { graceMs: number }, now?: number): Promise<P>;
-  /** Carries out a plan of `plan()` under the lease (`pages: false`: leave a bucket's download pages alone). */
-  remove(plan: P, lease: HeldLease, options?: { pages?: boolean }): Promise<void>;
+  /** Carries out a plan of `plan()` under the lease (`pages: false`: leave a bucket's download pages alone; `log`: warnings). */
+  remove(plan: P, lease: HeldLease, options?: { pages?: boolean; log?: (line: string) => void }): Promise<void>;
   /** Rebuilds the tag list from the tags the store holds whole (S3, where the list is a document of its own). */
   repair?(): Promise<{ tags: string[]; broken: string[] }>;
 }

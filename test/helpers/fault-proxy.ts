@@ -20,7 +20,9 @@ export type Fault =
   /** Wait this long, then forward. */
   | { stallMs: number }
   /** Wait until this settles, then forward. */
-  | { hold: Promise<unknown> };
+  | { hold: Promise<unknown> }
+  /** Answer with what this computes (e.g. another server's behaviour, emulated with requests to the target). */
+  | { answer: () => Promise<{ status: number; headers?: Record<string, string>; body?: string }> };
 
 /** A recording, fault-injecting HTTP proxy in front of one server. */
 export interface FaultProxy {
@@ -104,6 +106,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     req.resume();
+    if ('answer' in fault) {
+      req.on('end', () => {
+        fault.answer().then(
+          (a) => res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers }).end(a.body ?? ''),
+          () => res.destroy(),
+        );
+      });
+      return;
+    }
     req.on('end', () => {
       res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
       res.end(fault.body ?? JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'injected by the test proxy' }] }));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { FaultProxy, SeenRequest } from './fault-proxy.js';
 import { repoRoot } from './repo-root.js';
@@ -20,6 +20,8 @@ export interface RunAlbaOptions {
   timeoutMs?: number;
   /** Run under this umask (octal string such as `077`), set by `sh -c 'umask ...; exec node ...'`. */
   umask?: string;
+  /** Called with the child process once spawned (to signal it). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** Path of the CLI (`bin/alba.cjs`, which loads the bundle dist/alba/ or dist/src/cli/main.js: run `npm run build` first). */
@@ -42,6 +44,7 @@ export function runAlba(args: string[], options: RunAlbaOptions = {}): Promise<A
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 120_000,
     });
+    options.onSpawn?.(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

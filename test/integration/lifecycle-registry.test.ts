@@ -10,6 +10,7 @@ import { startRegistry, type RegistryServer } from '../helpers/registry-server.j
 import { explainRun, killAlbaAt, runAlba, type AlbaRun } from '../helpers/run-alba.js';
 import { requireTool } from '../helpers/tools.js';
 import { GC_PUSHES } from '../helpers/gc-pushes.js';
+import { untagPlaceholder } from '../../src/lifecycle/untag-placeholder.js';
 
 // `alba container ls|rm|gc` on a real distribution 2.8 registry: push times from push records,
 // keep-N by class, removal by digest parents first, tags sharing a digest, a gc killed half-way
@@ -230,6 +231,83 @@ describe(
       assert.ok((JSON.parse(last.stdout) as { objects: unknown[] }).objects.length > 3, 'with its platform manifests and referrers');
       const missing = await alba(['container', 'rm', '-t', 'life/app:nope', target]);
       assert.equal(missing.status, 2, explainRun(missing));
+    });
+
+    test('a registry that deletes the manifest on a DELETE by tag (zot ≤ 2.0, Harbor 1.x): alba puts it back with its other tags; rm stops, --untag goes on through the placeholder', async () => {
+      const build = join(work, 'build-0');
+      if (!digests.has(build)) await pushAll('life/race-seed');
+      const pushed = await alba(['container', 'push', '-t', 'life/zot:d1', '-t', 'life/zot:latest', build, `docker://${registry.host}`]);
+      assert.equal(pushed.status, 0, explainRun(pushed));
+      const index = pushed.stdout.trim().split('@').pop() as string;
+      const before = [...(await reachable('life/zot'))].sort();
+      // a front that answers a DELETE by tag as zot 2.0 does: 202, the manifest deleted by digest (every tag on it goes)
+      const front = await startFaultProxy(registry.url);
+      const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
+      front.fault = (r) => {
+        const m = /^(\/v2\/.+\/manifests)\/([^/]+)$/.exec(r.path);
+        if (r.method !== 'DELETE' || m === null || m[2]?.startsWith('sha256:') === true) return undefined;
+        return {
+          answer: async () => {
+            const head = await fetch(`${registry.url}${m[1]}/${m[2]}`, { method: 'HEAD', headers: { accept } });
+            if (head.status !== 200) return { status: 404 };
+            const del = await fetch(`${registry.url}${m[1]}/${head.headers.get('docker-content-digest')}`, { method: 'DELETE' });
+            return { status: del.status };
+          },
+        };
+      };
+      try {
+        const refused = await alba(['container', 'rm', '-t', 'life/zot:latest', `docker://${front.host}`]);
+        assert.equal(refused.status, 1, explainRun(refused));
+        assert.match(
+          refused.stderr,
+          /error\[TAG_SHARED\].*deleted .* itself on the DELETE of the tag latest, and the tags d1 with it; alba put it back/,
+        );
+        assert.deepEqual([...(await reachable('life/zot'))].sort(), before, 'put back: the refusal changes nothing');
+        assert.deepEqual(await tagsOf('life/zot'), ['d1', 'latest']);
+        const untag = await alba(['container', 'rm', '--untag', '-t', 'life/zot:latest', `docker://${front.host}`]);
+        assert.equal(untag.status, 0, explainRun(untag));
+        assert.match(untag.stderr, /warning: .*deleted .* itself on the DELETE of the tag latest.*alba put it back/);
+        assert.deepEqual(await tagsOf('life/zot'), ['d1']);
+        assert.equal(await hasManifest('life/zot', index), true, 'the index stays, under d1');
+        const copy = run('skopeo', [
+          'copy',
+          '--all',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/life/zot:d1`,
+          `oci:${join(work, 'zot-d1')}:x`,
+        ]);
+        assert.equal(copy.status, 0, `d1 pulls whole: ${copy.out}`);
+        assert.deepEqual([...(await reachable('life/zot'))].sort(), before, 'everything d1 reaches is there');
+      } finally {
+        await front.close();
+      }
+    });
+
+    test('a removal killed with a tag on its placeholder (between its PUT and DELETE) is finished by the next removal, from the journal', async () => {
+      const build = join(work, 'build-0');
+      if (!digests.has(build)) await pushAll('life/race-seed');
+      const pushed = await alba(['container', 'push', '-t', 'life/zot2:d1', '-t', 'life/zot2:latest', build, `docker://${registry.host}`]);
+      assert.equal(pushed.status, 0, explainRun(pushed));
+      const index = pushed.stdout.trim().split('@').pop() as string;
+      const placeholder = untagPlaceholder('latest', index).descriptor.digest;
+      const proxy = await startFaultProxy(registry.url);
+      const placeholderDelete = (r: SeenRequest): boolean => r.method === 'DELETE' && r.path.endsWith(`/manifests/${placeholder}`);
+      try {
+        assert.ok(
+          await killAlbaAt(proxy, placeholderDelete, 1, ['container', 'rm', '--untag', '-t', 'life/zot2:latest', `docker://${proxy.host}`]),
+          'rm reached the delete of the placeholder',
+        );
+      } finally {
+        await proxy.close();
+      }
+      assert.deepEqual(await tagsOf('life/zot2'), ['alba-removal-lease', 'd1', 'latest'], 'killed with latest on the placeholder');
+      // a gc that keeps every tag finishes the killed rm from its journal (the lease is stale once unchanged for 30 s)
+      const gc = await alba(['container', 'gc', '-t', 'life/zot2', '--keep-dev', '5', `docker://${registry.host}`]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.match(gc.stderr, /takes it over/);
+      assert.deepEqual(await tagsOf('life/zot2'), ['d1']);
+      assert.equal(await hasManifest('life/zot2', placeholder), false, 'the placeholder is deleted');
+      assert.equal(await hasManifest('life/zot2', index), true, 'the index stays, under d1');
     });
 
     test('a gc killed half-way leaves every kept tag whole, and a rerun finishes the removal', async () => {

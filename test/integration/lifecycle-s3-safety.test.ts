@@ -205,6 +205,49 @@ describe(
       }
     });
 
+    test('a gc stopped mid-way past the staleness of its lease deletes nothing more once it wakes: the push that found the lease stale stays whole', async () => {
+      await push(['stall:d1']);
+      const proxy = await startFaultProxy(rgw.url);
+      let gcPid: number | undefined;
+      let stopped = false;
+      let batches = 0;
+      // the process is stopped as its first wave of manifest deletes arrives (the tag objects went in
+      // the one before; the request itself goes on, as one already sent would); the next waves of its
+      // plan would take what the push below finds in place
+      proxy.fault = (r) => {
+        if (r.method === 'POST' && /[?&]delete\b/.test(r.path) && ++batches === 2 && gcPid !== undefined) {
+          stopped = true;
+          process.kill(gcPid, 'SIGSTOP');
+        }
+        return undefined;
+      };
+      try {
+        const gcRun = runAlba(['container', 'gc', '-t', 'stall', '--keep-dev', '0', '--grace', '0', s3Url(proxy.url, BUCKET)], {
+          env,
+          onSpawn: (child) => (gcPid = child.pid),
+        });
+        for (let i = 0; i < 600 && !stopped; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(stopped, `the gc reached its manifest deletes: ${proxy.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`);
+        const pushed = await alba(['container', 'push', '-t', 'stall:d2', fixture.layout, target]);
+        assert.equal(pushed.status, 0, explainRun(pushed));
+        assert.match(pushed.stderr, /a removal is running/, 'the push waited for the lease to go stale');
+        assert.deepEqual(await missingFor('stall', 'd2'), [], 'd2 is whole when the push reports success');
+        process.kill(gcPid as number, 'SIGCONT');
+        const gc = await gcRun;
+        assert.equal(gc.status, 1, explainRun(gc));
+        assert.match(gc.stderr, /error\[S3\].*last renewed \d+ s ago.*stopped before deleting more/);
+        assert.deepEqual(await missingFor('stall', 'd2'), [], 'd2 is still whole after the gc woke up');
+        assert.notEqual(await get('v2/stall/.alba-removal-lease'), undefined, 'the lease is left for the next removal to take over');
+      } finally {
+        try {
+          if (stopped && gcPid !== undefined) process.kill(gcPid, 'SIGCONT');
+        } catch {
+          // it has exited
+        }
+        await proxy.close();
+      }
+    });
+
     test("gc aborts the repository's multipart uploads begun before the grace period, and no other repository's", async () => {
       await push(['mp:d1']);
       const begin = async (key: string): Promise<string> =>

@@ -2,11 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
-import type { StoredGraph, StoredNode } from '../../src/oci/reachability.js';
+import { EMPTY_DESCRIPTOR } from '../../src/oci/manifest.js';
+import { reachIn, type StoredGraph, type StoredNode } from '../../src/oci/reachability.js';
+import { untagPlaceholder } from '../../src/lifecycle/untag-placeholder.js';
 import {
+  parentsFirst,
   planBucketRemoval,
   planRegistryRemoval,
   planStaticRemoval,
+  registryDeletes,
   type BucketObject,
   type BucketRepoState,
   type StaticNameState,
@@ -100,14 +104,14 @@ describe('planBucketRemoval (S3 static registry)', () => {
   test('removing the old release: its index, its own manifest, its SBOM and referrers tag, its own blobs; shared ones stay', () => {
     const plan = planBucketRemoval(state(), { tags: ['0.1.0'], graceMs: HOUR }, NOW);
     assert.deepEqual(plan.phases[0], [`${B}manifests/0.1.0`, `${B}manifests/sha256-${onlyOld.slice(7)}`]);
-    assert.deepEqual(plan.phases[1], [
-      `${B}manifests/${oldIndex}`,
-      `${B}manifests/${onlyOld}`,
-      `${B}manifests/${sbom}`,
-      `${B}manifests/${sbomTagIndex}`,
+    assert.deepEqual(plan.phases[1], [], 'no signature tag');
+    assert.deepEqual(plan.phases.slice(2, 5), [
+      [`${B}manifests/${oldIndex}`],
+      [`${B}manifests/${onlyOld}`, `${B}manifests/${sbomTagIndex}`].sort(),
+      [`${B}manifests/${sbom}`],
     ]);
     assert.deepEqual(
-      new Set(plan.phases[2]),
+      new Set(plan.phases[5]),
       new Set([`${B}blobs/${d('cfg old')}`, `${B}blobs/${d('old layer')}`, `${B}blobs/${d('sbom doc')}`]),
     );
     assert.deepEqual(plan.unlist, ['0.1.0']);
@@ -218,7 +222,16 @@ describe('planBucketRemoval (S3 static registry)', () => {
       at(`${B}manifests/${oldIndex}`) < at(`${B}manifests/${onlyOld}`) && at(`${B}manifests/${newIndex}`) < at(`${B}manifests/${shared}`),
     );
     assert.ok(at(`${B}manifests/${onlyOld}`) < at(`${B}manifests/${sbom}`));
-    assert.ok(Math.max(...plan.phases[1].map(at)) < Math.min(...plan.phases[2].map(at)), 'every manifest before any blob');
+    const manifestWaves = plan.phases.slice(2, -1);
+    assert.ok(
+      Math.max(...manifestWaves.flat().map(at)) < Math.min(...(plan.phases.at(-1) ?? []).map(at)),
+      'every manifest before any blob',
+    );
+    assert.deepEqual(
+      manifestWaves.map((w) => w.map((k) => k.slice(`${B}manifests/`.length))),
+      [[newIndex, oldIndex].sort(), [onlyNew, onlyOld, shared, sbomTagIndex].sort(), [sbom]],
+      'each manifest in the wave after every index or subject naming it',
+    );
   });
 
   test("multipart uploads: the repository's own, begun before the grace period, are aborted; others are not", () => {
@@ -261,6 +274,15 @@ describe('planStaticRemoval (static binaries)', () => {
   test("a killed removal's tags are finished", () => {
     assert.deepEqual(planStaticRemoval(st(), { tags: [], unfinished: ['1.1.0'], graceMs: HOUR }, NOW).phases[0], [`${S}/1.1.0`]);
   });
+  test('the journal names each tag with its document’s digest; a tag pushed again since a killed removal began is left alone', () => {
+    const was = d('document 1.1.0 had');
+    const withDigest = (digest: string): StaticNameState =>
+      st({ tags: new Map([...st().tags, ['1.1.0', { document: old(`${S}/1.1.0`, 5), digest, files: files('1.1.0') }]]) });
+    assert.deepEqual(planStaticRemoval(withDigest(was), { tags: ['1.1.0'], graceMs: HOUR }, NOW).journal, [`1.1.0@${was}`]);
+    assert.deepEqual(planStaticRemoval(withDigest(was), { tags: [], unfinished: [`1.1.0@${was}`], graceMs: HOUR }, NOW).unlist, ['1.1.0']);
+    const repushed = planStaticRemoval(withDigest(d('another document')), { tags: [], unfinished: [`1.1.0@${was}`], graceMs: HOUR }, NOW);
+    assert.deepEqual([repushed.unlist, repushed.objects], [[], []], 'the re-pushed tag stays, files and all');
+  });
 });
 
 describe('planRegistryRemoval', () => {
@@ -274,10 +296,59 @@ describe('planRegistryRemoval', () => {
     assert.deepEqual(plan.untag, [{ tag: 'd1', digest: newIndex, siblings: ['latest'] }]);
     assert.deepEqual(plan.objects, []);
   });
+  // the old image as it goes: its index, then its platform manifest with its referrers tag index, then the SBOM that lists
+  const oldImage = [oldIndex, ...[onlyOld, sbomTagIndex].sort(), sbom];
   test('a removed root goes with what only it reaches, parents first; shared manifests stay; blobs are counted for the registry', () => {
     const plan = planRegistryRemoval({ tags, graph }, { tags: ['0.1.0'] });
-    assert.deepEqual(keysOf(plan), [oldIndex, onlyOld, sbom, sbomTagIndex]);
+    assert.deepEqual(keysOf(plan), oldImage);
     assert.deepEqual(plan.blobs, { count: 3, bytes: 810 });
+  });
+  test('parents before children, and a referrers tag index before the referrers it lists (a killed run never leaves it naming a deleted one)', () => {
+    const rows: [string, { tags: string[]; unfinished?: string[] }, [Digest, Digest][]][] = [
+      [
+        'rm of the old release',
+        { tags: ['0.1.0'] },
+        [
+          [oldIndex, onlyOld],
+          [onlyOld, sbom],
+          [sbomTagIndex, sbom],
+        ],
+      ],
+      [
+        'every tag',
+        { tags: ['0.1.0', 'd1', 'latest'] },
+        [
+          [oldIndex, shared],
+          [newIndex, shared],
+          [newIndex, onlyNew],
+          [onlyOld, sbom],
+          [sbomTagIndex, sbom],
+        ],
+      ],
+      ["a killed removal's journal", { tags: [], unfinished: [`0.1.0@${oldIndex}`] }, [[sbomTagIndex, sbom]]],
+    ];
+    for (const [what, request, pairs] of rows) {
+      const keys = keysOf(planRegistryRemoval({ tags, graph }, request));
+      for (const [parent, child] of pairs) {
+        assert.ok(keys.includes(parent) && keys.includes(child), `${what}: both go`);
+        assert.ok(keys.indexOf(parent) < keys.indexOf(child), `${what}: ${parent} before ${child}\n${keys.join('\n')}`);
+      }
+    }
+  });
+  test('the deletes still to do: none a tag reaches again (a push meanwhile), nor its referrers tag index, nor its signatures', () => {
+    const signature = d('signature of the old platform manifest');
+    const planned = planRegistryRemoval({ tags, graph }, { tags: ['0.1.0'] });
+    const plan = {
+      ...planned,
+      attachments: [{ tag: `sha256-${onlyOld.slice(7)}.sig`, subject: onlyOld, digest: signature }],
+      objects: [...planned.objects, { key: signature, size: 1 }],
+    };
+    const rows: [string, Digest[], string[]][] = [
+      ['no tag reaches any of it', [], [...oldImage, signature]],
+      ['a push tagged the old platform manifest meanwhile', [onlyOld], [oldIndex]],
+      ['a push tagged the old index again', [oldIndex], []],
+    ];
+    for (const [what, roots, deletes] of rows) assert.deepEqual(registryDeletes(plan, reachIn(graph, roots)), deletes, what);
   });
   test("a killed removal's tag pushed again since (another digest than its journal says) is not removed, nor its new content", () => {
     const repushed = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${d('what 0.1.0 named before')}`] });
@@ -285,11 +356,100 @@ describe('planRegistryRemoval', () => {
     assert.deepEqual(keysOf(repushed), []);
     const same = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${oldIndex}`] });
     assert.deepEqual(same.removing, ['0.1.0']);
-    assert.deepEqual(keysOf(same), [oldIndex, onlyOld, sbom, sbomTagIndex]);
+    assert.deepEqual(keysOf(same), oldImage);
     assert.deepEqual(planRegistryRemoval({ tags, graph }, { tags: ['0.1.0'] }).journal, [`0.1.0@${oldIndex}`]);
+  });
+  test("a killed removal's tag left on the placeholder of its journal entry (killed between the placeholder's PUT and DELETE) is finished", () => {
+    // latest (sharing newIndex with d1) was being removed alone: the killed run pointed it at the placeholder of latest@newIndex
+    const rows: [string, Digest, boolean][] = [
+      ['the placeholder of its entry', untagPlaceholder('latest', newIndex).descriptor.digest as Digest, true],
+      ['the placeholder of another digest (pushed again since)', untagPlaceholder('latest', oldIndex).descriptor.digest as Digest, false],
+      ["another tag's placeholder", untagPlaceholder('d1', newIndex).descriptor.digest as Digest, false],
+    ];
+    for (const [what, now, finished] of rows) {
+      const state = {
+        tags: [...tags.filter((t) => t.tag !== 'latest'), { tag: 'latest', digest: now }],
+        graph: new Map([...graph, [now, node([], [[EMPTY_DESCRIPTOR.digest as Digest, 2]])]]),
+      };
+      const plan = planRegistryRemoval(state, { tags: [], unfinished: [`latest@${newIndex}`] });
+      assert.deepEqual(plan.removing, finished ? ['latest'] : [], what);
+      // deleting the placeholder by digest takes the tag away; d1 keeps newIndex
+      assert.deepEqual(keysOf(plan), finished ? [now] : [], what);
+      assert.deepEqual(plan.untag, [], what);
+    }
+  });
+  test('the placeholder depends on the tag and its digest only (no time): the next run, of any alba version, recognises it', () => {
+    const placeholder = untagPlaceholder('latest', newIndex);
+    assert.deepEqual(untagPlaceholder('latest', newIndex).bytes, placeholder.bytes);
+    assert.equal(placeholder.descriptor.digest, 'sha256:927e770df8e9f4aad2bd6c8c09a2622fa58ec4059ffdc3fc277bf2d6e584ee15');
+    assert.notEqual(untagPlaceholder('d1', newIndex).descriptor.digest, placeholder.descriptor.digest);
   });
   test('what a killed removal left goes first, unless a tag reaches it again', () => {
     const plan = planRegistryRemoval({ tags, graph }, { tags: [], unfinishedObjects: [d('orphan platform manifest'), shared] });
     assert.deepEqual(keysOf(plan), [d('orphan platform manifest')]);
   });
+});
+
+describe('parentsFirst: the manifests a removal deletes, in waves', () => {
+  const [a, b, c, x, idx] = ['a', 'b', 'c', 'x', 'index of b'].map(d) as [Digest, Digest, Digest, Digest, Digest];
+  const rows: [string, StoredGraph, Digest[], Digest[][]][] = [
+    [
+      'an index, then its manifests, then their referrers',
+      new Map([
+        [a, node([b], [])],
+        [b, node([c], [])],
+        [c, node([], [])],
+      ]),
+      [c, a, b],
+      [[a], [b], [c]],
+    ],
+    [
+      'a child named by two parents waits for both',
+      new Map([
+        [a, node([c], [])],
+        [b, node([a, c], [])],
+        [c, node([], [])],
+      ]),
+      [a, b, c],
+      [[b], [a], [c]],
+    ],
+    [
+      'a child no removed manifest names comes first',
+      new Map([
+        [a, node([b], [])],
+        [b, node([], [])],
+      ]),
+      [b],
+      [[b]],
+    ],
+    [
+      'what the graph does not hold (a killed push’s orphan) comes first',
+      new Map([
+        [a, node([b], [])],
+        [b, node([], [])],
+      ]),
+      [x, a, b],
+      [[a, x].sort(), [b]],
+    ],
+    [
+      'a referrers tag index goes with its subject, before the referrers it lists',
+      new Map([
+        [a, node([b], [], idx)],
+        [b, node([], [])],
+      ]),
+      [a, b, idx],
+      [[a, idx].sort(), [b]],
+    ],
+    [
+      'a cycle (a hostile referrers listing) goes last, never lost',
+      new Map([
+        [a, node([b], [])],
+        [b, node([a], [])],
+        [c, node([], [])],
+      ]),
+      [a, b, c],
+      [[c], [a, b].sort()],
+    ],
+  ];
+  for (const [what, g, digests, waves] of rows) test(what, () => assert.deepEqual(parentsFirst(digests, g), waves));
 });

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
+import type { ServerResponse } from 'node:http';
+import { test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
-import type { HttpLimits } from '../../src/http/limits.js';
-import { MAX_LIST_PAGES, S3Store } from '../../src/sink/s3/s3-store.js';
-import { parseS3Target } from '../../src/sink/s3/s3-target.js';
+import { MAX_LIST_PAGES } from '../../src/sink/s3/s3-store.js';
+import { fakeS3 } from '../helpers/fake-s3.js';
 
 // A hostile S3 endpoint, by key: a body without a length that never ends, a listing that pages in a
 // loop or forever, an answer that never comes, a body that drips.
-let server: Server;
 let sent = 0;
 let listed = 0;
 const silent = new Set<ServerResponse>();
-const credentials = { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY };
 
 /** A ListObjectsV2 page of one key, truncated, whose next page is `token`. */
 function listPage(res: ServerResponse, token: string): void {
@@ -24,50 +20,31 @@ function listPage(res: ServerResponse, token: string): void {
   );
 }
 
-before(async () => {
-  process.env.AWS_ACCESS_KEY_ID = 'test';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-  server = createServer((req, res) => {
-    req.resume();
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.searchParams.get('list-type') === '2') {
-      listed++;
-      const prefix = url.searchParams.get('prefix');
-      return listPage(res, prefix === 'loop/' ? 'same' : `t${listed}`);
+const { store } = fakeS3((req, res) => {
+  req.resume();
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.searchParams.get('list-type') === '2') {
+    listed++;
+    const prefix = url.searchParams.get('prefix');
+    return listPage(res, prefix === 'loop/' ? 'same' : `t${listed}`);
+  }
+  if (url.pathname === '/bucket/silent') return void silent.add(res);
+  if (url.pathname === '/bucket/drip') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const timer = setInterval(() => res.write('x'), 200);
+    return void res.on('close', () => clearInterval(timer));
+  }
+  res.writeHead(200, { 'content-type': 'application/json', etag: '"x"' });
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const more = (): void => {
+    while (!res.destroyed && sent < 1024 * 1024 * 1024) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', more);
     }
-    if (url.pathname === '/bucket/silent') return void silent.add(res);
-    if (url.pathname === '/bucket/drip') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const timer = setInterval(() => res.write('x'), 200);
-      return void res.on('close', () => clearInterval(timer));
-    }
-    res.writeHead(200, { 'content-type': 'application/json', etag: '"x"' });
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    const more = (): void => {
-      while (!res.destroyed && sent < 1024 * 1024 * 1024) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', more);
-      }
-      res.end();
-    };
-    more();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    res.end();
+  };
+  more();
 });
-after(async () => {
-  for (const [k, v] of Object.entries(credentials))
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-});
-
-const store = (limits: HttpLimits = {}): S3Store =>
-  new S3Store(
-    parseS3Target(`s3://bucket?endpoint=http://127.0.0.1:${(server.address() as AddressInfo).port}&region=us-east-1&s3ForcePathStyle=true`),
-    limits,
-  );
-
 test('an S3 object sent without a length is refused once it passes the cap (TOO_LARGE), not read whole', async () => {
   await assert.rejects(
     store().get('v2/x/tags/list', 1024 * 1024),

@@ -106,7 +106,7 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
     await pages?.refreshImagePages(this.store, this.base);
     for (const phase of plan.phases) {
       await lease.check();
-      await mapLimit(phase, 8, (key) => this.store.remove(key));
+      await this.store.removeAll(phase, lease.guard);
     }
     await mapLimit(plan.uploads, 4, (u) => this.store.abortUpload(u.key, u.uploadId));
     await pages?.refreshImagePages(this.store, this.base);

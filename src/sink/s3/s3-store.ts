@@ -6,6 +6,7 @@
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   ListMultipartUploadsCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -22,6 +23,7 @@ import { AlbaError } from '../../errors.js';
 import { environmentAgent, proxyConfigured } from '../../http/proxy.js';
 import { HTTP_DEFAULTS, idleMsFromEnvironment, rateWatch, type HttpLimits } from '../../http/limits.js';
 import { DEFAULT_RETRY, withRetry } from '../../http/retry.js';
+import { mapLimit } from '../../util/map-limit.js';
 import { through } from '../../util/through.js';
 import type { S3Target } from './s3-target.js';
 
@@ -317,6 +319,35 @@ export class S3Store {
     }
   }
 
+  /**
+   * Deletes `keys` (missing ones are not an error) in requests of up to 1000 keys (one
+   * `DeleteObjects` each; a server without it, one `DELETE` per key, 8 at a time), calling
+   * `before` right before each request, every try included: it throws to stop the deletes (a
+   * removal's fence, lifecycle/lease.ts).
+   */
+  async removeAll(keys: readonly string[], before: () => void = () => undefined): Promise<void> {
+    for (let at = 0; at < keys.length; at += 1000) {
+      const batch = keys.slice(at, at + 1000);
+      let res;
+      try {
+        res = await this.call(() => {
+          before();
+          const objects = batch.map((Key) => ({ Key }));
+          return this.client.send(new DeleteObjectsCommand({ Bucket: this.target.bucket, Delete: { Objects: objects, Quiet: true } }));
+        });
+      } catch (err) {
+        const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+        if (status !== 501 && status !== 405 && !(err instanceof S3ServiceException && err.name === 'NotImplemented'))
+          throw err instanceof AlbaError ? err : this.error('DELETE', batch[0] ?? '', err);
+        await mapLimit(batch, 8, (key) => (before(), this.remove(key)));
+        continue;
+      }
+      const failed = (res.Errors ?? []).find((e) => e.Code !== 'NoSuchKey');
+      if (failed !== undefined)
+        throw this.error('DELETE', failed.Key ?? '', Object.assign(new Error(failed.Message ?? ''), { name: failed.Code ?? 'Error' }));
+    }
+  }
+
   /** Runs one SDK call, again after a pause while it fails in a way that may pass (the one retry policy). */
   private call<T>(fn: () => Promise<T>): Promise<T> {
     return withRetry(fn, DEFAULT_RETRY, undefined, transient);
@@ -368,11 +399,11 @@ export class S3Store {
 
 const SILENT = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-/** A failure worth another try: throttling, a 5xx, a lost connection. */
+/** A failure worth another try: throttling, a 5xx but 501 (not implemented: never passes), a lost connection. */
 function transient(err: unknown): boolean {
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode ?? 0;
-    return status === 429 || status >= 500 || err.name === 'SlowDown' || err.name === 'RequestTimeout';
+    return status === 429 || (status >= 500 && status !== 501) || err.name === 'SlowDown' || err.name === 'RequestTimeout';
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return (

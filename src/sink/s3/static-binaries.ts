@@ -213,7 +213,7 @@ export async function pushStatic(
       const named = new Set(files.map((f) => f.key));
       const stale = (await store.list(`${base}/${tag}/`)).filter((o) => !named.has(o.key));
       if (stale.length > 0) moved = true;
-      await mapLimit(stale, 8, (o) => store.remove(o.key));
+      await mapLimit(stale, 8, (o) => (held.guard(), store.remove(o.key)));
     } finally {
       await held.release();
     }

@@ -7,6 +7,7 @@
  * document, `PREFIX/NAME/TAG/…` its files, and nothing else of the bucket is ever a candidate.
  */
 import { AlbaError } from '../../errors.js';
+import { digestOf } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
 import { platformString } from '../../oci/manifest-json.js';
 import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
@@ -83,22 +84,28 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
   }
 
   async plan(request: RemovalRequest & { graceMs: number }, now = Date.now()): Promise<BucketRemovalPlan> {
-    return planStaticRemoval(await this.readState(), request, now);
+    const named = [...request.tags, ...(request.unfinished ?? []).map((entry) => entry.split('@')[0] ?? entry)];
+    return planStaticRemoval(await this.readState(named), request, now);
   }
 
-  /** The name as a removal plans from it: the name document's tags, each tag's document and files. */
-  async readState(): Promise<StaticNameState> {
+  /** The name as a removal plans from it: the name document's tags, each tag's document and files, the digests of the documents of `digestsOf`. */
+  async readState(digestsOf: readonly string[] = []): Promise<StaticNameState> {
     const [listed, tags, uploads] = await Promise.all([
       readTagList(this.store, this.base),
       this.tagObjects(),
       this.store.listUploads(`${this.base}/`),
     ]);
+    await mapLimit([...new Set(digestsOf)], 8, async (tag) => {
+      const entry = tags.get(tag);
+      const got = entry?.document === undefined ? undefined : await this.store.get(`${this.base}/${tag}`, MAX_MANIFEST_BYTES);
+      if (entry !== undefined && got !== undefined) entry.digest = digestOf(got.bytes);
+    });
     return { base: this.base, listed, tags, uploads };
   }
 
   /** Each tag's document and files, as listed (the lease, locks and anything starting with `.` left out). */
-  private async tagObjects(): Promise<Map<string, { document?: BucketObject; files: BucketObject[] }>> {
-    const tags = new Map<string, { document?: BucketObject; files: BucketObject[] }>();
+  private async tagObjects(): Promise<Map<string, { document?: BucketObject; digest?: string; files: BucketObject[] }>> {
+    const tags = new Map<string, { document?: BucketObject; digest?: string; files: BucketObject[] }>();
     for (const o of await this.store.list(`${this.base}/`)) {
       const [tag, ...rest] = o.key.slice(this.base.length + 1).split('/');
       if (
@@ -128,7 +135,7 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
     await pages?.refreshStaticPages(this.store, this.base);
     for (const phase of plan.phases) {
       await lease.check();
-      await mapLimit(phase, 8, (key) => this.store.remove(key));
+      await this.store.removeAll(phase, lease.guard);
     }
     await mapLimit(plan.uploads, 4, (u) => this.store.abortUpload(u.key, u.uploadId));
     await pages?.refreshStaticPages(this.store, this.base);

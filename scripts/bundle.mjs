@@ -18,6 +18,8 @@ await build({
   splitting: true,
   format: 'esm',
   chunkNames: 'chunk-[hash]',
+  // ES builds first where a package has both (the AWS SDK's dist-es): esbuild drops the ~100 S3 commands alba never sends
+  mainFields: ['module', 'main'],
   // the CommonJS packages of the bundle (undici, the AWS SDK) call require() for Node's built-ins
   banner: { js: "import { createRequire as albaCreateRequire } from 'node:module'; const require = albaCreateRequire(import.meta.url);" },
 });

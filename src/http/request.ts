@@ -7,12 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Readable, Transform } from 'node:stream';
-import type { Agent, Dispatcher, ProxyAgent, request as undiciRequest } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, type Proxy } from './proxy.js';
 import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
 import { decodedUserInfo } from './urls.js';
 import { through } from '../util/through.js';
+import { loadUndici, type UndiciCore } from './undici-core.js';
 
 /** One request. */
 export interface HttpRequest extends HttpLimits {
@@ -127,14 +128,16 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   arm();
   let res: Dispatcher.ResponseData;
   try {
-    res = await undici.request(target, {
+    const url = new URL(target);
+    res = await dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method: request.method as Dispatcher.HttpMethod,
       headers,
       signal: controller.signal,
       maxRedirections: request.redirect === false || body !== undefined ? 0 : 5,
       headersTimeout: 0,
       bodyTimeout: 0,
-      ...(dispatcher === undefined ? {} : { dispatcher }),
       ...(sending === undefined ? {} : { body: sending }),
     });
   } catch (err) {
@@ -224,27 +227,16 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/**
- * undici, loaded by the first request (a build whose inputs are all cached makes none). Its
- * `default` is the CommonJS module.exports, both from Node and from the bundle (esbuild gives a
- * dynamically imported CommonJS chunk no named exports).
- */
-let undiciModule: Promise<Undici> | undefined;
-const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici').then((m) => m.default));
-
-/** What alba uses of undici. */
-interface Undici {
-  request: typeof undiciRequest;
-  Agent: typeof Agent;
-  ProxyAgent: typeof ProxyAgent;
-}
-
 const agents = new Map<string, Dispatcher>();
 
-/** One connection pool per TLS setting and proxy (the default one when there is neither); a proxy's pool tunnels with CONNECT. */
-function dispatcherFor(tls: TlsOptions | undefined, proxy: Proxy | undefined, undici: Undici): Dispatcher | undefined {
+/** One connection pool per TLS setting and proxy (one default pool when there is neither); a proxy's pool tunnels with CONNECT. */
+function dispatcherFor(tls: TlsOptions | undefined, proxy: Proxy | undefined, undici: UndiciCore): Dispatcher {
   const custom = tls !== undefined && (tls.insecureSkipVerify === true || tls.caFile !== undefined);
-  if (!custom && proxy === undefined) return undefined;
+  if (!custom && proxy === undefined) {
+    let pool = agents.get('');
+    if (pool === undefined) agents.set('', (pool = new undici.Agent()));
+    return pool;
+  }
   const key = `${tls?.insecureSkipVerify === true} ${tls?.caFile ?? ''} ${proxy?.uri ?? ''}`;
   let agent = agents.get(key);
   if (agent === undefined) {

@@ -315,11 +315,18 @@ describe(
       const dry = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', '--dry-run', '--json', `docker://${registry.host}`]);
       const planned = (JSON.parse(dry.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
       const proxy = await startFaultProxy(registry.url);
-      // the placeholder of d03 and the 6 removed indexes go first: stall on the second platform manifest or referrer
-      const deletes = (r: SeenRequest): boolean => r.method === 'DELETE' && /manifests\/sha256:/.test(r.path);
+      // the placeholder of d03, then the 6 removed indexes (with their referrers tag indexes) in the first wave: stall on
+      // the second delete after the last of those indexes (a platform manifest or a referrer)
+      const removedIndexes = ['d01', 'd02', 'd04', 'd05', 'd06', 'd07'].map((t) => planned.indexOf(digests.get(`life/killed:${t}`) ?? ''));
+      const stallAt = planned[Math.max(...removedIndexes) + 2];
       assert.ok(
-        await killAlbaAt(proxy, deletes, 9, ['container', 'gc', '-t', 'life/killed', '--keep', '5', `docker://${proxy.host}`]),
-        'gc reached its 9th delete',
+        !removedIndexes.includes(-1) && stallAt !== undefined,
+        `the plan deletes the removed indexes first:\n${planned.join('\n')}`,
+      );
+      const deletes = (r: SeenRequest): boolean => r.method === 'DELETE' && r.path.endsWith(`/manifests/${stallAt}`);
+      assert.ok(
+        await killAlbaAt(proxy, deletes, 1, ['container', 'gc', '-t', 'life/killed', '--keep', '5', `docker://${proxy.host}`]),
+        'gc reached the delete after the indexes',
       );
       const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
       for (const tag of kept) {

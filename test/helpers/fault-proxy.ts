@@ -121,6 +121,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // a proxy a failed test left open does not keep its test file from ending
+  server.unref();
   const port = (server.address() as AddressInfo).port;
   proxy.url = `http://127.0.0.1:${port}`;
   proxy.host = `127.0.0.1:${port}`;

@@ -310,11 +310,12 @@ describe(
       assert.equal(await hasManifest('life/zot2', index), true, 'the index stays, under d1');
     });
 
-    test('a gc killed half-way leaves every kept tag whole, and a rerun finishes the removal', async () => {
+    test('a gc killed half-way leaves every kept tag whole, and a rerun finishes the removal', async (t) => {
       await pushAll('life/killed');
       const dry = await alba(['container', 'gc', '-t', 'life/killed', '--keep', '5', '--dry-run', '--json', `docker://${registry.host}`]);
       const planned = (JSON.parse(dry.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key);
       const proxy = await startFaultProxy(registry.url);
+      t.after(() => proxy.close());
       // the placeholder of d03, then the 6 removed indexes (with their referrers tag indexes) in the first wave: stall on
       // the second delete after the last of those indexes (a platform manifest or a referrer)
       const removedIndexes = ['d01', 'd02', 'd04', 'd05', 'd06', 'd07'].map((t) => planned.indexOf(digests.get(`life/killed:${t}`) ?? ''));

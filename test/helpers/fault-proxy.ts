@@ -12,6 +12,11 @@ export interface SeenRequest {
   at: number;
 }
 
+/** A request deleting from an S3 bucket: a `DELETE` of one key, or a `DeleteObjects` (`POST ?delete`) of many. */
+export function isS3Delete(r: SeenRequest): boolean {
+  return r.method === 'DELETE' || (r.method === 'POST' && /[?&]delete\b/.test(r.path));
+}
+
 /** What to do with one request instead of forwarding it. */
 export type Fault =
   | { status: number; headers?: Record<string, string>; body?: string }

@@ -14,7 +14,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { RgwServer } from '../helpers/ceph-rgw.js';
-import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
+import { type FaultProxy, isS3Delete, type SeenRequest, startFaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { listKeys, rgwTestsEnabled, startRgwBucket, s3Url } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
@@ -168,14 +168,13 @@ describe(
       let pushProxy: FaultProxy | undefined;
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
-      proxy.fault = (r) => (r.method === 'DELETE' ? { hold: held } : undefined);
+      // the gc's first delete of the repository's objects (not of a lock or its lease) is held
+      const objectsDelete = (r: SeenRequest): boolean => isS3Delete(r) && !r.path.includes('.alba-');
+      proxy.fault = (r) => (objectsDelete(r) ? { hold: held } : undefined);
       try {
         const gcRun = alba(['container', 'gc', '-t', 'race', '--keep-dev', '0', '--grace', '0', s3Url(proxy.url, BUCKET)]);
-        for (let i = 0; i < 200 && !proxy.requests.some((r) => r.method === 'DELETE'); i++) await new Promise((r) => setTimeout(r, 100));
-        assert.ok(
-          proxy.requests.some((r) => r.method === 'DELETE'),
-          'the gc planned and sent its first delete',
-        );
+        for (let i = 0; i < 200 && !proxy.requests.some(objectsDelete); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.ok(proxy.requests.some(isS3Delete), 'the gc planned and sent its first delete');
         let pushed: AlbaRun | undefined;
         // the push through a proxy of its own: the gc is released once the push has read the lease
         // twice (the second read comes after it found the first live), not after a guessed delay
@@ -215,7 +214,7 @@ describe(
       // the one before; the request itself goes on, as one already sent would); the next waves of its
       // plan would take what the push below finds in place
       proxy.fault = (r) => {
-        if (r.method === 'POST' && /[?&]delete\b/.test(r.path) && ++batches === 2 && gcPid !== undefined) {
+        if (r.method === 'POST' && isS3Delete(r) && ++batches === 2 && gcPid !== undefined) {
           stopped = true;
           process.kill(gcPid, 'SIGSTOP');
         }

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutBucketPolicyCommand, PutBucketWebsiteCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RgwServer } from '../helpers/ceph-rgw.js';
-import { startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
+import { isS3Delete, startFaultProxy } from '../helpers/fault-proxy.js';
 import { bigLayout } from '../helpers/big-layout.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { podmanEnv } from '../helpers/podman.js';
@@ -485,11 +485,10 @@ describe(
       let removed = 0;
       for (const killAt of [1, 3, 6]) {
         const proxy = await startFaultProxy(rgw.url);
-        const deletes = (r: SeenRequest): boolean => r.method === 'DELETE' || (r.method === 'POST' && r.path.includes('delete'));
         assert.ok(
           await killAlbaAt(
             proxy,
-            deletes,
+            isS3Delete,
             killAt,
             ['container', 'gc', '-t', 'app/gckill', '--keep', String(4 - removed), '--grace', '0', s3Url(proxy.url)],
             env,

@@ -90,6 +90,21 @@ async function pushAll(repository: string, host = registry.host): Promise<void> 
   }
 }
 
+/** Pushes the first build of GC_PUSHES (built by pushAll when no test has yet) to `repository` under `tags`; its index digest. */
+async function pushFirstBuild(repository: string, tags: string[]): Promise<string> {
+  const build = join(work, 'build-0');
+  if (!digests.has(build)) await pushAll('life/race-seed');
+  const pushed = await alba([
+    'container',
+    'push',
+    ...tags.flatMap((t) => ['-t', `${repository}:${t}`]),
+    build,
+    `docker://${registry.host}`,
+  ]);
+  assert.equal(pushed.status, 0, explainRun(pushed));
+  return pushed.stdout.trim().split('@').pop() as string;
+}
+
 before(async () => {
   if (!haveTools) return;
   fixture = await buildFixtureLayout(work, 'app');
@@ -234,11 +249,7 @@ describe(
     });
 
     test('a registry that deletes the manifest on a DELETE by tag (zot ≤ 2.0, Harbor 1.x): alba puts it back with its other tags; rm stops, --untag goes on through the placeholder', async () => {
-      const build = join(work, 'build-0');
-      if (!digests.has(build)) await pushAll('life/race-seed');
-      const pushed = await alba(['container', 'push', '-t', 'life/zot:d1', '-t', 'life/zot:latest', build, `docker://${registry.host}`]);
-      assert.equal(pushed.status, 0, explainRun(pushed));
-      const index = pushed.stdout.trim().split('@').pop() as string;
+      const index = await pushFirstBuild('life/zot', ['d1', 'latest']);
       const before = [...(await reachable('life/zot'))].sort();
       // a front that answers a DELETE by tag as zot 2.0 does: 202, the manifest deleted by digest (every tag on it goes)
       const front = await startFaultProxy(registry.url);
@@ -284,11 +295,7 @@ describe(
     });
 
     test('a removal killed with a tag on its placeholder (between its PUT and DELETE) is finished by the next removal, from the journal', async () => {
-      const build = join(work, 'build-0');
-      if (!digests.has(build)) await pushAll('life/race-seed');
-      const pushed = await alba(['container', 'push', '-t', 'life/zot2:d1', '-t', 'life/zot2:latest', build, `docker://${registry.host}`]);
-      assert.equal(pushed.status, 0, explainRun(pushed));
-      const index = pushed.stdout.trim().split('@').pop() as string;
+      const index = await pushFirstBuild('life/zot2', ['d1', 'latest']);
       const placeholder = untagPlaceholder('latest', index).descriptor.digest;
       const proxy = await startFaultProxy(registry.url);
       const placeholderDelete = (r: SeenRequest): boolean => r.method === 'DELETE' && r.path.endsWith(`/manifests/${placeholder}`);
@@ -361,15 +368,12 @@ describe(
     });
 
     test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {
+      const index = await pushFirstBuild('life/race', ['d1']);
       const build = join(work, 'build-0');
-      if (!digests.has(build)) await pushAll('life/race-seed');
-      const first = await alba(['container', 'push', '-t', 'life/race:d1', build, `docker://${registry.host}`]);
-      assert.equal(first.status, 0, explainRun(first));
       const proxy = await startFaultProxy(registry.url);
       let pushProxy: FaultProxy | undefined;
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
-      const index = first.stdout.trim().split('@').pop() as string;
       const indexDelete = (r: SeenRequest): boolean => r.method === 'DELETE' && r.path.endsWith(`/manifests/${index}`);
       // the gc's delete of the index is held: its plan is made and checked against the tags, the push tags meanwhile
       proxy.fault = (r) => (indexDelete(r) ? { hold: held } : undefined);

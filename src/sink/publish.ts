@@ -7,6 +7,7 @@ import { mergeAttachment } from '../oci/cosign.js';
 import { memoryBlob, type Blob, type ImageGraph, type ManifestNode, type Referrer } from '../oci/graph.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { mapLimit } from '../util/map-limit.js';
+import { settleAll } from '../util/settle-all.js';
 import type { Sink, StoreOutcome } from './sink.js';
 
 /** What the walk tells as it goes. */
@@ -56,10 +57,12 @@ export async function publish(
   let epoch = await sink.removalEpoch?.();
   const result = await walk(graph, sink, tags, options, false);
   // a removal that ran meanwhile (or still runs) may have taken what this push found already
-  // stored: once it ends, the walk goes again without trusting what it found, storing whatever is missing
-  for (let round = 0; round < 3 && sink.removalsSince !== undefined; round++) {
-    const since = await sink.removalsSince(epoch);
-    if (!since.ran) break;
+  // stored: once it ends, the walk goes again without trusting what it found, storing whatever is
+  // missing. Each walk's tags are written: the sink's last writes (tags/list, pages) go out while
+  // the removal lease and epoch are read.
+  for (let round = 0; ; round++) {
+    const [since] = await settleAll([round < 3 ? sink.removalsSince?.(epoch) : undefined, sink.finish(true)]);
+    if (since?.ran !== true) return result;
     epoch = since.epoch;
     const again = await walk(graph, sink, tags, options, true);
     for (const k of ['sent', 'mounted'] as const) {
@@ -67,7 +70,6 @@ export async function publish(
       result.manifests[k] += again.manifests[k];
     }
   }
-  return result;
 }
 
 /** One walk; `recheck`: every node is looked at, none skipped because its parent is held. */
@@ -138,7 +140,8 @@ async function walk(
         ),
       ]);
     // signatures and attestations once what they sign is stored (beside the referrers' links), before the tags: a tag never names an image its signature is not yet beside
-    const settled = await Promise.allSettled([
+    // both end before a failure is thrown: nothing is in flight when the sink is told
+    await settleAll([
       linkAll(graph, sink, tags, limit),
       mapLimit(graph.attachments ?? [], limit, async (attachment) => {
         const merged = mergeAttachment(await sink.readTag?.(attachment.tag), attachment);
@@ -152,7 +155,6 @@ async function walk(
         emit({ kind: 'attachment', descriptor: merged.manifest.descriptor, outcome });
       }),
     ]);
-    for (const s of settled) if (s.status === 'rejected') throw s.reason; // both ended: nothing is in flight when the sink is told
     for (const tag of tags) {
       const outcome = await sink.tag(tag, graph.root);
       emit({ kind: 'tag', descriptor: graph.root.descriptor, outcome, tag });
@@ -161,7 +163,6 @@ async function walk(
     await sink.finish(false);
     throw err;
   }
-  await sink.finish(true);
   return result;
 }
 

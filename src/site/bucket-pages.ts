@@ -19,6 +19,7 @@ import { tagClass, TAG_CLASSES, type TagClass } from '../lifecycle/tag-class.js'
 import { isAlbaError } from '../errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import { Slots } from '../util/slots.js';
+import { settleAll } from '../util/settle-all.js';
 import { isTagList, readTagList } from '../sink/s3/json-document.js';
 import { MUTABLE, S3Store } from '../sink/s3/s3-store.js';
 import { parseS3Target } from '../sink/s3/s3-target.js';
@@ -52,14 +53,29 @@ const MAX_FOLDERS = 10_000;
 const DEFAULT_STATIC_PREFIX = 'df-dist-v1';
 const SBOM_TYPES: Record<string, SbomLink['format']> = { [MediaType.spdx]: 'SPDX', 'application/vnd.cyclonedx+json': 'CycloneDX' };
 
+type Listing = ReturnType<S3Store['listFolder']>;
+
 /**
  * The bucket as a refresh reads it: every request through one gate of READS slots, so that the
  * reads of nested lists (tags, their manifests, their SBOMs) go out together and stay bounded.
+ * A manifest by digest is read once per refresh, whatever the rounds and pages that show it (its
+ * bytes are checked against its digest: it cannot change); a folder is listed once per round
+ * (round()), and the folders above the pushed name can be listed ahead, all at once
+ * (listAhead), rather than level by level as discover() reaches them.
  */
 class Reads {
-  private readonly slots = new Slots(READS);
+  private readonly listings = new Map<string, Listing>();
 
-  constructor(readonly store: S3Store) {}
+  constructor(
+    readonly store: S3Store,
+    private readonly slots = new Slots(READS),
+    private readonly manifests = new Map<string, Promise<{ json: ManifestJson; size: number } | undefined>>(),
+  ) {}
+
+  /** The reads of one rendering: the same gate and manifests, listings of its own. */
+  round(): Reads {
+    return new Reads(this.store, this.slots, this.manifests);
+  }
 
   get(key: string, max: number): ReturnType<S3Store['get']> {
     return this.slots.run(() => this.store.get(key, max));
@@ -73,8 +89,36 @@ class Reads {
     return this.slots.run(() => this.store.list(prefix));
   }
 
-  listFolder(prefix: string): ReturnType<S3Store['listFolder']> {
-    return this.slots.run(() => this.store.listFolder(prefix));
+  listFolder(prefix: string): Listing {
+    let listing = this.listings.get(prefix);
+    if (listing === undefined) {
+      listing = this.slots.run(() => this.store.listFolder(prefix));
+      this.listings.set(prefix, listing);
+    }
+    return listing;
+  }
+
+  /** Lists now each folder between the root and `base` (a page's key prefix), for discover() to find them listed. */
+  listAhead(base: string): void {
+    const root = rootOf(this.store);
+    const folders = [root];
+    for (let at = base.indexOf('/', root.length); at !== -1; at = base.indexOf('/', at + 1)) folders.push(base.slice(0, at + 1));
+    // a failure is discover()'s to report, when it asks for the same listing
+    for (const folder of folders) this.listFolder(folder).catch(() => undefined);
+  }
+
+  /** The manifest at `key` (`…/manifests/<digest>`) when its bytes hash to `digest` and parse as a JSON object. */
+  manifest(key: string, digest: string): Promise<{ json: ManifestJson; size: number } | undefined> {
+    let pending = this.manifests.get(key);
+    if (pending === undefined) {
+      pending = this.get(key, MAX_MANIFEST_BYTES).then((got) =>
+        got === undefined || digestOf(got.bytes) !== digest ? undefined : asManifest(parseJson(got.bytes), got.bytes.length),
+      );
+      // a failed read is not kept: the next round reads it again
+      pending.catch(() => this.manifests.delete(key));
+      this.manifests.set(key, pending);
+    }
+    return pending;
   }
 
   tagList(key: string): Promise<string[] | undefined> {
@@ -85,28 +129,34 @@ class Reads {
 /** Refreshes the page of the static NAME whose name document is `base` (`[ROOT/]PREFIX/NAME`) and the root page. */
 export async function refreshStaticPages(store: S3Store, base: string): Promise<void> {
   const io = new Reads(store);
-  await all([writeStaticPage(io, base), refreshRootPage(io)]);
+  await settleAll([writeStaticPage(io, base), refreshRootPage(io, { near: base })]);
 }
 
 /** Refreshes the page of the image repository whose keys start with `base` (`[ROOT/]v2/NAME/`) and the root page. */
 export async function refreshImagePages(store: S3Store, base: string): Promise<void> {
   const io = new Reads(store);
-  await all([writeImagePage(io, base), refreshRootPage(io)]);
+  await settleAll([writeImagePage(io, base), refreshRootPage(io, { near: base })]);
 }
 
 /**
- * After a push's last write: refreshes the pages (as refreshStaticPages/refreshImagePages) unless
- * the push moved nothing and its own page, read once, already shows each tag it pushed
- * (page-shows.ts). True when it refreshed them.
+ * After a push's last write (`moved`: whether the push wrote anything, known once that write is
+ * made): refreshes the pages (as refreshStaticPages/refreshImagePages) unless the push moved
+ * nothing and its own page, read once (while that last write goes), already shows each tag it
+ * pushed (page-shows.ts). True when it refreshed them.
  */
 export async function pagesAfterPush(
   store: S3Store,
   base: string,
-  push: { kind: 'image' | 'static'; moved: boolean; tags: readonly PushedTag[] },
+  push: { kind: 'image' | 'static'; moved: boolean | Promise<boolean>; tags: readonly PushedTag[] },
 ): Promise<boolean> {
   const image = push.kind === 'image';
-  const page = push.moved ? undefined : await readPage(store, image ? `${base}${PAGE}` : `${base}/${PAGE}`);
-  if (mayLeavePages({ moved: push.moved, page, tags: push.tags })) return false;
+  const [read, wrote] = await Promise.allSettled([readPage(store, image ? `${base}${PAGE}` : `${base}/${PAGE}`), push.moved]);
+  if (wrote.status === 'rejected') throw wrote.reason;
+  const moved = wrote.value;
+  // the page matters only to a push that moved nothing
+  if (!moved && read.status === 'rejected') throw read.reason;
+  const page = moved || read.status === 'rejected' ? undefined : read.value;
+  if (mayLeavePages({ moved, page, tags: push.tags })) return false;
   await (image ? refreshImagePages(store, base) : refreshStaticPages(store, base));
   return true;
 }
@@ -135,20 +185,13 @@ export async function rebuildPages(store: S3Store): Promise<{ pages: string[] }>
   const pages: string[] = [];
   for (const base of found.statics) pages.push(await writeStaticPage(io, base));
   for (const base of found.images) pages.push(await writeImagePage(io, base));
-  pages.push(await refreshRootPage(io, found));
+  pages.push(await refreshRootPage(io, { found }));
   return { pages };
 }
 
 /** The key prefix of the target's root: '' or `PREFIX/`. */
 function rootOf(store: S3Store): string {
   return store.target.prefix === '' ? '' : `${store.target.prefix}/`;
-}
-
-/** Promise.all that waits for every one of `work` to settle before it throws the first failure (in the list's order): nothing keeps running behind the caller's back. */
-async function all<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const settled = await Promise.allSettled(work);
-  for (const r of settled) if (r.status === 'rejected') throw r.reason;
-  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** `../` once per folder between the page's folder (`dir`, ending in `/`) and the root. */
@@ -170,16 +213,25 @@ async function writeImagePage(io: Reads, base: string): Promise<string> {
   return key;
 }
 
-/** The root page (and the `_alba/` files, when they differ from this alba's, checked meanwhile). */
-async function refreshRootPage(io: Reads, known?: { statics: string[]; images: string[] }): Promise<string> {
+/**
+ * The root page (and the `_alba/` files, when they differ from this alba's, checked meanwhile):
+ * of what `found` lists, else of what discover() finds, listing the folders above the page at
+ * `near` (a static NAME's or an image repository's key prefix) ahead.
+ */
+async function refreshRootPage(
+  io: Reads,
+  { found: known, near }: { found?: { statics: string[]; images: string[] }; near?: string },
+): Promise<string> {
   const store = io.store;
   const root = rootOf(store);
   const assets = mapLimit(ASSETS, ASSETS.length, (a) => putIfChanged(io, `${root}${ASSETS_DIR}/${a.name}`, a.body, a.contentType));
   const key = `${root}${PAGE}`;
   const title = `${store.target.bucket}${store.target.prefix === '' ? '' : `/${store.target.prefix}`}`;
   const page = settle(io, key, async () => {
-    const found = known ?? (await discover(io));
-    const [downloads, images] = await all([
+    const round = io.round();
+    if (known === undefined && near !== undefined) round.listAhead(near);
+    const found = known ?? (await discover(round));
+    const [downloads, images] = await settleAll([
       mapLimit(found.statics, READS, async (base) =>
         rootEntry(
           io,
@@ -208,7 +260,7 @@ async function refreshRootPage(io: Reads, known?: { statics: string[]; images: s
       images,
     });
   });
-  await all([assets, page]);
+  await settleAll([assets, page]);
   return key;
 }
 
@@ -245,7 +297,7 @@ async function putIfChanged(io: Reads, key: string, body: string, contentType: s
 
 /** The tags of a static NAME whose document and files are all there. */
 async function readStaticTags(io: Reads, base: string): Promise<StaticTagEntry[]> {
-  const [tags, objects] = await all([io.tagList(base), io.list(`${base}/`)]);
+  const [tags, objects] = await settleAll([io.tagList(base), io.list(`${base}/`)]);
   const sizes = new Map(objects.map((o) => [o.key, o]));
   const entries = await mapLimit(tags ?? [], READS, async (tag): Promise<StaticTagEntry | undefined> => {
     const info = sizes.get(`${base}/${tag}`);
@@ -270,23 +322,12 @@ interface ManifestJson {
 
 /** The tags of an image repository whose tag object and manifests are all there, with platforms and SBOMs. */
 async function readImageTags(io: Reads, base: string): Promise<ImageTagEntry[]> {
-  const [tags, objects] = await all([io.tagList(`${base}tags/list`), io.list(`${base}manifests/`)]);
+  const [tags, objects] = await settleAll([io.tagList(`${base}tags/list`), io.list(`${base}manifests/`)]);
   const present = new Map(objects.map((o) => [o.key, o]));
-  const cache = new Map<string, Promise<{ json: ManifestJson; size: number } | undefined>>();
-  const manifest = (digest: string): Promise<{ json: ManifestJson; size: number } | undefined> => {
-    let pending = cache.get(digest);
-    if (pending === undefined) {
-      const key = `${base}manifests/${digest}`;
-      pending = present.has(key)
-        ? io
-            .get(key, MAX_MANIFEST_BYTES)
-            .then((got) =>
-              got === undefined || digestOf(got.bytes) !== digest ? undefined : asManifest(parseJson(got.bytes), got.bytes.length),
-            )
-        : Promise.resolve(undefined);
-      cache.set(digest, pending);
-    }
-    return pending;
+  // only what this round's listing holds: a manifest removed since an earlier round is not shown
+  const manifest = async (digest: string): Promise<{ json: ManifestJson; size: number } | undefined> => {
+    const key = `${base}manifests/${digest}`;
+    return present.has(key) ? io.manifest(key, digest) : undefined;
   };
   const sboms = async (subject: Digest): Promise<SbomLink[]> => {
     const tagIndex = present.has(`${base}manifests/${referrersTag(subject)}`)
@@ -310,9 +351,9 @@ async function readImageTags(io: Reads, base: string): Promise<ImageTagEntry[]> 
     const digest = digestOf(got.bytes);
     const children = Array.isArray(root.json.manifests) ? descriptors(root.json.manifests) : [];
     // each platform's manifest and SBOMs, and the index's SBOMs, read at once
-    const [platforms, indexSboms] = await all([
+    const [platforms, indexSboms] = await settleAll([
       mapLimit(children, READS, async (d): Promise<ImagePlatform | undefined> => {
-        const [child, links] = await all([manifest(d.digest), sboms(d.digest as Digest)]);
+        const [child, links] = await settleAll([manifest(d.digest), sboms(d.digest as Digest)]);
         return child === undefined
           ? undefined
           : { platform: platformOf(d.platform), digest: d.digest, size: imageSize(child), sboms: links };
@@ -368,7 +409,7 @@ async function discover(io: Reads): Promise<{ statics: string[]; images: string[
     }
     return images;
   };
-  const [statics, images] = await all([names(), repositories()]);
+  const [statics, images] = await settleAll([names(), repositories()]);
   return { statics: statics.sort(), images: images.sort() };
 }
 

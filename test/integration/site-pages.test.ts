@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -562,6 +563,40 @@ describe(
         await page.close();
       } finally {
         site.close();
+      }
+    });
+
+    test('a refresh reads each manifest by digest once for all its rounds, and lists the folders above the repository at once', async () => {
+      const proxy = await startFaultProxy(rgw.url);
+      try {
+        // the root listing is held until the repository's own folder is listed: only a refresh that
+        // lists them ahead, at once, gets past it before the 5 s fallback
+        let ahead: () => void = () => undefined;
+        const listedAhead = new Promise<string>((resolve) => (ahead = () => resolve('listed ahead')));
+        let held: Promise<string> | undefined;
+        proxy.fault = (req) => {
+          const query = new URL(req.path, proxy.url).searchParams;
+          if (req.method !== 'GET' || query.get('list-type') !== '2' || query.get('delimiter') !== '/') return undefined;
+          if (query.get('prefix') === 'v2/pages/once/') ahead();
+          if (query.get('prefix') !== '' || held !== undefined) return undefined;
+          held = Promise.race([listedAhead, delay(5000, 'timed out')]);
+          return { hold: held };
+        };
+        const { graph } = await readLayoutGraph(fixture.layout);
+        await publish(graph, await openStaticRegistrySink(parseS3Target(s3Url(proxy.url, BUCKET)), 'pages/once'), ['1.0.0']);
+        assert.equal(await held, 'listed ahead');
+        const reads = new Map<string, number>();
+        for (const r of proxy.requests) {
+          const key = decodeURIComponent(r.path.split('?')[0]!);
+          if (r.method === 'GET' && key.startsWith(`/${BUCKET}/v2/pages/once/manifests/sha256:`)) reads.set(key, (reads.get(key) ?? 0) + 1);
+        }
+        assert.ok(reads.size >= 5, `the pages read the index, the platforms' manifests and the SBOMs' (${reads.size} read)`);
+        for (const [key, n] of reads) assert.equal(n, 1, `${key} read ${n} times`);
+        const page = (await object('v2/pages/once/index.html'))!.bytes.toString('utf8');
+        assert.match(page, /1\.0\.0/);
+        assert.match((await object('index.html'))!.bytes.toString('utf8'), /pages\/once/);
+      } finally {
+        await proxy.close();
       }
     });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { memoryBlob, type Blob, type ImageGraph } from '../../src/oci/graph.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { imageIndexBlob } from '../../src/oci/image-index.js';
@@ -291,5 +292,33 @@ describe('publish and a removal that ran during the walk', () => {
     assert.deepEqual(sink.asked, ['e1', 'e2'], 'asked with the epoch read before the walk, then with the new one');
     for (const d of imageClosure) assert.ok(sink.puts.includes(d), `${d} is stored again after the removal`);
     assert.deepEqual(sink.tagged, ['2.0', '2.0']);
+  });
+
+  test("each walk's finish (an S3 bucket's tags/list and pages) goes out beside the removal check, which still sends the walk again", async () => {
+    /** Its finish waits (at most 2 s) for the removal check of its round. */
+    class OverlapSink extends RacedSink {
+      readonly overlapped: boolean[] = [];
+      private checks = 0;
+      private checked: () => void = () => undefined;
+      override async removalsSince(before: string | undefined): Promise<{ ran: boolean; epoch: string | undefined }> {
+        this.checks++;
+        this.checked();
+        return super.removalsSince(before);
+      }
+      override async finish(ok: boolean): Promise<void> {
+        const round = this.overlapped.length;
+        const started = (): boolean => this.checks > round;
+        const check = new Promise<boolean>((resolve) => (this.checked = () => started() && resolve(true)));
+        this.overlapped.push(started() || (await Promise.race([check, delay(2000, false)])));
+        return super.finish(ok);
+      }
+    }
+    const graph = fixtureGraph();
+    const imageClosure: string[] = [graph.root, ...graph.images.flatMap((i) => [i.manifest, ...i.blobs])].map((b) => b.descriptor.digest);
+    const sink = new OverlapSink(graph, new Set(imageClosure));
+    await publish(graph, sink, ['2.0']);
+    assert.deepEqual(sink.asked, ['e1', 'e2']);
+    assert.deepEqual(sink.tagged, ['2.0', '2.0'], 'walked again after the removal');
+    assert.deepEqual(sink.overlapped, [true, true], 'each finish beside its round of the check');
   });
 });

@@ -23,6 +23,7 @@ import { updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
 import { IMMUTABLE, MUTABLE, S3Store } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
+import { settleAll } from '../../util/settle-all.js';
 
 /** Opens the static registry of `name` in the target bucket (checking first that the bucket answers). */
 export async function openStaticRegistrySink(
@@ -90,17 +91,25 @@ export async function openStaticRegistrySink(
     removalsSince: (before) => removalsSince(removalLease(store, key('')), before, options.log),
     async finish(ok: boolean): Promise<void> {
       if (!ok || tagged.length === 0) return;
-      if (await updateTagList(store, key('tags/list'), name, { add: tagged.map((t) => t.tag) })) moved = true;
       const ping = keyOf(target, 'v2/index.html');
-      if ((await store.head(ping)) === undefined) {
-        moved = true;
-        await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
-      }
-      // the repository's page and the root page, after tags/list (src/site/bucket-pages.ts)
-      if (options.pages !== false)
-        await (
-          await import('../../site/bucket-pages.js')
-        ).pagesAfterPush(store, key(''), { kind: 'image', moved, tags: tagged.map((t) => ({ kind: 'image', name, ...t })) });
+      // tags/list, and the ping object that makes `/v2/` answer, at once
+      const written = settleAll([
+        updateTagList(store, key('tags/list'), name, { add: tagged.map((t) => t.tag) }),
+        store.head(ping).then(async (there) => {
+          if (there !== undefined) return false;
+          await store.put(ping, Buffer.from('{}\n'), { contentType: 'application/json', cacheControl: MUTABLE });
+          return true;
+        }),
+      ]).then((wrote) => (moved ||= wrote.includes(true)));
+      written.catch(() => undefined); // awaited below, once the pages' module is loaded
+      if (options.pages === false) return void (await written);
+      // the repository's page and the root page, written after tags/list (src/site/bucket-pages.ts)
+      const pages = await import('../../site/bucket-pages.js');
+      await pages.pagesAfterPush(store, key(''), {
+        kind: 'image',
+        moved: written,
+        tags: tagged.map((t) => ({ kind: 'image', name, ...t })),
+      });
     },
   };
 }

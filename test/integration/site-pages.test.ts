@@ -600,6 +600,29 @@ describe(
       }
     });
 
+    test("a static push's pages go out beside its check for a removal, not after it", async () => {
+      const proxy = await startFaultProxy(rgw.url);
+      try {
+        // the check's read of the removal lease is held until a request for the page arrives:
+        // only pages sent beside the check get it past the 5 s fallback
+        let pageAsked: () => void = () => undefined;
+        const asked = new Promise<string>((resolve) => (pageAsked = () => resolve('pages beside the check')));
+        let held: Promise<string> | undefined;
+        proxy.fault = (req) => {
+          const key = decodeURIComponent(req.path.split('?')[0]!);
+          if (key === `/${BUCKET}/df-dist-v1/app/index.html`) pageAsked();
+          if (req.method !== 'GET' || key !== `/${BUCKET}/df-dist-v1/app/.alba-removal-lease` || held !== undefined) return undefined;
+          held = Promise.race([asked, delay(5000, 'timed out')]);
+          return { hold: held };
+        };
+        await pushBinaries('4.1.0', {}, parseS3Target(s3Url(proxy.url, BUCKET)));
+        assert.equal(await held, 'pages beside the check');
+        assert.match((await object('df-dist-v1/app/index.html'))!.bytes.toString('utf8'), /4\.1\.0/);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     test('each push writes its pages after the document that lists its tag (static: the name document; images: tags/list)', async () => {
       const proxy = await startFaultProxy(rgw.url);
       try {

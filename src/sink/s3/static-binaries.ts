@@ -13,6 +13,7 @@ import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError, isAlbaError } from '../../errors.js';
 import { acquireLease, removalsSince } from '../../lifecycle/lease.js';
+import { settleAll } from '../../util/settle-all.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { Platform } from '../../oci/types.js';
 import { LOCK_SUFFIX, updateTagList } from './json-document.js';
@@ -154,8 +155,8 @@ export interface StaticPushOptions {
  * and document are written, so concurrent pushes of one tag take turns and a document never
  * names bytes that are not its files'; a tag that exists with other files is replaced only with
  * `force`. Then, if a removal of NAME is running, the push waits for it and writes again
- * whatever it took. Last the pages, unless the push wrote nothing and the page already shows the
- * tag with these files (src/site/page-shows.ts).
+ * whatever it took. The pages after the name document (beside that check), unless the push wrote
+ * nothing and the page already shows the tag with these files (src/site/page-shows.ts).
  */
 export async function pushStatic(
   target: S3Target,
@@ -218,26 +219,26 @@ export async function pushStatic(
       await held.release();
     }
   };
+  // after the name document, from the documents as they are then (src/site/bucket-pages.ts)
+  const shown = flavors.map((f) => ({
+    platform: platformPath(f.platform),
+    files: f.resources.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+  }));
+  const pages = options.pages === false ? undefined : await import('../../site/bucket-pages.js');
   // a removal that ran meanwhile may have taken files this push found already there: write again
+  // (and the pages again). The pages of each round go out beside its removal check.
   const removals = removalLease(store, `${base}/`);
   let epoch = await removals.epoch?.();
   for (let round = 0; round < 3; round++) {
     await writeTag();
     if (await updateTagList(store, base, name, { add: [tag] }, compareTags)) moved = true;
     emit({ kind: 'manifest', to: base });
-    const since = await removalsSince(removals, epoch, options.log);
+    const [since] = await settleAll([
+      removalsSince(removals, epoch, options.log),
+      pages?.pagesAfterPush(store, base, { kind: 'static', moved, tags: [{ kind: 'static', tag, flavors: shown }] }),
+    ]);
     if (!since.ran) break;
     epoch = since.epoch;
-  }
-  // after the name document, from the documents as they are now (src/site/bucket-pages.ts)
-  if (options.pages !== false) {
-    const shown = flavors.map((f) => ({
-      platform: platformPath(f.platform),
-      files: f.resources.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
-    }));
-    await (
-      await import('../../site/bucket-pages.js')
-    ).pagesAfterPush(store, base, { kind: 'static', moved, tags: [{ kind: 'static', tag, flavors: shown }] });
   }
 }
 

@@ -139,3 +139,30 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
   return proxy;
 }
+
+/**
+ * Sets `proxy.fault` to hold the first request `held` matches until a request `until` matches
+ * arrives, or `ms` pass: the promise says which ('released' or 'timed out'), or stays pending
+ * while no request was held. A test of two requests sent at once: only then is the first released.
+ */
+export function holdUntil(
+  proxy: FaultProxy,
+  held: (req: SeenRequest) => boolean,
+  until: (req: SeenRequest) => boolean,
+  ms = 5000,
+): Promise<'released' | 'timed out'> {
+  let release: () => void = () => undefined;
+  const arrived = new Promise<'released'>((resolve) => (release = () => resolve('released')));
+  const timedOut = (): Promise<'timed out'> => new Promise((resolve) => setTimeout(() => resolve('timed out'), ms).unref());
+  let holding = false;
+  return new Promise((settle) => {
+    proxy.fault = (req) => {
+      if (until(req)) release();
+      if (holding || !held(req)) return undefined;
+      holding = true;
+      const hold = Promise.race([arrived, timedOut()]);
+      void hold.then(settle);
+      return { hold };
+    };
+  });
+}

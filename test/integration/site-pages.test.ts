@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -29,7 +28,7 @@ import { BucketImageStore } from '../../src/sink/s3/image-store.js';
 import { StaticNameStore } from '../../src/sink/s3/static-store.js';
 import { readLayoutGraph } from '../../src/source/layout-source.js';
 import { startRgw, type RgwServer } from '../helpers/ceph-rgw.js';
-import { isS3Delete, startFaultProxy } from '../helpers/fault-proxy.js';
+import { holdUntil, isS3Delete, startFaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
 import { rgwClient, rgwEnv, rgwTestsEnabled, s3Url } from '../helpers/rgw-client.js';
 import { explainRun, runAlba } from '../helpers/run-alba.js';
@@ -571,20 +570,14 @@ describe(
       try {
         // the root listing is held until the repository's own folder is listed: only a refresh that
         // lists them ahead, at once, gets past it before the 5 s fallback
-        let ahead: () => void = () => undefined;
-        const listedAhead = new Promise<string>((resolve) => (ahead = () => resolve('listed ahead')));
-        let held: Promise<string> | undefined;
-        proxy.fault = (req) => {
+        const folderListing = (prefix: string) => (req: SeenRequest) => {
           const query = new URL(req.path, proxy.url).searchParams;
-          if (req.method !== 'GET' || query.get('list-type') !== '2' || query.get('delimiter') !== '/') return undefined;
-          if (query.get('prefix') === 'v2/pages/once/') ahead();
-          if (query.get('prefix') !== '' || held !== undefined) return undefined;
-          held = Promise.race([listedAhead, delay(5000, 'timed out')]);
-          return { hold: held };
+          return req.method === 'GET' && query.get('list-type') === '2' && query.get('delimiter') === '/' && query.get('prefix') === prefix;
         };
+        const held = holdUntil(proxy, folderListing(''), folderListing('v2/pages/once/'));
         const { graph } = await readLayoutGraph(fixture.layout);
         await publish(graph, await openStaticRegistrySink(parseS3Target(s3Url(proxy.url, BUCKET)), 'pages/once'), ['1.0.0']);
-        assert.equal(await held, 'listed ahead');
+        assert.equal(await held, 'released', 'the folders above the repository listed at once');
         const reads = new Map<string, number>();
         for (const r of proxy.requests) {
           const key = decodeURIComponent(r.path.split('?')[0]!);
@@ -605,18 +598,14 @@ describe(
       try {
         // the check's read of the removal lease is held until a request for the page arrives:
         // only pages sent beside the check get it past the 5 s fallback
-        let pageAsked: () => void = () => undefined;
-        const asked = new Promise<string>((resolve) => (pageAsked = () => resolve('pages beside the check')));
-        let held: Promise<string> | undefined;
-        proxy.fault = (req) => {
-          const key = decodeURIComponent(req.path.split('?')[0]!);
-          if (key === `/${BUCKET}/df-dist-v1/app/index.html`) pageAsked();
-          if (req.method !== 'GET' || key !== `/${BUCKET}/df-dist-v1/app/.alba-removal-lease` || held !== undefined) return undefined;
-          held = Promise.race([asked, delay(5000, 'timed out')]);
-          return { hold: held };
-        };
+        const key = (req: SeenRequest): string => decodeURIComponent(req.path.split('?')[0]!);
+        const held = holdUntil(
+          proxy,
+          (req) => req.method === 'GET' && key(req) === `/${BUCKET}/df-dist-v1/app/.alba-removal-lease`,
+          (req) => key(req) === `/${BUCKET}/df-dist-v1/app/index.html`,
+        );
         await pushBinaries('4.1.0', {}, parseS3Target(s3Url(proxy.url, BUCKET)));
-        assert.equal(await held, 'pages beside the check');
+        assert.equal(await held, 'released', 'the page asked for while the check waits');
         assert.match((await object('df-dist-v1/app/index.html'))!.bytes.toString('utf8'), /4\.1\.0/);
       } finally {
         await proxy.close();

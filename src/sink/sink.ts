@@ -43,7 +43,10 @@ export interface Sink {
   readTag?(tag: string): Promise<Buffer | undefined>;
   /** Points a signature or attestation tag at its manifest (already stored): not an image tag (no push record, not in tags/list); absent: tag(). */
   tagAttachment?(tag: string, manifest: Blob): Promise<void>;
-  /** Called once after the last tag (`ok`) or after a failure: a sink that stages its output commits or discards it here. */
+  /**
+   * Called after a walk's last tag (`ok`; again after each walk a removal sent it on, and beside the
+   * removal check: publish.ts) or after a failure: a sink that stages its output commits or discards it here.
+   */
   finish(ok: boolean): Promise<void>;
   /** Where removals can run (a registry, a bucket): the removal epoch now (lifecycle/lease.ts), read before a walk. */
   removalEpoch?(): Promise<string | undefined>;

@@ -91,6 +91,7 @@ export async function openStaticRegistrySink(
     removalsSince: (before) => removalsSince(removalLease(store, key('')), before, options.log),
     async finish(ok: boolean): Promise<void> {
       if (!ok || tagged.length === 0) return;
+      const pages = options.pages === false ? undefined : await import('../../site/bucket-pages.js');
       const ping = keyOf(target, 'v2/index.html');
       // tags/list, and the ping object that makes `/v2/` answer, at once
       const written = settleAll([
@@ -101,10 +102,8 @@ export async function openStaticRegistrySink(
           return true;
         }),
       ]).then((wrote) => (moved ||= wrote.includes(true)));
-      written.catch(() => undefined); // awaited below, once the pages' module is loaded
-      if (options.pages === false) return void (await written);
+      if (pages === undefined) return void (await written);
       // the repository's page and the root page, written after tags/list (src/site/bucket-pages.ts)
-      const pages = await import('../../site/bucket-pages.js');
       await pages.pagesAfterPush(store, key(''), {
         kind: 'image',
         moved: written,

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -615,23 +616,33 @@ describe(
     test('each push writes its pages after the document that lists its tag (static: the name document; images: tags/list)', async () => {
       const proxy = await startFaultProxy(rgw.url);
       try {
+        // each document's write is held 1 s: a page rendered while it goes would be written before it lands
+        const keyOf = (path: string): string => decodeURIComponent(path.split('?')[0]!.slice(`/${BUCKET}/`.length));
+        const landed = new Map<string, number>();
+        const documents = ['df-dist-v1/app', 'v2/team/fixture/tags/list'];
+        proxy.fault = (req) =>
+          req.method === 'PUT' && documents.includes(keyOf(req.path))
+            ? { hold: delay(1000).then(() => void landed.set(keyOf(req.path), Date.now())) }
+            : undefined;
         const via = parseS3Target(s3Url(proxy.url, BUCKET));
         await pushBinaries('4.0.0', {}, via);
+        const staticPush = proxy.requests.length;
         const { graph } = await readLayoutGraph(fixture.layout);
         await publish(graph, await openStaticRegistrySink(via, 'team/fixture'), ['4.0.0']);
-        const puts = proxy.requests
-          .filter((r) => r.method === 'PUT')
-          .map((r) => decodeURIComponent(r.path.split('?')[0]!.slice(`/${BUCKET}/`.length)));
-        const order = (key: string): number => puts.indexOf(key);
-        for (const [page, document] of [
-          ['df-dist-v1/app/index.html', 'df-dist-v1/app'],
-          ['v2/team/fixture/index.html', 'v2/team/fixture/tags/list'],
+        const puts = (from: number, to: number): { key: string; at: number }[] =>
+          proxy.requests
+            .slice(from, to)
+            .filter((r) => r.method === 'PUT')
+            .map((r) => ({ key: keyOf(r.path), at: r.at }));
+        for (const [page, document, written] of [
+          ['df-dist-v1/app/index.html', 'df-dist-v1/app', puts(0, staticPush)],
+          ['v2/team/fixture/index.html', 'v2/team/fixture/tags/list', puts(staticPush, proxy.requests.length)],
         ] as const) {
-          assert.ok(
-            order(document) >= 0 && order(page) > order(document),
-            `${page} after ${document}: ${puts.filter((k) => k === document || k.endsWith('index.html')).join(' ')}`,
-          );
-          assert.ok(puts.lastIndexOf('index.html') > puts.lastIndexOf(document), `the root page after ${document}`);
+          const at = landed.get(document);
+          assert.ok(at !== undefined, `${document} written`);
+          const pages = written.filter((p) => p.key === page || p.key === 'index.html');
+          assert.ok(pages.some((p) => p.key === page) && pages.some((p) => p.key === 'index.html'), `${page} and the root page written`);
+          for (const p of pages) assert.ok(p.at >= at, `${p.key} written ${at - p.at} ms before ${document} landed`);
         }
       } finally {
         await proxy.close();

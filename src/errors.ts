@@ -59,12 +59,28 @@ export function isAlbaError(err: unknown, code?: ErrorCode): err is AlbaError {
 /**
  * A URL as it may appear in a message: without `user:password@` and with the values of the query
  * parameters that are credentials (a presigned storage URL's signature, a SAS token) replaced by
- * `REDACTED`. The user part ends at the last `@` of the authority, as URL parsers split it (a
- * password may hold `@`); in text that is not a URL (a password holding `/`), at its last `@`.
+ * `REDACTED`. Every form a URL parser accepts counts (`https:/u:p@h`, `https:\\u:p@h`, leading
+ * blanks). In a URL, the user part ends at the last `@` of the authority, as URL parsers split it
+ * (a password may hold `@`); in text that is not a URL (a password holding `/`, `?` or `#`), at its
+ * last `@` that does not start a digest.
  */
 export function redactUrl(url: string): string {
-  const userInfo = URL.canParse(url) ? /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i : /^([a-z][a-z0-9+.-]*:\/\/)[^?#]*@/i;
-  return url.replace(userInfo, '$1').replace(SECRET_QUERY, '$1REDACTED');
+  return withoutUserInfo(url).replace(SECRET_QUERY, '$1REDACTED');
+}
+
+function withoutUserInfo(url: string): string {
+  const scheme = /^\s*[a-z][a-z0-9+.-]*:[\\/]*/i.exec(url)?.[0];
+  if (scheme === undefined) return url;
+  const rest = url.slice(scheme.length);
+  const end = URL.canParse(url) ? /^[^/\\?#]*/.exec(rest)![0].lastIndexOf('@') : lastUserInfoAt(rest);
+  return end < 0 ? url : scheme + rest.slice(end + 1);
+}
+
+/** The index of the last `@` of `text` that is not the `@` of a digest (`@sha256:…`), or -1. */
+function lastUserInfoAt(text: string): number {
+  let at = -1;
+  for (let i = text.indexOf('@'); i >= 0; i = text.indexOf('@', i + 1)) if (!/^@sha(?:256|512):/i.test(text.slice(i, i + 8))) at = i;
+  return at;
 }
 
 /** Query parameters whose values are credentials: AWS and Google presigned URLs, Azure SAS, bearer tokens. */

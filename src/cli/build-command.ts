@@ -71,7 +71,8 @@ export function buildCommand(): Command {
 
 async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   checkPushOutputFlags(flags, flags.push !== undefined);
-  if (flags.push !== undefined) flags.push.forEach((await import('../sink/target.js')).parseTarget); // a mistyped target fails before the build
+  const { parseTarget } = await import('../sink/target.js');
+  const targets = (flags.push ?? []).map(parseTarget); // a mistyped target fails before the build
   const fromCi = flags.annotationsFromCi === true ? (await import('../ci/annotations.js')).ciAnnotations() : {};
   const annotations = { ...fromCi, ...parseAnnotations(flags.annotation ?? []) };
   const [{ buildRecipe }, { writeOutput }] = await Promise.all([import('../builder/build-recipe.js'), import('../sink/build-output.js')]);
@@ -83,6 +84,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   // pushing without --out: a layer of the remote cache is fetched only if a target lacks it (remote-cache.ts)
   const remote = await remoteCacheOption(flags.remoteCache, flags.remoteCacheMode, process.env, stderrLog, {
     access: registryAccess(flags),
+    accessFor: targets.flatMap((t) => (t.kind === 'registry' ? [t.ref.registry] : [])),
     lazy: flags.push !== undefined && flags.out === undefined,
   });
   // a build the next run may answer without building (warm-build.ts): its inputs as the build is about to read them

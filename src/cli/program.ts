@@ -79,7 +79,8 @@ function fullName(command: Command): string {
 /** A commander parse error as USAGE: `alba container push: unknown option '--tga'` with commander's suggestion as the hint. */
 function usage(err: CommanderError, command: Command): AlbaError {
   const suggestion = /\(Did you mean (.+)\?\)/.exec(err.message)?.[1];
-  const message = err.message.replace(/^error: /, '').split('\n')[0] ?? err.message;
+  // `unknown option '--cred=alice:pass'`: the value of a mistyped option may be a secret, never echoed
+  const message = (err.message.replace(/^error: /, '').split('\n')[0] ?? err.message).replace(/('-[^'=\s]*)=[^']*'/g, "$1=…'");
   return new AlbaError('USAGE', `${fullName(command)}: ${message}`, {
     hint: suggestion === undefined ? `run \`${fullName(command)} --help\` for its usage` : `did you mean ${suggestion}?`,
     cause: err,

@@ -9,6 +9,12 @@ const CACHE_RETRY = { retries: 1, baseMs: 250, maxMs: 1000 };
 export interface RemoteCacheContext {
   /** Plain http and TLS options for a docker:// cache (its credentials come from the chain of its own host, never from --creds). */
   access?: Omit<RegistryAccess, 'creds'>;
+  /**
+   * The registries `access` was given for (the push targets'): a cache on another host does not
+   * get it, so `--plain-http` for an in-house registry never sends the cache's credentials in
+   * clear to another host. Empty or absent: `access` is the cache's own.
+   */
+  accessFor?: readonly string[];
   /** Take layers by their record alone, fetching their bytes only if a sink needs them (build --push without --out). */
   lazy?: boolean;
 }
@@ -50,13 +56,19 @@ export async function remoteCacheOption(
       });
     }
     const where = { registry: ref.registry, repository: ref.repository };
+    const forCache = (context.accessFor ?? []).length === 0 || context.accessFor!.includes(ref.registry);
+    const access = forCache ? context.access : undefined;
+    if (!forCache && (context.access?.plainHttp === true || context.access?.tls !== undefined))
+      log(
+        `note: --plain-http and the TLS options are for the push targets' registries; the remote cache on ${ref.registry} is reached as without them`,
+      );
     const client = new RegistryClient(where, {
       // never --creds: those are for the push targets; the cache's host gets what the chain has for it
       ...(await registryClientOptions(
         ref.registry,
         {
-          ...(context.access?.plainHttp === true ? { plainHttp: true } : {}),
-          ...(context.access?.tls === undefined ? {} : { tls: context.access.tls }),
+          ...(access?.plainHttp === true ? { plainHttp: true } : {}),
+          ...(access?.tls === undefined ? {} : { tls: access.tls }),
         },
         (host, source) => log(`credentials for ${host} (remote cache): ${source}`),
       )),

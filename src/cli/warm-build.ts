@@ -68,7 +68,7 @@ export interface WarmRequest {
   json: boolean;
   /** Where its stamp is. */
   stampPath: string;
-  /** What must be equal for the stamp to count (see the module comment). */
+  /** What must be equal for the stamp to count (see the module comment), as a SHA256. */
   key: string;
 }
 
@@ -185,13 +185,18 @@ export function parseWarmRequest(argv: readonly string[], env: NodeJS.ProcessEnv
   const json = options['--json'] === true;
   delete options['--json'];
   const where = JSON.stringify({ cwd, recipe, options });
-  const key = JSON.stringify({
-    where,
-    alba: codeIdentity(),
-    node: process.version,
-    zlib: process.versions.zlib,
-    sourceDateEpoch: env['SOURCE_DATE_EPOCH'] ?? '',
-  });
+  // hashed: the command line may hold a mirror's password (--mirror http://user:pass@…), never written down
+  const key = sha256(
+    Buffer.from(
+      JSON.stringify({
+        where,
+        alba: codeIdentity(),
+        node: process.version,
+        zlib: process.versions.zlib,
+        sourceDateEpoch: env['SOURCE_DATE_EPOCH'] ?? '',
+      }),
+    ),
+  );
   const stampPath = join(cacheDir, 'builds', `${sha256(Buffer.from(where)).slice(0, 40)}.json`);
   return { recipe, options, cacheDir, json, stampPath, key };
 }

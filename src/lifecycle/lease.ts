@@ -220,9 +220,14 @@ export async function acquireLease(
 /**
  * For a push that has written its tags: waits while a removal holds a live lease. True when there
  * was a lease (live or stale): the push must then check its tags' closure and store what is missing.
+ * A push passes the same `watch` to each of its checks, so a lease it has watched go stale is not
+ * waited for again by the next one (it stays stale while its version does not change).
  */
-export async function awaitRemovals(medium: LeaseMedium, log: (line: string) => void = () => undefined): Promise<boolean> {
-  const watch = new LeaseWatch();
+export async function awaitRemovals(
+  medium: LeaseMedium,
+  log: (line: string) => void = () => undefined,
+  watch = new LeaseWatch(),
+): Promise<boolean> {
   const started = Date.now();
   let seen = false;
   for (;;) {
@@ -281,8 +286,9 @@ export async function removalsSince(
   medium: LeaseMedium,
   before: string | undefined,
   log: (line: string) => void = () => undefined,
+  watch = new LeaseWatch(),
 ): Promise<{ ran: boolean; epoch: string | undefined }> {
-  const waited = await awaitRemovals(medium, log);
+  const waited = await awaitRemovals(medium, log, watch);
   const epoch = await medium.epoch?.();
   return { ran: waited || epoch !== before, epoch };
 }

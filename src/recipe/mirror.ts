@@ -16,7 +16,7 @@ export interface FetchTarget {
 export function parseMirrorOption(text: string): MirrorOption {
   if (text === 'apt') return { kind: 'apt' };
   const archive = /^([a-z0-9][a-z0-9-]*)=(.*)$/.exec(text);
-  const url = checkedUrl(archive === null ? text : archive[2]!, text);
+  const url = checkedUrl(archive === null ? text : archive[2]!, archive === null ? '' : `${archive[1]!}=`);
   return archive === null ? { kind: 'base', url } : { kind: 'archive', archive: archive[1]!, url };
 }
 
@@ -90,7 +90,8 @@ function hostSourceFor(host: readonly AptSource[], source: SourceSpec, suite: st
   return named ?? covering[0]!;
 }
 
-function checkedUrl(url: string, option: string): string {
+/** `url` checked as an http(s) URL; `prefix` is what came before it in the option (`ARCHIVE=`, or nothing). */
+function checkedUrl(url: string, prefix: string): string {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -98,7 +99,7 @@ function checkedUrl(url: string, option: string): string {
     parsed = undefined;
   }
   if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    throw usage(`--mirror ${redactUrl(option)} is not apt, an http(s) URL, or ARCHIVE=URL`);
+    throw usage(`--mirror ${prefix}${redactUrl(url)} is not apt, an http(s) URL, or ARCHIVE=URL`);
   }
   return trimSlashes(url);
 }

@@ -4,6 +4,7 @@ import type { BucketRemovalPlan, RegistryRemovalPlan } from '../lifecycle/remova
 import type { RegistryClientOptions } from './registry/client.js';
 import type { UntagMode } from './registry/registry-removal.js';
 import { formatReference, parseReference, type ImageReference } from './registry/reference.js';
+import { refuseS3Credentials, s3CredentialsInUrl } from './s3/s3-target.js';
 import type { Sink, TagStore } from './sink.js';
 import { REPOSITORY_RE, userTagProblem } from '../oci/names.js';
 
@@ -54,29 +55,23 @@ export function parseTarget(text: string): Target {
 
 /**
  * True when a `docker://` or `s3://` URL holds credentials: for docker, an `@` that does not start a
- * digest (`@sha256:…`); for s3, an `@` before the query, or a user part in its `endpoint`. A
- * password may hold `/`, `?` or `@`: what is not a digest counts.
+ * digest (`@sha256:…`); for s3, see `s3CredentialsInUrl`. A password may hold `/`, `?` or `@`:
+ * what is not a digest counts.
  */
 export function credentialsInUrl(text: string): boolean {
   if (text.startsWith('docker://')) return /@(?!sha(256|384|512):)/.test(text);
-  if (!text.startsWith('s3://')) return false;
-  const query = text.indexOf('?');
-  if ((query === -1 ? text : text.slice(0, query)).includes('@')) return true;
-  const endpoint = query === -1 ? null : new URLSearchParams(text.slice(query + 1)).get('endpoint');
-  return endpoint !== null && /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i.test(endpoint);
+  return text.startsWith('s3://') && s3CredentialsInUrl(text);
 }
 
 /** `docker://user:pass@host/…` (or `s3://key:secret@…`): USAGE, naming the target without its credentials. */
 function refuseUserinfo(text: string): void {
+  if (text.startsWith('s3://')) return refuseS3Credentials(text);
   if (!credentialsInUrl(text)) return;
-  const docker = text.startsWith('docker://');
   throw new AlbaError(
     'USAGE',
-    `${redactUrl(text.replace(/([?&]endpoint=)[^&]*@/, '$1'))}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
+    `${redactUrl(text)}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
     {
-      hint: docker
-        ? 'drop USER:PASSWORD@ and pass them as --creds, ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD, or a docker login (see docs/registry.md)'
-        : 'drop KEY:SECRET@ (from the bucket or the endpoint) and pass them as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE',
+      hint: 'drop USER:PASSWORD@ and pass them as --creds, ALBA_REGISTRY_USER/ALBA_REGISTRY_PASSWORD, or a docker login (see docs/registry.md)',
     },
   );
 }
@@ -261,7 +256,17 @@ export async function openTagStore(
     return new BucketImageStore(store, keyOf(s3, `v2/${checkRepository(what.name)}/`));
   }
   if (target.kind === 'registry') {
-    const ref = target.bare ? parseReference(`${target.ref.registry}/${what.name}`) : target.ref;
+    const named = parseReference(`${target.ref.registry}/${what.name}`);
+    // docker://HOST/REPO with -t OTHER: never list or remove another repository than the one asked
+    if (!target.bare && (named.repository !== target.ref.repository || target.tag !== undefined))
+      throw new AlbaError(
+        'USAGE',
+        `${targetText} names ${target.tag === undefined ? `the repository ${target.ref.repository}` : `the tag ${target.tag}`}, and -t names ${what.name}`,
+        {
+          hint: `name the repository once: -t ${what.name}… docker://${target.ref.registry} (or the same repository in both, without a tag in the URL)`,
+        },
+      );
+    const ref = target.bare ? named : target.ref;
     const [{ RegistryClient }, { RegistryRepoStore }] = await Promise.all([
       import('./registry/client.js'),
       import('./registry/registry-removal.js'),

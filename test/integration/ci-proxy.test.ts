@@ -94,6 +94,35 @@ describe('behind a proxy', { skip: haveTools ? false : 'docker-registry is missi
     }
   });
 
+  test('--plain-http for the push target does not make a docker:// remote cache on another host plain http', async () => {
+    proxy.requests.length = 0;
+    const cacheHost = 'cache.alba-test.invalid';
+    const res = await runAlba(
+      [
+        'build',
+        recipe,
+        '--cache',
+        join(work, 'cache-plain'),
+        '--push',
+        `docker://${registry.host}/plain/app`,
+        '--plain-http',
+        '--remote-cache',
+        `docker://${cacheHost}/team/cache`,
+      ],
+      { env: proxyEnv({ CI_REGISTRY: cacheHost, CI_REGISTRY_USER: 'gitlab-ci-token', CI_REGISTRY_PASSWORD: 'j0b-token' }) },
+    );
+    assert.equal(res.status, 0, explainRun(res));
+    const toCache = proxy.requests.filter((r) => r.target.includes(cacheHost));
+    assert.ok(toCache.length > 0, `the cache was asked, through the proxy: ${JSON.stringify(proxy.requests)}`);
+    assert.deepEqual(
+      toCache.map((r) => `${r.method} ${r.target}`),
+      toCache.map(() => `CONNECT ${cacheHost}:443`),
+      'the cache is reached over https only: its credentials never go in clear',
+    );
+    assert.match(res.stderr, /--plain-http and the TLS options are for the push targets' registries/);
+    assert.doesNotMatch(`${res.stdout}${res.stderr}`, /j0b-token/);
+  });
+
   test('NO_PROXY names hosts reached directly', async () => {
     proxy.requests.length = 0;
     const res = await runAlba(['build', recipe, '--cache', join(work, 'cache-direct'), '--push', `docker://${registry.host}/direct/app`], {

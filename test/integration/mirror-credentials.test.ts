@@ -35,29 +35,37 @@ async function allText(dir: string): Promise<string> {
   return parts.join('\n');
 }
 
-test('credentials of a --mirror URL fetch the packages and are recorded and printed nowhere', async () => {
-  // a snapshot source (the ones --mirror applies to), fetched from the private mirror
-  const project = await writeFixtureProject(join(work, 'project'), { url: SNAPSHOT, keyring, tag: 'private' });
-  const withCredentials = `debian=${mirror.url.replace('http://', `http://reader:${PASSWORD}@`)}`;
-  const out = join(work, 'out');
-  const lock = await runAlba(['lock', project.recipe, '--mirror', withCredentials, '--cache', join(work, 'cache')]);
-  assert.equal(lock.status, 0, explainRun(lock));
-  const res = await runAlba(['build', project.recipe, '--mirror', withCredentials, '--cache', join(work, 'cache'), '--out', out, '--json']);
-  assert.equal(res.status, 0, explainRun(res));
-  assert.ok(
-    mirror.requests.some((r) => r.endsWith('.deb')),
-    'the packages came from the mirror',
-  );
-  assert.match(await allText(out), new RegExp(`${new URL(mirror.url).host}/pool/`), 'the SBOMs name where the packages came from');
-  for (const [what, text] of [
-    ['the layout (SBOMs, provenance, configs, layers)', await allText(out)],
-    ['the lock', await readFile(project.lock, 'utf8')],
-    ['what was printed', `${lock.stdout}${lock.stderr}${res.stdout}${res.stderr}`],
-  ] as const) {
-    assert.ok(!text.includes(PASSWORD), `${what} holds the password`);
-    assert.ok(!text.includes(encodeURIComponent(PASSWORD)), `${what} holds the password, encoded`);
-  }
-});
+for (const [form, scheme] of [
+  ['http://USER:PASSWORD@HOST', 'http://'],
+  ['http:/USER:PASSWORD@HOST (one slash: URL parsers take it)', 'http:/'],
+] as const) {
+  test(`credentials of a --mirror URL (${form}) fetch the packages and are recorded and printed nowhere`, async () => {
+    // a snapshot source (the ones --mirror applies to), fetched from the private mirror
+    const dir = join(work, scheme === 'http://' ? 'two-slashes' : 'one-slash');
+    const project = await writeFixtureProject(join(dir, 'project'), { url: SNAPSHOT, keyring, tag: 'private' });
+    const withCredentials = `debian=${mirror.url.replace('http://', `${scheme}reader:${PASSWORD}@`)}`;
+    const out = join(dir, 'out');
+    const cache = join(dir, 'cache');
+    const lock = await runAlba(['lock', project.recipe, '--mirror', withCredentials, '--cache', cache]);
+    assert.equal(lock.status, 0, explainRun(lock));
+    const res = await runAlba(['build', project.recipe, '--mirror', withCredentials, '--cache', cache, '--out', out, '--json']);
+    assert.equal(res.status, 0, explainRun(res));
+    assert.ok(
+      mirror.requests.some((r) => r.endsWith('.deb')),
+      'the packages came from the mirror',
+    );
+    assert.match(await allText(out), new RegExp(`${new URL(mirror.url).host}/pool/`), 'the SBOMs name where the packages came from');
+    for (const [what, text] of [
+      ['the layout (SBOMs, provenance, configs, layers)', await allText(out)],
+      ['the lock', await readFile(project.lock, 'utf8')],
+      ['the cache (indexes, layers, the build stamp a warm build answers from)', await allText(cache)],
+      ['what was printed', `${lock.stdout}${lock.stderr}${res.stdout}${res.stderr}`],
+    ] as const) {
+      assert.ok(!text.includes(PASSWORD), `${what} holds the password`);
+      assert.ok(!text.includes(encodeURIComponent(PASSWORD)), `${what} holds the password, encoded`);
+    }
+  });
+}
 
 test('a recipe source URL with credentials is RECIPE_INVALID, without printing them', async () => {
   const dir = join(work, 'in-recipe');

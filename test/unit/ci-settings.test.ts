@@ -7,6 +7,7 @@ import { ciAnnotations } from '../../src/ci/annotations.js';
 import { isAlbaError } from '../../src/errors.js';
 import { bypassed, parseProxy, proxyFor } from '../../src/http/proxy.js';
 import { locateCredentials } from '../../src/sink/registry/credentials.js';
+import { parseS3Target } from '../../src/sink/s3/s3-target.js';
 import { parseTarget } from '../../src/sink/target.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'alba-ci-unit-'));
@@ -117,6 +118,23 @@ describe('the credentials chain', () => {
           !/p@ss|p%40ss|SECRET|pa\/ss|XUtn|S3CRET/.test(err.message),
       );
     assert.equal(parseTarget('docker://reg.example/a@sha256:'.replace('@sha256:', '')).kind, 'registry');
+  });
+
+  test('every reader of an S3 URL refuses credentials in it (pages, static push, sbom -t parse it themselves)', () => {
+    for (const [url, shown] of [
+      ['s3://KEY:SECRET@bucket?endpoint=x', 's3://bucket?endpoint=x'],
+      ['s3://bucket?endpoint=http://K:S3CRET@127.0.0.1:7480', 's3://bucket?endpoint=127.0.0.1:7480'],
+      ['s3://bucket?endpoint=http:/K:S3CRET@127.0.0.1:7480', 's3://bucket?endpoint=127.0.0.1:7480'],
+      ['s3://bucket?region=x&endpoint=K:S3CRET@minio', 's3://bucket?region=x&endpoint=minio'],
+    ] as const)
+      assert.throws(
+        () => parseS3Target(url),
+        (err: Error) =>
+          isAlbaError(err, 'USAGE') &&
+          err.message.startsWith(`${shown}: credentials in a target URL are refused`) &&
+          !/SECRET|S3CRET/.test(err.message),
+        url,
+      );
   });
 });
 

@@ -63,6 +63,11 @@ describe('mistakes are USAGE (exit 2) with a suggestion', () => {
       /error\[USAGE\]: alba container push: unknown option '--tga'/,
       /hint: did you mean --tag\?/,
     ],
+    [
+      ['container', 'push', '--cred=alice:S3CRET', 'x', 'oci:y'],
+      /error\[USAGE\]: alba container push: unknown option '--cred=…'\n(?![\s\S]*S3CRET)/,
+      /hint: run `alba container push --help`/,
+    ],
     [['help', 'gcc'], /error\[USAGE\]: alba help: no command "gcc"/, /hint: did you mean "alba help gc"\?/],
     [['container'], /error\[USAGE\]: alba container needs a subcommand: push, ls, rm, gc, repair/, /hint: /],
     [['build'], /error\[USAGE\]: alba build: missing required argument 'recipe'/, /hint: run `alba build --help`/],

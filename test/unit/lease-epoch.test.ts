@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { acquireLease, removalsSince } from '../../src/lifecycle/lease.js';
+import { acquireLease, LeaseWatch, removalsSince, STALE_MS } from '../../src/lifecycle/lease.js';
 import { memoryMedium } from '../helpers/memory-lease.js';
 
 test('a removal moves the epoch when it takes its lease and again before it lets it go', async () => {
@@ -15,4 +15,19 @@ test('a removal moves the epoch when it takes its lease and again before it lets
     'a push that read the epoch before sees the removal, though it has ended',
   );
   assert.deepEqual(await removalsSince(medium, '2'), { ran: false, epoch: '2' }, 'nothing ran since');
+});
+
+test("a push's later checks do not wait again for a lease its earlier check watched go stale", { timeout: 5000 }, async () => {
+  const medium = memoryMedium();
+  const record = { id: 'gc-1', holder: 'stopped gc', renewed: new Date().toISOString(), tags: ['d1'] };
+  await medium.create(record);
+  const version = (await medium.read())!.version;
+  const watch = new LeaseWatch();
+  // what the push's first check saw: the same version for longer than STALE_MS (the holder stopped renewing)
+  assert.equal(watch.judge(version, record, Date.now() - STALE_MS - 1000), 'live');
+  assert.equal(new LeaseWatch().judge(version, record, Date.now()), 'live', 'a watch of its own would wait STALE_MS again');
+  const logged: string[] = [];
+  for (let round = 0; round < 2; round++)
+    assert.deepEqual(await removalsSince(medium, '0', (l) => logged.push(l), watch), { ran: true, epoch: '0' }, `round ${round}`);
+  assert.deepEqual(logged, [], 'no wait: the lease is known stale');
 });

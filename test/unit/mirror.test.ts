@@ -196,3 +196,18 @@ test('--mirror apt against this machine maps every suite of a bookworm snapshot'
   );
   for (const x of targets) assert.ok(real.sources.some((s) => s.uri.replace(/\/+$/, '') === x.fetchUrl && s.suites.includes(x.suite)));
 });
+
+test('a refused --mirror never prints its password, whether it names an archive or not', () => {
+  for (const text of [
+    'debian=htps://reader:S3CRET@mirror.example/debian',
+    'debian=http://reader:S3CRET@mirror.example:99999/debian',
+    'htps://reader:S3CRET@mirror.example/debian',
+    'debian=http://reader:S3#CRET@mirror.example/debian',
+  ]) {
+    assert.throws(
+      () => parseMirrorOption(text),
+      (err) => isAlbaError(err, 'USAGE') && !err.message.includes('S3') && err.message.includes('mirror.example'),
+      text,
+    );
+  }
+});

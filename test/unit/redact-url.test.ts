@@ -13,6 +13,25 @@ test('redactUrl drops the user part, up to the last @ of the authority (a passwo
   assert.equal(redactUrl('docker://host/repo@sha256:abc'), 'docker://host/repo@sha256:abc', 'an @ after the authority is no user part');
 });
 
+test('redactUrl drops the user part of every form a URL parser accepts and fetches with', () => {
+  for (const [text, shown] of [
+    ['https:/u:SECRET@host/x', 'https:/host/x'],
+    ['https:\\\\u:SECRET@host/x', 'https:\\\\host/x'],
+    ['https:u:SECRET@host/x', 'https:host/x'],
+    [' https://u:SECRET@host/x', ' https://host/x'],
+    ['\thttp://u:SEC\tRET@host/x', '\thttp://host/x'],
+  ] as const) {
+    assert.ok(URL.canParse(text) && new URL(text).password !== '', `${text} is a URL with a password`);
+    assert.equal(redactUrl(text), shown);
+  }
+});
+
+test('redactUrl of text that is no URL because its password holds # or ? drops it too, keeping a digest', () => {
+  assert.equal(redactUrl('https://u:pa#SECRET@host/x'), 'https://host/x');
+  assert.equal(redactUrl('https://u:pa?SECRET@host/x'), 'https://host/x');
+  assert.equal(redactUrl('docker://u:pa#SECRET@host/repo@sha256:abc'), 'docker://host/repo@sha256:abc');
+});
+
 test('redactUrl of text that is no URL (a password holding /) drops everything up to its last @', () => {
   const shown = redactUrl('https://u:ab/cd@host/x');
   assert.equal(shown, 'https://host/x');

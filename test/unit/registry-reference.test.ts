@@ -49,6 +49,16 @@ describe('parseReference', () => {
     });
   }
 
+  test('a reference holding user:password@ is refused without printing them', () => {
+    for (const input of ['reader:S3CRET@ghcr.io/acme/app:1.0', 'reader:S3C@RET@ghcr.io/acme/app@sha256:abc']) {
+      assert.throws(
+        () => parseReference(input),
+        (err: unknown) => isAlbaError(err, 'USAGE') && !/S3C|reader/.test(err.message) && err.message.includes('ghcr.io/acme/app'),
+        input,
+      );
+    }
+  });
+
   test('formatReference and manifestReference', () => {
     const cases: [string, string, string][] = [
       ['127.0.0.1:5000/team/app:1.0', '127.0.0.1:5000/team/app:1.0', '1.0'],

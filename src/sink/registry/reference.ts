@@ -24,8 +24,10 @@ const REFERENCE_HINT = 'write the image as HOST[:PORT]/NAME[:TAG] or HOST[:PORT]
  * USAGE, and so is a tag in the referrers namespace (`sha256-<hex>`: alba's, not a user's).
  */
 export function parseReference(input: string): ImageReference {
+  // shown without what comes up to an `@` that starts no digest: `user:password@host/…` is never printed
+  const shown = input.replace(/^[\s\S]*@(?!sha(?:256|384|512):)/, '');
   const invalid = (why: string, hint = REFERENCE_HINT): AlbaError =>
-    new AlbaError('USAGE', `not an image reference: ${JSON.stringify(input)} (${why})`, { hint });
+    new AlbaError('USAGE', `not an image reference: ${JSON.stringify(shown)} (${why})`, { hint });
   const at = input.indexOf('@');
   const beforeDigest = at === -1 ? input : input.slice(0, at);
   let digest: Digest | undefined;

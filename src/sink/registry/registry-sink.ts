@@ -18,7 +18,7 @@ import { Prefetched } from '../prefetch.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
-import { removalsSince } from '../../lifecycle/lease.js';
+import { LeaseWatch, removalsSince } from '../../lifecycle/lease.js';
 import { LEASE_TAG, registryLease } from './removal-lease.js';
 import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
 import type { MountHints } from './mount-hints.js';
@@ -111,6 +111,8 @@ export async function openRegistrySink(
 
   /** By root digest and tag: the tags tagReferrers found moving, whose push records are stored (and linked by the walk). */
   const recorded = new Set<string>();
+  /** One watch for the push's checks: a lease seen going stale is not waited for again. */
+  const leaseWatch = new LeaseWatch();
   const recordKey = (root: Descriptor, tag: string): string => `${root.digest} ${tag}`;
   /** Each tag's push record stored, unless the tag is already on the root (tags and the empty blob asked at once). */
   const tagReferrers = async (tags: readonly string[], root: Descriptor): Promise<Descriptor[]> => {
@@ -191,6 +193,6 @@ export async function openRegistrySink(
       recorded.clear();
       await options.mounts?.save();
     },
-    removalsSince: (before) => removalsSince(registryLease(client), before, options.log),
+    removalsSince: (before) => removalsSince(registryLease(client), before, options.log, leaseWatch),
   };
 }

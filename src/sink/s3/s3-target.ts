@@ -15,8 +15,29 @@ export interface S3Target {
 
 const HINT = 'write s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=REGION&s3ForcePathStyle=true (the Go CDK form)';
 
-/** Parses the Go CDK form of an S3 URL (`endpoint` without a scheme means https). */
+/**
+ * True when an `s3://` URL holds credentials: an `@` before its query, or one in its `endpoint`
+ * (a password may hold `/`, `?` or `@`: any `@` there counts).
+ */
+export function s3CredentialsInUrl(text: string): boolean {
+  const query = text.indexOf('?');
+  if ((query === -1 ? text : text.slice(0, query)).includes('@')) return true;
+  return query !== -1 && (new URLSearchParams(text.slice(query + 1)).get('endpoint') ?? '').includes('@');
+}
+
+/** USAGE for an `s3://` URL holding credentials, naming it without them. */
+export function refuseS3Credentials(text: string): void {
+  if (!s3CredentialsInUrl(text)) return;
+  throw new AlbaError(
+    'USAGE',
+    `${redactUrl(text.replace(/([?&]endpoint=)[^&]*@/, '$1'))}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
+    { hint: 'drop KEY:SECRET@ (from the bucket or the endpoint) and pass them as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE' },
+  );
+}
+
+/** Parses the Go CDK form of an S3 URL (`endpoint` without a scheme means https); credentials in it are USAGE. */
 export function parseS3Target(text: string): S3Target {
+  refuseS3Credentials(text);
   let url: URL;
   try {
     url = new URL(text);

@@ -12,7 +12,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError, isAlbaError } from '../../errors.js';
-import { acquireLease, removalsSince } from '../../lifecycle/lease.js';
+import { acquireLease, LeaseWatch, removalsSince } from '../../lifecycle/lease.js';
 import { settleAll } from '../../util/settle-all.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { Platform } from '../../oci/types.js';
@@ -228,13 +228,14 @@ export async function pushStatic(
   // a removal that ran meanwhile may have taken files this push found already there: write again
   // (and the pages again). The pages of each round go out beside its removal check.
   const removals = removalLease(store, `${base}/`);
+  const watch = new LeaseWatch();
   let epoch = await removals.epoch?.();
   for (let round = 0; round < 3; round++) {
     await writeTag();
     if (await updateTagList(store, base, name, { add: [tag] }, compareTags)) moved = true;
     emit({ kind: 'manifest', to: base });
     const [since] = await settleAll([
-      removalsSince(removals, epoch, options.log),
+      removalsSince(removals, epoch, options.log, watch),
       pages?.pagesAfterPush(store, base, { kind: 'static', moved, tags: [{ kind: 'static', tag, flavors: shown }] }),
     ]);
     if (!since.ran) break;

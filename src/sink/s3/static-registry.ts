@@ -18,7 +18,7 @@ import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import { Prefetched } from '../prefetch.js';
 import type { Sink, StoreOutcome } from '../sink.js';
-import { removalsSince } from '../../lifecycle/lease.js';
+import { LeaseWatch, removalsSince } from '../../lifecycle/lease.js';
 import { updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
 import { IMMUTABLE, MUTABLE, S3Store } from './s3-store.js';
@@ -37,6 +37,8 @@ export async function openStaticRegistrySink(
   const tagged: { tag: string; digest: string }[] = [];
   /** Whether this push wrote an object (the pages are then refreshed). */
   let moved = false;
+  /** One watch for the push's checks: a lease seen going stale is not waited for again. */
+  const leaseWatch = new LeaseWatch();
 
   const held = new Prefetched((k) => store.head(k));
   const putOnce = async (k: string, blob: Blob, contentType: string): Promise<StoreOutcome> => {
@@ -88,7 +90,7 @@ export async function openStaticRegistrySink(
       return 'sent';
     },
     removalEpoch: async () => removalLease(store, key('')).epoch?.(),
-    removalsSince: (before) => removalsSince(removalLease(store, key('')), before, options.log),
+    removalsSince: (before) => removalsSince(removalLease(store, key('')), before, options.log, leaseWatch),
     async finish(ok: boolean): Promise<void> {
       if (!ok || tagged.length === 0) return;
       const pages = options.pages === false ? undefined : await import('../../site/bucket-pages.js');

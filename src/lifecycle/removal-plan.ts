@@ -23,7 +23,7 @@
 import { AlbaError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { reachIn, unreachedBy, type Reach, type StoredGraph } from '../oci/reachability.js';
-import { ATTACHMENT_TAG_RE } from '../oci/names.js';
+import { ATTACHMENT_TAG_RE, TAG_RE } from '../oci/names.js';
 import { attachmentSubject, reachWithAttachments, type AttachmentTag } from './attachments.js';
 import { untagPlaceholder } from './untag-placeholder.js';
 
@@ -115,21 +115,27 @@ export function journalEntry(tag: string, digest: string | undefined): string {
  * names now (undefined: no tag object any more, or a static tag). `placeholder` (registries): the
  * digest of the placeholder a removal points TAG at to remove it alone (lifecycle/untag-placeholder.ts);
  * a tag naming the placeholder of its own entry was left there by the killed run, which is unfinished.
+ * A bare `TAG` beside `TAG@DIGEST` entries (a removal that took over a killed one after the tag had
+ * gone journals it bare) counts only as they do: what the tag named first decides.
  */
 export function unfinishedTags(
   entries: readonly string[] | undefined,
   current: (tag: string) => string | undefined,
   placeholder?: (tag: string, digest: string) => string,
 ): string[] {
-  return (entries ?? []).flatMap((entry) => {
+  const named = new Map<string, string[]>(); // tag → the digests its entries name
+  for (const entry of entries ?? []) {
     const at = entry.indexOf('@');
     const tag = at === -1 ? entry : entry.slice(0, at);
+    named.set(tag, [...(named.get(tag) ?? []), ...(at === -1 ? [] : [entry.slice(at + 1)])]);
+  }
+  return [...named].flatMap(([tag, digests]) => {
     const now = current(tag);
-    if (at === -1 || now === undefined) return [tag];
-    const then = entry.slice(at + 1);
-    return now === then || now === placeholder?.(tag, then) ? [tag] : [];
+    if (digests.length === 0 || now === undefined) return [tag];
+    return digests.some((then) => now === then || now === placeholder?.(tag, then)) ? [tag] : [];
   });
 }
+
 const REFERRERS_TAG_NAME = /^sha256-[a-f0-9]{64}$/;
 
 /** How a key of a repository reads: a tag object, a referrers tag, a manifest or blob by digest, or none of the repository's. */
@@ -143,6 +149,7 @@ export function bucketKeyKind(
   if (dir === 'blobs') return DIGEST_NAME.test(name) ? { kind: 'blob', name } : undefined;
   if (dir !== 'manifests') return undefined;
   if (DIGEST_NAME.test(name)) return { kind: 'manifest', name };
+  if (!TAG_RE.test(name)) return undefined; // not a tag: `.alba-removal-lease` of a repository nested as NAME/manifests
   return { kind: REFERRERS_TAG_NAME.test(name) ? 'referrers-tag' : ATTACHMENT_TAG_RE.test(name) ? 'attachment' : 'tag', name };
 }
 
@@ -157,6 +164,17 @@ export function planBucketRemoval(state: BucketRepoState, request: RemovalReques
     throw new AlbaError('S3', `${state.base}tags/list is missing while the repository has tag objects (${tagObjects.length})`, {
       hint: `nothing was deleted; rebuild it from the tag objects with: alba container repair -t NAME TARGET`,
     });
+  }
+  // a listed tag whose tag object the listing (or its read) missed would keep nothing: refuse
+  const lost = [...(listed ?? [])].filter((t) => !removing.has(t) && !state.tagDigests.has(t));
+  if (lost.length > 0) {
+    throw new AlbaError(
+      'S3',
+      `${state.base}tags/list names ${lost.join(', ')}, but no tag object of ${lost.length === 1 ? 'it' : 'them'} was read`,
+      {
+        hint: 'nothing was deleted; a push may be under way (run again once it ends), else rebuild tags/list from the tag objects with: alba container repair -t NAME TARGET',
+      },
+    );
   }
   const roots = tagObjects.filter((x) => !removing.has(x.k?.name ?? ''));
   const rootDigests = roots.map((x) => state.tagDigests.get(x.k?.name ?? '')).filter((d): d is Digest => d !== undefined);

@@ -40,12 +40,13 @@ export async function runRemoval<P extends RemovalPlan>(
   const log = options.log ?? (() => undefined);
   const lease: HeldLease | undefined = options.dryRun === true ? undefined : await store.lease(log);
   try {
+    const unfinished = lease?.unfinished ?? (await pendingJournal(store, log));
     const facts = await store.list();
     const tags = 'tag' in target ? [checkTag(store, facts, target.tag)] : decide(facts, target.policy, options);
     const plan = await store.plan({
       tags,
       graceMs: options.graceMs ?? 3_600_000,
-      ...(lease === undefined ? {} : { unfinished: lease.unfinished.tags, unfinishedObjects: lease.unfinished.objects }),
+      ...(unfinished === undefined ? {} : { unfinished: unfinished.tags, unfinishedObjects: unfinished.objects }),
     });
     options.onPlan?.(plan);
     if (lease !== undefined) await store.remove(plan, lease, { ...(options.pages === false ? { pages: false } : {}), log });
@@ -53,6 +54,23 @@ export async function runRemoval<P extends RemovalPlan>(
   } finally {
     await lease?.release();
   }
+}
+
+/**
+ * A dry run takes no lease, but shows what a real run would do: a lease there now belongs to a
+ * removal that is running (the real run waits for it) or was killed (the real run finishes its
+ * journal), so its journal is planned as if it were this run's to finish.
+ */
+async function pendingJournal(
+  store: TagStore<RemovalPlan>,
+  log: (line: string) => void,
+): Promise<{ tags: string[]; objects: string[] } | undefined> {
+  const there = await store.leaseThere();
+  if (there === undefined || (there.tags.length === 0 && (there.objects ?? []).length === 0)) return undefined;
+  log(
+    `note: a removal's lease is there (${there.holder}, renewed ${there.renewed}): a real run waits for it, and finishes its journal if it was killed; this plan includes that journal`,
+  );
+  return { tags: there.tags, objects: there.objects ?? [] };
 }
 
 function checkTag(store: TagStore<RemovalPlan>, facts: readonly TagFacts[], tag: string): string {

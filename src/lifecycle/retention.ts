@@ -24,12 +24,17 @@ export interface TagDecision {
   rule: string;
 }
 
-/** Decides every tag (newest first within each class; tags without a push time count as oldest). */
+/**
+ * Decides every tag (newest first within each class; tags without a push time count as oldest). A
+ * tag listed twice (a registry paging by offset, a hand-edited list) is one tag, taken at its newest.
+ */
 export function planRetention(entries: readonly TagEntry[], policy: RetentionPolicy): TagDecision[] {
   const out: TagDecision[] = [];
+  const seen = new Set<string>();
+  const once = sortEntries(entries).filter((e) => !seen.has(e.tag) && seen.add(e.tag));
   for (const cls of ['release', 'extra', 'dev'] as const) {
     const keep = policy.keep[cls];
-    sortEntries(entries.filter((e) => e.class === cls)).forEach((entry, i) => {
+    sortEntries(once.filter((e) => e.class === cls)).forEach((entry, i) => {
       if (keep === undefined) out.push({ entry, remove: false, rule: `${cls} tags are kept` });
       else if (i < keep) out.push({ entry, remove: false, rule: `one of the ${keep} newest ${cls} tags` });
       else if (policy.olderThanMs !== undefined && entry.pushed === undefined) {

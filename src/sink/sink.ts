@@ -1,6 +1,6 @@
 import type { Blob } from '../oci/graph.js';
 import type { Descriptor } from '../oci/types.js';
-import type { HeldLease } from '../lifecycle/lease.js';
+import type { HeldLease, LeaseRecord } from '../lifecycle/lease.js';
 import type { RemovalPlan, RemovalRequest } from '../lifecycle/removal-plan.js';
 
 /** What storing one node did: uploaded, already there, or mounted from another repository. */
@@ -84,6 +84,8 @@ export interface TagStore<P extends RemovalPlan = RemovalPlan> {
   list(): Promise<TagFacts[]>;
   /** Announces a removal (see lifecycle/lease.ts): before any read a removal plans from. */
   lease(log?: (line: string) => void): Promise<HeldLease>;
+  /** The lease there now, read without taking it (a dry run shows the journal a real run would finish). */
+  leaseThere(): Promise<LeaseRecord | undefined>;
   /** Reads the state and plans removing the tags (changes nothing). */
   plan(request: RemovalRequest & { graceMs: number }, now?: number): Promise<P>;
   /** Carries out a plan of `plan()` under the lease (`pages: false`: leave a bucket's download pages alone; `log`: warnings). */

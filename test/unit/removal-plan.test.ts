@@ -6,6 +6,7 @@ import { EMPTY_DESCRIPTOR } from '../../src/oci/manifest.js';
 import { reachIn, type StoredGraph, type StoredNode } from '../../src/oci/reachability.js';
 import { untagPlaceholder } from '../../src/lifecycle/untag-placeholder.js';
 import {
+  bucketKeyKind,
   parentsFirst,
   planBucketRemoval,
   planRegistryRemoval,
@@ -119,6 +120,11 @@ describe('planBucketRemoval (S3 static registry)', () => {
     assert.ok(!keysOf(plan).includes(`${B}manifests/${shared}`), 'the shared platform manifest stays');
   });
 
+  test('a repository nested as NAME/manifests: its lease and epoch objects are not tags of NAME', () => {
+    for (const k of ['.alba-removal-lease', '.alba-removal-epoch', 'index.html'])
+      assert.equal(bucketKeyKind(B, `${B}manifests/${k}`)?.kind, k === 'index.html' ? 'tag' : undefined, k);
+  });
+
   test('a tag whose digest a sibling tag names: only its tag object goes', () => {
     const plan = planBucketRemoval(state(), { tags: ['d1'], graceMs: HOUR }, NOW);
     assert.deepEqual(keysOf(plan), [`${B}manifests/d1`]);
@@ -158,6 +164,17 @@ describe('planBucketRemoval (S3 static registry)', () => {
     assert.ok(!keysOf(plan).includes(`${B}manifests/${newIndex}`), 'the young tag is a root');
   });
 
+  test('a tag tags/list names whose tag object was not read (the listing or its GET missed it) stops the removal: nothing deleted', () => {
+    const missed = state().objects.filter((o) => o.key !== `${B}manifests/0.1.0`);
+    const tagDigests = new Map([...state().tagDigests].filter(([t]) => t !== '0.1.0'));
+    assert.throws(
+      () => planBucketRemoval(state({ objects: missed, tagDigests }), { tags: ['d1'], graceMs: HOUR }, NOW),
+      (e: unknown) => isAlbaError(e, 'S3') && /tags\/list names 0\.1\.0, but no tag object/.test(e.message) && /repair/.test(e.hint ?? ''),
+    );
+    const plan = planBucketRemoval(state({ objects: missed, tagDigests }), { tags: ['0.1.0'], graceMs: HOUR }, NOW);
+    assert.deepEqual(plan.unlist, ['0.1.0'], 'removing that very tag is no loss: it goes on');
+  });
+
   test('a tag object that tags/list does not list stays a root, and is reported', () => {
     const plan = planBucketRemoval(state({ listed: ['latest', 'd1'] }), { tags: ['d1'], graceMs: HOUR }, NOW);
     assert.deepEqual(plan.unlisted, ['0.1.0']);
@@ -187,9 +204,13 @@ describe('planBucketRemoval (S3 static registry)', () => {
       [`0.1.0@${oldIndex}`, true],
       [`0.1.0@${newIndex}`, false], // the killed gc began when 0.1.0 named newIndex: 0.1.0 was pushed again since
       ['0.1.0', true], // an older alba's journal: no digest to compare
+      // two killed removals: the first journalled what 0.1.0 named, the second (taking over once the
+      // tag was gone) journalled it bare; 0.1.0 pushed again since names another digest: left alone
+      [`0.1.0@${newIndex},0.1.0`, false],
+      [`0.1.0@${oldIndex},0.1.0`, true],
     ];
     for (const [entry, finished] of rows) {
-      const plan = planBucketRemoval(state(), { tags: [], unfinished: [entry], graceMs: HOUR }, NOW);
+      const plan = planBucketRemoval(state(), { tags: [], unfinished: entry.split(','), graceMs: HOUR }, NOW);
       assert.equal(plan.unlist.includes('0.1.0'), finished, entry);
       assert.equal(keysOf(plan).includes(`${B}manifests/0.1.0`), finished, entry);
       assert.equal(keysOf(plan).includes(`${B}manifests/${oldIndex}`), finished, entry);
@@ -282,6 +303,12 @@ describe('planStaticRemoval (static binaries)', () => {
     assert.deepEqual(planStaticRemoval(withDigest(was), { tags: [], unfinished: [`1.1.0@${was}`], graceMs: HOUR }, NOW).unlist, ['1.1.0']);
     const repushed = planStaticRemoval(withDigest(d('another document')), { tags: [], unfinished: [`1.1.0@${was}`], graceMs: HOUR }, NOW);
     assert.deepEqual([repushed.unlist, repushed.objects], [[], []], 'the re-pushed tag stays, files and all');
+    const chain = planStaticRemoval(
+      withDigest(d('another document')),
+      { tags: [], unfinished: [`1.1.0@${was}`, '1.1.0'], graceMs: HOUR },
+      NOW,
+    );
+    assert.deepEqual([chain.unlist, chain.objects], [[], []], 'a bare entry of a second killed removal beside it changes nothing');
   });
 });
 
@@ -354,6 +381,9 @@ describe('planRegistryRemoval', () => {
     const repushed = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${d('what 0.1.0 named before')}`] });
     assert.deepEqual(repushed.removing, []);
     assert.deepEqual(keysOf(repushed), []);
+    // a second killed removal, taking over once the tag was gone, journalled it bare beside the first entry
+    const chain = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${d('what 0.1.0 named before')}`, '0.1.0'] });
+    assert.deepEqual([chain.removing, keysOf(chain)], [[], []]);
     const same = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${oldIndex}`] });
     assert.deepEqual(same.removing, ['0.1.0']);
     assert.deepEqual(keysOf(same), oldImage);

@@ -28,6 +28,15 @@ test('releases are kept; the N newest of each pruned class are kept; each tag ha
   assert.ok(plan.filter((d) => d.entry.class === 'release').every((d) => !d.remove));
 });
 
+test('a tag listed twice is one tag: it takes one of the N newest places, and one decision', () => {
+  const listed = [at('d3', 1), at('d2', 2), at('d2', 2), at('d1', 3)];
+  const plan = planRetention(listed, { keep: { dev: 2 }, now });
+  assert.deepEqual(
+    plan.map((d) => `${d.entry.tag} ${d.remove ? 'remove' : 'keep'}`),
+    ['d3 keep', 'd2 keep', 'd1 remove'],
+  );
+});
+
 test('--older-than spares recent tags beyond the N newest', () => {
   const plan = planRetention(entries, { keep: { dev: 1 }, olderThanMs: 4 * DAY, now });
   assert.deepEqual(

@@ -18,7 +18,7 @@ import { AlbaError } from '../../errors.js';
 import type { Digest } from '../../oci/digest.js';
 import { memoryBlob } from '../../oci/graph.js';
 import { reach, readGraph, type GraphReader } from '../../oci/reachability.js';
-import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
+import { acquireLease, type HeldLease, type LeaseRecord } from '../../lifecycle/lease.js';
 import {
   planRegistryRemoval,
   registryDeletes,
@@ -56,6 +56,10 @@ export class RegistryRepoStore implements TagStore<RegistryRemovalPlan> {
 
   lease(log?: (line: string) => void): Promise<HeldLease> {
     return acquireLease(registryLease(this.client), log);
+  }
+
+  async leaseThere(): Promise<LeaseRecord | undefined> {
+    return (await registryLease(this.client).read())?.record;
   }
 
   /** Reads the tags and what they reach, and plans (nothing is changed). */

@@ -13,7 +13,7 @@ import { digestOf } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
 import { readGraph, type GraphReader } from '../../oci/reachability.js';
 import { parseManifestJson, type ManifestJson } from '../../oci/manifest-json.js';
-import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
+import { acquireLease, type HeldLease, type LeaseRecord } from '../../lifecycle/lease.js';
 import {
   bucketKeyKind,
   planBucketRemoval,
@@ -67,6 +67,10 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
 
   lease(log?: (line: string) => void): Promise<HeldLease> {
     return acquireLease(removalLease(this.store, this.base), log);
+  }
+
+  async leaseThere(): Promise<LeaseRecord | undefined> {
+    return (await removalLease(this.store, this.base).read())?.record;
   }
 
   /** Reads the state and plans the removal (nothing is changed). */

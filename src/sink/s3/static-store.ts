@@ -10,7 +10,7 @@ import { AlbaError } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../../oci/graph.js';
 import { platformString } from '../../oci/manifest-json.js';
-import { acquireLease, type HeldLease } from '../../lifecycle/lease.js';
+import { acquireLease, type HeldLease, type LeaseRecord } from '../../lifecycle/lease.js';
 import {
   planStaticRemoval,
   type BucketObject,
@@ -81,6 +81,10 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
 
   lease(log?: (line: string) => void): Promise<HeldLease> {
     return acquireLease(removalLease(this.store, `${this.base}/`), log);
+  }
+
+  async leaseThere(): Promise<LeaseRecord | undefined> {
+    return (await removalLease(this.store, `${this.base}/`).read())?.record;
   }
 
   async plan(request: RemovalRequest & { graceMs: number }, now = Date.now()): Promise<BucketRemovalPlan> {

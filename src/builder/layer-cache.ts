@@ -8,6 +8,7 @@ import { digestHex, digestOf, parseDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheArea } from '../cache.js';
+import { AlbaError } from '../errors.js';
 
 /** What a bundle-only ca-certificates layer keeps of the package (the bundle itself is in the base layer). */
 const CA_COPYRIGHT = 'usr/share/doc/ca-certificates/copyright';
@@ -189,6 +190,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The local cache's record of a layer (at `cacheArea(cacheDir, 'layers')/<layerRecordName>`). */
 export function layerRecordPath(cacheDir: string, name: string): string {
+  // the name comes from a lock's sha256 (readLock checks it); never a path out of the cache
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name.includes('..'))
+    throw new AlbaError('LOCK_INVALID', `a layer record would be named ${JSON.stringify(name)}: not a file name of the cache`, {
+      hint: "a package's sha256 must be 64 hex digits; lock the recipe again",
+    });
   return join(cacheArea(cacheDir, 'layers'), name);
 }
 

@@ -208,8 +208,10 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
       return Buffer.concat(chunks).subarray(0, max);
     },
     async discard() {
-      disarm();
+      // a body that never comes is given up after the idle timeout too (the abort ends the dump)
+      arm();
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      disarm();
     },
   };
 }

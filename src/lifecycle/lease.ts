@@ -66,18 +66,26 @@ export class LeaseWatch {
   }
 }
 
-/** Parses a lease record; undefined when `value` is not one. */
+/** A journal entry as a removal writes it: `TAG` or `TAG@sha256:<hex>` (removal-plan.ts journalEntry; static tags may hold `+`). */
+const JOURNAL_ENTRY = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}(?:@sha256:[a-f0-9]{64})?$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * Parses a lease record; undefined when `value` is not one. Its journal is finished by the next
+ * removal with that removal's credentials, so only entries of the shapes a removal writes count: a
+ * tag, a tag with its digest, a manifest digest — never a path (`../other/manifests/…`).
+ */
 export function parseLeaseRecord(value: unknown): LeaseRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const r = value as Record<string, unknown>;
   if (typeof r.id !== 'string' || typeof r.renewed !== 'string' || !Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string'))
     return undefined;
-  const objects = Array.isArray(r.objects) ? r.objects.filter((o): o is string => typeof o === 'string') : [];
+  const objects = Array.isArray(r.objects) ? r.objects.filter((o): o is string => typeof o === 'string' && DIGEST.test(o)) : [];
   return {
     id: r.id,
     holder: typeof r.holder === 'string' ? r.holder : '?',
     renewed: r.renewed,
-    tags: r.tags as string[],
+    tags: (r.tags as string[]).filter((t) => JOURNAL_ENTRY.test(t)),
     ...(objects.length === 0 ? {} : { objects }),
   };
 }

@@ -60,12 +60,45 @@ export async function readLock(path: string): Promise<LockFile | undefined> {
       cause: err,
     });
   }
-  if (lock.lockVersion !== 1 || typeof lock.archs !== 'object' || !Array.isArray(lock.releases)) {
+  if (
+    typeof lock !== 'object' ||
+    lock === null ||
+    lock.lockVersion !== 1 ||
+    typeof lock.archs !== 'object' ||
+    lock.archs === null ||
+    !Array.isArray(lock.releases)
+  ) {
     throw new AlbaError('LOCK_INVALID', `${path}: not an alba lock file of version 1`, {
       hint: 'delete it and run `alba lock` again',
     });
   }
+  for (const [arch, packages] of Object.entries(lock.archs)) {
+    const bad = Array.isArray(packages) ? packages.findIndex((p) => !isLockedPackage(p)) : 0;
+    if (bad !== -1) {
+      // a package's sha256 names files of the cache and the remote cache: never anything but 64 hex digits
+      throw new AlbaError(
+        'LOCK_INVALID',
+        `${path}: archs.${arch}[${bad}] is not a locked package (name, version, filename, size, sha256)`,
+        {
+          hint: 'delete it and run `alba lock` again',
+        },
+      );
+    }
+  }
   return lock;
+}
+
+function isLockedPackage(p: unknown): p is LockedPackage {
+  const q = p as Partial<Record<keyof LockedPackage, unknown>> | null;
+  return (
+    typeof q === 'object' &&
+    q !== null &&
+    ['name', 'version', 'architecture', 'filename', 'repo', 'suite'].every((k) => typeof q[k as keyof LockedPackage] === 'string') &&
+    Number.isSafeInteger(q.size) &&
+    typeof q.sha256 === 'string' &&
+    /^[a-f0-9]{64}$/.test(q.sha256) &&
+    Array.isArray(q.dependsOn)
+  );
 }
 
 /** Writes a lock file atomically. */

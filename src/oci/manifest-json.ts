@@ -37,10 +37,50 @@ export const IMAGE_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.manifes
 
 /** True when `value` has a descriptor's shape: a string mediaType and digest, a size that is a whole number. */
 export function isDescriptor(value: unknown): value is Descriptor {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const d = value as Record<string, unknown>;
+  if (!isRecord(value)) return false;
+  const d = value;
   return (
-    typeof d['mediaType'] === 'string' && typeof d['digest'] === 'string' && Number.isSafeInteger(d['size']) && (d['size'] as number) >= 0
+    typeof d['mediaType'] === 'string' &&
+    typeof d['digest'] === 'string' &&
+    DIGEST_GRAMMAR.test(d['digest']) &&
+    Number.isSafeInteger(d['size']) &&
+    (d['size'] as number) >= 0 &&
+    optional(d['artifactType'], (v) => typeof v === 'string') &&
+    optional(d['data'], (v) => typeof v === 'string') &&
+    optional(d['annotations'], isStringMap) &&
+    optional(d['platform'], isPlatform)
+  );
+}
+
+/** The image-spec's digest grammar (`algorithm:encoded`): no `/`, no `..`, so it never makes a path. */
+const DIGEST_GRAMMAR = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optional(value: unknown, check: (v: unknown) => boolean): boolean {
+  return value === undefined || check(value);
+}
+
+function isStringMap(value: unknown): boolean {
+  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+function isStringList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** A descriptor's `platform`: os and architecture strings; variant, os.version strings; os.features, features string lists. */
+function isPlatform(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    typeof value['os'] === 'string' &&
+    typeof value['architecture'] === 'string' &&
+    optional(value['variant'], (v) => typeof v === 'string') &&
+    optional(value['os.version'], (v) => typeof v === 'string') &&
+    optional(value['os.features'], isStringList) &&
+    optional(value['features'], isStringList)
   );
 }
 

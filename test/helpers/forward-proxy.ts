@@ -27,7 +27,14 @@ export interface ForwardProxy {
  * opens a tunnel (any port), a request with an absolute URL is forwarded. With `credentials`, a
  * request without the matching `Proxy-Authorization: Basic` gets 407.
  */
-export async function startForwardProxy(credentials?: { username: string; password: string }): Promise<ForwardProxy> {
+export async function startForwardProxy(
+  credentials?: { username: string; password: string },
+  options: {
+    /** CONNECT targets (`host:port`) answered 502 at once, as a proxy that cannot reach them (no DNS wait). */ unreachable?: (
+      authority: string,
+    ) => boolean;
+  } = {},
+): Promise<ForwardProxy> {
   const requests: ProxiedRequest[] = [];
   const expected =
     credentials === undefined ? undefined : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
@@ -68,6 +75,10 @@ export async function startForwardProxy(credentials?: { username: string; passwo
     client.on('error', () => undefined);
     if (!record(req)) {
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (options.unreachable?.(req.url ?? '') === true) {
+      client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const [host, port] = splitAuthority(req.url ?? '');

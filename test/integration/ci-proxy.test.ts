@@ -16,6 +16,8 @@ import { requireTool } from '../helpers/tools.js';
 // registry and S3 (CONNECT tunnels), through a recording proxy that wants credentials.
 
 const PROXY_USER = { username: 'proxy-user', password: 'pr0xy:secret' };
+/** A remote cache's host the proxy cannot reach (answered 502 at once). */
+const CACHE_HOST = 'cache.alba-test.invalid';
 const haveTools = requireTool('docker-registry');
 const rgwEnabled = haveTools && rgwTestsEnabled();
 
@@ -40,7 +42,7 @@ function proxyEnv(extra: Record<string, string> = {}): Record<string, string> {
 
 before(async () => {
   if (!haveTools) return;
-  proxy = await startForwardProxy(PROXY_USER);
+  proxy = await startForwardProxy(PROXY_USER, { unreachable: (authority) => authority.startsWith(`${CACHE_HOST}:`) });
   registry = await startRegistry();
   const repo = await makeFixtureDistro(join(work, 'repo'));
   mirror = await serveDir(repo.dir);
@@ -96,7 +98,7 @@ describe('behind a proxy', { skip: haveTools ? false : 'docker-registry is missi
 
   test('--plain-http for the push target does not make a docker:// remote cache on another host plain http', async () => {
     proxy.requests.length = 0;
-    const cacheHost = 'cache.alba-test.invalid';
+    const cacheHost = CACHE_HOST;
     const res = await runAlba(
       [
         'build',

@@ -50,6 +50,11 @@ before(async () => {
       res.on('close', () => clearInterval(timer));
       return;
     }
+    if (req.url === '/headers-only') {
+      res.writeHead(404, { 'content-length': '100' });
+      res.flushHeaders(); // the 100 bytes never come
+      return;
+    }
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -100,6 +105,18 @@ describe('the HTTP layer', () => {
     assert.equal(res.status, 201);
     assert.equal((await res.bytes(100, 'answer')).toString(), String(8 * 1024));
   });
+
+  test(
+    'a body alba drops unread (a 404, a 401) that never comes is given up after the idle timeout, not waited for for ever',
+    { timeout: 10_000 },
+    async () => {
+      const started = Date.now();
+      const res = await send({ method: 'GET', url: `${base}/headers-only`, idleMs: 500 });
+      assert.equal(res.status, 404);
+      await res.discard();
+      assert.ok(Date.now() - started < 3000, `discarded after ${Date.now() - started} ms`);
+    },
+  );
 
   test('by default, a byte every 20 s is given up within two minutes', () => {
     assert.ok(HTTP_DEFAULTS.rateWindowMs <= 120_000);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { acquireLease, LeaseWatch, removalsSince, STALE_MS } from '../../src/lifecycle/lease.js';
+import { acquireLease, LeaseWatch, parseLeaseRecord, removalsSince, STALE_MS } from '../../src/lifecycle/lease.js';
 import { memoryMedium } from '../helpers/memory-lease.js';
 
 test('a removal moves the epoch when it takes its lease and again before it lets it go', async () => {
@@ -30,4 +30,22 @@ test("a push's later checks do not wait again for a lease its earlier check watc
   for (let round = 0; round < 2; round++)
     assert.deepEqual(await removalsSince(medium, '0', (l) => logged.push(l), watch), { ran: true, epoch: '0' }, `round ${round}`);
   assert.deepEqual(logged, [], 'no wait: the lease is known stale');
+});
+
+test("a lease's journal keeps only entries of the shapes a removal writes: never a path to another repository", () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const record = parseLeaseRecord({
+    id: 'x',
+    renewed: '2026-12-01T00:00:00Z',
+    tags: ['d1', `1.0.0+linux@${digest}`, '../../other/manifests/x', `v1@${digest}/../x`, 5],
+    objects: [digest, 'v1.0', `../../other/manifests/${digest}`, `${digest}/..`],
+  });
+  assert.equal(record, undefined, 'a journal with a non-string tag is no lease record');
+  const kept = parseLeaseRecord({
+    id: 'x',
+    renewed: '2026-12-01T00:00:00Z',
+    tags: ['d1', `1.0.0+linux@${digest}`, '../../other/manifests/x', `v1@${digest}/../x`],
+    objects: [digest, 'v1.0', `../../other/manifests/${digest}`, `${digest}/..`],
+  });
+  assert.deepEqual([kept?.tags, kept?.objects], [['d1', `1.0.0+linux@${digest}`], [digest]]);
 });

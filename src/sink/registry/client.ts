@@ -6,6 +6,7 @@ import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withR
 import { digestOf, isDigest, type Digest } from '../../oci/digest.js';
 import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
 import { EMPTY_DESCRIPTOR, EMPTY_JSON_BYTES } from '../../oci/manifest.js';
+import { isDescriptor } from '../../oci/manifest-json.js';
 import { MediaType } from '../../oci/media-types.js';
 import { TAG_RE } from '../../oci/names.js';
 import { referrersTag } from '../../oci/referrers.js';
@@ -488,11 +489,9 @@ function indexEntries(bytes: Buffer, what: string): Descriptor[] {
   } catch (cause) {
     throw new AlbaError('REGISTRY', `the ${what} is not JSON`, { hint: 'the registry served a corrupt index', cause });
   }
-  if (!Array.isArray(parsed.manifests))
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.manifests))
     throw new AlbaError('REGISTRY', `the ${what} has no manifests list`, { hint: 'the registry served a corrupt index' });
-  return (parsed.manifests as Partial<Descriptor>[]).filter(
-    (d): d is Descriptor => typeof d?.mediaType === 'string' && isDigest(d.digest) && typeof d.size === 'number',
-  );
+  return (parsed.manifests as unknown[]).filter((d): d is Descriptor => isDescriptor(d) && isDigest(d.digest));
 }
 
 function jsonMediaType(bytes: Buffer): string | undefined {

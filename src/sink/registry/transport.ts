@@ -241,10 +241,11 @@ export class RegistryTransport {
     });
     let parsed: { token?: unknown; access_token?: unknown };
     try {
-      parsed = JSON.parse(bytes.toString('utf8')) as typeof parsed;
+      parsed = (JSON.parse(bytes.toString('utf8')) as typeof parsed | null) ?? {};
     } catch {
       parsed = {};
     }
+    if (typeof parsed !== 'object') parsed = {};
     const token = typeof parsed.token === 'string' && parsed.token !== '' ? parsed.token : parsed.access_token;
     if (typeof token !== 'string' || token === '') {
       throw new AlbaError('REGISTRY', `${method} ${redactUrl(url)}: the token service answered without a token`, {

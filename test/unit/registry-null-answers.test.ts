@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { isAlbaError } from '../../src/errors.js';
+import type { Digest } from '../../src/oci/digest.js';
+import { RegistryClient } from '../../src/sink/registry/client.js';
+
+// A hostile registry on 127.0.0.1 answering JSON that parses to null, or descriptors whose fields
+// are null: each is error[REGISTRY] (or an entry skipped), never a TypeError ("internal error").
+
+const subject = `sha256:${'a'.repeat(64)}`;
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+let server: Server;
+let host: string;
+let answer = 'null';
+before(async () => {
+  server = createServer((req, res) => {
+    const url = req.url ?? '';
+    if (url.startsWith('/token')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('null');
+    if (url.startsWith('/v2/locked/') && req.headers.authorization === undefined)
+      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="x"` }).end();
+    if (url.includes('/referrers/') || url.includes('/manifests/sha256-'))
+      return void res.writeHead(200, { 'content-type': INDEX }).end(answer);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const client = (repository: string): RegistryClient =>
+  new RegistryClient(
+    { registry: host, repository },
+    { credentials: { username: 'u', password: 'p' }, retry: { retries: 0, baseMs: 1, maxMs: 1 } },
+  );
+
+test('a token service answering null is REGISTRY: it answered without a token', async () => {
+  await assert.rejects(
+    client('locked').manifest('latest'),
+    (err: unknown) => isAlbaError(err, 'REGISTRY') && /without a token/.test(err.message),
+  );
+});
+
+test('a referrers index (API or tag) that is null is REGISTRY naming it', async () => {
+  answer = 'null';
+  for (const read of [() => client('app').referrers(subject as Digest), () => client('app').referrersTagEntries(subject as Digest)])
+    await assert.rejects(read(), (err: unknown) => isAlbaError(err, 'REGISTRY') && /referrers index of/.test(err.message));
+});
+
+test('referrers entries whose platform, annotations or digest are garbage are skipped, the others kept', async () => {
+  const good = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'b'.repeat(64)}`, size: 10 };
+  answer = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: INDEX,
+    manifests: [
+      good,
+      { ...good, platform: null },
+      { ...good, annotations: null },
+      { ...good, annotations: { a: 1 } },
+      { ...good, digest: 'sha256:../x' },
+      null,
+    ],
+  });
+  assert.deepEqual(await client('app').referrersTagEntries(subject as Digest), [good]);
+});

@@ -75,9 +75,14 @@ export async function* arMembers(debPath: string, what: string = basename(debPat
   }
 }
 
+/** The most a control archive, or one of the files alba reads from it, may hold (md5sums of the largest Debian packages are a few MB). */
+const MAX_CONTROL_BYTES = 64 * 1024 * 1024;
+
 /** Reads `control` and `md5sums` from the package's control.tar.{xz,gz,zst} (small, so buffered). */
 export async function readControl(debPath: string, what: string = basename(debPath)): Promise<DebControl> {
   const member = await findMember(debPath, 'control.tar', what);
+  if (member.size > MAX_CONTROL_BYTES)
+    throw invalid(what, `its ${member.name} is ${member.size} bytes, more than the ${MAX_CONTROL_BYTES} a control archive can be`);
   const fh = await open(debPath, 'r');
   const data = Buffer.alloc(member.size);
   try {
@@ -90,11 +95,20 @@ export async function readControl(debPath: string, what: string = basename(debPa
   const collecting = (async () => {
     for await (const entry of extract) {
       const name = entry.header.name.replace(/^\.\//, '');
+      if (name !== 'control' && name !== 'md5sums' && name !== 'postinst') {
+        entry.resume(); // read past, never kept (a maintainer script, or a bomb)
+        continue;
+      }
+      if (entry.header.size !== undefined && entry.header.size > MAX_CONTROL_BYTES)
+        throw invalid(what, `its ${name} is ${entry.header.size} bytes, more than the ${MAX_CONTROL_BYTES} alba reads`);
       const chunks: Buffer[] = [];
       for await (const chunk of entry) chunks.push(chunk as Buffer);
-      if (name === 'control' || name === 'md5sums' || name === 'postinst') files.set(name, Buffer.concat(chunks).toString('utf8'));
+      files.set(name, Buffer.concat(chunks).toString('utf8'));
     }
-  })();
+  })().catch((err: unknown) => {
+    extract.destroy(); // ends the pipeline too: nothing left reading behind the error
+    throw err;
+  });
   await Promise.all([
     pipeline(Readable.from([data]), decompressor(member.compression, `${what} (${member.name})`, { inputBytes: member.size }), extract),
     collecting,

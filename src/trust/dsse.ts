@@ -43,7 +43,13 @@ export function parseEnvelope(bytes: Buffer, where: string): Envelope {
   } catch {
     throw invalidAttestation(where, 'it is not JSON');
   }
-  if (typeof value.payloadType !== 'string' || typeof value.payload !== 'string' || !Array.isArray(value.signatures))
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof value.payloadType !== 'string' ||
+    typeof value.payload !== 'string' ||
+    !Array.isArray(value.signatures)
+  )
     throw invalidAttestation(where, 'it is not a DSSE envelope (payloadType, payload, signatures)');
   const signatures = value.signatures.filter(
     (s): s is Envelope['signatures'][number] => typeof s === 'object' && s !== null && typeof s.sig === 'string',
@@ -74,13 +80,23 @@ export function parseStatement(payload: Buffer, where: string): Statement {
     throw invalidAttestation(where, 'its payload is not JSON');
   }
   if (
+    typeof value !== 'object' ||
+    value === null ||
     typeof value._type !== 'string' ||
     !value._type.startsWith('https://in-toto.io/Statement/') ||
     typeof value.predicateType !== 'string' ||
     !Array.isArray(value.subject)
   )
     throw invalidAttestation(where, 'its payload is not an in-toto statement');
-  return value as Statement;
+  // subjects that are not `{name, digest: {…}}` name nothing (a signed payload, yet checked)
+  const subject = (value.subject as unknown[]).filter(
+    (s): s is Statement['subject'][number] =>
+      typeof s === 'object' &&
+      s !== null &&
+      typeof (s as { digest?: unknown }).digest === 'object' &&
+      (s as { digest?: unknown }).digest !== null,
+  );
+  return { ...(value as Statement), subject };
 }
 
 /** cosign's simple signing payload: the claim that `reference` names the image `digest`. */

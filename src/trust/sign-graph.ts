@@ -5,6 +5,7 @@
  * platform. All become `attachments` of the graph, stored by the one publish walk (sink/publish.ts)
  * after the images and before the tags, merged with the signatures other signers left there.
  */
+import { AlbaError } from '../errors.js';
 import { MAX_ARTIFACT_BYTES } from '../oci/artifacts.js';
 import { attachmentTag, Cosign, type Attachment, type AttachmentLayer } from '../oci/cosign.js';
 import { digestOf, type Digest } from '../oci/digest.js';
@@ -40,7 +41,7 @@ export async function signGraph(graph: ImageGraph, options: SignOptions): Promis
     );
     const content = referrer.blobs.find((b) => b.descriptor.mediaType === attested?.kind.layerMediaType);
     if (layers === undefined || attested === undefined || content === undefined) continue;
-    const predicate: unknown = JSON.parse((await blobBytes(content, MAX_ARTIFACT_BYTES)).toString('utf8'));
+    const predicate = parseDocument(await blobBytes(content, MAX_ARTIFACT_BYTES), content.descriptor.digest, attested.kind.what);
     layers.push(attestationLayer(referrer.subject, attested.predicateType, predicate, options));
   }
   if (options.provenance !== undefined) {
@@ -97,5 +98,17 @@ function artifactTypeOf(manifest: Blob): string | undefined {
     return (JSON.parse(manifest.bytes.toString('utf8')) as { artifactType?: string }).artifactType;
   } catch {
     return undefined;
+  }
+}
+
+/** The document an attestation signs; ATTESTATION_INVALID naming its blob when it is not JSON. */
+function parseDocument(bytes: Buffer, digest: string, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (cause) {
+    throw new AlbaError('ATTESTATION_INVALID', `the ${what} to attest (${digest}) is not JSON`, {
+      hint: 'build the image again: its SBOM blob is damaged',
+      cause,
+    });
   }
 }

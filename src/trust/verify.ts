@@ -151,8 +151,13 @@ async function checkAttestations(
     const attested = ATTESTED_KINDS.find((a) => a.predicateType === statement.predicateType);
     if (attested !== undefined) {
       const found = await findArtifact(source.reader, subject, attested.kind);
-      const document =
-        found === undefined ? undefined : (JSON.parse((await readArtifact(source.reader, found)).toString('utf8')) as unknown);
+      let document: unknown;
+      try {
+        document = found === undefined ? undefined : (JSON.parse((await readArtifact(source.reader, found)).toString('utf8')) as unknown);
+      } catch (err) {
+        if (err instanceof AlbaError) throw err;
+        return fail('ATTESTATION_INVALID', `the ${attested.kind.what} attached (${found?.descriptor.digest}) is not JSON`);
+      }
       if (document !== undefined && !isDeepStrictEqual(document, statement.predicate))
         return fail(
           'ATTESTATION_INVALID',

@@ -6,7 +6,7 @@ import { digestOf, type Digest } from '../../src/oci/digest.js';
 import { memoryBlob, type Blob, type ImageGraph } from '../../src/oci/graph.js';
 import { imageIndexBlob } from '../../src/oci/image-index.js';
 import { jsonBlob } from '../../src/oci/json.js';
-import { imageManifestBlob } from '../../src/oci/manifest.js';
+import { artifactManifestBlob, imageManifestBlob } from '../../src/oci/manifest.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import type { Descriptor } from '../../src/oci/types.js';
 import { publish } from '../../src/sink/publish.js';
@@ -117,5 +117,39 @@ describe('signatures in the publish walk', () => {
       [digestOf('b1'), digestOf('a2')],
     );
     assert.equal(mergeAttachment(third.manifest.bytes, att(layer('a2', 'alice'))), undefined, 'nothing new: nothing stored');
+  });
+});
+
+describe('garbage where a signed document or an attested SBOM should be', () => {
+  test('an envelope or a statement that is JSON null, or a subject that is null: ATTESTATION_INVALID or nothing named, never a TypeError', async () => {
+    const { parseEnvelope, parseStatement } = await import('../../src/trust/dsse.js');
+    const { isAlbaError } = await import('../../src/errors.js');
+    for (const parse of [() => parseEnvelope(Buffer.from('null'), 'x'), () => parseStatement(Buffer.from('null'), 'x')])
+      assert.throws(parse, (err: unknown) => isAlbaError(err, 'ATTESTATION_INVALID'));
+    const statement = parseStatement(
+      Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'p', subject: [null, { name: 'a' }] })),
+      'x',
+    );
+    assert.deepEqual(statement.subject, []);
+  });
+
+  test('signing an image whose SPDX document is not JSON is ATTESTATION_INVALID naming its blob', async () => {
+    const { isAlbaError } = await import('../../src/errors.js');
+    const g = graph();
+    const sbom = memoryBlob({
+      bytes: Buffer.from('{not json'),
+      descriptor: { mediaType: MediaType.spdx, digest: digestOf('{not json'), size: 9 },
+    });
+    const subject = g.images[0]!.manifest.descriptor;
+    const referrer = memoryBlob(artifactManifestBlob({ artifactType: MediaType.spdx, layers: [sbom.descriptor], subject }));
+    const withSbom: ImageGraph = {
+      ...g,
+      referrers: [{ manifest: referrer, blobs: [sbom], subject }],
+    };
+    const alice = await loadSigningKey(keyFile('p256.pem'), {});
+    await assert.rejects(
+      signGraph(withSbom, { key: alice, identity: 'r.example/app' }),
+      (err: unknown) => isAlbaError(err, 'ATTESTATION_INVALID') && err.message.includes(sbom.descriptor.digest),
+    );
   });
 });

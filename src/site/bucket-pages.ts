@@ -28,6 +28,7 @@ import { ASSETS } from './assets.js';
 import { mayLeavePages, type PushedTag } from './page-shows.js';
 import {
   ASSETS_DIR,
+  hrefOf,
   renderImagePage,
   renderRootPage,
   renderStaticPage,
@@ -236,7 +237,7 @@ async function refreshRootPage(
         rootEntry(
           io,
           base.slice(root.length),
-          `${base.slice(root.length)}/`,
+          folderHref(base.slice(root.length)),
           (await io.tagList(base).catch(() => undefined)) ?? [],
           (tag) => `${base}/${tag}`,
         ),
@@ -245,7 +246,7 @@ async function refreshRootPage(
         rootEntry(
           io,
           base.slice(`${root}v2/`.length, -1),
-          base.slice(root.length),
+          folderHref(base.slice(root.length)),
           (await io.tagList(`${base}tags/list`).catch(() => undefined)) ?? [],
           (tag) => `${base}manifests/${tag}`,
         ),
@@ -262,6 +263,11 @@ async function refreshRootPage(
   });
   await settleAll([assets, page]);
   return key;
+}
+
+/** The link to a folder below the root page: each segment encoded (a folder named `http:` is no URL). */
+export function folderHref(relative: string): string {
+  return `${hrefOf(...relative.split('/').filter((s) => s !== ''))}/`;
 }
 
 async function rootEntry(io: Reads, name: string, href: string, tags: string[], tagKey: (tag: string) => string): Promise<RootEntry> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -137,6 +137,24 @@ describe('layout sink', () => {
       (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes(out),
     );
     assert.equal(await readFile(join(out, 'thesis.tex'), 'utf8'), 'years of work');
+  });
+
+  test('a layout whose blobs/sha256 (or a top-level entry) is a symbolic link is refused: nothing written or deleted through it', async () => {
+    for (const link of ['blobs/sha256', 'sbom']) {
+      const out = join(dir, `linked-${link.replace('/', '-')}`);
+      await writeLayout(await image(out, 'x', 1_600_000_000));
+      const elsewhere = join(dir, `elsewhere-${link.replace('/', '-')}`);
+      await mkdir(elsewhere);
+      await writeFile(join(elsewhere, 'precious.txt'), 'not the layout');
+      await rm(join(out, link), { recursive: true, force: true });
+      await symlink(elsewhere, join(out, link));
+      await assert.rejects(
+        writeLayout(await image(out, 'y', 1_700_000_000)),
+        (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes('symbolic link') && err.message.includes(link),
+        link,
+      );
+      assert.deepEqual(await readdir(elsewhere), ['precious.txt'], `${link}: nothing written or deleted there`);
+    }
   });
 
   test('a blob is copied from the cache, never linked: damage to the cache afterwards does not reach the layout', async () => {

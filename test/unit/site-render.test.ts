@@ -10,6 +10,7 @@ import {
   renderStaticPage,
   type StaticTagEntry,
 } from '../../src/site/render.js';
+import { folderHref } from '../../src/site/bucket-pages.js';
 
 // The pages alba writes into a bucket, rendered from plain data (src/site/render.ts).
 
@@ -168,6 +169,19 @@ describe('image page', () => {
 });
 
 describe('root page', () => {
+  test("a folder's link is relative whatever its name: `http:`, `javascript:` or `//host` make no URL of their own", () => {
+    assert.equal(folderHref('df-dist-v1/app'), 'df-dist-v1/app/');
+    assert.equal(folderHref('v2/team/fixture/'), 'v2/team/fixture/');
+    for (const [folder, href] of [
+      ['http:/evil.example', 'http%3A/evil.example/'],
+      ['javascript:alert(1)//x', 'javascript%3Aalert(1)/x/'],
+      ['a b/<c>', 'a%20b/%3Cc%3E/'],
+    ] as const) {
+      assert.equal(folderHref(folder), href);
+      assert.equal(new URL(folderHref(folder), 'http://bucket.example/').origin, 'http://bucket.example', folder);
+    }
+  });
+
   test('each static name and image repository, linked relatively, with its latest release and counts', () => {
     const html = renderRootPage({
       title: 'dl',

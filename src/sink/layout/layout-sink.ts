@@ -13,7 +13,7 @@
  * writer at a time per path: a second one waits for the lock file `.<name>.alba-lock` beside it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AlbaError } from '../../errors.js';
 import { ARTIFACT_KINDS, artifactLayer, MAX_ARTIFACT_BYTES, newestFirst } from '../../oci/artifacts.js';
@@ -249,5 +249,26 @@ async function checkReplaceable(target: string): Promise<void> {
     throw new AlbaError('LAYOUT_INVALID', `${target} exists and is not an OCI layout; alba will not replace it`, {
       hint: 'choose another output directory, or remove this one yourself',
     });
+  }
+  // updated in place, a layout's files are written and its unused blobs deleted: never through a link to elsewhere
+  const links = [
+    ...(await readdir(target, { withFileTypes: true })).filter((e) => e.isSymbolicLink()).map((e) => e.name),
+    ...(await lstat(join(target, 'blobs', 'sha256')).then(
+      (i) => (i.isSymbolicLink() ? ['blobs/sha256'] : []),
+      () => [],
+    )),
+    ...(await lstat(join(target, 'blobs')).then(
+      (i) => (i.isSymbolicLink() ? ['blobs'] : []),
+      () => [],
+    )),
+  ];
+  if (links.length > 0) {
+    throw new AlbaError(
+      'LAYOUT_INVALID',
+      `${target} holds a symbolic link (${[...new Set(links)].join(', ')}); alba writes and deletes only inside the layout`,
+      {
+        hint: 'replace the link with the directory itself, or choose another output directory',
+      },
+    );
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
-import { MAX_LIST_PAGES } from '../../src/sink/s3/s3-store.js';
+import { MAX_ANSWER_BYTES, MAX_LIST_PAGES } from '../../src/sink/s3/s3-store.js';
 import { fakeS3 } from '../helpers/fake-s3.js';
 
 // A hostile S3 endpoint, by key: a body without a length that never ends, a listing that pages in a
@@ -20,12 +20,29 @@ function listPage(res: ServerResponse, token: string): void {
   );
 }
 
+/** A ListObjectsV2 page that never ends: keys after keys, without a length, until alba hangs up. */
+let pageBytes = 0;
+function endlessPage(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/xml' });
+  res.write('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bucket</Name><IsTruncated>false</IsTruncated>');
+  const chunk = Buffer.from('<Contents><Key>k</Key><Size>1</Size></Contents>'.repeat(1000));
+  const more = (): void => {
+    while (!res.destroyed && pageBytes < 1024 * 1024 * 1024) {
+      pageBytes += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+    res.end('</ListBucketResult>');
+  };
+  more();
+}
+
 const { store } = fakeS3((req, res) => {
   req.resume();
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.searchParams.get('list-type') === '2') {
     listed++;
     const prefix = url.searchParams.get('prefix');
+    if (prefix === 'huge/') return endlessPage(res);
     return listPage(res, prefix === 'loop/' ? 'same' : `t${listed}`);
   }
   if (url.pathname === '/bucket/silent') return void silent.add(res);
@@ -66,6 +83,11 @@ test(`a listing that pages on and on is TOO_LARGE after ${MAX_LIST_PAGES} pages`
     (err: unknown) => isAlbaError(err, 'TOO_LARGE') && new RegExp(`more than ${MAX_LIST_PAGES} pages`).test(err.message),
   );
   assert.equal(listed - before, MAX_LIST_PAGES);
+});
+
+test('a listing page that never ends is TOO_LARGE once past the cap of an answer, not read whole', { timeout: 30_000 }, async () => {
+  await assert.rejects(store().list('huge/'), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /larger than \d+ bytes/.test(err.message));
+  assert.ok(pageBytes < MAX_ANSWER_BYTES * 8, `the page was given up near the cap (${pageBytes} bytes sent)`);
 });
 
 test('an answer that never comes is given up after the idle timeout (and its retries), as S3', { timeout: 60_000 }, async () => {

@@ -94,6 +94,15 @@ export class S3Store {
         ...(proxyConfigured() ? { httpAgent: environmentAgent(false), httpsAgent: environmentAgent(true) } : {}),
       },
     });
+    // every answer the SDK reads whole (listings, errors, …: all but an object's body, which get() caps) has a cap
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName !== 'GetObjectCommand') capAnswer(out.response as { body?: unknown }, this.target.endpoint ?? 'S3');
+        return out;
+      },
+      { step: 'deserialize', priority: 'low', name: 'albaAnswerCap' },
+    );
   }
 
   /** HEAD of the bucket: fails early (NoSuchBucket, AccessDenied, SignatureDoesNotMatch, an unreachable endpoint) before anything is sent. */
@@ -242,6 +251,7 @@ export class S3Store {
   private async *listPages(prefix: string, delimiter?: '/'): AsyncGenerator<ListObjectsV2CommandOutput> {
     const seen = new Set<string>();
     let token: string | undefined;
+    let keys = 0;
     for (let pages = 0; ; pages++) {
       if (pages === MAX_LIST_PAGES)
         throw new AlbaError('TOO_LARGE', `LIST ${this.where(prefix)}: more than ${MAX_LIST_PAGES} pages`, {
@@ -262,6 +272,11 @@ export class S3Store {
       } catch (err) {
         throw this.error('LIST', prefix, err);
       }
+      keys += (page.Contents?.length ?? 0) + (page.CommonPrefixes?.length ?? 0);
+      if (keys > MAX_LIST_PAGES * 1000)
+        throw new AlbaError('TOO_LARGE', `LIST ${this.where(prefix)}: more than ${MAX_LIST_PAGES * 1000} keys`, {
+          hint: 'alba lists at most a million keys under one prefix; the server is broken or hostile, or the prefix holds more than alba wrote',
+        });
       yield page;
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
       if (token === undefined) return;
@@ -389,12 +404,37 @@ export class S3Store {
   }
 
   private error(method: string, key: string, err: unknown): AlbaError {
+    if (err instanceof AlbaError) return err; // alba's own (TOO_LARGE of an answer): already says what
     const code = err instanceof S3ServiceException ? err.name : ((err as NodeJS.ErrnoException).code ?? (err as Error).name ?? 'Error');
     const status = err instanceof S3ServiceException ? ` (HTTP ${err.$metadata.httpStatusCode ?? '?'})` : '';
     const text = (err as Error).message;
     const message = text === code || text === 'UnknownError' || text === '' ? '' : `: ${text}`;
     return new AlbaError('S3', `${method} ${this.where(key)}: ${code}${status}${message}`, { hint: hintFor(code), cause: err });
   }
+}
+
+/** The most an answer the SDK reads whole may bring (a page of 1000 keys is ~0.5 MB). */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** Replaces an answer's body by one that fails with TOO_LARGE past MAX_ANSWER_BYTES. */
+function capAnswer(response: { body?: unknown }, where: string): void {
+  const body = response.body;
+  if (!(body instanceof Readable)) return;
+  let size = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size <= MAX_ANSWER_BYTES) return done(null, chunk);
+      body.destroy();
+      done(
+        new AlbaError('TOO_LARGE', `an answer of ${where} is larger than ${MAX_ANSWER_BYTES} bytes`, {
+          hint: 'an S3 listing page is well under a megabyte; the server is broken or hostile',
+        }),
+      );
+    },
+  });
+  body.on('error', (err) => counted.destroy(err));
+  response.body = body.pipe(counted);
 }
 
 const SILENT = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

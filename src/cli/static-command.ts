@@ -42,8 +42,11 @@ async function pushRun(dir: string, targetText: string, flags: StaticPushFlags):
   if (colon <= 0) throw new AlbaError('USAGE', `-t ${flags.tag}: expected NAME:TAG`, { hint: 'e.g. -t albatros:0.9' });
   const name = flags.tag.slice(0, colon);
   const tag = flags.tag.slice(colon + 1);
-  const { checkStaticReference, DEFAULT_STATIC_PREFIX, pushStatic, scanStaticDir } = await import('../sink/s3/static-binaries.js');
+  const { checkStaticPrefix, checkStaticReference, DEFAULT_STATIC_PREFIX, pushStatic, scanStaticDir } =
+    await import('../sink/s3/static-binaries.js');
   checkStaticReference(name, tag);
+  const prefix = (flags.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, '');
+  checkStaticPrefix(prefix, name);
   if (!targetText.startsWith('s3://'))
     throw new AlbaError('USAGE', `static binaries go to S3, and ${targetText} is not an s3:// URL`, {
       hint: 's3://BUCKET[/PREFIX]?endpoint=HOST&region=R&s3ForcePathStyle=true',
@@ -52,7 +55,7 @@ async function pushRun(dir: string, targetText: string, flags: StaticPushFlags):
   const flavors = await scanStaticDir(resolve(dir));
   const pushed: string[] = [];
   await pushStatic(target, name, tag, flavors, {
-    prefix: (flags.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, ''),
+    prefix,
     force: flags.force === true,
     pages: flags.pages !== false,
     log: stderrLog,

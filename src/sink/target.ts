@@ -244,12 +244,13 @@ export async function openTagStore(
     const store = new S3Store(s3);
     await store.checkBucket();
     if (what.kind === 'static') {
-      const [{ StaticNameStore }, { checkStaticReference, DEFAULT_STATIC_PREFIX }] = await Promise.all([
+      const [{ StaticNameStore }, { checkStaticPrefix, checkStaticReference, DEFAULT_STATIC_PREFIX }] = await Promise.all([
         import('./s3/static-store.js'),
         import('./s3/static-binaries.js'),
       ]);
       checkStaticReference(what.name);
       const prefix = (what.prefix ?? DEFAULT_STATIC_PREFIX).replace(/^\/+|\/+$/g, '');
+      checkStaticPrefix(prefix, what.name);
       return new StaticNameStore(store, keyOf(s3, `${prefix}/${what.name}`));
     }
     const { BucketImageStore } = await import('./s3/image-store.js');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -62,6 +62,21 @@ describe('the credentials chain', () => {
         (err: unknown) => isAlbaError(err, 'USAGE') && /the entry of r\.example/.test(err.message),
         JSON.stringify(entry),
       );
+    // a helper that writes the secret, then fails: its stdout is never shown
+    const bin = join(dir, 'bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      join(bin, 'docker-credential-leaky'),
+      '#!/bin/sh\necho \'{"Username":"u","Secret":"L3AKED"}\'\nexit 3\n',
+      { mode: 0o755 },
+    );
+    await assert.rejects(
+      locateCredentials('r.example', {
+        env: { ...none, PATH: `${bin}:${process.env.PATH ?? ''}`, DOCKER_AUTH_CONFIG: JSON.stringify({ credsStore: 'leaky' }) },
+      }),
+      (err: unknown) =>
+        isAlbaError(err, 'USAGE') && /failed for r\.example: exit status 3/.test(err.message) && !err.message.includes('L3AKED'),
+    );
     await assert.rejects(
       locateCredentials('r.example', { env: { ...none, DOCKER_AUTH_CONFIG: JSON.stringify({ credsStore: '../evil' }) } }),
       (err: unknown) => isAlbaError(err, 'USAGE') && /plain name/.test(err.message),

@@ -32,3 +32,23 @@ test('docker://HOST/REPO with -t naming the same repository, and docker://HOST w
     );
   }
 });
+
+test('static binaries never go under v2/, where the static registry keeps its images (a tag "blobs" would sweep them)', async () => {
+  const { checkStaticPrefix } = await import('../../src/sink/s3/static-binaries.js');
+  for (const [prefix, name] of [
+    ['v2', 'app'],
+    ['', 'v2'],
+    ['/v2/', 'app'],
+  ] as const)
+    assert.throws(
+      () => checkStaticPrefix(prefix, name),
+      (err: unknown) => isAlbaError(err, 'USAGE') && /under v2\//.test(err.message),
+      `${prefix} ${name}`,
+    );
+  for (const [prefix, name] of [
+    ['df-dist-v1', 'app'],
+    ['', 'app'],
+    ['dist/v2', 'app'],
+  ] as const)
+    checkStaticPrefix(prefix, name);
+});

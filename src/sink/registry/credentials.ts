@@ -246,9 +246,14 @@ function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promis
       if (code !== 0) {
         if (/not found/i.test(`${out}${err}`)) return resolve(undefined);
         return reject(
-          new AlbaError('USAGE', `the credential helper ${program} failed for ${server}: ${(err || out).trim().slice(0, 200)}`, {
-            hint: `run "${program} get" by hand to see why, or pass --creds`,
-          }),
+          // its stderr only: stdout is where a helper writes the secret, even one that then fails
+          new AlbaError(
+            'USAGE',
+            `the credential helper ${program} failed for ${server}: ${err.trim().slice(0, 200) || `exit status ${code}`}`,
+            {
+              hint: `run "${program} get" by hand to see why, or pass --creds`,
+            },
+          ),
         );
       }
       try {

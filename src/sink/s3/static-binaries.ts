@@ -136,6 +136,23 @@ export function checkStaticReference(name: string, tag?: string): void {
   }
 }
 
+/**
+ * Refuses a `--prefix` that puts static NAMEs in the static registry's namespace (`v2/…`): a tag
+ * `blobs` of NAME `app` under `v2` would be `v2/app/blobs/`, and its push's sweep of stale files
+ * would take the image's blobs.
+ */
+export function checkStaticPrefix(prefix: string, name: string): void {
+  const first = `${prefix}/${name}`.split('/').find((s) => s !== '');
+  if (first === 'v2')
+    throw new AlbaError(
+      'USAGE',
+      `--prefix ${JSON.stringify(prefix)} puts static binaries under v2/, where the images of the static registry are`,
+      {
+        hint: `keep the default (${DEFAULT_STATIC_PREFIX}) or choose a folder other than v2`,
+      },
+    );
+}
+
 /** How to push static binaries. */
 export interface StaticPushOptions {
   /** Key prefix (default df-dist-v1). */

@@ -65,11 +65,9 @@ describe('the credentials chain', () => {
     // a helper that writes the secret, then fails: its stdout is never shown
     const bin = join(dir, 'bin');
     await mkdir(bin, { recursive: true });
-    await writeFile(
-      join(bin, 'docker-credential-leaky'),
-      '#!/bin/sh\necho \'{"Username":"u","Secret":"L3AKED"}\'\nexit 3\n',
-      { mode: 0o755 },
-    );
+    await writeFile(join(bin, 'docker-credential-leaky'), '#!/bin/sh\necho \'{"Username":"u","Secret":"L3AKED"}\'\nexit 3\n', {
+      mode: 0o755,
+    });
     await assert.rejects(
       locateCredentials('r.example', {
         env: { ...none, PATH: `${bin}:${process.env.PATH ?? ''}`, DOCKER_AUTH_CONFIG: JSON.stringify({ credsStore: 'leaky' }) },

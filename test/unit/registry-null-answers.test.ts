@@ -11,6 +11,7 @@ import { RegistryClient } from '../../src/sink/registry/client.js';
 
 const subject = `sha256:${'a'.repeat(64)}`;
 const INDEX = 'application/vnd.oci.image.index.v1+json';
+const entry = (hex: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${hex.repeat(64)}`, size: 10 });
 let server: Server;
 let host: string;
 let answer = 'null';
@@ -20,6 +21,13 @@ before(async () => {
     if (url.startsWith('/token')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('null');
     if (url.startsWith('/v2/locked/') && req.headers.authorization === undefined)
       return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="x"` }).end();
+    if (url.startsWith('/v2/paged/referrers/')) {
+      const second = url.includes('page=2');
+      const headers = { 'content-type': INDEX, ...(second ? {} : { link: `</v2/paged/referrers/${subject}?page=2>; rel="next"` }) };
+      return void res
+        .writeHead(200, headers)
+        .end(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [entry(second ? 'd' : 'c')] }));
+    }
     if (url.includes('/referrers/') || url.includes('/manifests/sha256-'))
       return void res.writeHead(200, { 'content-type': INDEX }).end(answer);
     res.writeHead(404).end();
@@ -66,4 +74,8 @@ test('referrers entries whose platform, annotations or digest are garbage are sk
     ],
   });
   assert.deepEqual(await client('app').referrersTagEntries(subject as Digest), [good]);
+});
+
+test('the referrers API is read page after page (its Link), as the tag list is', async () => {
+  assert.deepEqual(await client('paged').referrers(subject as Digest), [entry('c'), entry('d')]);
 });

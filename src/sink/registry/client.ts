@@ -196,8 +196,7 @@ export class RegistryClient {
       if (bytes > MAX_TAG_LIST_BYTES) throw tooLarge(url, `more than ${MAX_TAG_LIST_BYTES} bytes`);
       for (const tag of tagListPage(page, url)) out.push(tag);
       if (out.length > MAX_TAGS) throw tooLarge(url, `more than ${MAX_TAGS} tags`);
-      const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
-      url = next === undefined ? undefined : registryUrl(next, url, "the tag list's Link to its next page,");
+      url = nextPage(res, url, "the tag list's Link to its next page,");
     }
     return out;
   }
@@ -343,16 +342,33 @@ export class RegistryClient {
    */
   async referrersFromApi(subject: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
     const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
-    const url = this.path(`referrers/${subject}${query}`);
-    const res = await this.transport.request('GET', url, { headers: { accept: MediaType.index } });
-    const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim();
-    if (ok(res) && type === MediaType.index)
-      return indexEntries(await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`), `referrers index of ${subject}`);
-    if (ok(res) || res.status === 404 || res.status === 400 || res.status === 406 || res.status === 403) {
-      await res.discard();
-      return undefined;
+    const out: Descriptor[] = [];
+    const pages = new Set<string>();
+    // every page (its Link): a push record past the first would leave a tag without a push time
+    for (let url: string | undefined = new URL(this.path(`referrers/${subject}${query}`)).href; url !== undefined;) {
+      if (pages.has(url) || pages.size === MAX_TAG_PAGES)
+        throw new AlbaError(
+          'REGISTRY',
+          `GET ${redactUrl(url)}: the referrers of ${subject} page in a loop or past ${MAX_TAG_PAGES} pages`,
+          {
+            hint: 'the registry is broken or hostile',
+          },
+        );
+      pages.add(url);
+      const res = await this.transport.request('GET', url, { headers: { accept: MediaType.index } });
+      const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim();
+      if (ok(res) && type === MediaType.index) {
+        out.push(...indexEntries(await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`), `referrers index of ${subject}`));
+        url = nextPage(res, url, "the referrers index's Link to its next page,");
+        continue;
+      }
+      if (pages.size === 1 && (ok(res) || res.status === 404 || res.status === 400 || res.status === 406 || res.status === 403)) {
+        await res.discard();
+        return undefined;
+      }
+      return this.transport.fail('GET', url, res); // a later page that fails: never a list cut short
     }
-    return this.transport.fail('GET', url, res);
+    return out;
   }
 
   /**
@@ -479,6 +495,12 @@ function tagListPage(bytes: Buffer, url: string): string[] {
   const bad = tags.find((t) => typeof t !== 'string' || !TAG_RE.test(t));
   if (bad !== undefined) throw invalid(`holds ${JSON.stringify(bad).slice(0, 200)}, which is not a tag`);
   return tags as string[];
+}
+
+/** The URL of the next page a `Link: <…>; rel="next"` names (checked: an http(s) URL), or undefined. */
+function nextPage(res: HttpResponse, url: string, what: string): string | undefined {
+  const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+  return next === undefined ? undefined : registryUrl(next, url, what);
 }
 
 /** The sha256 entries of an image index (entries with other digest algorithms are skipped). */

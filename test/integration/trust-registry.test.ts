@@ -295,6 +295,42 @@ describe('alba verify', needs, () => {
     assert.match(unsignedBuild.stderr, /--sign-key signs what --push publishes/);
   });
 
+  test('an SPDX document attached later that is not JSON is ATTESTATION_INVALID, not a crash', async () => {
+    const dir = join(work, 'signed-garbage');
+    const push = await runAlba(
+      ['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', '-t', 'signed', layout, `oci:${dir}`],
+      { env },
+    );
+    assert.equal(push.status, 0, explainRun(push));
+    // a newer SPDX referrer of a platform manifest, whose document is garbage (its blob well named)
+    const blob = async (bytes: Buffer): Promise<{ digest: string; size: number }> => {
+      const hex = createHash('sha256').update(bytes).digest('hex');
+      await writeFile(join(dir, 'blobs', 'sha256', hex), bytes);
+      return { digest: `sha256:${hex}`, size: bytes.length };
+    };
+    const subject = built.manifests[0]!.digest;
+    const subjectSize = (await readFile(join(dir, 'blobs', 'sha256', subject.slice('sha256:'.length)))).length;
+    const garbage = await blob(Buffer.from('{not json'));
+    const spdx = 'application/spdx+json';
+    const referrer = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: spdx,
+      config: {
+        mediaType: 'application/vnd.oci.empty.v1+json',
+        digest: `sha256:${createHash('sha256').update('{}').digest('hex')}`,
+        size: 2,
+      },
+      layers: [{ mediaType: spdx, ...garbage }],
+      subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject, size: subjectSize },
+      annotations: { 'org.opencontainers.image.created': '9999-12-31T00:00:00Z' },
+    };
+    const attached = await blob(Buffer.from(JSON.stringify(referrer)));
+    const r = await runAlba(['verify', dir, '--key', pub]);
+    assert.equal(r.status, 1, explainRun(r));
+    assert.match(r.stderr, new RegExp(`error\\[ATTESTATION_INVALID\\].*${attached.digest}\\) is not JSON`));
+  });
+
   test("checks that a signed SBOM lists what the image's status.d says", async () => {
     const amd64 = built.manifests.find((m) => m.platform === 'amd64')!;
     const spdx = JSON.parse(await readFile(join(layout, 'sbom', 'amd64.spdx.json'), 'utf8')) as { packages: { name: string }[] };

@@ -72,15 +72,14 @@ function withoutUserInfo(url: string): string {
   const scheme = /^\s*[a-z][a-z0-9+.-]*:[\\/]*/i.exec(url)?.[0];
   if (scheme === undefined) return url;
   const rest = url.slice(scheme.length);
-  const end = URL.canParse(url) ? /^[^/\\?#]*/.exec(rest)![0].lastIndexOf('@') : lastUserInfoAt(rest);
+  if (!URL.canParse(url)) return scheme + withoutUserPart(rest);
+  const end = /^[^/\\?#]*/.exec(rest)![0].lastIndexOf('@');
   return end < 0 ? url : scheme + rest.slice(end + 1);
 }
 
-/** The index of the last `@` of `text` that is not the `@` of a digest (`@sha256:…`), or -1. */
-function lastUserInfoAt(text: string): number {
-  let at = -1;
-  for (let i = text.indexOf('@'); i >= 0; i = text.indexOf('@', i + 1)) if (!/^@sha(?:256|512):/i.test(text.slice(i, i + 8))) at = i;
-  return at;
+/** `text` without what comes up to its last `@` that does not start a digest (`@sha256:…`): `user:password@host/repo@sha256:…` → `host/repo@sha256:…`. */
+export function withoutUserPart(text: string): string {
+  return text.replace(/^[\s\S]*@(?!sha(?:256|384|512):)/, '');
 }
 
 /** Query parameters whose values are credentials: AWS and Google presigned URLs, Azure SAS, bearer tokens. */

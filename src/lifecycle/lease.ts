@@ -25,6 +25,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AlbaError } from '../errors.js';
+import { isDigest } from '../oci/digest.js';
 
 /** How often a removal renews its lease. */
 export const RENEW_MS = 5_000;
@@ -68,7 +69,6 @@ export class LeaseWatch {
 
 /** A journal entry as a removal writes it: `TAG` or `TAG@sha256:<hex>` (removal-plan.ts journalEntry; static tags may hold `+`). */
 const JOURNAL_ENTRY = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}(?:@sha256:[a-f0-9]{64})?$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /**
  * Parses a lease record; undefined when `value` is not one. Its journal is finished by the next
@@ -80,7 +80,7 @@ export function parseLeaseRecord(value: unknown): LeaseRecord | undefined {
   const r = value as Record<string, unknown>;
   if (typeof r.id !== 'string' || typeof r.renewed !== 'string' || !Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string'))
     return undefined;
-  const objects = Array.isArray(r.objects) ? r.objects.filter((o): o is string => typeof o === 'string' && DIGEST.test(o)) : [];
+  const objects = Array.isArray(r.objects) ? r.objects.filter((o): o is string => isDigest(o)) : [];
   return {
     id: r.id,
     holder: typeof r.holder === 'string' ? r.holder : '?',

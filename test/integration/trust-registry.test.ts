@@ -275,13 +275,18 @@ describe('alba verify', needs, () => {
     }
   });
 
-  test('verifies a layout a signed push wrote (oci:DIR); signature tags are not image tags (ls, -t)', async () => {
-    const dir = join(work, 'signed-layout');
+  /** `alba container push --sign-key` of the built layout into the layout `dir`. */
+  const pushSignedLayout = async (dir: string): Promise<void> => {
     const push = await runAlba(
       ['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', '-t', 'signed', layout, `oci:${dir}`],
       { env },
     );
     assert.equal(push.status, 0, explainRun(push));
+  };
+
+  test('verifies a layout a signed push wrote (oci:DIR); signature tags are not image tags (ls, -t)', async () => {
+    const dir = join(work, 'signed-layout');
+    await pushSignedLayout(dir);
     const r = await runAlba(['verify', dir, '--key', pub, '--json']);
     assert.equal(r.status, 0, explainRun(r));
     assert.equal((JSON.parse(r.stdout) as { subjects: unknown[] }).subjects.length, 1 + built.manifests.length);
@@ -297,11 +302,7 @@ describe('alba verify', needs, () => {
 
   test('an SPDX document attached later that is not JSON is ATTESTATION_INVALID, not a crash', async () => {
     const dir = join(work, 'signed-garbage');
-    const push = await runAlba(
-      ['container', 'push', '--cache', cache, '--sign-key', key, '--ref', 'signed', '-t', 'signed', layout, `oci:${dir}`],
-      { env },
-    );
-    assert.equal(push.status, 0, explainRun(push));
+    await pushSignedLayout(dir);
     // a newer SPDX referrer of a platform manifest, whose document is garbage (its blob well named)
     const blob = async (bytes: Buffer): Promise<{ digest: string; size: number }> => {
       const hex = createHash('sha256').update(bytes).digest('hex');

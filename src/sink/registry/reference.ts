@@ -1,4 +1,4 @@
-import { AlbaError } from '../../errors.js';
+import { AlbaError, withoutUserPart } from '../../errors.js';
 import { parseDigest, type Digest } from '../../oci/digest.js';
 import { REPOSITORY_RE, userTagProblem } from '../../oci/names.js';
 
@@ -25,7 +25,7 @@ const REFERENCE_HINT = 'write the image as HOST[:PORT]/NAME[:TAG] or HOST[:PORT]
  */
 export function parseReference(input: string): ImageReference {
   // shown without what comes up to an `@` that starts no digest: `user:password@host/…` is never printed
-  const shown = input.replace(/^[\s\S]*@(?!sha(?:256|384|512):)/, '');
+  const shown = withoutUserPart(input);
   const invalid = (why: string, hint = REFERENCE_HINT): AlbaError =>
     new AlbaError('USAGE', `not an image reference: ${JSON.stringify(shown)} (${why})`, { hint });
   const at = input.indexOf('@');

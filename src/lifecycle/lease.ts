@@ -102,6 +102,8 @@ export interface LeaseMedium {
   write(record: LeaseRecord): Promise<void>;
   /** The lease there now: its version (ETag, digest) and record (undefined when unreadable), or undefined when there is none. */
   read(): Promise<{ version: string; record: LeaseRecord | undefined } | undefined>;
+  /** Whether a lease is there, by a cheaper look than read() where the medium has one (S3: a HEAD); a push asks it first, as there mostly is none. */
+  present?(): Promise<boolean>;
   /** Removes the lease of that version. */
   remove(version: string): Promise<void>;
   /**
@@ -239,7 +241,7 @@ export async function awaitRemovals(
   const started = Date.now();
   let seen = false;
   for (;;) {
-    const there = await medium.read();
+    const there = (await medium.present?.()) === false ? undefined : await medium.read();
     const state = watch.judge(there?.version, there?.record, Date.now());
     if (state !== 'live') return seen || state === 'stale';
     if (!seen)

@@ -10,7 +10,6 @@
  * in parallel, at most READS at a time; a push that moved nothing may leave the pages alone
  * (pagesAfterPush, the rule in page-shows.ts).
  */
-import { createHash } from 'node:crypto';
 import { isDigest, digestOf, type Digest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/graph.js';
 import { MediaType } from '../oci/media-types.js';
@@ -21,7 +20,7 @@ import { mapLimit } from '../util/map-limit.js';
 import { Slots } from '../util/slots.js';
 import { settleAll } from '../util/settle-all.js';
 import { isTagList, readTagList } from '../sink/s3/json-document.js';
-import { MUTABLE, S3Store } from '../sink/s3/s3-store.js';
+import { MUTABLE, S3Store, singlePartEtag } from '../sink/s3/s3-store.js';
 import { parseS3Target } from '../sink/s3/s3-target.js';
 import { compareTags, isTagDocument } from '../sink/s3/static-store.js';
 import { ASSETS } from './assets.js';
@@ -296,7 +295,7 @@ async function settle(io: Reads, key: string, render: () => Promise<string>): Pr
 async function putIfChanged(io: Reads, key: string, body: string, contentType: string): Promise<boolean> {
   const bytes = Buffer.from(body, 'utf8');
   const present = await io.head(key);
-  if (present?.etag === `"${createHash('md5').update(bytes).digest('hex')}"` && present.contentType === contentType) return false;
+  if (present?.etag === singlePartEtag(bytes) && present.contentType === contentType) return false;
   await io.store.put(key, bytes, { contentType, cacheControl: MUTABLE });
   return true;
 }

@@ -204,6 +204,40 @@ describe(
       }
     });
 
+    test('a gc that runs whole while a push walks (lease taken and gone before the push looks) is seen by the removal epoch: the push stores again what it deleted', async () => {
+      await push(['epoch:d1']);
+      // a removal that deletes nothing leaves an epoch: the push then compares two values, not "none" with one
+      const first = await alba(['container', 'gc', '-t', 'epoch', '--keep-dev', '5', '--grace', '0', target]);
+      assert.equal(first.status, 0, explainRun(first));
+      assert.notEqual(await get('v2/epoch/.alba-removal-epoch'), undefined);
+      const proxy = await startFaultProxy(rgw.url);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // the push found d1's content stored (it reads the epoch and HEADs the index first); its tag's PUT waits for the gc
+      const tagPut = (r: SeenRequest): boolean => r.method === 'PUT' && r.path.startsWith(`/${BUCKET}/v2/epoch/manifests/d2`);
+      proxy.fault = (r) => (tagPut(r) ? { hold: held } : undefined);
+      try {
+        const pushRun = alba(['container', 'push', '-t', 'epoch:d2', fixture.layout, s3Url(proxy.url, BUCKET)]);
+        for (let i = 0; i < 600 && !proxy.requests.some(tagPut); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(proxy.requests.some(tagPut), 'the push reached its tag');
+        assert.ok(
+          proxy.requests.some((r) => r.method === 'HEAD' && r.path.includes('.alba-removal-epoch')),
+          'the push looked at the epoch (by HEAD) before its walk',
+        );
+        const gc = await alba(['container', 'gc', '-t', 'epoch', '--keep-dev', '0', '--grace', '0', target]);
+        assert.equal(gc.status, 0, explainRun(gc));
+        assert.ok(gc.stdout.includes('manifests/sha256:'), 'the gc deleted the content d2 is about to name');
+        assert.equal(await get('v2/epoch/.alba-removal-lease'), undefined, 'the gc ended before the push looks for a lease');
+        release();
+        const pu = await pushRun;
+        assert.equal(pu.status, 0, explainRun(pu));
+        assert.deepEqual(await missingFor('epoch', 'd2'), [], 'd2 is whole after the push reported success');
+      } finally {
+        release();
+        await proxy.close();
+      }
+    });
+
     test('a gc stopped mid-way past the staleness of its lease deletes nothing more once it wakes: the push that found the lease stale stays whole', async () => {
       await push(['stall:d1']);
       const proxy = await startFaultProxy(rgw.url);

@@ -20,7 +20,12 @@ export function removalLease(store: S3Store, base: string): LeaseMedium {
   const epochKey = `${base}${EPOCH_OBJECT}`;
   return {
     ...bucketLease(store, `${base}${LEASE_OBJECT}`),
-    epoch: async () => (await store.get(epochKey, 1024))?.bytes.toString('utf8'),
+    // by HEAD: its ETag changes with every bump (a new random body). A GET of a small object costs
+    // Ceph RGW ~40 ms more than a HEAD (docs/architecture.md), and a push asks twice
+    epoch: async () => {
+      const info = await store.head(epochKey);
+      return info === undefined ? undefined : (info.etag ?? (await store.get(epochKey, 1024))?.bytes.toString('utf8'));
+    },
     bumpEpoch: async () =>
       void (await store.put(epochKey, Buffer.from(randomUUID()), { contentType: 'text/plain', cacheControl: 'no-store' })),
   };
@@ -35,6 +40,7 @@ export function bucketLease(store: S3Store, key: string): LeaseMedium {
     code: 'S3',
     create: (record) => store.put(key, body(record), { ...options, ifNoneMatch: '*' }),
     write: async (record) => void (await store.put(key, body(record), options)),
+    present: async () => (await store.head(key)) !== undefined,
     async read() {
       const got = await store.get(key, 64 * 1024);
       if (got === undefined) return undefined;

@@ -18,6 +18,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { AlbaError } from '../../errors.js';
 import { environmentAgent, proxyConfigured } from '../../http/proxy.js';
@@ -46,6 +47,15 @@ export interface PutOptions {
   ifNoneMatch?: '*';
   /** User metadata (`x-amz-meta-*`). */
   metadata?: Record<string, string>;
+}
+
+/**
+ * The ETag S3 gives an object written with `bytes` in one PUT (their MD5, quoted): comparing it with
+ * a HEAD's tells whether the object already holds them without reading it (under SSE-KMS or SSE-C
+ * the ETag is no MD5: it never matches, and the caller reads or writes as when it differs).
+ */
+export function singlePartEtag(bytes: Buffer): string {
+  return `"${createHash('md5').update(bytes).digest('hex')}"`;
 }
 
 /** Cache-Control of content-addressed objects. */

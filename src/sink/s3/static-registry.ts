@@ -8,11 +8,10 @@
  * pages follow tags/list; a push that wrote nothing leaves them alone when its own page already
  * shows its tags with this digest (src/site/page-shows.ts).
  */
-import { createHash } from 'node:crypto';
 import { blobBytes, MAX_MANIFEST_BYTES, memoryBlob, type Blob } from '../../oci/graph.js';
 import { isDescriptor } from '../../oci/manifest-json.js';
 import { MediaType } from '../../oci/media-types.js';
-import { mergedReferrersIndex, referrersTag } from '../../oci/referrers.js';
+import { mergedReferrersIndex, referrersIndex, referrersTag } from '../../oci/referrers.js';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
@@ -21,7 +20,7 @@ import type { Sink, StoreOutcome } from '../sink.js';
 import { LeaseWatch, removalsSince } from '../../lifecycle/lease.js';
 import { updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
-import { IMMUTABLE, MUTABLE, S3Store } from './s3-store.js';
+import { IMMUTABLE, MUTABLE, S3Store, singlePartEtag } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
 import { settleAll } from '../../util/settle-all.js';
 
@@ -64,7 +63,11 @@ export async function openStaticRegistrySink(
     putManifest: (blob) => putOnce(key(`manifests/${blob.descriptor.digest}`), blob, blob.descriptor.mediaType),
     async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
       const tagKey = key(`manifests/${referrersTag(subject.digest as Digest)}`);
-      const existing = await store.get(tagKey, MAX_MANIFEST_BYTES);
+      // a HEAD first: none there needs no read, and one that lists exactly these referrers (its ETag
+      // the MD5 of the index they make alone: a re-push) needs nothing at all
+      const there = await store.head(tagKey);
+      if (there?.etag !== undefined && there.etag === singlePartEtag(referrersIndex([...referrers]).bytes)) return;
+      const existing = there === undefined ? undefined : await store.get(tagKey, MAX_MANIFEST_BYTES);
       // a referrers tag that is not an index (damaged, or not alba's) is rewritten with these referrers: it must not block every later push
       const entries = existing === undefined ? [] : referrersOf(existing.bytes);
       const index = mergedReferrersIndex(entries, referrers);
@@ -84,7 +87,7 @@ export async function openStaticRegistrySink(
       const bytes = await blobBytes(root, MAX_MANIFEST_BYTES);
       if (!tagged.some((t) => t.tag === tag)) tagged.push({ tag, digest: root.descriptor.digest });
       const present = await store.head(key(`manifests/${tag}`));
-      if (present?.etag === `"${createHash('md5').update(bytes).digest('hex')}"`) return 'skipped';
+      if (present?.etag === singlePartEtag(bytes)) return 'skipped';
       moved = true;
       await store.put(key(`manifests/${tag}`), bytes, { contentType: root.descriptor.mediaType, cacheControl: MUTABLE });
       return 'sent';

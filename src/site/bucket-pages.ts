@@ -19,8 +19,8 @@ import { isAlbaError } from '../errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import { Slots } from '../util/slots.js';
 import { settleAll } from '../util/settle-all.js';
-import { isTagList, readTagList } from '../sink/s3/json-document.js';
-import { MUTABLE, S3Store, singlePartEtag } from '../sink/s3/s3-store.js';
+import { isTagList, MAX_DOCUMENT_BYTES, parseTagList } from '../sink/s3/json-document.js';
+import { MUTABLE, S3Store, singlePartEtag, type ObjectBytes } from '../sink/s3/s3-store.js';
 import { parseS3Target } from '../sink/s3/s3-target.js';
 import { compareTags, isTagDocument } from '../sink/s3/static-store.js';
 import { ASSETS } from './assets.js';
@@ -70,15 +70,22 @@ class Reads {
     readonly store: S3Store,
     private readonly slots = new Slots(READS),
     private readonly manifests = new Map<string, Promise<{ json: ManifestJson; size: number } | undefined>>(),
+    /** What each object read had, for the next round to ask "unless unchanged" (a 304 has no body to wait for). */
+    private readonly known = new Map<string, ObjectBytes>(),
   ) {}
 
-  /** The reads of one rendering: the same gate and manifests, listings of its own. */
+  /** The reads of one rendering: the same gate, manifests and known objects, listings of its own. */
   round(): Reads {
-    return new Reads(this.store, this.slots, this.manifests);
+    return new Reads(this.store, this.slots, this.manifests, this.known);
   }
 
   get(key: string, max: number): ReturnType<S3Store['get']> {
-    return this.slots.run(() => this.store.get(key, max));
+    return this.slots.run(async () => {
+      const got = await this.store.get(key, max, this.known.get(key));
+      if (got?.etag === undefined) this.known.delete(key);
+      else this.known.set(key, got);
+      return got;
+    });
   }
 
   head(key: string): ReturnType<S3Store['head']> {
@@ -121,8 +128,9 @@ class Reads {
     return pending;
   }
 
-  tagList(key: string): Promise<string[] | undefined> {
-    return this.slots.run(() => readTagList(this.store, key));
+  async tagList(key: string): Promise<string[] | undefined> {
+    const got = await this.get(key, MAX_DOCUMENT_BYTES);
+    return got === undefined ? undefined : parseTagList(this.store, key, got.bytes);
   }
 }
 

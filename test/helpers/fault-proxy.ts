@@ -10,6 +10,10 @@ export interface SeenRequest {
   authorization?: string;
   /** When it arrived (Date.now()). */
   at: number;
+  /** The request's `If-None-Match` header, when it had one. */
+  ifNoneMatch?: string;
+  /** The status the server answered, once it has (a forwarded request only). */
+  status?: number;
 }
 
 /** A request deleting from an S3 bucket: a `DELETE` of one key, or a `DeleteObjects` (`POST ?delete`) of many. */
@@ -72,6 +76,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         headers: { ...req.headers, ...proxy.addHeaders(seen) },
       },
       (answer) => {
+        seen.status = answer.statusCode ?? 502;
         proxy.rewrite(seen, answer.statusCode ?? 502, answer.headers);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -86,6 +91,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       path: req.url ?? '/',
       at: Date.now(),
       ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }),
+      ...(req.headers['if-none-match'] === undefined ? {} : { ifNoneMatch: req.headers['if-none-match'] }),
     };
     const n = proxy.requests.length;
     proxy.requests.push(seen);

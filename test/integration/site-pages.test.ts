@@ -594,6 +594,40 @@ describe(
       }
     });
 
+    test('an object read again is asked "unless unchanged": 304 while it is, the new bytes once it changed; a push re-reads tags/list and the pages that way', async () => {
+      const proxy = await startFaultProxy(rgw.url);
+      try {
+        const store = new S3Store(parseS3Target(s3Url(proxy.url, BUCKET)));
+        await store.put('conditional/doc', Buffer.from('one\n'), { contentType: 'text/plain', cacheControl: 'no-store' });
+        const first = (await store.get('conditional/doc', 1024))!;
+        assert.ok(first.etag !== undefined, 'RGW gives the ETag');
+        // the bytes given as known come back only from a 304: the server never sent them
+        const known = { bytes: Buffer.from('as known'), etag: first.etag };
+        assert.equal((await store.get('conditional/doc', 1024, known))?.bytes.toString(), 'as known');
+        assert.equal(proxy.requests.at(-1)?.status, 304);
+        await store.put('conditional/doc', Buffer.from('two\n'), { contentType: 'text/plain', cacheControl: 'no-store' });
+        assert.equal((await store.get('conditional/doc', 1024, known))?.bytes.toString(), 'two\n', 'changed: the new bytes');
+        await store.remove('conditional/doc');
+        assert.equal(await store.get('conditional/doc', 1024, known), undefined, 'gone: none');
+
+        proxy.requests.length = 0;
+        const { graph } = await readLayoutGraph(fixture.layout);
+        await publish(graph, await openStaticRegistrySink(parseS3Target(s3Url(proxy.url, BUCKET)), 'pages/conditional'), ['1.0.0']);
+        const unchanged = proxy.requests.filter((r) => r.method === 'GET' && r.status === 304).map((r) => r.path.split('?')[0]!);
+        assert.ok(
+          unchanged.includes(`/${BUCKET}/v2/pages/conditional/tags/list`),
+          `tags/list asked again with If-None-Match (${unchanged.join(', ')})`,
+        );
+        assert.ok(
+          unchanged.includes(`/${BUCKET}/v2/pages/conditional/manifests/1.0.0`),
+          `the page's second round asks for the tag with If-None-Match (${unchanged.join(', ')})`,
+        );
+        assert.match((await object('v2/pages/conditional/index.html'))!.bytes.toString('utf8'), /1\.0\.0/);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     test("a static push's pages go out beside its check for a removal, not after it", async () => {
       const proxy = await startFaultProxy(rgw.url);
       try {

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AlbaError } from '../../errors.js';
-import { MUTABLE, type S3Store } from './s3-store.js';
+import { MUTABLE, singlePartEtag, type ObjectBytes, type S3Store } from './s3-store.js';
 
 /** How to change one document. */
 export interface DocumentChange<T> {
@@ -28,7 +28,8 @@ export interface DocumentChange<T> {
 
 /** What follows a document's key in the key of its lock (sweeps leave such objects alone). */
 export const LOCK_SUFFIX = '.alba-lock';
-const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+/** The largest document alba reads (a tag list of ~100k tags). */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const ATTEMPTS = 8;
 /** A lock unchanged for this long belongs to a writer that died (a change holds it well under a second). */
 const LOCK_STALE_MS = 10_000;
@@ -43,7 +44,8 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
     const next = change.change(current?.doc);
     if (next === undefined) return wrote;
     const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
-    if (!(await store.put(change.key, encode(next), { ...writeOptions(change), ...condition }))) {
+    const bytes = encode(next);
+    if (!(await store.put(change.key, bytes, { ...writeOptions(change), ...condition }))) {
       // refused although the ETag is unchanged: this server refuses every If-Match (Ceph RGW 16)
       if ('ifMatch' in condition && (await read(store, change.key, change.valid))?.etag === current?.etag)
         return (await withLock(store, change.key, () => changeLocked(store, change))) || wrote;
@@ -51,7 +53,8 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
     }
     wrote = true;
     await pause(30 + Math.random() * 120);
-    if (change.holds((await read(store, change.key, change.valid))?.doc)) return true;
+    // asked as "unless it is still what this call wrote" (304: no body to read)
+    if (change.holds((await read(store, change.key, change.valid, { bytes, etag: singlePartEtag(bytes) }))?.doc)) return true;
   }
   throw tooBusy(store, change.key);
 }
@@ -114,17 +117,27 @@ function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function read<T>(store: S3Store, key: string, valid: (doc: unknown) => doc is T): Promise<{ doc: T; etag?: string } | undefined> {
-  const got = await store.get(key, MAX_DOCUMENT_BYTES);
+async function read<T>(
+  store: S3Store,
+  key: string,
+  valid: (doc: unknown) => doc is T,
+  known?: ObjectBytes,
+): Promise<{ doc: T; etag?: string } | undefined> {
+  const got = await store.get(key, MAX_DOCUMENT_BYTES, known);
   if (got === undefined) return undefined;
+  return { doc: parseDocument(store, key, got.bytes, valid), ...(got.etag === undefined ? {} : { etag: got.etag }) };
+}
+
+/** The document in `bytes` (read from `key`); error[S3] naming the key when it is not JSON or not of the right shape. */
+function parseDocument<T>(store: S3Store, key: string, bytes: Buffer, valid: (doc: unknown) => doc is T): T {
   let doc: unknown;
   try {
-    doc = JSON.parse(got.bytes.toString('utf8'));
+    doc = JSON.parse(bytes.toString('utf8'));
   } catch (cause) {
     throw damaged(store, key, 'is not JSON', cause);
   }
   if (!valid(doc)) throw damaged(store, key, 'is not the document alba writes there');
-  return { doc, ...(got.etag === undefined ? {} : { etag: got.etag }) };
+  return doc;
 }
 
 /** The error for a document of the bucket that alba cannot read: names the key and how to rebuild it. */
@@ -153,6 +166,11 @@ export function isTagList(doc: unknown): doc is TagListDocument {
 /** The tags of the tag-list document at `key`; undefined when there is none; error[S3] naming the key when it is not one. */
 export async function readTagList(store: S3Store, key: string): Promise<string[] | undefined> {
   return (await read(store, key, isTagList))?.doc.tags;
+}
+
+/** The tags of a tag-list document read from `key` (its `bytes`); error[S3] naming the key when it is not one. */
+export function parseTagList(store: S3Store, key: string, bytes: Buffer): string[] {
+  return parseDocument(store, key, bytes, isTagList).tags;
 }
 
 /** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units); true when this call wrote it. */

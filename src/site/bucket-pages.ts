@@ -20,7 +20,7 @@ import { mapLimit } from '../util/map-limit.js';
 import { Slots } from '../util/slots.js';
 import { settleAll } from '../util/settle-all.js';
 import { isTagList, MAX_DOCUMENT_BYTES, parseTagList } from '../sink/s3/json-document.js';
-import { MUTABLE, S3Store, singlePartEtag, type ObjectBytes } from '../sink/s3/s3-store.js';
+import { isStrongEtag, MUTABLE, S3Store, singlePartEtag, type ObjectBytes } from '../sink/s3/s3-store.js';
 import { parseS3Target } from '../sink/s3/s3-target.js';
 import { compareTags, isTagDocument } from '../sink/s3/static-store.js';
 import { ASSETS } from './assets.js';
@@ -79,11 +79,12 @@ class Reads {
     return new Reads(this.store, this.slots, this.manifests, this.known);
   }
 
-  get(key: string, max: number): ReturnType<S3Store['get']> {
+  /** A GET; `remember`: kept for a later round's conditional read (not for manifests by digest: manifest() keeps those parsed). */
+  get(key: string, max: number, remember = true): ReturnType<S3Store['get']> {
     return this.slots.run(async () => {
       const got = await this.store.get(key, max, this.known.get(key));
-      if (got?.etag === undefined) this.known.delete(key);
-      else this.known.set(key, got);
+      if (remember && got?.etag !== undefined && isStrongEtag(got.etag)) this.known.set(key, got);
+      else this.known.delete(key);
       return got;
     });
   }
@@ -118,7 +119,7 @@ class Reads {
   manifest(key: string, digest: string): Promise<{ json: ManifestJson; size: number } | undefined> {
     let pending = this.manifests.get(key);
     if (pending === undefined) {
-      pending = this.get(key, MAX_MANIFEST_BYTES).then((got) =>
+      pending = this.get(key, MAX_MANIFEST_BYTES, false).then((got) =>
         got === undefined || digestOf(got.bytes) !== digest ? undefined : asManifest(parseJson(got.bytes), got.bytes.length),
       );
       // a failed read is not kept: the next round reads it again

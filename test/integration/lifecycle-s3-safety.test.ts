@@ -227,7 +227,7 @@ describe(
         const gc = await alba(['container', 'gc', '-t', 'epoch', '--keep-dev', '0', '--grace', '0', target]);
         assert.equal(gc.status, 0, explainRun(gc));
         assert.ok(gc.stdout.includes('manifests/sha256:'), 'the gc deleted the content d2 is about to name');
-        assert.equal(await get('v2/epoch/.alba-removal-lease'), undefined, 'the gc ended before the push looks for a lease');
+        assert.ok(!(await keys('v2/epoch/')).includes('v2/epoch/.alba-removal-lease'), 'the gc ended before the push looks for a lease');
         release();
         const pu = await pushRun;
         assert.equal(pu.status, 0, explainRun(pu));

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type LeaseMedium, type LeaseRecord, parseLeaseRecord } from '../../lifecycle/lease.js';
-import type { S3Store } from './s3-store.js';
+import { isStrongEtag, type S3Store } from './s3-store.js';
 
 /** The last path segment of a lease object's key. */
 export const LEASE_OBJECT = '.alba-removal-lease';
@@ -20,11 +20,13 @@ export function removalLease(store: S3Store, base: string): LeaseMedium {
   const epochKey = `${base}${EPOCH_OBJECT}`;
   return {
     ...bucketLease(store, `${base}${LEASE_OBJECT}`),
-    // by HEAD: its ETag changes with every bump (a new random body). A GET of a small object costs
-    // Ceph RGW ~40 ms more than a HEAD (docs/architecture.md), and a push asks twice
+    // by HEAD: its strong ETag changes with every bump (a new random body). A GET of a small object
+    // costs Ceph RGW ~40 ms more than a HEAD (docs/architecture.md), and a push asks twice; a
+    // server that gives no ETag, or a weak one (which may stay while the bytes change), is read
     epoch: async () => {
       const info = await store.head(epochKey);
-      return info === undefined ? undefined : (info.etag ?? (await store.get(epochKey, 1024))?.bytes.toString('utf8'));
+      if (info === undefined) return undefined;
+      return info.etag !== undefined && isStrongEtag(info.etag) ? info.etag : (await store.get(epochKey, 1024))?.bytes.toString('utf8');
     },
     bumpEpoch: async () =>
       void (await store.put(epochKey, Buffer.from(randomUUID()), { contentType: 'text/plain', cacheControl: 'no-store' })),

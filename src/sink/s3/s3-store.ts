@@ -64,6 +64,11 @@ export function singlePartEtag(bytes: Buffer): string {
   return `"${createHash('md5').update(bytes).digest('hex')}"`;
 }
 
+/** True for a strong ETag: a weak one (`W/"…"`) may stay the same while the bytes change. */
+export function isStrongEtag(etag: string): boolean {
+  return !etag.startsWith('W/');
+}
+
 /** Cache-Control of content-addressed objects. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Cache-Control of tags and the documents that list them. */
@@ -159,13 +164,16 @@ export class S3Store {
 
   /**
    * GET of a small object, refused above `max` bytes; undefined when there is none. With `known`
-   * (what an earlier read gave), the GET is conditional (`If-None-Match`): an object still of that
-   * ETag answers 304 without a body and `known` is returned (a small body costs Ceph RGW ~40 ms
-   * more than none: docs/architecture.md).
+   * (what an earlier read gave) of a strong ETag, the GET is conditional (`If-None-Match`): an
+   * object still of that ETag answers 304 without a body and `known` is returned (a small body
+   * costs Ceph RGW ~40 ms more than none: docs/architecture.md). A 304 naming another ETag is not
+   * believed: the object is read again without the condition.
    */
   async get(key: string, max: number, known?: ObjectBytes): Promise<ObjectBytes | undefined> {
-    const got = await this.getBody(key, max, known?.etag);
+    const unless = known?.etag !== undefined && isStrongEtag(known.etag) ? known.etag : undefined;
+    const got = await this.getBody(key, max, unless);
     if (got === 'unchanged') return known;
+    if (got === 'not believed') return this.get(key, max);
     if (got === undefined) return undefined;
     // a body without a length (chunked) is counted as it comes
     const chunks: Buffer[] = [];
@@ -187,11 +195,18 @@ export class S3Store {
    */
   async open(key: string, max: number): Promise<Readable | undefined> {
     const got = await this.getBody(key, max);
-    return got === 'unchanged' ? undefined : got?.body;
+    return typeof got === 'string' ? undefined : got?.body;
   }
 
-  /** The GET of open() and get(): the body, whose failures are named as ones of the GET, and the ETag; 'unchanged' when the object still has ETag `unless`. */
-  private async getBody(key: string, max: number, unless?: string): Promise<{ body: Readable; etag?: string } | 'unchanged' | undefined> {
+  /**
+   * The GET of open() and get(): the body, whose failures are named as ones of the GET, and the
+   * ETag; 'unchanged' when the object still has ETag `unless` (a 304 that names no other ETag).
+   */
+  private async getBody(
+    key: string,
+    max: number,
+    unless?: string,
+  ): Promise<{ body: Readable; etag?: string } | 'unchanged' | 'not believed' | undefined> {
     try {
       const res = await this.call(() =>
         this.client.send(
@@ -223,7 +238,10 @@ export class S3Store {
     } catch (err) {
       if (err instanceof AlbaError) throw err;
       if (isMissing(err)) return undefined;
-      if (unless !== undefined && err instanceof S3ServiceException && err.$metadata.httpStatusCode === 304) return 'unchanged';
+      if (unless !== undefined && err instanceof S3ServiceException && err.$metadata.httpStatusCode === 304) {
+        const named = (err as { $response?: { headers?: Record<string, string | undefined> } }).$response?.headers?.['etag'];
+        return named === undefined || named === unless ? 'unchanged' : 'not believed';
+      }
       throw this.error('GET', key, err);
     }
   }

@@ -26,7 +26,9 @@ export const benchAlbaBin = process.env.ALBA_BENCH_BIN ?? albaBin;
 /** Which code `bin` runs, by bin/alba.cjs's rule: its bundle, or dist/src when a `tsc`-only rebuild left the bundle older (slower start-up). */
 export function binRuns(bin: string): string {
   const mtime = (path: string): number => statSync(join(dirname(bin), '..', path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-  return mtime('dist/alba/alba.js') >= mtime('dist/src/cli/main.js') ? 'the bundle' : 'dist/src (the bundle is older: run `npm run build`)';
+  // dist/alba/alba.js: the ES module bundle of alba before its CommonJS one (a baseline checkout)
+  const bundle = Math.max(mtime('dist/alba/alba.cjs'), mtime('dist/alba/alba.js'));
+  return bundle >= mtime('dist/src/cli/main.js') ? 'the bundle' : 'dist/src (the bundle is older: run `npm run build`)';
 }
 
 /** `alba ARGS…` under GNU time, checked; the bin is run as a user runs it (its `#!` line's node options included). */

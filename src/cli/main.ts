@@ -31,4 +31,5 @@ async function main(args: string[]): Promise<number> {
 }
 
 exitOnBrokenPipe();
-exitSoon(await main(process.argv.slice(2)));
+// no top-level await: the bundle is CommonJS (scripts/bundle.mjs)
+void main(process.argv.slice(2)).then(exitSoon);

@@ -34,7 +34,7 @@ async function loadKeyFile(path: string): Promise<Key[]> {
     });
   }
   // OpenPGP is loaded when first needed: a build from a lock never verifies a Release
-  const { readKeys } = await import('openpgp');
+  const { readKeys } = await import('../vendor/openpgp.js');
   try {
     const armored = data.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
     const keys = armored ? await readKeys({ armoredKeys: data.toString('utf8') }) : await readKeys({ binaryKeys: data });

@@ -128,7 +128,7 @@ export interface SignatureCheck {
 
 /** Verifies a cleartext-signed InRelease; `problem` says why no trusted signature was found. */
 export async function verifyInRelease(armored: string, keyring: Keyring): Promise<SignatureCheck> {
-  const { readCleartextMessage, verify } = await import('openpgp');
+  const { readCleartextMessage, verify } = await import('../vendor/openpgp.js');
   let message;
   try {
     message = await readCleartextMessage({ cleartextMessage: armored });
@@ -142,7 +142,7 @@ export async function verifyInRelease(armored: string, keyring: Keyring): Promis
 
 /** Verifies a Release file against its detached signature (Release.gpg, armored or binary). */
 export async function verifyDetached(data: Uint8Array, signatureData: Uint8Array, keyring: Keyring): Promise<SignatureCheck> {
-  const { createMessage, readSignature, verify } = await import('openpgp');
+  const { createMessage, readSignature, verify } = await import('../vendor/openpgp.js');
   const text = Buffer.from(data).toString('utf8');
   let signature: Signature;
   try {

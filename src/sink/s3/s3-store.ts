@@ -3,6 +3,7 @@
  * chain) and `@aws-sdk/lib-storage` (multipart for large bodies), with every failure turned into
  * `error[S3]` naming the endpoint, bucket, key and the server's code, with a hint.
  */
+import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -12,12 +13,11 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+  Upload,
+} from '../../vendor/aws-s3.js';
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { AlbaError } from '../../errors.js';

@@ -5,9 +5,9 @@
 //   what it needs, required by alba.cjs only when a command uses it;
 // - dist/alba/code-cache.cjs: the loader; dist/alba/warm.cjs: src/cli/warm-entry.ts, which
 //   bin/alba.cjs runs first (a warm `alba build` answered before the CLI is loaded).
+// alba.cjs is written last: bin/alba.cjs runs it only when it is newer than dist/src.
 // Input: tsc's output, so tsc stays the type checker.
 import { readdirSync, rmSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
 import { basename, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -20,31 +20,28 @@ const common = {
   target: 'node20',
   format: 'cjs',
   logLevel: 'warning',
+  // the bundles run as scripts (node:vm), where `import()` has no loader: esbuild makes each one a require
+  supported: { 'dynamic-import': false },
   // text V8 holds as one byte per character
   charset: 'ascii',
   // ES builds first where a package has both (the AWS SDK's dist-es): esbuild drops what alba never imports
   mainFields: ['module', 'main'],
   // warm-build.ts finds alba's code from its own URL (its code identity), version.ts package.json: the bundle's
   define: { 'import.meta.url': 'albaModuleUrl' },
-  banner: { js: "const albaModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // strict, as the ES modules it is made of (a "use strict" after another statement is no directive)
+  banner: { js: `"use strict";const albaModuleUrl = require('node:url').pathToFileURL(__filename).href;` },
 };
-/**
- * The bundles run as scripts (node:vm), where `import()` has no loader: a dynamic import of one of
- * Node's built-ins becomes a require of it, and any import of a module of dist/src/vendor/ a
- * require of its own bundle (./vendor-<name>.cjs, which bin/alba.cjs's loader runs).
- */
-const requires = {
-  name: 'requires',
+/** An import of a module of dist/src/vendor/ in the CLI becomes a require of that module's own bundle (./vendor-<name>.cjs). */
+const vendorsApart = {
+  name: 'vendors-apart',
   setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (args.kind === 'dynamic-import' && isBuiltin(args.path)) return { path: args.path, namespace: 'require' };
+    b.onResolve({ filter: /\/vendor\/[^/]+\.js$/ }, (args) => {
       const path = resolve(args.resolveDir, args.path);
-      if (b.initialOptions.outfile.endsWith('/alba.cjs') && path.startsWith(vendorDir) && path.endsWith('.js'))
-        return { path: `./vendor-${basename(path, '.js')}.cjs`, namespace: 'require' };
-      return undefined;
+      if (!path.startsWith(vendorDir)) return undefined;
+      return { path: `./vendor-${basename(path, '.js')}.cjs`, namespace: 'vendor' };
     });
-    b.onLoad({ filter: /.*/, namespace: 'require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});` }));
-    b.onResolve({ filter: /^\.\/vendor-[^/]+\.cjs$/, namespace: 'require' }, (args) => ({ path: args.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'vendor' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});` }));
+    b.onResolve({ filter: /^\.\/vendor-[^/]+\.cjs$/, namespace: 'vendor' }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -54,20 +51,11 @@ const asFunction = {
   footer: { js: '})' },
 };
 
-/** Bundles `entry` into `outfile` (`run`: as code-cache.ts runs it); fails when an `import()` is left in it. */
-async function bundle(entry, outfile, run = false) {
-  const options = { ...common, ...(run ? asFunction : {}), entryPoints: [entry], outfile, plugins: [requires], metafile: true };
-  const { metafile } = await build(options);
-  for (const [out, { imports }] of Object.entries(metafile.outputs)) {
-    const left = imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path);
-    if (left.length > 0) throw new Error(`${out}: import() of ${left.join(', ')} left in a bundle run as a script`);
-  }
-}
-
 rmSync(outdir, { recursive: true, force: true });
-await bundle(compiled('cli/main.js'), `${outdir}alba.cjs`, true);
 for (const file of readdirSync(vendorDir).filter((f) => f.endsWith('.js'))) {
-  await bundle(`${vendorDir}${file}`, `${outdir}vendor-${basename(file, '.js')}.cjs`, true);
+  await build({ ...common, ...asFunction, entryPoints: [`${vendorDir}${file}`], outfile: `${outdir}vendor-${basename(file, '.js')}.cjs` });
 }
-await bundle(compiled('cli/code-cache.js'), `${outdir}code-cache.cjs`);
-await bundle(compiled('cli/warm-entry.js'), `${outdir}warm.cjs`);
+await build({ ...common, entryPoints: [compiled('cli/code-cache.js')], outfile: `${outdir}code-cache.cjs` });
+await build({ ...common, entryPoints: [compiled('cli/warm-entry.js')], outfile: `${outdir}warm.cjs` });
+// last: bin/alba.cjs runs dist/src while this file is missing or older (a build cut short)
+await build({ ...common, ...asFunction, entryPoints: [compiled('cli/main.js')], outfile: `${outdir}alba.cjs`, plugins: [vendorsApart] });

@@ -12,11 +12,23 @@
  * compare the text itself, hence the SHA256, nor check the cache's own bytes, hence a SHA256 of them
  * at the start of the file (readCodeCache). A cache is written (to a temporary file, then renamed)
  * when the process exits after a run that had none or had it refused; a directory alba cannot write
- * only costs the compile. The cache sits beside the bundle, so whoever can change it could change
- * the bundle: it trusts nothing the bundle does not.
+ * only costs the compile. A cache is used and written only in a directory, and as files, that the
+ * bundle's owner alone may change: it trusts no one the bundle does not.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -60,13 +72,15 @@ export function loadBundle(file: string, command: string): unknown {
   // comments can differ, which nothing reads
   const text = readFileSync(file, 'latin1');
   const cacheFile = codeCachePath(file, text, command);
-  const cachedData = readCodeCache(cacheFile);
+  const owner = lstatSync(file).uid;
+  const cachedData = readCodeCache(cacheFile, owner);
   // the bundle is a function expression of CommonJS's parameters (scripts/bundle.mjs)
   const script = new Script(text, {
     filename: file,
     ...(cachedData === undefined ? {} : { cachedData }),
   });
-  if (cachedData === undefined || script.cachedDataRejected === true) process.once('exit', () => writeCodeCache(cacheFile, script));
+  if ((cachedData === undefined || script.cachedDataRejected === true) && process.getuid?.() === owner)
+    process.once('exit', () => writeCodeCache(cacheFile, script, owner));
   const dir = dirname(file);
   const nodeRequire = createRequire(file);
   const bundleRequire = Object.assign(
@@ -83,14 +97,33 @@ export function loadBundle(file: string, command: string): unknown {
 const HASH_BYTES = 32;
 
 /**
- * V8's data in the cache file `path`, undefined when there is none or its bytes are not those
- * written: V8 checks a cache's header (its version, flags, the text's length) but not the rest,
- * and runs damaged data as it comes (wrong bytecode, or a crash), so the data's own SHA256 is checked.
+ * True when `info` (of the cache directory or a cache file) is no more open to change than the
+ * bundle: owned by the bundle's owner, writable by no one else. A cache is code: one planted by
+ * another user would run as whoever runs alba.
  */
-export function readCodeCache(path: string): Buffer | undefined {
+function ownersOnly(info: Stats, owner: number): boolean {
+  return info.uid === owner && (info.mode & 0o022) === 0;
+}
+
+/**
+ * V8's data in the cache file `path`, undefined when there is none, when it or its directory may
+ * be changed by another than `owner` (the bundle's), or when its bytes are not those written: V8
+ * checks a cache's header (its version, flags, the text's length) but not the rest, and runs
+ * damaged data as it comes (wrong bytecode, or a crash), so the data's own SHA256 is checked.
+ */
+export function readCodeCache(path: string, owner: number): Buffer | undefined {
+  const dir = lstatSync(dirname(path), { throwIfNoEntry: false });
+  if (dir === undefined || !dir.isDirectory() || !ownersOnly(dir, owner)) return undefined;
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile() || !ownersOnly(info, owner)) return undefined;
+      bytes = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
@@ -98,17 +131,34 @@ export function readCodeCache(path: string): Buffer | undefined {
   return bytes.length > HASH_BYTES && createHash('sha256').update(data).digest().equals(bytes.subarray(0, HASH_BYTES)) ? data : undefined;
 }
 
-/** Writes what `script` has compiled so far as the cache `path`; a directory that cannot be written is left alone. */
-export function writeCodeCache(path: string, script: Script): void {
+/**
+ * Writes what `script` has compiled so far as the cache `path` (a new file of its own, then renamed
+ * into place), in a directory only `owner` may write; anything else leaves the cache as it was.
+ */
+export function writeCodeCache(path: string, script: Script, owner: number): void {
+  const dir = dirname(path);
   const tmp = `${path}.${process.pid}.tmp`;
-  let written = false;
+  let fd: number | undefined;
+  let created = false;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dir, { mode: 0o755 });
+  } catch {
+    // there already, or not to be made: checked below
+  }
+  try {
+    const info = lstatSync(dir);
+    if (!info.isDirectory() || !ownersOnly(info, owner)) return;
+    // O_EXCL: never through a file or link already there
+    fd = openSync(tmp, 'wx', 0o644);
+    created = true;
     const data = script.createCachedData();
-    writeFileSync(tmp, Buffer.concat([createHash('sha256').update(data).digest(), data]));
-    written = true;
+    const bytes = Buffer.concat([createHash('sha256').update(data).digest(), data]);
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    closeSync(fd);
+    fd = undefined;
     renameSync(tmp, path);
   } catch {
-    if (written) rmSync(tmp, { force: true });
+    if (fd !== undefined) closeSync(fd);
+    if (created) rmSync(tmp, { force: true });
   }
 }

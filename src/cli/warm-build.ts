@@ -301,8 +301,10 @@ function codeIdentity(): string {
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (/\.(c?js|json)$/.test(e.name)) {
+      // dist/alba/code-cache/: V8's caches of the bundles (code-cache.ts), written as alba runs, maybe by another user
+      if (e.isDirectory()) {
+        if (e.name !== 'code-cache') walk(path);
+      } else if (/\.(c?js|json)$/.test(e.name)) {
         const s = statSync(path);
         hash.update(`${relative(root, path)} ${s.size} ${s.mtimeMs}\n`);
       }

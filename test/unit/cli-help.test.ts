@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -176,22 +178,69 @@ describe('each command loads only its own library code', () => {
     );
   });
 
-  test('… nor their bundles, from bin/alba.cjs (dist/alba/vendor-*.cjs: OpenPGP.js, the AWS SDK)', async () => {
-    // the bundles the loader reads (dist/alba/code-cache.cjs reads each with fs.readFileSync)
+  /** A preloaded script that lists the .cjs files read with fs.readFileSync (dist/alba/code-cache.cjs reads each bundle so). */
+  const readProbe = async (): Promise<string> => {
     const probe = join(work, 'read-probe.cjs');
     await writeFile(
       probe,
       "const fs = require('node:fs'); const read = fs.readFileSync;\n" +
         "fs.readFileSync = function (path, ...rest) { if (/\\.cjs$/.test(String(path))) fs.appendFileSync(process.env.ALBA_MODULE_TRACE, String(path) + '\\n'); return read.call(this, path, ...rest); };\n",
     );
-    const read = await pushWith('bundle', ['--require'], albaBin, probe);
+    return probe;
+  };
+  const VENDOR = /\/vendor-[^/]+\.cjs$/;
+
+  test('… nor their bundles, from bin/alba.cjs (dist/alba/vendor-*.cjs: OpenPGP.js, the AWS SDK)', async () => {
+    const read = await pushWith('bundle', ['--require'], albaBin, await readProbe());
     assert.ok(
       read.some((p) => p.endsWith('/dist/alba/alba.cjs')),
       'the probe sees the bundle the push runs',
     );
     assert.deepEqual(
-      read.filter((p) => /\/vendor-[^/]+\.cjs$/.test(p)),
+      read.filter((p) => VENDOR.test(p)),
       [],
     );
+    // and the CLI's bundle holds neither (esbuild writes each module's path as a comment line before its code)
+    const cli = await readFile(join(root, 'dist', 'alba', 'alba.cjs'), 'latin1');
+    assert.ok(/^\/\/ node_modules\/undici\//m.test(cli), 'the bundle names the modules it holds');
+    assert.deepEqual(cli.match(/^\/\/ node_modules\/(?:openpgp|@aws-sdk)\/.*$/gm) ?? [], []);
+  });
+
+  test('a push to a registry reads no vendor bundle either (the S3 sink shares code with it, not the SDK)', async () => {
+    // a registry that knows nothing: the push fails at its first upload, every module it needs loaded
+    const server = createServer((req, res) =>
+      res
+        .writeHead(req.url === '/v2/' ? 200 : 404, { 'content-type': 'application/json' })
+        .end(req.url === '/v2/' ? '{}' : '{"errors":[]}'),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const layout = await bigLayout(join(work, 'src-registry'), 1);
+      const trace = join(work, 'modules-registry.txt');
+      const { port } = server.address() as AddressInfo;
+      const run = await runAlba(['container', 'push', '--plain-http', '-t', '1', layout.dir, `docker://127.0.0.1:${port}/x/y`], {
+        env: { NODE_OPTIONS: `--require ${await readProbe()}`, ALBA_MODULE_TRACE: trace },
+      });
+      assert.notEqual(run.status, 0, explainRun(run));
+      const read = (await readFile(trace, 'utf8')).split('\n');
+      assert.ok(
+        read.some((p) => p.endsWith('/dist/alba/alba.cjs')),
+        explainRun(run),
+      );
+      assert.deepEqual(
+        read.filter((p) => VENDOR.test(p)),
+        [],
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  test('the bundles run in strict mode, as the ES modules they are made of', async () => {
+    for (const name of ['alba.cjs', 'vendor-aws-s3.cjs', 'vendor-openpgp.cjs', 'code-cache.cjs', 'warm.cjs']) {
+      const head = (await readFile(join(root, 'dist', 'alba', name), 'latin1')).slice(0, 200);
+      // the directive is the first statement of the file, or of the function expression code-cache.ts compiles
+      assert.match(head, /^(?:\(function \(exports, require, module, __filename, __dirname\) \{)?"use strict";/, name);
+    }
   });
 });

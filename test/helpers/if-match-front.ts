@@ -10,11 +10,13 @@ export interface FrontRequest {
   key: string;
   /** The If-Match header, when the request had one. */
   ifMatch?: string;
+  /** The If-None-Match header, when the request had one. */
+  ifNoneMatch?: string;
   /** What the front answered a conditional PUT itself (the others are the server's). */
   status?: number;
 }
 
-/** An S3 endpoint that honours If-Match, in front of one that refuses it. */
+/** An S3 endpoint that honours If-Match (or ignores every condition), in front of one that refuses it. */
 export interface IfMatchFront {
   /** `http://127.0.0.1:<port>`. */
   url: string;
@@ -33,8 +35,15 @@ export interface IfMatchFront {
  * 412 PreconditionFailed, an equal one is written by a PUT without the condition and answered with
  * its ETag; conditional PUTs of one key are decided one at a time, so the check and the write are
  * atomic as on such a server. Every other request goes upstream unchanged (its signature intact).
+ * With `conditions: 'ignore'` it is a server that ignores If-Match and If-None-Match alike (some
+ * S3-compatible stores, older releases): every PUT carrying either is written without it.
  */
-export async function startIfMatchFront(upstream: string, s3: S3Client, bucket: string): Promise<IfMatchFront> {
+export async function startIfMatchFront(
+  upstream: string,
+  s3: S3Client,
+  bucket: string,
+  conditions: 'honour' | 'ignore' = 'honour',
+): Promise<IfMatchFront> {
   const target = new URL(upstream);
   const turns = new Map<string, Promise<unknown>>();
   const front: IfMatchFront = { url: '', requests: [], hold: () => undefined, close: async () => undefined };
@@ -54,7 +63,7 @@ export async function startIfMatchFront(upstream: string, s3: S3Client, bucket: 
       (h) => h.ETag,
       () => undefined,
     );
-    if (current !== seen.ifMatch) {
+    if (conditions === 'honour' && current !== seen.ifMatch) {
       const body =
         '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
       return { status: 412, headers: { 'content-type': 'application/xml' }, body };
@@ -83,9 +92,15 @@ export async function startIfMatchFront(upstream: string, s3: S3Client, bucket: 
 
   const server = createServer((req, res) => {
     const ifMatch = req.headers['if-match'];
-    const seen: FrontRequest = { method: req.method ?? 'GET', key: keyOf(req), ...(typeof ifMatch === 'string' ? { ifMatch } : {}) };
+    const ifNoneMatch = req.headers['if-none-match'];
+    const seen: FrontRequest = {
+      method: req.method ?? 'GET',
+      key: keyOf(req),
+      ...(typeof ifMatch === 'string' ? { ifMatch } : {}),
+      ...(typeof ifNoneMatch === 'string' ? { ifNoneMatch } : {}),
+    };
     front.requests.push(seen);
-    if (seen.method === 'PUT' && seen.ifMatch !== undefined) {
+    if (seen.method === 'PUT' && (seen.ifMatch !== undefined || (conditions === 'ignore' && seen.ifNoneMatch !== undefined))) {
       const decided = (async () => {
         const chunks: Buffer[] = [];
         for await (const chunk of req) chunks.push(chunk as Buffer);

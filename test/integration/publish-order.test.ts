@@ -292,6 +292,39 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
       );
       assert.deepEqual((JSON.parse((await object(doc)).toString('utf8')) as { tags: string[] }).tags, ['a', 'b', 'base']);
     });
+
+    test(`${kind} push: on a server that ignores conditional writes, two pushes of different tags meet at the document and both land; the one overwritten reads it back after its pause, finds its tag missing and writes again; both tags listed`, async () => {
+      const name = kind === 'container' ? 'app/unconditional' : 'unconditional-bin';
+      const doc = kind === 'container' ? `v2/${name}/tags/list` : `df-dist-v1/${name}`;
+      const dir = join(work, 'unconditional-bins');
+      await mkdir(join(dir, 'linux/amd64'), { recursive: true });
+      await writeFile(join(dir, 'linux/amd64/tool'), 'tool\n');
+      const push = (tag: string, endpoint: string): Promise<AlbaRun> =>
+        alba(
+          kind === 'container'
+            ? ['container', 'push', '-t', `${name}:${tag}`, fixture.layout, s3Url(endpoint)]
+            : ['static', 'push', '-t', `${name}:${tag}`, dir, s3Url(endpoint)],
+        );
+      const base = await push('base', rgw.url);
+      assert.equal(base.status, 0, explainRun(base));
+      const front = await startIfMatchFront(rgw.url, s3, BUCKET, 'ignore');
+      // the first two writes of the document wait for each other: both read it before either landed, so the second one written drops the first one's tag
+      let arrived = 0;
+      let meet: () => void = () => undefined;
+      const met = new Promise<void>((resolve) => (meet = resolve));
+      const giveUp = setTimeout(meet, 60_000);
+      front.hold = (r) => (r.key === doc && ++arrived <= 2 ? (arrived === 2 && meet(), met) : undefined);
+      const [a, b] = await Promise.all([push('a', front.url), push('b', front.url)]).finally(() => {
+        clearTimeout(giveUp);
+        return front.close();
+      });
+      assert.equal(a.status, 0, explainRun(a));
+      assert.equal(b.status, 0, explainRun(b));
+      const writes = front.requests.filter((r) => r.key === doc && r.method === 'PUT');
+      assert.ok(arrived >= 2, `both pushes wrote the document: ${JSON.stringify(writes)}`);
+      assert.ok(writes.length >= 3, `the push whose tag was dropped wrote the document again: ${JSON.stringify(writes)}`);
+      assert.deepEqual((JSON.parse((await object(doc)).toString('utf8')) as { tags: string[] }).tags, ['a', 'b', 'base']);
+    });
   }
 });
 

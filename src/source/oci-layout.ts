@@ -5,7 +5,7 @@
  * layout as a graph reader (oci/artifacts.ts) for `alba sbom`. Anything malformed is
  * LAYOUT_INVALID naming the layout, a blob whose bytes are not its digest DIGEST_MISMATCH.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -202,13 +202,16 @@ async function scanReferrers(dir: string, blobs: BlobStore): Promise<LayoutRefer
 function jsonBlob(path: string): Buffer | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: a FIFO planted among the blobs opens at once (and is passed over), where a
+    // plain open would wait for a writer forever
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return undefined;
   }
   try {
-    const { size } = fstatSync(fd);
-    if (size > MAX_MANIFEST_BYTES || size < 2) return undefined;
+    const info = fstatSync(fd);
+    if (!info.isFile() || info.size > MAX_MANIFEST_BYTES || info.size < 2) return undefined;
+    const size = info.size;
     const bytes = Buffer.allocUnsafe(size);
     if (readSync(fd, bytes, 0, 1, 0) !== 1 || bytes[0] !== 0x7b) return undefined;
     let at = 1;

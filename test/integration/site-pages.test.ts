@@ -594,7 +594,7 @@ describe(
       }
     });
 
-    test('an object read again is asked "unless unchanged": 304 while it is, the new bytes once it changed; a push re-reads tags/list and the pages that way', async () => {
+    test('an object read again is asked "unless unchanged": 304 while it is, the new bytes once it changed; a push re-reads its pages that way, and tags/list after its write unless the server was seen enforcing If-None-Match', async () => {
       const proxy = await startFaultProxy(rgw.url);
       try {
         const store = new S3Store(parseS3Target(s3Url(proxy.url, BUCKET)));
@@ -616,21 +616,44 @@ describe(
         await store.remove('conditional/doc');
         assert.equal(await store.get('conditional/doc', 1024, known), undefined, 'gone: none');
 
-        proxy.requests.length = 0;
         const { graph } = await readLayoutGraph(fixture.layout);
+        const listRead = (name: string): { written: number; check?: SeenRequest } => {
+          const listKey = `/${BUCKET}/v2/${name}/tags/list`;
+          // the first read of tags/list after its PUT: the write's own check, else the pages' first read
+          const written = proxy.requests.findIndex((r) => r.method === 'PUT' && r.path.split('?')[0] === listKey);
+          const check = proxy.requests.slice(written + 1).find((r) => r.method === 'GET' && r.path.split('?')[0] === listKey);
+          return { written, ...(check === undefined ? {} : { check }) };
+        };
+        // a server that ignores If-None-Match (the probe's conditional rewrite of the index by digest is answered 200):
+        // the write of tags/list is read back, with If-None-Match of what was written
+        proxy.requests.length = 0;
+        proxy.fault = (r) =>
+          r.method === 'PUT' && r.ifNoneMatch === '*' && r.path.includes('/manifests/sha256%3A') ? { status: 200 } : undefined;
         await publish(graph, await openStaticRegistrySink(parseS3Target(s3Url(proxy.url, BUCKET)), 'pages/conditional'), ['1.0.0']);
+        proxy.fault = () => undefined;
         const unchanged = proxy.requests.filter((r) => r.method === 'GET' && r.status === 304).map((r) => r.path.split('?')[0]!);
-        const listKey = `/${BUCKET}/v2/pages/conditional/tags/list`;
-        // the write's own check: the first read of tags/list after its PUT, before any page is read
-        const written = proxy.requests.findIndex((r) => r.method === 'PUT' && r.path.split('?')[0] === listKey);
-        const check = proxy.requests.slice(written + 1).find((r) => r.method === 'GET' && r.path.split('?')[0] === listKey);
+        const ignored = listRead('pages/conditional');
         assert.ok(
-          written >= 0 && check?.ifNoneMatch !== undefined && check.status === 304,
+          ignored.written >= 0 && ignored.check?.ifNoneMatch !== undefined && ignored.check.status === 304,
           'tags/list checked after its write with If-None-Match: 304',
         );
         assert.ok(
           unchanged.includes(`/${BUCKET}/v2/pages/conditional/manifests/1.0.0`),
           `the page's second round asks for the tag with If-None-Match (${unchanged.join(', ')})`,
+        );
+        // RGW as it is enforces If-None-Match (the probe answered 412): the write was atomic, nothing is read back
+        proxy.requests.length = 0;
+        await publish(graph, await openStaticRegistrySink(parseS3Target(s3Url(proxy.url, BUCKET)), 'pages/enforced'), ['1.0.0']);
+        assert.ok(
+          proxy.requests.some(
+            (r) => r.method === 'PUT' && r.ifNoneMatch === '*' && r.path.includes('/manifests/sha256%3A') && r.status === 412,
+          ),
+          'the probe of If-None-Match was refused',
+        );
+        const enforced = listRead('pages/enforced');
+        assert.ok(
+          enforced.written >= 0 && enforced.check?.ifNoneMatch === undefined,
+          "the first read of tags/list after its write is the page's own",
         );
         assert.match((await object('v2/pages/conditional/index.html'))!.bytes.toString('utf8'), /1\.0\.0/);
       } finally {

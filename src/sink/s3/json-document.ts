@@ -7,7 +7,8 @@
  * object `KEY.alba-lock` created with `If-None-Match: *` around the read and the write, so
  * writers take turns; a lock left by a killed writer is broken once it has not changed for
  * LOCK_STALE_MS. Servers that ignore both conditions are covered by reading the document again
- * after a short random pause and repairing it while it lacks this push's change.
+ * after a short random pause and repairing it while it lacks this push's change; that re-read is
+ * left out where the server was seen enforcing the condition used (S3Store.conditionalWrites).
  */
 import { randomUUID } from 'node:crypto';
 import { AlbaError } from '../../errors.js';
@@ -52,6 +53,10 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
       continue;
     }
     wrote = true;
+    // on a server seen enforcing this condition, the write was atomic: another writer's change is
+    // refused or was read first, so there is nothing to look for after a pause
+    const enforced = await store.conditionalWrites();
+    if ('ifMatch' in condition ? enforced.ifMatch : enforced.ifNoneMatch) return true;
     await pause(30 + Math.random() * 120);
     // asked as "unless it is still what this call wrote" (304: no body to read)
     if (change.holds((await read(store, change.key, change.valid, { bytes, etag: singlePartEtag(bytes) }))?.doc)) return true;

@@ -86,9 +86,34 @@ export const MAX_LIST_PAGES = 1000;
  * socket silent for the idle timeout (30 s, ALBA_HTTP_IDLE_TIMEOUT) is given up (and tried again by
  * the retry policy); a GET body slower than the minimum rate is given up.
  */
+/** Which conditional writes a server was seen to enforce (ConditionProbe). */
+export interface ConditionalWrites {
+  /** `If-None-Match: *` refused on an object that exists. */
+  ifNoneMatch: boolean;
+  /** `If-Match` refused for an ETag the object does not have (honoured, or refused always, as Ceph RGW 16 does). */
+  ifMatch: boolean;
+}
+
+/** An ETag no object written by a PUT has (a single-part ETag is an MD5 of its bytes, a multipart one ends in `-N`). */
+const NO_SUCH_ETAG = '"00000000000000000000000000000000"';
+
+/**
+ * An object whose bytes and headers are known and whose content is its name (a manifest by
+ * digest this push stored): written again with them, it is unchanged. A server that ignores a
+ * condition writes it again; one that enforces it refuses with 412 and writes nothing.
+ */
+export interface ConditionProbe {
+  key: string;
+  bytes: Buffer;
+  contentType: string;
+  cacheControl: string;
+}
+
 export class S3Store {
   private readonly client: S3Client;
   private readonly limits: HttpLimits;
+  private probe: ConditionProbe | undefined;
+  private conditions: Promise<ConditionalWrites> | undefined;
 
   constructor(
     readonly target: S3Target,
@@ -267,6 +292,30 @@ export class S3Store {
         return false;
       throw this.error('PUT', key, err);
     }
+  }
+
+  /** Offers `probe` for conditionalWrites() (the first offer is kept). */
+  offerConditionProbe(probe: ConditionProbe): void {
+    this.probe ??= probe;
+  }
+
+  /**
+   * Which conditions this server enforces, asked once with the object offered (two conditional
+   * PUTs of its own bytes, at once, that must be refused: `If-None-Match: *` and an `If-Match` of
+   * an ETag it does not have); none is known without an offer. A write, an error or any other
+   * answer proves nothing.
+   */
+  conditionalWrites(): Promise<ConditionalWrites> {
+    const probe = this.probe;
+    if (probe === undefined) return Promise.resolve({ ifNoneMatch: false, ifMatch: false });
+    const refused = (condition: { ifNoneMatch: '*' } | { ifMatch: string }): Promise<boolean> =>
+      this.put(probe.key, probe.bytes, { contentType: probe.contentType, cacheControl: probe.cacheControl, ...condition }).then(
+        (written) => !written,
+        () => false,
+      );
+    return (this.conditions ??= Promise.all([refused({ ifNoneMatch: '*' }), refused({ ifMatch: NO_SUCH_ETAG })]).then(
+      ([ifNoneMatch, ifMatch]) => ({ ifNoneMatch, ifMatch }),
+    ));
   }
 
   /** Every object whose key starts with `prefix`, with size and Last-Modified (ListObjectsV2, all pages). */

@@ -86,9 +86,18 @@ export async function openStaticRegistrySink(
     async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       const bytes = await blobBytes(root, MAX_MANIFEST_BYTES);
       if (!tagged.some((t) => t.tag === tag)) tagged.push({ tag, digest: root.descriptor.digest });
+      // the root by digest (stored by now, as putManifest wrote it) is what tells which
+      // conditions the server enforces, for the tags/list write that follows
+      store.offerConditionProbe({
+        key: key(`manifests/${root.descriptor.digest}`),
+        bytes,
+        contentType: root.descriptor.mediaType,
+        cacheControl: IMMUTABLE,
+      });
       const present = await store.head(key(`manifests/${tag}`));
       if (present?.etag === singlePartEtag(bytes)) return 'skipped';
       moved = true;
+      void store.conditionalWrites(); // asked beside the tag's write, not after tags/list's
       await store.put(key(`manifests/${tag}`), bytes, { contentType: root.descriptor.mediaType, cacheControl: MUTABLE });
       return 'sent';
     },

@@ -82,7 +82,8 @@ class Reads {
   /** A GET; `remember`: kept for a later round's conditional read (not for manifests by digest: manifest() keeps those parsed). */
   get(key: string, max: number, remember = true): ReturnType<S3Store['get']> {
     return this.slots.run(async () => {
-      const got = await this.store.get(key, max, this.known.get(key));
+      // what an earlier round read, or what the push itself wrote: asked "unless unchanged"
+      const got = await this.store.get(key, max, this.known.get(key) ?? this.store.written(key));
       if (remember && got?.etag !== undefined && isStrongEtag(got.etag)) this.known.set(key, got);
       else this.known.delete(key);
       return got;

@@ -21,7 +21,10 @@ import {
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { runRemoval } from '../../src/lifecycle/removal.js';
 import { publish } from '../../src/sink/publish.js';
-import { S3Store } from '../../src/sink/s3/s3-store.js';
+import { IMMUTABLE, S3Store } from '../../src/sink/s3/s3-store.js';
+import { updateTagList } from '../../src/sink/s3/json-document.js';
+import { digestOf } from '../../src/oci/digest.js';
+import { MediaType } from '../../src/oci/media-types.js';
 import { parseS3Target, type S3Target } from '../../src/sink/s3/s3-target.js';
 import { pushStatic, scanStaticDir } from '../../src/sink/s3/static-binaries.js';
 import { openStaticRegistrySink } from '../../src/sink/s3/static-registry.js';
@@ -616,45 +619,37 @@ describe(
         await store.remove('conditional/doc');
         assert.equal(await store.get('conditional/doc', 1024, known), undefined, 'gone: none');
 
-        const { graph } = await readLayoutGraph(fixture.layout);
-        const listRead = (name: string): { written: number; check?: SeenRequest } => {
-          const listKey = `/${BUCKET}/v2/${name}/tags/list`;
-          // the first read of tags/list after its PUT: the write's own check, else the pages' first read
-          const written = proxy.requests.findIndex((r) => r.method === 'PUT' && r.path.split('?')[0] === listKey);
-          const check = proxy.requests.slice(written + 1).find((r) => r.method === 'GET' && r.path.split('?')[0] === listKey);
-          return { written, ...(check === undefined ? {} : { check }) };
-        };
-        // a server that ignores If-None-Match (the probe's conditional rewrite of the index by digest is answered 200):
-        // the write of tags/list is read back, with If-None-Match of what was written
+        // a push's pages: the second round asks for what the first read "unless unchanged"
         proxy.requests.length = 0;
-        proxy.fault = (r) =>
-          r.method === 'PUT' && r.ifNoneMatch === '*' && r.path.includes('/manifests/sha256%3A') ? { status: 200 } : undefined;
+        const { graph } = await readLayoutGraph(fixture.layout);
         await publish(graph, await openStaticRegistrySink(parseS3Target(s3Url(proxy.url, BUCKET)), 'pages/conditional'), ['1.0.0']);
-        proxy.fault = () => undefined;
         const unchanged = proxy.requests.filter((r) => r.method === 'GET' && r.status === 304).map((r) => r.path.split('?')[0]!);
-        const ignored = listRead('pages/conditional');
-        assert.ok(
-          ignored.written >= 0 && ignored.check?.ifNoneMatch !== undefined && ignored.check.status === 304,
-          'tags/list checked after its write with If-None-Match: 304',
-        );
         assert.ok(
           unchanged.includes(`/${BUCKET}/v2/pages/conditional/manifests/1.0.0`),
           `the page's second round asks for the tag with If-None-Match (${unchanged.join(', ')})`,
         );
-        // RGW as it is enforces If-None-Match (the probe answered 412): the write was atomic, nothing is read back
-        proxy.requests.length = 0;
-        await publish(graph, await openStaticRegistrySink(parseS3Target(s3Url(proxy.url, BUCKET)), 'pages/enforced'), ['1.0.0']);
-        assert.ok(
-          proxy.requests.some(
-            (r) => r.method === 'PUT' && r.ifNoneMatch === '*' && r.path.includes('/manifests/sha256%3A') && r.status === 412,
-          ),
-          'the probe of If-None-Match was refused',
-        );
-        const enforced = listRead('pages/enforced');
-        assert.ok(
-          enforced.written >= 0 && enforced.check?.ifNoneMatch === undefined,
-          "the first read of tags/list after its write is the page's own",
-        );
+        // tags/list after its write: read back "unless unchanged" (304) where the server was not seen
+        // enforcing If-None-Match (the probe's conditional rewrite answered 200 here), not at all where it was (RGW: 412)
+        const probe = Buffer.from('{"schemaVersion":2,"manifests":[]}');
+        for (const enforced of [false, true]) {
+          const base = `v2/pages/${enforced ? 'enforced' : 'ignored'}/`;
+          const listed = new S3Store(parseS3Target(s3Url(proxy.url, BUCKET)));
+          const probeKey = `${base}manifests/${digestOf(probe)}`;
+          await listed.put(probeKey, probe, { contentType: MediaType.index, cacheControl: IMMUTABLE });
+          listed.offerConditionProbe({ key: probeKey, bytes: probe, contentType: MediaType.index, cacheControl: IMMUTABLE });
+          proxy.fault = (r) =>
+            !enforced && r.method === 'PUT' && r.ifNoneMatch === '*' && r.path.includes('/manifests/') ? { status: 200 } : undefined;
+          proxy.requests.length = 0;
+          assert.equal(await updateTagList(listed, `${base}tags/list`, 'pages', { add: ['1.0.0'] }), true);
+          proxy.fault = () => undefined;
+          const listKey = `/${BUCKET}/${base}tags/list`;
+          const written = proxy.requests.findIndex((r) => r.method === 'PUT' && r.path.split('?')[0] === listKey);
+          const reads = proxy.requests.slice(written + 1).filter((r) => r.method === 'GET' && r.path.split('?')[0] === listKey);
+          assert.ok(written >= 0, 'tags/list written');
+          if (enforced) assert.deepEqual(reads, [], 'not read back: the write under an enforced If-None-Match was atomic');
+          else
+            assert.ok(reads[0]?.ifNoneMatch !== undefined && reads[0].status === 304, 'read back after its write with If-None-Match: 304');
+        }
         assert.match((await object('v2/pages/conditional/index.html'))!.bytes.toString('utf8'), /1\.0\.0/);
       } finally {
         await proxy.close();

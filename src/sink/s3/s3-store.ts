@@ -94,6 +94,11 @@ export interface ConditionalWrites {
   ifMatch: boolean;
 }
 
+/** The largest object written() keeps (documents, tags, manifests: a few kB each). */
+const REMEMBERED_BYTES = 64 * 1024;
+/** The most objects written() keeps (a push writes a few dozen small ones). */
+const REMEMBERED_OBJECTS = 1024;
+
 /** An ETag no object written by a PUT has (a single-part ETag is an MD5 of its bytes, a multipart one ends in `-N`). */
 const NO_SUCH_ETAG = '"00000000000000000000000000000000"';
 
@@ -114,6 +119,8 @@ export class S3Store {
   private readonly limits: HttpLimits;
   private probe: ConditionProbe | undefined;
   private conditions: Promise<ConditionalWrites> | undefined;
+  /** Small objects this store wrote in one PUT, as they were written (written()). */
+  private readonly wrote = new Map<string, ObjectBytes>();
 
   constructor(
     readonly target: S3Target,
@@ -281,8 +288,11 @@ export class S3Store {
    * policy, from a fresh stream. Returns false when a condition (If-Match / If-None-Match) did not hold.
    */
   async put(key: string, body: Buffer | { open: () => Promise<Readable>; size: number }, options: PutOptions): Promise<boolean> {
+    this.wrote.delete(key);
     try {
       await this.call(() => this.putOnce(key, body, options));
+      if (Buffer.isBuffer(body) && body.length <= REMEMBERED_BYTES && this.wrote.size < REMEMBERED_OBJECTS)
+        this.wrote.set(key, { bytes: body, etag: singlePartEtag(body) });
       return true;
     } catch (err) {
       if (
@@ -292,6 +302,15 @@ export class S3Store {
         return false;
       throw this.error('PUT', key, err);
     }
+  }
+
+  /**
+   * The object at `key` as this store last wrote it (small ones only, with the ETag a single-part
+   * PUT gets), for a later read to ask "unless unchanged" (get's `known`): the server answers 304
+   * while it holds those bytes, the object as it is when another writer changed it since.
+   */
+  written(key: string): ObjectBytes | undefined {
+    return this.wrote.get(key);
   }
 
   /** Offers `probe` for conditionalWrites() (the first offer is kept). */
@@ -421,6 +440,7 @@ export class S3Store {
 
   /** Deletes one object (a missing one is not an error). */
   async remove(key: string): Promise<void> {
+    this.wrote.delete(key);
     try {
       await this.call(() => this.client.send(new DeleteObjectCommand({ Bucket: this.target.bucket, Key: key })));
     } catch (err) {
@@ -436,6 +456,7 @@ export class S3Store {
    * removal's fence, lifecycle/lease.ts).
    */
   async removeAll(keys: readonly string[], before: () => void = () => undefined): Promise<void> {
+    for (const key of keys) this.wrote.delete(key);
     for (let at = 0; at < keys.length; at += 1000) {
       const batch = keys.slice(at, at + 1000);
       let res;

@@ -96,8 +96,8 @@ export interface ConditionalWrites {
 
 /** The largest object written() keeps (documents, tags, manifests: a few kB each). */
 const REMEMBERED_BYTES = 64 * 1024;
-/** The most objects written() keeps (a push writes a few dozen small ones). */
-const REMEMBERED_OBJECTS = 1024;
+/** The most bytes written() keeps in all (a push writes a few dozen small objects). */
+const REMEMBERED_TOTAL = 1024 * 1024;
 
 /** An ETag no object written by a PUT has (a single-part ETag is an MD5 of its bytes, a multipart one ends in `-N`). */
 const NO_SUCH_ETAG = '"00000000000000000000000000000000"';
@@ -119,8 +119,9 @@ export class S3Store {
   private readonly limits: HttpLimits;
   private probe: ConditionProbe | undefined;
   private conditions: Promise<ConditionalWrites> | undefined;
-  /** Small objects this store wrote in one PUT, as they were written (written()). */
+  /** Small objects this store wrote in one PUT, as they were written (written()), and their bytes in all. */
   private readonly wrote = new Map<string, ObjectBytes>();
+  private wroteBytes = 0;
 
   constructor(
     readonly target: S3Target,
@@ -288,11 +289,14 @@ export class S3Store {
    * policy, from a fresh stream. Returns false when a condition (If-Match / If-None-Match) did not hold.
    */
   async put(key: string, body: Buffer | { open: () => Promise<Readable>; size: number }, options: PutOptions): Promise<boolean> {
-    this.wrote.delete(key);
+    this.forget(key);
     try {
       await this.call(() => this.putOnce(key, body, options));
-      if (Buffer.isBuffer(body) && body.length <= REMEMBERED_BYTES && this.wrote.size < REMEMBERED_OBJECTS)
+      if (Buffer.isBuffer(body) && body.length <= REMEMBERED_BYTES && this.wroteBytes + body.length <= REMEMBERED_TOTAL) {
+        this.forget(key); // a concurrent put of the same key may have landed meanwhile
         this.wrote.set(key, { bytes: body, etag: singlePartEtag(body) });
+        this.wroteBytes += body.length;
+      }
       return true;
     } catch (err) {
       if (
@@ -311,6 +315,11 @@ export class S3Store {
    */
   written(key: string): ObjectBytes | undefined {
     return this.wrote.get(key);
+  }
+
+  private forget(key: string): void {
+    this.wroteBytes -= this.wrote.get(key)?.bytes.length ?? 0;
+    this.wrote.delete(key);
   }
 
   /** Offers `probe` for conditionalWrites() (the first offer is kept). */
@@ -440,7 +449,7 @@ export class S3Store {
 
   /** Deletes one object (a missing one is not an error). */
   async remove(key: string): Promise<void> {
-    this.wrote.delete(key);
+    this.forget(key);
     try {
       await this.call(() => this.client.send(new DeleteObjectCommand({ Bucket: this.target.bucket, Key: key })));
     } catch (err) {
@@ -456,7 +465,7 @@ export class S3Store {
    * removal's fence, lifecycle/lease.ts).
    */
   async removeAll(keys: readonly string[], before: () => void = () => undefined): Promise<void> {
-    for (const key of keys) this.wrote.delete(key);
+    for (const key of keys) this.forget(key);
     for (let at = 0; at < keys.length; at += 1000) {
       const batch = keys.slice(at, at + 1000);
       let res;

@@ -8,7 +8,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RgwServer } from '../helpers/ceph-rgw.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { buildFixtureLayout, type FixtureLayout } from '../helpers/fixture-layout.js';
-import { startIfMatchFront } from '../helpers/if-match-front.js';
+import { startIfMatchFront, type IfMatchFront } from '../helpers/if-match-front.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { listKeys, rgwTestsEnabled, startRgwBucket, s3Url as s3UrlOf } from '../helpers/rgw-client.js';
 import { type AlbaRun, explainRun, runAlba } from '../helpers/run-alba.js';
@@ -247,34 +247,46 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
     for (const w of nameWrites) assert.ok(w.present.has(tagKey), 'the tag document is complete when the name document is sent');
   });
 
+  /**
+   * A `base` push straight to RGW (the document then exists), then two pushes of tags `a` and `b`
+   * at once through an If-Match front (`conditions`) whose first two writes of the document wait
+   * for each other, so both were read before either landed. Both must succeed.
+   */
+  const raceAtDocument = async (
+    kind: 'container' | 'static',
+    name: string,
+    conditions: 'honour' | 'ignore',
+  ): Promise<{ doc: string; front: IfMatchFront; arrived: number }> => {
+    const doc = kind === 'container' ? `v2/${name}/tags/list` : `df-dist-v1/${name}`;
+    const dir = join(work, `${conditions}-bins`);
+    await mkdir(join(dir, 'linux/amd64'), { recursive: true });
+    await writeFile(join(dir, 'linux/amd64/tool'), 'tool\n');
+    const push = (tag: string, endpoint: string): Promise<AlbaRun> =>
+      alba(
+        kind === 'container'
+          ? ['container', 'push', '-t', `${name}:${tag}`, fixture.layout, s3Url(endpoint)]
+          : ['static', 'push', '-t', `${name}:${tag}`, dir, s3Url(endpoint)],
+      );
+    const base = await push('base', rgw.url);
+    assert.equal(base.status, 0, explainRun(base));
+    const front = await startIfMatchFront(rgw.url, s3, BUCKET, conditions);
+    let arrived = 0;
+    let meet: () => void = () => undefined;
+    const met = new Promise<void>((resolve) => (meet = resolve));
+    const giveUp = setTimeout(meet, 60_000);
+    front.hold = (r) => (r.key === doc && ++arrived <= 2 ? (arrived === 2 && meet(), met) : undefined);
+    const [a, b] = await Promise.all([push('a', front.url), push('b', front.url)]).finally(() => {
+      clearTimeout(giveUp);
+      return front.close();
+    });
+    assert.equal(a.status, 0, explainRun(a));
+    assert.equal(b.status, 0, explainRun(b));
+    return { doc, front, arrived };
+  };
+
   for (const kind of ['container', 'static'] as const) {
     test(`${kind} push: on a server that honours If-Match, two pushes of different tags meet at the document, one is refused (412) and redoes its change; both tags listed, no lock`, async () => {
-      const name = kind === 'container' ? 'app/conditional' : 'conditional-bin';
-      const doc = kind === 'container' ? `v2/${name}/tags/list` : `df-dist-v1/${name}`;
-      const dir = join(work, 'conditional-bins');
-      await mkdir(join(dir, 'linux/amd64'), { recursive: true });
-      await writeFile(join(dir, 'linux/amd64/tool'), 'tool\n');
-      const push = (tag: string, endpoint: string): Promise<AlbaRun> =>
-        alba(
-          kind === 'container'
-            ? ['container', 'push', '-t', `${name}:${tag}`, fixture.layout, s3Url(endpoint)]
-            : ['static', 'push', '-t', `${name}:${tag}`, dir, s3Url(endpoint)],
-        );
-      const base = await push('base', rgw.url); // the document exists: the next writes are If-Match
-      assert.equal(base.status, 0, explainRun(base));
-      const front = await startIfMatchFront(rgw.url, s3, BUCKET);
-      // the first two conditional writes of the document wait for each other, so both carry the ETag they read before either landed
-      let arrived = 0;
-      let meet: () => void = () => undefined;
-      const met = new Promise<void>((resolve) => (meet = resolve));
-      const giveUp = setTimeout(meet, 60_000);
-      front.hold = (r) => (r.key === doc && ++arrived <= 2 ? (arrived === 2 && meet(), met) : undefined);
-      const [a, b] = await Promise.all([push('a', front.url), push('b', front.url)]).finally(() => {
-        clearTimeout(giveUp);
-        return front.close();
-      });
-      assert.equal(a.status, 0, explainRun(a));
-      assert.equal(b.status, 0, explainRun(b));
+      const { doc, front, arrived } = await raceAtDocument(kind, kind === 'container' ? 'app/conditional' : 'conditional-bin', 'honour');
       const conditional = front.requests.filter((r) => r.key === doc && r.ifMatch !== undefined);
       assert.ok(
         arrived >= 2,
@@ -294,32 +306,11 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
     });
 
     test(`${kind} push: on a server that ignores conditional writes, two pushes of different tags meet at the document and both land; the one overwritten reads it back after its pause, finds its tag missing and writes again; both tags listed`, async () => {
-      const name = kind === 'container' ? 'app/unconditional' : 'unconditional-bin';
-      const doc = kind === 'container' ? `v2/${name}/tags/list` : `df-dist-v1/${name}`;
-      const dir = join(work, 'unconditional-bins');
-      await mkdir(join(dir, 'linux/amd64'), { recursive: true });
-      await writeFile(join(dir, 'linux/amd64/tool'), 'tool\n');
-      const push = (tag: string, endpoint: string): Promise<AlbaRun> =>
-        alba(
-          kind === 'container'
-            ? ['container', 'push', '-t', `${name}:${tag}`, fixture.layout, s3Url(endpoint)]
-            : ['static', 'push', '-t', `${name}:${tag}`, dir, s3Url(endpoint)],
-        );
-      const base = await push('base', rgw.url);
-      assert.equal(base.status, 0, explainRun(base));
-      const front = await startIfMatchFront(rgw.url, s3, BUCKET, 'ignore');
-      // the first two writes of the document wait for each other: both read it before either landed, so the second one written drops the first one's tag
-      let arrived = 0;
-      let meet: () => void = () => undefined;
-      const met = new Promise<void>((resolve) => (meet = resolve));
-      const giveUp = setTimeout(meet, 60_000);
-      front.hold = (r) => (r.key === doc && ++arrived <= 2 ? (arrived === 2 && meet(), met) : undefined);
-      const [a, b] = await Promise.all([push('a', front.url), push('b', front.url)]).finally(() => {
-        clearTimeout(giveUp);
-        return front.close();
-      });
-      assert.equal(a.status, 0, explainRun(a));
-      assert.equal(b.status, 0, explainRun(b));
+      const { doc, front, arrived } = await raceAtDocument(
+        kind,
+        kind === 'container' ? 'app/unconditional' : 'unconditional-bin',
+        'ignore',
+      );
       const writes = front.requests.filter((r) => r.key === doc && r.method === 'PUT');
       assert.ok(arrived >= 2, `both pushes wrote the document: ${JSON.stringify(writes)}`);
       assert.ok(writes.length >= 3, `the push whose tag was dropped wrote the document again: ${JSON.stringify(writes)}`);

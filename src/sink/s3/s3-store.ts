@@ -81,11 +81,6 @@ const PART_SIZE = 8 * 1024 * 1024;
 /** Pages of one listing read at most (1000 keys each from S3 and RGW): a server that pages on and on is TOO_LARGE, never an endless loop. */
 export const MAX_LIST_PAGES = 1000;
 
-/**
- * One bucket of one S3 server. Every answer has the limits of alba's other HTTP: a connection, or a
- * socket silent for the idle timeout (30 s, ALBA_HTTP_IDLE_TIMEOUT) is given up (and tried again by
- * the retry policy); a GET body slower than the minimum rate is given up.
- */
 /** Which conditional writes a server was seen to enforce (ConditionProbe). */
 export interface ConditionalWrites {
   /** `If-None-Match: *` refused on an object that exists. */
@@ -114,6 +109,11 @@ export interface ConditionProbe {
   cacheControl: string;
 }
 
+/**
+ * One bucket of one S3 server. Every answer has the limits of alba's other HTTP: a connection, or a
+ * socket silent for the idle timeout (30 s, ALBA_HTTP_IDLE_TIMEOUT) is given up (and tried again by
+ * the retry policy); a GET body slower than the minimum rate is given up.
+ */
 export class S3Store {
   private readonly client: S3Client;
   private readonly limits: HttpLimits;

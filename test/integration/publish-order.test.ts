@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -270,18 +270,27 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
     const base = await push('base', rgw.url);
     assert.equal(base.status, 0, explainRun(base));
     const front = await startIfMatchFront(rgw.url, s3, BUCKET, conditions);
+    const meeting = meetAt(front, doc);
+    const [a, b] = await Promise.all([push('a', front.url), push('b', front.url)]).finally(meeting.end);
+    assert.equal(a.status, 0, explainRun(a));
+    assert.equal(b.status, 0, explainRun(b));
+    return { doc, front, arrived: meeting.arrived() };
+  };
+
+  /** Makes the first two conditional writes of `key` at `front` wait for each other (60 s at most); `end` closes the front. */
+  const meetAt = (front: IfMatchFront, key: string): { arrived: () => number; end: () => Promise<void> } => {
     let arrived = 0;
     let meet: () => void = () => undefined;
     const met = new Promise<void>((resolve) => (meet = resolve));
     const giveUp = setTimeout(meet, 60_000);
-    front.hold = (r) => (r.key === doc && ++arrived <= 2 ? (arrived === 2 && meet(), met) : undefined);
-    const [a, b] = await Promise.all([push('a', front.url), push('b', front.url)]).finally(() => {
-      clearTimeout(giveUp);
-      return front.close();
-    });
-    assert.equal(a.status, 0, explainRun(a));
-    assert.equal(b.status, 0, explainRun(b));
-    return { doc, front, arrived };
+    front.hold = (r) => (r.key === key && ++arrived <= 2 ? (arrived === 2 && meet(), met) : undefined);
+    return {
+      arrived: () => arrived,
+      end: () => {
+        clearTimeout(giveUp);
+        return front.close();
+      },
+    };
   };
 
   for (const kind of ['container', 'static'] as const) {
@@ -315,6 +324,99 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
       assert.ok(arrived >= 2, `both pushes wrote the document: ${JSON.stringify(writes)}`);
       assert.ok(writes.length >= 3, `the push whose tag was dropped wrote the document again: ${JSON.stringify(writes)}`);
       assert.deepEqual((JSON.parse((await object(doc)).toString('utf8')) as { tags: string[] }).tags, ['a', 'b', 'base']);
+    });
+  }
+
+  /** A copy of the fixture layout with one more referrer of its root, a note artifact (`note`), found by the layout's referrer scan. */
+  const withNote = async (note: string): Promise<{ layout: string; root: string; note: string }> => {
+    const layout = join(work, `note-${note}`);
+    await cp(fixture.layout, layout, { recursive: true });
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+      manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[];
+    };
+    const { mediaType, digest, size } = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'fixture')!;
+    const empty = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(Buffer.from('{}')), size: 2 };
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.example.note',
+        config: empty,
+        layers: [empty],
+        subject: { mediaType, digest, size },
+        annotations: { 'org.example.note': note },
+      }),
+    );
+    await writeFile(join(layout, 'blobs/sha256', empty.digest.slice('sha256:'.length)), '{}');
+    await writeFile(join(layout, 'blobs/sha256', sha256(manifest).slice('sha256:'.length)), manifest);
+    return { layout, root: digest, note: sha256(manifest) };
+  };
+
+  /**
+   * Two pushes of the same image, each attaching a referrer the other does not have, meet at the
+   * root's referrers tag (which a `base` push created): through an If-Match front whose first two
+   * conditional writes of the tag wait for each other, or straight at RGW (which refuses every
+   * If-Match: the lock) with A's first write of the tag held at a proxy while B pushes whole. The
+   * tag must end up listing the base's referrers and both notes: gc reaches referrers through it.
+   */
+  for (const server of ['honour', 'ignore', 'rgw'] as const) {
+    test(`container push: two pushes attaching different referrers to one image at once (${server === 'rgw' ? 'RGW, A held while B pushes' : `a server that ${server}s conditions`}) keep each other's in the referrers tag`, async () => {
+      const name = `refs/${server}`;
+      const base = await alba(['container', 'push', '-t', `${name}:base`, fixture.layout, s3Url(rgw.url)]);
+      assert.equal(base.status, 0, explainRun(base));
+      const [a, b] = [await withNote(`${server}-a`), await withNote(`${server}-b`)];
+      const tagKey = `v2/${name}/manifests/sha256-${a.root.slice('sha256:'.length)}`;
+      const before = (JSON.parse((await object(tagKey)).toString('utf8')) as { manifests: { digest: string }[] }).manifests.map(
+        (d) => d.digest,
+      );
+      assert.ok(before.length > 0, 'the base push linked the SBOMs of the root');
+      const push = (from: string, tag: string, endpoint: string): Promise<AlbaRun> =>
+        alba(['container', 'push', '-t', `${name}:${tag}`, from, s3Url(endpoint)]);
+      let writes: { key: string; method: string }[];
+      if (server === 'rgw') {
+        const proxy = await startFaultProxy(rgw.url);
+        let other: Promise<AlbaRun> | undefined;
+        proxy.fault = (r) => {
+          if (r.method !== 'PUT' || keyOf(r.path) !== tagKey || other !== undefined) return undefined;
+          other = push(b.layout, 'b', rgw.url);
+          return { hold: Promise.race([other, new Promise((resolve) => setTimeout(resolve, 20_000))]) };
+        };
+        const ranA = await push(a.layout, 'a', proxy.url).finally(() => proxy.close());
+        assert.equal(ranA.status, 0, explainRun(ranA));
+        assert.ok(other !== undefined, 'A wrote the referrers tag');
+        const ranB = await other;
+        assert.equal(ranB.status, 0, explainRun(ranB));
+        writes = proxy.requests.map((r) => ({ key: keyOf(r.path), method: r.method }));
+        assert.deepEqual(
+          (await keys(`v2/${name}/manifests/`)).filter((k) => k.endsWith('.alba-lock')),
+          [],
+          'no lock is left',
+        );
+      } else {
+        const front = await startIfMatchFront(rgw.url, s3, BUCKET, server);
+        const meeting = meetAt(front, tagKey);
+        const [ranA, ranB] = await Promise.all([push(a.layout, 'a', front.url), push(b.layout, 'b', front.url)]).finally(meeting.end);
+        assert.equal(ranA.status, 0, explainRun(ranA));
+        assert.equal(ranB.status, 0, explainRun(ranB));
+        assert.ok(
+          meeting.arrived() >= 2,
+          `both pushes wrote the referrers tag: ${JSON.stringify(front.requests.filter((r) => r.key === tagKey))}`,
+        );
+        writes = front.requests;
+        if (server === 'honour')
+          assert.ok(
+            front.requests.some((r) => r.key === tagKey && r.status === 412),
+            'one write was refused',
+          );
+      }
+      const after = (JSON.parse((await object(tagKey)).toString('utf8')) as { manifests: { digest: string }[] }).manifests.map(
+        (d) => d.digest,
+      );
+      assert.deepEqual(after, [...new Set([...before, a.note, b.note])].sort(), 'the base referrers and both notes are listed');
+      assert.ok(
+        writes.filter((w) => w.key === tagKey && w.method === 'PUT').length >= 2,
+        `the push that lost the race wrote the tag again: ${JSON.stringify(writes.filter((w) => w.key === tagKey))}`,
+      );
     });
   }
 });

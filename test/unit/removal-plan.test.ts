@@ -4,7 +4,9 @@ import { isAlbaError } from '../../src/errors.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
 import { EMPTY_DESCRIPTOR } from '../../src/oci/manifest.js';
 import { reachIn, type StoredGraph, type StoredNode } from '../../src/oci/reachability.js';
+import { referrersTag } from '../../src/oci/referrers.js';
 import { untagPlaceholder } from '../../src/lifecycle/untag-placeholder.js';
+import { referrersTagLock } from '../../src/sink/s3/static-registry.js';
 import {
   bucketKeyKind,
   parentsFirst,
@@ -123,6 +125,12 @@ describe('planBucketRemoval (S3 static registry)', () => {
   test('a repository nested as NAME/manifests: its lease and epoch objects are not tags of NAME', () => {
     for (const k of ['.alba-removal-lease', '.alba-removal-epoch', 'index.html'])
       assert.equal(bucketKeyKind(B, `${B}manifests/${k}`)?.kind, k === 'index.html' ? 'tag' : undefined, k);
+  });
+
+  test("a referrers tag's lock object is no tag: ls, gc and repair pass it over", () => {
+    const subject = `sha256:${'a'.repeat(64)}` as Digest;
+    assert.equal(bucketKeyKind(B, `${B}manifests/${referrersTag(subject)}`)?.kind, 'referrers-tag');
+    assert.equal(bucketKeyKind(B, `${B}manifests/${referrersTagLock(subject)}`), undefined);
   });
 
   test('a tag whose digest a sibling tag names: only its tag object goes', () => {

@@ -1,6 +1,6 @@
 /**
- * Read-modify-write of a small JSON document in a bucket (`tags/list`, `df-dist-v1/NAME`) that
- * concurrent pushes must not lose each other's changes to. Each write is conditional
+ * Read-modify-write of a small document in a bucket (`tags/list`, `df-dist-v1/NAME`, an image's
+ * referrers tags) that concurrent pushes must not lose each other's changes to. Each write is conditional
  * (`If-Match` the ETag read, `If-None-Match: *` for a new document); a server that refuses the
  * condition (412) makes alba read again and redo the change. A server that refuses every If-Match
  * (Ceph RGW 16 does, even for the right ETag) but honours If-None-Match gets a lock instead: an
@@ -23,8 +23,18 @@ export interface DocumentChange<T> {
   change(current: T | undefined): T | undefined;
   /** True when `doc` holds this push's change (checked after writing). */
   holds(doc: T | undefined): boolean;
-  /** True when a document read is of the right shape (else error[S3] naming the key: nothing is written over it). */
-  valid(doc: unknown): doc is T;
+  /** The document in the bytes read from `key`; throws error[S3] naming the key when they are not one (nothing is written over it). */
+  parse(bytes: Buffer): T;
+  /** The bytes written for `doc` (default: its JSON and a newline). */
+  encode?(doc: T): Buffer;
+  /** Run before each write of the document: what it names is stored first. */
+  before?(doc: T, bytes: Buffer): Promise<void>;
+  /** The largest document read (default MAX_DOCUMENT_BYTES). */
+  maxBytes?: number;
+  /** The lock object on a server that refuses If-Match (default: `key` + LOCK_SUFFIX). */
+  lockKey?: string;
+  /** The caller saw no document there: the first write is a create (`If-None-Match: *`) without a read. */
+  absent?: boolean;
 }
 
 /** What follows a document's key in the key of its lock (sweeps leave such objects alone). */
@@ -41,15 +51,16 @@ const LOCK_WAIT_MS = 60_000;
 export async function updateDocument<T>(store: S3Store, change: DocumentChange<T>): Promise<boolean> {
   let wrote = false;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const current = await read(store, change.key, change.valid);
+    const current = attempt === 0 && change.absent === true ? undefined : await read(store, change);
     const next = change.change(current?.doc);
     if (next === undefined) return wrote;
     const condition = current?.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
-    const bytes = encode(next);
+    const bytes = encode(change, next);
+    await change.before?.(next, bytes);
     if (!(await store.put(change.key, bytes, { ...writeOptions(change), ...condition }))) {
       // refused although the ETag is unchanged: this server refuses every If-Match (Ceph RGW 16)
-      if ('ifMatch' in condition && (await read(store, change.key, change.valid))?.etag === current?.etag)
-        return (await withLock(store, change.key, () => changeLocked(store, change))) || wrote;
+      if ('ifMatch' in condition && (await read(store, change))?.etag === current?.etag)
+        return (await withLock(store, change.key, () => changeLocked(store, change), change.lockKey)) || wrote;
       continue;
     }
     wrote = true;
@@ -59,7 +70,7 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
     if ('ifMatch' in condition ? enforced.ifMatch : enforced.ifNoneMatch) return true;
     await pause(30 + Math.random() * 120);
     // asked as "unless it is still what this call wrote" (304: no body to read)
-    if (change.holds((await read(store, change.key, change.valid, { bytes, etag: singlePartEtag(bytes) }))?.doc)) return true;
+    if (change.holds((await read(store, change, { bytes, etag: singlePartEtag(bytes) }))?.doc)) return true;
   }
   throw tooBusy(store, change.key);
 }
@@ -67,10 +78,12 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
 /** The read-change-write of a writer holding the lock: unconditional, checked by a re-read. */
 async function changeLocked<T>(store: S3Store, change: DocumentChange<T>): Promise<boolean> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const next = change.change((await read(store, change.key, change.valid))?.doc);
+    const next = change.change((await read(store, change))?.doc);
     if (next === undefined) return attempt > 0; // an earlier attempt wrote
-    await store.put(change.key, encode(next), writeOptions(change));
-    if (change.holds((await read(store, change.key, change.valid))?.doc)) return true;
+    const bytes = encode(change, next);
+    await change.before?.(next, bytes);
+    await store.put(change.key, bytes, writeOptions(change));
+    if (change.holds((await read(store, change))?.doc)) return true;
   }
   throw tooBusy(store, change.key);
 }
@@ -81,9 +94,8 @@ function tooBusy(store: S3Store, key: string): AlbaError {
   });
 }
 
-/** Runs `work` while holding the lock object of `key` (see the file comment). */
-export async function withLock<T>(store: S3Store, key: string, work: () => Promise<T>): Promise<T> {
-  const lock = `${key}${LOCK_SUFFIX}`;
+/** Runs `work` while holding the lock object of `key` (see the file comment), `lock` when given. */
+export async function withLock<T>(store: S3Store, key: string, work: () => Promise<T>, lock = `${key}${LOCK_SUFFIX}`): Promise<T> {
   const started = Date.now();
   let seen: { etag: string | undefined; since: number } | undefined;
   while (
@@ -114,23 +126,18 @@ function writeOptions(change: DocumentChange<unknown>): { contentType: string; c
   return { contentType: change.contentType, cacheControl: change.cacheControl };
 }
 
-function encode(doc: unknown): Buffer {
-  return Buffer.from(`${JSON.stringify(doc)}\n`, 'utf8');
+function encode<T>(change: DocumentChange<T>, doc: T): Buffer {
+  return change.encode?.(doc) ?? Buffer.from(`${JSON.stringify(doc)}\n`, 'utf8');
 }
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function read<T>(
-  store: S3Store,
-  key: string,
-  valid: (doc: unknown) => doc is T,
-  known?: ObjectBytes,
-): Promise<{ doc: T; etag?: string } | undefined> {
-  const got = await store.get(key, MAX_DOCUMENT_BYTES, known);
+async function read<T>(store: S3Store, change: DocumentChange<T>, known?: ObjectBytes): Promise<{ doc: T; etag?: string } | undefined> {
+  const got = await store.get(change.key, change.maxBytes ?? MAX_DOCUMENT_BYTES, known);
   if (got === undefined) return undefined;
-  return { doc: parseDocument(store, key, got.bytes, valid), ...(got.etag === undefined ? {} : { etag: got.etag }) };
+  return { doc: change.parse(got.bytes), ...(got.etag === undefined ? {} : { etag: got.etag }) };
 }
 
 /** The document in `bytes` (read from `key`); error[S3] naming the key when it is not JSON or not of the right shape. */
@@ -170,7 +177,8 @@ export function isTagList(doc: unknown): doc is TagListDocument {
 
 /** The tags of the tag-list document at `key`; undefined when there is none; error[S3] naming the key when it is not one. */
 export async function readTagList(store: S3Store, key: string): Promise<string[] | undefined> {
-  return (await read(store, key, isTagList))?.doc.tags;
+  const got = await store.get(key, MAX_DOCUMENT_BYTES);
+  return got === undefined ? undefined : parseTagList(store, key, got.bytes);
 }
 
 /** The tags of a tag-list document read from `key` (its `bytes`); error[S3] naming the key when it is not one. */
@@ -194,7 +202,7 @@ export function updateTagList(
     key,
     contentType: 'application/json',
     cacheControl: MUTABLE,
-    valid: isTagList,
+    parse: (bytes) => parseDocument(store, key, bytes, isTagList),
     change: (current) => {
       if (current?.name === name && holds(current)) return undefined;
       if (current === undefined && add.length === 0) return undefined;

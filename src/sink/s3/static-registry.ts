@@ -18,7 +18,7 @@ import { countedBlob } from '../counted-blob.js';
 import { Prefetched } from '../prefetch.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { LeaseWatch, removalsSince } from '../../lifecycle/lease.js';
-import { updateTagList } from './json-document.js';
+import { LOCK_SUFFIX, updateDocument, updateTagList } from './json-document.js';
 import { removalLease } from './removal-lease.js';
 import { IMMUTABLE, MUTABLE, S3Store, singlePartEtag } from './s3-store.js';
 import { keyOf, type S3Target } from './s3-target.js';
@@ -62,20 +62,38 @@ export async function openStaticRegistrySink(
     putBlob: (blob) => putOnce(key(`blobs/${blob.descriptor.digest}`), blob, 'application/octet-stream'),
     putManifest: (blob) => putOnce(key(`manifests/${blob.descriptor.digest}`), blob, blob.descriptor.mediaType),
     async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
-      const tagKey = key(`manifests/${referrersTag(subject.digest as Digest)}`);
+      const tag = referrersTag(subject.digest as Digest);
+      const tagKey = key(`manifests/${tag}`);
       // a HEAD first: none there needs no read, and one that lists exactly these referrers (its ETag
       // the MD5 of the index they make alone: a re-push) needs nothing at all
       const there = await store.head(tagKey);
       if (there?.etag !== undefined && there.etag === singlePartEtag(referrersIndex([...referrers]).bytes)) return;
-      const existing = there === undefined ? undefined : await store.get(tagKey, MAX_MANIFEST_BYTES);
-      // a referrers tag that is not an index (damaged, or not alba's) is rewritten with these referrers: it must not block every later push
-      const entries = existing === undefined ? [] : referrersOf(existing.bytes);
-      const index = mergedReferrersIndex(entries, referrers);
-      if (index === undefined) return;
-      // by digest too, as for every manifest, so clients that resolve the tag can fetch it by digest
-      await putOnce(key(`manifests/${index.descriptor.digest}`), memoryBlob(index), MediaType.index);
-      moved = true;
-      await store.put(tagKey, index.bytes, { contentType: MediaType.index, cacheControl: MUTABLE });
+      // read, merged and written back as tags/list is, so that concurrent pushes attaching other
+      // referrers to the same subject keep each other's (gc reaches referrers through this tag)
+      const wrote = await updateDocument<Descriptor[]>(store, {
+        key: tagKey,
+        contentType: MediaType.index,
+        cacheControl: MUTABLE,
+        maxBytes: MAX_MANIFEST_BYTES,
+        lockKey: key(`manifests/${referrersTagLock(subject.digest as Digest)}`),
+        absent: there === undefined,
+        // a referrers tag that is not an index (damaged, or not alba's) is rewritten with these referrers: it must not block every later push
+        parse: referrersOf,
+        change: (current) =>
+          mergedReferrersIndex(current ?? [], referrers) === undefined ? undefined : [...(current ?? []), ...referrers],
+        encode: (entries) => referrersIndex(entries).bytes,
+        holds: (entries) => referrers.every((r) => entries?.some((e) => e.digest === r.digest) === true),
+        before: async (entries, bytes) => {
+          // by digest too, as for every manifest, so clients that resolve the tag can fetch it by digest
+          const index = referrersIndex(entries);
+          const byDigest = key(`manifests/${index.descriptor.digest}`);
+          await putOnce(byDigest, memoryBlob(index), MediaType.index);
+          // an object this push stored by its content: what tells which conditions the server enforces
+          store.offerConditionProbe({ key: byDigest, bytes, contentType: MediaType.index, cacheControl: IMMUTABLE });
+          void store.conditionalWrites(); // asked beside the tag's write
+        },
+      });
+      if (wrote) moved = true;
     },
     readTag: async (tag) => (await store.get(key(`manifests/${tag}`), MAX_MANIFEST_BYTES))?.bytes,
     async tagAttachment(tag, m) {
@@ -135,4 +153,9 @@ function referrersOf(bytes: Buffer): Descriptor[] {
   } catch {
     return [];
   }
+}
+
+/** The name of the lock object of a referrers tag, beside it under `manifests/`: a leading dot is no tag name, so ls, gc and repair pass it over. */
+export function referrersTagLock(subject: Digest): string {
+  return `.${referrersTag(subject)}${LOCK_SUFFIX}`;
 }

@@ -1,10 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError } from '../errors.js';
+import { openRegularFile } from '../util/regular-file.js';
 import { HashingStream, digestHex, parseDigest, type Digest } from './digest.js';
 import type { StatIndex } from '../util/stat-index.js';
 import { parseManifestJson } from './manifest-json.js';
@@ -67,12 +68,17 @@ export class BlobStore {
    * lacks it; `tooLarge` is thrown, unread, when it holds more than `max` bytes.
    */
   async bytes(digest: Digest, max: number, tooLarge: (size: number) => Error): Promise<Buffer | undefined> {
-    const info = await stat(this.path(digest)).catch(() => undefined);
-    if (info === undefined) return undefined;
-    if (info.size > max) throw tooLarge(info.size);
-    const bytes = await readFile(this.path(digest)).catch(() => undefined);
-    if (bytes !== undefined && bytes.length > max) throw tooLarge(bytes.length);
-    return bytes;
+    const file = await openRegularFile(this.path(digest));
+    if (file === undefined) return undefined;
+    try {
+      const info = await file.stat();
+      if (info.size > max) throw tooLarge(info.size);
+      const bytes = await file.readFile();
+      if (bytes.length > max) throw tooLarge(bytes.length);
+      return bytes;
+    } finally {
+      await file.close();
+    }
   }
 
   /** Streams `source` into the store; verifies `expected` (digest, size, then its `check`) before the blob becomes visible. */

@@ -40,11 +40,14 @@ export async function openStaticRegistrySink(
   const leaseWatch = new LeaseWatch();
 
   const held = new Prefetched((k) => store.head(k));
-  const putOnce = async (k: string, blob: Blob, contentType: string): Promise<StoreOutcome> => {
+  /** Stores `blob` at `k` unless it is there; `inMemory` (manifests: small, capped) sends it from memory rather than from a stream. */
+  const putOnce = async (k: string, blob: Blob, contentType: string, inMemory = false): Promise<StoreOutcome> => {
     const present = await held.get(k);
     if (present !== undefined && present.size === blob.descriptor.size) return 'skipped';
     const streamed = options.onBytes === undefined ? blob : countedBlob(blob, options.onBytes);
-    const body = blob.bytes ?? { open: () => streamed.open(), size: blob.descriptor.size };
+    const body =
+      blob.bytes ??
+      (inMemory ? await blobBytes(streamed, MAX_MANIFEST_BYTES) : { open: () => streamed.open(), size: blob.descriptor.size });
     moved = true;
     await store.put(k, body, { contentType, cacheControl: IMMUTABLE });
     return 'sent';
@@ -60,7 +63,9 @@ export async function openStaticRegistrySink(
       held.start([...blobs.map((d) => key(`blobs/${d.digest}`)), ...manifests.map((d) => key(`manifests/${d.digest}`))]);
     },
     putBlob: (blob) => putOnce(key(`blobs/${blob.descriptor.digest}`), blob, 'application/octet-stream'),
-    putManifest: (blob) => putOnce(key(`manifests/${blob.descriptor.digest}`), blob, blob.descriptor.mediaType),
+    // from memory, so that the store remembers what it wrote (S3Store.written): the pages' reads of
+    // these manifests after the push are asked "unless unchanged" (304, no body to wait for)
+    putManifest: (blob) => putOnce(key(`manifests/${blob.descriptor.digest}`), blob, blob.descriptor.mediaType, true),
     async linkReferrers(subject: Descriptor, referrers: readonly Descriptor[]): Promise<void> {
       const tag = referrersTag(subject.digest as Digest);
       const tagKey = key(`manifests/${tag}`);

@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AlbaError } from '../errors.js';
-import { openRegularFile } from '../util/regular-file.js';
+import { isMissingFile, openRegularFile } from '../util/regular-file.js';
 import { HashingStream, digestHex, parseDigest, type Digest } from './digest.js';
 import type { StatIndex } from '../util/stat-index.js';
 import { parseManifestJson } from './manifest-json.js';
@@ -68,7 +68,10 @@ export class BlobStore {
    * lacks it; `tooLarge` is thrown, unread, when it holds more than `max` bytes.
    */
   async bytes(digest: Digest, max: number, tooLarge: (size: number) => Error): Promise<Buffer | undefined> {
-    const file = await openRegularFile(this.path(digest));
+    const file = await openRegularFile(this.path(digest)).catch((err: unknown) => {
+      if (isMissingFile(err)) return undefined;
+      throw err;
+    });
     if (file === undefined) return undefined;
     try {
       const info = await file.stat();
@@ -109,6 +112,7 @@ export class BlobStore {
   async copyIn(file: string, expected?: Expected): Promise<Stored> {
     const tmp = await this.tempPath();
     try {
+      await (await openRegularFile(file)).close(); // a FIFO would hold copyFile's open forever
       await copyFile(file, tmp);
       const { digest, size } = await hashFile(tmp);
       checkExpected(expected, digest, size);
@@ -172,7 +176,7 @@ async function hashFile(path: string): Promise<Stored> {
   const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(VERIFY_READ_BYTES);
   let size = 0;
   try {
-    const file = await open(path, 'r');
+    const file = await openRegularFile(path);
     try {
       for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; size += got)
         hash.update(buffer.subarray(0, got));

@@ -3,7 +3,7 @@
  * manifests under one root (an image index, or a single manifest), with referrers beside.
  */
 import { createReadStream } from 'node:fs';
-import { openRegularFile } from '../util/regular-file.js';
+import { isMissingFile, openRegularFile } from '../util/regular-file.js';
 import { pipeline, Readable } from 'node:stream';
 import { VerifyingStream } from './digest.js';
 import { AlbaError } from '../errors.js';
@@ -67,12 +67,12 @@ export const FILE_READ_BYTES = 512 * 1024;
 export function fileBlob(descriptor: Descriptor, file: string): Blob {
   // The callback form returns the last stream and destroys both ends when either fails.
   const open = async (): Promise<Readable> => {
-    const handle = await openRegularFile(file);
-    if (handle === undefined) {
+    const handle = await openRegularFile(file).catch((err: unknown) => {
+      if (!isMissingFile(err)) throw err;
       throw new AlbaError('BLOB_MISSING', `${file} should hold ${descriptor.digest}: it is missing`, {
         hint: 'the file was removed meanwhile (another tool, or a cache cleanup); run again',
       });
-    }
+    });
     const read = createReadStream(file, { fd: handle, highWaterMark: FILE_READ_BYTES });
     return pipeline(read, new VerifyingStream(descriptor, file), () => undefined);
   };

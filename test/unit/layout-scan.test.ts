@@ -80,3 +80,35 @@ test('a FIFO named by a digest the layout reads, as a manifest or as a streamed 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the layout sink: a blob to copy that is a FIFO is error[LAYOUT_INVALID] at once; a FIFO in the output where a blob goes is replaced by the blob', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'alba-layout-sink-fifo-'));
+  try {
+    const { fifo } = await layoutWithFifo(join(dir, 'source'));
+    const bytes = Buffer.from('a blob\n');
+    const good = join(dir, 'good');
+    await writeFile(good, bytes);
+    const outcome = runApart(`const { openLayoutSink } = await import(${moduleUrl('../../src/sink/layout/layout-sink.js')});
+      const { fileBlob } = await import(${moduleUrl('../../src/oci/graph.js')});
+      const { mkdir } = await import('node:fs/promises');
+      const { execFileSync } = await import('node:child_process');
+      const put = async (out, blob) => {
+        const sink = await openLayoutSink({ dir: out });
+        return sink.putBlob(blob).then(() => 'stored', (err) => err.code ?? String(err)).finally(() => sink.finish(false));
+      };
+      const fromFifo = await put(${JSON.stringify(join(dir, 'out-a'))}, fileBlob({ mediaType: 'application/octet-stream', digest: ${JSON.stringify(fifo)}, size: 4 }, ${JSON.stringify(join(dir, 'source', 'blobs', 'sha256', fifo.slice(7)))}));
+      // an earlier layout whose blob is a FIFO: the sink's check of it fails, so the blob is written over it
+      const out = ${JSON.stringify(join(dir, 'out-b'))};
+      const digest = ${JSON.stringify(digestOf(bytes))};
+      await mkdir(out + '/blobs/sha256', { recursive: true });
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(out + '/oci-layout', '{"imageLayoutVersion":"1.0.0"}');
+      writeFileSync(out + '/index.json', '{"schemaVersion":2,"manifests":[]}');
+      execFileSync('mkfifo', [out + '/blobs/sha256/' + digest.slice(7)]);
+      const overFifo = await put(out, fileBlob({ mediaType: 'application/octet-stream', digest, size: ${bytes.length} }, ${JSON.stringify(good)}));
+      console.log(JSON.stringify([fromFifo, overFifo]));`);
+    assert.deepEqual(JSON.parse(outcome), ['LAYOUT_INVALID', 'stored']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

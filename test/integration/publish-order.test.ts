@@ -379,7 +379,7 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
         proxy.fault = (r) => {
           if (r.method !== 'PUT' || keyOf(r.path) !== tagKey || other !== undefined) return undefined;
           other = push(b.layout, 'b', rgw.url);
-          return { hold: Promise.race([other, new Promise((resolve) => setTimeout(resolve, 20_000))]) };
+          return { hold: other }; // B cannot wait on A: A is held before it takes the lock
         };
         const ranA = await push(a.layout, 'a', proxy.url).finally(() => proxy.close());
         assert.equal(ranA.status, 0, explainRun(ranA));
@@ -387,6 +387,11 @@ describe('the order of S3 writes (Ceph RGW through a recording proxy)', { skip: 
         const ranB = await other;
         assert.equal(ranB.status, 0, explainRun(ranB));
         writes = proxy.requests.map((r) => ({ key: keyOf(r.path), method: r.method }));
+        const lock = `v2/${name}/manifests/.sha256-${a.root.slice('sha256:'.length)}.alba-lock`;
+        assert.ok(
+          writes.some((w) => w.method === 'PUT' && w.key === lock),
+          `A, refused by RGW, took the lock beside the tag: ${JSON.stringify(writes.filter((w) => w.method !== 'GET' && w.method !== 'HEAD'))}`,
+        );
         assert.deepEqual(
           (await keys(`v2/${name}/manifests/`)).filter((k) => k.endsWith('.alba-lock')),
           [],

@@ -94,6 +94,9 @@ const REMEMBERED_BYTES = 64 * 1024;
 /** The most bytes written() keeps in all (a push writes a few dozen small objects). */
 const REMEMBERED_TOTAL = 1024 * 1024;
 
+/** How many times a conditional PUT answered 409 (another conditional write of the key under way) is sent again. */
+const CONFLICT_RETRIES = 5;
+
 /** An ETag no object written by a PUT has (a single-part ETag is an MD5 of its bytes, a multipart one ends in `-N`). */
 const NO_SUCH_ETAG = '"00000000000000000000000000000000"';
 
@@ -290,21 +293,31 @@ export class S3Store {
    */
   async put(key: string, body: Buffer | { open: () => Promise<Readable>; size: number }, options: PutOptions): Promise<boolean> {
     this.forget(key);
-    try {
-      await this.call(() => this.putOnce(key, body, options));
-      if (Buffer.isBuffer(body) && body.length <= REMEMBERED_BYTES && this.wroteBytes + body.length <= REMEMBERED_TOTAL) {
-        this.forget(key); // a concurrent put of the same key may have landed meanwhile
-        this.wrote.set(key, { bytes: body, etag: singlePartEtag(body) });
-        this.wroteBytes += body.length;
+    for (let conflicts = 0; ; conflicts++) {
+      try {
+        await this.call(() => this.putOnce(key, body, options));
+        if (Buffer.isBuffer(body) && body.length <= REMEMBERED_BYTES && this.wroteBytes + body.length <= REMEMBERED_TOTAL) {
+          this.forget(key); // a concurrent put of the same key may have landed meanwhile
+          this.wrote.set(key, { bytes: body, etag: singlePartEtag(body) });
+          this.wroteBytes += body.length;
+        }
+        return true;
+      } catch (err) {
+        if (!(err instanceof S3ServiceException)) throw this.error('PUT', key, err);
+        // 409: another conditional write of the key is under way (AWS S3): asked again once it has
+        // ended, the condition is then decided against its result — never taken for a refusal
+        // while the object still has the ETag read, which is how a server that refuses every
+        // If-Match shows itself (json-document.ts)
+        if (err.name === 'ConditionalRequestConflict' || err.$metadata.httpStatusCode === 409) {
+          if (conflicts < CONFLICT_RETRIES) {
+            await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+            continue;
+          }
+          return false;
+        }
+        if (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed') return false;
+        throw this.error('PUT', key, err);
       }
-      return true;
-    } catch (err) {
-      if (
-        err instanceof S3ServiceException &&
-        (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed' || err.name === 'ConditionalRequestConflict')
-      )
-        return false;
-      throw this.error('PUT', key, err);
     }
   }
 

@@ -614,6 +614,32 @@ describe(
         'no lock is left',
       );
     });
+    test('a holder whose write is held up longer than 10 s renews its lock: the waiting push does not break it, and neither tag is lost', async () => {
+      const dir = join(work, 'slow');
+      await mkdir(join(dir, 'linux/amd64'), { recursive: true });
+      await writeFile(join(dir, 'linux/amd64/slow'), 'slow\n');
+      const first = await alba(['static', 'push', '-t', 'slow:1', dir, target]);
+      assert.equal(first.status, 0, explainRun(first));
+      // A's write under the lock (its second write of the document: RGW refused the If-Match one) is
+      // held for 12 s while B waits for the lock; broken at 10 s, B's change would be written over by A's late write
+      const proxy = await startFaultProxy(rgw.url);
+      let writes = 0;
+      let other: Promise<AlbaRun> | undefined;
+      proxy.fault = (r) => {
+        if (r.method !== 'PUT' || r.path.split('?')[0] !== `/${BUCKET}/df-dist-v1/slow` || ++writes !== 2) return undefined;
+        other = alba(['static', 'push', '-t', 'slow:b', dir, target]);
+        return { stallMs: 12_000 };
+      };
+      const a = await alba(['static', 'push', '-t', 'slow:a', dir, s3Url(proxy.url)]);
+      await proxy.close();
+      assert.equal(a.status, 0, explainRun(a));
+      assert.ok(other !== undefined, 'A wrote the document under the lock');
+      const b = await other;
+      assert.equal(b.status, 0, explainRun(b));
+      assert.deepEqual(((await (await fetch(`${front.url}/df-dist-v1/slow`)).json()) as { tags: string[] }).tags, ['1', 'a', 'b']);
+      const renewals = proxy.requests.filter((r) => r.method === 'PUT' && r.path.split('?')[0] === `/${BUCKET}/df-dist-v1/slow.alba-lock`);
+      assert.ok(renewals.length >= 5, `A created and renewed its lock while its write was held: ${renewals.length} PUTs of it`);
+    });
     test('a lock left by a killed writer is broken once it has not changed for 10 s', async () => {
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'df-dist-v1/racer.alba-lock', Body: 'killed\n' }));
       const res = await alba(['static', 'push', '-t', 'racer:4', join(work, 'racer'), target]);

@@ -1,14 +1,15 @@
 /**
  * Read-modify-write of a small document in a bucket (`tags/list`, `df-dist-v1/NAME`, an image's
- * referrers tags) that concurrent pushes must not lose each other's changes to. Each write is conditional
- * (`If-Match` the ETag read, `If-None-Match: *` for a new document); a server that refuses the
- * condition (412) makes alba read again and redo the change. A server that refuses every If-Match
- * (Ceph RGW 16 does, even for the right ETag) but honours If-None-Match gets a lock instead: an
- * object `KEY.alba-lock` created with `If-None-Match: *` around the read and the write, so
- * writers take turns; a lock left by a killed writer is broken once it has not changed for
- * LOCK_STALE_MS. Servers that ignore both conditions are covered by reading the document again
- * after a short random pause and repairing it while it lacks this push's change; that re-read is
- * left out where the server was seen enforcing the condition used (S3Store.conditionalWrites).
+ * referrers tags) that concurrent pushes must not lose each other's changes to. Each write is
+ * conditional (`If-Match` the ETag read, `If-None-Match: *` for a new document); a server that
+ * refuses the condition (412) makes alba read again and redo the change. A server that refuses
+ * every If-Match (Ceph RGW 16 does, even for the right ETag) but honours If-None-Match gets a lock
+ * instead: an object `KEY.alba-lock` created with `If-None-Match: *` around the read and the
+ * write, so writers take turns; its holder rewrites it every LOCK_RENEW_MS, and a lock left by a
+ * killed writer is broken once it has not changed for LOCK_STALE_MS. Servers that ignore both
+ * conditions are covered by reading the document again after a short random pause and repairing
+ * it while it lacks this push's change; that re-read is left out where the server was seen
+ * enforcing the condition used (S3Store.conditionalWrites).
  */
 import { randomUUID } from 'node:crypto';
 import { AlbaError } from '../../errors.js';
@@ -42,8 +43,10 @@ export const LOCK_SUFFIX = '.alba-lock';
 /** The largest document alba reads (a tag list of ~100k tags). */
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const ATTEMPTS = 8;
-/** A lock unchanged for this long belongs to a writer that died (a change holds it well under a second). */
+/** A lock unchanged for this long belongs to a writer that died (its holder renews it every LOCK_RENEW_MS). */
 const LOCK_STALE_MS = 10_000;
+/** How often a holder rewrites its lock while it holds it. */
+const LOCK_RENEW_MS = 2_000;
 /** How long a writer waits for a lock before giving up. */
 const LOCK_WAIT_MS = 60_000;
 
@@ -115,9 +118,20 @@ export async function withLock<T>(store: S3Store, key: string, work: () => Promi
     }
     await pause(50 + Math.random() * 150);
   }
+  // renewed while held (a new body, so a new ETag): a holder that is slow, not dead — a write held
+  // up by the network for longer than LOCK_STALE_MS — is not taken for a killed one, whose lock a
+  // waiter would break and whose late write would then land over the waiter's change
+  let renewal: Promise<unknown> = Promise.resolve();
+  const renew = setInterval(() => {
+    renewal = renewal.then(() =>
+      store.put(lock, Buffer.from(`${randomUUID()}\n`), { contentType: 'text/plain', cacheControl: 'no-store' }).catch(() => undefined),
+    );
+  }, LOCK_RENEW_MS);
   try {
     return await work();
   } finally {
+    clearInterval(renew);
+    await renewal; // a renewal landing after the removal would leave the lock behind
     await store.remove(lock);
   }
 }

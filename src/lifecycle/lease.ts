@@ -144,7 +144,11 @@ export async function acquireLease(
   const started = Date.now();
   let told = false;
   let confirmed = clock();
+  let there: Awaited<ReturnType<LeaseMedium['read']>> = undefined;
   for (;;) {
+    // first, so that no answer of the store (a create refused with no lease there, a lease that
+    // is never ours when read back) keeps alba here
+    if (Date.now() - started > WAIT_MS) throw busy(medium, there?.record);
     confirmed = clock();
     if (await medium.create({ ...record, renewed: new Date().toISOString() })) {
       await pause(50 + Math.random() * 100);
@@ -154,9 +158,12 @@ export async function acquireLease(
       }
       continue;
     }
-    const there = await medium.read();
+    there = await medium.read();
     const state = watch.judge(there?.version, there?.record, Date.now());
-    if (state === 'gone') continue;
+    if (state === 'gone') {
+      await pause(50 + Math.random() * 100);
+      continue;
+    }
     if (state === 'stale' && there !== undefined) {
       for (const t of there.record?.tags ?? []) unfinished.add(t);
       for (const o of there.record?.objects ?? []) if (!unfinishedObjects.includes(o)) unfinishedObjects.push(o);
@@ -168,7 +175,6 @@ export async function acquireLease(
     }
     if (!told) log(`waiting: ${medium.where} is held by ${there?.record?.holder ?? 'unknown'}`);
     told = true;
-    if (Date.now() - started > WAIT_MS) throw busy(medium, there?.record);
     await pause(POLL_MS);
   }
   record.tags = [...unfinished].sort();

@@ -26,6 +26,7 @@ import { imageIndexBlob } from '../oci/image-index.js';
 import { imageManifestBlob } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, Platform } from '../oci/types.js';
+import { openRegularFile } from '../util/regular-file.js';
 
 /** Where converted layers are stored, and where to tell what was loaded. */
 export interface DockerArchivesOptions {
@@ -310,7 +311,14 @@ async function eachEntry(path: string, onEntry: (header: tar.Header, stream: Rea
   let entries = 0;
   try {
     const extract = tar.extract();
-    const source = await firstBytes(createReadStream(path), 2);
+    const file = await openRegularFile(path).catch((err: unknown) => {
+      throw invalid(
+        path,
+        err instanceof AlbaError ? 'it is not a regular file' : `it cannot be read (${(err as NodeJS.ErrnoException).code})`,
+        err,
+      );
+    });
+    const source = await firstBytes(createReadStream(path, { fd: file }), 2);
     gz = source.bytes[0] === 0x1f && source.bytes[1] === 0x8b;
     const reading = gz ? pipeline(source.stream, createGunzip(), extract) : pipeline(source.stream, extract);
     // its failure also ends the loop below (the extractor is destroyed with it); awaited after the loop

@@ -6,7 +6,7 @@
  * LAYOUT_INVALID naming the layout, a blob whose bytes are not its digest DIGEST_MISMATCH.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AlbaError } from '../errors.js';
@@ -17,6 +17,7 @@ import { MAX_MANIFEST_BYTES } from '../oci/graph.js';
 import { Annotation, INDEX_MEDIA_TYPES, isDescriptor, parseManifestJson, type ManifestJson } from '../oci/manifest-json.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
+import { openRegularFile } from '../util/regular-file.js';
 
 /** The top-level index.json of an OCI layout. */
 export interface LayoutIndex extends ManifestJson {
@@ -232,7 +233,7 @@ function jsonBlob(path: string): Buffer | undefined {
 async function readLayoutFile(dir: string, name: string): Promise<Buffer> {
   const path = join(dir, name);
   try {
-    const file = await open(path, 'r');
+    const file = await openRegularFile(path); // a FIFO, a device: refused at once, not waited on or read forever
     try {
       const { size } = await file.stat();
       if (size > MAX_MANIFEST_BYTES) throw invalid(dir, `${name} has ${size} bytes, more than the ${MAX_MANIFEST_BYTES} alba reads`);

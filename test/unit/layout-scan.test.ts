@@ -112,3 +112,29 @@ test('the layout sink: a blob to copy that is a FIFO is error[LAYOUT_INVALID] at
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('an index.json that is a FIFO is error[LAYOUT_INVALID], a docker archive that is one error[ARCHIVE_INVALID], at once', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'alba-source-fifo-'));
+  try {
+    const layout = join(dir, 'layout');
+    await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    const archives = join(dir, 'archives');
+    await mkdir(archives);
+    for (const fifo of [join(layout, 'index.json'), join(archives, 'linux.amd64.tar')]) {
+      const made = spawnSync('mkfifo', [fifo]);
+      assert.equal(made.status, 0, `mkfifo: ${made.stderr}`);
+    }
+    const codes = runApart(`const { readLayout } = await import(${moduleUrl('../../src/source/oci-layout.js')});
+      const { readDockerArchives } = await import(${moduleUrl('../../src/source/docker-archives.js')});
+      const { BlobStore } = await import(${moduleUrl('../../src/oci/blob-store.js')});
+      const code = (p) => p.then(() => 'read', (err) => err.code ?? String(err));
+      console.log(JSON.stringify([
+        await code(readLayout(${JSON.stringify(layout)})),
+        await code(readDockerArchives(${JSON.stringify(archives)}, { store: new BlobStore(${JSON.stringify(join(dir, 'store'))}) })),
+      ]));`);
+    assert.deepEqual(JSON.parse(codes), ['LAYOUT_INVALID', 'ARCHIVE_INVALID']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

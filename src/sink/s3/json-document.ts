@@ -106,15 +106,17 @@ export async function withLock<T>(store: S3Store, key: string, work: () => Promi
   ) {
     const holder = (await store.head(lock))?.etag;
     const now = Date.now();
-    if (seen === undefined || seen.etag !== holder) seen = { etag: holder, since: now };
-    else if (holder !== undefined && now - seen.since > LOCK_STALE_MS) {
-      await store.remove(lock);
-      continue;
-    }
+    // first, so that no answer of the server (a lock that never goes, a refusal that never ends) keeps alba here
     if (now - started > LOCK_WAIT_MS) {
       throw new AlbaError('S3', `${store.where(lock)}: another push has held this lock for over ${LOCK_WAIT_MS / 1000} s`, {
         hint: 'if no other push or gc is running, delete that object and run again',
       });
+    }
+    if (seen === undefined || seen.etag !== holder) seen = { etag: holder, since: now };
+    else if (holder !== undefined && now - seen.since > LOCK_STALE_MS) {
+      await store.remove(lock);
+      seen = undefined; // the next holder seen is judged afresh
+      continue;
     }
     await pause(50 + Math.random() * 150);
   }

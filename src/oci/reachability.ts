@@ -7,10 +7,14 @@
  * should be is an error the reader names (its key or URL): unreadable state never shrinks what
  * is reached, so it never makes anything deletable.
  */
+import { AlbaError } from '../errors.js';
 import { digestOf, isDigest, type Digest } from './digest.js';
 import { parseManifestJson } from './manifest-json.js';
 import type { Descriptor } from './types.js';
 import { mapLimit } from '../util/map-limit.js';
+
+/** The most manifests readGraph reads (a repository of thousands of tags, each with platforms and referrers, holds far fewer). */
+export const MAX_GRAPH_MANIFESTS = 100_000;
 
 /** The referrers of one subject as a store holds them. */
 export interface StoredReferrers {
@@ -82,6 +86,11 @@ export async function readGraph(roots: readonly Digest[], reader: GraphReader): 
       graph.set(digest, node);
     }
     level = [...next].sort();
+    if (seen.size + level.length > MAX_GRAPH_MANIFESTS) {
+      throw new AlbaError('TOO_LARGE', `the manifests reached from ${roots.length} tag(s) are more than ${MAX_GRAPH_MANIFESTS}`, {
+        hint: 'a store that lists referrers without end is broken or hostile; nothing was deleted',
+      });
+    }
   }
   return graph;
 }

@@ -3,7 +3,7 @@
  * chain) and `@aws-sdk/lib-storage` (multipart for large bodies), with every failure turned into
  * `error[S3]` naming the endpoint, bucket, key and the server's code, with a hint.
  */
-import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import type { ListMultipartUploadsCommandOutput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -424,28 +424,47 @@ export class S3Store {
     }
   }
 
-  /** The multipart uploads in progress under `prefix` (key, upload id, when it began), all pages. */
+  /**
+   * The multipart uploads in progress under `prefix` (key, upload id, when it began), all pages:
+   * bounded as listPages is (MAX_LIST_PAGES pages and a thousand entries each, each page's markers
+   * new ones).
+   */
   async listUploads(prefix: string): Promise<{ key: string; uploadId: string; initiated: Date }[]> {
     const out: { key: string; uploadId: string; initiated: Date }[] = [];
+    const seen = new Set<string>();
     let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
-    try {
-      for (let page = 0; page < 10_000; page++) {
-        const res = await this.call(() =>
+    for (let pages = 0; ; pages++) {
+      if (pages === MAX_LIST_PAGES || out.length > MAX_LIST_PAGES * 1000)
+        throw new AlbaError(
+          'TOO_LARGE',
+          `LIST-UPLOADS ${this.where(prefix)}: more than ${MAX_LIST_PAGES} pages or ${MAX_LIST_PAGES * 1000} uploads`,
+          {
+            hint: 'the server is broken or hostile, or uploads were begun under this prefix by the million; abort them with the S3 console or CLI',
+          },
+        );
+      let res: ListMultipartUploadsCommandOutput;
+      try {
+        res = await this.call(() =>
           this.client.send(new ListMultipartUploadsCommand({ Bucket: this.target.bucket, Prefix: prefix, ...marker })),
         );
-        for (const u of res.Uploads ?? [])
-          if (u.Key !== undefined && u.UploadId !== undefined)
-            out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
-        if (res.IsTruncated !== true || res.NextKeyMarker === undefined) break;
-        marker = {
-          KeyMarker: res.NextKeyMarker,
-          ...(res.NextUploadIdMarker === undefined ? {} : { UploadIdMarker: res.NextUploadIdMarker }),
-        };
+      } catch (err) {
+        throw this.error('LIST-UPLOADS', prefix, err);
       }
-    } catch (err) {
-      throw this.error('LIST-UPLOADS', prefix, err);
+      for (const u of res.Uploads ?? [])
+        if (u.Key !== undefined && u.UploadId !== undefined)
+          out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
+      if (res.IsTruncated !== true || res.NextKeyMarker === undefined) return out;
+      marker = {
+        KeyMarker: res.NextKeyMarker,
+        ...(res.NextUploadIdMarker === undefined ? {} : { UploadIdMarker: res.NextUploadIdMarker }),
+      };
+      const next = JSON.stringify(marker);
+      if (seen.has(next))
+        throw new AlbaError('S3', `LIST-UPLOADS ${this.where(prefix)}: the listing's next page is one already read`, {
+          hint: 'the S3 server pages its listing in a loop; it is broken or hostile',
+        });
+      seen.add(next);
     }
-    return out;
   }
 
   /** Aborts a multipart upload (one already gone is not an error). */

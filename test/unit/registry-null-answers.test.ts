@@ -28,6 +28,11 @@ before(async () => {
         .writeHead(200, headers)
         .end(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [entry(second ? 'd' : 'c')] }));
     }
+    if (url.startsWith('/v2/cut/blobs/')) {
+      // 4 of the 10 bytes promised, then the connection dropped
+      res.writeHead(200, { 'content-length': '10' });
+      return void res.write('abcd', () => res.destroy());
+    }
     if (url.includes('/referrers/') || url.includes('/manifests/sha256-'))
       return void res.writeHead(200, { 'content-type': INDEX }).end(answer);
     res.writeHead(404).end();
@@ -78,4 +83,10 @@ test('referrers entries whose platform, annotations or digest are garbage are sk
 
 test('the referrers API is read page after page (its Link), as the tag list is', async () => {
   assert.deepEqual(await client('paged').referrers(subject as Digest), [entry('c'), entry('d')]);
+});
+
+test('a blob whose body is cut short is NETWORK (it may be tried again), not SIZE_MISMATCH', async () => {
+  await assert.rejects(client('cut').blob({ digest: `sha256:${'b'.repeat(64)}` as Digest, size: 10 }), (err: unknown) =>
+    isAlbaError(err, 'NETWORK'),
+  );
 });

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { AlbaError, redactUrl } from '../../errors.js';
+import { AlbaError, isAlbaError, redactUrl } from '../../errors.js';
 import type { HttpResponse } from '../../http/request.js';
 import { registryUrl } from '../../http/urls.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry } from '../../http/retry.js';
@@ -122,6 +122,8 @@ export class RegistryClient {
     const res = await this.transport.request('GET', url);
     if (!ok(res)) await this.transport.fail('GET', url, res);
     const bytes = await res.bytes(descriptor.size, `blob ${descriptor.digest}`).catch((cause: unknown) => {
+      // a body cut short or too slow stays what it is (NETWORK: the request may be tried again)
+      if (!isAlbaError(cause, 'TOO_LARGE')) throw cause;
       throw new AlbaError('SIZE_MISMATCH', `GET ${redactUrl(url)}: more than the ${descriptor.size} bytes its descriptor says`, {
         hint: 'the registry or the manifest is corrupt',
         cause,

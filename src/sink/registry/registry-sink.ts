@@ -23,6 +23,7 @@ import { LEASE_TAG, registryLease } from './removal-lease.js';
 import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
 import type { MountHints } from './mount-hints.js';
 import { formatReference, type ImageReference } from './reference.js';
+import { mapLimit } from '../../util/map-limit.js';
 
 /** How to push to a registry. */
 export interface RegistrySinkOptions extends RegistryClientOptions, UploadOptions {
@@ -92,7 +93,8 @@ export async function openRegistrySink(
         // the tag lists manifests the registry no longer holds (deleted by a removal or another tool): those entries go
         if (!(err instanceof RegistryError && err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN')))
           throw err;
-        listed = (await Promise.all(listed.map(async (d) => ((await client.hasManifest(d.digest)) ? [d] : [])))).flat();
+        // 8 at a time: the tag is the registry's to fill, with as many entries as it likes
+        listed = (await mapLimit(listed, 8, async (d) => ((await client.hasManifest(d.digest)) ? [d] : []))).flat();
         const pruned = mergedReferrersIndex(listed, referrers) ?? referrersIndex([...listed]);
         await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(pruned));
       }

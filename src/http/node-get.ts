@@ -1,8 +1,10 @@
 /**
- * Plain GETs through Node's own HTTP client (node:http, node:https), for Debian mirrors: indexes,
- * Release files and .debs. Same limits as the one HTTP layer (request.ts: a deadline for the
- * headers, an idle timeout between two chunks, a minimum rate, credentials of the URL sent as
- * basic auth to its origin only, never printed), redirects followed (at most 5).
+ * Plain GETs through Node's own HTTP client (node:http, node:https), for Debian mirrors (indexes,
+ * Release files and .debs) and for a registry's GETs (manifests, blobs, tags, tokens: one hop each,
+ * registry/transport.ts follows the redirects). Same limits as the one HTTP layer (request.ts: a
+ * deadline for the headers, an idle timeout between two chunks, a minimum rate, credentials of the
+ * URL sent as basic auth to its origin only, never printed), redirects followed (at most 5) unless
+ * asked not to, `--ca-file` and `--insecure-skip-tls-verify` as for every request.
  *
  * Why not undici here: undici 6's HTTP/1 client crashes the process with an uncatchable
  * `AssertionError: assert(!this.paused)` when a server that closes its connections (HTTP/1.0,
@@ -12,12 +14,21 @@
  * cut short as an error.
  */
 import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, tunnelAgent, type Proxy } from './proxy.js';
 import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
-import { describe, NetworkError, splitCredentials, type AnswerHeaders } from './request.js';
+import { readBody } from './read-body.js';
+import {
+  describe,
+  NetworkError,
+  networkHint,
+  splitCredentials,
+  tlsConnectOptions,
+  type AnswerHeaders,
+  type TlsOptions,
+} from './request.js';
 
 /** Redirects followed before the redirect itself is returned (as undici's maxRedirections). */
 const MAX_REDIRECTS = 5;
@@ -28,8 +39,13 @@ const DISCARD_BYTES = 64 * 1024;
 /** One GET. */
 export interface GetRequest extends HttpLimits {
   url: string;
-  /** The hint of a NETWORK error. */
-  networkHint: string;
+  /** The hint of a NETWORK error (how to trust a certificate when it is about TLS). */
+  networkHint?: string;
+  /** Headers sent to the URL's origin only (never to another one a redirect names). */
+  headers?: Record<string, string>;
+  /** Follow redirects (default true); else a redirect is the answer. */
+  redirect?: boolean;
+  tls?: TlsOptions;
 }
 
 /** An answer whose body has not been read yet. */
@@ -39,6 +55,8 @@ export interface GetResponse {
   headers: AnswerHeaders;
   /** The body, watched by the idle timeout and the minimum rate; a body shorter than its Content-Length is a NETWORK error. */
   stream(): Readable;
+  /** The whole body, refused above `max` bytes (read-body.ts); with `truncate`, its first `max` bytes. */
+  bytes(max: number, what: string, truncate?: boolean): Promise<Buffer>;
   /** Drops the body. */
   discard(): Promise<void>;
 }
@@ -57,7 +75,7 @@ export async function get(request: GetRequest): Promise<GetResponse> {
       ? err
       : new NetworkError(
           `cannot reach ${shown}${through}: ${why ?? describe(err)}${duringBody ? ' (while receiving the body)' : ''}`,
-          request.networkHint,
+          networkHint(why ?? describe(err), request.networkHint),
           err,
           duringBody,
           tooSlow,
@@ -66,7 +84,7 @@ export async function get(request: GetRequest): Promise<GetResponse> {
   let url = new URL(target);
   for (let hops = 0; ; hops++) {
     // credentials go to the origin of the URL they came with, never to another one a redirect names
-    const headers = url.origin === origin ? credentials : {};
+    const headers = url.origin === origin ? { ...credentials, ...request.headers } : {};
     let timer: NodeJS.Timeout | undefined;
     let req: ClientRequest | undefined;
     const arm = (): void => {
@@ -84,12 +102,15 @@ export async function get(request: GetRequest): Promise<GetResponse> {
       via = proxyFor(url);
       through = via === undefined ? '' : ` (through the proxy ${via.origin})`;
       res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
         req =
-          via === undefined
-            ? send(url, { method: 'GET', headers }, resolve)
-            : url.protocol === 'https:'
-              ? httpsRequest(url, { method: 'GET', headers, agent: tunnelFor(via) }, resolve)
+          url.protocol === 'https:'
+            ? httpsRequest(
+                url,
+                { method: 'GET', headers, agent: via === undefined ? tlsAgent(request.tls) : tunnelFor(via, request.tls) },
+                resolve,
+              )
+            : via === undefined
+              ? httpRequest(url, { method: 'GET', headers }, resolve)
               : forward(via, url, headers, resolve);
         req.on('error', reject);
         req.end();
@@ -106,7 +127,7 @@ export async function get(request: GetRequest): Promise<GetResponse> {
       });
     }
     const location = res.headers.location;
-    if (REDIRECTS.has(res.statusCode ?? 0) && location !== undefined && hops < MAX_REDIRECTS) {
+    if (request.redirect !== false && REDIRECTS.has(res.statusCode ?? 0) && location !== undefined && hops < MAX_REDIRECTS) {
       await drain(res, arm);
       disarm();
       const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
@@ -120,18 +141,24 @@ export async function get(request: GetRequest): Promise<GetResponse> {
     }
     const answer = res;
     const status = answer.statusCode ?? 0;
+    const stream = (): Readable =>
+      watchedBody(answer, {
+        request,
+        arm,
+        disarm,
+        fail,
+        slow: (message) => ((why = message), (tooSlow = true), answer.destroy(new Error(message))),
+      });
     return {
       status,
       statusText: STATUS_CODES[status] ?? '',
       headers: { get: (name) => headerValue(answer.headers[name.toLowerCase()]) },
-      stream: () =>
-        watchedBody(answer, {
-          request,
-          arm,
-          disarm,
-          fail,
-          slow: (message) => ((why = message), (tooSlow = true), answer.destroy(new Error(message))),
-        }),
+      stream,
+      bytes: (max, what, truncate = false) =>
+        readBody(
+          { contentLength: headerValue(answer.headers['content-length']), stream, drop: () => (disarm(), answer.destroy()) },
+          { max, what, truncate, shown },
+        ),
       discard: async () => {
         await drain(answer, arm);
         disarm();
@@ -141,12 +168,26 @@ export async function get(request: GetRequest): Promise<GetResponse> {
 }
 
 const tunnels = new Map<string, ReturnType<typeof tunnelAgent>>();
+const agents = new Map<string, HttpsAgent | undefined>();
 
-/** The CONNECT-tunnelling agent of a proxy (one pool per proxy). */
-function tunnelFor(proxy: Proxy): ReturnType<typeof tunnelAgent> {
-  let agent = tunnels.get(proxy.uri);
-  if (agent === undefined) tunnels.set(proxy.uri, (agent = tunnelAgent(proxy, true)));
+/** The CONNECT-tunnelling agent of a proxy (one pool per proxy and TLS setting). */
+function tunnelFor(proxy: Proxy, tls: TlsOptions | undefined): ReturnType<typeof tunnelAgent> {
+  const key = `${proxy.uri} ${tlsKey(tls)}`;
+  let agent = tunnels.get(key);
+  if (agent === undefined) tunnels.set(key, (agent = tunnelAgent(proxy, true, tlsConnectOptions(tls))));
   return agent;
+}
+
+/** The agent of a TLS setting (undefined: Node's global one, for the system's CAs). */
+function tlsAgent(tls: TlsOptions | undefined): HttpsAgent | undefined {
+  const key = tlsKey(tls);
+  if (key === '') return undefined;
+  if (!agents.has(key)) agents.set(key, new HttpsAgent({ keepAlive: true, ...tlsConnectOptions(tls) }));
+  return agents.get(key);
+}
+
+function tlsKey(tls: TlsOptions | undefined): string {
+  return tls?.insecureSkipVerify === true || tls?.caFile !== undefined ? `${tls.insecureSkipVerify === true} ${tls.caFile ?? ''}` : '';
 }
 
 /** A plain-http GET through a forwarding proxy, as apt and curl send it: the absolute URL as the request target. */

@@ -1,5 +1,6 @@
 /**
- * The one HTTP layer of alba (Debian mirrors, registries): streamed request and response bodies,
+ * The HTTP layer of a registry's requests other than GETs (those go through node-get.ts, which
+ * shares its limits, errors and TLS options): streamed request and response bodies,
  * a deadline for the answer's headers, an idle timeout between two chunks of a body, a minimum
  * rate over a window (a server dripping bytes is given up), size caps on bodies read into
  * memory, and credentials kept out of every message. Through the environment's proxy
@@ -13,6 +14,7 @@ import { proxyFor, type Proxy } from './proxy.js';
 import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
 import { decodedUserInfo } from './urls.js';
 import { through } from '../util/through.js';
+import { readBody } from './read-body.js';
 import { loadUndici, type UndiciCore } from './undici-core.js';
 
 /** One request. */
@@ -76,6 +78,11 @@ const TLS_TROUBLE = /CERT|certificate|self[- ]signed|UNABLE_TO_VERIFY|ERR_TLS|SS
 const TLS_HINT =
   "the server's TLS certificate is not trusted: pass --ca-file FILE with its CA, or --insecure-skip-tls-verify (or --plain-http if it serves http)";
 
+/** The hint of a NETWORK error whose reason is `reason`: how to trust a certificate when it is about TLS, else `given` or the default. */
+export function networkHint(reason: string, given?: string): string {
+  return TLS_TROUBLE.test(reason) ? TLS_HINT : (given ?? NETWORK_HINT);
+}
+
 /** Sends one request (no retries: see retry.ts) and returns the answer whatever its status. */
 export async function send(request: HttpRequest): Promise<HttpResponse> {
   const idleMs = request.idleMs ?? HTTP_DEFAULTS.idleMs;
@@ -97,7 +104,7 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
   const fail = (err: unknown, duringBody: boolean): NetworkError => {
     if (err instanceof NetworkError) return err;
     const reason = why ?? describe(err);
-    const hint = TLS_TROUBLE.test(reason) ? TLS_HINT : (request.networkHint ?? NETWORK_HINT);
+    const hint = networkHint(reason, request.networkHint);
     return new NetworkError(
       `cannot reach ${shown}: ${reason}${duringBody ? ' (while receiving the body)' : ''}`,
       hint,
@@ -180,33 +187,19 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     statusText: STATUS_TEXT[res.statusCode] ?? '',
     headers: answerHeaders,
     stream,
-    async bytes(max, what, truncate = false) {
-      const tooLarge = (declared: string): AlbaError =>
-        new AlbaError('TOO_LARGE', `${shown}: ${what} is larger than ${max} bytes${declared}`, {
-          hint: 'the server sent something far larger than what alba asked for can be; check the address, or the server is hostile',
-        });
-      const declared = Number(answerHeaders.get('content-length'));
-      if (!truncate && declared > max) {
-        // Refused on its declared length, before reading any of it.
-        disarm();
-        res.body.on('error', () => undefined).destroy();
-        throw tooLarge(` (it declares ${declared})`);
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of stream()) {
-        total += (chunk as Buffer).length;
-        if (total > max) {
-          if (truncate) {
-            chunks.push(chunk as Buffer);
-            break;
-          }
-          throw tooLarge('');
-        }
-        chunks.push(chunk as Buffer);
-      }
-      return Buffer.concat(chunks).subarray(0, max);
-    },
+    bytes: (max, what, truncate = false) =>
+      readBody(
+        {
+          contentLength: answerHeaders.get('content-length'),
+          stream,
+          // refused on its declared length, before reading any of it
+          drop: () => {
+            disarm();
+            res.body.on('error', () => undefined).destroy();
+          },
+        },
+        { max, what, truncate, shown },
+      ),
     async discard() {
       // a body that never comes is given up after the idle timeout too (the abort ends the dump)
       arm();
@@ -242,20 +235,25 @@ function dispatcherFor(tls: TlsOptions | undefined, proxy: Proxy | undefined, un
   const key = `${tls?.insecureSkipVerify === true} ${tls?.caFile ?? ''} ${proxy?.uri ?? ''}`;
   let agent = agents.get(key);
   if (agent === undefined) {
-    let ca: Buffer | undefined;
-    if (tls?.caFile !== undefined) {
-      try {
-        ca = readFileSync(tls.caFile);
-      } catch (cause) {
-        throw new AlbaError('USAGE', `--ca-file ${tls.caFile} cannot be read`, { hint: 'give a PEM file of CA certificates', cause });
-      }
-    }
-    const connect = { rejectUnauthorized: tls?.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) };
+    const connect = tlsConnectOptions(tls);
     // the proxy's credentials reach undici only inside its URI (sent as Proxy-Authorization to the proxy)
     agent = proxy === undefined ? new undici.Agent({ connect }) : new undici.ProxyAgent({ uri: proxy.uri, requestTls: connect });
     agents.set(key, agent);
   }
   return agent;
+}
+
+/** The TLS options of a connection for `tls`: whether to check the certificate, and the CAs of `--ca-file` (USAGE when unreadable). */
+export function tlsConnectOptions(tls: TlsOptions | undefined): { rejectUnauthorized: boolean; ca?: Buffer } {
+  let ca: Buffer | undefined;
+  if (tls?.caFile !== undefined) {
+    try {
+      ca = readFileSync(tls.caFile);
+    } catch (cause) {
+      throw new AlbaError('USAGE', `--ca-file ${tls.caFile} cannot be read`, { hint: 'give a PEM file of CA certificates', cause });
+    }
+  }
+  return { rejectUnauthorized: tls?.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) };
 }
 
 /** undici's header record (lowercase names) as AnswerHeaders. */

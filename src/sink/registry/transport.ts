@@ -1,5 +1,6 @@
 import { AlbaError, redactUrl } from '../../errors.js';
 import type { HttpLimits } from '../../http/limits.js';
+import { get } from '../../http/node-get.js';
 import { NetworkError, send, type HttpRequest, type HttpResponse, type TlsOptions } from '../../http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../../http/retry.js';
 import { basicAuthorization, parseChallenges, type Challenge, type Credentials } from './auth.js';
@@ -276,7 +277,12 @@ async function sendScoped(request: HttpRequest, authFor: (url: string) => string
   for (let hop = 0; ; hop++) {
     const authorization = authFor(url);
     const headers = { ...request.headers, ...(authorization === undefined ? {} : { authorization }) };
-    const res = await send({ ...request, url, headers, redirect: false });
+    // a GET through node:http (node-get.ts says why not undici: a server closing its connection
+    // while a slow consumer holds the body crashes undici 6); other methods through undici
+    const res =
+      request.method === 'GET' && request.body === undefined
+        ? await get({ ...request, url, headers, redirect: false })
+        : await send({ ...request, url, headers, redirect: false });
     const location = res.headers.get('location');
     if (!follow || !REDIRECT_STATUS.has(res.status) || location === null) return { res, at: url };
     await res.discard();

@@ -15,7 +15,7 @@
  */
 import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, tunnelAgent, type Proxy } from './proxy.js';
 import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
@@ -95,20 +95,17 @@ export async function get(request: GetRequest): Promise<GetResponse> {
       }, idleMs);
     };
     const disarm = (): void => clearTimeout(timer);
+    // before the request: a proxy setting or a --ca-file alba cannot use is USAGE, not a NETWORK error to retry
+    const via = proxyFor(url);
+    const agent = url.protocol === 'https:' ? (via === undefined ? tlsAgent(request.tls) : tunnelFor(via, request.tls)) : undefined;
+    through = via === undefined ? '' : ` (through the proxy ${via.origin})`;
     arm();
     let res: IncomingMessage;
-    let via: Proxy | undefined;
     try {
-      via = proxyFor(url);
-      through = via === undefined ? '' : ` (through the proxy ${via.origin})`;
       res = await new Promise<IncomingMessage>((resolve, reject) => {
         req =
           url.protocol === 'https:'
-            ? httpsRequest(
-                url,
-                { method: 'GET', headers, agent: via === undefined ? tlsAgent(request.tls) : tunnelFor(via, request.tls) },
-                resolve,
-              )
+            ? httpsRequest(url, { method: 'GET', headers, agent }, resolve)
             : via === undefined
               ? httpRequest(url, { method: 'GET', headers }, resolve)
               : forward(via, url, headers, resolve);
@@ -215,6 +212,12 @@ function watchedBody(
     slow(message: string): void;
   },
 ): Readable {
+  if (res.destroyed && !res.complete) {
+    // cut before it was asked for (the idle timer while the caller did something else): no event is to come
+    const cut = new PassThrough();
+    process.nextTick(() => cut.destroy(watch.fail(new Error('the connection closed before the body was read'), true)));
+    return cut;
+  }
   const declared = res.headers['content-length'];
   const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
   const rate = rateWatch(watch.request, watch.slow);
@@ -250,6 +253,9 @@ function watchedBody(
 
 /** Reads and drops a small body so its connection can be reused (the idle timer re-armed per chunk); closes the connection of a large one. */
 async function drain(res: IncomingMessage, arm: () => void): Promise<void> {
+  // one already ended or cut (by the idle timer while the caller did something else) has no 'close' to come
+  if (res.destroyed || res.closed) return;
+  arm();
   let seen = 0;
   await new Promise<void>((resolve) => {
     res.on('data', (chunk: Buffer) => {

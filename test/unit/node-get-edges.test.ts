@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { isAlbaError } from '../../src/errors.js';
+import { get } from '../../src/http/node-get.js';
+
+// node-get.ts (every GET of alba) when its answer is left alone: a body the idle timer cut while
+// the caller did something else (a registry's 401 waiting on a slow token service) is dropped or
+// read at once, never waited on forever; and a setting alba cannot use (an unreadable --ca-file)
+// is USAGE before any request, not a NETWORK error to retry.
+let server: Server;
+let url: string;
+before(async () => {
+  // headers, a first chunk, then nothing more: the body never ends
+  server = createServer((_req, res) => {
+    res.writeHead(401, { 'content-length': '100' });
+    res.write('partial');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a body cut by the idle timer before the caller came back: discard() returns, bytes() is NETWORK', { timeout: 10_000 }, async () => {
+  for (const use of ['discard', 'bytes'] as const) {
+    const res = await get({ url, idleMs: 200 });
+    await pause(500);
+    if (use === 'discard') await res.discard();
+    else await assert.rejects(res.bytes(1000, 'the body'), (err: unknown) => isAlbaError(err, 'NETWORK'));
+  }
+});
+
+test('an unreadable --ca-file is USAGE at once', async () => {
+  await assert.rejects(
+    get({ url: url.replace('http:', 'https:'), tls: { caFile: '/nonexistent/ca.pem' } }),
+    (err: unknown) => isAlbaError(err, 'USAGE') && /--ca-file/.test(err.message),
+  );
+});

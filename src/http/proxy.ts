@@ -16,6 +16,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { AlbaError, redactUrl } from '../errors.js';
+import { HTTP_DEFAULTS, idleMsFromEnvironment } from './limits.js';
 import { decodedUserInfo } from './urls.js';
 
 /** The proxy to use for one URL. */
@@ -101,15 +102,20 @@ export function bypassed(host: string, port: number, noProxy: string): boolean {
 
 /**
  * Opens a CONNECT tunnel through `proxy` to `host:port`: the raw socket once the proxy answered
- * 2xx; a refusal (407 without valid credentials, 403…) is a NETWORK-like error naming the proxy
+ * 2xx; a refusal (407 without valid credentials, 403…), a proxy that closes the connection or
+ * stays silent for the idle timeout before answering, is a NETWORK-like error naming the proxy
  * without its credentials.
  */
 export function openTunnel(proxy: Proxy, host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host: proxy.host, port: proxy.port });
     const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    const idleMs = idleMsFromEnvironment() ?? HTTP_DEFAULTS.idleMs;
     let head = Buffer.alloc(0);
+    let settled = false;
     const fail = (message: string): void => {
+      if (settled) return;
+      settled = true;
       socket.destroy();
       reject(new Error(`proxy ${proxy.origin}: ${message}`));
     };
@@ -120,20 +126,26 @@ export function openTunnel(proxy: Proxy, host: string, port: number): Promise<So
         if (head.length > MAX_CONNECT_HEAD) fail('its answer to CONNECT is too long');
         return;
       }
-      socket.off('data', onData);
-      socket.off('error', onError);
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'))?.[1];
       if (status === undefined || !status.startsWith('2'))
         return fail(
           `CONNECT ${authority} answered ${status ?? 'something that is not HTTP'}${status === '407' ? ' (proxy authentication required: put USER:PASSWORD@ in the proxy URL)' : ''}`,
         );
+      settled = true;
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.setTimeout(0);
       const rest = head.subarray(end + 4);
       if (rest.length > 0) socket.unshift(rest);
       resolve(socket);
     };
     const onError = (err: Error): void => fail(err.message);
+    const onClose = (): void => fail(`it closed the connection before answering CONNECT ${authority}`);
     socket.on('data', onData);
     socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.setTimeout(idleMs, () => fail(`no answer to CONNECT ${authority} for ${idleMs / 1000} s`));
     socket.on('connect', () =>
       socket.write(
         `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${proxy.authorization === undefined ? '' : `Proxy-Authorization: ${proxy.authorization}\r\n`}\r\n`,

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
 import { get } from '../../src/http/node-get.js';
 
 // node-get.ts (every GET of alba) when its answer is left alone: a body the idle timer cut while
 // the caller did something else (a registry's 401 waiting on a slow token service) is dropped or
-// read at once, never waited on forever; and a setting alba cannot use (an unreadable --ca-file)
-// is USAGE before any request, not a NETWORK error to retry.
+// read at once, never waited on forever; a setting alba cannot use (an unreadable --ca-file) is
+// USAGE before any request, not a NETWORK error to retry; and a proxy that never answers CONNECT
+// is given up after the idle timeout (proxy.ts openTunnel).
 let server: Server;
 let url: string;
 before(async () => {
@@ -42,3 +43,26 @@ test('an unreadable --ca-file is USAGE at once', async () => {
     (err: unknown) => isAlbaError(err, 'USAGE') && /--ca-file/.test(err.message),
   );
 });
+
+test(
+  'a proxy that never answers CONNECT, or closes before answering, is NETWORK within the idle timeout',
+  { timeout: 20_000 },
+  async () => {
+    const silent = createNetServer(() => undefined);
+    const closing = createNetServer((socket) => socket.destroy());
+    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, ALBA_HTTP_IDLE_TIMEOUT: process.env.ALBA_HTTP_IDLE_TIMEOUT };
+    try {
+      for (const proxy of [silent, closing]) {
+        await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+        process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+        process.env.ALBA_HTTP_IDLE_TIMEOUT = '1';
+        await assert.rejects(get({ url: 'https://registry.invalid/v2/', idleMs: 1000 }), (err: unknown) => isAlbaError(err, 'NETWORK'));
+      }
+    } finally {
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      for (const proxy of [silent, closing]) proxy.close();
+    }
+  },
+);

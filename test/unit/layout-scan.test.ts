@@ -46,24 +46,29 @@ function runApart(script: string): string {
   return res.stdout;
 }
 
+/** Runs `work` in a new temporary directory, removed afterwards. */
+async function inTempDir(prefix: string, work: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const moduleUrl = (path: string): string => JSON.stringify(new URL(path, import.meta.url).href);
 
-test('the referrer scan finds a referrer manifest and passes over a FIFO, a directory and a layer among the blobs', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'alba-layout-scan-'));
-  try {
+test('the referrer scan finds a referrer manifest and passes over a FIFO, a directory and a layer among the blobs', () =>
+  inTempDir('alba-layout-scan-', async (dir) => {
     const { referrer, subject } = await layoutWithFifo(dir);
     const found = runApart(`const { readLayout } = await import(${moduleUrl('../../src/source/oci-layout.js')});
       const found = await (await readLayout(${JSON.stringify(dir)})).referrers();
       console.log(JSON.stringify(found.map((r) => [r.descriptor.digest, r.descriptor.artifactType, r.manifest.subject.digest])));`);
     assert.deepEqual(JSON.parse(found), [[digestOf(referrer), MediaType.spdx, subject]]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a FIFO named by a digest the layout reads, as a manifest or as a streamed blob, is error[LAYOUT_INVALID] at once', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'alba-layout-fifo-'));
-  try {
+test('a FIFO named by a digest the layout reads, as a manifest or as a streamed blob, is error[LAYOUT_INVALID] at once', () =>
+  inTempDir('alba-layout-fifo-', async (dir) => {
     const { fifo } = await layoutWithFifo(dir);
     const codes = runApart(`const { readLayout } = await import(${moduleUrl('../../src/source/oci-layout.js')});
       const { fileBlob } = await import(${moduleUrl('../../src/oci/graph.js')});
@@ -76,14 +81,10 @@ test('a FIFO named by a digest the layout reads, as a manifest or as a streamed 
       for (const read of [() => layout.readBlob(digest), stream]) codes.push(await read().then(() => 'read', (err) => err.code ?? String(err)));
       console.log(JSON.stringify(codes));`);
     assert.deepEqual(JSON.parse(codes), ['LAYOUT_INVALID', 'LAYOUT_INVALID']);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('the layout sink: a blob to copy that is a FIFO is error[LAYOUT_INVALID] at once; a FIFO in the output where a blob goes is replaced by the blob', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'alba-layout-sink-fifo-'));
-  try {
+test('the layout sink: a blob to copy that is a FIFO is error[LAYOUT_INVALID] at once; a FIFO in the output where a blob goes is replaced by the blob', () =>
+  inTempDir('alba-layout-sink-fifo-', async (dir) => {
     const { fifo } = await layoutWithFifo(join(dir, 'source'));
     const bytes = Buffer.from('a blob\n');
     const good = join(dir, 'good');
@@ -108,14 +109,10 @@ test('the layout sink: a blob to copy that is a FIFO is error[LAYOUT_INVALID] at
       const overFifo = await put(out, fileBlob({ mediaType: 'application/octet-stream', digest, size: ${bytes.length} }, ${JSON.stringify(good)}));
       console.log(JSON.stringify([fromFifo, overFifo]));`);
     assert.deepEqual(JSON.parse(outcome), ['LAYOUT_INVALID', 'stored']);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('an index.json that is a FIFO is error[LAYOUT_INVALID], a docker archive that is one error[ARCHIVE_INVALID], at once', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'alba-source-fifo-'));
-  try {
+test('an index.json that is a FIFO is error[LAYOUT_INVALID], a docker archive that is one error[ARCHIVE_INVALID], at once', () =>
+  inTempDir('alba-source-fifo-', async (dir) => {
     const layout = join(dir, 'layout');
     await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
     await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
@@ -134,7 +131,4 @@ test('an index.json that is a FIFO is error[LAYOUT_INVALID], a docker archive th
         await code(readDockerArchives(${JSON.stringify(archives)}, { store: new BlobStore(${JSON.stringify(join(dir, 'store'))}) })),
       ]));`);
     assert.deepEqual(JSON.parse(codes), ['LAYOUT_INVALID', 'ARCHIVE_INVALID']);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));

@@ -11,7 +11,7 @@ import { type Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, type Proxy } from './proxy.js';
-import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
+import { HTTP_DEFAULTS, idleMsFromEnvironment, rateWatch, type HttpLimits } from './limits.js';
 import { decodedUserInfo } from './urls.js';
 import { through } from '../util/through.js';
 import { readBody } from './read-body.js';
@@ -236,8 +236,18 @@ function dispatcherFor(tls: TlsOptions | undefined, proxy: Proxy | undefined, un
   let agent = agents.get(key);
   if (agent === undefined) {
     const connect = tlsConnectOptions(tls);
-    // the proxy's credentials reach undici only inside its URI (sent as Proxy-Authorization to the proxy)
-    agent = proxy === undefined ? new undici.Agent({ connect }) : new undici.ProxyAgent({ uri: proxy.uri, requestTls: connect });
+    // the proxy's credentials reach undici only inside its URI (sent as Proxy-Authorization to the proxy);
+    // its CONNECT is answered within the idle timeout, as openTunnel's (undici's default: 300 s, and
+    // the request's abort does not reach a tunnel being opened)
+    const headersTimeout = idleMsFromEnvironment() ?? HTTP_DEFAULTS.idleMs;
+    agent =
+      proxy === undefined
+        ? new undici.Agent({ connect })
+        : new undici.ProxyAgent({
+            uri: proxy.uri,
+            requestTls: connect,
+            clientFactory: (origin, options) => new undici.Pool(origin, { ...options, headersTimeout }),
+          });
     agents.set(key, agent);
   }
   return agent;

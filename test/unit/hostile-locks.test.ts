@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { afterEach, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
 import { acquireLease } from '../../src/lifecycle/lease.js';
@@ -10,6 +11,7 @@ import { memoryMedium } from '../helpers/memory-lease.js';
 // while the lease reads as gone, a lock object that is always refused and always "stale". Each
 // run's clock (Date.now) is made to move on 20 s per look, so the waits' limits (15 min for a
 // removal lease, 60 s for a document lock) come after a few dozen looks, not after real minutes.
+// And a lock that another writer broke into while its holder was stopped stays that writer's.
 const realNow = Date.now;
 afterEach(() => {
   Date.now = realNow;
@@ -72,5 +74,53 @@ test(
     );
     assert.ok(isAlbaError(err, 'S3') && /held this lock for over 60 s/.test(err.message), String(err));
     assert.ok(seen.length < 100, `${seen.length} requests`);
+  },
+);
+
+// A bucket of objects kept in memory: PUT (with If-None-Match: *), GET (with If-None-Match), HEAD, DELETE.
+const objects = new Map<string, Buffer>();
+const etagOf = (bytes: Buffer): string => `"${createHash('md5').update(bytes).digest('hex')}"`;
+const { store: bucket } = fakeS3((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const key = decodeURIComponent(new URL(req.url ?? '', 'http://x').pathname.replace(/^\/bucket\//, ''));
+    const have = objects.get(key);
+    if (req.method === 'PUT') {
+      if (req.headers['if-none-match'] === '*' && have !== undefined) return void res.writeHead(412).end();
+      objects.set(key, Buffer.concat(chunks));
+      return void res.writeHead(200, { etag: etagOf(Buffer.concat(chunks)) }).end();
+    }
+    if (req.method === 'DELETE') {
+      objects.delete(key);
+      return void res.writeHead(204).end();
+    }
+    if (have === undefined) return void res.writeHead(404).end();
+    if (req.method === 'GET' && req.headers['if-none-match'] === etagOf(have)) return void res.writeHead(304, { etag: etagOf(have) }).end();
+    res.writeHead(200, { etag: etagOf(have), 'content-length': String(have.length) });
+    res.end(req.method === 'HEAD' ? undefined : have);
+  });
+});
+
+test(
+  "a holder whose lock was broken into (it had stopped) neither renews nor removes the new holder's lock",
+  { timeout: 20_000 },
+  async () => {
+    const lock = 'v2/app/tags/list.alba-lock';
+    const other = Buffer.from('another writer\n');
+    for (const held of [0, 2_500]) {
+      objects.clear();
+      await withLock(bucket(), 'v2/app/tags/list', async () => {
+        // a waiter saw the lock unchanged for the stale time, broke it and took it
+        objects.set(lock, other);
+        await new Promise((resolve) => setTimeout(resolve, held)); // a renewal comes at 2 s
+        assert.deepEqual(objects.get(lock), other, `renewed over after ${held} ms`);
+      });
+      assert.deepEqual(objects.get(lock), other, `removed after ${held} ms`);
+    }
+    // its own lock it removes
+    objects.clear();
+    await withLock(bucket(), 'v2/app/tags/list', async () => assert.ok(objects.has(lock)));
+    assert.equal(objects.has(lock), false);
   },
 );

@@ -4,12 +4,14 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
 import { get } from '../../src/http/node-get.js';
+import { send } from '../../src/http/request.js';
 
 // node-get.ts (every GET of alba) when its answer is left alone: a body the idle timer cut while
 // the caller did something else (a registry's 401 waiting on a slow token service) is dropped or
 // read at once, never waited on forever; a setting alba cannot use (an unreadable --ca-file) is
 // USAGE before any request, not a NETWORK error to retry; and a proxy that never answers CONNECT
-// is given up after the idle timeout (proxy.ts openTunnel).
+// is given up after the idle timeout, by node-get (proxy.ts openTunnel) and by the other requests
+// (request.ts: undici's ProxyAgent, whose CONNECT waited 300 s).
 let server: Server;
 let url: string;
 before(async () => {
@@ -56,7 +58,9 @@ test(
         await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
         process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
         process.env.ALBA_HTTP_IDLE_TIMEOUT = '1';
-        await assert.rejects(get({ url: 'https://registry.invalid/v2/', idleMs: 1000 }), (err: unknown) => isAlbaError(err, 'NETWORK'));
+        const url = 'https://registry.invalid/v2/';
+        for (const request of [get({ url, idleMs: 1000 }), send({ method: 'HEAD', url, idleMs: 1000 })])
+          await assert.rejects(request, (err: unknown) => isAlbaError(err, 'NETWORK'));
       }
     } finally {
       for (const [k, v] of Object.entries(saved))

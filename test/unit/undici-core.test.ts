@@ -9,10 +9,11 @@ import { loadUndici } from '../../src/http/undici-core.js';
 // when those paths move (an undici upgrade) or the request API is missing from them.
 
 test('the dispatchers load with the request API on them, and a redirected GET is followed with its query', async () => {
-  const { Agent, ProxyAgent } = await loadUndici();
+  const { Agent, ProxyAgent, Pool } = await loadUndici();
   const agent = new Agent();
   assert.equal(typeof agent.request, 'function');
   assert.equal(typeof ProxyAgent.prototype.request, 'function');
+  assert.equal(typeof Pool.prototype.connect, 'function');
   await agent.close();
   const seen: string[] = [];
   const server = createServer((req, res) => {

@@ -6,7 +6,8 @@
  * every If-Match (Ceph RGW 16 does, even for the right ETag) but honours If-None-Match gets a lock
  * instead: an object `KEY.alba-lock` created with `If-None-Match: *` around the read and the
  * write, so writers take turns; its holder rewrites it every LOCK_RENEW_MS, and a lock left by a
- * killed writer is broken once it has not changed for LOCK_STALE_MS. Servers that ignore both
+ * killed writer is broken once it has not changed for LOCK_STALE_MS (a holder that finds it was
+ * broken into neither renews nor removes the new holder's lock). Servers that ignore both
  * conditions are covered by reading the document again after a short random pause and repairing
  * it while it lacks this push's change; that re-read is left out where the server was seen
  * enforcing the condition used (S3Store.conditionalWrites).
@@ -47,6 +48,8 @@ const ATTEMPTS = 8;
 const LOCK_STALE_MS = 10_000;
 /** How often a holder rewrites its lock while it holds it. */
 const LOCK_RENEW_MS = 2_000;
+/** The largest lock body read back (alba's are a UUID and a newline). */
+const LOCK_MAX_BYTES = 1024;
 /** How long a writer waits for a lock before giving up. */
 const LOCK_WAIT_MS = 60_000;
 
@@ -100,10 +103,15 @@ function tooBusy(store: S3Store, key: string): AlbaError {
 /** Runs `work` while holding the lock object of `key` (see the file comment), `lock` when given. */
 export async function withLock<T>(store: S3Store, key: string, work: () => Promise<T>, lock = `${key}${LOCK_SUFFIX}`): Promise<T> {
   const started = Date.now();
+  // the bodies this call wrote to the lock: the lock is still its own while it holds one of them
+  const written: Buffer[] = [];
+  const body = (): Buffer => {
+    const made = Buffer.from(`${randomUUID()}\n`);
+    written.push(made);
+    return made;
+  };
   let seen: { etag: string | undefined; since: number } | undefined;
-  while (
-    !(await store.put(lock, Buffer.from(`${randomUUID()}\n`), { contentType: 'text/plain', cacheControl: 'no-store', ifNoneMatch: '*' }))
-  ) {
+  while (!(await store.put(lock, body(), { contentType: 'text/plain', cacheControl: 'no-store', ifNoneMatch: '*' }))) {
     const holder = (await store.head(lock))?.etag;
     const now = Date.now();
     // first, so that no answer of the server (a lock that never goes, a refusal that never ends) keeps alba here
@@ -120,21 +128,34 @@ export async function withLock<T>(store: S3Store, key: string, work: () => Promi
     }
     await pause(50 + Math.random() * 150);
   }
+  // a holder stopped for longer than LOCK_STALE_MS (its renewals did not land) was broken into by
+  // a waiter, which now holds the lock: neither written over nor removed (asked "unless it is
+  // still the body written last": 304, no body to wait for)
+  const own = async (): Promise<boolean> => {
+    const last = written[written.length - 1] as Buffer;
+    const now = await store.get(lock, LOCK_MAX_BYTES, { bytes: last, etag: singlePartEtag(last) });
+    return now !== undefined && written.some((b) => b.equals(now.bytes));
+  };
   // renewed while held (a new body, so a new ETag): a holder that is slow, not dead — a write held
   // up by the network for longer than LOCK_STALE_MS — is not taken for a killed one, whose lock a
   // waiter would break and whose late write would then land over the waiter's change
+  let lost = false;
   let renewal: Promise<unknown> = Promise.resolve();
   const renew = setInterval(() => {
-    renewal = renewal.then(() =>
-      store.put(lock, Buffer.from(`${randomUUID()}\n`), { contentType: 'text/plain', cacheControl: 'no-store' }).catch(() => undefined),
-    );
+    renewal = renewal
+      .then(async () => {
+        if (lost) return;
+        if (!(await own())) lost = true;
+        else await store.put(lock, body(), { contentType: 'text/plain', cacheControl: 'no-store' });
+      })
+      .catch(() => undefined);
   }, LOCK_RENEW_MS);
   try {
     return await work();
   } finally {
     clearInterval(renew);
     await renewal; // a renewal landing after the removal would leave the lock behind
-    await store.remove(lock);
+    if (!lost && (await own())) await store.remove(lock);
   }
 }
 

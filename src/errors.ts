@@ -36,7 +36,8 @@ export type ErrorCode =
   | 'REMOTE_CACHE'
   | 'SIGN_KEY'
   | 'SIGNATURE_MISSING'
-  | 'ATTESTATION_INVALID';
+  | 'ATTESTATION_INVALID'
+  | 'IO';
 
 /** The one error type alba throws for anything a user can fix: a code, the fact, and what to do. */
 export class AlbaError extends Error {
@@ -54,6 +55,39 @@ export class AlbaError extends Error {
 /** True when `err` is an AlbaError, optionally with the given code. */
 export function isAlbaError(err: unknown, code?: ErrorCode): err is AlbaError {
   return err instanceof AlbaError && (code === undefined || err.code === code);
+}
+
+/** What to check for a file-system error, by its errno code. */
+const IO_HINTS: [RegExp, string][] = [
+  [
+    /^(EACCES|EPERM)$/,
+    'alba may not do this there: check the permissions of that path (and the user alba runs as), or choose another path',
+  ],
+  [/^(ENOSPC|EDQUOT)$/, 'the disk (or your quota) is full: free some space, or write elsewhere (--out, --cache)'],
+  [/^EROFS$/, 'that file system is read-only: write elsewhere (--out, --cache)'],
+  [
+    /^(ENOTDIR|EEXIST|EISDIR|ELOOP|ENOENT|ENAMETOOLONG)$/,
+    'a part of that path is not what alba needs there (a file, or a broken symbolic link, where a directory should be; or the reverse): check the path',
+  ],
+  [/^(EMFILE|ENFILE)$/, 'too many open files: raise the limit (ulimit -n)'],
+];
+
+/**
+ * `err` as an AlbaError: a file-system error of the machine (a Node error naming a system call
+ * and a path: a directory alba may not write, a full or read-only disk, a file where a directory
+ * should be) becomes `IO`, naming the call, the path and the reason; anything else is returned as
+ * it is. The CLI prints errors through it; library callers may too.
+ */
+export function asAlbaError(err: unknown): unknown {
+  if (err instanceof AlbaError || !(err instanceof Error)) return err;
+  const { code, syscall, path, dest } = err as NodeJS.ErrnoException & { dest?: string };
+  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code) || typeof syscall !== 'string' || typeof path !== 'string') return err;
+  // Node's message: "EACCES: permission denied, mkdir '/x'"
+  const reason = err.message.split(',')[0] ?? code;
+  return new AlbaError('IO', `cannot ${syscall} ${path}${typeof dest === 'string' ? ` to ${dest}` : ''}: ${reason}`, {
+    hint: IO_HINTS.find(([codes]) => codes.test(code))?.[1] ?? 'the file system refused it: check that path and the disk',
+    cause: err,
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
  * static registry), read images back from a layout or docker archives, and read SBOMs. Nothing
  * here prints or exits: messages go to the `log` callbacks, failures are AlbaError with a code.
  */
-export { AlbaError, isAlbaError, type ErrorCode } from './errors.js';
+export { AlbaError, isAlbaError, asAlbaError, type ErrorCode } from './errors.js';
 export { defaultCacheDir } from './cache.js';
 export { loadRecipe } from './recipe/load.js';
 export { fetchTargets } from './recipe/fetch-targets.js';

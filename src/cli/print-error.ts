@@ -1,7 +1,8 @@
-import { AlbaError } from '../errors.js';
+import { AlbaError, asAlbaError } from '../errors.js';
 
-/** Prints an error for a person: code, message and hint for AlbaErrors; a stack only for alba's own bugs. */
-export function printError(err: unknown): void {
+/** Prints an error for a person: code, message and hint for AlbaErrors (file-system errors as IO ones); a stack only for alba's own bugs. */
+export function printError(thrown: unknown): void {
+  const err = asAlbaError(thrown);
   if (err instanceof AlbaError) {
     process.stderr.write(`alba: error[${err.code}]: ${err.message}\n`);
     if (err.hint !== undefined) process.stderr.write(`  hint: ${err.hint}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AlbaError } from '../errors.js';
+import { AlbaError, asAlbaError } from '../errors.js';
 import type { PushOutputFiles } from '../ci/outputs.js';
 import type { ImageGraph } from '../oci/graph.js';
 import type { ImageTag } from '../sink/target.js';
@@ -79,6 +79,8 @@ export async function pushTargets(
   return outcomes;
 }
 
+/** A target's failure on its summary line: `error[CODE]: message` as alba prints errors. */
 function message(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
+  const err = asAlbaError(reason);
+  return err instanceof AlbaError ? `error[${err.code}]: ${err.message}` : err instanceof Error ? err.message : String(err);
 }

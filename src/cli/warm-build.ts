@@ -24,7 +24,6 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -40,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../cache.js';
 import { statRecord, unchangedSince, type StatRecord } from '../util/stat-index.js';
 import { isQuiet, out, stderrLog } from './args.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 /** Format of the stamp files; another value is not read. */
 const STAMP_FORMAT = 1;
@@ -388,7 +388,7 @@ function sameListing(d: DirRecord): boolean {
 
 /** Written synchronously: the process ends one event-loop turn after a warm answer (main.ts), before any asynchronous write would land. */
 function writeStamp(path: string, stamp: Stamp): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, JSON.stringify(stamp));

@@ -1,11 +1,12 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheArea } from '../cache.js';
 import { addStanza, checkIndexFields, IndexTable } from './index-table.js';
 import { NameIndex } from './name-index.js';
 import { PackagesScanner, type IndexField, type IndexFields } from './packages-scanner.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 /**
  * The parsed-index cache: `<cacheDir>/indexes/<sha256>.deb822`, keyed by the SHA256 of the
@@ -129,7 +130,7 @@ export class IndexTableWriter {
     private readonly entry: { cacheDir: string; sha256: string } | undefined,
   ) {
     const dir = entry === undefined ? tmpdir() : cacheArea(entry.cacheDir, 'indexes');
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     this.tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     this.fd = openSync(this.tmp, 'w+');
     this.scanner = new PackagesScanner(

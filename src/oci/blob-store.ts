@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import { parseManifestJson } from './manifest-json.js';
 import type { Descriptor } from './types.js';
 import { MediaType } from './media-types.js';
 import { whenClosed } from '../util/when-closed.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 /** verify() reads a blob in chunks of this size. */
 const VERIFY_READ_BYTES = 1024 * 1024;
@@ -94,7 +95,7 @@ export class BlobStore {
       const digest = hasher.digest();
       checkExpected(expected, digest, hasher.size);
       await expected?.check?.();
-      await mkdir(join(this.root, 'sha256'), { recursive: true });
+      makeDirs(join(this.root, 'sha256'));
       await rename(tmp, this.path(digest));
       return { digest, size: hasher.size };
     } finally {
@@ -117,7 +118,7 @@ export class BlobStore {
       const { digest, size } = await hashFile(tmp);
       checkExpected(expected, digest, size);
       await expected?.check?.();
-      await mkdir(join(this.root, 'sha256'), { recursive: true });
+      makeDirs(join(this.root, 'sha256'));
       await rename(tmp, this.path(digest));
       return { digest, size };
     } finally {
@@ -155,7 +156,7 @@ export class BlobStore {
   }
 
   private async tempPath(): Promise<string> {
-    await mkdir(this.tempDir, { recursive: true });
+    makeDirs(this.tempDir);
     return join(this.tempDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 }

@@ -9,11 +9,13 @@ const MAX_WAIT_MS = 30 * 60 * 1000;
 /**
  * Takes the lock file `path` (created exclusively, holding this process's pid), waiting while a
  * live process holds it; a lock whose process is gone (killed) is taken over. `onWait` is told
- * once who is waited for. Returns the release function.
+ * once who is waited for; `tooLong` makes the error thrown when the wait is over (a file-system
+ * error, such as a directory alba may not write, is thrown as it is). Returns the release function.
  */
 export async function acquirePathLock(
   path: string,
   onWait: (holderPid: number) => void,
+  tooLong: (holderPid: number) => Error,
   maxWaitMs = MAX_WAIT_MS,
 ): Promise<() => Promise<void>> {
   const started = Date.now();
@@ -33,8 +35,7 @@ export async function acquirePathLock(
       await rm(path, { force: true });
       continue;
     }
-    if (Date.now() - started > maxWaitMs)
-      throw new Error(`${path} is still held by process ${holder} after ${Math.round(maxWaitMs / 60000)} minutes`);
+    if (Date.now() - started > maxWaitMs) throw tooLong(holder);
     if (!told && written) {
       onWait(holder);
       told = true;

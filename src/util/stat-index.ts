@@ -8,8 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, type BigIntStats } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeDirs } from './make-dirs.js';
 
 /**
  * A file changed less than this before its stat was taken is not trusted by its stat, on a file
@@ -115,7 +116,7 @@ export class StatIndex {
     const records = [...this.records].sort((a, b) => b[1].at - a[1].at).slice(0, MAX_RECORDS);
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await mkdir(dirname(this.file), { recursive: true });
+      makeDirs(dirname(this.file));
       await writeFile(tmp, JSON.stringify({ records }));
       await rename(tmp, this.file);
       this.changed = false;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -248,4 +248,56 @@ describe('alba build on bad input fails cleanly and keeps the previous layout', 
       await k.check?.(c);
     });
   });
+});
+
+// Where alba cannot write: error[IO] naming the path, at once — never "internal error" (a raw
+// file-system error), never "another alba has been writing it" (any failure to take the output's
+// lock was reported so), never a hang (Node's recursive mkdir loops under /proc).
+describe('alba build where it cannot write fails with error[IO] naming the path', () => {
+  const places: { name: string; args: (c: { dir: string; cache: string }) => string[]; path: RegExp }[] = [
+    { name: '--out under a regular file', args: (c) => ['--out', join(c.dir, 'file', 'out')], path: /unwritable\/file/ },
+    { name: '--out under a broken symbolic link', args: (c) => ['--out', join(c.dir, 'dangling', 'out')], path: /dangling/ },
+    { name: '--out under /proc (no directory can be made there)', args: () => ['--out', '/proc/alba-test/out'], path: /\/proc\/alba-test/ },
+    { name: '--cache under a regular file', args: (c) => ['--cache', join(c.dir, 'file', 'cache')], path: /unwritable\/file/ },
+    {
+      name: '--format oci-archive --out under a regular file',
+      args: (c) => ['--format', 'oci-archive', '--out', join(c.dir, 'file', 'x.tar')],
+      path: /unwritable\/file/,
+    },
+  ];
+  let project: FixtureProject;
+  let dir: string;
+  let cache: string;
+  before(async () => {
+    const server = await serveDir(repo.dir);
+    servers.push(server);
+    dir = join(work, 'unwritable');
+    project = await writeFixtureProject(join(dir, 'project'), { url: server.url, keyring: repo.keyringPath });
+    cache = join(dir, 'cache');
+    await writeFile(join(dir, 'file'), '');
+    await symlink(join(dir, 'nowhere'), join(dir, 'dangling'));
+    const lock = await runAlba(['lock', project.recipe, '--cache', cache]);
+    assert.equal(lock.status, 0, explainRun(lock));
+  });
+  for (const place of places) {
+    test(place.name, async () => {
+      const args = place.args({ dir, cache });
+      const res = await runAlba(
+        [
+          'build',
+          project.recipe,
+          ...(args.includes('--cache') ? [] : ['--cache', cache]),
+          ...args,
+          ...(args.includes('--out') ? [] : ['--out', join(dir, 'out')]),
+        ],
+        { timeoutMs: 60_000 },
+      );
+      assert.equal(res.status, 1, explainRun(res));
+      const m = /^alba: error\[([A-Z_]+)\]: (.*)$/m.exec(res.stderr);
+      assert.ok(m !== null && m[1] === 'IO', explainRun(res));
+      assert.match(m[2] as string, place.path);
+      assert.match(res.stderr, /^ {2}hint: /m);
+      assert.doesNotMatch(res.stderr, /internal error|^\s+at /m);
+    });
+  }
 });

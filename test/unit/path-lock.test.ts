@@ -6,18 +6,20 @@ import { after, test } from 'node:test';
 import { acquirePathLock } from '../../src/util/path-lock.js';
 
 // The one-writer lock of an output path: waits for a live holder, takes over a dead one's, and
-// never mistakes a lock file its holder has not written its pid into yet for an abandoned one.
+// never mistakes a lock file its holder has not written its pid into yet for an abandoned one; a
+// lock it cannot write is that error, not "held for too long".
 
 const dir = await mkdtemp(join(tmpdir(), 'alba-path-lock-'));
 after(() => rm(dir, { recursive: true, force: true }));
+const tooLong = (pid: number): Error => new Error(`held by ${pid} for too long`);
 
 test('a live holder is waited for (and named once); the lock is taken when it is released', async () => {
   const path = join(dir, 'live.lock');
-  const release = await acquirePathLock(path, () => assert.fail('nobody to wait for'));
+  const release = await acquirePathLock(path, () => assert.fail('nobody to wait for'), tooLong);
   assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
   const waited: number[] = [];
   let taken = false;
-  const second = acquirePathLock(path, (pid) => waited.push(pid)).then((r) => ((taken = true), r));
+  const second = acquirePathLock(path, (pid) => waited.push(pid), tooLong).then((r) => ((taken = true), r));
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(taken, false, 'the second writer waits');
   assert.deepEqual(waited, [process.pid]);
@@ -32,12 +34,12 @@ test('a lock whose process is gone is taken over; an empty one only once it is o
   const dead = join(dir, 'dead.lock');
   await writeFile(dead, '2147483646\n');
   await (
-    await acquirePathLock(dead, () => assert.fail('a dead holder is not waited for'))
+    await acquirePathLock(dead, () => assert.fail('a dead holder is not waited for'), tooLong)
   )();
   const empty = join(dir, 'empty.lock');
   await writeFile(empty, '');
   let taken = false;
-  const pending = acquirePathLock(empty, () => undefined).then((r) => ((taken = true), r));
+  const pending = acquirePathLock(empty, () => undefined, tooLong).then((r) => ((taken = true), r));
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(taken, false, 'a fresh lock without a pid is being written: wait');
   const old = new Date(Date.now() - 60_000);
@@ -46,4 +48,20 @@ test('a lock whose process is gone is taken over; an empty one only once it is o
     await pending
   )();
   assert.equal(taken, true, 'an old one is abandoned');
+});
+
+test("the wait ends with the caller's error; a lock that cannot be written is its own error, at once", async () => {
+  const path = join(dir, 'held.lock');
+  const release = await acquirePathLock(path, () => undefined, tooLong);
+  await assert.rejects(
+    acquirePathLock(path, () => undefined, tooLong, 300),
+    new RegExp(`held by ${process.pid} for too long`),
+  );
+  await release();
+  const file = join(dir, 'a-file');
+  await writeFile(file, '');
+  await assert.rejects(
+    acquirePathLock(join(file, 'x.lock'), () => undefined, tooLong),
+    { code: 'ENOTDIR' },
+  );
 });

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -22,6 +22,7 @@ import type { Descriptor } from '../../oci/types.js';
 import { whenClosed } from '../../util/when-closed.js';
 import { layoutRefs } from '../layout/layout-refs.js';
 import type { Sink, StoreOutcome } from '../sink.js';
+import { makeDirs } from '../../util/make-dirs.js';
 
 /** The two archive formats. */
 export type ArchiveFormat = 'oci-archive' | 'docker-archive';
@@ -38,7 +39,7 @@ export interface ArchiveSinkOptions {
 /** Opens an archive sink; a docker-archive takes one image (a manifest root, not an index). */
 export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink> {
   const target = resolve(options.file);
-  await mkdir(dirname(target), { recursive: true });
+  makeDirs(dirname(target));
   const tmp = join(dirname(target), `.${basename(target)}.alba-${process.pid}-${randomBytes(4).toString('hex')}`);
   const pack = tar.pack();
   const out = createWriteStream(tmp);

@@ -13,7 +13,7 @@
  * writer at a time per path: a second one waits for the lock file `.<name>.alba-lock` beside it.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AlbaError } from '../../errors.js';
 import { ARTIFACT_KINDS, artifactLayer, MAX_ARTIFACT_BYTES, newestFirst } from '../../oci/artifacts.js';
@@ -30,6 +30,7 @@ import { StatIndex } from '../../util/stat-index.js';
 import { removeStaleTemps } from '../../util/stale-temps.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { layoutRefs } from './layout-refs.js';
+import { makeDirs } from '../../util/make-dirs.js';
 
 /** Where to write. */
 export interface LayoutSinkOptions {
@@ -54,18 +55,15 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
   await checkReplaceable(target);
   const parent = dirname(target);
   const prefix = `.${basename(target)}.alba-`;
-  await mkdir(parent, { recursive: true });
-  let release: () => Promise<void>;
-  try {
-    release = await acquirePathLock(join(parent, `${prefix}lock`), (pid) =>
-      options.log?.(`waiting for alba (pid ${pid}), which is writing ${options.dir}`),
-    );
-  } catch (cause) {
-    throw new AlbaError('LAYOUT_INVALID', `${options.dir}: another alba has been writing it for too long`, {
-      hint: 'see whether that run hangs; stop it, then build again',
-      cause,
-    });
-  }
+  makeDirs(parent);
+  const release = await acquirePathLock(
+    join(parent, `${prefix}lock`),
+    (pid) => options.log?.(`waiting for alba (pid ${pid}), which is writing ${options.dir}`),
+    (pid) =>
+      new AlbaError('LAYOUT_INVALID', `${options.dir}: another alba (pid ${pid}) has been writing it for too long`, {
+        hint: 'see whether that run hangs; stop it, then build again',
+      }),
+  );
   try {
     // what killed runs left beside the target (staged layouts, temp files)
     await removeStaleTemps(parent, (name) => name.startsWith(prefix) && name !== `${prefix}lock`);
@@ -79,7 +77,7 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
     const temps = `${staging}.tmp`;
     const verified = options.statIndex === undefined || !inPlace ? undefined : StatIndex.load(options.statIndex);
     const blobs = new BlobStore(join(root, 'blobs'), temps, verified);
-    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+    makeDirs(join(root, 'blobs', 'sha256'));
     const before = inPlace ? new Set(await readdir(join(target, 'blobs', 'sha256')).catch(() => [] as string[])) : new Set<string>();
     const kept = new Set<string>();
     const refs: Descriptor[] = [];

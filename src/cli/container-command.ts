@@ -35,7 +35,7 @@ export function containerCommand(): Command {
   )
     .option('--chunk-size <n>', 'upload blobs in PATCH requests of N bytes (e.g. 8m), for registries that cap request size')
     .option('--mount-from <repo>', 'try a cross-repository mount from REPO of the same registry first; repeatable', repeatable)
-    .option('--concurrency <n>', 'nodes stored at once (default 4)')
+    .option('--concurrency <n>', 'nodes stored at once (default 8)')
     .option('--cache <dir>', 'blob cache and mount hints (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
     .option('--no-pages', 's3: leave the download pages (v2/NAME/index.html, index.html) alone')
     .option('--sign-key <file>', 'sign the index and each platform, attest the SBOMs (cosign key: ALBA_SIGN_PASSWORD; docs/trust.md)')

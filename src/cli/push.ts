@@ -2,7 +2,6 @@ import type { ImageGraph } from '../oci/graph.js';
 import type { Platform } from '../oci/types.js';
 import type { PublishEvent, PublishResult } from '../sink/publish.js';
 import type { ImageTag } from '../sink/target.js';
-import { idleMsFromEnvironment } from '../http/limits.js';
 import { formatBytes } from '../util/format-bytes.js';
 import { given, stderrLog } from './args.js';
 import { Progress } from './progress.js';
@@ -52,7 +51,6 @@ export async function pushGraph(
     report.progress === false ? ({ isTTY: false } as NodeJS.WriteStream) : process.stderr,
   );
   let credentials: string | undefined;
-  const idleMs = idleMsFromEnvironment();
   const opened = await openSink(targetText, {
     tags,
     registry: registryOption(flags, (host, source) => {
@@ -63,7 +61,6 @@ export async function pushGraph(
     ...given('chunkSize', flags.chunkSize),
     ...given('mountFrom', flags.mountFrom),
     ...given('pages', flags.pages),
-    ...(idleMs === undefined ? {} : { idleMs }),
     onBytes: (n) => {
       sent += n;
       progress.update();

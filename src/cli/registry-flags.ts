@@ -9,7 +9,7 @@ export function withRegistryOptions(command: Command): Command {
       '--creds <user:password>',
       'registry credentials (else $ALBA_REGISTRY_*, DOCKER_AUTH_CONFIG, CI variables, docker or podman config)',
     )
-    .option('--plain-http', 'talk http, not https (loopback registries always use http)')
+    .option('--plain-http', 'talk http, not https (loopback registries use http unless a TLS option is given)')
     .option('--ca-file <file>', 'trust the CA certificates of a PEM file too')
     .option('--insecure-skip-tls-verify', 'accept any TLS certificate');
 }

@@ -18,7 +18,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, tunnelAgent, type Proxy } from './proxy.js';
-import { HTTP_DEFAULTS, rateWatch, type HttpLimits } from './limits.js';
+import { HTTP_DEFAULTS, idleMsFromEnvironment, rateWatch, type HttpLimits } from './limits.js';
 import { readBody } from './read-body.js';
 import {
   describe,
@@ -63,7 +63,7 @@ export interface GetResponse {
 
 /** GETs `url` (no retries: see retry.ts) and returns the answer whatever its status. */
 export async function get(request: GetRequest): Promise<GetResponse> {
-  const idleMs = request.idleMs ?? HTTP_DEFAULTS.idleMs;
+  const idleMs = request.idleMs ?? idleMsFromEnvironment() ?? HTTP_DEFAULTS.idleMs;
   const shown = redactUrl(request.url);
   const { target, headers: credentials } = splitCredentials(request.url);
   const origin = new URL(target).origin;

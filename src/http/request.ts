@@ -85,7 +85,7 @@ export function networkHint(reason: string, given?: string): string {
 
 /** Sends one request (no retries: see retry.ts) and returns the answer whatever its status. */
 export async function send(request: HttpRequest): Promise<HttpResponse> {
-  const idleMs = request.idleMs ?? HTTP_DEFAULTS.idleMs;
+  const idleMs = request.idleMs ?? idleMsFromEnvironment() ?? HTTP_DEFAULTS.idleMs;
   const { target, headers: credentialHeaders } = splitCredentials(request.url);
   const proxy = proxyFor(new URL(target));
   const shown = `${request.method === 'GET' ? '' : `${request.method} `}${redactUrl(request.url)}${proxy === undefined ? '' : ` (through the proxy ${proxy.origin})`}`;

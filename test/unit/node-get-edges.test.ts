@@ -70,3 +70,23 @@ test(
     }
   },
 );
+
+test(
+  'ALBA_HTTP_IDLE_TIMEOUT is the idle timeout of every request that names none (mirror GETs, registry reads)',
+  { timeout: 10_000 },
+  async () => {
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const saved = process.env.ALBA_HTTP_IDLE_TIMEOUT;
+    process.env.ALBA_HTTP_IDLE_TIMEOUT = '0.5';
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/dists/bookworm/InRelease`;
+      for (const request of [get({ url }), send({ method: 'HEAD', url })])
+        await assert.rejects(request, (err: unknown) => isAlbaError(err, 'NETWORK') && /no answer for 0\.5 s/.test(err.message));
+    } finally {
+      if (saved === undefined) delete process.env.ALBA_HTTP_IDLE_TIMEOUT;
+      else process.env.ALBA_HTTP_IDLE_TIMEOUT = saved;
+      silent.close();
+    }
+  },
+);

@@ -1,5 +1,5 @@
 import { AlbaError, redactUrl } from '../../errors.js';
-import type { HttpLimits } from '../../http/limits.js';
+import { idleMsFromEnvironment, type HttpLimits } from '../../http/limits.js';
 import { get } from '../../http/node-get.js';
 import { NetworkError, send, type HttpRequest, type HttpResponse, type TlsOptions } from '../../http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryableStatus, RetryableAnswer, withRetry, type RetryPolicy } from '../../http/retry.js';
@@ -226,7 +226,7 @@ export class RegistryTransport {
   }
 
   private tokenDeadline(): number {
-    return Math.min(TOKEN_DEADLINE_MS, this.options.idleMs ?? TOKEN_DEADLINE_MS);
+    return Math.min(TOKEN_DEADLINE_MS, this.options.idleMs ?? idleMsFromEnvironment() ?? TOKEN_DEADLINE_MS);
   }
 
   private async readToken(method: string, url: string, res: HttpResponse): Promise<string> {

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { ImageGraph } from '../oci/graph.js';
 import type { Platform } from '../oci/types.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeOutputFile } from '../util/output-file.js';
 
 /** Where to write what (each optional). */
 export interface PushOutputFiles {
@@ -62,7 +62,7 @@ export async function writePushOutputs(files: PushOutputFiles, metadata: PushMet
   for (const [file, text] of contents) {
     if (file === undefined) continue;
     const path = resolve(file);
-    await writeFileAtomic(path, text);
+    await writeOutputFile(path, text);
     written.push(path);
   }
   return written;

@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Key } from 'openpgp';
 import { AlbaError } from '../errors.js';
+import { readSmallFile, type Refusal } from '../util/regular-file.js';
 import { DEBIAN_ARCHIVE_KEYRING } from './archive-keyring.js';
+
+/** The largest keyring file read (Debian's archive keyring is ~100 KiB). */
+const MAX_KEYRING_BYTES = 64 * 1024 * 1024;
 
 /** Public keys trusted to sign Release files, with the files they came from (for messages). */
 export interface Keyring {
@@ -21,17 +24,20 @@ export async function loadKeyring(paths: readonly string[]): Promise<Keyring> {
 }
 
 async function loadKeyFile(path: string): Promise<Key[]> {
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (err) {
-    throw new AlbaError('KEYRING_MISSING', `cannot read keyring ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+  const refuse: Refusal = (why, cause) =>
+    new AlbaError('KEYRING_MISSING', `keyring ${path} ${why}`, {
       hint:
         path === DEBIAN_ARCHIVE_KEYRING
           ? 'install it (apt-get install debian-archive-keyring), or set `keyring:` in the recipe'
           : 'check the `keyring:` path in the recipe (Debian keys: apt-get install debian-archive-keyring)',
-      cause: err,
+      ...(cause === undefined ? {} : { cause }),
     });
+  let data: Buffer;
+  try {
+    // a keyring is a few KiB to a few MiB: a FIFO or /dev/zero named here is refused, never read without end
+    data = await readSmallFile(path, MAX_KEYRING_BYTES, refuse);
+  } catch (err) {
+    throw err instanceof AlbaError ? err : refuse(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
   }
   // OpenPGP is loaded when first needed: a build from a lock never verifies a Release
   const { readKeys } = await import('../vendor/openpgp.js');

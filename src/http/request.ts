@@ -6,7 +6,6 @@
  * memory, and credentials kept out of every message. Through the environment's proxy
  * (HTTPS_PROXY/HTTP_PROXY/NO_PROXY: proxy.ts) as a CONNECT tunnel.
  */
-import { readFileSync } from 'node:fs';
 import { type Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { AlbaError, redactUrl } from '../errors.js';
@@ -16,6 +15,10 @@ import { decodedUserInfo } from './urls.js';
 import { through } from '../util/through.js';
 import { readBody } from './read-body.js';
 import { loadUndici, type UndiciCore } from './undici-core.js';
+import { readSmallFileSync, type Refusal } from '../util/regular-file.js';
+
+/** The largest --ca-file read (a system's whole bundle is ~200 KiB). */
+const MAX_CA_FILE = 16 * 1024 * 1024;
 
 /** One request. */
 export interface HttpRequest extends HttpLimits {
@@ -256,11 +259,18 @@ function dispatcherFor(tls: TlsOptions | undefined, proxy: Proxy | undefined, un
 /** The TLS options of a connection for `tls`: whether to check the certificate, and the CAs of `--ca-file` (USAGE when unreadable). */
 export function tlsConnectOptions(tls: TlsOptions | undefined): { rejectUnauthorized: boolean; ca?: Buffer } {
   let ca: Buffer | undefined;
-  if (tls?.caFile !== undefined) {
+  const caFile = tls?.caFile;
+  if (caFile !== undefined) {
+    // a CA bundle is a few hundred KiB: a FIFO or /dev/zero given here is refused, never read without end
+    const refuse: Refusal = (why, cause) =>
+      new AlbaError('USAGE', `--ca-file ${caFile} ${why}`, {
+        hint: 'give a PEM file of CA certificates',
+        ...(cause === undefined ? {} : { cause }),
+      });
     try {
-      ca = readFileSync(tls.caFile);
+      ca = readSmallFileSync(caFile, MAX_CA_FILE, refuse);
     } catch (cause) {
-      throw new AlbaError('USAGE', `--ca-file ${tls.caFile} cannot be read`, { hint: 'give a PEM file of CA certificates', cause });
+      throw cause instanceof AlbaError ? cause : refuse('does not exist', cause);
     }
   }
   return { rejectUnauthorized: tls?.insecureSkipVerify !== true, ...(ca === undefined ? {} : { ca }) };

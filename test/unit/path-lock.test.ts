@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { isAlbaError } from '../../src/errors.js';
 import { acquirePathLock } from '../../src/util/path-lock.js';
 
 // The one-writer lock of an output path: waits for a live holder, takes over a dead one's, and
@@ -16,7 +18,7 @@ const tooLong = (pid: number): Error => new Error(`held by ${pid} for too long`)
 test('a live holder is waited for (and named once); the lock is taken when it is released', async () => {
   const path = join(dir, 'live.lock');
   const release = await acquirePathLock(path, () => assert.fail('nobody to wait for'), tooLong);
-  assert.equal((await readFile(path, 'utf8')).trim(), String(process.pid));
+  assert.match(await readFile(path, 'utf8'), new RegExp(`^${process.pid}( \\d+)?\n$`));
   const waited: number[] = [];
   let taken = false;
   const second = acquirePathLock(path, (pid) => waited.push(pid), tooLong).then((r) => ((taken = true), r));
@@ -64,4 +66,25 @@ test("the wait ends with the caller's error; a lock that cannot be written is it
     acquirePathLock(join(file, 'x.lock'), () => undefined, tooLong),
     { code: 'ENOTDIR' },
   );
+});
+
+test('a lock whose pid now names another process (started at another time) is taken over', async () => {
+  const reused = join(dir, 'reused.lock');
+  // this process's pid, but a start time it does not have: the holder was killed and its pid given again
+  await writeFile(reused, `${process.pid} 1\n`);
+  await (
+    await acquirePathLock(reused, () => assert.fail('a reused pid is not waited for'), tooLong, 2000)
+  )();
+});
+
+test('a directory or a FIFO where the lock file goes is error[IO] naming it, at once', { timeout: 10_000 }, async () => {
+  const folder = join(dir, 'folder.lock');
+  await mkdir(folder);
+  const fifo = join(dir, 'fifo.lock');
+  execFileSync('mkfifo', [fifo]);
+  for (const path of [folder, fifo])
+    await assert.rejects(
+      acquirePathLock(path, () => undefined, tooLong, 2000),
+      (err: unknown) => isAlbaError(err, 'IO') && err.message.startsWith(path),
+    );
 });

@@ -23,6 +23,7 @@ import { whenClosed } from '../../util/when-closed.js';
 import { layoutRefs } from '../layout/layout-refs.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { makeDirs } from '../../util/make-dirs.js';
+import { outputPath } from '../../util/output-file.js';
 
 /** The two archive formats. */
 export type ArchiveFormat = 'oci-archive' | 'docker-archive';
@@ -38,11 +39,14 @@ export interface ArchiveSinkOptions {
 
 /** Opens an archive sink; a docker-archive takes one image (a manifest root, not an index). */
 export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink> {
-  const target = resolve(options.file);
-  makeDirs(dirname(target));
-  const tmp = join(dirname(target), `.${basename(target)}.alba-${process.pid}-${randomBytes(4).toString('hex')}`);
+  makeDirs(dirname(resolve(options.file)));
+  // a device or a FIFO (`--out /dev/stdout`) is written through; a file (or none) replaced when whole
+  const where = await outputPath(resolve(options.file));
+  const target = 'replace' in where ? where.replace : where.through;
+  const tmp =
+    'replace' in where ? join(dirname(target), `.${basename(target)}.alba-${process.pid}-${randomBytes(4).toString('hex')}`) : undefined;
   const pack = tar.pack();
-  const out = createWriteStream(tmp);
+  const out = createWriteStream(tmp ?? target);
   const written = pipeline(pack, out);
   written.catch(() => undefined);
   const seen = new Set<string>();
@@ -113,11 +117,11 @@ export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink
         for (const [name, bytes] of files) await entry(name, bytes.length, async () => bytes);
         pack.finalize();
         await written;
-        await rename(tmp, target);
+        if (tmp !== undefined) await rename(tmp, target);
       } catch (err) {
         pack.destroy();
         await whenClosed(out);
-        await rm(tmp, { force: true });
+        if (tmp !== undefined) await rm(tmp, { force: true });
         if (ok) throw err;
       }
     },

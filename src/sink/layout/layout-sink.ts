@@ -217,7 +217,7 @@ async function writeLayoutFiles(dir: string, index: ReturnType<typeof imageIndex
 /** After the commit: removes the blobs the new layout does not hold and every other entry but its own files. */
 async function removeUnused(dir: string, kept: ReadonlySet<string>, files: readonly { path: string }[]): Promise<void> {
   for (const hex of await readdir(join(dir, 'blobs', 'sha256')))
-    if (!kept.has(hex)) await rm(join(dir, 'blobs', 'sha256', hex), { force: true });
+    if (!kept.has(hex)) await rm(join(dir, 'blobs', 'sha256', hex), { recursive: true, force: true });
   for (const name of await readdir(join(dir, 'blobs')))
     if (name !== 'sha256') await rm(join(dir, 'blobs', name), { recursive: true, force: true });
   const own = new Set(['oci-layout', 'index.json', 'blobs', ...files.map((f) => f.path)]);

@@ -19,10 +19,10 @@
  * (`source`), never by value.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AlbaError } from '../../errors.js';
+import { isMissingFile, readSmallFile } from '../../util/regular-file.js';
 import { parseCredentials, type Credentials } from './auth.js';
 
 interface AuthEntry {
@@ -186,16 +186,24 @@ function normalizeKey(key: string): string {
   return key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
 }
 
+/** The auth file at `path`, undefined when there is none; USAGE when it is there but cannot be one (a directory, a FIFO, /dev/zero, too large, unreadable). */
 async function readAuthFile(path: string): Promise<AuthFile | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
+    bytes = await readSmallFile(
+      path,
+      MAX_AUTH_FILE,
+      (why, cause) =>
+        new AlbaError('USAGE', `${path} ${why}`, {
+          hint: 'this is not a docker or podman auth file: fix or remove it',
+          ...(cause === undefined ? {} : { cause }),
+        }),
+    );
+  } catch (err) {
+    if (isMissingFile(err)) return undefined;
+    throw err;
   }
-  if (text.length > MAX_AUTH_FILE)
-    throw new AlbaError('USAGE', `${path} is larger than ${MAX_AUTH_FILE} bytes`, { hint: 'this is not a docker or podman auth file' });
-  return parseAuthFile(text, path);
+  return parseAuthFile(bytes.toString('utf8'), path);
 }
 
 /** A docker config (or podman auth file) as JSON: an object, else USAGE naming where it came from (never its content). */
@@ -256,21 +264,33 @@ function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promis
           ),
         );
       }
+      let parsed: { Username?: unknown; Secret?: unknown } | null;
       try {
-        const parsed = JSON.parse(out) as { Username?: string; Secret?: string };
-        if (parsed.Secret === undefined || parsed.Secret === '') return resolve(undefined);
-        resolve(
-          parsed.Username === '<token>'
-            ? { username: '', password: '', identityToken: parsed.Secret }
-            : { username: parsed.Username ?? '', password: parsed.Secret },
-        );
+        parsed = JSON.parse(out) as { Username?: unknown; Secret?: unknown } | null;
       } catch {
-        reject(
+        return reject(
           new AlbaError('USAGE', `the credential helper ${program} printed something that is not JSON`, {
             hint: `run "${program} get" by hand to see why`,
           }),
         );
       }
+      // its fields are strings (docker's protocol); anything else is refused, never sent as "[object Object]"
+      if (
+        typeof parsed !== 'object' ||
+        parsed === null ||
+        !['string', 'undefined'].includes(typeof parsed.Secret) ||
+        !['string', 'undefined'].includes(typeof parsed.Username)
+      )
+        return reject(
+          new AlbaError('USAGE', `the credential helper ${program} answered for ${server} without a string Username and Secret`, {
+            hint: `run "${program} get" by hand to see why, or pass --creds`,
+          }),
+        );
+      const { Username: username, Secret: secret } = parsed as { Username?: string; Secret?: string };
+      if (secret === undefined || secret === '') return resolve(undefined);
+      resolve(
+        username === '<token>' ? { username: '', password: '', identityToken: secret } : { username: username ?? '', password: secret },
+      );
     });
     child.stdin.end(`${server}\n`);
   });

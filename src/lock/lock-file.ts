@@ -1,7 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { AlbaError } from '../errors.js';
 import { digestOf } from '../oci/digest.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeOutputFile } from '../util/output-file.js';
 import { readSmallFile } from '../util/regular-file.js';
 import { versionProblem } from '../debian/version.js';
 import type { Recipe } from '../recipe/types.js';
@@ -216,7 +216,7 @@ function describe(value: unknown): string {
 
 /** Writes a lock file atomically. */
 export async function writeLock(path: string, lock: LockFile): Promise<void> {
-  await writeFileAtomic(path, serializeLock(lock));
+  await writeOutputFile(path, serializeLock(lock));
 }
 
 function orderRelease(r: LockedRelease): LockedRelease {

@@ -6,9 +6,9 @@
  * alba writes holds it (messages name the key's path, never its bytes or passphrase).
  */
 import { createHash, createPrivateKey, createPublicKey, scrypt, sign, verify, type KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import nacl from 'tweetnacl';
 import { AlbaError } from '../errors.js';
+import { isMissingFile, readSmallFile } from '../util/regular-file.js';
 
 /** A key that signs: ECDSA P-256 with SHA-256, DER signatures (what cosign writes and reads). */
 export interface SigningKey {
@@ -83,13 +83,14 @@ export function fingerprintOf(key: KeyObject): string {
 }
 
 async function readKeyFile(file: string): Promise<string> {
-  const info = await stat(file).catch(() => undefined);
-  if (info === undefined || !info.isFile())
+  // never waits on a FIFO nor reads a device: a key is a regular file of a few hundred bytes
+  const bytes = await readSmallFile(file, MAX_KEY_FILE, (why, cause) => unsupported(file, `it ${why}`, cause)).catch((err: unknown) => {
+    if (!isMissingFile(err)) throw err;
     throw new AlbaError('SIGN_KEY', `${file}: no such key file`, {
       hint: 'give the path of a key file (cosign generate-key-pair, or openssl)',
     });
-  if (info.size > MAX_KEY_FILE) throw unsupported(file, `it has ${info.size} bytes, more than a key has`);
-  return (await readFile(file)).toString('latin1');
+  });
+  return bytes.toString('latin1');
 }
 
 interface CosignKeyJson {
@@ -119,13 +120,27 @@ async function openCosignKey(file: string, body: string, password: string): Prom
     !isCount(p)
   )
     throw unsupported(file, 'its key derivation or cipher is not scrypt + nacl/secretbox');
-  if (128 * N * r > SCRYPT_MAXMEM / 2 || p > 16)
-    throw unsupported(file, `its scrypt parameters (N=${N}, r=${r}, p=${p}) are larger than alba accepts`);
-  const secret = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(Buffer.from(password, 'utf8'), Buffer.from(kdf.salt as string, 'base64'), 32, { N, r, p, maxmem: SCRYPT_MAXMEM }, (err, key) =>
-      err === null ? resolve(key) : reject(err),
-    ),
-  );
+  const params = `its scrypt parameters (N=${N}, r=${r}, p=${p})`;
+  // OpenSSL's own rules, checked before Node sees them: Node throws "Invalid scrypt params" for
+  // parameters it refuses and leaves OpenSSL's error queued, so that the process's next crypto
+  // call (reading another key) fails with it
+  const why = scryptProblem(N, r, p);
+  if (why !== undefined) throw unsupported(file, `${params} ${why}`);
+  const secret = await new Promise<Buffer>((resolve, reject) => {
+    const refused = (err: unknown): void => reject(unsupported(file, `${params} cannot be used (${(err as Error).message})`, err));
+    try {
+      scrypt(
+        Buffer.from(password, 'utf8'),
+        Buffer.from(kdf.salt as string, 'base64'),
+        32,
+        { N, r, p, maxmem: SCRYPT_MAXMEM },
+        (err, key) => (err === null ? resolve(key) : refused(err)),
+      );
+    } catch (err) {
+      // parameters Node refuses all the same (scryptProblem should have said it): thrown here, not in the callback
+      refused(err);
+    }
+  });
   const nonce = Buffer.from(cipher.nonce, 'base64');
   if (nonce.length !== nacl.secretbox.nonceLength) throw unsupported(file, 'its nonce is not 24 bytes');
   const opened = nacl.secretbox.open(Buffer.from(ciphertext, 'base64'), nonce, secret);
@@ -135,6 +150,18 @@ async function openCosignKey(file: string, body: string, password: string): Prom
       hint: 'check ALBA_SIGN_PASSWORD (or COSIGN_PASSWORD)',
     });
   return Buffer.from(opened);
+}
+
+/**
+ * Why scrypt(N, r, p) cannot be used, or undefined: OpenSSL's rules (N a power of two above 1 and
+ * below 2^(16·r), r·p below 2^30) and alba's memory bound (cosign writes N=65536, r=8, p=1).
+ */
+function scryptProblem(N: number, r: number, p: number): string | undefined {
+  if (N < 2 || !Number.isInteger(Math.log2(N))) return "are not scrypt's: N must be a power of two above 1";
+  if (16 * r < 63 && N >= 2 ** (16 * r)) return `are not scrypt's: N must be below 2^(16·r) = ${2 ** (16 * r)}`;
+  // OpenSSL's memory: 128·r·(N + 2) for V, 128·r·p for B
+  if (p > 16 || 128 * r * (N + 2 + p) > SCRYPT_MAXMEM / 2) return 'are larger than alba accepts';
+  return undefined;
 }
 
 function pkcs8(key: string | Buffer, file: string): KeyObject {
@@ -159,8 +186,9 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0;
 }
 
-function unsupported(file: string, why: string): AlbaError {
+function unsupported(file: string, why: string, cause?: unknown): AlbaError {
   return new AlbaError('SIGN_KEY', `${file}: ${why}`, {
     hint: 'alba signs with ECDSA P-256 keys: `cosign generate-key-pair`, or `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`',
+    ...(cause === undefined ? {} : { cause }),
   });
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
@@ -52,6 +54,62 @@ describe('signing keys', () => {
       await assert.rejects(loadSigningKey(join(dir, file), {}), (err: unknown) => isAlbaError(err, 'SIGN_KEY'), file);
     }
     await assert.rejects(loadPublicKey(join(dir, 'p384.pem')), (err: unknown) => isAlbaError(err, 'SIGN_KEY'));
+  });
+});
+
+describe('signing key files that are not keys', () => {
+  /** A cosign key with these scrypt parameters (the passphrase never opens it: the parameters are refused first). */
+  async function cosignKey(params: Record<string, number>): Promise<string> {
+    const body = {
+      kdf: { name: 'scrypt', params, salt: 'AAAA' },
+      cipher: { name: 'nacl/secretbox', nonce: Buffer.alloc(24).toString('base64') },
+      ciphertext: 'AAAA',
+    };
+    const pem = `-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n${Buffer.from(JSON.stringify(body)).toString('base64')}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n`;
+    const file = join(await mkdtemp(join(tmpdir(), 'alba-keys-')), `${Object.values(params).join('-')}.key`);
+    await writeFile(file, pem);
+    return file;
+  }
+
+  test('scrypt parameters Node refuses (N not a power of two above 1, r*p beyond its memory, N too large for r) are SIGN_KEY naming the file', async () => {
+    for (const params of [
+      { N: 3, r: 8, p: 1 },
+      { N: 1, r: 8, p: 1 },
+      { N: 2, r: 2 ** 19, p: 16 },
+      // small, but refused by OpenSSL (N < 2^(16r)): Node throws as scrypt() is called
+      { N: 65536, r: 1, p: 1 },
+      { N: 2 ** 20, r: 1, p: 1 },
+    ]) {
+      const file = await cosignKey(params);
+      await assert.rejects(loadSigningKey(file, { ALBA_SIGN_PASSWORD: 'x' }), (err: unknown) => {
+        assert.ok(isAlbaError(err, 'SIGN_KEY'), `${JSON.stringify(params)}: ${String(err)}`);
+        assert.match(err.message, new RegExp(`^${file}: its scrypt parameters \\(N=${params.N}, r=${params.r}, p=${params.p}\\)`));
+        return true;
+      });
+    }
+    // and no OpenSSL error is left behind for the next key read (Node leaves the one of scrypt's refusal queued)
+    assert.ok(await loadSigningKey(join(dir, 'p256.pem'), {}));
+  });
+
+  test('/dev/null, a directory or a FIFO as --key or --sign-key: SIGN_KEY saying it is not a regular file, at once', async () => {
+    const fifo = join(await mkdtemp(join(tmpdir(), 'alba-keys-')), 'fifo.pem');
+    spawnSync('mkfifo', [fifo]);
+    const module = new URL('../../src/trust/keys.js', import.meta.url).href;
+    // in a child with a timeout: a regression waiting on the FIFO fails here instead of hanging the runner
+    const script = `const m = await import(${JSON.stringify(module)});
+      for (const path of ${JSON.stringify(['/dev/null', dir, fifo])})
+        for (const load of [m.loadPublicKey, (f) => m.loadSigningKey(f, {})])
+          await load(path).then(() => console.log('read', path), (e) => console.log(e.code, e.message));`;
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(res.signal, null, `timed out: ${res.stdout}`);
+    const expected = ['/dev/null', dir, fifo].flatMap((path) =>
+      Array<string>(2).fill(`SIGN_KEY ${path}: it is not a regular file (a directory, a FIFO or a device)`),
+    );
+    assert.deepEqual(res.stdout.trim().split('\n'), expected);
+    await assert.rejects(
+      loadPublicKey(join(dir, 'missing.pub')),
+      (err: unknown) => isAlbaError(err, 'SIGN_KEY') && /no such key file/.test(err.message),
+    );
   });
 });
 

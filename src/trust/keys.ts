@@ -84,11 +84,13 @@ export function fingerprintOf(key: KeyObject): string {
 
 async function readKeyFile(file: string): Promise<string> {
   // never waits on a FIFO nor reads a device: a key is a regular file of a few hundred bytes
-  const bytes = await readSmallFile(file, MAX_KEY_FILE, (why, cause) => unsupported(file, `it ${why}`, cause)).catch((err: unknown) => {
-    if (!isMissingFile(err)) throw err;
-    throw new AlbaError('SIGN_KEY', `${file}: no such key file`, {
+  const notAKeyFile = (why: string, cause?: unknown): AlbaError =>
+    new AlbaError('SIGN_KEY', `${file}: ${why}`, {
       hint: 'give the path of a key file (cosign generate-key-pair, or openssl)',
+      ...(cause === undefined ? {} : { cause }),
     });
+  const bytes = await readSmallFile(file, MAX_KEY_FILE, (why, cause) => notAKeyFile(`it ${why}`, cause)).catch((err: unknown) => {
+    throw isMissingFile(err) ? notAKeyFile('no such key file', err) : err;
   });
   return bytes.toString('latin1');
 }

@@ -24,6 +24,8 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  constants,
+  fstatSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -40,6 +42,7 @@ import { defaultCacheDir } from '../cache.js';
 import { statRecord, unchangedSince, type StatRecord } from '../util/stat-index.js';
 import { isQuiet, out, stderrLog } from './args.js';
 import { makeDirs } from '../util/make-dirs.js';
+import { readSmallFileSync } from '../util/regular-file.js';
 
 /** Format of the stamp files; another value is not read. */
 const STAMP_FORMAT = 1;
@@ -55,6 +58,16 @@ const OPTIONS: Record<string, { value: boolean; repeat?: boolean }> = {
   '--allow-insecure': { value: false },
   '--json': { value: false },
 };
+/** A stamp lists every file of the layout: a few hundred kB for a large image; a larger file is no stamp of alba's. */
+const MAX_STAMP_BYTES = 64 * 1024 * 1024;
+/**
+ * What inputsBefore records for an input that is there but is not a regular file (a FIFO, a
+ * device, a directory) or is larger than alba reads: never a SHA256, so that no stamp is recorded
+ * for that build (which fails: the recipe and the lock are read with the same checks).
+ */
+const NOT_REGULAR = 'not a regular file';
+/** The largest recipe, lock or apt source inputsBefore hashes: the lock's bound (lock-file.ts). */
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 /** Host files `--mirror apt` reads. */
 const APT_ROOT = '/etc/apt';
 
@@ -118,15 +131,25 @@ export function warmRequest(): WarmRequest | undefined {
  * returns true. False (after remembering the request for recordWarmBuild) when the build must run.
  */
 export function tryWarmBuild(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): boolean {
-  current = parseWarmRequest(argv, env, cwd);
-  if (current === undefined) return false;
-  let stamp: Stamp;
   try {
-    stamp = JSON.parse(readFileSync(current.stampPath, 'utf8')) as Stamp;
+    current = parseWarmRequest(argv, env, cwd);
+    if (current === undefined) return false;
+    // a recipe that is not a regular file (a FIFO, /dev/stdin, a device, a directory) is read by the
+    // build alone, once, and reported there: never hashed here (waited on, read forever), never stamped
+    if (!isRegularFile(current.recipe)) {
+      current = undefined;
+      return false;
+    }
+    return answer(current);
   } catch {
+    // the warm answer is an optimisation: whatever goes wrong here, the build runs and says it properly
     return false;
   }
-  if (stamp.format !== STAMP_FORMAT || stamp.key !== current.key) return false;
+}
+
+function answer(request: WarmRequest): boolean {
+  const stamp = readStamp(request.stampPath);
+  if (stamp === undefined || stamp.key !== request.key) return false;
   const refreshed: FileRecord[] = [];
   const holds = (r: FileRecord): boolean => {
     const now = checkFile(r);
@@ -136,15 +159,78 @@ export function tryWarmBuild(argv: readonly string[], env: NodeJS.ProcessEnv = p
   };
   if (!stamp.inputs.every(holds) || !stamp.inputDirs.every(sameListing)) return false;
   if (!stamp.outputs.every(holds) || !stamp.outputDirs.every(sameListing)) return false;
-  if (leftovers(stamp.out, current.cacheDir)) return false;
-  if (refreshed.length > 0) refreshStamp(current.stampPath, stamp, refreshed);
+  if (leftovers(stamp.out, request.cacheDir)) return false;
+  if (refreshed.length > 0) refreshStamp(request.stampPath, stamp, refreshed);
   if (!isQuiet()) {
     for (const line of stamp.report.warnings) stderrLog(line);
     stderrLog(`${stamp.out} is up to date: the recipe, lock, files and alba are those of its last build (nothing rebuilt)`);
   }
-  if (current.json) out(JSON.stringify({ ...stamp.report.json, upToDate: true, timings: { download: 0, layers: 0, write: 0 } }));
+  if (request.json) out(JSON.stringify({ ...stamp.report.json, upToDate: true, timings: { download: 0, layers: 0, write: 0 } }));
   else for (const line of stamp.report.text) out(line);
   return true;
+}
+
+/**
+ * The stamp at `path`, or undefined when there is none or it is not one of this format: a stamp is
+ * in the cache, which anything may have written (JSON `null`, a field of another type, a FIFO).
+ */
+function readStamp(path: string): Stamp | undefined {
+  let stamp: unknown;
+  try {
+    stamp = JSON.parse(readSmallFileSync(path, MAX_STAMP_BYTES, (why) => new Error(why)).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  return isStamp(stamp) ? stamp : undefined;
+}
+
+function isStamp(v: unknown): v is Stamp {
+  if (!isObject(v) || v['format'] !== STAMP_FORMAT || typeof v['key'] !== 'string' || typeof v['out'] !== 'string') return false;
+  const { inputs, inputDirs, outputs, outputDirs, report } = v;
+  return (
+    isList(inputs, isFileRecord) &&
+    isList(outputs, isFileRecord) &&
+    isList(inputDirs, isDirRecord) &&
+    isList(outputDirs, isDirRecord) &&
+    isObject(report) &&
+    isList(report['text'], isString) &&
+    isList(report['warnings'], isString) &&
+    isObject(report['json'])
+  );
+}
+
+function isFileRecord(r: unknown): r is FileRecord {
+  if (!isObject(r) || typeof r['path'] !== 'string') return false;
+  if (r['absent'] === true) return true;
+  return (
+    Number.isSafeInteger(r['size']) &&
+    typeof r['ino'] === 'string' &&
+    typeof r['mtimeNs'] === 'string' &&
+    typeof r['ctimeNs'] === 'string' &&
+    Number.isFinite(r['at']) &&
+    typeof r['sha256'] === 'string'
+  );
+}
+
+function isDirRecord(d: unknown): d is DirRecord {
+  return isObject(d) && typeof d['path'] === 'string' && isList(d['names'], isString);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isList<T>(v: unknown, each: (x: unknown) => x is T): v is T[] {
+  return Array.isArray(v) && v.every((x) => each(x));
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+/** True when `path` is a regular file (symbolic links followed). */
+function isRegularFile(path: string): boolean {
+  return statOrUndefined(path)?.isFile() === true;
 }
 
 /** The request of `argv` (`build RECIPE [options]`), or undefined when it has anything a stamp does not answer. */
@@ -217,10 +303,14 @@ export interface InputsBefore {
   files: Map<string, string | undefined>;
 }
 
-/** Hashes the recipe, the lock and (with `--mirror apt`) the apt sources as the build is about to read them. */
+/**
+ * Hashes the recipe, the lock and (with `--mirror apt`) the apt sources as the build is about to
+ * read them. One that is there but is not a regular file (a FIFO, a device, a directory) is
+ * neither waited on nor read: it is recorded as such, and no stamp is recorded for this build.
+ */
 export function inputsBefore(request: WarmRequest, lockPath: string): InputsBefore {
   const paths = [request.recipe, lockPath, ...aptFiles(request)];
-  return { files: new Map(paths.map((p) => [p, hashOrUndefined(p)])) };
+  return { files: new Map(paths.map((p) => [p, hashOf(p, MAX_INPUT_BYTES)])) };
 }
 
 /**
@@ -324,19 +414,35 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** SHA256 of a file, read in chunks; undefined when it cannot be read. */
+/** SHA256 of a regular file, read in chunks; undefined when it cannot be read or is not a regular file. */
 function hashOrUndefined(path: string): string | undefined {
+  const sha = hashOf(path);
+  return sha === NOT_REGULAR ? undefined : sha;
+}
+
+/**
+ * SHA256 of a file, read in chunks; undefined when it is missing or cannot be read; NOT_REGULAR
+ * when it is a FIFO, a device or a directory, or has more than `maxBytes`: opened without waiting
+ * for a FIFO's writer (`O_NONBLOCK`, no effect on a regular file), and never read.
+ */
+function hashOf(path: string, maxBytes = Infinity): string | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    // a directory opens read-only; EISDIR, ENXIO (a socket) and others: not a file the build can read as one either
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EISDIR' || code === 'ENXIO' ? NOT_REGULAR : undefined;
   }
   try {
+    const s = fstatSync(fd);
+    if (!s.isFile() || s.size > maxBytes) return NOT_REGULAR;
     const hash = createHash('sha256');
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     for (let got; (got = readSync(fd, buffer, 0, buffer.length, null)) > 0;) hash.update(buffer.subarray(0, got));
     return hash.digest('hex');
+  } catch {
+    return undefined;
   } finally {
     closeSync(fd);
   }

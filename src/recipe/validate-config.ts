@@ -9,6 +9,8 @@ export type ImageConfigFields = Pick<
 
 /** Latest time a source-date-epoch may name: 9999-12-31T23:59:59Z. */
 const MAX_EPOCH = 253402300799;
+/** The largest uid or gid of `run-as`, as of `files:` and `accounts:`. */
+const MAX_ID = 2 ** 31 - 1;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SIGNAL = /^(SIG[A-Z0-9]+([+-][0-9]+)?|[1-9][0-9]?)$/;
 const USER_PART = /^([a-z_][a-z0-9_-]*|[0-9]+)$/;
@@ -74,6 +76,16 @@ function readRunAs(
     return undefined;
   }
   let ok = true;
+  // as files: and accounts: ids, at most 2^31-1 (what every runtime and tar take)
+  for (const [part, id] of [
+    ['uid', user!],
+    ['gid', group],
+  ] as const) {
+    if (id !== undefined && /^[0-9]+$/.test(id) && Number(id) > MAX_ID) {
+      r.problem(value, `${part} ${id} is out of range 0..${MAX_ID}`, 'e.g. nonroot, 65532 or 65532:65532');
+      ok = false;
+    }
+  }
   if (!/^[0-9]+$/.test(user!) && !accounts.users.some((u) => u.name === user)) {
     r.problem(
       value,

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isMap, isScalar, isSeq } from 'yaml';
 import { ARCHS, findArch, type TargetArch } from '../debian/arch.js';
 import type { PackageRequest } from '../debian/types.js';
 import type { Recipe } from './types.js';
@@ -101,6 +102,7 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   const caCertificates = caAt === undefined ? 'bundle' : readChoice(r, caAt, CA_MODES);
   const extraCasAt = fields.get('additional-ca-certificates');
   const additionalCas = extraCasAt === undefined ? [] : readAdditionalCas(r, extraCasAt, baseDir);
+  checkNulCharacters(r, root.node, '');
   if (r.issues.items.length > 0) return undefined;
   if (name === undefined || tag === undefined || archs === undefined || packages === undefined) return undefined;
   if (
@@ -132,6 +134,40 @@ export function validateRecipe(r: YamlReader, root: Located, path: string, baseD
   if (snapshot !== undefined) recipe.snapshot = snapshot;
   if (additionalCas.length > 0) recipe.additionalCaCertificates = additionalCas;
   return recipe;
+}
+
+/**
+ * Every string of the recipe, keys included, that holds a NUL character (`"\0"`, `"\u0000"` in
+ * YAML): a problem at its position. No path, argument, variable, label or annotation may hold one (a
+ * NUL ends a C string: the runtime, the kernel and tar would each read another value than the
+ * image config and the layers record). A value another check refused at the same place is not
+ * reported twice. Aliases are walked where their anchor is.
+ */
+function checkNulCharacters(r: YamlReader, node: unknown, what: string): void {
+  const report = (value: unknown, at: number | undefined, name: string, text: string): void => {
+    const before = r.issues.items.length;
+    r.problem(
+      { node: value, at: at ?? 0, what: name },
+      `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} holds a NUL character (\\0)`,
+      'remove it: no path, argument, variable, label or annotation of an image may hold one',
+    );
+    const added = r.issues.items[before];
+    const refused = r.issues.items.slice(0, before).some((i) => i.line === added?.line && i.col === added.col);
+    if (refused) r.issues.items.splice(before, 1);
+  };
+  if (isScalar(node)) {
+    if (typeof node.value === 'string' && node.value.includes('\0')) report(node, node.range?.[0], what, node.value);
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => checkNulCharacters(r, item, `${what}[${i}]`));
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = pair.key;
+      if (!isScalar(key) || typeof key.value !== 'string') continue;
+      const name = what === '' ? key.value : `${what}.${key.value}`;
+      if (key.value.includes('\0')) report(key, key.range?.[0], `${what === '' ? 'recipe' : what} key`, key.value);
+      else checkNulCharacters(r, pair.value, name);
+    }
+  }
 }
 
 /** `additional-ca-certificates`: PEM file paths, relative to the recipe, each with its own image name (`<name>.crt`). */

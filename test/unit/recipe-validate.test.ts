@@ -175,6 +175,35 @@ const cases: Array<{ name: string; text: string; expect: string[] }> = [
   },
   { name: 'run-as malformed', text: `${BASE}run-as: "a:b:c"\n`, expect: ['6:9: run-as: "a:b:c" is not a user name or uid[:gid]'] },
   {
+    name: 'run-as uid or gid beyond 2^31-1, as files: ids',
+    text: `${BASE}run-as: "4294967296:1"\n`,
+    expect: ['6:9: run-as: uid 4294967296 is out of range 0..2147483647'],
+  },
+  {
+    name: 'run-as gid beyond 2^31-1',
+    text: `${BASE}run-as: "1:2147483648"\n`,
+    expect: ['6:9: run-as: gid 2147483648 is out of range 0..2147483647'],
+  },
+  {
+    name: 'a NUL character in workdir, cmd, env, labels (key and value), annotations, a files dst, a keyring: each at its place',
+    text: `${BASE}workdir: "/\\u0000"\ncmd: [a, "b\\0c"]\nenv: {A: "x\\0"}\nlabels: {"k\\0": v, k: "v\\0"}\nannotations: {a: "\\0"}\nfiles: [{src: a, dst: "/x\\0"}]\nkeyring: ["\\0"]\n`,
+    expect: [
+      '6:10: workdir: "/\\u0000" holds a NUL character (\\0) (remove it: no path, argument, variable, label or annotation of an image may hold one)',
+      '7:10: cmd[1]: "b\\u0000c" holds a NUL character',
+      '8:10: env.A: "x\\u0000" holds a NUL character',
+      '9:10: labels key: "k\\u0000" holds a NUL character',
+      '9:23: labels.k: "v\\u0000" holds a NUL character',
+      '10:18: annotations.a: "\\u0000" holds a NUL character',
+      '11:23: files[0].dst: "/x\\u0000" holds a NUL character',
+      '12:11: keyring[0]: "\\u0000" holds a NUL character',
+    ],
+  },
+  {
+    name: 'a NUL character another check refuses is reported once',
+    text: `${BASE}stop-signal: "SIG\\0"\n`,
+    expect: ['6:14: stop-signal: "SIG'],
+  },
+  {
     name: 'cmd as a string',
     text: `${BASE}cmd: /bin/app --serve\n`,
     expect: ['6:6: cmd: must be a list of strings, got a string (write one item per argument: ["/bin/app","--serve"])'],

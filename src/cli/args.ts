@@ -35,13 +35,21 @@ export function indexCompressionOption(command: string, value: string | undefine
   });
 }
 
-/** A positive integer option; sizes may end in k, m or g (powers of 1024). */
-export function positiveInt(text: string, flag: string): number {
-  const m = /^(\d+)([kmg]?)(i?b?)$/i.exec(text.trim());
+/**
+ * A positive integer option: a count (`--concurrency 8`), or, for a size (a flag ending in
+ * `-size`: `--chunk-size 8m`), a number of bytes that may end in k, m or g (powers of 1024).
+ */
+export function positiveInt(text: string, flag: string, unit: 'bytes' | 'count' = flag.endsWith('-size') ? 'bytes' : 'count'): number {
+  const m = (unit === 'bytes' ? /^(\d+)([kmg]?)(i?b?)$/i : /^(\d+)()()$/).exec(text.trim());
   const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
   const value = m === null ? NaN : Number(m[1]) * scale;
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new AlbaError('USAGE', `${flag} ${text}: expected a positive number`, { hint: `e.g. ${flag} 8m` });
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw unit === 'bytes'
+      ? new AlbaError('USAGE', `${flag} ${text}: expected a positive number of bytes`, {
+          hint: `e.g. ${flag} 8m (k, m, g: powers of 1024)`,
+        })
+      : new AlbaError('USAGE', `${flag} ${text}: expected a positive whole number`, { hint: `e.g. ${flag} 8` });
+  }
   return value;
 }
 
@@ -64,10 +72,19 @@ export function parseAnnotations(values: string[]): Record<string, string> {
   return out;
 }
 
-/** A comma-separated option (`--arch amd64, arm64`) as its non-empty items; undefined when not given. */
-export function listOption(value: string | undefined): string[] | undefined {
-  return value
+/**
+ * A comma-separated option (`--arch amd64, arm64`) as its non-empty items; undefined when not
+ * given. Given but naming nothing (`--arch ''`, `--arch ,,`) is USAGE: it would mean "all" unsaid.
+ */
+export function listOption(value: string | undefined, flag: string, example: string): string[] | undefined {
+  const items = value
     ?.split(',')
     .map((a) => a.trim())
     .filter((a) => a !== '');
+  if (items !== undefined && items.length === 0) {
+    throw new AlbaError('USAGE', `${flag} ${JSON.stringify(value)}: names nothing`, {
+      hint: `name one or more, separated by commas (e.g. ${flag} ${example}), or leave ${flag} out for all`,
+    });
+  }
+  return items;
 }

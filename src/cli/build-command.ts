@@ -71,6 +71,7 @@ export function buildCommand(): Command {
 
 async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   checkPushOutputFlags(flags, flags.push !== undefined);
+  const archs = listOption(flags.arch, '--arch', 'amd64,arm64'); // `--arch ''` fails before the build
   const { parseTarget } = await import('../sink/target.js');
   const targets = (flags.push ?? []).map(parseTarget); // a mistyped target fails before the build
   const fromCi = flags.annotationsFromCi === true ? (await import('../ci/annotations.js')).ciAnnotations() : {};
@@ -99,7 +100,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const built = await buildRecipe(resolve(recipePath), {
     ...given('cacheDir', flags.cache),
     ...given('mirrors', flags.mirror),
-    ...given('archs', listOption(flags.arch)),
+    ...given('archs', archs),
     annotations,
     allowInsecure: flags.allowInsecure === true,
     indexCompression: indexCompressionOption('build', flags.indexCompression),

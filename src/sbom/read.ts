@@ -89,17 +89,26 @@ async function platformSubject(source: SbomSource, platform: string): Promise<Di
 export function platformEntry(manifests: Descriptor[], requested: string, indexDigest: string): Descriptor {
   const wanted = wantedPlatform(requested);
   const matches = manifests.filter((d) => d.platform !== undefined && samePlatform(d.platform, wanted));
-  const platforms = manifests.map((d) => (d.platform === undefined ? d.digest : platformString(d.platform)));
   if (matches.length !== 1) {
     throw new AlbaError(
       'SBOM_NOT_FOUND',
-      `${matches.length === 0 ? 'no' : 'several'} images for platform ${requested} in index ${indexDigest}`,
+      `${matches.length === 0 ? 'no' : `${matches.length}`} images for platform ${requested} in index ${indexDigest}`,
       {
-        hint: `the index has: ${platforms.join(', ')}`,
+        hint: `the index has: ${platformList(manifests)}`,
       },
     );
   }
   return matches[0] as Descriptor;
+}
+
+/** Platforms listed in a hint at most; an index may hold thousands of entries (repeated ones included). */
+const HINT_PLATFORMS = 20;
+
+/** The platforms of an index's entries (a digest for an entry without one), each once, the first HINT_PLATFORMS then how many more. */
+export function platformList(manifests: readonly Descriptor[]): string {
+  const names = [...new Set(manifests.map((d) => (d.platform === undefined ? d.digest : platformString(d.platform))))];
+  const shown = names.slice(0, HINT_PLATFORMS).map((n) => (n.length > 100 ? `${n.slice(0, 100)}…` : n));
+  return names.length > HINT_PLATFORMS ? `${shown.join(', ')}, …and ${names.length - HINT_PLATFORMS} more` : shown.join(', ');
 }
 
 function wantedPlatform(requested: string): Platform {

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { AlbaError } from '../errors.js';
 import type { OutputFormat } from '../sink/build-output.js';
@@ -92,6 +92,8 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const warm = (await import('./warm-build.js')).warmRequest();
   const { lockPathFor } = await import('../lock/lock-file.js');
   const before = warm === undefined ? undefined : (await import('./warm-build.js')).inputsBefore(warm, lockPathFor(resolve(recipePath)));
+  const cacheDir = resolve(flags.cache ?? (await import('../cache.js')).defaultCacheDir());
+  if (flags.out !== undefined) checkApart(resolve(flags.out), cacheDir, flags.format);
   const warnings: string[] = [];
   const log = (line: string): void => {
     if (line.startsWith('warning:')) warnings.push(line);
@@ -114,6 +116,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const format = flags.format;
   const outPath = resolve(flags.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
   const writeLayout = flags.push === undefined || flags.out !== undefined;
+  checkApart(outPath, cacheDir, format);
   const written = writeLayout
     ? await writeOutput(built.graph, {
         format,
@@ -121,9 +124,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
         tag: recipe.tag,
         repoTag: `${recipe.name}:${recipe.tag}`,
         log: stderrLog,
-        statIndex: (await import('../builder/build.js')).verifiedIndexPath(
-          resolve(flags.cache ?? (await import('../cache.js')).defaultCacheDir()),
-        ),
+        statIndex: (await import('../builder/build.js')).verifiedIndexPath(cacheDir),
       })
     : [];
   const tags = [{ name: recipe.name, tag: recipe.tag }];
@@ -167,4 +168,18 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
     });
   if (flags.json === true) printBuildJson(report);
   else await printBuild(report);
+}
+
+/**
+ * USAGE when a layout `--out` and the cache are one inside the other: the layout is replaced whole
+ * (everything in it that is not the new image is deleted), so a cache inside it was deleted at
+ * every build, and a layout inside the cache could take one of its areas.
+ */
+function checkApart(out: string, cache: string, format: string): void {
+  if (format !== 'oci') return;
+  const within = (a: string, b: string): boolean => a === b || a.startsWith(`${b}${sep}`);
+  if (within(cache, out) || within(out, cache))
+    throw new AlbaError('USAGE', `--out ${out} and the cache ${cache} are one inside the other`, {
+      hint: '--out is replaced whole at every build: give --cache (or --out) a folder outside the other',
+    });
 }

@@ -265,9 +265,10 @@ export function checkValidUntil(info: ReleaseInfo, where: string, now: Date): vo
 function isoDate(value: string | undefined, name: string, where: string): string | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
+  // between 1970 and the end of 9999, as a lock's dates must be
+  if (Number.isNaN(ms) || ms < 0 || ms > 253402300799_000) {
     throw new AlbaError('RELEASE_INVALID', `${where}: cannot read ${name} ${JSON.stringify(value)}`, {
-      hint: 'dates in Release files look like `Sat, 10 May 2025 08:50:25 UTC`; the repository is broken',
+      hint: 'dates in Release files look like `Sat, 10 May 2025 08:50:25 UTC`, between 1970 and 9999; the repository is broken',
     });
   }
   return new Date(ms).toISOString();

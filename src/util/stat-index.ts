@@ -7,10 +7,14 @@
  * old mtime still differs.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, type BigIntStats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeDirs } from './make-dirs.js';
+import { readSmallFileSync } from './regular-file.js';
+
+/** The largest index file read (MAX_RECORDS records of a path, a digest and a stat each). */
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
 /**
  * A file changed less than this before its stat was taken is not trusted by its stat, on a file
@@ -72,7 +76,9 @@ export class StatIndex {
     const records = new Map<string, StatRecord & { digest: string }>();
     if (file !== undefined) {
       try {
-        const parsed = JSON.parse(readFileSync(file, 'utf8')) as { records?: [string, StatRecord & { digest: string }][] };
+        // a FIFO or a device there is refused, never waited on or read without end
+        const text = readSmallFileSync(file, MAX_INDEX_BYTES, (why) => new Error(why)).toString('utf8');
+        const parsed = JSON.parse(text) as { records?: [string, StatRecord & { digest: string }][] };
         for (const [path, r] of parsed.records ?? []) if (typeof r?.digest === 'string') records.set(path, r);
       } catch {
         // no index yet, or a damaged one: every file is hashed again

@@ -301,3 +301,21 @@ describe('alba build where it cannot write fails with error[IO] naming the path'
     });
   }
 });
+
+test('a cache inside --out (or --out inside the cache) is USAGE before the build: --out is replaced whole', async () => {
+  const server = await serveDir(repo.dir);
+  servers.push(server);
+  const dir = join(work, 'overlap');
+  const project = await writeFixtureProject(join(dir, 'project'), { url: server.url, keyring: repo.keyringPath });
+  const lock = await runAlba(['lock', project.recipe, '--cache', join(dir, 'cache')]);
+  assert.equal(lock.status, 0, explainRun(lock));
+  for (const [cache, out] of [
+    [join(dir, 'out', 'cache'), join(dir, 'out')],
+    [join(dir, 'cache'), join(dir, 'cache', 'out')],
+  ] as const) {
+    const res = await runAlba(['build', project.recipe, '--cache', cache, '--out', out]);
+    assert.equal(res.status, 2, explainRun(res));
+    assert.match(res.stderr, /^alba: error\[USAGE\]: --out .* and the cache .* are one inside the other$/m);
+  }
+  assert.deepEqual(await readdir(dir).then((n) => n.sort()), ['cache', 'project'], 'nothing built into the overlapping --out');
+});

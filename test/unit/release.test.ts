@@ -49,6 +49,7 @@ describe('parseRelease', () => {
     ['bad hash', `SHA256:\n zz${H1.slice(2)} 1 p\n`, /R: malformed SHA256 line/],
     ['bad size', `SHA256:\n ${H1} -1 p\n`, /R: malformed SHA256 line/],
     ['bad date', `Date: yesterday\nSHA256:\n ${H1} 1 p\n`, /R: cannot read Date "yesterday"/],
+    ['date past 9999 (a lock refuses it)', `Date: Sat, 01 Jan 10000 00:00:00 UTC\nSHA256:\n ${H1} 1 p\n`, /R: cannot read Date/],
   ];
   for (const [name, text, message] of bad) {
     test(`RELEASE_INVALID: ${name}`, () => {

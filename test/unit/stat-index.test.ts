@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { statSync, type BigIntStats } from 'node:fs';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
@@ -67,6 +68,24 @@ describe('StatIndex', () => {
     assert.equal(StatIndex.load(path).trusts(file, 'sha256:b', big(file)), true);
     await writeFile(path, '{garbage');
     assert.equal(StatIndex.load(path).trusts(file, 'sha256:b', big(file)), false);
+    // a FIFO there is no index (opened without waiting for a writer), nor is /dev/zero (never read
+    // without end): in a child, which a blocking read would hang until its timeout
+    await rm(path);
+    execFileSync('mkfifo', [path]);
+    const module = new URL('../../src/util/stat-index.js', import.meta.url).href;
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { StatIndex } from '${module}'; for (const f of process.argv.slice(1)) StatIndex.load(f); console.log('loaded');`,
+        path,
+        '/dev/zero',
+      ],
+      { timeout: 10_000, encoding: 'utf8' },
+    );
+    assert.equal(child.signal, null, 'killed at its timeout: the read blocked');
+    assert.equal(child.stdout.trim(), 'loaded');
   });
 });
 

@@ -53,6 +53,19 @@ export function positiveInt(text: string, flag: string, unit: 'bytes' | 'count' 
   return value;
 }
 
+/** The most nodes a push stores at once: each holds a connection and a file open. */
+export const MAX_CONCURRENCY = 64;
+
+/** `--concurrency N`: a whole number from 1 to MAX_CONCURRENCY. */
+export function concurrencyOption(text: string): number {
+  const n = positiveInt(text, '--concurrency');
+  if (n > MAX_CONCURRENCY)
+    throw new AlbaError('USAGE', `--concurrency ${text}: at most ${MAX_CONCURRENCY}`, {
+      hint: 'a push gains little past 8–16 at once; each holds a connection and an open file',
+    });
+  return n;
+}
+
 /** `{ [key]: value }` when value is defined, else `{}`: for optional properties built from options. */
 export function given<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };

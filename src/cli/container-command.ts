@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { AlbaError } from '../errors.js';
 import type { ImageGraph } from '../oci/graph.js';
-import { given, out, positiveInt, repeatable, stderrLog } from './args.js';
+import { concurrencyOption, given, out, positiveInt, repeatable, stderrLog } from './args.js';
 import { lifecycleCommands } from './lifecycle-command.js';
 import { lsCommand } from './ls.js';
 import type { PushFlags } from './push.js';
@@ -35,7 +35,7 @@ export function containerCommand(): Command {
   )
     .option('--chunk-size <n>', 'upload blobs in PATCH requests of N bytes (e.g. 8m), for registries that cap request size')
     .option('--mount-from <repo>', 'try a cross-repository mount from REPO of the same registry first; repeatable', repeatable)
-    .option('--concurrency <n>', 'nodes stored at once (default 8)')
+    .option('--concurrency <n>', 'nodes stored at once, 1 to 64 (default 8)')
     .option('--cache <dir>', 'blob cache and mount hints (default: $XDG_CACHE_HOME/alba or ~/.cache/alba)')
     .option('--no-pages', 's3: leave the download pages (v2/NAME/index.html, index.html) alone')
     .option('--sign-key <file>', 'sign the index and each platform, attest the SBOMs (cosign key: ALBA_SIGN_PASSWORD; docs/trust.md)')
@@ -62,7 +62,7 @@ async function pushRun(src: string, targets: string[], flags: ContainerPushFlags
     signKey === undefined ? undefined : await (await import('../trust/sign-push.js')).signerFor(signKey, given('identity', signIdentity));
   const sizes = {
     ...given('chunkSize', chunkSize === undefined ? undefined : positiveInt(chunkSize, '--chunk-size')),
-    ...given('concurrency', concurrency === undefined ? undefined : positiveInt(concurrency, '--concurrency')),
+    ...given('concurrency', concurrency === undefined ? undefined : concurrencyOption(concurrency)),
   };
   const outcomes = await pushTargets(graph, targets, tags, { ...rest, ...sizes }, signed && ((t) => signed(graph, t, tags)));
   const json = outcomes.map(({ target, result, pinned, credentials }) => ({

@@ -126,7 +126,7 @@ function checkPackage(p: unknown, at: string, names: Set<unknown>, problem: Prob
   match(p, 'name', at, PACKAGE_NAME, 'a Debian package name (lowercase letters, digits and +.-)', problem);
   version(p, 'version', at, problem);
   match(p, 'architecture', at, DEBIAN_ARCH, 'a Debian architecture (e.g. amd64, all)', problem);
-  text(p, 'source', `${at}.source`, problem);
+  match(p, 'source', at, PACKAGE_NAME, 'a Debian source package name', problem);
   version(p, 'sourceVersion', at, problem);
   repoUrl(p, 'repo', at, problem);
   nonEmpty(p, 'suite', at, problem);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { listOption, positiveInt } from '../../src/cli/args.js';
+import { concurrencyOption, listOption, MAX_CONCURRENCY, positiveInt } from '../../src/cli/args.js';
 import { isAlbaError } from '../../src/errors.js';
 
 // Option values: a list option given but naming nothing is USAGE (`--arch ''` built every arch);
-// a count's hint is a count (`--concurrency 0` said "e.g. --concurrency 8m").
+// a count's hint is a count (`--concurrency 0` said "e.g. --concurrency 8m"), and --concurrency has a ceiling.
 
 test('--arch: its non-empty items; absent: undefined; given but naming nothing: USAGE', () => {
   assert.deepEqual(listOption('amd64, arm64,', '--arch', 'amd64,arm64'), ['amd64', 'arm64']);
@@ -33,6 +33,18 @@ test('--concurrency is a count: its hint is one, and a size suffix is not taken'
       value,
     );
   }
+});
+
+test('--concurrency is at most MAX_CONCURRENCY (each node holds a connection and an open file)', () => {
+  assert.equal(concurrencyOption(String(MAX_CONCURRENCY)), MAX_CONCURRENCY);
+  assert.throws(
+    () => concurrencyOption(String(MAX_CONCURRENCY + 1)),
+    (err: unknown) => isAlbaError(err, 'USAGE') && err.message === `--concurrency ${MAX_CONCURRENCY + 1}: at most ${MAX_CONCURRENCY}`,
+  );
+  assert.throws(
+    () => concurrencyOption('0'),
+    (err: unknown) => isAlbaError(err, 'USAGE'),
+  );
 });
 
 test('--chunk-size is a size: k, m, g are powers of 1024, and its hint says so', () => {

@@ -113,6 +113,7 @@ const broken: [field: string, value: unknown][] = [
   ['archs.amd64[0].architecture', '../x'],
   ['archs.amd64[0].source', { a: 1 }],
   ['archs.amd64[0].source', ABSENT],
+  ['archs.amd64[0].source', '../glibc'],
   ['archs.amd64[0].sourceVersion', null],
   ['archs.amd64[0].sourceVersion', ':1'],
   ['archs.amd64[0].repo', 'not a url'],

@@ -81,10 +81,13 @@ const IO_HINTS: [RegExp, string][] = [
 export function asAlbaError(err: unknown): unknown {
   if (err instanceof AlbaError || !(err instanceof Error)) return err;
   const { code, syscall, path, dest } = err as NodeJS.ErrnoException & { dest?: string };
-  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code) || typeof syscall !== 'string' || typeof path !== 'string') return err;
-  // Node's message: "EACCES: permission denied, mkdir '/x'"
+  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code) || typeof syscall !== 'string') return err;
+  // a network call's error is NETWORK where it happens; one that got here has an address, not a path
+  if (typeof path !== 'string' && (err as { address?: unknown }).address !== undefined) return err;
+  // Node's message: "EACCES: permission denied, mkdir '/x'"; a write's or a close's names no path
   const reason = err.message.split(',')[0] ?? code;
-  return new AlbaError('IO', `cannot ${syscall} ${path}${typeof dest === 'string' ? ` to ${dest}` : ''}: ${reason}`, {
+  const where = typeof path === 'string' ? ` ${path}${typeof dest === 'string' ? ` to ${dest}` : ''}` : '';
+  return new AlbaError('IO', `cannot ${syscall}${where}: ${reason}`, {
     hint: IO_HINTS.find(([codes]) => codes.test(code))?.[1] ?? 'the file system refused it: check that path and the disk',
     cause: err,
   });

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCaCertificatePath } from '../layer/ca-bundle.js';
 import { buildDebsLayer, type DebContent, type DebsLayer } from '../layer/deb-layer.js';
@@ -8,6 +7,7 @@ import { digestHex, digestOf, parseDigest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheArea } from '../cache.js';
+import { CACHED_FILE_BYTES, readSmallFile } from '../util/regular-file.js';
 import { AlbaError } from '../errors.js';
 
 /** What a bundle-only ca-certificates layer keeps of the package (the bundle itself is in the base layer). */
@@ -200,8 +200,9 @@ export function layerRecordPath(cacheDir: string, name: string): string {
 
 /** The recorded layer of `count` packages, or undefined when there is no record or it is not one (the layer is then rebuilt). */
 export async function readLayerRecord(path: string, count: number): Promise<DebsLayer | undefined> {
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : parseLayerRecord(text, count);
+  // a FIFO or a device planted in the cache is no record (the layer is rebuilt), never waited on
+  const bytes = await readSmallFile(path, CACHED_FILE_BYTES, (why) => new Error(why)).catch(() => undefined);
+  return bytes === undefined ? undefined : parseLayerRecord(bytes.toString('utf8'), count);
 }
 
 function toSingleRecord(layer: DebsLayer): SingleRecord {

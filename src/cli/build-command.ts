@@ -93,6 +93,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const { lockPathFor } = await import('../lock/lock-file.js');
   const before = warm === undefined ? undefined : (await import('./warm-build.js')).inputsBefore(warm, lockPathFor(resolve(recipePath)));
   const cacheDir = resolve(flags.cache ?? (await import('../cache.js')).defaultCacheDir());
+  const writeLayout = flags.push === undefined || flags.out !== undefined;
   if (flags.out !== undefined) checkApart(resolve(flags.out), cacheDir, flags.format);
   const warnings: string[] = [];
   const log = (line: string): void => {
@@ -115,8 +116,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const clock = stopwatch();
   const format = flags.format;
   const outPath = resolve(flags.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
-  const writeLayout = flags.push === undefined || flags.out !== undefined;
-  checkApart(outPath, cacheDir, format);
+  if (writeLayout) checkApart(outPath, cacheDir, format);
   const written = writeLayout
     ? await writeOutput(built.graph, {
         format,

@@ -1,5 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AlbaError } from '../errors.js';
+import { isMissingFile, readSmallFile } from '../util/regular-file.js';
 import { field, parseDeb822 } from './deb822.js';
 
 /** One `deb` repository configured on the host. */
@@ -31,8 +33,26 @@ export async function readHostAptSources(root = '/etc/apt'): Promise<HostAptSour
   const candidates = [join(root, 'sources.list'), ...names.map((n) => join(dir, n))];
   const files: Array<{ path: string; text: string }> = [];
   for (const path of candidates) {
-    const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text !== undefined) files.push({ path, text });
+    // a missing one is none; one that is not a regular file (a FIFO, /dev/zero) or over 16 MiB is
+    // APT_SOURCES, never waited on or read without end
+    let text: string;
+    try {
+      text = (
+        await readSmallFile(
+          path,
+          16 * 1024 * 1024,
+          (why, cause) =>
+            new AlbaError('APT_SOURCES', `${path} ${why}`, {
+              hint: 'an apt source list is a small text file: fix or remove it',
+              ...(cause === undefined ? {} : { cause }),
+            }),
+        )
+      ).toString('utf8');
+    } catch (err) {
+      if (isMissingFile(err)) continue;
+      throw err;
+    }
+    files.push({ path, text });
   }
   return { files: files.map((f) => f.path), sources: parseAptSources(files) };
 }

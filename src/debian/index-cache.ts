@@ -1,5 +1,5 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheArea } from '../cache.js';
@@ -40,9 +40,15 @@ export function openCachedTable(cacheDir: string, sha256: string, where: string)
   const path = indexCachePath(cacheDir, sha256);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return undefined;
+  }
+  // a FIFO or a device planted in the cache is corrupt (removed, the index fetched again), never waited on
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    rmSync(path, { force: true, recursive: true });
+    return CORRUPT;
   }
   try {
     const table = scanCachedTable(fd, where);

@@ -15,7 +15,9 @@ export const HTTP_DEFAULTS = { idleMs: 30_000, minBytesPerSecond: 1024, rateWind
 /** The idle timeout `ALBA_HTTP_IDLE_TIMEOUT` (seconds an answer may stay silent) sets, if it is a positive number. */
 export function idleMsFromEnvironment(): number | undefined {
   const seconds = Number(process.env.ALBA_HTTP_IDLE_TIMEOUT);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+  // whole milliseconds (undici's timeouts are integers), at most what a timer holds (~24.8 days: a
+  // larger one fires at once)
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.ceil(seconds * 1000), 2 ** 31 - 1) : undefined;
 }
 
 /** Aborts (through `give`) a body that brings less than the minimum rate over a window. */

@@ -77,8 +77,12 @@ function invalid(path: string, what: string, cause?: unknown): AlbaError {
   });
 }
 
-/** A Debian package name (Policy 5.6.1); it names the package's files in the image's status.d. */
-const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+/**
+ * A package name as repositories use them: Policy 5.6.1's (lowercase letters, digits, +.-, two or
+ * more) and what dpkg also takes (capitals, _, one character), never a `/` or a leading `.` (it
+ * names the package's files in the image's status.d). A lock alba wrote from an index is never refused.
+ */
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._~-]*$/;
 /** A Debian architecture name (`amd64`, `all`, `arm64`, `armhf`…). */
 const DEBIAN_ARCH = /^[a-z0-9][a-z0-9-]*$/;
 const SHA256_HEX = /^[a-f0-9]{64}$/;
@@ -123,7 +127,7 @@ function checkPackage(p: unknown, at: string, names: Set<unknown>, problem: Prob
   if (!isObject(p)) {
     throw problem(at, `is not a locked package (name, version, architecture, filename, repo, suite, size, sha256…), got ${describe(p)}`);
   }
-  match(p, 'name', at, PACKAGE_NAME, 'a Debian package name (lowercase letters, digits and +.-)', problem);
+  match(p, 'name', at, PACKAGE_NAME, 'a package name (letters, digits and +._~-, not starting with a sign)', problem);
   version(p, 'version', at, problem);
   match(p, 'architecture', at, DEBIAN_ARCH, 'a Debian architecture (e.g. amd64, all)', problem);
   match(p, 'source', at, PACKAGE_NAME, 'a Debian source package name', problem);
@@ -135,7 +139,7 @@ function checkPackage(p: unknown, at: string, names: Set<unknown>, problem: Prob
   // appended to the repository's URL: a path below it, as a Packages index gives it
   if (
     filename.startsWith('/') ||
-    filename.split('/').some((s) => s === '..' || s === '.' || s === '') ||
+    filename.split('/').some((s) => s === '..') ||
     [...filename].some((c) => c <= ' ' || c === '\u007f' || '?#\\'.includes(c))
   ) {
     throw problem(

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, digestOf } from '../oci/digest.js';
 import type { LockFile } from './lock-types.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { CACHED_FILE_BYTES, readSmallFile } from '../util/regular-file.js';
 import { cacheArea } from '../cache.js';
 
 /** Bump when the resolver's output for the same inputs changes. */
@@ -21,7 +21,9 @@ export function resolutionKey(inputs: string, releases: readonly { repo: string;
 /** A cached lock for this key, or undefined (also when its bytes no longer match the checksum stored with it: it is then resolved again). */
 export async function readResolution(cacheDir: string, key: string): Promise<LockFile | undefined> {
   try {
-    const entry = JSON.parse(await readFile(resolutionPath(cacheDir, key), 'utf8')) as { sha256?: string; lock?: string };
+    // a FIFO or a device planted in the cache is refused (then resolved again), never waited on
+    const text = (await readSmallFile(resolutionPath(cacheDir, key), CACHED_FILE_BYTES, (why) => new Error(why))).toString('utf8');
+    const entry = JSON.parse(text) as { sha256?: string; lock?: string };
     return typeof entry.lock === 'string' && entry.sha256 === digestHex(digestOf(entry.lock))
       ? (JSON.parse(entry.lock) as LockFile)
       : undefined;

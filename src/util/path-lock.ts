@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, rm, stat, writeFile } from 'node:fs/promises';
 import { AlbaError } from '../errors.js';
 import { isMissingFile, readSmallFile, type Refusal } from './regular-file.js';
 
@@ -37,8 +37,10 @@ export async function acquirePathLock(
     try {
       text = (await readSmallFile(path, 256, notALock(path))).toString('utf8');
     } catch (err) {
-      if (isMissingFile(err)) continue; // released meanwhile
-      throw err;
+      if (!isMissingFile(err)) throw err;
+      // released meanwhile, or a link to nothing (which the exclusive create refuses for ever)
+      if ((await lstat(path).catch(() => undefined))?.isSymbolicLink() === true) throw notALock(path)('is a symbolic link to nothing');
+      continue;
     }
     const holder = /^(\d+)(?: (\d+))?\n?$/.exec(text);
     const pid = Number(holder?.[1] ?? 0);

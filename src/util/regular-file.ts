@@ -37,6 +37,9 @@ export function isMissingFile(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** The largest JSON record of alba's own cache read (a lock, a layer's record). */
+export const CACHED_FILE_BYTES = 64 * 1024 * 1024;
+
 /** Why readSmallFile refuses a file, made into the caller's error. */
 export type Refusal = (why: string, cause?: unknown) => Error;
 

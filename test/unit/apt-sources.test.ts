@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAptSources, readHostAptSources, type AptSource } from '../../src/debian/apt-sources.js';
+import { isAlbaError } from '../../src/errors.js';
 
 const cases: Array<{ name: string; path: string; text: string; expect: Array<Omit<AptSource, 'file'>> }> = [
   {
@@ -106,6 +108,21 @@ test('readHostAptSources reads sources.list and sources.list.d/*.list|*.sources,
     assert.deepEqual(
       host.sources.map((s) => s.uri),
       ['http://a.example/debian', 'http://b.example/debian', 'http://c.example/debian'],
+    );
+  } finally {
+    await rm(root, { recursive: true });
+  }
+});
+
+test('a source list that is a FIFO or a device is APT_SOURCES naming it, never waited on', { timeout: 10_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'alba-apt-'));
+  try {
+    await mkdir(join(root, 'sources.list.d'));
+    execFileSync('mkfifo', [join(root, 'sources.list.d', 'a.list')]);
+    await symlink('/dev/zero', join(root, 'sources.list.d', 'b.list'));
+    await assert.rejects(
+      readHostAptSources(root),
+      (err: unknown) => isAlbaError(err, 'APT_SOURCES') && err.message.startsWith(join(root, 'sources.list.d', 'a.list')),
     );
   } finally {
     await rm(root, { recursive: true });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AlbaError, asAlbaError, isAlbaError } from '../../src/errors.js';
+import { idleMsFromEnvironment } from '../../src/http/limits.js';
 import { makeDirs } from '../../src/util/make-dirs.js';
 
 // A file system that refuses (permissions, a full or read-only disk, a file where a directory
@@ -27,6 +28,12 @@ test('file-system errors become IO naming call, path and a hint by code; anythin
     [errno('ENOTDIR', 'mkdir', 'a/b'), /^cannot mkdir a\/b: ENOTDIR/, /broken symbolic link/],
     [errno('EMFILE', 'open', '/x'), /EMFILE/, /ulimit -n/],
     [errno('EXDEV', 'rename', '/a', '/b'), /^cannot rename \/a to \/b: EXDEV/, /check that path/],
+    // a full disk fails a write, whose error names no path
+    [
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' }),
+      /^cannot write: ENOSPC/,
+      /full/,
+    ],
   ];
   for (const [err, message, hint] of cases) {
     const got = asAlbaError(err);
@@ -69,4 +76,24 @@ test("makeDirs under /proc ends with ENOENT (Node's recursive mkdir loops there 
   );
   assert.equal(child.signal, null, 'killed at its timeout: makeDirs looped');
   assert.equal(child.stdout.trim(), 'ENOENT');
+});
+
+test('ALBA_HTTP_IDLE_TIMEOUT: whole milliseconds, at most what a timer holds (a larger one fired at once)', () => {
+  const saved = process.env.ALBA_HTTP_IDLE_TIMEOUT;
+  try {
+    for (const [value, ms] of [
+      ['30', 30_000],
+      ['0.0005', 1],
+      ['1.0001', 1001],
+      ['3000000', 2 ** 31 - 1],
+      ['0', undefined],
+      ['x', undefined],
+    ] as const) {
+      process.env.ALBA_HTTP_IDLE_TIMEOUT = value;
+      assert.equal(idleMsFromEnvironment(), ms, value);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.ALBA_HTTP_IDLE_TIMEOUT;
+    else process.env.ALBA_HTTP_IDLE_TIMEOUT = saved;
+  }
 });

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -31,6 +43,20 @@ test('a new file, a regular file, a link to one and a link to nothing yet', asyn
   assert.equal(readlinkSync(join(dir, 'later')), join(dir, 'shared', 'later'));
   assert.equal(readFileSync(join(dir, 'shared', 'later'), 'utf8'), 'c\n');
   await assert.rejects(writeOutputFile(dir, 'x'), (err: unknown) => isAlbaError(err, 'IO') && err.message.includes(dir));
+});
+
+test('/dev/stdout redirected to a file (a link through /proc/self/fd) is appended to, never replaced', async () => {
+  const log = join(dir, 'log');
+  writeFileSync(log, 'what alba printed\n');
+  const fd = openSync(log, 'a');
+  try {
+    const inode = statSync(log).ino;
+    await writeOutputFile(`/proc/self/fd/${fd}`, 'sha256:z\n');
+    assert.equal(readFileSync(log, 'utf8'), 'what alba printed\nsha256:z\n');
+    assert.equal(statSync(log).ino, inode, 'the file behind the descriptor was replaced');
+  } finally {
+    closeSync(fd);
+  }
 });
 
 /** A FIFO with a reader (cat, killed after 10 s at most): what the reader got. */

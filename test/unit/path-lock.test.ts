@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -77,12 +77,14 @@ test('a lock whose pid now names another process (started at another time) is ta
   )();
 });
 
-test('a directory or a FIFO where the lock file goes is error[IO] naming it, at once', { timeout: 10_000 }, async () => {
+test('a directory, a FIFO or a link to nothing where the lock file goes is error[IO] naming it, at once', { timeout: 10_000 }, async () => {
   const folder = join(dir, 'folder.lock');
   await mkdir(folder);
   const fifo = join(dir, 'fifo.lock');
   execFileSync('mkfifo', [fifo]);
-  for (const path of [folder, fifo])
+  const dangling = join(dir, 'dangling.lock');
+  await symlink(join(dir, 'nowhere'), dangling);
+  for (const path of [folder, fifo, dangling])
     await assert.rejects(
       acquirePathLock(path, () => undefined, tooLong, 2000),
       (err: unknown) => isAlbaError(err, 'IO') && err.message.startsWith(path),

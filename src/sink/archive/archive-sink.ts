@@ -39,14 +39,14 @@ export interface ArchiveSinkOptions {
 
 /** Opens an archive sink; a docker-archive takes one image (a manifest root, not an index). */
 export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink> {
-  makeDirs(dirname(resolve(options.file)));
-  // a device or a FIFO (`--out /dev/stdout`) is written through; a file (or none) replaced when whole
+  // a device or a FIFO (`--out /dev/stdout`) is appended to; a file (or none) replaced when whole
   const where = await outputPath(resolve(options.file));
   const target = 'replace' in where ? where.replace : where.through;
+  makeDirs(dirname(target));
   const tmp =
     'replace' in where ? join(dirname(target), `.${basename(target)}.alba-${process.pid}-${randomBytes(4).toString('hex')}`) : undefined;
   const pack = tar.pack();
-  const out = createWriteStream(tmp ?? target);
+  const out = createWriteStream(tmp ?? target, { flags: tmp === undefined ? 'a' : 'w' });
   const written = pipeline(pack, out);
   written.catch(() => undefined);
   const seen = new Set<string>();

@@ -200,7 +200,9 @@ async function readAuthFile(path: string): Promise<AuthFile | undefined> {
         }),
     );
   } catch (err) {
-    if (isMissingFile(err)) return undefined;
+    // none, or one this user may not read (another user's home, as docker skips it with a warning)
+    if (isMissingFile(err) || ['EACCES', 'EPERM'].includes(((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? ''))
+      return undefined;
     throw err;
   }
   return parseAuthFile(bytes.toString('utf8'), path);

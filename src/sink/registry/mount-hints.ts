@@ -3,8 +3,8 @@
  * file per registry), so that pushing the same image to another repository mounts its blobs
  * instead of uploading them. A lost update only costs a mount; entries are capped per blob.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readSmallFile } from '../../util/regular-file.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
 /** Mount sources of blobs in one registry. */
@@ -25,8 +25,9 @@ export async function loadMountHints(dir: string, registry: string): Promise<Mou
   const path = join(dir, `${registry.replace(/[^A-Za-z0-9.-]/g, '_')}.json`);
   let byDigest: Record<string, string[]> = {};
   try {
-    const text = await readFile(path, 'utf8');
-    if (text.length <= MAX_FILE_BYTES) byDigest = JSON.parse(text) as Record<string, string[]>;
+    // a FIFO or a device planted in the cache is no hints, never waited on
+    const text = (await readSmallFile(path, MAX_FILE_BYTES, (why) => new Error(why))).toString('utf8');
+    byDigest = JSON.parse(text) as Record<string, string[]>;
   } catch {
     byDigest = {};
   }

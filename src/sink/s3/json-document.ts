@@ -66,7 +66,7 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
     if (!(await store.put(change.key, bytes, { ...writeOptions(change), ...condition }))) {
       // refused although the ETag is unchanged: this server refuses every If-Match (Ceph RGW 16)
       if ('ifMatch' in condition && (await read(store, change))?.etag === current?.etag)
-        return (await withLock(store, change.key, () => changeLocked(store, change), change.lockKey)) || wrote;
+        return (await withLock(store, change.key, (held) => changeLocked(store, change, held), change.lockKey)) || wrote;
       continue;
     }
     wrote = true;
@@ -81,13 +81,14 @@ export async function updateDocument<T>(store: S3Store, change: DocumentChange<T
   throw tooBusy(store, change.key);
 }
 
-/** The read-change-write of a writer holding the lock: unconditional, checked by a re-read. */
-async function changeLocked<T>(store: S3Store, change: DocumentChange<T>): Promise<boolean> {
+/** The read-change-write of a writer holding the lock (`held` throws once it is not): unconditional, checked by a re-read. */
+async function changeLocked<T>(store: S3Store, change: DocumentChange<T>, held: () => Promise<void>): Promise<boolean> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const next = change.change((await read(store, change))?.doc);
     if (next === undefined) return attempt > 0; // an earlier attempt wrote
     const bytes = encode(change, next);
     await change.before?.(next, bytes);
+    await held(); // an unconditional write is made only under the lock
     await store.put(change.key, bytes, writeOptions(change));
     if (change.holds((await read(store, change))?.doc)) return true;
   }
@@ -100,8 +101,16 @@ function tooBusy(store: S3Store, key: string): AlbaError {
   });
 }
 
-/** Runs `work` while holding the lock object of `key` (see the file comment), `lock` when given. */
-export async function withLock<T>(store: S3Store, key: string, work: () => Promise<T>, lock = `${key}${LOCK_SUFFIX}`): Promise<T> {
+/**
+ * Runs `work` while holding the lock object of `key` (see the file comment), `lock` when given;
+ * `work` calls `held()` before each write, which throws error[S3] once another writer broke in.
+ */
+export async function withLock<T>(
+  store: S3Store,
+  key: string,
+  work: (held: () => Promise<void>) => Promise<T>,
+  lock = `${key}${LOCK_SUFFIX}`,
+): Promise<T> {
   const started = Date.now();
   // the bodies this call wrote to the lock: the lock is still its own while it holds one of them
   const written: Buffer[] = [];
@@ -150,12 +159,26 @@ export async function withLock<T>(store: S3Store, key: string, work: () => Promi
       })
       .catch(() => undefined);
   }, LOCK_RENEW_MS);
+  const held = async (): Promise<void> => {
+    if (!lost && (await own())) return;
+    lost = true;
+    throw new AlbaError(
+      'S3',
+      `${store.where(lock)}: another push broke this lock while alba was held up (over ${LOCK_STALE_MS / 1000} s)`,
+      {
+        hint: 'nothing was written under it; run the push again',
+      },
+    );
+  };
   try {
-    return await work();
+    return await work(held);
   } finally {
     clearInterval(renew);
     await renewal; // a renewal landing after the removal would leave the lock behind
-    if (!lost && (await own())) await store.remove(lock);
+    // a failure here is not the work's: the lock, left, goes stale and is broken by the next writer
+    await (async () => {
+      if (!lost && (await own())) await store.remove(lock);
+    })().catch(() => undefined);
   }
 }
 

@@ -50,7 +50,7 @@ export async function acquirePathLock(
         ? !alive(pid, holder[2])
         : Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) > UNWRITTEN_MS;
     if (abandoned) {
-      await rm(path, { force: true });
+      if (!(await breakStale(path, text))) await new Promise((r) => setTimeout(r, 20));
       continue;
     }
     if (Date.now() - started > maxWaitMs) throw tooLong(pid);
@@ -59,6 +59,32 @@ export async function acquirePathLock(
       told = true;
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Removes the abandoned lock at `path`, which read `seen`, unless it changed meanwhile; false when
+ * another waiter is doing it. Two waiters that both judged it abandoned took turns removing it: the
+ * second removed the lock the first had just created, and both wrote the layout at once (a
+ * layout left missing blobs). So the removal is itself done under a lock, `PATH.break`, created
+ * exclusively and held for a read and a delete (one left by a killed waiter goes after UNWRITTEN_MS).
+ */
+async function breakStale(path: string, seen: string): Promise<boolean> {
+  const breaker = `${path}.break`;
+  try {
+    await writeFile(breaker, `${process.pid}\n`, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const since = (await stat(breaker).catch(() => undefined))?.mtimeMs;
+    if (since !== undefined && Date.now() - since > UNWRITTEN_MS) await rm(breaker, { force: true });
+    return false;
+  }
+  try {
+    const now = await readSmallFile(path, 256, notALock(path)).catch(() => undefined);
+    if (now?.toString('utf8') === seen) await rm(path, { force: true });
+    return true;
+  } finally {
+    await rm(breaker, { force: true });
   }
 }
 

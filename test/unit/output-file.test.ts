@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -11,6 +12,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,4 +82,18 @@ test('a FIFO is written through, by writeOutputFile and by an archive', { timeou
     await sink.finish(true);
   });
   assert.match(tar.subarray(0, 100).toString('latin1'), /^oci-layout/);
+});
+
+test("an archive's temp files that killed runs left an hour ago are swept; a younger one (a run under way) is kept", async () => {
+  const old = join(dir, '.img.tar.alba-123-deadbeef');
+  const young = join(dir, '.img.tar.alba-456-cafebabe');
+  writeFileSync(old, 'partial');
+  writeFileSync(young, 'partial');
+  const hourAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+  utimesSync(old, hourAgo, hourAgo);
+  const sink = await openArchiveSink({ file: join(dir, 'img.tar'), format: 'oci-archive' });
+  await sink.finish(true);
+  assert.equal(existsSync(old), false, 'the old temp is still there');
+  assert.equal(existsSync(young), true, 'a temp in use was removed');
+  assert.ok(existsSync(join(dir, 'img.tar')));
 });

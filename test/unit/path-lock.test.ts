@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,4 +89,40 @@ test('a directory, a FIFO or a link to nothing where the lock file goes is error
       acquirePathLock(path, () => undefined, tooLong, 2000),
       (err: unknown) => isAlbaError(err, 'IO') && err.message.startsWith(path),
     );
+});
+
+test('waiters that all find the lock abandoned take it one at a time (never two holders)', { timeout: 60_000 }, async () => {
+  const module = new URL('../../src/util/path-lock.js', import.meta.url).href;
+  const lock = join(dir, 'race.lock');
+  const log = join(dir, 'race.log');
+  // each child takes the lock, notes when it held it, holds it 100 ms and lets go
+  const child = `const { acquirePathLock } = await import(${JSON.stringify(module)});
+    const { appendFileSync } = await import('node:fs');
+    const release = await acquirePathLock(${JSON.stringify(lock)}, () => undefined, () => new Error('too long'));
+    const start = performance.timeOrigin + performance.now();
+    await new Promise((r) => setTimeout(r, 100));
+    appendFileSync(${JSON.stringify(log)}, start + ' ' + (performance.timeOrigin + performance.now()) + '\\n');
+    await release();`;
+  for (let round = 0; round < 6; round++) {
+    await writeFile(lock, '2147483646\n'); // a killed holder's
+    await writeFile(log, '');
+    await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const p = spawn(process.execPath, ['--input-type=module', '-e', child], { stdio: 'inherit' });
+            p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exited ${code}`))));
+          }),
+      ),
+    );
+    const held = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').map(Number) as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    assert.equal(held.length, 4);
+    for (let i = 1; i < held.length; i++)
+      assert.ok(held[i]![0] >= held[i - 1]![1], `round ${round}: two holders at once (${JSON.stringify(held)})`);
+  }
 });

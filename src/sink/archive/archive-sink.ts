@@ -24,6 +24,7 @@ import { layoutRefs } from '../layout/layout-refs.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { makeDirs } from '../../util/make-dirs.js';
 import { outputPath } from '../../util/output-file.js';
+import { removeStaleTemps } from '../../util/stale-temps.js';
 
 /** The two archive formats. */
 export type ArchiveFormat = 'oci-archive' | 'docker-archive';
@@ -43,8 +44,10 @@ export async function openArchiveSink(options: ArchiveSinkOptions): Promise<Sink
   const where = await outputPath(resolve(options.file));
   const target = 'replace' in where ? where.replace : where.through;
   makeDirs(dirname(target));
-  const tmp =
-    'replace' in where ? join(dirname(target), `.${basename(target)}.alba-${process.pid}-${randomBytes(4).toString('hex')}`) : undefined;
+  const prefix = `.${basename(target)}.alba-`;
+  const tmp = 'replace' in where ? join(dirname(target), `${prefix}${process.pid}-${randomBytes(4).toString('hex')}`) : undefined;
+  // what killed runs left beside the archive (nothing else swept them: up to the archive's size each)
+  if (tmp !== undefined) await removeStaleTemps(dirname(target), (name) => name.startsWith(prefix));
   const pack = tar.pack();
   const out = createWriteStream(tmp ?? target, { flags: tmp === undefined ? 'a' : 'w' });
   const written = pipeline(pack, out);

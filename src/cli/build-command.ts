@@ -2,6 +2,7 @@ import { resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { AlbaError } from '../errors.js';
 import type { OutputFormat } from '../sink/build-output.js';
+import type { LayoutSnapshot } from './warm-build.js';
 import { stopwatch } from '../util/stopwatch.js';
 import { given, indexCompressionOption, listOption, parseAnnotations, repeatable, stderrLog } from './args.js';
 import { buildJson, buildLines, printBuild, printBuildJson } from './build-report.js';
@@ -117,6 +118,16 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
   const format = flags.format;
   const outPath = resolve(flags.out ?? `out/${recipe.name.split('/').pop()}${format === 'oci' ? '' : '.tar'}`);
   if (writeLayout) checkApart(outPath, cacheDir, format);
+  // a stamp lets the next identical build answer at once (warm-build.ts); what it cannot prove from its inputs is never stamped
+  const stamping =
+    warm !== undefined &&
+    before !== undefined &&
+    format === 'oci' &&
+    flags.push === undefined &&
+    !built.resolved &&
+    remote.remoteCache === undefined;
+  const snapshotLayout = stamping ? (await import('./warm-build.js')).snapshotLayout : undefined;
+  let layout: LayoutSnapshot | undefined;
   const written = writeLayout
     ? await writeOutput(built.graph, {
         format,
@@ -125,6 +136,7 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
         repoTag: `${recipe.name}:${recipe.tag}`,
         log: stderrLog,
         statIndex: (await import('../builder/build.js')).verifiedIndexPath(cacheDir),
+        ...(snapshotLayout === undefined ? {} : { committed: (dir: string) => void (layout = snapshotLayout(dir)) }),
       })
     : [];
   const tags = [{ name: recipe.name, tag: recipe.tag }];
@@ -152,16 +164,10 @@ async function run(recipePath: string, flags: BuildFlags): Promise<void> {
     writeMs,
     ...(remote.remoteCache === undefined ? {} : { remoteCache: remote.remoteCache.report }),
   };
-  if (
-    warm !== undefined &&
-    before !== undefined &&
-    format === 'oci' &&
-    pushed === undefined &&
-    !built.resolved &&
-    remote.remoteCache === undefined
-  )
+  if (stamping && layout !== undefined)
     (await import('./warm-build.js')).recordWarmBuild(warm, before, {
       out: outPath,
+      layout,
       lockPath: lockPathFor(resolve(recipePath)),
       inputs: built.inputs,
       report: { text: await buildLines(report), json: buildJson(report), warnings },

@@ -291,6 +291,8 @@ export function parseWarmRequest(argv: readonly string[], env: NodeJS.ProcessEnv
 export interface BuiltFacts {
   /** The layout written. */
   out: string;
+  /** It, as the build left it (snapshotLayout). */
+  layout: LayoutSnapshot;
   /** The lock file the build read. */
   lockPath: string;
   /** The files besides recipe and lock it read, with the SHA256 of what it read. */
@@ -317,17 +319,19 @@ export function inputsBefore(request: WarmRequest, lockPath: string): InputsBefo
  * After a successful build into an OCI layout: records its stamp. Nothing is recorded when an
  * input now differs from what the build read (it changed during the build), or when recording fails.
  */
-export function recordWarmBuild(request: WarmRequest, before: InputsBefore, built: BuiltFacts): void {
+/** What a layout held when its build wrote it: each file's record and each directory's names. */
+export interface LayoutSnapshot {
+  outputs: FileRecord[];
+  outputDirs: DirRecord[];
+}
+
+/**
+ * The layout `out` as it is now; taken while the build still holds the layout's lock, so that the
+ * stamp records what this build wrote, never what a build waiting on the lock wrote after it.
+ * Undefined when it cannot be read (no stamp then).
+ */
+export function snapshotLayout(out: string): LayoutSnapshot | undefined {
   try {
-    const inputs: FileRecord[] = [];
-    const expected = new Map<string, string | undefined>([...before.files, ...built.inputs.map((i) => [i.path, i.sha256] as const)]);
-    if (!expected.has(built.lockPath)) return;
-    for (const [path, sha] of expected) {
-      const record = recordFile(path);
-      if (record.sha256 !== sha) return;
-      inputs.push(record);
-    }
-    const inputDirs = usesApt(request) ? [listing(join(APT_ROOT, 'sources.list.d'))] : [];
     const outputs: FileRecord[] = [];
     const outputDirs: DirRecord[] = [];
     const walk = (dir: string): void => {
@@ -342,15 +346,32 @@ export function recordWarmBuild(request: WarmRequest, before: InputsBefore, buil
         }
       }
     };
-    walk(built.out);
+    walk(out);
+    return { outputs, outputDirs };
+  } catch {
+    return undefined;
+  }
+}
+
+export function recordWarmBuild(request: WarmRequest, before: InputsBefore, built: BuiltFacts): void {
+  try {
+    const inputs: FileRecord[] = [];
+    const expected = new Map<string, string | undefined>([...before.files, ...built.inputs.map((i) => [i.path, i.sha256] as const)]);
+    if (!expected.has(built.lockPath)) return;
+    for (const [path, sha] of expected) {
+      const record = recordFile(path);
+      if (record.sha256 !== sha) return;
+      inputs.push(record);
+    }
+    const inputDirs = usesApt(request) ? [listing(join(APT_ROOT, 'sources.list.d'))] : [];
     const stamp: Stamp = {
       format: STAMP_FORMAT,
       key: request.key,
       out: built.out,
       inputs,
       inputDirs,
-      outputs,
-      outputDirs,
+      outputs: built.layout.outputs,
+      outputDirs: built.layout.outputDirs,
       report: built.report,
     };
     writeStamp(request.stampPath, stamp);

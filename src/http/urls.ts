@@ -1,5 +1,11 @@
 import { AlbaError, redactUrl } from '../errors.js';
 
+/** `text` parsed when it is an http or https URL, else undefined. */
+export function httpUrl(text: string): URL | undefined {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  return url?.protocol === 'http:' || url?.protocol === 'https:' ? url : undefined;
+}
+
 /** The user name and password of `url`, percent-decoded; `invalid` makes the error for a `%` that is not an escape. */
 export function decodedUserInfo(url: URL, invalid: () => AlbaError): [user: string, password: string] {
   try {

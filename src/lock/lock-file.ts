@@ -4,6 +4,7 @@ import { digestOf } from '../oci/digest.js';
 import { writeOutputFile } from '../util/output-file.js';
 import { readSmallFile } from '../util/regular-file.js';
 import { versionProblem } from '../debian/version.js';
+import { httpUrl } from '../http/urls.js';
 import type { Recipe } from '../recipe/types.js';
 import type { LockFile, LockedPackage, LockedRelease } from './lock-types.js';
 
@@ -193,13 +194,7 @@ function version(o: Record<string, unknown>, key: string, at: string, problem: P
 
 function repoUrl(o: Record<string, unknown>, key: string, at: string, problem: Problem): void {
   const value = text(o, key, `${at}.${key}`, problem);
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  if (httpUrl(value) === undefined) {
     throw problem(`${at}.${key}`, `${quote(value)} is not an http or https URL`);
   }
 }

@@ -1,5 +1,6 @@
 import type { AptSource, HostAptSources } from '../debian/apt-sources.js';
 import { AlbaError, redactUrl } from '../errors.js';
+import { httpUrl } from '../http/urls.js';
 import type { SourceSpec } from './types.js';
 
 /** One `--mirror` option: the host's apt sources, a base URL for every archive, or a URL for one archive. */
@@ -92,13 +93,7 @@ function hostSourceFor(host: readonly AptSource[], source: SourceSpec, suite: st
 
 /** `url` checked as an http(s) URL; `prefix` is what came before it in the option (`ARCHIVE=`, or nothing). */
 function checkedUrl(url: string, prefix: string): string {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+  if (httpUrl(url) === undefined) {
     throw usage(`--mirror ${prefix}${redactUrl(url)} is not apt, an http(s) URL, or ARCHIVE=URL`);
   }
   return trimSlashes(url);

@@ -19,6 +19,8 @@ export interface OutputOptions {
   log?: (line: string) => void;
   /** oci: the stat index of the blobs verified (see openLayoutSink). */
   statIndex?: string;
+  /** oci: called once the layout is written, while no other alba may write it (see openLayoutSink). */
+  committed?: (dir: string) => void;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function writeOutput(graph: ImageGraph, options: OutputOptions): Pr
       dir: out,
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.statIndex === undefined ? {} : { statIndex: options.statIndex }),
+      ...(options.committed === undefined ? {} : { committed: options.committed }),
     });
     await publish(graph, sink, [tag]);
     return [out];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -120,6 +121,29 @@ describe('layout sink', () => {
       (await readdir(dir)).filter((n) => n.startsWith('.out3')),
       [],
     );
+  });
+
+  test('committed is told of the written layout while its lock is held, fresh or in place, and not after a failure', async () => {
+    // the warm-build stamp records what it sees then: after the lock's release, a waiting build may already be replacing it
+    const out = join(dir, 'out-committed');
+    const lock = join(dir, '.out-committed.alba-lock');
+    const seen: string[] = [];
+    const committed = (at: string): void => {
+      assert.ok(existsSync(lock), 'the lock is still held');
+      assert.equal(readFileSync(join(at, 'index.json'), 'utf8').includes(`"${seen.length === 0 ? 'first' : 'second'}"`), true);
+      seen.push(at);
+    };
+    for (const tag of ['first', 'second']) {
+      const input = await image(out, tag, 1_700_000_000);
+      await publish(input.graph, await openLayoutSink({ dir: out, committed }), [tag]);
+    }
+    assert.deepEqual(seen, [out, out], 'once per write: fresh, then in place');
+    assert.ok(!existsSync(lock), 'released after');
+    const broken = await image(out, 'bad', 1_700_000_000);
+    const missing = parseDigest(`sha256:${'1'.repeat(64)}`);
+    broken.graph.images[0]!.blobs.push(fileBlob({ mediaType: 'application/octet-stream', digest: missing, size: 1 }, store.path(missing)));
+    await assert.rejects(publish(broken.graph, await openLayoutSink({ dir: out, committed }), ['bad']));
+    assert.equal(seen.length, 2, 'a failed write is not told');
   });
 
   test('a layout whose index references a missing blob is refused before the swap', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { beQuiet } from '../../src/cli/args.js';
-import { inputsBefore, parseWarmRequest, recordWarmBuild, tryWarmBuild, warmRequest } from '../../src/cli/warm-build.js';
+import { inputsBefore, parseWarmRequest, recordWarmBuild, snapshotLayout, tryWarmBuild, warmRequest } from '../../src/cli/warm-build.js';
 
 // The warm-build check reads what anything may have put in the cache and beside the recipe: a stamp
 // that parses but has another shape is no stamp (the build runs), never a TypeError; a recipe, a
@@ -33,12 +33,26 @@ before(async () => {
   const request = parseWarmRequest(argv(), env, dir);
   assert.ok(request);
   stampPath = request.stampPath;
-  recordWarmBuild(request, inputsBefore(request, lockPath), { out, lockPath, inputs: [], report });
+  recordWarmBuild(request, inputsBefore(request, lockPath), { out, layout: snapshotLayout(out)!, inputs: [], lockPath, report });
   good = JSON.parse(await readFile(stampPath, 'utf8')) as Record<string, unknown>;
 });
 
 test('the stamp of a build answers the same build', () => {
   assert.equal(tryWarmBuild(argv(), env, dir), true);
+});
+
+test('the stamp records the layout as the build left it: one another build wrote after it answers nothing', async () => {
+  // the build snapshots --out under its lock and records the stamp after releasing it; a build of another
+  // recipe into the same --out, waiting on that lock, may have replaced it meanwhile
+  const request = parseWarmRequest(argv(), env, dir);
+  assert.ok(request);
+  const layout = snapshotLayout(out);
+  assert.ok(layout);
+  await writeFile(join(out, 'index.json'), '{"other":1}');
+  recordWarmBuild(request, inputsBefore(request, lockPath), { out, layout, inputs: [], lockPath, report });
+  assert.equal(tryWarmBuild(argv(), env, dir), false, "another build's layout is not taken for this one's");
+  await writeFile(join(out, 'index.json'), '{}');
+  await writeFile(stampPath, JSON.stringify(good));
 });
 
 test('a stamp that parses but has another shape is no stamp: the build runs, nothing is thrown', async () => {

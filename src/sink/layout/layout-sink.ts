@@ -40,6 +40,11 @@ export interface LayoutSinkOptions {
   log?: (line: string) => void;
   /** A stat index file (util/stat-index.ts): a blob the previous layout holds, unchanged since it last hashed to its name, is not read again. */
   statIndex?: string;
+  /**
+   * Called with the layout's path once it is written, before another writer may replace it: what
+   * it looks at then is what this sink wrote (the warm-build stamp records it).
+   */
+  committed?: (dir: string) => void;
 }
 
 /**
@@ -136,11 +141,12 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
           if (!inPlace) {
             await writeLayoutFiles(root, index, files);
             await rename(staging, target);
-            return;
+          } else {
+            await writeLayoutFiles(target, index, files);
+            await removeUnused(target, kept, files);
+            await verified?.save();
           }
-          await writeLayoutFiles(target, index, files);
-          await removeUnused(target, kept, files);
-          await verified?.save();
+          options.committed?.(target);
         } finally {
           await rm(staging, { recursive: true, force: true });
           await rm(temps, { recursive: true, force: true });

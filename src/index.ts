@@ -15,6 +15,8 @@ export { readLock, writeLock, lockPathFor, isLockFresh } from './lock/lock-file.
 export type { LockFile, LockedPackage } from './lock/lock-types.js';
 export { build, type BuildOptions, type BuildResult } from './builder/build.js';
 export { buildRecipe, type BuildRecipeOptions, type RecipeBuild } from './builder/build-recipe.js';
+export { openRemoteCache, type OpenRemoteCacheOptions } from './remote-cache.js';
+export type { RemoteLayerCache, RemoteCacheMode, RemoteCacheReport } from './builder/remote-cache.js';
 export type { ImageGraph, Blob, ManifestNode, Referrer } from './oci/graph.js';
 export { publish, type PublishOptions, type PublishResult, type PublishEvent } from './sink/publish.js';
 export type { Sink, TagStore, TagFacts } from './sink/sink.js';

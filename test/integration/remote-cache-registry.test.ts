@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { buildRecipe, isAlbaError, openRemoteCache } from '../../src/index.js';
 import { RegistryClient } from '../../src/sink/registry/client.js';
 import { memoryBlob } from '../../src/oci/graph.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
@@ -148,6 +149,26 @@ test(
     assert.equal(c.run.status, 0, explainRun(c.run));
     assert.deepEqual(digests(c.json), first);
     assert.deepEqual(await debsIn(c.cache, lock), []);
+  },
+);
+
+test(
+  'the library opens the same cache: openRemoteCache, then buildRecipe on an empty disk gives the same digests from it',
+  { skip: !enabled },
+  async () => {
+    const cacheDir = join(work, `cache-${++runners}`);
+    const lines: string[] = [];
+    const remoteCache = await openRemoteCache(cacheUrl, { mode: 'read', log: (line) => lines.push(line) });
+    const built = await buildRecipe(project.recipe, { cacheDir, remoteCache });
+    assert.equal(built.graph.root.descriptor.digest, first.index);
+    assert.ok(remoteCache.report.hits > 0 && remoteCache.report.misses === 0, JSON.stringify(remoteCache.report));
+    assert.deepEqual(await debsIn(cacheDir, lock), [], 'no .deb downloaded');
+    assert.deepEqual(lines, []);
+    await assert.rejects(
+      openRemoteCache(`docker://user:secret@${proxy.host}/${CACHE}`),
+      (err: unknown) => isAlbaError(err, 'USAGE') && !err.message.includes('secret'),
+    );
+    await assert.rejects(openRemoteCache('ftp://host/cache'), (err: unknown) => isAlbaError(err, 'USAGE'));
   },
 );
 

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type BigIntStats } from 'node:fs';
 import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -45,6 +45,9 @@ export class BlobStore {
     /** verify(): a blob whose stat is the one recorded when it last hashed to its name is not read again (util/stat-index.ts). */
     private readonly verified?: StatIndex,
   ) {}
+
+  /** The file verify() last found corrupt, by digest (fileIdentity): the one evict() removes. */
+  private readonly corrupt = new Map<Digest, string>();
 
   /** Path of a blob in the store (it may not exist). */
   path(digest: Digest): string {
@@ -138,21 +141,29 @@ export class BlobStore {
     const at = Date.now();
     const before = this.verified === undefined ? undefined : await stat(path, { bigint: true }).catch(() => undefined);
     if (before !== undefined && this.verified?.trusts(path, digest, before) === true) return true;
-    const ok = await this.hashes(digest);
+    const hashed = await hashFile(path).catch(() => undefined);
+    const ok = hashed?.digest === digest;
     if (before !== undefined && ok) this.verified?.note(path, digest, before, at);
     if (!ok) this.verified?.forget(path);
+    if (!ok && hashed !== undefined) this.corrupt.set(digest, hashed.identity);
+    else this.corrupt.delete(digest);
     return ok;
   }
 
-  /** True when the blob's bytes hash to its name (read whole). */
-  private async hashes(digest: Digest): Promise<boolean> {
-    const hashed = await hashFile(this.path(digest)).catch(() => undefined);
-    return hashed?.digest === digest;
-  }
-
-  /** Removes a stored blob (one found corrupt). */
+  /**
+   * Removes a stored blob found corrupt. After verify() found it so, only that file: another run
+   * sharing the cache may have stored the blob anew since (its checked copy renamed over the corrupt
+   * one), and removing that one failed the run that stored it as it copied it next (BLOB_MISSING).
+   */
   async evict(digest: Digest): Promise<void> {
-    await rm(this.path(digest), { force: true });
+    const path = this.path(digest);
+    const found = this.corrupt.get(digest);
+    this.corrupt.delete(digest);
+    if (found !== undefined) {
+      const now = await stat(path, { bigint: true }).catch(() => undefined);
+      if (now === undefined || fileIdentity(now) !== found) return;
+    }
+    await rm(path, { force: true });
   }
 
   private async tempPath(): Promise<string> {
@@ -170,24 +181,34 @@ const spareBuffers: Buffer[] = [];
 /** Spare read buffers kept at most (as many as hashes run at once in a publish walk). */
 const SPARE_BUFFERS = 8;
 
-/** The sha256 and size of a file, read whole. */
-async function hashFile(path: string): Promise<Stored> {
+/**
+ * Which file a path names: device, inode and ctime (a file renamed over it is another; one changed
+ * in place keeps device and inode but not its ctime).
+ */
+function fileIdentity(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.ctimeNs}`;
+}
+
+/** The sha256 and size of a file, read whole, and the identity of the file read (fileIdentity, taken after the read). */
+async function hashFile(path: string): Promise<Stored & { identity: string }> {
   const hash = createHash('sha256');
   // one buffer for the whole file, large reads: each read is a round trip through libuv's thread pool
   const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(VERIFY_READ_BYTES);
   let size = 0;
+  let identity: string;
   try {
     const file = await openRegularFile(path);
     try {
       for (let got = 0; (got = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; size += got)
         hash.update(buffer.subarray(0, got));
+      identity = fileIdentity(await file.stat({ bigint: true }));
     } finally {
       await file.close();
     }
   } finally {
     if (spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buffer);
   }
-  return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
+  return { digest: `sha256:${hash.digest('hex')}` as Digest, size, identity };
 }
 
 /** Throws DIGEST_MISMATCH / SIZE_MISMATCH when a written blob is not what was expected. */

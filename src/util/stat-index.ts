@@ -65,6 +65,8 @@ export function unchangedSince(r: StatRecord, s: BigIntStats): boolean {
 /** Files known to hash to a digest, by path, kept in one JSON file. */
 export class StatIndex {
   private changed = false;
+  /** Paths forgotten by this process: not taken back from the file at save(). */
+  private readonly forgotten = new Set<string>();
 
   private constructor(
     private readonly file: string | undefined,
@@ -73,18 +75,7 @@ export class StatIndex {
 
   /** The index kept in `file` (empty when it is missing or unreadable); without a file, one for this process only. */
   static load(file?: string): StatIndex {
-    const records = new Map<string, StatRecord & { digest: string }>();
-    if (file !== undefined) {
-      try {
-        // a FIFO or a device there is refused, never waited on or read without end
-        const text = readSmallFileSync(file, MAX_INDEX_BYTES, (why) => new Error(why)).toString('utf8');
-        const parsed = JSON.parse(text) as { records?: [string, StatRecord & { digest: string }][] };
-        for (const [path, r] of parsed.records ?? []) if (typeof r?.digest === 'string') records.set(path, r);
-      } catch {
-        // no index yet, or a damaged one: every file is hashed again
-      }
-    }
-    return new StatIndex(file, records);
+    return new StatIndex(file, file === undefined ? new Map() : readRecords(file));
   }
 
   /** True when `path` (stat `s` now) was recorded with `digest` and has not changed since. */
@@ -113,13 +104,16 @@ export class StatIndex {
 
   /** Forgets `path` (removed, or found corrupt). */
   forget(path: string): void {
+    this.forgotten.add(path);
     this.changed = this.records.delete(path) || this.changed;
   }
 
   /** Writes the index file when something was recorded (atomically; a failure only costs hashing next time). */
   async save(): Promise<void> {
     if (this.file === undefined || !this.changed) return;
-    const records = [...this.records].sort((a, b) => b[1].at - a[1].at).slice(0, MAX_RECORDS);
+    // the records other runs sharing the cache saved since this one loaded the file are kept
+    const merged = mergeRecords(readRecords(this.file), this.records, this.forgotten);
+    const records = [...merged].sort((a, b) => b[1].at - a[1].at).slice(0, MAX_RECORDS);
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       makeDirs(dirname(this.file));
@@ -132,4 +126,40 @@ export class StatIndex {
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
+}
+
+type IndexRecord = StatRecord & { digest: string };
+
+/** The records of an index file; none when it is missing or unreadable. */
+function readRecords(file: string): Map<string, IndexRecord> {
+  const records = new Map<string, IndexRecord>();
+  try {
+    // a FIFO or a device there is refused, never waited on or read without end
+    const text = readSmallFileSync(file, MAX_INDEX_BYTES, (why) => new Error(why)).toString('utf8');
+    const parsed = JSON.parse(text) as { records?: [string, IndexRecord][] };
+    for (const [path, r] of parsed.records ?? []) if (typeof r?.digest === 'string') records.set(path, r);
+  } catch {
+    // no index yet, or a damaged one: every file is hashed again
+  }
+  return records;
+}
+
+/**
+ * What an index file holds after a save: the records found in it (`saved`: other runs sharing the
+ * cache may have saved theirs since this run loaded it, and a save of this run's map alone lost
+ * them), except the paths this run `forgot`, with this run's own records over them unless theirs
+ * were taken later. Every record stays as safe to trust as it was: a file is trusted only while
+ * its stat is the recorded one.
+ */
+export function mergeRecords(
+  saved: ReadonlyMap<string, IndexRecord>,
+  own: ReadonlyMap<string, IndexRecord>,
+  forgot: ReadonlySet<string>,
+): Map<string, IndexRecord> {
+  const merged = new Map(own);
+  for (const [path, r] of saved) {
+    const mine = merged.get(path);
+    if (!forgot.has(path) && (mine === undefined || mine.at < r.at)) merged.set(path, r);
+  }
+  return merged;
 }

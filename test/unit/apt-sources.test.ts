@@ -133,8 +133,15 @@ test('readHostAptSources of a missing directory is empty', async () => {
   assert.deepEqual(await readHostAptSources(join(tmpdir(), 'alba-no-such-apt')), { files: [], sources: [] });
 });
 
-test('readHostAptSources on this machine returns well-formed deb entries', async () => {
+test('readHostAptSources on this machine returns well-formed deb entries', async (t) => {
   const host = await readHostAptSources();
+  if (host.sources.length === 0) {
+    // nothing to check: with CI=true (a Debian host with its sources) that is a failure, not a pass
+    const why = 'readHostAptSources found no entry on this machine';
+    if (process.env.CI === 'true') assert.fail(`${why}, and CI=true`);
+    t.skip(why);
+    return;
+  }
   for (const s of host.sources) {
     assert.match(s.uri, /^[a-z+]+:/);
     assert.ok(s.suites.length > 0, `${s.file}: an entry without suites`);

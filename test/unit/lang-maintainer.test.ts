@@ -10,6 +10,7 @@ import { chooseAlternatives, maintainerFacts, postinstActions, staticAlternative
 import { planMaintainerLayer } from '../../src/layer/maintainer-layer.js';
 import { pemBlocks } from '../../src/layer/ca-bundle.js';
 import { pkcs12TrustStore } from '../../src/layer/pkcs12.js';
+import { requireTool } from '../helpers/tools.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'alba-lang-unit-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -135,6 +136,8 @@ test('postinst: computed update-alternatives without a .jinfo, py3compile and ad
   assert.equal(plan.javaCacerts, undefined, 'no JRE, no Java trust store');
 });
 
+// the tests' own CA: without openssl, a failure with CI=true (requireTool), a skip elsewhere; openssl there but failing is a failure
+const haveOpenssl = requireTool('openssl');
 const CA = spawnSync(
   'openssl',
   ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '-', '-days', '1', '-subj', '/CN=unit CA'],
@@ -144,8 +147,9 @@ const caOnly = CA.status === 0 ? `${/-----BEGIN CERTIFICATE-----[\s\S]*?-----END
 
 test(
   'Java trust store: same certificates ⇒ same bytes; keytool reads it with the password changeit, every entry trusted',
-  { skip: CA.status === 0 ? false : 'openssl is not installed' },
+  { skip: haveOpenssl ? false : 'openssl is not installed' },
   async (t) => {
+    assert.equal(CA.status, 0, `openssl req: ${CA.stderr}`);
     const der = pemBlocks(caOnly).certificates[0]!;
     const certs = [
       { alias: 'debian:one.pem', der },
@@ -173,8 +177,9 @@ test(
 
 test(
   'additional CA files: certificates only — a private key, no certificate or a broken one is CA_CERTIFICATE_INVALID',
-  { skip: CA.status === 0 ? false : 'openssl is not installed' },
+  { skip: haveOpenssl ? false : 'openssl is not installed' },
   async () => {
+    assert.equal(CA.status, 0, `openssl req: ${CA.stderr}`);
     const good = join(dir, 'company.pem');
     await writeFile(good, caOnly);
     const [read] = await readAdditionalCas([good]);

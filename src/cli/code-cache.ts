@@ -15,7 +15,7 @@
  * only costs the compile. A cache is used and written only in a directory, and as files, that the
  * bundle's owner alone may change: it trusts no one the bundle does not.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -140,7 +140,9 @@ export function readCodeCache(path: string, owner: number): Buffer | undefined {
  */
 export function writeCodeCache(path: string, script: Script, owner: number): void {
   const dir = dirname(path);
-  const tmp = `${path}.${process.pid}.tmp`;
+  // a name of its own: a run killed while writing leaves its file, and a later run given the same
+  // pid (a CI container's) found it there and never wrote the cache again
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   let fd: number | undefined;
   let created = false;
   try {

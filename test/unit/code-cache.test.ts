@@ -123,6 +123,21 @@ test("a cache is used only where the bundle's owner alone may write: another use
   assert.equal(await run(file), 'BBB1', 'nor a file anyone may write');
 });
 
+test('a temp file a killed run of the same pid left does not stop the cache from being written', async () => {
+  const { dir, file } = await bundleIn('leftover', bundle('left'));
+  // the child plants what a run of its pid killed while writing the cache would have left
+  const script = `const { codeCachePath, loadBundle } = await import(${JSON.stringify(loader)});
+    const { mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { dirname } = await import('node:path');
+    const file = ${JSON.stringify(file)};
+    const cache = codeCachePath(file, readFileSync(file), 'test');
+    mkdirSync(dirname(cache), { recursive: true });
+    writeFileSync(cache + '.' + process.pid + '.tmp', 'half a cache');
+    loadBundle(file, 'test');`;
+  assert.equal((await exec(process.execPath, ['--input-type=module', '-e', script])).stdout, 'left1');
+  assert.equal([...(await caches(dir)).keys()].filter((n) => n.endsWith('.v8')).length, 1, 'no cache written');
+});
+
 test('a cache that cannot be written costs nothing but the compile', async () => {
   const { dir, file } = await bundleIn('unwritable', bundle('still'));
   // the cache directory's name taken by a file: no directory can be made there (even by root)

@@ -80,14 +80,13 @@ describe('the HTTP layer', () => {
     assert.ok(grown < 200, `RSS grew by ${grown.toFixed(0)} MB`);
   });
 
-  test('a body that drips below the minimum rate is given up with NETWORK', async () => {
-    const started = Date.now();
+  // the body drips for ever: a rate check that never gives up fails by the timeout
+  test('a body that drips below the minimum rate is given up with NETWORK, over the window given', { timeout: 10_000 }, async () => {
     const res = await send({ method: 'GET', url: `${base}/drip`, minBytesPerSecond: 100, rateWindowMs: 600 });
     await assert.rejects(
       res.bytes(1024, 'drip'),
-      (err: unknown) => isAlbaError(err, 'NETWORK') && /slower than 100 bytes\/s/.test(err.message),
+      (err: unknown) => isAlbaError(err, 'NETWORK') && /slower than 100 bytes\/s over 0\.6 s/.test(err.message),
     );
-    assert.ok(Date.now() - started < 3000);
   });
 
   test('a request body that takes longer than the idle timeout to send is not "no answer": the timeout runs from its last chunk', async () => {
@@ -110,11 +109,10 @@ describe('the HTTP layer', () => {
     'a body alba drops unread (a 404, a 401) that never comes is given up after the idle timeout, not waited for for ever',
     { timeout: 10_000 },
     async () => {
-      const started = Date.now();
+      // the 100 bytes never come: a discard that waits for them fails by the timeout
       const res = await send({ method: 'GET', url: `${base}/headers-only`, idleMs: 500 });
       assert.equal(res.status, 404);
       await res.discard();
-      assert.ok(Date.now() - started < 3000, `discarded after ${Date.now() - started} ms`);
     },
   );
 

@@ -547,8 +547,8 @@ describe(
         assert.match(res.stderr, /retrying/);
       });
       test('a 429 with Retry-After: 2 is honoured', async () => {
+        // the pause alba takes from it, said on stderr; that withRetry waits it out is retry.test.ts's (mocked timers)
         let done = false;
-        const started = Date.now();
         const { res } = await withProxy(
           (r) =>
             !done && r.method === 'HEAD' && r.path.includes('/blobs/')
@@ -558,7 +558,6 @@ describe(
         );
         assert.ok(done, 'the 429 was injected');
         await expectPushed(res, 'faults/429');
-        assert.ok(Date.now() - started >= 2000, 'waited for Retry-After');
         assert.match(res.stderr, /retrying in 2\.0 s/);
       });
       test('a connection reset mid-upload is retried', async () => {

@@ -194,11 +194,9 @@ test('a gzip bomb (more unpacked than 200 times its size) is refused before it i
   const unpacked = createHash('sha256');
   for (let i = 0; i < 32; i++) unpacked.update(Buffer.alloc(64 * 1024 * 1024));
   const layer = { digest: sha256(bomb), size: bomb.length, diffId: `sha256:${unpacked.digest('hex')}` as Digest };
-  const started = Date.now();
   const r = await fill(() => Readable.from([bomb]), layer);
   assert.equal(r.stored, false);
   assert.match(r.warnings.join('\n'), /refused \(its layer of \d+ bytes unpacks to more than \d+ \(a gzip bomb\)/);
-  assert.ok(Date.now() - started < 60_000);
 });
 
 /** The remote cache's read of one record (no blob): held or refused, with the warnings. */

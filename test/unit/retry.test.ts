@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withRetry } from '../../src/http/retry.js';
+import { parseRetryAfter, RetryableAnswer, withRetry } from '../../src/http/retry.js';
 
 /** An attempt that fails with the given errors in turn, then returns 'ok'. */
 function failing(errors: Error[]): { attempt: () => Promise<string>; calls: () => number } {
@@ -41,3 +41,32 @@ for (const c of cases) {
     assert.equal(run.calls(), c.calls);
   });
 }
+
+test('withRetry waits the pause a Retry-After asked for: no try before it ends, the next one when it does', async (t) => {
+  // mocked timers: the pause is the one set, no duration is measured
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let calls = 0;
+  const busy = new Error('503');
+  const done = withRetry(async () => {
+    if (++calls === 1) throw new RetryableAnswer(503, parseRetryAfter('2'), busy);
+    return 'ok';
+  });
+  const settled = async (): Promise<void> => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  await settled();
+  assert.equal(calls, 1);
+  t.mock.timers.tick(1999);
+  await settled();
+  assert.equal(calls, 1, 'tried again before the 2 s asked for');
+  t.mock.timers.tick(1);
+  assert.equal(await done, 'ok');
+  assert.equal(calls, 2);
+});
+
+test('parseRetryAfter: seconds, or an HTTP date from now; anything else is none', () => {
+  assert.equal(parseRetryAfter('2'), 2000);
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('2026-01-01T00:00:00Z')), 10_000);
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:00 GMT', Date.parse('2026-01-01T00:00:10Z')), 0);
+  for (const value of [null, '', ' ', 'soon']) assert.equal(parseRetryAfter(value), undefined, String(value));
+});

@@ -20,15 +20,7 @@ import { AlbaError, redactUrl } from '../errors.js';
 import { proxyFor, tunnelAgent, type Proxy } from './proxy.js';
 import { HTTP_DEFAULTS, idleMsFromEnvironment, rateWatch, type HttpLimits } from './limits.js';
 import { readBody } from './read-body.js';
-import {
-  describe,
-  NetworkError,
-  networkHint,
-  splitCredentials,
-  tlsConnectOptions,
-  type AnswerHeaders,
-  type TlsOptions,
-} from './request.js';
+import { describe, NetworkError, networkHint, splitCredentials, tlsConnectOptions, type HttpResponse, type TlsOptions } from './request.js';
 
 /** Redirects followed before the redirect itself is returned (as undici's maxRedirections). */
 const MAX_REDIRECTS = 5;
@@ -48,18 +40,8 @@ export interface GetRequest extends HttpLimits {
   tls?: TlsOptions;
 }
 
-/** An answer whose body has not been read yet. */
-export interface GetResponse {
-  status: number;
-  statusText: string;
-  headers: AnswerHeaders;
-  /** The body, watched by the idle timeout and the minimum rate; a body shorter than its Content-Length is a NETWORK error. */
-  stream(): Readable;
-  /** The whole body, refused above `max` bytes (read-body.ts); with `truncate`, its first `max` bytes. */
-  bytes(max: number, what: string, truncate?: boolean): Promise<Buffer>;
-  /** Drops the body. */
-  discard(): Promise<void>;
-}
+/** An answer whose body has not been read yet (a body shorter than its Content-Length is a NETWORK error). */
+export type GetResponse = HttpResponse;
 
 /** GETs `url` (no retries: see retry.ts) and returns the answer whatever its status. */
 export async function get(request: GetRequest): Promise<GetResponse> {

@@ -14,7 +14,7 @@ import { digestHex } from '../oci/digest.js';
 import { platformString } from '../oci/manifest-json.js';
 import type { CdxComponent, CdxDependency, CdxDocument, CdxProperty } from './cyclonedx-model.js';
 import { mergeLicenses } from './extracted.js';
-import { debPurl, ociPurl } from './purl.js';
+import { ociPurl, packagePurl } from './purl.js';
 import type { ImageSbomInput, IndexSbomInput, ManifestRef, SbomImageName, SbomPackage } from './types.js';
 
 /** One platform image of an index, with the bytes of its serialized CycloneDX document. */
@@ -40,16 +40,7 @@ export function imageCyclonedx(input: ImageSbomInput): CdxDocument {
   const debs = [...input.packages].sort(comparePackages);
   const files = [...input.files].sort((a, b) => compareText(a.path, b.path));
   const licenses = mergeLicenses(debs.map((p) => p.license));
-  const purls = debs.map((p) =>
-    debPurl({
-      name: p.name,
-      version: p.version,
-      arch: p.architecture,
-      distro: input.distro,
-      source: p.source,
-      sourceVersion: p.sourceVersion,
-    }),
-  );
+  const purls = debs.map((p) => packagePurl(p, input.distro));
   const debRefs = uniqueRefs(purls);
   const debComponents = debs.map((p, i): CdxComponent => {
     const declared = licenses.declared[i] as string;

@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.js';
+import type { SbomPackage } from './types.js';
 
 /**
  * Percent-encodes everything but RFC 3986 unreserved characters (and `/` when `keepSlash`).
@@ -34,6 +35,18 @@ export interface DebPurlInput {
   /** Source package name; recorded as `upstream` only when name or version differ from the binary's. */
   source?: string;
   sourceVersion?: string;
+}
+
+/** The purl of a package of an SBOM, from `distro` (e.g. `debian-12`). */
+export function packagePurl(p: SbomPackage, distro: string): string {
+  return debPurl({
+    name: p.name,
+    version: p.version,
+    arch: p.architecture,
+    distro,
+    source: p.source,
+    sourceVersion: p.sourceVersion,
+  });
 }
 
 /** `pkg:deb/debian/<name>@<version>?arch=…&distro=…[&upstream=<source>[@<version>]]` per the purl deb type. */

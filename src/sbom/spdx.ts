@@ -3,7 +3,7 @@ import { archSlug } from '../debian/arch.js';
 import { digestHex } from '../oci/digest.js';
 import { platformString } from '../oci/manifest-json.js';
 import { mergeLicenses } from './extracted.js';
-import { debPurl, ociPurl } from './purl.js';
+import { ociPurl, packagePurl } from './purl.js';
 import {
   assignIds,
   compareRelationships,
@@ -58,18 +58,7 @@ export function imageSbom(input: ImageSbomInput): SpdxDocument {
     licenseConcluded: NONE,
     licenseDeclared: licenses.declared[i] as string,
     copyrightText: NONE,
-    externalRefs: [
-      purlRef(
-        debPurl({
-          name: p.name,
-          version: p.version,
-          arch: p.architecture,
-          distro: input.distro,
-          source: p.source,
-          sourceVersion: p.sourceVersion,
-        }),
-      ),
-    ],
+    externalRefs: [purlRef(packagePurl(p, input.distro))],
     primaryPackagePurpose: p.purpose ?? defaultPurpose(p.name),
     ...(p.comment === undefined ? {} : { comment: p.comment }),
   }));

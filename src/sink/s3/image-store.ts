@@ -24,7 +24,7 @@ import {
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts, TagStore } from '../sink.js';
 import { readTagList, updateTagList } from './json-document.js';
-import { removalLease } from './removal-lease.js';
+import { carryOutRemoval, removalLease } from './removal-lease.js';
 import { bucketImageReader } from './bucket-reader.js';
 import { MUTABLE, type S3Store } from './s3-store.js';
 
@@ -101,19 +101,14 @@ export class BucketImageStore implements TagStore<BucketRemovalPlan> {
    * removed tags), then each phase, the lease checked before each, then the pages again.
    */
   async remove(plan: BucketRemovalPlan, lease: HeldLease, options: { pages?: boolean } = {}): Promise<void> {
-    await lease.journal(plan.journal);
-    await lease.check();
-    if (plan.unlist.length > 0 && (await readTagList(this.store, `${this.base}tags/list`)) !== undefined) {
-      await updateTagList(this.store, `${this.base}tags/list`, this.repository(), { remove: plan.unlist });
-    }
     const pages = options.pages === false ? undefined : await import('../../site/bucket-pages.js');
-    await pages?.refreshImagePages(this.store, this.base);
-    for (const phase of plan.phases) {
-      await lease.check();
-      await this.store.removeAll(phase, lease.guard);
-    }
-    await mapLimit(plan.uploads, 4, (u) => this.store.abortUpload(u.key, u.uploadId));
-    await pages?.refreshImagePages(this.store, this.base);
+    const key = `${this.base}tags/list`;
+    await carryOutRemoval(this.store, plan, lease, {
+      unlist: async (tags) => {
+        if ((await readTagList(this.store, key)) !== undefined) await updateTagList(this.store, key, this.repository(), { remove: tags });
+      },
+      ...(pages === undefined ? {} : { refreshPages: () => pages.refreshImagePages(this.store, this.base) }),
+    });
   }
 
   /**

@@ -7,7 +7,9 @@
  * consider only `blobs/` and `manifests/`).
  */
 import { randomUUID } from 'node:crypto';
-import { type LeaseMedium, type LeaseRecord, parseLeaseRecord } from '../../lifecycle/lease.js';
+import { type HeldLease, type LeaseMedium, type LeaseRecord, parseLeaseRecord } from '../../lifecycle/lease.js';
+import type { BucketRemovalPlan } from '../../lifecycle/removal-plan.js';
+import { mapLimit } from '../../util/map-limit.js';
 import { isStrongEtag, type S3Store } from './s3-store.js';
 
 /** The last path segment of a lease object's key. */
@@ -31,6 +33,29 @@ export function removalLease(store: S3Store, base: string): LeaseMedium {
     bumpEpoch: async () =>
       void (await store.put(epochKey, Buffer.from(randomUUID()), { contentType: 'text/plain', cacheControl: 'no-store' })),
   };
+}
+
+/**
+ * Carries out a bucket's removal plan under `lease`, in the one order a reader never sees a tag
+ * without its content: the journal, the tags' document (`unlist`), the pages (which no longer list
+ * the removed tags), each phase with the lease checked before it, the uploads aborted, the pages again.
+ */
+export async function carryOutRemoval(
+  store: S3Store,
+  plan: BucketRemovalPlan,
+  lease: HeldLease,
+  steps: { unlist: (tags: readonly string[]) => Promise<void>; refreshPages?: () => Promise<void> },
+): Promise<void> {
+  await lease.journal(plan.journal);
+  await lease.check();
+  if (plan.unlist.length > 0) await steps.unlist(plan.unlist);
+  await steps.refreshPages?.();
+  for (const phase of plan.phases) {
+    await lease.check();
+    await store.removeAll(phase, lease.guard);
+  }
+  await mapLimit(plan.uploads, 4, (u) => store.abortUpload(u.key, u.uploadId));
+  await steps.refreshPages?.();
 }
 
 /** A lease held as the object `key` (the removal lease; a static push's lock on its tag). */

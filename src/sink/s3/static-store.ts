@@ -21,7 +21,7 @@ import {
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts, TagStore } from '../sink.js';
 import { LOCK_SUFFIX, readTagList, updateTagList } from './json-document.js';
-import { removalLease } from './removal-lease.js';
+import { carryOutRemoval, removalLease } from './removal-lease.js';
 import { MUTABLE, type S3Store } from './s3-store.js';
 
 /** A tag document: `{"flavors":[{"resources":[{"path","size","sha256"}],"platform":{…}}]}`. */
@@ -130,19 +130,15 @@ export class StaticNameStore implements TagStore<BucketRemovalPlan> {
 
   /** Carries out a plan: the name document first, then the pages (without the removed tags), then each phase, the lease checked before each, then the pages again. */
   async remove(plan: BucketRemovalPlan, lease: HeldLease, options: { pages?: boolean } = {}): Promise<void> {
-    await lease.journal(plan.journal);
-    await lease.check();
-    if (plan.unlist.length > 0 && (await readTagList(this.store, this.base)) !== undefined) {
-      await updateTagList(this.store, this.base, this.base.slice(this.base.lastIndexOf('/') + 1), { remove: plan.unlist }, compareTags);
-    }
     const pages = options.pages === false ? undefined : await import('../../site/bucket-pages.js');
-    await pages?.refreshStaticPages(this.store, this.base);
-    for (const phase of plan.phases) {
-      await lease.check();
-      await this.store.removeAll(phase, lease.guard);
-    }
-    await mapLimit(plan.uploads, 4, (u) => this.store.abortUpload(u.key, u.uploadId));
-    await pages?.refreshStaticPages(this.store, this.base);
+    const name = this.base.slice(this.base.lastIndexOf('/') + 1);
+    await carryOutRemoval(this.store, plan, lease, {
+      unlist: async (tags) => {
+        if ((await readTagList(this.store, this.base)) !== undefined)
+          await updateTagList(this.store, this.base, name, { remove: tags }, compareTags);
+      },
+      ...(pages === undefined ? {} : { refreshPages: () => pages.refreshStaticPages(this.store, this.base) }),
+    });
   }
 
   /** Rebuilds the name document from the tag documents whose files are all there with their size and SHA256 (`alba static repair`). */

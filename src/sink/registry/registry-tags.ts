@@ -2,25 +2,9 @@ import type { Digest } from '../../oci/digest.js';
 import { ATTACHMENT_TAG_RE, REFERRERS_TAG_RE, REMOTE_CACHE_TAG_RE } from '../../oci/names.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
-import { RegistryClient, type RegistryClientOptions } from './client.js';
+import type { RegistryClient } from './client.js';
 import { pushTimes } from './push-record.js';
 import { LEASE_TAG } from './removal-lease.js';
-import type { ImageReference } from './reference.js';
-
-/**
- * The tags of one repository with the digest each points at and, where alba pushed it, its push
- * time (from the push records among the digest's referrers; tags pushed by other tools have none).
- * The referrers tags (`sha256-<hex>`), cosign's, the removal lease and a remote cache's entries
- * (`alba-v1-<hex>`) are not tags of images.
- */
-export async function listRegistryTags(
-  ref: Pick<ImageReference, 'registry' | 'repository'>,
-  options: RegistryClientOptions = {},
-): Promise<TagFacts[]> {
-  const client = new RegistryClient(ref, options);
-  await client.ping();
-  return tagFacts(client);
-}
 
 /** cosign's `sha256-<hex>.sig|.att|.sbom` tags of the repository with the digest each holds (a removal keeps them with their subjects). */
 export async function attachmentTags(client: RegistryClient): Promise<{ tag: string; digest: Digest }[]> {
@@ -32,7 +16,12 @@ export async function attachmentTags(client: RegistryClient): Promise<{ tag: str
   return found.filter((f) => f !== undefined);
 }
 
-/** listRegistryTags() through an open client. */
+/**
+ * The tags of one repository with the digest each points at and, where alba pushed it, its push
+ * time (from the push records among the digest's referrers; tags pushed by other tools have none).
+ * The referrers tags (`sha256-<hex>`), cosign's, the removal lease and a remote cache's entries
+ * (`alba-v1-<hex>`) are not tags of images.
+ */
 export async function tagFacts(client: RegistryClient): Promise<TagFacts[]> {
   const tags = (await client.tags()).filter(
     (t) => !REFERRERS_TAG_RE.test(t) && !ATTACHMENT_TAG_RE.test(t) && !REMOTE_CACHE_TAG_RE.test(t) && t !== LEASE_TAG,

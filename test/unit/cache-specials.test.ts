@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -41,4 +41,19 @@ test('cache entries that are FIFOs or devices are no entries, at once', () => {
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(child.signal, null, `killed at its timeout: a read waited (${child.stderr})`);
   assert.equal(child.stdout.trim(), 'undefined undefined 0 corrupt undefined undefined 0 corrupt', child.stderr);
+});
+
+test('mount hints of another shape are no hints: a push using them neither fails nor mounts from them', async () => {
+  const { loadMountHints } = await import('../../src/sink/registry/mount-hints.js');
+  const mounts = join(dir, 'shapes');
+  mkdirSync(mounts, { recursive: true });
+  const digest = 'sha256:' + 'c'.repeat(64);
+  for (const text of ['null', '"text"', '[]', `{"${digest}": "repo"}`, `{"${digest}": [1, "repo"]}`]) {
+    writeFileSync(join(mounts, 'reg.example.json'), text);
+    const hints = await loadMountHints(mounts, 'reg.example');
+    assert.deepEqual(hints.sources(digest, 'other'), [], text);
+    hints.record(digest, 'mine');
+    await hints.save();
+    assert.deepEqual((await loadMountHints(mounts, 'reg.example')).sources(digest, 'other'), ['mine'], text);
+  }
 });

@@ -27,7 +27,7 @@ export async function loadMountHints(dir: string, registry: string): Promise<Mou
   try {
     // a FIFO or a device planted in the cache is no hints, never waited on
     const text = (await readSmallFile(path, MAX_FILE_BYTES, (why) => new Error(why))).toString('utf8');
-    byDigest = JSON.parse(text) as Record<string, string[]>;
+    byDigest = hintsOf(JSON.parse(text));
   } catch {
     byDigest = {};
   }
@@ -45,4 +45,17 @@ export async function loadMountHints(dir: string, registry: string): Promise<Mou
       changed = false;
     },
   };
+}
+
+/**
+ * The hints of a parsed file: each blob's list of repository names. Anything else (a file of
+ * another shape: `null`, a string, a list that is no list of names) is no hints; it made a push
+ * using the cache fail with an internal TypeError.
+ */
+export function hintsOf(parsed: unknown): Record<string, string[]> {
+  const hints: Record<string, string[]> = {};
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return hints;
+  for (const [digest, list] of Object.entries(parsed))
+    if (Array.isArray(list) && list.every((r) => typeof r === 'string')) hints[digest] = list as string[];
+  return hints;
 }

@@ -42,7 +42,8 @@ export class RetryableAnswer extends Error {
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
+  // an HTTP-date starts with its day's name (IMF-fixdate, RFC 850 or asctime); Date.parse also takes "-1" or "2026-01-01"
+  const at = /^[A-Za-z]{3}/.test(value.trim()) ? Date.parse(value) : Number.NaN;
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 

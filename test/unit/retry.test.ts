@@ -68,5 +68,11 @@ test('parseRetryAfter: seconds, or an HTTP date from now; anything else is none'
   assert.equal(parseRetryAfter('2'), 2000);
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('2026-01-01T00:00:00Z')), 10_000);
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:00 GMT', Date.parse('2026-01-01T00:00:10Z')), 0);
-  for (const value of [null, '', ' ', 'soon']) assert.equal(parseRetryAfter(value), undefined, String(value));
+  assert.equal(
+    parseRetryAfter('Thu Jan  1 00:00:05 2026', Date.parse('Thu Jan  1 00:00:00 2026')),
+    5000,
+    'asctime, as RFC 9110 asks to accept',
+  );
+  for (const value of [null, '', ' ', 'soon', '-1', '1.5', '2026-01-01', '+3'])
+    assert.equal(parseRetryAfter(value), undefined, String(value));
 });

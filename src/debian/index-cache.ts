@@ -1,5 +1,5 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheArea } from '../cache.js';
@@ -46,21 +46,33 @@ export function openCachedTable(cacheDir: string, sha256: string, where: string)
   }
   // a FIFO or a device planted in the cache is corrupt (removed, the index fetched again), never waited on
   if (!fstatSync(fd).isFile()) {
+    removeFoundCorrupt(path, fd);
     closeSync(fd);
-    rmSync(path, { force: true, recursive: true });
     return CORRUPT;
   }
   try {
     const table = scanCachedTable(fd, where);
     if (table === CORRUPT) {
+      removeFoundCorrupt(path, fd);
       closeSync(fd);
-      rmSync(path, { force: true });
     }
     return table;
   } catch (err) {
     closeSync(fd);
     throw err;
   }
+}
+
+/**
+ * Removes the entry at `path` found corrupt through `fd` (still open: its inode cannot be reused),
+ * unless `path` names another file by now: another run sharing the cache may have found it corrupt
+ * too and renamed its new entry into place meanwhile, and removing that one cost the later runs
+ * the index's download and scan again.
+ */
+export function removeFoundCorrupt(path: string, fd: number): void {
+  const found = fstatSync(fd);
+  const now = statSync(path, { throwIfNoEntry: false }); // a link planted there (to /dev/zero) goes too
+  if (now !== undefined && now.dev === found.dev && now.ino === found.ino) rmSync(path, { force: true, recursive: true });
 }
 
 function scanCachedTable(fd: number, where: string): IndexTable | typeof CORRUPT {

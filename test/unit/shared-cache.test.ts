@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { indexCachePath, removeFoundCorrupt } from '../../src/debian/index-cache.js';
 import { BlobStore } from '../../src/oci/blob-store.js';
 import { RACY_MS, StatIndex } from '../../src/util/stat-index.js';
 
@@ -69,4 +70,26 @@ test('the stat index keeps what two runs recorded at once, and not what one foun
   assert.equal(after.trusts(files[0]!, 'sha256:1', big(files[0]!)), true, "the first run's record was lost");
   assert.equal(after.trusts(files[1]!, 'sha256:2', big(files[1]!)), true);
   assert.equal(after.trusts(files[2]!, 'sha256:3', big(files[2]!)), false, 'a forgotten record came back');
+});
+
+test('a parsed index another run wrote anew after this one found the old entry corrupt is not removed', async () => {
+  const cache = join(work, 'indexes');
+  const path = indexCachePath(cache, 'd'.repeat(64));
+  await mkdir(join(cache, 'indexes'), { recursive: true });
+  await writeFile(path, 'a damaged entry');
+  const fd = openSync(path, 'r'); // this run's scan found it corrupt…
+  try {
+    // …another run renamed its new entry into place meanwhile
+    await writeFile(`${path}.new`, 'the entry written again');
+    await rename(`${path}.new`, path);
+    removeFoundCorrupt(path, fd);
+    assert.equal(await readFile(path, 'utf8'), 'the entry written again');
+  } finally {
+    closeSync(fd);
+  }
+  // alone, the corrupt entry is removed
+  const again = openSync(path, 'r');
+  removeFoundCorrupt(path, again);
+  closeSync(again);
+  assert.equal(existsSync(path), false);
 });

@@ -23,6 +23,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -32,6 +33,7 @@ import {
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { STALE_TEMP_MS } from '../util/stale-temps.js';
 
 /** Where the caches of the bundles of `dir` are kept. */
 export function codeCacheDir(dir: string): string {
@@ -162,8 +164,22 @@ export function writeCodeCache(path: string, script: Script, owner: number): voi
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
+    removeStaleCacheTemps(dir);
   } catch {
     if (fd !== undefined) closeSync(fd);
     if (created) rmSync(tmp, { force: true });
+  }
+}
+
+/** The temp files killed runs left in the cache directory (each ~1 MB), once nothing has written them for an hour. */
+function removeStaleCacheTemps(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.tmp')) continue;
+    const file = join(dir, name);
+    try {
+      if (Date.now() - lstatSync(file).mtimeMs >= STALE_TEMP_MS) rmSync(file, { force: true });
+    } catch {
+      // another run removed it first
+    }
   }
 }

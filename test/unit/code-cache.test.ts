@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -136,6 +136,23 @@ test('a temp file a killed run of the same pid left does not stop the cache from
     loadBundle(file, 'test');`;
   assert.equal((await exec(process.execPath, ['--input-type=module', '-e', script])).stdout, 'left1');
   assert.equal([...(await caches(dir)).keys()].filter((n) => n.endsWith('.v8')).length, 1, 'no cache written');
+});
+
+test('the temp files killed runs left in the cache directory go once an hour old, not before', async () => {
+  const { dir, file } = await bundleIn('stale-temps', bundle('stale'));
+  const cacheDir = codeCacheDir(dir);
+  await mkdir(cacheDir, { recursive: true });
+  const old = join(cacheDir, 'x.v8.1.aa.tmp');
+  const fresh = join(cacheDir, 'x.v8.2.bb.tmp');
+  await writeFile(old, 'half a cache');
+  await writeFile(fresh, 'a cache being written');
+  const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+  await utimes(old, hoursAgo, hoursAgo);
+  assert.equal(await run(file), 'stale1');
+  const names = [...(await caches(dir)).keys()];
+  assert.ok(!names.includes('x.v8.1.aa.tmp'), 'the old temp file is gone');
+  assert.ok(names.includes('x.v8.2.bb.tmp'), 'a recent one is left: its run may still be writing it');
+  assert.equal(names.filter((n) => n.endsWith('.v8')).length, 1, 'the cache was written');
 });
 
 test('a cache that cannot be written costs nothing but the compile', async () => {

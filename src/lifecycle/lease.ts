@@ -126,8 +126,12 @@ export interface HeldLease {
   check(): Promise<void>;
   /** Throws, without a request, once a renewal failed or the last confirmed one is older than FENCE_MS (for good): call before every delete. */
   guard(): void;
-  /** Stops renewing and removes the lease (left in place once fenced: the next removal takes it over and finishes the journal). */
-  release(): Promise<void>;
+  /**
+   * Stops renewing and removes the lease (left in place once fenced: the next removal takes it over
+   * and finishes the journal; left too when the run `failed` holding a killed removal's journal,
+   * which would be lost with it).
+   */
+  release(failed?: boolean): Promise<void>;
 }
 
 /** Takes the removal lease, waiting while another removal holds a live one; a stale one is replaced and its journal taken over. */
@@ -220,10 +224,11 @@ export async function acquireLease(
       guard();
     },
     guard,
-    async release() {
+    async release(failed = false) {
       clearInterval(timer);
       await writes;
       if (failure !== undefined) return;
+      if (failed && (unfinished.size > 0 || unfinishedObjects.length > 0)) return;
       const there = await medium.read();
       if (there?.record?.id !== record.id) return;
       // the epoch changes before the lease goes: a push that finds no lease finds the new epoch

@@ -3,10 +3,12 @@
  * first (pure, table-tested in test/unit/removal-plan.test.ts). The stores (sink/s3, sink/registry)
  * read the state and carry the plan out; every safety rule lives here:
  * - only the repository's own objects are candidates (the state holds no other);
- * - a tag is removed only when asked, or when a killed removal of the same store was removing it
- *   (its lease's journal) and it still names the digest the journal says (pushed again since, it
- *   is not the killed removal's to finish) or, on a registry, that entry's placeholder (the killed
- *   run was removing it alone); a tag object the tag list does not name stays a root;
+ * - a tag is removed only when asked, or when a killed removal of the same store left it
+ *   half-removed (its lease's journal): out of the tag list while it still names the digest the
+ *   journal says or, on a registry, on that entry's placeholder (the killed run was removing it
+ *   alone); a journalled tag listed whole again was pushed again since (or not yet touched: the
+ *   same command run again selects it) and is not the killed removal's to finish; a tag object
+ *   the tag list does not name stays a root;
  * - an object stays while a remaining tag reaches it (through indexes, platform manifests,
  *   configs, layers and the referrers of every reached manifest), or while it is younger than
  *   the grace period (a push running meanwhile has written it but not yet its tag);
@@ -110,17 +112,21 @@ export function journalEntry(tag: string, digest: string | undefined): string {
 }
 
 /**
- * The tags of a killed removal's journal it is this removal's to finish: each, unless it names
- * another digest now than when the killed removal began (pushed again since). `current`: what a tag
- * names now (undefined: no tag object any more, or a static tag). `placeholder` (registries): the
- * digest of the placeholder a removal points TAG at to remove it alone (lifecycle/untag-placeholder.ts);
- * a tag naming the placeholder of its own entry was left there by the killed run, which is unfinished.
- * A bare `TAG` beside `TAG@DIGEST` entries (a removal that took over a killed one after the tag had
- * gone journals it bare) counts only as they do: what the tag named first decides.
+ * The tags of a killed removal's journal it is this removal's to finish: each the killed run left
+ * half-removed — gone, on the placeholder of its own entry (registries: `placeholder` gives the
+ * digest of the placeholder a removal points TAG at to remove it alone, lifecycle/untag-placeholder.ts),
+ * or no longer `listed` (S3: out of `tags/list` or the name document, its object not yet deleted)
+ * while it names the digest of its entry. A tag listed whole is left alone, whatever it names: it
+ * was pushed again since (a push of the same image names the same digest), or the killed run had
+ * deleted nothing of it yet and the same command run again selects it itself. `current`: what a
+ * tag names now (undefined: no tag object any more). A bare `TAG` beside `TAG@DIGEST` entries (a
+ * removal that took over a killed one after the tag had gone journals it bare) counts only as they
+ * do: what the tag named first decides.
  */
 export function unfinishedTags(
   entries: readonly string[] | undefined,
   current: (tag: string) => string | undefined,
+  listed: (tag: string) => boolean,
   placeholder?: (tag: string, digest: string) => string,
 ): string[] {
   const named = new Map<string, string[]>(); // tag → the digests its entries name
@@ -131,8 +137,9 @@ export function unfinishedTags(
   }
   return [...named].flatMap(([tag, digests]) => {
     const now = current(tag);
-    if (digests.length === 0 || now === undefined) return [tag];
-    return digests.some((then) => now === then || now === placeholder?.(tag, then)) ? [tag] : [];
+    if (now === undefined || digests.some((then) => now === placeholder?.(tag, then))) return [tag];
+    if (listed(tag)) return [];
+    return digests.length === 0 || digests.includes(now) ? [tag] : [];
   });
 }
 
@@ -155,7 +162,14 @@ export function bucketKeyKind(
 
 /** The removal of `request.tags` from an image repository of a bucket (pure; see the file comment). */
 export function planBucketRemoval(state: BucketRepoState, request: RemovalRequest & { graceMs: number }, now: number): BucketRemovalPlan {
-  const removing = new Set([...request.tags, ...unfinishedTags(request.unfinished, (t) => state.tagDigests.get(t))]);
+  const removing = new Set([
+    ...request.tags,
+    ...unfinishedTags(
+      request.unfinished,
+      (t) => state.tagDigests.get(t),
+      (t) => state.listed?.includes(t) === true,
+    ),
+  ]);
   const young = (o: BucketObject): boolean => now - o.lastModified.getTime() < request.graceMs;
   const kinds = state.objects.map((o) => ({ o, k: bucketKeyKind(state.base, o.key) }));
   const tagObjects = kinds.filter((x) => x.k?.kind === 'tag');
@@ -286,7 +300,16 @@ export interface StaticNameState {
 
 /** The removal of static tags (pure): the name document first, then the tag documents, then their files (files belong to one tag). */
 export function planStaticRemoval(state: StaticNameState, request: RemovalRequest & { graceMs: number }, now: number): BucketRemovalPlan {
-  const removing = [...new Set([...request.tags, ...unfinishedTags(request.unfinished, (t) => state.tags.get(t)?.digest)])].sort();
+  const removing = [
+    ...new Set([
+      ...request.tags,
+      ...unfinishedTags(
+        request.unfinished,
+        (t) => state.tags.get(t)?.digest,
+        (t) => state.listed?.includes(t) === true,
+      ),
+    ]),
+  ].sort();
   if (state.listed === undefined && [...state.tags.keys()].some((t) => !removing.includes(t))) {
     throw new AlbaError('S3', `${state.base} (the name document) is missing while tags of it exist (${state.tags.size})`, {
       hint: 'nothing was deleted; rebuild it from the tag documents with: alba static repair -t NAME TARGET',
@@ -356,7 +379,8 @@ export interface RegistryRemovalPlan extends RemovalPlan {
 export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRequest): RegistryRemovalPlan {
   const digestOf = (tag: string): Digest | undefined => state.tags.find((t) => t.tag === tag)?.digest;
   const placeholder = (tag: string, digest: string): string => untagPlaceholder(tag, digest).descriptor.digest;
-  const removed = new Set([...request.tags, ...unfinishedTags(request.unfinished, digestOf, placeholder)]);
+  // a tag a registry names is listed: a journalled one is finished only when gone or on its placeholder
+  const removed = new Set([...request.tags, ...unfinishedTags(request.unfinished, digestOf, () => true, placeholder)]);
   const keptTags = state.tags.filter((t) => !removed.has(t.tag));
   const attachments = state.attachments ?? [];
   const { kept } = reachWithAttachments(

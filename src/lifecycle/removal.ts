@@ -39,10 +39,11 @@ export async function runRemoval<P extends RemovalPlan>(
 ): Promise<P> {
   const log = options.log ?? (() => undefined);
   const lease: HeldLease | undefined = options.dryRun === true ? undefined : await store.lease(log);
+  let failed = true;
   try {
     const unfinished = lease?.unfinished ?? (await pendingJournal(store, log));
     const facts = await store.list();
-    const tags = 'tag' in target ? [checkTag(store, facts, target.tag)] : decide(facts, target.policy, options);
+    const tags = 'tag' in target ? [checkTag(store, facts, target.tag, unfinished?.tags)] : decide(facts, target.policy, options);
     const plan = await store.plan({
       tags,
       graceMs: options.graceMs ?? 3_600_000,
@@ -50,9 +51,11 @@ export async function runRemoval<P extends RemovalPlan>(
     });
     options.onPlan?.(plan);
     if (lease !== undefined) await store.remove(plan, lease, { ...(options.pages === false ? { pages: false } : {}), log });
+    failed = false;
     return plan;
   } finally {
-    await lease?.release();
+    // a run that fails leaves a killed removal's journal it took over to the next one
+    await lease?.release(failed);
   }
 }
 
@@ -73,8 +76,13 @@ async function pendingJournal(
   return { tags: there.tags, objects: there.objects ?? [] };
 }
 
-function checkTag(store: TagStore<RemovalPlan>, facts: readonly TagFacts[], tag: string): string {
-  if (facts.some((f) => f.tag === tag)) return tag;
+/**
+ * The tag `rm` was asked for: one the store lists, or one a killed removal's journal names (`TAG`,
+ * `TAG@DIGEST`): a killed `rm` may have taken it out of the list already, and the same `rm` run
+ * again finishes it.
+ */
+function checkTag(store: TagStore<RemovalPlan>, facts: readonly TagFacts[], tag: string, journal: readonly string[] = []): string {
+  if (facts.some((f) => f.tag === tag) || journal.some((entry) => entry.split('@')[0] === tag)) return tag;
   throw new AlbaError('USAGE', `${store.name} has no tag ${tag}`, {
     hint: 'see the tags with: alba container ls (or alba static ls) -t NAME --class all TARGET',
   });

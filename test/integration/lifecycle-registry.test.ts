@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -365,6 +365,70 @@ describe(
       assert.match(rerun.stderr, /left by a run that stopped .*takes it over/);
       for (const d of planned) assert.equal(await hasManifest('life/killed', d), false, `${d} is deleted after the rerun`);
       assert.deepEqual(await tagsOf('life/killed'), [...kept].sort());
+    });
+
+    test("a tag a killed gc had deleted and a push put back on the same image is not the killed gc's to finish: a later gc that keeps it leaves it", async () => {
+      const index = await pushFirstBuild('life/again', ['d1']);
+      const proxy = await startFaultProxy(registry.url);
+      let gcProcess: ChildProcess | undefined;
+      // killed as the registry answers the delete of the index (which took d1), before the rest of the image goes
+      proxy.rewrite = (r, status) => {
+        if (r.method === 'DELETE' && r.path.endsWith(`/manifests/${index}`) && status === 202) gcProcess?.kill('SIGKILL');
+      };
+      try {
+        const killed = await runAlba(['container', 'gc', '-t', 'life/again', '--keep-dev', '0', `docker://${proxy.host}`], {
+          onSpawn: (child) => (gcProcess = child),
+        });
+        assert.equal(killed.status, null, explainRun(killed));
+      } finally {
+        await proxy.close();
+      }
+      assert.deepEqual(await tagsOf('life/again'), ['alba-removal-lease'], 'd1 went with its index; the journal names it');
+      // the same image under the same tag: the journal entry d1@<index> names what d1 names again
+      assert.equal(await pushFirstBuild('life/again', ['d1']), index);
+      const gc = await alba(['container', 'gc', '-t', 'life/again', '--keep-dev', '5', `docker://${registry.host}`]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.match(gc.stderr, /takes it over/);
+      assert.deepEqual(await tagsOf('life/again'), ['d1'], 'the tag pushed again stays');
+      const copy = run('skopeo', [
+        'copy',
+        '--all',
+        '--src-tls-verify=false',
+        `docker://${registry.host}/life/again:d1`,
+        `oci:${join(work, 'again')}:x`,
+      ]);
+      assert.equal(copy.status, 0, `d1 pulls whole: ${copy.out}`);
+    });
+
+    test('an rm killed once its index is deleted (the tag with it) is finished by the same rm run again: no USAGE, nothing left', async () => {
+      const index = await pushFirstBuild('life/rmagain', ['d1']);
+      const indexBytes = await fetch(`http://${registry.host}/v2/life/rmagain/manifests/${index}`, {
+        headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+      });
+      const platforms = ((await indexBytes.json()) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest);
+      const proxy = await startFaultProxy(registry.url);
+      let rmProcess: ChildProcess | undefined;
+      proxy.rewrite = (r, status) => {
+        if (r.method === 'DELETE' && r.path.endsWith(`/manifests/${index}`) && status === 202) rmProcess?.kill('SIGKILL');
+      };
+      try {
+        const killed = await runAlba(['container', 'rm', '-t', 'life/rmagain:d1', `docker://${proxy.host}`], {
+          onSpawn: (child) => (rmProcess = child),
+        });
+        assert.equal(killed.status, null, explainRun(killed));
+      } finally {
+        await proxy.close();
+      }
+      assert.deepEqual(await tagsOf('life/rmagain'), ['alba-removal-lease']);
+      assert.ok(
+        (await Promise.all(platforms.map((d) => hasManifest('life/rmagain', d)))).every(Boolean),
+        'the platform manifests are left',
+      );
+      const again = await alba(['container', 'rm', '-t', 'life/rmagain:d1', `docker://${registry.host}`]);
+      assert.equal(again.status, 0, explainRun(again));
+      assert.match(again.stderr, /takes it over and finishes removing d1@/);
+      for (const d of platforms) assert.equal(await hasManifest('life/rmagain', d), false, `${d} is deleted`);
+      assert.deepEqual(await tagsOf('life/rmagain'), [], 'and the lease is gone');
     });
 
     test('a push that re-tags content a slow gc is deleting waits for the gc and repairs: it never reports success dangling', async () => {

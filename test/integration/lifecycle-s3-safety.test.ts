@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -236,6 +237,36 @@ describe(
         release();
         await proxy.close();
       }
+    });
+
+    test("a tag a killed gc had deleted and a push put back on the same image is not the killed gc's to finish: a later gc that keeps it leaves it", async () => {
+      await push(['again:d1']);
+      const referrersTags = (await keys('v2/again/manifests/sha256-')).length;
+      const proxy = await startFaultProxy(rgw.url);
+      let gcProcess: ChildProcess | undefined;
+      // killed as RGW answers the first delete of the repository's objects: the tag object d1 (out of tags/list before)
+      proxy.rewrite = (r) => {
+        if (isS3Delete(r) && !r.path.includes('.alba-')) gcProcess?.kill('SIGKILL');
+      };
+      try {
+        const killed = await runAlba(['container', 'gc', '-t', 'again', '--keep-dev', '0', '--grace', '0', s3Url(proxy.url, BUCKET)], {
+          env,
+          onSpawn: (child) => (gcProcess = child),
+        });
+        assert.equal(killed.status, null, explainRun(killed));
+      } finally {
+        await proxy.close();
+      }
+      assert.equal(await get('v2/again/manifests/d1'), undefined, 'the killed gc deleted the tag object');
+      assert.notEqual(await get('v2/again/.alba-removal-lease'), undefined, 'its lease, with its journal, is left');
+      // the same image under the same tag: the journal entry d1@<index> names what d1 names again
+      await push(['again:d1']);
+      const gc = await alba(['container', 'gc', '-t', 'again', '--keep-dev', '5', '--grace', '0', target]);
+      assert.equal(gc.status, 0, explainRun(gc));
+      assert.match(gc.stderr, /takes it over/);
+      assert.deepEqual(JSON.parse((await get('v2/again/tags/list'))!.toString('utf8')).tags, ['d1'], 'the tag pushed again stays');
+      assert.deepEqual(await missingFor('again', 'd1'), [], 'and its image is whole');
+      assert.equal((await keys('v2/again/manifests/sha256-')).length, referrersTags, 'with its referrers tags');
     });
 
     test('a gc stopped mid-way past the staleness of its lease deletes nothing more once it wakes: the push that found the lease stale stays whole', async () => {

@@ -201,13 +201,16 @@ describe('planBucketRemoval (S3 static registry)', () => {
     assert.deepEqual(keysOf(planBucketRemoval(state({ objects }), { tags: ['d1'], graceMs: HOUR }, NOW)), [`${B}manifests/d1`]);
   });
 
+  // the killed run had taken 0.1.0 out of tags/list (its first write), not yet deleted its tag object
+  const halfRemoved = (): BucketRepoState => state({ listed: ['d1', 'latest'] });
+
   test("a killed removal's journal: its tags are removed too", () => {
-    const plan = planBucketRemoval(state(), { tags: [], unfinished: ['0.1.0'], graceMs: HOUR }, NOW);
+    const plan = planBucketRemoval(halfRemoved(), { tags: [], unfinished: ['0.1.0'], graceMs: HOUR }, NOW);
     assert.ok(keysOf(plan).includes(`${B}manifests/0.1.0`) && keysOf(plan).includes(`${B}manifests/${oldIndex}`));
     assert.deepEqual(plan.unlist, ['0.1.0']);
   });
 
-  test("a killed removal's journal entry TAG@DIGEST is finished only while the tag still names that digest (pushed again since: left alone)", () => {
+  test("a killed removal's journal entry TAG@DIGEST is finished only while the tag is out of tags/list and names that digest (pushed again since: left alone)", () => {
     const rows: [string, boolean][] = [
       [`0.1.0@${oldIndex}`, true],
       [`0.1.0@${newIndex}`, false], // the killed gc began when 0.1.0 named newIndex: 0.1.0 was pushed again since
@@ -218,10 +221,18 @@ describe('planBucketRemoval (S3 static registry)', () => {
       [`0.1.0@${oldIndex},0.1.0`, true],
     ];
     for (const [entry, finished] of rows) {
-      const plan = planBucketRemoval(state(), { tags: [], unfinished: entry.split(','), graceMs: HOUR }, NOW);
-      assert.equal(plan.unlist.includes('0.1.0'), finished, entry);
-      assert.equal(keysOf(plan).includes(`${B}manifests/0.1.0`), finished, entry);
-      assert.equal(keysOf(plan).includes(`${B}manifests/${oldIndex}`), finished, entry);
+      for (const [listedNow, s] of [
+        ['out of tags/list', halfRemoved()],
+        // listed whole: pushed again since the killed gc took it out (the same image: the same digest),
+        // or never reached by it (the same command run again selects it itself)
+        ['listed', state()],
+      ] as const) {
+        const plan = planBucketRemoval(s, { tags: [], unfinished: entry.split(','), graceMs: HOUR }, NOW);
+        const expected = finished && listedNow === 'out of tags/list';
+        assert.equal(plan.unlist.includes('0.1.0'), expected, `${entry}, ${listedNow}`);
+        assert.equal(keysOf(plan).includes(`${B}manifests/0.1.0`), expected, `${entry}, ${listedNow}`);
+        assert.equal(keysOf(plan).includes(`${B}manifests/${oldIndex}`), expected, `${entry}, ${listedNow}`);
+      }
     }
     const gone = planBucketRemoval(state(), { tags: ['d1'], graceMs: HOUR }, NOW);
     assert.deepEqual(gone.journal, [`d1@${newIndex}`], 'the journal holds what each tag named');
@@ -301,14 +312,23 @@ describe('planStaticRemoval (static binaries)', () => {
     );
   });
   test("a killed removal's tags are finished", () => {
-    assert.deepEqual(planStaticRemoval(st(), { tags: [], unfinished: ['1.1.0'], graceMs: HOUR }, NOW).phases[0], [`${S}/1.1.0`]);
+    assert.deepEqual(planStaticRemoval(st({ listed: ['1.0.0'] }), { tags: [], unfinished: ['1.1.0'], graceMs: HOUR }, NOW).phases[0], [
+      `${S}/1.1.0`,
+    ]);
   });
   test('the journal names each tag with its document’s digest; a tag pushed again since a killed removal began is left alone', () => {
     const was = d('document 1.1.0 had');
-    const withDigest = (digest: string): StaticNameState =>
-      st({ tags: new Map([...st().tags, ['1.1.0', { document: old(`${S}/1.1.0`, 5), digest, files: files('1.1.0') }]]) });
+    const withDigest = (digest: string, listed = ['1.0.0']): StaticNameState =>
+      st({ listed, tags: new Map([...st().tags, ['1.1.0', { document: old(`${S}/1.1.0`, 5), digest, files: files('1.1.0') }]]) });
     assert.deepEqual(planStaticRemoval(withDigest(was), { tags: ['1.1.0'], graceMs: HOUR }, NOW).journal, [`1.1.0@${was}`]);
     assert.deepEqual(planStaticRemoval(withDigest(was), { tags: [], unfinished: [`1.1.0@${was}`], graceMs: HOUR }, NOW).unlist, ['1.1.0']);
+    // the same files pushed again: the same document, listed again in the name document
+    const samePushedAgain = planStaticRemoval(
+      withDigest(was, ['1.0.0', '1.1.0']),
+      { tags: [], unfinished: [`1.1.0@${was}`], graceMs: HOUR },
+      NOW,
+    );
+    assert.deepEqual([samePushedAgain.unlist, samePushedAgain.objects], [[], []], 'the tag listed again stays, files and all');
     const repushed = planStaticRemoval(withDigest(d('another document')), { tags: [], unfinished: [`1.1.0@${was}`], graceMs: HOUR }, NOW);
     assert.deepEqual([repushed.unlist, repushed.objects], [[], []], 'the re-pushed tag stays, files and all');
     const chain = planStaticRemoval(
@@ -339,7 +359,7 @@ describe('planRegistryRemoval', () => {
     assert.deepEqual(plan.blobs, { count: 3, bytes: 810 });
   });
   test('parents before children, and a referrers tag index before the referrers it lists (a killed run never leaves it naming a deleted one)', () => {
-    const rows: [string, { tags: string[]; unfinished?: string[] }, [Digest, Digest][]][] = [
+    const rows: [string, { tags: string[]; unfinished?: string[]; unfinishedObjects?: string[] }, [Digest, Digest][]][] = [
       [
         'rm of the old release',
         { tags: ['0.1.0'] },
@@ -360,10 +380,19 @@ describe('planRegistryRemoval', () => {
           [sbomTagIndex, sbom],
         ],
       ],
-      ["a killed removal's journal", { tags: [], unfinished: [`0.1.0@${oldIndex}`] }, [[sbomTagIndex, sbom]]],
+      [
+        "a killed removal's journal",
+        { tags: [], unfinished: [`0.1.0@${oldIndex}`], unfinishedObjects: [oldIndex, onlyOld, sbomTagIndex, sbom] },
+        [
+          [oldIndex, onlyOld],
+          [sbomTagIndex, sbom],
+        ],
+      ],
     ];
     for (const [what, request, pairs] of rows) {
-      const keys = keysOf(planRegistryRemoval({ tags, graph }, request));
+      // the journal's tag is gone (its index deleted by the killed run, which was killed before the rest)
+      const state = { tags: request.unfinished === undefined ? tags : tags.filter((t) => t.tag !== '0.1.0'), graph };
+      const keys = keysOf(planRegistryRemoval(state, request));
       for (const [parent, child] of pairs) {
         assert.ok(keys.includes(parent) && keys.includes(child), `${what}: both go`);
         assert.ok(keys.indexOf(parent) < keys.indexOf(child), `${what}: ${parent} before ${child}\n${keys.join('\n')}`);
@@ -392,9 +421,19 @@ describe('planRegistryRemoval', () => {
     // a second killed removal, taking over once the tag was gone, journalled it bare beside the first entry
     const chain = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${d('what 0.1.0 named before')}`, '0.1.0'] });
     assert.deepEqual([chain.removing, keysOf(chain)], [[], []]);
+    // the same image pushed again after the killed run had deleted it (or one it never reached: the same command selects it again)
     const same = planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${oldIndex}`] });
-    assert.deepEqual(same.removing, ['0.1.0']);
-    assert.deepEqual(keysOf(same), oldImage);
+    assert.deepEqual([same.removing, keysOf(same)], [[], []]);
+    assert.deepEqual(
+      keysOf(planRegistryRemoval({ tags, graph }, { tags: [], unfinished: [`0.1.0@${oldIndex}`], unfinishedObjects: [oldIndex, onlyOld] })),
+      [],
+      'nor what the killed run had still to delete, which the tag reaches again',
+    );
+    const gone = planRegistryRemoval(
+      { tags: tags.filter((t) => t.tag !== '0.1.0'), graph },
+      { tags: [], unfinished: [`0.1.0@${oldIndex}`], unfinishedObjects: [onlyOld] },
+    );
+    assert.deepEqual([gone.removing, keysOf(gone)], [['0.1.0'], [onlyOld]], 'gone: what the killed run left is finished');
     assert.deepEqual(planRegistryRemoval({ tags, graph }, { tags: ['0.1.0'] }).journal, [`0.1.0@${oldIndex}`]);
   });
   test("a killed removal's tag left on the placeholder of its journal entry (killed between the placeholder's PUT and DELETE) is finished", () => {

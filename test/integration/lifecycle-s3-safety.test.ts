@@ -392,6 +392,52 @@ describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enable
     );
   });
 
+  test('a forced static push killed while it overwrites the files leaves no document naming other bytes; run again, it completes', async () => {
+    const first = await alba(['static', 'push', '-t', 'kf:1.0', await dir('k0', 'zero'), target]);
+    assert.equal(first.status, 0, explainRun(first));
+    const proxy = await startFaultProxy(rgw.url);
+    let pushProcess: ChildProcess | undefined;
+    // killed as RGW answers the first file overwritten (the same key, other bytes)
+    proxy.rewrite = (r) => {
+      if (r.method === 'PUT' && r.path.startsWith(`/${BUCKET}/df-dist-v1/kf/1.0/linux/`)) pushProcess?.kill('SIGKILL');
+    };
+    const other = await dir('k1', 'one');
+    try {
+      const killed = await runAlba(['static', 'push', '--force', '-t', 'kf:1.0', other, s3Url(proxy.url, BUCKET)], {
+        env,
+        onSpawn: (child) => (pushProcess = child),
+      });
+      assert.equal(killed.status, null, explainRun(killed));
+    } finally {
+      await proxy.close();
+    }
+    /** Each file the tag document names, with whether it holds the bytes the document says. */
+    const whole = async (): Promise<boolean[]> => {
+      const doc = await get('df-dist-v1/kf/1.0');
+      if (doc === undefined) return [];
+      const { flavors } = JSON.parse(doc.toString('utf8')) as {
+        flavors: { resources: { path: string; sha256: string }[]; platform: { architecture: string } }[];
+      };
+      return Promise.all(
+        flavors.flatMap((f) =>
+          f.resources.map(async (r) => {
+            const bytes = await get(`df-dist-v1/kf/1.0/linux/${f.platform.architecture}/${r.path}`);
+            return bytes !== undefined && sha256(bytes) === r.sha256;
+          }),
+        ),
+      );
+    };
+    assert.ok((await whole()).every(Boolean), 'a document there names its files');
+    const listed = (): Promise<string[]> => get('df-dist-v1/kf').then((b) => (JSON.parse(b!.toString('utf8')) as { tags: string[] }).tags);
+    if ((await whole()).length === 0) assert.deepEqual(await listed(), [], 'a tag without its document is not listed');
+    const again = await alba(['static', 'push', '--force', '-t', 'kf:1.0', other, target]);
+    assert.equal(again.status, 0, explainRun(again));
+    assert.deepEqual(await listed(), ['1.0']);
+    const files = await whole();
+    assert.ok(files.length === 2 && files.every(Boolean), 'the new files, whole');
+    assert.match((await get('df-dist-v1/kf/1.0/linux/amd64/cli'))!.toString('utf8'), /^one amd64/);
+  });
+
   test('a damaged name document stops static rm and gc; static repair rebuilds it from the whole tags', async () => {
     for (const t of ['2.0.0', '2.1.0']) {
       const res = await alba(['static', 'push', '-t', `tool:${t}`, await dir(`t${t}`, t), target]);

@@ -1,6 +1,6 @@
 import { AlbaError, redactUrl } from './errors.js';
 import type { RegistryClientOptions } from './sink/registry/client.js';
-import { RemoteLayerCache, s3Backend, type RemoteCacheMode } from './builder/remote-cache.js';
+import { RemoteLayerCache, remoteCacheMode, s3Backend, type RemoteCacheMode } from './builder/remote-cache.js';
 
 /** A cache is worth little retrying: one retry, soon, then the build goes on without it. */
 const CACHE_RETRY = { retries: 1, baseMs: 250, maxMs: 1000 };
@@ -24,7 +24,7 @@ export interface OpenRemoteCacheOptions {
  * (USAGE). The AWS SDK is loaded only for s3://.
  */
 export async function openRemoteCache(url: string, options: OpenRemoteCacheOptions = {}): Promise<RemoteLayerCache> {
-  const mode = options.mode ?? 'readwrite';
+  const mode = remoteCacheMode(options.mode);
   const cacheOptions = { mode, log: options.log ?? (() => {}), ...(options.lazy === true ? { lazy: true } : {}) };
   if ((await import('./sink/target.js')).credentialsInUrl(url)) {
     throw new AlbaError('USAGE', '--remote-cache: credentials in the URL are refused', {

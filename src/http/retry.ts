@@ -42,9 +42,26 @@ export class RetryableAnswer extends Error {
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  // an HTTP-date starts with its day's name (IMF-fixdate, RFC 850 or asctime); Date.parse also takes "-1" or "2026-01-01"
-  const at = /^[A-Za-z]{3}/.test(value.trim()) ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  const at = httpDate(value.trim());
+  return at === undefined ? undefined : Math.max(0, at - now);
+}
+
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '\\d\\d:\\d\\d:\\d\\d';
+/** The three forms of an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, RFC 850, asctime (GMT, though it does not say so). */
+const HTTP_DATE = [
+  new RegExp(`^${DAY}, \\d\\d ${MONTH} \\d{4} ${TIME} GMT$`),
+  new RegExp(`^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \\d\\d-${MONTH}-\\d\\d ${TIME} GMT$`),
+  new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`),
+];
+
+/** An HTTP-date in ms since the epoch; anything else (Date.parse also takes "-1", "Jan 1" or "2026-01-01") undefined. */
+function httpDate(text: string): number | undefined {
+  const form = HTTP_DATE.findIndex((re) => re.test(text));
+  if (form < 0) return undefined;
+  const at = Date.parse(form === 2 ? `${text} GMT` : text);
+  return Number.isNaN(at) ? undefined : at;
 }
 
 /** The pause before retry number `attempt` (0-based): base·2^attempt with ±25 % jitter, or Retry-After; capped. */

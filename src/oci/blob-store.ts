@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, type BigIntStats } from 'node:fs';
-import { copyFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -145,8 +145,9 @@ export class BlobStore {
     const ok = hashed?.digest === digest;
     if (before !== undefined && ok) this.verified?.note(path, digest, before, at);
     if (!ok) this.verified?.forget(path);
-    if (!ok && hashed !== undefined) this.corrupt.set(digest, hashed.identity);
-    else this.corrupt.delete(digest);
+    if (ok) this.corrupt.delete(digest);
+    // what could not be hashed (another run evicted it, or it is no regular file): what was there then
+    else this.corrupt.set(digest, hashed?.identity ?? (await identityAt(path)));
     return ok;
   }
 
@@ -160,8 +161,9 @@ export class BlobStore {
     const found = this.corrupt.get(digest);
     this.corrupt.delete(digest);
     if (found !== undefined) {
-      const now = await stat(path, { bigint: true }).catch(() => undefined);
-      if (now === undefined || fileIdentity(now) !== found) return;
+      const now = await identityAt(path);
+      // nothing there then (another run evicted it) or another file now (stored anew since): not the one found
+      if (found === ABSENT || now !== found) return;
     }
     await rm(path, { force: true });
   }
@@ -180,6 +182,14 @@ export class BlobStore {
 const spareBuffers: Buffer[] = [];
 /** Spare read buffers kept at most (as many as hashes run at once in a publish walk). */
 const SPARE_BUFFERS = 8;
+
+/** verify() found no file at the blob's path. */
+const ABSENT = 'absent';
+
+/** fileIdentity of what `path` names (a link to nothing: the link's), or ABSENT. */
+function identityAt(path: string): Promise<string> {
+  return stat(path, { bigint: true }).then(fileIdentity, () => lstat(path, { bigint: true }).then(fileIdentity, () => ABSENT));
+}
 
 /**
  * Which file a path names: device, inode and ctime (a file renamed over it is another; one changed

@@ -127,17 +127,37 @@ describe('layout sink', () => {
     // the warm-build stamp records what it sees then: after the lock's release, a waiting build may already be replacing it
     const out = join(dir, 'out-committed');
     const lock = join(dir, '.out-committed.alba-lock');
-    const seen: string[] = [];
-    const committed = (at: string): void => {
-      assert.ok(existsSync(lock), 'the lock is still held');
-      assert.equal(readFileSync(join(at, 'index.json'), 'utf8').includes(`"${seen.length === 0 ? 'first' : 'second'}"`), true);
-      seen.push(at);
-    };
+    // what the callback saw, checked after (what it throws is only logged: the layout is written either way)
+    const seen: { at: string; locked: boolean; index: string }[] = [];
+    const committed = (at: string): void =>
+      void seen.push({ at, locked: existsSync(lock), index: readFileSync(join(at, 'index.json'), 'utf8') });
     for (const tag of ['first', 'second']) {
       const input = await image(out, tag, 1_700_000_000);
       await publish(input.graph, await openLayoutSink({ dir: out, committed }), [tag]);
     }
-    assert.deepEqual(seen, [out, out], 'once per write: fresh, then in place');
+    assert.deepEqual(
+      seen.map((s) => s.at),
+      [out, out],
+      'once per write: fresh, then in place',
+    );
+    assert.deepEqual(
+      seen.map((s) => s.locked),
+      [true, true],
+      'the lock is still held',
+    );
+    assert.ok(seen[0]!.index.includes('"first"') && seen[1]!.index.includes('"second"'), 'each saw the layout it wrote');
+    const logged: string[] = [];
+    const thrower = (): void => {
+      throw new Error('callback broke');
+    };
+    const third = await image(out, 'third', 1_700_000_000);
+    await publish(third.graph, await openLayoutSink({ dir: out, committed: thrower, log: (l) => logged.push(l) }), ['third']);
+    assert.match(
+      logged.join('\n'),
+      /committed callback failed: Error: callback broke/,
+      'a throwing callback is told to log, the write stands',
+    );
+    assert.ok((await readLayout(out)).findRef('third'));
     assert.ok(!existsSync(lock), 'released after');
     const broken = await image(out, 'bad', 1_700_000_000);
     const missing = parseDigest(`sha256:${'1'.repeat(64)}`);

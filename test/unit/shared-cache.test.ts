@@ -40,6 +40,18 @@ test('a blob stored anew by another run after this one found it corrupt is not r
   assert.equal(await b.verify(digest), true);
 });
 
+test('a run that found the blob gone (another evicted it) removes nothing: the copy stored since stays', async () => {
+  const { a, b, digest } = await damagedBlob(join(work, 'gone'));
+  // the layer cache asks has() first: both see a file…
+  assert.equal(await a.verify(digest), false);
+  await a.evict(digest);
+  // …the second's verify() finds none (the first evicted it), then the first stores it anew
+  assert.equal(await b.verify(digest), false);
+  await a.writeBytes(GOOD);
+  await b.evict(digest);
+  assert.deepEqual(await readFile(a.path(digest)), GOOD, "the first run's good copy is kept");
+});
+
 test('the corrupt blob a run found is removed', async () => {
   const { b, digest } = await damagedBlob(join(work, 'alone'));
   assert.equal(await b.verify(digest), false);

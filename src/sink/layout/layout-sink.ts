@@ -42,7 +42,8 @@ export interface LayoutSinkOptions {
   statIndex?: string;
   /**
    * Called with the layout's path once it is written, before another writer may replace it: what
-   * it looks at then is what this sink wrote (the warm-build stamp records it).
+   * it looks at then is what this sink wrote (the warm-build stamp records it). Synchronous; what
+   * it throws is told to `log`, the layout being written either way.
    */
   committed?: (dir: string) => void;
 }
@@ -146,7 +147,12 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
             await removeUnused(target, kept, files);
             await verified?.save();
           }
-          options.committed?.(target);
+          try {
+            options.committed?.(target);
+          } catch (err) {
+            // the layout is written whatever the callback does
+            options.log?.(`note: ${options.dir} is written; its committed callback failed: ${String(err)}`);
+          }
         } finally {
           await rm(staging, { recursive: true, force: true });
           await rm(temps, { recursive: true, force: true });

@@ -128,11 +128,18 @@ export interface HeldLease {
   guard(): void;
   /**
    * Stops renewing and removes the lease (left in place once fenced: the next removal takes it over
-   * and finishes the journal; left too when the run `failed` holding a killed removal's journal,
-   * which would be lost with it).
+   * and finishes the journal). Left too when the run ended `failed` holding a journal, its own or a
+   * killed removal's, which would be lost with it (the next removal, stale 30 s later, finishes it),
+   * or `refused` holding a killed removal's: a refusal changed nothing of its own plan.
    */
-  release(failed?: boolean): Promise<void>;
+  release(outcome?: RemovalOutcome): Promise<void>;
 }
+
+/**
+ * How a removal ended: `done`; `refused` before it changed anything (a tag it may not remove alone,
+ * one nobody has: USAGE, TAG_SHARED); `failed` anywhere else (its deletes may have begun).
+ */
+export type RemovalOutcome = 'done' | 'refused' | 'failed';
 
 /** Takes the removal lease, waiting while another removal holds a live one; a stale one is replaced and its journal taken over. */
 export async function acquireLease(
@@ -224,11 +231,14 @@ export async function acquireLease(
       guard();
     },
     guard,
-    async release(failed = false) {
+    async release(outcome = 'done') {
       clearInterval(timer);
       await writes;
       if (failure !== undefined) return;
-      if (failed && (unfinished.size > 0 || unfinishedObjects.length > 0)) return;
+      const inherited = unfinished.size > 0 || unfinishedObjects.length > 0;
+      const journalled = record.tags.length > 0 || (record.objects?.length ?? 0) > 0;
+      // a journal that may name what is half-removed stays for the next removal
+      if ((outcome === 'failed' && journalled) || (outcome === 'refused' && inherited)) return;
       const there = await medium.read();
       if (there?.record?.id !== record.id) return;
       // the epoch changes before the lease goes: a push that finds no lease finds the new epoch

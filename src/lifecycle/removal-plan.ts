@@ -113,12 +113,13 @@ export function journalEntry(tag: string, digest: string | undefined): string {
 
 /**
  * The tags of a killed removal's journal it is this removal's to finish: each the killed run left
- * half-removed — gone, on the placeholder of its own entry (registries: `placeholder` gives the
+ * half-removed — on the placeholder of its own entry (registries: `placeholder` gives the
  * digest of the placeholder a removal points TAG at to remove it alone, lifecycle/untag-placeholder.ts),
- * or no longer `listed` (S3: out of `tags/list` or the name document, its object not yet deleted)
- * while it names the digest of its entry. A tag listed whole is left alone, whatever it names: it
+ * or no longer `listed` (S3: out of `tags/list` or the name document) and gone or naming the
+ * digest of its entry. A tag still listed is left alone, whatever it names: it
  * was pushed again since (a push of the same image names the same digest), or the killed run had
- * deleted nothing of it yet and the same command run again selects it itself. `current`: what a
+ * deleted nothing of it yet and the same command run again selects it itself; listed without its
+ * object read (a store listing late), the plan stops on it (error[S3]). `current`: what a
  * tag names now (undefined: no tag object any more). A bare `TAG` beside `TAG@DIGEST` entries (a
  * removal that took over a killed one after the tag had gone journals it bare) counts only as they
  * do: what the tag named first decides.
@@ -137,8 +138,10 @@ export function unfinishedTags(
   }
   return [...named].flatMap(([tag, digests]) => {
     const now = current(tag);
-    if (now === undefined || digests.some((then) => now === placeholder?.(tag, then))) return [tag];
+    if (now !== undefined && digests.some((then) => now === placeholder?.(tag, then))) return [tag];
+    // listed whole, or listed while its tag object was not read (a store listing late: the plan stops on it)
     if (listed(tag)) return [];
+    if (now === undefined) return [tag];
     return digests.length === 0 || digests.includes(now) ? [tag] : [];
   });
 }
@@ -380,7 +383,10 @@ export function planRegistryRemoval(state: RegistryRepoState, request: RemovalRe
   const digestOf = (tag: string): Digest | undefined => state.tags.find((t) => t.tag === tag)?.digest;
   const placeholder = (tag: string, digest: string): string => untagPlaceholder(tag, digest).descriptor.digest;
   // a tag a registry names is listed: a journalled one is finished only when gone or on its placeholder
-  const removed = new Set([...request.tags, ...unfinishedTags(request.unfinished, digestOf, () => true, placeholder)]);
+  const removed = new Set([
+    ...request.tags,
+    ...unfinishedTags(request.unfinished, digestOf, (tag) => digestOf(tag) !== undefined, placeholder),
+  ]);
   const keptTags = state.tags.filter((t) => !removed.has(t.tag));
   const attachments = state.attachments ?? [];
   const { kept } = reachWithAttachments(

@@ -5,9 +5,9 @@
  * give the lease back. The lease is taken before anything is read, so a push that tags during
  * the removal waits for it and repairs its content (lifecycle/lease.ts).
  */
-import { AlbaError } from '../errors.js';
+import { AlbaError, isAlbaError } from '../errors.js';
 import type { TagFacts, TagStore } from '../sink/sink.js';
-import type { HeldLease } from './lease.js';
+import type { HeldLease, RemovalOutcome } from './lease.js';
 import { entryOf } from './listing.js';
 import type { RemovalPlan } from './removal-plan.js';
 import { planRetention, type RetentionPolicy, type TagDecision } from './retention.js';
@@ -39,7 +39,7 @@ export async function runRemoval<P extends RemovalPlan>(
 ): Promise<P> {
   const log = options.log ?? (() => undefined);
   const lease: HeldLease | undefined = options.dryRun === true ? undefined : await store.lease(log);
-  let failed = true;
+  let outcome: RemovalOutcome = 'failed';
   try {
     const unfinished = lease?.unfinished ?? (await pendingJournal(store, log));
     const facts = await store.list();
@@ -51,11 +51,14 @@ export async function runRemoval<P extends RemovalPlan>(
     });
     options.onPlan?.(plan);
     if (lease !== undefined) await store.remove(plan, lease, { ...(options.pages === false ? { pages: false } : {}), log });
-    failed = false;
+    outcome = 'done';
     return plan;
+  } catch (err) {
+    if (isAlbaError(err, 'USAGE') || isAlbaError(err, 'TAG_SHARED')) outcome = 'refused';
+    throw err;
   } finally {
-    // a run that fails leaves a killed removal's journal it took over to the next one
-    await lease?.release(failed);
+    // a run that fails leaves its journal (or a killed removal's it took over) to the next one
+    await lease?.release(outcome);
   }
 }
 

@@ -238,6 +238,21 @@ describe('planBucketRemoval (S3 static registry)', () => {
     assert.deepEqual(gone.journal, [`d1@${newIndex}`], 'the journal holds what each tag named');
   });
 
+  test('a journalled tag tags/list names but whose tag object was not read stops the removal (a store listing late), as an unjournalled one does', () => {
+    // the listing missed 0.1.0's object: nothing may reach its content, which the sweep would take
+    const unread = (): BucketRepoState =>
+      state({
+        objects: state().objects.filter((o) => o.key !== `${B}manifests/0.1.0`),
+        tagDigests: new Map([...state().tagDigests].filter(([t]) => t !== '0.1.0')),
+      });
+    for (const unfinished of [undefined, ['0.1.0'], [`0.1.0@${oldIndex}`]])
+      assert.throws(
+        () => planBucketRemoval(unread(), { tags: [], ...(unfinished === undefined ? {} : { unfinished }), graceMs: HOUR }, NOW),
+        (err: unknown) => isAlbaError(err, 'S3') && /tags\/list names 0\.1\.0, but no tag object/.test(err.message),
+        String(unfinished),
+      );
+  });
+
   test('a user tag that merely starts with sha256- is a tag (a root), not content', () => {
     const objects = [...state().objects, old(`${B}manifests/sha256-abc`)];
     const plan = planBucketRemoval(

@@ -395,6 +395,9 @@ describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enable
   test('a forced static push killed while it overwrites the files leaves no document naming other bytes; run again, it completes', async () => {
     const first = await alba(['static', 'push', '-t', 'kf:1.0', await dir('k0', 'zero'), target]);
     assert.equal(first.status, 0, explainRun(first));
+    const amd64 = 'df-dist-v1/kf/1.0/linux/amd64/cli';
+    const oldSha = sha256((await get(amd64))!);
+    assert.ok((await get('df-dist-v1/kf/index.html'))!.toString('utf8').includes(oldSha), 'the page shows the file');
     const proxy = await startFaultProxy(rgw.url);
     let pushProcess: ChildProcess | undefined;
     // killed as RGW answers the first file overwritten (the same key, other bytes)
@@ -428,6 +431,9 @@ describe('static binaries: one key space, whole tags (Ceph RGW)', { skip: enable
       );
     };
     assert.ok((await whole()).every(Boolean), 'a document there names its files');
+    // and the download page: it shows the old SHA-256 only while the file still holds those bytes
+    const page = (await get('df-dist-v1/kf/index.html'))!.toString('utf8');
+    assert.ok(!page.includes(oldSha) || sha256((await get(amd64))!) === oldSha, 'the page names no bytes its files no longer hold');
     const listed = (): Promise<string[]> => get('df-dist-v1/kf').then((b) => (JSON.parse(b!.toString('utf8')) as { tags: string[] }).tags);
     if ((await whole()).length === 0) assert.deepEqual(await listed(), [], 'a tag without its document is not listed');
     const again = await alba(['static', 'push', '--force', '-t', 'kf:1.0', other, target]);

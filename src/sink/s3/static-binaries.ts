@@ -204,14 +204,16 @@ export async function pushStatic(
           hint: 'a static tag names fixed bytes: push a new tag, or pass --force to replace it',
         });
       }
-      // a replacement takes the tag out of the name document and deletes its document before a
-      // file is overwritten (its key stays): a push killed meanwhile leaves no document naming
-      // bytes that are not its files; the tag is listed again once whole
+      // a replacement takes the tag out of the name document and deletes its document (and its
+      // page's entry) before a file is overwritten (its key stays): a push killed meanwhile leaves
+      // no document or page naming bytes that are not its files; the tag is listed again once whole
       if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(document)) {
         moved = true;
         await updateTagList(store, base, name, { remove: [tag] }, compareTags);
         await held.check();
         await store.remove(`${base}/${tag}`);
+        // the download page no longer shows the old files either (as a removal refreshes it)
+        await pages?.refreshStaticPages(store, base);
       }
       const outcomes = await mapLimit(files, 4, async ({ r, key }) => {
         const present = await store.head(key);

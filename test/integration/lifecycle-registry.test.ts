@@ -33,6 +33,12 @@ function run(cmd: string, args: string[]): { status: number | null; out: string 
   return { status: res.status, out: `${res.stdout}${res.stderr}` };
 }
 
+/** `skopeo copy --all` of `source` into a layout `work/<dir>` succeeds (every manifest and blob is there); `what` names it in the failure. */
+function pullsWhole(source: string, dir: string, what: string): void {
+  const copy = run('skopeo', ['copy', '--all', '--src-tls-verify=false', source, `oci:${join(work, dir)}:x`]);
+  assert.equal(copy.status, 0, `${what}: ${copy.out}`);
+}
+
 async function tagsOf(repository: string): Promise<string[]> {
   const res = await fetch(`http://${registry.host}/v2/${repository}/tags/list`);
   if (res.status === 404) return [];
@@ -181,14 +187,7 @@ describe(
       for (const tag of kept) {
         const inspect = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/life/app:${tag}`]);
         assert.equal(inspect.status, 0, inspect.out);
-        const copy = run('skopeo', [
-          'copy',
-          '--all',
-          '--src-tls-verify=false',
-          `docker://${registry.host}/life/app:${tag}`,
-          `oci:${join(work, `back-${tag}`)}:x`,
-        ]);
-        assert.equal(copy.status, 0, `${tag}: ${copy.out}`);
+        pullsWhole(`docker://${registry.host}/life/app:${tag}`, `back-${tag}`, tag);
         const sbom = await alba(['sbom', `${registry.host}/life/app:${tag}`, '--platform', 'arm64']);
         assert.equal(sbom.status, 0, `${tag}: ${explainRun(sbom)}`);
       }
@@ -280,14 +279,7 @@ describe(
         assert.match(untag.stderr, /warning: .*deleted .* itself on the DELETE of the tag latest.*alba put it back/);
         assert.deepEqual(await tagsOf('life/zot'), ['d1']);
         assert.equal(await hasManifest('life/zot', index), true, 'the index stays, under d1');
-        const copy = run('skopeo', [
-          'copy',
-          '--all',
-          '--src-tls-verify=false',
-          `docker://${registry.host}/life/zot:d1`,
-          `oci:${join(work, 'zot-d1')}:x`,
-        ]);
-        assert.equal(copy.status, 0, `d1 pulls whole: ${copy.out}`);
+        pullsWhole(`docker://${registry.host}/life/zot:d1`, 'zot-d1', 'd1 pulls whole');
         assert.deepEqual([...(await reachable('life/zot'))].sort(), before, 'everything d1 reaches is there');
       } finally {
         await front.close();
@@ -338,14 +330,7 @@ describe(
       );
       const kept = ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc.1', '2.1.0-rc.2', 'd08', 'd09', 'd10', 'd11', 'latest'];
       for (const tag of kept) {
-        const copy = run('skopeo', [
-          'copy',
-          '--all',
-          '--src-tls-verify=false',
-          `docker://${registry.host}/life/killed:${tag}`,
-          `oci:${join(work, `killed-${tag}`)}:x`,
-        ]);
-        assert.equal(copy.status, 0, `${tag} pulls whole after the kill: ${copy.out}`);
+        pullsWhole(`docker://${registry.host}/life/killed:${tag}`, `killed-${tag}`, `${tag} pulls whole after the kill`);
       }
       assert.ok(
         (await Promise.all(planned.map((d) => hasManifest('life/killed', d)))).some((held) => held),
@@ -390,14 +375,7 @@ describe(
       assert.equal(gc.status, 0, explainRun(gc));
       assert.match(gc.stderr, /takes it over/);
       assert.deepEqual(await tagsOf('life/again'), ['d1'], 'the tag pushed again stays');
-      const copy = run('skopeo', [
-        'copy',
-        '--all',
-        '--src-tls-verify=false',
-        `docker://${registry.host}/life/again:d1`,
-        `oci:${join(work, 'again')}:x`,
-      ]);
-      assert.equal(copy.status, 0, `d1 pulls whole: ${copy.out}`);
+      pullsWhole(`docker://${registry.host}/life/again:d1`, 'again', 'd1 pulls whole');
     });
 
     test('an rm killed once its index is deleted (the tag with it) is finished by the same rm run again: no USAGE, nothing left', async () => {
@@ -460,14 +438,7 @@ describe(
         const [gc, pu] = await Promise.all([gcRun, pushRun]);
         assert.equal(gc.status, 0, explainRun(gc));
         assert.equal(pu.status, 0, explainRun(pu));
-        const copy = run('skopeo', [
-          'copy',
-          '--all',
-          '--src-tls-verify=false',
-          `docker://${registry.host}/life/race:d2`,
-          `oci:${join(work, 'race-d2')}:x`,
-        ]);
-        assert.equal(copy.status, 0, `d2 pulls whole after the push reported success: ${copy.out}`);
+        pullsWhole(`docker://${registry.host}/life/race:d2`, 'race-d2', 'd2 pulls whole after the push reported success');
         assert.match(pu.stderr, /a removal is running/);
         assert.deepEqual(await tagsOf('life/race'), ['d2'], 'the lease tag is gone');
       } finally {

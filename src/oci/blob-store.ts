@@ -116,7 +116,13 @@ export class BlobStore {
   async copyIn(file: string, expected?: Expected): Promise<Stored> {
     const tmp = await this.tempPath();
     try {
-      await (await openRegularFile(file)).close(); // a FIFO would hold copyFile's open forever
+      const source = await openRegularFile(file); // a FIFO would hold copyFile's open forever
+      try {
+        // a file of another size (a sparse file of a TiB) is refused before a byte is copied, not after filling the disk
+        if (expected?.size !== undefined) checkSize(expected, (await source.stat()).size);
+      } finally {
+        await source.close();
+      }
       await copyFile(file, tmp);
       const { digest, size } = await hashFile(tmp);
       checkExpected(expected, digest, size);
@@ -224,14 +230,19 @@ async function hashFile(path: string): Promise<Stored & { identity: string }> {
 /** Throws DIGEST_MISMATCH / SIZE_MISMATCH when a written blob is not what was expected. */
 export function checkExpected(expected: Expected | undefined, digest: Digest, size: number): void {
   if (expected === undefined) return;
-  if (expected.size !== undefined && expected.size !== size) {
-    throw new AlbaError('SIZE_MISMATCH', `${expected.what}: expected ${expected.size} bytes, got ${size}`, {
-      hint: 'the download was truncated or the file changed upstream; retry, or re-lock with `alba lock --update`',
-    });
-  }
+  checkSize(expected, size);
   if (expected.digest !== undefined && expected.digest !== digest) {
     throw new AlbaError('DIGEST_MISMATCH', `${expected.what}: expected ${expected.digest}, got ${digest}`, {
       hint: 'the file is corrupt or was tampered with; retry, or re-lock with `alba lock --update` if the archive changed',
+    });
+  }
+}
+
+/** Throws SIZE_MISMATCH when a blob's size is not the one expected. */
+function checkSize(expected: Expected, size: number): void {
+  if (expected.size !== undefined && expected.size !== size) {
+    throw new AlbaError('SIZE_MISMATCH', `${expected.what}: expected ${expected.size} bytes, got ${size}`, {
+      hint: 'the download was truncated or the file changed upstream; retry, or re-lock with `alba lock --update`',
     });
   }
 }

@@ -4,7 +4,7 @@
 // once (util/regular-file.ts), not waited on.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -131,4 +131,18 @@ test('an index.json that is a FIFO is error[LAYOUT_INVALID], a docker archive th
         await code(readDockerArchives(${JSON.stringify(archives)}, { store: new BlobStore(${JSON.stringify(join(dir, 'store'))}) })),
       ]));`);
     assert.deepEqual(JSON.parse(codes), ['LAYOUT_INVALID', 'ARCHIVE_INVALID']);
+  }));
+
+test('the layout sink: a blob to copy whose file is longer than its descriptor (a sparse file of a TiB) is error[SIZE_MISMATCH] before a byte is copied', () =>
+  inTempDir('alba-layout-sink-sparse-', async (dir) => {
+    const sparse = join(dir, 'sparse');
+    await writeFile(sparse, 'a blob\n');
+    await truncate(sparse, 2 ** 40); // takes no disk; a copy of it took the disk's free space, then failed
+    const outcome = runApart(`const { openLayoutSink } = await import(${moduleUrl('../../src/sink/layout/layout-sink.js')});
+      const { fileBlob } = await import(${moduleUrl('../../src/oci/graph.js')});
+      const sink = await openLayoutSink({ dir: ${JSON.stringify(join(dir, 'out'))} });
+      const blob = fileBlob({ mediaType: 'application/octet-stream', digest: ${JSON.stringify(digestOf(Buffer.from('a blob\n')))}, size: 7 }, ${JSON.stringify(sparse)});
+      const code = await sink.putBlob(blob).then(() => 'stored', (err) => err.code ?? String(err)).finally(() => sink.finish(false));
+      console.log(JSON.stringify(code));`);
+    assert.equal(JSON.parse(outcome), 'SIZE_MISMATCH');
   }));

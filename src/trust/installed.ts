@@ -8,8 +8,10 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { parseDeb822, field } from '../debian/deb822.js';
+import { isAlbaError } from '../errors.js';
 import { STATUS_DIR } from '../layer/dpkg-status.js';
 import type { ArtifactReader } from '../oci/artifacts.js';
+import type { Digest } from '../oci/digest.js';
 import type { ManifestJson } from '../oci/manifest-json.js';
 import { MediaType } from '../oci/media-types.js';
 
@@ -17,8 +19,12 @@ import { MediaType } from '../oci/media-types.js';
 const MAX_LAYER_BYTES = 256 * 1024 * 1024;
 const MAX_STANZA_BYTES = 1024 * 1024;
 
-/** `name version` of every status.d stanza of the image's layers (a later layer's entry replaces an earlier one's). */
-export async function installedPackages(reader: ArtifactReader, manifest: ManifestJson): Promise<Set<string>> {
+/**
+ * `name version` of every status.d stanza of the layers of the image manifest `digest` (a later
+ * layer's entry replaces an earlier one's). A layer that is not a tar (or not gzip) is the store's
+ * error (`reader.invalid`) naming the manifest and the layer.
+ */
+export async function installedPackages(reader: ArtifactReader, manifest: ManifestJson, digest: Digest): Promise<Set<string>> {
   const byName = new Map<string, string>();
   for (const layer of manifest.layers ?? []) {
     if (layer.mediaType !== MediaType.layerGzip && layer.mediaType !== MediaType.layerTar) continue;
@@ -47,24 +53,41 @@ export async function installedPackages(reader: ArtifactReader, manifest: Manife
       });
     });
     const source = Readable.from([bytes]);
-    await (layer.mediaType === MediaType.layerGzip ? pipeline(source, createGunzip(), extract) : pipeline(source, extract));
+    const gzip = layer.mediaType === MediaType.layerGzip;
+    await (gzip ? pipeline(source, createGunzip(), extract) : pipeline(source, extract)).catch((err: unknown) => {
+      throw isAlbaError(err)
+        ? err
+        : reader.invalid(
+            digest,
+            `its layer ${layer.digest} is not a ${gzip ? 'gzip-compressed ' : ''}tar archive (${(err as Error).message})`,
+          );
+    });
   }
   return new Set(byName.values());
 }
 
 /** `name version` of every `pkg:deb/` purl of an SPDX or CycloneDX document; undefined when it is neither. */
 export function sbomPackages(document: unknown): Set<string> | undefined {
-  const doc = document as { packages?: { externalRefs?: { referenceLocator?: unknown }[] }[]; components?: { purl?: unknown }[] };
-  const purls = Array.isArray(doc.packages)
-    ? doc.packages.flatMap((p) => (p.externalRefs ?? []).map((r) => r.referenceLocator))
-    : Array.isArray(doc.components)
-      ? doc.components.map((c) => c.purl)
+  const doc = document as { packages?: unknown; components?: unknown } | null;
+  // a member that is not what the format says (null, a string, a list of other things) names no package
+  const member = (value: unknown, key: string): unknown =>
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  const purls = Array.isArray(doc?.packages)
+    ? doc.packages.flatMap((p) => list(member(p, 'externalRefs')).map((r) => member(r, 'referenceLocator')))
+    : Array.isArray(doc?.components)
+      ? doc.components.map((c) => member(c, 'purl'))
       : undefined;
   if (purls === undefined) return undefined;
   const out = new Set<string>();
   for (const purl of purls) {
     const m = typeof purl === 'string' ? /^pkg:deb\/[^/]+\/([^@?#]+)@([^?#]+)/.exec(purl) : null;
-    if (m !== null) out.add(`${decodeURIComponent(m[1]!)} ${decodeURIComponent(m[2]!)}`);
+    if (m === null) continue;
+    try {
+      out.add(`${decodeURIComponent(m[1]!)} ${decodeURIComponent(m[2]!)}`);
+    } catch {
+      // a %-escape that is not one (URIError): names no package
+    }
   }
   return out;
 }

@@ -186,6 +186,7 @@ async function platformPackages(source: TrustSource, digest: Digest): Promise<Se
   return installedPackages(
     source.reader,
     parseManifestJson(bytes, (why) => source.reader.invalid(digest, why)),
+    digest,
   );
 }
 

@@ -133,6 +133,49 @@ describe('garbage where a signed document or an attested SBOM should be', () => 
     assert.deepEqual(statement.subject, []);
   });
 
+  test("an image layer that is not a tar (or not gzip) is the store's error naming the manifest and the layer, never a zlib or tar-stream Error", async () => {
+    const { installedPackages } = await import('../../src/trust/installed.js');
+    const { AlbaError, isAlbaError } = await import('../../src/errors.js');
+    for (const [mediaType, bytes] of [
+      [MediaType.layerGzip, Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.from('not deflate at all')])],
+      [MediaType.layerTar, Buffer.from('not a tar archive '.repeat(40))],
+    ] as const) {
+      const layer = { mediaType, digest: digestOf(bytes), size: bytes.length };
+      const reader = {
+        manifest: async () => undefined,
+        referrers: async () => ({ entries: [] }),
+        invalid: (digest: string, why: string) => new AlbaError('LAYOUT_INVALID', `${digest}: ${why}`),
+        blob: async () => bytes,
+      };
+      await assert.rejects(
+        installedPackages(reader, { layers: [layer] }, digestOf('manifest')),
+        (err: unknown) =>
+          isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes(digestOf('manifest')) && err.message.includes(layer.digest),
+      );
+    }
+  });
+
+  test('an SBOM whose packages or purls are garbage (null, not lists, bad %-escapes) lists what it can, never a TypeError or URIError', async () => {
+    const { sbomPackages } = await import('../../src/trust/installed.js');
+    const ref = (locator: unknown) => ({ referenceLocator: locator });
+    assert.deepEqual(
+      sbomPackages({
+        packages: [
+          null,
+          7,
+          { externalRefs: 'x' },
+          { externalRefs: [null, ref('pkg:deb/debian/a%ZZ@1')] },
+          { externalRefs: [ref('pkg:deb/debian/b@2')] },
+        ],
+      }),
+      new Set(['b 2']),
+    );
+    assert.deepEqual(
+      sbomPackages({ components: [null, 'x', { purl: 'pkg:deb/debian/c@%E0%A4%A' }, { purl: 'pkg:deb/debian/d@3' }] }),
+      new Set(['d 3']),
+    );
+  });
+
   test('signing an image whose SPDX document is not JSON is ATTESTATION_INVALID naming its blob', async () => {
     const { isAlbaError } = await import('../../src/errors.js');
     const g = graph();

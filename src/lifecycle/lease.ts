@@ -9,8 +9,8 @@
  * reports success. Either the removal's read saw the push's tag (and kept what it reaches), or
  * that read came before the tag was written, so the lease was there before the tag: the push
  * sees it still there, or, when the removal ended meanwhile, sees the removal epoch changed since
- * it read it before its walk (where the medium keeps an epoch: S3; a registry has none, and a
- * removal that starts and ends within one push's walk is its remaining window).
+ * it read it before its walk (S3: an object; a registry: a tag). A walk that fails while a removal
+ * ran is walked again too (publish.ts): a registry refuses a tag whose image was deleted meanwhile.
  * A killed removal's lease stops being renewed: it is stale once its version has
  * not changed for STALE_MS (watched, so clocks need not agree) or once its own renewal time is
  * older than STALE_MS plus CLOCK_SKEW_MS (so a lease left long ago costs no wait).

@@ -55,20 +55,32 @@ export async function publish(
   options: PublishOptions = {},
 ): Promise<PublishResult> {
   let epoch = await sink.removalEpoch?.();
-  const result = await walk(graph, sink, tags, options, false);
+  let result: PublishResult | undefined;
   // a removal that ran meanwhile (or still runs) may have taken what this push found already
   // stored: once it ends, the walk goes again without trusting what it found, storing whatever is
   // missing. Each walk's tags are written: the sink's last writes (tags/list, pages) go out while
-  // the removal lease and epoch are read.
+  // the removal lease and epoch are read. A walk that fails while a removal ran goes again too: a
+  // registry refuses a tag whose image the removal deleted after the walk found it stored
+  // (MANIFEST_BLOB_UNKNOWN); any other failure is thrown as it came.
   for (let round = 0; ; round++) {
+    let walked: PublishResult;
+    try {
+      walked = await walk(graph, sink, tags, options, round > 0);
+    } catch (err) {
+      const since = round < 3 ? await sink.removalsSince?.(epoch).catch(() => undefined) : undefined;
+      if (since?.ran !== true) throw err;
+      epoch = since.epoch;
+      continue;
+    }
+    if (result === undefined) result = walked;
+    else
+      for (const k of ['sent', 'mounted'] as const) {
+        result.blobs[k] += walked.blobs[k];
+        result.manifests[k] += walked.manifests[k];
+      }
     const [since] = await settleAll([round < 3 ? sink.removalsSince?.(epoch) : undefined, sink.finish(true)]);
     if (since?.ran !== true) return result;
     epoch = since.epoch;
-    const again = await walk(graph, sink, tags, options, true);
-    for (const k of ['sent', 'mounted'] as const) {
-      result.blobs[k] += again.blobs[k];
-      result.manifests[k] += again.manifests[k];
-    }
   }
 }
 

@@ -39,10 +39,13 @@ function pullsWhole(source: string, dir: string, what: string): void {
   assert.equal(copy.status, 0, `${what}: ${copy.out}`);
 }
 
+/** The tags of `repository` but the referrers tags and the removal epoch's (which every removal leaves). */
 async function tagsOf(repository: string): Promise<string[]> {
   const res = await fetch(`http://${registry.host}/v2/${repository}/tags/list`);
   if (res.status === 404) return [];
-  return (((await res.json()) as { tags: string[] | null }).tags ?? []).filter((t) => !t.startsWith('sha256-')).sort();
+  return (((await res.json()) as { tags: string[] | null }).tags ?? [])
+    .filter((t) => !t.startsWith('sha256-') && t !== 'alba-removal-epoch')
+    .sort();
 }
 
 async function hasManifest(repository: string, digest: string): Promise<boolean> {
@@ -53,7 +56,7 @@ async function hasManifest(repository: string, digest: string): Promise<boolean>
   return res.status === 200;
 }
 
-/** Every manifest the tags of `repository` reach (indexes, platform manifests, referrers tags and referrers), walked by the test itself. */
+/** Every manifest the image tags of `repository` reach (indexes, platform manifests, referrers tags and referrers), walked by the test itself. */
 async function reachable(repository: string): Promise<Set<string>> {
   const seen = new Set<string>();
   const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
@@ -68,7 +71,9 @@ async function reachable(repository: string): Promise<Set<string>> {
     await visit(`sha256-${digest.slice(7)}`);
   };
   const res = await fetch(`http://${registry.host}/v2/${repository}/tags/list`);
-  for (const tag of ((await res.json()) as { tags: string[] }).tags.filter((t) => !t.startsWith('sha256-'))) await visit(tag);
+  const tags = ((await res.json()) as { tags: string[] }).tags;
+  // the removal epoch is no content: each removal, a refused one too, replaces it
+  for (const tag of tags.filter((t) => !t.startsWith('sha256-') && t !== 'alba-removal-epoch')) await visit(tag);
   return seen;
 }
 
@@ -445,6 +450,47 @@ describe(
         release();
         await proxy.close();
         await pushProxy?.close();
+      }
+    });
+
+    test('a gc that runs whole while a push walks (its tag refused: the index it found stored is deleted) is seen by the removal epoch: the push stores it again', async () => {
+      await pushFirstBuild('life/epoch', ['d1']);
+      const build = join(work, 'build-0');
+      const proxy = await startFaultProxy(registry.url);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // the push found d1's index stored (it reads the epoch and HEADs the index first); its tag's PUT waits for the gc
+      const tagPut = (r: SeenRequest): boolean => r.method === 'PUT' && r.path.endsWith('/life/epoch/manifests/d2');
+      proxy.fault = (r) => (tagPut(r) ? { hold: held } : undefined);
+      try {
+        const pushRun = alba(['container', 'push', '-t', 'life/epoch:d2', build, `docker://${proxy.host}`]);
+        for (let i = 0; i < 600 && !proxy.requests.some(tagPut); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(proxy.requests.some(tagPut), 'the push reached its tag');
+        const epochHead = proxy.requests.findIndex((r) => r.method === 'HEAD' && r.path.endsWith('/manifests/alba-removal-epoch'));
+        const indexHead = proxy.requests.findIndex((r) => r.method === 'HEAD' && /\/manifests\/sha256:/.test(r.path));
+        assert.ok(epochHead >= 0 && epochHead < indexHead, 'the push read the epoch before it asked for the index');
+        const gc = await alba(['container', 'gc', '-t', 'life/epoch', '--keep-dev', '0', `docker://${registry.host}`]);
+        assert.equal(gc.status, 0, explainRun(gc));
+        assert.deepEqual(await tagsOf('life/epoch'), [], 'the gc deleted d1 and its image, and let go of its lease');
+        release();
+        const pu = await pushRun;
+        assert.equal(pu.status, 0, explainRun(pu));
+        pullsWhole(`docker://${registry.host}/life/epoch:d2`, 'epoch-d2', 'd2 pulls whole after the push reported success');
+        assert.deepEqual(await tagsOf('life/epoch'), ['d2']);
+        const ls = await alba(['container', 'ls', '-t', 'life/epoch', `docker://${registry.host}`]);
+        assert.equal(ls.status, 0, explainRun(ls));
+        assert.doesNotMatch(ls.stdout, /alba-removal/, 'ls lists no tag of the removals');
+      } finally {
+        release();
+        await proxy.close();
+      }
+    });
+
+    test("a push to a tag of the removals' (lease, epoch) is refused", async () => {
+      for (const tag of ['alba-removal-lease', 'alba-removal-epoch']) {
+        const pu = await alba(['container', 'push', '-t', `life/reserved:${tag}`, join(work, 'build-0'), `docker://${registry.host}`]);
+        assert.equal(pu.status, 2, explainRun(pu));
+        assert.match(pu.stderr, /error\[USAGE\].*a tag of alba's removals/);
       }
     });
   },

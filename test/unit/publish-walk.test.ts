@@ -294,6 +294,61 @@ describe('publish and a removal that ran during the walk', () => {
     assert.deepEqual(sink.tagged, ['2.0', '2.0']);
   });
 
+  /** A registry: the removal deleted the image the walk found held, so the first tag is refused; `raced`: the epoch moved meanwhile. */
+  class RefusingSink extends RacedSink {
+    refused = 0;
+    constructor(
+      graph: ImageGraph,
+      held: ReadonlySet<string>,
+      private readonly raced: boolean,
+    ) {
+      super(graph, held);
+    }
+    override async tag(tag: string, root: Blob): Promise<StoreOutcome> {
+      if (this.tagged.length === 0 && this.refused === 0) {
+        this.refused++;
+        throw new Error('400 MANIFEST_BLOB_UNKNOWN');
+      }
+      return super.tag(tag, root);
+    }
+    override async removalsSince(before: string | undefined): Promise<{ ran: boolean; epoch: string | undefined }> {
+      if (!this.raced) {
+        this.asked.push(before);
+        return { ran: false, epoch: this.epoch };
+      }
+      return super.removalsSince(before);
+    }
+  }
+
+  test('a walk refused by the store while a removal ran (its tag named content the removal deleted) goes again, storing everything', async () => {
+    const graph = fixtureGraph();
+    const imageClosure: string[] = [graph.root, ...graph.images.flatMap((i) => [i.manifest, ...i.blobs])].map((b) => b.descriptor.digest);
+    const sink = new RefusingSink(graph, new Set(imageClosure), true);
+    const result = await publish(graph, sink, ['2.0']);
+    assert.equal(sink.refused, 1);
+    assert.deepEqual(sink.asked, ['e1', 'e2'], 'the failure asked with the epoch read before the walk; the second walk with the new one');
+    for (const d of imageClosure) assert.ok(sink.puts.includes(d), `${d} is stored again after the removal`);
+    assert.deepEqual(sink.tagged, ['2.0']);
+    assert.ok(result.blobs.sent > 0, 'the counts are the walk that ended');
+  });
+
+  test('a walk that fails with no removal since is thrown as it came, and not walked again', async () => {
+    const graph = fixtureGraph();
+    const imageClosure: string[] = [graph.root, ...graph.images.flatMap((i) => [i.manifest, ...i.blobs])].map((b) => b.descriptor.digest);
+    const sink = new RefusingSink(graph, new Set(imageClosure), false);
+    await assert.rejects(publish(graph, sink, ['2.0']), /MANIFEST_BLOB_UNKNOWN/);
+    assert.deepEqual(sink.asked, ['e1']);
+    assert.deepEqual(
+      sink.puts.filter((d) => imageClosure.includes(d)),
+      [],
+      'nothing of the image stored: it was held, and no second walk went',
+    );
+    assert.deepEqual(
+      sink.log.filter((l) => l.startsWith('finish')),
+      ['finish false'],
+    );
+  });
+
   test("each walk's finish (an S3 bucket's tags/list and pages) goes out beside the removal check, which still sends the walk again", async () => {
     /** Its finish waits (at most 2 s) for the removal check of its round. */
     class OverlapSink extends RacedSink {

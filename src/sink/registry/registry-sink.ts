@@ -19,7 +19,7 @@ import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { LeaseWatch, removalsSince } from '../../lifecycle/lease.js';
-import { LEASE_TAG, registryLease } from './removal-lease.js';
+import { REMOVAL_TAGS, registryLease } from './removal-lease.js';
 import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
 import type { MountHints } from './mount-hints.js';
 import { formatReference, type ImageReference } from './reference.js';
@@ -118,9 +118,11 @@ export async function openRegistrySink(
   const recordKey = (root: Descriptor, tag: string): string => `${root.digest} ${tag}`;
   /** Each tag's push record stored, unless the tag is already on the root (tags and the empty blob asked at once). */
   const tagReferrers = async (tags: readonly string[], root: Descriptor): Promise<Descriptor[]> => {
-    const lease = tags.find((t) => t === LEASE_TAG);
-    if (lease !== undefined)
-      throw new AlbaError('USAGE', `${lease} is the tag of alba's removal lease, not an image tag`, { hint: 'name another tag' });
+    const reserved = tags.find((t) => REMOVAL_TAGS.includes(t));
+    if (reserved !== undefined)
+      throw new AlbaError('USAGE', `${reserved} is a tag of alba's removals (their lease, their epoch), not an image tag`, {
+        hint: 'name another tag',
+      });
     if (tags.length === 0) return [];
     const [current, emptyHeld] = await Promise.all([
       Promise.all(tags.map((tag) => client.manifestDigest(tag).catch(() => undefined))),
@@ -195,6 +197,7 @@ export async function openRegistrySink(
       recorded.clear();
       await options.mounts?.save();
     },
+    removalEpoch: async () => registryLease(client).epoch?.(),
     removalsSince: (before) => removalsSince(registryLease(client), before, options.log, leaseWatch),
   };
 }

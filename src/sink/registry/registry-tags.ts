@@ -4,7 +4,7 @@ import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
 import type { RegistryClient } from './client.js';
 import { pushTimes } from './push-record.js';
-import { LEASE_TAG } from './removal-lease.js';
+import { REMOVAL_TAGS } from './removal-lease.js';
 
 /** cosign's `sha256-<hex>.sig|.att|.sbom` tags of the repository with the digest each holds (a removal keeps them with their subjects). */
 export async function attachmentTags(client: RegistryClient): Promise<{ tag: string; digest: Digest }[]> {
@@ -19,12 +19,12 @@ export async function attachmentTags(client: RegistryClient): Promise<{ tag: str
 /**
  * The tags of one repository with the digest each points at and, where alba pushed it, its push
  * time (from the push records among the digest's referrers; tags pushed by other tools have none).
- * The referrers tags (`sha256-<hex>`), cosign's, the removal lease and a remote cache's entries
+ * The referrers tags (`sha256-<hex>`), cosign's, the removal lease and epoch and a remote cache's entries
  * (`alba-v1-<hex>`) are not tags of images.
  */
 export async function tagFacts(client: RegistryClient): Promise<TagFacts[]> {
   const tags = (await client.tags()).filter(
-    (t) => !REFERRERS_TAG_RE.test(t) && !ATTACHMENT_TAG_RE.test(t) && !REMOTE_CACHE_TAG_RE.test(t) && t !== LEASE_TAG,
+    (t) => !REFERRERS_TAG_RE.test(t) && !ATTACHMENT_TAG_RE.test(t) && !REMOTE_CACHE_TAG_RE.test(t) && !REMOVAL_TAGS.includes(t),
   );
   const times = new Map<string, Promise<Map<string, Date>>>();
   const timesOf = (digest: string): Promise<Map<string, Date>> => {

@@ -7,29 +7,34 @@
  * removals that start within the same ~100 ms can both believe they hold it (each reads it back
  * first), so the guarantee between a push and a removal holds, and the one between two removals
  * of one repository started at the same instant is best-effort (docs/registry.md).
+ * The removal epoch (LeaseMedium.epoch) is the digest of the tag `alba-removal-epoch`, a manifest
+ * of the same shape whose annotation `dev.alba.epoch` holds a random value: each bump puts a new
+ * one on the tag and deletes the one before.
  */
+import { randomUUID } from 'node:crypto';
 import { digestOf } from '../../oci/digest.js';
-import { memoryBlob } from '../../oci/graph.js';
+import { memoryBlob, type Blob } from '../../oci/graph.js';
 import { artifactManifestBlob, EMPTY_DESCRIPTOR } from '../../oci/manifest.js';
 import { parseLeaseRecord, type LeaseMedium, type LeaseRecord } from '../../lifecycle/lease.js';
 import type { RegistryClient } from './client.js';
 
 /** The tag of the removal lease (never listed, removed or pushed as an image tag by alba). */
-export const LEASE_TAG = 'alba-removal-lease';
+const LEASE_TAG = 'alba-removal-lease';
 const LEASE_TYPE = 'application/vnd.alba.removal-lease.v1+json';
+const EPOCH_TYPE = 'application/vnd.alba.removal-epoch.v1+json';
 const LEASE_ANNOTATION = 'dev.alba.lease';
+/** The tag of the removal epoch (kept, a few bytes, nobody's content; never listed, removed or pushed as an image tag). */
+const EPOCH_TAG = 'alba-removal-epoch';
+const EPOCH_ANNOTATION = 'dev.alba.epoch';
+
+/** The tags of a repository's removal lease and epoch: not image tags. */
+export const REMOVAL_TAGS: readonly string[] = [LEASE_TAG, EPOCH_TAG];
 
 /** The removal lease of the client's repository. */
 export function registryLease(client: RegistryClient): LeaseMedium {
   let mine: string | undefined;
   const put = async (record: LeaseRecord): Promise<void> => {
-    const blob = memoryBlob(
-      artifactManifestBlob({
-        artifactType: LEASE_TYPE,
-        layers: [EMPTY_DESCRIPTOR],
-        annotations: { [LEASE_ANNOTATION]: JSON.stringify(record) },
-      }),
-    );
+    const blob = marker(LEASE_TYPE, LEASE_ANNOTATION, JSON.stringify(record));
     await client.ensureEmptyBlob();
     await client.putManifest(LEASE_TAG, blob);
     const previous = mine;
@@ -61,6 +66,18 @@ export function registryLease(client: RegistryClient): LeaseMedium {
       await client.deleteManifest(version);
       if (version === mine) mine = undefined;
     },
+    epoch: () => client.manifestDigest(EPOCH_TAG),
+    async bumpEpoch() {
+      const [before] = await Promise.all([client.manifestDigest(EPOCH_TAG), client.ensureEmptyBlob()]);
+      await client.putManifest(EPOCH_TAG, marker(EPOCH_TYPE, EPOCH_ANNOTATION, randomUUID()));
+      // the one before, untagged now: a registry that refuses the delete keeps a manifest of a few bytes
+      if (before !== undefined) await client.deleteManifest(before).catch(() => undefined);
+    },
   };
   return medium;
+}
+
+/** A manifest of a few bytes (config and layer the OCI empty blob) that carries one annotation. */
+function marker(artifactType: string, annotation: string, value: string): Blob {
+  return memoryBlob(artifactManifestBlob({ artifactType, layers: [EMPTY_DESCRIPTOR], annotations: { [annotation]: value } }));
 }

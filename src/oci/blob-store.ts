@@ -171,7 +171,8 @@ export class BlobStore {
       // nothing there then (another run evicted it) or another file now (stored anew since): not the one found
       if (found === ABSENT || now !== found) return;
     }
-    await rm(path, { force: true });
+    // a directory planted there goes too (a plain rm failed with EISDIR, an internal error)
+    await rm(path, { force: true, recursive: true });
   }
 
   private async tempPath(): Promise<string> {

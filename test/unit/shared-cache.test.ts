@@ -59,6 +59,17 @@ test('the corrupt blob a run found is removed', async () => {
   assert.equal(await b.has(digest), false);
 });
 
+test('a directory planted where a cached blob goes is found corrupt, removed, and the blob stored (not an internal EISDIR)', async () => {
+  const store = new BlobStore(join(work, 'planted-dir'));
+  const { digest } = await store.writeBytes(GOOD);
+  await rm(store.path(digest));
+  await mkdir(join(store.path(digest), 'inside'), { recursive: true });
+  assert.equal(await store.verify(digest), false);
+  await store.evict(digest);
+  await store.writeBytes(GOOD);
+  assert.deepEqual(await readFile(store.path(digest)), GOOD);
+});
+
 test('the stat index keeps what two runs recorded at once, and not what one found changed', async () => {
   const dir = join(work, 'stat-index');
   const index = join(dir, 'verified.json');

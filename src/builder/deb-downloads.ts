@@ -138,6 +138,7 @@ export class BuildPrefetch {
     const debs = group.map((p, i) => ({
       debPath: this.store.path(digests[i]!),
       debSha256: p.sha256,
+      debSize: p.size,
       packageName: p.name,
       what: describePackage(p),
     }));

@@ -20,6 +20,8 @@ const LAYER_FORMAT = 2;
 export interface PackageLayerDeb {
   debPath: string;
   debSha256: string;
+  /** The .deb's size (the lock's), when known: a cached file of another size is corrupt unread. */
+  debSize?: number;
   packageName: string;
   what: string;
 }
@@ -67,7 +69,7 @@ export async function packagesLayer(store: BlobStore, cacheDir: string, req: Pac
   const recordPath = layerRecordPath(cacheDir, layerRecordName(req));
   const cached = await readLayerRecord(recordPath, req.debs.length);
   if (cached !== undefined && cached.packages.length === req.debs.length && (await store.has(cached.digest))) {
-    if (req.fresh.has(digestHex(cached.digest)) || (await store.verify(cached.digest))) return cached;
+    if (req.fresh.has(digestHex(cached.digest)) || (await store.verify(cached.digest, cached.size))) return cached;
     req.log(
       `note: the cached layer ${store.path(cached.digest)} is corrupt (its bytes no longer hash to its name): removed and built again`,
     );
@@ -75,7 +77,7 @@ export async function packagesLayer(store: BlobStore, cacheDir: string, req: Pac
   }
   for (const deb of req.debs) {
     const digest = parseDigest(`sha256:${deb.debSha256}`);
-    if (req.fresh.has(deb.debSha256) || (await store.verify(digest))) continue;
+    if (req.fresh.has(deb.debSha256) || (await store.verify(digest, deb.debSize))) continue;
     // not downloaded at all: the build skipped it, expecting this layer from the remote cache (remote-cache.ts)
     if (!(await store.has(digest))) {
       await req.refetch(deb.debSha256);

@@ -68,6 +68,7 @@ export async function buildPackageLayers(
         debs: group.map((p) => ({
           debPath: store.path(`sha256:${p.sha256}` as Digest),
           debSha256: p.sha256,
+          debSize: p.size,
           packageName: p.name,
           what: describePackage(p),
         })),

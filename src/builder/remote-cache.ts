@@ -226,8 +226,8 @@ export class RemoteLayerCache {
     const { lazyLayers: lazy, checked } = this;
     const view = Object.create(store) as BlobStore;
     view.has = async (digest) => lazy.has(digest) || store.has(digest);
-    view.verify = async (digest) =>
-      (checked.has(digest) && (await store.has(digest))) || (lazy.has(digest) && !(await store.has(digest))) || store.verify(digest);
+    view.verify = async (digest, size) =>
+      (checked.has(digest) && (await store.has(digest))) || (lazy.has(digest) && !(await store.has(digest))) || store.verify(digest, size);
     return view;
   }
 

@@ -141,13 +141,19 @@ export class BlobStore {
     return this.write(Readable.from([Buffer.from(data)]));
   }
 
-  /** True when the stored blob is there and its bytes still hash to its name (a disk error or a tool may have changed them). */
-  async verify(digest: Digest): Promise<boolean> {
+  /**
+   * True when the stored blob is there and its bytes still hash to its name (a disk error or a tool
+   * may have changed them). With `size` (the blob's, when known), a file of another size is corrupt
+   * unread: a sparse file of a TiB planted there was hashed for an hour.
+   */
+  async verify(digest: Digest, size?: number): Promise<boolean> {
     const path = this.path(digest);
     const at = Date.now();
-    const before = this.verified === undefined ? undefined : await stat(path, { bigint: true }).catch(() => undefined);
+    const before =
+      this.verified === undefined && size === undefined ? undefined : await stat(path, { bigint: true }).catch(() => undefined);
     if (before !== undefined && this.verified?.trusts(path, digest, before) === true) return true;
-    const hashed = await hashFile(path).catch(() => undefined);
+    const wrongSize = size !== undefined && before !== undefined && before.size !== BigInt(size);
+    const hashed = wrongSize ? undefined : await hashFile(path).catch(() => undefined);
     const ok = hashed?.digest === digest;
     if (before !== undefined && ok) this.verified?.note(path, digest, before, at);
     if (!ok) this.verified?.forget(path);

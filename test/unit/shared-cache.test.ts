@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -68,6 +69,21 @@ test('a directory planted where a cached blob goes is found corrupt, removed, an
   await store.evict(digest);
   await store.writeBytes(GOOD);
   assert.deepEqual(await readFile(store.path(digest)), GOOD);
+});
+
+test('a cached blob of another size than the one expected (a sparse file of a TiB) is found corrupt without being read', async () => {
+  const store = new BlobStore(join(work, 'sparse'));
+  const { digest, size } = await store.writeBytes(GOOD);
+  await truncate(store.path(digest), 2 ** 40);
+  // in a child with a timeout: hashing the TiB would take an hour
+  const script = `const { BlobStore } = await import(${JSON.stringify(new URL('../../src/oci/blob-store.js', import.meta.url).href)});
+    const store = new BlobStore(${JSON.stringify(store.root)});
+    console.log(await store.verify(${JSON.stringify(digest)}, ${size}));`;
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(res.status, 0, `it ended (signal ${res.signal}): ${res.stderr}`);
+  assert.equal(res.stdout.trim(), 'false');
+  await store.evict(digest);
+  assert.equal(await store.has(digest), false);
 });
 
 test('the stat index keeps what two runs recorded at once, and not what one found changed', async () => {

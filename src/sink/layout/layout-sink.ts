@@ -94,7 +94,7 @@ export async function openLayoutSink(options: LayoutSinkOptions): Promise<Sink> 
       const hex = digestHex(parseDigest(digest));
       kept.add(hex);
       // a blob the previous layout already holds is kept when its bytes still hash to its name: read, not rewritten
-      if (before.has(hex) && (await blobs.verify(parseDigest(digest)))) return 'skipped';
+      if (before.has(hex) && (await blobs.verify(parseDigest(digest), size))) return 'skipped';
       const expected = { digest: parseDigest(digest), size, what: `blob ${digest}${blob.file === undefined ? '' : ` (${blob.file})`}` };
       // a blob in a local file (the build cache) is copied by the kernel and its copy hashed once;
       // a missing file goes the stream's way, which says so (BLOB_MISSING)

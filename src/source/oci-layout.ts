@@ -162,6 +162,12 @@ export function layoutArtifactReader(layout: OciLayout): ArtifactReader {
 }
 
 /**
+ * The referrer manifests of a layout read into memory at most, in all (each is at most a
+ * manifest's cap): `alba build` writes two of about 600 bytes per image, so this is some 100 000.
+ */
+export const MAX_LAYOUT_REFERRER_BYTES = 64 * 1024 * 1024;
+
+/**
  * Every blob of the layout small enough to be a manifest that starts like JSON and reads as an
  * image manifest with a subject and a config (whoever reads it then reads it checked against its
  * digest: readBlob, fileBlob). Other blobs (layers, configs) are passed over.
@@ -169,6 +175,7 @@ export function layoutArtifactReader(layout: OciLayout): ArtifactReader {
 async function scanReferrers(dir: string, blobs: BlobStore): Promise<LayoutReferrer[]> {
   const names = (await readdir(join(dir, 'blobs', 'sha256')).catch(() => [] as string[])).filter((n) => isDigest(`sha256:${n}`)).sort();
   const found: LayoutReferrer[] = [];
+  let total = 0;
   for (const name of names) {
     const digest = `sha256:${name}` as Digest;
     const bytes = jsonBlob(blobs.path(digest));
@@ -180,6 +187,10 @@ async function scanReferrers(dir: string, blobs: BlobStore): Promise<LayoutRefer
       continue;
     }
     if (manifest.mediaType !== MediaType.manifest || !isDescriptor(manifest.config) || !isDescriptor(manifest.subject)) continue;
+    if ((total += bytes.length) > MAX_LAYOUT_REFERRER_BYTES)
+      throw new AlbaError('TOO_LARGE', `${dir} holds more than ${MAX_LAYOUT_REFERRER_BYTES} bytes of referrer manifests`, {
+        hint: 'alba reads them all into memory, and a build writes a few KB of them per image; check the layout',
+      });
     const artifactType = manifest.artifactType ?? manifest.config.mediaType;
     const descriptor: Descriptor = {
       mediaType: MediaType.manifest,

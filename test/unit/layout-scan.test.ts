@@ -146,3 +146,29 @@ test('the layout sink: a blob to copy whose file is longer than its descriptor (
       console.log(JSON.stringify(code));`);
     assert.equal(JSON.parse(outcome), 'SIZE_MISMATCH');
   }));
+
+test('referrer manifests of more than MAX_LAYOUT_REFERRER_BYTES in all are error[TOO_LARGE] naming the layout, not read into memory without end', () =>
+  inTempDir('alba-layout-referrers-cap-', async (dir) => {
+    const { MAX_LAYOUT_REFERRER_BYTES } = await import('../../src/source/oci-layout.js');
+    const { readLayout } = await import('../../src/source/oci-layout.js');
+    const { isAlbaError } = await import('../../src/errors.js');
+    const { subject } = await layoutWithFifo(dir);
+    const empty = { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(Buffer.from('{}')), size: 2 };
+    // referrers of about 4 MiB each (a manifest's cap), a large annotation each: a GB of them took a GB of memory, and more crashed alba
+    const pad = 'x'.repeat(4 * 1024 * 1024 - 1024);
+    for (let i = 0; i * (4 * 1024 * 1024) <= MAX_LAYOUT_REFERRER_BYTES; i++) {
+      const bytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.manifest,
+          artifactType: 'application/x-filler',
+          config: empty,
+          layers: [],
+          subject: { mediaType: MediaType.manifest, digest: subject, size: 7 },
+          annotations: { i: String(i), pad },
+        }),
+      );
+      await writeFile(join(dir, 'blobs', 'sha256', digestOf(bytes).slice(7)), bytes);
+    }
+    await assert.rejects((await readLayout(dir)).referrers(), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && err.message.includes(dir));
+  }));

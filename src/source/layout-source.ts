@@ -7,7 +7,11 @@ import { parseDigest } from '../oci/digest.js';
 import { fileBlob, type Blob, type ImageGraph, type ManifestNode, type Referrer } from '../oci/graph.js';
 import { Annotation, IMAGE_MEDIA_TYPES, INDEX_MEDIA_TYPES, type ManifestJson } from '../oci/manifest-json.js';
 import type { Descriptor } from '../oci/types.js';
+import { mapLimit } from '../util/map-limit.js';
 import { invalid, readLayout, selectRoot, type OciLayout } from './oci-layout.js';
+
+/** Platform manifests read at once. */
+const MANIFESTS_AT_ONCE = 8;
 
 /** A layout read as a graph, with the ref name its root has in index.json. */
 export interface LayoutGraph {
@@ -28,7 +32,10 @@ export async function readLayoutGraph(dir: string, ref?: string): Promise<Layout
   const root = strip(entry);
   const rootJson = await layout.readManifest(root);
   const images: ManifestNode[] = INDEX_MEDIA_TYPES.has(root.mediaType)
-    ? await Promise.all((rootJson.manifests ?? []).map(async (child) => imageNode(layout, child, await layout.readManifest(child))))
+    ? // a few at a time: an index of thousands of entries opened them all at once (EMFILE)
+      await mapLimit(rootJson.manifests ?? [], MANIFESTS_AT_ONCE, async (child) =>
+        imageNode(layout, child, await layout.readManifest(child)),
+      )
     : [imageNode(layout, root, rootJson)];
   const subjects = new Map([root, ...images.map((i) => i.manifest.descriptor)].map((d) => [d.digest as string, d]));
   const referrers: Referrer[] = (await layout.referrers())

@@ -172,3 +172,36 @@ test('referrer manifests of more than MAX_LAYOUT_REFERRER_BYTES in all are error
     }
     await assert.rejects((await readLayout(dir)).referrers(), (err: unknown) => isAlbaError(err, 'TOO_LARGE') && err.message.includes(dir));
   }));
+
+test('an index of a thousand entries is read a few manifests at a time: not error[LAYOUT_INVALID] (EMFILE) under a limit of 256 open files', () =>
+  inTempDir('alba-layout-wide-', async (dir) => {
+    const blobs = join(dir, 'blobs', 'sha256');
+    await mkdir(blobs, { recursive: true });
+    const put = async (bytes: Buffer, mediaType: string) => {
+      await writeFile(join(blobs, digestOf(bytes).slice(7)), bytes);
+      return { mediaType, digest: digestOf(bytes), size: bytes.length };
+    };
+    const config = await put(
+      Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'),
+      MediaType.config,
+    );
+    const manifest = await put(
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.manifest, config, layers: [] })),
+      MediaType.manifest,
+    );
+    const entry = { ...manifest, platform: { os: 'linux', architecture: 'amd64' } };
+    const index = await put(
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.index, manifests: Array(1000).fill(entry) })),
+      MediaType.index,
+    );
+    await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [index] }));
+    const script = `const { readLayoutGraph } = await import(${moduleUrl('../../src/source/layout-source.js')});
+      console.log((await readLayoutGraph(${JSON.stringify(dir)})).graph.images.length);`;
+    const res = spawnSync('sh', ['-c', `ulimit -n 256 && exec "$0" --input-type=module -e "$1"`, process.execPath, script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(res.status, 0, `it ended (signal ${res.signal}): ${res.stderr}`);
+    assert.equal(res.stdout.trim(), '1000');
+  }));

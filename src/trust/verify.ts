@@ -52,8 +52,8 @@ export interface VerifyReport {
 export async function verifyImage(source: TrustSource, key: KeyObject): Promise<VerifyReport> {
   const report: VerifyReport = { name: source.name, root: source.root, subjects: [], failures: [] };
   const rootBytes = await source.reader.manifest(source.root);
-  if (rootBytes === undefined)
-    throw new AlbaError('REGISTRY', `${source.name}: ${source.root} is not there`, { hint: 'check the reference' });
+  // the store's error: a layout's LAYOUT_INVALID (it was REGISTRY, whatever the store)
+  if (rootBytes === undefined) throw source.reader.invalid(source.root, 'it is not there');
   const root = parseManifestJson(rootBytes, (why) => source.reader.invalid(source.root, why));
   const children: Descriptor[] =
     root.mediaType === MediaType.index || root.mediaType === MediaType.dockerManifestList ? (root.manifests ?? []) : [];

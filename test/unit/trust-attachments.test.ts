@@ -176,6 +176,26 @@ describe('garbage where a signed document or an attested SBOM should be', () => 
     );
   });
 
+  test("a root the store does not hold is the store's error (a layout's LAYOUT_INVALID), not REGISTRY", async () => {
+    const { verifyImage } = await import('../../src/trust/verify.js');
+    const { AlbaError, isAlbaError } = await import('../../src/errors.js');
+    const { loadPublicKey } = await import('../../src/trust/keys.js');
+    const key = await loadPublicKey(keyFile('cosign-test.pub'));
+    const root = digestOf('a root that is not there');
+    const source = {
+      name: '/a/layout',
+      root,
+      tag: async () => undefined,
+      reader: {
+        manifest: async () => undefined,
+        referrers: async () => ({ entries: [] }),
+        invalid: (digest: string, why: string) => new AlbaError('LAYOUT_INVALID', `${digest}: ${why}`),
+        blob: async () => Buffer.alloc(0),
+      },
+    };
+    await assert.rejects(verifyImage(source, key), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes(root));
+  });
+
   test('signing an image whose SPDX document is not JSON is ATTESTATION_INVALID naming its blob', async () => {
     const { isAlbaError } = await import('../../src/errors.js');
     const g = graph();

@@ -8,7 +8,7 @@
  */
 import { type Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { AlbaError, redactUrl } from '../errors.js';
+import { AlbaError, isAlbaError, redactUrl } from '../errors.js';
 import { proxyFor, type Proxy } from './proxy.js';
 import { HTTP_DEFAULTS, idleMsFromEnvironment, rateWatch, type HttpLimits } from './limits.js';
 import { decodedUserInfo } from './urls.js';
@@ -152,7 +152,11 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
     });
   } catch (err) {
     disarm();
+    const bodyFailure = sending === undefined || Buffer.isBuffer(sending) ? null : sending.errored;
     if (sending !== undefined && !Buffer.isBuffer(sending)) sending.destroy();
+    // the body's own failure (a local blob that is not its digest or size: SIZE_MISMATCH…) is not the
+    // network's: it was NETWORK, retried four times, with a hint to check the connection
+    if (isAlbaError(bodyFailure) && !(bodyFailure instanceof NetworkError)) throw bodyFailure;
     throw fail(err, false);
   }
   const answerHeaders = toHeaders(res.headers);

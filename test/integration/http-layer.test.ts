@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fetchBytes } from '../../src/debian/http.js';
-import { isAlbaError } from '../../src/errors.js';
+import { AlbaError, isAlbaError } from '../../src/errors.js';
 import { HTTP_DEFAULTS } from '../../src/http/limits.js';
 import { send } from '../../src/http/request.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay } from '../../src/http/retry.js';
@@ -103,6 +103,19 @@ describe('the HTTP layer', () => {
     const res = await send({ method: 'PUT', url: `${base}/upload`, idleMs: 500, body: async () => ({ stream: body, length: 8 * 1024 }) });
     assert.equal(res.status, 201);
     assert.equal((await res.bytes(100, 'answer')).toString(), String(8 * 1024));
+  });
+
+  test("a request body that fails with alba's own error (a local blob that is not its digest) is that error, not NETWORK to retry", async () => {
+    const body = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(1024, 0x44);
+        throw new AlbaError('SIZE_MISMATCH', 'blob sha256:… (/a/layout/blobs/sha256/…) should hold sha256:…: 1024 bytes, not 2048');
+      })(),
+    );
+    await assert.rejects(
+      send({ method: 'PUT', url: `${base}/upload`, body: async () => ({ stream: body, length: 2048 }) }),
+      (err: unknown) => isAlbaError(err, 'SIZE_MISMATCH'),
+    );
   });
 
   test(

@@ -18,7 +18,14 @@ export const ATTACHMENT_TAG_RE = /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/;
 /** The tags of a `--remote-cache docker://…` repository's entries (`alba-v1-<sha256 of the key>`): cache entries, not images (ls, rm and gc leave them). */
 export const REMOTE_CACHE_TAG_RE = /^alba-v1-[a-f0-9]{64}$/;
 
-/** Why `tag` cannot be a tag a user names (the grammar, or the referrers namespace), with a hint; undefined when it can. */
+/** The tag of a registry repository's removal lease (lifecycle/lease.ts, sink/registry/removal-lease.ts). */
+export const LEASE_TAG = 'alba-removal-lease';
+/** The tag of a registry repository's removal epoch (same files): kept, a few bytes, nobody's content. */
+export const EPOCH_TAG = 'alba-removal-epoch';
+/** alba's tags of the removals: never listed, removed or pushed as image tags. */
+export const REMOVAL_TAGS: readonly string[] = [LEASE_TAG, EPOCH_TAG];
+
+/** Why `tag` cannot be a tag a user names (the grammar, the referrers namespace, alba's removal tags), with a hint; undefined when it can. */
 export function userTagProblem(tag: string): { problem: string; hint: string } | undefined {
   if (REFERRERS_TAG_RE.test(tag)) {
     return {
@@ -30,6 +37,11 @@ export function userTagProblem(tag: string): { problem: string; hint: string } |
     return {
       problem: `${JSON.stringify(tag)} is a cosign signature or attestation tag, not an image tag`,
       hint: 'sign with --sign-key (docs/trust.md); name another tag',
+    };
+  if (REMOVAL_TAGS.includes(tag))
+    return {
+      problem: `${JSON.stringify(tag)} is a tag of alba's removals (their lease, their epoch), not an image tag`,
+      hint: 'name another tag',
     };
   if (TAG_RE.test(tag)) return undefined;
   return {

@@ -43,6 +43,11 @@ export class Prefetched<T> {
     if (!this.answers.has(key)) this.answers.set(key, Promise.resolve(answer));
   }
 
+  /** Forgets every answer (questions in flight end unheard): the next get() of each key asks afresh. */
+  clear(): void {
+    this.answers.clear();
+  }
+
   /** The answer asked ahead for `digest` (taken: a later call asks afresh), else asks now. */
   async get(digest: string): Promise<T> {
     const ahead = this.answers.get(digest);

@@ -59,15 +59,16 @@ export async function publish(
   // a removal that ran meanwhile (or still runs) may have taken what this push found already
   // stored: once it ends, the walk goes again without trusting what it found, storing whatever is
   // missing. Each walk's tags are written: the sink's last writes (tags/list, pages) go out while
-  // the removal lease and epoch are read. A walk that fails while a removal ran goes again too: a
-  // registry refuses a tag whose image the removal deleted after the walk found it stored
-  // (MANIFEST_BLOB_UNKNOWN); any other failure is thrown as it came.
+  // the removal lease and epoch are read. A walk that fails in a way a removal can cause goes again
+  // too, when one ran: a registry refuses a tag whose image the removal deleted after the walk
+  // found it stored (MANIFEST_BLOB_UNKNOWN); any other failure is thrown as it came.
   for (let round = 0; ; round++) {
     let walked: PublishResult;
     try {
       walked = await walk(graph, sink, tags, options, round > 0);
     } catch (err) {
-      const since = round < 3 ? await sink.removalsSince?.(epoch).catch(() => undefined) : undefined;
+      const since =
+        round < 3 && sink.removalCanCause?.(err) === true ? await sink.removalsSince?.(epoch).catch(() => undefined) : undefined;
       if (since?.ran !== true) throw err;
       epoch = since.epoch;
       continue;

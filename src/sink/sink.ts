@@ -56,6 +56,12 @@ export interface Sink {
    * store again whatever the removal took.
    */
   removalsSince?(before: string | undefined): Promise<{ ran: boolean; epoch: string | undefined }>;
+  /**
+   * True when a removal that deleted what the walk found stored can have caused `err` (a
+   * registry refusing a manifest whose content it no longer holds): publish.ts then asks
+   * removalsSince and walks again when one ran. Absent or false: the failure is the push's.
+   */
+  removalCanCause?(err: unknown): boolean;
 }
 
 /** What a store knows of one tag (`ls`). */

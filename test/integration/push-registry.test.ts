@@ -194,6 +194,36 @@ describe(
       assert.equal(back.status, 200, 'the registry holds the index again');
     });
 
+    test('answers asked ahead are forgotten at finish: a platform manifest deleted after the prefetch saw it is stored by the next walk', async () => {
+      const first = await push(['-t', 'fixture/ahead:1.0', layout, `docker://${registry.host}`]);
+      assert.equal(first.status, 0, explainRun(first));
+      const { manifests } = await layoutIndex();
+      const platform = manifests[0]!.digest;
+      const bytes = await readFile(join(layout, 'blobs', 'sha256', platform.slice(7)));
+      const descriptor = { mediaType: MediaType.manifest, digest: platform as Digest, size: bytes.length };
+      const proxy = await startFaultProxy(registry.url);
+      try {
+        const sink = await openRegistrySink({ registry: proxy.host, repository: 'fixture/ahead' });
+        sink.prefetch!({ blobs: [], manifests: [descriptor] });
+        // the registry has answered the walk's question (held) before the removal deletes it
+        const asked = (): boolean => proxy.requests.some((r) => r.method === 'HEAD' && r.path.endsWith(platform) && r.status === 200);
+        for (let i = 0; i < 200 && !asked(); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.ok(asked(), 'the prefetch asked, and the registry said held');
+        const removed = await fetch(`${registry.url}/v2/fixture/ahead/manifests/${platform}`, { method: 'DELETE' });
+        assert.equal(removed.status, 202);
+        await sink.finish(false); // the walk failed; publish() walks again once it finds a removal ran
+        const stored = await sink.putManifest({ descriptor, bytes, open: async () => Readable.from([bytes]) });
+        assert.equal(stored, 'sent', 'stored again, not skipped on the answer the failed walk asked ahead');
+        const back = await fetch(`${registry.url}/v2/fixture/ahead/manifests/${platform}`, {
+          method: 'HEAD',
+          headers: { accept: MediaType.manifest },
+        });
+        assert.equal(back.status, 200);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     test('a tag found in place before the links is asked again before the tags: moved meanwhile, it gets a push record and is moved back', async () => {
       const first = await push(['-t', 'fixture/moved:1.0', layout, `docker://${registry.host}`]);
       assert.equal(first.status, 0, explainRun(first));

@@ -301,8 +301,13 @@ describe('publish and a removal that ran during the walk', () => {
       graph: ImageGraph,
       held: ReadonlySet<string>,
       private readonly raced: boolean,
+      /** Whether the sink says a removal can cause the refusal (a registry's MANIFEST_BLOB_UNKNOWN does). */
+      private readonly removalCause = true,
     ) {
       super(graph, held);
+    }
+    removalCanCause(err: unknown): boolean {
+      return this.removalCause && err instanceof Error && err.message.includes('MANIFEST_BLOB_UNKNOWN');
     }
     override async tag(tag: string, root: Blob): Promise<StoreOutcome> {
       if (this.tagged.length === 0 && this.refused === 0) {
@@ -347,6 +352,15 @@ describe('publish and a removal that ran during the walk', () => {
       sink.log.filter((l) => l.startsWith('finish')),
       ['finish false'],
     );
+  });
+
+  test('a failure no removal can cause (the sink says so) is thrown at once, even with a removal since: no check, no second walk', async () => {
+    const graph = fixtureGraph();
+    const imageClosure: string[] = [graph.root, ...graph.images.flatMap((i) => [i.manifest, ...i.blobs])].map((b) => b.descriptor.digest);
+    const sink = new RefusingSink(graph, new Set(imageClosure), true, false);
+    await assert.rejects(publish(graph, sink, ['2.0']), /MANIFEST_BLOB_UNKNOWN/);
+    assert.deepEqual(sink.asked, [], 'removalsSince was not asked');
+    assert.deepEqual(sink.tagged, []);
   });
 
   test("each walk's finish (an S3 bucket's tags/list and pages) goes out beside the removal check, which still sends the walk again", async () => {

@@ -32,6 +32,17 @@ describe('tags a user may name', () => {
     assert.match(userTagProblem('.x')?.problem ?? '', /not a valid tag/);
   });
 
+  test("alba's removal tags (lease, epoch) are refused: a push there would be passed over by ls and gc, or replaced by the next removal", () => {
+    for (const tag of ['alba-removal-lease', 'alba-removal-epoch']) {
+      assert.match(userTagProblem(tag)?.problem ?? '', /a tag of alba's removals/, tag);
+      assert.throws(
+        () => parseTags([`app:${tag}`]),
+        (err: unknown) => isAlbaError(err, 'USAGE'),
+      );
+    }
+    assert.equal(userTagProblem('alba-removal'), undefined);
+  });
+
   test('push -t NAME:sha256-<hex> is USAGE', () => {
     assert.throws(
       () => parseTags([`app:${REFERRERS}`]),

@@ -36,6 +36,16 @@ export class RegistryError extends AlbaError {
   }
 }
 
+/**
+ * True when the registry refused a manifest for content it does not hold (a blob, a child
+ * manifest): what a removal deleting that content meanwhile causes.
+ */
+export function namesMissingContent(err: unknown): boolean {
+  return err instanceof RegistryError && err.errors.some((e) => MISSING_CONTENT.has(e.code));
+}
+
+const MISSING_CONTENT = new Set(['MANIFEST_BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'BLOB_UNKNOWN']);
+
 /** The `errors[]` of a registry error body; [] when the body is not such JSON. */
 export function parseErrorBody(body: string): RegistryErrorEntry[] {
   let parsed: unknown;

@@ -9,7 +9,7 @@
 import type { Digest } from '../../oci/digest.js';
 import type { Blob } from '../../oci/graph.js';
 import { mergedReferrersIndex, referrersIndex, referrersTag } from '../../oci/referrers.js';
-import { RegistryError } from './registry-error.js';
+import { namesMissingContent } from './registry-error.js';
 import { memoryBlob } from '../../oci/graph.js';
 import { AlbaError } from '../../errors.js';
 import { pushRecord } from './push-record.js';
@@ -19,7 +19,7 @@ import type { Descriptor } from '../../oci/types.js';
 import { countedBlob } from '../counted-blob.js';
 import type { Sink, StoreOutcome } from '../sink.js';
 import { LeaseWatch, removalsSince } from '../../lifecycle/lease.js';
-import { REMOVAL_TAGS, registryLease } from './removal-lease.js';
+import { registryLease } from './removal-lease.js';
 import { RegistryClient, type RegistryClientOptions, type UploadOptions } from './client.js';
 import type { MountHints } from './mount-hints.js';
 import { formatReference, type ImageReference } from './reference.js';
@@ -91,8 +91,7 @@ export async function openRegistrySink(
         await client.putManifest(referrersTag(subject.digest as Digest), memoryBlob(index));
       } catch (err) {
         // the tag lists manifests the registry no longer holds (deleted by a removal or another tool): those entries go
-        if (!(err instanceof RegistryError && err.errors.some((e) => e.code === 'MANIFEST_BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN')))
-          throw err;
+        if (!namesMissingContent(err)) throw err;
         // 8 at a time: the tag is the registry's to fill, with as many entries as it likes
         listed = (await mapLimit(listed, 8, async (d) => ((await client.hasManifest(d.digest)) ? [d] : []))).flat();
         const pruned = mergedReferrersIndex(listed, referrers) ?? referrersIndex([...listed]);
@@ -118,11 +117,6 @@ export async function openRegistrySink(
   const recordKey = (root: Descriptor, tag: string): string => `${root.digest} ${tag}`;
   /** Each tag's push record stored, unless the tag is already on the root (tags and the empty blob asked at once). */
   const tagReferrers = async (tags: readonly string[], root: Descriptor): Promise<Descriptor[]> => {
-    const reserved = tags.find((t) => REMOVAL_TAGS.includes(t));
-    if (reserved !== undefined)
-      throw new AlbaError('USAGE', `${reserved} is a tag of alba's removals (their lease, their epoch), not an image tag`, {
-        hint: 'name another tag',
-      });
     if (tags.length === 0) return [];
     const [current, emptyHeld] = await Promise.all([
       Promise.all(tags.map((tag) => client.manifestDigest(tag).catch(() => undefined))),
@@ -195,9 +189,13 @@ export async function openRegistrySink(
     },
     async finish(): Promise<void> {
       recorded.clear();
+      // a later walk (publish.ts: a removal ran) asks again: what was held may be gone
+      blobsHeld.clear();
+      manifestsHeld.clear();
       await options.mounts?.save();
     },
     removalEpoch: async () => registryLease(client).epoch?.(),
+    removalCanCause: namesMissingContent,
     removalsSince: (before) => removalsSince(registryLease(client), before, options.log, leaseWatch),
   };
 }

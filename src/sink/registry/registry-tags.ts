@@ -1,10 +1,9 @@
 import type { Digest } from '../../oci/digest.js';
-import { ATTACHMENT_TAG_RE, REFERRERS_TAG_RE, REMOTE_CACHE_TAG_RE } from '../../oci/names.js';
+import { ATTACHMENT_TAG_RE, REFERRERS_TAG_RE, REMOTE_CACHE_TAG_RE, REMOVAL_TAGS } from '../../oci/names.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { TagFacts } from '../sink.js';
 import type { RegistryClient } from './client.js';
 import { pushTimes } from './push-record.js';
-import { REMOVAL_TAGS } from './removal-lease.js';
 
 /** cosign's `sha256-<hex>.sig|.att|.sbom` tags of the repository with the digest each holds (a removal keeps them with their subjects). */
 export async function attachmentTags(client: RegistryClient): Promise<{ tag: string; digest: Digest }[]> {

@@ -13,22 +13,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { digestOf } from '../../oci/digest.js';
+import { EPOCH_TAG, LEASE_TAG } from '../../oci/names.js';
 import { memoryBlob, type Blob } from '../../oci/graph.js';
 import { artifactManifestBlob, EMPTY_DESCRIPTOR } from '../../oci/manifest.js';
 import { parseLeaseRecord, type LeaseMedium, type LeaseRecord } from '../../lifecycle/lease.js';
 import type { RegistryClient } from './client.js';
 
-/** The tag of the removal lease (never listed, removed or pushed as an image tag by alba). */
-const LEASE_TAG = 'alba-removal-lease';
 const LEASE_TYPE = 'application/vnd.alba.removal-lease.v1+json';
 const EPOCH_TYPE = 'application/vnd.alba.removal-epoch.v1+json';
 const LEASE_ANNOTATION = 'dev.alba.lease';
-/** The tag of the removal epoch (kept, a few bytes, nobody's content; never listed, removed or pushed as an image tag). */
-const EPOCH_TAG = 'alba-removal-epoch';
 const EPOCH_ANNOTATION = 'dev.alba.epoch';
-
-/** The tags of a repository's removal lease and epoch: not image tags. */
-export const REMOVAL_TAGS: readonly string[] = [LEASE_TAG, EPOCH_TAG];
 
 /** The removal lease of the client's repository. */
 export function registryLease(client: RegistryClient): LeaseMedium {

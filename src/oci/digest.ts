@@ -66,18 +66,27 @@ export class VerifyingStream extends Transform {
     super();
   }
 
+  /**
+   * The last chunk read, passed on only once the next one comes or the whole is checked: a reader
+   * that stores what it got once it has the size it was told (an S3 PUT) never gets all the bytes
+   * of a blob that is not its digest (S3 stored them under the digest's name).
+   */
+  private held: Buffer | undefined;
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.hash.update(chunk);
     this.size += chunk.length;
-    if (this.size > this.expected.size) done(this.mismatch(`more than its ${this.expected.size} bytes`));
-    else done(null, chunk);
+    if (this.size > this.expected.size) return done(this.mismatch(`more than its ${this.expected.size} bytes`));
+    const before = this.held;
+    this.held = chunk;
+    done(null, before);
   }
 
   override _flush(done: TransformCallback): void {
     const digest = `sha256:${this.hash.digest('hex')}`;
     if (this.size !== this.expected.size) done(this.mismatch(`${this.size} bytes, not ${this.expected.size}`));
     else if (digest !== this.expected.digest) done(this.mismatch(`its bytes hash to ${digest}`));
-    else done();
+    else done(null, this.held);
   }
 
   private mismatch(detail: string): AlbaError {

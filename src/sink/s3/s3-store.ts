@@ -533,25 +533,40 @@ export class S3Store {
       CacheControl: options.cacheControl,
       ...(options.metadata === undefined ? {} : { Metadata: options.metadata }),
     };
-    if (Buffer.isBuffer(body) || body.size <= MULTIPART_ABOVE) {
-      const data = Buffer.isBuffer(body) ? body : await body.open();
-      await this.client.send(
-        new PutObjectCommand({
-          ...common,
-          Body: data,
-          ContentLength: Buffer.isBuffer(body) ? body.length : body.size,
-          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
-          ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
-        }),
-      );
-    } else {
-      await new Upload({
-        client: this.client,
-        params: { ...common, Body: await body.open() },
-        partSize: PART_SIZE,
-        queueSize: 4,
-        leavePartsOnError: false,
-      }).done();
+    const data = Buffer.isBuffer(body) ? body : await body.open();
+    // a body that fails (a local blob that is not its digest or size: VerifyingStream) ends the
+    // request with its own error; the SDK pipes it, so the PUT waited for the missing bytes for ever
+    const abort = new AbortController();
+    let failed: unknown;
+    if (!Buffer.isBuffer(data))
+      data.once('error', (err) => {
+        failed = err;
+        abort.abort();
+      });
+    try {
+      if (Buffer.isBuffer(body) || body.size <= MULTIPART_ABOVE) {
+        await this.client.send(
+          new PutObjectCommand({
+            ...common,
+            Body: data,
+            ContentLength: Buffer.isBuffer(body) ? body.length : body.size,
+            ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+            ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+          }),
+          { abortSignal: abort.signal },
+        );
+      } else {
+        await new Upload({
+          client: this.client,
+          params: { ...common, Body: data },
+          partSize: PART_SIZE,
+          queueSize: 4,
+          leavePartsOnError: false,
+          abortController: abort,
+        }).done();
+      }
+    } catch (err) {
+      throw failed ?? err;
     }
   }
 

@@ -3,6 +3,8 @@
  * manifests with their config and layers, and every referrer stored in the layout whose subject
  * is one of them (listed in index.json, or only present as a blob, as `alba build` stores them).
  */
+import { statSync } from 'node:fs';
+import { AlbaError } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { fileBlob, type Blob, type ImageGraph, type ManifestNode, type Referrer } from '../oci/graph.js';
 import { Annotation, IMAGE_MEDIA_TYPES, INDEX_MEDIA_TYPES, type ManifestJson } from '../oci/manifest-json.js';
@@ -44,7 +46,7 @@ export async function readLayoutGraph(dir: string, ref?: string): Promise<Layout
       const subject = subjects.get(r.manifest.subject.digest) as Descriptor;
       return {
         manifest: blobOf(layout, r.descriptor),
-        blobs: [r.manifest.config, ...(r.manifest.layers ?? [])].map((d) => blobOf(layout, d)),
+        blobs: [r.manifest.config, ...(r.manifest.layers ?? [])].map((d) => sizedBlobOf(layout, d)),
         subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
       };
     });
@@ -58,7 +60,32 @@ function imageNode(layout: OciLayout, descriptor: Descriptor, manifest: Manifest
   if (!IMAGE_MEDIA_TYPES.has(descriptor.mediaType) || manifest.config === undefined) {
     throw invalid(layout.dir, `${descriptor.digest} (${descriptor.mediaType}) is not an image manifest; nested indexes are not supported`);
   }
-  return { manifest: blobOf(layout, descriptor), blobs: [manifest.config, ...(manifest.layers ?? [])].map((d) => blobOf(layout, d)) };
+  return {
+    manifest: blobOf(layout, descriptor),
+    blobs: [manifest.config, ...(manifest.layers ?? [])].map((d) => sizedBlobOf(layout, d)),
+  };
+}
+
+/**
+ * A config's or layer's blob, whose file (when the layout holds one) must have the size its
+ * descriptor says: a sink that already holds the digest never reads the file (a registry, a
+ * bucket), so a descriptor's wrong size would be published in a manifest that no client can pull.
+ * A missing file, or one that is not a regular file or cannot be looked at, is reported when it is read, as before.
+ */
+function sizedBlobOf(layout: OciLayout, d: Descriptor): Blob {
+  const blob = blobOf(layout, d);
+  const path = layout.blobPath(parseDigest(d.digest));
+  let info;
+  try {
+    info = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    info = undefined; // ENOTDIR, EACCES, ELOOP: as a missing file
+  }
+  if (info?.isFile() === true && info.size !== d.size)
+    throw new AlbaError('SIZE_MISMATCH', `${path}: its descriptor says ${d.size} bytes, the file has ${info.size}`, {
+      hint: 'the layout is corrupt (a manifest names the blob with another size); rebuild it',
+    });
+  return blob;
 }
 
 function blobOf(layout: OciLayout, d: Descriptor): Blob {

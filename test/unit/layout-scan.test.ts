@@ -205,3 +205,33 @@ test('an index of a thousand entries is read a few manifests at a time: not erro
     assert.equal(res.status, 0, `it ended (signal ${res.signal}): ${res.stderr}`);
     assert.equal(res.stdout.trim(), '1000');
   }));
+
+test("a layer whose file is not its descriptor's size is error[SIZE_MISMATCH] when the layout is read, not published by a sink that holds the digest; a missing one is left to its read", () =>
+  inTempDir('alba-layout-sizes-', async (dir) => {
+    const blobs = join(dir, 'blobs', 'sha256');
+    await mkdir(blobs, { recursive: true });
+    await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    const put = async (bytes: Buffer): Promise<string> => {
+      const digest = digestOf(bytes);
+      await writeFile(join(blobs, digest.slice(7)), bytes);
+      return digest;
+    };
+    const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const config = { mediaType: MediaType.config, digest: await put(configBytes), size: configBytes.length };
+    const layerBytes = Buffer.from('a layer of 21 bytes\n.');
+    const layer = { mediaType: MediaType.layerGzip, digest: await put(layerBytes), size: layerBytes.length };
+    const missing = { mediaType: MediaType.layerGzip, digest: digestOf(Buffer.from('not in the layout')), size: 17 };
+    const readWith = async (layers: object[]): Promise<string> => {
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.manifest, config, layers }));
+      const root = { mediaType: MediaType.manifest, digest: await put(manifest), size: manifest.length };
+      await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.index, manifests: [root] }));
+      const { readLayoutGraph } = await import('../../src/source/layout-source.js');
+      return readLayoutGraph(dir).then(
+        () => 'read',
+        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      );
+    };
+    assert.equal(await readWith([layer, missing]), 'read', 'the right size, and a blob the layout does not hold');
+    const lying = await readWith([{ ...layer, size: 20 }]);
+    assert.match(lying, /^SIZE_MISMATCH: .*its descriptor says 20 bytes, the file has 21/);
+  }));

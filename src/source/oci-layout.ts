@@ -62,8 +62,11 @@ export async function readLayout(dir: string): Promise<OciLayout> {
     if (cause instanceof AlbaError) throw cause;
     throw invalid(dir, 'oci-layout is not JSON', cause);
   }
-  if (typeof (marker as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion !== 'string')
-    throw invalid(dir, 'oci-layout has no imageLayoutVersion');
+  const version = (marker as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
+  if (typeof version !== 'string') throw invalid(dir, 'oci-layout has no imageLayoutVersion');
+  // the one version the image-spec defines (1.1 of the spec still writes it), as skopeo and umoci read
+  if (version !== '1.0.0')
+    throw invalid(dir, `oci-layout says imageLayoutVersion ${JSON.stringify(version)}; alba reads layouts of version 1.0.0`);
   const index = parseManifestJson(await readLayoutFile(dir, 'index.json'), (why) => invalid(dir, `index.json cannot be read: ${why}`));
   if (index.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw invalid(dir, 'index.json is not an OCI image index');
   return layoutOf(dir, index as LayoutIndex);

@@ -235,3 +235,20 @@ test("a layer whose file is not its descriptor's size is error[SIZE_MISMATCH] wh
     const lying = await readWith([{ ...layer, size: 20 }]);
     assert.match(lying, /^SIZE_MISMATCH: .*its descriptor says 20 bytes, the file has 21/);
   }));
+
+test('an oci-layout of another imageLayoutVersion than 1.0.0 (or none) is error[LAYOUT_INVALID] naming it', () =>
+  inTempDir('alba-layout-version-', async (dir) => {
+    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.index, manifests: [] }));
+    const { readLayout } = await import('../../src/source/oci-layout.js');
+    const outcome = async (marker: string): Promise<string> => {
+      await writeFile(join(dir, 'oci-layout'), marker);
+      return readLayout(dir).then(
+        () => 'read',
+        (err: { code?: string; message?: string }) => `${err.code}: ${err.message}`,
+      );
+    };
+    assert.equal(await outcome('{"imageLayoutVersion":"1.0.0"}'), 'read');
+    assert.match(await outcome('{"imageLayoutVersion":"9.9.9"}'), /^LAYOUT_INVALID: .*"9\.9\.9"/);
+    assert.match(await outcome('{}'), /^LAYOUT_INVALID: .*no imageLayoutVersion/);
+  }));

@@ -4,7 +4,7 @@ import type { BucketRemovalPlan, RegistryRemovalPlan } from '../lifecycle/remova
 import type { RegistryClientOptions } from './registry/client.js';
 import type { UntagMode } from './registry/registry-removal.js';
 import { formatReference, parseReference, type ImageReference } from './registry/reference.js';
-import { refuseS3Credentials, s3CredentialsInUrl } from './s3/s3-target.js';
+import { parseS3Target, refuseS3Credentials, s3CredentialsInUrl } from './s3/s3-target.js';
 import type { Sink, TagStore } from './sink.js';
 import { REPOSITORY_RE, userTagProblem } from '../oci/names.js';
 
@@ -32,7 +32,8 @@ export function parseTarget(text: string): Target {
     if (dir === '') throw new AlbaError('USAGE', 'oci: needs a directory, e.g. oci:out/app', { hint: TARGET_HINT });
     return { kind: 'layout', dir };
   }
-  if (text.startsWith('s3://')) return { kind: 's3', url: text };
+  // parsed whole now: a push names its targets as given, so one that is refused (an unknown parameter) is refused first
+  if (text.startsWith('s3://')) return { kind: 's3', url: parseS3Target(text).url };
   if (text.startsWith('docker://')) {
     const rest = text.slice('docker://'.length).replace(/\/+$/, '');
     if (!rest.includes('/')) {

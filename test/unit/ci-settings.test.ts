@@ -139,6 +139,9 @@ describe('the credentials chain', () => {
       ['s3://bucket?endpoint=http://K:S3CRET@127.0.0.1:7480', 's3://bucket?endpoint=127.0.0.1:7480'],
       ['s3://bucket?endpoint=http:/K:S3CRET@127.0.0.1:7480', 's3://bucket?endpoint=127.0.0.1:7480'],
       ['s3://bucket?region=x&endpoint=K:S3CRET@minio', 's3://bucket?region=x&endpoint=minio'],
+      // percent-encoded, as URLSearchParams reads it: the user part is found, and must not be shown either
+      ['s3://bucket?endpoint=http%3A%2F%2FK%3AS3CRET%40127.0.0.1%3A7480', 's3://bucket?endpoint=127.0.0.1:7480'],
+      ['s3://bucket?endpoint=K%3AS3CRET%40minio&region=x', 's3://bucket?endpoint=minio&region=x'],
     ] as const)
       assert.throws(
         () => parseS3Target(url),
@@ -148,6 +151,28 @@ describe('the credentials chain', () => {
           !/SECRET|S3CRET/.test(err.message),
         url,
       );
+  });
+
+  test('an unknown parameter of an S3 URL is USAGE naming it, never its value (some tools take keys there), before a push prints its target', () => {
+    for (const parse of [parseS3Target, parseTarget])
+      for (const [url, shown, name] of [
+        [
+          's3://bucket?endpoint=http://127.0.0.1:7480&secretAccessKey=S3CRET',
+          's3://bucket?endpoint=http://127.0.0.1:7480&secretAccessKey',
+          'secretAccessKey',
+        ],
+        ['s3://bucket?aws_secret_access_key=S3CRET&region=x', 's3://bucket?aws_secret_access_key&region=x', 'aws_secret_access_key'],
+      ] as const)
+        assert.throws(
+          () => parse(url),
+          (err: Error) =>
+            isAlbaError(err, 'USAGE') && err.message === `${shown}: unknown parameter "${name}"` && !JSON.stringify(err).includes('S3CRET'),
+          url,
+        );
+    assert.throws(
+      () => parseS3Target('s3://?secret=S3CRET'),
+      (err: Error) => isAlbaError(err, 'USAGE') && /^not an S3 URL/.test(err.message) && !err.message.includes('S3CRET'),
+    );
   });
 });
 

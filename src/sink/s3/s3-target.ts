@@ -14,6 +14,8 @@ export interface S3Target {
 }
 
 const HINT = 'write s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=REGION&s3ForcePathStyle=true (the Go CDK form)';
+/** The parameters of the URL; any other is USAGE. */
+const KNOWN = new Set(['endpoint', 'region', 's3ForcePathStyle']);
 
 /**
  * True when an `s3://` URL holds credentials: an `@` before its query, or one in its `endpoint`
@@ -30,9 +32,30 @@ export function refuseS3Credentials(text: string): void {
   if (!s3CredentialsInUrl(text)) return;
   throw new AlbaError(
     'USAGE',
-    `${redactUrl(text.replace(/([?&]endpoint=)[^&]*@/, '$1'))}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
+    `${shownS3Url(text)}: credentials in a target URL are refused (they would end up in shell history, CI logs and process lists)`,
     { hint: 'drop KEY:SECRET@ (from the bucket or the endpoint) and pass them as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE' },
   );
+}
+
+/**
+ * An `s3://` URL as messages show it: without a user part in the bucket or the endpoint (however
+ * percent-encoded: the endpoint is read decoded), and an unknown parameter by its name only (a
+ * tool that takes keys in its URL has users who write them there).
+ */
+function shownS3Url(text: string): string {
+  const query = text.indexOf('?');
+  const head = redactUrl(query === -1 ? text : text.slice(0, query));
+  if (query === -1) return head;
+  const params = text
+    .slice(query + 1)
+    .split('&')
+    .map((pair) => {
+      const [key = '', value = ''] = [...new URLSearchParams(pair)][0] ?? [];
+      const raw = pair.split('=')[0] as string;
+      if (!KNOWN.has(key)) return raw;
+      return key === 'endpoint' && value.includes('@') ? `${raw}=${value.slice(value.lastIndexOf('@') + 1)}` : pair;
+    });
+  return `${head}?${params.join('&')}`;
 }
 
 /** Parses the Go CDK form of an S3 URL (`endpoint` without a scheme means https); credentials in it are USAGE. */
@@ -42,13 +65,12 @@ export function parseS3Target(text: string): S3Target {
   try {
     url = new URL(text);
   } catch (cause) {
-    throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(redactUrl(text))}`, { hint: HINT, cause });
+    throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(shownS3Url(text))}`, { hint: HINT, cause });
   }
   if (url.protocol !== 's3:' || url.hostname === '')
-    throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(redactUrl(text))}`, { hint: HINT });
-  const known = new Set(['endpoint', 'region', 's3ForcePathStyle']);
+    throw new AlbaError('USAGE', `not an S3 URL: ${JSON.stringify(shownS3Url(text))}`, { hint: HINT });
   for (const key of url.searchParams.keys()) {
-    if (!known.has(key)) throw new AlbaError('USAGE', `${redactUrl(text)}: unknown parameter ${JSON.stringify(key)}`, { hint: HINT });
+    if (!KNOWN.has(key)) throw new AlbaError('USAGE', `${shownS3Url(text)}: unknown parameter ${JSON.stringify(key)}`, { hint: HINT });
   }
   const endpointParam = url.searchParams.get('endpoint');
   const endpoint =

@@ -51,7 +51,7 @@ export function parseTarget(text: string): Target {
       bare: false,
     };
   }
-  throw new AlbaError('USAGE', `not a push target: ${JSON.stringify(text)}`, { hint: TARGET_HINT });
+  throw new AlbaError('USAGE', `not a push target: ${JSON.stringify(redactUrl(text))}`, { hint: TARGET_HINT });
 }
 
 /**

@@ -31,6 +31,22 @@ describe('parseTarget', () => {
   }
 });
 
+describe('a target alba does not know', () => {
+  // a mistyped scheme (URL parsers take `docker:/`, any case, leading blanks): refused, and the message holds no password
+  for (const bad of [
+    'docker:/u:S3CRET@reg.example/app',
+    'DOCKER://u:S3CRET@reg.example/app',
+    ' docker://u:S3CRET@reg.example/app',
+    'https://u:S3CRET@reg.example/app',
+  ])
+    test(`${bad.replace('S3CRET', 'PASSWORD')} is USAGE without the password`, () =>
+      assert.throws(
+        () => parseTarget(bad),
+        (err: unknown) =>
+          isAlbaError(err, 'USAGE') && /^not a push target: .*reg\.example\/app/.test(err.message) && !err.message.includes('S3CRET'),
+      ));
+});
+
 describe('parseTags', () => {
   test('NAME:TAG and TAG', () => {
     assert.deepEqual(parseTags(['team/app:1.0', 'latest', 'h:5000/x:y']), [

@@ -11,13 +11,15 @@ export function repairCommand(kind: 'container' | 'static'): Command {
     .option('--json', 'print one JSON object')
     .addHelpText('after', `\nExample:\n  alba ${kind} repair -t app s3://dist?endpoint=s3.example`)
     .action(async (target: string, flags: { tag: string; prefix?: string; json?: boolean }) => {
-      const [{ openTagStore }, { tagStoreKind }] = await Promise.all([
+      const [{ openTagStore, parseTarget }, { tagStoreKind }] = await Promise.all([
         import('../sink/target.js'),
         import('../lifecycle/removal-request.js'),
       ]);
-      const store = await openTagStore(target, tagStoreKind(kind, flags.tag, flags.prefix));
-      if (store.repair === undefined)
+      // before the store is opened: a registry would be asked (without credentials, a repair needs none there) for nothing
+      if (parseTarget(target).kind !== 's3')
         throw new AlbaError('USAGE', `alba ${kind} repair works on s3:// targets`, { hint: 'a registry keeps its own tag list' });
+      const store = await openTagStore(target, tagStoreKind(kind, flags.tag, flags.prefix));
+      if (store.repair === undefined) throw new AlbaError('USAGE', `${store.name} has no tag list to repair`);
       const done = await store.repair();
       if (flags.json === true) return out(JSON.stringify(done));
       for (const t of done.broken) stderrLog(`left out ${t}: its content is not whole (remove it with rm, or push it again)`);

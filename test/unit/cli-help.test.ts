@@ -75,6 +75,12 @@ describe('mistakes are USAGE (exit 2) with a suggestion', () => {
     [['build'], /error\[USAGE\]: alba build: missing required argument 'recipe'/, /hint: run `alba build --help`/],
     [['build', 'x.yaml', '--format', 'tarball'], /error\[USAGE\]: .*'tarball' is invalid/, /hint: /],
     [['completion', 'tcsh'], /error\[USAGE\]: .*'tcsh' is invalid/, /hint: /],
+    // said before any request: the registry was asked first (a 401, or NETWORK after retries where none listens)
+    [
+      ['container', 'repair', '-t', 'app', 'docker://127.0.0.1:9'],
+      /error\[USAGE\]: alba container repair works on s3:\/\/ targets/,
+      /hint: a registry keeps its own tag list/,
+    ],
   ];
   for (const [args, message, hint] of cases) {
     test(`alba ${args.join(' ')}`, async () => {

@@ -63,13 +63,20 @@ export async function readGraph(roots: readonly Digest[], reader: GraphReader): 
   const graph: StoredGraph = new Map();
   const seen = new Set<Digest>();
   let level = [...new Set(roots)].sort();
+  const tooLarge = (): AlbaError =>
+    new AlbaError('TOO_LARGE', `the manifests reached from ${roots.length} tag(s) are more than ${MAX_GRAPH_MANIFESTS}`, {
+      hint: 'a store that lists referrers without end is broken or hostile; nothing was deleted',
+    });
   while (level.length > 0) {
     for (const d of level) seen.add(d);
-    const read = await mapLimit(level, 8, async (digest) => ({
-      digest,
-      bytes: await reader.manifest(digest),
-      referrers: await reader.referrers(digest),
-    }));
+    // counted as each subject's referrers come: a level is not held whole in memory before the bound is checked
+    let listed = seen.size;
+    const read = await mapLimit(level, 8, async (digest) => {
+      const one = { digest, bytes: await reader.manifest(digest), referrers: await reader.referrers(digest) };
+      listed += one.referrers.entries.length;
+      if (listed > MAX_GRAPH_MANIFESTS) throw tooLarge();
+      return one;
+    });
     const next = new Set<Digest>();
     for (const { digest, bytes, referrers } of read) {
       if (bytes === undefined) continue;
@@ -86,11 +93,7 @@ export async function readGraph(roots: readonly Digest[], reader: GraphReader): 
       graph.set(digest, node);
     }
     level = [...next].sort();
-    if (seen.size + level.length > MAX_GRAPH_MANIFESTS) {
-      throw new AlbaError('TOO_LARGE', `the manifests reached from ${roots.length} tag(s) are more than ${MAX_GRAPH_MANIFESTS}`, {
-        hint: 'a store that lists referrers without end is broken or hostile; nothing was deleted',
-      });
-    }
+    if (seen.size + level.length > MAX_GRAPH_MANIFESTS) throw tooLarge();
   }
   return graph;
 }

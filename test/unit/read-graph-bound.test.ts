@@ -49,3 +49,30 @@ test(`a store listing referrers without end: error[TOO_LARGE] past ${MAX_GRAPH_M
   assert.ok(isAlbaError(err, 'TOO_LARGE'), String(err));
   assert.equal(read, 1 + FAN, 'the manifests past the bound were not read');
 });
+
+test('referrers listed past the bound within one level stop the reads there, not after the whole level is held in memory', async () => {
+  // 40 roots, each listing a quarter of the bound: the bound is met after 5 of them
+  const roots = Array.from({ length: 40 }, (_, i) => manifest(`level-${i}`));
+  let asked = 0;
+  const reader: GraphReader = {
+    manifest: async (d) => manifests.get(d),
+    referrers: async (subject) => {
+      asked++;
+      await new Promise((r) => setImmediate(r));
+      return {
+        entries: Array.from({ length: MAX_GRAPH_MANIFESTS / 4 }, (_, i) => ({
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: named(`${subject}/${i}`),
+          size: 200,
+        })),
+      };
+    },
+    invalid: (d, why) => new Error(`${d}: ${why}`),
+  };
+  const err = await readGraph(roots, reader).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(isAlbaError(err, 'TOO_LARGE'), String(err));
+  assert.ok(asked <= 5 + 8, `${asked} subjects' referrers were read`);
+});

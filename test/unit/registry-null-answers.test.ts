@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
 import type { Digest } from '../../src/oci/digest.js';
+import { MAX_GRAPH_MANIFESTS } from '../../src/oci/reachability.js';
 import { RegistryClient } from '../../src/sink/registry/client.js';
 
 // A hostile registry on 127.0.0.1 answering JSON that parses to null, or descriptors whose fields
@@ -15,6 +16,7 @@ const entry = (hex: string) => ({ mediaType: 'application/vnd.oci.image.manifest
 let server: Server;
 let host: string;
 let answer = 'null';
+let endlessPages = 0;
 before(async () => {
   server = createServer((req, res) => {
     const url = req.url ?? '';
@@ -27,6 +29,18 @@ before(async () => {
       return void res
         .writeHead(200, headers)
         .end(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [entry(second ? 'd' : 'c')] }));
+    }
+    if (url.startsWith('/v2/endless/referrers/')) {
+      // every page 1000 new entries and a Link to one more page: the API never ends
+      const page = Number(/page=(\d+)/.exec(url)?.[1] ?? '0');
+      endlessPages++;
+      const manifests = Array.from({ length: 1000 }, (_, i) => ({
+        ...entry('0'),
+        digest: `sha256:${(page * 1000 + i).toString(16).padStart(64, '0')}`,
+      }));
+      return void res
+        .writeHead(200, { 'content-type': INDEX, link: `</v2/endless/referrers/${subject}?page=${page + 1}>; rel="next"` })
+        .end(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests }));
     }
     if (url.startsWith('/v2/cut/blobs/')) {
       // 4 of the 10 bytes promised, then the connection dropped
@@ -83,6 +97,11 @@ test('referrers entries whose platform, annotations or digest are garbage are sk
 
 test('the referrers API is read page after page (its Link), as the tag list is', async () => {
   assert.deepEqual(await client('paged').referrers(subject as Digest), [entry('c'), entry('d')]);
+});
+
+test(`a referrers API paging without end is TOO_LARGE past ${MAX_GRAPH_MANIFESTS} entries, not the memory of 1000 pages`, async () => {
+  await assert.rejects(client('endless').referrers(subject as Digest), (err: unknown) => isAlbaError(err, 'TOO_LARGE'));
+  assert.ok(endlessPages <= MAX_GRAPH_MANIFESTS / 1000 + 1, `${endlessPages} pages read`);
 });
 
 test('a blob whose body is cut short is NETWORK (it may be tried again), not SIZE_MISMATCH', async () => {

@@ -10,7 +10,7 @@ import { isDescriptor } from '../../oci/manifest-json.js';
 import { MediaType } from '../../oci/media-types.js';
 import { TAG_RE } from '../../oci/names.js';
 import { referrersTag } from '../../oci/referrers.js';
-import type { StoredReferrers } from '../../oci/reachability.js';
+import { MAX_GRAPH_MANIFESTS, type StoredReferrers } from '../../oci/reachability.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { Credentials } from './auth.js';
 import { registryBaseUrl, type ImageReference } from './reference.js';
@@ -346,6 +346,7 @@ export class RegistryClient {
     const query = artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(artifactType)}`;
     const out: Descriptor[] = [];
     const pages = new Set<string>();
+    let bytes = 0;
     // every page (its Link): a push record past the first would leave a tag without a push time
     for (let url: string | undefined = new URL(this.path(`referrers/${subject}${query}`)).href; url !== undefined;) {
       if (pages.has(url) || pages.size === MAX_TAG_PAGES)
@@ -360,7 +361,16 @@ export class RegistryClient {
       const res = await this.transport.request('GET', url, { headers: { accept: MediaType.index } });
       const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim();
       if (ok(res) && type === MediaType.index) {
-        out.push(...indexEntries(await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`), `referrers index of ${subject}`));
+        const page = await res.bytes(MAX_MANIFEST_BYTES, `referrers of ${subject}`);
+        out.push(...indexEntries(page, `referrers index of ${subject}`));
+        bytes += page.length;
+        // bounded as a tag list is: pages without end must not take the memory of 1000 pages
+        if (out.length > MAX_GRAPH_MANIFESTS || bytes > MAX_TAG_LIST_BYTES)
+          throw new AlbaError(
+            'TOO_LARGE',
+            `GET ${redactUrl(url)}: the referrers of ${subject} are more than ${out.length > MAX_GRAPH_MANIFESTS ? `${MAX_GRAPH_MANIFESTS} manifests` : `${MAX_TAG_LIST_BYTES} bytes`}`,
+            { hint: 'a registry listing referrers without end is broken or hostile' },
+          );
         url = nextPage(res, url, "the referrers index's Link to its next page,");
         continue;
       }

@@ -414,8 +414,13 @@ export class S3Store {
           hint: 'alba lists at most a million keys under one prefix; the server is broken or hostile, or the prefix holds more than alba wrote',
         });
       yield page;
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-      if (token === undefined) return;
+      if (page.IsTruncated !== true) return;
+      token = page.NextContinuationToken;
+      // never a listing cut short: a removal deciding from part of the keys misses roots
+      if (token === undefined || token === '')
+        throw new AlbaError('S3', `LIST ${this.where(prefix)}: a page says more keys follow and names no next page`, {
+          hint: 'the S3 server pages its listing without a continuation token; it is broken or hostile',
+        });
       if (seen.has(token))
         throw new AlbaError('S3', `LIST ${this.where(prefix)}: the listing's next page is one already read`, {
           hint: 'the S3 server pages its listing in a loop; it is broken or hostile',

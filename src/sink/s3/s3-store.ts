@@ -362,22 +362,30 @@ export class S3Store {
   /** Every object whose key starts with `prefix`, with size and Last-Modified (ListObjectsV2, all pages). */
   async list(prefix: string): Promise<{ key: string; size: number; lastModified: Date }[]> {
     const out: { key: string; size: number; lastModified: Date }[] = [];
+    const keys = new Set<string>();
     for await (const page of this.listPages(prefix))
       for (const o of page.Contents ?? [])
-        if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        if (o.Key !== undefined && !keys.has(o.Key)) {
+          keys.add(o.Key); // a key a server lists twice is one object
+          out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        }
     return out;
   }
 
   /** One level under `prefix` (ListObjectsV2 with Delimiter `/`, all pages): the objects there and the sub-folders (each ending in `/`). */
   async listFolder(prefix: string): Promise<{ objects: { key: string; size: number; lastModified: Date }[]; folders: string[] }> {
     const objects: { key: string; size: number; lastModified: Date }[] = [];
-    const folders: string[] = [];
+    const folders = new Set<string>();
+    const keys = new Set<string>();
     for await (const page of this.listPages(prefix, '/')) {
       for (const o of page.Contents ?? [])
-        if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
-      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) folders.push(p.Prefix);
+        if (o.Key !== undefined && !keys.has(o.Key)) {
+          keys.add(o.Key); // a key a server lists twice is one object
+          objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+        }
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) folders.add(p.Prefix);
     }
-    return { objects, folders };
+    return { objects, folders: [...folders] };
   }
 
   /**

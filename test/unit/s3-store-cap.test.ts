@@ -88,8 +88,14 @@ test('a listing page that says more follow (IsTruncated) but names no next page 
 });
 
 test('a key listed twice is one object (a removal plans, prints and deletes it once)', async () => {
-  assert.deepEqual((await store().list('twice/')).map((o) => o.key), ['twice/k']);
-  assert.deepEqual((await store().listFolder('twice/')).objects.map((o) => o.key), ['twice/k']);
+  assert.deepEqual(
+    (await store().list('twice/')).map((o) => o.key),
+    ['twice/k'],
+  );
+  assert.deepEqual(
+    (await store().listFolder('twice/')).objects.map((o) => o.key),
+    ['twice/k'],
+  );
 });
 
 test(`a listing that pages on and on is TOO_LARGE after ${MAX_LIST_PAGES} pages`, { timeout: 30_000 }, async () => {

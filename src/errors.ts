@@ -114,9 +114,12 @@ function withoutUserInfo(url: string): string {
   return end < 0 ? url : scheme + rest.slice(end + 1);
 }
 
-/** `text` without what comes up to its last `@` that does not start a digest (`@sha256:…`): `user:password@host/repo@sha256:…` → `host/repo@sha256:…`. */
+/**
+ * `text` without what comes up to its last `@` (or `%40`, the same percent-encoded) that does not
+ * start a digest (`@sha256:…`): `user:password@host/repo@sha256:…` → `host/repo@sha256:…`.
+ */
 export function withoutUserPart(text: string): string {
-  return text.replace(/^[\s\S]*@(?!sha(?:256|384|512):)/, '');
+  return text.replace(/^[\s\S]*(?:@|%40)(?!sha(?:256|384|512):)/i, '');
 }
 
 /** Query parameters whose values are credentials: AWS and Google presigned URLs, Azure SAS, bearer tokens. */

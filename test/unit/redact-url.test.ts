@@ -67,3 +67,16 @@ test('credentials in a URL with a bad % escape are USAGE, not a URIError', () =>
     (err: unknown) => isAlbaError(err, 'USAGE') && !err.message.includes('s3cr'),
   );
 });
+
+test('an image reference whose user part is percent-encoded (u%3APASS%40host) is shown without it: a bad registry host never prints the password', async () => {
+  const { parseReference } = await import('../../src/sink/registry/reference.js');
+  const { parseTarget } = await import('../../src/sink/target.js');
+  for (const parse of [
+    () => parseReference('u%3AS3CRET%40127.0.0.1:5000/app:1'),
+    () => parseTarget('docker://u%3AS3CRET%40127.0.0.1:5000/app'),
+  ])
+    assert.throws(
+      parse,
+      (err: unknown) => isAlbaError(err, 'USAGE') && !err.message.includes('S3CRET') && /127\.0\.0\.1:5000/.test(err.message),
+    );
+});

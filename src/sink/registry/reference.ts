@@ -42,7 +42,7 @@ export function parseReference(input: string): ImageReference {
   const first = slash === -1 ? '' : beforeDigest.slice(0, slash);
   const hasHost = slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   const registry = hasHost ? first : DOCKER_HUB;
-  if (!HOST_RE.test(registry)) throw invalid(`bad registry host ${JSON.stringify(registry)}`);
+  if (!HOST_RE.test(registry)) throw invalid(`bad registry host ${JSON.stringify(withoutUserPart(registry))}`);
   const remainder = hasHost ? beforeDigest.slice(slash + 1) : beforeDigest;
   const colon = remainder.lastIndexOf(':');
   const name = colon === -1 ? remainder : remainder.slice(0, colon);

@@ -48,6 +48,16 @@ const { store } = fakeS3((req, res) => {
       const key = '<Contents><Key>twice/k</Key><Size>1</Size></Contents>';
       return void res.end(`<ListBucketResult><Name>bucket</Name><IsTruncated>false</IsTruncated>${key}${key}</ListBucketResult>`);
     }
+    if (prefix === 'outside/') {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      const keys = ['outside/k', 'v2/victim', 'important/outside/k', 'outsid'].map(
+        (k) => `<Contents><Key>${k}</Key><Size>1</Size></Contents>`,
+      );
+      const folders = ['outside/d/', 'v2/'].map((p) => `<CommonPrefixes><Prefix>${p}</Prefix></CommonPrefixes>`);
+      return void res.end(
+        `<ListBucketResult><Name>bucket</Name><IsTruncated>false</IsTruncated>${keys.join('')}${folders.join('')}</ListBucketResult>`,
+      );
+    }
     return listPage(res, prefix === 'loop/' ? 'same' : prefix === 'cut/' ? undefined : `t${listed}`);
   }
   if (url.pathname === '/bucket/silent') return void silent.add(res);
@@ -96,6 +106,20 @@ test('a key listed twice is one object (a removal plans, prints and deletes it o
     (await store().listFolder('twice/')).objects.map((o) => o.key),
     ['twice/k'],
   );
+});
+
+test('a key listed outside the prefix asked for is passed over (a push sweeping its tag, a removal, never deletes it)', async () => {
+  // a static push deletes what the listing of its tag's folder names beyond its files: v2/victim went
+  assert.deepEqual(
+    (await store().list('outside/')).map((o) => o.key),
+    ['outside/k'],
+  );
+  const folder = await store().listFolder('outside/');
+  assert.deepEqual(
+    folder.objects.map((o) => o.key),
+    ['outside/k'],
+  );
+  assert.deepEqual(folder.folders, ['outside/d/']);
 });
 
 test(`a listing that pages on and on is TOO_LARGE after ${MAX_LIST_PAGES} pages`, { timeout: 30_000 }, async () => {

@@ -359,13 +359,14 @@ export class S3Store {
     ));
   }
 
-  /** Every object whose key starts with `prefix`, with size and Last-Modified (ListObjectsV2, all pages). */
+  /** Every object whose key starts with `prefix`, with size and Last-Modified (ListObjectsV2, all pages; keys a server lists outside `prefix` passed over). */
   async list(prefix: string): Promise<{ key: string; size: number; lastModified: Date }[]> {
     const out: { key: string; size: number; lastModified: Date }[] = [];
     const keys = new Set<string>();
     for await (const page of this.listPages(prefix))
       for (const o of page.Contents ?? [])
-        if (o.Key !== undefined && !keys.has(o.Key)) {
+        // a key outside the prefix is no answer to this listing: a sweep of the prefix never takes it
+        if (o.Key !== undefined && o.Key.startsWith(prefix) && !keys.has(o.Key)) {
           keys.add(o.Key); // a key a server lists twice is one object
           out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
         }
@@ -379,11 +380,11 @@ export class S3Store {
     const keys = new Set<string>();
     for await (const page of this.listPages(prefix, '/')) {
       for (const o of page.Contents ?? [])
-        if (o.Key !== undefined && !keys.has(o.Key)) {
+        if (o.Key !== undefined && o.Key.startsWith(prefix) && !keys.has(o.Key)) {
           keys.add(o.Key); // a key a server lists twice is one object
           objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
         }
-      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) folders.add(p.Prefix);
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined && p.Prefix.startsWith(prefix)) folders.add(p.Prefix);
     }
     return { objects, folders: [...folders] };
   }

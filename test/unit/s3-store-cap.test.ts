@@ -2,13 +2,17 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { isAlbaError } from '../../src/errors.js';
+import { MAX_TAG_LIST_TAGS } from '../../src/sink/s3/json-document.js';
 import { MAX_ANSWER_BYTES, MAX_LIST_PAGES } from '../../src/sink/s3/s3-store.js';
+import { StaticNameStore } from '../../src/sink/s3/static-store.js';
 import { fakeS3 } from '../helpers/fake-s3.js';
 
 // A hostile S3 endpoint, by key: a body without a length that never ends, a listing that pages in a
 // loop or forever, an answer that never comes, a body that drips.
 let sent = 0;
 let listed = 0;
+/** Requests for the objects of the static NAME `many` (its name document excepted). */
+let manyReads = 0;
 const silent = new Set<ServerResponse>();
 
 /** A ListObjectsV2 page of one key, truncated, whose next page is `token` (none: a page that says more follow and names no token). */
@@ -59,6 +63,17 @@ const { store } = fakeS3((req, res) => {
       );
     }
     return listPage(res, prefix === 'loop/' ? 'same' : prefix === 'cut/' ? undefined : `t${listed}`);
+  }
+  if (url.pathname === '/bucket/df-dist-v1/many') {
+    // a name document of a million tags (8 MB): each listed tag would be read (a HEAD and a GET)
+    const tags = Array.from({ length: 1_000_000 }, (_, i) => `t${i}`);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ name: 'many', tags }));
+  }
+  if (url.pathname.startsWith('/bucket/df-dist-v1/many/')) {
+    manyReads++;
+    res.writeHead(404);
+    return void res.end();
   }
   if (url.pathname === '/bucket/silent') return void silent.add(res);
   if (url.pathname === '/bucket/drip') {
@@ -120,6 +135,15 @@ test('a key listed outside the prefix asked for is passed over (a push sweeping 
     ['outside/k'],
   );
   assert.deepEqual(folder.folders, ['outside/d/']);
+});
+
+test(`a name document (or tags/list) of more than ${MAX_TAG_LIST_TAGS} tags is TOO_LARGE, not a read of each tag`, async () => {
+  // 2 million requests: alba static ls ran on for hours
+  await assert.rejects(
+    new StaticNameStore(store(), 'df-dist-v1/many').list(),
+    (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /df-dist-v1\/many /.test(err.message) && /1000000 tags/.test(err.message),
+  );
+  assert.equal(manyReads, 0);
 });
 
 test(`a listing that pages on and on is TOO_LARGE after ${MAX_LIST_PAGES} pages`, { timeout: 30_000 }, async () => {

@@ -43,6 +43,8 @@ export interface DocumentChange<T> {
 export const LOCK_SUFFIX = '.alba-lock';
 /** The largest document alba reads (a tag list of ~100k tags). */
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+/** The most tags a tag-list document may list (as a registry's tag list: MAX_TAGS); each is read by `ls` and `gc`. */
+export const MAX_TAG_LIST_TAGS = 100_000;
 const ATTEMPTS = 8;
 /** A lock unchanged for this long belongs to a writer that died (its holder renews it every LOCK_RENEW_MS). */
 const LOCK_STALE_MS = 10_000;
@@ -214,11 +216,13 @@ function parseDocument<T>(store: S3Store, key: string, bytes: Buffer, valid: (do
 
 /** The error for a document of the bucket that alba cannot read: names the key and how to rebuild it. */
 function damaged(store: S3Store, key: string, what: string, cause?: unknown): AlbaError {
+  return new AlbaError('S3', `${store.where(key)} ${what}`, { hint: rebuildHint(key), ...(cause === undefined ? {} : { cause }) });
+}
+
+/** How to rebuild the tag-list document at `key` from the tags in the bucket. */
+function rebuildHint(key: string): string {
   const repair = /\/tags\/list$/.test(key) ? 'alba container repair -t NAME TARGET' : 'alba static repair -t NAME TARGET';
-  return new AlbaError('S3', `${store.where(key)} ${what}`, {
-    hint: `nothing was changed; rebuild it from the tags in the bucket with: ${repair}`,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return `nothing was changed; rebuild it from the tags in the bucket with: ${repair}`;
 }
 
 /** A `{"name", "tags": [...]}` document: `tags/list`, `df-dist-v1/NAME`. */
@@ -243,7 +247,17 @@ export async function readTagList(store: S3Store, key: string): Promise<string[]
 
 /** The tags of a tag-list document read from `key` (its `bytes`); error[S3] naming the key when it is not one. */
 export function parseTagList(store: S3Store, key: string, bytes: Buffer): string[] {
-  return parseDocument(store, key, bytes, isTagList).tags;
+  return boundedTagList(store, key, bytes).tags;
+}
+
+/** The tag-list document in `bytes` (read from `key`): error[S3] when it is not one, TOO_LARGE past MAX_TAG_LIST_TAGS tags. */
+function boundedTagList(store: S3Store, key: string, bytes: Buffer): TagListDocument {
+  const doc = parseDocument(store, key, bytes, isTagList);
+  if (doc.tags.length > MAX_TAG_LIST_TAGS)
+    throw new AlbaError('TOO_LARGE', `${store.where(key)} lists ${doc.tags.length} tags, more than the ${MAX_TAG_LIST_TAGS} alba reads`, {
+      hint: `each tag listed is read (at most ${MAX_TAG_LIST_TAGS}, as of a registry's tag list); ${rebuildHint(key)}`,
+    });
+  return doc;
 }
 
 /** Adds and removes tags of the tag-list document at `key` (see updateDocument); tags sorted by `order` (default: code units); true when this call wrote it. */
@@ -262,7 +276,7 @@ export function updateTagList(
     key,
     contentType: 'application/json',
     cacheControl: MUTABLE,
-    parse: (bytes) => parseDocument(store, key, bytes, isTagList),
+    parse: (bytes) => boundedTagList(store, key, bytes),
     change: (current) => {
       if (current?.name === name && holds(current)) return undefined;
       if (current === undefined && add.length === 0) return undefined;

@@ -92,7 +92,7 @@ async function remove(kind: Kind, sub: 'rm' | 'gc', targetText: string, flags: R
     log: stderrLog,
     onDecisions: (decisions) => decisions.forEach((d) => stderrLog(decisionLine(d))),
     onPlan: (plan) => {
-      const report = planReport(plan, dryRun, store.name);
+      const report = planReport(plan, dryRun, store.name, kind);
       if (flags.json === true) out(JSON.stringify(report.json));
       else report.lines.forEach((line) => out(line));
       report.notes.forEach((note) => stderrLog(note));

@@ -16,8 +16,8 @@ export interface PlanReport {
   notes: string[];
 }
 
-/** Reports `plan` (of the store named `where`); `dryRun` says "would delete" rather than "delete". */
-export function planReport(plan: RemovalPlan, dryRun: boolean, where: string): PlanReport {
+/** Reports `plan` (of the store named `where`, of `kind`: its notes name `alba KIND repair`); `dryRun` says "would delete" rather than "delete". */
+export function planReport(plan: RemovalPlan, dryRun: boolean, where: string, kind: 'container' | 'static' = 'container'): PlanReport {
   const registry = 'untag' in plan ? (plan as RegistryRemovalPlan) : undefined;
   const bucket = 'phases' in plan ? (plan as BucketRemovalPlan) : undefined;
   const extra =
@@ -40,7 +40,7 @@ export function planReport(plan: RemovalPlan, dryRun: boolean, where: string): P
   ];
   const notes = [
     ...(bucket?.unlisted ?? []).map(
-      (t) => `note: ${where}: the tag object ${t} is not in the tag list; it is kept (alba container repair lists it again)`,
+      (t) => `note: ${where}: the tag object ${t} is not in the tag list; it is kept (alba ${kind} repair lists it again)`,
     ),
     ...(registry === undefined
       ? []

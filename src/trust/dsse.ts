@@ -10,6 +10,8 @@ export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 /** The largest DSSE envelope or signature payload alba reads into memory (an SBOM, base64). */
 export const MAX_ENVELOPE_BYTES = 512 * 1024 * 1024;
+/** The most signatures of one envelope alba checks (each over the whole payload); cosign and alba write one. */
+export const MAX_ENVELOPE_SIGNATURES = 64;
 
 /** DSSE's pre-authentication encoding: `DSSEv1 <len(type)> <type> <len(body)> <body>`. */
 export function pae(payloadType: string, payload: Buffer): Buffer {
@@ -51,6 +53,8 @@ export function parseEnvelope(bytes: Buffer, where: string): Envelope {
     !Array.isArray(value.signatures)
   )
     throw invalidAttestation(where, 'it is not a DSSE envelope (payloadType, payload, signatures)');
+  if (value.signatures.length > MAX_ENVELOPE_SIGNATURES)
+    throw invalidAttestation(where, `it holds ${value.signatures.length} signatures, more than the ${MAX_ENVELOPE_SIGNATURES} alba checks`);
   const signatures = value.signatures.filter(
     (s): s is Envelope['signatures'][number] => typeof s === 'object' && s !== null && typeof s.sig === 'string',
   );

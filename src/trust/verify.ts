@@ -131,7 +131,8 @@ async function checkAttestations(
       throw err;
     }
     const payload = Buffer.from(envelope.payload, 'base64');
-    const signed = envelope.signatures.some((s) => verifySignature(key, pae(envelope.payloadType, payload), Buffer.from(s.sig, 'base64')));
+    const signedBytes = pae(envelope.payloadType, payload);
+    const signed = envelope.signatures.some((s) => verifySignature(key, signedBytes, Buffer.from(s.sig, 'base64')));
     if (!signed) {
       entry.others++;
       continue;

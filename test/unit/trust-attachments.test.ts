@@ -196,6 +196,58 @@ describe('garbage where a signed document or an attested SBOM should be', () => 
     await assert.rejects(verifyImage(source, key), (err: unknown) => isAlbaError(err, 'LAYOUT_INVALID') && err.message.includes(root));
   });
 
+  test(
+    'an envelope of 100 000 signatures over a 1 MB payload is ATTESTATION_INVALID at once, not each checked over the payload',
+    { timeout: 60_000 },
+    async () => {
+      // each signature was checked over its own copy of the PAE: 100 000 x 1 MB hashed, a bucket's
+      // 384 MB payload with as many signatures kept alba verify at it for hours
+      const { verifyImage } = await import('../../src/trust/verify.js');
+      const { AlbaError } = await import('../../src/errors.js');
+      const { loadPublicKey } = await import('../../src/trust/keys.js');
+      const key = await loadPublicKey(keyFile('cosign-test.pub'));
+      const rootBytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.manifest,
+          config: { mediaType: MediaType.config, digest: digestOf('{}'), size: 2 },
+          layers: [],
+        }),
+      );
+      const root = digestOf(rootBytes);
+      const envelope = Buffer.from(
+        JSON.stringify({
+          payloadType: 'application/vnd.in-toto+json',
+          payload: Buffer.alloc(1024 * 1024, 0x61).toString('base64'),
+          signatures: Array.from({ length: 100_000 }, () => ({ keyid: '', sig: 'MEUCIQ' + 'A'.repeat(90) })),
+        }),
+      );
+      const layer = { mediaType: Cosign.dsse, digest: digestOf(envelope), size: envelope.length };
+      const att = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.manifest, layers: [layer] }));
+      const source = {
+        name: 'host/app',
+        root,
+        tag: async (tag: string) => (tag.endsWith('.att') ? att : undefined),
+        reader: {
+          manifest: async (d: string) => (d === root ? rootBytes : undefined),
+          referrers: async () => ({ entries: [] }),
+          invalid: (digest: string, why: string) => new AlbaError('REGISTRY', `${digest}: ${why}`),
+          blob: async () => envelope,
+        },
+      };
+      const started = Date.now();
+      const report = await verifyImage(source, key);
+      assert.ok(Date.now() - started < 10_000, `verified in ${Date.now() - started} ms`);
+      assert.ok(
+        report.failures.some(
+          (f) => f.code === 'ATTESTATION_INVALID' && /100000 signatures/.test(f.message) && f.message.includes(layer.digest),
+        ),
+        JSON.stringify(report.failures),
+      );
+      assert.deepEqual(report.subjects[0]?.attestations, []);
+    },
+  );
+
   test('signing an image whose SPDX document is not JSON is ATTESTATION_INVALID naming its blob', async () => {
     const { isAlbaError } = await import('../../src/errors.js');
     const g = graph();

@@ -97,6 +97,7 @@ async function checkSignatures(source: TrustSource, subject: Digest, key: KeyObj
   const tag = attachmentTag(subject, 'sig');
   const layers = attachmentLayers(await source.tag(tag)).filter((l) => l.mediaType === Cosign.simpleSigning);
   if (layers.length === 0) return fail('SIGNATURE_MISSING', `no signature (no ${tag} with simple signing layers)`);
+  if (!readable(layers, tag, 'SIGNATURE_INVALID', fail)) return;
   for (const layer of layers) {
     const payload = await source.reader.blob(layer, MAX_ENVELOPE_BYTES);
     const signature = Buffer.from(layer.annotations?.[Cosign.signature] ?? '', 'base64');
@@ -120,7 +121,9 @@ async function checkAttestations(
   installed?: () => Promise<Set<string>>,
 ): Promise<void> {
   let packages: Promise<Set<string>> | undefined;
-  const layers = attachmentLayers(await source.tag(attachmentTag(subject, 'att'))).filter((l) => l.mediaType === Cosign.dsse);
+  const tag = attachmentTag(subject, 'att');
+  const layers = attachmentLayers(await source.tag(tag)).filter((l) => l.mediaType === Cosign.dsse);
+  if (!readable(layers, tag, 'ATTESTATION_INVALID', fail)) return;
   for (const layer of layers) {
     const where = `${source.name}@${layer.digest}`;
     let envelope;
@@ -178,6 +181,24 @@ async function checkAttestations(
     }
     entry.attestations.push(statement.predicateType);
   }
+}
+
+/** The most layers of one `.sig` or `.att` tag alba reads (each a signer's signature or attestation of a type). */
+export const MAX_ATTACHMENT_LAYERS = 1000;
+
+/**
+ * True when the layers of `tag` are few enough to read, one by one: at most MAX_ATTACHMENT_LAYERS
+ * of MAX_ENVELOPE_BYTES in all (a size that is no byte count counts as a read up to that cap);
+ * else `fail` with `code` and false, before any is read.
+ */
+function readable(layers: readonly Descriptor[], tag: string, code: ErrorCode, fail: Fail): boolean {
+  const bytes = layers.reduce((n, l) => n + (Number.isSafeInteger(l.size) && l.size >= 0 ? l.size : MAX_ENVELOPE_BYTES), 0);
+  if (layers.length <= MAX_ATTACHMENT_LAYERS && bytes <= MAX_ENVELOPE_BYTES) return true;
+  fail(
+    code,
+    `${tag} has ${layers.length} layers of ${bytes} bytes in all, more than alba reads (${MAX_ATTACHMENT_LAYERS} layers, ${MAX_ENVELOPE_BYTES} bytes)`,
+  );
+  return false;
 }
 
 /** The packages the status.d of the image manifest `digest` lists. */

@@ -248,6 +248,45 @@ describe('garbage where a signed document or an attested SBOM should be', () => 
     },
   );
 
+  test('a .sig of 2000 layers, or an .att whose layers add up past 512 MiB, fails before a layer is read', async () => {
+    // each layer was fetched whole in turn (up to 512 MiB each): a 4 MiB manifest of 25 000 layers
+    // naming 100 MB blobs is 2.5 TB to read
+    const { verifyImage } = await import('../../src/trust/verify.js');
+    const { AlbaError } = await import('../../src/errors.js');
+    const { loadPublicKey } = await import('../../src/trust/keys.js');
+    const key = await loadPublicKey(keyFile('cosign-test.pub'));
+    const rootBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.manifest, layers: [] }));
+    const root = digestOf(rootBytes);
+    const manifest = (layers: object[]): Buffer => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.manifest, layers }));
+    const sig = manifest(
+      Array.from({ length: 2000 }, (_, i) => ({
+        mediaType: Cosign.simpleSigning,
+        digest: digestOf(`payload ${i}`),
+        size: 100 * 1024 * 1024,
+        annotations: { [Cosign.signature]: 'bad' },
+      })),
+    );
+    const att = manifest([0, 1].map((i) => ({ mediaType: Cosign.dsse, digest: digestOf(`envelope ${i}`), size: 300 * 1024 * 1024 })));
+    let read = 0;
+    const source = {
+      name: 'host/app',
+      root,
+      tag: async (tag: string) => (tag.endsWith('.att') ? att : sig),
+      reader: {
+        manifest: async (d: string) => (d === root ? rootBytes : undefined),
+        referrers: async () => ({ entries: [] }),
+        invalid: (digest: string, why: string) => new AlbaError('REGISTRY', `${digest}: ${why}`),
+        blob: async () => (read++, Buffer.from('{}')),
+      },
+    };
+    const report = await verifyImage(source, key);
+    assert.equal(read, 0, 'no layer was read');
+    const codes = report.failures.map((f) => f.code).sort();
+    assert.deepEqual(codes, ['ATTESTATION_INVALID', 'SIGNATURE_INVALID'], JSON.stringify(report.failures));
+    assert.match(report.failures.map((f) => f.message).join('\n'), /2000 layers/);
+    assert.deepEqual(report.subjects[0]?.signatures, 0);
+  });
+
   test('signing an image whose SPDX document is not JSON is ATTESTATION_INVALID naming its blob', async () => {
     const { isAlbaError } = await import('../../src/errors.js');
     const g = graph();

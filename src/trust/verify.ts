@@ -100,7 +100,9 @@ async function checkSignatures(source: TrustSource, subject: Digest, key: KeyObj
   if (!readable(layers, tag, 'SIGNATURE_INVALID', fail)) return;
   for (const layer of layers) {
     const payload = await source.reader.blob(layer, MAX_ENVELOPE_BYTES);
-    const signature = Buffer.from(layer.annotations?.[Cosign.signature] ?? '', 'base64');
+    const annotation: unknown = layer.annotations?.[Cosign.signature];
+    // a store's annotation may be anything: no string, no signature
+    const signature = Buffer.from(typeof annotation === 'string' ? annotation : '', 'base64');
     if (!verifySignature(key, payload, signature)) {
       entry.others++;
       continue;

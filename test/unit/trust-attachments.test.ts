@@ -287,6 +287,37 @@ describe('garbage where a signed document or an attested SBOM should be', () => 
     assert.deepEqual(report.subjects[0]?.signatures, 0);
   });
 
+  test('a .sig layer whose signature annotation is no string (a number, an object) or whose annotations are not an object is SIGNATURE_INVALID, never a TypeError', async () => {
+    const { verifyImage } = await import('../../src/trust/verify.js');
+    const { AlbaError } = await import('../../src/errors.js');
+    const { loadPublicKey } = await import('../../src/trust/keys.js');
+    const key = await loadPublicKey(keyFile('cosign-test.pub'));
+    const rootBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.manifest, layers: [] }));
+    const root = digestOf(rootBytes);
+    for (const annotations of [{ [Cosign.signature]: 5 }, { [Cosign.signature]: { a: 1 } }, null, 'x']) {
+      const sig = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, layers: [{ mediaType: Cosign.simpleSigning, digest: digestOf('p'), size: 1, annotations }] }),
+      );
+      const source = {
+        name: 'host/app',
+        root,
+        tag: async (tag: string) => (tag.endsWith('.sig') ? sig : undefined),
+        reader: {
+          manifest: async (d: string) => (d === root ? rootBytes : undefined),
+          referrers: async () => ({ entries: [] }),
+          invalid: (digest: string, why: string) => new AlbaError('REGISTRY', `${digest}: ${why}`),
+          blob: async () => Buffer.from('p'),
+        },
+      };
+      const report = await verifyImage(source, key);
+      assert.deepEqual(
+        report.failures.map((f) => f.code),
+        ['SIGNATURE_INVALID'],
+        JSON.stringify(annotations),
+      );
+    }
+  });
+
   test('signing an image whose SPDX document is not JSON is ATTESTATION_INVALID naming its blob', async () => {
     const { isAlbaError } = await import('../../src/errors.js');
     const g = graph();

@@ -70,6 +70,19 @@ const { store } = fakeS3((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     return void res.end(JSON.stringify({ name: 'many', tags }));
   }
+  if (url.pathname === '/bucket/df-dist-v1/twice') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ name: 'twice', tags: ['a', 'a'] }));
+  }
+  if (url.pathname === '/bucket/df-dist-v1/twice/a') {
+    const doc = JSON.stringify({ flavors: [{ resources: [], platform: { os: 'linux', architecture: 'amd64' } }] });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': String(doc.length),
+      'last-modified': new Date(0).toUTCString(),
+    });
+    return void res.end(req.method === 'HEAD' ? undefined : doc);
+  }
   if (url.pathname.startsWith('/bucket/df-dist-v1/many/')) {
     manyReads++;
     res.writeHead(404);
@@ -144,6 +157,13 @@ test(`a name document (or tags/list) of more than ${MAX_TAG_LIST_TAGS} tags is T
     (err: unknown) => isAlbaError(err, 'TOO_LARGE') && /df-dist-v1\/many /.test(err.message) && /1000000 tags/.test(err.message),
   );
   assert.equal(manyReads, 0);
+});
+
+test('a tag a name document (or tags/list) lists twice is one tag: ls shows it once', async () => {
+  assert.deepEqual(
+    (await new StaticNameStore(store(), 'df-dist-v1/twice').list()).map((t) => t.tag),
+    ['a'],
+  );
 });
 
 test(`a listing that pages on and on is TOO_LARGE after ${MAX_LIST_PAGES} pages`, { timeout: 30_000 }, async () => {

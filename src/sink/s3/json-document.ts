@@ -245,9 +245,9 @@ export async function readTagList(store: S3Store, key: string): Promise<string[]
   return got === undefined ? undefined : parseTagList(store, key, got.bytes);
 }
 
-/** The tags of a tag-list document read from `key` (its `bytes`); error[S3] naming the key when it is not one. */
+/** The tags of a tag-list document read from `key` (its `bytes`), each once; error[S3] naming the key when it is not one. */
 export function parseTagList(store: S3Store, key: string, bytes: Buffer): string[] {
-  return boundedTagList(store, key, bytes).tags;
+  return [...new Set(boundedTagList(store, key, bytes).tags)]; // a tag listed twice (a hand-edited document) is one tag
 }
 
 /** The tag-list document in `bytes` (read from `key`): error[S3] when it is not one, TOO_LARGE past MAX_TAG_LIST_TAGS tags. */
